@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repoRoot } from '../paths.ts';
+
+/** The built binary; `npm test` builds it before running the tests. */
+export const binaryPath = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
+
+/** What one run of a command printed and how it ended. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Fails with a clear message when the binary has not been built, instead of a confusing ENOENT. */
+export function requireBinary(): string {
+  if (!fs.existsSync(binaryPath)) throw new Error(`${binaryPath} is missing: run \`npm run build\` (npm test does it)`);
+  return binaryPath;
+}
+
+/** Runs a command with a clean environment plus `env`, the way a user's shell would. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): RunResult {
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb' };
+  const r = spawnSync(cmd, args, { env: { ...base, ...env }, cwd, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A fresh directory that holds only a copy of the binary, as a user's PATH entry would. */
+export function binaryAloneInDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgupgrade-bin-'));
+  fs.copyFileSync(requireBinary(), path.join(dir, 'kubectl-pgupgrade'));
+  fs.chmodSync(path.join(dir, 'kubectl-pgupgrade'), 0o755);
+  return dir;
+}
