@@ -1,0 +1,91 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Reads Secrets, ConfigMaps and PVC host paths for the pod's namespace. */
+export interface VolumeSources {
+  secret(name: string): Promise<Record<string, string> | undefined>; // values base64, as the API holds them
+  configMap(name: string): Promise<Record<string, string> | undefined>;
+  pvcPath(claim: string): Promise<string>;
+}
+
+/** A pod volume made real on the host: its host directory (or file) and whether it must be mounted read-only. */
+export interface HostVolume {
+  hostPath: string;
+  readOnly: boolean;
+}
+
+type Json = Record<string, unknown>;
+interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+/**
+ * Makes each volume of a pod spec exist on the host under `podDir`: emptyDir as a fresh directory, secret,
+ * configMap and projected volumes as files (mode from defaultMode/items, group-readable by fsGroup), PVCs as
+ * their provisioned directories. The kubelet's atomic-writer symlinks are not reproduced: files are plain.
+ */
+export async function materializeVolumes(
+  volumes: Json[],
+  podDir: string,
+  src: VolumeSources,
+  fsGroup?: number,
+): Promise<Map<string, HostVolume>> {
+  const out = new Map<string, HostVolume>();
+  for (const v of volumes) {
+    const name = String(v.name);
+    const dir = path.join(podDir, 'volumes', name);
+    if (v.persistentVolumeClaim) {
+      const pvc = v.persistentVolumeClaim as { claimName: string; readOnly?: boolean };
+      out.set(name, { hostPath: await src.pvcPath(pvc.claimName), readOnly: pvc.readOnly === true });
+    } else if (v.emptyDir) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+      fs.chmodSync(dir, 0o777);
+      out.set(name, { hostPath: dir, readOnly: false });
+    } else if (v.secret || v.configMap || v.projected) {
+      fs.mkdirSync(dir, { recursive: true });
+      await writeProjection(v, dir, src, fsGroup);
+      out.set(name, { hostPath: dir, readOnly: true });
+    } else {
+      throw new Error(`volume ${name}: only persistentVolumeClaim, emptyDir, secret, configMap and projected are supported`);
+    }
+  }
+  return out;
+}
+
+async function writeProjection(v: Json, dir: string, src: VolumeSources, fsGroup?: number): Promise<void> {
+  const sources: Json[] = v.projected ? ((v.projected as Json).sources as Json[]) : [v];
+  const defaultMode = Number((v.projected as Json | undefined)?.defaultMode ?? (v.secret as Json | undefined)?.defaultMode ??
+    (v.configMap as Json | undefined)?.defaultMode ?? 0o644);
+  for (const s of sources) {
+    const isSecret = !!s.secret;
+    const ref = (s.secret ?? s.configMap) as { secretName?: string; name?: string; items?: KeyToPath[]; optional?: boolean } | undefined;
+    if (!ref) throw new Error('projected volume: only secret and configMap sources are supported');
+    const refName = String(ref.secretName ?? ref.name);
+    const data = isSecret ? await src.secret(refName) : await src.configMap(refName);
+    if (!data) {
+      if (ref.optional) continue;
+      throw new Error(`${isSecret ? 'secret' : 'configmap'} "${refName}" not found`);
+    }
+    const items: KeyToPath[] = ref.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+    for (const item of items) {
+      const value = data[item.key];
+      if (value === undefined) throw new Error(`${isSecret ? 'secret' : 'configmap'} "${refName}" has no key "${item.key}"`);
+      const file = path.join(dir, item.path);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, isSecret ? Buffer.from(value, 'base64') : value);
+      fs.chmodSync(file, item.mode ?? defaultMode);
+      if (fsGroup !== undefined) fs.chownSync(file, 0, fsGroup);
+    }
+  }
+}
+
+/** The host path a container mounts for one volumeMount, with subPath resolved inside the volume. */
+export function mountSource(vol: HostVolume, subPath?: string): string {
+  if (!subPath) return vol.hostPath;
+  const resolved = path.resolve(vol.hostPath, subPath);
+  if (!resolved.startsWith(vol.hostPath + path.sep)) throw new Error(`subPath ${subPath} escapes its volume`);
+  if (!fs.existsSync(resolved)) fs.mkdirSync(resolved, { recursive: true });
+  return resolved;
+}
