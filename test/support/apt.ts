@@ -60,11 +60,14 @@ export async function fetchDebs(opts: FetchDebsOptions): Promise<void> {
   for (const d of ['lists/partial', 'cache/archives/partial', 'debs']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const list = sourcesList(opts.suites);
   const listFile = path.join(dir, 'sources.list');
-  const stale = !fs.existsSync(listFile) || fs.readFileSync(listFile, 'utf8') !== list;
+  const updated = path.join(dir, '.updated');
+  const stale = !fs.existsSync(listFile) || fs.readFileSync(listFile, 'utf8') !== list || !fs.existsSync(updated);
   fs.writeFileSync(listFile, list);
-  if (stale || fs.readdirSync(path.join(dir, 'lists')).length <= 1) {
+  if (stale) {
+    fs.rmSync(updated, { force: true });
     try {
       await run('apt-get', [...aptArgs(dir), 'update'], { maxBuffer: 1 << 24 });
+      fs.writeFileSync(updated, new Date().toISOString());
     } catch (err) {
       throw new Error(`apt-get update of suites ${opts.suites.map((s) => s.suite).join(', ')} failed: ${stderrOf(err)}`);
     }

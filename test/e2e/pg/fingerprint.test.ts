@@ -1,0 +1,27 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
+import { seedCluster } from '../../support/pg/seed.ts';
+import { initCluster, makeVolume, startServer } from '../../support/pg/server.ts';
+import { onTeardown } from '../../support/teardown.ts';
+
+const test = suite('fingerprints catch a changed value');
+
+test('one value changed in one row, same row count: the compare names the database and table', async () => {
+  const volume = makeVolume('fp');
+  onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+  await initCluster(15, volume);
+  const server = await startServer(15, volume);
+  onTeardown(() => server.stop());
+  await seedCluster(server.sql, { rows: 100 });
+  const before = await takeFingerprint(server.sql);
+  assert.equal(compareFingerprints(before, await takeFingerprint(server.sql)), [], 'a fingerprint is stable');
+  await server.sql('app2', "UPDATE orders SET note = note || 'x' WHERE id = 42");
+  const diff = compareFingerprints(before, await takeFingerprint(server.sql));
+  assert.equal(diff, ['database app2: table public.orders: content changed (rows 300)']);
+  await server.sql('app1', 'SELECT nextval(\'invoice_seq\')');
+  assert.ok(compareFingerprints(before, await takeFingerprint(server.sql)).includes('database app1: sequence public.invoice_seq: 1006 → 1007'));
+});
+
+test.run();

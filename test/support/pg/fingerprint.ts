@@ -1,0 +1,123 @@
+/** Runs SQL against one database and returns psql's unaligned, tab-separated, tuples-only output. */
+export type SqlRunner = (db: string, sql: string) => Promise<string>;
+
+/** What a database holds, reduced to what must survive an upgrade unchanged. Never holds a password hash. */
+export interface Fingerprint {
+  databases: Record<string, { encoding: string; collate: string; ctype: string }>;
+  roles: Record<string, string>;
+  perDb: Record<string, DbFingerprint>;
+}
+
+export interface DbFingerprint {
+  tables: Record<string, { rows: number; checksum: string }>;
+  sequences: Record<string, string>;
+  extensions: Record<string, string>;
+  objects: string[];
+  largeObjects: { count: number; checksum: string };
+}
+
+/** Databases and roles, asked of the maintenance database. */
+export const CLUSTER_SQL = {
+  databases: `SELECT datname, pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datallowconn ORDER BY 1`,
+  // The kind of password hash only: md5, SCRAM or none. The hash itself never leaves the server.
+  roles: `SELECT rolname, CASE WHEN rolpassword IS NULL THEN 'none' WHEN rolpassword LIKE 'md5%' THEN 'md5'
+    WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' ELSE 'other' END FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`,
+};
+
+/** Per database: the user tables, sequences, extensions, named objects and large objects. */
+export const DB_SQL = {
+  tables: `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1`,
+  sequences: `SELECT schemaname || '.' || sequencename, coalesce(last_value::text, 'unused') FROM pg_sequences ORDER BY 1`,
+  extensions: `SELECT extname, extversion FROM pg_extension ORDER BY 1`,
+  objects: `SELECT 'view ' || schemaname || '.' || viewname FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+    UNION ALL SELECT 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+    UNION ALL SELECT 'index ' || schemaname || '.' || indexname FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+    ORDER BY 1`,
+  largeObjects: `SELECT count(DISTINCT loid), coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)
+    FROM pg_largeobject`,
+};
+
+/**
+ * A table's row count and content checksum: the sum of a 60-bit hash of each row's text. Order-independent and
+ * streaming, so it works on pgbench tables of millions of rows; row text is the same on every major we test.
+ */
+export function tableSql(table: string): string {
+  return `SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) FROM ${table} t`;
+}
+
+/** psql -A -t -F '\t' output as rows of fields. */
+export function parseRows(out: string): string[][] {
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+}
+
+/** Takes the fingerprint of every connectable database but template0/template1. */
+export async function takeFingerprint(sql: SqlRunner, maintenanceDb = 'postgres'): Promise<Fingerprint> {
+  const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
+  for (const [name, encoding, collate, ctype] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.databases))) {
+    fp.databases[name as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };
+  }
+  for (const [name, kind] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.roles))) fp.roles[name as string] = kind as string;
+  for (const db of Object.keys(fp.databases).filter((d) => d !== 'template1')) fp.perDb[db] = await dbFingerprint(sql, db);
+  return fp;
+}
+
+async function dbFingerprint(sql: SqlRunner, db: string): Promise<DbFingerprint> {
+  const tables: DbFingerprint['tables'] = {};
+  for (const [table] of parseRows(await sql(db, DB_SQL.tables))) {
+    const [row] = parseRows(await sql(db, tableSql(table as string)));
+    tables[table as string] = { rows: Number(row?.[0]), checksum: String(row?.[1]) };
+  }
+  const [lo] = parseRows(await sql(db, DB_SQL.largeObjects));
+  return {
+    tables,
+    sequences: Object.fromEntries(parseRows(await sql(db, DB_SQL.sequences)) as Array<[string, string]>),
+    extensions: Object.fromEntries(parseRows(await sql(db, DB_SQL.extensions)) as Array<[string, string]>),
+    objects: parseRows(await sql(db, DB_SQL.objects)).map((r) => r[0] as string),
+    largeObjects: { count: Number(lo?.[0] ?? 0), checksum: String(lo?.[1] ?? '0') },
+  };
+}
+
+/**
+ * The differences between two fingerprints, one readable line each (which database, which table, what
+ * changed); empty when they are equal. Extension versions are compared exactly by default, because pg_upgrade
+ * keeps them; a logical restore runs CREATE EXTENSION, which installs the target's default version, so a
+ * dump/restore compare passes `extensionUpdates: true` (the extension must still be there).
+ */
+export function compareFingerprints(before: Fingerprint, after: Fingerprint, opts: { extensionUpdates?: boolean } = {}): string[] {
+  const out: string[] = [];
+  diffMap('database', before.databases, after.databases, (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`, out);
+  diffMap('role', before.roles, after.roles, (k, a, b) => `role ${k}: password ${a} → ${b}`, out);
+  for (const db of new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])) {
+    const a = before.perDb[db];
+    const b = after.perDb[db];
+    if (!a || !b) {
+      out.push(`database ${db}: ${a ? 'missing after' : 'new after'}`);
+      continue;
+    }
+    diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
+      x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);
+    diffMap(`database ${db}: sequence`, a.sequences, b.sequences, (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`, out);
+    const exts = opts.extensionUpdates ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]])) : b.extensions;
+    diffMap(`database ${db}: extension`, a.extensions, exts, (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`, out);
+    for (const o of a.objects.filter((o) => !b.objects.includes(o))) out.push(`database ${db}: ${o} missing after`);
+    for (const o of b.objects.filter((o) => !a.objects.includes(o))) out.push(`database ${db}: ${o} new after`);
+    if (fmt(a.largeObjects) !== fmt(b.largeObjects)) out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
+  }
+  return out;
+}
+
+function fmt(v: unknown): string {
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function diffMap<T>(what: string, a: Record<string, T>, b: Record<string, T>, changed: (k: string, x: T, y: T) => string, out: string[]): void {
+  for (const k of Object.keys(a)) {
+    if (!(k in b)) out.push(`${what} ${k} missing after`);
+    else if (fmt(a[k]) !== fmt(b[k])) out.push(changed(k, a[k] as T, b[k] as T));
+  }
+  for (const k of Object.keys(b)) if (!(k in a)) out.push(`${what} ${k} new after`);
+}

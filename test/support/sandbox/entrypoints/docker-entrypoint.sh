@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The official postgres image's docker-entrypoint.sh, reproduced for the test node agent: the same variables
+# (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD, PGDATA),
+# initdb on an empty PGDATA, pg_hba "host all all all" with scram-sha-256 from 14 (md5 before), init scripts,
+# then exec postgres. gosu is replaced by setpriv; nss_wrapper is used for a UID without a passwd entry.
+set -Eeo pipefail
+
+if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
+
+major="${PG_MAJOR}"
+if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
+  mkdir -p "$PGDATA"
+  chown postgres:postgres "$PGDATA"
+  chmod 00700 "$PGDATA" || :
+  mkdir -p /var/run/postgresql
+  chown postgres:postgres /var/run/postgresql
+  chmod 03775 /var/run/postgresql || :
+  exec setpriv --reuid=999 --regid=999 --init-groups -- "$BASH_SOURCE" "$@"
+fi
+
+if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  if [ -z "$POSTGRES_PASSWORD" ] && [ "$POSTGRES_HOST_AUTH_METHOD" != 'trust' ]; then
+    echo 'Error: Database is uninitialized and superuser password is not specified.' >&2
+    exit 1
+  fi
+  mkdir -p "$PGDATA"
+  chmod 00700 "$PGDATA" || :
+  if ! getent passwd "$(id -u)" > /dev/null; then
+    export NSS_WRAPPER_PASSWD="$(mktemp)" NSS_WRAPPER_GROUP="$(mktemp)"
+    echo "postgres:x:$(id -u):$(id -g):PostgreSQL:$PGDATA:/bin/false" > "$NSS_WRAPPER_PASSWD"
+    echo "postgres:x:$(id -g):" > "$NSS_WRAPPER_GROUP"
+    export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libnss_wrapper.so
+  fi
+  initdb --username="${POSTGRES_USER:-postgres}" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") $POSTGRES_INITDB_ARGS -D "$PGDATA"
+  unset LD_PRELOAD NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+  # The image's postgresql.conf.sample listens on all addresses.
+  echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+  auth="${POSTGRES_HOST_AUTH_METHOD:-}"
+  if [ -z "$auth" ]; then
+    if [ "$major" -ge 14 ]; then auth='scram-sha-256'; else auth='md5'; fi
+  fi
+  printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
+  export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
+  db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"
+  if [ "$db" != 'postgres' ]; then
+    psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --no-password --dbname postgres \
+      --set db="$db" -c 'CREATE DATABASE :"db";'
+  fi
+  for f in /docker-entrypoint-initdb.d/*; do
+    case "$f" in
+      *.sh) . "$f" ;;
+      *.sql) psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --no-password --dbname "$db" -f "$f" ;;
+    esac
+  done
+  pg_ctl -D "$PGDATA" -m fast -w stop
+  unset PGPASSWORD
+  echo 'PostgreSQL init process complete; ready for start up.'
+fi
+
+exec "$@"

@@ -1,0 +1,35 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseImage, splitRef } from '../../support/sandbox/images.ts';
+import { parentDirs } from '../../support/sandbox/bwrap.ts';
+
+test('references with registries, library/ and digests', () => {
+  assert.equal(splitRef('docker.io/library/postgres:13.22-bookworm'), { repo: 'postgres', tag: '13.22-bookworm' });
+  assert.equal(splitRef('registry.example.com:5000/bitnami/postgresql:15.4.0@sha256:abc'), { repo: 'bitnami/postgresql', tag: '15.4.0' });
+  assert.equal(splitRef('busybox'), { repo: 'busybox', tag: 'latest' });
+});
+
+test('the images the agent knows, and their layouts', () => {
+  const pg = parseImage('postgres:13')!;
+  assert.equal([pg.flavour, pg.majors, pg.user, pg.stopSignal], ['postgres', [13], 0, 'SIGINT']);
+  assert.match(pg.env.PATH as string, /^\/usr\/lib\/postgresql\/13\/bin:/);
+  const bn = parseImage('docker.io/bitnamilegacy/postgresql:17.6.0-debian-12-r4')!;
+  assert.equal([bn.flavour, bn.majors, bn.user], ['bitnami', [17], 1001]);
+  assert.not.ok(bn.passwd.some((l) => l.includes(':1001:')), 'UID 1001 has no passwd entry, as in the real image');
+  const up = parseImage('tianon/postgres-upgrade:13-to-17')!;
+  assert.equal([up.flavour, up.majors, up.env.PGBINOLD], ['upgrade', [13, 17], '/usr/lib/postgresql/13/bin']);
+  assert.is(parseImage('busybox:1.36')?.flavour, 'shell');
+});
+
+test('unknown images are refused', () => {
+  assert.is(parseImage('mysql:8'), undefined);
+  assert.is(parseImage('circleci/server-postgres:14.22.4094'), undefined);
+  assert.is(parseImage('postgres:latest'), undefined);
+});
+
+test('mount points get 0755 parents, outside the system dirs', () => {
+  assert.equal(parentDirs(['/bitnami/postgresql', '/tmp/x/y']), ['--perms', '0755', '--dir', '/bitnami']);
+  assert.equal(parentDirs(['/root/.cache/a']), ['--perms', '0755', '--dir', '/root', '--perms', '0755', '--dir', '/root/.cache']);
+});
+
+test.run();
