@@ -1,7 +1,15 @@
+import { startNodeAgent, type NodeAgent } from './agent/agent.ts';
 import { startControlPlane, type ControlPlane } from './k8s/control-plane.ts';
 import { onTeardown } from './teardown.ts';
 
+/** The test environment: a real control plane and the node agent that runs its pods. */
+export interface TestEnv {
+  cp: ControlPlane;
+  agent: NodeAgent;
+}
+
 let shared: Promise<ControlPlane> | undefined;
+let sharedEnvP: Promise<TestEnv> | undefined;
 
 /**
  * The control plane shared by every e2e test of one run: started on first use, stopped by the runner's
@@ -17,6 +25,18 @@ export function sharedControlPlane(): Promise<ControlPlane> {
     });
   }
   return shared;
+}
+
+/** The shared control plane with the node agent running on it. */
+export function sharedEnv(): Promise<TestEnv> {
+  sharedEnvP ??= sharedControlPlane().then(async (cp) => {
+    const started = Date.now();
+    const agent = await startNodeAgent(cp);
+    process.stderr.write(`node agent up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    onTeardown(() => agent.stop());
+    return { cp, agent };
+  });
+  return sharedEnvP;
 }
 
 let counter = 0;

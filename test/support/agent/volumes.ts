@@ -6,6 +6,9 @@ export interface VolumeSources {
   secret(name: string): Promise<Record<string, string> | undefined>; // values base64, as the API holds them
   configMap(name: string): Promise<Record<string, string> | undefined>;
   pvcPath(claim: string): Promise<string>;
+  /** A service-account token from the TokenRequest API, for projected serviceAccountToken sources. */
+  token(serviceAccount: string, audience: string | undefined, expirationSeconds: number): Promise<string>;
+  podField(fieldPath: string): string;
 }
 
 /** A pod volume made real on the host: its host directory (or file) and whether it must be mounted read-only. */
@@ -31,6 +34,7 @@ export async function materializeVolumes(
   podDir: string,
   src: VolumeSources,
   fsGroup?: number,
+  serviceAccount = 'default',
 ): Promise<Map<string, HostVolume>> {
   const out = new Map<string, HostVolume>();
   for (const v of volumes) {
@@ -38,14 +42,18 @@ export async function materializeVolumes(
     const dir = path.join(podDir, 'volumes', name);
     if (v.persistentVolumeClaim) {
       const pvc = v.persistentVolumeClaim as { claimName: string; readOnly?: boolean };
-      out.set(name, { hostPath: await src.pvcPath(pvc.claimName), readOnly: pvc.readOnly === true });
+      const hostPath = await src.pvcPath(pvc.claimName);
+      if (fsGroup !== undefined) applyFsGroupToRoot(hostPath, fsGroup);
+      out.set(name, { hostPath, readOnly: pvc.readOnly === true });
     } else if (v.emptyDir) {
+      // fsGroup: the group owns the volume root with setgid, as fsGroupChangePolicy OnRootMismatch leaves it.
       fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
       fs.chmodSync(dir, 0o777);
+      if (fsGroup !== undefined) fs.chownSync(dir, 0, fsGroup);
       out.set(name, { hostPath: dir, readOnly: false });
     } else if (v.secret || v.configMap || v.projected) {
       fs.mkdirSync(dir, { recursive: true });
-      await writeProjection(v, dir, src, fsGroup);
+      await writeProjection(v, dir, src, fsGroup, serviceAccount);
       out.set(name, { hostPath: dir, readOnly: true });
     } else {
       throw new Error(`volume ${name}: only persistentVolumeClaim, emptyDir, secret, configMap and projected are supported`);
@@ -54,11 +62,15 @@ export async function materializeVolumes(
   return out;
 }
 
-async function writeProjection(v: Json, dir: string, src: VolumeSources, fsGroup?: number): Promise<void> {
+async function writeProjection(v: Json, dir: string, src: VolumeSources, fsGroup: number | undefined, serviceAccount: string): Promise<void> {
   const sources: Json[] = v.projected ? ((v.projected as Json).sources as Json[]) : [v];
   const defaultMode = Number((v.projected as Json | undefined)?.defaultMode ?? (v.secret as Json | undefined)?.defaultMode ??
     (v.configMap as Json | undefined)?.defaultMode ?? 0o644);
   for (const s of sources) {
+    if (s.serviceAccountToken || s.downwardAPI) {
+      await writeSpecial(s, dir, src, serviceAccount, defaultMode, fsGroup);
+      continue;
+    }
     const isSecret = !!s.secret;
     const ref = (s.secret ?? s.configMap) as { secretName?: string; name?: string; items?: KeyToPath[]; optional?: boolean } | undefined;
     if (!ref) throw new Error('projected volume: only secret and configMap sources are supported');
@@ -88,4 +100,35 @@ export function mountSource(vol: HostVolume, subPath?: string): string {
   if (!resolved.startsWith(vol.hostPath + path.sep)) throw new Error(`subPath ${subPath} escapes its volume`);
   if (!fs.existsSync(resolved)) fs.mkdirSync(resolved, { recursive: true });
   return resolved;
+}
+
+async function writeSpecial(s: Json, dir: string, src: VolumeSources, serviceAccount: string, mode: number, fsGroup?: number): Promise<void> {
+  const files: Array<[string, string]> = [];
+  if (s.serviceAccountToken) {
+    const t = s.serviceAccountToken as { path: string; audience?: string; expirationSeconds?: number };
+    files.push([t.path, await src.token(serviceAccount, t.audience, t.expirationSeconds ?? 3607)]);
+  } else {
+    for (const item of ((s.downwardAPI as Json).items as Array<{ path: string; fieldRef?: { fieldPath: string } }>)) {
+      if (!item.fieldRef) throw new Error('downwardAPI: only fieldRef items are supported');
+      files.push([item.path, src.podField(item.fieldRef.fieldPath)]);
+    }
+  }
+  for (const [rel, value] of files) {
+    const file = path.join(dir, rel);
+    fs.writeFileSync(file, value);
+    fs.chmodSync(file, mode);
+    if (fsGroup !== undefined) fs.chownSync(file, 0, fsGroup);
+  }
+}
+
+/**
+ * The kubelet's fsGroup ownership change with fsGroupChangePolicy OnRootMismatch: when the volume root is not
+ * group-owned by fsGroup, it becomes so, group-writable and setgid. The recursive walk of policy Always is not
+ * reproduced (it would chmod PGDATA to 2770, which postgres refuses, and Bitnami relies on OnRootMismatch).
+ */
+export function applyFsGroupToRoot(dir: string, fsGroup: number): void {
+  const st = fs.statSync(dir);
+  if (st.gid === fsGroup) return;
+  fs.chownSync(dir, st.uid, fsGroup);
+  fs.chmodSync(dir, (st.mode & 0o7777) | 0o2070);
 }

@@ -132,6 +132,9 @@ async function bootstrap(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '-f', sharedDir('k8s', 'crds')]);
   await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io',
     'crd/volumesnapshotcontents.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
+  // Established is not yet servable: the apiserver answers 429 while the CRD's storage initialises.
+  await waitFor('the VolumeSnapshot API to serve', async () =>
+    (await cp.rest.raw('GET', '/apis/snapshot.storage.k8s.io/v1/volumesnapshots')).statusCode === 200, 30_000);
   await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({
     apiVersion: 'v1', kind: 'List', items: [
       { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',

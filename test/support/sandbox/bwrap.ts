@@ -56,13 +56,21 @@ const IMAGE_SCRIPTS: Record<ImageSpec['flavour'], Array<[string, string]>> = {
   shell: [],
 };
 
+/** /var/run is a symlink to /run, which bwrap does not follow when it makes mount points. */
+function canonical(mountPath: string): string {
+  return mountPath.startsWith('/var/run/') ? mountPath.slice(4) : mountPath;
+}
+
 function fsArgs(spec: SandboxSpec): string[] {
   const a = ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin',
     '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--ro-bind', '/etc', '/etc',
-    '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp', '--tmpfs', '/run',
-    '--perms', '1777', '--dir', '/run/postgresql', '--perms', '1777', '--dir', '/var/run'];
+    '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm', '--perms', '1777', '--tmpfs', '/tmp', '--tmpfs', '/run',
+    '--perms', '1777', '--dir', '/run/postgresql', '--perms', '0755', '--dir', '/var', '--perms', '0755', '--dir', '/var/lib',
+    '--symlink', '../run', '/var/run'];
   const owns = [...new Set(spec.installs.flatMap((i) => i.ownPaths))];
-  a.push(...parentDirs([...owns, ...spec.mounts.map((m) => m.mountPath)]));
+  const scriptTargets = IMAGE_SCRIPTS[spec.image.flavour].map(([, t]) => t);
+  const layout = spec.image.flavour === 'bitnami' ? ['/opt/bitnami/postgresql/bin'] : [];
+  a.push(...parentDirs([...owns, ...spec.mounts.map((m) => canonical(m.mountPath)), ...scriptTargets, ...layout]));
   for (const own of owns) a.push('--ro-bind', own, own);
   a.push('--tmpfs', '/usr/lib/postgresql', '--tmpfs', '/usr/share/postgresql');
   for (const i of spec.installs) {
@@ -79,7 +87,7 @@ function fsArgs(spec: SandboxSpec): string[] {
     '--ro-bind', path.join(spec.scratchDir, 'resolv.conf'), '/etc/resolv.conf');
   if (spec.hostsFile) a.push('--ro-bind', spec.hostsFile, '/etc/hosts');
   const mounts = [...spec.mounts].sort((x, y) => x.mountPath.split('/').length - y.mountPath.split('/').length);
-  for (const m of mounts) a.push(m.readOnly ? '--ro-bind' : '--bind', m.hostPath, m.mountPath);
+  for (const m of mounts) a.push(m.readOnly ? '--ro-bind' : '--bind', m.hostPath, canonical(m.mountPath));
   return a;
 }
 
