@@ -1,29 +1,18 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { startSandbox, type Mount, type SandboxProcess } from '../sandbox/bwrap.ts';
-import type { ImageSpec } from '../sandbox/images.ts';
-import type { PgInstall } from '../pg/fetch.ts';
+import { startSandbox, type SandboxProcess, type SandboxSpec } from '../sandbox/bwrap.ts';
 import { trackChild } from '../teardown.ts';
 import type { ExecProcess, LogOptions } from './kubelet-server.ts';
 
 /** Everything one run of a container needs; the pod worker builds it. */
-export interface ContainerLaunch {
-  image: ImageSpec;
-  installs: PgInstall[];
-  command: string[];
-  env: Record<string, string>;
-  uid: number;
-  gid: number;
+export type ContainerLaunch = Omit<SandboxSpec, 'stdin' | 'groups' | 'hostname' | 'netnsPath' | 'hostsFile'> & {
   groups: number[];
-  mounts: Mount[];
-  cwd?: string;
   hostname: string;
   netnsPath: string;
   hostsFile: string;
-  scratchDir: string;
   logFile: string;
-}
+};
 
 /** A running container: its sandbox, and the identity that exec and probes must take inside it. */
 export interface RunningContainer {
@@ -34,11 +23,7 @@ export interface RunningContainer {
 
 /** Starts one run of a container; its stdout and stderr go to its log file, as the kubelet's do. */
 export function runContainer(launch: ContainerLaunch): RunningContainer {
-  const proc = startSandbox({
-    image: launch.image, installs: launch.installs, command: launch.command, env: launch.env, uid: launch.uid, gid: launch.gid,
-    groups: launch.groups, mounts: launch.mounts, cwd: launch.cwd, hostname: launch.hostname, netnsPath: launch.netnsPath,
-    hostsFile: launch.hostsFile, scratchDir: launch.scratchDir,
-  });
+  const proc = startSandbox(launch);
   const log = fs.createWriteStream(launch.logFile, { flags: 'a' });
   let open = 2;
   const end = () => --open === 0 && log.end();
