@@ -177,7 +177,9 @@ export class PodWorker {
       secret: async (n: string) => (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/secrets/${n}`))?.data,
       configMap: async (n: string) => (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/configmaps/${n}`))?.data,
     };
-    const env = { ...image.env, HOSTNAME: this.name, ...(await resolveEnv(c.spec, src, facts)) };
+    // Container runtimes set HOME from the image's passwd entry for the UID, '/' when it has none.
+    const home = image.passwd.map((l) => l.split(':')).find((f) => Number(f[2]) === uid)?.[5] ?? '/';
+    const env = { ...image.env, HOSTNAME: this.name, HOME: home, ...(await resolveEnv(c.spec, src, facts)) };
     const command = c.spec.command ? [...c.spec.command, ...(c.spec.args ?? [])] : [...image.entrypoint, ...(c.spec.args ?? image.cmd)];
     const mounts = (c.spec.volumeMounts ?? []).map((m: Json) => {
       const vol = this.volumes.get(m.name);

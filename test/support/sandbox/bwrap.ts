@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -66,7 +66,8 @@ function fsArgs(spec: SandboxSpec): string[] {
     '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--ro-bind', '/etc', '/etc',
     '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm', '--perms', '1777', '--tmpfs', '/tmp', '--tmpfs', '/run',
     '--perms', '1777', '--dir', '/run/postgresql', '--perms', '0755', '--dir', '/var', '--perms', '0755', '--dir', '/var/lib',
-    '--symlink', '../run', '/var/run'];
+    // /root is 0755, not the images' 0700: the cached PostgreSQL prefixes under /root/.cache must be reachable.
+    '--symlink', '../run', '/var/run', '--perms', '0755', '--dir', '/root'];
   const owns = [...new Set(spec.installs.flatMap((i) => i.ownPaths))];
   const scriptTargets = IMAGE_SCRIPTS[spec.image.flavour].map(([, t]) => t);
   const layout = spec.image.flavour === 'bitnami' ? ['/opt/bitnami/postgresql/bin'] : [];
@@ -187,7 +188,15 @@ export async function execInSandbox(spec: SandboxSpec, input?: string): Promise<
   return { code, stdout, stderr };
 }
 
-/** Installs what the sandbox runs on (bubblewrap, and nss_wrapper for images that use it) on a bare machine. */
-export function ensureSandboxHost(): Promise<void> {
-  return ensureHostPackages({ bwrap: 'bubblewrap', '/usr/lib/x86_64-linux-gnu/libnss_wrapper.so': 'libnss-wrapper', setpriv: 'util-linux' });
+/**
+ * Installs what the sandbox runs on (bubblewrap, and nss_wrapper for images that use it) on a bare machine, and
+ * generates the en_US.UTF-8 locale that the official images generate for themselves (their LANG).
+ */
+export async function ensureSandboxHost(): Promise<void> {
+  await ensureHostPackages({ bwrap: 'bubblewrap', '/usr/lib/x86_64-linux-gnu/libnss_wrapper.so': 'libnss-wrapper', setpriv: 'util-linux',
+    '/usr/share/i18n/locales/en_US': 'locales' });
+  const have = execFileSync('locale', ['-a'], { encoding: 'utf8' });
+  if (!/^en_US\.utf8$/m.test(have)) {
+    execFileSync('localedef', ['-i', 'en_US', '-c', '-f', 'UTF-8', '-A', '/usr/share/locale/locale.alias', 'en_US.UTF-8']);
+  }
 }

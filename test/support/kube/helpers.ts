@@ -1,0 +1,44 @@
+import type { ControlPlane } from '../k8s/control-plane.ts';
+import type { SqlRunner } from '../pg/fingerprint.ts';
+import { waitFor } from '../process.ts';
+
+/** Creates a namespace (with labels, e.g. Pod Security) and waits for its default ServiceAccount. */
+export async function createNamespace(cp: ControlPlane, ns: string, labels: Record<string, string> = {}): Promise<void> {
+  await cp.rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } });
+  await waitFor(`the default ServiceAccount of ${ns}`, async () => !!(await cp.rest.getOrNull(`/api/v1/namespaces/${ns}/serviceaccounts/default`)), 30_000);
+}
+
+/** kubectl apply of a list of objects. */
+export async function applyObjects(cp: ControlPlane, objects: Array<Record<string, unknown>>): Promise<void> {
+  await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+}
+
+/** The name of the one pod that a label selector picks, once it exists. */
+export async function podName(cp: ControlPlane, ns: string, selector: string): Promise<string> {
+  let name = '';
+  await waitFor(`a pod ${selector} in ${ns}`, async () => {
+    const r = await cp.kubectl(['-n', ns, 'get', 'pods', '-l', selector, '-o', 'jsonpath={.items[*].metadata.name}'], { allowFail: true });
+    name = r.stdout.trim().split(' ')[0] ?? '';
+    return name !== '';
+  }, 60_000);
+  return name;
+}
+
+/** Waits until a pod is Ready, with kubectl wait. */
+export async function waitReady(cp: ControlPlane, ns: string, pod: string, seconds = 120): Promise<void> {
+  const r = await cp.kubectl(['-n', ns, 'wait', '--for=condition=Ready', `pod/${pod}`, `--timeout=${seconds}s`], { allowFail: true });
+  if (r.code === 0) return;
+  const state = await cp.kubectl(['-n', ns, 'get', 'pod', pod, '-o', 'jsonpath={.status.containerStatuses}'], { allowFail: true });
+  const logs = await cp.kubectl(['-n', ns, 'logs', pod, '--all-containers', '--tail=20'], { allowFail: true });
+  throw new Error(`pod ${ns}/${pod} not Ready after ${seconds} s: ${r.stderr}\nstatus: ${state.stdout}\nlogs:\n${logs.stdout}${logs.stderr}`);
+}
+
+/** SQL through `kubectl exec -i … psql` on the pod's local socket, as a user would run it; SQL on stdin. */
+export function podSql(cp: ControlPlane, ns: string, pod: string, user: string): SqlRunner {
+  return async (db, sql) => {
+    const r = await cp.kubectl(['-n', ns, 'exec', '-i', pod, '--', 'psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
+      '-U', user, '-d', db, '-f', '-'], { input: sql, allowFail: true });
+    if (r.code !== 0) throw new Error(`psql in ${ns}/${pod} on ${db} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+}
