@@ -80,4 +80,24 @@ test('a Service selector change is seen by new connections within seconds', asyn
   console.log(`\n  service cutover seen after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
+test('exec exit codes and stdin; restarts are counted; runAsNonRoot is enforced as the kubelet does', async () => {
+  const { cp } = await sharedEnv();
+  const code = await cp.kubectl(['-n', ns, 'exec', 'alpha', '--', 'sh', '-c', 'exit 3'], { allowFail: true });
+  assert.is(code.code, 3, 'kubectl exec returns the command\'s exit code');
+  const echo = await cp.kubectl(['-n', ns, 'exec', '-i', 'alpha', '--', 'cat'], { input: 'through stdin\n' });
+  assert.is(echo.stdout, 'through stdin\n');
+  await applyObjects(cp, [
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crashy', namespace: ns },
+      spec: { containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo crashing; exit 1'] }] } },
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rootish', namespace: ns },
+      spec: { securityContext: { runAsNonRoot: true }, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '60'] }] } },
+  ]);
+  await waitFor('crashy to restart', async () =>
+    Number((await cp.kubectl(['-n', ns, 'get', 'pod', 'crashy', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout) >= 2, 30_000);
+  const last = await cp.kubectl(['-n', ns, 'get', 'pod', 'crashy', '-o', 'jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}']);
+  assert.is(last.stdout, '1');
+  await waitFor('rootish to be refused', async () =>
+    (await cp.kubectl(['-n', ns, 'get', 'pod', 'rootish', '-o', 'jsonpath={.status.containerStatuses[0].state.waiting.reason}'])).stdout === 'CreateContainerConfigError', 30_000);
+});
+
 test.run();
