@@ -93,13 +93,16 @@ function fsArgs(spec: SandboxSpec): string[] {
 }
 
 // Mount points bwrap would otherwise create itself, as root, with mode 0700, which a non-root UID cannot cross.
-const SYSTEM = ['/usr', '/etc', '/proc', '/dev', '/tmp', '/run', '/bin', '/sbin', '/lib', '/lib64'];
+// Below the host's own trees the directories exist already; /tmp and /run are fresh tmpfs mounts, so a cache that
+// lives under /tmp (XDG_CACHE_HOME=/tmp/…) needs its ancestors made there too.
+const SYSTEM = ['/usr', '/etc', '/proc', '/dev', '/bin', '/sbin', '/lib', '/lib64'];
+const TMPFS = ['/tmp', '/run'];
 
 /** `--perms 0755 --dir` for every ancestor of the targets that bwrap would create. */
 export function parentDirs(targets: string[]): string[] {
   const dirs = new Set<string>();
   for (const t of targets) {
-    for (let d = path.dirname(t); d !== '/' && !SYSTEM.some((s) => d === s || d.startsWith(s + '/')); d = path.dirname(d)) dirs.add(d);
+    for (let d = path.dirname(t); d !== '/' && !TMPFS.includes(d) && !SYSTEM.some((s) => d === s || d.startsWith(s + '/')); d = path.dirname(d)) dirs.add(d);
   }
   return [...dirs].sort((x, y) => x.split('/').length - y.split('/').length).flatMap((d) => ['--perms', '0755', '--dir', d]);
 }

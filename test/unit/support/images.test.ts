@@ -28,7 +28,8 @@ test('unknown images are refused', () => {
 });
 
 test('mount points get 0755 parents, outside the system dirs', () => {
-  assert.equal(parentDirs(['/bitnami/postgresql', '/tmp/x/y']), ['--perms', '0755', '--dir', '/bitnami']);
+  assert.equal(parentDirs(['/bitnami/postgresql', '/tmp/x/y', '/usr/lib/x/y']), ['--perms', '0755', '--dir', '/bitnami', '--perms', '0755', '--dir', '/tmp/x'],
+    'below the fresh /tmp tmpfs the ancestors are made; below the host\'s /usr they exist');
   assert.equal(parentDirs(['/root/.cache/a']), ['--perms', '0755', '--dir', '/root', '--perms', '0755', '--dir', '/root/.cache']);
 });
 
