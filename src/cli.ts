@@ -1,4 +1,5 @@
 import yargs, { type Argv } from 'yargs';
+import { checkCommand } from './commands/check.ts';
 import { completionCommand } from './commands/completion.ts';
 import { versionCommand } from './commands/version.ts';
 import type { GlobalArgs } from './commands/global-args.ts';
@@ -21,6 +22,7 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces and verbose task output', global: true })
     .option('color', { type: 'boolean', default: true, describe: 'Colour output (--no-color, or NO_COLOR)', global: true })
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Answer yes to confirmations', global: true })
+    .command(checkCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)
@@ -51,7 +53,8 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown, debug: boolean, noColor: boolean): void {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message
+    : typeof (err as { message?: unknown })?.message === 'string' ? (err as { message: string }).message : String(err);
   if (message !== '') {
     const label = noColor || !process.stderr.isTTY ? 'error:' : '\x1b[31merror:\x1b[0m';
     process.stderr.write(`${label} ${message}\n`);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Cluster } from './k8s/cluster.ts';
 import type { ResolvedContext } from './k8s/kubeconfig.ts';
 import type { OutputFormat } from './renderer.ts';
 
@@ -19,14 +20,23 @@ export interface GlobalFlags {
 export interface CommandContext {
   flags: GlobalFlags;
   resolve(): Promise<ResolvedContext>;
+  /** The cluster client, built on first use; only then is @kubernetes/client-node loaded. */
+  cluster(): Promise<Cluster>;
 }
 
 /** Builds the shared context. Nothing is read until a handler asks for it. */
 export function createContext(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CommandContext {
   let resolved: Promise<ResolvedContext> | undefined;
+  let cluster: Promise<Cluster> | undefined;
+  const resolve = () => (resolved ??= loadContext(flags, env));
   return {
     flags,
-    resolve: () => (resolved ??= loadContext(flags, env)),
+    resolve,
+    cluster: () => (cluster ??= (async () => {
+      const ctx = await resolve();
+      const { connectCluster } = await import('./k8s/client.ts');
+      return connectCluster(ctx);
+    })()),
   };
 }
 

@@ -1,0 +1,145 @@
+import * as fs from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
+import type { ResolvedContext } from './kubeconfig.ts';
+import { parseQuantity } from './quantity.ts';
+import type { AccessQuestion, Cluster, ExecResult, Pod, Pvc, Workload } from './cluster.ts';
+
+/** The only implementation of {@link Cluster}: client-node, configured from the context kubectl would use. */
+export function connectCluster(ctx: ResolvedContext): Cluster {
+  const kc = kubeConfigFor(ctx);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const storage = kc.makeApiClient(k8s.StorageV1Api);
+  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const version = kc.makeApiClient(k8s.VersionApi);
+  return {
+    contextName: ctx.contextName,
+    namespace: ctx.namespace,
+    serverVersion: async () => (await version.getCode()).gitVersion,
+    namespaceLabels: async (name) => orUndefined(async () => (await core.readNamespace({ name })).metadata?.labels ?? {}),
+    listWorkloads: async (namespace) => {
+      const [sts, deploys] = await Promise.all([
+        apps.listNamespacedStatefulSet({ namespace }),
+        apps.listNamespacedDeployment({ namespace }),
+      ]);
+      return [...sts.items.map((o) => toWorkload('StatefulSet', o)), ...deploys.items.map((o) => toWorkload('Deployment', o))];
+    },
+    getWorkload: async (namespace, kind, name) => orUndefined(async () => kind === 'StatefulSet'
+      ? toWorkload(kind, await apps.readNamespacedStatefulSet({ namespace, name }))
+      : toWorkload(kind, await apps.readNamespacedDeployment({ namespace, name }))),
+    listPods: async (namespace, selector) => {
+      const labelSelector = selector ? Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
+      return (await core.listNamespacedPod({ namespace, labelSelector })).items.map(toPod);
+    },
+    getPvc: async (namespace, name) => orUndefined(async () => toPvc(await core.readNamespacedPersistentVolumeClaim({ namespace, name }))),
+    storageClassProvisioner: async (name) => orUndefined(async () => (await storage.readStorageClass({ name })).provisioner),
+    snapshotClassDrivers: async () => orUndefined(async () => {
+      const list = (await custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' })) as { items: Array<{ driver: string }> };
+      return list.items.map((c) => c.driver);
+    }),
+    readSecretKey: async (namespace, name, key) => orUndefined(async () => {
+      const data = (await core.readNamespacedSecret({ namespace, name })).data?.[key];
+      if (data === undefined) throw Object.assign(new Error('no key'), { code: 404 });
+      return Buffer.from(data, 'base64').toString('utf8');
+    }),
+    canI: (questions) => Promise.all(questions.map(async (q) => {
+      const review = await authz.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: q.verb, group: q.group, resource: q.resource, subresource: q.subresource, namespace: q.namespace } } } });
+      return review.status?.allowed === true;
+    })),
+    exec: (ns, pod, container, command, stdin) => execIn(kc, ns, pod, container, command, stdin),
+  };
+}
+
+/** Builds client-node's config from the resolved context; a token file is read here, as kubectl reads it. */
+function kubeConfigFor(ctx: ResolvedContext): k8s.KubeConfig {
+  const user: Record<string, unknown> = { ...ctx.user };
+  if (typeof user.tokenFile === 'string' && user.token === undefined) user.token = fs.readFileSync(user.tokenFile, 'utf8').trim();
+  delete user.tokenFile;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': ctx.contextName,
+    clusters: [{ name: ctx.clusterName, cluster: ctx.cluster }],
+    users: [{ name: ctx.userName, user }],
+    contexts: [{ name: ctx.contextName, context: { cluster: ctx.clusterName, user: ctx.userName, namespace: ctx.namespace } }],
+  }));
+  return kc;
+}
+
+/** A 404 becomes undefined; every other error is the caller's. */
+async function orUndefined<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+function toWorkload(kind: Workload['kind'], o: k8s.V1StatefulSet | k8s.V1Deployment): Workload {
+  const spec = o.spec;
+  return {
+    kind,
+    metadata: o.metadata as Workload['metadata'],
+    replicas: spec?.replicas ?? 1,
+    selector: spec?.selector.matchLabels ?? {},
+    template: spec?.template as unknown as Workload['template'],
+    volumeClaimTemplates: ((spec as k8s.V1StatefulSetSpec | undefined)?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? ''),
+  };
+}
+
+function toPod(o: k8s.V1Pod): Pod {
+  return {
+    metadata: o.metadata as Pod['metadata'],
+    spec: o.spec as unknown as Pod['spec'],
+    phase: o.status?.phase ?? 'Unknown',
+    ready: (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+  };
+}
+
+function toPvc(o: k8s.V1PersistentVolumeClaim): Pvc {
+  const capacity = o.status?.capacity?.storage ?? o.spec?.resources?.requests?.storage;
+  return {
+    metadata: o.metadata as Pvc['metadata'],
+    storageClassName: o.spec?.storageClassName,
+    accessModes: o.spec?.accessModes ?? [],
+    capacityBytes: capacity === undefined ? undefined : parseQuantity(String(capacity)),
+    volumeName: o.spec?.volumeName,
+  };
+}
+
+const EXEC_TIMEOUT_MS = 120_000;
+
+/** Exec over WebSocket; stdin is sent on the stdin channel and closed, so a password never reaches the URL. */
+async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: string, command: string[], stdin?: string): Promise<ExecResult> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+  out.on('data', (d: Buffer) => chunks.out.push(d));
+  err.on('data', (d: Buffer) => chunks.err.push(d));
+  const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)]);
+  let socket: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const status = await new Promise<k8s.V1Status>((resolve, reject) => {
+    timer = setTimeout(() => {
+      socket?.close();
+      reject(new Error(`exec in ${ns}/${pod} (container ${container}) gave no answer within ${EXEC_TIMEOUT_MS / 1000} s`));
+    }, EXEC_TIMEOUT_MS);
+    new k8s.Exec(kc).exec(ns, pod, container, command, out, err, input, false, resolve)
+      .then((ws) => {
+        socket = ws;
+        ws.on('close', () => setTimeout(() => reject(new Error(`exec in ${ns}/${pod} closed without a status`)), 200));
+      }, (e: { message?: string }) => reject(new Error(`exec into ${ns}/${pod} (container ${container}) was refused: ${e.message ?? String(e)}`)));
+  }).finally(() => clearTimeout(timer));
+  return { exitCode: exitCodeOf(status), stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
+}
+
+/** The apiserver's exec status: Success, or Failure with an ExitCode cause. */
+function exitCodeOf(status: k8s.V1Status): number {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  if (cause?.message) return Number(cause.message);
+  throw new Error(`exec failed: ${status.message ?? status.reason ?? 'unknown error'}`);
+}

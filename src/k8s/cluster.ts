@@ -1,0 +1,109 @@
+/**
+ * The narrow view of a cluster that commands work with. Only src/k8s/client.ts implements it with
+ * @kubernetes/client-node; logic takes a Cluster as a parameter, so tests can hand it the real test cluster or an
+ * in-memory double of this interface.
+ */
+
+/** Metadata every object has. */
+export interface Meta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string | Date;
+  ownerReferences?: Array<{ kind: string; name: string }>;
+}
+
+/** A container as the plugin reads it. */
+export interface Container {
+  name: string;
+  image?: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  ports?: Array<{ name?: string; containerPort: number }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
+  securityContext?: SecurityContext;
+}
+
+/** The securityContext fields that decide who the Job runs as. */
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  fsGroup?: number;
+}
+
+/** A pod template's or a pod's spec. */
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: SecurityContext;
+  nodeName?: string;
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
+}
+
+/** A StatefulSet or Deployment. */
+export interface Workload {
+  kind: 'StatefulSet' | 'Deployment';
+  metadata: Meta;
+  replicas: number;
+  selector: Record<string, string>;
+  template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
+  volumeClaimTemplates: string[];
+}
+
+/** A pod. */
+export interface Pod {
+  metadata: Meta;
+  spec: PodSpec;
+  phase: string;
+  ready: boolean;
+}
+
+/** A PersistentVolumeClaim. */
+export interface Pvc {
+  metadata: Meta;
+  storageClassName?: string;
+  accessModes: string[];
+  capacityBytes?: number;
+  volumeName?: string;
+}
+
+/** The result of a command run in a container. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One access question, as SelfSubjectAccessReview asks it. */
+export interface AccessQuestion {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+}
+
+/** The cluster operations the commands use. */
+export interface Cluster {
+  readonly contextName: string;
+  readonly namespace: string;
+  serverVersion(): Promise<string>;
+  namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  listWorkloads(ns: string): Promise<Workload[]>;
+  getWorkload(ns: string, kind: Workload['kind'], name: string): Promise<Workload | undefined>;
+  listPods(ns: string, selector?: Record<string, string>): Promise<Pod[]>;
+  getPvc(ns: string, name: string): Promise<Pvc | undefined>;
+  /** The CSI driver (provisioner) of a StorageClass. */
+  storageClassProvisioner(name: string): Promise<string | undefined>;
+  /** The drivers that have a VolumeSnapshotClass; undefined when the VolumeSnapshot API is not installed. */
+  snapshotClassDrivers(): Promise<string[] | undefined>;
+  /** A Secret's value, decoded; it stays in memory and is never printed. */
+  readSecretKey(ns: string, name: string, key: string): Promise<string | undefined>;
+  /** SelfSubjectAccessReview for each question, in order. */
+  canI(questions: AccessQuestion[]): Promise<boolean[]>;
+  /** Runs a command in a container; stdin (e.g. a password) never appears on the command line. */
+  exec(ns: string, pod: string, container: string, command: string[], stdin?: string): Promise<ExecResult>;
+}
