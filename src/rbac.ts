@@ -11,11 +11,51 @@ export interface Permission {
  * What each shipped command needs from RBAC. The krew caveats and the README are generated from this table,
  * and commands that check access ask the apiserver for exactly these, so the three never disagree.
  */
+const p = (verb: string, group: string, resource: string, extra: Partial<Permission> = {}): Permission => ({ verb, group, resource, ...extra });
+
+const CHECK: Permission[] = [
+  p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'),
+  p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
+  // Exec over WebSocket is a GET, authorised as `get pods/exec`; since 1.35 the apiserver also wants `create`.
+  p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
+  p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'),
+  p('get', '', 'namespaces', { clusterScoped: true }),
+  p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
+  p('list', 'snapshot.storage.k8s.io', 'volumesnapshotclasses', { clusterScoped: true }),
+];
+
+/** What an in-place upgrade needs on top of check: scale and patch workloads, a Job, a snapshot, a record. */
+const UPGRADE_IN_PLACE: Permission[] = [
+  ...CHECK,
+  p('patch', 'apps', 'statefulsets'), p('patch', 'apps', 'deployments'),
+  p('create', 'batch', 'jobs'), p('get', 'batch', 'jobs'), p('delete', 'batch', 'jobs'),
+  p('get', '', 'pods', { subresource: 'log' }),
+  p('create', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'),
+  p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('update', '', 'configmaps'),
+  p('list', 'storage.k8s.io', 'volumeattachments', { clusterScoped: true }),
+];
+
+/** A dump/restore builds a second instance and moves the Service to it. */
+const UPGRADE_DUMP: Permission[] = [
+  ...UPGRADE_IN_PLACE,
+  p('create', '', 'persistentvolumeclaims'), p('create', 'apps', 'statefulsets'), p('create', 'apps', 'deployments'),
+  p('patch', '', 'services'),
+];
+
 export const PERMISSIONS: Record<string, Permission[]> = {
   // /version is readable by every authenticated (and, by default, anonymous) user: system:public-info-viewer.
   version: [],
   completion: [],
+  check: CHECK,
 };
+
+/**
+ * The permissions that an upgrade by `method` will need (check's own included); check asks for them before any
+ * downtime, so that an upgrade never stops halfway on a 403.
+ */
+export function permissionsForMethod(method: string): Permission[] {
+  return method === 'dump' ? UPGRADE_DUMP : UPGRADE_IN_PLACE;
+}
 
 /** `verb group/resource[/sub]` lines for people, one per permission, without duplicates. */
 export function describePermissions(perms: Permission[]): string[] {

@@ -1,0 +1,148 @@
+/** What the server says about itself (SERVER_SQL), parsed. */
+export interface ServerFacts {
+  versionNum: number;
+  version: string;
+  dataDirectory: string;
+  checksums: boolean;
+  walSegmentSize: string;
+  passwordEncryption: string;
+  sharedPreloadLibraries: string[];
+  databases: DatabaseInfo[];
+  roles: Array<{ name: string; login: boolean; hash: 'md5' | 'scram' | 'none' | 'other' }>;
+  hba: Array<{ line: number; type: string; database: string[]; users: string[]; method: string }>;
+  prepared: number;
+  slots: Array<{ name: string; type: string; database: string | null }>;
+  clients: Array<{ user: string | null; database: string | null; application: string; address: string | null }>;
+}
+
+/** One pg_database row. */
+export interface DatabaseInfo {
+  name: string;
+  encoding: string;
+  collate: string;
+  ctype: string;
+  provider: 'libc' | 'icu' | 'builtin';
+  icuLocale?: string;
+  allowConn: boolean;
+  sizeBytes: number;
+}
+
+/** What one database says (DATABASE_SQL), parsed. */
+export interface DatabaseFacts {
+  extensions: Array<{ name: string; version: string }>;
+  relations: number;
+  regColumns: string[];
+  postfixOperators: number;
+  userConversions: number;
+  attverColumns: number;
+}
+
+/** The data volume as the database container sees it (VOLUME_SCRIPT), parsed. */
+export interface VolumeFacts {
+  uid: number;
+  gid: number;
+  pgVersion?: string;
+  data: { uid: number; gid: number; mode: string };
+  parent: { uid: number; gid: number; mode: string };
+  availBytes: number;
+  fsBytes: number;
+  availInodes: number;
+  dataBytes: number;
+  /** What the directory above PGDATA holds: on a volume shared with others (hostPath, local-path), the volume's use. */
+  parentBytes: number;
+  dataFiles: number;
+  fsType: string;
+  parentEntries: string[];
+  insideData: string[];
+}
+
+type Row = Record<string, unknown>;
+const PROVIDERS: Record<string, DatabaseInfo['provider']> = { c: 'libc', i: 'icu', b: 'builtin' };
+
+/** Parses SERVER_SQL's JSON. */
+export function parseServerFacts(json: string): ServerFacts {
+  const r = JSON.parse(json) as Row;
+  const dbs = (r.databases as Row[]).map((d): DatabaseInfo => ({
+    name: String(d.datname),
+    encoding: String(d.encoding_name),
+    collate: String(d.datcollate ?? d.datlocale ?? ''),
+    ctype: String(d.datctype ?? ''),
+    provider: PROVIDERS[String(d.datlocprovider ?? 'c')] ?? 'libc',
+    icuLocale: (d.datlocale ?? d.daticulocale ?? undefined) as string | undefined,
+    allowConn: d.datallowconn === true,
+    sizeBytes: Number(d.size),
+  }));
+  return {
+    versionNum: Number(r.version_num),
+    version: String(r.version),
+    dataDirectory: String(r.data_directory),
+    checksums: r.checksums === 'on',
+    walSegmentSize: String(r.wal_segment_size),
+    passwordEncryption: String(r.password_encryption),
+    sharedPreloadLibraries: String(r.shared_preload_libraries ?? '').split(',').map((s) => s.trim().replace(/^"|"$/g, '')).filter(Boolean),
+    databases: dbs,
+    roles: (r.roles ?? []) as ServerFacts['roles'],
+    hba: ((r.hba ?? []) as Row[]).map((h) => ({ line: Number(h.line), type: String(h.type), database: h.database as string[],
+      users: h.users as string[], method: String(h.method) })),
+    prepared: Number(r.prepared),
+    slots: r.slots as ServerFacts['slots'],
+    clients: r.clients as ServerFacts['clients'],
+  };
+}
+
+/** Parses DATABASE_SQL's JSON. */
+export function parseDatabaseFacts(json: string): DatabaseFacts {
+  const r = JSON.parse(json) as Row;
+  return {
+    extensions: r.extensions as DatabaseFacts['extensions'],
+    relations: Number(r.relations),
+    regColumns: r.reg_columns as string[],
+    postfixOperators: Number(r.postfix_operators),
+    userConversions: Number(r.user_conversions),
+    attverColumns: Number(r.attver_columns),
+  };
+}
+
+/** Splits PSQL_SCRIPT's `<db>\t<json>` lines. */
+export function parsePerDatabase(out: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return m;
+}
+
+/** Parses VOLUME_SCRIPT's `key value` lines. */
+export function parseVolumeFacts(out: string): VolumeFacts {
+  const one = new Map<string, string>();
+  const many: Record<string, string[]> = { entry: [], inside: [] };
+  for (const line of out.split('\n')) {
+    const sp = line.indexOf(' ');
+    const key = sp < 0 ? line : line.slice(0, sp);
+    const value = sp < 0 ? '' : line.slice(sp + 1).trim();
+    if (key in many) many[key]?.push(value);
+    else if (key) one.set(key, value);
+  }
+  const owner = (k: string) => {
+    const [uid, gid, mode] = (one.get(k) ?? '').split(' ');
+    if (mode === undefined) throw new Error(`cannot stat the ${k === 'data' ? 'data directory' : 'directory above it'}`);
+    return { uid: Number(uid), gid: Number(gid), mode };
+  };
+  const df = (one.get('df') ?? '').split(/\s+/);
+  const dfi = (one.get('dfi') ?? '').split(/\s+/);
+  const [uid, gid] = (one.get('id') ?? '').split(' ');
+  return {
+    uid: Number(uid), gid: Number(gid),
+    pgVersion: one.get('pg_version') || undefined,
+    data: owner('data'), parent: owner('parent'),
+    fsBytes: Number(df[1]) * 1024, availBytes: Number(df[3]) * 1024,
+    availInodes: Number(dfi[3]),
+    dataBytes: Number(one.get('du') ?? 0) * 1024,
+    parentBytes: Number(one.get('du_parent') ?? 0) * 1024,
+    dataFiles: Number(one.get('files') ?? 0),
+    fsType: one.get('fstype') ?? 'unknown',
+    parentEntries: many.entry ?? [],
+    insideData: many.inside ?? [],
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * What `check` asks a running server and a data volume, as constant SQL and shell text. Names never enter the
+ * text: they travel as positional arguments or on stdin, so nothing has to be escaped and the password never
+ * reaches a command line (the apiserver's audit log records exec command lines).
+ */
+
+/** Cluster-wide facts, one JSON object. Rows come through to_jsonb so the same text serves 13 to 18. */
+export const SERVER_SQL = `select json_build_object(
+ 'version_num', current_setting('server_version_num')::int,
+ 'version', current_setting('server_version'),
+ 'data_directory', current_setting('data_directory'),
+ 'checksums', current_setting('data_checksums'),
+ 'wal_segment_size', current_setting('wal_segment_size'),
+ 'password_encryption', current_setting('password_encryption'),
+ 'shared_preload_libraries', current_setting('shared_preload_libraries'),
+ 'databases', (select json_agg(to_jsonb(d) - 'datacl' || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding),
+    'size', pg_database_size(d.oid)) order by d.datname) from pg_database d),
+ 'roles', (select json_agg(json_build_object('name', rolname, 'login', rolcanlogin, 'hash',
+    case when rolpassword is null then 'none' when rolpassword like 'md5%' then 'md5'
+         when rolpassword like 'SCRAM-SHA-256$%' then 'scram' else 'other' end) order by rolname) from pg_authid),
+ 'hba', (select json_agg(json_build_object('line', line_number, 'type', type, 'database', database, 'users', user_name,
+    'method', auth_method)) from pg_hba_file_rules where error is null),
+ 'prepared', (select count(*) from pg_prepared_xacts),
+ 'slots', (select coalesce(json_agg(json_build_object('name', slot_name, 'type', slot_type, 'database', database)), '[]') from pg_replication_slots),
+ 'clients', (select coalesce(json_agg(json_build_object('user', usename, 'database', datname, 'application', application_name,
+    'address', host(client_addr))), '[]') from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid())
+)`;
+
+/** Facts of one database that pg_upgrade cares about, one JSON object. */
+export const DATABASE_SQL = `select json_build_object(
+ 'extensions', (select coalesce(json_agg(json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_extension),
+ 'relations', (select count(*) from pg_class),
+ 'reg_columns', (select coalesce(json_agg(format('%I.%I.%I', n.nspname, c.relname, a.attname)), '[]')
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+      and a.atttypid::regtype::text in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
+        'regoperator', 'regproc', 'regprocedure')),
+ 'postfix_operators', (select count(*) from pg_operator where oprright = 0 and oid >= 16384),
+ 'user_conversions', (select count(*) from pg_conversion where oid >= 16384),
+ 'attver_columns', (select count(*) from pg_attribute where array_to_string(attoptions, ',') like '%pg_attver=%')
+)`;
+
+/**
+ * Runs one SQL text in each database named on stdin, after the password line, over TCP to the pod's own
+ * server so that the password is really tested. Prints `<db>\t<json>` per database.
+ * Arguments: $1 user, $2 port, $3 SQL.
+ */
+export const PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
+export PGPASSWORD
+while IFS= read -r db && [ -n "$db" ]; do
+  out=$(psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$2" -U "$1" -d "$db" -c "$3") || exit $?
+  printf '%s\\t%s\\n' "$db" "$out"
+done`;
+
+/** The data volume as the database container sees it. Argument: $1 PGDATA. Prints `key value` lines. */
+export const VOLUME_SCRIPT = `d=$1; p=$(dirname "$d")
+echo "id $(id -u) $(id -g)"
+echo "pg_version $(cat "$d/PG_VERSION" 2>/dev/null)"
+echo "data $(stat -c '%u %g %a' "$d")"
+echo "parent $(stat -c '%u %g %a' "$p")"
+echo "df $(df -Pk "$p" | tail -n 1)"
+echo "dfi $(df -Pi "$p" | tail -n 1)"
+echo "du $(du -sk "$d" 2>/dev/null | cut -f1)"
+echo "du_parent $(du -sk "$p" 2>/dev/null | cut -f1)"
+echo "files $(find "$d" -xdev 2>/dev/null | wc -l)"
+echo "fstype $(stat -f -c %T "$p")"
+for f in "$p"/* "$p"/.[!.]*; do [ -e "$f" ] && echo "entry \${f##*/}"; done
+for f in pg_upgrade_output.d delete_old_cluster.sh; do [ -e "$d/$f" ] && echo "inside $f"; done
+exit 0`;

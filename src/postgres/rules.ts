@@ -1,0 +1,137 @@
+import type { DatabaseFacts, ServerFacts } from './facts.ts';
+import { removedIn, shippedExtensions } from './extensions.ts';
+import type { Method } from './versions.ts';
+
+/** The outcome of one check. */
+export type Status = 'pass' | 'warn' | 'fail';
+
+/** One line of the report: what was checked, what was found, and what to do. */
+export interface Finding {
+  id: string;
+  title: string;
+  status: Status;
+  found: string;
+  fix?: string;
+}
+
+/** What the database rules read. */
+export interface DbRuleInput {
+  from: number;
+  to: number;
+  method: Method;
+  server: ServerFacts;
+  databases: Map<string, DatabaseFacts>;
+  /** True when the target image is one whose extensions we know (official or tianon's). */
+  targetIsStock: boolean;
+}
+
+const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({ id, title, status, found, ...(fix ? { fix } : {}) });
+
+/** The initdb options that reproduce the old cluster, as the upgrade Job will pass them. */
+export function initdbOptions(s: ServerFacts): string[] {
+  const t1 = s.databases.find((d) => d.name === 'template1');
+  const opts: string[] = [];
+  if (t1) {
+    opts.push(`--encoding=${t1.encoding}`);
+    if (t1.provider === 'libc') opts.push(`--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`);
+    else opts.push(`--locale-provider=${t1.provider}`, `--icu-locale=${t1.icuLocale ?? ''}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`);
+  }
+  if (s.checksums) opts.push('--data-checksums');
+  else opts.push('--no-data-checksums');
+  const seg = /^(\d+)MB$/.exec(s.walSegmentSize);
+  if (seg && seg[1] !== '16') opts.push(`--wal-segsize=${seg[1]}`);
+  return opts;
+}
+
+/** Encoding and locale of every database against template1, which the new cluster's initdb copies. */
+export function verifyLocales(i: DbRuleInput): Finding {
+  const t1 = i.server.databases.find((d) => d.name === 'template1');
+  if (!t1) return finding('initdb', 'initdb options match', 'fail', 'template1 is missing', 'recreate template1 from template0 before upgrading');
+  const odd = i.server.databases.filter((d) => d.name !== 'template0' && (d.encoding !== t1.encoding || d.collate !== t1.collate || d.ctype !== t1.ctype || d.provider !== t1.provider));
+  const opts = initdbOptions(i.server).join(' ');
+  if (odd.length === 0) return finding('initdb', 'initdb options match', 'pass', `every database is ${t1.encoding}, ${t1.collate}/${t1.ctype} (${t1.provider}); checksums ${i.server.checksums ? 'on' : 'off'}, WAL segments ${i.server.walSegmentSize}; initdb ${opts}`);
+  const list = odd.map((d) => `${d.name} (${d.encoding}, ${d.collate}/${d.ctype}, ${d.provider})`).join(', ');
+  return finding('initdb', 'initdb options match', 'fail',
+    `${list} differ from template1 (${t1.encoding}, ${t1.collate}/${t1.ctype}, ${t1.provider}); initdb ${opts}`,
+    'pg_upgrade keeps each database\'s own locale, but the tool can only verify and restore databases whose locale is the cluster default. Dump and recreate those databases with template1\'s locale, or use --method dump, which recreates each database with its own locale.');
+}
+
+/** Extensions in every database against what the target ships; shared_preload_libraries too. */
+export function verifyExtensions(i: DbRuleInput): Finding {
+  const shipped = shippedExtensions(i.to);
+  const missing: string[] = [];
+  const unknown: string[] = [];
+  for (const [db, f] of i.databases) {
+    for (const e of f.extensions) {
+      if (shipped.has(e.name)) continue;
+      const gone = removedIn(e.name, i.to);
+      if (gone) missing.push(`${db}: ${e.name} ${e.version} (removed from PostgreSQL ${gone})`);
+      else if (i.targetIsStock) missing.push(`${db}: ${e.name} ${e.version} (not in the target image)`);
+      else unknown.push(`${db}: ${e.name}`);
+    }
+  }
+  const libs = i.server.sharedPreloadLibraries.filter((l) => !shipped.has(l) && l !== 'auto_explain' && l !== 'pg_stat_statements');
+  if (missing.length) {
+    return finding('extensions', 'Extensions exist in the target', 'fail', missing.join('; '),
+      'DROP EXTENSION the ones you no longer need, or name an image that has them with --image; nothing is stopped until this passes');
+  }
+  if (unknown.length || libs.length) {
+    return finding('extensions', 'Extensions exist in the target', 'warn',
+      `not part of PostgreSQL, the target image must provide them: ${[...unknown, ...libs.map((l) => `shared_preload_libraries: ${l}`)].join('; ')}`,
+      'make sure the target image ships these at the target major (pg_upgrade --check in the upgrade Job stops otherwise)');
+  }
+  const count = [...i.databases.values()].reduce((n, f) => n + f.extensions.length, 0);
+  return finding('extensions', 'Extensions exist in the target', 'pass', `${count} extensions in ${i.databases.size} databases, all shipped with PostgreSQL ${i.to}`);
+}
+
+/** md5 hashes, password_encryption and pg_hba methods: what changes on the target. */
+export function verifyPasswords(i: DbRuleInput): Finding {
+  const md5 = i.server.roles.filter((r) => r.hash === 'md5').map((r) => r.name);
+  const md5Lines = i.server.hba.filter((h) => h.method === 'md5' || h.method === 'password').map((h) => h.line);
+  const found = `password_encryption=${i.server.passwordEncryption}; md5 roles: ${md5.length ? md5.join(', ') : 'none'}; pg_hba md5/password lines: ${md5Lines.length ? md5Lines.join(', ') : 'none'}`;
+  if (md5.length === 0) return finding('passwords', 'Passwords and authentication', 'pass', found);
+  const deprecated = i.to >= 18 ? ' PostgreSQL 18 deprecates md5 passwords and warns at each login.' : '';
+  return finding('passwords', 'Passwords and authentication', 'warn',
+    `${found}. pg_upgrade keeps the hashes, but new clusters default to scram-sha-256 since 14: a pg_hba line or client that requires scram rejects these roles.${deprecated}`,
+    `keep an md5 (not scram-sha-256) pg_hba method for them after the upgrade, or re-set their passwords with password_encryption=scram-sha-256 (\\password in psql) and switch clients to SCRAM`);
+}
+
+/** What pg_upgrade --check would refuse, found in SQL before any downtime. */
+export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
+  const out: Finding[] = [];
+  const per = (pick: (f: DatabaseFacts) => number) => [...i.databases].filter(([, f]) => pick(f) > 0).map(([db, f]) => `${db} (${pick(f)})`);
+  const prepared = i.server.prepared;
+  out.push(prepared > 0
+    ? finding('prepared-transactions', 'No prepared transactions', 'fail', `${prepared} prepared transaction(s) in pg_prepared_xacts`, 'COMMIT PREPARED or ROLLBACK PREPARED each one (see pg_prepared_xacts); pg_upgrade refuses while any exist')
+    : finding('prepared-transactions', 'No prepared transactions', 'pass', 'none'));
+  const logical = i.server.slots.filter((s) => s.type === 'logical');
+  if (logical.length === 0) out.push(finding('replication-slots', 'Logical replication slots', 'pass', 'none'));
+  else if (i.from < 17) {
+    out.push(finding('replication-slots', 'Logical replication slots', 'fail', `${logical.map((s) => `${s.name} (${s.database})`).join(', ')}: pg_upgrade only carries logical slots from 17 onwards, so ${i.to < 17 ? `a ${i.to} target` : 'this upgrade'} would drop them silently and their subscribers would lose their place`,
+      'drop the slots (SELECT pg_drop_replication_slot(name)) and re-create the subscriptions after the upgrade, or use --method dump'));
+  } else out.push(finding('replication-slots', 'Logical replication slots', 'warn', `${logical.length} slot(s) will be carried; each must have consumed all WAL before the upgrade`, 'stop writes and let subscribers catch up'));
+  const reg = [...i.databases].flatMap(([db, f]) => f.regColumns.map((c) => `${db}.${c}`));
+  out.push(reg.length
+    ? finding('reg-columns', 'No reg* columns', 'fail', `columns of reg* types that hold OIDs: ${reg.join(', ')}`, 'ALTER those columns to text or oid before upgrading')
+    : finding('reg-columns', 'No reg* columns', 'pass', 'none'));
+  const postfix = i.from < 14 && i.to >= 14 ? per((f) => f.postfixOperators) : [];
+  out.push(postfix.length
+    ? finding('postfix-operators', 'No user postfix operators', 'fail', `user-defined postfix operators, removed in 14: ${postfix.join(', ')}`, 'DROP OPERATOR them (or make them prefix operators)')
+    : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'));
+  const conv = i.from < 14 && i.to >= 14 ? per((f) => f.userConversions) : [];
+  if (conv.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.join(', ')}`, 'DROP CONVERSION them and re-create after the upgrade'));
+  const attver = i.to >= 18 ? per((f) => f.attverColumns) : [];
+  if (attver.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.join(', ')}`, 'ALTER TABLE … ALTER COLUMN … RESET (pg_attver) on those columns'));
+  return out;
+}
+
+/** The downtime estimate: its seconds and the formula that gave them. */
+export function estimateDowntime(method: Method, dataBytes: number, relations: number): { seconds: number; formula: string } {
+  const mb = dataBytes / 2 ** 20;
+  const base = 20 + relations * 0.004;
+  const per = method === 'copy' ? mb / 200 : method === 'dump' ? mb / 40 : 0;
+  const formula = method === 'copy' ? `20 s + ${relations} relations × 4 ms + ${mb.toFixed(0)} MiB ÷ 200 MiB/s`
+    : method === 'dump' ? `20 s + ${relations} relations × 4 ms + ${mb.toFixed(0)} MiB ÷ 40 MiB/s (dump and restore)`
+      : `20 s + ${relations} relations × 4 ms (${method}: no data is copied)`;
+  return { seconds: Math.round(base + per), formula };
+}

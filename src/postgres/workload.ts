@@ -1,0 +1,116 @@
+import type { Container, Workload } from '../k8s/cluster.ts';
+import { parseImageRef } from './images.ts';
+
+/** Which image family runs the database; it decides paths, users and defaults. */
+export type Flavour = 'official' | 'bitnami' | 'vendor';
+
+/** `sts/x`, `statefulset/x`, `deploy/x`, `deployment/x` or a bare name. */
+export function parseWorkloadRef(arg: string): { kind?: Workload['kind']; name: string } {
+  const slash = arg.indexOf('/');
+  if (slash < 0) return { name: arg };
+  const kind = arg.slice(0, slash).toLowerCase();
+  const name = arg.slice(slash + 1);
+  if (['sts', 'statefulset', 'statefulsets'].includes(kind)) return { kind: 'StatefulSet', name };
+  if (['deploy', 'deployment', 'deployments'].includes(kind)) return { kind: 'Deployment', name };
+  throw new Error(`"${arg}" is not a workload: use sts/<name>, deploy/<name> or a bare name`);
+}
+
+/** The image family of an image reference. */
+export function flavourOf(image: string): Flavour {
+  const { repo } = parseImageRef(image);
+  if (repo === 'postgres') return 'official';
+  if (repo.endsWith('bitnami/postgresql') || repo.endsWith('bitnamilegacy/postgresql')) return 'bitnami';
+  return 'vendor';
+}
+
+const isPostgresImage = (image?: string) => !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
+
+/** Does a workload look like a PostgreSQL server (image or the chart's label), and not one of ours? */
+export function isPostgresWorkload(w: Workload): boolean {
+  if (w.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-pgupgrade') return false;
+  if (w.metadata.labels?.['app.kubernetes.io/name'] === 'postgresql') return true;
+  return w.template.spec.containers.some((c) => isPostgresImage(c.image));
+}
+
+/** The database container: the one with a PostgreSQL image, else the first. */
+export function databaseContainer(w: Workload): Container {
+  const c = w.template.spec.containers.find((x) => isPostgresImage(x.image)) ?? w.template.spec.containers[0];
+  if (!c) throw new Error(`${w.kind} ${w.metadata.name} has no containers`);
+  return c;
+}
+
+/** The major that an image tag names, e.g. 13 for `postgres:13.4` or `bitnami/postgresql:13.0.0-debian-12-r0`. */
+export function tagMajor(image: string): number | undefined {
+  const m = /^(\d+)/.exec(parseImageRef(image).tag ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+const envValue = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.value;
+
+/** PGDATA: from env, else the image family's default. */
+export function pgdataOf(c: Container, flavour: Flavour, major?: number): string {
+  const fromEnv = envValue(c, 'PGDATA') ?? envValue(c, 'POSTGRESQL_DATA_DIR');
+  if (fromEnv) return fromEnv;
+  if (flavour === 'bitnami') return '/bitnami/postgresql/data';
+  return major !== undefined && major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data';
+}
+
+/** Where the superuser's password comes from. */
+export interface SuperuserSource {
+  user: string;
+  env: string;
+  secret?: { name: string; key: string };
+  /** The password is written in the manifest itself. */
+  literal?: boolean;
+}
+
+/** The superuser and the env var that carries its password, as each image family defines them. */
+export function superuserOf(c: Container, flavour: Flavour): SuperuserSource | undefined {
+  const candidates = flavour === 'bitnami'
+    ? ['POSTGRES_POSTGRES_PASSWORD', 'POSTGRESQL_POSTGRES_PASSWORD', ...(envValue(c, 'POSTGRES_USER') ? [] : ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD'])]
+    : ['POSTGRES_PASSWORD'];
+  const user = flavour === 'bitnami' ? 'postgres' : envValue(c, 'POSTGRES_USER') ?? 'postgres';
+  for (const name of candidates) {
+    const e = c.env?.find((x) => x.name === name);
+    if (!e) continue;
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) return { user, env: name, secret: { name: ref.name, key: ref.key } };
+    if (e.value !== undefined) return { user, env: name, literal: true };
+  }
+  return undefined;
+}
+
+/** The PostgreSQL port: PGPORT or Bitnami's variable, else 5432. */
+export function portOf(c: Container): number {
+  return Number(envValue(c, 'POSTGRESQL_PORT_NUMBER') ?? envValue(c, 'PGPORT') ?? 5432);
+}
+
+/** The volume that holds PGDATA: the mount whose path is the longest prefix of it. */
+export function dataMountOf(c: Container, pgdata: string): { volume: string; mountPath: string } | undefined {
+  const mounts = (c.volumeMounts ?? []).filter((m) => pgdata === m.mountPath || pgdata.startsWith(m.mountPath.replace(/\/$/, '') + '/'));
+  mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
+  const m = mounts[0];
+  return m ? { volume: m.name, mountPath: m.mountPath } : undefined;
+}
+
+/** The PVC behind a volume of the workload: a claim template (ordinal 0) or a named claim. */
+export function claimNameOf(w: Workload, volume: string): string | undefined {
+  if (w.kind === 'StatefulSet' && w.volumeClaimTemplates.includes(volume)) return `${volume}-${w.metadata.name}-0`;
+  return w.template.spec.volumes?.find((v) => v.name === volume)?.persistentVolumeClaim?.claimName;
+}
+
+/** Tools that would put an image patch back: Helm, Argo CD, Flux. */
+export function managersOf(w: Workload): string[] {
+  const l = w.metadata.labels ?? {};
+  const a = w.metadata.annotations ?? {};
+  const out: string[] = [];
+  if (l['app.kubernetes.io/managed-by'] === 'Helm' || a['meta.helm.sh/release-name']) {
+    out.push(`Helm release ${a['meta.helm.sh/release-name'] ?? l['app.kubernetes.io/instance'] ?? '(unnamed)'}`);
+  }
+  if (l['argocd.argoproj.io/instance'] || a['argocd.argoproj.io/tracking-id']) {
+    out.push(`Argo CD application ${l['argocd.argoproj.io/instance'] ?? a['argocd.argoproj.io/tracking-id']?.split(':')[0]}`);
+  }
+  const flux = l['kustomize.toolkit.fluxcd.io/name'] ?? l['helm.toolkit.fluxcd.io/name'];
+  if (flux) out.push(`Flux ${l['kustomize.toolkit.fluxcd.io/name'] ? 'Kustomization' : 'HelmRelease'} ${flux}`);
+  return out;
+}
