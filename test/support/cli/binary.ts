@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,4 +34,25 @@ export function binaryAloneInDir(): string {
   fs.copyFileSync(requireBinary(), path.join(dir, 'kubectl-pgupgrade'));
   fs.chmodSync(path.join(dir, 'kubectl-pgupgrade'), 0o755);
   return dir;
+}
+
+/**
+ * Runs a command without blocking the event loop: the node agent lives in the test process, so a synchronous
+ * spawn would stop it from serving the very exec and probes that the command waits for.
+ */
+export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<RunResult> {
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb' };
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr: signal === 'SIGKILL' ? `${stderr}\n(killed after ${timeoutMs / 1000} s)` : stderr });
+    });
+  });
 }

@@ -1,0 +1,72 @@
+import type { Cluster } from '../k8s/cluster.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import {
+  parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
+} from '../postgres/facts.ts';
+import { DATABASE_SQL, PSQL_SCRIPT, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
+import type { Discovery } from './discover.ts';
+
+/** How the database was reached, for the report. */
+export interface Reach {
+  pod: string;
+  container: string;
+}
+
+/** The database pod, or an error that says why check cannot reach the server. */
+export function reachOf(d: Discovery): Reach {
+  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
+  if (!d.pod || !d.pod.ready) {
+    throw new CliError(`${where}: no ready pod${d.pod ? ` (${d.pod.metadata.name} is ${d.pod.phase})` : ''}; check reads the database through its running pod, so scale it back up (kubectl scale --replicas=1) and run check again`, ExitCode.failed);
+  }
+  return { pod: d.pod.metadata.name, container: d.container.name };
+}
+
+/** Reads the superuser's password from its Secret; it never leaves memory. */
+export async function readPassword(cluster: Cluster, d: Discovery): Promise<string> {
+  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
+  const su = d.superuser;
+  if (!su) throw new CliError(`${where}: cannot tell where the superuser password comes from (no POSTGRES_PASSWORD-style env in container ${d.container.name})`, ExitCode.usage);
+  if (su.literal) throw new CliError(`${where}: ${su.env} is written in the manifest; move it to a Secret (secretKeyRef) so that check can use it without copying it`, ExitCode.usage);
+  const secret = su.secret;
+  if (!secret) throw new CliError(`${where}: ${su.env} has no Secret reference`, ExitCode.usage);
+  const value = await cluster.readSecretKey(d.namespace, secret.name, secret.key);
+  if (value === undefined) throw new CliError(`${where}: Secret ${d.namespace}/${secret.name} has no key ${secret.key} (used by ${su.env})`, ExitCode.usage);
+  return value;
+}
+
+/** An error from psql that says the password or user is wrong. */
+export class CredentialsError extends Error {}
+
+async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string): Promise<Map<string, string>> {
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), sql],
+    `${password}\n${dbs.join('\n')}\n\n`);
+  if (res.exitCode !== 0) {
+    const msg = res.stderr.trim().split('\n').slice(-2).join(' ');
+    if (/password authentication failed|no password supplied|role .* does not exist/.test(msg)) throw new CredentialsError(msg);
+    throw new Error(`psql in ${d.namespace}/${r.pod} exited ${res.exitCode}: ${msg}`);
+  }
+  return parsePerDatabase(res.stdout);
+}
+
+/** The server's facts, then each connectable database's. */
+export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
+  const first = await psqlEach(cluster, d, r, password, ['postgres'], SERVER_SQL);
+  const json = first.get('postgres');
+  if (!json) throw new Error(`no answer from the server in ${d.namespace}/${r.pod}`);
+  const server = parseServerFacts(json);
+  const names = server.databases.filter((db) => db.allowConn && !/[\n\r]/.test(db.name)).map((db) => db.name);
+  const per = await psqlEach(cluster, d, r, password, names, DATABASE_SQL);
+  const databases = new Map<string, DatabaseFacts>();
+  for (const name of names) {
+    const j = per.get(name);
+    if (j) databases.set(name, parseDatabaseFacts(j));
+  }
+  return { server, databases };
+}
+
+/** The data volume as the database container sees it. */
+export async function gatherVolume(cluster: Cluster, d: Discovery, r: Reach, pgdata: string): Promise<VolumeFacts> {
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', VOLUME_SCRIPT, 'sh', pgdata]);
+  if (res.exitCode !== 0) throw new Error(`inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
+  return parseVolumeFacts(res.stdout);
+}

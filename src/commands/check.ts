@@ -1,0 +1,55 @@
+import type { CommandModule } from 'yargs';
+import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from './global-args.ts';
+import type { OutputFormat } from '../renderer.ts';
+import { NEWEST_MAJOR, SUPPORTED_MAJORS, type Method } from '../postgres/versions.ts';
+import { usageError } from '../exit-codes.ts';
+
+interface CheckArgs extends GlobalArgs {
+  workload?: string;
+  to: number;
+  method: Method;
+  image?: string;
+  'app-selector': string;
+  output: OutputFormat;
+}
+
+/** Parses `k=v,k2=v2`; a bad selector is a usage error before anything is read. */
+export function parseSelector(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of s.split(',').filter(Boolean)) {
+    const [k, v, ...rest] = part.split('=');
+    if (!k || v === undefined || rest.length) throw usageError(`--app-selector "${s}": use key=value[,key=value]`);
+    out[k.trim()] = v.trim();
+  }
+  return out;
+}
+
+/** `check`: the read-only preflight. */
+export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
+  command: 'check [workload]',
+  describe: 'Read-only preflight: find the database and report everything that would make an upgrade fail',
+  builder: (y) =>
+    y
+      .positional('workload', { type: 'string', describe: 'sts/<name>, deploy/<name> or a bare name (default: the only PostgreSQL workload in the namespace)' })
+      .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${SUPPORTED_MAJORS.join(', ')})` })
+      .option('method', { choices: ['link', 'copy', 'clone', 'swap', 'dump'] as const, default: 'link' as Method, describe: 'How the upgrade will move the data' })
+      .option('image', { type: 'string', describe: 'The image the upgrade will use (default: tianon/postgres-upgrade:<old>-to-<new>, or postgres:<new> for dump)' })
+      .option('app-selector', { type: 'string', default: 'layer=application', describe: 'Label selector of the application workloads that the upgrade scales down' })
+      .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
+      .check((a) => {
+        if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
+        if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
+        return true;
+      })
+      .example('$0 check -n circleci-server --to 15', 'check the only PostgreSQL workload of the namespace')
+      .example('$0 check -n app deploy/postgres --to 17 --method copy -o json', 'a named Deployment, as JSON'),
+  handler: async (argv) => {
+    const [{ runCheck }, { createContext }, { processIo }] = await Promise.all([
+      import('../check/run.ts'),
+      import('../context.ts'),
+      import('../output.ts'),
+    ]);
+    const opts = { workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, appSelector: parseSelector(argv['app-selector']), output: argv.output };
+    await runCheck(createContext(globalFlags(argv)), opts, processIo);
+  },
+};

@@ -1,0 +1,205 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
+import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
+import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
+import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
+import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
+import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { validateSchema } from '../../support/json-schema.ts';
+import { seedCluster } from '../../support/pg/seed.ts';
+import { repoRoot } from '../../support/paths.ts';
+import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import { permissionsForMethod } from '../../../src/rbac.ts';
+
+const test = suite('kubectl pgupgrade check against real PostgreSQL pods');
+const ns = { bitnami: uniqueNamespace('chk-bitnami'), official: uniqueNamespace('chk-official'), broken: uniqueNamespace('chk-broken'),
+  rootvol: uniqueNamespace('chk-rootvol'), two: uniqueNamespace('chk-two') };
+const PASSWORDS = ['Bitnami-Check-S3cret', 'Official-Check-S3cret'];
+const outputs: RunResult[] = [];
+const schema = JSON.parse(fs.readFileSync(path.join(repoRoot, 'docs', 'check-report.schema.json'), 'utf8'));
+
+interface Report { checks: Array<{ id: string; status: string; found: string; fix?: string }>; summary: { fail: number }; discovery: Record<string, unknown> }
+
+async function check(cp: ControlPlane, args: string[], kubeconfig = cp.kubeconfig): Promise<RunResult> {
+  const r = await runAsync(requireBinary(), ['check', ...args], { KUBECONFIG: kubeconfig });
+  outputs.push(r);
+  return r;
+}
+
+function status(r: Report, id: string): { status: string; found: string; fix?: string } {
+  const c = r.checks.find((x) => x.id === id);
+  if (!c) throw new Error(`no check ${id} in ${JSON.stringify(r.checks.map((x) => x.id))}`);
+  return c;
+}
+
+/** uid → resourceVersion of every listable namespaced object except events, which others write. */
+async function versions(cp: ControlPlane, namespace: string): Promise<Record<string, string>> {
+  const kinds = (await cp.kubectl(['api-resources', '--namespaced', '--verbs=list', '-o', 'name'])).stdout.split('\n').filter((k) => k && !k.startsWith('events'));
+  const list = JSON.parse((await cp.kubectl(['-n', namespace, 'get', kinds.join(','), '-o', 'json'])).stdout) as { items: Array<{ kind: string; metadata: { uid: string; name: string; resourceVersion: string } }> };
+  return Object.fromEntries(list.items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+}
+
+async function official(cp: ControlPlane, namespace: string, opts: { storage?: string; args?: string[] } = {}): Promise<string> {
+  const objs = [officialSecret(namespace, PASSWORDS[1] as string), ...officialFixture({ namespace, major: 13, password: PASSWORDS[1] as string, storage: opts.storage })];
+  if (opts.args) {
+    const d = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: Array<{ args?: string[] }> } } } };
+    (d.spec.template.spec.containers[0] as { args?: string[] }).args = opts.args;
+  }
+  await applyObjects(cp, objs);
+  const pod = await podName(cp, namespace, 'k8s-app=postgres');
+  await waitReady(cp, namespace, pod);
+  return pod;
+}
+
+test('set up: healthy Bitnami and official databases, one built to fail, one on a root-owned volume', async () => {
+  const { cp } = await sharedEnv();
+  await createNamespace(cp, ns.bitnami, { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  for (const n of [ns.official, ns.broken, ns.rootvol, ns.two]) await createNamespace(cp, n);
+  await applyObjects(cp, bitnamiFixture({ namespace: ns.bitnami, major: 13, password: PASSWORDS[0] as string }));
+  const [off, broken, rootvol] = await Promise.all([
+    official(cp, ns.official),
+    official(cp, ns.broken, { args: ['-c', 'max_prepared_transactions=5', '-c', 'wal_level=logical'] }),
+    official(cp, ns.rootvol, { storage: '128Mi' }),
+  ]);
+  await waitReady(cp, ns.bitnami, 'circleci-postgresql-0');
+  await seedCluster(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'), { rows: 500 });
+  await seedCluster(podSql(cp, ns.official, off, 'admin'), { rows: 500 });
+  const sql = podSql(cp, ns.broken, broken, 'admin');
+  // The slot first: creating a logical slot waits for every open transaction, a prepared one included.
+  await sql('postgres', `SELECT pg_create_logical_replication_slot('cdc', 'test_decoding')`);
+  await sql('postgres', `CREATE DATABASE odd TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C';
+    CREATE EXTENSION adminpack;
+    CREATE ROLE legacy LOGIN PASSWORD 'legacy-md5';
+    CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';`);
+  await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'mkdir', '/var/lib/postgresql/data/pgdata-12']);
+  // The volume root as a fresh ext4 filesystem has it: root's, 0755. Then the namespace turns restricted.
+  await cp.kubectl(['-n', ns.rootvol, 'exec', rootvol, '--', 'chmod', '0755', '/var/lib/postgresql/data']);
+  await cp.kubectl(['label', 'ns', ns.rootvol, 'pod-security.kubernetes.io/enforce=restricted']);
+  const two = officialFixture({ namespace: ns.two, major: 13, password: 'x', name: 'postgres-a' }).concat(officialFixture({ namespace: ns.two, major: 13, password: 'x', name: 'postgres-b' }));
+  for (const o of two) if (o.kind === 'Deployment') (o.spec as { replicas: number }).replicas = 0;
+  await applyObjects(cp, two);
+});
+
+test('the healthy Bitnami StatefulSet passes; the text report is readable; nothing in the namespace changes', async () => {
+  const { cp } = await sharedEnv();
+  const before = await versions(cp, ns.bitnami);
+  const r = await check(cp, ['-n', ns.bitnami, '--to', '15']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  for (const line of ['workload      sts/circleci-postgresql', 'version       13.', 'data          /bitnami/postgresql/data on PVC data-circleci-postgresql-0',
+    'superuser     postgres (password from Secret circleci-postgresql/postgres-password, not shown)', 'target        PostgreSQL 15 by link, image tianon/postgres-upgrade:13-to-15',
+    'applications  deploy/circleci-frontend', 'PASS  The superuser can connect', 'PASS  The upgrade Job can run non-root', 'initdb options for the new cluster: --encoding=UTF8',
+    'estimated downtime: about']) assert.ok(r.stdout.includes(line), `report has "${line}":\n${r.stdout}`);
+  assert.match(r.stdout, / 0 failed$/m);
+  assert.equal(await versions(cp, ns.bitnami), before, 'every object keeps its resourceVersion');
+});
+
+test('the healthy official Deployment passes; -o json validates against docs/check-report.schema.json', async () => {
+  const { cp } = await sharedEnv();
+  const r = await check(cp, ['-n', ns.official, 'deploy/postgres', '--to', '17', '-o', 'json']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.equal(validateSchema(schema, report), []);
+  assert.is(report.summary.fail, 0);
+  assert.is((report.discovery.superuser as { user: string }).user, 'admin');
+  assert.is(report.discovery.pgdata, '/var/lib/postgresql/data/pgdata');
+  const y = await check(cp, ['-n', ns.official, '--to', '17', '-o', 'yaml']);
+  assert.equal(load(y.stdout), report, 'YAML carries the same report');
+});
+
+test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension', async () => {
+  const { cp } = await sharedEnv();
+  const r = await check(cp, ['-n', ns.broken, '--to', '15', '-o', 'json']);
+  assert.is(r.code, 3, r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  assert.equal(validateSchema(schema, rep), []);
+  const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12' };
+  for (const [id, word] of Object.entries(fails)) {
+    const c = status(rep, id);
+    assert.is(c.status, 'fail', id);
+    assert.ok(c.found.includes(word), `${id} names ${word}: ${c.found}`);
+    assert.ok((c.fix ?? '').length > 20, `${id} has a fix`);
+  }
+  assert.is(status(rep, 'passwords').status, 'warn');
+  assert.match(status(rep, 'passwords').found, 'legacy');
+  const ext = JSON.parse((await check(cp, ['-n', ns.broken, '--to', '17', '-o', 'json'])).stdout) as Report;
+  assert.is(status(ext, 'extensions').status, 'fail');
+  assert.match(status(ext, 'extensions').found, 'adminpack');
+  assert.is(status(ext, 'replication-slots').status, 'fail', 'a 13 source loses logical slots whatever the target');
+  const text = await check(cp, ['-n', ns.broken, '--to', '17']);
+  assert.is(text.code, 3);
+  assert.match(text.stdout, /FAIL {2}Extensions exist in the target: postgres: adminpack .* \(removed from PostgreSQL 17\)\n {6}fix: /);
+});
+
+test('a PVC too small for copy, and a root-owned volume in a restricted namespace, fail with their fixes', async () => {
+  const { cp } = await sharedEnv();
+  const link = JSON.parse((await check(cp, ['-n', ns.rootvol, '--to', '15', '-o', 'json'])).stdout) as Report;
+  assert.is(status(link, 'space').status, 'pass', status(link, 'space').found);
+  const r = await check(cp, ['-n', ns.rootvol, '--to', '15', '--method', 'copy', '-o', 'json']);
+  assert.is(r.code, 3, r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  assert.is(status(rep, 'space').status, 'fail', status(rep, 'space').found);
+  assert.match(status(rep, 'space').fix ?? '', '--method link');
+  assert.is(status(rep, 'pod-security').status, 'fail');
+  assert.match(status(rep, 'pod-security').found, 'owned by 0:0 (755)');
+  assert.match(status(rep, 'pod-security').found, 'no Job that passes "restricted"');
+  const off = JSON.parse((await check(cp, ['-n', ns.official, '--to', '15', '-o', 'json'])).stdout) as Report;
+  assert.is.not(status(off, 'pod-security').status, 'fail', 'without Pod Security enforcement the same layout only warns');
+});
+
+test('a user who may not create Jobs fails the access check, which names the verb', async () => {
+  const { cp } = await sharedEnv();
+  const perms = permissionsForMethod('link').filter((p) => !(p.verb === 'create' && p.resource === 'jobs'));
+  const rules = perms.map((p) => ({ apiGroups: [p.group], resources: [p.subresource ? `${p.resource}/${p.subresource}` : p.resource], verbs: [p.verb] }));
+  const sa = `nojobs-${process.pid}`;
+  await applyObjects(cp, [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns.bitnami } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: sa }, rules },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns.bitnami }] },
+  ]);
+  const token = (await cp.kubectl(['-n', ns.bitnami, 'create', 'token', sa])).stdout.trim();
+  const admin = load(fs.readFileSync(cp.kubeconfig, 'utf8')) as { clusters: Array<{ name: string; cluster: Record<string, string> }> };
+  const kc = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pgupgrade-kc-')), 'config');
+  fs.writeFileSync(kc, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'nojobs', clusters: admin.clusters,
+    users: [{ name: sa, user: { token } }], contexts: [{ name: 'nojobs', context: { cluster: admin.clusters[0]?.name, user: sa, namespace: ns.bitnami } }] }), { mode: 0o600 });
+  const r = await check(cp, ['--to', '15', '-o', 'json'], kc);
+  assert.is(r.code, 3, r.stderr);
+  const access = status(JSON.parse(r.stdout) as Report, 'access');
+  assert.is(access.status, 'fail');
+  assert.match(access.found, 'create batch/jobs');
+  assert.not.match(access.found, 'get batch/jobs');
+});
+
+test('bad input exits 2 with a clear message and changes nothing', async () => {
+  const { cp } = await sharedEnv();
+  const before = await versions(cp, ns.bitnami);
+  const cases: Array<[string[], RegExp]> = [
+    [['-n', 'no-such-namespace'], /namespace no-such-namespace not found/],
+    [['-n', ns.bitnami, 'sts/nope'], /no StatefulSet named nope in namespace .*; PostgreSQL workloads there: sts\/circleci-postgresql/],
+    [['-n', ns.two], /several PostgreSQL workloads in namespace .*: deploy\/postgres-a, deploy\/postgres-b/],
+    [['-n', ns.bitnami, '--to', '13'], /runs PostgreSQL 13\.\d+.*--to 13 must be greater than the running major 13/],
+    [['-n', ns.bitnami, '--to', '16'], /--to 16 is not a supported target \(supported: 13, 15, 17, 18\)/],
+    [['-n', ns.bitnami, '--context', 'nope'], /context "?nope"? .*(known|exist)/i],
+  ];
+  for (const [args, message] of cases) {
+    const r = await check(cp, args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.equal(await versions(cp, ns.bitnami), before);
+});
+
+test('no secret value appears in any output or in the apiserver audit log', async () => {
+  const { cp } = await sharedEnv();
+  assert.ok(outputs.length >= 10);
+  for (const r of outputs) for (const p of PASSWORDS) assert.not.ok(r.stdout.includes(p) || r.stderr.includes(p), `the password leaked: ${r.stdout}${r.stderr}`);
+  const audit = fs.readFileSync(cp.auditLog, 'utf8');
+  assert.match(audit, '/exec?', 'the audit log recorded the exec calls');
+  for (const p of PASSWORDS) assert.not.ok(audit.includes(p) || audit.includes(encodeURIComponent(p)), 'a password reached the audit log');
+});
+
+test.run();
