@@ -1,0 +1,37 @@
+// bench/check: `kubectl pgupgrade check` on the healthy Bitnami-shaped fixture (the demo's), repeated, alternating
+// with `kubectl get pods` against the same apiserver as a yardstick for machine noise. Prints the medians, the
+// ratio, and the goal (check at most 3 s). check starts no probe container, so there is no image start-up to
+// report separately.
+// Usage: node bench/check.ts [runs]   (starts or reuses the test environment, like npm run demo)
+import { spawnSync } from 'node:child_process';
+import { DEMO_NS, ensureDemoDatabase } from '../scripts/lib/demo-db.ts';
+
+const runs = Number(process.argv[2] ?? 15);
+const { kubectl, bin, env } = await ensureDemoDatabase();
+
+function timeOnce(cmd: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+const check: number[] = [];
+const yardstick: number[] = [];
+const checkArgs = ['check', '-n', DEMO_NS, '--to', '15', '-o', 'json'];
+timeOnce(bin, checkArgs);
+for (let i = 0; i < runs; i++) {
+  check.push(timeOnce(bin, checkArgs));
+  yardstick.push(timeOnce(kubectl, ['-n', DEMO_NS, 'get', 'pods']));
+}
+const m = median(check);
+console.log(`runs: ${runs} each, alternating`);
+console.log(`kubectl pgupgrade check  median ${m.toFixed(0)} ms (min ${Math.min(...check).toFixed(0)}, max ${Math.max(...check).toFixed(0)})`);
+console.log(`kubectl get pods         median ${median(yardstick).toFixed(0)} ms`);
+console.log(`ratio ${(m / median(yardstick)).toFixed(1)}; goal: check <= 3000 ms ${m <= 3000 ? 'ok' : 'OVER GOAL'}`);
