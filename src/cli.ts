@@ -68,12 +68,16 @@ function reportError(err: unknown, debug: boolean, noColor: boolean): void {
 /** The process entry: the only place that sets process.exitCode. A second Ctrl-C exits at once. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   let interrupted = false;
-  process.on('SIGINT', () => {
+  const onSignal = () => {
     if (interrupted) process.exit(ExitCode.interrupted);
     interrupted = true;
     process.exitCode = ExitCode.interrupted;
     process.stderr.write(`\n${messages.interrupted}\n`);
-    process.exit(ExitCode.interrupted);
-  });
+    void import('./interrupt.ts')
+      .then(({ runInterruptCleanups }) => runInterruptCleanups(15_000))
+      .finally(() => process.exit(ExitCode.interrupted));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   process.exitCode = await runCli(argv);
 }

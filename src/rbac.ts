@@ -19,6 +19,8 @@ const CHECK: Permission[] = [
   // Exec over WebSocket is a GET, authorised as `get pods/exec`; since 1.35 the apiserver also wants `create`.
   p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
   p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'),
+  // The probe pod that reads a stopped database's volume.
+  p('get', '', 'pods'), p('create', '', 'pods'), p('delete', '', 'pods'),
   p('get', '', 'namespaces', { clusterScoped: true }),
   p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
   p('list', 'snapshot.storage.k8s.io', 'volumesnapshotclasses', { clusterScoped: true }),

@@ -50,6 +50,13 @@ export async function ensureDemoDatabase(): Promise<DemoDb> {
     k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
     await seedCluster(async (db, sql) => k(['-n', DEMO_NS, 'exec', '-i', POD, '--', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', db, '-f', '-'], sql), { rows: 2000 });
   }
+  // A database left stopped (by bench/check, or by hand) is started again.
+  k(['-n', DEMO_NS, 'scale', 'sts/circleci-postgresql', '--replicas=1']);
+  for (let i = 0; run(kubectl, ['-n', DEMO_NS, 'get', 'pod', POD], env).code !== 0; i++) {
+    if (i > 150) throw new Error(`pod ${DEMO_NS}/${POD} did not appear`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
   const bin = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
   if (!fs.existsSync(bin)) spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
   return { kubeconfig: state.kubeconfig, kubectl, bin, env };

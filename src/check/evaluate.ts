@@ -1,4 +1,4 @@
-import type { DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
+import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
 import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding } from '../postgres/rules.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
@@ -19,6 +19,8 @@ export interface Evidence {
   credentialsError?: string;
   volume?: VolumeFacts;
   pathProblem?: string;
+  /** Offline: the database is stopped and a probe pod read its volume. */
+  offline?: { probe: string; image: string; controlData?: ControlData; serverError?: string; pgUpgradeCheck?: { ok: boolean; output: string } };
 }
 
 const f = (id: string, title: string, status: Finding['status'], found: string, fix?: string): Finding => ({ id, title, status, found, ...(fix ? { fix } : {}) });
@@ -53,14 +55,46 @@ export function verifyVolumeUsers(e: Evidence): Finding[] {
   return out;
 }
 
+/** What pg_controldata says of the stopped cluster. */
+export function verifyControlData(e: Evidence): Finding[] {
+  const cd = e.offline?.controlData;
+  if (!cd) return [];
+  return [cd.cleanShutdown
+    ? f('shutdown', 'The cluster was shut down cleanly', 'pass', `pg_controldata: "${cd.state}", catalog ${cd.catalogVersion}, checksums ${cd.checksums ? 'on' : 'off'}, WAL segments ${cd.walSegmentBytes / 2 ** 20} MiB`)
+    : f('shutdown', 'The cluster was shut down cleanly', e.offline?.serverError ? 'fail' : 'warn', `pg_controldata: "${cd.state}" when check started; pg_upgrade needs a clean shutdown${e.offline?.serverError ? '' : ', which check\'s own start and stop of the old server gave it'}`,
+      'start the database normally once and stop it with a fast shutdown (scale to 0 waits for it)')];
+}
+
+/** pg_upgrade's own --check: run in the probe when the database is stopped; a live server's socket is out of reach. */
+export function verifyPgUpgradeCheck(e: Evidence): Finding {
+  const title = 'pg_upgrade --check';
+  if (e.method === 'dump') return f('pg-upgrade-check', title, 'pass', 'not needed: --method dump does not use pg_upgrade');
+  const r = e.offline?.pgUpgradeCheck;
+  if (r?.ok) return f('pg-upgrade-check', title, 'pass', `pg_upgrade ${e.to} --check passed against the stopped cluster in probe pod ${e.offline?.probe} (${e.offline?.image})`);
+  if (r) return f('pg-upgrade-check', title, 'fail', r.output.split('\n').filter((l) => l.trim()).slice(-25).join(' | '), 'fix what pg_upgrade names above (its report files are printed after "==") and run check again');
+  if (e.offline) return f('pg-upgrade-check', title, 'warn', 'not run: the old server could not be read, so the initdb options are unknown', 'pass --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype');
+  return f('pg-upgrade-check', title, 'warn', 'not run against the live server: pg_upgrade insists on the server\'s Unix socket, which only the database container can reach; the SQL checks above cover what it refuses, and the upgrade Job runs it before it touches any data',
+    'to run it now, scale the database to 0 and run check again: a probe pod then runs pg_upgrade --check against the volume');
+}
+
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
   out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
-  if (e.credentialsError !== undefined || !e.server || !e.databases) {
+  if (e.offline && (!e.server || !e.databases)) {
+    out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
+      'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
+  } else if (e.offline && e.server && e.databases) {
+    out.push(f('credentials', 'The superuser can connect', 'warn', `not tried: the database is stopped, and check read it through the probe's own socket; the password in Secret ${e.d.superuser?.secret?.name ?? '?'} is tried when the database runs`));
+  }
+  if (e.offline) {
+    out.push(...verifyControlData(e));
+  } else if (e.credentialsError !== undefined || !e.server || !e.databases) {
     out.push(f('credentials', 'The superuser can connect', 'fail', e.credentialsError ?? 'not tried', `check that Secret ${e.d.superuser?.secret?.name}/${e.d.superuser?.secret?.key} holds ${e.d.superuser?.user}'s current password`));
   } else {
     out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from Secret ${e.d.superuser?.secret?.name} (key ${e.d.superuser?.secret?.key})`));
+  }
+  if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));
     const input = { from, to: e.to, method: e.method, server: e.server, databases: e.databases, targetIsStock: e.targetIsStock };
     out.push(verifyLocales(input), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input));
@@ -69,7 +103,7 @@ export function evaluate(e: Evidence): Finding[] {
     out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes));
     out.push(verifyJobIdentity(e.volume, enforcedLevel(e.d.namespaceLabels), e.server?.dataDirectory ?? e.d.pgdata, e.d.fsGroup));
   }
-  out.push(verifySnapshots(e), ...verifyVolumeUsers(e));
+  out.push(verifyPgUpgradeCheck(e), verifySnapshots(e), ...verifyVolumeUsers(e));
   if (e.volume) {
     const annotations = Object.keys(e.d.workload.metadata.annotations ?? {}).filter((k) => k.startsWith('pgupgrade.'));
     out.push(verifyLeftovers(e.volume, e.server?.dataDirectory ?? e.d.pgdata, annotations));
@@ -82,5 +116,5 @@ export function plan(e: Evidence): { initdb?: string[]; estimate?: { seconds: nu
   if (!e.server || !e.databases) return {};
   const relations = [...e.databases.values()].reduce((n, db) => n + db.relations, 0);
   const bytes = e.volume?.dataBytes ?? e.server.databases.reduce((n, db) => n + db.sizeBytes, 0);
-  return { initdb: initdbOptions(e.server), estimate: estimateDowntime(e.method, bytes, relations) };
+  return { initdb: initdbOptions(e.server, e.to), estimate: estimateDowntime(e.method, bytes, relations) };
 }

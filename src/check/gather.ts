@@ -10,15 +10,26 @@ import type { Discovery } from './discover.ts';
 export interface Reach {
   pod: string;
   container: string;
+  /** Connect over this Unix socket directory instead of TCP (check's probe pod). */
+  socketDir?: string;
 }
 
-/** The database pod, or an error that says why check cannot reach the server. */
-export function reachOf(d: Discovery): Reach {
+/** How check reaches the server: a ready pod (live), or, with no pod at all, a probe pod on the volume. */
+export type Mode = 'live' | 'offline';
+
+/** Live when a pod is ready; offline when none exists; an error when pods exist but none is ready. */
+export function modeOf(d: Discovery): Mode {
+  if (!d.pod) return 'offline';
+  if (d.pod.ready) return 'live';
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
-  if (!d.pod || !d.pod.ready) {
-    throw new CliError(`${where}: no ready pod${d.pod ? ` (${d.pod.metadata.name} is ${d.pod.phase})` : ''}; check reads the database through its running pod, so scale it back up (kubectl scale --replicas=1) and run check again`, ExitCode.failed);
-  }
-  return { pod: d.pod.metadata.name, container: d.container.name };
+  throw new CliError(`${where}: pod ${d.pod.metadata.name} exists but is not ready (${d.pod.phase}). check reads a running database through its pod, ` +
+    `or a stopped one through a probe pod on its volume, but never beside a server that may be starting: make it ready, or scale it to 0 ` +
+    `(kubectl -n ${d.namespace} scale ${d.workload.kind.toLowerCase()}/${d.workload.metadata.name} --replicas=0) and run check again`, ExitCode.failed);
+}
+
+/** The database pod's container. */
+export function liveReach(d: Discovery): Reach {
+  return { pod: d.pod?.metadata.name ?? '', container: d.container.name };
 }
 
 /** Reads the superuser's password from its Secret; it never leaves memory. */
@@ -38,7 +49,9 @@ export async function readPassword(cluster: Cluster, d: Discovery): Promise<stri
 export class CredentialsError extends Error {}
 
 async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string): Promise<Map<string, string>> {
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), sql],
+  const host = r.socketDir ? [r.socketDir] : [];
+  const port = r.socketDir ? '5432' : String(d.port);
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
     `${password}\n${dbs.join('\n')}\n\n`);
   if (res.exitCode !== 0) {
     const msg = res.stderr.trim().split('\n').slice(-2).join(' ');

@@ -13,6 +13,7 @@ export interface CheckReport {
     workload: string;
     container: string;
     pod: string | null;
+    reach: string;
     image: string;
     flavour: string;
     pgdata: string;
@@ -41,9 +42,11 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
     discovery: {
       workload: `${d.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${d.workload.metadata.name}`,
       container: d.container.name, pod: d.pod?.metadata.name ?? null, image: d.image, flavour: d.flavour,
+      reach: e.offline ? `probe pod ${e.offline.probe} (${e.offline.image}) on the stopped database's volume, deleted afterwards` : `exec into pod ${d.pod?.metadata.name}, psql over TCP to 127.0.0.1`,
       pgdata: e.server?.dataDirectory ?? d.pgdata,
       version: { server: e.server?.version ?? null, major: e.server ? Math.floor(e.server.versionNum / 10000) : null,
-        pgVersionFile: v?.pgVersion ?? null, source: e.server ? 'server (SQL), PG_VERSION from the volume' : 'not reached' },
+        pgVersionFile: v?.pgVersion ?? null,
+        source: e.offline ? `PG_VERSION and pg_controldata in the probe${e.server ? '; the rest from the old server started there without TCP' : ''}` : e.server ? 'the live server (SQL); PG_VERSION from the volume' : 'not reached' },
       pvc: { name: d.pvc.metadata.name, capacity: d.pvc.capacityBytes === undefined ? null : formatBytes(d.pvc.capacityBytes),
         storageClass: d.pvc.storageClassName ?? null, csiDriver: d.csiDriver ?? null, accessModes: d.pvc.accessModes },
       runtime: { uid: v?.uid ?? null, gid: v?.gid ?? null, fsGroup: d.fsGroup ?? null, dataOwner: v ? `${v.data.uid}:${v.data.gid}` : null },
@@ -67,8 +70,9 @@ export function reportText(r: CheckReport): string {
   const lines = [
     `Context ${r.context}, namespace ${r.namespace}`,
     `  workload      ${d.workload} (container ${d.container}, pod ${d.pod ?? 'none'})`,
+    `  reached by    ${d.reach}`,
     `  image         ${d.image} (${d.flavour})`,
-    `  version       ${d.version.server ?? 'unknown'} (PG_VERSION ${d.version.pgVersionFile ?? '?'})`,
+    `  version       ${d.version.server ?? 'unknown'} (PG_VERSION ${d.version.pgVersionFile ?? '?'}; from ${d.version.source})`,
     `  data          ${d.pgdata} on PVC ${d.pvc.name} (${d.pvc.capacity ?? '?'}, StorageClass ${d.pvc.storageClass ?? 'none'}, driver ${d.pvc.csiDriver ?? '?'})`,
     `  runs as       ${d.runtime.uid ?? '?'}:${d.runtime.gid ?? '?'}${d.runtime.fsGroup !== null ? ` fsGroup ${d.runtime.fsGroup}` : ''}; data owned by ${d.runtime.dataOwner ?? '?'}`,
     `  superuser     ${d.superuser.user ?? '?'} (password from Secret ${d.superuser.secret ?? '?'}, not shown)`,

@@ -10,11 +10,16 @@ import { evaluate, type Evidence } from './evaluate.ts';
 import { buildReport, reportText } from './report.ts';
 
 /** `check`: runs the read-only tasks, judges what they found, prints the report; exit 3 on any fail. */
-export async function runCheck(ctx: CommandContext, opts: CheckOptions & { output: OutputFormat; image?: string }, io: Io): Promise<void> {
+export async function runCheck(ctx: CommandContext, opts: CheckOptions & { output: OutputFormat }, io: Io): Promise<void> {
   const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const list = new Listr<CheckCtx, typeof renderer, 'simple'>(createCheckTasks(() => ctx.cluster(), opts), { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false });
-  const c = await list.run({} as CheckCtx);
-  const from = c.server ? majorOf(String(c.server.versionNum)) : undefined;
+  const list = new Listr<CheckCtx, typeof renderer, 'simple'>(createCheckTasks(() => ctx.cluster(), opts), { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false });
+  const c = {} as CheckCtx;
+  try {
+    await list.run(c);
+  } finally {
+    await c.probe?.dispose();
+  }
+  const from = c.server ? majorOf(String(c.server.versionNum)) : c.volume?.pgVersion ? Number(c.volume.pgVersion) : undefined;
   const targetImage = opts.image ?? (opts.method === 'dump' ? `postgres:${opts.to}` : from !== undefined ? upgradeImageFor(from, opts.to) : `tianon/postgres-upgrade:?-to-${opts.to}`);
   const evidence: Evidence = {
     d: c.d, to: opts.to, method: opts.method, targetImage,
@@ -22,6 +27,7 @@ export async function runCheck(ctx: CommandContext, opts: CheckOptions & { outpu
     access: c.access, snapshotDrivers: c.snapshotDrivers, server: c.server, databases: c.databases,
     credentialsError: c.credentialsError, volume: c.volume,
     pathProblem: from === undefined ? undefined : upgradePathProblem(from, opts.to, opts.method),
+    offline: c.probe ? { probe: c.probe.pod, image: c.probe.image, controlData: c.controlData, serverError: c.serverError, pgUpgradeCheck: c.pgUpgradeCheck } : undefined,
   };
   const report = buildReport(evidence, c.cluster.contextName, evaluate(evidence));
   await printReport(io, opts.output, report, reportText);

@@ -10,6 +10,9 @@ interface CheckArgs extends GlobalArgs {
   method: Method;
   image?: string;
   'app-selector': string;
+  'initdb-encoding'?: string;
+  'initdb-lc-collate'?: string;
+  'initdb-lc-ctype'?: string;
   output: OutputFormat;
 }
 
@@ -35,6 +38,9 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .option('method', { choices: ['link', 'copy', 'clone', 'swap', 'dump'] as const, default: 'link' as Method, describe: 'How the upgrade will move the data' })
       .option('image', { type: 'string', describe: 'The image the upgrade will use (default: tianon/postgres-upgrade:<old>-to-<new>, or postgres:<new> for dump)' })
       .option('app-selector', { type: 'string', default: 'layer=application', describe: 'Label selector of the application workloads that the upgrade scales down' })
+      .option('initdb-encoding', { type: 'string', describe: 'For a stopped database whose server cannot start: the encoding of template1' })
+      .option('initdb-lc-collate', { type: 'string', describe: 'Likewise, its LC_COLLATE' })
+      .option('initdb-lc-ctype', { type: 'string', describe: 'Likewise, its LC_CTYPE' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
       .check((a) => {
         if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
@@ -49,7 +55,8 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       import('../context.ts'),
       import('../output.ts'),
     ]);
-    const opts = { workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, appSelector: parseSelector(argv['app-selector']), output: argv.output };
+    const opts = { workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, appSelector: parseSelector(argv['app-selector']), output: argv.output,
+      initdb: { encoding: argv['initdb-encoding'], lcCollate: argv['initdb-lc-collate'], lcCtype: argv['initdb-lc-ctype'] } };
     await runCheck(createContext(globalFlags(argv)), opts, processIo);
   },
 };

@@ -50,6 +50,18 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
       return review.status?.allowed === true;
     })),
     exec: (ns, pod, container, command, stdin) => execIn(kc, ns, pod, container, command, stdin),
+    createPod: async (namespace, manifest) => {
+      await core.createNamespacedPod({ namespace, body: manifest as k8s.V1Pod });
+    },
+    deletePod: async (namespace, name, gracePeriodSeconds) => {
+      await orUndefined(() => core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds }));
+    },
+    podState: async (namespace, name) => orUndefined(async () => {
+      const p = await core.readNamespacedPod({ namespace, name });
+      const cs = p.status?.containerStatuses?.[0];
+      const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
+      return { phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'), reason };
+    }),
   };
 }
 

@@ -2,6 +2,7 @@
 export interface ServerFacts {
   versionNum: number;
   version: string;
+  installUser: string;
   dataDirectory: string;
   checksums: boolean;
   walSegmentSize: string;
@@ -9,7 +10,8 @@ export interface ServerFacts {
   sharedPreloadLibraries: string[];
   databases: DatabaseInfo[];
   roles: Array<{ name: string; login: boolean; hash: 'md5' | 'scram' | 'none' | 'other' }>;
-  hba: Array<{ line: number; type: string; database: string[]; users: string[]; method: string }>;
+  /** pg_hba rules; null when the server ran on check's own pg_hba (a stopped database read in the probe). */
+  hba: Array<{ line: number; type: string; database: string[]; users: string[]; method: string }> | null;
   prepared: number;
   slots: Array<{ name: string; type: string; database: string | null }>;
   clients: Array<{ user: string | null; database: string | null; application: string; address: string | null }>;
@@ -75,6 +77,7 @@ export function parseServerFacts(json: string): ServerFacts {
   return {
     versionNum: Number(r.version_num),
     version: String(r.version),
+    installUser: String(r.install_user ?? 'postgres'),
     dataDirectory: String(r.data_directory),
     checksums: r.checksums === 'on',
     walSegmentSize: String(r.wal_segment_size),
@@ -144,5 +147,28 @@ export function parseVolumeFacts(out: string): VolumeFacts {
     fsType: one.get('fstype') ?? 'unknown',
     parentEntries: many.entry ?? [],
     insideData: many.inside ?? [],
+  };
+}
+
+/** What pg_controldata says about a stopped cluster. */
+export interface ControlData {
+  state: string;
+  cleanShutdown: boolean;
+  catalogVersion: string;
+  checksums: boolean;
+  walSegmentBytes: number;
+}
+
+/** Parses `LC_ALL=C pg_controldata` output. */
+export function parseControlData(out: string): ControlData {
+  const field = (label: string) => new RegExp(`^${label}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim();
+  const state = field('Database cluster state');
+  if (state === undefined) throw new Error(`pg_controldata printed no cluster state: ${out.slice(0, 200)}`);
+  return {
+    state,
+    cleanShutdown: state === 'shut down',
+    catalogVersion: field('Catalog version number') ?? '',
+    checksums: Number(field('Data page checksum version') ?? 0) > 0,
+    walSegmentBytes: Number(field('Bytes per WAL segment') ?? 0),
   };
 }

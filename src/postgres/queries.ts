@@ -8,6 +8,7 @@
 export const SERVER_SQL = `select json_build_object(
  'version_num', current_setting('server_version_num')::int,
  'version', current_setting('server_version'),
+ 'install_user', (select rolname from pg_authid where oid = 10),
  'data_directory', current_setting('data_directory'),
  'checksums', current_setting('data_checksums'),
  'wal_segment_size', current_setting('wal_segment_size'),
@@ -42,14 +43,14 @@ export const DATABASE_SQL = `select json_build_object(
 )`;
 
 /**
- * Runs one SQL text in each database named on stdin, after the password line, over TCP to the pod's own
- * server so that the password is really tested. Prints `<db>\t<json>` per database.
- * Arguments: $1 user, $2 port, $3 SQL.
+ * Runs one SQL text in each database named on stdin, after the password line: over TCP to the pod's own server,
+ * so that the password is really tested, or, in check's probe pod, over the socket in $4. Prints `<db>\t<json>`
+ * per database. Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
  */
 export const PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
 export PGPASSWORD
 while IFS= read -r db && [ -n "$db" ]; do
-  out=$(psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$2" -U "$1" -d "$db" -c "$3") || exit $?
+  out=$(psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" -c "$3") || exit $?
   printf '%s\\t%s\\n' "$db" "$out"
 done`;
 

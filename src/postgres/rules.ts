@@ -28,7 +28,7 @@ export interface DbRuleInput {
 const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({ id, title, status, found, ...(fix ? { fix } : {}) });
 
 /** The initdb options that reproduce the old cluster, as the upgrade Job will pass them. */
-export function initdbOptions(s: ServerFacts): string[] {
+export function initdbOptions(s: ServerFacts, to: number): string[] {
   const t1 = s.databases.find((d) => d.name === 'template1');
   const opts: string[] = [];
   if (t1) {
@@ -36,8 +36,9 @@ export function initdbOptions(s: ServerFacts): string[] {
     if (t1.provider === 'libc') opts.push(`--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`);
     else opts.push(`--locale-provider=${t1.provider}`, `--icu-locale=${t1.icuLocale ?? ''}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`);
   }
+  // Checksums are off by default before 18 and on from 18, whose initdb alone knows --no-data-checksums.
   if (s.checksums) opts.push('--data-checksums');
-  else opts.push('--no-data-checksums');
+  else if (to >= 18) opts.push('--no-data-checksums');
   const seg = /^(\d+)MB$/.exec(s.walSegmentSize);
   if (seg && seg[1] !== '16') opts.push(`--wal-segsize=${seg[1]}`);
   return opts;
@@ -48,7 +49,7 @@ export function verifyLocales(i: DbRuleInput): Finding {
   const t1 = i.server.databases.find((d) => d.name === 'template1');
   if (!t1) return finding('initdb', 'initdb options match', 'fail', 'template1 is missing', 'recreate template1 from template0 before upgrading');
   const odd = i.server.databases.filter((d) => d.name !== 'template0' && (d.encoding !== t1.encoding || d.collate !== t1.collate || d.ctype !== t1.ctype || d.provider !== t1.provider));
-  const opts = initdbOptions(i.server).join(' ');
+  const opts = initdbOptions(i.server, i.to).join(' ');
   if (odd.length === 0) return finding('initdb', 'initdb options match', 'pass', `every database is ${t1.encoding}, ${t1.collate}/${t1.ctype} (${t1.provider}); checksums ${i.server.checksums ? 'on' : 'off'}, WAL segments ${i.server.walSegmentSize}; initdb ${opts}`);
   const list = odd.map((d) => `${d.name} (${d.encoding}, ${d.collate}/${d.ctype}, ${d.provider})`).join(', ');
   return finding('initdb', 'initdb options match', 'fail',
@@ -87,8 +88,9 @@ export function verifyExtensions(i: DbRuleInput): Finding {
 /** md5 hashes, password_encryption and pg_hba methods: what changes on the target. */
 export function verifyPasswords(i: DbRuleInput): Finding {
   const md5 = i.server.roles.filter((r) => r.hash === 'md5').map((r) => r.name);
-  const md5Lines = i.server.hba.filter((h) => h.method === 'md5' || h.method === 'password').map((h) => h.line);
-  const found = `password_encryption=${i.server.passwordEncryption}; md5 roles: ${md5.length ? md5.join(', ') : 'none'}; pg_hba md5/password lines: ${md5Lines.length ? md5Lines.join(', ') : 'none'}`;
+  const md5Lines = (i.server.hba ?? []).filter((h) => h.method === 'md5' || h.method === 'password').map((h) => h.line);
+  const hba = i.server.hba === null ? 'not read (the stopped server ran on check\'s own socket-only pg_hba)' : md5Lines.length ? md5Lines.join(', ') : 'none';
+  const found = `password_encryption=${i.server.passwordEncryption}; md5 roles: ${md5.length ? md5.join(', ') : 'none'}; pg_hba md5/password lines: ${hba}`;
   if (md5.length === 0) return finding('passwords', 'Passwords and authentication', 'pass', found);
   const deprecated = i.to >= 18 ? ' PostgreSQL 18 deprecates md5 passwords and warns at each login.' : '';
   return finding('passwords', 'Passwords and authentication', 'warn',

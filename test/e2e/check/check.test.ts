@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { load } from 'js-yaml';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
@@ -12,6 +13,7 @@ import { applyObjects, createNamespace, podName, podSql, waitReady } from '../..
 import { validateSchema } from '../../support/json-schema.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { repoRoot } from '../../support/paths.ts';
+import { waitFor } from '../../support/process.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { permissionsForMethod } from '../../../src/rbac.ts';
 
@@ -106,8 +108,9 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   assert.is(report.summary.fail, 0);
   assert.is((report.discovery.superuser as { user: string }).user, 'admin');
   assert.is(report.discovery.pgdata, '/var/lib/postgresql/data/pgdata');
-  const y = await check(cp, ['-n', ns.official, '--to', '17', '-o', 'yaml']);
-  assert.equal(load(y.stdout), report, 'YAML carries the same report');
+  const y = load((await check(cp, ['-n', ns.official, '--to', '17', '-o', 'yaml'])).stdout) as Report;
+  assert.equal(validateSchema(schema, y), [], 'YAML carries the same document');
+  assert.equal(y.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
 });
 
 test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension', async () => {
@@ -191,6 +194,40 @@ test('bad input exits 2 with a clear message and changes nothing', async () => {
     assert.match(r.stderr, message);
   }
   assert.equal(await versions(cp, ns.bitnami), before);
+});
+
+test('a stopped database is read through a probe pod that runs pg_upgrade --check, and the probe is gone afterwards', async () => {
+  const { cp } = await sharedEnv();
+  await cp.kubectl(['-n', ns.official, 'scale', 'deploy/postgres', '--replicas=0']);
+  await cp.kubectl(['-n', ns.official, 'wait', '--for=delete', 'pod', '-l', 'k8s-app=postgres', '--timeout=60s']);
+  const before = await versions(cp, ns.official);
+  const r = await check(cp, ['-n', ns.official, '--to', '17', '-o', 'json']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  assert.equal(validateSchema(schema, rep), []);
+  assert.match(String(rep.discovery.reach), /^probe pod pgupgrade-check-[0-9a-f]{6} \(tianon\/postgres-upgrade:13-to-17\)/);
+  assert.is(status(rep, 'pg-upgrade-check').status, 'pass', status(rep, 'pg-upgrade-check').found);
+  assert.is(status(rep, 'shutdown').status, 'pass');
+  assert.is(status(rep, 'initdb').status, 'pass');
+  assert.is(status(rep, 'credentials').status, 'warn', 'the password is not tried while the database is stopped');
+  assert.equal(await versions(cp, ns.official), before, 'the probe pod was the only change, and it is gone');
+  const broken = await check(cp, ['-n', ns.broken, '--to', '15', '-o', 'json']);
+  assert.is(broken.code, 3);
+  assert.is(status(JSON.parse(broken.stdout) as Report, 'pg-upgrade-check').status, 'warn', 'live: not run, and it says why');
+});
+
+test('Ctrl-C during the probe deletes the probe pod and exits 130', async () => {
+  const { cp } = await sharedEnv();
+  const child = spawn(requireBinary(), ['check', '-n', ns.official, '--to', '15'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: cp.kubeconfig } });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  const probes = async () => (await cp.kubectl(['-n', ns.official, 'get', 'pods', '-l', 'pgupgrade.kubectl.io/role=check-probe', '-o', 'name'])).stdout.trim();
+  await waitFor('the probe pod', async () => (await probes()) !== '', 60_000);
+  child.kill('SIGINT');
+  assert.is(await exited, 130, err);
+  assert.match(err, 'interrupted');
+  await waitFor('the probe pod to be deleted', async () => (await probes()) === '', 20_000);
 });
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {

@@ -13,7 +13,7 @@ const test = suite('check rules');
 const db = (name: string, collate = 'en_US.UTF-8') => ({ name, encoding: 'UTF8', collate, ctype: collate, provider: 'libc' as const, allowConn: name !== 'template0', sizeBytes: 8e6 });
 function server(over: Partial<ServerFacts> = {}): ServerFacts {
   return {
-    versionNum: 130023, version: '13.23', dataDirectory: '/bitnami/postgresql/data', checksums: false, walSegmentSize: '16MB',
+    versionNum: 130023, version: '13.23', installUser: 'postgres', dataDirectory: '/bitnami/postgresql/data', checksums: false, walSegmentSize: '16MB',
     passwordEncryption: 'scram-sha-256', sharedPreloadLibraries: [], databases: [db('postgres'), db('template0'), db('template1'), db('app')],
     roles: [{ name: 'postgres', login: true, hash: 'scram' }], hba: [{ line: 1, type: 'host', database: ['all'], users: ['all'], method: 'scram-sha-256' }],
     prepared: 0, slots: [], clients: [], ...over,
@@ -23,10 +23,11 @@ const facts = (over: Partial<DatabaseFacts> = {}): DatabaseFacts => ({ extension
 const input = (over: Partial<DbRuleInput> = {}): DbRuleInput => ({ from: 13, to: 15, method: 'link', server: server(), databases: new Map([['postgres', facts()], ['app', facts()]]), targetIsStock: true, ...over });
 
 test('initdb options reproduce template1, checksums and WAL segment size', () => {
-  assert.equal(initdbOptions(server()), ['--encoding=UTF8', '--lc-collate=en_US.UTF-8', '--lc-ctype=en_US.UTF-8', '--no-data-checksums']);
-  assert.equal(initdbOptions(server({ checksums: true, walSegmentSize: '64MB' })).slice(-2), ['--data-checksums', '--wal-segsize=64']);
+  assert.equal(initdbOptions(server(), 15), ['--encoding=UTF8', '--lc-collate=en_US.UTF-8', '--lc-ctype=en_US.UTF-8']);
+  assert.equal(initdbOptions(server(), 18).pop(), '--no-data-checksums', '18 turns checksums on unless told');
+  assert.equal(initdbOptions(server({ checksums: true, walSegmentSize: '64MB' }), 15).slice(-2), ['--data-checksums', '--wal-segsize=64']);
   const icu = server({ databases: [{ ...db('template1'), provider: 'icu', icuLocale: 'en-US' }] });
-  assert.ok(initdbOptions(icu).includes('--locale-provider=icu') && initdbOptions(icu).includes('--icu-locale=en-US'));
+  assert.ok(initdbOptions(icu, 17).includes('--locale-provider=icu') && initdbOptions(icu, 17).includes('--icu-locale=en-US'));
 });
 
 test('a database whose locale differs from template1 fails and is named', () => {

@@ -1,0 +1,63 @@
+/**
+ * Shell text that check runs in its probe pod, on a stopped cluster's volume. Like queries.ts, values travel as
+ * positional arguments, never inside the text. Every script starts with PRELUDE.
+ */
+
+/**
+ * A passwd entry for a UID the image does not know (initdb and pg_ctl look the user up), through the image's
+ * nss_wrapper as the official entrypoint does; and `bindir M`, the directory of major M's binaries in this image.
+ */
+const PRELUDE = `if ! id -un >/dev/null 2>&1; then
+  for lib in /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so /opt/bitnami/common/lib/libnss_wrapper.so; do
+    if [ -e "$lib" ]; then
+      echo "postgres:x:$(id -u):$(id -g):postgres:/tmp:/bin/sh" > /tmp/passwd
+      echo "postgres:x:$(id -g):" > /tmp/group
+      export LD_PRELOAD="$lib" NSS_WRAPPER_PASSWD=/tmp/passwd NSS_WRAPPER_GROUP=/tmp/group
+      break
+    fi
+  done
+fi
+bindir() {
+  for b in "/usr/lib/postgresql/$1/bin" /opt/bitnami/postgresql/bin /usr/local/bin /usr/bin; do
+    if [ -x "$b/postgres" ] && "$b/postgres" --version | grep -q " $1[.]"; then echo "$b"; return 0; fi
+  done
+  echo "this image has no PostgreSQL $1 binaries" >&2; return 1
+}
+conf=/tmp/pgupgrade-empty.conf
+: > "$conf"; [ -f "$1/postgresql.conf" ] && conf="$1/postgresql.conf"
+printf 'local all all trust\\n' > /tmp/pgupgrade-hba.conf; : > /tmp/pgupgrade-ident.conf
+SERVER_OPTS="-c config_file=$conf -c hba_file=/tmp/pgupgrade-hba.conf -c ident_file=/tmp/pgupgrade-ident.conf"
+`;
+
+/** pg_controldata of the cluster. Argument: $1 PGDATA. */
+export const CONTROLDATA_SCRIPT = `${PRELUDE}
+B=$(bindir "$(cat "$1/PG_VERSION")") || exit 3
+LC_ALL=C "$B/pg_controldata" "$1"`;
+
+/**
+ * Starts the old server with no TCP listener, its socket in the probe's own /tmp and trust for that socket only,
+ * so that the same SQL as on a live server can run. Argument: $1 PGDATA.
+ */
+export const START_SCRIPT = `${PRELUDE}
+B=$(bindir "$(cat "$1/PG_VERSION")") || exit 3
+"$B/pg_ctl" -D "$1" -w -t 120 -l /tmp/pgupgrade-server.log -o "$SERVER_OPTS -c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432" start >/dev/null || { tail -n 15 /tmp/pgupgrade-server.log >&2; exit 4; }`;
+
+/** Stops that server cleanly. Argument: $1 PGDATA. */
+export const STOP_SCRIPT = `${PRELUDE}
+B=$(bindir "$(cat "$1/PG_VERSION")") || exit 3
+"$B/pg_ctl" -D "$1" -m fast -w -t 120 stop >/dev/null`;
+
+/**
+ * pg_upgrade's own --check against the stopped cluster and a throwaway new cluster in /tmp, made with the
+ * initdb options the upgrade will use. Prints pg_upgrade's output, then its report files on failure.
+ * Arguments: $1 PGDATA, $2 install user, $3 old major, $4 new major, then initdb options.
+ */
+export const PG_UPGRADE_CHECK_SCRIPT = `${PRELUDE}
+D=$1; U=$2; O=$(bindir "$3") || exit 3; N=$(bindir "$4") || exit 3; shift 4
+w=/tmp/pgupgrade-check; rm -rf "$w"; mkdir -p "$w"; cd "$w" || exit 3
+"$N/initdb" -D "$w/new" -U "$U" "$@" > "$w/initdb.log" 2>&1 || { cat "$w/initdb.log"; exit 5; }
+"$N/pg_upgrade" --check -b "$O" -B "$N" -d "$D" -D "$w/new" -U "$U" --socketdir="$w" -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"
+rc=$?
+if [ "$rc" -ne 0 ]; then find "$w" -name '*.txt' | while read -r f; do echo "== \${f##*/}"; head -n 20 "$f"; done; fi
+rm -rf "$w"
+exit "$rc"`;
