@@ -25,6 +25,8 @@ export interface Discovery {
   /** Other pods that mount the data PVC. */
   volumeUsers: string[];
   apps: Workload[];
+  /** Pod IP → pod name, to say who holds the connections. */
+  podsByIp: Record<string, string>;
 }
 
 const kindName = (w: Workload) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.metadata.name}`;
@@ -83,5 +85,6 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
     mountPath: mount.mountPath, pvc,
     csiDriver: pvc.storageClassName ? await cluster.storageClassProvisioner(pvc.storageClassName) : undefined,
     superuser: superuserOf(container, flavour), fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps,
+    podsByIp: Object.fromEntries(pods.filter((p) => p.podIP).map((p) => [p.podIP as string, p.metadata.name])),
   };
 }

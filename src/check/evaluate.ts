@@ -100,7 +100,7 @@ export function evaluate(e: Evidence): Finding[] {
     out.push(verifyLocales(input), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input));
   }
   if (e.volume) {
-    out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes));
+    out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));
     out.push(verifyJobIdentity(e.volume, enforcedLevel(e.d.namespaceLabels), e.server?.dataDirectory ?? e.d.pgdata, e.d.fsGroup));
   }
   out.push(verifyPgUpgradeCheck(e), verifySnapshots(e), ...verifyVolumeUsers(e));

@@ -78,8 +78,8 @@ export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, pas
 }
 
 /** The data volume as the database container sees it. */
-export async function gatherVolume(cluster: Cluster, d: Discovery, r: Reach, pgdata: string): Promise<VolumeFacts> {
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', VOLUME_SCRIPT, 'sh', pgdata]);
+export async function gatherVolume(cluster: Cluster, d: Discovery, r: Reach, pgdata: string, probeReflink = false): Promise<VolumeFacts> {
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', VOLUME_SCRIPT, 'sh', pgdata, ...(probeReflink ? ['reflink'] : [])]);
   if (res.exitCode !== 0) throw new Error(`inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
   return parseVolumeFacts(res.stdout);
 }

@@ -53,7 +53,7 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
       superuser: { user: d.superuser?.user ?? null, secret: d.superuser?.secret ? `${d.superuser.secret.name}/${d.superuser.secret.key}` : null },
       target: { major: e.to, method: e.method, image: e.targetImage },
       applications: d.apps.map((w) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.metadata.name} (${w.replicas} replicas)`),
-      clients: (e.server?.clients ?? []).map((c) => `${c.user ?? '?'}@${c.database ?? '?'} from ${c.address ?? 'local socket'}${c.application ? ` (${c.application})` : ''}`),
+      clients: (e.server?.clients ?? []).map((c) => `${c.user ?? '?'}@${c.database ?? '?'} from ${c.address ? (d.podsByIp[c.address] ? `pod ${d.podsByIp[c.address]}` : c.address) : 'local socket'}${c.application ? ` (${c.application})` : ''}`),
     },
     initdbOptions: p.initdb ?? [],
     estimate: p.estimate ?? null,

@@ -108,6 +108,7 @@ function toPod(o: k8s.V1Pod): Pod {
     spec: o.spec as unknown as Pod['spec'],
     phase: o.status?.phase ?? 'Unknown',
     ready: (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    podIP: o.status?.podIP,
   };
 }
 

@@ -59,6 +59,7 @@ export interface Pod {
   spec: PodSpec;
   phase: string;
   ready: boolean;
+  podIP?: string;
 }
 
 /** A PersistentVolumeClaim. */

@@ -54,6 +54,8 @@ export interface VolumeFacts {
   parentBytes: number;
   dataFiles: number;
   fsType: string;
+  /** Whether `cp --reflink=always` works there; undefined when not asked. */
+  reflink?: boolean;
   parentEntries: string[];
   insideData: string[];
 }
@@ -145,6 +147,7 @@ export function parseVolumeFacts(out: string): VolumeFacts {
     parentBytes: Number(one.get('du_parent') ?? 0) * 1024,
     dataFiles: Number(one.get('files') ?? 0),
     fsType: one.get('fstype') ?? 'unknown',
+    reflink: one.has('reflink') ? one.get('reflink') === 'yes' : undefined,
     parentEntries: many.entry ?? [],
     insideData: many.inside ?? [],
   };

@@ -54,7 +54,10 @@ while IFS= read -r db && [ -n "$db" ]; do
   printf '%s\\t%s\\n' "$db" "$out"
 done`;
 
-/** The data volume as the database container sees it. Argument: $1 PGDATA. Prints `key value` lines. */
+/**
+ * The data volume as the database container sees it. Arguments: $1 PGDATA, $2 `reflink` to test whether the
+ * filesystem can clone (a file of a few bytes is copied beside PGDATA and removed). Prints `key value` lines.
+ */
 export const VOLUME_SCRIPT = `d=$1; p=$(dirname "$d")
 echo "id $(id -u) $(id -g)"
 echo "pg_version $(cat "$d/PG_VERSION" 2>/dev/null)"
@@ -68,4 +71,9 @@ echo "files $(find "$d" -xdev 2>/dev/null | wc -l)"
 echo "fstype $(stat -f -c %T "$p")"
 for f in "$p"/* "$p"/.[!.]*; do [ -e "$f" ] && echo "entry \${f##*/}"; done
 for f in pg_upgrade_output.d delete_old_cluster.sh; do [ -e "$d/$f" ] && echo "inside $f"; done
+if [ "$2" = reflink ]; then
+  t="$p/.pgupgrade-reflink-probe.$$"
+  if cp --reflink=always "$d/PG_VERSION" "$t" 2>/dev/null; then echo "reflink yes"; else echo "reflink no"; fi
+  rm -f "$t"
+fi
 exit 0`;

@@ -14,7 +14,7 @@ export function verifySpace(v: VolumeFacts, method: Method, capacityBytes: numbe
   const inodes = method === 'copy' || method === 'clone' ? v.dataFiles + 1000 : 1000;
   const found = `data ${formatBytes(v.dataBytes)} in ${v.dataFiles} files; free ${formatBytes(free)}${capacityBytes !== undefined ? ` of a ${formatBytes(capacityBytes)} PVC` : ''}, ${v.availInodes} inodes; ${method} needs about ${formatBytes(need)} and ${inodes} inodes`;
   if (method === 'clone' && reflink === false) {
-    return { id: 'space', title: 'Space on the data volume', status: 'fail', found: `${found}; the ${v.fsType} filesystem does not support reflinks, so clone cannot work`, fix: 'use --method link (little space) or --method copy' };
+    return { id: 'space', title: 'Space on the data volume', status: 'fail', found: `${found}; a reflink copy (cp --reflink=always) failed beside PGDATA on this ${v.fsType} filesystem, so clone cannot work`, fix: 'use --method link (little space) or --method copy' };
   }
   if (free < need || v.availInodes < inodes) {
     return { id: 'space', title: 'Space on the data volume', status: 'fail', found,

@@ -42,7 +42,7 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
       enabled: isOffline,
       task: async (ctx, task) => {
         const probe = ctx.probe as NonNullable<CheckCtx['probe']>;
-        ctx.volume = await gatherVolume(ctx.cluster, ctx.d, probe, ctx.d.pgdata);
+        ctx.volume = await gatherVolume(ctx.cluster, ctx.d, probe, ctx.d.pgdata, opts.method === 'clone');
         ctx.controlData = await readControlData(ctx.cluster, ctx.d, probe);
         verifyTarget(ctx, fromMajor(ctx), opts, String(fromMajor(ctx)));
         task.title = `Read pg_controldata and the data volume: PostgreSQL ${ctx.volume.pgVersion}, ${ctx.controlData.state}`;

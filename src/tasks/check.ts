@@ -56,7 +56,7 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
     {
       title: 'Inspect the data volume',
       enabled: isLive,
-      task: async (ctx) => void (ctx.volume = await gatherVolume(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.server?.dataDirectory ?? ctx.d.pgdata)),
+      task: async (ctx) => void (ctx.volume = await gatherVolume(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.server?.dataDirectory ?? ctx.d.pgdata, opts.method === 'clone')),
     },
     ...createOfflineTasks(opts),
   ];

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { load } from 'js-yaml';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
@@ -151,6 +151,19 @@ test('a PVC too small for copy, and a root-owned volume in a restricted namespac
   assert.match(status(rep, 'pod-security').found, 'no Job that passes "restricted"');
   const off = JSON.parse((await check(cp, ['-n', ns.official, '--to', '15', '-o', 'json'])).stdout) as Report;
   assert.is.not(status(off, 'pod-security').status, 'fail', 'without Pod Security enforcement the same layout only warns');
+});
+
+test('--method clone probes for reflinks beside PGDATA, and fails where the filesystem has none', async () => {
+  const { cp } = await sharedEnv();
+  const a = path.join(cp.dir, 'reflink-a');
+  fs.writeFileSync(a, 'x');
+  const hostCan = spawnSync('cp', ['--reflink=always', a, `${a}.b`]).status === 0;
+  const rep = JSON.parse((await check(cp, ['-n', ns.bitnami, '--to', '15', '--method', 'clone', '-o', 'json'])).stdout) as Report;
+  const space = status(rep, 'space');
+  assert.is(space.status, hostCan ? 'pass' : 'fail', space.found);
+  if (!hostCan) assert.match(space.found, 'a reflink copy (cp --reflink=always) failed beside PGDATA');
+  const ls = await cp.kubectl(['-n', ns.bitnami, 'exec', 'circleci-postgresql-0', '--', 'ls', '-a', '/bitnami/postgresql']);
+  assert.not.match(ls.stdout, 'pgupgrade-reflink-probe', 'the probe file is removed');
 });
 
 test('a user who may not create Jobs fails the access check, which names the verb', async () => {
