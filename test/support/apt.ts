@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { exclusive } from './lock.ts';
 import { cacheDir } from './paths.ts';
 
 const run = promisify(execFile);
@@ -128,6 +129,13 @@ export async function patchPrefix(dirs: string[], rpath: string[], interpreter?:
 export async function ensureHostPackages(commands: Record<string, string>): Promise<void> {
   const missing = Object.entries(commands).filter(([cmd]) => !fs.existsSync(cmd) && !onPath(cmd)).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
+  // The system's apt takes its own lock and fails at once when another install holds it: wait our turn instead.
+  await exclusive(cacheDir('apt', 'host-install.lock'), () => installHostPackages(missing));
+}
+
+async function installHostPackages(wanted: string[]): Promise<void> {
+  const missing = wanted.filter((pkg) => !dpkgInstalled(pkg));
+  if (missing.length === 0) return;
   try {
     await run('apt-get', ['install', '-y', '-qq', ...missing], { maxBuffer: 1 << 24 });
   } catch {
@@ -137,6 +145,14 @@ export async function ensureHostPackages(commands: Record<string, string>): Prom
     } catch (err) {
       throw new Error(`could not install ${missing.join(', ')} with apt-get: ${stderrOf(err)}`);
     }
+  }
+}
+
+function dpkgInstalled(pkg: string): boolean {
+  try {
+    return /^install ok installed/m.test(execFileSync('dpkg-query', ['-W', '-f=${Status}\n', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return false;
   }
 }
 

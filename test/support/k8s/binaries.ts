@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { exclusive } from '../lock.ts';
 import { cacheDir, repoRoot } from '../paths.ts';
 
 const run = promisify(execFile);
@@ -54,14 +55,18 @@ export async function ensureK8sBinaries(): Promise<K8sBinaries> {
     controllerManager: path.join(bin, 'kube-controller-manager'),
     kubectl: path.join(bin, 'kubectl'),
   };
-  const missing = COMMANDS.filter((c) => !fs.existsSync(path.join(bin, c)));
-  if (missing.length > 0) {
-    fs.mkdirSync(bin, { recursive: true });
-    const buildDir = path.join(repoRoot, 'test', 'support', 'k8s', 'build');
-    await goBuild(['build', '-trimpath', '-ldflags', ldflags(K8S_VERSION), '-o', bin + '/',
-      ...missing.map((c) => `k8s.io/kubernetes/cmd/${c}`)], buildDir, `${missing.join(', ')} ${K8S_VERSION}`);
-  }
-  return out;
+  const missingNow = () => COMMANDS.filter((c) => !fs.existsSync(path.join(bin, c)));
+  if (missingNow().length === 0) return out;
+  return exclusive(`${bin}.lock`, async () => {
+    const missing = missingNow();
+    if (missing.length > 0) {
+      fs.mkdirSync(bin, { recursive: true });
+      const buildDir = path.join(repoRoot, 'test', 'support', 'k8s', 'build');
+      await goBuild(['build', '-trimpath', '-ldflags', ldflags(K8S_VERSION), '-o', bin + '/',
+        ...missing.map((c) => `k8s.io/kubernetes/cmd/${c}`)], buildDir, `${missing.join(', ')} ${K8S_VERSION}`);
+    }
+    return out;
+  });
 }
 
 /**
@@ -70,10 +75,13 @@ export async function ensureK8sBinaries(): Promise<K8sBinaries> {
  */
 export async function ensureKrew(): Promise<string> {
   const krew = path.join(cacheDir('krew', KREW_VERSION, 'bin'), 'krew');
-  if (!fs.existsSync(krew)) {
-    fs.mkdirSync(path.dirname(krew), { recursive: true });
-    await goBuild(['build', '-trimpath', '-ldflags', '-s -w', '-o', krew, 'sigs.k8s.io/krew/cmd/krew'],
-      path.join(repoRoot, 'test', 'support', 'k8s', 'krew-build'), `krew ${KREW_VERSION}`);
-  }
-  return krew;
+  if (fs.existsSync(krew)) return krew;
+  return exclusive(`${path.dirname(krew)}.lock`, async () => {
+    if (!fs.existsSync(krew)) {
+      fs.mkdirSync(path.dirname(krew), { recursive: true });
+      await goBuild(['build', '-trimpath', '-ldflags', '-s -w', '-o', krew, 'sigs.k8s.io/krew/cmd/krew'],
+        path.join(repoRoot, 'test', 'support', 'k8s', 'krew-build'), `krew ${KREW_VERSION}`);
+    }
+    return krew;
+  });
 }

@@ -5,6 +5,7 @@ import { fetchDebs } from '../apt.ts';
 import { KubeRest } from '../kube/rest.ts';
 import { cacheDir, sharedDir, stateDir } from '../paths.ts';
 import { freePort, startDaemon, waitFor, type Daemon } from '../process.ts';
+import { exclusive } from '../lock.ts';
 import { ensureK8sBinaries, type K8sBinaries } from './binaries.ts';
 import { kubeconfigFor, makePki, type Pki } from './certs.ts';
 import { STORAGE } from './storage-names.ts';
@@ -27,8 +28,11 @@ export interface ControlPlane {
 export async function ensureEtcd(): Promise<string> {
   const dest = cacheDir('etcd', 'trixie');
   const bin = path.join(dest, 'usr', 'bin', 'etcd');
-  if (!fs.existsSync(bin)) await fetchDebs({ name: 'trixie-etcd', suites: [{ suite: 'trixie' }], packages: ['etcd-server'], dest });
-  return bin;
+  if (fs.existsSync(bin)) return bin;
+  return exclusive(`${dest}.lock`, async () => {
+    if (!fs.existsSync(bin)) await fetchDebs({ name: 'trixie-etcd', suites: [{ suite: 'trixie' }], packages: ['etcd-server'], dest });
+    return bin;
+  });
 }
 
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1

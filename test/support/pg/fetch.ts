@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureHostPackages, fetchDebs, patchPrefix, type Suite } from '../apt.ts';
+import { exclusive } from '../lock.ts';
 import { cacheDir } from '../paths.ts';
 
 /** The PostgreSQL majors the tests use: what Debian's archives carry that runs here (see test-environment.md). */
@@ -61,6 +62,13 @@ export async function ensurePostgres(major: Major): Promise<PgInstall> {
     return installOf(15, '/');
   }
   const prefix = cacheDir('pg', String(major));
+  const marker = path.join(prefix, '.complete');
+  if (fs.existsSync(marker)) return installOf(major, prefix);
+  // The agent starts several pods at once and each asks for its majors: one fetch per major at a time, machine-wide.
+  return exclusive(`${prefix}.lock`, () => fetchPostgres(major, prefix));
+}
+
+async function fetchPostgres(major: Major, prefix: string): Promise<PgInstall> {
   const marker = path.join(prefix, '.complete');
   if (fs.existsSync(marker)) return installOf(major, prefix);
   const recipe = RECIPES[major];
