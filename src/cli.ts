@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check.ts';
 import { completionCommand } from './commands/completion.ts';
+import { snapshotCommand } from './commands/snapshot.ts';
 import { versionCommand } from './commands/version.ts';
 import type { GlobalArgs } from './commands/global-args.ts';
 import { CliError, ExitCode, exitCodeFor, usageError } from './exit-codes.ts';
@@ -23,6 +24,7 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .option('color', { type: 'boolean', default: true, describe: 'Colour output (--no-color, or NO_COLOR)', global: true })
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Answer yes to confirmations', global: true })
     .command(checkCommand)
+    .command(snapshotCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

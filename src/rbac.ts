@@ -26,6 +26,21 @@ const CHECK: Permission[] = [
   p('list', 'snapshot.storage.k8s.io', 'volumesnapshotclasses', { clusterScoped: true }),
 ];
 
+/** `snapshot`: discovery, exec for the CHECKPOINT, the snapshot and its fingerprint; --verify restores to a temporary PVC. */
+const SNAPSHOT: Permission[] = [
+  p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'), p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
+  p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
+  p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'), p('get', '', 'namespaces', { clusterScoped: true }),
+  p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
+  p('list', 'snapshot.storage.k8s.io', 'volumesnapshotclasses', { clusterScoped: true }),
+  p('create', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'),
+  p('list', 'snapshot.storage.k8s.io', 'volumesnapshots'),
+  p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('list', '', 'configmaps'),
+  // The probe pod of a stopped database, and --verify's restored PVC and pod.
+  p('get', '', 'pods'), p('create', '', 'pods'), p('delete', '', 'pods'),
+  p('create', '', 'persistentvolumeclaims'), p('delete', '', 'persistentvolumeclaims'),
+];
+
 /** What an in-place upgrade needs on top of check: scale and patch workloads, a Job, a snapshot, a record. */
 const UPGRADE_IN_PLACE: Permission[] = [
   ...CHECK,
@@ -49,6 +64,7 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   version: [],
   completion: [],
   check: CHECK,
+  snapshot: SNAPSHOT,
 };
 
 /**

@@ -48,7 +48,8 @@ export async function readPassword(cluster: Cluster, d: Discovery): Promise<stri
 /** An error from psql that says the password or user is wrong. */
 export class CredentialsError extends Error {}
 
-async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string): Promise<Map<string, string>> {
+/** Runs one SQL text in each database through psql in the pod; the password and names go on stdin. */
+export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string): Promise<Map<string, string>> {
   const host = r.socketDir ? [r.socketDir] : [];
   const port = r.socketDir ? '5432' : String(d.port);
   const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],

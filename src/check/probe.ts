@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from '../k8s/cluster.ts';
-import { onInterrupt } from '../interrupt.ts';
+import { isInterrupted, onInterrupt } from '../interrupt.ts';
 import { buildProbePod } from '../manifests/probe-pod.ts';
 import { parseControlData, type ControlData } from '../postgres/facts.ts';
-import { CONTROLDATA_SCRIPT, PG_UPGRADE_CHECK_SCRIPT, START_SCRIPT, STOP_SCRIPT } from '../postgres/probe-scripts.ts';
+import { CONTROLDATA_SCRIPT, PG_UPGRADE_CHECK_SCRIPT, RESTORED_START_SCRIPT, START_SCRIPT, STOP_SCRIPT } from '../postgres/probe-scripts.ts';
 import type { Discovery } from './discover.ts';
 import type { Reach } from './gather.ts';
 
@@ -30,19 +30,29 @@ export function probeIdentity(d: Discovery): { uid: number; gid: number } {
  * Starts the probe pod on the stopped database's PVC and waits until it runs. It is deleted by dispose(), and
  * also on Ctrl-C; its activeDeadlineSeconds ends it if the plugin is killed outright.
  */
-export async function startProbe(cluster: Cluster, d: Discovery, image: string): Promise<Probe> {
-  const name = `pgupgrade-check-${randomBytes(3).toString('hex')}`;
+export async function startProbe(cluster: Cluster, d: Discovery, image: string, opts: { claim?: string; role?: string; purpose?: string } = {}): Promise<Probe> {
+  if (isInterrupted()) throw new Error('interrupted');
+  const role = opts.role ?? 'check-probe';
+  const name = `pgupgrade-${role.replace(/-probe$/, '')}-${randomBytes(3).toString('hex')}`;
   const { uid, gid } = probeIdentity(d);
-  await cluster.createPod(d.namespace, buildProbePod({ name, namespace: d.namespace, workload: `${d.workload.kind}/${d.workload.metadata.name}`,
-    image, claim: d.pvc.metadata.name, mountPath: d.mountPath, uid, gid }));
+  const creating = cluster.createPod(d.namespace, buildProbePod({ name, namespace: d.namespace, workload: `${d.workload.kind}/${d.workload.metadata.name}`,
+    image, claim: opts.claim ?? d.pvc.metadata.name, mountPath: d.mountPath, uid, gid, role, purpose: opts.purpose }));
   let running = false;
   // A server that check (or pg_upgrade --check) started there is stopped cleanly first, so that an interrupted
-  // check never leaves the cluster needing crash recovery; with nothing running, pg_ctl just says so.
+  // check never leaves the cluster needing crash recovery; with nothing running, pg_ctl just says so. A Ctrl-C
+  // while the create is in flight waits for it, so that the delete cannot come first and leave the pod behind.
   const remove = async () => {
+    if (!(await creating.then(() => true, () => false))) return;
     if (running) await cluster.exec(d.namespace, name, 'probe', ['sh', '-c', STOP_SCRIPT, 'sh', d.pgdata]).catch(() => undefined);
     await cluster.deletePod(d.namespace, name, 0);
   };
   const unregister = onInterrupt(remove);
+  try {
+    await creating;
+  } catch (err) {
+    unregister();
+    throw err;
+  }
   const probe: Probe = { pod: name, container: 'probe', image, dispose: async () => {
     unregister();
     await remove();
@@ -79,8 +89,8 @@ export async function readControlData(cluster: Cluster, d: Discovery, p: Probe):
 }
 
 /** Starts the old major in the probe with no TCP listener; resolves to an error text when it cannot. */
-export async function startServer(cluster: Cluster, d: Discovery, p: Probe): Promise<string | undefined> {
-  const r = await sh(cluster, d, p, START_SCRIPT, [d.pgdata]);
+export async function startServer(cluster: Cluster, d: Discovery, p: Probe, restoredCopy = false): Promise<string | undefined> {
+  const r = await sh(cluster, d, p, restoredCopy ? RESTORED_START_SCRIPT : START_SCRIPT, [d.pgdata]);
   return r.exitCode === 0 ? undefined : (r.stderr.trim() || r.stdout.trim() || `exit ${r.exitCode}`);
 }
 

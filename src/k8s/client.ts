@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { ResolvedContext } from './kubeconfig.ts';
 import { parseQuantity } from './quantity.ts';
-import type { AccessQuestion, Cluster, ExecResult, Pod, Pvc, Workload } from './cluster.ts';
+import type { AccessQuestion, Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
 
 /** The only implementation of {@link Cluster}: client-node, configured from the context kubectl would use. */
 export function connectCluster(ctx: ResolvedContext): Cluster {
@@ -14,6 +14,8 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
   const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const version = kc.makeApiClient(k8s.VersionApi);
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) } });
   return {
     contextName: ctx.contextName,
     namespace: ctx.namespace,
@@ -39,6 +41,19 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
       const list = (await custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' })) as { items: Array<{ driver: string }> };
       return list.items.map((c) => c.driver);
     }),
+    snapshotClasses: async () => orUndefined(async () => {
+      const list = (await custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' })) as {
+        items: Array<{ metadata: { name: string; annotations?: Record<string, string> }; driver: string; deletionPolicy: string }> };
+      return list.items.map((c) => ({ name: c.metadata.name, driver: c.driver, deletionPolicy: c.deletionPolicy,
+        isDefault: c.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true' }));
+    }),
+    createObject: async (o) => (await objects.create(o as k8s.KubernetesObject)) as unknown as KObject,
+    readObject: async (ref) => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject),
+    listObjects: async (apiVersion, kind, namespace, labelSelector) =>
+      (await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[],
+    deleteObject: async (ref) => {
+      await orUndefined(() => objects.delete(header(ref)));
+    },
     readSecretKey: async (namespace, name, key) => orUndefined(async () => {
       const data = (await core.readNamespacedSecret({ namespace, name })).data?.[key];
       if (data === undefined) throw Object.assign(new Error('no key'), { code: 404 });

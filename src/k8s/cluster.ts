@@ -87,6 +87,32 @@ export interface AccessQuestion {
   namespace?: string;
 }
 
+/** Any object as the apiserver returns it (VolumeSnapshots, PVCs, ConfigMaps the plugin creates). */
+export interface KObject {
+  apiVersion: string;
+  kind: string;
+  metadata: Meta & { deletionTimestamp?: string | Date };
+  spec?: Record<string, any>;
+  status?: Record<string, any>;
+  data?: Record<string, string>;
+}
+
+/** Where an object is. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** A VolumeSnapshotClass, reduced. */
+export interface SnapshotClass {
+  name: string;
+  driver: string;
+  isDefault: boolean;
+  deletionPolicy: string;
+}
+
 /** The cluster operations the commands use. */
 export interface Cluster {
   readonly contextName: string;
@@ -101,6 +127,16 @@ export interface Cluster {
   storageClassProvisioner(name: string): Promise<string | undefined>;
   /** The drivers that have a VolumeSnapshotClass; undefined when the VolumeSnapshot API is not installed. */
   snapshotClassDrivers(): Promise<string[] | undefined>;
+  /** The VolumeSnapshotClasses; undefined when the VolumeSnapshot API is not installed. */
+  snapshotClasses(): Promise<SnapshotClass[] | undefined>;
+  /** Creates an object built by src/manifests; returns it as stored. */
+  createObject(o: KObject): Promise<KObject>;
+  /** Reads an object, or undefined when it does not exist. */
+  readObject(ref: ObjectRef): Promise<KObject | undefined>;
+  /** Lists objects of a kind in a namespace, by label selector (`k=v,k2=v2`). */
+  listObjects(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<KObject[]>;
+  /** Deletes an object; one already gone is fine. */
+  deleteObject(ref: ObjectRef): Promise<void>;
   /** A Secret's value, decoded; it stays in memory and is never printed. */
   readSecretKey(ns: string, name: string, key: string): Promise<string | undefined>;
   /** SelfSubjectAccessReview for each question, in order. */

@@ -12,6 +12,9 @@ export interface ProbeSpec {
   uid: number;
   gid: number;
   nodeName?: string;
+  /** `check-probe` (default) or `snapshot-verify`. */
+  role?: string;
+  purpose?: string;
 }
 
 /**
@@ -23,8 +26,9 @@ export function buildProbePod(p: ProbeSpec): object {
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: p.name, namespace: p.namespace,
-      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'check-probe' },
-      annotations: { 'pgupgrade.kubectl.io/workload': p.workload, 'pgupgrade.kubectl.io/purpose': 'read-only preflight of a stopped database; deleted when check ends' } },
+      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': p.role ?? 'check-probe' },
+      annotations: { 'pgupgrade.kubectl.io/workload': p.workload,
+        'pgupgrade.kubectl.io/purpose': p.purpose ?? 'read-only preflight of a stopped database; deleted when check ends' } },
     spec: {
       restartPolicy: 'Never', terminationGracePeriodSeconds: 5, activeDeadlineSeconds: 3600, automountServiceAccountToken: false,
       ...(p.nodeName ? { nodeName: p.nodeName } : {}),

@@ -160,6 +160,8 @@ export interface ControlData {
   catalogVersion: string;
   checksums: boolean;
   walSegmentBytes: number;
+  systemIdentifier: string;
+  checkpointLocation: string;
 }
 
 /** Parses `LC_ALL=C pg_controldata` output. */
@@ -173,5 +175,7 @@ export function parseControlData(out: string): ControlData {
     catalogVersion: field('Catalog version number') ?? '',
     checksums: Number(field('Data page checksum version') ?? 0) > 0,
     walSegmentBytes: Number(field('Bytes per WAL segment') ?? 0),
+    systemIdentifier: field('Database system identifier') ?? '',
+    checkpointLocation: field('Latest checkpoint location') ?? '',
   };
 }

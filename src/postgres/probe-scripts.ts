@@ -42,6 +42,14 @@ export const START_SCRIPT = `${PRELUDE}
 B=$(bindir "$(cat "$1/PG_VERSION")") || exit 3
 "$B/pg_ctl" -D "$1" -w -t 120 -l /tmp/pgupgrade-server.log -o "$SERVER_OPTS -c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432" start >/dev/null || { tail -n 15 /tmp/pgupgrade-server.log >&2; exit 4; }`;
 
+/**
+ * The same start on a copy restored from a snapshot: the copy is ours alone, so the postmaster.pid that a
+ * running server's snapshot carries is removed first (its PID may well be alive in the probe pod). Then the
+ * server runs crash recovery from the last checkpoint, as after a power cut. Argument: $1 PGDATA.
+ */
+export const RESTORED_START_SCRIPT = `rm -f "$1/postmaster.pid"
+${START_SCRIPT}`;
+
 /** Stops that server cleanly. Argument: $1 PGDATA. */
 export const STOP_SCRIPT = `${PRELUDE}
 B=$(bindir "$(cat "$1/PG_VERSION")") || exit 3

@@ -45,13 +45,13 @@ export const DATABASE_SQL = `select json_build_object(
 /**
  * Runs one SQL text in each database named on stdin, after the password line: over TCP to the pod's own server,
  * so that the password is really tested, or, in check's probe pod, over the socket in $4. Prints `<db>\t<json>`
- * per database. Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
+ * per database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
  */
 export const PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
 export PGPASSWORD
 while IFS= read -r db && [ -n "$db" ]; do
   out=$(psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" -c "$3") || exit $?
-  printf '%s\\t%s\\n' "$db" "$out"
+  printf '%s\\t' "$db"; printf '%s' "$out" | tr '\\n' ' '; printf '\\n'
 done`;
 
 /**

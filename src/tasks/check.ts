@@ -1,4 +1,5 @@
 import type { ListrTask } from 'listr2';
+import { connectTask } from './connect.ts';
 import type { Cluster } from '../k8s/cluster.ts';
 import { discover } from '../check/discover.ts';
 import { CredentialsError, gatherServer, gatherVolume, liveReach, modeOf, readPassword } from '../check/gather.ts';
@@ -11,13 +12,7 @@ export type { CheckCtx, CheckOptions } from './check-context.ts';
 /** The read-only preflight as a task tree. The probe pod of the offline path is its only write, and temporary. */
 export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOptions): Array<ListrTask<CheckCtx>> {
   return [
-    {
-      title: 'Connect to the cluster',
-      task: async (ctx, task) => {
-        ctx.cluster = await connect();
-        task.title = `Connect to the cluster: context ${ctx.cluster.contextName}, namespace ${ctx.cluster.namespace}`;
-      },
-    },
+    connectTask<CheckCtx>(connect),
     {
       title: 'Find the PostgreSQL workload',
       task: async (ctx, task) => {

@@ -2,6 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
+import { FINGERPRINT_CLUSTER_SQL, FINGERPRINT_DB_SQL, fingerprintedDatabases, parseFingerprint } from '../../../src/postgres/fingerprint.ts';
+import type { Major } from '../../support/pg/fetch.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { initCluster, makeVolume, startServer } from '../../support/pg/server.ts';
 import { onTeardown } from '../../support/teardown.ts';
@@ -23,5 +25,24 @@ test('one value changed in one row, same row count: the compare names the databa
   await server.sql('app1', 'SELECT nextval(\'invoice_seq\')');
   assert.ok(compareFingerprints(before, await takeFingerprint(server.sql)).includes('database app1: sequence public.invoice_seq: 1006 → 1007'));
 });
+
+for (const major of [13, 18] as Major[]) {
+  test(`PostgreSQL ${major}: the plugin's one-statement fingerprint equals the tests' query-by-query one`, async () => {
+    const volume = makeVolume(`fp${major}`);
+    onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+    await initCluster(major, volume);
+    const server = await startServer(major, volume);
+    onTeardown(() => server.stop());
+    await seedCluster(server.sql, { rows: 50 });
+    const clusterJson = (await server.sql('postgres', FINGERPRINT_CLUSTER_SQL)).trim();
+    const perDb = new Map<string, string>();
+    for (const db of fingerprintedDatabases(clusterJson)) perDb.set(db, (await server.sql(db, FINGERPRINT_DB_SQL)).trim());
+    const mine = parseFingerprint(clusterJson, perDb);
+    const theirs = await takeFingerprint(server.sql);
+    assert.equal(compareFingerprints(theirs, mine), []);
+    assert.ok(Object.keys(mine.perDb.app2?.tables ?? {}).includes('public.orders'), 'the seeded tables are in it');
+    assert.ok((mine.perDb.app1?.largeObjects.count ?? 0) > 0, 'large objects are counted');
+  });
+}
 
 test.run();

@@ -269,7 +269,12 @@ export class PodWorker {
       let successes = 0;
       const tick = async () => {
         if (!c.run || c.run.done || this.terminating) return;
-        const ok = await this.probe(c, probe);
+        // A probe that throws (an exec that could not even start) is a failed probe, as the kubelet counts it; the
+        // next tick is scheduled either way, or one early error would leave the pod unready for good.
+        const ok = await this.probe(c, probe).catch((err: Error) => {
+          this.probeErrors.push(`${kind}: ${err.message}`);
+          return false;
+        });
         failures = ok ? 0 : failures + 1;
         successes = ok ? successes + 1 : 0;
         if (kind === 'readiness') {
@@ -288,6 +293,9 @@ export class PodWorker {
   private stopProbes(c: Ctr): void {
     for (const t of c.probeTimers.splice(0)) clearTimeout(t);
   }
+
+  /** The last errors of probes that could not run, for a test that wonders why a pod is not ready. */
+  readonly probeErrors: string[] = [];
 
   private probe(c: Ctr, p: Json): Promise<boolean> {
     const timeout = (p.timeoutSeconds ?? 1) * 1000;

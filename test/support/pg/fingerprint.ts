@@ -1,20 +1,11 @@
+import type { DbFingerprint, Fingerprint } from '../../../src/postgres/fingerprint.ts';
+
 /** Runs SQL against one database and returns psql's unaligned, tab-separated, tuples-only output. */
 export type SqlRunner = (db: string, sql: string) => Promise<string>;
 
-/** What a database holds, reduced to what must survive an upgrade unchanged. Never holds a password hash. */
-export interface Fingerprint {
-  databases: Record<string, { encoding: string; collate: string; ctype: string }>;
-  roles: Record<string, string>;
-  perDb: Record<string, DbFingerprint>;
-}
-
-export interface DbFingerprint {
-  tables: Record<string, { rows: number; checksum: string }>;
-  sequences: Record<string, string>;
-  extensions: Record<string, string>;
-  objects: string[];
-  largeObjects: { count: number; checksum: string };
-}
+// The types and the compare are the product's (src/postgres/fingerprint.ts); the values here are computed query
+// by query, independently of the product's single-statement SQL, so that each checks the other.
+export { compareFingerprints, type DbFingerprint, type Fingerprint } from '../../../src/postgres/fingerprint.ts';
 
 /** Databases and roles, asked of the maintenance database. */
 export const CLUSTER_SQL = {
@@ -81,43 +72,3 @@ async function dbFingerprint(sql: SqlRunner, db: string): Promise<DbFingerprint>
   };
 }
 
-/**
- * The differences between two fingerprints, one readable line each (which database, which table, what
- * changed); empty when they are equal. Extension versions are compared exactly by default, because pg_upgrade
- * keeps them; a logical restore runs CREATE EXTENSION, which installs the target's default version, so a
- * dump/restore compare passes `extensionUpdates: true` (the extension must still be there).
- */
-export function compareFingerprints(before: Fingerprint, after: Fingerprint, opts: { extensionUpdates?: boolean } = {}): string[] {
-  const out: string[] = [];
-  diffMap('database', before.databases, after.databases, (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`, out);
-  diffMap('role', before.roles, after.roles, (k, a, b) => `role ${k}: password ${a} → ${b}`, out);
-  for (const db of new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])) {
-    const a = before.perDb[db];
-    const b = after.perDb[db];
-    if (!a || !b) {
-      out.push(`database ${db}: ${a ? 'missing after' : 'new after'}`);
-      continue;
-    }
-    diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
-      x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);
-    diffMap(`database ${db}: sequence`, a.sequences, b.sequences, (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`, out);
-    const exts = opts.extensionUpdates ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]])) : b.extensions;
-    diffMap(`database ${db}: extension`, a.extensions, exts, (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`, out);
-    for (const o of a.objects.filter((o) => !b.objects.includes(o))) out.push(`database ${db}: ${o} missing after`);
-    for (const o of b.objects.filter((o) => !a.objects.includes(o))) out.push(`database ${db}: ${o} new after`);
-    if (fmt(a.largeObjects) !== fmt(b.largeObjects)) out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
-  }
-  return out;
-}
-
-function fmt(v: unknown): string {
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-function diffMap<T>(what: string, a: Record<string, T>, b: Record<string, T>, changed: (k: string, x: T, y: T) => string, out: string[]): void {
-  for (const k of Object.keys(a)) {
-    if (!(k in b)) out.push(`${what} ${k} missing after`);
-    else if (fmt(a[k]) !== fmt(b[k])) out.push(changed(k, a[k] as T, b[k] as T));
-  }
-  for (const k of Object.keys(b)) if (!(k in a)) out.push(`${what} ${k} new after`);
-}

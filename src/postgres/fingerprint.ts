@@ -1,0 +1,149 @@
+/**
+ * A database's fingerprint: what must survive an upgrade unchanged, reduced to counts and checksums. Taken by
+ * the plugin through psql in the database pod (two execs: one for the cluster, one looping over the databases),
+ * compared by pure functions. It never holds a password hash: roles carry only the kind of hash.
+ * The tests' own fingerprint (test/support/pg/fingerprint.ts) computes the same values query by query, so each
+ * checks the other.
+ */
+
+/** What a database cluster holds, reduced to what must survive an upgrade unchanged. */
+export interface Fingerprint {
+  databases: Record<string, { encoding: string; collate: string; ctype: string }>;
+  roles: Record<string, string>;
+  perDb: Record<string, DbFingerprint>;
+}
+
+export interface DbFingerprint {
+  tables: Record<string, { rows: number; checksum: string }>;
+  sequences: Record<string, string>;
+  extensions: Record<string, string>;
+  objects: string[];
+  largeObjects: { count: number; checksum: string };
+}
+
+/** Databases and roles, asked of the maintenance database, as one JSON object. */
+export const FINGERPRINT_CLUSTER_SQL = `select json_build_object(
+ 'databases', (select json_agg(json_build_object('name', datname, 'encoding', pg_encoding_to_char(encoding), 'collate', datcollate,
+    'ctype', datctype) order by datname) from pg_database where datallowconn),
+ 'roles', (select json_agg(json_build_object('name', rolname, 'hash', case when rolpassword is null then 'none'
+    when rolpassword like 'md5%' then 'md5' when rolpassword like 'SCRAM-SHA-256$%' then 'scram-sha-256' else 'other' end)
+    order by rolname) from pg_authid where rolname !~ '^pg_')
+)`;
+
+/**
+ * One database as one JSON object. Each user table's row count and content checksum (the sum of a 60-bit hash
+ * of each row's text: order-independent and streaming) are computed by query_to_xml, so the whole database is one
+ * read-only statement; table names enter that inner query through format('%I'), never unescaped.
+ */
+export const FINGERPRINT_DB_SQL = `select json_build_object(
+ 'tables', (select coalesce(json_object_agg(name, (xpath('/row/r/text()', x))[1]::text || ' ' || (xpath('/row/s/text()', x))[1]::text), '{}')
+   from (select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
+     query_to_xml(format('select count(*) as r, coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) as s from %I.%I t',
+       n.nspname, c.relname), false, true, '') as x
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+       and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')) t),
+ 'sequences', (select coalesce(json_object_agg(schemaname || '.' || sequencename, coalesce(last_value::text, 'unused')), '{}') from pg_sequences),
+ 'extensions', (select coalesce(json_object_agg(extname, extversion), '{}') from pg_extension),
+ 'objects', (select coalesce(json_agg(o order by o), '[]') from (
+    select 'view ' || schemaname || '.' || viewname as o from pg_views where schemaname not in ('pg_catalog', 'information_schema')
+    union all select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema')
+      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+    union all select 'index ' || schemaname || '.' || indexname from pg_indexes where schemaname not in ('pg_catalog', 'information_schema')) s),
+ 'large_objects', (select json_build_object('count', count(distinct loid),
+    'checksum', coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)::text)
+    from pg_largeobject)
+)`;
+
+function objectOf(json: string, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new Error(`the ${what} fingerprint query returned something that is not JSON: ${json.slice(0, 200)}`);
+  }
+  if (!v || typeof v !== 'object') throw new Error(`the ${what} fingerprint query returned ${json.slice(0, 200)}`);
+  return v as Record<string, unknown>;
+}
+
+/** The databases that get a per-database fingerprint: all connectable ones but template1. */
+export function fingerprintedDatabases(clusterJson: string): string[] {
+  const c = objectOf(clusterJson, 'cluster');
+  return ((c.databases ?? []) as Array<{ name: string }>).map((d) => d.name).filter((n) => n !== 'template1');
+}
+
+/** Builds the fingerprint from FINGERPRINT_CLUSTER_SQL's answer and FINGERPRINT_DB_SQL's answer per database. */
+export function parseFingerprint(clusterJson: string, perDb: Map<string, string>): Fingerprint {
+  const c = objectOf(clusterJson, 'cluster');
+  const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
+  for (const d of (c.databases ?? []) as Array<{ name: string; encoding: string; collate: string; ctype: string }>) {
+    fp.databases[d.name] = { encoding: d.encoding, collate: d.collate, ctype: d.ctype };
+  }
+  for (const r of (c.roles ?? []) as Array<{ name: string; hash: string }>) fp.roles[r.name] = r.hash;
+  for (const [db, json] of perDb) {
+    const o = objectOf(json, `database ${db}`);
+    const tables: DbFingerprint['tables'] = {};
+    for (const [t, v] of Object.entries((o.tables ?? {}) as Record<string, string>)) {
+      const [rows, checksum] = v.split(' ');
+      tables[t] = { rows: Number(rows), checksum: String(checksum) };
+    }
+    const lo = (o.large_objects ?? { count: 0, checksum: '0' }) as { count: number; checksum: string };
+    fp.perDb[db] = {
+      tables,
+      sequences: (o.sequences ?? {}) as Record<string, string>,
+      extensions: (o.extensions ?? {}) as Record<string, string>,
+      objects: (o.objects ?? []) as string[],
+      largeObjects: { count: Number(lo.count), checksum: String(lo.checksum) },
+    };
+  }
+  return fp;
+}
+
+/** Totals for a one-line summary: databases, tables, rows. */
+export function fingerprintTotals(fp: Fingerprint): { databases: number; tables: number; rows: number } {
+  const dbs = Object.values(fp.perDb);
+  return { databases: dbs.length, tables: dbs.reduce((n, d) => n + Object.keys(d.tables).length, 0),
+    rows: dbs.reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0) };
+}
+
+/**
+ * The differences between two fingerprints, one readable line each (which database, which table, what
+ * changed); empty when they are equal. Extension versions are compared exactly by default, because pg_upgrade
+ * keeps them; a logical restore runs CREATE EXTENSION, which installs the target's default version, so a
+ * dump/restore compare passes `extensionUpdates: true` (the extension must still be there).
+ */
+export function compareFingerprints(before: Fingerprint, after: Fingerprint, opts: { extensionUpdates?: boolean } = {}): string[] {
+  const out: string[] = [];
+  diffMap('database', before.databases, after.databases, (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`, out);
+  diffMap('role', before.roles, after.roles, (k, a, b) => `role ${k}: password ${a} → ${b}`, out);
+  for (const db of new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])) {
+    const a = before.perDb[db];
+    const b = after.perDb[db];
+    if (!a || !b) {
+      out.push(`database ${db}: ${a ? 'missing after' : 'new after'}`);
+      continue;
+    }
+    diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
+      x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);
+    diffMap(`database ${db}: sequence`, a.sequences, b.sequences, (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`, out);
+    const exts = opts.extensionUpdates ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]])) : b.extensions;
+    diffMap(`database ${db}: extension`, a.extensions, exts, (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`, out);
+    for (const o of a.objects.filter((o) => !b.objects.includes(o))) out.push(`database ${db}: ${o} missing after`);
+    for (const o of b.objects.filter((o) => !a.objects.includes(o))) out.push(`database ${db}: ${o} new after`);
+    if (fmt(a.largeObjects) !== fmt(b.largeObjects)) out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
+  }
+  return out;
+}
+
+function fmt(v: unknown): string {
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function diffMap<T>(what: string, a: Record<string, T>, b: Record<string, T>, changed: (k: string, x: T, y: T) => string, out: string[]): void {
+  for (const k of Object.keys(a)) {
+    if (!(k in b)) out.push(`${what} ${k} missing after`);
+    else if (fmt(a[k]) !== fmt(b[k])) out.push(changed(k, a[k] as T, b[k] as T));
+  }
+  for (const k of Object.keys(b)) if (!(k in a)) out.push(`${what} ${k} new after`);
+}
