@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check.ts';
 import { completionCommand } from './commands/completion.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
+import { upgradeCommand } from './commands/upgrade.ts';
 import { versionCommand } from './commands/version.ts';
 import type { GlobalArgs } from './commands/global-args.ts';
 import { CliError, ExitCode, exitCodeFor, usageError } from './exit-codes.ts';
@@ -25,6 +26,7 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Answer yes to confirmations', global: true })
     .command(checkCommand)
     .command(snapshotCommand)
+    .command(upgradeCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

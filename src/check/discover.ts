@@ -42,7 +42,14 @@ export async function findWorkload(cluster: Cluster, ns: string, ref?: string): 
     }
     const kinds: Array<Workload['kind']> = parsed.kind ? [parsed.kind] : ['StatefulSet', 'Deployment'];
     const found = (await Promise.all(kinds.map((k) => cluster.getWorkload(ns, k, parsed.name)))).filter((w): w is Workload => !!w);
-    if (found.length === 1 && found[0]) return found[0];
+    if (found.length === 1 && found[0]) {
+      const w = found[0];
+      if (!isPostgresWorkload(w)) {
+        const images = w.template.spec.containers.map((c) => c.image).join(', ');
+        throw usageError(`${kindName(w)} in namespace ${ns} does not run PostgreSQL (images: ${images}; no label app.kubernetes.io/name=postgresql); name the database's workload`);
+      }
+      return w;
+    }
     if (found.length > 1) throw usageError(`both sts/${parsed.name} and deploy/${parsed.name} exist in namespace ${ns}: name one of them`);
     const candidates = (await cluster.listWorkloads(ns)).filter(isPostgresWorkload).map(kindName);
     throw usageError(`no ${parsed.kind ?? 'StatefulSet or Deployment'} named ${parsed.name} in namespace ${ns}` +

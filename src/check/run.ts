@@ -19,9 +19,17 @@ export async function runCheck(ctx: CommandContext, opts: CheckOptions & { outpu
   } finally {
     await c.probe?.dispose();
   }
+  const evidence = evidenceOf(c, opts);
+  const report = buildReport(evidence, c.cluster.contextName, evaluate(evidence));
+  await printReport(io, opts.output, report, reportText);
+  if (report.summary.fail > 0) throw blockingError('');
+}
+
+/** What check found, in the shape its rules judge; upgrade's preflight judges the same. */
+export function evidenceOf(c: CheckCtx, opts: CheckOptions): Evidence {
   const from = c.server ? majorOf(String(c.server.versionNum)) : c.volume?.pgVersion ? Number(c.volume.pgVersion) : undefined;
   const targetImage = opts.image ?? (opts.method === 'dump' ? `postgres:${opts.to}` : from !== undefined ? upgradeImageFor(from, opts.to) : `tianon/postgres-upgrade:?-to-${opts.to}`);
-  const evidence: Evidence = {
+  return {
     d: c.d, to: opts.to, method: opts.method, targetImage,
     targetIsStock: opts.image === undefined || isKnownRepo(opts.image) || targetImage.startsWith('tianon/postgres-upgrade:'),
     access: c.access, snapshotDrivers: c.snapshotDrivers, server: c.server, databases: c.databases,
@@ -29,7 +37,4 @@ export async function runCheck(ctx: CommandContext, opts: CheckOptions & { outpu
     pathProblem: from === undefined ? undefined : upgradePathProblem(from, opts.to, opts.method),
     offline: c.probe ? { probe: c.probe.pod, image: c.probe.image, controlData: c.controlData, serverError: c.serverError, pgUpgradeCheck: c.pgUpgradeCheck } : undefined,
   };
-  const report = buildReport(evidence, c.cluster.contextName, evaluate(evidence));
-  await printReport(io, opts.output, report, reportText);
-  if (report.summary.fail > 0) throw blockingError('');
 }

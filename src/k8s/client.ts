@@ -50,9 +50,23 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     createObject: async (o) => (await objects.create(o as k8s.KubernetesObject)) as unknown as KObject,
     readObject: async (ref) => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject),
     listObjects: async (apiVersion, kind, namespace, labelSelector) =>
-      (await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[],
+      (await objects.list(apiVersion, kind, namespace || undefined, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[],
     deleteObject: async (ref) => {
-      await orUndefined(() => objects.delete(header(ref)));
+      await orUndefined(() => objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background'));
+    },
+    patchObject: async (ref, patch, strategy) => (await objects.patch({ ...header(ref), ...patch,
+      metadata: { ...header(ref).metadata, ...((patch as { metadata?: object }).metadata ?? {}) } } as k8s.KubernetesObject, undefined, undefined,
+      'kubectl-pgupgrade', undefined, strategy === 'merge' ? k8s.PatchStrategy.MergePatch : k8s.PatchStrategy.StrategicMergePatch)) as unknown as KObject,
+    podLog: async (namespace, name, container, tailLines) => (await core.readNamespacedPodLog({ namespace, name, container, tailLines })) ?? '',
+    followLog: (ns, pod, container, onText) => {
+      const sink = new PassThrough();
+      sink.on('data', (d: Buffer) => onText(d.toString('utf8')));
+      let controller: AbortController | undefined;
+      const done = new Promise<void>((resolve) => {
+        new k8s.Log(kc).log(ns, pod, container, sink, () => resolve(), { follow: true })
+          .then((c) => (controller = c), () => resolve());
+      });
+      return { done, abort: () => controller?.abort() };
     },
     readSecretKey: async (namespace, name, key) => orUndefined(async () => {
       const data = (await core.readNamespacedSecret({ namespace, name })).data?.[key];

@@ -11,6 +11,7 @@ export interface Meta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   resourceVersion?: string;
+  generation?: number;
   uid?: string;
   creationTimestamp?: string | Date;
   ownerReferences?: Array<{ kind: string; name: string }>;
@@ -135,8 +136,14 @@ export interface Cluster {
   readObject(ref: ObjectRef): Promise<KObject | undefined>;
   /** Lists objects of a kind in a namespace, by label selector (`k=v,k2=v2`). */
   listObjects(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<KObject[]>;
-  /** Deletes an object; one already gone is fine. */
+  /** Deletes an object; one already gone is fine. Background propagation: a Job's pods go with it. */
   deleteObject(ref: ObjectRef): Promise<void>;
+  /** Patches an object: a JSON merge patch, or a strategic merge patch (containers merged by name). */
+  patchObject(ref: ObjectRef, patch: object, strategy: 'merge' | 'strategic'): Promise<KObject>;
+  /** A container's log, or its last lines. */
+  podLog(ns: string, pod: string, container: string, tailLines?: number): Promise<string>;
+  /** Follows a container's log until it ends (or abort is called), handing over each chunk of text. */
+  followLog(ns: string, pod: string, container: string, onText: (text: string) => void): { done: Promise<void>; abort(): void };
   /** A Secret's value, decoded; it stays in memory and is never printed. */
   readSecretKey(ns: string, name: string, key: string): Promise<string | undefined>;
   /** SelfSubjectAccessReview for each question, in order. */

@@ -1,8 +1,8 @@
 /** The labels that mark what the plugin creates, so that people and `cleanup` can find it. */
 export const OWNED_LABELS = { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' };
 
-/** What a probe pod needs to know. */
-export interface ProbeSpec {
+/** A pod of ours on the database's volume: where, what, and as whom. */
+export interface VolumePodSpec {
   name: string;
   namespace: string;
   workload: string;
@@ -12,6 +12,10 @@ export interface ProbeSpec {
   uid: number;
   gid: number;
   nodeName?: string;
+}
+
+/** What a probe pod needs to know. */
+export interface ProbeSpec extends VolumePodSpec {
   /** `check-probe` (default) or `snapshot-verify`. */
   role?: string;
   purpose?: string;

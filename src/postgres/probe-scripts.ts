@@ -7,7 +7,7 @@
  * A passwd entry for a UID the image does not know (initdb and pg_ctl look the user up), through the image's
  * nss_wrapper as the official entrypoint does; and `bindir M`, the directory of major M's binaries in this image.
  */
-const PRELUDE = `if ! id -un >/dev/null 2>&1; then
+export const PRELUDE = `if ! id -un >/dev/null 2>&1; then
   for lib in /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so /opt/bitnami/common/lib/libnss_wrapper.so; do
     if [ -e "$lib" ]; then
       echo "postgres:x:$(id -u):$(id -g):postgres:/tmp:/bin/sh" > /tmp/passwd

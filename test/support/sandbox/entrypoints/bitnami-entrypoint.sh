@@ -19,7 +19,8 @@ if [ ! -s "$DATA_DIR/PG_VERSION" ]; then
   fi
   mkdir -p "$DATA_DIR"
   chmod 0700 "$DATA_DIR"
-  initdb -E UTF8 --auth-local=trust --auth-host=md5 -U postgres --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") -D "$DATA_DIR"
+  # shellcheck disable=SC2086 # POSTGRESQL_INITDB_ARGS is a list of options, as the image splits it
+  initdb -E UTF8 --auth-local=trust --auth-host=md5 -U postgres --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") ${POSTGRESQL_INITDB_ARGS:-} -D "$DATA_DIR"
 fi
 cp "/usr/share/postgresql/$(ls /usr/lib/postgresql)/postgresql.conf.sample" "$conf/postgresql.conf" 2>/dev/null || : > "$conf/postgresql.conf"
 cat >> "$conf/postgresql.conf" <<CONF

@@ -1,0 +1,47 @@
+import type { KObject } from '../k8s/cluster.ts';
+import { UPGRADE_JOB_SCRIPT } from '../postgres/upgrade-script.ts';
+import { OWNED_LABELS, type VolumePodSpec } from './probe-pod.ts';
+
+/** What the in-place upgrade Job needs to know. */
+export interface UpgradeJobSpec extends VolumePodSpec {
+  pgdata: string;
+  from: number;
+  to: number;
+  method: 'link' | 'copy' | 'clone' | 'swap';
+  installUser: string;
+  removedSettings: string[];
+  initdb: string[];
+}
+
+/**
+ * The one-shot upgrade Job: backoffLimit 0 (a failed pg_upgrade is looked at, never retried blindly), the data
+ * PVC at the workload's own mount path, the data owner's UID, non-root and Pod Security `restricted`; no chown,
+ * no root, no secret (pg_upgrade connects over its own socket with trust for that socket only).
+ */
+export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
+  const labels = { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-job' };
+  return {
+    apiVersion: 'batch/v1', kind: 'Job',
+    metadata: { name: s.name, namespace: s.namespace, labels,
+      annotations: { 'pgupgrade.kubectl.io/workload': s.workload, 'pgupgrade.kubectl.io/upgrade': `${s.from} to ${s.to}, ${s.method}` } },
+    spec: {
+      backoffLimit: 0, ttlSecondsAfterFinished: 7 * 24 * 3600,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never', automountServiceAccountToken: false, terminationGracePeriodSeconds: 60,
+          ...(s.nodeName ? { nodeName: s.nodeName } : {}),
+          securityContext: { runAsNonRoot: true, runAsUser: s.uid, runAsGroup: s.gid, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [{
+            name: 'upgrade', image: s.image,
+            command: ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to), s.method, s.installUser,
+              s.removedSettings.join(' '), ...s.initdb],
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+            volumeMounts: [{ name: 'data', mountPath: s.mountPath }, { name: 'scratch', mountPath: '/tmp' }],
+          }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: s.claim } }, { name: 'scratch', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}

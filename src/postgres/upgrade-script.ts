@@ -1,0 +1,105 @@
+import { PRELUDE } from './probe-scripts.ts';
+
+/**
+ * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
+ * travel as positional arguments, never inside the text, and the text holds no secret.
+ */
+
+/** Server settings removed by each major: a carried-over config that still sets one would stop the server. */
+const REMOVED_IN: Record<number, string[]> = {
+  14: ['operator_precedence_warning', 'vacuum_cleanup_index_scale_factor'],
+  15: ['stats_temp_directory'],
+  16: ['vacuum_defer_cleanup_age', 'promote_trigger_file', 'force_parallel_mode'],
+  17: ['old_snapshot_threshold', 'db_user_namespace', 'trace_recovery_messages'],
+  18: [],
+};
+
+/** The settings that exist in `from` and are gone by `to`. */
+export function removedSettings(from: number, to: number): string[] {
+  return Object.entries(REMOVED_IN).filter(([m]) => Number(m) > from && Number(m) <= to).flatMap(([, names]) => names);
+}
+
+/** The directories the Job works with, beside PGDATA on the same volume (pg_upgrade --link needs one filesystem). */
+export function upgradePaths(pgdata: string, from: number, to: number): { parent: string; next: string; kept: string; work: string } {
+  const parent = pgdata.replace(/\/+$/, '').replace(/\/[^/]+$/, '') || '/';
+  return { parent, next: `${parent}/data-${to}.pgupgrade-new`, kept: `${parent}/data-${from}.preupgrade`, work: `${parent}/.pgupgrade-work` };
+}
+
+/**
+ * The upgrade Job's script. Arguments: $1 PGDATA, $2 old major, $3 new major, $4 method (link, copy, clone or
+ * swap), $5 install user, $6 space-separated settings that the new major removed, then initdb's options.
+ *
+ * It is idempotent: run again after a crash it finishes an interrupted swap of the directories, or says that the
+ * upgrade is done, or starts over from a clean state; it never touches a directory that it did not make. Exit
+ * codes 10-19 are refusals that name what to do; pg_upgrade's own failure is 20 and prints its log files.
+ */
+export const UPGRADE_JOB_SCRIPT = `${PRELUDE}
+set -u
+D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; shift 6
+P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
+say() { echo "pgupgrade: $*"; }
+if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
+  mv "$N" "$D" && rm -f "$MARK" && sync && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
+fi
+if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]; then say "$D is already PostgreSQL $TO; the old cluster is $K"; exit 0; fi
+[ -f "$D/PG_VERSION" ] || { echo "no PG_VERSION in $D: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
+V=$(cat "$D/PG_VERSION")
+[ "$V" = "$FROM" ] || { echo "$D holds PostgreSQL $V, not $FROM: nothing was changed" >&2; exit 11; }
+[ -e "$K" ] && { echo "$K exists, left by an earlier upgrade: run kubectl pgupgrade cleanup, or move it off the volume, then run again" >&2; exit 12; }
+if [ ! -f "$D/global/pg_control" ]; then
+  echo "$D/global/pg_control is missing$( [ -f "$D/global/pg_control.old" ] && echo ' and pg_control.old exists: an earlier pg_upgrade --link stopped halfway'); run kubectl pgupgrade upgrade --rollback" >&2; exit 13
+fi
+[ -f "$D/postmaster.pid" ] && { echo "$D/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly" >&2; exit 14; }
+if [ -e "$N" ]; then
+  [ -f "$MARK" ] || { echo "$N exists and was not made by kubectl-pgupgrade: move it away" >&2; exit 12; }
+  say "removing $N, left unfinished by an earlier run"; rm -rf "$N"
+fi
+O=$(bindir "$FROM") || exit 15; B=$(bindir "$TO") || exit 15
+touch "$MARK" || exit 16
+say "initdb of PostgreSQL $TO in $N: $*"
+"$B/initdb" -D "$N" -U "$U" "$@" > /tmp/initdb.log 2>&1 || { cat /tmp/initdb.log; exit 17; }
+rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 16
+fail() { echo "pg_upgrade failed (exit $1); its logs:"; for f in $(find "$N" "$W" -name '*.log' -o -name '*.txt' 2>/dev/null); do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
+OPTS="-b $O -B $B -d $D -D $N -U $U --socketdir=/tmp"
+say "pg_upgrade --check"
+"$B/pg_upgrade" --check $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+# pg_upgrade 15 and older copies by default and has no --copy flag.
+MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
+say "pg_upgrade $MODE --jobs=$(nproc)"
+"$B/pg_upgrade" $MODE "--jobs=$(nproc)" $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+# pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.
+for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
+  [ -f "$D/$f" ] || continue
+  cp "$D/$f" "$N/$f"
+  for s in $REMOVED; do
+    if grep -Eq "^[[:space:]]*$s[[:space:]]*(=|[[:space:]])" "$N/$f"; then
+      sed -i -E "s/^([[:space:]]*$s[[:space:]]*(=|[[:space:]]))/# removed in PostgreSQL $TO, commented out by kubectl-pgupgrade: \\\\1/" "$N/$f"
+      say "$f: $s was removed in PostgreSQL $TO; commented out"
+    fi
+  done
+  say "kept $f"
+done
+[ -f update_extensions.sql ] && say "update_extensions.sql written: run after the new server starts"
+mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" && sync || { echo "swapping $D and $N failed" >&2; exit 18; }
+say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
+
+const PASSWORD_FROM_STDIN = `IFS= read -r PGPASSWORD || exit 90
+export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1`;
+
+/**
+ * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin.
+ * Arguments: $1 user, $2 port, $3 the Job's work dir on the volume.
+ */
+export const UPDATE_EXTENSIONS_SCRIPT = `${PASSWORD_FROM_STDIN}
+[ -f "$3/update_extensions.sql" ] || exit 0
+psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f "$3/update_extensions.sql" || exit 21
+echo "pgupgrade: ran update_extensions.sql"`;
+
+/**
+ * Rebuilds the planner statistics. 18 carries them over, so only what is missing is analysed; before 18,
+ * everything, in stages (minimal statistics first, so that queries plan sanely at once). Arguments: $1 user,
+ * $2 port, $3 new major.
+ */
+export const ANALYZE_SCRIPT = `${PASSWORD_FROM_STDIN}
+if [ "$3" -ge 18 ]; then vacuumdb -w --all --analyze-in-stages --missing-stats-only || exit 22
+else vacuumdb -w --all --analyze-in-stages || exit 22; fi`;

@@ -1,0 +1,82 @@
+import { Listr } from 'listr2';
+import type { CommandContext } from '../context.ts';
+import { CliError, ExitCode, usageError } from '../exit-codes.ts';
+import { printReport, type Io } from '../output.ts';
+import { upgradePaths } from '../postgres/upgrade-script.ts';
+import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../renderer.ts';
+import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from '../tasks/upgrade.ts';
+import type { UpgradeState } from './state.ts';
+
+/** What `upgrade -o json` prints at the end. */
+export interface UpgradeReport {
+  workload: string;
+  namespace: string;
+  from: string;
+  to: number;
+  method: string;
+  phase: string;
+  snapshot: string | null;
+  oldClusterKeptAt: string;
+  fingerprint: { equal: boolean; databases: number; tables: number; rows: number } | null;
+  /** Milliseconds per phase; downtime is from scaling the applications down to their being ready again. */
+  timingsMs: Record<string, number>;
+}
+
+async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<void> {
+  const s = ctx.state as UpgradeState;
+  io.err([
+    '', `About to upgrade PostgreSQL in place (the database and its applications stop meanwhile):`,
+    `  context      ${ctx.cluster.contextName}`, `  namespace    ${ctx.d.namespace}`, `  workload     ${s.workload.kind}/${s.workload.name} (container ${s.container})`,
+    `  versions     ${s.fromVersion} → ${s.to}, pg_upgrade --${s.method}, Job image ${s.jobImage}`,
+    `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
+    `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`, '',
+  ].join('\n'));
+  if (assumeYes) return;
+  if (!process.stdin.isTTY) throw usageError('upgrade stops the database: confirm with -y/--yes (no terminal to ask on); nothing was changed');
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question('Type "yes" to go on: ')).trim().toLowerCase();
+    if (answer !== 'yes') throw new CliError('not confirmed; nothing was changed', ExitCode.usage);
+  } finally {
+    rl.close();
+  }
+}
+
+/** `upgrade`: plan (read-only), confirm, then the recorded phases. */
+export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { dryRun: boolean; output: OutputFormat }, io: Io): Promise<void> {
+  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
+  const c = {} as UpgradeCtx;
+  try {
+    await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createPlanTasks(() => ctx.cluster(), opts), listOpts).run(c);
+  } finally {
+    await c.probe?.dispose();
+  }
+  if (opts.dryRun) {
+    if (c.resuming) throw usageError(`an upgrade is under way (last phase "${c.state?.phase}"); --dry-run plans only a new one`);
+    const { dump } = await import('js-yaml');
+    io.out(plannedObjects(c, opts).map((o) => dump(o, { noRefs: true, lineWidth: 120 })).join('---\n'));
+    return;
+  }
+  if (!c.resuming) await confirm(c, io, ctx.flags.yes === true);
+  await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c);
+  const s = c.state as UpgradeState;
+  if (c.stoppedForManualPatch) {
+    io.err(manualPatchAdvice(s, c.d.namespace));
+    return;
+  }
+  const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;
+  const report: UpgradeReport = {
+    workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
+    snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
+    fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals } : null, timingsMs: timings,
+  };
+  await printReport(io, opts.output, report, (r) => [
+    `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
+    r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows).` : '',
+    r.snapshot ? `Snapshot taken before the upgrade: ${r.snapshot}.` : 'No snapshot was taken (--no-snapshot).',
+    `The old cluster is kept on the volume as ${r.oldClusterKeptAt}; kubectl pgupgrade cleanup removes it once you are sure.`,
+    timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
+  ].filter(Boolean).join('\n'));
+}

@@ -1,0 +1,115 @@
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { isInterrupted } from '../interrupt.ts';
+import { stateConfigMap, type ScaledWorkload, type UpgradeState } from './state.ts';
+
+const POLL_MS = 250;
+
+/** Polls until `fn` gives a value, or fails with a message that says what was awaited and what to look at. */
+export async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, hint = ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (isInterrupted()) throw new Error('interrupted');
+    if (Date.now() > deadline) throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${hint ? `; ${hint}` : ''}`, ExitCode.failed);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+const ref = (ns: string, w: { kind: string; name: string }) => ({ apiVersion: 'apps/v1', kind: w.kind, namespace: ns, name: w.name });
+
+/** Sets a workload's replicas. */
+export async function scaleTo(cluster: Cluster, ns: string, w: { kind: string; name: string }, replicas: number): Promise<void> {
+  await cluster.patchObject(ref(ns, w), { spec: { replicas } }, 'merge');
+}
+
+/** Waits until no pod matches the selector (deleted, not just terminating). */
+export async function waitPodsGone(cluster: Cluster, ns: string, selector: Record<string, string>, what: string, timeoutMs: number): Promise<void> {
+  await poll(`${what} to be deleted`, timeoutMs, async () => ((await cluster.listPods(ns, selector)).length === 0 ? true : undefined),
+    `look at them: kubectl -n ${ns} get pods -l ${Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
+}
+
+/** Waits until no VolumeAttachment holds the PV: the volume is detached from every node. */
+export async function waitDetached(cluster: Cluster, pv: string, timeoutMs: number): Promise<void> {
+  await poll(`the VolumeAttachment of ${pv} to be deleted (the volume to detach)`, timeoutMs, async () => {
+    const vas = await cluster.listObjects('storage.k8s.io/v1', 'VolumeAttachment', '');
+    return vas.some((v) => v.spec?.source?.persistentVolumeName === pv) ? undefined : true;
+  }, `kubectl get volumeattachments | grep ${pv}; a node that is gone can hold it until its attach-detach timeout`);
+}
+
+/** Waits until a workload has `replicas` ready pods of its current revision. */
+export async function waitWorkloadReady(cluster: Cluster, ns: string, w: ScaledWorkload, timeoutMs: number): Promise<void> {
+  await poll(`${w.kind} ${ns}/${w.name} to have ${w.replicas} ready replicas`, timeoutMs, async () => {
+    const o = await cluster.readObject(ref(ns, w));
+    const st = o?.status ?? {};
+    const observed = (st.observedGeneration ?? 0) >= (o?.metadata.generation ?? 0);
+    const updated = (st.updatedReplicas ?? 0) >= w.replicas || (w.kind === 'StatefulSet' && st.currentRevision === st.updateRevision);
+    return observed && updated && (st.readyReplicas ?? 0) >= w.replicas ? true : undefined;
+  }, `kubectl -n ${ns} describe ${w.kind.toLowerCase()} ${w.name}`);
+}
+
+/** Sets one container's image (strategic merge: the other containers stay as they are). */
+export async function patchImage(cluster: Cluster, ns: string, w: { kind: string; name: string }, container: string, image: string): Promise<void> {
+  await cluster.patchObject(ref(ns, w), { spec: { template: { spec: { containers: [{ name: container, image }] } } } }, 'strategic');
+}
+
+/** Writes the state ConfigMap: created on the first phase, replaced afterwards. */
+export async function saveState(cluster: Cluster, ns: string, name: string, s: UpgradeState): Promise<void> {
+  const cm = stateConfigMap(name, ns, s);
+  const existing = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  if (existing) await cluster.patchObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name }, { data: cm.data }, 'merge');
+  else await cluster.createObject(cm);
+}
+
+/** The outcome of the upgrade Job. */
+export interface JobOutcome {
+  ok: boolean;
+  pod?: string;
+  log: string;
+  reason?: string;
+}
+
+/**
+ * Creates the Job (or finds the one an earlier run created), streams its pod's log as it runs, and waits for it to
+ * complete or fail.
+ */
+export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: (text: string) => void, timeoutMs: number): Promise<JobOutcome> {
+  const name = job.metadata.name;
+  const jobRef = { apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name };
+  if (!(await cluster.readObject(jobRef))) {
+    if (isInterrupted()) throw new Error('interrupted');
+    await cluster.createObject(job);
+  }
+  const pod = await poll(`the pod of Job ${ns}/${name} to start`, timeoutMs, async () => {
+    const pods = await cluster.listPods(ns, { 'job-name': name });
+    const p = pods.find((x) => x.phase !== 'Pending') ?? undefined;
+    if (p) return p.metadata.name;
+    const waiting = pods[0] ? await cluster.podState(ns, pods[0].metadata.name) : undefined;
+    if (waiting?.reason && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError/.test(waiting.reason)) {
+      throw new CliError(`the upgrade Job's pod ${pods[0]?.metadata.name} cannot start: ${waiting.reason}; nothing on the volume was changed`, ExitCode.failed);
+    }
+    return undefined;
+  }, `kubectl -n ${ns} describe job ${name}`);
+  let log = '';
+  const follow = cluster.followLog(ns, pod, 'upgrade', (t) => {
+    log += t;
+    onLog(t);
+  });
+  try {
+    const end = await poll(`Job ${ns}/${name} to finish`, timeoutMs, async () => {
+      const o = await cluster.readObject(jobRef);
+      const conds = (o?.status?.conditions ?? []) as Array<{ type: string; status: string; reason?: string; message?: string }>;
+      const failed = conds.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
+      if (failed) return { ok: false, reason: `${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}` };
+      if (conds.some((c) => c.type === 'Complete' && c.status === 'True') || (o?.status?.succeeded ?? 0) > 0) return { ok: true };
+      return undefined;
+    }, `kubectl -n ${ns} logs job/${name}`);
+    await Promise.race([follow.done, new Promise((r) => setTimeout(r, 2000))]);
+    // A follow that missed the end (a reconnect) is completed from the log as stored.
+    if (!log.includes('pgupgrade: done') && !log.includes('already PostgreSQL')) log = await cluster.podLog(ns, pod, 'upgrade').catch(() => log);
+    return { ...end, pod, log };
+  } finally {
+    follow.abort();
+  }
+}
