@@ -83,7 +83,9 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const pods = await cluster.listPods(ns);
   const own = pods.filter((p) => Object.entries(workload.selector).every(([k, v]) => p.metadata.labels?.[k] === v));
   const pod = own.find((p) => p.ready) ?? own.find((p) => p.phase === 'Running') ?? own[0];
-  const volumeUsers = pods.filter((p) => p !== pod && !own.includes(p) && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim))
+  // A pod that has finished (a completed Job's) holds no volume, though its spec still names the claim.
+  const volumeUsers = pods.filter((p) => p !== pod && !own.includes(p) && p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
+    (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim))
     .map((p) => p.metadata.name);
   const apps = (await cluster.listWorkloads(ns)).filter((w) => w !== workload && Object.entries(appSelector).every(([k, v]) => w.metadata.labels?.[k] === v));
   const sc = workload.template.spec.securityContext;

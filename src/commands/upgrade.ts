@@ -18,6 +18,7 @@ interface UpgradeArgs extends GlobalArgs {
   'wait-snapshot-ready': boolean;
   'patch-workload': boolean;
   'dry-run': boolean;
+  rollback: boolean;
   timeout: number;
   output: OutputFormat;
 }
@@ -42,6 +43,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('wait-snapshot-ready', { type: 'boolean', default: false, describe: 'Keep the database down until the snapshot is ready to use, not just cut' })
       .option('patch-workload', { type: 'boolean', default: true, describe: '--no-patch-workload: print the change to make in Helm/GitOps, and stop' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print every object and patch, in order, as YAML; change nothing' })
+      .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
       .check((a) => {
@@ -51,7 +53,11 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         return true;
       }),
   handler: async (argv) => {
-    const [{ runUpgrade }, { createContext }, { processIo }] = await Promise.all([import('../upgrade/run.ts'), import('../context.ts'), import('../output.ts')]);
+    const [{ runUpgrade, runRollback }, { createContext }, { processIo }] = await Promise.all([import('../upgrade/run.ts'), import('../context.ts'), import('../output.ts')]);
+    if (argv.rollback) {
+      await runRollback(createContext(globalFlags(argv)), { workload: argv.workload, appSelector: parseSelector(argv['app-selector']), timeoutSeconds: argv.timeout }, processIo);
+      return;
+    }
     await runUpgrade(createContext(globalFlags(argv)), {
       workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']),
       force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],

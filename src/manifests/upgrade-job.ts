@@ -1,5 +1,5 @@
 import type { KObject } from '../k8s/cluster.ts';
-import { UPGRADE_JOB_SCRIPT } from '../postgres/upgrade-script.ts';
+import { ROLLBACK_JOB_SCRIPT, UPGRADE_JOB_SCRIPT } from '../postgres/upgrade-script.ts';
 import { OWNED_LABELS, type VolumePodSpec } from './probe-pod.ts';
 
 /** What the in-place upgrade Job needs to know. */
@@ -19,11 +19,22 @@ export interface UpgradeJobSpec extends VolumePodSpec {
  * no root, no secret (pg_upgrade connects over its own socket with trust for that socket only).
  */
 export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
-  const labels = { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-job' };
+  return volumeJob(s, 'upgrade-job', `${s.from} to ${s.to}, ${s.method}`, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to),
+    s.method, s.installUser, s.removedSettings.join(' '), ...s.initdb]);
+}
+
+/** The rollback Job: undoes the directory work of an upgrade whose new server never started. Same identity and profile. */
+export function buildRollbackJob(s: UpgradeJobSpec): KObject {
+  return volumeJob({ ...s, name: `${s.name.slice(0, 52)}-rollback` }, 'rollback-job', `back from ${s.to} to ${s.from}`,
+    ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to)]);
+}
+
+function volumeJob(s: VolumePodSpec, role: string, what: string, command: string[]): KObject {
+  const labels = { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': role };
   return {
     apiVersion: 'batch/v1', kind: 'Job',
     metadata: { name: s.name, namespace: s.namespace, labels,
-      annotations: { 'pgupgrade.kubectl.io/workload': s.workload, 'pgupgrade.kubectl.io/upgrade': `${s.from} to ${s.to}, ${s.method}` } },
+      annotations: { 'pgupgrade.kubectl.io/workload': s.workload, 'pgupgrade.kubectl.io/upgrade': what } },
     spec: {
       backoffLimit: 0, ttlSecondsAfterFinished: 7 * 24 * 3600,
       template: {
@@ -33,9 +44,7 @@ export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
           ...(s.nodeName ? { nodeName: s.nodeName } : {}),
           securityContext: { runAsNonRoot: true, runAsUser: s.uid, runAsGroup: s.gid, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [{
-            name: 'upgrade', image: s.image,
-            command: ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to), s.method, s.installUser,
-              s.removedSettings.join(' '), ...s.initdb],
+            name: 'upgrade', image: s.image, command,
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
             volumeMounts: [{ name: 'data', mountPath: s.mountPath }, { name: 'scratch', mountPath: '/tmp' }],
           }],

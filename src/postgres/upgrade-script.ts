@@ -83,6 +83,37 @@ done
 mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" && sync || { echo "swapping $D and $N failed" >&2; exit 18; }
 say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
 
+/**
+ * The rollback Job's script, for an upgrade whose new server never started: it puts the old cluster back where
+ * it was (undoing the directory swap), removes the new cluster that kubectl-pgupgrade made, and takes the ".old"
+ * off pg_control where pg_upgrade --link put it. Idempotent. Arguments: $1 PGDATA, $2 old major, $3 new major.
+ */
+export const ROLLBACK_JOB_SCRIPT = `set -u
+D=$1; FROM=$2; TO=$3
+P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; MARK="$P/.pgupgrade-new-$TO"
+say() { echo "pgupgrade: $*"; }
+if [ -d "$K" ]; then
+  if [ -e "$D" ]; then
+    V=$(cat "$D/PG_VERSION" 2>/dev/null)
+    [ "$V" = "$TO" ] || { echo "$D holds PostgreSQL \${V:-nothing}, not the new $TO, while $K holds the old cluster: look before anything moves" >&2; exit 11; }
+    say "removing the new cluster $D (PostgreSQL $TO, never started)"; rm -rf "$D"
+  fi
+  mv "$K" "$D" || exit 12
+  say "moved the old cluster back: $K → $D"
+fi
+if [ -e "$N" ]; then say "removing the unfinished new cluster $N"; rm -rf "$N"; fi
+rm -f "$MARK"
+# A postmaster.pid left by the old server that pg_upgrade had started when its pod was killed: nothing runs on
+# this volume now (the database and the Job are stopped), so it is stale; the next start runs crash recovery.
+[ -f "$D/postmaster.pid" ] && rm -f "$D/postmaster.pid" && say "removed a stale postmaster.pid"
+if [ ! -f "$D/global/pg_control" ] && [ -f "$D/global/pg_control.old" ]; then
+  mv "$D/global/pg_control.old" "$D/global/pg_control" && say "restored global/pg_control (pg_upgrade --link had renamed it)"
+fi
+V=$(cat "$D/PG_VERSION" 2>/dev/null)
+[ "$V" = "$FROM" ] && [ -f "$D/global/pg_control" ] || { echo "$D is not a startable PostgreSQL $FROM cluster after the rollback (PG_VERSION \${V:-missing}); restore the snapshot" >&2; exit 13; }
+sync
+say "done: $D is PostgreSQL $FROM again"`;
+
 const PASSWORD_FROM_STDIN = `IFS= read -r PGPASSWORD || exit 90
 export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1`;
 

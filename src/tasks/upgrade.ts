@@ -86,7 +86,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           if (problem) throw usageError(problem);
           ctx.state = state;
           ctx.resuming = true;
-          ctx.job = (state as UpgradeState & { jobSpec: UpgradeJobSpec }).jobSpec;
+          ctx.job = state.jobSpec;
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
@@ -141,7 +141,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           claim: ctx.d.pvc.metadata.name, mountPath: ctx.d.mountPath, pgdata: server.dataDirectory || ctx.d.pgdata, from, to: opts.to, method: opts.method,
           installUser: server.installUser, removedSettings: removedSettings(from, opts.to), initdb: initdbOptions(server, opts.to), uid, gid,
         };
-        const state: UpgradeState & { jobSpec: UpgradeJobSpec } = {
+        const state: UpgradeState = {
           version: 1, workload: w, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
           oldImage: ctx.d.image, targetImage: opts.image ?? targetImageFor(ctx.d.image, opts.to) ?? '', jobImage: ctx.job.image,
           apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
@@ -237,7 +237,8 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
         await timed(ctx, 'db-down', async () => {
           await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
           await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout);
-          const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));
+          const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
+            (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));
           if (users.length) throw new CliError(`other pods still mount PVC ${ctx.d.pvc.metadata.name}: ${users.map((p) => p.metadata.name).join(', ')}; stop them, then run the same command again to resume`, ExitCode.failed);
           if (ctx.d.pvc.volumeName) await waitDetached(ctx.cluster, ctx.d.pvc.volumeName, timeout);
         });

@@ -1,11 +1,13 @@
 import { Listr } from 'listr2';
 import type { CommandContext } from '../context.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { printReport, type Io } from '../output.ts';
 import { upgradePaths } from '../postgres/upgrade-script.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../renderer.ts';
 import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from '../tasks/upgrade.ts';
 import type { UpgradeState } from './state.ts';
+import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from '../tasks/rollback.ts';
 
 /** What `upgrade -o json` prints at the end. */
 export interface UpgradeReport {
@@ -43,6 +45,30 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
   }
 }
 
+/** `upgrade --rollback`: back to the old major, by the directories or from the snapshot, then verified. */
+export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io: Io): Promise<void> {
+  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
+  const tasks = createRollbackTasks(() => ctx.cluster(), opts);
+  const c = {} as RollbackCtx;
+  // The first two tasks only read: they find the record and the way back, which the user confirms.
+  await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(0, 2), listOpts).run(c);
+  io.err(`\nAbout to roll ${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} (context ${c.cluster.contextName}) back to PostgreSQL ` +
+    `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n`);
+  if (!ctx.flags.yes) {
+    if (!process.stdin.isTTY) throw usageError('rollback stops the database: confirm with -y/--yes (no terminal to ask on); nothing was changed');
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      if ((await rl.question('Type "yes" to go on: ')).trim().toLowerCase() !== 'yes') throw new CliError('not confirmed; nothing was changed', ExitCode.usage);
+    } finally {
+      rl.close();
+    }
+  }
+  await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(2), listOpts).run(c);
+  io.out(`${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} runs PostgreSQL ${c.state.fromVersion} again (${c.via === 'snapshot' ? `restored from ${c.state.snapshot}` : 'directories put back'}); the fingerprint is equal.`);
+}
+
 /** `upgrade`: plan (read-only), confirm, then the recorded phases. */
 export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { dryRun: boolean; output: OutputFormat }, io: Io): Promise<void> {
   const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
@@ -60,6 +86,10 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     return;
   }
   if (!c.resuming) await confirm(c, io, ctx.flags.yes === true);
+  const ref = `${c.d.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${c.d.workload.metadata.name}`;
+  // Nothing is undone on Ctrl-C: every phase is recorded, and the Job goes on by itself. Say how to go on.
+  onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.names.state}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
+    `--to ${opts.to} --method ${opts.method}; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
   await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c);
   const s = c.state as UpgradeState;
   if (c.stoppedForManualPatch) {

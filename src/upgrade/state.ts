@@ -1,5 +1,6 @@
 import type { KObject } from '../k8s/cluster.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
+import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
 
 /**
  * The upgrade's record, kept in a ConfigMap beside the workload, so that a re-run after any interruption knows
@@ -31,6 +32,8 @@ export interface UpgradeState {
   snapshot: string | null;
   fingerprintConfigMap: string;
   job: string;
+  /** The Job exactly as made, so that a resumed run or a rollback uses the same identity, paths and options. */
+  jobSpec: UpgradeJobSpec;
   /** The last phase done. */
   phase: Phase;
   history: Array<{ phase: Phase; at: string }>;

@@ -211,6 +211,8 @@ export class PodWorker {
   }
 
   private async runOnce(c: Ctr): Promise<number> {
+    // A restart's probes must wait for this run, not stop at the previous one, which is done.
+    c.run = undefined;
     const started = now();
     c.run = runContainer(await this.launch(c));
     c.view.state = { kind: 'running', startedAt: started };
@@ -268,7 +270,13 @@ export class PodWorker {
       let failures = 0;
       let successes = 0;
       const tick = async () => {
-        if (!c.run || c.run.done || this.terminating) return;
+        if (c.run?.done || this.terminating) return;
+        // Under load the container may not be launched yet when the first tick comes: wait for it, or the probe
+        // would never run again and the pod would stay unready for good.
+        if (!c.run) {
+          c.probeTimers.push(setTimeout(() => void tick(), 200));
+          return;
+        }
         // A probe that throws (an exec that could not even start) is a failed probe, as the kubelet counts it; the
         // next tick is scheduled either way, or one early error would leave the pod unready for good.
         const ok = await this.probe(c, probe).catch((err: Error) => {

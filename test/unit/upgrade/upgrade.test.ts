@@ -4,13 +4,18 @@ import { buildUpgradeJob } from '../../../src/manifests/upgrade-job.ts';
 import { removedSettings, upgradePaths } from '../../../src/postgres/upgrade-script.ts';
 import { advance, isDone, parseState, resumeProblem, stateConfigMap, upgradeNames, type UpgradeState } from '../../../src/upgrade/state.ts';
 import { manualPatchAdvice } from '../../../src/tasks/upgrade.ts';
+import { rollbackWay } from '../../../src/tasks/rollback.ts';
 
 const test = suite('in-place upgrade: plan, Job and record');
+
+const jobSpec = { name: 'j', namespace: 'ns', workload: 'StatefulSet/x', image: 'tianon/postgres-upgrade:13-to-15', claim: 'data-x-0',
+  mountPath: '/bitnami/postgresql', pgdata: '/bitnami/postgresql/data', from: 13, to: 15, method: 'link' as const, installUser: 'postgres',
+  removedSettings: ['stats_temp_directory'], initdb: ['--encoding=UTF8', '--lc-collate=C'], uid: 1001, gid: 1001 };
 
 const state: UpgradeState = {
   version: 1, workload: { kind: 'StatefulSet', name: 'circleci-postgresql', replicas: 1 }, container: 'postgresql', from: 13, fromVersion: '13.22', to: 15,
   method: 'link', oldImage: 'docker.io/bitnami/postgresql:13.0.0-debian-12-r0', targetImage: 'bitnami/postgresql:15', jobImage: 'tianon/postgres-upgrade:13-to-15',
-  apps: [{ kind: 'Deployment', name: 'frontend', replicas: 2 }], snapshot: null, fingerprintConfigMap: 'f', job: 'j', phase: 'preflight', history: [],
+  apps: [{ kind: 'Deployment', name: 'frontend', replicas: 2 }], snapshot: null, fingerprintConfigMap: 'f', job: 'j', jobSpec, phase: 'preflight', history: [],
 };
 
 test('phases are recorded in order; a re-run resumes the same target and refuses another with the exact next commands', () => {
@@ -39,9 +44,7 @@ test('settings removed between two majors, and the directories beside PGDATA', (
 });
 
 test('the Job: backoffLimit 0, non-root as the data owner, restricted, no secret, the options as arguments', () => {
-  const job = buildUpgradeJob({ name: 'j', namespace: 'ns', workload: 'StatefulSet/x', image: 'tianon/postgres-upgrade:13-to-15', claim: 'data-x-0',
-    mountPath: '/bitnami/postgresql', pgdata: '/bitnami/postgresql/data', from: 13, to: 15, method: 'link', installUser: 'postgres',
-    removedSettings: ['stats_temp_directory'], initdb: ['--encoding=UTF8', '--lc-collate=C'], uid: 1001, gid: 1001 });
+  const job = buildUpgradeJob(jobSpec);
   const spec = job.spec as { backoffLimit: number; template: { spec: { securityContext: Record<string, unknown>; containers: Array<{ command: string[]; securityContext: Record<string, unknown> }> } } };
   assert.is(spec.backoffLimit, 0);
   assert.equal(spec.template.spec.securityContext, { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: 'RuntimeDefault' } });
@@ -56,6 +59,18 @@ test('--no-patch-workload prints the patch, and the Helm value for the Bitnami c
   assert.match(a, `kubectl -n ns patch sts/circleci-postgresql --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"postgresql","image":"bitnami/postgresql:15"}]}}}}'`);
   assert.match(a, '--set image.tag=15');
   assert.match(a, 'run the same upgrade command again');
+});
+
+test('the way back: directories while the new server never started (and --swap has not run), else the snapshot', () => {
+  const at = (phase: UpgradeState['phase'], method: UpgradeState['method'] = 'link') => ({ ...state, phase, method });
+  assert.is(rollbackWay(at('db-down'), 0).via, 'directories');
+  assert.is(rollbackWay(at('job'), 0).via, 'directories');
+  assert.is(rollbackWay(at('workload-patched'), 0).via, 'directories', 'patched, never scaled up');
+  assert.is(rollbackWay(at('workload-patched'), 1).via, 'snapshot', 'scaled up: it may have started');
+  assert.is(rollbackWay(at('db-up'), 1).via, 'snapshot');
+  assert.is(rollbackWay(at('done'), 1).via, 'snapshot');
+  assert.is(rollbackWay(at('job', 'swap'), 0).via, 'snapshot', 'swap moved the old files');
+  assert.is(rollbackWay(at('apps-down', 'swap'), 0).via, 'directories', 'before the snapshot, the Job has not run');
 });
 
 test.run();

@@ -1,0 +1,117 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { requireBinary, runAsync } from '../../support/cli/binary.ts';
+import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
+import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
+import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
+import { seedCluster } from '../../support/pg/seed.ts';
+import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+
+const test = suite('upgrade faults: a re-run completes, or --rollback returns to a startable old cluster');
+const PASSWORD = 'Faults-E2E-S3cret';
+const POD = 'circleci-postgresql-0';
+const JOB = 'pgupgrade-circleci-postgresql-to-15';
+
+type Act = 'SIGINT the plugin' | 'SIGKILL the plugin' | 'kill the Job\'s pod';
+interface Fault { after: string; marker: RegExp; act: Act; then: 'resume' | 'rollback'; method: 'link' | 'copy' }
+interface Row { fault: string; method: string; outcome: string; rowsBefore: number; rowsAfter: number }
+
+const PHASES = ['Fingerprint the database', 'Scale the applications down', 'Stop the database', 'Snapshot the stopped volume', 'Run the upgrade Job',
+  'Point the workload at the new major', 'Start the database on', 'Verify: equal', 'Scale the applications back up'];
+const FAULTS: Fault[] = [
+  ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGINT the plugin', then: 'resume', method: 'link' })),
+  { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'SIGKILL the plugin', then: 'resume', method: 'link' },
+  { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'SIGKILL the plugin', then: 'rollback', method: 'link' },
+  { after: 'pg_upgrade --link began', marker: /pgupgrade: pg_upgrade --link/, act: 'kill the Job\'s pod', then: 'rollback', method: 'link' },
+  { after: 'the copy began', marker: /pgupgrade: pg_upgrade +--jobs/, act: 'kill the Job\'s pod', then: 'rollback', method: 'copy' },
+];
+const rows: Row[] = [];
+
+const rowsOf = (fp: Fingerprint) => Object.values(fp.perDb).reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0);
+
+/** Runs the binary, and does `act` the moment its output matches `marker`. */
+function runUntil(cp: ControlPlane, args: string[], marker: RegExp, act: (kill: (sig: NodeJS.Signals) => void) => Promise<void>): Promise<{ code: number | null; out: string }> {
+  const child = spawn(requireBinary(), args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: cp.kubeconfig } });
+  let out = '';
+  let fired = false;
+  const seen = (d: Buffer) => {
+    out += d.toString();
+    if (!fired && marker.test(out)) {
+      fired = true;
+      void act((sig) => child.kill(sig));
+    }
+  };
+  child.stdout.on('data', seen);
+  child.stderr.on('data', seen);
+  return new Promise((res) => child.on('close', (code) => res({ code, out })));
+}
+
+async function deploy(cp: ControlPlane, ns: string): Promise<Fingerprint> {
+  await createNamespace(cp, ns, { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  await applyObjects(cp, bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD }));
+  await waitReady(cp, ns, POD);
+  await seedCluster(podSql(cp, ns, POD, 'postgres'), { rows: 150 });
+  return takeFingerprint(podSql(cp, ns, POD, 'postgres'));
+}
+
+async function majorOf(cp: ControlPlane, ns: string): Promise<number> {
+  await waitReady(cp, ns, await podName(cp, ns, 'app.kubernetes.io/name=postgresql'));
+  return Math.floor(Number((await podSql(cp, ns, POD, 'postgres')('postgres', 'show server_version_num')).trim()) / 10000);
+}
+
+async function one(cp: ControlPlane, f: Fault, i: number): Promise<void> {
+  const ns = uniqueNamespace(`fault-${i}`);
+  const before = await deploy(cp, ns);
+  const args = ['upgrade', '-n', ns, '--to', '15', '--method', f.method, '-y'];
+  const first = await runUntil(cp, args, f.marker, async (kill) => {
+    if (f.act === 'SIGINT the plugin') kill('SIGINT');
+    else if (f.act === 'SIGKILL the plugin') kill('SIGKILL');
+    else await cp.kubectl(['-n', ns, 'delete', 'pod', '-l', `job-name=${JOB}`, '--grace-period=0', '--force', '--wait=false']);
+  });
+  const label = `${f.act} after ${f.after}`;
+  if (f.act === 'SIGINT the plugin') assert.is(first.code, 130, `${label}: ${first.out}`);
+  if (f.act === 'kill the Job\'s pod') assert.is(first.code, 1, `${label}: the failed Job fails the upgrade\n${first.out}`);
+  const bin = requireBinary();
+  const env = { KUBECONFIG: cp.kubeconfig };
+  if (f.then === 'resume') {
+    const r = await runAsync(bin, args, env, 300_000);
+    assert.is(r.code, 0, `${label}, then resume:\n${r.stdout}\n${r.stderr}`);
+    assert.is(await majorOf(cp, ns), 15, label);
+    const after = await takeFingerprint(podSql(cp, ns, POD, 'postgres'));
+    assert.equal(compareFingerprints(before, after, { extensionUpdates: true }), [], label);
+    rows.push({ fault: label, method: f.method, outcome: 'resumed: 15 runs', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after) });
+    return;
+  }
+  const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 300_000);
+  assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);
+  assert.match(rb.stderr + rb.stdout, /putting the directories back|directories put back/, 'the new server never started: no snapshot restore needed');
+  assert.is(await majorOf(cp, ns), 13, label);
+  const after = await takeFingerprint(podSql(cp, ns, POD, 'postgres'));
+  assert.equal(compareFingerprints(before, after), [], label);
+  // And the upgrade can be run again from there.
+  const again = await runAsync(bin, args, env, 300_000);
+  assert.is(again.code, 0, `${label}, rollback, then upgrade again:\n${again.stdout}\n${again.stderr}`);
+  assert.is(await majorOf(cp, ns), 15);
+  rows.push({ fault: label, method: f.method, outcome: 'rolled back: 13 starts, equal; upgraded again', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after) });
+}
+
+test(`${FAULTS.length} faults: zero rows lost`, async () => {
+  const { cp } = await sharedEnv();
+  const failures: string[] = [];
+  // Four at a time: each has its own namespace, database, application and Job.
+  for (let i = 0; i < FAULTS.length; i += 4) {
+    const batch = FAULTS.slice(i, i + 4);
+    const results = await Promise.allSettled(batch.map((f, j) => one(cp, f, i + j)));
+    results.forEach((r) => r.status === 'rejected' && failures.push((r.reason as Error).message));
+  }
+  const table = ['| fault | method | outcome | rows before | rows after | lost |', '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.fault} | ${r.method} | ${r.outcome} | ${r.rowsBefore} | ${r.rowsAfter} | ${r.rowsBefore - r.rowsAfter} |`)];
+  process.stderr.write(`\n${table.join('\n')}\n`);
+  assert.equal(failures, []);
+  assert.is(rows.length, FAULTS.length);
+  assert.ok(rows.every((r) => r.rowsBefore === r.rowsAfter && r.rowsBefore > 0), 'no row lost');
+});
+
+test.run();
