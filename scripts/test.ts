@@ -54,6 +54,13 @@ async function main(): Promise<void> {
   const uvu = await import('uvu');
   const capture = captureTotals();
   let importFailures = 0;
+  // A stray rejection in test support (the node agent lives in this process) must not end the run without its
+  // closing line: it is reported and counted as a failure.
+  let strays = 0;
+  process.on('unhandledRejection', (err) => {
+    strays++;
+    console.error(`\n✘ unhandled rejection: ${(err as Error)?.stack ?? String(err)}`);
+  });
   for (const [i, file] of files.entries()) {
     g.UVU_INDEX = i;
     g.UVU_QUEUE?.push([path.relative(repoRoot, file)]);
@@ -69,7 +76,7 @@ async function main(): Promise<void> {
   for (const e of teardownErrors) console.error(`teardown failed: ${e}`);
   const { total, passed, skipped } = capture.totals();
   // uvu counts skipped tests outside Total; a failing `before` hook leaves its tests un-passed without an error text.
-  const failed = total - passed + importFailures;
+  const failed = total - passed + importFailures + strays;
   console.log(`\n(${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
   process.exit(failed > 0 || total === 0 || teardownErrors.length > 0 ? 1 : 0);

@@ -173,7 +173,7 @@ export function startSandbox(spec: SandboxSpec): SandboxProcess {
         } catch {
           // already gone
         }
-      });
+      }, () => undefined); // it never started: nothing to signal (and no unhandled rejection to end the run)
       if (sig === 'SIGKILL') setTimeout(() => child.kill('SIGKILL'), 200).unref();
     },
   };
