@@ -48,8 +48,11 @@ const UPGRADE_IN_PLACE: Permission[] = [
   p('create', 'batch', 'jobs'), p('get', 'batch', 'jobs'), p('delete', 'batch', 'jobs'),
   p('get', '', 'pods', { subresource: 'log' }),
   p('create', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'),
-  p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('update', '', 'configmaps'),
+  // The record of the upgrade and the fingerprint.
+  p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('patch', '', 'configmaps'), p('delete', '', 'configmaps'),
   p('list', 'storage.k8s.io', 'volumeattachments', { clusterScoped: true }),
+  // --rollback from the snapshot re-creates the data PVC from it.
+  p('delete', '', 'persistentvolumeclaims'), p('create', '', 'persistentvolumeclaims'),
 ];
 
 /** A dump/restore builds a second instance and moves the Service to it. */
@@ -65,6 +68,7 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   completion: [],
   check: CHECK,
   snapshot: SNAPSHOT,
+  upgrade: UPGRADE_IN_PLACE,
 };
 
 /**

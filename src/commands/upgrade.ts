@@ -23,13 +23,10 @@ interface UpgradeArgs extends GlobalArgs {
   output: OutputFormat;
 }
 
-/**
- * `upgrade`: in place with pg_upgrade. Hidden from --help (describe: false) until rollback, the fault matrix and
- * the downtime benchmark have landed: see the issue tracker.
- */
+/** `upgrade`: in place with pg_upgrade, every phase recorded; `--rollback` goes back. */
 export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
   command: 'upgrade [workload]',
-  describe: false,
+  describe: 'Upgrade in place with pg_upgrade (link, copy, clone, swap) in a Job: snapshot first, resumable, --rollback',
   builder: (y) =>
     y
       .positional('workload', { type: 'string', describe: 'sts/<name>, deploy/<name> or a bare name' })
@@ -46,6 +43,9 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
+      .example('$0 upgrade -n circleci-server --to 15 --dry-run', 'print every object and patch it would apply, and change nothing')
+      .example('$0 upgrade -n circleci-server --to 15', 'upgrade, asking first; a re-run after any interruption resumes')
+      .example('$0 upgrade -n circleci-server --rollback', 'back to the old major')
       .check((a) => {
         if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);

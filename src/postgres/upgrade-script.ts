@@ -45,7 +45,7 @@ if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]
 [ -f "$D/PG_VERSION" ] || { echo "no PG_VERSION in $D: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
 V=$(cat "$D/PG_VERSION")
 [ "$V" = "$FROM" ] || { echo "$D holds PostgreSQL $V, not $FROM: nothing was changed" >&2; exit 11; }
-[ -e "$K" ] && { echo "$K exists, left by an earlier upgrade: run kubectl pgupgrade cleanup, or move it off the volume, then run again" >&2; exit 12; }
+[ -e "$K" ] && { echo "$K exists, left by an earlier upgrade: once you no longer need it, remove it (rm -rf in the database pod), then run again" >&2; exit 12; }
 if [ ! -f "$D/global/pg_control" ]; then
   echo "$D/global/pg_control is missing$( [ -f "$D/global/pg_control.old" ] && echo ' and pg_control.old exists: an earlier pg_upgrade --link stopped halfway'); run kubectl pgupgrade upgrade --rollback" >&2; exit 13
 fi

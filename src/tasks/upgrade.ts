@@ -45,6 +45,8 @@ export interface UpgradeCtx extends CheckCtx {
   snapshotReady?: Promise<SnapshotRecord | Error>;
   timings: Partial<Record<Phase | 'downtime', number>>;
   fingerprintDiff?: string[];
+  /** Per database: tables, and rows before and after, for the report. */
+  perDatabase?: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>;
   totals?: { databases: number; tables: number; rows: number };
   jobLog?: string;
   stoppedForManualPatch?: boolean;
@@ -331,7 +333,11 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
           const before = JSON.parse(cm?.data?.['fingerprint.json'] ?? 'null') as Fingerprint | null;
           if (!before) throw new CliError(`the fingerprint ConfigMap ${ctx.names.fingerprint} is gone; cannot verify`, ExitCode.failed);
           const after = await fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password);
+          // update_extensions.sql runs after this compare: extension versions are still pg_upgrade's, equal to before.
           ctx.fingerprintDiff = compareFingerprints(before, after);
+          const rows = (fp: Fingerprint, db: string) => Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
+          ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort()
+            .map((db) => ({ database: db, tables: Object.keys(after.perDb[db]?.tables ?? {}).length, rowsBefore: rows(before, db), rowsAfter: rows(after, db) }));
           ctx.totals = fingerprintTotals(after);
           if (ctx.fingerprintDiff.length) {
             throw new CliError(`the upgraded database differs from the fingerprint taken before the upgrade:\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +

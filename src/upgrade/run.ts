@@ -19,7 +19,8 @@ export interface UpgradeReport {
   phase: string;
   snapshot: string | null;
   oldClusterKeptAt: string;
-  fingerprint: { equal: boolean; databases: number; tables: number; rows: number } | null;
+  fingerprint: { equal: boolean; databases: number; tables: number; rows: number;
+    perDatabase: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }> } | null;
   /** Milliseconds per phase; downtime is from scaling the applications down to their being ready again. */
   timingsMs: Record<string, number>;
 }
@@ -43,6 +44,12 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
   } finally {
     rl.close();
   }
+}
+
+function fingerprintTable(rows: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>): string {
+  const lines = [['database', 'tables', `rows before`, 'rows after'], ...rows.map((r) => [r.database, String(r.tables), String(r.rowsBefore), String(r.rowsAfter)])];
+  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  return lines.map((l) => `  ${l.map((c, i) => (i === 0 ? c.padEnd(w[i] ?? 0) : c.padStart(w[i] ?? 0))).join('  ')}`).join('\n');
 }
 
 /** `upgrade --rollback`: back to the old major, by the directories or from the snapshot, then verified. */
@@ -100,13 +107,16 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   const report: UpgradeReport = {
     workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
     snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
-    fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals } : null, timingsMs: timings,
+    fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null, timingsMs: timings,
   };
   await printReport(io, opts.output, report, (r) => [
     `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
-    r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows).` : '',
+    r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows; ` +
+      `row counts and content checksums per table, sequences, extensions, views, functions, indexes, large objects, roles):\n` +
+      fingerprintTable(r.fingerprint.perDatabase) : '',
     r.snapshot ? `Snapshot taken before the upgrade: ${r.snapshot}.` : 'No snapshot was taken (--no-snapshot).',
-    `The old cluster is kept on the volume as ${r.oldClusterKeptAt}; kubectl pgupgrade cleanup removes it once you are sure.`,
+    `The old cluster is kept on the volume as ${r.oldClusterKeptAt} (in link mode it shares files with the new one; it blocks the next upgrade): ` +
+      `remove it once you are sure, e.g. kubectl -n ${r.namespace} exec <database pod> -- rm -rf ${r.oldClusterKeptAt}`,
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
   ].filter(Boolean).join('\n'));
 }
