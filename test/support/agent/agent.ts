@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import type * as https from 'node:https';
 import * as path from 'node:path';
 import { Informer } from '../kube/informer.ts';
-import type { KubeObject } from '../kube/rest.ts';
+import type { KubeObject, KubeRest } from '../kube/rest.ts';
 import type { ControlPlane } from '../k8s/control-plane.ts';
-import { STORAGE } from '../k8s/storage-names.ts';
+import { STORAGE, XFS_STORAGE } from '../k8s/storage-names.ts';
+import { ensureHostPackages } from '../apt.ts';
 import { freePort } from '../process.ts';
 import { ensureSandboxHost } from '../sandbox/bwrap.ts';
 import { hostEntries, type PodView, type ServiceView } from './dns.ts';
@@ -12,13 +13,15 @@ import { createKubeletServer, NotFoundError } from './kubelet-server.ts';
 import { hostsFileText, PodNetworks, rewriteInPlace } from './network.ts';
 import { bindPod, registerNode } from './node.ts';
 import { PodWorker, type Pod } from './pod-worker.ts';
-import { StorageController } from './storage.ts';
+import { mountReflinkFs, NodeStorage, StorageController } from './storage.ts';
 import { streamLog } from './container.ts';
 
 /** The running node agent. */
 export interface NodeAgent {
   nodeName: string;
   stateDir: string;
+  /** Whether the reflink StorageClass `local-xfs` is served, or why not. */
+  reflink: { storageClass: string } | { reason: string };
   stop(): Promise<void>;
 }
 
@@ -44,8 +47,18 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
   const rest = cp.rest;
   const tag = Math.floor(Math.random() * 0xfff).toString(16);
   const networks = new PodNetworks({ bridge: `pgubr${tag}`, prefix: `10.${200 + (parseInt(tag, 16) % 50)}.${parseInt(tag, 16) % 256}` });
-  const storage = new StorageController(rest, { driver: STORAGE.driver, storageClass: STORAGE.storageClass, nodeName,
-    volumesDir: path.join(stateDir, 'volumes'), snapshotsDir: path.join(stateDir, 'snapshots'), snapshotReadyDelayMs: opts.snapshotReadyDelayMs ?? 0 });
+  const delay = opts.snapshotReadyDelayMs ?? 0;
+  const controllers = [new StorageController(rest, { driver: STORAGE.driver, storageClass: STORAGE.storageClass, nodeName,
+    volumesDir: path.join(stateDir, 'volumes'), snapshotsDir: path.join(stateDir, 'snapshots'), snapshotReadyDelayMs: delay })];
+  // A sparse 40 GiB XFS file: the benchmark's pgbench scale 150 and its copy-on-write snapshots fit with room.
+  await ensureHostPackages({ 'mkfs.xfs': 'xfsprogs' }).catch(() => undefined);
+  const xfs = await mountReflinkFs(path.join(stateDir, 'xfs'), 40);
+  if ('mountPoint' in xfs) {
+    controllers.push(new StorageController(rest, { driver: XFS_STORAGE.driver, storageClass: XFS_STORAGE.storageClass, nodeName,
+      volumesDir: path.join(xfs.mountPoint, 'volumes'), snapshotsDir: path.join(xfs.mountPoint, 'snapshots'), snapshotReadyDelayMs: delay }));
+    await registerXfsClass(rest);
+  }
+  const storage = new NodeStorage(rest, controllers);
   const workers = new Map<string, PodWorker>();
   const informers: Informer[] = [];
   const services = () => [...svcInformer.items.values()].map((s: Obj): ServiceView => ({ name: s.metadata.name, namespace: s.metadata.namespace as string, selector: s.spec?.selector }));
@@ -111,6 +124,7 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
   return {
     nodeName,
     stateDir,
+    reflink: 'mountPoint' in xfs ? { storageClass: XFS_STORAGE.storageClass } : { reason: xfs.reason },
     stop: async () => {
       clearInterval(resync);
       stopHeartbeat();
@@ -119,6 +133,20 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
       await networks.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      if ('unmount' in xfs) await xfs.unmount();
     },
   };
+}
+
+/** The `local-xfs` StorageClass, its VolumeSnapshotClass and CSIDriver; already there is fine. */
+async function registerXfsClass(rest: KubeRest): Promise<void> {
+  const create = (p: string, body: object) => rest.create(p, body).catch((err: { status?: number }) => {
+    if (err.status !== 409) throw err;
+  });
+  await create('/apis/storage.k8s.io/v1/storageclasses', { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: XFS_STORAGE.storageClass },
+    provisioner: XFS_STORAGE.driver, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', allowVolumeExpansion: true });
+  await create('/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses', { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass',
+    metadata: { name: XFS_STORAGE.snapshotClass, annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }, driver: XFS_STORAGE.driver, deletionPolicy: 'Delete' });
+  await create('/apis/storage.k8s.io/v1/csidrivers', { apiVersion: 'storage.k8s.io/v1', kind: 'CSIDriver', metadata: { name: XFS_STORAGE.driver },
+    spec: { attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] } });
 }

@@ -7,7 +7,7 @@ import { execIn, execProbe, runContainer, tcpProbe, type RunningContainer } from
 import { resolveEnv } from './env.ts';
 import type { PodNetwork, PodNetworks } from './network.ts';
 import { finishedPhase, podStatus, type ContainerView, type PodView } from './status.ts';
-import type { StorageController } from './storage.ts';
+import type { NodeStorage } from './storage.ts';
 import { materializeVolumes, mountSource, type HostVolume } from './volumes.ts';
 
 type Json = Record<string, any>;
@@ -17,7 +17,7 @@ export type Pod = KubeObject & { spec: Json; status?: Json };
 export interface WorkerDeps {
   rest: KubeRest;
   networks: PodNetworks;
-  storage: StorageController;
+  storage: NodeStorage;
   podsDir: string;
   /** Writes the pod's hosts file (the agent keeps it current as Services and Pods change). */
   writeHosts(pod: Pod, ip: string, file: string): void;

@@ -42,7 +42,7 @@ export async function treeBytes(dir: string): Promise<number> {
  */
 export class StorageController {
   private readonly rest: KubeRest;
-  private readonly cfg: StorageConfig;
+  readonly cfg: StorageConfig;
   private readonly busy = new Set<string>();
 
   constructor(rest: KubeRest, cfg: StorageConfig) {
@@ -211,4 +211,97 @@ export class StorageController {
   async detach(attachment: string): Promise<void> {
     await this.rest.delete(`/apis/storage.k8s.io/v1/volumeattachments/${attachment}`);
   }
+}
+
+/**
+ * The node's storage: one controller per StorageClass (the default `local-path`, and `local-xfs` on a reflink
+ * filesystem where the machine can mount one), each event handed to the controller whose class or driver it is.
+ */
+export class NodeStorage {
+  private readonly rest: KubeRest;
+  readonly controllers: StorageController[];
+
+  constructor(rest: KubeRest, controllers: StorageController[]) {
+    this.rest = rest;
+    this.controllers = controllers;
+  }
+
+  private byClass(cls: string | undefined): StorageController {
+    const c = this.controllers.find((x) => x.cfg.storageClass === cls);
+    if (!c) throw new Error(`no storage on this node for StorageClass ${cls ?? '(none)'}`);
+    return c;
+  }
+
+  private byDriver(driver: string | undefined): StorageController | undefined {
+    return this.controllers.find((x) => x.cfg.driver === driver);
+  }
+
+  private async claimClass(ns: string, claim: string): Promise<string | undefined> {
+    return (await this.rest.get<Obj>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`)).spec?.storageClassName as string | undefined;
+  }
+
+  async onClaim(pvc: Obj): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.onClaim(pvc)));
+  }
+
+  async onVolume(pv: Obj): Promise<void> {
+    await this.byDriver(pv.spec?.csi?.driver)?.onVolume(pv);
+  }
+
+  async onSnapshot(vs: Obj): Promise<void> {
+    const claim = vs.spec?.source?.persistentVolumeClaimName as string | undefined;
+    if (!claim || vs.status?.boundVolumeSnapshotContentName) return;
+    const cls = await this.claimClass(vs.metadata.namespace as string, claim).catch(() => undefined);
+    await (this.controllers.find((x) => x.cfg.storageClass === cls) ?? this.controllers[0])?.onSnapshot(vs);
+  }
+
+  async onSnapshotDeleted(vs: Obj): Promise<void> {
+    const content = vs.status?.boundVolumeSnapshotContentName as string | undefined;
+    if (!content) return;
+    const vsc = await this.rest.getOrNull<Obj>(`${SNAP}/volumesnapshotcontents/${content}`);
+    await this.byDriver(vsc?.spec?.driver)?.onSnapshotDeleted(vs);
+  }
+
+  async pvcPath(ns: string, claim: string): Promise<{ dir: string; pv: string }> {
+    return this.byClass(await this.claimClass(ns, claim)).pvcPath(ns, claim);
+  }
+
+  async attach(pv: string): Promise<string> {
+    const obj = await this.rest.get<Obj>(`/api/v1/persistentvolumes/${pv}`);
+    const c = this.byDriver(obj.spec?.csi?.driver);
+    if (!c) throw new Error(`volume ${pv} is not provisioned by a driver of this node`);
+    return c.attach(pv);
+  }
+
+  async detach(attachment: string): Promise<void> {
+    await this.controllers[0]?.detach(attachment);
+  }
+}
+
+/**
+ * An XFS filesystem with reflinks on a sparse loop file, where the machine lets us make and mount one (root, loop
+ * devices, xfsprogs): the `local-xfs` StorageClass lives there, so that `--method clone` works and snapshots are
+ * copy-on-write, as on real CSI drivers. Undefined, with the reason, where it cannot be had.
+ */
+export async function mountReflinkFs(dir: string, sizeGiB: number): Promise<{ mountPoint: string; unmount(): Promise<void> } | { reason: string }> {
+  const img = `${dir}.img`;
+  const mountPoint = dir;
+  try {
+    fs.mkdirSync(mountPoint, { recursive: true });
+    fs.rmSync(img, { force: true });
+    await run('truncate', ['-s', `${sizeGiB}G`, img]);
+    await run('mkfs.xfs', ['-q', '-m', 'reflink=1', img]);
+    await run('mount', ['-o', 'loop', img, mountPoint]);
+    fs.chmodSync(mountPoint, 0o755);
+  } catch (err) {
+    fs.rmSync(img, { force: true });
+    return { reason: ((err as { stderr?: string }).stderr || (err as Error).message).trim() };
+  }
+  return {
+    mountPoint,
+    unmount: async () => {
+      await run('umount', ['-l', mountPoint]).catch(() => undefined);
+      fs.rmSync(img, { force: true });
+    },
+  };
 }

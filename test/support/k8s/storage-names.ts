@@ -7,3 +7,10 @@ export const STORAGE = {
   storageClass: 'local-path',
   snapshotClass: 'local-path-snapshots',
 } as const;
+
+/** The reflink-capable class, on an XFS loop filesystem, where the machine allows one (see mountReflinkFs). */
+export const XFS_STORAGE = {
+  driver: 'local-xfs.pgupgrade.test',
+  storageClass: 'local-xfs',
+  snapshotClass: 'local-xfs-snapshots',
+} as const;
