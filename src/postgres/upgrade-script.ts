@@ -38,6 +38,7 @@ set -u
 D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; shift 6
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
 say() { echo "pgupgrade: $*"; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
 if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
   mv "$N" "$D" && rm -f "$MARK" && sync && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
 fi
@@ -62,11 +63,15 @@ rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 16
 fail() { echo "pg_upgrade failed (exit $1); its logs:"; for f in $(find "$N" "$W" -name '*.log' -o -name '*.txt' 2>/dev/null); do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
 OPTS="-b $O -B $B -d $D -D $N -U $U --socketdir=/tmp"
 say "pg_upgrade --check"
+T1=$(ms)
 "$B/pg_upgrade" --check $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
 # pg_upgrade 15 and older copies by default and has no --copy flag.
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
 say "pg_upgrade $MODE --jobs=$(nproc)"
+T0=$(date +%s%N)
 "$B/pg_upgrade" $MODE "--jobs=$(nproc)" $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 # pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.
 for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
   [ -f "$D/$f" ] || continue

@@ -43,7 +43,8 @@ export interface UpgradeCtx extends CheckCtx {
   resuming: boolean;
   job: UpgradeJobSpec;
   snapshotReady?: Promise<SnapshotRecord | Error>;
-  timings: Partial<Record<Phase | 'downtime', number>>;
+  /** Milliseconds per phase, and finer parts (db-shutdown, volume-detach, job-start, pg_upgrade), and downtime. */
+  timings: Record<string, number>;
   fingerprintDiff?: string[];
   /** Per database: tables, and rows before and after, for the report. */
   perDatabase?: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>;
@@ -62,7 +63,7 @@ async function record(ctx: UpgradeCtx, p: Phase): Promise<void> {
 }
 
 /** Times a phase. */
-async function timed<T>(ctx: UpgradeCtx, p: Phase, fn: () => Promise<T>): Promise<T> {
+async function timed<T>(ctx: UpgradeCtx, p: string, fn: () => Promise<T>): Promise<T> {
   const t = Date.now();
   try {
     return await fn();
@@ -237,12 +238,15 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
       task: async (ctx, task) => {
         const t = Date.now();
         await timed(ctx, 'db-down', async () => {
-          await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
-          await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout);
+          await timed(ctx, 'db-shutdown', async () => {
+            await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
+            await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout);
+          });
           const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
             (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));
           if (users.length) throw new CliError(`other pods still mount PVC ${ctx.d.pvc.metadata.name}: ${users.map((p) => p.metadata.name).join(', ')}; stop them, then run the same command again to resume`, ExitCode.failed);
-          if (ctx.d.pvc.volumeName) await waitDetached(ctx.cluster, ctx.d.pvc.volumeName, timeout);
+          const pv = ctx.d.pvc.volumeName;
+          if (pv) await timed(ctx, 'volume-detach', () => waitDetached(ctx.cluster, pv, timeout));
         });
         await record(ctx, 'db-down');
         task.title = `Stop the database and wait for its volume to detach: ${((Date.now() - t) / 1000).toFixed(1)} s`;
@@ -274,6 +278,11 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
         const job = buildUpgradeJob(ctx.job);
         const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout));
         ctx.jobLog = out.log;
+        ctx.timings['job-start'] = out.startMs;
+        const took = /pgupgrade: pg_upgrade took (\d+) ms/.exec(out.log);
+        if (took) ctx.timings.pg_upgrade = Number(took[1]);
+        const checked = /pgupgrade: pg_upgrade --check took (\d+) ms/.exec(out.log);
+        if (checked) ctx.timings['pg_upgrade-check'] = Number(checked[1]);
         if (!out.ok) {
           const ref = refOf(st(ctx).workload);
           throw new CliError(`the upgrade Job ${ctx.d.namespace}/${job.metadata.name} failed (${out.reason ?? 'exit code above'}). Its log:\n${out.log.split('\n').slice(-60).join('\n')}\n` +

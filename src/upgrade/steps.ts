@@ -8,13 +8,31 @@ const POLL_MS = 250;
 /** Polls until `fn` gives a value, or fails with a message that says what was awaited and what to look at. */
 export async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, hint = ''): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError = '';
   for (;;) {
-    const v = await fn();
+    let v: T | undefined;
+    try {
+      v = await fn();
+    } catch (err) {
+      // An apiserver that is briefly unreachable or overloaded is waited out, within the same deadline.
+      if (!isTransient(err)) throw err;
+      lastError = (err as Error).message;
+    }
     if (v !== undefined) return v;
+    if (lastError && Date.now() > deadline) throw new CliError(`the apiserver did not answer while waiting for ${what}: ${lastError}`, ExitCode.failed);
     if (isInterrupted()) throw new Error('interrupted');
     if (Date.now() > deadline) throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${hint ? `; ${hint}` : ''}`, ExitCode.failed);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** Errors worth retrying: the connection failed, or the apiserver said it is overloaded or unavailable. */
+export function isTransient(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: string }; message?: string };
+  const code = typeof e.code === 'number' ? e.code : undefined;
+  if (code !== undefined) return code === 429 || code >= 500;
+  const text = `${typeof e.code === 'string' ? e.code : ''} ${e.cause?.code ?? ''} ${e.message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|fetch failed|network|timed out|timeout/i.test(text);
 }
 
 const ref = (ns: string, w: { kind: string; name: string }) => ({ apiVersion: 'apps/v1', kind: w.kind, namespace: ns, name: w.name });
@@ -65,6 +83,8 @@ export async function saveState(cluster: Cluster, ns: string, name: string, s: U
 /** The outcome of the upgrade Job. */
 export interface JobOutcome {
   ok: boolean;
+  /** From creating the Job to its pod running. */
+  startMs: number;
   pod?: string;
   log: string;
   reason?: string;
@@ -77,6 +97,7 @@ export interface JobOutcome {
 export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: (text: string) => void, timeoutMs: number): Promise<JobOutcome> {
   const name = job.metadata.name;
   const jobRef = { apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name };
+  const t0 = Date.now();
   if (!(await cluster.readObject(jobRef))) {
     if (isInterrupted()) throw new Error('interrupted');
     await cluster.createObject(job);
@@ -91,6 +112,7 @@ export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: 
     }
     return undefined;
   }, `kubectl -n ${ns} describe job ${name}`);
+  const startMs = Date.now() - t0;
   let log = '';
   const follow = cluster.followLog(ns, pod, 'upgrade', (t) => {
     log += t;
@@ -105,10 +127,10 @@ export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: 
       if (conds.some((c) => c.type === 'Complete' && c.status === 'True') || (o?.status?.succeeded ?? 0) > 0) return { ok: true };
       return undefined;
     }, `kubectl -n ${ns} logs job/${name}`);
-    await Promise.race([follow.done, new Promise((r) => setTimeout(r, 2000))]);
-    // A follow that missed the end (a reconnect) is completed from the log as stored.
-    if (!log.includes('pgupgrade: done') && !log.includes('already PostgreSQL')) log = await cluster.podLog(ns, pod, 'upgrade').catch(() => log);
-    return { ...end, pod, log };
+    // The stream usually has the last lines by now; if not, the stored log is one GET away (no waiting in downtime).
+    await Promise.race([follow.done, new Promise((r) => setTimeout(r, 150))]);
+    if (!/pgupgrade: (done|finished)|already PostgreSQL/.test(log)) log = await cluster.podLog(ns, pod, 'upgrade').catch(() => log);
+    return { ...end, startMs, pod, log };
   } finally {
     follow.abort();
   }

@@ -5,6 +5,7 @@ import { removedSettings, upgradePaths } from '../../../src/postgres/upgrade-scr
 import { advance, isDone, parseState, resumeProblem, stateConfigMap, upgradeNames, type UpgradeState } from '../../../src/upgrade/state.ts';
 import { manualPatchAdvice } from '../../../src/tasks/upgrade.ts';
 import { rollbackWay } from '../../../src/tasks/rollback.ts';
+import { isTransient } from '../../../src/upgrade/steps.ts';
 
 const test = suite('in-place upgrade: plan, Job and record');
 
@@ -71,6 +72,16 @@ test('the way back: directories while the new server never started (and --swap h
   assert.is(rollbackWay(at('done'), 1).via, 'snapshot');
   assert.is(rollbackWay(at('job', 'swap'), 0).via, 'snapshot', 'swap moved the old files');
   assert.is(rollbackWay(at('apps-down', 'swap'), 0).via, 'directories', 'before the snapshot, the Job has not run');
+});
+
+test('an unreachable or overloaded apiserver is waited out; a refusal is not', () => {
+  assert.ok(isTransient(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' })));
+  assert.ok(isTransient(new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } })));
+  assert.ok(isTransient({ code: 503, message: 'service unavailable' }));
+  assert.ok(isTransient({ code: 429, message: 'too many requests' }));
+  assert.not.ok(isTransient({ code: 403, message: 'forbidden' }));
+  assert.not.ok(isTransient({ code: 404, message: 'not found' }));
+  assert.not.ok(isTransient(new Error('PVC is not ReadWriteOnce')));
 });
 
 test.run();

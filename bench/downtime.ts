@@ -1,0 +1,91 @@
+// bench/downtime: the downtime of `kubectl pgupgrade upgrade --method link` (applications scaled down → ready
+// again) on the Bitnami-shaped PostgreSQL 13 with an application, at pgbench scales 7 and 150, broken into its
+// parts, against the raw `pg_upgrade --link` of the same data (the snapshot the upgrade took) in the sandbox, run
+// right after on the same filesystem. Volumes live on the test environment's XFS (reflink) class where the machine
+// allows one, as real CSI snapshots are copy-on-write; the output says which.
+// Usage: node bench/downtime.ts [scales, default 7,150]   (starts or reuses the test environment)
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { up } from '../scripts/testenv.ts';
+import { ensureK8sBinaries } from '../test/support/k8s/binaries.ts';
+import { bitnamiFixture } from '../test/support/fixtures/bitnami.ts';
+import { BITNAMI, runOn } from '../test/support/pg/server.ts';
+import { repoRoot } from '../test/support/paths.ts';
+
+const scales = (process.argv[2] ?? '7,150').split(',').map(Number);
+const state = await up();
+const { kubectl } = await ensureK8sBinaries();
+const env = { ...process.env, KUBECONFIG: state.kubeconfig };
+const bin = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
+if (!fs.existsSync(bin)) spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
+const k = (args: string[], input?: string, allowFail = false): string => {
+  const r = spawnSync(kubectl, args, { env, input, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0 && !allowFail) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const nodeDir = path.join(path.dirname(state.kubeconfig), 'node');
+const xfs = k(['get', 'storageclass', 'local-xfs', '-o', 'name'], undefined, true).trim() !== '';
+const cls = xfs ? 'local-xfs' : 'local-path';
+console.log(`volumes: StorageClass ${cls} (${xfs ? 'XFS loop filesystem with reflinks: copy-on-write snapshots' : 'no reflink filesystem here: snapshots are full copies'})`);
+
+interface Result { scale: number; timings: Record<string, number>; rawMs: number }
+const results: Result[] = [];
+for (const scale of scales) {
+  const ns = `bench-downtime-s${scale}`;
+  k(['delete', 'ns', ns, '--wait=true', '--timeout=180s'], undefined, true);
+  k(['create', 'ns', ns]);
+  k(['label', 'ns', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+  k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bitnamiFixture({ namespace: ns, major: 13, password: `bench-${scale}-pw`, storageClassName: cls, storage: '40Gi' }) }));
+  for (let i = 0; k(['-n', ns, 'get', 'pod', 'circleci-postgresql-0'], undefined, true) === ''; i++) {
+    if (i > 300) throw new Error('the database pod did not appear');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  k(['-n', ns, 'wait', '--for=condition=Ready', 'pod/circleci-postgresql-0', '--timeout=180s']);
+  const t = Date.now();
+  k(['-n', ns, 'exec', 'circleci-postgresql-0', '--', 'pgbench', '-i', '-q', '-s', String(scale), '-U', 'postgres', 'postgres']);
+  console.log(`s${scale}: pgbench -i took ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  const r = spawnSync(bin, ['upgrade', '-n', ns, '--to', '15', '--method', 'link', '-y', '-o', 'json'], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`upgrade at s${scale} failed:\n${r.stdout}\n${r.stderr}`);
+  const rep = JSON.parse(r.stdout) as { snapshot: string; timingsMs: Record<string, number> };
+  // The raw pg_upgrade --link of the same data: the snapshot holds the stopped cluster, copied (reflinked) beside it.
+  const content = k(['-n', ns, 'get', 'volumesnapshot', rep.snapshot, '-o', 'jsonpath={.status.boundVolumeSnapshotContentName}']).trim();
+  const snapDir = path.join(nodeDir, ...(xfs ? ['xfs', 'snapshots'] : ['snapshots']), content);
+  const volume = path.join(nodeDir, ...(xfs ? ['xfs'] : []), `bench-raw-s${scale}`);
+  fs.rmSync(volume, { recursive: true, force: true });
+  spawnSync('cp', ['-a', '--reflink=auto', snapDir, volume]);
+  const spec = JSON.parse(k(['-n', ns, 'get', 'configmap', 'pgupgrade-state-circleci-postgresql', '-o', 'jsonpath={.data.state\\.json}'])) as { jobSpec: { initdb: string[] } };
+  const out = await runOn([13, 15], volume, ['sh', '-c', `set -e
+/usr/lib/postgresql/15/bin/initdb -D ${BITNAMI.mount}/data-15 -U postgres "$@" >/dev/null
+cd /tmp
+o=/usr/lib/postgresql/13/bin; n=/usr/lib/postgresql/15/bin
+printf 'local all all trust\\n' > /tmp/hba; : > /tmp/empty.conf
+t0=$(date +%s%N)
+$n/pg_upgrade --link --jobs=$(nproc) -b $o -B $n -d ${BITNAMI.data} -D ${BITNAMI.mount}/data-15 -U postgres --socketdir=/tmp \\
+  -o "-c config_file=/tmp/empty.conf -c hba_file=/tmp/hba" -O "-c hba_file=/tmp/hba" >/dev/null
+echo "raw $(( ($(date +%s%N) - t0) / 1000000 ))"`, 'sh', ...spec.jobSpec.initdb]);
+  fs.rmSync(volume, { recursive: true, force: true });
+  const rawMs = Number(/raw (\d+)/.exec(out)?.[1]);
+  results.push({ scale, timings: rep.timingsMs, rawMs });
+  k(['delete', 'ns', ns, '--wait=false']);
+}
+
+const s = (ms: number | undefined) => (ms === undefined ? '–' : (ms / 1000).toFixed(1));
+const parts: Array<[string, string]> = [['apps-down', 'applications stopped'], ['db-shutdown', 'clean shutdown'], ['volume-detach', 'volume detached'],
+  ['snapshot', 'snapshot cut'], ['job-start', 'Job pod start'], ['pg_upgrade-check', 'pg_upgrade --check in the Job'], ['pg_upgrade', 'pg_upgrade in the Job'], ['job', 'whole Job'], ['db-up', 'new server Ready'],
+  ['verified', 'fingerprint compared'], ['apps-up', 'applications Ready'], ['downtime', 'downtime']];
+console.log(`\n| part (s) | ${results.map((r) => `s${r.scale}`).join(' | ')} |\n| --- | ${results.map(() => '---').join(' | ')} |`);
+for (const [key, label] of parts) console.log(`| ${label} | ${results.map((r) => s(r.timings[key])).join(' | ')} |`);
+console.log(`| raw pg_upgrade --link, same data, sandbox | ${results.map((r) => s(r.rawMs)).join(' | ')} |`);
+// The waits that the user's own grace periods and probes impose: the apps' and the database's termination, and
+// the readiness of the new server and of the apps.
+const overhead = (r: Result) => (r.timings.downtime ?? 0) - r.rawMs - (r.timings['apps-down'] ?? 0) - (r.timings['db-shutdown'] ?? 0) - (r.timings['db-up'] ?? 0) - (r.timings['apps-up'] ?? 0);
+console.log(`| plugin overhead: downtime − raw − apps/db termination − readiness waits | ${results.map((r) => s(overhead(r))).join(' | ')} |`);
+for (const r of results) console.log(`s${r.scale}: overhead ${s(overhead(r))} s; goal ≤ 5 s ${overhead(r) <= 5000 ? 'ok' : 'OVER GOAL'}`);
+if (results.length >= 2) {
+  const [a, b] = [results[0] as Result, results[results.length - 1] as Result];
+  const growth = (b.timings.downtime ?? 0) - (a.timings.downtime ?? 0);
+  const rawGrowth = b.rawMs - a.rawMs;
+  console.log(`flatness: downtime s${b.scale} − s${a.scale} = ${s(growth)} s; raw pg_upgrade's own difference ${s(rawGrowth)} s; goal ≤ raw + 1 s: ` +
+    `${growth <= rawGrowth + 1000 ? 'ok' : 'OVER GOAL'} (the fingerprint compare reads every row: ${s(a.timings.verified)} s → ${s(b.timings.verified)} s)`);
+}
