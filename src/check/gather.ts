@@ -3,7 +3,7 @@ import { CliError, ExitCode } from '../exit-codes.ts';
 import {
   parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
 } from '../postgres/facts.ts';
-import { DATABASE_SQL, PSQL_SCRIPT, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
+import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { Discovery } from './discover.ts';
 
 /** How the database was reached, for the report. */
@@ -49,17 +49,26 @@ export async function readPassword(cluster: Cluster, d: Discovery): Promise<stri
 export class CredentialsError extends Error {}
 
 /** Runs one SQL text in each database through psql in the pod; the password and names go on stdin. */
-export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string): Promise<Map<string, string>> {
+export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string,
+  onHeld?: () => void): Promise<Map<string, string>> {
   const host = r.socketDir ? [r.socketDir] : [];
   const port = r.socketDir ? '5432' : String(d.port);
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
-    `${password}\n${dbs.join('\n')}\n\n`);
+  // With onHeld, every database is read in one REPEATABLE READ transaction whose snapshot is taken first, and
+  // onHeld is called once all are held: what the SQL reads no longer changes, whatever runs afterwards.
+  let seen = '';
+  const watch = onHeld && ((t: string) => {
+    if (seen.includes('HELD')) return;
+    seen += t;
+    if (/(^|\n)HELD\n/.test(seen)) onHeld();
+  });
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
+    `${password}\n${dbs.join('\n')}\n\n`, watch || undefined);
   if (res.exitCode !== 0) {
     const msg = res.stderr.trim().split('\n').slice(-2).join(' ');
     if (/password authentication failed|no password supplied|role .* does not exist/.test(msg)) throw new CredentialsError(msg);
     throw new Error(`psql in ${d.namespace}/${r.pod} exited ${res.exitCode}: ${msg}`);
   }
-  return parsePerDatabase(res.stdout);
+  return parsePerDatabase(res.stdout.replace(/^HELD\n/m, ''));
 }
 
 /** The server's facts, then each connectable database's. */

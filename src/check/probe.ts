@@ -61,7 +61,7 @@ export async function startProbe(cluster: Cluster, d: Discovery, image: string, 
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       const s = await cluster.podState(d.namespace, name);
-      if (s?.phase === 'Running') {
+      if (s?.phase === 'Running' && s.running) {
         running = true;
         return probe;
       }

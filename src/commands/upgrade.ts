@@ -19,6 +19,7 @@ interface UpgradeArgs extends GlobalArgs {
   'patch-workload': boolean;
   'dry-run': boolean;
   rollback: boolean;
+  'verify-while-apps-start': boolean;
   timeout: number;
   output: OutputFormat;
 }
@@ -40,6 +41,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('wait-snapshot-ready', { type: 'boolean', default: false, describe: 'Keep the database down until the snapshot is ready to use, not just cut' })
       .option('patch-workload', { type: 'boolean', default: true, describe: '--no-patch-workload: print the change to make in Helm/GitOps, and stop' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print every object and patch, in order, as YAML; change nothing' })
+      .option('verify-while-apps-start', { type: 'boolean', default: false,
+        describe: 'Start the applications as soon as a snapshot of the upgraded data is held, and compare the fingerprint meanwhile (downtime no longer grows with the data; a difference is then found with the applications running)' })
       .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
@@ -61,7 +64,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
     await runUpgrade(createContext(globalFlags(argv)), {
       workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']),
       force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
-      timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output,
+      timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, verifyWhileAppsStart: argv['verify-while-apps-start'],
     }, processIo);
   },
 };

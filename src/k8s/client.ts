@@ -78,7 +78,7 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
         spec: { resourceAttributes: { verb: q.verb, group: q.group, resource: q.resource, subresource: q.subresource, namespace: q.namespace } } } });
       return review.status?.allowed === true;
     })),
-    exec: (ns, pod, container, command, stdin) => execIn(kc, ns, pod, container, command, stdin),
+    exec: (ns, pod, container, command, stdin, onStdout) => execIn(kc, ns, pod, container, command, stdin, onStdout),
     createPod: async (namespace, manifest) => {
       await core.createNamespacedPod({ namespace, body: manifest as k8s.V1Pod });
     },
@@ -89,7 +89,7 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
       const p = await core.readNamespacedPod({ namespace, name });
       const cs = p.status?.containerStatuses?.[0];
       const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
-      return { phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'), reason };
+      return { phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'), running: !!cs?.state?.running, reason };
     }),
   };
 }
@@ -155,11 +155,15 @@ function toPvc(o: k8s.V1PersistentVolumeClaim): Pvc {
 const EXEC_TIMEOUT_MS = 120_000;
 
 /** Exec over WebSocket; stdin is sent on the stdin channel and closed, so a password never reaches the URL. */
-async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: string, command: string[], stdin?: string): Promise<ExecResult> {
+async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: string, command: string[], stdin?: string,
+  onStdout?: (text: string) => void): Promise<ExecResult> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (d: Buffer) => chunks.out.push(d));
+  out.on('data', (d: Buffer) => {
+    chunks.out.push(d);
+    onStdout?.(d.toString('utf8'));
+  });
   err.on('data', (d: Buffer) => chunks.err.push(d));
   const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)]);
   let socket: { close(): void } | undefined;

@@ -149,11 +149,11 @@ export interface Cluster {
   /** SelfSubjectAccessReview for each question, in order. */
   canI(questions: AccessQuestion[]): Promise<boolean[]>;
   /** Runs a command in a container; stdin (e.g. a password) never appears on the command line. */
-  exec(ns: string, pod: string, container: string, command: string[], stdin?: string): Promise<ExecResult>;
+  exec(ns: string, pod: string, container: string, command: string[], stdin?: string, onStdout?: (text: string) => void): Promise<ExecResult>;
   /** Creates a pod from a manifest built by src/manifests. */
   createPod(ns: string, manifest: object): Promise<void>;
   /** Deletes a pod with a grace period; a pod already gone is fine. */
   deletePod(ns: string, name: string, graceSeconds: number): Promise<void>;
-  /** The pod's phase, readiness and the reason its first container waits or ended, or undefined when it is gone. */
-  podState(ns: string, name: string): Promise<{ phase: string; ready: boolean; reason?: string } | undefined>;
+  /** The pod's phase, readiness, whether its first container runs, and why it waits or ended; undefined when it is gone. */
+  podState(ns: string, name: string): Promise<{ phase: string; ready: boolean; running: boolean; reason?: string } | undefined>;
 }

@@ -45,10 +45,12 @@ export const DATABASE_SQL = `select json_build_object(
 /**
  * Runs one SQL text in each database named on stdin, after the password line: over TCP to the pod's own server,
  * so that the password is really tested, or, in check's probe pod, over the socket in $4. Prints `<db>\t<json>`
- * per database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
+ * per database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). JIT is off:
+ * compiling the fingerprint's scans costs more than it saves, and an image without its LLVM library would fail
+ * them. Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
  */
 export const PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
-export PGPASSWORD
+export PGPASSWORD PGOPTIONS='-c jit=off'
 while IFS= read -r db && [ -n "$db" ]; do
   out=$(psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" -c "$3") || exit $?
   printf '%s\\t' "$db"; printf '%s' "$out" | tr '\\n' ' '; printf '\\n'
@@ -77,3 +79,32 @@ if [ "$2" = reflink ]; then
   rm -f "$t"
 fi
 exit 0`;
+
+/**
+ * PSQL_SCRIPT's sibling for a verification that runs while the applications start: one psql session per
+ * database, all at once, each in a REPEATABLE READ transaction whose snapshot is taken first (a `\\!` shell escape
+ * marks it, run by psql only after that statement). When every session holds its snapshot the script prints
+ * `HELD`; the plugin may then let the applications write, since each session goes on reading the data as it was
+ * at that instant. Then it prints `<db>\\t<json>` lines as PSQL_SCRIPT does. Same arguments; stdin as PSQL_SCRIPT.
+ */
+export const HELD_PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
+export PGPASSWORD PGOPTIONS='-c jit=off'
+w=$(mktemp -d) || exit 91; i=0
+while IFS= read -r db && [ -n "$db" ]; do
+  i=$((i+1)); printf '%s' "$db" > "$w/$i.name"
+  ( printf 'begin isolation level repeatable read;\\nselect 1;\\n\\\\! touch %s\\n%s;\\ncommit;\\n' "$w/$i.held" "$3" |
+      psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" > "$w/$i.out" 2> "$w/$i.err"; echo $? > "$w/$i.rc" ) &
+done
+while :; do
+  n=0; j=1
+  while [ "$j" -le "$i" ]; do { [ -f "$w/$j.held" ] || [ -f "$w/$j.rc" ]; } && n=$((n+1)); j=$((j+1)); done
+  [ "$n" -ge "$i" ] && break; sleep 0.05
+done
+echo HELD
+wait
+j=1
+while [ "$j" -le "$i" ]; do
+  rc=$(cat "$w/$j.rc"); [ "$rc" = 0 ] || { cat "$w/$j.err" >&2; rm -rf "$w"; exit "$rc"; }
+  printf '%s\\t' "$(cat "$w/$j.name")"; grep -v '^1$' "$w/$j.out" | tr '\\n' ' '; printf '\\n'; j=$((j+1))
+done
+rm -rf "$w"`;

@@ -33,6 +33,8 @@ export interface UpgradeOptions {
   waitSnapshotReady: boolean;
   patchWorkload: boolean;
   timeoutSeconds: number;
+  /** Start the applications once a REPEATABLE READ snapshot of the data is held, and compare while they start. */
+  verifyWhileAppsStart: boolean;
 }
 
 /** The stored Job spec travels in the state, so that a resumed run makes the very same Job. */
@@ -329,36 +331,66 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
       },
     },
     {
-      title: 'Verify: the fingerprint equals the one taken before, then update extensions',
+      title: opts.verifyWhileAppsStart ? 'Verify: hold a snapshot of the data, start the applications, compare the fingerprint'
+        : 'Verify: the fingerprint equals the one taken before, then update extensions',
       enabled: (ctx) => !ctx.stoppedForManualPatch,
       skip: (ctx) => isDone(ctx.state, 'verified') && 'done in an earlier run',
       task: async (ctx, task) => {
         const s = st(ctx);
-        await timed(ctx, 'verified', async () => {
-          const d = await discover(ctx.cluster, ctx.d.namespace, refOf(s.workload), opts.appSelector);
-          ctx.d = d;
-          ctx.password ??= await readPassword(ctx.cluster, d);
-          const cm = await ctx.cluster.readObject(fpRef(ctx));
-          const before = JSON.parse(cm?.data?.['fingerprint.json'] ?? 'null') as Fingerprint | null;
-          if (!before) throw new CliError(`the fingerprint ConfigMap ${ctx.names.fingerprint} is gone; cannot verify`, ExitCode.failed);
-          const after = await fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password);
-          // update_extensions.sql runs after this compare: extension versions are still pg_upgrade's, equal to before.
-          ctx.fingerprintDiff = compareFingerprints(before, after);
-          const rows = (fp: Fingerprint, db: string) => Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
-          ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort()
-            .map((db) => ({ database: db, tables: Object.keys(after.perDb[db]?.tables ?? {}).length, rowsBefore: rows(before, db), rowsAfter: rows(after, db) }));
-          ctx.totals = fingerprintTotals(after);
-          if (ctx.fingerprintDiff.length) {
-            throw new CliError(`the upgraded database differs from the fingerprint taken before the upgrade:\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +
-              `The applications stay scaled down. Look, then undo: kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(s.workload)} --rollback`, ExitCode.failed);
-          }
-          const paths = upgradePaths(ctx.job.pgdata, s.from, s.to);
+        const d = await discover(ctx.cluster, ctx.d.namespace, refOf(s.workload), opts.appSelector);
+        ctx.d = d;
+        ctx.password ??= await readPassword(ctx.cluster, d);
+        const paths = upgradePaths(ctx.job.pgdata, s.from, s.to);
+        const updateExtensions = async () => {
           const r = await ctx.cluster.exec(d.namespace, liveReach(d).pod, liveReach(d).container,
             ['sh', '-c', UPDATE_EXTENSIONS_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), paths.work], `${ctx.password}\n`);
           if (r.exitCode !== 0) throw new CliError(`update_extensions.sql failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
-        });
+        };
+        if (s.verifyHeldAt) {
+          // An earlier run let the applications start while it compared: they have written since, so the content
+          // cannot be compared again. Say so; validate compares what can be.
+          await record(ctx, 'verified');
+          task.title = `Verify: interrupted earlier after the applications started (${s.verifyHeldAt}); the content compare cannot be repeated`;
+          return;
+        }
+        const cm = await ctx.cluster.readObject(fpRef(ctx));
+        const before = JSON.parse(cm?.data?.['fingerprint.json'] ?? 'null') as Fingerprint | null;
+        if (!before) throw new CliError(`the fingerprint ConfigMap ${ctx.names.fingerprint} is gone; cannot verify`, ExitCode.failed);
+        const t0 = Date.now();
+        let held: () => void = () => undefined;
+        const heldNow = new Promise<void>((r) => (held = r));
+        const reading = fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password, opts.verifyWhileAppsStart ? () => held() : undefined);
+        if (opts.verifyWhileAppsStart) {
+          await Promise.race([heldNow, reading]);
+          ctx.timings.verified = Date.now() - t0;
+          ctx.state = { ...s, verifyHeldAt: new Date().toISOString() };
+          await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state);
+          task.title = 'Verify: snapshot of the data held; the applications start while it is compared';
+          await updateExtensions();
+          await timed(ctx, 'apps-up', async () => {
+            for (const a of s.apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, a.replicas);
+            for (const a of s.apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
+          });
+          if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+        }
+        const after = await reading;
+        if (!opts.verifyWhileAppsStart) ctx.timings.verified = Date.now() - t0;
+        // update_extensions.sql runs after the snapshot or the compare: extension versions are pg_upgrade's, equal to before.
+        ctx.fingerprintDiff = compareFingerprints(before, after);
+        const rows = (fp: Fingerprint, db: string) => Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
+        ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort()
+          .map((db) => ({ database: db, tables: Object.keys(after.perDb[db]?.tables ?? {}).length, rowsBefore: rows(before, db), rowsAfter: rows(after, db) }));
+        ctx.totals = fingerprintTotals(after);
+        if (ctx.fingerprintDiff.length) {
+          const undo = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(s.workload)} --rollback`;
+          throw new CliError(`the upgraded database differs from the fingerprint taken before the upgrade:\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +
+            (opts.verifyWhileAppsStart ? `The applications were started meanwhile (--verify-while-apps-start): stop them now, look, then undo (their writes since are lost): ${undo}`
+              : `The applications stay scaled down. Look, then undo: ${undo}`), ExitCode.failed);
+        }
+        if (!opts.verifyWhileAppsStart) await updateExtensions();
         await record(ctx, 'verified');
-        task.title = `Verify: equal fingerprints (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows)`;
+        task.title = `Verify: equal fingerprints (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows)` +
+          (opts.verifyWhileAppsStart ? ', read from the snapshot held before the applications started' : '');
       },
     },
     {
@@ -367,11 +399,17 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
       skip: (ctx) => isDone(ctx.state, 'apps-up') && 'done in an earlier run',
       task: async (ctx, task) => {
         const s = st(ctx);
-        await timed(ctx, 'apps-up', async () => {
+        if (!opts.verifyWhileAppsStart) {
+          await timed(ctx, 'apps-up', async () => {
+            for (const a of s.apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, a.replicas);
+            for (const a of s.apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
+          });
+        } else {
+          // Started during verify; after a resume they are scaled here, which is idempotent.
           for (const a of s.apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, a.replicas);
           for (const a of s.apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
-        });
-        if (ctx.timings.downtime) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+        }
+        if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
         await record(ctx, 'apps-up');
         task.title = s.apps.length ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready` : 'Scale the applications back up: none to scale';
       },

@@ -34,6 +34,8 @@ export interface UpgradeState {
   job: string;
   /** The Job exactly as made, so that a resumed run or a rollback uses the same identity, paths and options. */
   jobSpec: UpgradeJobSpec;
+  /** When verify held its snapshot and let the applications start (--verify-while-apps-start). */
+  verifyHeldAt?: string;
   /** The last phase done. */
   phase: Phase;
   history: Array<{ phase: Phase; at: string }>;

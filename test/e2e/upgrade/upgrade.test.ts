@@ -22,6 +22,7 @@ interface Case {
   to: number;
   method: 'link' | 'copy' | 'swap' | 'clone';
   storageClassName?: string;
+  flags?: string[];
   checksums?: boolean;
   ns: string;
   pod: string;
@@ -35,6 +36,7 @@ const CASES: Case[] = ([
   { name: 'Bitnami 17 → 18, swap, data checksums on', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true },
   { name: 'Bitnami 13 → 17 directly, link', flavour: 'bitnami', from: 13, to: 17, method: 'link' },
   { name: 'official postgres Deployment of seed 000, 13 → 15, link', flavour: 'official', from: 13, to: 15, method: 'link' },
+  { name: 'Bitnami 13 → 15, link, --verify-while-apps-start', flavour: 'bitnami', from: 13, to: 15, method: 'link', flags: ['--verify-while-apps-start'] },
   { name: 'Bitnami 13 → 15, clone, on the XFS (reflink) StorageClass local-xfs', flavour: 'bitnami', from: 13, to: 15, method: 'clone', storageClassName: 'local-xfs' },
 ] as Array<Omit<Case, 'ns' | 'pod'>>).map((c, i) => ({ ...c, ns: uniqueNamespace(`up-${i}-${c.flavour}`), pod: '' }));
 
@@ -69,7 +71,7 @@ async function resourceVersions(cp: ControlPlane, ns: string): Promise<string> {
   return r.stdout;
 }
 
-test('set up: seven databases, seeded and fingerprinted', async () => {
+test('set up: eight databases, seeded and fingerprinted', async () => {
   const { cp, agent } = await sharedEnv();
   // Where the machine cannot mount an XFS loop filesystem there is no reflink class: the clone case then runs on
   // local-path and must be refused with the reason (below), and the log says why.
@@ -78,7 +80,7 @@ test('set up: seven databases, seeded and fingerprinted', async () => {
     for (const c of CASES) if (c.method === 'clone') c.storageClassName = undefined;
   }
   await Promise.all(CASES.map((c) => deploy(cp, c)));
-  assert.is(CASES.length, 7);
+  assert.is(CASES.length, 8);
   assert.ok(CASES.every((c) => c.before && Object.keys(c.before.perDb).length >= 3));
 });
 
@@ -147,7 +149,7 @@ test('a vendor image without --image, and a volume that is not ReadWriteOnce, ar
 for (const c of CASES) {
   test(`${c.name}: the new major runs, the data is equal, the apps are back, the snapshot exists`, async () => {
     const { cp } = await sharedEnv();
-    const r = await upgrade(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', '-o', 'json']);
+    const r = await upgrade(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', '-o', 'json', ...(c.flags ?? [])]);
     if (c.method === 'clone' && !c.storageClassName) {
       assert.is(r.code, 2, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, '--method clone needs a filesystem that can clone files');

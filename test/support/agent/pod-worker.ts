@@ -83,7 +83,8 @@ export class PodWorker {
         if (!(await this.runInit(c))) return;
       }
       this.view.initialized = true;
-      this.view.phase = 'Running';
+      // The phase turns Running when a container has started (runOnce), as the kubelet reports it, not before
+      // the launch: a client that waits for Running may exec at once.
       for (const c of this.ctrs.filter((x) => !x.view.init)) this.startMain(c);
       this.report();
     } catch (err) {
@@ -216,6 +217,7 @@ export class PodWorker {
     const started = now();
     c.run = runContainer(await this.launch(c));
     c.view.state = { kind: 'running', startedAt: started };
+    if (this.view.phase === 'Pending' && !c.view.init) this.view.phase = 'Running';
     c.view.started = true;
     this.report();
     const { code, signal } = await c.run.proc.exited;
