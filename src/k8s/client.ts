@@ -61,6 +61,10 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     followLog: (ns, pod, container, onText) => {
       const sink = new PassThrough();
       sink.on('data', (d: Buffer) => onText(d.toString('utf8')));
+      // client-node pipes the response into the sink; aborting makes that source emit an AbortError, which must
+      // be handled here or it ends the process.
+      sink.on('pipe', (src: NodeJS.ReadableStream) => src.on('error', () => sink.end()));
+      sink.on('error', () => undefined);
       let controller: AbortController | undefined;
       const done = new Promise<void>((resolve) => {
         new k8s.Log(kc).log(ns, pod, container, sink, () => resolve(), { follow: true })

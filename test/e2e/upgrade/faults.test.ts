@@ -22,6 +22,7 @@ const PHASES = ['Fingerprint the database', 'Scale the applications down', 'Stop
   'Point the workload at the new major', 'Start the database on', 'Verify: equal', 'Scale the applications back up'];
 const FAULTS: Fault[] = [
   ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGINT the plugin', then: 'resume', method: 'link' })),
+  ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGKILL the plugin', then: 'resume', method: 'link' })),
   { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'SIGKILL the plugin', then: 'resume', method: 'link' },
   { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'SIGKILL the plugin', then: 'rollback', method: 'link' },
   { after: 'pg_upgrade --link began', marker: /pgupgrade: pg_upgrade --link/, act: 'kill the Job\'s pod', then: 'rollback', method: 'link' },
