@@ -1,7 +1,7 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import { discover } from '../check/discover.ts';
-import { evaluate } from '../check/evaluate.ts';
+import { evaluate, plan } from '../check/evaluate.ts';
 import { liveReach, modeOf, readPassword } from '../check/gather.ts';
 import { probeIdentity } from '../check/probe.ts';
 import { evidenceOf } from '../check/run.ts';
@@ -53,6 +53,10 @@ export interface UpgradeCtx extends CheckCtx {
   totals?: { databases: number; tables: number; rows: number };
   jobLog?: string;
   stoppedForManualPatch?: boolean;
+  /** check's downtime estimate, shown before the user confirms. */
+  estimate?: { seconds: number; formula: string };
+  /** Set when the recorded upgrade to this target is done and the workload runs it: exit 0, say so. */
+  nothingToDo?: string;
 }
 
 const refOf = (w: { kind: string; name: string }) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
@@ -86,6 +90,12 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
         const state = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state }));
+        if (state?.phase === 'done' && state.to === opts.to && tagMajor(ctx.d.image) === opts.to) {
+          ctx.nothingToDo = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} was upgraded to PostgreSQL ${opts.to} already ` +
+            `(${state.history.at(-1)?.at ?? 'earlier'}); nothing to do`;
+          task.title = `Find the PostgreSQL workload: already upgraded to ${opts.to}`;
+          return;
+        }
         if (state && state.phase !== 'done') {
           const problem = resumeProblem(state, opts.to, opts.method, ctx.d.namespace);
           if (problem) throw usageError(problem);
@@ -119,14 +129,16 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
     },
     {
       title: 'Preflight: the blocking checks of check',
-      enabled: (ctx) => !ctx.resuming,
+      enabled: (ctx) => !ctx.resuming && !ctx.nothingToDo,
       task: (_ctx, task) => task.newListr(createCheckTasks(connect, checkOpts).slice(2) as unknown as Array<ListrTask<UpgradeCtx>>, { exitOnError: true }),
     },
     {
       title: 'Judge the preflight and plan the upgrade',
-      enabled: (ctx) => !ctx.resuming,
+      enabled: (ctx) => !ctx.resuming && !ctx.nothingToDo,
       task: async (ctx, task) => {
-        const findings = evaluate(evidenceOf(ctx, checkOpts));
+        const evidence = evidenceOf(ctx, checkOpts);
+        const findings = evaluate(evidence);
+        ctx.estimate = plan(evidence).estimate;
         if (opts.method === 'clone' && ctx.volume?.reflink === false) {
           throw usageError(`--method clone needs a filesystem that can clone files (reflinks: XFS, Btrfs); the volume of PVC ${ctx.d.pvc.metadata.name} ` +
             `(${ctx.volume.fsType}) cannot. Use --method link (no data copied) or copy; nothing was changed`);

@@ -32,7 +32,8 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     `  context      ${ctx.cluster.contextName}`, `  namespace    ${ctx.d.namespace}`, `  workload     ${s.workload.kind}/${s.workload.name} (container ${s.container})`,
     `  versions     ${s.fromVersion} → ${s.to}, pg_upgrade --${s.method}, Job image ${s.jobImage}`,
     `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
-    `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`, '',
+    `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
+    `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`, '',
   ].join('\n'));
   if (assumeYes) return;
   if (!process.stdin.isTTY) throw usageError('upgrade stops the database: confirm with -y/--yes (no terminal to ask on); nothing was changed');
@@ -85,6 +86,10 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createPlanTasks(() => ctx.cluster(), opts), listOpts).run(c);
   } finally {
     await c.probe?.dispose();
+  }
+  if (c.nothingToDo) {
+    io.err(c.nothingToDo);
+    return;
   }
   if (opts.dryRun) {
     if (c.resuming) throw usageError(`an upgrade is under way (last phase "${c.state?.phase}"); --dry-run plans only a new one`);

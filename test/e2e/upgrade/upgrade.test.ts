@@ -177,6 +177,9 @@ for (const c of CASES) {
     assert.is(kept.stdout.trim(), String(c.from), 'the old cluster is kept beside the new one');
     const state = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}'])).stdout) as { phase: string };
     assert.is(state.phase, 'done');
+    const again = await upgrade(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y']);
+    assert.is(again.code, 0, 'a re-run of a finished upgrade is nothing to do');
+    assert.match(again.stderr, 'nothing to do');
     assert.ok(rep.timingsMs.downtime && rep.timingsMs.downtime > 0);
   });
 }
