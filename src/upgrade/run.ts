@@ -25,6 +25,17 @@ export interface UpgradeReport {
   timingsMs: Record<string, number>;
 }
 
+/** Argo CD and Flux revert an image patch made by hand; Helm does at its next upgrade. Say so before anything stops. */
+export function gitopsWarning(managers: string[]): string[] {
+  const gitops = managers.filter((m) => /^(Argo CD|Flux)/.test(m));
+  const helm = managers.filter((m) => m.startsWith('Helm'));
+  return [
+    ...(gitops.length ? [`  WARNING      ${gitops.join(', ')} owns this workload and will revert the image patch: change the image in Git ` +
+      `(--no-patch-workload prints the change), or pause its sync first`] : []),
+    ...(helm.length ? [`  note         ${helm.join(', ')}: put the new image in your values too, or the next helm upgrade reverts it`] : []),
+  ];
+}
+
 async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<void> {
   const s = ctx.state as UpgradeState;
   io.err([
@@ -33,7 +44,8 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     `  versions     ${s.fromVersion} → ${s.to}, pg_upgrade --${s.method}, Job image ${s.jobImage}`,
     `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
     `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
-    `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`, '',
+    `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
+    ...gitopsWarning(ctx.d.managers), '',
   ].join('\n'));
   if (assumeYes) return;
   if (!process.stdin.isTTY) throw usageError('upgrade stops the database: confirm with -y/--yes (no terminal to ask on); nothing was changed');
@@ -105,7 +117,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c);
   const s = c.state as UpgradeState;
   if (c.stoppedForManualPatch) {
-    io.err(manualPatchAdvice(s, c.d.namespace));
+    io.err([manualPatchAdvice(s, c.d.namespace), ...gitopsWarning(c.d.managers).map((l) => l.trim())].join('\n'));
     return;
   }
   const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;

@@ -6,6 +6,7 @@ import { advance, isDone, parseState, resumeProblem, stateConfigMap, upgradeName
 import { manualPatchAdvice } from '../../../src/tasks/upgrade.ts';
 import { rollbackWay } from '../../../src/tasks/rollback.ts';
 import { isTransient } from '../../../src/upgrade/steps.ts';
+import { gitopsWarning } from '../../../src/upgrade/run.ts';
 
 const test = suite('in-place upgrade: plan, Job and record');
 
@@ -82,6 +83,15 @@ test('an unreachable or overloaded apiserver is waited out; a refusal is not', (
   assert.not.ok(isTransient({ code: 403, message: 'forbidden' }));
   assert.not.ok(isTransient({ code: 404, message: 'not found' }));
   assert.not.ok(isTransient(new Error('PVC is not ReadWriteOnce')));
+});
+
+test('Argo CD or Flux owning the workload is a warning before anything stops; Helm a note', () => {
+  assert.equal(gitopsWarning([]), []);
+  const w = gitopsWarning(['Helm release circleci', 'Argo CD application server']);
+  assert.is(w.length, 2);
+  assert.match(w[0] ?? '', 'Argo CD application server owns this workload and will revert the image patch');
+  assert.match(w[1] ?? '', 'the next helm upgrade reverts it');
+  assert.match(gitopsWarning(['Flux Kustomization apps'])[0] ?? '', 'Flux Kustomization apps owns this workload');
 });
 
 test.run();
