@@ -3,6 +3,7 @@ import { CliError, ExitCode } from '../exit-codes.ts';
 import {
   parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
 } from '../postgres/facts.ts';
+import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { Discovery } from './discover.ts';
 
@@ -61,7 +62,7 @@ export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, passwor
     seen += t;
     if (/(^|\n)HELD\n/.test(seen)) onHeld();
   });
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT), 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
     `${password}\n${dbs.join('\n')}\n\n`, watch || undefined);
   if (res.exitCode !== 0) {
     const msg = res.stderr.trim().split('\n').slice(-2).join(' ');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from '../k8s/cluster.ts';
 import { isInterrupted, onInterrupt } from '../interrupt.ts';
+import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { buildProbePod } from '../manifests/probe-pod.ts';
 import { parseControlData, type ControlData } from '../postgres/facts.ts';
 import { CONTROLDATA_SCRIPT, PG_UPGRADE_CHECK_SCRIPT, RESTORED_START_SCRIPT, START_SCRIPT, STOP_SCRIPT } from '../postgres/probe-scripts.ts';
@@ -78,7 +79,7 @@ export async function startProbe(cluster: Cluster, d: Discovery, image: string, 
 }
 
 async function sh(cluster: Cluster, d: Discovery, p: Probe, script: string, args: string[]) {
-  return cluster.exec(d.namespace, p.pod, p.container, ['sh', '-c', script, 'sh', ...args]);
+  return cluster.exec(d.namespace, p.pod, p.container, ['sh', '-c', withHeartbeat(script), 'sh', ...args]);
 }
 
 /** pg_controldata of the volume's cluster. */

@@ -156,7 +156,13 @@ function toPvc(o: k8s.V1PersistentVolumeClaim): Pvc {
   };
 }
 
-const EXEC_TIMEOUT_MS = 120_000;
+/**
+ * An exec may run for as long as it keeps talking: long work (a fingerprint of a large database, vacuumdb) has no
+ * total limit, but one that says nothing for this long is taken as hung. Scripts whose steps can be silent for
+ * longer print a heartbeat line (src/postgres/heartbeat.ts), which is dropped from their stderr here.
+ */
+const silenceMs = () => Number(process.env.PGUPGRADE_EXEC_SILENCE_MS) || 120_000;
+const HEARTBEAT_LINE = /^pgupgrade: still working\n/gm;
 
 /** Exec over WebSocket; stdin is sent on the stdin channel and closed, so a password never reaches the URL. */
 async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: string, command: string[], stdin?: string,
@@ -164,26 +170,37 @@ async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: st
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+  let socket: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let fail: (e: Error) => void = () => undefined;
+  const quiet = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      socket?.close();
+      fail(new Error(`exec in ${ns}/${pod} (container ${container}) said nothing for ${silenceMs() / 1000} s; taken as hung`));
+    }, silenceMs());
+  };
   out.on('data', (d: Buffer) => {
+    quiet();
     chunks.out.push(d);
     onStdout?.(d.toString('utf8'));
   });
-  err.on('data', (d: Buffer) => chunks.err.push(d));
+  err.on('data', (d: Buffer) => {
+    quiet();
+    chunks.err.push(d);
+  });
   const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)]);
-  let socket: { close(): void } | undefined;
-  let timer: NodeJS.Timeout | undefined;
   const status = await new Promise<k8s.V1Status>((resolve, reject) => {
-    timer = setTimeout(() => {
-      socket?.close();
-      reject(new Error(`exec in ${ns}/${pod} (container ${container}) gave no answer within ${EXEC_TIMEOUT_MS / 1000} s`));
-    }, EXEC_TIMEOUT_MS);
+    fail = reject;
+    quiet();
     new k8s.Exec(kc).exec(ns, pod, container, command, out, err, input, false, resolve)
       .then((ws) => {
         socket = ws;
         ws.on('close', () => setTimeout(() => reject(new Error(`exec in ${ns}/${pod} closed without a status`)), 200));
       }, (e: { message?: string }) => reject(new Error(`exec into ${ns}/${pod} (container ${container}) was refused: ${e.message ?? String(e)}`)));
   }).finally(() => clearTimeout(timer));
-  return { exitCode: exitCodeOf(status), stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
+  const stderr = Buffer.concat(chunks.err).toString('utf8').replace(HEARTBEAT_LINE, '');
+  return { exitCode: exitCodeOf(status), stdout: Buffer.concat(chunks.out).toString('utf8'), stderr };
 }
 
 /** The apiserver's exec status: Success, or Failure with an ExitCode cause. */

@@ -89,11 +89,12 @@ exit 0`;
  */
 export const HELD_PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
 export PGPASSWORD PGOPTIONS='-c jit=off'
-w=$(mktemp -d) || exit 91; i=0
+w=$(mktemp -d) || exit 91; i=0; pids=
 while IFS= read -r db && [ -n "$db" ]; do
   i=$((i+1)); printf '%s' "$db" > "$w/$i.name"
   ( printf 'begin isolation level repeatable read;\\nselect 1;\\n\\\\! touch %s\\n%s;\\ncommit;\\n' "$w/$i.held" "$3" |
       psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" > "$w/$i.out" 2> "$w/$i.err"; echo $? > "$w/$i.rc" ) &
+  pids="$pids $!"
 done
 while :; do
   n=0; j=1
@@ -101,7 +102,8 @@ while :; do
   [ "$n" -ge "$i" ] && break; sleep 0.05
 done
 echo HELD
-wait
+# Only the readers: a heartbeat (src/postgres/heartbeat.ts) may run beside them until the script ends.
+wait $pids
 j=1
 while [ "$j" -le "$i" ]; do
   rc=$(cat "$w/$j.rc"); [ "$rc" = 0 ] || { cat "$w/$j.err" >&2; rm -rf "$w"; exit "$rc"; }
