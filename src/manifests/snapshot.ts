@@ -62,12 +62,12 @@ export function buildVolumeSnapshot(s: SnapshotSpec): KObject {
   };
 }
 
-/** A temporary PVC restored from the snapshot, for --verify; deleted when verify ends. */
-export function buildRestorePvc(o: { name: string; namespace: string; snapshot: string; storageClassName?: string; bytes: number }): KObject {
+/** A temporary PVC restored from the snapshot (to verify it, or to read the upgrade's reference); deleted after use. */
+export function buildRestorePvc(o: { name: string; namespace: string; snapshot: string; storageClassName?: string; bytes: number; role?: string; why?: string }): KObject {
   return {
     apiVersion: 'v1', kind: 'PersistentVolumeClaim',
-    metadata: { name: o.name, namespace: o.namespace, labels: { ...OWNED_LABELS, [L.role]: 'snapshot-verify' },
-      annotations: { 'pgupgrade.kubectl.io/purpose': `restored from VolumeSnapshot ${o.snapshot} to verify it; deleted when verify ends` } },
+    metadata: { name: o.name, namespace: o.namespace, labels: { ...OWNED_LABELS, [L.role]: o.role ?? 'snapshot-verify' },
+      annotations: { 'pgupgrade.kubectl.io/purpose': o.why ?? `restored from VolumeSnapshot ${o.snapshot} to verify it; deleted when verify ends` } },
     spec: {
       accessModes: ['ReadWriteOnce'],
       ...(o.storageClassName ? { storageClassName: o.storageClassName } : {}),

@@ -28,6 +28,7 @@ function reportText(r: SnapshotReport): string {
   if (r.verify) {
     lines.push(`  verify       ${r.verify.ok ? 'ok' : 'FAILED'}: the copy started; compared with the ${r.verify.against}`);
     for (const d of r.verify.differences) lines.push(`               ${d}`);
+    for (const w of r.verify.writtenDuringCut) lines.push(`               (written meanwhile) ${w}`);
   }
   if (snapshotState(s) !== 'ready') lines.push('', `It is not ready to use yet; follow it with: kubectl -n ${s.namespace} get volumesnapshot ${s.name} -w`);
   return lines.join('\n');

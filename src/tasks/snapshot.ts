@@ -3,13 +3,13 @@ import { connectTask } from './connect.ts';
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import { discover, type Discovery } from '../check/discover.ts';
 import { gatherVolume, liveReach, modeOf, readPassword, type Mode } from '../check/gather.ts';
-import { readControlData, startProbe, startServer, stopServer, type Probe } from '../check/probe.ts';
+import { readControlData, startProbe } from '../check/probe.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
-import { isInterrupted, onInterrupt } from '../interrupt.ts';
 import { formatBytes } from '../k8s/quantity.ts';
-import { buildRestorePvc, derivedName } from '../manifests/snapshot.ts';
 import type { ControlData } from '../postgres/facts.ts';
-import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../postgres/fingerprint.ts';
+import { fingerprintTotals, type Fingerprint } from '../postgres/fingerprint.ts';
+import { judgeLiveCopy, stableAcrossCut } from '../postgres/fingerprint-cut.ts';
+import { readRestoredCopy } from '../snapshot/copy.ts';
 import { pickSnapshotClass, type SnapshotRecord } from '../snapshot/record.ts';
 import { checkpoint, createSnapshot, fingerprintVia, serverVersion, storeFingerprint, waitSnapshot } from '../snapshot/take.ts';
 
@@ -27,8 +27,10 @@ export interface SnapshotOptions {
 export interface VerifyResult {
   ok: boolean;
   /** What the restored copy was compared with. */
-  against: 'fingerprint before the snapshot' | 'pg_controldata of the stopped cluster';
+  against: 'fingerprints before and after the cut' | 'pg_controldata of the stopped cluster';
   differences: string[];
+  /** Tables and sequences that applications wrote while the snapshot was cut, with what the copy holds. */
+  writtenDuringCut: string[];
   totals: { databases: number; tables: number; rows: number };
   restoredPvc: string;
   pod: string;
@@ -44,6 +46,8 @@ export interface SnapshotCtx {
   major: number;
   className: string;
   before?: Fingerprint;
+  /** The running database's fingerprint right after the cut: what changed since `before` was written meanwhile. */
+  after?: Fingerprint;
   controlData?: ControlData;
   snap: KObject;
   record: SnapshotRecord;
@@ -70,48 +74,25 @@ async function probeStopped(ctx: SnapshotCtx): Promise<void> {
 
 /** Restores the snapshot to a temporary PVC, starts the old major on it in a throwaway pod, and compares. */
 async function verifyCopy(ctx: SnapshotCtx, onStep: (s: string) => void): Promise<VerifyResult> {
-  const { cluster, d } = ctx;
-  const ns = d.namespace;
-  const pvcName = derivedName(ctx.snap.metadata.name, 'verify');
-  const bytes = Math.max(ctx.record.restoreSizeBytes ?? 0, d.pvc.capacityBytes ?? 0, 1 << 20);
-  let creating: Promise<unknown> = Promise.resolve();
-  // On Ctrl-C the create may still be in flight: wait for it, so that the delete cannot come first.
-  const removePvc = async () => {
-    await creating.catch(() => undefined);
-    await cluster.deleteObject({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: pvcName });
-  };
-  const unregister = onInterrupt(removePvc);
-  let probe: Probe | undefined;
-  try {
-    if (isInterrupted()) throw new Error('interrupted');
-    onStep(`restoring to PVC ${pvcName} (${formatBytes(bytes)})`);
-    creating = cluster.createObject(buildRestorePvc({ name: pvcName, namespace: ns, snapshot: ctx.snap.metadata.name, storageClassName: d.pvc.storageClassName, bytes }));
-    await creating;
-    probe = await startProbe(cluster, d, d.image, { claim: pvcName, role: 'snapshot-verify',
-      purpose: `starts PostgreSQL on a copy restored from VolumeSnapshot ${ctx.snap.metadata.name} to verify it; deleted when verify ends` });
-    onStep(`pod ${probe.pod} runs on the copy`);
-    const differences: string[] = [];
-    if (ctx.controlData) {
-      const copy = await readControlData(cluster, d, probe);
-      if (copy.systemIdentifier !== ctx.controlData.systemIdentifier) differences.push(`system identifier ${ctx.controlData.systemIdentifier} → ${copy.systemIdentifier}: not the same cluster`);
-      if (copy.checkpointLocation !== ctx.controlData.checkpointLocation) differences.push(`latest checkpoint ${ctx.controlData.checkpointLocation} → ${copy.checkpointLocation}`);
-      if (copy.state !== ctx.controlData.state) differences.push(`cluster state "${ctx.controlData.state}" → "${copy.state}"`);
-    }
-    onStep(`starting PostgreSQL ${ctx.version} on the copy${ctx.mode === 'live' ? ' (crash recovery from the checkpoint)' : ''}`);
-    const err = await startServer(cluster, d, probe, true);
-    if (err) throw new CliError(`PostgreSQL did not start on the copy restored from ${ctx.snap.metadata.name}: ${err}`, ExitCode.failed);
-    onStep('fingerprinting the copy');
-    const copyFp = await fingerprintVia(cluster, d, { ...probe, socketDir: '/tmp' }, '');
-    await stopServer(cluster, d, probe);
-    if (ctx.before) differences.push(...compareFingerprints(ctx.before, copyFp));
-    else ctx.fingerprintConfigMap = await storeFingerprint(cluster, ctx.snap, copyFp);
-    return { ok: differences.length === 0, against: ctx.before ? 'fingerprint before the snapshot' : 'pg_controldata of the stopped cluster', differences,
-      totals: fingerprintTotals(copyFp), restoredPvc: pvcName, pod: probe.pod };
-  } finally {
-    await probe?.dispose();
-    unregister();
-    await removePvc();
+  const copy = await readRestoredCopy(ctx.cluster, ctx.d, { snapshot: ctx.snap.metadata.name, image: ctx.d.image, restoreSizeBytes: ctx.record.restoreSizeBytes,
+    purpose: 'verify', why: `starts PostgreSQL on a copy restored from VolumeSnapshot ${ctx.snap.metadata.name} to verify it; deleted when verify ends`, onStep });
+  const differences: string[] = [];
+  if (ctx.controlData) {
+    const c = copy.controlData;
+    if (c.systemIdentifier !== ctx.controlData.systemIdentifier) differences.push(`system identifier ${ctx.controlData.systemIdentifier} → ${c.systemIdentifier}: not the same cluster`);
+    if (c.checkpointLocation !== ctx.controlData.checkpointLocation) differences.push(`latest checkpoint ${ctx.controlData.checkpointLocation} → ${c.checkpointLocation}`);
+    if (c.state !== ctx.controlData.state) differences.push(`cluster state "${ctx.controlData.state}" → "${c.state}"`);
   }
+  let writtenDuringCut: string[] = [];
+  if (ctx.before && ctx.after) {
+    const judged = judgeLiveCopy(ctx.before, ctx.after, copy.fingerprint);
+    differences.push(...judged.differences);
+    writtenDuringCut = judged.written;
+  }
+  // What the snapshot holds, exactly: the copy's own fingerprint is what a restore of it must show.
+  ctx.fingerprintConfigMap = await storeFingerprint(ctx.cluster, ctx.snap, copy.fingerprint);
+  return { ok: differences.length === 0, against: ctx.before ? 'fingerprints before and after the cut' : 'pg_controldata of the stopped cluster', differences,
+    writtenDuringCut, totals: fingerprintTotals(copy.fingerprint), restoredPvc: copy.restoredPvc, pod: copy.pod };
 }
 
 /** `snapshot` as a task tree. */
@@ -180,6 +161,15 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
       },
     },
     {
+      title: 'Fingerprint the database again, to tell what the applications wrote while the snapshot was cut',
+      enabled: (ctx) => live(ctx) && opts.verify,
+      task: async (ctx, task) => {
+        ctx.after = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+        const { written } = stableAcrossCut(ctx.before as Fingerprint, ctx.after);
+        task.title = `Fingerprint the database again: ${written.length ? `${written.length} tables or sequences were written meanwhile` : 'nothing was written meanwhile'}`;
+      },
+    },
+    {
       title: 'Wait until the snapshot is ready to use',
       enabled: () => opts.wait || opts.verify,
       task: async (ctx, task) => {
@@ -190,14 +180,6 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
       },
     },
     {
-      title: 'Keep the fingerprint beside the snapshot',
-      enabled: (ctx) => ctx.before !== undefined,
-      task: async (ctx, task) => {
-        ctx.fingerprintConfigMap = await storeFingerprint(ctx.cluster, ctx.snap, ctx.before as Fingerprint);
-        task.title = `Keep the fingerprint beside the snapshot: ConfigMap ${ctx.fingerprintConfigMap}, deleted with the snapshot`;
-      },
-    },
-    {
       title: 'Verify: restore the snapshot to a temporary PVC and start PostgreSQL on it',
       enabled: () => opts.verify,
       task: async (ctx, task) => {
@@ -205,7 +187,8 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
         ctx.verify = await verifyCopy(ctx, (s) => (task.title = `${base}: ${s}`));
         const t = ctx.verify.totals;
         task.title = `Verify: the copy started and ${ctx.verify.ok ? 'matches' : 'DIFFERS FROM'} the ${ctx.verify.against} ` +
-          `(${t.databases} databases, ${t.tables} tables, ${t.rows} rows); temporary PVC and pod deleted`;
+          `(${t.databases} databases, ${t.tables} tables, ${t.rows} rows${ctx.verify.writtenDuringCut.length ? `; ${ctx.verify.writtenDuringCut.length} written during the cut` : ''}); ` +
+          'temporary PVC and pod deleted';
       },
     },
   ];

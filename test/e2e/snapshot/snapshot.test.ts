@@ -63,7 +63,7 @@ test('a running database: CHECKPOINT, a labelled snapshot, its fingerprint kept,
   assert.is(rep.snapshot.consistency, 'crash-consistent');
   assert.ok(rep.snapshot.readyToUse && rep.snapshot.cutAt, 'ready and cut');
   assert.ok(rep.verify?.ok, `verify: ${JSON.stringify(rep.verify)}`);
-  assert.is(rep.verify?.against, 'fingerprint before the snapshot');
+  assert.is(rep.verify?.against, 'fingerprints before and after the cut');
   assert.ok((rep.verify?.totals.rows ?? 0) >= 300, 'the copy holds the seeded rows');
 
   const vs = await json<{ metadata: { labels: Record<string, string>; annotations: Record<string, string> }; status: { readyToUse: boolean } }>(cp,
