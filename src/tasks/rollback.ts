@@ -4,7 +4,8 @@ import { discover, type Discovery } from '../check/discover.ts';
 import { liveReach, readPassword } from '../check/gather.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
 import { buildRollbackJob } from '../manifests/upgrade-job.ts';
-import { compareFingerprints, type Fingerprint } from '../postgres/fingerprint.ts';
+import { compareFingerprints } from '../postgres/fingerprint.ts';
+import { loadReference, referenceFromSnapshot, type Reference } from '../upgrade/reference.ts';
 import { fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
 import { isDone, parseState, upgradeNames, type UpgradeState } from '../upgrade/state.ts';
 import { patchImage, poll, runJob, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../upgrade/steps.ts';
@@ -32,15 +33,25 @@ export interface RollbackOptions {
 const refOf = (w: { kind: string; name: string }) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
 
 /**
- * The way back, from what the record says: while the new server has never started (and --swap has not moved
- * the old files), the directories are put back and pg_control's ".old" removed; afterwards only the snapshot holds
- * the old cluster. A workload patched but still scaled to 0 has not started the new server.
+ * The way back, decided from the record alone, never from what runs now: until the new server may have started
+ * (`db-start` is recorded before its first start) and, with --swap, until the Job may have begun moving files
+ * (`job-started`), the directories are put back and pg_control's ".old" removed; afterwards only the snapshot
+ * holds the old cluster.
  */
-export function rollbackWay(s: UpgradeState, dbReplicasNow: number): { via: RollbackVia; why: string } {
-  if (s.method === 'swap' && isDone(s, 'snapshot')) return { via: 'snapshot', why: 'pg_upgrade --swap moves the old cluster\'s files into the new one' };
-  if (!isDone(s, 'workload-patched')) return { via: 'directories', why: 'the new server has never started' };
-  if (!isDone(s, 'db-up') && dbReplicasNow === 0) return { via: 'directories', why: 'the workload was patched, but the new server has never started' };
-  return { via: 'snapshot', why: 'the new server has started, so the old cluster\'s files (shared in link mode) may have changed' };
+export function rollbackWay(s: UpgradeState): { via: RollbackVia; why: string } {
+  if (s.method === 'swap' && isDone(s, 'job-started')) return { via: 'snapshot', why: 'pg_upgrade --swap may have moved the old cluster\'s files into the new one' };
+  if (isDone(s, 'db-start')) return { via: 'snapshot', why: 'the new server has (or may have) started, so the old cluster\'s files (shared in link mode) may have changed' };
+  return { via: 'directories', why: 'the new server has never started' };
+}
+
+/**
+ * What the rolled-back data must equal: the reference the upgrade stored, else (the run stopped before it was
+ * read) one read now from the snapshot, when the rollback did not restore that very snapshot.
+ */
+async function rollbackReference(ctx: RollbackCtx, d: Discovery, timeoutMs: number): Promise<Reference | undefined> {
+  const stored = await loadReference(ctx.cluster, d.namespace, ctx.state.fingerprintConfigMap);
+  if (stored || ctx.via === 'snapshot' || !ctx.state.snapshot) return stored;
+  return referenceFromSnapshot(ctx.cluster, d, ctx.state, ctx.state.fingerprintConfigMap, timeoutMs);
 }
 
 export function createRollbackTasks(connect: () => Promise<Cluster>, opts: RollbackOptions): Array<ListrTask<RollbackCtx>> {
@@ -57,9 +68,11 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
         if (!s) throw usageError(`no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.names.state}): there is nothing to roll back`);
         ctx.state = s;
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, s.to);
-        const way = rollbackWay(s, ctx.d.workload.replicas);
+        const way = rollbackWay(s);
         if (way.via === 'snapshot' && !s.snapshot) {
-          throw new CliError(`the upgrade ran with --no-snapshot and ${way.why}: there is no way back to PostgreSQL ${s.from} that this tool can take; restore your own backup`, ExitCode.failed);
+          throw new CliError(`the upgrade ran with --no-snapshot and ${way.why}: there is no way back to PostgreSQL ${s.from} that this tool can take safely ` +
+            `(starting the old cluster on those files could corrupt it); nothing was changed. Restore your own backup, or resume the upgrade: ` +
+            `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(s.workload)} --to ${s.to} --method ${s.method}`, ExitCode.failed);
         }
         Object.assign(ctx, way);
         task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method}), stopped after "${s.phase}": back ${way.via === 'snapshot' ? `from snapshot ${s.snapshot}` : 'by putting the directories back'} (${way.why})`;
@@ -134,21 +147,22 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
       },
     },
     {
-      title: 'Verify: the fingerprint equals the one taken before the upgrade',
+      title: 'Verify: the data equals the reference, as the upgrade found it',
       task: async (ctx, task) => {
         const d = await discover(ctx.cluster, ctx.d.namespace, refOf(ctx.state.workload), opts.appSelector);
-        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name: ctx.state.fingerprintConfigMap });
-        const before = JSON.parse(cm?.data?.['fingerprint.json'] ?? 'null') as Fingerprint | null;
-        if (!before) {
-          task.title = 'Verify: no fingerprint was taken (the upgrade stopped before it); the server runs, nothing to compare';
+        const ref = await rollbackReference(ctx, d, timeout);
+        if (!ref) {
+          task.title = ctx.via === 'snapshot' ? `Verify: the volume is snapshot ${ctx.state.snapshot} itself; no reference was read from it, the server runs`
+            : 'Verify: no reference fingerprint was taken (no snapshot, and the upgrade stopped before it); the server runs, nothing to compare';
           return;
         }
+        const before = ref.fingerprint;
         const after = await fingerprintVia(ctx.cluster, d, liveReach(d), await readPassword(ctx.cluster, d));
         ctx.diff = compareFingerprints(before, after);
         if (ctx.diff.length) {
           throw new CliError(`the rolled-back database differs from the fingerprint taken before the upgrade:\n  ${ctx.diff.join('\n  ')}\nThe applications stay scaled down.`, ExitCode.failed);
         }
-        task.title = 'Verify: equal fingerprints';
+        task.title = `Verify: equal to the reference read from the ${ref.source}`;
       },
     },
     {

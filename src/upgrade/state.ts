@@ -4,9 +4,14 @@ import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
 
 /**
  * The upgrade's record, kept in a ConfigMap beside the workload, so that a re-run after any interruption knows
- * where it stands. Phases are recorded when they are done, in this order.
+ * where it stands. Phases are recorded when they are done, in this order; two are recorded BEFORE what they name
+ * begins, because a rollback must know that it may have begun: `job-started` (from then on pg_upgrade may have
+ * touched the old cluster; with --swap it moves its files) and `db-start` (from then on the new server may have
+ * run, and in link mode the old cluster's files are no longer safe to start). `fingerprint` is recorded only with
+ * --no-snapshot, where the reference is read from the running server once the applications are down.
  */
-export const PHASES = ['preflight', 'fingerprint', 'apps-down', 'db-down', 'snapshot', 'job', 'workload-patched', 'db-up', 'verified', 'apps-up', 'done'] as const;
+export const PHASES = ['preflight', 'apps-down', 'fingerprint', 'db-down', 'snapshot', 'job-started', 'job', 'workload-patched', 'db-start', 'db-up',
+  'verified', 'apps-up', 'done'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export type InPlaceMethod = 'link' | 'copy' | 'clone' | 'swap';

@@ -5,6 +5,7 @@ import { removedSettings, upgradePaths } from '../../../src/postgres/upgrade-scr
 import { advance, isDone, parseState, resumeProblem, stateConfigMap, upgradeNames, type UpgradeState } from '../../../src/upgrade/state.ts';
 import { manualPatchAdvice } from '../../../src/tasks/upgrade.ts';
 import { rollbackWay } from '../../../src/tasks/rollback.ts';
+import { shouldAwaitSnapshotBeforeStart } from '../../../src/tasks/upgrade-start.ts';
 import { isTransient } from '../../../src/upgrade/steps.ts';
 import { gitopsWarning } from '../../../src/upgrade/run.ts';
 
@@ -21,9 +22,9 @@ const state: UpgradeState = {
 };
 
 test('phases are recorded in order; a re-run resumes the same target and refuses another with the exact next commands', () => {
-  const s = advance(advance(state, 'fingerprint', new Date(0)), 'apps-down', new Date(1000));
-  assert.is(s.phase, 'apps-down');
-  assert.equal(s.history.map((h) => h.phase), ['fingerprint', 'apps-down']);
+  const s = advance(advance(state, 'apps-down', new Date(0)), 'fingerprint', new Date(1000));
+  assert.is(s.phase, 'fingerprint');
+  assert.equal(s.history.map((h) => h.phase), ['apps-down', 'fingerprint']);
   assert.ok(isDone(s, 'fingerprint') && isDone(s, 'apps-down') && !isDone(s, 'db-down') && !isDone(undefined, 'preflight'));
   assert.is(resumeProblem(s, 15, 'link', 'ns'), undefined);
   const p = resumeProblem(s, 17, 'link', 'ns') ?? '';
@@ -63,16 +64,28 @@ test('--no-patch-workload prints the patch, and the Helm value for the Bitnami c
   assert.match(a, 'run the same upgrade command again');
 });
 
-test('the way back: directories while the new server never started (and --swap has not run), else the snapshot', () => {
+test('the way back is decided from the record, never from what runs now: directories until the new server may have started', () => {
   const at = (phase: UpgradeState['phase'], method: UpgradeState['method'] = 'link') => ({ ...state, phase, method });
-  assert.is(rollbackWay(at('db-down'), 0).via, 'directories');
-  assert.is(rollbackWay(at('job'), 0).via, 'directories');
-  assert.is(rollbackWay(at('workload-patched'), 0).via, 'directories', 'patched, never scaled up');
-  assert.is(rollbackWay(at('workload-patched'), 1).via, 'snapshot', 'scaled up: it may have started');
-  assert.is(rollbackWay(at('db-up'), 1).via, 'snapshot');
-  assert.is(rollbackWay(at('done'), 1).via, 'snapshot');
-  assert.is(rollbackWay(at('job', 'swap'), 0).via, 'snapshot', 'swap moved the old files');
-  assert.is(rollbackWay(at('apps-down', 'swap'), 0).via, 'directories', 'before the snapshot, the Job has not run');
+  assert.is(rollbackWay(at('db-down')).via, 'directories');
+  assert.is(rollbackWay(at('job')).via, 'directories');
+  assert.is(rollbackWay(at('workload-patched')).via, 'directories', 'patched, never started');
+  // db-start is recorded BEFORE the first scale-up: a run interrupted there (replicas back at 0 or not) may have
+  // started the new server on link-mode files, which the old cluster must then never be started on again.
+  assert.is(rollbackWay(at('db-start')).via, 'snapshot', 'the start was under way: it may have run');
+  assert.is(rollbackWay(at('db-up')).via, 'snapshot');
+  assert.is(rollbackWay(at('done')).via, 'snapshot');
+  assert.is(rollbackWay(at('job-started', 'swap')).via, 'snapshot', 'the Job may have begun moving the old files');
+  assert.is(rollbackWay(at('job', 'swap')).via, 'snapshot', 'swap moved the old files');
+  assert.is(rollbackWay(at('snapshot', 'swap')).via, 'directories', 'before the Job, --swap has moved nothing');
+  assert.is(rollbackWay(at('job-started', 'copy')).via, 'directories', 'copy never touches the old files');
+});
+
+test('the new server waits for a ready snapshot only where its first start passes the point of no return', () => {
+  const s = (method: UpgradeState['method'], snapshot: string | null) => ({ ...state, method, snapshot });
+  assert.ok(shouldAwaitSnapshotBeforeStart(s('link', 'snap')));
+  assert.ok(shouldAwaitSnapshotBeforeStart(s('swap', 'snap')));
+  assert.not.ok(shouldAwaitSnapshotBeforeStart(s('copy', 'snap')), 'copy leaves the old cluster whole');
+  assert.not.ok(shouldAwaitSnapshotBeforeStart(s('link', null)), '--no-snapshot: the user chose');
 });
 
 test('an unreachable or overloaded apiserver is waited out; a refusal is not', () => {
