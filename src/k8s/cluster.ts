@@ -25,6 +25,7 @@ export interface Container {
   ports?: Array<{ name?: string; containerPort: number }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
   securityContext?: SecurityContext;
+  readinessProbe?: { initialDelaySeconds?: number; periodSeconds?: number };
 }
 
 /** The securityContext fields that decide who the Job runs as. */
@@ -41,6 +42,7 @@ export interface PodSpec {
   initContainers?: Container[];
   securityContext?: SecurityContext;
   nodeName?: string;
+  terminationGracePeriodSeconds?: number;
   volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
 }
 

@@ -14,6 +14,12 @@ import { createVerifyTasks } from './upgrade-verify.ts';
 
 const done = (ctx: UpgradeCtx, p: Parameters<typeof isDone>[1]) => isDone(ctx.state, p) && 'done in an earlier run';
 
+/** How long an application took to stop, and why when it sat out its grace period (it ignored SIGTERM). */
+export function stopNote(seconds: number, graceSeconds: number): string {
+  const why = graceSeconds >= 2 && seconds >= graceSeconds * 0.9 ? `: it did not stop on SIGTERM and was killed after its terminationGracePeriodSeconds (${graceSeconds} s)` : '';
+  return `, stopped in ${seconds.toFixed(1)} s${why}`;
+}
+
 /** Stops the applications, then (without a snapshot) reads the reference from the server they left. */
 function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
   return [
@@ -22,13 +28,19 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
       skip: (ctx) => done(ctx, 'apps-down'),
       task: async (ctx, task) => {
         ctx.timings.downtime = Date.now();
-        await timed(ctx, 'apps-down', async () => {
+        const took = await timed(ctx, 'apps-down', async () => {
           for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-          for (const a of ctx.d.apps) await waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout);
+          return Promise.all(ctx.d.apps.map(async (a) => {
+            const t = Date.now();
+            await waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout);
+            return [a.metadata.name, stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30)] as const;
+          }));
         });
         await record(ctx, 'apps-down');
         const apps = st(ctx).apps;
-        task.title = apps.length ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ')}` : 'Scale the applications down: none match the selector';
+        const notes = new Map(took);
+        task.title = apps.length ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0${notes.get(a.name) ?? ''})`).join(', ')}`
+          : 'Scale the applications down: none match the selector';
       },
     },
     {

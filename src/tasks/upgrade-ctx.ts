@@ -38,6 +38,8 @@ export interface UpgradeCtx extends CheckCtx {
   totals?: { databases: number; tables: number; rows: number };
   jobLog?: string;
   stoppedForManualPatch?: boolean;
+  /** check's warnings, each shown with its fix before the user confirms. */
+  warnings?: Array<{ id: string; found: string; fix?: string }>;
   /** check's downtime estimate, shown before the user confirms. */
   estimate?: { seconds: number; formula: string };
   /** Set when the recorded upgrade to this target is done and the workload runs it: exit 0, say so. */

@@ -109,7 +109,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           snapshot: null, fingerprintConfigMap: ctx.names.fingerprint, job: ctx.names.job, phase: 'preflight', history: [], jobSpec: ctx.job,
         };
         ctx.state = state;
-        const warn = findings.filter((f) => f.status === 'warn').length;
+        ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));
+        const warn = ctx.warnings.length;
         task.title = `Judge the preflight and plan the upgrade: ${findings.length - warn - findings.filter((f) => f.status === 'fail').length} passed, ${warn} warnings` +
           `${opts.force.length ? `, forced past: ${opts.force.join(', ')}` : ''}; PostgreSQL ${server.version} → ${opts.to} by --${opts.method}`;
       },

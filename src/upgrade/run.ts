@@ -1,6 +1,7 @@
 import { Listr } from 'listr2';
 import type { CommandContext } from '../context.ts';
-import { CliError, ExitCode, usageError } from '../exit-codes.ts';
+import { confirmOrStop } from '../confirm.ts';
+import { usageError } from '../exit-codes.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { printReport, type Io } from '../output.ts';
 import { upgradePaths } from '../postgres/upgrade-script.ts';
@@ -45,18 +46,10 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
     `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
     `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
-    ...gitopsWarning(ctx.d.managers), '',
+    ...gitopsWarning(ctx.d.managers),
+    ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
   ].join('\n'));
-  if (assumeYes) return;
-  if (!process.stdin.isTTY) throw usageError('upgrade stops the database: confirm with -y/--yes (no terminal to ask on); nothing was changed');
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question('Type "yes" to go on: ')).trim().toLowerCase();
-    if (answer !== 'yes') throw new CliError('not confirmed; nothing was changed', ExitCode.usage);
-  } finally {
-    rl.close();
-  }
+  await confirmOrStop(assumeYes, 'upgrade stops the database');
 }
 
 function fingerprintTable(rows: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>): string {
@@ -75,16 +68,7 @@ export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io
   await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(0, 2), listOpts).run(c);
   io.err(`\nAbout to roll ${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} (context ${c.cluster.contextName}) back to PostgreSQL ` +
     `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n`);
-  if (!ctx.flags.yes) {
-    if (!process.stdin.isTTY) throw usageError('rollback stops the database: confirm with -y/--yes (no terminal to ask on); nothing was changed');
-    const { createInterface } = await import('node:readline/promises');
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      if ((await rl.question('Type "yes" to go on: ')).trim().toLowerCase() !== 'yes') throw new CliError('not confirmed; nothing was changed', ExitCode.usage);
-    } finally {
-      rl.close();
-    }
-  }
+  await confirmOrStop(ctx.flags.yes === true, 'rollback stops the database');
   await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(2), listOpts).run(c);
   io.out(`${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} runs PostgreSQL ${c.state.fromVersion} again (${c.via === 'snapshot' ? `restored from ${c.state.snapshot}` : 'directories put back'}); the fingerprint is equal.`);
 }

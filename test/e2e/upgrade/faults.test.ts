@@ -18,8 +18,8 @@ type Act = 'SIGINT the plugin' | 'SIGKILL the plugin' | 'kill the Job\'s pod' | 
 interface Fault { after: string; marker: RegExp; act: Act; then: 'resume' | 'rollback'; method: 'link' | 'copy' }
 interface Row { fault: string; method: string; outcome: string; rowsBefore: number; rowsAfter: number }
 
-const PHASES = ['Fingerprint the database', 'Scale the applications down', 'Stop the database', 'Snapshot the stopped volume', 'Run the upgrade Job',
-  'Point the workload at the new major', 'Start the database on', 'Verify: equal', 'Scale the applications back up'];
+const PHASES = ['Scale the applications down', 'Stop the database', 'Snapshot the stopped volume', 'Run the upgrade Job',
+  'Point the workload at the new major', 'Wait until the snapshot is ready to use', 'Start the database on', 'Verify: equal', 'Scale the applications back up'];
 const FAULTS: Fault[] = [
   ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGINT the plugin', then: 'resume', method: 'link' })),
   ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGKILL the plugin', then: 'resume', method: 'link' })),

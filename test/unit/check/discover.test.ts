@@ -7,6 +7,8 @@ import {
   claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
 import { parseSelector } from '../../../src/commands/check.ts';
+import { workloadWaits } from '../../../src/check/evaluate.ts';
+import type { Discovery } from '../../../src/check/discover.ts';
 import { parseQuantity, formatBytes } from '../../../src/k8s/quantity.ts';
 
 const test = suite('discovery');
@@ -87,6 +89,19 @@ test('selectors and quantities', () => {
   assert.is(parseQuantity('500M'), 5e8);
   assert.throws(() => parseQuantity('lots'), /not a Kubernetes quantity/);
   assert.is(formatBytes(1536 * 2 ** 20), '1.5 GiB');
+});
+
+test('the downtime estimate counts this workload\'s grace periods and readiness probes', () => {
+  const db = workload('StatefulSet', 'pg', 'postgres:13');
+  (db.template.spec.containers[0] as { readinessProbe?: object }).readinessProbe = { periodSeconds: 2 };
+  const app = workload('Deployment', 'frontend', 'busybox');
+  app.template.spec.terminationGracePeriodSeconds = 30;
+  (app.template.spec.containers[0] as { readinessProbe?: object }).readinessProbe = { initialDelaySeconds: 5, periodSeconds: 5 };
+  const quick = workload('Deployment', 'worker', 'busybox', {});
+  quick.template.spec.terminationGracePeriodSeconds = 2;
+  const d = { workload: db, apps: [app, quick] } as unknown as Discovery;
+  assert.equal(workloadWaits(d), { appGraceSeconds: 30, readinessSeconds: 12 });
+  assert.equal(workloadWaits({ workload: workload('Deployment', 'x', 'postgres:13'), apps: [] } as unknown as Discovery), { appGraceSeconds: 0, readinessSeconds: 0 });
 });
 
 test.run();

@@ -82,9 +82,14 @@ test('what pg_upgrade refuses: prepared transactions, logical slots before 17, r
 
 test('the downtime estimate shows its formula', () => {
   const link = estimateDowntime('link', 10 * 2 ** 30, 5000);
-  assert.is(link.seconds, 40);
-  assert.match(link.formula, '5000 relations × 4 ms');
+  assert.is(link.seconds, 25);
+  assert.match(link.formula, '5 s + 5000 relations × 4 ms');
   assert.ok(estimateDowntime('copy', 10 * 2 ** 30, 5000).seconds > link.seconds);
+  // An application that ignores SIGTERM sits out its grace period; readiness probes wait their delay and period.
+  const slow = estimateDowntime('link', 10 * 2 ** 30, 5000, { appGraceSeconds: 30, readinessSeconds: 4 });
+  assert.is(slow.seconds, 59);
+  assert.match(slow.formula, 'up to 30 s for the applications to stop (their terminationGracePeriodSeconds');
+  assert.match(slow.formula, '4 s of readiness probes');
 });
 
 const volume = (over: Partial<VolumeFacts> = {}): VolumeFacts => ({

@@ -6,6 +6,7 @@ import { advance, isDone, parseState, resumeProblem, stateConfigMap, upgradeName
 import { manualPatchAdvice } from '../../../src/tasks/upgrade.ts';
 import { rollbackWay } from '../../../src/tasks/rollback.ts';
 import { shouldAwaitSnapshotBeforeStart } from '../../../src/tasks/upgrade-start.ts';
+import { stopNote } from '../../../src/tasks/upgrade-apply.ts';
 import { isTransient } from '../../../src/upgrade/steps.ts';
 import { gitopsWarning } from '../../../src/upgrade/run.ts';
 
@@ -105,6 +106,11 @@ test('Argo CD or Flux owning the workload is a warning before anything stops; He
   assert.match(w[0] ?? '', 'Argo CD application server owns this workload and will revert the image patch');
   assert.match(w[1] ?? '', 'the next helm upgrade reverts it');
   assert.match(gitopsWarning(['Flux Kustomization apps'])[0] ?? '', 'Flux Kustomization apps owns this workload');
+});
+
+test('the applications\' stop is timed, and one that sat out its grace period is named with the reason', () => {
+  assert.is(stopNote(0.8, 30), ', stopped in 0.8 s');
+  assert.is(stopNote(30.2, 30), ', stopped in 30.2 s: it did not stop on SIGTERM and was killed after its terminationGracePeriodSeconds (30 s)');
 });
 
 test.run();
