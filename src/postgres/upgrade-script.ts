@@ -37,10 +37,11 @@ export const UPGRADE_JOB_SCRIPT = `${PRELUDE}
 set -u
 D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; shift 6
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
+TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
-  mv "$N" "$D" && rm -f "$MARK" && sync && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
+  mv "$N" "$D" && rm -f "$MARK" "$TX" && sync && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
 fi
 if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]; then say "$D is already PostgreSQL $TO; the old cluster is $K"; exit 0; fi
 [ -f "$D/PG_VERSION" ] || { echo "no PG_VERSION in $D: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
@@ -53,6 +54,10 @@ fi
 [ -f "$D/postmaster.pid" ] && { echo "$D/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly" >&2; exit 14; }
 if [ -e "$N" ]; then
   [ -f "$MARK" ] || { echo "$N exists and was not made by kubectl-pgupgrade: move it away" >&2; exit 12; }
+  # pg_upgrade --swap moves the old cluster's files into the new one: after an interrupted transfer, $N holds them.
+  if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then
+    echo "an earlier pg_upgrade --swap was interrupted while it moved the old cluster's files into $N: neither directory is whole; nothing was removed. Restore the snapshot: kubectl pgupgrade upgrade --rollback" >&2; exit 19
+  fi
   say "removing $N, left unfinished by an earlier run"; rm -rf "$N"
 fi
 O=$(bindir "$FROM") || exit 15; B=$(bindir "$TO") || exit 15
@@ -69,6 +74,7 @@ say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
 # pg_upgrade 15 and older copies by default and has no --copy flag.
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
 say "pg_upgrade $MODE --jobs=$(nproc)"
+echo "$M" > "$TX" && sync
 T0=$(date +%s%N)
 "$B/pg_upgrade" $MODE "--jobs=$(nproc)" $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
 say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
@@ -85,7 +91,7 @@ for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
   say "kept $f"
 done
 [ -f update_extensions.sql ] && say "update_extensions.sql written: run after the new server starts"
-mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" && sync || { echo "swapping $D and $N failed" >&2; exit 18; }
+mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" "$TX" && sync || { echo "swapping $D and $N failed" >&2; exit 18; }
 say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
 
 /**
@@ -95,8 +101,11 @@ say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
  */
 export const ROLLBACK_JOB_SCRIPT = `set -u
 D=$1; FROM=$2; TO=$3
-P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; MARK="$P/.pgupgrade-new-$TO"
+P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; MARK="$P/.pgupgrade-new-$TO"; TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
+if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then
+  echo "pg_upgrade --swap began moving the old cluster's files: putting directories back could lose them; nothing was changed. Restore the snapshot" >&2; exit 14
+fi
 if [ -d "$K" ]; then
   if [ -e "$D" ]; then
     V=$(cat "$D/PG_VERSION" 2>/dev/null)
@@ -107,7 +116,7 @@ if [ -d "$K" ]; then
   say "moved the old cluster back: $K → $D"
 fi
 if [ -e "$N" ]; then say "removing the unfinished new cluster $N"; rm -rf "$N"; fi
-rm -f "$MARK"
+rm -f "$MARK" "$TX"
 # A postmaster.pid left by the old server that pg_upgrade had started when its pod was killed: nothing runs on
 # this volume now (the database and the Job are stopped), so it is stale; the next start runs crash recovery.
 [ -f "$D/postmaster.pid" ] && rm -f "$D/postmaster.pid" && say "removed a stale postmaster.pid"

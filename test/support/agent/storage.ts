@@ -20,6 +20,9 @@ export interface StorageConfig {
 
 type Obj = KubeObject & { spec?: Record<string, any>; status?: Record<string, any> };
 
+/** A claim's annotation that delays the readiness of its snapshots, in seconds (test environment only). */
+export const READY_DELAY_ANNOTATION = 'test.pgupgrade.kubectl.io/snapshot-ready-delay-seconds';
+
 const SNAP = '/apis/snapshot.storage.k8s.io/v1';
 
 /** Copies a directory tree keeping owners and modes; reflinks where the filesystem can. */
@@ -164,9 +167,19 @@ export class StorageController {
       boundVolumeSnapshotContentName: content, creationTime: created.toISOString(), readyToUse: ready, restoreSize: String(bytes),
     });
     await this.rest.patch(`${SNAP}/namespaces/${ns}/volumesnapshots/${vs.metadata.name}/status`, { status: vsStatus(false) });
-    await new Promise((r) => setTimeout(r, this.cfg.snapshotReadyDelayMs));
+    const delay = this.readyDelayMs(await this.rest.get<Obj>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`));
+    await new Promise((r) => setTimeout(r, delay));
     await this.rest.patch(`${SNAP}/volumesnapshotcontents/${content}/status`, { status: status(true) });
     await this.rest.patch(`${SNAP}/namespaces/${ns}/volumesnapshots/${vs.metadata.name}/status`, { status: vsStatus(true) });
+  }
+
+  /**
+   * How long a snapshot of this claim stays cut but not ready, as a cloud snapshot does while it uploads: the
+   * agent's setting, or the claim's annotation READY_DELAY_ANNOTATION (seconds), so that one test can slow its own.
+   */
+  private readyDelayMs(pvc: Obj): number {
+    const s = Number((pvc.metadata.annotations as Record<string, string> | undefined)?.[READY_DELAY_ANNOTATION]);
+    return Number.isFinite(s) && s > 0 ? s * 1000 : this.cfg.snapshotReadyDelayMs;
   }
 
   private async snapshotClass(name?: string): Promise<Obj & { deletionPolicy?: string; driver?: string }> {
