@@ -57,10 +57,15 @@ export function countWrites(writes: Write[]): { total: number; byMajor: Record<n
  * returns all its writes: the proof that it really wrote, before an upgrade and again after it.
  */
 export async function waitForWrites(cp: ControlPlane, ns: string, opts: { app?: string; major?: number; moreThan: number; timeoutMs?: number }): Promise<Write[]> {
+  return pollWrites(() => committedWrites(cp, ns, opts.app), { ...opts, what: `the application in ${ns}` });
+}
+
+/** waitForWrites over any way of reading the journal (bench and demo read it through their own kubectl). */
+export async function pollWrites(read: () => Write[] | Promise<Write[]>, opts: { what?: string; major?: number; moreThan: number; timeoutMs?: number }): Promise<Write[]> {
   let writes: Write[] = [];
   const counted = () => (opts.major === undefined ? writes.length : countWrites(writes).byMajor[opts.major] ?? 0);
-  await waitFor(`more than ${opts.moreThan} committed writes${opts.major ? ` on ${opts.major}` : ''} by the application in ${ns}`, async () => {
-    writes = await committedWrites(cp, ns, opts.app);
+  await waitFor(`more than ${opts.moreThan} committed writes${opts.major ? ` on ${opts.major}` : ''} by ${opts.what ?? 'the application'}`, async () => {
+    writes = await read();
     return counted() > opts.moreThan;
   }, opts.timeoutMs ?? 90_000);
   return writes;
