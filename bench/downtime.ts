@@ -1,5 +1,6 @@
 // bench/downtime: the downtime of `kubectl pgupgrade upgrade --method link` (applications scaled down → ready
-// again) on the Bitnami-shaped PostgreSQL 13 with an application, at pgbench scales 7 and 150, broken into its
+// again) on the Bitnami-shaped PostgreSQL 13 with an application that writes all along (every write it saw
+// committed is checked afterwards), at pgbench scales 7 and 150, broken into its
 // parts, against the raw `pg_upgrade --link` of the same data (the snapshot the upgrade took) in the sandbox, run
 // right after on the same filesystem. Volumes live on the test environment's XFS (reflink) class where the machine
 // allows one, as real CSI snapshots are copy-on-write; the output says which.
@@ -12,6 +13,7 @@ import { ensureK8sBinaries } from '../test/support/k8s/binaries.ts';
 import { bitnamiFixture } from '../test/support/fixtures/bitnami.ts';
 import { BITNAMI, runOn } from '../test/support/pg/server.ts';
 import { repoRoot } from '../test/support/paths.ts';
+import { assertWritesPresent, countWrites, journalDir, pollWrites, readJournal } from '../test/support/pg/writes.ts';
 
 const scales = (process.argv[2] ?? '7,150').split(',').map(Number);
 const state = await up();
@@ -48,9 +50,20 @@ for (const scale of scales) for (const [mode, flags] of modes) {
   const t = Date.now();
   k(['-n', ns, 'exec', 'circleci-postgresql-0', '--', 'pgbench', '-i', '-q', '-s', String(scale), '-U', 'postgres', 'postgres']);
   console.log(`s${scale}: pgbench -i took ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  // The application writes all along (fixtures/writer.ts); it must have written before the upgrade.
+  const journal = async () => readJournal(await journalDir(k, nodeDir, ns, 'circleci-frontend'));
+  const sql = async (db: string, q: string) => k(['-n', ns, 'exec', '-i', 'circleci-postgresql-0', '--', 'psql', '-X', '-q', '-A', '-t', '-F', '\t',
+    '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', db, '-f', '-'], q);
+  await pollWrites(journal, { major: 13, moreThan: 10 });
   const r = spawnSync(bin, ['upgrade', '-n', ns, '--to', '15', '--method', 'link', '-y', '-o', 'json', ...flags], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`upgrade at s${scale} failed:\n${r.stdout}\n${r.stderr}`);
   const rep = JSON.parse(r.stdout) as { snapshot: string; timingsMs: Record<string, number> };
+  // It writes again on 15, and every write it saw committed is there.
+  const writes = await pollWrites(journal, { major: 15, moreThan: 5 });
+  const check = await assertWritesPresent(sql, writes);
+  const n = countWrites(writes).byMajor;
+  const wrote = `${check.committed} committed writes (${n[13]} on 13, ${n[15]} on 15), all present`;
+  console.log(`s${scale}, ${mode}: the application: ${wrote}`);
   // The raw pg_upgrade --link of the same data: the snapshot holds the stopped cluster, copied (reflinked) beside it.
   const content = k(['-n', ns, 'get', 'volumesnapshot', rep.snapshot, '-o', 'jsonpath={.status.boundVolumeSnapshotContentName}']).trim();
   const snapDir = path.join(nodeDir, ...(xfs ? ['xfs', 'snapshots'] : ['snapshots']), content);

@@ -10,12 +10,16 @@ import { repoRoot } from '../../test/support/paths.ts';
 /** The demo's namespace and pod: the Bitnami-shaped PostgreSQL 13 of CircleCI Server. */
 export const DEMO_NS = 'pgupgrade-demo';
 const POD = 'circleci-postgresql-0';
+/** The demo's application, which writes all along. */
+export const DEMO_APP = 'circleci-frontend';
 
 /** What the demo and bench/check need: a running environment, kubectl, the built binary. */
 export interface DemoDb {
   kubeconfig: string;
   kubectl: string;
   bin: string;
+  /** The node agent's state directory, where the application's journal volume lives. */
+  nodeDir: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -50,6 +54,10 @@ export async function ensureDemoDatabase(): Promise<DemoDb> {
     k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
     await seedCluster(async (db, sql) => k(['-n', DEMO_NS, 'exec', '-i', POD, '--', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', db, '-f', '-'], sql), { rows: 2000 });
   }
+  // The application writes all along (test/support/fixtures/writer.ts); a namespace made by an older demo gets it.
+  const app = bitnamiFixture({ namespace: DEMO_NS, major: 13, password: 'unused' })
+    .filter((o) => (o.metadata as { labels?: Record<string, string> }).labels?.app === DEMO_APP);
+  k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: app }));
   // A database left stopped (by bench/check, or by hand) is started again.
   k(['-n', DEMO_NS, 'scale', 'sts/circleci-postgresql', '--replicas=1']);
   for (let i = 0; run(kubectl, ['-n', DEMO_NS, 'get', 'pod', POD], env).code !== 0; i++) {
@@ -59,5 +67,5 @@ export async function ensureDemoDatabase(): Promise<DemoDb> {
   k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
   const bin = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
   if (!fs.existsSync(bin)) spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
-  return { kubeconfig: state.kubeconfig, kubectl, bin, env };
+  return { kubeconfig: state.kubeconfig, kubectl, bin, env, nodeDir: path.join(path.dirname(state.kubeconfig), 'node') };
 }

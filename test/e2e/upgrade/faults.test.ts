@@ -7,6 +7,7 @@ import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
+import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type RolledBack } from '../../support/pg/writes.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 
 const test = suite('upgrade faults: a re-run completes, or --rollback returns to a startable old cluster');
@@ -16,7 +17,7 @@ const JOB = 'pgupgrade-circleci-postgresql-to-15';
 
 type Act = 'SIGINT the plugin' | 'SIGKILL the plugin' | 'kill the Job\'s pod' | 'apiserver unreachable for 20 s';
 interface Fault { after: string; marker: RegExp; act: Act; then: 'resume' | 'rollback'; method: 'link' | 'copy' }
-interface Row { fault: string; method: string; outcome: string; rowsBefore: number; rowsAfter: number }
+interface Row { fault: string; method: string; outcome: string; rowsBefore: number; rowsAfter: number; writes: string }
 
 const PHASES = ['Scale the applications down', 'Stop the database', 'Snapshot the stopped volume', 'Run the upgrade Job',
   'Point the workload at the new major', 'Wait until the snapshot is ready to use', 'Start the database on', 'Verify: equal', 'Scale the applications back up'];
@@ -32,7 +33,8 @@ const FAULTS: Fault[] = [
 ];
 const rows: Row[] = [];
 
-const rowsOf = (fp: Fingerprint) => Object.values(fp.perDb).reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0);
+// The seeded rows; the application's table grows all along and is checked by its journal instead.
+const rowsOf = (fp: Fingerprint) => Object.values(withoutWrites(fp).perDb).reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0);
 
 /** Runs the binary, and does `act` the moment its output matches `marker`. */
 function runUntil(cp: ControlPlane, args: string[], marker: RegExp, act: (kill: (sig: NodeJS.Signals) => void) => Promise<void>): Promise<{ code: number | null; out: string }> {
@@ -56,7 +58,25 @@ async function deploy(cp: ControlPlane, ns: string): Promise<Fingerprint> {
   await applyObjects(cp, bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD }));
   await waitReady(cp, ns, POD);
   await seedCluster(podSql(cp, ns, POD, 'postgres'), { rows: 150 });
-  return takeFingerprint(podSql(cp, ns, POD, 'postgres'));
+  const fp = await takeFingerprint(podSql(cp, ns, POD, 'postgres'));
+  await waitForWrites(cp, ns, { major: 13, moreThan: 10 });
+  return fp;
+}
+
+/**
+ * After the fault and its resume or rollback: the application writes again on `major` (past what it had written
+ * on it so far), every write it saw committed is there but those a rollback legitimately threw away, and the
+ * seeded data equals the fingerprint before. Returns the writes' line for the table.
+ */
+async function verifyAfter(cp: ControlPlane, ns: string, major: number, before: Fingerprint, label: string, rolledBack?: RolledBack): Promise<{ after: Fingerprint; writes: string }> {
+  const sql = podSql(cp, ns, POD, 'postgres');
+  const after = await takeFingerprint(sql);
+  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(after), { extensionUpdates: major > 13 }), [], label);
+  const sofar = countWrites(await committedWrites(cp, ns)).byMajor[major] ?? 0;
+  const writes = await waitForWrites(cp, ns, { major, moreThan: sofar + 3 });
+  const r = await assertWritesPresent(sql, writes, { rolledBack });
+  const n = countWrites(writes).byMajor;
+  return { after, writes: `${r.committed} committed (${Object.entries(n).map(([m, c]) => `${c} on ${m}`).join(', ')}), ${r.present} present, ${r.discardedByRollback} discarded by the rollback` };
 }
 
 async function majorOf(cp: ControlPlane, ns: string): Promise<number> {
@@ -91,22 +111,22 @@ async function one(cp: ControlPlane, f: Fault, i: number): Promise<void> {
     const r = waitedOut ? { code: 0, stdout: '', stderr: '' } : await runAsync(bin, args, env, 300_000);
     assert.is(r.code, 0, `${label}, then resume:\n${first.out}\n${r.stdout}\n${r.stderr}`);
     assert.is(await majorOf(cp, ns), 15, label);
-    const after = await takeFingerprint(podSql(cp, ns, POD, 'postgres'));
-    assert.equal(compareFingerprints(before, after, { extensionUpdates: true }), [], label);
-    rows.push({ fault: label, method: f.method, outcome: waitedOut ? 'waited out by the same run: 15 runs' : 'resumed: 15 runs', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after) });
+    const { after, writes } = await verifyAfter(cp, ns, 15, before, label);
+    rows.push({ fault: label, method: f.method, outcome: waitedOut ? 'waited out by the same run: 15 runs' : 'resumed: 15 runs', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after), writes });
     return;
   }
   const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 300_000);
   assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);
   assert.match(rb.stderr + rb.stdout, /putting the directories back|directories put back/, 'the new server never started: no snapshot restore needed');
   assert.is(await majorOf(cp, ns), 13, label);
-  const after = await takeFingerprint(podSql(cp, ns, POD, 'postgres'));
-  assert.equal(compareFingerprints(before, after), [], label);
+  const rolledBack = { from: 15, journal: await committedWrites(cp, ns) };
+  const { after } = await verifyAfter(cp, ns, 13, before, `${label}, rolled back`, rolledBack);
   // And the upgrade can be run again from there.
   const again = await runAsync(bin, args, env, 300_000);
   assert.is(again.code, 0, `${label}, rollback, then upgrade again:\n${again.stdout}\n${again.stderr}`);
   assert.is(await majorOf(cp, ns), 15);
-  rows.push({ fault: label, method: f.method, outcome: 'rolled back: 13 starts, equal; upgraded again', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after) });
+  const { writes } = await verifyAfter(cp, ns, 15, before, `${label}, rolled back, upgraded again`, rolledBack);
+  rows.push({ fault: label, method: f.method, outcome: 'rolled back: 13 starts, equal; upgraded again', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after), writes });
 }
 
 test(`${FAULTS.length} faults: zero rows lost`, async () => {
@@ -121,8 +141,8 @@ test(`${FAULTS.length} faults: zero rows lost`, async () => {
     results.forEach((r) => r.status === 'rejected' && failures.push((r.reason as Error).message));
   }
   await one(cp, FAULTS[last] as Fault, last).catch((err: Error) => failures.push(err.message));
-  const table = ['| fault | method | outcome | rows before | rows after | lost |', '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.fault} | ${r.method} | ${r.outcome} | ${r.rowsBefore} | ${r.rowsAfter} | ${r.rowsBefore - r.rowsAfter} |`)];
+  const table = ['| fault | method | outcome | rows before | rows after | lost | application\'s writes |', '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.fault} | ${r.method} | ${r.outcome} | ${r.rowsBefore} | ${r.rowsAfter} | ${r.rowsBefore - r.rowsAfter} | ${r.writes} |`)];
   process.stderr.write(`\n${table.join('\n')}\n`);
   assert.equal(failures, []);
   assert.is(rows.length, FAULTS.length);

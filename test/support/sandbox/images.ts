@@ -70,6 +70,12 @@ export function parseImage(ref: string): ImageSpec | undefined {
       },
     };
   }
+  // A client image: a shell with psql of one major first on PATH, as application images that talk to a database
+  // carry it. It is no PostgreSQL server image, so the plugin must not take it for the database.
+  if (repo === 'alpine/psql' && major) {
+    return { ref, flavour: 'shell', majors: [major], user: 0, ...ROOT, entrypoint: ['psql'], cmd: [], workingDir: '/', stopSignal: 'SIGTERM',
+      env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}` } };
+  }
   if (['busybox', 'bash', 'debian', 'ubuntu', 'alpine'].includes(repo)) {
     return { ref, flavour: 'shell', majors: [], user: 0, ...ROOT, entrypoint: [], cmd: ['sh'], workingDir: '/', stopSignal: 'SIGTERM',
       env: { PATH: BASE_PATH } };

@@ -19,6 +19,8 @@ test('the images the agent knows, and their layouts', () => {
   const up = parseImage('tianon/postgres-upgrade:13-to-17')!;
   assert.equal([up.flavour, up.majors, up.env.PGBINOLD], ['upgrade', [13, 17], '/usr/lib/postgresql/13/bin']);
   assert.is(parseImage('busybox:1.36')?.flavour, 'shell');
+  const client = parseImage('alpine/psql:15.8')!;
+  assert.equal([client.flavour, client.majors, client.env.PATH?.split(':')[0]], ['shell', [15], '/usr/lib/postgresql/15/bin']);
 });
 
 test('unknown images are refused', () => {
