@@ -5,7 +5,9 @@
 // Usage: node scripts/demo.ts [extra check flags...]
 import { spawn } from 'node:child_process';
 import { DEMO_NS, ensureDemoDatabase } from './lib/demo-db.ts';
+import { coldStartSummary, formatDuration } from '../test/support/progress.ts';
 
+const started = Date.now();
 const { kubeconfig, bin, env } = await ensureDemoDatabase();
 
 async function show(args: string[], why = ''): Promise<number> {
@@ -33,4 +35,7 @@ process.stderr.write([
   'kubectl pgupgrade check …). check only reads; upgrade asks before it stops anything (-y answers for you).',
   '',
 ].join('\n'));
+// A first run on a new machine spends minutes building and fetching; say how many, last, where it is seen.
+const cold = coldStartSummary();
+if (cold) process.stderr.write(`${cold}.\nThis first run took ${formatDuration(Date.now() - started)} in all.\n`);
 process.exitCode = code;
