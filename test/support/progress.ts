@@ -4,6 +4,8 @@
  * prompt. Every long step prints a line when it starts, one at least every 10 s with the time elapsed and its
  * own measure (packages compiled, bytes fetched), and one when it ends.
  */
+import { cacheDir } from './paths.ts';
+
 const HEARTBEAT_MS = 10_000;
 
 interface ToolWork {
@@ -69,12 +71,12 @@ export async function toolWork<T>(what: string, fn: () => Promise<T>, measure?: 
 
 /**
  * One sentence on the cold start, when this process built or fetched anything: the wall time from the first
- * tool's start to the last one's end (they overlap), and what they were. Undefined on a warm run.
+ * tool's start to the last one's end (they overlap). Undefined on a warm run.
  */
 export function coldStartSummary(): string | undefined {
   if (done.length === 0) return undefined;
   const from = Math.min(...done.map((w) => w.started));
   const to = Math.max(...done.map((w) => w.ended));
-  return `cold start: building and fetching the test tools took ${formatDuration(to - from)} ` +
-    `(${done.map((w) => w.what).join('; ')}); they are cached now, and later runs skip this`;
+  return `cold start: building and fetching the test tools took ${formatDuration(to - from)} (${done.length} ` +
+    `${done.length === 1 ? 'step' : 'steps'} above); they are cached now under ${cacheDir()}, and later runs skip this`;
 }
