@@ -110,6 +110,7 @@ export function strippedCopy(node: string, name: string): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  process.stderr.write('building dist/kubectl-pgupgrade: an esbuild bundle, then node --build-sea…\n');
   fs.mkdirSync(dist, { recursive: true });
   const bundled = await bundle();
   const output = path.join(dist, 'kubectl-pgupgrade');

@@ -6,8 +6,10 @@
 // Usage: node scripts/demo.ts [extra check flags...]
 import { spawn, spawnSync } from 'node:child_process';
 import { DEMO_APP, DEMO_NS, ensureDemoDatabase } from './lib/demo-db.ts';
+import { coldStartSummary, formatDuration } from '../test/support/progress.ts';
 import { assertWritesPresent, countWrites, journalDir, pollWrites, readJournal, type RolledBack } from '../test/support/pg/writes.ts';
 
+const started = Date.now();
 const { kubeconfig, kubectl, bin, env, nodeDir } = await ensureDemoDatabase();
 const k = (args: string[], input?: string) => spawnSync(kubectl, args, { env, input, encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
 const journal = async () => readJournal(await journalDir(k, nodeDir, DEMO_NS, DEMO_APP));
@@ -52,4 +54,7 @@ process.stderr.write([
   'kubectl pgupgrade check …). check only reads; upgrade asks before it stops anything (-y answers for you).',
   '',
 ].join('\n'));
+// A first run on a new machine spends minutes building and fetching; say how many, last, where it is seen.
+const cold = coldStartSummary();
+if (cold) process.stderr.write(`${cold}.\nThis first run took ${formatDuration(Date.now() - started)} in all.\n`);
 process.exitCode = code;

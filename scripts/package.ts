@@ -1,5 +1,7 @@
 // `npm run package`: the release archives for krew (linux amd64 and arm64, each the binary plus LICENSE), their
-// sha256, and krew-manifest.yaml generated from them.
+// sha256, and dist/krew-manifest.yaml: the committed krew-manifest.yaml (a krew-release-bot template) rendered
+// with their URLs and sums. `node scripts/package.ts --template` rewrites that template from the generator
+// (scripts/lib/krew-manifest.ts), e.g. after the RBAC table in src/rbac.ts changed.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -7,11 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundle, buildSea, strippedCopy, versionInfo } from './build.ts';
-import { archiveName, buildKrewManifest, type PlatformArchive } from './lib/krew-manifest.ts';
-import { describePermissions, PERMISSIONS } from '../src/rbac.ts';
+import { archiveName, krewMeta, krewTemplate } from './lib/krew-manifest.ts';
+import { renderKrewTemplate } from './lib/krew-template.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
+const templateFile = path.join(root, 'krew-manifest.yaml');
 
 interface Pkg {
   homepage: string;
@@ -54,7 +57,23 @@ function makeArchive(binary: string, name: string): string {
   return archive;
 }
 
+/** The committed template, refused when the generator (caveats from src/rbac.ts, platforms) says otherwise. */
+function currentTemplate(): string {
+  const want = krewTemplate(krewMeta(pkg));
+  const have = fs.existsSync(templateFile) ? fs.readFileSync(templateFile, 'utf8') : '';
+  if (have !== want) {
+    throw new Error('krew-manifest.yaml differs from what scripts/lib/krew-manifest.ts generates (src/rbac.ts changed?); ' +
+      'run `node scripts/package.ts --template` and commit it');
+  }
+  return have;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--template')) {
+    fs.writeFileSync(templateFile, krewTemplate(krewMeta(pkg)));
+    return void console.log('wrote krew-manifest.yaml (the krew-release-bot template)');
+  }
+  const template = currentTemplate();
   const { version } = versionInfo();
   fs.mkdirSync(dist, { recursive: true });
   const bundled = await bundle();
@@ -63,32 +82,24 @@ async function main(): Promise<void> {
     // V8's code cache is made by the building (x64) Node, so the arm64 binary carries none.
     { arch: 'arm64', executable: arm64Node(), useCodeCache: false },
   ];
-  const releaseBase = process.env.PGUPGRADE_RELEASE_URL ?? `${pkg.homepage}/releases/download/v${version}`;
-  const archives: PlatformArchive[] = [];
+  const sums = new Map<string, string>();
   for (const t of targets) {
     const binary = path.join(dist, `kubectl-pgupgrade-linux-${t.arch}`);
     buildSea({ bundle: bundled, output: binary, executable: t.executable, useCodeCache: t.useCodeCache });
     const name = archiveName(version, 'linux', t.arch);
     const archive = makeArchive(binary, name);
-    archives.push({ os: 'linux', arch: t.arch, uri: `${releaseBase}/${name}`, sha256: sha256(archive) });
+    sums.set(name, sha256(archive));
     console.log(`${path.relative(root, archive)}  sha256 ${sha256(archive)}`);
   }
-  const needs = [...new Set(Object.values(PERMISSIONS).flatMap((p) => describePermissions(p)))];
-  const manifest = buildKrewManifest(
-    {
-      version,
-      homepage: pkg.homepage,
-      shortDescription: 'Upgrade PostgreSQL major versions on Kubernetes without an operator',
-      description: pkg.description + '.\nFor Bitnami-chart StatefulSets, official postgres image Deployments and ' +
-        'vendor-bundled databases (CircleCI Server, Sentry, GitLab).',
-      caveats: needs.length
-        ? `This plugin needs these permissions in the database's namespace:\n${needs.map((n) => `  * ${n}`).join('\n')}\n`
-        : 'The commands of this release need no RBAC beyond reading the server version.\n',
-    },
-    archives,
-  );
-  fs.writeFileSync(path.join(root, 'krew-manifest.yaml'), manifest);
-  console.log('wrote krew-manifest.yaml');
+  // The URLs are the GitHub release's, as krew-release-bot renders them; PGUPGRADE_RELEASE_URL replaces their base.
+  const manifest = renderKrewTemplate(template, `v${version}`, (url) => {
+    const name = path.posix.basename(url);
+    const sum = sums.get(name);
+    if (!sum) throw new Error(`krew-manifest.yaml names ${name}, which this package run did not build`);
+    return { uri: process.env.PGUPGRADE_RELEASE_URL ? `${process.env.PGUPGRADE_RELEASE_URL}/${name}` : url, sha256: sum };
+  });
+  fs.writeFileSync(path.join(dist, 'krew-manifest.yaml'), manifest);
+  console.log('wrote dist/krew-manifest.yaml');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runTeardowns } from '../test/support/teardown.ts';
 import { repoRoot } from '../test/support/paths.ts';
+import { coldStartSummary } from '../test/support/progress.ts';
 
 const RUN_LIMIT_MS = 85 * 60_000;
 
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
   const { total, passed, skipped } = capture.totals();
   // uvu counts skipped tests outside Total; a failing `before` hook leaves its tests un-passed without an error text.
   const failed = total - passed + importFailures + strays;
+  const cold = coldStartSummary();
+  if (cold) console.error(`\n${cold}`);
   console.log(`\n(${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
   process.exit(failed > 0 || total === 0 || teardownErrors.length > 0 ? 1 : 0);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../test/support/paths.ts';
+import { coldStartSummary, formatDuration, withHeartbeat } from '../test/support/progress.ts';
 
 const stateFile = cacheDir('testenv', 'state.json');
 const logFile = cacheDir('testenv', 'testenv.log');
@@ -41,18 +42,23 @@ export async function up(): Promise<State> {
   if (existing) return existing;
   fs.mkdirSync(path.dirname(stateFile), { recursive: true });
   const started = Date.now();
+  const { prepareTestEnv } = await import('../test/support/cluster.ts');
+  // Built and fetched here, in the foreground, so that a cold machine's minutes show on the terminal; the server
+  // below writes to its log file only.
+  await prepareTestEnv();
   const out = fs.openSync(logFile, 'w');
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve'], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    const state = runningEnv();
-    if (state) {
-      process.stderr.write(`test environment up in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${logFile})\n`);
-      return state;
+  const state = await withHeartbeat('starting the control plane and the node agent', async () => {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 200));
+      const s = runningEnv();
+      if (s) return s;
+      if (!alive(child.pid as number)) throw new Error(`the test environment failed to start:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
     }
-    if (!alive(child.pid as number)) throw new Error(`the test environment failed to start:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
-  }
+  });
+  process.stderr.write(`test environment up in ${formatDuration(Date.now() - started)} (log: ${logFile})\n`);
+  return state;
 }
 
 async function serve(): Promise<void> {
@@ -86,7 +92,12 @@ async function down(): Promise<void> {
 const cmd = process.argv[2];
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (cmd === 'serve') await serve();
-  else if (cmd === 'up') console.log(`export KUBECONFIG=${(await up()).kubeconfig}`);
+  else if (cmd === 'up') {
+    const { kubeconfig } = await up();
+    const cold = coldStartSummary();
+    if (cold) process.stderr.write(`${cold}\n`);
+    console.log(`export KUBECONFIG=${kubeconfig}`);
+  }
   else if (cmd === 'down') await down();
   else if (cmd === 'status') console.log(runningEnv() ? JSON.stringify(runningEnv()) : 'not running');
   else {

@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { up } from '../testenv.ts';
 import { ensureK8sBinaries } from '../../test/support/k8s/binaries.ts';
 import { bitnamiFixture } from '../../test/support/fixtures/bitnami.ts';
+import { ensurePostgres } from '../../test/support/pg/fetch.ts';
 import { seedCluster } from '../../test/support/pg/seed.ts';
 import { repoRoot } from '../../test/support/paths.ts';
+import { withHeartbeat } from '../../test/support/progress.ts';
 
 /** The demo's namespace and pod: the Bitnami-shaped PostgreSQL 13 of CircleCI Server. */
 export const DEMO_NS = 'pgupgrade-demo';
@@ -23,49 +25,63 @@ export interface DemoDb {
   env: NodeJS.ProcessEnv;
 }
 
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): { code: number; out: string; err: string } {
-  const r = spawnSync(bin, args, { env, input, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
+/** Runs a command without blocking the event loop, so that the heartbeat keeps talking while it waits. */
+function run(bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number; out: string; err: string }> {
+  const child = spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdin.end(input ?? '');
+  return new Promise((resolve) => child.on('close', (c) => resolve({ code: c ?? 1, out, err })));
 }
 
 /**
- * Starts the test environment or reuses the running one (the node agent runs in its background process, so a
- * synchronous spawn here blocks nothing), deploys and seeds the database once, and builds the binary if needed.
+ * Starts the test environment or reuses the running one (the node agent runs in its background process), fetches
+ * the PostgreSQL majors the demo runs (in the foreground, so a first run shows its progress), deploys and seeds the
+ * database once, and builds the binary if needed.
  */
 export async function ensureDemoDatabase(): Promise<DemoDb> {
   const state = await up();
   const { kubectl } = await ensureK8sBinaries();
+  await Promise.all([ensurePostgres(13), ensurePostgres(15)]);
   const env = { ...process.env, KUBECONFIG: state.kubeconfig };
-  const k = (args: string[], input?: string) => {
-    const r = run(kubectl, args, env, input);
+  const k = async (args: string[], input?: string) => {
+    const r = await run(kubectl, args, env, input);
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.err}`);
     return r.out;
   };
-  if (run(kubectl, ['get', 'ns', DEMO_NS], env).code !== 0) {
-    process.stderr.write(`deploying the Bitnami-shaped PostgreSQL 13 into namespace ${DEMO_NS}…\n`);
-    k(['create', 'ns', DEMO_NS]);
-    k(['label', 'ns', DEMO_NS, 'pod-security.kubernetes.io/enforce=restricted']);
-    const password = `demo-${Math.random().toString(36).slice(2, 10)}`;
-    k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bitnamiFixture({ namespace: DEMO_NS, major: 13, password }) }));
-    for (let i = 0; run(kubectl, ['-n', DEMO_NS, 'get', 'pod', POD], env).code !== 0; i++) {
+  const podReady = async () => {
+    for (let i = 0; (await run(kubectl, ['-n', DEMO_NS, 'get', 'pod', POD], env)).code !== 0; i++) {
       if (i > 150) throw new Error(`pod ${DEMO_NS}/${POD} did not appear`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
-    await seedCluster(async (db, sql) => k(['-n', DEMO_NS, 'exec', '-i', POD, '--', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', db, '-f', '-'], sql), { rows: 2000 });
+    await k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
+  };
+  if ((await run(kubectl, ['get', 'ns', DEMO_NS], env)).code !== 0) {
+    process.stderr.write(`deploying the Bitnami-shaped PostgreSQL 13 into namespace ${DEMO_NS}…\n`);
+    await withHeartbeat(`deploying and seeding PostgreSQL 13 in ${DEMO_NS}`, async () => {
+      await k(['create', 'ns', DEMO_NS]);
+      await k(['label', 'ns', DEMO_NS, 'pod-security.kubernetes.io/enforce=restricted']);
+      const password = `demo-${Math.random().toString(36).slice(2, 10)}`;
+      await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bitnamiFixture({ namespace: DEMO_NS, major: 13, password }) }));
+      await podReady();
+      await seedCluster(async (db, sql) => k(['-n', DEMO_NS, 'exec', '-i', POD, '--', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', db, '-f', '-'], sql), { rows: 2000 });
+    });
   }
   // The application writes all along (test/support/fixtures/writer.ts); a namespace made by an older demo gets it.
   const app = bitnamiFixture({ namespace: DEMO_NS, major: 13, password: 'unused' })
     .filter((o) => (o.metadata as { labels?: Record<string, string> }).labels?.app === DEMO_APP);
-  k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: app }));
+  await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: app }));
   // A database left stopped (by bench/check, or by hand) is started again.
-  k(['-n', DEMO_NS, 'scale', 'sts/circleci-postgresql', '--replicas=1']);
-  for (let i = 0; run(kubectl, ['-n', DEMO_NS, 'get', 'pod', POD], env).code !== 0; i++) {
-    if (i > 150) throw new Error(`pod ${DEMO_NS}/${POD} did not appear`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
+  await k(['-n', DEMO_NS, 'scale', 'sts/circleci-postgresql', '--replicas=1']);
+  await withHeartbeat(`waiting for pod ${DEMO_NS}/${POD} to be Ready`, podReady);
   const bin = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
-  if (!fs.existsSync(bin)) spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
+  if (!fs.existsSync(bin)) {
+    await withHeartbeat('building dist/kubectl-pgupgrade', async () => {
+      const child = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
+      await new Promise((r) => child.on('close', r));
+    });
+  }
   return { kubeconfig: state.kubeconfig, kubectl, bin, env, nodeDir: path.join(path.dirname(state.kubeconfig), 'node') };
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { exclusive } from './lock.ts';
 import { cacheDir } from './paths.ts';
+import { formatBytes, toolWork } from './progress.ts';
 
 const run = promisify(execFile);
 
@@ -57,6 +58,24 @@ function stderrOf(err: unknown): string {
  */
 export async function fetchDebs(opts: FetchDebsOptions): Promise<void> {
   const dir = cacheDir('apt', opts.name);
+  const what = `fetching ${opts.packages.map((p) => p.split('/')[0]).slice(0, 2).join(', ')}${opts.packages.length > 2 ? ` and ${opts.packages.length - 2} more` : ''} from Debian ${opts.suites[0]?.suite} with apt`;
+  await toolWork(what, () => downloadAndUnpack(opts, dir), () => `${formatBytes(bytesUnder(dir))} fetched`);
+}
+
+/** The bytes apt has written so far (package lists and .debs, partial downloads included). */
+function bytesUnder(dir: string): number {
+  let total = 0;
+  try {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) total += fs.statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.size ?? 0;
+    }
+  } catch {
+    // apt renames and removes its partial files as it goes; a file gone mid-walk is counted next time.
+  }
+  return total;
+}
+
+async function downloadAndUnpack(opts: FetchDebsOptions, dir: string): Promise<void> {
   const debs = path.join(dir, 'debs');
   for (const d of ['lists/partial', 'cache/archives/partial', 'debs']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const list = sourcesList(opts.suites);
@@ -130,7 +149,11 @@ export async function ensureHostPackages(commands: Record<string, string>): Prom
   const missing = Object.entries(commands).filter(([cmd]) => !fs.existsSync(cmd) && !onPath(cmd)).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   // The system's apt takes its own lock and fails at once when another install holds it: wait our turn instead.
-  await exclusive(cacheDir('apt', 'host-install.lock'), () => installHostPackages(missing));
+  await exclusive(cacheDir('apt', 'host-install.lock'), async () => {
+    if (missing.some((pkg) => !dpkgInstalled(pkg))) {
+      await toolWork(`installing ${missing.join(', ')} with apt-get`, () => installHostPackages(missing));
+    }
+  });
 }
 
 async function installHostPackages(wanted: string[]): Promise<void> {

@@ -1,11 +1,20 @@
-import { startNodeAgent, type NodeAgent } from './agent/agent.ts';
-import { startControlPlane, type ControlPlane } from './k8s/control-plane.ts';
+import { ensureNodeHost, startNodeAgent, type NodeAgent } from './agent/agent.ts';
+import { ensureControlPlaneTools, startControlPlane, type ControlPlane } from './k8s/control-plane.ts';
 import { onTeardown } from './teardown.ts';
 
 /** The test environment: a real control plane and the node agent that runs its pods. */
 export interface TestEnv {
   cp: ControlPlane;
   agent: NodeAgent;
+}
+
+/**
+ * Builds and fetches what the environment runs, without starting it: the control plane's binaries, etcd, the
+ * CRDs and the node's packages. `npm run testenv:up` calls it in the foreground, so that a cold machine's minutes
+ * of building show on the terminal rather than in the background server's log.
+ */
+export async function prepareTestEnv(): Promise<void> {
+  await Promise.all([ensureControlPlaneTools(), ensureNodeHost()]);
 }
 
 let shared: Promise<ControlPlane> | undefined;

@@ -23,8 +23,3 @@ export function cacheDir(...parts: string[]): string {
 export function stateDir(...parts: string[]): string {
   return path.join(os.tmpdir(), 'kubectl-pgupgrade-test', ...parts);
 }
-
-/** The read-only shared folder beside the repo (VolumeSnapshot CRDs, seeds). */
-export function sharedDir(...parts: string[]): string {
-  return path.join(repoRoot, '..', 'shared', ...parts);
-}

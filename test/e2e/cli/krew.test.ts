@@ -30,13 +30,13 @@ test('kubectl plugin list finds the binary alone on PATH, and kubectl pgupgrade 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('krew installs the linux_amd64 package from the generated manifest, and its shim runs', async () => {
+test('krew installs the linux_amd64 package from the manifest that npm run package renders, and its shim runs', async () => {
   const cp = await sharedControlPlane();
   const krew = await ensureKrew();
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'package.ts')], { cwd: repoRoot, stdio: 'pipe' });
   const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version;
   const archive = path.join(repoRoot, 'dist', `kubectl-pgupgrade_${version}_linux_amd64.tar.gz`);
-  const manifest = path.join(repoRoot, 'krew-manifest.yaml');
+  const manifest = path.join(repoRoot, 'dist', 'krew-manifest.yaml');
   const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
   fs.copyFileSync(krew, path.join(bin, 'kubectl-krew'));
   fs.chmodSync(path.join(bin, 'kubectl-krew'), 0o755);

@@ -36,12 +36,21 @@ function podView(p: Obj): PodView {
 }
 
 /**
+ * The machine's packages the agent runs on, installed when missing: the sandbox's, and xfsprogs for the XFS
+ * StorageClass (optional: without it that class is not offered).
+ */
+export async function ensureNodeHost(): Promise<void> {
+  await ensureSandboxHost();
+  await ensureHostPackages({ 'mkfs.xfs': 'xfsprogs' }).catch(() => undefined);
+}
+
+/**
  * Starts the node agent against a control plane: one Ready node whose kubelet port serves logs and exec, which
  * binds pending pods to itself and runs them in the sandbox, and which plays CSI driver and snapshot
  * controller for the `local-path` StorageClass.
  */
 export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string; snapshotReadyDelayMs?: number } = {}): Promise<NodeAgent> {
-  await ensureSandboxHost();
+  await ensureNodeHost();
   const nodeName = opts.nodeName ?? 'pgupgrade-node';
   const stateDir = path.join(cp.dir, 'node');
   const rest = cp.rest;
@@ -51,7 +60,6 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
   const controllers = [new StorageController(rest, { driver: STORAGE.driver, storageClass: STORAGE.storageClass, nodeName,
     volumesDir: path.join(stateDir, 'volumes'), snapshotsDir: path.join(stateDir, 'snapshots'), snapshotReadyDelayMs: delay })];
   // A sparse 40 GiB XFS file: the benchmark's pgbench scale 150 and its copy-on-write snapshots fit with room.
-  await ensureHostPackages({ 'mkfs.xfs': 'xfsprogs' }).catch(() => undefined);
   const xfs = await mountReflinkFs(path.join(stateDir, 'xfs'), 40);
   if ('mountPoint' in xfs) {
     controllers.push(new StorageController(rest, { driver: XFS_STORAGE.driver, storageClass: XFS_STORAGE.storageClass, nodeName,

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { exclusive } from '../lock.ts';
 import { cacheDir, repoRoot } from '../paths.ts';
-
-const run = promisify(execFile);
+import { toolWork } from '../progress.ts';
 
 /** The Kubernetes release the test control plane is built from (see build/go.mod). */
 export const K8S_VERSION = 'v1.35.4';
@@ -32,15 +30,31 @@ function ldflags(version: string): string {
   return flags.join(' ');
 }
 
-async function goBuild(args: string[], cwd: string, what: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  const started = Date.now();
-  process.stderr.write(`building ${what} with Go (first run only; cached afterwards)…\n`);
-  try {
-    await run('go', args, { cwd, maxBuffer: 1 << 26, env: { ...process.env, GOFLAGS: '-mod=mod', ...env } });
-  } catch (err) {
-    throw new Error(`go ${args.slice(0, 2).join(' ')} of ${what} failed: ${((err as { stderr?: string }).stderr ?? '').slice(-3000)}`);
-  }
-  process.stderr.write(`built ${what} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+/**
+ * Runs `go build -v` (GOFLAGS=-mod=mod) through toolWork: its stderr names each module downloaded and each
+ * package compiled, and the heartbeat counts them, so a 6-minute cold build shows that it moves.
+ */
+async function goBuild(args: string[], cwd: string, what: string): Promise<void> {
+  let modules = 0;
+  let packages = 0;
+  let tail = '';
+  const measure = () => [modules ? `${modules} modules downloaded` : '', `${packages} packages compiled`].filter(Boolean).join(', ');
+  await toolWork(`building ${what} with Go`, async () => {
+    const child = spawn('go', [args[0] as string, '-v', ...args.slice(1)], { cwd, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, GOFLAGS: '-mod=mod' } });
+    let partial = '';
+    child.stderr.on('data', (d: Buffer) => {
+      tail = (tail + d.toString()).slice(-3000);
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() as string;
+      for (const l of lines) {
+        if (l.startsWith('go: downloading ')) modules++;
+        else if (l.trim() && !l.startsWith('#') && !l.startsWith('go: ')) packages++;
+      }
+    });
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+    if (code !== 0) throw new Error(`go ${args.slice(0, 2).join(' ')} of ${what} failed (exit ${code}): ${tail}`);
+  }, measure);
 }
 
 /**

@@ -3,11 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fetchDebs } from '../apt.ts';
 import { KubeRest } from '../kube/rest.ts';
-import { cacheDir, sharedDir, stateDir } from '../paths.ts';
+import { cacheDir, stateDir } from '../paths.ts';
 import { freePort, startDaemon, waitFor, type Daemon } from '../process.ts';
 import { exclusive } from '../lock.ts';
 import { ensureK8sBinaries, type K8sBinaries } from './binaries.ts';
 import { kubeconfigFor, makePki, type Pki } from './certs.ts';
+import { ensureSnapshotCrds } from './snapshot-crds.ts';
 import { STORAGE } from './storage-names.ts';
 
 /** A running control plane: etcd, kube-apiserver and kube-controller-manager, all on 127.0.0.1. */
@@ -17,6 +18,8 @@ export interface ControlPlane {
   dir: string;
   pki: Pki;
   bins: K8sBinaries;
+  /** The directory of the VolumeSnapshot CRDs applied at bootstrap. */
+  crds: string;
   rest: KubeRest;
   auditLog: string;
   daemons: Daemon[];
@@ -35,6 +38,15 @@ export async function ensureEtcd(): Promise<string> {
   });
 }
 
+/**
+ * Everything the control plane runs or applies, built or fetched once per machine (minutes on a cold cache, with
+ * progress on stderr): kube-apiserver, kube-controller-manager and kubectl, etcd, and the VolumeSnapshot CRDs.
+ */
+export async function ensureControlPlaneTools(): Promise<{ bins: K8sBinaries; etcdBin: string; crds: string }> {
+  const [bins, etcdBin, crds] = await Promise.all([ensureK8sBinaries(), ensureEtcd(), ensureSnapshotCrds()]);
+  return { bins, etcdBin, crds };
+}
+
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
@@ -48,7 +60,7 @@ rules:
  * unchanged (TranslateStreamCloseWebsocketRequests=false). On failure the error carries the component's log.
  */
 export async function startControlPlane(): Promise<ControlPlane> {
-  const [bins, etcdBin] = await Promise.all([ensureK8sBinaries(), ensureEtcd()]);
+  const { bins, etcdBin, crds } = await ensureControlPlaneTools();
   fs.mkdirSync(stateDir(), { recursive: true });
   const dir = fs.mkdtempSync(path.join(stateDir(), 'cp-'));
   const pki = await makePki(path.join(dir, 'pki'));
@@ -79,7 +91,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const cm = startDaemon('kube-controller-manager', bins.controllerManager, controllerManagerArgs(pki, dir), path.join(dir, 'kube-controller-manager.log'));
     daemons.push(cm);
     const cp: ControlPlane = {
-      server, kubeconfig, dir, pki, bins, rest, auditLog, daemons, stop,
+      server, kubeconfig, dir, pki, bins, crds, rest, auditLog, daemons, stop,
       kubectl: (args, opts) => kubectl(bins.kubectl, kubeconfig, args, opts),
     };
     await waitFor('the default ServiceAccount (kube-controller-manager running)',
@@ -133,7 +145,7 @@ async function kubectl(bin: string, kubeconfig: string, args: string[], opts: { 
 
 /** The VolumeSnapshot CRDs, the default local-path StorageClass and its VolumeSnapshotClass. */
 async function bootstrap(cp: ControlPlane): Promise<void> {
-  await cp.kubectl(['apply', '-f', sharedDir('k8s', 'crds')]);
+  await cp.kubectl(['apply', '-f', cp.crds]);
   await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io',
     'crd/volumesnapshotcontents.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
   // Established is not yet servable: the apiserver answers 429 while the CRD's storage initialises.
