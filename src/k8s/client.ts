@@ -3,6 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { ResolvedContext } from './kubeconfig.ts';
 import { parseQuantity } from './quantity.ts';
+import { retryRead } from './retry.ts';
 import type { AccessQuestion, Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
 
 /** The only implementation of {@link Cluster}: client-node, configured from the context kubectl would use. */
@@ -21,21 +22,21 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     namespace: ctx.namespace,
     serverVersion: async () => (await version.getCode()).gitVersion,
     namespaceLabels: async (name) => orUndefined(async () => (await core.readNamespace({ name })).metadata?.labels ?? {}),
-    listWorkloads: async (namespace) => {
+    listWorkloads: async (namespace) => retryRead(async () => {
       const [sts, deploys] = await Promise.all([
         apps.listNamespacedStatefulSet({ namespace }),
         apps.listNamespacedDeployment({ namespace }),
       ]);
       return [...sts.items.map((o) => toWorkload('StatefulSet', o)), ...deploys.items.map((o) => toWorkload('Deployment', o))];
-    },
-    getWorkload: async (namespace, kind, name) => orUndefined(async () => kind === 'StatefulSet'
+    }),
+    getWorkload: async (namespace, kind, name) => retryRead(() => orUndefined(async () => kind === 'StatefulSet'
       ? toWorkload(kind, await apps.readNamespacedStatefulSet({ namespace, name }))
-      : toWorkload(kind, await apps.readNamespacedDeployment({ namespace, name }))),
+      : toWorkload(kind, await apps.readNamespacedDeployment({ namespace, name })))),
     listPods: async (namespace, selector) => {
       const labelSelector = selector ? Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
-      return (await core.listNamespacedPod({ namespace, labelSelector })).items.map(toPod);
+      return (await retryRead(() => core.listNamespacedPod({ namespace, labelSelector }))).items.map(toPod);
     },
-    getPvc: async (namespace, name) => orUndefined(async () => toPvc(await core.readNamespacedPersistentVolumeClaim({ namespace, name }))),
+    getPvc: async (namespace, name) => retryRead(() => orUndefined(async () => toPvc(await core.readNamespacedPersistentVolumeClaim({ namespace, name })))),
     storageClassProvisioner: async (name) => orUndefined(async () => (await storage.readStorageClass({ name })).provisioner),
     snapshotClassDrivers: async () => orUndefined(async () => {
       const list = (await custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' })) as { items: Array<{ driver: string }> };
@@ -48,9 +49,9 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
         isDefault: c.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true' }));
     }),
     createObject: async (o) => (await objects.create(o as k8s.KubernetesObject)) as unknown as KObject,
-    readObject: async (ref) => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject),
-    listObjects: async (apiVersion, kind, namespace, labelSelector) =>
-      (await objects.list(apiVersion, kind, namespace || undefined, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[],
+    readObject: async (ref) => retryRead(() => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject)),
+    listObjects: async (apiVersion, kind, namespace, labelSelector) => retryRead(async () =>
+      (await objects.list(apiVersion, kind, namespace || undefined, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[]),
     deleteObject: async (ref) => {
       await orUndefined(() => objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background'));
     },
@@ -89,12 +90,12 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     deletePod: async (namespace, name, gracePeriodSeconds) => {
       await orUndefined(() => core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds }));
     },
-    podState: async (namespace, name) => orUndefined(async () => {
+    podState: async (namespace, name) => retryRead(() => orUndefined(async () => {
       const p = await core.readNamespacedPod({ namespace, name });
       const cs = p.status?.containerStatuses?.[0];
       const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
       return { phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'), running: !!cs?.state?.running, reason };
-    }),
+    })),
   };
 }
 

@@ -1,6 +1,9 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
+
+export { isTransient } from '../k8s/retry.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { isInterrupted } from '../interrupt.ts';
+import { isTransient } from '../k8s/retry.ts';
 import { stateConfigMap, type ScaledWorkload, type UpgradeState } from './state.ts';
 
 const POLL_MS = 250;
@@ -24,15 +27,6 @@ export async function poll<T>(what: string, timeoutMs: number, fn: () => Promise
     if (Date.now() > deadline) throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${hint ? `; ${hint}` : ''}`, ExitCode.failed);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-}
-
-/** Errors worth retrying: the connection failed, or the apiserver said it is overloaded or unavailable. */
-export function isTransient(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: string }; message?: string };
-  const code = typeof e.code === 'number' ? e.code : undefined;
-  if (code !== undefined) return code === 429 || code >= 500;
-  const text = `${typeof e.code === 'string' ? e.code : ''} ${e.cause?.code ?? ''} ${e.message ?? ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|fetch failed|network|timed out|timeout/i.test(text);
 }
 
 const ref = (ns: string, w: { kind: string; name: string }) => ({ apiVersion: 'apps/v1', kind: w.kind, namespace: ns, name: w.name });
