@@ -15,7 +15,8 @@ import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, removedSettings, upgradePaths
 import { tagMajor } from '../postgres/workload.ts';
 import type { SnapshotRecord } from '../snapshot/record.ts';
 import { createSnapshot, fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
-import { advance, isDone, parseState, resumeProblem, upgradeNames, type InPlaceMethod, type Phase, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
+import type { UpgradeLock } from '../upgrade/lock.ts';
+import { advance, bindingProblem, isDone, parseState, resumeProblem, upgradeNames, type InPlaceMethod, type Phase, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
 import { patchImage, runJob, saveState, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../upgrade/steps.ts';
 import { connectTask } from './connect.ts';
 import { createCheckTasks, type CheckCtx } from './check.ts';
@@ -41,6 +42,10 @@ export interface UpgradeOptions {
 export interface UpgradeCtx extends CheckCtx {
   names: ReturnType<typeof upgradeNames>;
   state?: UpgradeState;
+  /** The record's resourceVersion as last read or written: every write is made over it (undefined: none yet). */
+  stateVersion?: string;
+  /** Held from before the first change to the end of the run. */
+  lock?: UpgradeLock;
   /** True when a recorded, unfinished upgrade is being resumed. */
   resuming: boolean;
   job: UpgradeJobSpec;
@@ -65,7 +70,13 @@ const fpRef = (ctx: UpgradeCtx) => ({ apiVersion: 'v1', kind: 'ConfigMap', names
 /** Records a phase as done in the state ConfigMap. */
 async function record(ctx: UpgradeCtx, p: Phase): Promise<void> {
   ctx.state = advance(ctx.state as UpgradeState, p);
-  await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state);
+  await writeState(ctx);
+}
+
+/** Writes the record, only while this run holds the lock and over the version it last saw. */
+async function writeState(ctx: UpgradeCtx): Promise<void> {
+  ctx.lock?.assertHeld();
+  ctx.stateVersion = await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state as UpgradeState, ctx.stateVersion);
 }
 
 /** Times a phase. */
@@ -89,7 +100,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         ctx.timings = {};
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
-        const state = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state }));
+        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
+        ctx.stateVersion = cm?.metadata.resourceVersion;
+        const state = parseState(cm);
         if (state?.phase === 'done' && state.to === opts.to && tagMajor(ctx.d.image) === opts.to) {
           ctx.nothingToDo = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} was upgraded to PostgreSQL ${opts.to} already ` +
             `(${state.history.at(-1)?.at ?? 'earlier'}); nothing to do`;
@@ -97,6 +110,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           return;
         }
         if (state && state.phase !== 'done') {
+          const bound = bindingProblem(state, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
+            ctx.d.namespace, ctx.names.state);
+          if (bound) throw usageError(bound);
           const problem = resumeProblem(state, opts.to, opts.method, ctx.d.namespace);
           if (problem) throw usageError(problem);
           ctx.state = state;
@@ -159,7 +175,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           installUser: server.installUser, removedSettings: removedSettings(from, opts.to), initdb: initdbOptions(server, opts.to), uid, gid,
         };
         const state: UpgradeState = {
-          version: 1, workload: w, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
+          version: 1, workload: w, workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
           oldImage: ctx.d.image, targetImage: opts.image ?? targetImageFor(ctx.d.image, opts.to) ?? '', jobImage: ctx.job.image,
           apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
           snapshot: null, fingerprintConfigMap: ctx.names.fingerprint, job: ctx.names.job, phase: 'preflight', history: [], jobSpec: ctx.job,
@@ -376,7 +392,7 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
           await Promise.race([heldNow, reading]);
           ctx.timings.verified = Date.now() - t0;
           ctx.state = { ...s, verifyHeldAt: new Date().toISOString() };
-          await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state);
+          await writeState(ctx);
           task.title = 'Verify: snapshot of the data held; the applications start while it is compared';
           await updateExtensions();
           await timed(ctx, 'apps-up', async () => {
