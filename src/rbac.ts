@@ -50,6 +50,9 @@ const UPGRADE_IN_PLACE: Permission[] = [
   p('create', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'),
   // The record of the upgrade and the fingerprint.
   p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('patch', '', 'configmaps'), p('delete', '', 'configmaps'),
+  // The lock that keeps a second run (or a rollback) from acting on the same upgrade at the same time.
+  p('create', 'coordination.k8s.io', 'leases'), p('get', 'coordination.k8s.io', 'leases'), p('patch', 'coordination.k8s.io', 'leases'),
+  p('delete', 'coordination.k8s.io', 'leases'),
   p('list', 'storage.k8s.io', 'volumeattachments', { clusterScoped: true }),
   // --rollback from the snapshot re-creates the data PVC from it.
   p('delete', '', 'persistentvolumeclaims'), p('create', '', 'persistentvolumeclaims'),

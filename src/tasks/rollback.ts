@@ -7,7 +7,7 @@ import { buildRollbackJob } from '../manifests/upgrade-job.ts';
 import { compareFingerprints } from '../postgres/fingerprint.ts';
 import { loadReference, referenceFromSnapshot, type Reference } from '../upgrade/reference.ts';
 import { fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
-import { isDone, parseState, upgradeNames, type UpgradeState } from '../upgrade/state.ts';
+import { bindingProblem, isDone, parseState, upgradeNames, type UpgradeState } from '../upgrade/state.ts';
 import { patchImage, poll, runJob, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../upgrade/steps.ts';
 import { connectTask } from './connect.ts';
 
@@ -19,6 +19,8 @@ export interface RollbackCtx {
   d: Discovery;
   state: UpgradeState;
   names: ReturnType<typeof upgradeNames>;
+  /** The record's resourceVersion when it was read: the lock makes sure nobody changed it before the first change. */
+  stateVersion?: string;
   via: RollbackVia;
   why: string;
   diff?: string[];
@@ -66,6 +68,10 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
         const s = parseState(cm);
         if (!s) throw usageError(`no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.names.state}): there is nothing to roll back`);
+        const bound = bindingProblem(s, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
+          ctx.d.namespace, ctx.names.state);
+        if (bound) throw usageError(bound);
+        ctx.stateVersion = cm?.metadata.resourceVersion;
         ctx.state = s;
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, s.to);
         const way = rollbackWay(s);

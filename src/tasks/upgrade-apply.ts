@@ -7,8 +7,8 @@ import { upgradePaths } from '../postgres/upgrade-script.ts';
 import { createSnapshot, fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
 import { storeReference, type Reference } from '../upgrade/reference.ts';
 import { isDone } from '../upgrade/state.ts';
-import { runJob, saveState, scaleTo, waitDetached, waitPodsGone } from '../upgrade/steps.ts';
-import { record, refOf, st, startReference, timed, type UpgradeCtx, type UpgradeOptions } from './upgrade-ctx.ts';
+import { runJob, scaleTo, waitDetached, waitPodsGone } from '../upgrade/steps.ts';
+import { record, refOf, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './upgrade-ctx.ts';
 import { createStartTasks } from './upgrade-start.ts';
 import { createVerifyTasks } from './upgrade-verify.ts';
 
@@ -101,7 +101,7 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
               pvc: ctx.d.pvc.metadata.name, className: cls.name, pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(), consistency: 'stopped',
               reason: `before upgrade to ${s.to}` });
             ctx.state = { ...s, snapshot: snap.metadata.name };
-            await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state);
+            await writeState(ctx);
           }
           return waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, opts.waitSnapshotReady ? 'ready' : 'cut', timeout);
         });

@@ -1,4 +1,5 @@
 import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
+import type { UpgradeLock } from '../upgrade/lock.ts';
 import { referenceFromSnapshot, type Reference } from '../upgrade/reference.ts';
 import { saveState } from '../upgrade/steps.ts';
 import { advance, type InPlaceMethod, type Phase, type UpgradeState, type upgradeNames } from '../upgrade/state.ts';
@@ -25,6 +26,10 @@ export interface UpgradeOptions {
 export interface UpgradeCtx extends CheckCtx {
   names: ReturnType<typeof upgradeNames>;
   state?: UpgradeState;
+  /** The record's resourceVersion as last read or written: every write is made over it (undefined: none yet). */
+  stateVersion?: string;
+  /** Held from before the first change to the end of the run. */
+  lock?: UpgradeLock;
   /** True when a recorded, unfinished upgrade is being resumed. */
   resuming: boolean;
   job: UpgradeJobSpec;
@@ -52,7 +57,13 @@ export const refOf = (w: { kind: string; name: string }) => `${w.kind === 'State
 /** Records a phase as done in the state ConfigMap. */
 export async function record(ctx: UpgradeCtx, p: Phase): Promise<void> {
   ctx.state = advance(ctx.state as UpgradeState, p);
-  await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state);
+  await writeState(ctx);
+}
+
+/** Writes the record, only while this run holds the lock and over the version it last saw. */
+export async function writeState(ctx: UpgradeCtx): Promise<void> {
+  ctx.lock?.assertHeld();
+  ctx.stateVersion = await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state as UpgradeState, ctx.stateVersion);
 }
 
 /** Times a phase. */

@@ -8,8 +8,8 @@ import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../postg
 import { fingerprintVia } from '../snapshot/take.ts';
 import { loadReference, type Reference } from '../upgrade/reference.ts';
 import { isDone } from '../upgrade/state.ts';
-import { saveState, scaleTo, waitWorkloadReady } from '../upgrade/steps.ts';
-import { record, refOf, st, startReference, timed, type UpgradeCtx, type UpgradeOptions } from './upgrade-ctx.ts';
+import { scaleTo, waitWorkloadReady } from '../upgrade/steps.ts';
+import { record, refOf, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './upgrade-ctx.ts';
 
 /** The reference, from this run's background read, or stored by an earlier run, or read from the snapshot now. */
 async function awaitReference(ctx: UpgradeCtx): Promise<Reference> {
@@ -79,7 +79,7 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
           await Promise.race([heldNow, reading]);
           ctx.timings.verified = Date.now() - t0;
           ctx.state = { ...s, verifyHeldAt: new Date().toISOString() };
-          await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state);
+          await writeState(ctx);
           task.title = 'Verify: snapshot of the data held; the applications start while it is compared';
           await updateExtensions();
           await timed(ctx, 'apps-up', () => scaleAppsUp(ctx, timeout));

@@ -12,7 +12,7 @@ import { targetImageFor, upgradeImageFor, parseImageRef } from '../postgres/imag
 import { initdbOptions } from '../postgres/rules.ts';
 import { removedSettings } from '../postgres/upgrade-script.ts';
 import { tagMajor } from '../postgres/workload.ts';
-import { parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
+import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
 import { connectTask } from './connect.ts';
 import { createCheckTasks } from './check.ts';
 import type { UpgradeCtx, UpgradeOptions } from './upgrade-ctx.ts';
@@ -33,7 +33,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         ctx.timings = {};
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
-        const state = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state }));
+        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
+        ctx.stateVersion = cm?.metadata.resourceVersion;
+        const state = parseState(cm);
         if (state?.phase === 'done' && state.to === opts.to && tagMajor(ctx.d.image) === opts.to) {
           ctx.nothingToDo = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} was upgraded to PostgreSQL ${opts.to} already ` +
             `(${state.history.at(-1)?.at ?? 'earlier'}); nothing to do`;
@@ -41,6 +43,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           return;
         }
         if (state && state.phase !== 'done') {
+          const bound = bindingProblem(state, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
+            ctx.d.namespace, ctx.names.state);
+          if (bound) throw usageError(bound);
           const problem = resumeProblem(state, opts.to, opts.method, ctx.d.namespace);
           if (problem) throw usageError(problem);
           ctx.state = state;
@@ -103,7 +108,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           installUser: server.installUser, removedSettings: removedSettings(from, opts.to), initdb: initdbOptions(server, opts.to), uid, gid,
         };
         const state: UpgradeState = {
-          version: 1, workload: w, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
+          version: 1, workload: w, workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
           oldImage: ctx.d.image, targetImage: opts.image ?? targetImageFor(ctx.d.image, opts.to) ?? '', jobImage: ctx.job.image,
           apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
           snapshot: null, fingerprintConfigMap: ctx.names.fingerprint, job: ctx.names.job, phase: 'preflight', history: [], jobSpec: ctx.job,

@@ -17,7 +17,7 @@ const jobSpec = { name: 'j', namespace: 'ns', workload: 'StatefulSet/x', image: 
   removedSettings: ['stats_temp_directory'], initdb: ['--encoding=UTF8', '--lc-collate=C'], uid: 1001, gid: 1001 };
 
 const state: UpgradeState = {
-  version: 1, workload: { kind: 'StatefulSet', name: 'circleci-postgresql', replicas: 1 }, container: 'postgresql', from: 13, fromVersion: '13.22', to: 15,
+  version: 1, workload: { kind: 'StatefulSet', name: 'circleci-postgresql', replicas: 1 }, workloadUid: 'uid-1', pvc: 'data-x-0', container: 'postgresql', from: 13, fromVersion: '13.22', to: 15,
   method: 'link', oldImage: 'docker.io/bitnami/postgresql:13.0.0-debian-12-r0', targetImage: 'bitnami/postgresql:15', jobImage: 'tianon/postgres-upgrade:13-to-15',
   apps: [{ kind: 'Deployment', name: 'frontend', replicas: 2 }], snapshot: null, fingerprintConfigMap: 'f', job: 'j', jobSpec, phase: 'preflight', history: [],
 };
