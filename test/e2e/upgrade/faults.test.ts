@@ -57,7 +57,8 @@ function runUntil(cp: ControlPlane, args: string[], marker: RegExp, act: (kill: 
 async function deploy(cp: ControlPlane, ns: string): Promise<Fingerprint> {
   await createNamespace(cp, ns, { 'pod-security.kubernetes.io/enforce': 'restricted' });
   await applyObjects(cp, bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD }));
-  await waitReady(cp, ns, POD);
+  // The StatefulSet makes its pod a moment after the apply: wait for it to exist, then to be ready.
+  await waitReady(cp, ns, await podName(cp, ns, 'app.kubernetes.io/name=postgresql'));
   await seedCluster(podSql(cp, ns, POD, 'postgres'), { rows: 150 });
   const fp = await takeFingerprint(podSql(cp, ns, POD, 'postgres'));
   await waitForWrites(cp, ns, { major: 13, moreThan: 10 });
@@ -109,24 +110,27 @@ async function one(cp: ControlPlane, f: Fault, i: number): Promise<void> {
   if (f.then === 'resume') {
     // An outage may be waited out by the run itself; otherwise the re-run resumes. Either way it must complete.
     const waitedOut = f.act === 'apiserver unreachable for 20 s' && first.code === 0;
-    const r = waitedOut ? { code: 0, stdout: '', stderr: '' } : await runAsync(bin, args, env, 300_000);
+    const r = waitedOut ? { code: 0, stdout: '', stderr: '' } : await runAsync(bin, args, env, 600_000);
     assert.is(r.code, 0, `${label}, then resume:\n${first.out}\n${r.stdout}\n${r.stderr}`);
     assert.is(await majorOf(cp, ns), 15, label);
     const { after, writes } = await verifyAfter(cp, ns, 15, before, label);
     rows.push({ fault: label, method: f.method, outcome: waitedOut ? 'waited out by the same run: 15 runs' : 'resumed: 15 runs', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after), writes });
     return;
   }
-  const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 300_000);
+  const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 600_000);
   assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);
   // From the record: until the new server's start was recorded the directories go back; after it, the snapshot.
-  const started = PHASES.indexOf(f.after) >= PHASES.indexOf('Start the database on');
+  // (A kill lands when it lands: the record, read now, says how far the run got.)
+  const recorded = await cp.kubectl(['-n', ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}']);
+  const history = (JSON.parse(recorded.stdout) as { history: Array<{ phase: string }> }).history.map((h) => h.phase);
+  const started = history.includes('db-start');
   assert.match(rb.stderr + rb.stdout, started ? /restored from .*pgupgrade|from snapshot/ : /putting the directories back|directories put back/,
     `${label}: ${started ? 'the new server has started: the snapshot' : 'the new server never started: the directories'}\n${rb.stdout}\n${rb.stderr}`);
   assert.is(await majorOf(cp, ns), 13, label);
   const rolledBack = { from: 15, journal: await committedWrites(cp, ns) };
   const { after } = await verifyAfter(cp, ns, 13, before, `${label}, rolled back`, rolledBack);
   // And the upgrade can be run again from there.
-  const again = await runAsync(bin, args, env, 300_000);
+  const again = await runAsync(bin, args, env, 600_000);
   assert.is(again.code, 0, `${label}, rollback, then upgrade again:\n${again.stdout}\n${again.stderr}`);
   assert.is(await majorOf(cp, ns), 15);
   const { writes } = await verifyAfter(cp, ns, 15, before, `${label}, rolled back, upgraded again`, rolledBack);

@@ -27,7 +27,8 @@ async function deploy(cp: ControlPlane, ns: string, major: number, opts: { ready
     for (const t of sts.spec.volumeClaimTemplates) t.metadata.annotations = { [READY_DELAY_ANNOTATION]: String(opts.readyDelaySeconds) };
   }
   await applyObjects(cp, objs);
-  await waitReady(cp, ns, POD);
+  // The StatefulSet makes its pod a moment after the apply: wait for it to exist, then to be ready.
+  await waitReady(cp, ns, await podName(cp, ns, 'app.kubernetes.io/name=postgresql'));
   const sql = podSql(cp, ns, POD, 'postgres');
   await seedCluster(sql, { rows: 100 });
   if (major === 17) await clearPg17Attver(sql, ['postgres', 'template1', 'app1', 'app2']);
