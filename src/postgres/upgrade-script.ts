@@ -1,4 +1,5 @@
 import { PRELUDE } from './probe-scripts.ts';
+import { READ_PASSWORD_SH } from './queries.ts';
 
 /**
  * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
@@ -119,11 +120,13 @@ V=$(cat "$D/PG_VERSION" 2>/dev/null)
 sync
 say "done: $D is PostgreSQL $FROM again"`;
 
-const PASSWORD_FROM_STDIN = `IFS= read -r PGPASSWORD || exit 90
+/** The password as psqlStdin sends it: one base64 line, decoded with every byte kept. */
+const PASSWORD_FROM_STDIN = `${READ_PASSWORD_SH}
 export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1`;
 
 /**
- * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin.
+ * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin
+ * (psqlStdin's first line).
  * Arguments: $1 user, $2 port, $3 the Job's work dir on the volume.
  */
 export const UPDATE_EXTENSIONS_SCRIPT = `${PASSWORD_FROM_STDIN}

@@ -28,8 +28,7 @@ export async function checkpoint(cluster: Cluster, d: Discovery, r: Reach, passw
 export async function fingerprintVia(cluster: Cluster, d: Discovery, r: Reach, password: string, onHeld?: () => void): Promise<Fingerprint> {
   const clusterJson = (await psqlEach(cluster, d, r, password, ['postgres'], FINGERPRINT_CLUSTER_SQL)).get('postgres');
   if (!clusterJson) throw new Error(`no fingerprint from the server in ${d.namespace}/${r.pod}`);
-  const dbs = fingerprintedDatabases(clusterJson).filter((n) => !/[\n\r]/.test(n));
-  return parseFingerprint(clusterJson, await psqlEach(cluster, d, r, password, dbs, FINGERPRINT_DB_SQL, onHeld));
+  return parseFingerprint(clusterJson, await psqlEach(cluster, d, r, password, fingerprintedDatabases(clusterJson), FINGERPRINT_DB_SQL, onHeld));
 }
 
 /** Creates the VolumeSnapshot; a 403 or a missing CRD becomes a message that says what to do. */

@@ -12,6 +12,7 @@ import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../pos
 import { targetImageFor, upgradeImageFor, parseImageRef } from '../postgres/images.ts';
 import { initdbOptions } from '../postgres/rules.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, removedSettings, upgradePaths } from '../postgres/upgrade-script.ts';
+import { psqlStdin } from '../postgres/queries.ts';
 import { tagMajor } from '../postgres/workload.ts';
 import type { SnapshotRecord } from '../snapshot/record.ts';
 import { createSnapshot, fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
@@ -355,7 +356,7 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
         const paths = upgradePaths(ctx.job.pgdata, s.from, s.to);
         const updateExtensions = async () => {
           const r = await ctx.cluster.exec(d.namespace, liveReach(d).pod, liveReach(d).container,
-            ['sh', '-c', UPDATE_EXTENSIONS_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), paths.work], `${ctx.password}\n`);
+            ['sh', '-c', UPDATE_EXTENSIONS_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), paths.work], psqlStdin(ctx.password, []));
           if (r.exitCode !== 0) throw new CliError(`update_extensions.sql failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
         };
         if (s.verifyHeldAt) {
@@ -436,7 +437,7 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
         const d = ctx.d;
         ctx.password ??= await readPassword(ctx.cluster, d);
         const r = await ctx.cluster.exec(d.namespace, liveReach(d).pod, liveReach(d).container,
-          ['sh', '-c', ANALYZE_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), String(s.to)], `${ctx.password}\n`);
+          ['sh', '-c', ANALYZE_SCRIPT, 'sh', d.superuser?.user ?? 'postgres', String(d.port), String(s.to)], psqlStdin(ctx.password, []));
         if (r.exitCode !== 0) throw new CliError(`vacuumdb failed (exit ${r.exitCode}): ${r.stderr.trim()}; the upgrade itself is done: run it again by hand`, ExitCode.failed);
         const snap = ctx.snapshotReady ? await ctx.snapshotReady : undefined;
         await record(ctx, 'done');
