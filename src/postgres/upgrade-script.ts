@@ -61,17 +61,18 @@ touch "$MARK" || exit 16
 say "initdb of PostgreSQL $TO in $N: $*"
 "$B/initdb" -D "$N" -U "$U" "$@" > /tmp/initdb.log 2>&1 || { cat /tmp/initdb.log; exit 17; }
 rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 16
-fail() { echo "pg_upgrade failed (exit $1); its logs:"; for f in $(find "$N" "$W" -name '*.log' -o -name '*.txt' 2>/dev/null); do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
-OPTS="-b $O -B $B -d $D -D $N -U $U --socketdir=/tmp"
+fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
+# Every value is one quoted word, whatever spaces PGDATA or the install user hold.
+pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$D" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
 say "pg_upgrade --check"
 T1=$(ms)
-"$B/pg_upgrade" --check $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+pgup --check || fail $?
 say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
 # pg_upgrade 15 and older copies by default and has no --copy flag.
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
 say "pg_upgrade $MODE --jobs=$(nproc)"
 T0=$(date +%s%N)
-"$B/pg_upgrade" $MODE "--jobs=$(nproc)" $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+pgup $MODE "--jobs=$(nproc)" || fail $?
 say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 # pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.
 for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
