@@ -9,7 +9,7 @@ import { blockingError, CliError, ExitCode, usageError } from '../exit-codes.ts'
 import { buildUpgradeJob, type UpgradeJobSpec } from '../manifests/upgrade-job.ts';
 import { buildVolumeSnapshot } from '../manifests/snapshot.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../postgres/fingerprint.ts';
-import { targetImageFor, upgradeImageFor, parseImageRef } from '../postgres/images.ts';
+import { targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../postgres/images.ts';
 import { initdbOptions } from '../postgres/rules.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, removedSettings, upgradePaths } from '../postgres/upgrade-script.ts';
 import { psqlStdin } from '../postgres/queries.ts';
@@ -152,6 +152,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         const server = ctx.server;
         if (!server || !ctx.volume) throw new CliError('the preflight could not read the server or the volume', ExitCode.failed);
         const from = Math.floor(server.versionNum / 10000);
+        const badImage = verifyImageFlags(opts.image, opts.jobImage, opts.to, from);
+        if (badImage) throw usageError(`${badImage}; nothing was changed`);
         const { uid, gid } = ctx.volume.data.uid > 0 ? { uid: ctx.volume.data.uid, gid: ctx.volume.data.gid } : probeIdentity(ctx.d);
         const w: ScaledWorkload = { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) };
         ctx.job = {

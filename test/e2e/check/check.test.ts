@@ -234,6 +234,8 @@ test('bad input exits 2 with a clear message and changes nothing', async () => {
     [['-n', ns.bitnami, '--to', '13'], /runs PostgreSQL 13\.\d+.*--to 13 must be greater than the running major 13/],
     [['-n', ns.bitnami, '--to', '16'], /--to 16 is not a supported target \(supported: 13, 15, 17, 18\)/],
     [['-n', ns.bitnami, '--context', 'nope'], /context "?nope"? .*(known|exist)/i],
+    [['-n', ns.bitnami, '--app-selector', ''], /an empty selector matches every workload/],
+    [['-n', ns.bitnami, '--app-selector', 'tier!=db'], /not an equality term/],
   ];
   for (const [args, message] of cases) {
     const r = await check(cp, args);

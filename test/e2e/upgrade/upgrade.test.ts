@@ -112,6 +112,11 @@ test('bad input exits 2 and changes nothing', async () => {
     [['-n', c.ns, '--to', '15', '--method', 'clone', '-y'], /--method clone needs a filesystem that can clone/],
     [['-n', c.ns, '--to', '15', '--image', 'x', '--method', 'swap', '-y'], /--method swap needs --to 18/],
     [['-n', c.ns, '--to', '15'], /confirm with -y/],
+    [['-n', c.ns, '--to', '17', '--image', 'bitnami/postgresql:16', '-y'], /--image bitnami\/postgresql:16 runs PostgreSQL 16 \(its tag says so\), but --to is 17/],
+    [['-n', c.ns, '--to', '15', '--image', 'bitnami/postgresql:15 --debug', '-y'], /--image "bitnami\/postgresql:15 --debug": an image reference holds no spaces/],
+    [['-n', c.ns, '--to', '15', '--job-image', 'tianon/postgres-upgrade:14-to-15', '-y'], /--job-image .* upgrades 14 to 15 .* from 13 to 15/],
+    [['-n', c.ns, '--to', '15', '--app-selector', '', '-y'], /--app-selector "": an empty selector matches every workload/],
+    [['-n', c.ns, '--to', '15', '--app-selector', 'tier!=db', '-y'], /"tier!=db" is not an equality term/],
   ];
   for (const [args, msg] of cases) {
     const r = await upgrade(cp, args);

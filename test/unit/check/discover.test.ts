@@ -6,7 +6,7 @@ import { CliError } from '../../../src/exit-codes.ts';
 import {
   claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
-import { parseSelector } from '../../../src/commands/check.ts';
+import { parseSelector } from '../../../src/k8s/selector.ts';
 import { parseQuantity, formatBytes } from '../../../src/k8s/quantity.ts';
 
 const test = suite('discovery');
@@ -82,7 +82,7 @@ test('what a workload says about itself: flavour, PGDATA, superuser, volume, man
 
 test('selectors and quantities', () => {
   assert.equal(parseSelector('layer=application,tier=web'), { layer: 'application', tier: 'web' });
-  assert.throws(() => parseSelector('layer'), /use key=value/);
+  assert.throws(() => parseSelector('layer'), /is not key=value/);
   assert.is(parseQuantity('8Gi'), 8 * 2 ** 30);
   assert.is(parseQuantity('500M'), 5e8);
   assert.throws(() => parseQuantity('lots'), /not a Kubernetes quantity/);
