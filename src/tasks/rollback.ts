@@ -6,6 +6,7 @@ import { CliError, ExitCode, usageError } from '../exit-codes.ts';
 import { buildRollbackJob } from '../manifests/upgrade-job.ts';
 import { compareFingerprints, type Fingerprint } from '../postgres/fingerprint.ts';
 import { fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
+import { readFingerprint } from '../snapshot/fingerprint-store.ts';
 import { isDone, parseState, upgradeNames, type UpgradeState } from '../upgrade/state.ts';
 import { patchImage, poll, runJob, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../upgrade/steps.ts';
 import { connectTask } from './connect.ts';
@@ -138,7 +139,7 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
       task: async (ctx, task) => {
         const d = await discover(ctx.cluster, ctx.d.namespace, refOf(ctx.state.workload), opts.appSelector);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name: ctx.state.fingerprintConfigMap });
-        const before = JSON.parse(cm?.data?.['fingerprint.json'] ?? 'null') as Fingerprint | null;
+        const before = readFingerprint(cm) ?? null;
         if (!before) {
           task.title = 'Verify: no fingerprint was taken (the upgrade stopped before it); the server runs, nothing to compare';
           return;

@@ -16,6 +16,7 @@ import { psqlStdin } from '../postgres/queries.ts';
 import { tagMajor } from '../postgres/workload.ts';
 import type { SnapshotRecord } from '../snapshot/record.ts';
 import { createSnapshot, fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
+import { fingerprintData, readFingerprint } from '../snapshot/fingerprint-store.ts';
 import { advance, isDone, parseState, resumeProblem, upgradeNames, type InPlaceMethod, type Phase, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
 import { patchImage, runJob, saveState, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../upgrade/steps.ts';
 import { connectTask } from './connect.ts';
@@ -227,7 +228,7 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
         const cm: KObject = { ...fpRef(ctx), metadata: { name: ctx.names.fingerprint, namespace: ctx.d.namespace,
           labels: { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade', 'pgupgrade.kubectl.io/role': 'fingerprint' },
           annotations: { 'pgupgrade.kubectl.io/workload': `${st(ctx).workload.kind}/${st(ctx).workload.name}`, 'pgupgrade.kubectl.io/taken-at': new Date().toISOString(),
-            'pgupgrade.kubectl.io/pg-version': st(ctx).fromVersion } }, data: { 'fingerprint.json': JSON.stringify(fp) } };
+            'pgupgrade.kubectl.io/pg-version': st(ctx).fromVersion } }, ...fingerprintData(fp) };
         await ctx.cluster.deleteObject(fpRef(ctx));
         await ctx.cluster.createObject(cm);
         await record(ctx, 'fingerprint');
@@ -369,7 +370,7 @@ export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeC
           return;
         }
         const cm = await ctx.cluster.readObject(fpRef(ctx));
-        const before = JSON.parse(cm?.data?.['fingerprint.json'] ?? 'null') as Fingerprint | null;
+        const before = readFingerprint(cm) ?? null;
         if (!before) throw new CliError(`the fingerprint ConfigMap ${ctx.names.fingerprint} is gone; cannot verify`, ExitCode.failed);
         const t0 = Date.now();
         let held: () => void = () => undefined;
