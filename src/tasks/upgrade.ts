@@ -13,7 +13,7 @@ import { targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from
 import { initdbOptions } from '../postgres/rules.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, removedSettings, upgradePaths } from '../postgres/upgrade-script.ts';
 import { psqlStdin } from '../postgres/queries.ts';
-import { tagMajor } from '../postgres/workload.ts';
+import { tagMajor, multiReplicaProblem } from '../postgres/workload.ts';
 import type { SnapshotRecord } from '../snapshot/record.ts';
 import { createSnapshot, fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
 import { fingerprintData, readFingerprint } from '../snapshot/fingerprint-store.ts';
@@ -107,6 +107,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
+        const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
+        if (multi) throw usageError(multi);
         const { pgdata, mountPath } = ctx.d;
         if (pgdata.replace(/\/+$/, '') === mountPath.replace(/\/+$/, '')) {
           throw usageError(`PGDATA ${pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +

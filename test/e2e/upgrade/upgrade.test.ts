@@ -10,6 +10,7 @@ import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../su
 import { seedCluster } from '../../support/pg/seed.ts';
 import { clearPg17Attver } from '../../support/pg/upgrade.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import { waitFor } from '../../support/process.ts';
 
 const test = suite('kubectl pgupgrade upgrade in place, on real PostgreSQL pods');
 const PASSWORD = 'Upgrade-E2E-S3cret';
@@ -149,6 +150,24 @@ test('a vendor image without --image, and a volume that is not ReadWriteOnce, ar
   assert.is(r2.code, 2, r2.stdout + r2.stderr);
   assert.match(r2.stderr, /not ReadWriteOnce/);
   assert.is(await resourceVersions(cp, ns2), before);
+});
+
+test('a StatefulSet of two replicas is refused before any downtime: exit 2, nothing changed', async () => {
+  const { cp } = await sharedEnv();
+  const ns = uniqueNamespace('up-replicas');
+  await createNamespace(cp, ns);
+  const objs = bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD });
+  (objs.find((o) => o.kind === 'StatefulSet') as { spec: { replicas: number } }).spec.replicas = 2;
+  await applyObjects(cp, objs);
+  for (const pod of ['circleci-postgresql-0', 'circleci-postgresql-1']) {
+    await waitFor(`pod ${pod}`, async () => (await cp.kubectl(['-n', ns, 'get', 'pod', pod], { allowFail: true })).code === 0, 60_000);
+    await waitReady(cp, ns, pod);
+  }
+  const before = await resourceVersions(cp, ns);
+  const r = await upgrade(cp, ['-n', ns, '--to', '15', '-y']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /has 2 replicas, each with its own PVC/);
+  assert.is(await resourceVersions(cp, ns), before);
 });
 
 for (const c of CASES) {

@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Cluster, Workload } from '../../../src/k8s/cluster.ts';
-import { findWorkload } from '../../../src/check/discover.ts';
+import { appsOf, findWorkload } from '../../../src/check/discover.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
-  claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
+  claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
 import { parseSelector } from '../../../src/k8s/selector.ts';
 import { parseQuantity, formatBytes } from '../../../src/k8s/quantity.ts';
@@ -87,6 +87,22 @@ test('selectors and quantities', () => {
   assert.is(parseQuantity('500M'), 5e8);
   assert.throws(() => parseQuantity('lots'), /not a Kubernetes quantity/);
   assert.is(formatBytes(1536 * 2 ** 20), '1.5 GiB');
+});
+
+test('the applications never include the database, even when the selector matches it too', () => {
+  const labels = { 'app.kubernetes.io/part-of': 'shop' };
+  const db = workload('StatefulSet', 'postgresql', 'bitnami/postgresql:13', { metadata: { name: 'postgresql', labels } });
+  // listWorkloads returns new objects: the database comes back as an equal object, not the same one.
+  const all = [{ ...db, metadata: { ...db.metadata } }, workload('Deployment', 'web', 'shop/web:1', { metadata: { name: 'web', labels } }),
+    workload('Deployment', 'postgresql', 'shop/api:1', { metadata: { name: 'postgresql', labels } }), workload('Deployment', 'other', 'x:1')];
+  assert.equal(appsOf(all, db, labels).map((w) => `${w.kind}/${w.metadata.name}`), ['Deployment/web', 'Deployment/postgresql']);
+});
+
+test('a StatefulSet of several replicas is refused for an in-place upgrade; one replica, or a Deployment, is not', () => {
+  const sts = (replicas: number) => workload('StatefulSet', 'pg', 'postgres:13', { replicas });
+  assert.match(multiReplicaProblem(sts(3), 'ns') ?? '', /StatefulSet ns\/pg has 3 replicas, each with its own PVC.*--replicas=1/);
+  assert.is(multiReplicaProblem(sts(1), 'ns'), undefined);
+  assert.is(multiReplicaProblem(workload('Deployment', 'pg', 'postgres:13', { replicas: 2 }), 'ns'), undefined);
 });
 
 test.run();
