@@ -18,24 +18,35 @@ function jobScript(volume: string, pgdata: string, user: string): Promise<string
   return runOn([13, 15], volume, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', pgdata, '13', '15', 'link', user, 'stats_temp_directory', ...INITDB]);
 }
 
-test('PGDATA "/bitnami/postgresql/my data/pgdata": upgraded, data equal, config carried over', async () => {
+test('PGDATA "/bitnami/postgresql/my data/pgdata": upgraded, data equal, config and its includes carried over, removed settings in any case commented out', async () => {
   const volume = makeVolume('jobspace');
   onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
   const data = `${BITNAMI.mount}/my data/pgdata`;
   await initCluster(13, volume, { data });
-  const conf = path.join(volume, 'my data', 'pgdata', 'postgresql.conf');
-  fs.appendFileSync(conf, "\nstats_temp_directory = 'pg_stat_tmp'\n");
+  // A removed setting in every place it can hide: another case, an included file, a nested include, include_dir.
+  const pgdata = path.join(volume, 'my data', 'pgdata');
+  fs.appendFileSync(path.join(pgdata, 'postgresql.conf'),
+    "\nSTATS_TEMP_DIRECTORY = 'pg_stat_tmp'\ninclude 'conf.d/extra.conf'\nINCLUDE_DIR more\ninclude_if_exists = 'missing.conf'\n");
+  fs.mkdirSync(path.join(pgdata, 'conf.d'));
+  fs.mkdirSync(path.join(pgdata, 'more'));
+  fs.writeFileSync(path.join(pgdata, 'conf.d', 'extra.conf'), "Stats_Temp_Directory = 'pg_stat_tmp'\ninclude 'nested.conf'\n");
+  fs.writeFileSync(path.join(pgdata, 'conf.d', 'nested.conf'), "stats_temp_directory 'pg_stat_tmp'\nmaintenance_work_mem = '77MB'\n");
+  fs.writeFileSync(path.join(pgdata, 'more', 'a.conf'), "stats_temp_directory='pg_stat_tmp'\nwork_mem = '7MB'\n");
   const old = await startServer(13, volume, data);
   await seedCluster(old.sql, { rows: 100 });
   const before = await takeFingerprint(old.sql);
   await old.stop();
   const out = await jobScript(volume, data, 'postgres');
   assert.match(out, /pgupgrade: done: .*my data\/pgdata is PostgreSQL 15/);
-  assert.match(out, 'postgresql.conf: stats_temp_directory was removed in PostgreSQL 15; commented out');
+  for (const f of ['postgresql.conf', 'conf.d/extra.conf', 'conf.d/nested.conf', 'more/a.conf']) {
+    assert.match(out, `${f}: stats_temp_directory was removed in PostgreSQL 15; commented out`);
+  }
   assert.is(fs.readFileSync(path.join(volume, 'my data', 'pgdata', 'PG_VERSION'), 'utf8').trim(), '15');
   const after = await startServer(15, volume, data);
   try {
     assert.equal(compareFingerprints(before, await takeFingerprint(after.sql)), []);
+    assert.is((await after.sql('postgres', 'SHOW work_mem')).trim(), '7MB', 'the include_dir file came over');
+    assert.is((await after.sql('postgres', 'SHOW maintenance_work_mem')).trim(), '77MB', 'the nested include came over');
   } finally {
     await after.stop();
   }
