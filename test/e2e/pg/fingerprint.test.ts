@@ -35,6 +35,10 @@ for (const major of [13, 18] as Major[]) {
     const server = await startServer(major, volume);
     onTeardown(() => server.stop());
     await seedCluster(server.sql, { rows: 50 });
+    for (const name of ['host=127.0.0.1 port=1 dbname=x', 'two\nlines']) {
+      await server.sql('postgres', `CREATE DATABASE "${name}"`);
+      await server.sql(name, 'CREATE TABLE t AS SELECT 1 AS x');
+    }
     // Another session's temporary table, index and view: no session but its own can read them.
     const holder = server.sql('app1', `CREATE TEMP TABLE held AS SELECT 1 AS x; CREATE INDEX ON held (x); CREATE TEMP VIEW held_v AS SELECT x FROM held;
       SELECT pg_sleep(60)`).catch(() => 'ended');
@@ -48,6 +52,7 @@ for (const major of [13, 18] as Major[]) {
     assert.ok(Object.keys(mine.perDb.app2?.tables ?? {}).includes('public.orders'), 'the seeded tables are in it');
     assert.ok((mine.perDb.app1?.largeObjects.count ?? 0) > 0, 'large objects are counted');
     assert.not.ok(JSON.stringify(mine).includes('held'), 'temporary objects are left out');
+    assert.is(theirs.perDb['two\nlines']?.tables['public.t']?.rows, 1, 'a name with a newline is one database');
     await server.sql('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`);
     await holder;
   });

@@ -9,7 +9,8 @@ export { compareFingerprints, type DbFingerprint, type Fingerprint } from '../..
 
 /** Databases and roles, asked of the maintenance database. */
 export const CLUSTER_SQL = {
-  databases: `SELECT datname, pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datallowconn ORDER BY 1`,
+  // Names as JSON strings: one that holds a newline or a tab stays one field of one row.
+  databases: `SELECT to_json(datname), pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datallowconn ORDER BY datname`,
   // The kind of password hash only: md5, SCRAM or none. The hash itself never leaves the server.
   roles: `SELECT rolname, CASE WHEN rolpassword IS NULL THEN 'none' WHEN rolpassword LIKE 'md5%' THEN 'md5'
     WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' ELSE 'other' END FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`,
@@ -52,7 +53,7 @@ export function parseRows(out: string): string[][] {
 export async function takeFingerprint(sql: SqlRunner, maintenanceDb = 'postgres'): Promise<Fingerprint> {
   const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
   for (const [name, encoding, collate, ctype] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.databases))) {
-    fp.databases[name as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };
+    fp.databases[JSON.parse(name as string) as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };
   }
   for (const [name, kind] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.roles))) fp.roles[name as string] = kind as string;
   for (const db of Object.keys(fp.databases).filter((d) => d !== 'template1')) fp.perDb[db] = await dbFingerprint(sql, db);
