@@ -98,6 +98,7 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
     CREATE EXTENSION adminpack;
     CREATE ROLE legacy LOGIN PASSWORD 'legacy-md5';
     CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';`);
+  await sql('postgres', 'CREATE DATABASE "two\nlines"');
   await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'mkdir', '/var/lib/postgresql/data/pgdata-12']);
   // The volume root as a fresh ext4 filesystem has it: root's, 0755. Then the namespace turns restricted.
   await cp.kubectl(['-n', ns.rootvol, 'exec', rootvol, '--', 'chmod', '0755', '/var/lib/postgresql/data']);
@@ -147,13 +148,14 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   assert.equal(y.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
 });
 
-test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension', async () => {
+test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension, a name with a newline', async () => {
   const { cp } = await sharedEnv();
   const r = await check(cp, ['-n', ns.broken, '--to', '15', '-o', 'json']);
   assert.is(r.code, 3, r.stderr);
   const rep = JSON.parse(r.stdout) as Report;
   assert.equal(validateSchema(schema, rep), []);
-  const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12' };
+  const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12',
+    'database-names': '"two\\nlines"' };
   for (const [id, word] of Object.entries(fails)) {
     const c = status(rep, id);
     assert.is(c.status, 'fail', id);

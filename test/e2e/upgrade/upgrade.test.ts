@@ -64,10 +64,10 @@ async function deploy(cp: ControlPlane, c: Case): Promise<void> {
   // A test-environment artefact, not the users' world: Debian trixie's 17 tags columns with pg_attver, which 18
   // rejects (README, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
   if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2']);
-  // Names that psql would read as a connection string (to a port where nothing listens in the pod), or that a
-  // line-based transport would cut: the upgrade's fingerprint must read them as databases like any other. Made
-  // after the clearing above, since they are copies of template1.
-  for (const name of ['host=127.0.0.1 port=5499 dbname=x', 'two\nlines']) {
+  // A name that psql would read as a connection string (to a port where nothing listens in the pod): the upgrade's
+  // fingerprint must read it as a database like any other. Made after the clearing above (a copy of template1).
+  // (A name with a newline is refused by pg_upgrade itself; check fails it: see the check e2e.)
+  for (const name of ['host=127.0.0.1 port=5499 dbname=x']) {
     await podSql(cp, c.ns, c.pod, user(c))('postgres', `CREATE DATABASE "${name}"`);
     await podSql(cp, c.ns, c.pod, user(c))(name, 'CREATE TABLE t AS SELECT 1 AS x');
   }
@@ -89,7 +89,7 @@ test('set up: eight databases, seeded and fingerprinted', async () => {
   }
   await Promise.all(CASES.map((c) => deploy(cp, c)));
   assert.is(CASES.length, 8);
-  assert.ok(CASES.every((c) => c.before && Object.keys(c.before.perDb).length >= 5));
+  assert.ok(CASES.every((c) => c.before && Object.keys(c.before.perDb).length >= 4));
 });
 
 test('--dry-run prints the Job, the snapshot and every patch in order, and changes nothing', async () => {

@@ -79,6 +79,9 @@ test('what pg_upgrade refuses: prepared transactions, logical slots before 17, r
   assert.is(ids(input({ databases: new Map([['app', facts({ postfixOperators: 1 })]]) }))['postfix-operators'], 'fail');
   assert.is(ids(input({ from: 15, databases: new Map([['app', facts({ postfixOperators: 1 })]]) }))['postfix-operators'], 'pass', 'no postfix operators exist after 13');
   assert.is(ids(input({ from: 17, to: 18, databases: new Map([['app', facts({ attverColumns: 3 })]]) }))['pg-attver'], 'fail');
+  const lines = verifyPgUpgradeRules(input({ server: server({ databases: [db('template1'), db('two\nlines')] }) })).find((f) => f.id === 'database-names');
+  assert.is(lines?.status, 'fail', 'pg_upgrade refuses a database name with a newline ("shell command argument contains a newline")');
+  assert.match(lines?.found ?? '', '"two\\nlines"');
 });
 
 test('the downtime estimate shows its formula', () => {
