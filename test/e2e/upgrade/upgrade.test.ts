@@ -41,6 +41,7 @@ const CASES: Case[] = ([
   { name: 'Bitnami 13 → 15, clone, on the XFS (reflink) StorageClass local-xfs', flavour: 'bitnami', from: 13, to: 15, method: 'clone', storageClassName: 'local-xfs' },
 ] as Array<Omit<Case, 'ns' | 'pod'>>).map((c, i) => ({ ...c, ns: uniqueNamespace(`up-${i}-${c.flavour}`), pod: '' }));
 
+const HOSTILE_DB = 'host=127.0.0.1 port=5499 dbname=x';
 const user = (c: Case) => (c.flavour === 'bitnami' ? 'postgres' : 'admin');
 const selector = (c: Case) => (c.flavour === 'bitnami' ? 'app.kubernetes.io/name=postgresql' : 'k8s-app=postgres');
 
@@ -61,16 +62,14 @@ async function deploy(cp: ControlPlane, c: Case): Promise<void> {
   c.pod = await podName(cp, c.ns, selector(c));
   await waitReady(cp, c.ns, c.pod);
   await seedCluster(podSql(cp, c.ns, c.pod, user(c)), { rows: 200 });
+  // A name that psql would read as a connection string (to a port where nothing listens in the pod): the upgrade's
+  // fingerprint must read it as a database like any other. (A name with a newline is refused by pg_upgrade
+  // itself, so check fails it: see the check e2e.)
+  await podSql(cp, c.ns, c.pod, user(c))('postgres', `CREATE DATABASE "${HOSTILE_DB}"`);
+  await podSql(cp, c.ns, c.pod, user(c))(HOSTILE_DB, 'CREATE TABLE t AS SELECT 1 AS x');
   // A test-environment artefact, not the users' world: Debian trixie's 17 tags columns with pg_attver, which 18
   // rejects (README, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
-  if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2']);
-  // A name that psql would read as a connection string (to a port where nothing listens in the pod): the upgrade's
-  // fingerprint must read it as a database like any other. Made after the clearing above (a copy of template1).
-  // (A name with a newline is refused by pg_upgrade itself; check fails it: see the check e2e.)
-  for (const name of ['host=127.0.0.1 port=5499 dbname=x']) {
-    await podSql(cp, c.ns, c.pod, user(c))('postgres', `CREATE DATABASE "${name}"`);
-    await podSql(cp, c.ns, c.pod, user(c))(name, 'CREATE TABLE t AS SELECT 1 AS x');
-  }
+  if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2', HOSTILE_DB]);
   c.before = await takeFingerprint(podSql(cp, c.ns, c.pod, user(c)));
 }
 
