@@ -61,6 +61,15 @@ export async function findWorkload(cluster: Cluster, ns: string, ref?: string): 
   throw usageError(`several PostgreSQL workloads in namespace ${ns}: ${pg.map(kindName).join(', ')}; name the one to check`);
 }
 
+/**
+ * The application workloads: those the selector matches, never the database itself (a selector such as
+ * `app.kubernetes.io/part-of=shop` often matches it too, and the database is stopped on its own terms).
+ */
+export function appsOf(all: Workload[], database: Workload, selector: Record<string, string>): Workload[] {
+  return all.filter((w) => !(w.kind === database.kind && w.metadata.name === database.metadata.name) &&
+    Object.entries(selector).every(([k, v]) => w.metadata.labels?.[k] === v));
+}
+
 /** Discovery: the workload, its pod, volume, Secret, and what surrounds it. */
 export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>): Promise<Discovery> {
   const labels = await cluster.namespaceLabels(ns).catch((err: { code?: number }) => {
@@ -87,7 +96,7 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const volumeUsers = pods.filter((p) => p !== pod && !own.includes(p) && p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
     (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim))
     .map((p) => p.metadata.name);
-  const apps = (await cluster.listWorkloads(ns)).filter((w) => w !== workload && Object.entries(appSelector).every(([k, v]) => w.metadata.labels?.[k] === v));
+  const apps = appsOf(await cluster.listWorkloads(ns), workload, appSelector);
   const sc = workload.template.spec.securityContext;
   return {
     namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, image, pgdata, port: portOf(container),

@@ -4,7 +4,7 @@ import {
   parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
 } from '../postgres/facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
-import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
+import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { Discovery } from './discover.ts';
 
 /** How the database was reached, for the report. */
@@ -63,7 +63,7 @@ export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, passwor
     if (/(^|\n)HELD\n/.test(seen)) onHeld();
   });
   const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT), 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
-    `${password}\n${dbs.join('\n')}\n\n`, watch || undefined);
+    psqlStdin(password, dbs), watch || undefined);
   if (res.exitCode !== 0) {
     const msg = res.stderr.trim().split('\n').slice(-2).join(' ');
     if (/password authentication failed|no password supplied|role .* does not exist/.test(msg)) throw new CredentialsError(msg);
@@ -78,7 +78,7 @@ export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, pas
   const json = first.get('postgres');
   if (!json) throw new Error(`no answer from the server in ${d.namespace}/${r.pod}`);
   const server = parseServerFacts(json);
-  const names = server.databases.filter((db) => db.allowConn && !/[\n\r]/.test(db.name)).map((db) => db.name);
+  const names = server.databases.filter((db) => db.allowConn).map((db) => db.name);
   const per = await psqlEach(cluster, d, r, password, names, DATABASE_SQL);
   const databases = new Map<string, DatabaseFacts>();
   for (const name of names) {

@@ -3,6 +3,8 @@ import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from './global-args.ts';
 import type { OutputFormat } from '../renderer.ts';
 import { NEWEST_MAJOR, SUPPORTED_MAJORS, type Method } from '../postgres/versions.ts';
 import { usageError } from '../exit-codes.ts';
+import { parseSelector } from '../k8s/selector.ts';
+import { imageRefProblem } from '../postgres/images.ts';
 
 interface CheckArgs extends GlobalArgs {
   workload?: string;
@@ -14,17 +16,6 @@ interface CheckArgs extends GlobalArgs {
   'initdb-lc-collate'?: string;
   'initdb-lc-ctype'?: string;
   output: OutputFormat;
-}
-
-/** Parses `k=v,k2=v2`; a bad selector is a usage error before anything is read. */
-export function parseSelector(s: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of s.split(',').filter(Boolean)) {
-    const [k, v, ...rest] = part.split('=');
-    if (!k || v === undefined || rest.length) throw usageError(`--app-selector "${s}": use key=value[,key=value]`);
-    out[k.trim()] = v.trim();
-  }
-  return out;
 }
 
 /** `check`: the read-only preflight. */
@@ -45,6 +36,9 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .check((a) => {
         if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
+        parseSelector(a['app-selector']);
+        const image = a.image === undefined ? undefined : imageRefProblem(a.image);
+        if (image) throw usageError(`--image ${JSON.stringify(a.image)}: ${image}`);
         return true;
       })
       .example('$0 check -n circleci-server --to 15', 'check the only PostgreSQL workload of the namespace')

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from './global-args.ts';
-import { parseSelector } from './check.ts';
+import { parseSelector } from '../k8s/selector.ts';
+import { verifyImageFlags } from '../postgres/images.ts';
 import type { OutputFormat } from '../renderer.ts';
 import { NEWEST_MAJOR, SUPPORTED_MAJORS } from '../postgres/versions.ts';
 import { usageError } from '../exit-codes.ts';
@@ -53,6 +54,9 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
         if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
+        parseSelector(a['app-selector']);
+        const image = verifyImageFlags(a.image, a['job-image'], a.to);
+        if (image) throw usageError(image);
         return true;
       }),
   handler: async (argv) => {

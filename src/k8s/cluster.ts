@@ -98,6 +98,8 @@ export interface KObject {
   spec?: Record<string, any>;
   status?: Record<string, any>;
   data?: Record<string, string>;
+  /** A ConfigMap's binary values, base64-encoded. */
+  binaryData?: Record<string, string>;
 }
 
 /** Where an object is. */

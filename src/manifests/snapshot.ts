@@ -78,7 +78,9 @@ export function buildRestorePvc(o: { name: string; namespace: string; snapshot: 
 }
 
 /** The fingerprint taken with a snapshot, kept beside it and garbage-collected with it (ownerReference). */
-export function buildFingerprintConfigMap(o: { snapshot: string; snapshotUid: string; namespace: string; fingerprintJson: string }): KObject {
+export function buildFingerprintConfigMap(o: { snapshot: string; snapshotUid: string; namespace: string;
+  /** The fingerprint as src/snapshot/fingerprint-store.ts encodes it. */
+  stored: Pick<KObject, 'data' | 'binaryData'> }): KObject {
   return {
     apiVersion: 'v1', kind: 'ConfigMap',
     metadata: {
@@ -87,6 +89,6 @@ export function buildFingerprintConfigMap(o: { snapshot: string; snapshotUid: st
       annotations: { 'pgupgrade.kubectl.io/snapshot': o.snapshot },
       ownerReferences: [{ apiVersion: SNAP_API, kind: 'VolumeSnapshot', name: o.snapshot, uid: o.snapshotUid }] as never,
     },
-    data: { 'fingerprint.json': o.fingerprintJson },
+    ...o.stored,
   };
 }

@@ -108,12 +108,12 @@ export function parseDatabaseFacts(json: string): DatabaseFacts {
   };
 }
 
-/** Splits PSQL_SCRIPT's `<db>\t<json>` lines. */
+/** Splits PSQL_SCRIPT's `<base64 name>\t<json>` lines into name → JSON. */
 export function parsePerDatabase(out: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const line of out.split('\n')) {
     const tab = line.indexOf('\t');
-    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1));
+    if (tab > 0) m.set(Buffer.from(line.slice(0, tab), 'base64').toString('utf8'), line.slice(tab + 1));
   }
   return m;
 }

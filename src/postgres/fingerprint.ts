@@ -33,7 +33,8 @@ export const FINGERPRINT_CLUSTER_SQL = `select json_build_object(
 /**
  * One database as one JSON object. Each user table's row count and content checksum (the sum of a 60-bit hash
  * of each row's text: order-independent and streaming) are computed by query_to_xml, so the whole database is one
- * read-only statement; table names enter that inner query through format('%I'), never unescaped.
+ * read-only statement; table names enter that inner query through format('%I'), never unescaped. Temporary tables
+ * are left out (relpersistence 't', schemas pg_temp_N): another session's cannot be read, and none survives a restart.
  */
 export const FINGERPRINT_DB_SQL = `select json_build_object(
  'tables', (select coalesce(json_object_agg(name, (xpath('/row/r/text()', x))[1]::text || ' ' || (xpath('/row/s/text()', x))[1]::text), '{}')
@@ -41,16 +42,16 @@ export const FINGERPRINT_DB_SQL = `select json_build_object(
      query_to_xml(format('select count(*) as r, coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) as s from %I.%I t',
        n.nspname, c.relname), false, true, '') as x
      from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+     where c.relkind in ('r', 'p') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
        and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')) t),
  'sequences', (select coalesce(json_object_agg(schemaname || '.' || sequencename, coalesce(last_value::text, 'unused')), '{}') from pg_sequences),
  'extensions', (select coalesce(json_object_agg(extname, extversion), '{}') from pg_extension),
  'objects', (select coalesce(json_agg(o order by o), '[]') from (
-    select 'view ' || schemaname || '.' || viewname as o from pg_views where schemaname not in ('pg_catalog', 'information_schema')
+    select 'view ' || schemaname || '.' || viewname as o from pg_views where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_'
     union all select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema')
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_temp_'
       and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
-    union all select 'index ' || schemaname || '.' || indexname from pg_indexes where schemaname not in ('pg_catalog', 'information_schema')) s),
+    union all select 'index ' || schemaname || '.' || indexname from pg_indexes where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_') s),
  'large_objects', (select json_build_object('count', count(distinct loid),
     'checksum', coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)::text)
     from pg_largeobject)

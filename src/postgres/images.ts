@@ -45,3 +45,49 @@ export function targetImageFor(current: string, to: number): string | undefined 
 export function upgradeImageFor(from: number, to: number): string {
   return `tianon/postgres-upgrade:${from}-to-${to}`;
 }
+
+// The grammar of an image reference (github.com/distribution/reference): [domain[:port]/]path[:tag][@digest].
+const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?';
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
+
+/** Why `ref` is not an image reference that a kubelet could pull, or undefined when it is one. */
+export function imageRefProblem(ref: string): string | undefined {
+  if (ref.trim() === '') return 'empty';
+  if (/\s/.test(ref)) return 'an image reference holds no spaces';
+  if (!REFERENCE.test(ref) || ref.split('@')[0]!.replace(/:[^/]*$/, '').length > 255) {
+    return 'not an image reference ([registry/]repository[:tag][@sha256:…], repository in lower case)';
+  }
+  return undefined;
+}
+
+/** The majors a tag names: `15`, `15.4-bookworm`, `15.4.0-debian-12-r0` → [15]; `13-to-15` → [13, 15]; else []. */
+export function tagMajors(ref: string): number[] {
+  const tag = parseImageRef(ref).tag ?? '';
+  const pair = /^(\d+)-to-(\d+)$/.exec(tag);
+  if (pair) return [Number(pair[1]), Number(pair[2])];
+  const one = /^(\d+)(?:$|[.-])/.exec(tag);
+  return one ? [Number(one[1])] : [];
+}
+
+/**
+ * Checks --image and --job-image before anything happens: each must be an image reference, a tag that names a
+ * major must name --to (the workload runs --to after the upgrade), and a Job image tagged `<A>-to-<B>` must go to
+ * --to (and, once known, from the running major). A wrong image would otherwise fail only after pg_upgrade ran.
+ */
+export function verifyImageFlags(image: string | undefined, jobImage: string | undefined, to: number, from?: number): string | undefined {
+  for (const [flag, ref] of [['--image', image], ['--job-image', jobImage]] as const) {
+    const problem = ref === undefined ? undefined : imageRefProblem(ref);
+    if (problem) return `${flag} ${JSON.stringify(ref)}: ${problem}`;
+  }
+  const target = image === undefined ? [] : tagMajors(image);
+  if (target.length === 1 && target[0] !== to) {
+    return `--image ${image} runs PostgreSQL ${target[0]} (its tag says so), but --to is ${to}: pass the image for ${to}, or --to ${target[0]}`;
+  }
+  const job = jobImage === undefined ? [] : tagMajors(jobImage);
+  if (job.length === 2 && (job[1] !== to || (from !== undefined && job[0] !== from))) {
+    return `--job-image ${jobImage} upgrades ${job[0]} to ${job[1]} (its tag says so), but this upgrade goes from ${from ?? 'the running major'} to ${to}: ` +
+      `pass an image with both majors, e.g. ${upgradeImageFor(from ?? job[0]!, to)}`;
+  }
+  return undefined;
+}

@@ -23,8 +23,10 @@ bindir() {
   done
   echo "this image has no PostgreSQL $1 binaries" >&2; return 1
 }
+# pg_ctl hands -o to a shell unquoted, so the config path must hold no space or shell character: a symlink in
+# /tmp stands for PGDATA (includes relative to the config file still resolve inside PGDATA).
 conf=/tmp/pgupgrade-empty.conf
-: > "$conf"; [ -f "$1/postgresql.conf" ] && conf="$1/postgresql.conf"
+: > "$conf"; [ -f "$1/postgresql.conf" ] && ln -sfn "$1" /tmp/pgupgrade-pgdata && conf=/tmp/pgupgrade-pgdata/postgresql.conf
 printf 'local all all trust\\n' > /tmp/pgupgrade-hba.conf; : > /tmp/pgupgrade-ident.conf
 SERVER_OPTS="-c config_file=$conf -c hba_file=/tmp/pgupgrade-hba.conf -c ident_file=/tmp/pgupgrade-ident.conf"
 `;

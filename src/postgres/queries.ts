@@ -43,17 +43,41 @@ export const DATABASE_SQL = `select json_build_object(
 )`;
 
 /**
- * Runs one SQL text in each database named on stdin, after the password line: over TCP to the pod's own server,
- * so that the password is really tested, or, in check's probe pod, over the socket in $4. Prints `<db>\t<json>`
- * per database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). JIT is off:
+ * Shell that decodes one base64 line into $v, keeping every byte (a trailing newline too: the `.` guards it
+ * against the command substitution). Names and the password travel base64-encoded on stdin, one per line, so
+ * that a newline inside one cannot cut it or start another.
+ */
+export const DECODE_SH = `dec() { v=$(printf '%s' "$1" | base64 -d; echo .); v=\${v%.}; }`;
+
+/** DECODE_SH, then the password from stdin's first line into PGPASSWORD (not exported yet). */
+export const READ_PASSWORD_SH = `${DECODE_SH}
+IFS= read -r b || exit 90
+dec "$b"; PGPASSWORD=$v`;
+
+/**
+ * What the stdin of PSQL_SCRIPT and HELD_PSQL_SCRIPT carries: the password, then each database name, each as one
+ * base64 line, then an empty line.
+ */
+export function psqlStdin(password: string, dbs: string[]): string {
+  return `${[password, ...dbs].map((x) => Buffer.from(x, 'utf8').toString('base64')).join('\n')}\n\n`;
+}
+
+/**
+ * Runs one SQL text in each database named on stdin (see psqlStdin): over TCP to the pod's own server, so that
+ * the password is really tested, or, in check's probe pod, over the socket in $4. The name reaches psql as
+ * PGDATABASE, never as -d: psql reads a -d value that holds `=` or starts with `postgresql://` as a connection
+ * string whose host and port override -h and -p, so `CREATE DATABASE "host=elsewhere dbname=x"` would send the
+ * password elsewhere; libpq takes its environment defaults as plain values. Prints `<base64 name>\t<json>` per
+ * database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). JIT is off:
  * compiling the fingerprint's scans costs more than it saves, and an image without its LLVM library would fail
  * them. Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
  */
-export const PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
+export const PSQL_SCRIPT = `${READ_PASSWORD_SH}
 export PGPASSWORD PGOPTIONS='-c jit=off'
-while IFS= read -r db && [ -n "$db" ]; do
-  out=$(psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" -c "$3") || exit $?
-  printf '%s\\t' "$db"; printf '%s' "$out" | tr '\\n' ' '; printf '\\n'
+while IFS= read -r b && [ -n "$b" ]; do
+  dec "$b"
+  out=$(PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -c "$3") || exit $?
+  printf '%s\\t' "$b"; printf '%s' "$out" | tr '\\n' ' '; printf '\\n'
 done`;
 
 /**
@@ -85,15 +109,15 @@ exit 0`;
  * database, all at once, each in a REPEATABLE READ transaction whose snapshot is taken first (a `\\!` shell escape
  * marks it, run by psql only after that statement). When every session holds its snapshot the script prints
  * `HELD`; the plugin may then let the applications write, since each session goes on reading the data as it was
- * at that instant. Then it prints `<db>\\t<json>` lines as PSQL_SCRIPT does. Same arguments; stdin as PSQL_SCRIPT.
+ * at that instant. Then it prints `<base64 name>\\t<json>` lines as PSQL_SCRIPT does. Same arguments; stdin as PSQL_SCRIPT.
  */
-export const HELD_PSQL_SCRIPT = `IFS= read -r PGPASSWORD || exit 90
+export const HELD_PSQL_SCRIPT = `${READ_PASSWORD_SH}
 export PGPASSWORD PGOPTIONS='-c jit=off'
 w=$(mktemp -d) || exit 91; i=0; pids=
-while IFS= read -r db && [ -n "$db" ]; do
-  i=$((i+1)); printf '%s' "$db" > "$w/$i.name"
+while IFS= read -r b && [ -n "$b" ]; do
+  i=$((i+1)); printf '%s' "$b" > "$w/$i.name"; dec "$b"
   ( printf 'begin isolation level repeatable read;\\nselect 1;\\n\\\\! touch %s\\n%s;\\ncommit;\\n' "$w/$i.held" "$3" |
-      psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -d "$db" > "$w/$i.out" 2> "$w/$i.err"; echo $? > "$w/$i.rc" ) &
+      PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" > "$w/$i.out" 2> "$w/$i.err"; echo $? > "$w/$i.rc" ) &
   pids="$pids $!"
 done
 while :; do

@@ -122,6 +122,13 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
     : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'));
   const conv = i.from < 14 && i.to >= 14 ? per((f) => f.userConversions) : [];
   if (conv.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.join(', ')}`, 'DROP CONVERSION them and re-create after the upgrade'));
+  // pg_upgrade passes each database name through a shell and refuses one with a newline or carriage return
+  // ("shell command argument contains a newline"), after the downtime has begun.
+  const lines = i.server.databases.map((d) => d.name).filter((n) => /[\n\r]/.test(n));
+  if (lines.length) {
+    out.push(finding('database-names', 'No database name holds a line break', 'fail', `pg_upgrade refuses database names with a newline or carriage return: ${lines.map((n) => JSON.stringify(n)).join(', ')}`,
+      'rename them (ALTER DATABASE "…" RENAME TO …, with the applications stopped), or use --method dump'));
+  }
   const attver = i.to >= 18 ? per((f) => f.attverColumns) : [];
   if (attver.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.join(', ')}`, 'ALTER TABLE … ALTER COLUMN … RESET (pg_attver) on those columns'));
   return out;

@@ -1,4 +1,5 @@
 import { PRELUDE } from './probe-scripts.ts';
+import { READ_PASSWORD_SH } from './queries.ts';
 
 /**
  * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
@@ -65,31 +66,55 @@ touch "$MARK" || exit 16
 say "initdb of PostgreSQL $TO in $N: $*"
 "$B/initdb" -D "$N" -U "$U" "$@" > /tmp/initdb.log 2>&1 || { cat /tmp/initdb.log; exit 17; }
 rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 16
-fail() { echo "pg_upgrade failed (exit $1); its logs:"; for f in $(find "$N" "$W" -name '*.log' -o -name '*.txt' 2>/dev/null); do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
-OPTS="-b $O -B $B -d $D -D $N -U $U --socketdir=/tmp"
+# Setting names are case-insensitive: a removed one is commented out however it is written.
+scrub() {
+  for s in $REMOVED; do
+    if grep -Eiq "^[[:space:]]*$s[[:space:]]*(=|[[:space:]])" "$N/$1"; then
+      sed -i -E "s/^([[:space:]]*$s[[:space:]]*(=|[[:space:]]))/# removed in PostgreSQL $TO, commented out by kubectl-pgupgrade: \\\\1/I" "$N/$1"
+      say "$1: $s was removed in PostgreSQL $TO; commented out"
+    fi
+  done
+}
+# carry FILE DEPTH: a config file (relative to PGDATA) into the new cluster, scrubbed, then the files that it
+# includes (include, include_if_exists, include_dir) inside PGDATA, which would otherwise be missing after the
+# swap; a relative path is relative to the including file. Files outside PGDATA are the user's: named only.
+carry() {
+  local f=$1 depth=$2 dir line kind path rel g
+  [ -f "$D/$f" ] || return 0
+  [ "$depth" -le 10 ] || { echo "$f: includes nest more than 10 deep" >&2; return 1; }
+  mkdir -p "$N/$(dirname "$f")" && cp "$D/$f" "$N/$f" || return 1
+  scrub "$f"; say "kept $f"
+  dir=$(dirname "$f")
+  grep -Ei "^[[:space:]]*include(_if_exists|_dir)?([[:space:]]*=[[:space:]]*|[[:space:]]+)('[^']*'|[^'[:space:]#]+)" "$D/$f" > "$W/includes.$depth" || return 0
+  while IFS= read -r line; do
+    kind=$(printf '%s\\n' "$line" | sed -E 's/^[[:space:]]*([A-Za-z_]+).*/\\1/' | tr 'A-Z' 'a-z')
+    path=$(printf '%s\\n' "$line" | sed -E "s/^[[:space:]]*[A-Za-z_]+([[:space:]]*=[[:space:]]*|[[:space:]]+)('([^']*)'|([^'[:space:]#]+)).*/\\3\\4/")
+    case "$path" in "$D"/*) rel=\${path#"$D"/} ;; /*) say "$f includes $path, outside PGDATA: left as it is (it must set none of: $REMOVED)"; continue ;; *) rel="$dir/$path" ;; esac
+    rel=\${rel#./}
+    case "/$rel/" in */../*) say "$f includes $path, outside PGDATA: left as it is (it must set none of: $REMOVED)"; continue ;; esac
+    if [ "$kind" = include_dir ]; then
+      for g in "$D/$rel"/*.conf; do [ -f "$g" ] && { carry "\${g#"$D"/}" $((depth + 1)) || return 1; }; done
+    else
+      carry "$rel" $((depth + 1)) || return 1
+    fi
+  done < "$W/includes.$depth"
+}
+fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
+# Every value is one quoted word, whatever spaces PGDATA or the install user hold.
+pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$D" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
 say "pg_upgrade --check"
 T1=$(ms)
-"$B/pg_upgrade" --check $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+pgup --check || fail $?
 say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
 # pg_upgrade 15 and older copies by default and has no --copy flag.
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
 say "pg_upgrade $MODE --jobs=$(nproc)"
 echo "$M" > "$TX" && sync
 T0=$(date +%s%N)
-"$B/pg_upgrade" $MODE "--jobs=$(nproc)" $OPTS -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf" || fail $?
+pgup $MODE "--jobs=$(nproc)" || fail $?
 say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 # pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.
-for f in postgresql.conf pg_hba.conf pg_ident.conf postgresql.auto.conf; do
-  [ -f "$D/$f" ] || continue
-  cp "$D/$f" "$N/$f"
-  for s in $REMOVED; do
-    if grep -Eq "^[[:space:]]*$s[[:space:]]*(=|[[:space:]])" "$N/$f"; then
-      sed -i -E "s/^([[:space:]]*$s[[:space:]]*(=|[[:space:]]))/# removed in PostgreSQL $TO, commented out by kubectl-pgupgrade: \\\\1/" "$N/$f"
-      say "$f: $s was removed in PostgreSQL $TO; commented out"
-    fi
-  done
-  say "kept $f"
-done
+carry postgresql.conf 0 && carry pg_hba.conf 0 && carry pg_ident.conf 0 && carry postgresql.auto.conf 0 || exit 16
 [ -f update_extensions.sql ] && say "update_extensions.sql written: run after the new server starts"
 mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" "$TX" && sync || { echo "swapping $D and $N failed" >&2; exit 18; }
 say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
@@ -128,11 +153,13 @@ V=$(cat "$D/PG_VERSION" 2>/dev/null)
 sync
 say "done: $D is PostgreSQL $FROM again"`;
 
-const PASSWORD_FROM_STDIN = `IFS= read -r PGPASSWORD || exit 90
+/** The password as psqlStdin sends it: one base64 line, decoded with every byte kept. */
+const PASSWORD_FROM_STDIN = `${READ_PASSWORD_SH}
 export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1`;
 
 /**
- * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin.
+ * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin
+ * (psqlStdin's first line).
  * Arguments: $1 user, $2 port, $3 the Job's work dir on the volume.
  */
 export const UPDATE_EXTENSIONS_SCRIPT = `${PASSWORD_FROM_STDIN}

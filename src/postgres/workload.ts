@@ -114,3 +114,14 @@ export function managersOf(w: Workload): string[] {
   if (flux) out.push(`Flux ${l['kustomize.toolkit.fluxcd.io/name'] ? 'Kustomization' : 'HelmRelease'} ${flux}`);
   return out;
 }
+
+/**
+ * Why an in-place upgrade cannot take this workload as it is: a StatefulSet of several replicas has a PVC per
+ * pod, and only `…-0`'s would be upgraded while the others would start the new major on old data.
+ */
+export function multiReplicaProblem(w: Workload, ns: string): string | undefined {
+  if (w.kind !== 'StatefulSet' || w.replicas <= 1) return undefined;
+  return `StatefulSet ${ns}/${w.metadata.name} has ${w.replicas} replicas, each with its own PVC; an in-place upgrade upgrades one data ` +
+    `directory (pod ${w.metadata.name}-0's), and the other pods would start the new major on old data. Scale it to 1 ` +
+    `(kubectl -n ${ns} scale sts/${w.metadata.name} --replicas=1), upgrade, then rebuild the replicas from the primary; nothing was changed`;
+}

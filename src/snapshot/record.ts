@@ -1,5 +1,6 @@
 import type { KObject } from '../k8s/cluster.ts';
 import { A, L } from '../manifests/snapshot.ts';
+import { parseQuantity } from '../k8s/quantity.ts';
 
 /** A VolumeSnapshot as `snapshot --list` and `-o json` show it. */
 export interface SnapshotRecord {
@@ -21,11 +22,20 @@ export interface SnapshotRecord {
   fingerprint: string | null;
 }
 
+/** status.restoreSize is a quantity ("10Gi"), not a number of bytes; null when absent or unreadable. */
+function restoreBytes(q: string): number | null {
+  try {
+    return parseQuantity(q) || null;
+  } catch {
+    return null;
+  }
+}
+
 /** Reads our annotations and the status of a VolumeSnapshot. */
 export function snapshotRecord(o: KObject): SnapshotRecord {
   const a = o.metadata.annotations ?? {};
   const st = o.status ?? {};
-  const size = st.restoreSize === undefined ? null : Number(String(st.restoreSize).replace(/[^0-9]/g, '')) || null;
+  const size = st.restoreSize === undefined ? null : restoreBytes(String(st.restoreSize));
   return {
     name: o.metadata.name, namespace: o.metadata.namespace ?? '',
     workload: a[A.workload] ?? '', pvc: a[A.pvc] ?? String(o.spec?.source?.persistentVolumeClaimName ?? ''),

@@ -6,6 +6,7 @@ import { isInterrupted } from '../interrupt.ts';
 import { FINGERPRINT_CLUSTER_SQL, FINGERPRINT_DB_SQL, fingerprintedDatabases, parseFingerprint, type Fingerprint } from '../postgres/fingerprint.ts';
 import { buildFingerprintConfigMap, buildVolumeSnapshot, type SnapshotSpec } from '../manifests/snapshot.ts';
 import { snapshotRecord, type SnapshotRecord } from './record.ts';
+import { fingerprintData, readFingerprint } from './fingerprint-store.ts';
 
 const SNAP_API = 'snapshot.storage.k8s.io/v1';
 const POLL_MS = 250;
@@ -28,8 +29,7 @@ export async function checkpoint(cluster: Cluster, d: Discovery, r: Reach, passw
 export async function fingerprintVia(cluster: Cluster, d: Discovery, r: Reach, password: string, onHeld?: () => void): Promise<Fingerprint> {
   const clusterJson = (await psqlEach(cluster, d, r, password, ['postgres'], FINGERPRINT_CLUSTER_SQL)).get('postgres');
   if (!clusterJson) throw new Error(`no fingerprint from the server in ${d.namespace}/${r.pod}`);
-  const dbs = fingerprintedDatabases(clusterJson).filter((n) => !/[\n\r]/.test(n));
-  return parseFingerprint(clusterJson, await psqlEach(cluster, d, r, password, dbs, FINGERPRINT_DB_SQL, onHeld));
+  return parseFingerprint(clusterJson, await psqlEach(cluster, d, r, password, fingerprintedDatabases(clusterJson), FINGERPRINT_DB_SQL, onHeld));
 }
 
 /** Creates the VolumeSnapshot; a 403 or a missing CRD becomes a message that says what to do. */
@@ -74,16 +74,14 @@ export async function waitSnapshot(cluster: Cluster, ns: string, name: string, u
 /** Keeps the fingerprint in a ConfigMap owned by the snapshot, and points the snapshot at it. */
 export async function storeFingerprint(cluster: Cluster, snap: KObject, fp: Fingerprint): Promise<string> {
   const cm = buildFingerprintConfigMap({ snapshot: snap.metadata.name, snapshotUid: snap.metadata.uid ?? '', namespace: snap.metadata.namespace ?? '',
-    fingerprintJson: JSON.stringify(fp) });
+    stored: fingerprintData(fp) });
   await cluster.createObject(cm);
   return cm.metadata.name;
 }
 
 /** Reads a stored fingerprint back. */
 export async function loadFingerprint(cluster: Cluster, ns: string, configMap: string): Promise<Fingerprint | undefined> {
-  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: configMap });
-  const json = cm?.data?.['fingerprint.json'];
-  return json ? (JSON.parse(json) as Fingerprint) : undefined;
+  return readFingerprint(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: configMap }));
 }
 
 /** The snapshots that the plugin made in a namespace, optionally of one workload. */

@@ -4,6 +4,7 @@ import { liveReach, readPassword } from '../check/gather.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../postgres/fingerprint.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
+import { psqlStdin } from '../postgres/queries.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../postgres/upgrade-script.ts';
 import { fingerprintVia } from '../snapshot/take.ts';
 import { loadReference, type Reference } from '../upgrade/reference.ts';
@@ -31,7 +32,7 @@ async function scaleAppsUp(ctx: UpgradeCtx, timeout: number): Promise<void> {
 
 async function runSql(ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what: string): Promise<void> {
   const r = await ctx.cluster.exec(d.namespace, liveReach(d).pod, liveReach(d).container,
-    ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg], `${ctx.password}\n`);
+    ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg], psqlStdin(ctx.password ?? '', []));
   if (r.exitCode !== 0) throw new CliError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
 }
 

@@ -8,10 +8,10 @@ import { evidenceOf } from '../check/run.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../exit-codes.ts';
 import { buildUpgradeJob } from '../manifests/upgrade-job.ts';
 import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../manifests/snapshot.ts';
-import { targetImageFor, upgradeImageFor, parseImageRef } from '../postgres/images.ts';
+import { targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../postgres/images.ts';
 import { initdbOptions } from '../postgres/rules.ts';
 import { removedSettings } from '../postgres/upgrade-script.ts';
-import { tagMajor } from '../postgres/workload.ts';
+import { multiReplicaProblem, tagMajor } from '../postgres/workload.ts';
 import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
 import { connectTask } from './connect.ts';
 import { createCheckTasks } from './check.ts';
@@ -54,6 +54,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
+        const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
+        if (multi) throw usageError(multi);
         const { pgdata, mountPath } = ctx.d;
         if (pgdata.replace(/\/+$/, '') === mountPath.replace(/\/+$/, '')) {
           throw usageError(`PGDATA ${pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +
@@ -100,6 +102,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         const server = ctx.server;
         if (!server || !ctx.volume) throw new CliError('the preflight could not read the server or the volume', ExitCode.failed);
         const from = Math.floor(server.versionNum / 10000);
+        const badImage = verifyImageFlags(opts.image, opts.jobImage, opts.to, from);
+        if (badImage) throw usageError(`${badImage}; nothing was changed`);
         const { uid, gid } = ctx.volume.data.uid > 0 ? { uid: ctx.volume.data.uid, gid: ctx.volume.data.gid } : probeIdentity(ctx.d);
         const w: ScaledWorkload = { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) };
         ctx.job = {

@@ -2,6 +2,7 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { Discovery } from '../check/discover.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { readRestoredCopy } from '../snapshot/copy.ts';
+import { fingerprintData, readFingerprint } from '../snapshot/fingerprint-store.ts';
 import { waitSnapshot } from '../snapshot/take.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeState } from './state.ts';
@@ -27,16 +28,16 @@ export function referenceConfigMap(ns: string, name: string, s: UpgradeState, re
       labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'fingerprint' },
       annotations: { 'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`, 'pgupgrade.kubectl.io/taken-at': new Date().toISOString(),
         'pgupgrade.kubectl.io/pg-version': s.fromVersion, 'pgupgrade.kubectl.io/source': ref.source } },
-    data: { 'fingerprint.json': JSON.stringify(ref.fingerprint) },
+    ...fingerprintData(ref.fingerprint),
   };
 }
 
 /** Reads a stored reference, or undefined when there is none yet. */
 export async function loadReference(cluster: Cluster, ns: string, name: string): Promise<Reference | undefined> {
   const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
-  const json = cm?.data?.['fingerprint.json'];
-  if (!json) return undefined;
-  return { fingerprint: JSON.parse(json) as Fingerprint, source: cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'] ?? 'an earlier run' };
+  const fingerprint = readFingerprint(cm);
+  if (!fingerprint) return undefined;
+  return { fingerprint, source: cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'] ?? 'an earlier run' };
 }
 
 /** Stores the reference, replacing any earlier one of the same upgrade. */

@@ -57,6 +57,25 @@ async function official(cp: ControlPlane, namespace: string, opts: { storage?: s
   return pod;
 }
 
+// A database name that psql would read as a connection string, pointing at a listener inside the database pod
+// (127.0.0.1 in the pod is the pod): a client that took the name for a connection string would reach it.
+const LISTENER_PORT = 5499;
+const HOSTILE_DB = `host=127.0.0.1 port=${LISTENER_PORT} dbname=x`;
+
+/** A TCP listener in the pod's network namespace that appends a line to /tmp/listener.hits per connection. */
+async function startPodListener(cp: ControlPlane, namespace: string, pod: string): Promise<void> {
+  const perl = `$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => ${LISTENER_PORT}, Listen => 5, ReuseAddr => 1) or die $!;
+    open(F, ">", "/tmp/listener.up"); close F;
+    while ($c = $s->accept) { open(F, ">>", "/tmp/listener.hits"); print F "hit\n"; close F; close $c }`;
+  await cp.kubectl(['-n', namespace, 'exec', pod, '--', 'sh', '-c', 'nohup perl -MIO::Socket::INET -e "$1" </dev/null >/dev/null 2>&1 &', 'sh', perl]);
+  await waitFor('the listener in the pod', async () => (await cp.kubectl(['-n', namespace, 'exec', pod, '--', 'test', '-e', '/tmp/listener.up'], { allowFail: true })).code === 0, 20_000);
+}
+
+async function listenerHits(cp: ControlPlane, namespace: string, pod: string): Promise<number> {
+  const r = await cp.kubectl(['-n', namespace, 'exec', pod, '--', 'sh', '-c', 'cat /tmp/listener.hits 2>/dev/null || true']);
+  return r.stdout.split('\n').filter((l) => l === 'hit').length;
+}
+
 test('set up: healthy Bitnami and official databases, one built to fail, one on a root-owned volume', async () => {
   const { cp } = await sharedEnv();
   await createNamespace(cp, ns.bitnami, { 'pod-security.kubernetes.io/enforce': 'restricted' });
@@ -69,6 +88,8 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
   ]);
   await waitReady(cp, ns.bitnami, 'circleci-postgresql-0');
   await seedCluster(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'), { rows: 500 });
+  await startPodListener(cp, ns.bitnami, 'circleci-postgresql-0');
+  await podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres')('postgres', `CREATE DATABASE "${HOSTILE_DB}"`);
   await seedCluster(podSql(cp, ns.official, off, 'admin'), { rows: 500 });
   const sql = podSql(cp, ns.broken, broken, 'admin');
   // The slot first: creating a logical slot waits for every open transaction, a prepared one included.
@@ -77,6 +98,7 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
     CREATE EXTENSION adminpack;
     CREATE ROLE legacy LOGIN PASSWORD 'legacy-md5';
     CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';`);
+  await sql('postgres', 'CREATE DATABASE "two\nlines"');
   await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'mkdir', '/var/lib/postgresql/data/pgdata-12']);
   // The volume root as a fresh ext4 filesystem has it: root's, 0755. Then the namespace turns restricted.
   await cp.kubectl(['-n', ns.rootvol, 'exec', rootvol, '--', 'chmod', '0755', '/var/lib/postgresql/data']);
@@ -99,6 +121,19 @@ test('the healthy Bitnami StatefulSet passes; the text report is readable; nothi
   assert.equal(await versions(cp, ns.bitnami), before, 'every object keeps its resourceVersion');
 });
 
+test('a database named "host=127.0.0.1 port=<listener> dbname=x" is read as a database; the listener sees no connection', async () => {
+  const { cp } = await sharedEnv();
+  const pod = 'circleci-postgresql-0';
+  const r = await check(cp, ['-n', ns.bitnami, '--to', '15', '-o', 'json']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const rep = JSON.parse(r.stdout) as Report;
+  assert.is(status(rep, 'credentials').status, 'pass');
+  assert.is(await listenerHits(cp, ns.bitnami, pod), 0, 'no client connected to the listener');
+  // The listener counts: a client that is told to connect there does reach it.
+  await cp.kubectl(['-n', ns.bitnami, 'exec', pod, '--', 'psql', '-w', '-U', 'postgres', '-d', HOSTILE_DB, '-c', 'select 1'], { allowFail: true });
+  assert.is(await listenerHits(cp, ns.bitnami, pod), 1, 'psql -d with that name does connect to the listener');
+});
+
 test('the healthy official Deployment passes; -o json validates against docs/check-report.schema.json', async () => {
   const { cp } = await sharedEnv();
   const r = await check(cp, ['-n', ns.official, 'deploy/postgres', '--to', '17', '-o', 'json']);
@@ -113,13 +148,14 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   assert.equal(y.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
 });
 
-test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension', async () => {
+test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension, a name with a newline', async () => {
   const { cp } = await sharedEnv();
   const r = await check(cp, ['-n', ns.broken, '--to', '15', '-o', 'json']);
   assert.is(r.code, 3, r.stderr);
   const rep = JSON.parse(r.stdout) as Report;
   assert.equal(validateSchema(schema, rep), []);
-  const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12' };
+  const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12',
+    'database-names': '"two\\nlines"' };
   for (const [id, word] of Object.entries(fails)) {
     const c = status(rep, id);
     assert.is(c.status, 'fail', id);
@@ -200,6 +236,8 @@ test('bad input exits 2 with a clear message and changes nothing', async () => {
     [['-n', ns.bitnami, '--to', '13'], /runs PostgreSQL 13\.\d+.*--to 13 must be greater than the running major 13/],
     [['-n', ns.bitnami, '--to', '16'], /--to 16 is not a supported target \(supported: 13, 15, 17, 18\)/],
     [['-n', ns.bitnami, '--context', 'nope'], /context "?nope"? .*(known|exist)/i],
+    [['-n', ns.bitnami, '--app-selector', ''], /an empty selector matches every workload/],
+    [['-n', ns.bitnami, '--app-selector', 'tier!=db'], /not an equality term/],
   ];
   for (const [args, message] of cases) {
     const r = await check(cp, args);
@@ -241,6 +279,22 @@ test('Ctrl-C during the probe deletes the probe pod and exits 130', async () => 
   assert.is(await exited, 130, err);
   assert.match(err, 'interrupted');
   await waitFor('the probe pod to be deleted', async () => (await probes()) === '', 20_000);
+});
+
+test('a password that ends with a newline (kubectl create secret --from-file) reaches the server whole', async () => {
+  const { cp } = await sharedEnv();
+  const pw = `${PASSWORDS[0]}\n`;
+  const sql = podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres');
+  await sql('postgres', `ALTER ROLE postgres PASSWORD E'${PASSWORDS[0]}\\n'`);
+  await cp.kubectl(['-n', ns.bitnami, 'patch', 'secret', 'circleci-postgresql', '-p', JSON.stringify({ data: { 'postgres-password': Buffer.from(pw).toString('base64') } })]);
+  try {
+    const r = await check(cp, ['-n', ns.bitnami, '--to', '15', '-o', 'json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.is(status(JSON.parse(r.stdout) as Report, 'credentials').status, 'pass');
+  } finally {
+    await sql('postgres', `ALTER ROLE postgres PASSWORD '${PASSWORDS[0]}'`);
+    await cp.kubectl(['-n', ns.bitnami, 'patch', 'secret', 'circleci-postgresql', '-p', JSON.stringify({ data: { 'postgres-password': Buffer.from(PASSWORDS[0] as string).toString('base64') } })]);
+  }
 });
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {

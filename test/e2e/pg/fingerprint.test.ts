@@ -7,6 +7,7 @@ import type { Major } from '../../support/pg/fetch.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { initCluster, makeVolume, startServer } from '../../support/pg/server.ts';
 import { onTeardown } from '../../support/teardown.ts';
+import { waitFor } from '../../support/process.ts';
 
 const test = suite('fingerprints catch a changed value');
 
@@ -34,6 +35,14 @@ for (const major of [13, 18] as Major[]) {
     const server = await startServer(major, volume);
     onTeardown(() => server.stop());
     await seedCluster(server.sql, { rows: 50 });
+    for (const name of ['host=127.0.0.1 port=1 dbname=x', 'two\nlines']) {
+      await server.sql('postgres', `CREATE DATABASE "${name}"`);
+      await server.sql(name, 'CREATE TABLE t AS SELECT 1 AS x');
+    }
+    // Another session's temporary table, index and view: no session but its own can read them.
+    const holder = server.sql('app1', `CREATE TEMP TABLE held AS SELECT 1 AS x; CREATE INDEX ON held (x); CREATE TEMP VIEW held_v AS SELECT x FROM held;
+      SELECT pg_sleep(60)`).catch(() => 'ended');
+    await waitFor('the temporary table', async () => (await server.sql('app1', `SELECT count(*) FROM pg_class WHERE relpersistence = 't'`)).trim() !== '0', 20_000);
     const clusterJson = (await server.sql('postgres', FINGERPRINT_CLUSTER_SQL)).trim();
     const perDb = new Map<string, string>();
     for (const db of fingerprintedDatabases(clusterJson)) perDb.set(db, (await server.sql(db, FINGERPRINT_DB_SQL)).trim());
@@ -42,6 +51,10 @@ for (const major of [13, 18] as Major[]) {
     assert.equal(compareFingerprints(theirs, mine), []);
     assert.ok(Object.keys(mine.perDb.app2?.tables ?? {}).includes('public.orders'), 'the seeded tables are in it');
     assert.ok((mine.perDb.app1?.largeObjects.count ?? 0) > 0, 'large objects are counted');
+    assert.not.ok(JSON.stringify(mine).includes('held'), 'temporary objects are left out');
+    assert.is(theirs.perDb['two\nlines']?.tables['public.t']?.rows, 1, 'a name with a newline is one database');
+    await server.sql('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()`);
+    await holder;
   });
 }
 

@@ -10,6 +10,7 @@ import { applyObjects, createNamespace, podName, podSql, waitReady } from '../..
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
+import { readFingerprint } from '../../../src/snapshot/fingerprint-store.ts';
 import { waitFor } from '../../support/process.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 
@@ -40,6 +41,8 @@ async function leftovers(cp: ControlPlane, namespace: string): Promise<string> {
   return (await cp.kubectl(['-n', namespace, 'get', 'pods,pvc', '-l', 'pgupgrade.kubectl.io/role in (snapshot-verify,snapshot-probe)', '-o', 'name'])).stdout.trim();
 }
 
+const ODD_DBS = ['host=127.0.0.1 port=5499 dbname=x', 'two\nlines'];
+
 test('set up: a Bitnami StatefulSet in a restricted namespace and an official Deployment, both seeded', async () => {
   const { cp } = await sharedEnv();
   await createNamespace(cp, ns.bitnami, { 'pod-security.kubernetes.io/enforce': 'restricted' });
@@ -52,6 +55,11 @@ test('set up: a Bitnami StatefulSet in a restricted namespace and an official De
   await seedCluster(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'), { rows: 300 });
   await seedCluster(podSql(cp, ns.official, officialPod, 'admin'), { rows: 300 });
   await waitForWrites(cp, ns.bitnami, { major: 13, moreThan: 10 });
+  // Names that psql would read as a connection string, or that a line-based transport would cut.
+  for (const name of ODD_DBS) {
+    await podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres')('postgres', `CREATE DATABASE "${name}"`);
+    await podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres')(name, 'CREATE TABLE t AS SELECT 1 AS x');
+  }
 });
 
 /** A StatefulSet `restored-postgresql` on a PVC restored from the snapshot; returns SQL on its pod. */
@@ -73,7 +81,7 @@ async function verifyWritesIn(cp: ControlPlane, snap: Report['snapshot'], commit
     const copy = await restore(cp, snap.name);
     await assertWritesPresent(copy, committedBefore);
     const cm = await json<{ data: Record<string, string> }>(cp, ['-n', ns.bitnami, 'get', 'configmap', snap.fingerprint ?? '-', '-o', 'json']);
-    assert.equal(compareFingerprints(withoutWrites(JSON.parse(cm.data['fingerprint.json'] ?? '{}') as Fingerprint), withoutWrites(await takeFingerprint(copy))), []);
+    assert.equal(compareFingerprints(withoutWrites(readFingerprint(cm as never) as Fingerprint), withoutWrites(await takeFingerprint(copy))), []);
   } finally {
     // Gone before the next tests, which let the plugin find the namespace's one PostgreSQL workload.
     await cp.kubectl(['-n', ns.bitnami, 'delete', 'sts/restored-postgresql', 'pvc/data-restored-postgresql-0', '--wait=true', '--timeout=60s', '--ignore-not-found']);
@@ -112,10 +120,11 @@ test('a running database: CHECKPOINT, a labelled snapshot, its fingerprint kept,
   const cm = await json<{ data: Record<string, string>; metadata: { ownerReferences: Array<{ kind: string; name: string }> } }>(cp,
     ['-n', ns.bitnami, 'get', 'configmap', rep.snapshot.fingerprint ?? '-', '-o', 'json']);
   assert.equal(cm.metadata.ownerReferences.map((o) => `${o.kind}/${o.name}`), [`VolumeSnapshot/${rep.snapshot.name}`]);
-  const stored = JSON.parse(cm.data['fingerprint.json'] ?? '{}') as Fingerprint;
+  const stored = readFingerprint(cm as never) as Fingerprint;
   // The application's table grew since; it is checked by the journal instead.
   const theirs = await takeFingerprint(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'));
   assert.equal(compareFingerprints(withoutWrites(theirs), withoutWrites(stored)), []);
+  for (const name of ODD_DBS) assert.equal(stored.perDb[name]?.tables['public.t']?.rows, 1, `database ${JSON.stringify(name)} is fingerprinted like any other`);
   assert.is(await leftovers(cp, ns.bitnami), '', 'the restored PVC and its pod are gone');
 });
 
@@ -137,7 +146,7 @@ test('a stopped database: a probe reads pg_controldata, and --verify compares th
   await waitReady(cp, ns.official, officialPod);
   // The fingerprint of the copy is the database's: the data came back unchanged after the scale-up.
   const cm = await json<{ data: Record<string, string> }>(cp, ['-n', ns.official, 'get', 'configmap', rep.snapshot.fingerprint ?? '-', '-o', 'json']);
-  assert.equal(compareFingerprints(JSON.parse(cm.data['fingerprint.json'] ?? '{}') as Fingerprint, await takeFingerprint(podSql(cp, ns.official, officialPod, 'admin'))), []);
+  assert.equal(compareFingerprints(readFingerprint(cm as never) as Fingerprint, await takeFingerprint(podSql(cp, ns.official, officialPod, 'admin'))), []);
 });
 
 test('--no-wait returns once the snapshot is cut; --list shows every snapshot, as text and JSON', async () => {

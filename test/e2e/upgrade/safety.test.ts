@@ -112,7 +112,7 @@ test('link: the new server starts only once the snapshot is ready to use, also o
     }),
   ]);
   assert.is(ra.code, 0, ra.stdout + ra.stderr);
-  assert.match(ra.stderr, /Wait until the snapshot is ready to use: .* is ready/);
+  assert.match(ra.stdout + ra.stderr, /Wait until the snapshot is ready to use: .* is ready/);
   assert.is(first.code, null, `killed after the Job: ${first.out}`);
   const rb = await runAsync(bin, ['upgrade', '-n', b, '--to', '15', '--method', 'link', '-y'], env, 600_000);
   assert.is(rb.code, 0, rb.stdout + rb.stderr);

@@ -11,6 +11,7 @@ import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { clearPg17Attver } from '../../support/pg/upgrade.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import { waitFor } from '../../support/process.ts';
 
 const test = suite('kubectl pgupgrade upgrade in place, on real PostgreSQL pods');
 const PASSWORD = 'Upgrade-E2E-S3cret';
@@ -41,6 +42,7 @@ const CASES: Case[] = ([
   { name: 'Bitnami 13 → 15, clone, on the XFS (reflink) StorageClass local-xfs', flavour: 'bitnami', from: 13, to: 15, method: 'clone', storageClassName: 'local-xfs' },
 ] as Array<Omit<Case, 'ns' | 'pod'>>).map((c, i) => ({ ...c, ns: uniqueNamespace(`up-${i}-${c.flavour}`), pod: '' }));
 
+const HOSTILE_DB = 'host=127.0.0.1 port=5499 dbname=x';
 const user = (c: Case) => (c.flavour === 'bitnami' ? 'postgres' : 'admin');
 const app = (c: Case) => (c.flavour === 'bitnami' ? 'circleci-frontend' : 'postgres-app');
 const selector = (c: Case) => (c.flavour === 'bitnami' ? 'app.kubernetes.io/name=postgresql' : 'k8s-app=postgres');
@@ -62,9 +64,14 @@ async function deploy(cp: ControlPlane, c: Case): Promise<void> {
   c.pod = await podName(cp, c.ns, selector(c));
   await waitReady(cp, c.ns, c.pod);
   await seedCluster(podSql(cp, c.ns, c.pod, user(c)), { rows: 200 });
+  // A name that psql would read as a connection string (to a port where nothing listens in the pod): the upgrade's
+  // fingerprint must read it as a database like any other. (A name with a newline is refused by pg_upgrade
+  // itself, so check fails it: see the check e2e.)
+  await podSql(cp, c.ns, c.pod, user(c))('postgres', `CREATE DATABASE "${HOSTILE_DB}"`);
+  await podSql(cp, c.ns, c.pod, user(c))(HOSTILE_DB, 'CREATE TABLE t AS SELECT 1 AS x');
   // A test-environment artefact, not the users' world: Debian trixie's 17 tags columns with pg_attver, which 18
   // rejects (README, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
-  if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2']);
+  if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2', HOSTILE_DB]);
   c.before = await takeFingerprint(podSql(cp, c.ns, c.pod, user(c)));
   await waitForWrites(cp, c.ns, { app: app(c), major: c.from, moreThan: 10 });
 }
@@ -84,7 +91,7 @@ test('set up: eight databases, seeded and fingerprinted', async () => {
   }
   await Promise.all(CASES.map((c) => deploy(cp, c)));
   assert.is(CASES.length, 8);
-  assert.ok(CASES.every((c) => c.before && Object.keys(c.before.perDb).length >= 3));
+  assert.ok(CASES.every((c) => c.before && Object.keys(c.before.perDb).length >= 4));
 });
 
 test('--dry-run prints the Job, the snapshot and every patch in order, and changes nothing', async () => {
@@ -116,6 +123,11 @@ test('bad input exits 2 and changes nothing', async () => {
     [['-n', c.ns, '--to', '15', '--method', 'clone', '-y'], /--method clone needs a filesystem that can clone/],
     [['-n', c.ns, '--to', '15', '--image', 'x', '--method', 'swap', '-y'], /--method swap needs --to 18/],
     [['-n', c.ns, '--to', '15'], /confirm with -y/],
+    [['-n', c.ns, '--to', '17', '--image', 'bitnami/postgresql:16', '-y'], /--image bitnami\/postgresql:16 runs PostgreSQL 16 \(its tag says so\), but --to is 17/],
+    [['-n', c.ns, '--to', '15', '--image', 'bitnami/postgresql:15 --debug', '-y'], /--image "bitnami\/postgresql:15 --debug": an image reference holds no spaces/],
+    [['-n', c.ns, '--to', '15', '--job-image', 'tianon/postgres-upgrade:14-to-15', '-y'], /--job-image .* upgrades 14 to 15 .* from 13 to 15/],
+    [['-n', c.ns, '--to', '15', '--app-selector', '', '-y'], /--app-selector "": an empty selector matches every workload/],
+    [['-n', c.ns, '--to', '15', '--app-selector', 'tier!=db', '-y'], /"tier!=db" is not an equality term/],
   ];
   for (const [args, msg] of cases) {
     const r = await upgrade(cp, args);
@@ -148,6 +160,24 @@ test('a vendor image without --image, and a volume that is not ReadWriteOnce, ar
   assert.is(r2.code, 2, r2.stdout + r2.stderr);
   assert.match(r2.stderr, /not ReadWriteOnce/);
   assert.is(await resourceVersions(cp, ns2), before);
+});
+
+test('a StatefulSet of two replicas is refused before any downtime: exit 2, nothing changed', async () => {
+  const { cp } = await sharedEnv();
+  const ns = uniqueNamespace('up-replicas');
+  await createNamespace(cp, ns);
+  const objs = bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD });
+  (objs.find((o) => o.kind === 'StatefulSet') as { spec: { replicas: number } }).spec.replicas = 2;
+  await applyObjects(cp, objs);
+  for (const pod of ['circleci-postgresql-0', 'circleci-postgresql-1']) {
+    await waitFor(`pod ${pod}`, async () => (await cp.kubectl(['-n', ns, 'get', 'pod', pod], { allowFail: true })).code === 0, 60_000);
+    await waitReady(cp, ns, pod);
+  }
+  const before = await resourceVersions(cp, ns);
+  const r = await upgrade(cp, ['-n', ns, '--to', '15', '-y']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /has 2 replicas, each with its own PVC/);
+  assert.is(await resourceVersions(cp, ns), before);
 });
 
 for (const c of CASES) {

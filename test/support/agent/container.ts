@@ -56,7 +56,12 @@ export function execIn(rc: RunningContainer, command: string[], opts: { stdin: b
     { env: l.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }));
     child.stdout?.pipe(out);
     child.stderr?.pipe(err);
-    if (stdin && child.stdin) stdin.pipe(child.stdin);
+    if (stdin && child.stdin) {
+      // A command that exits before reading all its input (psql refused at connect) closes the pipe: as a kubelet,
+      // drop the rest instead of ending the whole agent on EPIPE.
+      child.stdin.on('error', () => undefined);
+      stdin.pipe(child.stdin);
+    }
     child.on('error', (e) => {
       err.end(`exec failed: ${e.message}\n`);
       out.end();

@@ -36,8 +36,9 @@ export async function waitReady(cp: ControlPlane, ns: string, pod: string, secon
 /** SQL through `kubectl exec -i … psql` on the pod's local socket, as a user would run it; SQL on stdin. */
 export function podSql(cp: ControlPlane, ns: string, pod: string, user: string): SqlRunner {
   return async (db, sql) => {
-    const r = await cp.kubectl(['-n', ns, 'exec', '-i', pod, '--', 'psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
-      '-U', user, '-d', db, '-f', '-'], { input: sql, allowFail: true });
+    // The name as PGDATABASE, never -d: psql reads a -d value holding `=` as a connection string.
+    const r = await cp.kubectl(['-n', ns, 'exec', '-i', pod, '--', 'env', `PGDATABASE=${db}`, 'psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
+      '-U', user, '-f', '-'], { input: sql, allowFail: true });
     if (r.code !== 0) throw new Error(`psql in ${ns}/${pod} on ${db} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
   };

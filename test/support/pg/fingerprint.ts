@@ -9,24 +9,28 @@ export { compareFingerprints, type DbFingerprint, type Fingerprint } from '../..
 
 /** Databases and roles, asked of the maintenance database. */
 export const CLUSTER_SQL = {
-  databases: `SELECT datname, pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datallowconn ORDER BY 1`,
+  // Names as JSON strings: one that holds a newline or a tab stays one field of one row.
+  databases: `SELECT to_json(datname), pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datallowconn ORDER BY datname`,
   // The kind of password hash only: md5, SCRAM or none. The hash itself never leaves the server.
   roles: `SELECT rolname, CASE WHEN rolpassword IS NULL THEN 'none' WHEN rolpassword LIKE 'md5%' THEN 'md5'
     WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256' ELSE 'other' END FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`,
 };
 
-/** Per database: the user tables, sequences, extensions, named objects and large objects. */
+/**
+ * Per database: the user tables, sequences, extensions, named objects and large objects. Temporary tables are
+ * left out: they belong to one session, another session cannot read them, and they never survive a restart.
+ */
 export const DB_SQL = {
   tables: `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+    WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1`,
   sequences: `SELECT schemaname || '.' || sequencename, coalesce(last_value::text, 'unused') FROM pg_sequences ORDER BY 1`,
   extensions: `SELECT extname, extversion FROM pg_extension ORDER BY 1`,
-  objects: `SELECT 'view ' || schemaname || '.' || viewname FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+  objects: `SELECT 'view ' || schemaname || '.' || viewname FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname !~ '^pg_temp_'
     UNION ALL SELECT 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_temp_'
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
-    UNION ALL SELECT 'index ' || schemaname || '.' || indexname FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+    UNION ALL SELECT 'index ' || schemaname || '.' || indexname FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname !~ '^pg_temp_'
     ORDER BY 1`,
   largeObjects: `SELECT count(DISTINCT loid), coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)
     FROM pg_largeobject`,
@@ -49,7 +53,7 @@ export function parseRows(out: string): string[][] {
 export async function takeFingerprint(sql: SqlRunner, maintenanceDb = 'postgres'): Promise<Fingerprint> {
   const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
   for (const [name, encoding, collate, ctype] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.databases))) {
-    fp.databases[name as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };
+    fp.databases[JSON.parse(name as string) as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };
   }
   for (const [name, kind] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.roles))) fp.roles[name as string] = kind as string;
   for (const db of Object.keys(fp.databases).filter((d) => d !== 'template1')) fp.perDb[db] = await dbFingerprint(sql, db);

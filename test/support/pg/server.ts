@@ -90,7 +90,10 @@ export interface PgServer {
   major: Major;
   port: number;
   sql: SqlRunner;
-  /** psql as any role over TCP; the password goes through the environment, never the command line. */
+  /**
+   * psql as any role over TCP; the password goes through the environment, never the command line, and so does the
+   * database name (psql would read a -d value holding `=` as a connection string).
+   */
   psql(db: string, user: string, password: string, sqlText: string): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
@@ -106,7 +109,7 @@ export async function startServer(major: Major, volume: string, data: string = B
   proc.stderr.on('data', (d: Buffer) => (log += d));
   const psql = async (db: string, user: string, password: string, sqlText: string) => {
     const client = await bitnamiSpec([major], volume, ['psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
-      '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', db, '-f', '-'], { PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' });
+      '-h', '127.0.0.1', '-p', String(port), '-U', user, '-f', '-'], { PGPASSWORD: password, PGDATABASE: db, PGCONNECT_TIMEOUT: '5' });
     try {
       return await execInSandbox(client, sqlText);
     } finally {

@@ -187,7 +187,9 @@ export async function execInSandbox(spec: SandboxSpec, input?: string): Promise<
   p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   if (input !== undefined) p.stdin?.end(input);
-  const { code } = await p.exited;
+  // 'exit' can come before the last output is read: wait for both pipes to end too (an empty psql answer was seen).
+  const ended = (s: NodeJS.ReadableStream) => new Promise<void>((res) => { s.once('end', res); s.once('close', res); });
+  const [{ code }] = await Promise.all([p.exited, ended(p.stdout), ended(p.stderr)]);
   return { code, stdout, stderr };
 }
 

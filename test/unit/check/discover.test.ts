@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Cluster, Workload } from '../../../src/k8s/cluster.ts';
-import { findWorkload } from '../../../src/check/discover.ts';
+import { appsOf, findWorkload } from '../../../src/check/discover.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
-  claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
+  claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
-import { parseSelector } from '../../../src/commands/check.ts';
+import { parseSelector } from '../../../src/k8s/selector.ts';
 import { workloadWaits } from '../../../src/check/evaluate.ts';
 import type { Discovery } from '../../../src/check/discover.ts';
 import { parseQuantity, formatBytes } from '../../../src/k8s/quantity.ts';
@@ -84,7 +84,7 @@ test('what a workload says about itself: flavour, PGDATA, superuser, volume, man
 
 test('selectors and quantities', () => {
   assert.equal(parseSelector('layer=application,tier=web'), { layer: 'application', tier: 'web' });
-  assert.throws(() => parseSelector('layer'), /use key=value/);
+  assert.throws(() => parseSelector('layer'), /is not key=value/);
   assert.is(parseQuantity('8Gi'), 8 * 2 ** 30);
   assert.is(parseQuantity('500M'), 5e8);
   assert.throws(() => parseQuantity('lots'), /not a Kubernetes quantity/);
@@ -102,6 +102,22 @@ test('the downtime estimate counts this workload\'s grace periods and readiness 
   const d = { workload: db, apps: [app, quick] } as unknown as Discovery;
   assert.equal(workloadWaits(d), { appGraceSeconds: 30, readinessSeconds: 12 });
   assert.equal(workloadWaits({ workload: workload('Deployment', 'x', 'postgres:13'), apps: [] } as unknown as Discovery), { appGraceSeconds: 0, readinessSeconds: 0 });
+});
+
+test('the applications never include the database, even when the selector matches it too', () => {
+  const labels = { 'app.kubernetes.io/part-of': 'shop' };
+  const db = workload('StatefulSet', 'postgresql', 'bitnami/postgresql:13', { metadata: { name: 'postgresql', labels } });
+  // listWorkloads returns new objects: the database comes back as an equal object, not the same one.
+  const all = [{ ...db, metadata: { ...db.metadata } }, workload('Deployment', 'web', 'shop/web:1', { metadata: { name: 'web', labels } }),
+    workload('Deployment', 'postgresql', 'shop/api:1', { metadata: { name: 'postgresql', labels } }), workload('Deployment', 'other', 'x:1')];
+  assert.equal(appsOf(all, db, labels).map((w) => `${w.kind}/${w.metadata.name}`), ['Deployment/web', 'Deployment/postgresql']);
+});
+
+test('a StatefulSet of several replicas is refused for an in-place upgrade; one replica, or a Deployment, is not', () => {
+  const sts = (replicas: number) => workload('StatefulSet', 'pg', 'postgres:13', { replicas });
+  assert.match(multiReplicaProblem(sts(3), 'ns') ?? '', /StatefulSet ns\/pg has 3 replicas, each with its own PVC.*--replicas=1/);
+  assert.is(multiReplicaProblem(sts(1), 'ns'), undefined);
+  assert.is(multiReplicaProblem(workload('Deployment', 'pg', 'postgres:13', { replicas: 2 }), 'ns'), undefined);
 });
 
 test.run();

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DatabaseFacts, ServerFacts, VolumeFacts } from '../../../src/postgres/facts.ts';
 import { parsePerDatabase, parseServerFacts, parseVolumeFacts } from '../../../src/postgres/facts.ts';
+import { psqlStdin } from '../../../src/postgres/queries.ts';
 import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.ts';
 import {
   estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type DbRuleInput,
@@ -78,6 +79,9 @@ test('what pg_upgrade refuses: prepared transactions, logical slots before 17, r
   assert.is(ids(input({ databases: new Map([['app', facts({ postfixOperators: 1 })]]) }))['postfix-operators'], 'fail');
   assert.is(ids(input({ from: 15, databases: new Map([['app', facts({ postfixOperators: 1 })]]) }))['postfix-operators'], 'pass', 'no postfix operators exist after 13');
   assert.is(ids(input({ from: 17, to: 18, databases: new Map([['app', facts({ attverColumns: 3 })]]) }))['pg-attver'], 'fail');
+  const lines = verifyPgUpgradeRules(input({ server: server({ databases: [db('template1'), db('two\nlines')] }) })).find((f) => f.id === 'database-names');
+  assert.is(lines?.status, 'fail', 'pg_upgrade refuses a database name with a newline ("shell command argument contains a newline")');
+  assert.match(lines?.found ?? '', '"two\\nlines"');
 });
 
 test('the downtime estimate shows its formula', () => {
@@ -139,7 +143,10 @@ test('facts parse from what the queries and the volume script print', () => {
   assert.equal(s.sharedPreloadLibraries, ['pg_stat_statements', 'auto_explain']);
   assert.is(s.databases[0]?.provider, 'icu');
   assert.is(s.databases[0]?.icuLocale, 'und');
-  assert.equal([...parsePerDatabase('app\t{"a":1}\nodd db\t{}\n')], [['app', '{"a":1}'], ['odd db', '{}']]);
+  const b64 = (x: string) => Buffer.from(x).toString('base64');
+  // Names come back base64-encoded, so that one holding a newline or a tab stays one name.
+  assert.equal([...parsePerDatabase(`${b64('app')}\t{"a":1}\n${b64('odd\tdb\n')}\t{}\n`)], [['app', '{"a":1}'], ['odd\tdb\n', '{}']]);
+  assert.is(psqlStdin('pw\n', ['a\nb', 'host=x dbname=y']), `${b64('pw\n')}\n${b64('a\nb')}\n${b64('host=x dbname=y')}\n\n`);
   const v = parseVolumeFacts(['id 1001 1001', 'pg_version 13', 'data 1001 1001 700', 'parent 0 1001 2777',
     'df /dev/sda1 8000000 3000000 5000000 38% /bitnami/postgresql', 'dfi /dev/sda1 500000 2000 498000 1% /x', 'du 61000', 'du_parent 61200',
     'files 1600', 'fstype ext2/ext3', 'entry data', 'entry conf', 'inside pg_upgrade_output.d'].join('\n'));

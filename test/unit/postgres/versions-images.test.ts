@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { majorOf, NEWEST_MAJOR, pgUpgradeModeFlags, upgradePathProblem } from '../../../src/postgres/versions.ts';
-import { isKnownRepo, parseImageRef, targetImageFor, upgradeImageFor } from '../../../src/postgres/images.ts';
+import { imageRefProblem, isKnownRepo, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../../src/postgres/images.ts';
 
 test('upgrade paths: only upward, only supported majors, swap only into 18+', () => {
   assert.is(upgradePathProblem(13, 15, 'link'), undefined);
@@ -33,6 +33,31 @@ test('image references and target images', () => {
   assert.is(targetImageFor('cciserver.azurecr.io/circleci/server-postgres:12.16', 14), undefined);
   assert.is(isKnownRepo('circleci/server-postgres:12'), false);
   assert.is(upgradeImageFor(13, 17), 'tianon/postgres-upgrade:13-to-17');
+});
+
+test('image references: what a kubelet could pull, and the majors a tag names', () => {
+  for (const ok of ['postgres:15', 'bitnami/postgresql:15.4.0-debian-12-r0', 'registry.example.com:5000/acme/pg:17', 'localhost/pg',
+    `postgres@sha256:${'a'.repeat(64)}`, 'tianon/postgres-upgrade:13-to-15']) assert.is(imageRefProblem(ok), undefined, ok);
+  assert.match(imageRefProblem('postgres: 15') ?? '', 'no spaces');
+  assert.match(imageRefProblem('bitnami/postgresql:15 --privileged') ?? '', 'no spaces');
+  assert.match(imageRefProblem('Postgres:15') ?? '', 'lower case');
+  assert.match(imageRefProblem('postgres::15') ?? '', 'not an image reference');
+  assert.match(imageRefProblem('') ?? '', 'empty');
+  assert.equal(tagMajors('postgres:15.4-bookworm'), [15]);
+  assert.equal(tagMajors('bitnami/postgresql:17.2.0-debian-12-r3'), [17]);
+  assert.equal(tagMajors('tianon/postgres-upgrade:13-to-17'), [13, 17]);
+  assert.equal(tagMajors('acme/pg:latest'), []);
+  assert.equal(tagMajors('acme/pg'), []);
+});
+
+test('--image and --job-image are checked against --to (and the running major) before any downtime', () => {
+  assert.is(verifyImageFlags('postgres:17', undefined, 17), undefined);
+  assert.is(verifyImageFlags('acme/pg:stable', 'tianon/postgres-upgrade:13-to-17', 17, 13), undefined);
+  assert.match(verifyImageFlags('postgres:16', undefined, 17) ?? '', '--image postgres:16 runs PostgreSQL 16 (its tag says so), but --to is 17');
+  assert.match(verifyImageFlags('postgres 17', undefined, 17) ?? '', '--image "postgres 17": an image reference holds no spaces');
+  assert.match(verifyImageFlags(undefined, 'tianon/postgres-upgrade:13-to-15', 17) ?? '', 'upgrades 13 to 15');
+  assert.match(verifyImageFlags(undefined, 'tianon/postgres-upgrade:15-to-17', 17, 13) ?? '', 'e.g. tianon/postgres-upgrade:13-to-17');
+  assert.is(verifyImageFlags(undefined, 'tianon/postgres-upgrade:13-to-17', 17), undefined, 'before discovery the running major is unknown');
 });
 
 test.run();

@@ -33,7 +33,7 @@ test('the restore PVC comes from the snapshot; the fingerprint ConfigMap is owne
   const pvc = buildRestorePvc({ name: 'x-verify', namespace: 'ns', snapshot: 'x', storageClassName: 'fast', bytes: 1048576 });
   assert.equal(pvc.spec?.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'x' });
   assert.equal(pvc.spec?.resources, { requests: { storage: '1048576' } });
-  const cm = buildFingerprintConfigMap({ snapshot: 'x', snapshotUid: 'u-1', namespace: 'ns', fingerprintJson: '{}' });
+  const cm = buildFingerprintConfigMap({ snapshot: 'x', snapshotUid: 'u-1', namespace: 'ns', stored: { data: { 'fingerprint.json': '{}' } } });
   assert.equal(cm.metadata.ownerReferences, [{ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: 'x', uid: 'u-1' }] as never);
   assert.is(cm.metadata.name, 'x-fingerprint');
 });
@@ -48,6 +48,9 @@ test('a record reads our annotations and the status; states are pending, cut, re
   const ready = snapshotRecord({ ...vs, status: { creationTime: '2026-11-23T11:00:00Z', readyToUse: true, restoreSize: '61777422' } });
   assert.is(snapshotState(ready), 'ready');
   assert.is(ready.restoreSizeBytes, 61777422);
+  assert.is(snapshotRecord({ ...vs, status: { restoreSize: '10Gi' } }).restoreSizeBytes, 10 * 2 ** 30, 'a quantity, not the digits of one');
+  assert.is(snapshotRecord({ ...vs, status: { restoreSize: '1500M' } }).restoreSizeBytes, 1.5e9);
+  assert.is(snapshotRecord({ ...vs, status: { restoreSize: 'lots' } }).restoreSizeBytes, null);
   assert.is(snapshotState(snapshotRecord({ ...vs, status: { error: { message: 'quota exceeded' } } })), 'failed');
   assert.match(snapshotTable([r, ready]), /^NAME\s+WORKLOAD/);
   assert.is(snapshotTable([]), 'no snapshots made by kubectl-pgupgrade in this namespace');
