@@ -5,7 +5,7 @@ import { requireBinary, runAsync, type RunResult } from '../../support/cli/binar
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -74,11 +74,6 @@ async function deploy(cp: ControlPlane, c: Case): Promise<void> {
   if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2', HOSTILE_DB]);
   c.before = await takeFingerprint(podSql(cp, c.ns, c.pod, user(c)));
   await waitForWrites(cp, c.ns, { app: app(c), major: c.from, moreThan: 10 });
-}
-
-async function resourceVersions(cp: ControlPlane, ns: string): Promise<string> {
-  const r = await cp.kubectl(['-n', ns, 'get', 'statefulsets,deployments,pods,pvc,configmaps,jobs,volumesnapshots', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}']);
-  return r.stdout;
 }
 
 test('set up: eight databases, seeded and fingerprinted', async () => {

@@ -43,3 +43,9 @@ export function podSql(cp: ControlPlane, ns: string, pod: string, user: string):
     return r.stdout;
   };
 }
+
+/** `Kind/name=resourceVersion` of the objects an upgrade touches in a namespace: equal strings mean nothing changed. */
+export async function resourceVersions(cp: ControlPlane, ns: string): Promise<string> {
+  const r = await cp.kubectl(['-n', ns, 'get', 'statefulsets,deployments,pods,pvc,configmaps,jobs,volumesnapshots', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}']);
+  return r.stdout;
+}
