@@ -9,7 +9,7 @@ import { requireBinary, runAsync, type RunResult } from '../../support/cli/binar
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { validateSchema } from '../../support/json-schema.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { repoRoot } from '../../support/paths.ts';
@@ -305,5 +305,8 @@ test('no secret value appears in any output or in the apiserver audit log', asyn
   assert.match(audit, '/exec?', 'the audit log recorded the exec calls');
   for (const p of PASSWORDS) assert.not.ok(audit.includes(p) || audit.includes(encodeURIComponent(p)), 'a password reached the audit log');
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture, restoredBitnami } from '../../support/fixtures/bitnami.ts';
-import { applyObjects, createNamespace, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -72,5 +72,8 @@ test('a VolumeSnapshot becomes readyToUse; a PVC restored from it runs PG 13 wit
   assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(podSql(cp, ns, 'restored-postgresql-0', 'postgres')))), []);
   await cp.kubectl(['-n', ns, 'delete', 'sts', 'restored-postgresql', '--wait=false']);
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

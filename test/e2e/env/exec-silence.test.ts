@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
-import { applyObjects, createNamespace, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { createContext } from '../../../src/context.ts';
 import { withHeartbeat } from '../../../src/postgres/heartbeat.ts';
 
@@ -40,5 +40,8 @@ test('a script with a heartbeat outlives the silence limit; a silent one is stop
     else process.env.PGUPGRADE_EXEC_SILENCE_MS = before;
   }
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

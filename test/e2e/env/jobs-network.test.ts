@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
-import { applyObjects, createNamespace, podName, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { waitFor } from '../../support/process.ts';
 
 const test = suite('Jobs, logs -f, pod networking and image errors');
@@ -99,5 +99,8 @@ test('exec exit codes and stdin; restarts are counted; runAsNonRoot is enforced 
   await waitFor('rootish to be refused', async () =>
     (await cp.kubectl(['-n', ns, 'get', 'pod', 'rootish', '-o', 'jsonpath={.status.containerStatuses[0].state.waiting.reason}'])).stdout === 'CreateContainerConfigError', 30_000);
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

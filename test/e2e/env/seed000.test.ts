@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
 import { seed000Job, SEED000_SCRIPT } from '../../support/fixtures/seed000.ts';
-import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 
@@ -40,5 +40,8 @@ test('pg_dumpall from postgres:13 by Service DNS name, loaded into postgres:15: 
   assert.match(logs.stdout, 'Dumping Old database');
   assert.not.match(logs.stdout + (await cp.kubectl(['-n', ns, 'logs', 'job/pg-update', '-c', 'new-db'])).stdout, password);
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
-import { applyObjects, createNamespace, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { assertWritesPresent, committedWrites, countWrites, journalDir, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { waitFor } from '../../support/process.ts';
@@ -80,5 +80,8 @@ test('the database goes away and comes back: the application reconnects by itsel
   assert.not.equal(compareFingerprints(before, await takeFingerprint(sql)), [], 'the whole fingerprint does differ: the application wrote');
   process.stderr.write(`\n  writer: ${JSON.stringify(countWrites(after))}\n`);
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

@@ -6,7 +6,7 @@ import { requireBinary, runAsync, type RunResult } from '../../support/cli/binar
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture, restoredBitnami } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
@@ -212,5 +212,8 @@ test('no secret value appears in any output or in the apiserver audit log', asyn
   const audit = fs.readFileSync(cp.auditLog, 'utf8');
   for (const p of PASSWORDS) assert.not.ok(audit.includes(p) || audit.includes(encodeURIComponent(p)), 'a password reached the audit log');
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

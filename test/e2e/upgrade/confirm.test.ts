@@ -6,7 +6,7 @@ import { runInPty } from '../../support/cli/pty.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { stubbornApp } from '../../support/fixtures/stubborn.ts';
-import { applyObjects, createNamespace, podName, podSql, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -122,5 +122,8 @@ test('no secret value appears in any output or in the apiserver audit log', asyn
   const audit = fs.readFileSync(cp.auditLog, 'utf8');
   assert.not.ok(audit.includes(PASSWORD) || audit.includes(encodeURIComponent(PASSWORD)), 'the password reached the audit log');
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

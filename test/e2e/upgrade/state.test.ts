@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
-import { applyObjects, createNamespace, podName, podSql, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
@@ -124,5 +124,8 @@ test('the plugin killed with SIGKILL leaves its lease; a re-run at once takes it
   assert.match(r.stderr, `Took the lock, Lease ${LEASE}: taken over from ${holder}, whose process is gone.`);
   await upgraded(cp, ns.killed);
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

@@ -5,7 +5,7 @@ import { requireBinary, runAsync, type RunResult } from '../../support/cli/binar
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { applyObjects, createNamespace, podName, podSql, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -219,6 +219,7 @@ for (const c of CASES) {
     assert.is(again.code, 0, 'a re-run of a finished upgrade is nothing to do');
     assert.match(again.stderr, 'nothing to do');
     assert.ok(rep.timingsMs.downtime && rep.timingsMs.downtime > 0);
+    await releaseNamespaces(cp, [c.ns]);
   });
 }
 
@@ -229,5 +230,8 @@ test('no secret value appears in any output or in the apiserver audit log', asyn
   const audit = fs.readFileSync(cp.auditLog, 'utf8');
   assert.not.ok(audit.includes(PASSWORD) || audit.includes(encodeURIComponent(PASSWORD)), 'the password reached the audit log');
 });
+
+// Its databases and applications would load the machine for every later file of the run.
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();
