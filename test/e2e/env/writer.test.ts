@@ -75,7 +75,8 @@ test('the database goes away and comes back: the application reconnects by itsel
   const after = await waitForWrites(cp, ns, { moreThan: down.length + 10 });
   const check = await assertWritesPresent(sql, after);
   assert.is(check.present, check.committed);
-  assert.match((await cp.kubectl(['-n', ns, 'logs', `deploy/${APP}`])).stdout, /reconnected after \d+ failed attempts/);
+  await waitFor('the application to say it reconnected', async () =>
+    /reconnected after \d+ failed attempts/.test((await cp.kubectl(['-n', ns, 'logs', `deploy/${APP}`], { allowFail: true })).stdout), 60_000);
   assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql))), []);
   assert.not.equal(compareFingerprints(before, await takeFingerprint(sql)), [], 'the whole fingerprint does differ: the application wrote');
   process.stderr.write(`\n  writer: ${JSON.stringify(countWrites(after))}\n`);
