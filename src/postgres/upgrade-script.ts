@@ -45,6 +45,11 @@ if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VER
   mv "$N" "$D" && rm -f "$MARK" "$TX" && sync && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
 fi
 if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]; then say "$D is already PostgreSQL $TO; the old cluster is $K"; exit 0; fi
+# pg_upgrade --swap moves the old cluster's files into the new one (and disables pg_control first): after an
+# interrupted transfer neither directory is whole, and nothing may be removed.
+if [ "$(cat "$TX" 2>/dev/null)" = swap ] && [ -e "$N" ]; then
+  echo "an earlier pg_upgrade --swap was interrupted while it moved the old cluster's files into $N: neither directory is whole; nothing was removed. Restore the snapshot: kubectl pgupgrade upgrade --rollback" >&2; exit 19
+fi
 [ -f "$D/PG_VERSION" ] || { echo "no PG_VERSION in $D: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
 V=$(cat "$D/PG_VERSION")
 [ "$V" = "$FROM" ] || { echo "$D holds PostgreSQL $V, not $FROM: nothing was changed" >&2; exit 11; }
@@ -55,10 +60,6 @@ fi
 [ -f "$D/postmaster.pid" ] && { echo "$D/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly" >&2; exit 14; }
 if [ -e "$N" ]; then
   [ -f "$MARK" ] || { echo "$N exists and was not made by kubectl-pgupgrade: move it away" >&2; exit 12; }
-  # pg_upgrade --swap moves the old cluster's files into the new one: after an interrupted transfer, $N holds them.
-  if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then
-    echo "an earlier pg_upgrade --swap was interrupted while it moved the old cluster's files into $N: neither directory is whole; nothing was removed. Restore the snapshot: kubectl pgupgrade upgrade --rollback" >&2; exit 19
-  fi
   say "removing $N, left unfinished by an earlier run"; rm -rf "$N"
 fi
 O=$(bindir "$FROM") || exit 15; B=$(bindir "$TO") || exit 15
