@@ -117,13 +117,13 @@ async function one(cp: ControlPlane, f: Fault, i: number): Promise<void> {
     rows.push({ fault: label, method: f.method, outcome: waitedOut ? 'waited out by the same run: 15 runs' : 'resumed: 15 runs', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after), writes });
     return;
   }
-  const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 600_000);
-  assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);
   // From the record: until the new server's start was recorded the directories go back; after it, the snapshot.
-  // (A kill lands when it lands: the record, read now, says how far the run got.)
+  // (A kill lands when it lands: the record, read before the rollback removes it, says how far the run got.)
   const recorded = await cp.kubectl(['-n', ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}']);
   const history = (JSON.parse(recorded.stdout) as { history: Array<{ phase: string }> }).history.map((h) => h.phase);
   const started = history.includes('db-start');
+  const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 600_000);
+  assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);
   assert.match(rb.stderr + rb.stdout, started ? /restored from .*pgupgrade|from snapshot/ : /putting the directories back|directories put back/,
     `${label}: ${started ? 'the new server has started: the snapshot' : 'the new server never started: the directories'}\n${rb.stdout}\n${rb.stderr}`);
   assert.is(await majorOf(cp, ns), 13, label);
