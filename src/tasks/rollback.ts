@@ -10,6 +10,7 @@ import { fingerprintVia, waitSnapshot } from '../snapshot/take.ts';
 import { bindingProblem, isDone, parseState, upgradeNames, type UpgradeState } from '../upgrade/state.ts';
 import { patchImage, poll, runJob, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../upgrade/steps.ts';
 import { connectTask } from './connect.ts';
+import { refOf } from './upgrade-ctx.ts';
 
 /** How a rollback returns to the old major. */
 export type RollbackVia = 'directories' | 'snapshot';
@@ -32,7 +33,6 @@ export interface RollbackOptions {
   timeoutSeconds: number;
 }
 
-const refOf = (w: { kind: string; name: string }) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
 
 /**
  * The way back, decided from the record alone, never from what runs now: until the new server may have started

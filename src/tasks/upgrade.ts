@@ -15,12 +15,11 @@ import { multiReplicaProblem, tagMajor } from '../postgres/workload.ts';
 import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../upgrade/state.ts';
 import { connectTask } from './connect.ts';
 import { createCheckTasks } from './check.ts';
-import type { UpgradeCtx, UpgradeOptions } from './upgrade-ctx.ts';
+import { refOf, type UpgradeCtx, type UpgradeOptions } from './upgrade-ctx.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './upgrade-ctx.ts';
 export { createApplyTasks } from './upgrade-apply.ts';
 
-const refOf = (w: { kind: string; name: string }) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
 
 /** The read-only part: find the workload and any recorded upgrade, run check's blocking checks, make the plan. */
 export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
