@@ -1,10 +1,10 @@
 import yargs, { type Argv } from 'yargs';
-import { checkCommand } from './commands/check.ts';
-import { completionCommand } from './commands/completion.ts';
-import { snapshotCommand } from './commands/snapshot.ts';
-import { upgradeCommand } from './commands/upgrade.ts';
-import { versionCommand } from './commands/version.ts';
-import type { GlobalArgs } from './commands/global-args.ts';
+import { checkCommand } from './commands/check/command.ts';
+import { completionCommand } from './commands/completion/command.ts';
+import { snapshotCommand } from './commands/snapshot/command.ts';
+import { upgradeCommand } from './commands/upgrade/command.ts';
+import { versionCommand } from './commands/version/command.ts';
+import type { GlobalArgs } from './global-args.ts';
 import { CliError, ExitCode, exitCodeFor, usageError } from './exit-codes.ts';
 import { isNoColor } from './renderer.ts';
 import { messages } from './messages.ts';

@@ -79,7 +79,7 @@ export function buildRestorePvc(o: { name: string; namespace: string; snapshot: 
 
 /** The fingerprint taken with a snapshot, kept beside it and garbage-collected with it (ownerReference). */
 export function buildFingerprintConfigMap(o: { snapshot: string; snapshotUid: string; namespace: string;
-  /** The fingerprint as src/snapshot/fingerprint-store.ts encodes it. */
+  /** The fingerprint as src/fingerprint/store.ts encodes it. */
   stored: Pick<KObject, 'data' | 'binaryData'> }): KObject {
   return {
     apiVersion: 'v1', kind: 'ConfigMap',

@@ -10,7 +10,7 @@ import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, wait
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
-import { readFingerprint } from '../../../src/snapshot/fingerprint-store.ts';
+import { readFingerprint } from '../../../src/fingerprint/store.ts';
 import { waitFor } from '../../support/process.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 

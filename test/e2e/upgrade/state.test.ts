@@ -10,7 +10,7 @@ import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../su
 import { assertWritesPresent, committedWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
-import { stateConfigMap, type UpgradeState } from '../../../src/upgrade/state.ts';
+import { stateConfigMap, type UpgradeState } from '../../../src/state/state.ts';
 
 const test = suite('the upgrade\'s record and lock: refused when broken or foreign, one run at a time, a killed run taken over');
 const PASSWORD = 'State-E2E-S3cret';

@@ -1,0 +1,138 @@
+import { Listr } from 'listr2';
+import type { CommandContext } from '../../context.ts';
+import { confirmOrStop } from '../../confirm.ts';
+import { usageError } from '../../exit-codes.ts';
+import { onInterrupt } from '../../interrupt.ts';
+import { printReport, type Io } from '../../output.ts';
+import { upgradePaths } from '../../postgres/upgrade-script.ts';
+import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
+import type { UpgradeState } from '../../state/state.ts';
+import { lockRecord, type UpgradeLock } from '../../state/lock.ts';
+import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
+
+/** What `upgrade -o json` prints at the end. */
+export interface UpgradeReport {
+  workload: string;
+  namespace: string;
+  from: string;
+  to: number;
+  method: string;
+  phase: string;
+  snapshot: string | null;
+  oldClusterKeptAt: string;
+  fingerprint: { equal: boolean; databases: number; tables: number; rows: number;
+    perDatabase: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }> } | null;
+  /** Milliseconds per phase; downtime is from scaling the applications down to their being ready again. */
+  timingsMs: Record<string, number>;
+}
+
+/** Argo CD and Flux revert an image patch made by hand; Helm does at its next upgrade. Say so before anything stops. */
+export function gitopsWarning(managers: string[]): string[] {
+  const gitops = managers.filter((m) => /^(Argo CD|Flux)/.test(m));
+  const helm = managers.filter((m) => m.startsWith('Helm'));
+  return [
+    ...(gitops.length ? [`  WARNING      ${gitops.join(', ')} owns this workload and will revert the image patch: change the image in Git ` +
+      `(--no-patch-workload prints the change), or pause its sync first`] : []),
+    ...(helm.length ? [`  note         ${helm.join(', ')}: put the new image in your values too, or the next helm upgrade reverts it`] : []),
+  ];
+}
+
+async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<void> {
+  const s = ctx.state as UpgradeState;
+  io.err([
+    '', `About to upgrade PostgreSQL in place (the database and its applications stop meanwhile):`,
+    `  context      ${ctx.cluster.contextName}`, `  namespace    ${ctx.d.namespace}`, `  workload     ${s.workload.kind}/${s.workload.name} (container ${s.container})`,
+    `  versions     ${s.fromVersion} → ${s.to}, pg_upgrade --${s.method}, Job image ${s.jobImage}`,
+    `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
+    `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
+    `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
+    ...gitopsWarning(ctx.d.managers),
+    ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
+  ].join('\n'));
+  await confirmOrStop(assumeYes, 'upgrade stops the database');
+}
+
+function fingerprintTable(rows: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>): string {
+  const lines = [['database', 'tables', `rows before`, 'rows after'], ...rows.map((r) => [r.database, String(r.tables), String(r.rowsBefore), String(r.rowsAfter)])];
+  const w = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  return lines.map((l) => `  ${l.map((c, i) => (i === 0 ? c.padEnd(w[i] ?? 0) : c.padStart(w[i] ?? 0))).join('  ')}`).join('\n');
+}
+
+/** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike. */
+async function locked<T>(io: Io, lock: UpgradeLock, fn: () => Promise<T>): Promise<T> {
+  if (lock.takenOver) io.err(`Took the lock, Lease ${lock.name}: ${lock.takenOver}.`);
+  const unregister = onInterrupt(() => lock.release());
+  try {
+    return await fn();
+  } finally {
+    unregister();
+    await lock.release();
+  }
+}
+
+/** `upgrade --rollback`: back to the old major, by the directories or from the snapshot, then verified. */
+export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io: Io): Promise<void> {
+  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
+  const tasks = createRollbackTasks(() => ctx.cluster(), opts);
+  const c = {} as RollbackCtx;
+  // The first two tasks only read: they find the record and the way back, which the user confirms.
+  await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(0, 2), listOpts).run(c);
+  io.err(`\nAbout to roll ${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} (context ${c.cluster.contextName}) back to PostgreSQL ` +
+    `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n`);
+  await confirmOrStop(ctx.flags.yes === true, 'rollback stops the database');
+  await locked(io, await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.state.workload.kind}/${c.state.workload.name}`, c.stateVersion),
+    () => new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(2), listOpts).run(c));
+  io.out(`${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} runs PostgreSQL ${c.state.fromVersion} again (${c.via === 'snapshot' ? `restored from ${c.state.snapshot}` : 'directories put back'}); the fingerprint is equal.`);
+}
+
+/** `upgrade`: plan (read-only), confirm, then the recorded phases. */
+export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { dryRun: boolean; output: OutputFormat }, io: Io): Promise<void> {
+  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
+  const c = {} as UpgradeCtx;
+  try {
+    await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createPlanTasks(() => ctx.cluster(), opts), listOpts).run(c);
+  } finally {
+    await c.probe?.dispose();
+  }
+  if (c.nothingToDo) {
+    io.err(c.nothingToDo);
+    return;
+  }
+  if (opts.dryRun) {
+    if (c.resuming) throw usageError(`an upgrade is under way (last phase "${c.state?.phase}"); --dry-run plans only a new one`);
+    const { dump } = await import('js-yaml');
+    io.out(plannedObjects(c, opts).map((o) => dump(o, { noRefs: true, lineWidth: 120 })).join('---\n'));
+    return;
+  }
+  if (!c.resuming) await confirm(c, io, ctx.flags.yes === true);
+  const ref = `${c.d.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${c.d.workload.metadata.name}`;
+  // Nothing is undone on Ctrl-C: every phase is recorded, and the Job goes on by itself. Say how to go on.
+  onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.names.state}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
+    `--to ${opts.to} --method ${opts.method}; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
+  c.lock = await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.d.workload.kind}/${c.d.workload.metadata.name}`, c.stateVersion);
+  await locked(io, c.lock, () => new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c));
+  const s = c.state as UpgradeState;
+  if (c.stoppedForManualPatch) {
+    io.err([manualPatchAdvice(s, c.d.namespace), ...gitopsWarning(c.d.managers).map((l) => l.trim())].join('\n'));
+    return;
+  }
+  const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;
+  const report: UpgradeReport = {
+    workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
+    snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
+    fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null, timingsMs: timings,
+  };
+  await printReport(io, opts.output, report, (r) => [
+    `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
+    r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows; ` +
+      `row counts and content checksums per table, sequences, extensions, views, functions, indexes, large objects, roles):\n` +
+      fingerprintTable(r.fingerprint.perDatabase) : '',
+    r.snapshot ? `Snapshot taken before the upgrade: ${r.snapshot}.` : 'No snapshot was taken (--no-snapshot).',
+    `The old cluster is kept on the volume as ${r.oldClusterKeptAt} (in link mode it shares files with the new one; it blocks the next upgrade): ` +
+      `remove it once you are sure, e.g. kubectl -n ${r.namespace} exec <database pod> -- rm -rf ${r.oldClusterKeptAt}`,
+    timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
+  ].filter(Boolean).join('\n'));
+}

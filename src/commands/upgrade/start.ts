@@ -1,0 +1,65 @@
+import type { ListrTask } from 'listr2';
+import { tagMajor } from '../../postgres/workload.ts';
+import { waitSnapshot } from '../../volume-snapshots/take.ts';
+import { isDone, type UpgradeState } from '../../state/state.ts';
+import { patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
+import { record, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+
+/**
+ * Whether the new server may only start once the snapshot is ready to use: in link mode the new cluster shares
+ * the old one's files, and --swap moved them, so from its first start the snapshot is the only way back.
+ */
+export function shouldAwaitSnapshotBeforeStart(s: UpgradeState): boolean {
+  return s.snapshot !== null && (s.method === 'link' || s.method === 'swap');
+}
+
+/** Points the workload at the new major and starts it; the point of no return is guarded by the snapshot. */
+export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
+  return [
+    {
+      title: 'Point the workload at the new major',
+      skip: (ctx) => isDone(ctx.state, 'workload-patched') && 'done in an earlier run',
+      task: async (ctx, task) => {
+        const s = st(ctx);
+        const w = await ctx.cluster.readObject({ apiVersion: 'apps/v1', kind: s.workload.kind, namespace: ctx.d.namespace, name: s.workload.name });
+        const current = ((w?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image?: string }>).find((c) => c.name === s.container)?.image ?? '';
+        if (tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) {
+          task.title = `Point the workload at the new major: it already runs ${current}`;
+        } else if (!opts.patchWorkload) {
+          ctx.stoppedForManualPatch = true;
+          task.title = 'Point the workload at the new major: left to you (--no-patch-workload); see below';
+          return;
+        } else {
+          await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.targetImage);
+          task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${s.targetImage}`;
+        }
+        await record(ctx, 'workload-patched');
+      },
+    },
+    {
+      title: 'Wait until the snapshot is ready to use: the new server starts only when there is a way back',
+      enabled: (ctx) => !ctx.stoppedForManualPatch && shouldAwaitSnapshotBeforeStart(st(ctx)),
+      skip: (ctx) => isDone(ctx.state, 'db-start') && 'done in an earlier run',
+      task: async (ctx, task) => {
+        const rec = await timed(ctx, 'snapshot-ready', () => waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, 'ready', 3600_000));
+        task.title = `Wait until the snapshot is ready to use: ${rec.name} is ready (--${st(ctx).method}: from the new server's first start it is the way back)`;
+      },
+    },
+    {
+      title: 'Start the database on the new major and wait until it is ready',
+      enabled: (ctx) => !ctx.stoppedForManualPatch,
+      skip: (ctx) => isDone(ctx.state, 'db-up') && 'done in an earlier run',
+      task: async (ctx, task) => {
+        const s = st(ctx);
+        // Recorded before the first start: from here on a rollback must not start the old cluster on these files.
+        if (!isDone(ctx.state, 'db-start')) await record(ctx, 'db-start');
+        await timed(ctx, 'db-up', async () => {
+          await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
+          await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
+        });
+        await record(ctx, 'db-up');
+        task.title = `Start the database on PostgreSQL ${s.to}: ${s.workload.replicas} replica${s.workload.replicas > 1 ? 's' : ''} ready`;
+      },
+    },
+  ];
+}

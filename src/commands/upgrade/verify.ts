@@ -1,0 +1,129 @@
+import type { ListrTask } from 'listr2';
+import { discover, type Discovery } from '../../discovery/discover.ts';
+import { liveReach, readPassword } from '../../server/gather.ts';
+import { CliError, ExitCode } from '../../exit-codes.ts';
+import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
+import { withHeartbeat } from '../../postgres/heartbeat.ts';
+import { psqlStdin } from '../../postgres/queries.ts';
+import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../../postgres/upgrade-script.ts';
+import { fingerprintVia } from '../../fingerprint/read.ts';
+import { loadReference, type Reference } from '../../state/reference.ts';
+import { isDone } from '../../state/state.ts';
+import { scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
+import { record, refOf, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+
+/** The reference, from this run's background read, or stored by an earlier run, or read from the snapshot now. */
+async function awaitReference(ctx: UpgradeCtx): Promise<Reference> {
+  if (!ctx.reference) {
+    const stored = await loadReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint);
+    if (stored) ctx.reference = Promise.resolve(stored);
+    else startReference(ctx, 3600_000);
+  }
+  const ref = await ctx.reference;
+  if (!ref) throw new CliError(`no reference fingerprint: the upgrade ran with --no-snapshot and its fingerprint (ConfigMap ${ctx.names.fingerprint}) is gone`, ExitCode.failed);
+  if (ref instanceof Error) throw new CliError(`${ref.message}. The new server runs; compare by hand, or roll back: kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(st(ctx).workload)} --rollback`, ExitCode.failed);
+  return ref;
+}
+
+async function scaleAppsUp(ctx: UpgradeCtx, timeout: number): Promise<void> {
+  for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, a.replicas);
+  for (const a of st(ctx).apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
+}
+
+async function runSql(ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what: string): Promise<void> {
+  const r = await ctx.cluster.exec(d.namespace, liveReach(d).pod, liveReach(d).container,
+    ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg], psqlStdin(ctx.password ?? '', []));
+  if (r.exitCode !== 0) throw new CliError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
+}
+
+/** Compares, fills the report's figures, and fails loudly with the way back on a difference. */
+function judge(ctx: UpgradeCtx, opts: UpgradeOptions, before: Fingerprint, after: Fingerprint): void {
+  ctx.fingerprintDiff = compareFingerprints(before, after);
+  const rows = (fp: Fingerprint, db: string) => Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
+  ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort()
+    .map((db) => ({ database: db, tables: Object.keys(after.perDb[db]?.tables ?? {}).length, rowsBefore: rows(before, db), rowsAfter: rows(after, db) }));
+  ctx.totals = fingerprintTotals(after);
+  if (!ctx.fingerprintDiff.length) return;
+  const undo = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(st(ctx).workload)} --rollback`;
+  throw new CliError(`the upgraded database differs from the data as the upgrade found it (the reference fingerprint):\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +
+    (opts.verifyWhileAppsStart ? `The applications were started meanwhile (--verify-while-apps-start): stop them now, look, then undo (their writes since are lost): ${undo}`
+      : `The applications stay scaled down. Look, then undo: ${undo}`), ExitCode.failed);
+}
+
+/** Verify, the applications back, statistics. */
+export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
+  const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
+  return [
+    {
+      title: opts.verifyWhileAppsStart ? 'Verify: hold a snapshot of the data, start the applications, compare with the reference fingerprint'
+        : 'Verify: the data equals the reference fingerprint, then update extensions',
+      enabled: notManual,
+      skip: (ctx) => isDone(ctx.state, 'verified') && 'done in an earlier run',
+      task: async (ctx, task) => {
+        const s = st(ctx);
+        const d = await discover(ctx.cluster, ctx.d.namespace, refOf(s.workload), opts.appSelector);
+        ctx.d = d;
+        ctx.password ??= await readPassword(ctx.cluster, d);
+        const updateExtensions = () => runSql(ctx, d, UPDATE_EXTENSIONS_SCRIPT, upgradePaths(ctx.job.pgdata, s.from, s.to).work, 'update_extensions.sql');
+        if (s.verifyHeldAt) {
+          // An earlier run let the applications start while it compared: they have written since, so the content
+          // cannot be compared again. Say so; validate compares what can be.
+          await record(ctx, 'verified');
+          task.title = `Verify: interrupted earlier after the applications started (${s.verifyHeldAt}); the content compare cannot be repeated`;
+          return;
+        }
+        const t0 = Date.now();
+        let held: () => void = () => undefined;
+        const heldNow = new Promise<void>((r) => (held = r));
+        const reading = fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password, opts.verifyWhileAppsStart ? () => held() : undefined);
+        if (opts.verifyWhileAppsStart) {
+          await Promise.race([heldNow, reading]);
+          ctx.timings.verified = Date.now() - t0;
+          ctx.state = { ...s, verifyHeldAt: new Date().toISOString() };
+          await writeState(ctx);
+          task.title = 'Verify: snapshot of the data held; the applications start while it is compared';
+          await updateExtensions();
+          await timed(ctx, 'apps-up', () => scaleAppsUp(ctx, timeout));
+          if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+        }
+        const [after, ref] = await Promise.all([reading, timed(ctx, 'reference-wait', () => awaitReference(ctx))]);
+        if (!opts.verifyWhileAppsStart) ctx.timings.verified = Date.now() - t0;
+        // update_extensions.sql runs after the snapshot or the compare: extension versions are pg_upgrade's, equal to before.
+        judge(ctx, opts, ref.fingerprint, after);
+        if (!opts.verifyWhileAppsStart) await updateExtensions();
+        await record(ctx, 'verified');
+        task.title = `Verify: equal to the reference read from the ${ref.source} (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows)` +
+          (opts.verifyWhileAppsStart ? ', read from the snapshot held before the applications started' : '');
+      },
+    },
+    {
+      title: 'Scale the applications back up and wait for their rollouts',
+      enabled: notManual,
+      skip: (ctx) => isDone(ctx.state, 'apps-up') && 'done in an earlier run',
+      task: async (ctx, task) => {
+        const s = st(ctx);
+        // With --verify-while-apps-start they were started during verify; after a resume they are scaled here (idempotent).
+        await timed(ctx, opts.verifyWhileAppsStart ? 'apps-up-again' : 'apps-up', () => scaleAppsUp(ctx, timeout));
+        if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+        await record(ctx, 'apps-up');
+        task.title = s.apps.length ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready` : 'Scale the applications back up: none to scale';
+      },
+    },
+    {
+      title: 'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run',
+      enabled: notManual,
+      skip: (ctx) => isDone(ctx.state, 'done') && 'done in an earlier run',
+      task: async (ctx, task) => {
+        const t = Date.now();
+        ctx.password ??= await readPassword(ctx.cluster, ctx.d);
+        try {
+          await runSql(ctx, ctx.d, ANALYZE_SCRIPT, String(st(ctx).to), 'vacuumdb');
+        } catch (err) {
+          throw new CliError(`${(err as Error).message}; the upgrade itself is done: run it again by hand`, ExitCode.failed);
+        }
+        await record(ctx, 'done');
+        task.title = `Rebuild the planner statistics: ${((Date.now() - t) / 1000).toFixed(1)} s`;
+      },
+    },
+  ];
+}

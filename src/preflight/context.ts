@@ -1,0 +1,46 @@
+import type { Cluster } from '../k8s/cluster.ts';
+import type { Discovery } from '../discovery/discover.ts';
+import type { Mode } from '../server/gather.ts';
+import type { Evidence } from './evaluate.ts';
+import type { Probe } from '../probe/probe.ts';
+import { usageError } from '../exit-codes.ts';
+import { upgradePathProblem, type Method } from '../postgres/versions.ts';
+import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
+
+/** What check's tasks share. */
+export interface CheckCtx {
+  cluster: Cluster;
+  d: Discovery;
+  mode: Mode;
+  password: string;
+  access: Evidence['access'];
+  snapshotDrivers?: string[];
+  server?: ServerFacts;
+  databases?: Map<string, DatabaseFacts>;
+  credentialsError?: string;
+  volume?: VolumeFacts;
+  probe?: Probe;
+  controlData?: ControlData;
+  serverError?: string;
+  pgUpgradeCheck?: { ok: boolean; output: string; image: string };
+}
+
+/** The options that shape check. */
+export interface CheckOptions {
+  workload?: string;
+  to: number;
+  method: Method;
+  appSelector: Record<string, string>;
+  image?: string;
+  initdb?: { encoding?: string; lcCollate?: string; lcCtype?: string };
+}
+
+/** Guards, named as the house style asks. */
+export const isLive = (ctx: CheckCtx): boolean => ctx.mode === 'live';
+export const isOffline = (ctx: CheckCtx): boolean => ctx.mode === 'offline';
+
+/** `--to` must be above the running major: bad input (exit 2), found as soon as the major is known. */
+export function verifyTarget(ctx: CheckCtx, from: number, opts: CheckOptions, version: string): void {
+  const problem = upgradePathProblem(from, opts.to, opts.method);
+  if (problem && opts.to <= from) throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs PostgreSQL ${version}: ${problem}`);
+}

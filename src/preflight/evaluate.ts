@@ -1,0 +1,134 @@
+import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
+import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding, type WorkloadWaits } from '../postgres/rules.ts';
+import type { Workload } from '../k8s/cluster.ts';
+import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
+import { majorOf, type Method } from '../postgres/versions.ts';
+import { describePermissions, type Permission } from '../rbac.ts';
+import type { Discovery } from '../discovery/discover.ts';
+
+/** Everything check learnt, ready to be judged. */
+export interface Evidence {
+  d: Discovery;
+  to: number;
+  method: Method;
+  targetImage: string;
+  targetIsStock: boolean;
+  access: Array<{ permission: Permission; allowed: boolean }>;
+  snapshotDrivers?: string[];
+  server?: ServerFacts;
+  databases?: Map<string, DatabaseFacts>;
+  credentialsError?: string;
+  volume?: VolumeFacts;
+  pathProblem?: string;
+  /** Offline: the database is stopped and a probe pod read its volume. */
+  offline?: { probe: string; image: string; controlData?: ControlData; serverError?: string; pgUpgradeCheck?: { ok: boolean; output: string } };
+}
+
+const f = (id: string, title: string, status: Finding['status'], found: string, fix?: string): Finding => ({ id, title, status, found, ...(fix ? { fix } : {}) });
+
+/** Access: every permission the chosen method needs, by SelfSubjectAccessReview. */
+export function verifyAccess(e: Evidence): Finding {
+  const missing = e.access.filter((a) => !a.allowed).map((a) => a.permission);
+  const need = describePermissions(e.access.map((a) => a.permission)).length;
+  if (missing.length === 0) return f('access', 'Access to everything the upgrade needs', 'pass', `${need} permissions granted for --method ${e.method}`);
+  return f('access', 'Access to everything the upgrade needs', 'fail', `missing in namespace ${e.d.namespace}: ${describePermissions(missing).join(', ')}`,
+    'ask your cluster admin for a Role with these verbs (the README lists the whole Role)');
+}
+
+/** Snapshot readiness: a VolumeSnapshotClass for the PVC's CSI driver. */
+export function verifySnapshots(e: Evidence): Finding {
+  const driver = e.d.csiDriver;
+  if (e.snapshotDrivers === undefined) return f('snapshot', 'Snapshots are possible', 'warn', 'the VolumeSnapshot API is not installed in this cluster', 'install the external-snapshotter CRDs and controller, or take a backup yourself and pass --no-snapshot to upgrade');
+  if (driver && e.snapshotDrivers.includes(driver)) return f('snapshot', 'Snapshots are possible', 'pass', `a VolumeSnapshotClass exists for ${driver}`);
+  return f('snapshot', 'Snapshots are possible', 'warn', `no VolumeSnapshotClass for the PVC's driver ${driver ?? '(no StorageClass)'}`,
+    'create a VolumeSnapshotClass for that driver, or back up with pg_dump / your cloud\'s disk snapshot and pass --no-snapshot to upgrade');
+}
+
+/** Pods besides the database's that mount its PVC, and tools that would revert an image patch. */
+export function verifyVolumeUsers(e: Evidence): Finding[] {
+  const users = e.d.volumeUsers;
+  const out = [users.length
+    ? f('volume-users', 'Only the database mounts its volume', 'fail', `pods mounting PVC ${e.d.pvc.metadata.name}: ${users.join(', ')}`, 'delete or scale down those pods; the upgrade cannot detach the volume while they run')
+    : f('volume-users', 'Only the database mounts its volume', 'pass', `only ${e.d.pod?.metadata.name ?? 'the database pod'}`)];
+  out.push(e.d.managers.length
+    ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')
+    : f('managed-by', 'No controller reverts the image', 'pass', 'no Helm, Argo CD or Flux markers'));
+  return out;
+}
+
+/** What pg_controldata says of the stopped cluster. */
+export function verifyControlData(e: Evidence): Finding[] {
+  const cd = e.offline?.controlData;
+  if (!cd) return [];
+  return [cd.cleanShutdown
+    ? f('shutdown', 'The cluster was shut down cleanly', 'pass', `pg_controldata: "${cd.state}", catalog ${cd.catalogVersion}, checksums ${cd.checksums ? 'on' : 'off'}, WAL segments ${cd.walSegmentBytes / 2 ** 20} MiB`)
+    : f('shutdown', 'The cluster was shut down cleanly', e.offline?.serverError ? 'fail' : 'warn', `pg_controldata: "${cd.state}" when check started; pg_upgrade needs a clean shutdown${e.offline?.serverError ? '' : ', which check\'s own start and stop of the old server gave it'}`,
+      'start the database normally once and stop it with a fast shutdown (scale to 0 waits for it)')];
+}
+
+/** pg_upgrade's own --check: run in the probe when the database is stopped; a live server's socket is out of reach. */
+export function verifyPgUpgradeCheck(e: Evidence): Finding {
+  const title = 'pg_upgrade --check';
+  if (e.method === 'dump') return f('pg-upgrade-check', title, 'pass', 'not needed: --method dump does not use pg_upgrade');
+  const r = e.offline?.pgUpgradeCheck;
+  if (r?.ok) return f('pg-upgrade-check', title, 'pass', `pg_upgrade ${e.to} --check passed against the stopped cluster in probe pod ${e.offline?.probe} (${e.offline?.image})`);
+  if (r) return f('pg-upgrade-check', title, 'fail', r.output.split('\n').filter((l) => l.trim()).slice(-25).join(' | '), 'fix what pg_upgrade names above (its report files are printed after "==") and run check again');
+  if (e.offline) return f('pg-upgrade-check', title, 'warn', 'not run: the old server could not be read, so the initdb options are unknown', 'pass --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype');
+  return f('pg-upgrade-check', title, 'warn', 'not run against the live server: pg_upgrade insists on the server\'s Unix socket, which only the database container can reach; the SQL checks above cover what it refuses, and the upgrade Job runs it before it touches any data',
+    'to run it now, scale the database to 0 and run check again: a probe pod then runs pg_upgrade --check against the volume');
+}
+
+/** All findings, in the report's order. */
+export function evaluate(e: Evidence): Finding[] {
+  const out: Finding[] = [verifyAccess(e)];
+  out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
+  if (e.offline && (!e.server || !e.databases)) {
+    out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
+      'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
+  } else if (e.offline && e.server && e.databases) {
+    out.push(f('credentials', 'The superuser can connect', 'warn', `not tried: the database is stopped, and check read it through the probe's own socket; the password in Secret ${e.d.superuser?.secret?.name ?? '?'} is tried when the database runs`));
+  }
+  if (e.offline) {
+    out.push(...verifyControlData(e));
+  } else if (e.credentialsError !== undefined || !e.server || !e.databases) {
+    out.push(f('credentials', 'The superuser can connect', 'fail', e.credentialsError ?? 'not tried', `check that Secret ${e.d.superuser?.secret?.name}/${e.d.superuser?.secret?.key} holds ${e.d.superuser?.user}'s current password`));
+  } else {
+    out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from Secret ${e.d.superuser?.secret?.name} (key ${e.d.superuser?.secret?.key})`));
+  }
+  if (e.server && e.databases) {
+    const from = majorOf(String(e.server.versionNum));
+    const input = { from, to: e.to, method: e.method, server: e.server, databases: e.databases, targetIsStock: e.targetIsStock };
+    out.push(verifyLocales(input), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input));
+  }
+  if (e.volume) {
+    out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));
+    out.push(verifyJobIdentity(e.volume, enforcedLevel(e.d.namespaceLabels), e.server?.dataDirectory ?? e.d.pgdata, e.d.fsGroup));
+  }
+  out.push(verifyPgUpgradeCheck(e), verifySnapshots(e), ...verifyVolumeUsers(e));
+  if (e.volume) {
+    const annotations = Object.keys(e.d.workload.metadata.annotations ?? {}).filter((k) => k.startsWith('pgupgrade.'));
+    out.push(verifyLeftovers(e.volume, e.server?.dataDirectory ?? e.d.pgdata, annotations));
+  }
+  return out;
+}
+
+/**
+ * What this workload's own specs add to the downtime: an application that ignores SIGTERM is killed only after
+ * its grace period (Kubernetes' default is 30 s), and each readiness probe waits its initial delay and one period
+ * (default 10 s) before the pod counts as ready: the database's first, then the applications' (the slowest).
+ */
+export function workloadWaits(d: Discovery): WorkloadWaits {
+  const wait = (w: Workload) => Math.max(0, ...w.template.spec.containers.map((c) => c.readinessProbe ? (c.readinessProbe.initialDelaySeconds ?? 0) + (c.readinessProbe.periodSeconds ?? 10) : 0));
+  return {
+    appGraceSeconds: Math.max(0, ...d.apps.map((a) => a.template.spec.terminationGracePeriodSeconds ?? 30)),
+    readinessSeconds: wait(d.workload) + Math.max(0, ...d.apps.map(wait)),
+  };
+}
+
+/** The downtime estimate and the initdb options, when the server answered. */
+export function plan(e: Evidence): { initdb?: string[]; estimate?: { seconds: number; formula: string } } {
+  if (!e.server || !e.databases) return {};
+  const relations = [...e.databases.values()].reduce((n, db) => n + db.relations, 0);
+  const bytes = e.volume?.dataBytes ?? e.server.databases.reduce((n, db) => n + db.sizeBytes, 0);
+  return { initdb: initdbOptions(e.server, e.to), estimate: estimateDowntime(e.method, bytes, relations, workloadWaits(e.d)) };
+}

@@ -1,0 +1,58 @@
+import type { ListrTask } from 'listr2';
+import { connectTask } from '../connect-task.ts';
+import type { Cluster } from '../k8s/cluster.ts';
+import { discover } from '../discovery/discover.ts';
+import { CredentialsError, gatherServer, gatherVolume, liveReach, modeOf, readPassword } from '../server/gather.ts';
+import { permissionsForMethod } from '../rbac.ts';
+import { createOfflineTasks } from './offline.ts';
+import { isLive, verifyTarget, type CheckCtx, type CheckOptions } from './context.ts';
+
+export type { CheckCtx, CheckOptions } from './context.ts';
+
+/** The read-only preflight as a task tree. The probe pod of the offline path is its only write, and temporary. */
+export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOptions): Array<ListrTask<CheckCtx>> {
+  return [
+    connectTask<CheckCtx>(connect),
+    {
+      title: 'Find the PostgreSQL workload',
+      task: async (ctx, task) => {
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
+        ctx.mode = modeOf(ctx.d);
+        const how = ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'no pod: the database is stopped';
+        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ${how}`;
+      },
+    },
+    {
+      title: 'Ask the apiserver what this user may do',
+      task: async (ctx, task) => {
+        const perms = permissionsForMethod(opts.method);
+        const answers = await ctx.cluster.canI(perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })));
+        ctx.access = perms.map((permission, i) => ({ permission, allowed: answers[i] === true }));
+        ctx.snapshotDrivers = await ctx.cluster.snapshotClassDrivers().catch(() => undefined);
+        task.title = `Ask the apiserver what this user may do: ${answers.filter(Boolean).length} of ${perms.length} permissions granted`;
+      },
+    },
+    { title: 'Read the superuser password from its Secret', enabled: isLive, task: async (ctx) => void (ctx.password = await readPassword(ctx.cluster, ctx.d)) },
+    {
+      title: 'Query the server',
+      enabled: isLive,
+      task: async (ctx, task) => {
+        try {
+          const got = await gatherServer(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+          Object.assign(ctx, got);
+          verifyTarget(ctx, Math.floor(got.server.versionNum / 10000), opts, got.server.version);
+          task.title = `Query the server: PostgreSQL ${got.server.version}, ${got.databases.size} databases`;
+        } catch (err) {
+          if (!(err instanceof CredentialsError)) throw err;
+          ctx.credentialsError = err.message;
+        }
+      },
+    },
+    {
+      title: 'Inspect the data volume',
+      enabled: isLive,
+      task: async (ctx) => void (ctx.volume = await gatherVolume(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.server?.dataDirectory ?? ctx.d.pgdata, opts.method === 'clone')),
+    },
+    ...createOfflineTasks(opts),
+  ];
+}

@@ -1,0 +1,110 @@
+import type { Cluster } from '../k8s/cluster.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import {
+  parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
+} from '../postgres/facts.ts';
+import { withHeartbeat } from '../postgres/heartbeat.ts';
+import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
+import type { Discovery } from '../discovery/discover.ts';
+
+/** How the database was reached, for the report. */
+export interface Reach {
+  pod: string;
+  container: string;
+  /** Connect over this Unix socket directory instead of TCP (check's probe pod). */
+  socketDir?: string;
+}
+
+/** How check reaches the server: a ready pod (live), or, with no pod at all, a probe pod on the volume. */
+export type Mode = 'live' | 'offline';
+
+/** Live when a pod is ready; offline when none exists; an error when pods exist but none is ready. */
+export function modeOf(d: Discovery): Mode {
+  if (!d.pod) return 'offline';
+  if (d.pod.ready) return 'live';
+  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
+  throw new CliError(`${where}: pod ${d.pod.metadata.name} exists but is not ready (${d.pod.phase}). check reads a running database through its pod, ` +
+    `or a stopped one through a probe pod on its volume, but never beside a server that may be starting: make it ready, or scale it to 0 ` +
+    `(kubectl -n ${d.namespace} scale ${d.workload.kind.toLowerCase()}/${d.workload.metadata.name} --replicas=0) and run check again`, ExitCode.failed);
+}
+
+/** The database pod's container. */
+export function liveReach(d: Discovery): Reach {
+  return { pod: d.pod?.metadata.name ?? '', container: d.container.name };
+}
+
+/** Reads the superuser's password from its Secret; it never leaves memory. */
+export async function readPassword(cluster: Cluster, d: Discovery): Promise<string> {
+  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
+  const su = d.superuser;
+  if (!su) throw new CliError(`${where}: cannot tell where the superuser password comes from (no POSTGRES_PASSWORD-style env in container ${d.container.name})`, ExitCode.usage);
+  if (su.literal) throw new CliError(`${where}: ${su.env} is written in the manifest; move it to a Secret (secretKeyRef) so that check can use it without copying it`, ExitCode.usage);
+  const secret = su.secret;
+  if (!secret) throw new CliError(`${where}: ${su.env} has no Secret reference`, ExitCode.usage);
+  const value = await cluster.readSecretKey(d.namespace, secret.name, secret.key);
+  if (value === undefined) throw new CliError(`${where}: Secret ${d.namespace}/${secret.name} has no key ${secret.key} (used by ${su.env})`, ExitCode.usage);
+  return value;
+}
+
+/** An error from psql that says the password or user is wrong. */
+export class CredentialsError extends Error {}
+
+/** Runs one SQL text in each database through psql in the pod; the password and names go on stdin. */
+export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string,
+  onHeld?: () => void): Promise<Map<string, string>> {
+  const host = r.socketDir ? [r.socketDir] : [];
+  const port = r.socketDir ? '5432' : String(d.port);
+  // With onHeld, every database is read in one REPEATABLE READ transaction whose snapshot is taken first, and
+  // onHeld is called once all are held: what the SQL reads no longer changes, whatever runs afterwards.
+  let seen = '';
+  const watch = onHeld && ((t: string) => {
+    if (seen.includes('HELD')) return;
+    seen += t;
+    if (/(^|\n)HELD\n/.test(seen)) onHeld();
+  });
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT), 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
+    psqlStdin(password, dbs), watch || undefined);
+  if (res.exitCode !== 0) {
+    const msg = res.stderr.trim().split('\n').slice(-2).join(' ');
+    if (/password authentication failed|no password supplied|role .* does not exist/.test(msg)) throw new CredentialsError(msg);
+    throw new Error(`psql in ${d.namespace}/${r.pod} exited ${res.exitCode}: ${msg}`);
+  }
+  return parsePerDatabase(res.stdout.replace(/^HELD\n/m, ''));
+}
+
+/** The server's facts, then each connectable database's. */
+export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
+  const first = await psqlEach(cluster, d, r, password, ['postgres'], SERVER_SQL);
+  const json = first.get('postgres');
+  if (!json) throw new Error(`no answer from the server in ${d.namespace}/${r.pod}`);
+  const server = parseServerFacts(json);
+  const names = server.databases.filter((db) => db.allowConn).map((db) => db.name);
+  const per = await psqlEach(cluster, d, r, password, names, DATABASE_SQL);
+  const databases = new Map<string, DatabaseFacts>();
+  for (const name of names) {
+    const j = per.get(name);
+    if (j) databases.set(name, parseDatabaseFacts(j));
+  }
+  return { server, databases };
+}
+
+/** The data volume as the database container sees it. */
+export async function gatherVolume(cluster: Cluster, d: Discovery, r: Reach, pgdata: string, probeReflink = false): Promise<VolumeFacts> {
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', VOLUME_SCRIPT, 'sh', pgdata, ...(probeReflink ? ['reflink'] : [])]);
+  if (res.exitCode !== 0) throw new Error(`inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
+  return parseVolumeFacts(res.stdout);
+}
+
+/** The running server's version, as `13.22` and 130022. */
+export async function serverVersion(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<{ version: string; num: number }> {
+  const out = (await psqlEach(cluster, d, r, password, ['postgres'],
+    `select json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int)`)).get('postgres');
+  const j = JSON.parse(out ?? '{}') as { v?: string; n?: number };
+  if (!j.v || !j.n) throw new Error(`no version from the server in ${d.namespace}/${r.pod}`);
+  return { version: j.v.split(' ')[0] ?? j.v, num: j.n };
+}
+
+/** A CHECKPOINT, so that the crash recovery of a snapshot of the running server replays as little WAL as possible. */
+export async function checkpoint(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<void> {
+  await psqlEach(cluster, d, r, password, ['postgres'], 'checkpoint');
+}

@@ -1,0 +1,65 @@
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import type { Discovery } from '../discovery/discover.ts';
+import type { Fingerprint } from '../postgres/fingerprint.ts';
+import { readRestoredCopy } from '../volume-snapshots/copy.ts';
+import { fingerprintData, readFingerprint } from '../fingerprint/store.ts';
+import { waitSnapshot } from '../volume-snapshots/take.ts';
+import { OWNED_LABELS } from '../manifests/probe-pod.ts';
+import type { UpgradeState } from './state.ts';
+
+/**
+ * The upgrade's reference: the data exactly as it was when writes stopped. The snapshot that the upgrade cuts
+ * after the database has stopped is that moment, whatever still wrote until then (applications outside the
+ * selector included); the reference is read from a copy of it, started on the old major, while the upgrade Job
+ * runs. Without a snapshot (--no-snapshot) it is read from the running server once the applications are down.
+ * The verify step, the rollback and `validate` compare with it.
+ */
+export interface Reference {
+  fingerprint: Fingerprint;
+  /** Where it was read: `snapshot <name>` or `running server`. */
+  source: string;
+}
+
+/** The reference's ConfigMap. */
+export function referenceConfigMap(ns: string, name: string, s: UpgradeState, ref: Reference): KObject {
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name, namespace: ns,
+      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'fingerprint' },
+      annotations: { 'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`, 'pgupgrade.kubectl.io/taken-at': new Date().toISOString(),
+        'pgupgrade.kubectl.io/pg-version': s.fromVersion, 'pgupgrade.kubectl.io/source': ref.source } },
+    ...fingerprintData(ref.fingerprint),
+  };
+}
+
+/** Reads a stored reference, or undefined when there is none yet. */
+export async function loadReference(cluster: Cluster, ns: string, name: string): Promise<Reference | undefined> {
+  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  const fingerprint = readFingerprint(cm);
+  if (!fingerprint) return undefined;
+  return { fingerprint, source: cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'] ?? 'an earlier run' };
+}
+
+/** Stores the reference, replacing any earlier one of the same upgrade. */
+export async function storeReference(cluster: Cluster, ns: string, name: string, s: UpgradeState, ref: Reference): Promise<void> {
+  await cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  await cluster.createObject(referenceConfigMap(ns, name, s, ref));
+}
+
+/**
+ * The reference from the snapshot: waits until it is ready to use, restores it to a temporary PVC, starts the old
+ * image's PostgreSQL on it, fingerprints it, stores it, and deletes the copy. A stored one is used as it is.
+ */
+export async function referenceFromSnapshot(cluster: Cluster, d: Discovery, s: UpgradeState, configMap: string, timeoutMs: number,
+  onStep?: (text: string) => void): Promise<Reference> {
+  const stored = await loadReference(cluster, d.namespace, configMap);
+  if (stored) return stored;
+  const snapshot = s.snapshot as string;
+  onStep?.(`waiting for snapshot ${snapshot} to be ready to use`);
+  const rec = await waitSnapshot(cluster, d.namespace, snapshot, 'ready', timeoutMs);
+  const copy = await readRestoredCopy(cluster, d, { snapshot, image: s.oldImage, restoreSizeBytes: rec.restoreSizeBytes, purpose: 'reference',
+    why: `reads the data as the upgrade found it, from VolumeSnapshot ${snapshot}, on PostgreSQL ${s.from}; deleted when read`, onStep });
+  const ref = { fingerprint: copy.fingerprint, source: `snapshot ${snapshot}` };
+  await storeReference(cluster, d.namespace, configMap, s, ref);
+  return ref;
+}

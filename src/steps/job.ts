@@ -1,0 +1,60 @@
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { isInterrupted } from '../interrupt.ts';
+import { poll } from './poll.ts';
+
+/** The outcome of the upgrade Job. */
+export interface JobOutcome {
+  ok: boolean;
+  /** From creating the Job to its pod running. */
+  startMs: number;
+  pod?: string;
+  log: string;
+  reason?: string;
+}
+
+/**
+ * Creates the Job (or finds the one an earlier run created), streams its pod's log as it runs, and waits for it to
+ * complete or fail.
+ */
+export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: (text: string) => void, timeoutMs: number): Promise<JobOutcome> {
+  const name = job.metadata.name;
+  const jobRef = { apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name };
+  const t0 = Date.now();
+  if (!(await cluster.readObject(jobRef))) {
+    if (isInterrupted()) throw new Error('interrupted');
+    await cluster.createObject(job);
+  }
+  const pod = await poll(`the pod of Job ${ns}/${name} to start`, timeoutMs, async () => {
+    const pods = await cluster.listPods(ns, { 'job-name': name });
+    const p = pods.find((x) => x.phase !== 'Pending') ?? undefined;
+    if (p) return p.metadata.name;
+    const waiting = pods[0] ? await cluster.podState(ns, pods[0].metadata.name) : undefined;
+    if (waiting?.reason && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError/.test(waiting.reason)) {
+      throw new CliError(`the upgrade Job's pod ${pods[0]?.metadata.name} cannot start: ${waiting.reason}; nothing on the volume was changed`, ExitCode.failed);
+    }
+    return undefined;
+  }, `kubectl -n ${ns} describe job ${name}`);
+  const startMs = Date.now() - t0;
+  let log = '';
+  const follow = cluster.followLog(ns, pod, 'upgrade', (t) => {
+    log += t;
+    onLog(t);
+  });
+  try {
+    const end = await poll(`Job ${ns}/${name} to finish`, timeoutMs, async () => {
+      const o = await cluster.readObject(jobRef);
+      const conds = (o?.status?.conditions ?? []) as Array<{ type: string; status: string; reason?: string; message?: string }>;
+      const failed = conds.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
+      if (failed) return { ok: false, reason: `${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}` };
+      if (conds.some((c) => c.type === 'Complete' && c.status === 'True') || (o?.status?.succeeded ?? 0) > 0) return { ok: true };
+      return undefined;
+    }, `kubectl -n ${ns} logs job/${name}`);
+    // The stream usually has the last lines by now; if not, the stored log is one GET away (no waiting in downtime).
+    await Promise.race([follow.done, new Promise((r) => setTimeout(r, 150))]);
+    if (!/pgupgrade: (done|finished)|already PostgreSQL/.test(log)) log = await cluster.podLog(ns, pod, 'upgrade').catch(() => log);
+    return { ...end, startMs, pod, log };
+  } finally {
+    follow.abort();
+  }
+}

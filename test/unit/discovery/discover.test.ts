@@ -1,0 +1,123 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Cluster, Workload } from '../../../src/k8s/cluster.ts';
+import { appsOf, findWorkload } from '../../../src/discovery/discover.ts';
+import { CliError } from '../../../src/exit-codes.ts';
+import {
+  claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
+} from '../../../src/postgres/workload.ts';
+import { parseSelector } from '../../../src/k8s/selector.ts';
+import { workloadWaits } from '../../../src/preflight/evaluate.ts';
+import type { Discovery } from '../../../src/discovery/discover.ts';
+import { parseQuantity, formatBytes } from '../../../src/k8s/quantity.ts';
+
+const test = suite('discovery');
+
+function workload(kind: Workload['kind'], name: string, image: string, extra: Partial<Workload> = {}): Workload {
+  return { kind, metadata: { name }, replicas: 1, selector: { app: name }, volumeClaimTemplates: [],
+    template: { spec: { containers: [{ name: 'db', image }] } }, ...extra };
+}
+
+/** A narrow in-memory double of the Cluster interface: only the listing that findWorkload uses. */
+function clusterWith(items: Workload[]): Cluster {
+  const missing = () => Promise.reject(new Error('not used here'));
+  return {
+    contextName: 'unit', namespace: 'ns', serverVersion: missing, namespaceLabels: missing, getPvc: missing, listPods: missing,
+    storageClassProvisioner: missing, snapshotClassDrivers: missing, readSecretKey: missing, canI: missing, exec: missing,
+    createPod: missing, deletePod: missing, podState: missing, snapshotClasses: missing, createObject: missing, readObject: missing,
+    listObjects: missing, deleteObject: missing, patchObject: missing, podLog: missing, followLog: () => ({ done: missing(), abort: () => undefined }),
+    listWorkloads: async () => items,
+    getWorkload: async (_ns, kind, name) => items.find((w) => w.kind === kind && w.metadata.name === name),
+  };
+}
+
+async function usage(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, CliError);
+    assert.is((err as CliError).exitCode, 2);
+    return (err as Error).message;
+  }
+  throw new Error('expected a usage error');
+}
+
+test('finds the one PostgreSQL workload, or says which exist', async () => {
+  const db = workload('StatefulSet', 'pg', 'bitnami/postgresql:13.4.0');
+  const app = workload('Deployment', 'web', 'nginx:1');
+  assert.is(await findWorkload(clusterWith([db, app]), 'ns'), db);
+  assert.is(await findWorkload(clusterWith([db, app]), 'ns', 'sts/pg'), db);
+  assert.is(await findWorkload(clusterWith([db, app]), 'ns', 'pg'), db);
+  assert.match(await usage(findWorkload(clusterWith([app]), 'ns')), 'no PostgreSQL StatefulSet or Deployment found in namespace ns');
+  const two = [db, workload('Deployment', 'other', 'postgres:15')];
+  assert.match(await usage(findWorkload(clusterWith(two), 'ns')), 'several PostgreSQL workloads in namespace ns: sts/pg, deploy/other');
+  assert.match(await usage(findWorkload(clusterWith(two), 'ns', 'deploy/pg')), 'no Deployment named pg in namespace ns; PostgreSQL workloads there: sts/pg, deploy/other');
+  assert.match(await usage(findWorkload(clusterWith(two), 'ns', 'cm/pg')), 'use sts/<name>, deploy/<name>');
+  const both = [db, workload('Deployment', 'pg', 'postgres:15')];
+  assert.match(await usage(findWorkload(clusterWith(both), 'ns', 'pg')), 'both sts/pg and deploy/pg exist');
+});
+
+test('what a workload says about itself: flavour, PGDATA, superuser, volume, managers', () => {
+  assert.equal(parseWorkloadRef('statefulset/x'), { kind: 'StatefulSet', name: 'x' });
+  assert.is(flavourOf('docker.io/bitnamilegacy/postgresql:13.4.0'), 'bitnami');
+  assert.is(flavourOf('postgres:15-alpine'), 'official');
+  assert.is(flavourOf('registry.example.com/circleci/postgres:12'), 'vendor');
+  assert.is(tagMajor('bitnami/postgresql:13.0.0-debian-12-r0'), 13);
+  assert.ok(isPostgresWorkload(workload('Deployment', 'x', 'nginx', { metadata: { name: 'x', labels: { 'app.kubernetes.io/name': 'postgresql' } } })));
+  assert.not.ok(isPostgresWorkload(workload('Deployment', 'x', 'tianon/postgres-upgrade:13-to-15')));
+  assert.is(pgdataOf({ name: 'c' }, 'bitnami'), '/bitnami/postgresql/data');
+  assert.is(pgdataOf({ name: 'c' }, 'official', 18), '/var/lib/postgresql/18/docker');
+  assert.is(pgdataOf({ name: 'c', env: [{ name: 'PGDATA', value: '/x/pgdata' }] }, 'official', 13), '/x/pgdata');
+  const ref = { valueFrom: { secretKeyRef: { name: 's', key: 'k' } } };
+  assert.equal(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', ...ref }] }, 'official'),
+    { user: 'admin', env: 'POSTGRES_PASSWORD', secret: { name: 's', key: 'k' } });
+  assert.is(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_USER', value: 'app' }, { name: 'POSTGRES_PASSWORD', ...ref }] }, 'bitnami'), undefined,
+    'with a custom user Bitnami\'s POSTGRES_PASSWORD is that user\'s, not the superuser\'s');
+  assert.is(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_PASSWORD', value: 'inline' }] }, 'official')?.literal, true);
+  const c = { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }, { name: 'shm', mountPath: '/dev/shm' }] };
+  assert.equal(dataMountOf(c, '/var/lib/postgresql/data/pgdata'), { volume: 'data', mountPath: '/var/lib/postgresql/data' });
+  assert.is(dataMountOf(c, '/var/lib/postgresql/database'), undefined);
+  assert.is(claimNameOf(workload('StatefulSet', 'pg', 'p', { volumeClaimTemplates: ['data'] }), 'data'), 'data-pg-0');
+  assert.equal(managersOf(workload('StatefulSet', 'pg', 'p', { metadata: { name: 'pg', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'argocd.argoproj.io/instance': 'circle' },
+    annotations: { 'meta.helm.sh/release-name': 'circleci' } } })), ['Helm release circleci', 'Argo CD application circle']);
+});
+
+test('selectors and quantities', () => {
+  assert.equal(parseSelector('layer=application,tier=web'), { layer: 'application', tier: 'web' });
+  assert.throws(() => parseSelector('layer'), /is not key=value/);
+  assert.is(parseQuantity('8Gi'), 8 * 2 ** 30);
+  assert.is(parseQuantity('500M'), 5e8);
+  assert.throws(() => parseQuantity('lots'), /not a Kubernetes quantity/);
+  assert.is(formatBytes(1536 * 2 ** 20), '1.5 GiB');
+});
+
+test('the downtime estimate counts this workload\'s grace periods and readiness probes', () => {
+  const db = workload('StatefulSet', 'pg', 'postgres:13');
+  (db.template.spec.containers[0] as { readinessProbe?: object }).readinessProbe = { periodSeconds: 2 };
+  const app = workload('Deployment', 'frontend', 'busybox');
+  app.template.spec.terminationGracePeriodSeconds = 30;
+  (app.template.spec.containers[0] as { readinessProbe?: object }).readinessProbe = { initialDelaySeconds: 5, periodSeconds: 5 };
+  const quick = workload('Deployment', 'worker', 'busybox', {});
+  quick.template.spec.terminationGracePeriodSeconds = 2;
+  const d = { workload: db, apps: [app, quick] } as unknown as Discovery;
+  assert.equal(workloadWaits(d), { appGraceSeconds: 30, readinessSeconds: 12 });
+  assert.equal(workloadWaits({ workload: workload('Deployment', 'x', 'postgres:13'), apps: [] } as unknown as Discovery), { appGraceSeconds: 0, readinessSeconds: 0 });
+});
+
+test('the applications never include the database, even when the selector matches it too', () => {
+  const labels = { 'app.kubernetes.io/part-of': 'shop' };
+  const db = workload('StatefulSet', 'postgresql', 'bitnami/postgresql:13', { metadata: { name: 'postgresql', labels } });
+  // listWorkloads returns new objects: the database comes back as an equal object, not the same one.
+  const all = [{ ...db, metadata: { ...db.metadata } }, workload('Deployment', 'web', 'shop/web:1', { metadata: { name: 'web', labels } }),
+    workload('Deployment', 'postgresql', 'shop/api:1', { metadata: { name: 'postgresql', labels } }), workload('Deployment', 'other', 'x:1')];
+  assert.equal(appsOf(all, db, labels).map((w) => `${w.kind}/${w.metadata.name}`), ['Deployment/web', 'Deployment/postgresql']);
+});
+
+test('a StatefulSet of several replicas is refused for an in-place upgrade; one replica, or a Deployment, is not', () => {
+  const sts = (replicas: number) => workload('StatefulSet', 'pg', 'postgres:13', { replicas });
+  assert.match(multiReplicaProblem(sts(3), 'ns') ?? '', /StatefulSet ns\/pg has 3 replicas, each with its own PVC.*--replicas=1/);
+  assert.is(multiReplicaProblem(sts(1), 'ns'), undefined);
+  assert.is(multiReplicaProblem(workload('Deployment', 'pg', 'postgres:13', { replicas: 2 }), 'ns'), undefined);
+});
+
+test.run();

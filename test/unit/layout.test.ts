@@ -1,0 +1,85 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../support/paths.ts';
+
+// The house's shape, read from the imports themselves: one folder per subcommand, a request only goes down.
+const SRC = path.join(repoRoot, 'src');
+const rel = (f: string) => path.relative(SRC, f);
+
+function sources(): string[] {
+  return fs.readdirSync(SRC, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => path.join(e.parentPath, e.name));
+}
+
+/** Every relative import of a file (static, re-export and dynamic), as paths relative to src/. */
+function importsOf(file: string): Array<{ target: string; typeOnly: boolean }> {
+  const text = fs.readFileSync(file, 'utf8');
+  const out: Array<{ target: string; typeOnly: boolean }> = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?[^'";]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)) {
+    const spec = m[3] ?? m[4] ?? '';
+    out.push({ target: rel(path.resolve(path.dirname(file), spec)), typeOnly: Boolean(m[2]) });
+  }
+  return out;
+}
+
+const commandOf = (r: string) => (r.startsWith('commands/') ? r.split('/')[1] : undefined);
+/** A shared layer is a folder of src/ outside src/commands; a file directly in src/ is its own node. */
+const layerOf = (r: string): string => (r.includes('/') ? (r.split('/')[0] ?? r) : r);
+
+const FILES = sources();
+const EDGES = FILES.flatMap((f) => importsOf(f).map((i) => ({ from: rel(f), ...i })));
+
+test('the import reader sees the imports (guards the tests below against a regex that matches nothing)', () => {
+  assert.ok(EDGES.length > 200, `only ${EDGES.length} imports found`);
+  assert.ok(EDGES.some((e) => e.from === 'cli.ts' && e.target === 'commands/upgrade/command.ts'));
+  assert.ok(EDGES.some((e) => e.from === 'commands/upgrade/command.ts' && e.target === 'commands/upgrade/run.ts'), 'the lazy import of run.ts');
+});
+
+test('every subcommand is one folder under src/commands with its yargs module and its entry; src/tasks is gone', () => {
+  assert.not.ok(fs.existsSync(path.join(SRC, 'tasks')), 'src/tasks');
+  const dirs = fs.readdirSync(path.join(SRC, 'commands'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  assert.equal(dirs, ['check', 'completion', 'snapshot', 'upgrade', 'version']);
+  for (const d of dirs) {
+    assert.ok(fs.existsSync(path.join(SRC, 'commands', d, 'command.ts')), `${d}/command.ts`);
+    assert.ok(fs.existsSync(path.join(SRC, 'commands', d, 'run.ts')) || d === 'completion', `${d}/run.ts`);
+  }
+  const loose = fs.readdirSync(path.join(SRC, 'commands'), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+  assert.equal(loose, [], 'nothing shared lives in src/commands itself');
+});
+
+test('no file imports another subcommand\'s folder', () => {
+  const bad = EDGES.filter((e) => commandOf(e.target) && commandOf(e.from) !== commandOf(e.target) && e.from !== 'cli.ts');
+  assert.equal(bad.map((e) => `${e.from} -> ${e.target}`), []);
+});
+
+test('a request only goes down: the shared layers import no command and form no cycle', () => {
+  const layers = new Map<string, Set<string>>();
+  for (const e of EDGES) {
+    if (commandOf(e.from) || e.from === 'cli.ts' || e.from === 'main.ts') continue;
+    const a = layerOf(e.from);
+    const b = layerOf(e.target);
+    if (a !== b) (layers.get(a) ?? layers.set(a, new Set()).get(a))?.add(b);
+  }
+  const cycles: string[] = [];
+  const visit = (n: string, trail: string[]) => {
+    if (trail.includes(n)) return void cycles.push([...trail.slice(trail.indexOf(n)), n].join(' -> '));
+    for (const m of layers.get(n) ?? []) visit(m, [...trail, n]);
+  };
+  for (const n of layers.keys()) visit(n, []);
+  assert.equal([...new Set(cycles)], []);
+  assert.ok(layers.size >= 10, `${layers.size} layers`);
+});
+
+test('src/postgres stays pure: no Node I/O module, and nothing from another layer but types and pure quantities', () => {
+  for (const f of FILES.filter((x) => rel(x).startsWith('postgres/'))) {
+    const text = fs.readFileSync(f, 'utf8');
+    assert.not.match(text, /from 'node:(fs|child_process|net|http|https|os)'/, rel(f));
+    for (const i of importsOf(f).filter((x) => !x.target.startsWith('postgres/'))) {
+      assert.ok(i.typeOnly || i.target === 'k8s/quantity.ts', `${rel(f)} imports ${i.target}`);
+    }
+  }
+});
+
+test.run();
