@@ -10,13 +10,14 @@ const CONTRIB_13 = [
   'sslinfo', 'tablefunc', 'tcn', 'tsm_system_rows', 'tsm_system_time', 'unaccent', 'uuid-ossp', 'xml2',
 ];
 
-/** Contrib modules added (from) and removed (until, exclusive) since 13. */
+/** Contrib modules added (from) and removed (until, exclusive) relative to 13's list; 10 to 12 ship the same but chkpass. */
 const CHANGES: Array<{ name: string; from?: number; until?: number }> = [
   { name: 'old_snapshot', from: 14, until: 17 },
   { name: 'pg_surgery', from: 14 },
   { name: 'pg_walinspect', from: 15 },
   { name: 'pg_logicalinspect', from: 18 },
   { name: 'adminpack', until: 17 },
+  { name: 'chkpass', until: 11 },
 ];
 
 /** The extensions that PostgreSQL `major` ships. */

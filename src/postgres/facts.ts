@@ -37,6 +37,10 @@ export interface DatabaseFacts {
   postfixOperators: number;
   userConversions: number;
   attverColumns: number;
+  /** User tables WITH OIDS (only 11 and older have them). */
+  withOids?: number;
+  /** User table columns of a type whose storage a later major dropped or changed, by type name. */
+  typeColumns?: Record<string, number>;
 }
 
 /** The data volume as the database container sees it (VOLUME_SCRIPT), parsed. */
@@ -105,6 +109,8 @@ export function parseDatabaseFacts(json: string): DatabaseFacts {
     postfixOperators: Number(r.postfix_operators),
     userConversions: Number(r.user_conversions),
     attverColumns: Number(r.attver_columns),
+    withOids: Number(r.with_oids ?? 0),
+    typeColumns: (r.type_columns ?? {}) as Record<string, number>,
   };
 }
 

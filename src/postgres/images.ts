@@ -41,9 +41,23 @@ export function targetImageFor(current: string, to: number): string | undefined 
   return `${r.registry ? `${r.registry}/` : ''}${r.repo}:${to}`;
 }
 
-/** The default image of the in-place upgrade Job: tianon's, which carries both majors. */
-export function upgradeImageFor(from: number, to: number): string {
-  return `tianon/postgres-upgrade:${from}-to-${to}`;
+/**
+ * The default image of the in-place upgrade Job: tianon's, which carries both majors. It is published for the
+ * pairs at most five majors apart (10-to-15 … 13-to-18; github.com/tianon/docker-postgres-upgrade), so a wider
+ * jump has no default: undefined, and the caller says what to do instead.
+ */
+export function upgradeImageFor(from: number, to: number): string | undefined {
+  return from >= 10 && to > from && to - from <= MAX_TIANON_SPAN && to <= 18 ? `tianon/postgres-upgrade:${from}-to-${to}` : undefined;
+}
+
+const MAX_TIANON_SPAN = 5;
+
+/** What to do when no published upgrade image carries both majors. */
+export function noUpgradeImageAdvice(from: number, to: number): string {
+  const via = Math.min(from + MAX_TIANON_SPAN, to - 1);
+  return `no published tianon/postgres-upgrade image upgrades ${from} to ${to} (its tags span at most ${MAX_TIANON_SPAN} majors). ` +
+    `Upgrade in two steps (--to ${via}, then --to ${to}), or pass --job-image with an image that holds both majors' binaries at ` +
+    `/usr/lib/postgresql/<major>/bin, or use --method dump`;
 }
 
 // The grammar of an image reference (github.com/distribution/reference): [domain[:port]/]path[:tag][@digest].
@@ -87,7 +101,7 @@ export function verifyImageFlags(image: string | undefined, jobImage: string | u
   const job = jobImage === undefined ? [] : tagMajors(jobImage);
   if (job.length === 2 && (job[1] !== to || (from !== undefined && job[0] !== from))) {
     return `--job-image ${jobImage} upgrades ${job[0]} to ${job[1]} (its tag says so), but this upgrade goes from ${from ?? 'the running major'} to ${to}: ` +
-      `pass an image with both majors, e.g. ${upgradeImageFor(from ?? job[0]!, to)}`;
+      `pass an image with both majors, e.g. ${upgradeImageFor(from ?? job[0]!, to) ?? `one tagged ${from ?? job[0]}-to-${to}`}`;
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
  * reaches a command line (the apiserver's audit log records exec command lines).
  */
 
-/** Cluster-wide facts, one JSON object. Rows come through to_jsonb so the same text serves 13 to 18. */
+/** Cluster-wide facts, one JSON object. Rows come through to_jsonb so the same text serves 10 to 18. */
 export const SERVER_SQL = `select json_build_object(
  'version_num', current_setting('server_version_num')::int,
  'version', current_setting('server_version'),
@@ -39,7 +39,13 @@ export const DATABASE_SQL = `select json_build_object(
         'regoperator', 'regproc', 'regprocedure')),
  'postfix_operators', (select count(*) from pg_operator where oprright = 0 and oid >= 16384),
  'user_conversions', (select count(*) from pg_conversion where oid >= 16384),
- 'attver_columns', (select count(*) from pg_attribute where array_to_string(attoptions, ',') like '%pg_attver=%')
+ 'attver_columns', (select count(*) from pg_attribute where array_to_string(attoptions, ',') like '%pg_attver=%'),
+ 'with_oids', (select count(*) from pg_class c where c.oid >= 16384 and coalesce((to_jsonb(c) ->> 'relhasoids')::boolean, false)),
+ 'type_columns', (select coalesce(json_object_agg(typname, n), '{}') from (select t.typname, count(*) as n
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
+    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
+      and t.typname in ('abstime', 'reltime', 'tinterval', 'sql_identifier', 'aclitem') group by t.typname) x)
 )`;
 
 /**

@@ -1,6 +1,6 @@
 import type { DatabaseFacts, ServerFacts } from './facts.ts';
 import { removedIn, shippedExtensions } from './extensions.ts';
-import type { Method } from './versions.ts';
+import { pairTraps, type Method } from './versions.ts';
 
 /** The outcome of one check. */
 export type Status = 'pass' | 'warn' | 'fail';
@@ -101,6 +101,7 @@ export function verifyPasswords(i: DbRuleInput): Finding {
 /** What pg_upgrade --check would refuse, found in SQL before any downtime. */
 export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
   const out: Finding[] = [];
+  const traps = new Set(pairTraps(i.from, i.to).map((t) => t.id));
   const per = (pick: (f: DatabaseFacts) => number) => [...i.databases].filter(([, f]) => pick(f) > 0).map(([db, f]) => `${db} (${pick(f)})`);
   const prepared = i.server.prepared;
   out.push(prepared > 0
@@ -116,11 +117,11 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
   out.push(reg.length
     ? finding('reg-columns', 'No reg* columns', 'fail', `columns of reg* types that hold OIDs: ${reg.join(', ')}`, 'ALTER those columns to text or oid before upgrading')
     : finding('reg-columns', 'No reg* columns', 'pass', 'none'));
-  const postfix = i.from < 14 && i.to >= 14 ? per((f) => f.postfixOperators) : [];
+  const postfix = traps.has('postfix-operators') ? per((f) => f.postfixOperators) : [];
   out.push(postfix.length
     ? finding('postfix-operators', 'No user postfix operators', 'fail', `user-defined postfix operators, removed in 14: ${postfix.join(', ')}`, 'DROP OPERATOR them (or make them prefix operators)')
     : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'));
-  const conv = i.from < 14 && i.to >= 14 ? per((f) => f.userConversions) : [];
+  const conv = traps.has('encoding-conversions') ? per((f) => f.userConversions) : [];
   if (conv.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.join(', ')}`, 'DROP CONVERSION them and re-create after the upgrade'));
   // pg_upgrade passes each database name through a shell and refuses one with a newline or carriage return
   // ("shell command argument contains a newline"), after the downtime has begun.
@@ -129,7 +130,7 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
     out.push(finding('database-names', 'No database name holds a line break', 'fail', `pg_upgrade refuses database names with a newline or carriage return: ${lines.map((n) => JSON.stringify(n)).join(', ')}`,
       'rename them (ALTER DATABASE "…" RENAME TO …, with the applications stopped), or use --method dump'));
   }
-  const attver = i.to >= 18 ? per((f) => f.attverColumns) : [];
+  const attver = traps.has('pg-attver') ? per((f) => f.attverColumns) : [];
   if (attver.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.join(', ')}`, 'ALTER TABLE … ALTER COLUMN … RESET (pg_attver) on those columns'));
   return out;
 }

@@ -8,6 +8,8 @@ import { READ_PASSWORD_SH } from './queries.ts';
 
 /** Server settings removed by each major: a carried-over config that still sets one would stop the server. */
 const REMOVED_IN: Record<number, string[]> = {
+  11: ['replacement_sort_tuples'],
+  13: ['wal_keep_segments'],
   14: ['operator_precedence_warning', 'vacuum_cleanup_index_scale_factor'],
   15: ['stats_temp_directory'],
   16: ['vacuum_defer_cleanup_age', 'promote_trigger_file', 'force_parallel_mode'],

@@ -125,3 +125,20 @@ export function multiReplicaProblem(w: Workload, ns: string): string | undefined
     `directory (pod ${w.metadata.name}-0's), and the other pods would start the new major on old data. Scale it to 1 ` +
     `(kubectl -n ${ns} scale sts/${w.metadata.name} --replicas=1), upgrade, then rebuild the replicas from the primary; nothing was changed`;
 }
+
+/**
+ * The Helm values that keep the new image: the image block the Bitnami chart reads, nested under the chart's name
+ * when the database is a subchart of another release (CircleCI Server's `postgresql:`), else at the top. Helm would
+ * put the old image back on the next `helm upgrade` otherwise. Undefined for a workload that Helm does not manage.
+ */
+export function helmImageValues(w: Workload, image: string): string | undefined {
+  const ref = parseImageRef(image);
+  const l = w.metadata.labels ?? {};
+  const a = w.metadata.annotations ?? {};
+  if (l['app.kubernetes.io/managed-by'] !== 'Helm' && !a['meta.helm.sh/release-name']) return undefined;
+  const release = a['meta.helm.sh/release-name'] ?? l['app.kubernetes.io/instance'];
+  const chart = l['app.kubernetes.io/name'] ?? l['helm.sh/chart']?.replace(/-\d[\w.+-]*$/, '');
+  const block = ['image:', `  registry: ${ref.registry ?? 'docker.io'}`, `  repository: ${ref.repo}`, `  tag: ${ref.tag ?? 'latest'}`];
+  const nested = chart && release && chart !== release ? [`${chart}:`, ...block.map((x) => `  ${x}`)] : block;
+  return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${nested.join('\n')}`;
+}

@@ -1,6 +1,7 @@
 import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
 import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding, type WorkloadWaits } from '../postgres/rules.ts';
 import type { Workload } from '../k8s/cluster.ts';
+import { verifyTypeRules } from '../postgres/rules-types.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
 import { describePermissions, type Permission } from '../rbac.ts';
@@ -20,6 +21,8 @@ export interface Evidence {
   credentialsError?: string;
   volume?: VolumeFacts;
   pathProblem?: string;
+  /** No published image carries both majors, and none was named. */
+  imageProblem?: string;
   /** Offline: the database is stopped and a probe pod read its volume. */
   offline?: { probe: string; image: string; controlData?: ControlData; serverError?: string; pgUpgradeCheck?: { ok: boolean; output: string } };
 }
@@ -81,7 +84,8 @@ export function verifyPgUpgradeCheck(e: Evidence): Finding {
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
-  out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
+  out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors')
+    : e.imageProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.imageProblem, 'go in two steps, or name an image: --image for check, --job-image for upgrade') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
   if (e.offline && (!e.server || !e.databases)) {
     out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
       'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
@@ -98,7 +102,7 @@ export function evaluate(e: Evidence): Finding[] {
   if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));
     const input = { from, to: e.to, method: e.method, server: e.server, databases: e.databases, targetIsStock: e.targetIsStock };
-    out.push(verifyLocales(input), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input));
+    out.push(verifyLocales(input), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input));
   }
   if (e.volume) {
     out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));

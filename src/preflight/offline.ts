@@ -11,7 +11,7 @@ import { isOffline, verifyTarget, type CheckCtx, type CheckOptions } from './con
 export function probeImageFor(ctx: CheckCtx, opts: CheckOptions): string {
   if (opts.image) return opts.image;
   const from = tagMajor(ctx.d.image);
-  return opts.method === 'dump' || from === undefined || from >= opts.to ? ctx.d.image : upgradeImageFor(from, opts.to);
+  return opts.method === 'dump' || from === undefined || from >= opts.to ? ctx.d.image : upgradeImageFor(from, opts.to) ?? ctx.d.image;
 }
 
 /** initdb options when the server could not be started: the user's --initdb-* flags and pg_controldata. */

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.ts';
 import type { OutputFormat } from '../../renderer.ts';
-import { NEWEST_MAJOR, SUPPORTED_MAJORS, type Method } from '../../postgres/versions.ts';
+import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem, type Method } from '../../postgres/versions.ts';
 import { usageError } from '../../exit-codes.ts';
 import { parseSelector } from '../../k8s/selector.ts';
 import { imageRefProblem } from '../../postgres/images.ts';
@@ -25,7 +25,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
   builder: (y) =>
     y
       .positional('workload', { type: 'string', describe: 'sts/<name>, deploy/<name> or a bare name (default: the only PostgreSQL workload in the namespace)' })
-      .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${SUPPORTED_MAJORS.join(', ')})` })
+      .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${TARGET_MAJORS.join(', ')})` })
       .option('method', { choices: ['link', 'copy', 'clone', 'swap', 'dump'] as const, default: 'link' as Method, describe: 'How the upgrade will move the data' })
       .option('image', { type: 'string', describe: 'The image the upgrade will use (default: tianon/postgres-upgrade:<old>-to-<new>, or postgres:<new> for dump)' })
       .option('app-selector', { type: 'string', default: 'layer=application', describe: 'Label selector of the application workloads that the upgrade scales down' })
@@ -34,7 +34,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .option('initdb-lc-ctype', { type: 'string', describe: 'Likewise, its LC_CTYPE' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
       .check((a) => {
-        if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
+        if (targetProblem(a.to)) throw usageError(targetProblem(a.to) ?? '');
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
         parseSelector(a['app-selector']);
         const image = a.image === undefined ? undefined : imageRefProblem(a.image);

@@ -3,7 +3,7 @@ import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.
 import { parseSelector } from '../../k8s/selector.ts';
 import { verifyImageFlags } from '../../postgres/images.ts';
 import type { OutputFormat } from '../../renderer.ts';
-import { NEWEST_MAJOR, SUPPORTED_MAJORS } from '../../postgres/versions.ts';
+import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem } from '../../postgres/versions.ts';
 import { usageError } from '../../exit-codes.ts';
 import type { InPlaceMethod } from '../../state/state.ts';
 
@@ -32,7 +32,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
   builder: (y) =>
     y
       .positional('workload', { type: 'string', describe: 'sts/<name>, deploy/<name> or a bare name' })
-      .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${SUPPORTED_MAJORS.join(', ')})` })
+      .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${TARGET_MAJORS.join(', ')})` })
       .option('method', { choices: ['link', 'copy', 'clone', 'swap'] as const, default: 'link' as InPlaceMethod, describe: 'pg_upgrade transfer mode' })
       .option('image', { type: 'string', describe: 'The workload\'s image for the new major (default: the same repository at the new major, for postgres and bitnami/postgresql)' })
       .option('job-image', { type: 'string', describe: 'The upgrade Job\'s image, with both majors (default: tianon/postgres-upgrade:<old>-to-<new>)' })
@@ -51,7 +51,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .example('$0 upgrade -n circleci-server --to 15', 'upgrade, asking first; a re-run after any interruption resumes')
       .example('$0 upgrade -n circleci-server --rollback', 'back to the old major')
       .check((a) => {
-        if (!SUPPORTED_MAJORS.includes(a.to as never)) throw usageError(`--to ${a.to} is not a supported target (supported: ${SUPPORTED_MAJORS.join(', ')})`);
+        if (targetProblem(a.to)) throw usageError(targetProblem(a.to) ?? '');
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
         if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
         parseSelector(a['app-selector']);

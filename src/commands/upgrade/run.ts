@@ -8,6 +8,7 @@ import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
 import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import type { UpgradeState } from '../../state/state.ts';
+import { helmImageValues } from '../../postgres/workload.ts';
 import { lockRecord, type UpgradeLock } from '../../state/lock.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 
@@ -116,7 +117,8 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   await locked(io, c.lock, () => new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c));
   const s = c.state as UpgradeState;
   if (c.stoppedForManualPatch) {
-    io.err([manualPatchAdvice(s, c.d.namespace), ...gitopsWarning(c.d.managers).map((l) => l.trim())].join('\n'));
+    const values = helmImageValues(c.d.workload, s.targetImage);
+    io.err([manualPatchAdvice(s, c.d.namespace), ...(values ? [values] : []), ...gitopsWarning(c.d.managers).map((l) => l.trim())].join('\n'));
     return;
   }
   const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;
@@ -125,7 +127,8 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
     fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null, timingsMs: timings,
   };
-  await printReport(io, opts.output, report, (r) => [
+  const helmValues = helmImageValues(c.d.workload, s.targetImage);
+  await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}) }, (r) => [
     `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
     r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows; ` +
       `row counts and content checksums per table, sequences, extensions, views, functions, indexes, large objects, roles):\n` +
@@ -133,6 +136,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     r.snapshot ? `Snapshot taken before the upgrade: ${r.snapshot}.` : 'No snapshot was taken (--no-snapshot).',
     `The old cluster is kept on the volume as ${r.oldClusterKeptAt} (in link mode it shares files with the new one; it blocks the next upgrade): ` +
       `remove it once you are sure, e.g. kubectl -n ${r.namespace} exec <database pod> -- rm -rf ${r.oldClusterKeptAt}`,
+    helmValues ? `Helm manages this workload: put the new image in its values, or the next helm upgrade puts the old one back:\n${helmValues}` : '',
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
   ].filter(Boolean).join('\n'));
 }

@@ -8,7 +8,7 @@ import { evidenceOf } from '../../preflight/evidence.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
 import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifests/snapshot.ts';
-import { targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../../postgres/images.ts';
+import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, tagMajor } from '../../postgres/workload.ts';
@@ -103,10 +103,12 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         const from = Math.floor(server.versionNum / 10000);
         const badImage = verifyImageFlags(opts.image, opts.jobImage, opts.to, from);
         if (badImage) throw usageError(`${badImage}; nothing was changed`);
+        const jobImage = opts.jobImage ?? upgradeImageFor(from, opts.to);
+        if (!jobImage) throw usageError(`${noUpgradeImageAdvice(from, opts.to)}; nothing was changed`);
         const { uid, gid } = ctx.volume.data.uid > 0 ? { uid: ctx.volume.data.uid, gid: ctx.volume.data.gid } : probeIdentity(ctx.d);
         const w: ScaledWorkload = { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) };
         ctx.job = {
-          name: ctx.names.job, namespace: ctx.d.namespace, workload: `${w.kind}/${w.name}`, image: opts.jobImage ?? upgradeImageFor(from, opts.to),
+          name: ctx.names.job, namespace: ctx.d.namespace, workload: `${w.kind}/${w.name}`, image: jobImage,
           claim: ctx.d.pvc.metadata.name, mountPath: ctx.d.mountPath, pgdata: server.dataDirectory || ctx.d.pgdata, from, to: opts.to, method: opts.method,
           installUser: server.installUser, removedSettings: removedSettings(from, opts.to), initdb: initdbOptions(server, opts.to), uid, gid,
         };

@@ -49,7 +49,8 @@ export function parseImage(ref: string): ImageSpec | undefined {
       env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}`, PG_MAJOR: String(major), PGDATA: '/var/lib/postgresql/data', LANG: 'en_US.utf8' },
     };
   }
-  if ((repo === 'bitnami/postgresql' || repo === 'bitnamilegacy/postgresql') && major) {
+  // CircleCI Server's own image (circleci-pg-upgrade.md) is built on Bitnami's: its layout, UID 1001 and scripts.
+  if ((repo === 'bitnami/postgresql' || repo === 'bitnamilegacy/postgresql' || repo === 'circleci/server-postgres') && major) {
     return {
       ref, flavour: 'bitnami', majors: [major], user: 1001, ...ROOT,
       entrypoint: ['/opt/bitnami/scripts/postgresql/entrypoint.sh'], cmd: ['/opt/bitnami/scripts/postgresql/run.sh'],
@@ -59,7 +60,8 @@ export function parseImage(ref: string): ImageSpec | undefined {
     };
   }
   const upgrade = /^(\d+)-to-(\d+)$/.exec(tag);
-  if (repo === 'tianon/postgres-upgrade' && upgrade) {
+  // Tianon publishes OLD-to-NEW up to five majors apart; any other tag does not exist, and fails as a pull would.
+  if (repo === 'tianon/postgres-upgrade' && upgrade && Number(upgrade[2]) - Number(upgrade[1]) <= 5 && Number(upgrade[2]) > Number(upgrade[1])) {
     const [from, to] = [Number(upgrade[1]), Number(upgrade[2])];
     return {
       ref, flavour: 'upgrade', majors: [from, to], user: 0, ...POSTGRES_USER,

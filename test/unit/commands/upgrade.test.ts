@@ -42,6 +42,8 @@ test('names fit a Job\'s 63-character pod label, even for long workload names', 
 test('settings removed between two majors, and the directories beside PGDATA', () => {
   assert.equal(removedSettings(13, 15), ['operator_precedence_warning', 'vacuum_cleanup_index_scale_factor', 'stats_temp_directory']);
   assert.equal(removedSettings(17, 18), []);
+  assert.equal(removedSettings(12, 14), ['wal_keep_segments', 'operator_precedence_warning', 'vacuum_cleanup_index_scale_factor']);
+  assert.ok(removedSettings(10, 12).includes('replacement_sort_tuples'));
   assert.ok(removedSettings(13, 17).includes('old_snapshot_threshold'));
   assert.equal(upgradePaths('/bitnami/postgresql/data', 13, 15), { parent: '/bitnami/postgresql', next: '/bitnami/postgresql/data-15.pgupgrade-new',
     kept: '/bitnami/postgresql/data-13.preupgrade', work: '/bitnami/postgresql/.pgupgrade-work' });

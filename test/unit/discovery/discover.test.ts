@@ -4,7 +4,7 @@ import type { Cluster, Workload } from '../../../src/k8s/cluster.ts';
 import { appsOf, findWorkload } from '../../../src/discovery/discover.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
-  claimNameOf, dataMountOf, flavourOf, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
+  claimNameOf, dataMountOf, flavourOf, helmImageValues, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
 import { parseSelector } from '../../../src/k8s/selector.ts';
 import { workloadWaits } from '../../../src/preflight/evaluate.ts';
@@ -118,6 +118,19 @@ test('a StatefulSet of several replicas is refused for an in-place upgrade; one 
   assert.match(multiReplicaProblem(sts(3), 'ns') ?? '', /StatefulSet ns\/pg has 3 replicas, each with its own PVC.*--replicas=1/);
   assert.is(multiReplicaProblem(sts(1), 'ns'), undefined);
   assert.is(multiReplicaProblem(workload('Deployment', 'pg', 'postgres:13', { replicas: 2 }), 'ns'), undefined);
+});
+
+test('the Helm values block that keeps the new image: nested under the subchart, as CircleCI Server\'s values.yaml has it', () => {
+  const image = 'cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444';
+  const sub = workload('StatefulSet', 'postgresql', 'cciserver.azurecr.io/circleci/server-postgres:12.16.1', {
+    metadata: { name: 'postgresql', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/instance': 'circleci-server' },
+      annotations: { 'meta.helm.sh/release-name': 'circleci-server' } } });
+  assert.is(helmImageValues(sub, image), '# values.yaml of Helm release circleci-server: keeps ' + image +
+    '\npostgresql:\n  image:\n    registry: cciserver.azurecr.io\n    repository: circleci/server-postgres\n    tag: 14.22.4094-4922444');
+  const own = workload('StatefulSet', 'pg', 'bitnami/postgresql:12', {
+    metadata: { name: 'pg', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/instance': 'postgresql' } } });
+  assert.match(helmImageValues(own, 'bitnami/postgresql:14') ?? '', /\nimage:\n  registry: docker.io\n  repository: bitnami\/postgresql\n  tag: 14$/);
+  assert.is(helmImageValues(workload('Deployment', 'pg', 'postgres:12'), 'postgres:14'), undefined, 'not Helm: nothing to print');
 });
 
 test.run();

@@ -7,6 +7,7 @@ import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.t
 import {
   estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type DbRuleInput,
 } from '../../../src/postgres/rules.ts';
+import { verifyTypeRules } from '../../../src/postgres/rules-types.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../../../src/postgres/rules-volume.ts';
 
 const test = suite('check rules');
@@ -42,6 +43,7 @@ test('a database whose locale differs from template1 fails and is named', () => 
 test('extensions: removed ones fail, unknown ones fail for stock targets and warn for vendor images', () => {
   assert.ok(shippedExtensions(13).has('adminpack') && !shippedExtensions(17).has('adminpack'));
   assert.ok(shippedExtensions(15).has('pg_walinspect') && !shippedExtensions(13).has('pg_walinspect'));
+  assert.ok(shippedExtensions(10).has('chkpass') && !shippedExtensions(12).has('chkpass') && removedIn('chkpass', 14) === 11);
   assert.is(removedIn('adminpack', 17), 17);
   assert.is(removedIn('hstore', 18), undefined);
   assert.is(verifyExtensions(input()).status, 'pass');
@@ -82,6 +84,23 @@ test('what pg_upgrade refuses: prepared transactions, logical slots before 17, r
   const lines = verifyPgUpgradeRules(input({ server: server({ databases: [db('template1'), db('two\nlines')] }) })).find((f) => f.id === 'database-names');
   assert.is(lines?.status, 'fail', 'pg_upgrade refuses a database name with a newline ("shell command argument contains a newline")');
   assert.match(lines?.found ?? '', '"two\\nlines"');
+});
+
+test('the oldest sources: tables WITH OIDS and removed types from 10/11, aclitem before 16; nothing of the kind for newer pairs', () => {
+  const ids = (i: DbRuleInput) => Object.fromEntries(verifyTypeRules(i).map((f) => [f.id, f.status]));
+  const bad = new Map([['app', facts({ withOids: 2, typeColumns: { abstime: 1, sql_identifier: 3, aclitem: 1 } })]]);
+  assert.equal(ids(input({ from: 11, to: 14, databases: bad })), { 'with-oids': 'fail', 'removed-types': 'fail', 'sql-identifier': 'fail' });
+  assert.equal(ids(input({ from: 10, to: 16, databases: bad })), { 'with-oids': 'fail', 'removed-types': 'fail', 'sql-identifier': 'fail', 'aclitem-columns': 'fail' });
+  assert.equal(ids(input({ from: 11, to: 12 })), { 'with-oids': 'pass', 'removed-types': 'pass', 'sql-identifier': 'pass' });
+  assert.equal(ids(input({ from: 12, to: 14, databases: bad })), {}, '12 has none of these: no rule, no noise');
+  assert.equal(ids(input({ from: 14, to: 16, databases: bad })), { 'aclitem-columns': 'fail' });
+  const oids = verifyTypeRules(input({ from: 10, to: 14, databases: bad })).find((f) => f.id === 'with-oids');
+  assert.match(oids?.found ?? '', 'app (2)');
+  assert.match(oids?.fix ?? '', 'SET WITHOUT OIDS');
+  // From 12, postfix operators are a trap of the pair (12 → 14, the seeds' own); from 14 they cannot exist.
+  const post = (from: number, to: number) => verifyPgUpgradeRules(input({ from, to, databases: new Map([['app', facts({ postfixOperators: 1 })]]) })).find((f) => f.id === 'postfix-operators')?.status;
+  assert.is(post(12, 14), 'fail');
+  assert.is(post(12, 13), 'pass');
 });
 
 test('the downtime estimate shows its formula', () => {

@@ -1,15 +1,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { majorOf, NEWEST_MAJOR, pgUpgradeModeFlags, upgradePathProblem } from '../../../src/postgres/versions.ts';
-import { imageRefProblem, isKnownRepo, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../../src/postgres/images.ts';
+import { majorOf, NEWEST_MAJOR, pairTraps, pgUpgradeModeFlags, SOURCE_MAJORS, TARGET_MAJORS, upgradePathProblem } from '../../../src/postgres/versions.ts';
+import { imageRefProblem, isKnownRepo, noUpgradeImageAdvice, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../../src/postgres/images.ts';
 
 test('upgrade paths: only upward, only supported majors, swap only into 18+', () => {
   assert.is(upgradePathProblem(13, 15, 'link'), undefined);
   assert.is(upgradePathProblem(13, 18, 'swap'), undefined);
   assert.match(upgradePathProblem(15, 15, 'link') ?? '', 'must be greater than the running major 15');
   assert.match(upgradePathProblem(15, 13, 'link') ?? '', 'must be greater');
-  assert.match(upgradePathProblem(12, 15, 'link') ?? '', 'PostgreSQL 12 is not a major');
-  assert.match(upgradePathProblem(13, 16, 'link') ?? '', '--to 16 is not a supported target');
+  assert.match(upgradePathProblem(9, 15, 'link') ?? '', 'PostgreSQL 9 is not a major this plugin upgrades from (supported: 10–17)');
+  assert.match(upgradePathProblem(13, 19, 'link') ?? '', '--to 19 is not a supported target (supported: 12–18)');
+  assert.match(upgradePathProblem(10, 11, 'dump') ?? '', '--to 11 is not a supported target');
+  // Every pair that pg_upgrade accepts, from 10 to 17 into 12 to 18, upward.
+  for (const from of SOURCE_MAJORS) for (const to of TARGET_MAJORS) {
+    assert.is(upgradePathProblem(from, to, 'copy'), to > from ? undefined : `--to ${to} must be greater than the running major ${from}`, `${from}→${to}`);
+  }
+  assert.is(upgradePathProblem(12, 14, 'link'), undefined, 'the seeds\' own pair');
   assert.match(upgradePathProblem(15, 17, 'swap') ?? '', 'swap needs a target of 18');
   assert.is(NEWEST_MAJOR, 18);
 });
@@ -33,6 +39,29 @@ test('image references and target images', () => {
   assert.is(targetImageFor('cciserver.azurecr.io/circleci/server-postgres:12.16', 14), undefined);
   assert.is(isKnownRepo('circleci/server-postgres:12'), false);
   assert.is(upgradeImageFor(13, 17), 'tianon/postgres-upgrade:13-to-17');
+});
+
+test('the upgrade image: tianon publishes OLD-to-NEW up to five majors apart; wider jumps get advice, not a made-up tag', () => {
+  assert.is(upgradeImageFor(12, 14), 'tianon/postgres-upgrade:12-to-14');
+  assert.is(upgradeImageFor(10, 15), 'tianon/postgres-upgrade:10-to-15');
+  assert.is(upgradeImageFor(13, 18), 'tianon/postgres-upgrade:13-to-18');
+  assert.is(upgradeImageFor(12, 18), undefined);
+  assert.is(upgradeImageFor(10, 16), undefined);
+  const advice = noUpgradeImageAdvice(12, 18);
+  assert.match(advice, 'no published tianon/postgres-upgrade image upgrades 12 to 18');
+  assert.match(advice, '--to 17, then --to 18');
+  assert.match(advice, '--job-image');
+  assert.match(noUpgradeImageAdvice(10, 18), '--to 15, then --to 18');
+});
+
+test('the traps of each pair: only the majors crossed', () => {
+  const ids = (f: number, t: number) => pairTraps(f, t).map((x) => x.id);
+  assert.equal(ids(11, 12), ['with-oids', 'removed-types', 'sql-identifier', 'replication-slots']);
+  assert.equal(ids(12, 14), ['postfix-operators', 'encoding-conversions', 'replication-slots']);
+  assert.equal(ids(14, 16), ['aclitem-columns', 'replication-slots']);
+  assert.equal(ids(17, 18), ['checksums', 'passwords', 'pg-attver']);
+  assert.equal(ids(16, 18), ['checksums', 'passwords', 'replication-slots']);
+  assert.equal(ids(10, 18).slice(0, 6), ['with-oids', 'removed-types', 'sql-identifier', 'postfix-operators', 'encoding-conversions', 'aclitem-columns']);
 });
 
 test('image references: what a kubelet could pull, and the majors a tag names', () => {

@@ -19,13 +19,16 @@ test('the images the agent knows, and their layouts', () => {
   const up = parseImage('tianon/postgres-upgrade:13-to-17')!;
   assert.equal([up.flavour, up.majors, up.env.PGBINOLD], ['upgrade', [13, 17], '/usr/lib/postgresql/13/bin']);
   assert.is(parseImage('busybox:1.36')?.flavour, 'shell');
+  const cci = parseImage('cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444')!;
+  assert.equal([cci.flavour, cci.majors, cci.user], ['bitnami', [14], 1001], 'CircleCI Server\'s image is built on Bitnami\'s');
   const client = parseImage('alpine/psql:15.8')!;
   assert.equal([client.flavour, client.majors, client.env.PATH?.split(':')[0]], ['shell', [15], '/usr/lib/postgresql/15/bin']);
 });
 
 test('unknown images are refused', () => {
   assert.is(parseImage('mysql:8'), undefined);
-  assert.is(parseImage('circleci/server-postgres:14.22.4094'), undefined);
+  assert.is(parseImage('tianon/postgres-upgrade:12-to-18'), undefined, 'never published: tianon spans at most five majors');
+  assert.is(parseImage('tianon/postgres-upgrade:15-to-13'), undefined);
   assert.is(parseImage('postgres:latest'), undefined);
 });
 

@@ -44,8 +44,10 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
   db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"
   if [ "$db" != 'postgres' ]; then
-    psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --no-password --dbname postgres \
-      --set db="$db" -c 'CREATE DATABASE :"db";'
+    # As the real image does: on stdin, where psql substitutes :"db" (it does not inside -c).
+    psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --no-password --dbname postgres --set db="$db" <<-'EOSQL'
+			CREATE DATABASE :"db" ;
+		EOSQL
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
