@@ -123,6 +123,7 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
     : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'));
   const conv = traps.has('encoding-conversions') ? per((f) => f.userConversions) : [];
   if (conv.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.join(', ')}`, 'DROP CONVERSION them and re-create after the upgrade'));
+  else if (traps.has('encoding-conversions')) out.push(finding('encoding-conversions', 'No user encoding conversions', 'pass', 'none'));
   // pg_upgrade passes each database name through a shell and refuses one with a newline or carriage return
   // ("shell command argument contains a newline"), after the downtime has begun.
   const lines = i.server.databases.map((d) => d.name).filter((n) => /[\n\r]/.test(n));
@@ -132,6 +133,7 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
   }
   const attver = traps.has('pg-attver') ? per((f) => f.attverColumns) : [];
   if (attver.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.join(', ')}`, 'ALTER TABLE … ALTER COLUMN … RESET (pg_attver) on those columns'));
+  else if (traps.has('pg-attver')) out.push(finding('pg-attver', 'No pg_attver column options', 'pass', 'none'));
   return out;
 }
 

@@ -56,7 +56,7 @@ export function pairTraps(from: number, to: number): PairTrap[] {
   }
   if (across(16)) out.push({ id: 'aclitem-columns', what: 'aclitem columns (format changed in 16)' });
   if (to >= 18) {
-    out.push({ id: 'checksums', what: 'checksums on by default at 18 (initdb gets the old setting)' },
+    out.push({ id: 'initdb', what: 'checksums on by default at 18 (initdb gets the old setting)' },
       { id: 'passwords', what: 'md5 passwords deprecated at 18' });
     if (from === 17) out.push({ id: 'pg-attver', what: 'pg_attver column options (Debian 17 packages)' });
   }

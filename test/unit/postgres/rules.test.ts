@@ -8,6 +8,7 @@ import {
   estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type DbRuleInput,
 } from '../../../src/postgres/rules.ts';
 import { verifyTypeRules } from '../../../src/postgres/rules-types.ts';
+import { pairTraps, SOURCE_MAJORS, TARGET_MAJORS } from '../../../src/postgres/versions.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../../../src/postgres/rules-volume.ts';
 
 const test = suite('check rules');
@@ -71,7 +72,7 @@ test('md5 roles warn and say what changes; 18 adds its deprecation', () => {
 
 test('what pg_upgrade refuses: prepared transactions, logical slots before 17, reg* columns, postfix operators, pg_attver', () => {
   const ids = (i: DbRuleInput) => Object.fromEntries(verifyPgUpgradeRules(i).map((f) => [f.id, f.status]));
-  assert.equal(ids(input()), { 'prepared-transactions': 'pass', 'replication-slots': 'pass', 'reg-columns': 'pass', 'postfix-operators': 'pass' });
+  assert.equal(ids(input()), { 'prepared-transactions': 'pass', 'replication-slots': 'pass', 'reg-columns': 'pass', 'postfix-operators': 'pass', 'encoding-conversions': 'pass' });
   const slot = { slots: [{ name: 'cdc', type: 'logical', database: 'app' }] };
   assert.is(ids(input({ server: server({ prepared: 2 }) }))['prepared-transactions'], 'fail');
   assert.is(ids(input({ server: server(slot) }))['replication-slots'], 'fail');
@@ -101,6 +102,14 @@ test('the oldest sources: tables WITH OIDS and removed types from 10/11, aclitem
   const post = (from: number, to: number) => verifyPgUpgradeRules(input({ from, to, databases: new Map([['app', facts({ postfixOperators: 1 })]]) })).find((f) => f.id === 'postfix-operators')?.status;
   assert.is(post(12, 14), 'fail');
   assert.is(post(12, 13), 'pass');
+});
+
+test('every trap of every supported pair is a check that the report names, for every pair', () => {
+  for (const from of SOURCE_MAJORS) for (const to of TARGET_MAJORS.filter((t) => t > from)) {
+    const i = input({ from, to });
+    const ids = new Set([verifyLocales(i), verifyPasswords(i), ...verifyPgUpgradeRules(i), ...verifyTypeRules(i)].map((f) => f.id));
+    for (const t of pairTraps(from, to)) assert.ok(ids.has(t.id), `${from}→${to}: ${t.id} (${t.what}) has no check`);
+  }
 });
 
 test('the downtime estimate shows its formula', () => {

@@ -59,8 +59,8 @@ test('the traps of each pair: only the majors crossed', () => {
   assert.equal(ids(11, 12), ['with-oids', 'removed-types', 'sql-identifier', 'replication-slots']);
   assert.equal(ids(12, 14), ['postfix-operators', 'encoding-conversions', 'replication-slots']);
   assert.equal(ids(14, 16), ['aclitem-columns', 'replication-slots']);
-  assert.equal(ids(17, 18), ['checksums', 'passwords', 'pg-attver']);
-  assert.equal(ids(16, 18), ['checksums', 'passwords', 'replication-slots']);
+  assert.equal(ids(17, 18), ['initdb', 'passwords', 'pg-attver']);
+  assert.equal(ids(16, 18), ['initdb', 'passwords', 'replication-slots']);
   assert.equal(ids(10, 18).slice(0, 6), ['with-oids', 'removed-types', 'sql-identifier', 'postfix-operators', 'encoding-conversions', 'aclitem-columns']);
 });
 
