@@ -32,12 +32,21 @@ export function referenceConfigMap(ns: string, name: string, s: UpgradeState, re
   };
 }
 
-/** Reads a stored reference, or undefined when there is none yet. */
-export async function loadReference(cluster: Cluster, ns: string, name: string): Promise<Reference | undefined> {
+/** Where this upgrade's reference comes from: its snapshot, or the running server with --no-snapshot. */
+export function referenceSource(s: Pick<UpgradeState, 'snapshot'>): string {
+  return s.snapshot ? `snapshot ${s.snapshot}` : 'running server, applications down';
+}
+
+/**
+ * Reads this upgrade's stored reference, or undefined when there is none yet. One read from another snapshot is
+ * an earlier upgrade's (rolled back, then started again): the data has moved on since, so it is not this one's.
+ */
+export async function loadReference(cluster: Cluster, ns: string, name: string, s: Pick<UpgradeState, 'snapshot'>): Promise<Reference | undefined> {
   const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
   const fingerprint = readFingerprint(cm);
-  if (!fingerprint) return undefined;
-  return { fingerprint, source: cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'] ?? 'an earlier run' };
+  const source = cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'];
+  if (!fingerprint || source !== referenceSource(s)) return undefined;
+  return { fingerprint, source };
 }
 
 /** Stores the reference, replacing any earlier one of the same upgrade. */
@@ -52,14 +61,14 @@ export async function storeReference(cluster: Cluster, ns: string, name: string,
  */
 export async function referenceFromSnapshot(cluster: Cluster, d: Discovery, s: UpgradeState, configMap: string, timeoutMs: number,
   onStep?: (text: string) => void): Promise<Reference> {
-  const stored = await loadReference(cluster, d.namespace, configMap);
+  const stored = await loadReference(cluster, d.namespace, configMap, s);
   if (stored) return stored;
   const snapshot = s.snapshot as string;
   onStep?.(`waiting for snapshot ${snapshot} to be ready to use`);
   const rec = await waitSnapshot(cluster, d.namespace, snapshot, 'ready', timeoutMs);
   const copy = await readRestoredCopy(cluster, d, { snapshot, image: s.oldImage, restoreSizeBytes: rec.restoreSizeBytes, purpose: 'reference',
     why: `reads the data as the upgrade found it, from VolumeSnapshot ${snapshot}, on PostgreSQL ${s.from}; deleted when read`, onStep });
-  const ref = { fingerprint: copy.fingerprint, source: `snapshot ${snapshot}` };
+  const ref = { fingerprint: copy.fingerprint, source: referenceSource(s) };
   await storeReference(cluster, d.namespace, configMap, s, ref);
   return ref;
 }

@@ -6,7 +6,7 @@ import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { createSnapshot, waitSnapshot } from '../../volume-snapshots/take.ts';
 import { fingerprintVia } from '../../fingerprint/read.ts';
-import { storeReference, type Reference } from '../../state/reference.ts';
+import { referenceSource, storeReference, type Reference } from '../../state/reference.ts';
 import { isDone } from '../../state/state.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached, waitPodsGone } from '../../steps/workload.ts';
@@ -54,7 +54,7 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
           ctx.password ??= await readPassword(ctx.cluster, ctx.d);
           return fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
         });
-        const ref: Reference = { fingerprint: fp, source: 'running server, applications down' };
+        const ref: Reference = { fingerprint: fp, source: referenceSource(st(ctx)) };
         await storeReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint, st(ctx), ref);
         ctx.reference = Promise.resolve(ref);
         await record(ctx, 'fingerprint');

@@ -54,7 +54,7 @@ export function rollbackWay(s: UpgradeState): { via: RollbackVia; why: string } 
  * read) one read now from the snapshot, when the rollback did not restore that very snapshot.
  */
 async function rollbackReference(ctx: RollbackCtx, d: Discovery, timeoutMs: number): Promise<Reference | undefined> {
-  const stored = await loadReference(ctx.cluster, d.namespace, ctx.state.fingerprintConfigMap);
+  const stored = await loadReference(ctx.cluster, d.namespace, ctx.state.fingerprintConfigMap, ctx.state);
   if (stored || ctx.via === 'snapshot' || !ctx.state.snapshot) return stored;
   return referenceFromSnapshot(ctx.cluster, d, ctx.state, ctx.state.fingerprintConfigMap, timeoutMs);
 }
@@ -180,6 +180,8 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
         const s = ctx.state;
         for (const a of s.apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, a.replicas);
         for (const a of s.apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
+        // The reference belongs to the upgrade undone: the next upgrade reads its own. Then the record goes.
+        await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: s.fingerprintConfigMap });
         await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
       },
     },

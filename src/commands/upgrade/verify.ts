@@ -15,7 +15,7 @@ import { record, refOf, st, startReference, timed, writeState, type UpgradeCtx, 
 /** The reference, from this run's background read, or stored by an earlier run, or read from the snapshot now. */
 async function awaitReference(ctx: UpgradeCtx): Promise<Reference> {
   if (!ctx.reference) {
-    const stored = await loadReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint);
+    const stored = await loadReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint, st(ctx));
     if (stored) ctx.reference = Promise.resolve(stored);
     else startReference(ctx, 3600_000);
   }

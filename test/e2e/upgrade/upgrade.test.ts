@@ -1,80 +1,22 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as fs from 'node:fs';
-import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
+import type { RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
-import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
-import { seedCluster } from '../../support/pg/seed.ts';
-import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
-import { clearPg17Attver } from '../../support/pg/upgrade.ts';
+import { applyObjects, createNamespace, podName, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { waitFor } from '../../support/process.ts';
+import { casesOf, deployCase, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
 
 const test = suite('kubectl pgupgrade upgrade in place, on real PostgreSQL pods');
 const PASSWORD = 'Upgrade-E2E-S3cret';
 const outputs: RunResult[] = [];
 
-interface Case {
-  name: string;
-  flavour: 'bitnami' | 'official';
-  from: number;
-  to: number;
-  method: 'link' | 'copy' | 'swap' | 'clone';
-  storageClassName?: string;
-  flags?: string[];
-  checksums?: boolean;
-  ns: string;
-  pod: string;
-  before?: Fingerprint;
-}
-
-const CASES: Case[] = ([
-  { name: 'Bitnami 13 → 15, link', flavour: 'bitnami', from: 13, to: 15, method: 'link' },
-  { name: 'Bitnami 15 → 17, copy', flavour: 'bitnami', from: 15, to: 17, method: 'copy' },
-  { name: 'Bitnami 17 → 18, link, data checksums on', flavour: 'bitnami', from: 17, to: 18, method: 'link', checksums: true },
-  { name: 'Bitnami 17 → 18, swap, data checksums on', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true },
-  { name: 'Bitnami 13 → 17 directly, link', flavour: 'bitnami', from: 13, to: 17, method: 'link' },
-  { name: 'official postgres Deployment of seed 000, 13 → 15, link', flavour: 'official', from: 13, to: 15, method: 'link' },
-  { name: 'Bitnami 13 → 15, link, --verify-while-apps-start', flavour: 'bitnami', from: 13, to: 15, method: 'link', flags: ['--verify-while-apps-start'] },
-  { name: 'Bitnami 13 → 15, clone, on the XFS (reflink) StorageClass local-xfs', flavour: 'bitnami', from: 13, to: 15, method: 'clone', storageClassName: 'local-xfs' },
-] as Array<Omit<Case, 'ns' | 'pod'>>).map((c, i) => ({ ...c, ns: uniqueNamespace(`up-${i}-${c.flavour}`), pod: '' }));
-
-const HOSTILE_DB = 'host=127.0.0.1 port=5499 dbname=x';
-const user = (c: Case) => (c.flavour === 'bitnami' ? 'postgres' : 'admin');
-const app = (c: Case) => (c.flavour === 'bitnami' ? 'circleci-frontend' : 'postgres-app');
-const selector = (c: Case) => (c.flavour === 'bitnami' ? 'app.kubernetes.io/name=postgresql' : 'k8s-app=postgres');
-
-async function upgrade(cp: ControlPlane, args: string[]): Promise<RunResult> {
-  const r = await runAsync(requireBinary(), ['upgrade', ...args], { KUBECONFIG: cp.kubeconfig }, 300_000);
-  outputs.push(r);
-  return r;
-}
-
-async function deploy(cp: ControlPlane, c: Case): Promise<void> {
-  await createNamespace(cp, c.ns, c.flavour === 'bitnami' ? { 'pod-security.kubernetes.io/enforce': 'restricted' } : {});
-  if (c.flavour === 'bitnami') {
-    await applyObjects(cp, bitnamiFixture({ namespace: c.ns, major: c.from, password: PASSWORD, appReplicas: 2, initdbArgs: c.checksums ? '--data-checksums' : undefined,
-      storageClassName: c.storageClassName }));
-  } else {
-    await applyObjects(cp, [officialSecret(c.ns, PASSWORD), ...officialFixture({ namespace: c.ns, major: c.from, password: PASSWORD, appReplicas: 1 })]);
-  }
-  c.pod = await podName(cp, c.ns, selector(c));
-  await waitReady(cp, c.ns, c.pod);
-  await seedCluster(podSql(cp, c.ns, c.pod, user(c)), { rows: 200 });
-  // A name that psql would read as a connection string (to a port where nothing listens in the pod): the upgrade's
-  // fingerprint must read it as a database like any other. (A name with a newline is refused by pg_upgrade
-  // itself, so check fails it: see the check e2e.)
-  await podSql(cp, c.ns, c.pod, user(c))('postgres', `CREATE DATABASE "${HOSTILE_DB}"`);
-  await podSql(cp, c.ns, c.pod, user(c))(HOSTILE_DB, 'CREATE TABLE t AS SELECT 1 AS x');
-  // A test-environment artefact, not the users' world: Debian trixie's 17 tags columns with pg_attver, which 18
-  // rejects (README, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
-  if (c.from === 17 && c.to >= 18) await clearPg17Attver(podSql(cp, c.ns, c.pod, user(c)), ['postgres', 'template1', 'app1', 'app2', HOSTILE_DB]);
-  c.before = await takeFingerprint(podSql(cp, c.ns, c.pod, user(c)));
-  await waitForWrites(cp, c.ns, { app: app(c), major: c.from, moreThan: 10 });
-}
+type Case = Deployed;
+const CASES: Case[] = casesOf('upgrade');
+const upgrade = (cp: ControlPlane, args: string[]) => upgradeCli(cp, args, outputs);
+const deploy = (cp: ControlPlane, c: Case) => deployCase(cp, c, PASSWORD);
 
 test('set up: eight databases, seeded and fingerprinted', async () => {
   const { cp, agent } = await sharedEnv();
@@ -187,48 +129,12 @@ for (const c of CASES) {
       assert.match(r.stderr, '--method clone needs a filesystem that can clone files');
       return;
     }
-    assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    const rep = JSON.parse(r.stdout) as { to: number; snapshot: string; fingerprint: { equal: boolean }; timingsMs: Record<string, number>; oldClusterKeptAt: string };
-    assert.is(rep.to, c.to);
-    assert.ok(rep.fingerprint.equal);
-    const pod = await podName(cp, c.ns, selector(c));
-    const sql = podSql(cp, c.ns, pod, user(c));
-    assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), c.to, 'the server runs the target major');
-    // The tests' own fingerprint, computed query by query, not the plugin's; the application's table, which grows
-    // all along, is checked by its journal instead: it wrote before, writes again on the new major, and every
-    // write it saw committed is there.
-    // update_extensions.sql has moved extensions to the new major's versions, as it should: they must all still be there.
-    assert.equal(compareFingerprints(withoutWrites(c.before as Fingerprint), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }), [],
-      `the database had restarted ${restarts} times before the upgrade`);
-    const writes = await waitForWrites(cp, c.ns, { app: app(c), major: c.to, moreThan: 5 });
-    assert.ok((countWrites(writes).byMajor[c.from] ?? 0) > 10, `the application wrote on ${c.from}: ${JSON.stringify(countWrites(writes))}`);
-    await assertWritesPresent(sql, await committedWrites(cp, c.ns, app(c)));
-    if (c.checksums) assert.is((await sql('postgres', 'show data_checksums')).trim(), 'on');
-    const vs = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'volumesnapshot', rep.snapshot, '-o', 'json'])).stdout) as { status: { readyToUse: boolean } };
-    assert.is(vs.status.readyToUse, true);
-    if (c.flavour === 'bitnami') {
-      const app = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'deploy', 'circleci-frontend', '-o', 'json'])).stdout) as { spec: { replicas: number }; status: { readyReplicas: number } };
-      assert.is(app.spec.replicas, 2);
-      assert.is(app.status.readyReplicas, 2);
-    }
-    const kept = await cp.kubectl(['-n', c.ns, 'exec', pod, '--', 'cat', `${rep.oldClusterKeptAt}/PG_VERSION`], { allowFail: true });
-    assert.is(kept.stdout.trim(), String(c.from), 'the old cluster is kept beside the new one');
-    const state = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}'])).stdout) as { phase: string };
-    assert.is(state.phase, 'done');
-    const again = await upgrade(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y']);
-    assert.is(again.code, 0, 'a re-run of a finished upgrade is nothing to do');
-    assert.match(again.stderr, 'nothing to do');
-    assert.ok(rep.timingsMs.downtime && rep.timingsMs.downtime > 0);
-    await releaseNamespaces(cp, [c.ns]);
+    await verifyUpgraded(cp, c, r, outputs, restarts);
   });
 }
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {
-  const { cp } = await sharedEnv();
-  assert.ok(outputs.length >= 10);
-  for (const r of outputs) assert.not.ok(r.stdout.includes(PASSWORD) || r.stderr.includes(PASSWORD), 'the password leaked into the output');
-  const audit = fs.readFileSync(cp.auditLog, 'utf8');
-  assert.not.ok(audit.includes(PASSWORD) || audit.includes(encodeURIComponent(PASSWORD)), 'the password reached the audit log');
+  assertNoSecret((await sharedEnv()).cp, outputs, PASSWORD, 10);
 });
 
 // Its databases and applications would load the machine for every later file of the run.

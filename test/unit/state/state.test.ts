@@ -5,6 +5,7 @@ import type { Cluster, KObject, ObjectRef } from '../../../src/k8s/cluster.ts';
 import { holderIdentity, leaseDecision, lockRecord, takeLock } from '../../../src/state/lock.ts';
 import { bindingProblem, parseState, stateConfigMap, stateProblem, upgradeNames, type UpgradeState } from '../../../src/state/state.ts';
 import { saveState } from '../../../src/state/store.ts';
+import { loadReference, storeReference } from '../../../src/state/reference.ts';
 
 const test = suite('the upgrade\'s record: validated, bound to its workload, written under a lease');
 
@@ -151,6 +152,16 @@ test('the record is written over the version last seen: another writer is a clea
   assert.is(parseState(c.objects.get('ConfigMap/ns/pgupgrade-state-db'))?.phase, 'workload-patched');
   const again = await saveState(c, 'ns', 'pgupgrade-state-db', state, undefined).catch((e: CliError) => e);
   assert.instance(again, CliError, 'created by another run meanwhile');
+});
+
+test('a stored reference read from another snapshot is an earlier upgrade\'s, not this one\'s (rolled back, then started again)', async () => {
+  const cluster = objectStore();
+  const fp = { databases: {}, roles: {}, perDb: { app: { tables: { 'public.t': { rows: 69, checksum: '1' } }, sequences: {}, extensions: {}, objects: [], largeObjects: { count: 0, checksum: '0' } } } };
+  const first = { ...state, snapshot: 'snap-first' };
+  await storeReference(cluster, 'ns', 'ref', first, { fingerprint: fp, source: 'snapshot snap-first' });
+  assert.equal((await loadReference(cluster, 'ns', 'ref', first))?.fingerprint, fp);
+  assert.is(await loadReference(cluster, 'ns', 'ref', { ...state, snapshot: 'snap-second' }), undefined);
+  assert.is(await loadReference(cluster, 'ns', 'ref', { ...state, snapshot: null }), undefined);
 });
 
 test.run();
