@@ -4,7 +4,7 @@
 // through its probe pod, alternating with the start-up alone of a pod of the probe's image, reported separately.
 // Usage: node bench/check.ts [runs]   (starts or reuses the test environment, like npm run demo)
 import { spawnSync } from 'node:child_process';
-import { DEMO_NS, ensureDemoDatabase } from '../scripts/lib/demo-db.ts';
+import { DEMO_FROM, DEMO_NS, DEMO_POD, DEMO_STS, DEMO_TO, ensureDemoDatabase } from '../scripts/lib/demo-db.ts';
 
 const runs = Number(process.argv[2] ?? 15);
 const { kubectl, bin, env } = await ensureDemoDatabase();
@@ -24,7 +24,7 @@ const median = (xs: number[]) => {
 
 const check: number[] = [];
 const yardstick: number[] = [];
-const checkArgs = ['check', '-n', DEMO_NS, '--to', '15', '-o', 'json'];
+const checkArgs = ['check', '-n', DEMO_NS, '--to', String(DEMO_TO), '-o', 'json'];
 timeOnce(bin, checkArgs);
 for (let i = 0; i < runs; i++) {
   check.push(timeOnce(bin, checkArgs));
@@ -42,23 +42,23 @@ const k = (args: string[]) => {
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
 };
 const offlineRuns = Math.max(3, Math.floor(runs / 3));
-k(['scale', 'sts/circleci-postgresql', '--replicas=0']);
-k(['wait', '--for=delete', 'pod/circleci-postgresql-0', '--timeout=60s']);
+k(['scale', `sts/${DEMO_STS}`, '--replicas=0']);
+k(['wait', '--for=delete', `pod/${DEMO_POD}`, '--timeout=60s']);
 const offline: number[] = [];
 const startup: number[] = [];
 try {
   for (let i = 0; i < offlineRuns; i++) {
     offline.push(timeOnce(bin, checkArgs));
     const pod = `bench-probe-start-${i}`;
-    startup.push(timeOnce(kubectl, [...ns, 'run', pod, '--image=tianon/postgres-upgrade:13-to-15', '--restart=Never', '--overrides',
+    startup.push(timeOnce(kubectl, [...ns, 'run', pod, `--image=tianon/postgres-upgrade:${DEMO_FROM}-to-${DEMO_TO}`, '--restart=Never', '--overrides',
       JSON.stringify({ spec: { securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [{ name: pod, image: 'tianon/postgres-upgrade:13-to-15', command: ['sleep', '60'],
+        containers: [{ name: pod, image: `tianon/postgres-upgrade:${DEMO_FROM}-to-${DEMO_TO}`, command: ['sleep', '60'],
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }] } }), '--command', '--', 'sleep', '60'])
       + timeOnce(kubectl, [...ns, 'wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=60s']));
     k(['delete', 'pod', pod, '--grace-period=0', '--wait=false']);
   }
 } finally {
-  k(['scale', 'sts/circleci-postgresql', '--replicas=1']);
+  k(['scale', `sts/${DEMO_STS}`, '--replicas=1']);
 }
 console.log(`stopped database: check with its probe pod median ${median(offline).toFixed(0)} ms over ${offlineRuns} runs; ` +
   `of which a probe-image pod's start-up alone, median ${median(startup).toFixed(0)} ms`);

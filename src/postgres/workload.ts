@@ -19,7 +19,8 @@ export function parseWorkloadRef(arg: string): { kind?: Workload['kind']; name: 
 export function flavourOf(image: string): Flavour {
   const { repo } = parseImageRef(image);
   if (repo === 'postgres') return 'official';
-  if (repo.endsWith('bitnami/postgresql') || repo.endsWith('bitnamilegacy/postgresql')) return 'bitnami';
+  // CircleCI Server's own image is built on Bitnami's, with its layout, scripts and UID 1001.
+  if (repo.endsWith('bitnami/postgresql') || repo.endsWith('bitnamilegacy/postgresql') || repo.endsWith('circleci/server-postgres')) return 'bitnami';
   return 'vendor';
 }
 
