@@ -55,11 +55,20 @@ export async function fetchZonky(major: ZonkyMajor, prefix: string, client: PgIn
   fs.symlinkSync(`../../lib/postgresql/${major}/share/postgresql`, path.join(prefix, 'usr', 'share', 'postgresql', String(major)));
   const tools = major === 12 ? [...CLIENT_TOOLS, 'pg_controldata'] : CLIENT_TOOLS;
   await addClientTools(path.join(libDir, 'bin'), path.join(libDir, 'client-lib'), client, tools);
-  if (major === 12) {
-    fs.copyFileSync(PG_RESETWAL_STANDIN, path.join(libDir, 'bin', 'pg_resetwal'));
-    fs.chmodSync(path.join(libDir, 'bin', 'pg_resetwal'), 0o755);
-  }
+  if (major === 12) installStandin(libDir);
   await assertLinked([path.join(libDir, 'bin'), path.join(libDir, 'lib')]);
+}
+
+/**
+ * Puts the pg_resetwal stand-in into 12's bin/, or replaces an older copy there: the cache outlives edits of the
+ * repo's script. Written aside and renamed, so that a pg_upgrade running meanwhile sees one whole file.
+ */
+export function installStandin(libDir: string): void {
+  const target = path.join(libDir, 'bin', 'pg_resetwal');
+  const text = fs.readFileSync(PG_RESETWAL_STANDIN);
+  if (fs.existsSync(target) && fs.readFileSync(target).equals(text)) return;
+  fs.writeFileSync(`${target}.${process.pid}`, text, { mode: 0o755 });
+  fs.renameSync(`${target}.${process.pid}`, target);
 }
 
 /** Copies `client`'s tools into `bin` with its libpq in `clientLib`, found through an absolute RPATH. */

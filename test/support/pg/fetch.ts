@@ -4,7 +4,7 @@ import { exclusive } from '../lock.ts';
 import { cacheDir } from '../paths.ts';
 import { fetchDebian, isDebianMajor } from './fetch-debian.ts';
 import { fetchPypi, isPypiMajor } from './fetch-pypi.ts';
-import { fetchZonky } from './fetch-zonky.ts';
+import { fetchZonky, installStandin } from './fetch-zonky.ts';
 
 /**
  * The PostgreSQL majors the tests use (see README, test environment): 13, 15, 17 and 18 from Debian's archives,
@@ -47,7 +47,10 @@ export async function ensurePostgres(major: Major): Promise<PgInstall> {
   }
   const prefix = cacheDir('pg', String(major));
   const marker = path.join(prefix, '.complete');
-  if (fs.existsSync(marker)) return installOf(major, prefix);
+  if (fs.existsSync(marker)) {
+    if (major === 12) installStandin(installOf(major, prefix).libDir);
+    return installOf(major, prefix);
+  }
   // The server-only majors take their client tools from CLIENT_MAJOR: have it first, outside their own lock.
   const client = isDebianMajor(major) || isPypiMajor(major) ? undefined : await ensurePostgres(CLIENT_MAJOR);
   // The agent starts several pods at once and each asks for its majors: one fetch per major at a time, machine-wide.

@@ -13,8 +13,9 @@ case "${1:-}" in
   *) echo "pg_resetwal stand-in: only -n (dry run) and -V are supported" >&2; exit 2 ;;
 esac
 cd "$data"
-control=$(LC_ALL=C "$(dirname "$0")/pg_controldata" "$data")
-value() { printf '%s\n' "$control" | sed -n "s/^$1:[[:space:]]*//p"; }
+# PG_CONTROLDATA lets the cross-check test run this text from standard input against another major.
+control=$(LC_ALL=C "${PG_CONTROLDATA:-$(dirname "$0")/pg_controldata}" "$data")
+value() { printf '%s\n' "$control" | awk -v l="$1:" 'index($0, l) == 1 { v = substr($0, length(l) + 1); sub(/^[ \t]+/, "", v); print v; exit }'; }
 
 tli=$(value "Latest checkpoint's TimeLineID")
 segsize=$(value "Bytes per WAL segment")
