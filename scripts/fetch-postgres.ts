@@ -1,4 +1,4 @@
-// Fetches (once) and prints the PostgreSQL majors the tests use. Usage: node scripts/fetch-postgres.ts [13 15 17 18]
+// Fetches (once) and prints the PostgreSQL majors the tests use. Usage: node scripts/fetch-postgres.ts [10 11 … 18]
 import { ensurePostgres, MAJORS, type Major } from '../test/support/pg/fetch.ts';
 
 const wanted = (process.argv.length > 2 ? process.argv.slice(2).map(Number) : [...MAJORS]) as Major[];

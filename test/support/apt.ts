@@ -122,6 +122,11 @@ function isElf(file: string): boolean {
   }
 }
 
+/** The ELF files (executables and shared libraries) under `dir`, recursively. */
+export function elfFilesUnder(dir: string): string[] {
+  return filesUnder(dir).filter(isElf);
+}
+
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -5,7 +5,8 @@ import { BITNAMI, runOn, writeHba } from './server.ts';
 
 import type { SqlRunner } from './fingerprint.ts';
 
-export type UpgradeMode = 'link' | 'copy' | 'clone';
+/** pg_upgrade's transfer modes; `swap` (moving the old cluster's directories) is 18's. */
+export type UpgradeMode = 'link' | 'copy' | 'clone' | 'swap';
 
 /**
  * Debian trixie's PostgreSQL 17.12 tags every new column with an attribute option `pg_attver`, which sid's 18.6
@@ -30,6 +31,7 @@ export async function checksumsOn(major: Major, volume: string, data: string = B
 /** The pg_upgrade flag for a mode: PostgreSQL 15 and older have no --copy, because copying is their default. */
 export function modeFlag(mode: UpgradeMode, to: Major): string[] {
   if (mode === 'copy') return to >= 16 ? ['--copy'] : [];
+  if (mode === 'swap' && to < 18) throw new Error(`pg_upgrade ${to} has no --swap: it came with 18`);
   return [`--${mode}`];
 }
 
