@@ -3,6 +3,7 @@ import { checkCommand } from './commands/check/command.ts';
 import { completionCommand } from './commands/completion/command.ts';
 import { snapshotCommand } from './commands/snapshot/command.ts';
 import { upgradeCommand } from './commands/upgrade/command.ts';
+import { validateCommand } from './commands/validate/command.ts';
 import { versionCommand } from './commands/version/command.ts';
 import type { GlobalArgs } from './global-args.ts';
 import { CliError, ExitCode, exitCodeFor, usageError } from './exit-codes.ts';
@@ -27,6 +28,7 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .command(checkCommand)
     .command(snapshotCommand)
     .command(upgradeCommand)
+    .command(validateCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

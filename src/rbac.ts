@@ -41,6 +41,14 @@ const SNAPSHOT: Permission[] = [
   p('create', '', 'persistentvolumeclaims'), p('delete', '', 'persistentvolumeclaims'),
 ];
 
+/** `validate`: discovery, exec for psql (checks and repairs alike), the record and the reference, the upgrade's Jobs. */
+const VALIDATE: Permission[] = [
+  p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'), p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
+  p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
+  p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'), p('get', '', 'configmaps'), p('list', 'batch', 'jobs'),
+  p('get', '', 'namespaces', { clusterScoped: true }), p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
+];
+
 /** What an in-place upgrade needs on top of check: scale and patch workloads, a Job, a snapshot, a record. */
 const UPGRADE_IN_PLACE: Permission[] = [
   ...CHECK,
@@ -72,6 +80,7 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   check: CHECK,
   snapshot: SNAPSHOT,
   upgrade: UPGRADE_IN_PLACE,
+  validate: VALIDATE,
 };
 
 /**

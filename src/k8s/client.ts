@@ -143,6 +143,7 @@ function toPod(o: k8s.V1Pod): Pod {
     phase: o.status?.phase ?? 'Unknown',
     ready: (o.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     podIP: o.status?.podIP,
+    restarts: Object.fromEntries((o.status?.containerStatuses ?? []).map((c) => [c.name, c.restartCount])),
   };
 }
 

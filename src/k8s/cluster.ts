@@ -63,6 +63,8 @@ export interface Pod {
   phase: string;
   ready: boolean;
   podIP?: string;
+  /** Restarts of each container, by name (status.containerStatuses[].restartCount). */
+  restarts?: Record<string, number>;
 }
 
 /** A PersistentVolumeClaim. */

@@ -72,6 +72,17 @@ export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, passwor
   return parsePerDatabase(res.stdout.replace(/^HELD\n/m, ''));
 }
 
+/**
+ * Runs a psql-calling shell script in the database container (update_extensions.sql, vacuumdb): the password goes
+ * on stdin, never on the command line. Arguments: $1 user, $2 port, $3 `arg`.
+ */
+export async function runPsqlScript(cluster: Cluster, d: Discovery, password: string, script: string, arg: string, what: string): Promise<void> {
+  const r = liveReach(d);
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg],
+    psqlStdin(password, []));
+  if (res.exitCode !== 0) throw new CliError(`${what} failed (exit ${res.exitCode}): ${res.stderr.trim()}`, ExitCode.failed);
+}
+
 /** The server's facts, then each connectable database's. */
 export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
   const first = await psqlEach(cluster, d, r, password, ['postgres'], SERVER_SQL);

@@ -1,10 +1,8 @@
 import type { ListrTask } from 'listr2';
 import { discover, type Discovery } from '../../discovery/discover.ts';
-import { liveReach, readPassword } from '../../server/gather.ts';
+import { liveReach, readPassword, runPsqlScript } from '../../server/gather.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
-import { withHeartbeat } from '../../postgres/heartbeat.ts';
-import { psqlStdin } from '../../postgres/queries.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../../postgres/upgrade-script.ts';
 import { fingerprintVia } from '../../fingerprint/read.ts';
 import { loadReference, type Reference } from '../../state/reference.ts';
@@ -30,11 +28,7 @@ async function scaleAppsUp(ctx: UpgradeCtx, timeout: number): Promise<void> {
   for (const a of st(ctx).apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
 }
 
-async function runSql(ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what: string): Promise<void> {
-  const r = await ctx.cluster.exec(d.namespace, liveReach(d).pod, liveReach(d).container,
-    ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg], psqlStdin(ctx.password ?? '', []));
-  if (r.exitCode !== 0) throw new CliError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
-}
+const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what: string) => runPsqlScript(ctx.cluster, d, ctx.password ?? '', script, arg, what);
 
 /** Compares, fills the report's figures, and fails loudly with the way back on a difference. */
 function judge(ctx: UpgradeCtx, opts: UpgradeOptions, before: Fingerprint, after: Fingerprint): void {

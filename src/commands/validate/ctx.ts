@@ -1,0 +1,52 @@
+import type { Cluster, KObject } from '../../k8s/cluster.ts';
+import type { Discovery } from '../../discovery/discover.ts';
+import { liveReach, psqlEach } from '../../server/gather.ts';
+import type { Fingerprint } from '../../postgres/fingerprint.ts';
+import { parseValidateDb, type AmcheckResult, type ValidateClusterFacts, type ValidateDbFacts } from '../../postgres/validate.ts';
+import { validateDatabaseSql } from '../../postgres/validate-sql.ts';
+import type { Reference } from '../../state/reference.ts';
+import type { UpgradeState } from '../../state/state.ts';
+
+/** What `validate` was asked to do. */
+export interface ValidateOptions {
+  workload?: string;
+  analyze: boolean;
+  updateExtensions: boolean;
+  reindexCollations: boolean;
+  amcheck: boolean;
+}
+
+/** What the tasks find, for the judges in run.ts. */
+export interface ValidateCtx {
+  cluster: Cluster;
+  d: Discovery;
+  state: UpgradeState;
+  password: string;
+  server?: ValidateClusterFacts;
+  /** The databases that allow connections (template0 does not), each read in turn. */
+  databases: string[];
+  dbs: Map<string, ValidateDbFacts>;
+  /** The error of a database that refused the connection. */
+  connectError?: string;
+  fingerprint?: Fingerprint;
+  reference?: Reference;
+  amcheck?: Map<string, AmcheckResult[]>;
+  repairs: string[];
+  apps: Array<KObject | undefined>;
+  jobs: KObject[];
+}
+
+/** Runs one SQL text in each of `dbs`. */
+export const run = (ctx: ValidateCtx, dbs: string[], sql: string) => psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, dbs, sql);
+
+/** Reads each database's facts; a database that refuses the connection is recorded, not thrown. */
+export async function readDatabases(ctx: ValidateCtx): Promise<void> {
+  const major = Math.floor((ctx.server?.versionNum ?? 0) / 10000);
+  try {
+    const out = await run(ctx, ctx.databases, validateDatabaseSql(major));
+    ctx.dbs = new Map([...out].map(([db, json]) => [db, parseValidateDb(json)]));
+  } catch (err) {
+    ctx.connectError = (err as Error).message;
+    ctx.dbs = new Map();
+  }
+}

@@ -1,0 +1,116 @@
+import type { ListrTask } from 'listr2';
+import type { Cluster } from '../../k8s/cluster.ts';
+import { discover } from '../../discovery/discover.ts';
+import { liveReach, readPassword, runPsqlScript } from '../../server/gather.ts';
+import { usageError } from '../../exit-codes.ts';
+import { fingerprintVia } from '../../fingerprint/read.ts';
+import { ANALYZE_SCRIPT } from '../../postgres/upgrade-script.ts';
+import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../../postgres/validate.ts';
+import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../../postgres/validate-sql.ts';
+import { loadReference } from '../../state/reference.ts';
+import { bindingProblem, parseState, upgradeNames } from '../../state/state.ts';
+import { connectTask } from '../../connect-task.ts';
+import { createKubernetesTasks } from './cluster-checks.ts';
+import { readDatabases, run, type ValidateCtx, type ValidateOptions } from './ctx.ts';
+
+export type { ValidateCtx, ValidateOptions } from './ctx.ts';
+
+function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
+  return {
+    title: 'Find the workload and the record of its upgrade',
+    task: async (ctx, task) => {
+      ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
+      const where = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}`;
+      // The record's name does not depend on the target: upgradeNames' `to` only names the Job.
+      const names = upgradeNames(ctx.d.workload.metadata.name, 0);
+      const s = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: names.state }));
+      if (!s) throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${names.state}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
+      const bound = bindingProblem(s, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
+        ctx.d.namespace, names.state);
+      if (bound) throw usageError(bound);
+      ctx.state = s;
+      ctx.repairs = [];
+      if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}; the database has no Ready pod`);
+      ctx.password = await readPassword(ctx.cluster, ctx.d);
+      task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method}), recorded "${s.phase}"; pod ${ctx.d.pod.metadata.name}`;
+    },
+  };
+}
+
+/** The repairs that the flags ask for, each before the facts it repairs are read. */
+function repairTasks(opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
+  const live = (ctx: ValidateCtx) => !!ctx.server;
+  return [
+    {
+      title: 'Reindex the indexes on mismatched collations, then record the library\'s versions',
+      enabled: (ctx) => opts.reindexCollations && live(ctx),
+      task: async (ctx) => {
+        await run(ctx, ctx.databases, refreshCollationsSql(Math.floor((ctx.server as ValidateClusterFacts).versionNum / 10000)));
+        ctx.repairs.push('collations: indexes on mismatched collations reindexed, versions refreshed');
+      },
+    },
+    {
+      title: 'Update the extensions to the target\'s default versions (ALTER EXTENSION … UPDATE)',
+      enabled: (ctx) => opts.updateExtensions && live(ctx),
+      task: async (ctx) => {
+        await run(ctx, ctx.databases, UPDATE_EXTENSIONS_SQL);
+        ctx.repairs.push('extensions: updated to their default versions');
+      },
+    },
+    {
+      title: 'Rebuild the planner statistics (vacuumdb --all --analyze-in-stages)',
+      enabled: (ctx) => opts.analyze && live(ctx),
+      task: async (ctx) => {
+        await runPsqlScript(ctx.cluster, ctx.d, ctx.password, ANALYZE_SCRIPT, String(ctx.state.to), 'vacuumdb');
+        ctx.repairs.push('statistics: vacuumdb --all --analyze-in-stages');
+      },
+    },
+  ];
+}
+
+/** The tree: find, read the server, repair when asked, read, compare, amcheck, then the Kubernetes side. */
+export function createValidateTasks(connect: () => Promise<Cluster>, opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
+  const live = (ctx: ValidateCtx) => !!ctx.server;
+  return [
+    connectTask<ValidateCtx>(connect),
+    findTask(opts),
+    {
+      title: 'Read the server: version, roles, databases',
+      enabled: (ctx) => !!ctx.d.pod?.ready,
+      task: async (ctx, task) => {
+        const json = (await run(ctx, ['postgres'], VALIDATE_CLUSTER_SQL)).get('postgres');
+        if (!json) throw new Error(`no answer from the server in ${ctx.d.namespace}/${ctx.d.pod?.metadata.name}`);
+        ctx.server = parseValidateCluster(json);
+        ctx.databases = ctx.server.databases.filter((d) => d.allow).map((d) => d.name);
+        task.title = `Read the server: PostgreSQL ${ctx.server.versionNum}, ${ctx.databases.length} databases, ${ctx.server.roles.length} roles`;
+      },
+    },
+    ...repairTasks(opts),
+    {
+      title: 'Read the data (the fingerprint) and compare it with the reference',
+      enabled: live,
+      task: async (ctx, task) => {
+        ctx.fingerprint = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+        ctx.reference = await loadReference(ctx.cluster, ctx.d.namespace, ctx.state.fingerprintConfigMap, ctx.state);
+        task.title = ctx.reference ? `Read the data and the reference (${ctx.reference.source})` : `Read the data; no reference fingerprint (ConfigMap ${ctx.state.fingerprintConfigMap}) to compare with`;
+      },
+    },
+    {
+      // After the fingerprint, so that every write it saw is counted by then.
+      title: 'Read each database: activity counters, statistics, extensions, collations',
+      enabled: live,
+      task: async (ctx) => readDatabases(ctx),
+    },
+    {
+      title: 'Check every B-tree index with amcheck (bt_index_check)',
+      enabled: (ctx) => opts.amcheck && live(ctx) && !ctx.connectError,
+      task: async (ctx, task) => {
+        const out = await run(ctx, ctx.databases, AMCHECK_SQL);
+        ctx.amcheck = new Map([...out].map(([db, json]) => [db, JSON.parse(json) as AmcheckResult[]]));
+        const all = [...ctx.amcheck.values()].flat();
+        task.title = `Check every B-tree index with amcheck: ${all.length} checked, ${all.filter((r) => !r.ok).length} failed`;
+      },
+    },
+    ...createKubernetesTasks(),
+  ];
+}

@@ -1,0 +1,140 @@
+import type { Finding } from './rules.ts';
+
+/**
+ * How `validate` judges an upgraded server: pure functions from facts to one finding per check, PASS, WARN or
+ * FAIL with its fix. The facts come from src/postgres/validate-sql.ts and from the cluster.
+ */
+
+/** A check's finding, with the lines behind it (a diff, the indexes checked). */
+export interface ValidateFinding extends Finding {
+  details?: string[];
+}
+
+export interface ValidateRole { name: string; login: boolean; hash: string; expired: boolean }
+
+/** VALIDATE_CLUSTER_SQL's answer. */
+export interface ValidateClusterFacts {
+  versionNum: number;
+  roles: ValidateRole[];
+  databases: Array<{ name: string; allow: boolean }>;
+}
+
+/** validateDatabaseSql's answer for one database. */
+export interface ValidateDbFacts {
+  writes: Record<string, number>;
+  statsReset: string | null;
+  noStats: string[];
+  extensions: Array<{ name: string; installed: string; default: string | null }>;
+  collations: Array<{ name: string; recorded: string; actual: string | null }>;
+  databaseCollation: { recorded: string | null; actual: string | null } | null;
+  collationIndexes: string[];
+}
+
+/** One index as AMCHECK_SQL reports it. */
+export interface AmcheckResult { index: string; ok: boolean; error?: string }
+
+export function parseValidateCluster(json: string): ValidateClusterFacts {
+  const o = JSON.parse(json) as { version_num: number; roles: ValidateRole[]; databases: ValidateClusterFacts['databases'] };
+  return { versionNum: o.version_num, roles: o.roles ?? [], databases: o.databases ?? [] };
+}
+
+export function parseValidateDb(json: string): ValidateDbFacts {
+  const o = JSON.parse(json) as Record<string, unknown>;
+  return {
+    writes: Object.fromEntries(Object.entries((o.writes ?? {}) as Record<string, number | string>).map(([k, v]) => [k, Number(v)])),
+    statsReset: (o.stats_reset as string | null) ?? null,
+    noStats: (o.no_stats ?? []) as string[],
+    extensions: (o.extensions ?? []) as ValidateDbFacts['extensions'],
+    collations: (o.collations ?? []) as ValidateDbFacts['collations'],
+    databaseCollation: (o.database_collation ?? null) as ValidateDbFacts['databaseCollation'],
+    collationIndexes: (o.collation_indexes ?? []) as string[],
+  };
+}
+
+const f = (id: string, title: string, status: Finding['status'], found: string, fix?: string, details?: string[]): ValidateFinding =>
+  ({ id, title, status, found, ...(fix && status !== 'pass' ? { fix } : {}), ...(details?.length ? { details } : {}) });
+const per = (m: Map<string, string[]>) => [...m].filter(([, v]) => v.length).map(([db, v]) => `${db}: ${v.join(', ')}`);
+
+/** 1. The server runs the recorded target major; its pod is Ready and has not restarted since the upgrade. */
+export function judgeServer(to: number, versionNum: number | undefined, pod: { name: string; ready: boolean; restarts: number } | undefined, logs: string): ValidateFinding {
+  const title = `The server runs PostgreSQL ${to}, Ready, with no restarts since`;
+  if (!pod) return f('server', title, 'fail', 'no pod of the database runs', 'scale the database back to its replicas and look at its events');
+  const major = versionNum === undefined ? undefined : Math.floor(versionNum / 10000);
+  if (major !== to) return f('server', title, 'fail', `pod ${pod.name} runs PostgreSQL ${major ?? 'unknown'}, not the recorded target ${to}`, 'point the workload at the target image again (upgrade resumes it), or roll back');
+  if (!pod.ready) return f('server', title, 'fail', `pod ${pod.name} is not Ready`, logs);
+  if (pod.restarts > 0) return f('server', title, 'fail', `pod ${pod.name} has restarted ${pod.restarts} time${pod.restarts > 1 ? 's' : ''}`, `read why: ${logs} --previous`);
+  return f('server', title, 'pass', `pod ${pod.name}: PostgreSQL ${Math.floor(versionNum as number / 10000)}.${(versionNum as number) % 10000}, Ready, 0 restarts`);
+}
+
+/**
+ * 2. Every database accepts connections (they were all read: an error there is passed in), and every role that
+ * had a password in the reference still exists, may log in, has not expired and keeps its kind of hash.
+ */
+export function judgeConnections(reference: Record<string, string>, c: ValidateClusterFacts, connectError?: string): ValidateFinding {
+  const title = 'Every database accepts connections; every role that could log in still can';
+  const now = new Map(c.roles.map((r) => [r.name, r]));
+  const bad: string[] = [];
+  for (const [name, hash] of Object.entries(reference)) {
+    const r = now.get(name);
+    if (!r) bad.push(`role ${name}: missing`);
+    else if (hash !== 'none' && !r.login) bad.push(`role ${name}: may no longer log in`);
+    else if (hash !== 'none' && r.expired) bad.push(`role ${name}: its password has expired`);
+    else if (hash !== r.hash) bad.push(`role ${name}: password hash ${hash} → ${r.hash}`);
+  }
+  const closed = c.databases.filter((d) => !d.allow && d.name !== 'template0').map((d) => d.name);
+  if (connectError) bad.push(`a database refused the connection: ${connectError}`);
+  for (const d of closed) bad.push(`database ${d}: does not allow connections (datallowconn)`);
+  const logins = Object.values(reference).filter((h) => h !== 'none').length;
+  if (bad.length) return f('connections', title, 'fail', bad.join('; '), 'restore the roles and settings as they were before the upgrade (ALTER ROLE … LOGIN / PASSWORD, ALTER DATABASE … ALLOW_CONNECTIONS true)');
+  return f('connections', title, 'pass', `${c.databases.filter((d) => d.allow).length} databases connected; ${logins} roles with a password, each with its kind of hash`);
+}
+
+/** 4. Tables with rows and no planner statistics. */
+export function judgeStatistics(dbs: Map<string, ValidateDbFacts>, to: number, analyzed: boolean): ValidateFinding {
+  const title = 'Planner statistics exist';
+  const m = new Map([...dbs].map(([db, x]) => [db, x.noStats]));
+  const n = [...m.values()].reduce((s, v) => s + v.length, 0);
+  if (!n) return f('statistics', title, 'pass', analyzed ? 'rebuilt (vacuumdb --analyze-in-stages)' : 'every table with rows has statistics');
+  return f('statistics', title, 'warn', `${n} table${n > 1 ? 's' : ''} with rows but no statistics (queries on them may plan badly)`,
+    `--analyze (vacuumdb --all --analyze-in-stages${to >= 18 ? ' --missing-stats-only' : ''})`, per(m));
+}
+
+/** 5. Extensions older than the target's default; one whose files are gone fails. */
+export function judgeExtensions(dbs: Map<string, ValidateDbFacts>): ValidateFinding {
+  const title = 'Extensions are at the target\'s default versions';
+  const old = new Map([...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default !== null).map((e) => `${e.name} ${e.installed} (default ${e.default})`)]));
+  const gone = new Map([...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default === null).map((e) => e.name)]));
+  if (per(gone).length) return f('extensions', title, 'fail', `installed, but the target image does not ship them: ${per(gone).join('; ')}`, 'install the extension\'s files for the target major in the image');
+  if (per(old).length) return f('extensions', title, 'warn', `older than the default: ${per(old).join('; ')}`, '--update-extensions (ALTER EXTENSION … UPDATE)');
+  return f('extensions', title, 'pass', 'every extension is at its default version');
+}
+
+/** 6. Collation versions recorded against the library's, with the indexes that depend on them. */
+export function judgeCollations(dbs: Map<string, ValidateDbFacts>, to: number): ValidateFinding {
+  const title = 'Collation versions match the library';
+  const bad: string[] = [];
+  for (const [db, x] of dbs) {
+    const dc = x.databaseCollation;
+    if (dc?.recorded && dc.recorded !== dc.actual) bad.push(`database ${db}: recorded ${dc.recorded}, library ${dc.actual ?? 'none'}`);
+    for (const c of x.collations) bad.push(`database ${db}: collation ${c.name}: recorded ${c.recorded}, library ${c.actual ?? 'none'}`);
+  }
+  const idx = per(new Map([...dbs].map(([db, x]) => [db, x.collationIndexes])));
+  if (bad.length) {
+    return f('collations', title, 'fail', `${bad.join('; ')}${idx.length ? `; indexes that may be out of order: ${idx.join('; ')}` : '; no index depends on them'}`,
+      `--reindex-collations (REINDEX of those indexes, then ALTER ${to >= 15 ? 'DATABASE … REFRESH COLLATION VERSION / ' : ''}COLLATION … REFRESH VERSION)`, idx);
+  }
+  return f('collations', title, 'pass', to >= 15 ? 'every database\'s and collation\'s recorded version is the library\'s' : 'every collation\'s recorded version is the library\'s (14 and older record none per database)');
+}
+
+/** 7. amcheck's bt_index_check, per index. */
+export function judgeAmcheck(results: Map<string, AmcheckResult[]>): ValidateFinding {
+  const title = 'B-tree indexes pass amcheck (bt_index_check)';
+  const all = [...results].flatMap(([db, rs]) => rs.map((r) => ({ db, ...r })));
+  const broken = all.filter((r) => !r.ok);
+  const details = all.map((r) => `${r.ok ? 'ok' : 'CORRUPT'} ${r.db}: ${r.index}${r.error ? `: ${r.error}` : ''}`);
+  if (broken.length) {
+    return f('amcheck', title, 'fail', `${broken.length} of ${all.length} indexes fail: ${broken.map((r) => `${r.db}: ${r.index} (${r.error})`).join('; ')}`,
+      'REINDEX INDEX each of them; if a table is damaged too, roll back to the snapshot', details);
+  }
+  return f('amcheck', title, 'pass', `${all.length} indexes in ${results.size} databases checked, all consistent`, undefined, details);
+}

@@ -1,0 +1,100 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Fingerprint } from '../../../src/postgres/fingerprint.ts';
+import { judgeData, type DataInput } from '../../../src/postgres/validate-data.ts';
+import {
+  judgeAmcheck, judgeCollations, judgeConnections, judgeExtensions, judgeServer, judgeStatistics, parseValidateDb, type ValidateDbFacts,
+} from '../../../src/postgres/validate.ts';
+import { refreshCollationsSql, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
+
+const test = suite('validate: the judges of an upgraded server');
+
+const fp = (tables: Record<string, { rows: number; checksum: string }>, seq = '7'): Fingerprint => ({
+  databases: { app1: { encoding: 'UTF8', collate: 'C', ctype: 'C' } },
+  roles: { postgres: 'scram-sha-256', app_md5: 'md5', nologin: 'none' },
+  perDb: { app1: { tables, sequences: { 'public.s': seq }, extensions: { hstore: '1.7' }, objects: ['index public.t_pkey', 'view public.v'],
+    largeObjects: { count: 1, checksum: '9' } } },
+});
+const ref = fp({ 'public.t': { rows: 200, checksum: 'a' }, 'public.app_writes': { rows: 50, checksum: 'w' } });
+const input = (now: Fingerprint, writes: Record<string, number> = {}, reset?: string): DataInput => ({
+  reference: ref, referenceSource: 'snapshot s1', now, writes: { app1: writes }, countersReset: { app1: reset }, rollback: 'kubectl pgupgrade upgrade -n ns sts/pg --rollback',
+});
+
+test('data: equal passes; a table the applications wrote since is listed, not judged; a sequence may advance', () => {
+  assert.is(judgeData(input(ref)).status, 'pass');
+  const moved = fp({ 'public.t': { rows: 200, checksum: 'a' }, 'public.app_writes': { rows: 80, checksum: 'x' } }, '9');
+  const r = judgeData(input(moved, { 'public.app_writes': 30 }));
+  assert.is(r.status, 'pass');
+  assert.match(r.found, '1 table written by clients since the upgrade');
+  assert.ok(r.details?.some((d) => d.includes('public.app_writes: rows 50 → 80; written since the upgrade (30 rows')));
+  assert.ok(r.details?.some((d) => d.includes('sequence public.s: 7 → 9, advanced')));
+});
+
+test('data: a row gone, or one row changed with the same count, in a table nothing wrote, fails with the diff and the way back', () => {
+  const gone = judgeData(input(fp({ 'public.t': { rows: 199, checksum: 'b' }, 'public.app_writes': { rows: 50, checksum: 'w' } }), { 'public.t': 0 }));
+  assert.is(gone.status, 'fail');
+  assert.ok(gone.details?.includes('FAIL database app1: table public.t: rows 200 → 199, not written since the upgrade'), gone.details?.join('\n'));
+  assert.match(gone.fix ?? '', 'kubectl pgupgrade upgrade -n ns sts/pg --rollback');
+  const changed = judgeData(input(fp({ 'public.t': { rows: 200, checksum: 'c' }, 'public.app_writes': { rows: 50, checksum: 'w' } })));
+  assert.is(changed.status, 'fail');
+  assert.ok(changed.details?.includes('FAIL database app1: table public.t: content changed (rows 200), not written since the upgrade'));
+});
+
+test('data: counters reset after the upgrade cannot tell, so a difference warns; missing objects and a sequence that went back fail', () => {
+  const now = fp({ 'public.t': { rows: 199, checksum: 'b' }, 'public.app_writes': { rows: 50, checksum: 'w' } });
+  const w = judgeData(input(now, {}, '2026-01-02T00:00:00Z'));
+  assert.is(w.status, 'warn');
+  assert.match(w.details?.join('\n') ?? '', 'reset at 2026-01-02T00:00:00Z');
+  const back = fp({ 'public.t': { rows: 200, checksum: 'a' }, 'public.app_writes': { rows: 50, checksum: 'w' } }, '3');
+  (back.perDb.app1 as { objects: string[] }).objects = ['view public.v'];
+  const r = judgeData(input(back));
+  assert.is(r.status, 'fail');
+  assert.ok(r.details?.includes('FAIL database app1: sequence public.s: 7 → 3, went back (new rows could reuse keys)'));
+  assert.ok(r.details?.includes('FAIL database app1: index public.t_pkey: missing'));
+});
+
+test('connections: a role that had a password must still log in with the same kind of hash; closed databases fail', () => {
+  const roles = [{ name: 'postgres', login: true, hash: 'scram-sha-256', expired: false }, { name: 'app_md5', login: true, hash: 'md5', expired: false },
+    { name: 'nologin', login: false, hash: 'none', expired: false }];
+  const dbs = [{ name: 'app1', allow: true }, { name: 'template0', allow: false }];
+  assert.is(judgeConnections(ref.roles, { versionNum: 150010, roles, databases: dbs }).status, 'pass');
+  const r = judgeConnections(ref.roles, { versionNum: 150010, roles: [roles[0], { ...roles[1], login: false }] as typeof roles, databases: [...dbs, { name: 'x', allow: false }] });
+  assert.is(r.status, 'fail');
+  assert.match(r.found, 'role app_md5: may no longer log in');
+  assert.match(r.found, 'role nologin: missing');
+  assert.match(r.found, 'database x: does not allow connections');
+  assert.not.match(r.found, 'template0');
+});
+
+const db = (x: Partial<ValidateDbFacts>): ValidateDbFacts => ({ writes: {}, statsReset: null, noStats: [], extensions: [], collations: [],
+  databaseCollation: null, collationIndexes: [], ...x });
+
+test('server, statistics, extensions, collations and amcheck each say what they found and how to repair it', () => {
+  assert.is(judgeServer(15, 150010, { name: 'pg-0', ready: true, restarts: 0 }, 'logs').status, 'pass');
+  assert.match(judgeServer(15, 130022, { name: 'pg-0', ready: true, restarts: 0 }, 'logs').found, 'runs PostgreSQL 13, not the recorded target 15');
+  assert.match(judgeServer(15, 150010, { name: 'pg-0', ready: true, restarts: 2 }, 'kubectl logs').fix ?? '', 'kubectl logs --previous');
+  const st = judgeStatistics(new Map([['app1', db({ noStats: ['public.t'] })]]), 18, false);
+  assert.is(st.status, 'warn');
+  assert.match(st.fix ?? '', '--missing-stats-only');
+  assert.is(judgeExtensions(new Map([['app1', db({ extensions: [{ name: 'hstore', installed: '1.7', default: '1.8' }] })]])).status, 'warn');
+  assert.is(judgeExtensions(new Map([['app1', db({ extensions: [{ name: 'gone', installed: '1', default: null }] })]])).status, 'fail');
+  const c = judgeCollations(new Map([['app1', db({ databaseCollation: { recorded: '0.1', actual: '2.36' }, collationIndexes: ['public.t_name'] })]]), 15);
+  assert.is(c.status, 'fail');
+  assert.match(c.found, 'database app1: recorded 0.1, library 2.36; indexes that may be out of order: app1: public.t_name');
+  assert.match(c.fix ?? '', '--reindex-collations');
+  assert.is(judgeCollations(new Map([['app1', db({ databaseCollation: { recorded: '2.36', actual: '2.36' } })]]), 15).status, 'pass');
+  const a = judgeAmcheck(new Map([['app1', [{ index: 'public.t_pkey', ok: true }, { index: 'public.t_name', ok: false, error: 'invalid page' }]]]));
+  assert.is(a.status, 'fail');
+  assert.equal(a.details, ['ok app1: public.t_pkey', 'CORRUPT app1: public.t_name: invalid page']);
+});
+
+test('the SQL: the database collation is read from 15 on only; counters and stats_reset parse', () => {
+  assert.match(validateDatabaseSql(15), 'pg_database_collation_actual_version');
+  assert.not.match(validateDatabaseSql(14), 'pg_database_collation_actual_version');
+  assert.not.match(refreshCollationsSql(14), 'alter database');
+  const f = parseValidateDb('{"writes": {"public.t": "3"}, "stats_reset": null, "no_stats": [], "extensions": [], "collations": [], "database_collation": null, "collation_indexes": []}');
+  assert.equal(f.writes, { 'public.t': 3 });
+  assert.is(f.statsReset, null);
+});
+
+test.run();
