@@ -21,8 +21,13 @@ export type Kubectl = (args: string[]) => string | Promise<string>;
  * `<nodeDir>/volumes/<volumeHandle>`, and the journal claim always uses that class.
  */
 export async function journalDir(kubectl: Kubectl, nodeDir: string, ns: string, app: string): Promise<string> {
-  const pv = (await kubectl(['-n', ns, 'get', 'pvc', journalClaim(app), '-o', 'jsonpath={.spec.volumeName}'])).trim();
-  if (!pv) throw new Error(`the journal claim ${ns}/${journalClaim(app)} is not bound`);
+  return claimDir(kubectl, nodeDir, ns, journalClaim(app));
+}
+
+/** The host directory of a bound `local-path` claim (the agent's `<nodeDir>/volumes/<volumeHandle>`). */
+export async function claimDir(kubectl: Kubectl, nodeDir: string, ns: string, claim: string): Promise<string> {
+  const pv = (await kubectl(['-n', ns, 'get', 'pvc', claim, '-o', 'jsonpath={.spec.volumeName}'])).trim();
+  if (!pv) throw new Error(`the claim ${ns}/${claim} is not bound`);
   const handle = (await kubectl(['get', 'pv', pv, '-o', 'jsonpath={.spec.csi.volumeHandle}'])).trim();
   return path.join(nodeDir, 'volumes', handle);
 }
