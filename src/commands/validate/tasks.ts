@@ -76,7 +76,7 @@ export function createValidateTasks(connect: () => Promise<Cluster>, opts: Valid
     findTask(opts),
     {
       title: 'Read the server: version, roles, databases',
-      enabled: (ctx) => !!ctx.d.pod?.ready,
+      enabled: (ctx) => !!ctx.d?.pod?.ready,
       task: async (ctx, task) => {
         const json = (await run(ctx, ['postgres'], VALIDATE_CLUSTER_SQL)).get('postgres');
         if (!json) throw new Error(`no answer from the server in ${ctx.d.namespace}/${ctx.d.pod?.metadata.name}`);
