@@ -82,7 +82,7 @@ export function judgeConnections(reference: Record<string, string>, c: ValidateC
     else if (hash !== r.hash) bad.push(`role ${name}: password hash ${hash} → ${r.hash}`);
   }
   const closed = c.databases.filter((d) => !d.allow && d.name !== 'template0').map((d) => d.name);
-  if (connectError) bad.push(`a database refused the connection: ${connectError}`);
+  if (connectError) bad.push(`a database could not be read (refused the connection, or the query failed): ${connectError}`);
   for (const d of closed) bad.push(`database ${d}: does not allow connections (datallowconn)`);
   const logins = Object.values(reference).filter((h) => h !== 'none').length;
   if (bad.length) return f('connections', title, 'fail', bad.join('; '), 'restore the roles and settings as they were before the upgrade (ALTER ROLE … LOGIN / PASSWORD, ALTER DATABASE … ALLOW_CONNECTIONS true)');

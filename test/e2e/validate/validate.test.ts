@@ -65,6 +65,25 @@ test('validate passes after the upgrade; the application\'s own table is listed 
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /^PASS {2}The data equals the reference fingerprint: equal/m);
   assert.match(text.stdout, /\d+ passed, \d+ warnings, 0 failed$/m);
+  process.stderr.write(`\n  validate's report after the upgrade, for the log:\n${text.stdout.replace(/^/gm, '    ')}\n`);
+});
+
+test('an old extension and a table without statistics warn; --update-extensions --analyze repair both', async () => {
+  const { cp } = await sharedEnv();
+  await sql('app2', 'CREATE EXTENSION pg_trgm VERSION \'1.3\'');
+  await sql('app2', 'CREATE TABLE no_stats WITH (autovacuum_enabled = false) AS SELECT g FROM generate_series(1, 100) g');
+  const found = await validate(cp);
+  assert.is(found.r.code, 0, 'warnings only');
+  assert.is(found.by('extensions').status, 'warn');
+  assert.match(found.by('extensions').found, /app2: pg_trgm 1\.3 \(default 1\.\d\)/);
+  assert.is(found.by('statistics').status, 'warn');
+  assert.ok(found.by('statistics').details?.includes('app2: public.no_stats'), found.by('statistics').details?.join('\n'));
+  const repaired = await validate(cp, ['--update-extensions', '--analyze']);
+  assert.is(repaired.r.code, 0);
+  assert.is(repaired.by('extensions').status, 'pass', repaired.by('extensions').found);
+  assert.is(repaired.by('statistics').status, 'pass', repaired.by('statistics').found);
+  assert.is(repaired.rep.repairs.length, 2);
+  assert.not.equal((await sql('app2', 'SELECT extversion FROM pg_extension WHERE extname = \'pg_trgm\'')).trim(), '1.3');
 });
 
 test('a row deleted behind its back fails with the diff (exit 3); so does one row changed with the same row count', async () => {
