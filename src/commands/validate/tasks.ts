@@ -82,7 +82,7 @@ export function createValidateTasks(connect: () => Promise<Cluster>, opts: Valid
         if (!json) throw new Error(`no answer from the server in ${ctx.d.namespace}/${ctx.d.pod?.metadata.name}`);
         ctx.server = parseValidateCluster(json);
         ctx.databases = ctx.server.databases.filter((d) => d.allow).map((d) => d.name);
-        task.title = `Read the server: PostgreSQL ${ctx.server.versionNum}, ${ctx.databases.length} databases, ${ctx.server.roles.length} roles`;
+        task.title = `Read the server: PostgreSQL ${Math.floor(ctx.server.versionNum / 10000)}.${ctx.server.versionNum % 10000}, ${ctx.databases.length} databases, ${ctx.server.roles.length} roles`;
       },
     },
     ...repairTasks(opts),
