@@ -68,10 +68,15 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
   ctx.recorded = { state: s, stateName: ctx.stateName, kept: paths.kept, work: paths.work };
 }
 
-/** Which of the old cluster's paths exist, looked at from the running database pod; undefined when it does not run. */
+/**
+ * Which of the old cluster's paths exist, looked at from the running database pod; undefined when it does not run,
+ * or when this user may not exec (a read-only --dry-run then lists them as "if it is there").
+ */
 async function existingPaths(ctx: CleanupCtx): Promise<string[] | undefined> {
   const pod = ctx.d.pod;
   if (!pod || pod.phase !== 'Running') return undefined;
+  const execQuestions = ['get', 'create'].map((verb) => ({ verb, group: '', resource: 'pods', subresource: 'exec', namespace: ctx.d.namespace }));
+  if (!(await ctx.cluster.canI(execQuestions)).every(Boolean)) return undefined;
   const r = await ctx.cluster.exec(ctx.d.namespace, pod.metadata.name, ctx.d.container.name,
     ['sh', '-c', EXISTING_PATHS_SCRIPT, 'sh', ctx.recorded.kept, ctx.recorded.work]);
   if (r.exitCode !== 0) throw new CliError(`looking for ${ctx.recorded.kept} in pod ${ctx.d.namespace}/${pod.metadata.name} failed: ${r.stderr.trim()}`, ExitCode.failed);

@@ -104,9 +104,10 @@ test('a user with read-only access is told what is missing, and nothing changes'
   assert.match(r.stderr, /may not do what cleanup does in namespace \S+; nothing was changed\. Missing: .*delete batch\/jobs/);
   assert.match(r.stderr, 'delete configmaps');
   assert.not.match(r.stderr, /\n\s+at /);
-  // --dry-run only reads: it works for such a user.
+  // --dry-run only reads: it works for such a user, who may not exec to look at the volume.
   const dry = await cleanup(cp, ['--dry-run', '--older-than', '0s', '--force'], kc);
   assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /Directory \/bitnami\/postgresql\/data-13\.preupgrade +the old cluster, PostgreSQL 13 on PVC \S+, if it is there/);
   assert.is(await resourceVersions(cp, c.ns), before, 'nothing changed');
 });
 
