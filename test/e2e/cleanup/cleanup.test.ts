@@ -11,6 +11,7 @@ import { applyObjects, podName, podSql, releaseNamespaces, resourceVersions, wai
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { assertWritesPresent, committedWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
+import { VALIDATED_AT } from '../../../src/state/validated.ts';
 
 const test = suite('kubectl pgupgrade cleanup: guarded, exact, and only what the upgrade made');
 const PASSWORD = 'Cleanup-E2E-S3cret';
@@ -136,13 +137,16 @@ test('--dry-run lists exactly what would go, as text and JSON, says what --force
   assert.is(await resourceVersions(cp, c.ns), before, 'nothing changed');
 });
 
-test('cleanup --older-than 0s --force -y --keep-snapshots removes the old cluster and the rest; the database runs on, its data equal', async () => {
+test('validated as validate records it, cleanup --older-than 0s -y --keep-snapshots removes the old cluster and the rest; the database runs on, its data equal', async () => {
   const { cp } = await sharedEnv();
   const pod = await podName(cp, c.ns, 'app.kubernetes.io/name=postgresql');
   const sql = podSql(cp, c.ns, pod, 'postgres');
   const fp = withoutWrites(await takeFingerprint(sql));
-  const r = await cleanup(cp, ['--older-than', '0s', '--force', '--keep-snapshots', '-y']);
+  // What validate writes when it passes (src/state/validated.ts): the guard is then met, without --force.
+  await cp.kubectl(['-n', c.ns, 'annotate', 'configmap', STATE, `${VALIDATED_AT}=${new Date().toISOString()}`]);
+  const r = await cleanup(cp, ['--older-than', '0s', '--keep-snapshots', '-y']);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.not.match(r.stderr, '--force');
   assert.match(r.stdout, 'Removed (StatefulSet/circleci-postgresql');
   const dir = await ls(cp, pod);
   assert.not.match(dir, 'data-13.preupgrade');
