@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check/command.ts';
+import { cleanupCommand } from './commands/cleanup/command.ts';
 import { completionCommand } from './commands/completion/command.ts';
 import { snapshotCommand } from './commands/snapshot/command.ts';
 import { upgradeCommand } from './commands/upgrade/command.ts';
@@ -29,6 +30,7 @@ export function buildParser(argv: string[]): Argv<GlobalArgs> {
     .command(snapshotCommand)
     .command(upgradeCommand)
     .command(validateCommand)
+    .command(cleanupCommand)
     .command(versionCommand)
     .command(completionCommand)
     .completion('__complete', false)

@@ -46,6 +46,8 @@ const VALIDATE: Permission[] = [
   p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'), p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
   p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
   p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'), p('get', '', 'configmaps'), p('list', 'batch', 'jobs'),
+  // validated-at on the upgrade's record, when every check passes: what cleanup waits for.
+  p('patch', '', 'configmaps'),
   p('get', '', 'namespaces', { clusterScoped: true }), p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
 ];
 
@@ -73,6 +75,23 @@ const UPGRADE_DUMP: Permission[] = [
   p('patch', '', 'services'),
 ];
 
+/**
+ * `cleanup`: discovery, a look at the volume from the database pod, the Job that removes the old cluster, and the
+ * deletes of what the upgrade made; the lock of the upgrade while it removes.
+ */
+const CLEANUP: Permission[] = [
+  p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'), p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
+  p('get', '', 'namespaces', { clusterScoped: true }), p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
+  p('list', '', 'pods'), p('get', '', 'pods'), p('delete', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
+  p('get', '', 'pods', { subresource: 'log' }),
+  p('create', 'batch', 'jobs'), p('get', 'batch', 'jobs'), p('list', 'batch', 'jobs'), p('delete', 'batch', 'jobs'),
+  p('get', '', 'persistentvolumeclaims'), p('list', '', 'persistentvolumeclaims'), p('delete', '', 'persistentvolumeclaims'),
+  p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('list', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('delete', 'snapshot.storage.k8s.io', 'volumesnapshots'),
+  p('get', '', 'configmaps'), p('list', '', 'configmaps'), p('delete', '', 'configmaps'),
+  p('create', 'coordination.k8s.io', 'leases'), p('get', 'coordination.k8s.io', 'leases'), p('patch', 'coordination.k8s.io', 'leases'),
+  p('delete', 'coordination.k8s.io', 'leases'),
+];
+
 export const PERMISSIONS: Record<string, Permission[]> = {
   // /version is readable by every authenticated (and, by default, anonymous) user: system:public-info-viewer.
   version: [],
@@ -81,6 +100,7 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   snapshot: SNAPSHOT,
   upgrade: UPGRADE_IN_PLACE,
   validate: VALIDATE,
+  cleanup: CLEANUP,
 };
 
 /**

@@ -1,4 +1,5 @@
 import type { KObject } from '../k8s/cluster.ts';
+import { REMOVE_OLD_CLUSTER_SCRIPT } from '../postgres/cleanup-script.ts';
 import { ROLLBACK_JOB_SCRIPT, UPGRADE_JOB_SCRIPT } from '../postgres/upgrade-script.ts';
 import { OWNED_LABELS, type VolumePodSpec } from './probe-pod.ts';
 
@@ -25,7 +26,7 @@ export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
 
 /** The rollback Job: undoes the directory work of an upgrade whose new server never started. Same identity and profile. */
 export function buildRollbackJob(s: UpgradeJobSpec): KObject {
-  return volumeJob({ ...s, name: `${s.name.slice(0, 52)}-rollback` }, 'rollback-job', `back from ${s.to} to ${s.from}`,
+  return volumeJob({ ...s, name: rollbackJobName(s) }, 'rollback-job', `back from ${s.to} to ${s.from}`,
     ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to)]);
 }
 
@@ -53,4 +54,23 @@ function volumeJob(s: VolumePodSpec, role: string, what: string, command: string
       },
     },
   };
+}
+
+/** The name of `cleanup`'s Job for an upgrade: the upgrade Job's, cut so that the whole hash stays, with `-cleanup`. */
+export function cleanupJobName(s: Pick<UpgradeJobSpec, 'name'>): string {
+  return `${s.name.slice(0, 52)}-cleanup`;
+}
+
+/** The name of the rollback Job of an upgrade. */
+export function rollbackJobName(s: Pick<UpgradeJobSpec, 'name'>): string {
+  return `${s.name.slice(0, 52)}-rollback`;
+}
+
+/**
+ * `cleanup`'s Job: removes the old cluster beside the running database, so it runs on the database pod's node (the
+ * PVC is ReadWriteOnce), with the upgrade Job's identity and profile (non-root, Pod Security `restricted`).
+ */
+export function buildCleanupJob(s: UpgradeJobSpec, nodeName: string | undefined): KObject {
+  return volumeJob({ ...s, name: cleanupJobName(s), nodeName }, 'cleanup-job', `removes the old cluster of PostgreSQL ${s.from}`,
+    ['sh', '-c', REMOVE_OLD_CLUSTER_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to)]);
 }

@@ -44,7 +44,11 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
           task.title = `Query the server: PostgreSQL ${got.server.version}, ${got.databases.size} databases`;
         } catch (err) {
           if (!(err instanceof CredentialsError)) throw err;
-          ctx.credentialsError = err.message;
+          // The images' initdb --pwfile keeps the first line only: a Secret value ending in a newline (echo without
+          // -n, a YAML block scalar) set the password without it. Say so, since the value itself is never shown.
+          ctx.credentialsError = /[\r\n]$/.test(ctx.password)
+            ? `${err.message} (the Secret's value ends in a line break, which the server's password may not have: initdb --pwfile keeps the first line only)`
+            : err.message;
         }
       },
     },

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Cluster, KObject, ObjectRef } from '../k8s/cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
+import { onInterrupt } from '../interrupt.ts';
 
 /** A holder that stops renewing loses the lease this long after its last renewal. */
 export const LEASE_SECONDS = 20;
@@ -155,4 +156,16 @@ export async function lockRecord(cluster: Cluster, ns: string, stateName: string
   await lock.release();
   throw new CliError(`ConfigMap ${ns}/${stateName}, the record of the upgrade, changed while this run was planning (another run of kubectl pgupgrade?). ` +
     `Nothing was changed: run the command again, and it goes on from the record as it is now`, ExitCode.failed);
+}
+
+/** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike; a lease taken over is said. */
+export async function holdingLock<T>(lock: UpgradeLock, say: (text: string) => void, fn: () => Promise<T>): Promise<T> {
+  if (lock.takenOver) say(`Took the lock, Lease ${lock.name}: ${lock.takenOver}.`);
+  const unregister = onInterrupt(() => lock.release());
+  try {
+    return await fn();
+  } finally {
+    unregister();
+    await lock.release();
+  }
 }

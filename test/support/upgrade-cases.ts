@@ -5,7 +5,7 @@ import { uniqueNamespace } from './cluster.ts';
 import { bitnamiFixture } from './fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from './fixtures/official.ts';
 import type { ControlPlane } from './k8s/control-plane.ts';
-import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from './kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from './kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from './pg/fingerprint.ts';
 import { seedCluster } from './pg/seed.ts';
 import { clearPg17Attver } from './pg/upgrade.ts';
@@ -131,8 +131,7 @@ export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult
   }
   const kept = await cp.kubectl(['-n', c.ns, 'exec', pod, '--', 'cat', `${rep.oldClusterKeptAt}/PG_VERSION`], { allowFail: true });
   assert.is(kept.stdout.trim(), String(c.from), 'the old cluster is kept beside the new one');
-  const state = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}'])).stdout) as { phase: string };
-  assert.is(state.phase, 'done');
+  assert.is((await recordedState(cp, c.ns))?.phase, 'done');
   const again = await upgradeCli(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', ...(c.flags ?? []).filter((f) => f !== '--verify-while-apps-start')], outputs);
   assert.is(again.code, 0, `a re-run of a finished upgrade is nothing to do: ${again.stderr}`);
   assert.match(again.stderr, 'nothing to do');

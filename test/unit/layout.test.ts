@@ -40,7 +40,7 @@ test('the import reader sees the imports (guards the tests below against a regex
 test('every subcommand is one folder under src/commands with its yargs module and its entry; src/tasks is gone', () => {
   assert.not.ok(fs.existsSync(path.join(SRC, 'tasks')), 'src/tasks');
   const dirs = fs.readdirSync(path.join(SRC, 'commands'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  assert.equal(dirs, ['check', 'completion', 'snapshot', 'upgrade', 'validate', 'version']);
+  assert.equal(dirs, ['check', 'cleanup', 'completion', 'snapshot', 'upgrade', 'validate', 'version']);
   for (const d of dirs) {
     assert.ok(fs.existsSync(path.join(SRC, 'commands', d, 'command.ts')), `${d}/command.ts`);
     assert.ok(fs.existsSync(path.join(SRC, 'commands', d, 'run.ts')) || d === 'completion', `${d}/run.ts`);

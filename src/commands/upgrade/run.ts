@@ -9,7 +9,7 @@ import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../rend
 import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import type { UpgradeState } from '../../state/state.ts';
 import { helmImageValues } from '../../postgres/workload.ts';
-import { lockRecord, type UpgradeLock } from '../../state/lock.ts';
+import { holdingLock, lockRecord } from '../../state/lock.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 
 /** What `upgrade -o json` prints at the end. */
@@ -60,18 +60,6 @@ function fingerprintTable(rows: Array<{ database: string; tables: number; rowsBe
   return lines.map((l) => `  ${l.map((c, i) => (i === 0 ? c.padEnd(w[i] ?? 0) : c.padStart(w[i] ?? 0))).join('  ')}`).join('\n');
 }
 
-/** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike. */
-async function locked<T>(io: Io, lock: UpgradeLock, fn: () => Promise<T>): Promise<T> {
-  if (lock.takenOver) io.err(`Took the lock, Lease ${lock.name}: ${lock.takenOver}.`);
-  const unregister = onInterrupt(() => lock.release());
-  try {
-    return await fn();
-  } finally {
-    unregister();
-    await lock.release();
-  }
-}
-
 /** `upgrade --rollback`: back to the old major, by the directories or from the snapshot, then verified. */
 export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io: Io): Promise<void> {
   const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
@@ -83,7 +71,7 @@ export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io
   io.err(`\nAbout to roll ${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} (context ${c.cluster.contextName}) back to PostgreSQL ` +
     `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n`);
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the database');
-  await locked(io, await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.state.workload.kind}/${c.state.workload.name}`, c.stateVersion),
+  await holdingLock(await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.state.workload.kind}/${c.state.workload.name}`, c.stateVersion), (m) => io.err(m),
     () => new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(2), listOpts).run(c));
   io.out(`${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} runs PostgreSQL ${c.state.fromVersion} again (${c.via === 'snapshot' ? `restored from ${c.state.snapshot}` : 'directories put back'}); the fingerprint is equal.`);
 }
@@ -114,7 +102,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.names.state}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
     `--to ${opts.to} --method ${opts.method}; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.d.workload.kind}/${c.d.workload.metadata.name}`, c.stateVersion);
-  await locked(io, c.lock, () => new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c));
+  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c));
   const s = c.state as UpgradeState;
   if (c.stoppedForManualPatch) {
     const values = helmImageValues(c.d.workload, s.targetImage);

@@ -21,6 +21,8 @@ export interface ValidateCtx {
   cluster: Cluster;
   d: Discovery;
   state: UpgradeState;
+  /** The record's ConfigMap, where a pass is recorded (validated-at). */
+  stateConfigMap: string;
   password: string;
   server?: ValidateClusterFacts;
   /** The databases that allow connections (template0 does not), each read in turn. */

@@ -7,6 +7,7 @@ import { judgeAmcheck, judgeCollations, judgeConnections, judgeExtensions, judge
 import { failedJobs, judgeApplications, judgeFinished, refOf } from './checks.ts';
 import { dataFinding } from './cluster-checks.ts';
 import { createValidateTasks, type ValidateCtx, type ValidateOptions } from './tasks.ts';
+import { validatedPatch } from '../../state/validated.ts';
 
 /** The `validate -o json|yaml` document. */
 export interface ValidateReport {
@@ -18,6 +19,8 @@ export interface ValidateReport {
   repairs: string[];
   checks: ValidateFinding[];
   summary: { pass: number; warn: number; fail: number };
+  /** Whether this pass was recorded on the upgrade's record (pgupgrade.kubectl.io/validated-at), for cleanup. */
+  validatedAt: boolean;
 }
 
 const notRead = (id: string, title: string, why: string): ValidateFinding => ({ id, title, status: 'warn', found: `not checked: ${why}` });
@@ -56,7 +59,8 @@ function reportText(r: ValidateReport): string {
     ...r.checks.flatMap((c) => [`${MARK[c.status]}  ${c.title}: ${c.found}`, ...(c.details ?? []).map((d) => `      ${d}`),
       ...(c.fix ? [`      fix: ${c.fix}`] : [])]),
     '',
-    `${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.fail} failed`,
+    `${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.fail} failed` +
+      (r.validatedAt ? '; recorded on the upgrade\'s record (pgupgrade.kubectl.io/validated-at), which cleanup waits for' : ''),
   ].join('\n');
 }
 
@@ -73,8 +77,13 @@ export async function runValidate(ctx: CommandContext, opts: ValidateOptions & {
   const report: ValidateReport = {
     apiVersion: 'pgupgrade.kubectl.io/v1', kind: 'ValidateReport', namespace: c.d.namespace, workload: refOf(s.workload),
     upgrade: { from: s.fromVersion, to: s.to, method: s.method, phase: s.phase, snapshot: s.snapshot },
-    repairs: c.repairs, checks, summary: { pass: count('pass'), warn: count('warn'), fail: count('fail') },
+    repairs: c.repairs, checks, summary: { pass: count('pass'), warn: count('warn'), fail: count('fail') }, validatedAt: false,
   };
+  if (!report.summary.fail && s.phase === 'done') {
+    // The contract with cleanup (src/state/validated.ts): the time of a pass, on the record's annotations only.
+    await c.cluster.patchObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: c.d.namespace, name: c.stateConfigMap }, validatedPatch(), 'merge');
+    report.validatedAt = true;
+  }
   await printReport(io, opts.output, report, reportText);
   if (report.summary.fail) throw blockingError(`validate found ${report.summary.fail} failed check${report.summary.fail > 1 ? 's' : ''} (above), each with its fix`);
 }

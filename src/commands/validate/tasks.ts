@@ -29,6 +29,7 @@ function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
         ctx.d.namespace, names.state);
       if (bound) throw usageError(bound);
       ctx.state = s;
+      ctx.stateConfigMap = names.state;
       ctx.repairs = [];
       if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}; the database has no Ready pod`);
       ctx.password = await readPassword(ctx.cluster, ctx.d);

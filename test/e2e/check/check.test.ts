@@ -291,6 +291,14 @@ test('a password that ends with a newline (kubectl create secret --from-file) re
     const r = await check(cp, ['-n', ns.bitnami, '--to', '15', '-o', 'json']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.is(status(JSON.parse(r.stdout) as Report, 'credentials').status, 'pass');
+    // The usual way it goes wrong: the server's password was set without the newline (initdb --pwfile keeps the
+    // first line), the Secret has it. The failure says so, without showing the value.
+    await sql('postgres', `ALTER ROLE postgres PASSWORD '${PASSWORDS[0]}'`);
+    const bad = await check(cp, ['-n', ns.bitnami, '--to', '15', '-o', 'json']);
+    assert.is(bad.code, 3, bad.stdout + bad.stderr);
+    const cred = status(JSON.parse(bad.stdout) as Report, 'credentials');
+    assert.is(cred.status, 'fail');
+    assert.match(cred.found, 'ends in a line break');
   } finally {
     await sql('postgres', `ALTER ROLE postgres PASSWORD '${PASSWORDS[0]}'`);
     await cp.kubectl(['-n', ns.bitnami, 'patch', 'secret', 'circleci-postgresql', '-p', JSON.stringify({ data: { 'postgres-password': Buffer.from(PASSWORDS[0] as string).toString('base64') } })]);

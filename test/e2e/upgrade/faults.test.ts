@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
-import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type RolledBack } from '../../support/pg/writes.ts';
@@ -119,8 +119,7 @@ async function one(cp: ControlPlane, f: Fault, i: number): Promise<void> {
   }
   // From the record: until the new server's start was recorded the directories go back; after it, the snapshot.
   // (A kill lands when it lands: the record, read before the rollback removes it, says how far the run got.)
-  const recorded = await cp.kubectl(['-n', ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}']);
-  const history = (JSON.parse(recorded.stdout) as { history: Array<{ phase: string }> }).history.map((h) => h.phase);
+  const history = ((await recordedState(cp, ns))?.history ?? []).map((h) => h.phase);
   const started = history.includes('db-start');
   const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 600_000);
   assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);

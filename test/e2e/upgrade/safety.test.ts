@@ -5,7 +5,7 @@ import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { READY_DELAY_ANNOTATION } from '../../support/agent/storage.ts';
-import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -49,8 +49,7 @@ async function majorOf(cp: ControlPlane, ns: string): Promise<number> {
 }
 
 async function phaseOf(cp: ControlPlane, ns: string): Promise<string> {
-  const r = await cp.kubectl(['-n', ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}'], { allowFail: true });
-  return r.stdout ? (JSON.parse(r.stdout) as { phase: string }).phase : '';
+  return (await recordedState(cp, ns))?.phase ?? '';
 }
 
 /** Runs the plugin; `watch` is polled every 200 ms and may kill it. */

@@ -60,11 +60,21 @@ test('validate passes after the upgrade; the application\'s own table is listed 
   assert.match(by('data').found, /^equal, compared with the reference read from the snapshot/);
   assert.ok(by('data').details?.some((d) => /public\.app_writes: rows \d+ → \d+; written since the upgrade/.test(d)), by('data').details?.join('\n'));
   assert.match(by('applications').found, 'deploy/circleci-frontend (2) ready');
+  // The contract with cleanup (src/state/validated.ts): a pass is recorded on the upgrade's record, after its done time.
+  assert.is((rep as Report & { validatedAt: boolean }).validatedAt, true);
+  const cm = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'configmap', 'pgupgrade-state-circleci-postgresql', '-o', 'json'])).stdout) as
+    { metadata: { annotations: Record<string, string> }; data: { 'state.json': string } };
+  const done = (JSON.parse(cm.data['state.json']) as { history: Array<{ phase: string; at: string }> }).history.find((h) => h.phase === 'done')?.at ?? '';
+  assert.ok(Date.parse(cm.metadata.annotations['pgupgrade.kubectl.io/validated-at'] ?? '') >= Date.parse(done), JSON.stringify(cm.metadata.annotations));
+  const dry = await runAsync(requireBinary(), ['cleanup', '-n', c.ns, '--older-than', '0s', '--dry-run'], { KUBECONFIG: cp.kubeconfig });
+  outputs.push(dry);
+  assert.is(dry.code, 0, `cleanup's validate guard is met without --force: ${dry.stderr}`);
+  assert.not.match(dry.stderr, '--force');
   const text = await runAsync(requireBinary(), ['validate', '-n', c.ns], { KUBECONFIG: cp.kubeconfig }, 300_000);
   outputs.push(text);
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /^PASS {2}The data equals the reference fingerprint: equal/m);
-  assert.match(text.stdout, /\d+ passed, \d+ warnings, 0 failed$/m);
+  assert.match(text.stdout, /\d+ passed, \d+ warnings, 0 failed; recorded on the upgrade's record \(pgupgrade\.kubectl\.io\/validated-at\)/);
   process.stderr.write(`\n  validate's report after the upgrade, for the log:\n${text.stdout.replace(/^/gm, '    ')}\n`);
 });
 

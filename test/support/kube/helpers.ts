@@ -63,3 +63,9 @@ export async function resourceVersions(cp: ControlPlane, ns: string): Promise<st
   const r = await cp.kubectl(['-n', ns, 'get', 'statefulsets,deployments,pods,pvc,configmaps,jobs,volumesnapshots', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}']);
   return r.stdout;
 }
+
+/** The upgrade's record in a namespace as the plugin wrote it (its state ConfigMap, found by label), or undefined. */
+export async function recordedState(cp: ControlPlane, ns: string): Promise<{ phase: string; history: Array<{ phase: string }> } | undefined> {
+  const r = await cp.kubectl(['-n', ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=upgrade-state', '-o', 'jsonpath={.items[0].data.state\\.json}'], { allowFail: true });
+  return r.stdout.trim() ? JSON.parse(r.stdout) as { phase: string; history: Array<{ phase: string }> } : undefined;
+}

@@ -1,0 +1,44 @@
+import { Listr } from 'listr2';
+import type { CommandContext } from '../../context.ts';
+import { confirmOrStop } from '../../confirm.ts';
+import { printReport, type Io } from '../../output.ts';
+import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import { holdingLock, lockRecord } from '../../state/lock.ts';
+import { planText, type CleanupItem } from './plan.ts';
+import { createCleanupPlanTasks, type CleanupCtx, type CleanupOptions } from './tasks.ts';
+import { createRemoveTasks } from './remove.ts';
+
+/** What `cleanup -o json|yaml` prints: what went (or, with --dry-run, would go) and what stays. */
+export interface CleanupReport {
+  namespace: string;
+  workload: string;
+  dryRun: boolean;
+  /** The guards that --force overrode. */
+  forced: string[];
+  removed: CleanupItem[];
+  kept: CleanupItem[];
+}
+
+/** `cleanup`: plan (read-only, guarded), list, confirm, then remove under the upgrade's lock. */
+export async function runCleanup(ctx: CommandContext, opts: CleanupOptions & { output: OutputFormat }, io: Io): Promise<void> {
+  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
+  const c = {} as CleanupCtx;
+  await new Listr<CleanupCtx, typeof renderer, 'simple'>(createCleanupPlanTasks(() => ctx.cluster(), opts), listOpts).run(c);
+  if (c.nothing) {
+    io.err(c.nothing);
+    return;
+  }
+  for (const o of c.overridden) io.err(`--force: going on although ${o}`);
+  const report: CleanupReport = { namespace: c.d.namespace, workload: `${c.state.workload.kind}/${c.state.workload.name}`, dryRun: opts.dryRun,
+    forced: c.overridden, removed: c.plan.remove, kept: c.plan.keep };
+  if (opts.dryRun) {
+    await printReport(io, opts.output, report, (r) => `${planText(c.plan, `Would remove (${r.workload} in ${r.namespace}, --dry-run: nothing was changed)`)}`);
+    return;
+  }
+  io.err(`\n${planText(c.plan, `About to remove, for the upgrade of ${report.workload} in ${c.d.namespace} (context ${c.cluster.contextName}); the database keeps running`)}\n`);
+  await confirmOrStop(ctx.flags.yes === true, 'cleanup removes the old cluster and what the upgrade left behind');
+  const lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, report.workload, c.stateVersion);
+  await holdingLock(lock, (t) => io.err(t), () => new Listr<CleanupCtx, typeof renderer, 'simple'>(createRemoveTasks(lock, opts.timeoutSeconds), listOpts).run(c));
+  await printReport(io, opts.output, report, (r) => `${planText(c.plan, `Removed (${r.workload} in ${r.namespace})`)}`);
+}

@@ -1,0 +1,134 @@
+import type { ListrTask } from 'listr2';
+import { connectTask } from '../../connect-task.ts';
+import { discover, type Discovery } from '../../discovery/discover.ts';
+import { CliError, ExitCode, usageError } from '../../exit-codes.ts';
+import type { Cluster, KObject } from '../../k8s/cluster.ts';
+import { cleanupJobName } from '../../manifests/upgrade-job.ts';
+import { EXISTING_PATHS_SCRIPT } from '../../postgres/cleanup-script.ts';
+import { upgradePaths } from '../../postgres/upgrade-script.ts';
+import { describePermissions, PERMISSIONS } from '../../rbac.ts';
+import { bindingProblem, parseState, upgradeNames, type UpgradeState } from '../../state/state.ts';
+import { ageProblem, unfinishedProblem, unvalidatedProblem } from './guards.ts';
+import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
+
+/** What `cleanup` was asked to do. */
+export interface CleanupOptions {
+  workload?: string;
+  olderThanMs: number;
+  /** --older-than as typed, for messages. */
+  olderThan: string;
+  keepSnapshots: boolean;
+  dryRun: boolean;
+  force: boolean;
+  timeoutSeconds: number;
+}
+
+/** What the tasks share. */
+export interface CleanupCtx {
+  cluster: Cluster;
+  d: Discovery;
+  state: UpgradeState;
+  stateName: string;
+  /** The record's resourceVersion when read: the lock makes sure that nobody changed it before the first removal. */
+  stateVersion?: string;
+  recorded: Recorded;
+  plan: CleanupPlan;
+  /** The guards that --force overrode, each said to the user. */
+  overridden: string[];
+  /** Set when there is no record: nothing to do, and why. */
+  nothing?: string;
+}
+
+const OWNED = 'app.kubernetes.io/managed-by=kubectl-pgupgrade';
+
+/** The record, bound to the workload found now; its guards, each either refusing (exit 2) or overridden by --force. */
+async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> {
+  const ns = ctx.d.namespace;
+  ctx.stateName = upgradeNames(ctx.d.workload.metadata.name, 0).state;
+  const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: ctx.stateName });
+  const s = parseState(cm);
+  if (!cm || !s) {
+    ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.stateName}): nothing to clean up`;
+    return;
+  }
+  const bound = bindingProblem(s, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
+    ns, ctx.stateName);
+  if (bound) throw usageError(bound);
+  const unfinished = unfinishedProblem(s, ns);
+  if (unfinished) throw usageError(unfinished);
+  ctx.overridden = [];
+  for (const problem of [ageProblem(s, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, s, ns)]) {
+    if (!problem) continue;
+    if (!opts.force) throw usageError(`${problem}. Nothing was changed; --force removes it all the same`);
+    ctx.overridden.push(problem);
+  }
+  ctx.state = s;
+  ctx.stateVersion = cm.metadata.resourceVersion;
+  const paths = upgradePaths(s.jobSpec.pgdata, s.from, s.to);
+  ctx.recorded = { state: s, stateName: ctx.stateName, kept: paths.kept, work: paths.work };
+}
+
+/**
+ * Which of the old cluster's paths exist, looked at from the running database pod; undefined when it does not run,
+ * or when this user may not exec (a read-only --dry-run then lists them as "if it is there").
+ */
+async function existingPaths(ctx: CleanupCtx): Promise<string[] | undefined> {
+  const pod = ctx.d.pod;
+  if (!pod || pod.phase !== 'Running') return undefined;
+  const execQuestions = ['get', 'create'].map((verb) => ({ verb, group: '', resource: 'pods', subresource: 'exec', namespace: ctx.d.namespace }));
+  if (!(await ctx.cluster.canI(execQuestions)).every(Boolean)) return undefined;
+  const r = await ctx.cluster.exec(ctx.d.namespace, pod.metadata.name, ctx.d.container.name,
+    ['sh', '-c', EXISTING_PATHS_SCRIPT, 'sh', ctx.recorded.kept, ctx.recorded.work]);
+  if (r.exitCode !== 0) throw new CliError(`looking for ${ctx.recorded.kept} in pod ${ctx.d.namespace}/${pod.metadata.name} failed: ${r.stderr.trim()}`, ExitCode.failed);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Everything of the plugin's in the namespace, by its label: the plan then keeps only what the record names. */
+async function findOwned(ctx: CleanupCtx): Promise<Found> {
+  const ns = ctx.d.namespace;
+  const list = (apiVersion: string, kind: string) => ctx.cluster.listObjects(apiVersion, kind, ns, OWNED);
+  const snapshots = ctx.state.snapshot ? await list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot').catch((err: { code?: number }) => {
+    if (err.code === 404) return [] as KObject[]; // the VolumeSnapshot API is not installed: there are none
+    throw err;
+  }) : [];
+  const [jobs, pods, pvcs, configMaps, paths] = await Promise.all([list('batch/v1', 'Job'), ctx.cluster.listPods(ns, { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' }),
+    list('v1', 'PersistentVolumeClaim'), list('v1', 'ConfigMap'), existingPaths(ctx)]);
+  return { jobs, pods, pvcs, snapshots, configMaps, paths };
+}
+
+/** Refuses (exit 1, nothing changed) when this user may not do all that cleanup does, naming what is missing. */
+async function verifyAccess(ctx: CleanupCtx): Promise<void> {
+  const perms = PERMISSIONS.cleanup ?? [];
+  const answers = await ctx.cluster.canI(perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })));
+  const missing = describePermissions(perms.filter((_, i) => answers[i] !== true));
+  if (missing.length === 0) return;
+  throw new CliError(`this user (context ${ctx.cluster.contextName}) may not do what cleanup does in namespace ${ctx.d.namespace}; nothing was changed. ` +
+    `Missing: ${missing.join(', ')}. Grant them (the README's RBAC section lists cleanup's), or run cleanup as someone who has them`, ExitCode.failed);
+}
+
+/** The read-only part: the workload, its record, the guards, the access check, and the list of what goes. */
+export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: CleanupOptions): Array<ListrTask<CleanupCtx>> {
+  const going = (ctx: CleanupCtx) => !ctx.nothing;
+  return [
+    connectTask<CleanupCtx>(connect),
+    {
+      title: 'Find the workload and the record of its upgrade',
+      task: async (ctx, task) => {
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
+        await readRecord(ctx, opts);
+        if (ctx.nothing) task.title = 'Find the workload and the record of its upgrade: none recorded';
+        else task.title = `Find the workload and the record of its upgrade: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, ${ctx.state.fromVersion} → ${ctx.state.to}, done`;
+      },
+    },
+    { title: 'Ask the apiserver whether this user may remove it all', enabled: (ctx) => going(ctx) && !opts.dryRun, task: verifyAccess },
+    {
+      title: 'List what the upgrade left behind',
+      enabled: going,
+      task: async (ctx, task) => {
+        const found = await findOwned(ctx);
+        ctx.plan = planCleanup(ctx.recorded, found, { keepSnapshots: opts.keepSnapshots, jobName: cleanupJobName(ctx.state.jobSpec), uid: ctx.state.jobSpec.uid });
+        task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
+      },
+    },
+  ];
+}
