@@ -1,6 +1,7 @@
 import type { ListrTask } from 'listr2';
 import { discover, type Discovery } from '../../discovery/discover.ts';
 import { liveReach, readPassword, runPsqlScript } from '../../server/gather.ts';
+import { isInterrupted } from '../../interrupt.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../../postgres/upgrade-script.ts';
@@ -32,7 +33,9 @@ const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what
 
 /** Compares, fills the report's figures, and fails loudly with the way back on a difference. */
 function judge(ctx: UpgradeCtx, opts: UpgradeOptions, before: Fingerprint, after: Fingerprint): void {
-  ctx.fingerprintDiff = compareFingerprints(before, after);
+  // A resumed run may find the extensions already moved to the new major's versions: an interrupted earlier run ran
+  // update_extensions.sql after its compare passed and before it could record it. Each must still be there.
+  ctx.fingerprintDiff = compareFingerprints(before, after, { extensionUpdates: ctx.resuming });
   const rows = (fp: Fingerprint, db: string) => Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
   ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort()
     .map((db) => ({ database: db, tables: Object.keys(after.perDb[db]?.tables ?? {}).length, rowsBefore: rows(before, db), rowsAfter: rows(after, db) }));
@@ -58,7 +61,11 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
         const d = await discover(ctx.cluster, ctx.d.namespace, refOf(s.workload), opts.appSelector);
         ctx.d = d;
         ctx.password ??= await readPassword(ctx.cluster, d);
-        const updateExtensions = () => runSql(ctx, d, UPDATE_EXTENSIONS_SCRIPT, upgradePaths(ctx.job.pgdata, s.from, s.to).work, 'update_extensions.sql');
+        // Interrupted meanwhile (Ctrl-C releases the lock): change nothing more; a resumed run does it.
+        const updateExtensions = async () => {
+          if (isInterrupted()) throw new Error('interrupted');
+          await runSql(ctx, d, UPDATE_EXTENSIONS_SCRIPT, upgradePaths(ctx.job.pgdata, s.from, s.to).work, 'update_extensions.sql');
+        };
         if (s.verifyHeldAt) {
           // An earlier run let the applications start while it compared: they have written since, so the content
           // cannot be compared again. Say so; validate compares what can be.
