@@ -1,6 +1,29 @@
-import type { Cluster } from '../k8s/cluster.ts';
-import { CliError, ExitCode } from '../exit-codes.ts';
-import { stateConfigMap, type UpgradeState } from './state.ts';
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import type { Discovery } from '../discovery/discover.ts';
+import { CliError, ExitCode, usageError } from '../exit-codes.ts';
+import { bindingProblem, parseState, stateConfigMap, upgradeNames, type UpgradeState } from './state.ts';
+
+/** The recorded upgrade of a workload, as read: its ConfigMap's name, the ConfigMap, and the state in it. */
+export interface RecordedUpgrade {
+  name: string;
+  cm?: KObject;
+  state?: UpgradeState;
+}
+
+/**
+ * Reads the upgrade recorded for the workload found (the record's name does not depend on the target), and refuses
+ * (exit 2) one that belongs to another workload or PVC. No state: nothing is recorded; the caller says what that means.
+ */
+export async function readUpgradeRecord(cluster: Cluster, d: Discovery): Promise<RecordedUpgrade> {
+  const name = upgradeNames(d.workload.metadata.name, 0).state;
+  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name });
+  const state = parseState(cm);
+  if (state) {
+    const bound = bindingProblem(state, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc.metadata.name }, d.namespace, name);
+    if (bound) throw usageError(bound);
+  }
+  return { name, cm, state };
+}
 
 /**
  * Writes the state ConfigMap over the version last read or written (`version`; undefined: it must not exist yet),

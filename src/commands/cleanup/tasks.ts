@@ -7,7 +7,8 @@ import { cleanupJobName } from '../../manifests/upgrade-job.ts';
 import { EXISTING_PATHS_SCRIPT } from '../../postgres/cleanup-script.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { describePermissions, PERMISSIONS } from '../../rbac.ts';
-import { bindingProblem, parseState, upgradeNames, type UpgradeState } from '../../state/state.ts';
+import type { UpgradeState } from '../../state/state.ts';
+import { readUpgradeRecord } from '../../state/store.ts';
 import { ageProblem, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
 
@@ -44,16 +45,12 @@ const OWNED = 'app.kubernetes.io/managed-by=kubectl-pgupgrade';
 /** The record, bound to the workload found now; its guards, each either refusing (exit 2) or overridden by --force. */
 async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> {
   const ns = ctx.d.namespace;
-  ctx.stateName = upgradeNames(ctx.d.workload.metadata.name, 0).state;
-  const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: ctx.stateName });
-  const s = parseState(cm);
+  const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
+  ctx.stateName = name;
   if (!cm || !s) {
     ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.stateName}): nothing to clean up`;
     return;
   }
-  const bound = bindingProblem(s, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
-    ns, ctx.stateName);
-  if (bound) throw usageError(bound);
   const unfinished = unfinishedProblem(s, ns);
   if (unfinished) throw usageError(unfinished);
   ctx.overridden = [];

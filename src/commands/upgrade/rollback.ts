@@ -8,12 +8,13 @@ import { compareFingerprints } from '../../postgres/fingerprint.ts';
 import { loadReference, referenceFromSnapshot, type Reference } from '../../state/reference.ts';
 import { fingerprintVia } from '../../fingerprint/read.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
-import { bindingProblem, isDone, parseState, upgradeNames, type UpgradeState } from '../../state/state.ts';
+import { isDone, upgradeNames, type UpgradeState } from '../../state/state.ts';
+import { readUpgradeRecord } from '../../state/store.ts';
 import { patchImage, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../../steps/workload.ts';
 import { poll } from '../../steps/poll.ts';
 import { runJob } from '../../steps/job.ts';
 import { connectTask } from '../../connect-task.ts';
-import { refOf } from './ctx.ts';
+import { refOf } from '../../postgres/workload.ts';
 
 /** How a rollback returns to the old major. */
 export type RollbackVia = 'directories' | 'snapshot';
@@ -67,13 +68,8 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
       title: 'Find the workload and the record of its upgrade',
       task: async (ctx, task) => {
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
-        ctx.names = upgradeNames(ctx.d.workload.metadata.name, 0);
-        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
-        const s = parseState(cm);
-        if (!s) throw usageError(`no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.names.state}): there is nothing to roll back`);
-        const bound = bindingProblem(s, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
-          ctx.d.namespace, ctx.names.state);
-        if (bound) throw usageError(bound);
+        const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
+        if (!s) throw usageError(`no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${name}): there is nothing to roll back`);
         ctx.stateVersion = cm?.metadata.resourceVersion;
         ctx.state = s;
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, s.to);

@@ -8,7 +8,7 @@ import { ANALYZE_SCRIPT } from '../../postgres/upgrade-script.ts';
 import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../../postgres/validate.ts';
 import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../../postgres/validate-sql.ts';
 import { loadReference } from '../../state/reference.ts';
-import { bindingProblem, parseState, upgradeNames } from '../../state/state.ts';
+import { readUpgradeRecord } from '../../state/store.ts';
 import { connectTask } from '../../connect-task.ts';
 import { createKubernetesTasks } from './cluster-checks.ts';
 import { readDatabases, run, type ValidateCtx, type ValidateOptions } from './ctx.ts';
@@ -21,15 +21,10 @@ function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
     task: async (ctx, task) => {
       ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
       const where = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}`;
-      // The record's name does not depend on the target: upgradeNames' `to` only names the Job.
-      const names = upgradeNames(ctx.d.workload.metadata.name, 0);
-      const s = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: names.state }));
-      if (!s) throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${names.state}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
-      const bound = bindingProblem(s, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
-        ctx.d.namespace, names.state);
-      if (bound) throw usageError(bound);
+      const { name, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
+      if (!s) throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
       ctx.state = s;
-      ctx.stateConfigMap = names.state;
+      ctx.stateConfigMap = name;
       ctx.repairs = [];
       if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}; the database has no Ready pod`);
       ctx.password = await readPassword(ctx.cluster, ctx.d);
