@@ -2,7 +2,7 @@ import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
 import {
   claimNameOf, databaseContainer, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
-  portOf, superuserOf, tagMajor, type Flavour, type SuperuserSource,
+  portOf, refOf, superuserOf, tagMajor, type Flavour, type SuperuserSource,
 } from '../postgres/workload.ts';
 
 /** What check found before asking the database anything. */
@@ -29,7 +29,7 @@ export interface Discovery {
   podsByIp: Record<string, string>;
 }
 
-const kindName = (w: Workload) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.metadata.name}`;
+const kindName = (w: Workload) => refOf({ kind: w.kind, name: w.metadata.name });
 
 /** Finds the workload: the one named, or the single PostgreSQL workload of the namespace. Exit 2 otherwise. */
 export async function findWorkload(cluster: Cluster, ns: string, ref?: string): Promise<Workload> {

@@ -100,6 +100,11 @@ export function claimNameOf(w: Workload, volume: string): string | undefined {
   return w.template.spec.volumes?.find((v) => v.name === volume)?.persistentVolumeClaim?.claimName;
 }
 
+/** `sts/<name>` or `deploy/<name>`, as a user types it after kubectl. */
+export function refOf(w: { kind: string; name: string }): string {
+  return `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
+}
+
 /** Tools that would put an image patch back: Helm, Argo CD, Flux. */
 export function managersOf(w: Workload): string[] {
   const l = w.metadata.labels ?? {};

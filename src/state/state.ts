@@ -3,6 +3,7 @@ import { usageError } from '../exit-codes.ts';
 import type { KObject } from '../k8s/cluster.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
+import { refOf } from '../postgres/workload.ts';
 
 /**
  * The upgrade's record, kept in a ConfigMap beside the workload, so that a re-run after any interruption knows
@@ -115,7 +116,7 @@ export function parseState(cm: KObject | undefined): UpgradeState | undefined {
 export function resumeProblem(s: UpgradeState, to: number, method: string, ns: string): string | undefined {
   if (s.phase === 'done') return undefined;
   if (s.to === to && s.method === method) return undefined;
-  const ref = `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name}`;
+  const ref = refOf(s.workload);
   return `an upgrade of ${s.workload.kind} ${ns}/${s.workload.name} from ${s.from} to ${s.to} (--method ${s.method}) stopped after its ` +
     `"${s.phase}" phase. Resume it: kubectl pgupgrade upgrade -n ${ns} ${ref} --to ${s.to} --method ${s.method}; ` +
     `or undo it: kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback`;

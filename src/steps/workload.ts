@@ -1,4 +1,4 @@
-import type { Cluster } from '../k8s/cluster.ts';
+import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { ScaledWorkload } from '../state/state.ts';
 import { poll } from './poll.ts';
 
@@ -23,15 +23,18 @@ export async function waitDetached(cluster: Cluster, pv: string, timeoutMs: numb
   }, `kubectl get volumeattachments | grep ${pv}; a node that is gone can hold it until its attach-detach timeout`);
 }
 
+/** Does the workload have `replicas` ready pods of its current revision (its rollout complete)? Pure. */
+export function isRolledOut(o: KObject | undefined, w: ScaledWorkload): boolean {
+  const st = o?.status ?? {};
+  const observed = (st.observedGeneration ?? 0) >= (o?.metadata.generation ?? 0);
+  const updated = (st.updatedReplicas ?? 0) >= w.replicas || (w.kind === 'StatefulSet' && st.currentRevision === st.updateRevision);
+  return observed && updated && (st.readyReplicas ?? 0) >= w.replicas;
+}
+
 /** Waits until a workload has `replicas` ready pods of its current revision. */
 export async function waitWorkloadReady(cluster: Cluster, ns: string, w: ScaledWorkload, timeoutMs: number): Promise<void> {
-  await poll(`${w.kind} ${ns}/${w.name} to have ${w.replicas} ready replicas`, timeoutMs, async () => {
-    const o = await cluster.readObject(ref(ns, w));
-    const st = o?.status ?? {};
-    const observed = (st.observedGeneration ?? 0) >= (o?.metadata.generation ?? 0);
-    const updated = (st.updatedReplicas ?? 0) >= w.replicas || (w.kind === 'StatefulSet' && st.currentRevision === st.updateRevision);
-    return observed && updated && (st.readyReplicas ?? 0) >= w.replicas ? true : undefined;
-  }, `kubectl -n ${ns} describe ${w.kind.toLowerCase()} ${w.name}`);
+  await poll(`${w.kind} ${ns}/${w.name} to have ${w.replicas} ready replicas`, timeoutMs,
+    async () => (isRolledOut(await cluster.readObject(ref(ns, w)), w) ? true : undefined), `kubectl -n ${ns} describe ${w.kind.toLowerCase()} ${w.name}`);
 }
 
 /** Sets one container's image (strategic merge: the other containers stay as they are). */

@@ -34,7 +34,8 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .option('initdb-lc-ctype', { type: 'string', describe: 'Likewise, its LC_CTYPE' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
       .check((a) => {
-        if (targetProblem(a.to)) throw usageError(targetProblem(a.to) ?? '');
+        const target = targetProblem(a.to);
+        if (target) throw usageError(target);
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
         parseSelector(a['app-selector']);
         const image = a.image === undefined ? undefined : imageRefProblem(a.image);

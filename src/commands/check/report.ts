@@ -1,5 +1,6 @@
 import { formatBytes } from '../../k8s/quantity.ts';
 import type { Finding } from '../../postgres/rules.ts';
+import { refOf } from '../../postgres/workload.ts';
 import type { Evidence } from '../../preflight/evaluate.ts';
 import { plan } from '../../preflight/evaluate.ts';
 
@@ -40,7 +41,7 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
   return {
     apiVersion: 'pgupgrade.kubectl.io/v1', kind: 'CheckReport', context, namespace: d.namespace,
     discovery: {
-      workload: `${d.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${d.workload.metadata.name}`,
+      workload: refOf({ kind: d.workload.kind, name: d.workload.metadata.name }),
       container: d.container.name, pod: d.pod?.metadata.name ?? null, image: d.image, flavour: d.flavour,
       reach: e.offline ? `probe pod ${e.offline.probe} (${e.offline.image}) on the stopped database's volume, deleted afterwards` : `exec into pod ${d.pod?.metadata.name}, psql over TCP to 127.0.0.1`,
       pgdata: e.server?.dataDirectory ?? d.pgdata,
@@ -52,7 +53,7 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
       runtime: { uid: v?.uid ?? null, gid: v?.gid ?? null, fsGroup: d.fsGroup ?? null, dataOwner: v ? `${v.data.uid}:${v.data.gid}` : null },
       superuser: { user: d.superuser?.user ?? null, secret: d.superuser?.secret ? `${d.superuser.secret.name}/${d.superuser.secret.key}` : null },
       target: { major: e.to, method: e.method, image: e.targetImage },
-      applications: d.apps.map((w) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.metadata.name} (${w.replicas} replicas)`),
+      applications: d.apps.map((w) => `${refOf({ kind: w.kind, name: w.metadata.name })} (${w.replicas} replicas)`),
       clients: (e.server?.clients ?? []).map((c) => `${c.user ?? '?'}@${c.database ?? '?'} from ${c.address ? (d.podsByIp[c.address] ? `pod ${d.podsByIp[c.address]}` : c.address) : 'local socket'}${c.application ? ` (${c.application})` : ''}`),
     },
     initdbOptions: p.initdb ?? [],

@@ -2,8 +2,8 @@ import type { KObject } from '../../k8s/cluster.ts';
 import { formatDuration } from '../../duration.ts';
 import type { UpgradeState } from '../../state/state.ts';
 import { upgradeDoneAt, validatedSince } from '../../state/validated.ts';
+import { refOf } from '../../postgres/workload.ts';
 
-const refOf = (w: { kind: string; name: string }) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
 
 /** An upgrade that is not done is never cleaned up, --force or not: its leftovers are the way to resume or go back. Pure. */
 export function unfinishedProblem(s: UpgradeState, ns: string): string | undefined {

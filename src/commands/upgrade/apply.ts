@@ -10,7 +10,8 @@ import { referenceSource, storeReference, type Reference } from '../../state/ref
 import { isDone } from '../../state/state.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached, waitPodsGone } from '../../steps/workload.ts';
-import { record, refOf, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
 import { createVerifyTasks } from './verify.ts';
 

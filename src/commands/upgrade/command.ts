@@ -51,7 +51,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .example('$0 upgrade -n circleci-server --to 15', 'upgrade, asking first; a re-run after any interruption resumes')
       .example('$0 upgrade -n circleci-server --rollback', 'back to the old major')
       .check((a) => {
-        if (targetProblem(a.to)) throw usageError(targetProblem(a.to) ?? '');
+        const target = targetProblem(a.to);
+        if (target) throw usageError(target);
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
         if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
         parseSelector(a['app-selector']);

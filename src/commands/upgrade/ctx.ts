@@ -51,8 +51,6 @@ export interface UpgradeCtx extends CheckCtx {
   nothingToDo?: string;
 }
 
-/** `sts/<name>` or `deploy/<name>`, as a user types it. */
-export const refOf = (w: { kind: string; name: string }) => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
 
 /** Records a phase as done in the state ConfigMap. */
 export async function record(ctx: UpgradeCtx, p: Phase): Promise<void> {

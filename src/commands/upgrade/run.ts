@@ -8,7 +8,7 @@ import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
 import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import type { UpgradeState } from '../../state/state.ts';
-import { helmImageValues } from '../../postgres/workload.ts';
+import { helmImageValues, refOf } from '../../postgres/workload.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 
@@ -97,7 +97,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     return;
   }
   if (!c.resuming) await confirm(c, io, ctx.flags.yes === true);
-  const ref = `${c.d.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${c.d.workload.metadata.name}`;
+  const ref = refOf({ kind: c.d.workload.kind, name: c.d.workload.metadata.name });
   // Nothing is undone on Ctrl-C: every phase is recorded, and the Job goes on by itself. Say how to go on.
   onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.names.state}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
     `--to ${opts.to} --method ${opts.method}; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));

@@ -11,11 +11,11 @@ import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifes
 import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
-import { multiReplicaProblem, tagMajor } from '../../postgres/workload.ts';
+import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
 import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
-import { refOf, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 export { createApplyTasks } from './apply.ts';

@@ -9,7 +9,8 @@ import { fingerprintVia } from '../../fingerprint/read.ts';
 import { loadReference, type Reference } from '../../state/reference.ts';
 import { isDone } from '../../state/state.ts';
 import { scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
-import { record, refOf, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { refOf } from '../../postgres/workload.ts';
 
 /** The reference, from this run's background read, or stored by an earlier run, or read from the snapshot now. */
 async function awaitReference(ctx: UpgradeCtx): Promise<Reference> {

@@ -1,20 +1,16 @@
 import type { KObject } from '../../k8s/cluster.ts';
 import type { ValidateFinding } from '../../postgres/validate.ts';
 import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
-
-/** `sts/<name>` or `deploy/<name>`, as a user types it. */
-export const refOf = (w: { kind: string; name: string }): string => `${w.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${w.name}`;
+import { refOf } from '../../postgres/workload.ts';
+import { isRolledOut } from '../../steps/workload.ts';
 
 /** Why one recorded application is not back as it was, or undefined when it is. Pure. */
 export function appProblem(w: ScaledWorkload, o: KObject | undefined, ns: string): string | undefined {
   if (!o) return `${refOf(w)}: gone (kubectl -n ${ns} get ${w.kind.toLowerCase()})`;
   const spec = Number(o.spec?.replicas ?? 1);
   if (spec !== w.replicas) return `${refOf(w)}: ${spec} replicas, recorded ${w.replicas} (kubectl -n ${ns} scale ${refOf(w)} --replicas=${w.replicas})`;
-  const st = o.status ?? {};
-  const observed = (st.observedGeneration ?? 0) >= (o.metadata.generation ?? 0);
-  const updated = (st.updatedReplicas ?? 0) >= w.replicas || (w.kind === 'StatefulSet' && st.currentRevision === st.updateRevision);
-  if (!observed || !updated || (st.readyReplicas ?? 0) < w.replicas) {
-    return `${refOf(w)}: rollout not complete, ${st.readyReplicas ?? 0} of ${w.replicas} ready (kubectl -n ${ns} rollout status ${refOf(w)})`;
+  if (!isRolledOut(o, w)) {
+    return `${refOf(w)}: rollout not complete, ${o.status?.readyReplicas ?? 0} of ${w.replicas} ready (kubectl -n ${ns} rollout status ${refOf(w)})`;
   }
   return undefined;
 }
