@@ -1,9 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
-import { sharedEnv } from '../../support/cluster.ts';
+import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
-import { releaseNamespaces } from '../../support/kube/helpers.ts';
+import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
+import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
 import { casesOf, CIRCLECI_14, deployCase, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
 import { pairTraps } from '../../../src/postgres/versions.ts';
 
@@ -48,6 +49,44 @@ test('check names the traps of each pair before any downtime', async () => {
     if (c.from === 12) assert.ok(ids.has('postfix-operators'), 'from 12, postfix operators');
     if (c.to === 18) assert.ok(ids.has('initdb') && ids.has('passwords'), 'at 18, checksums and md5');
   }
+});
+
+test('a jump that no published upgrade image spans (12 → 18) is refused before any downtime, with the ways that work', async () => {
+  const { cp } = await sharedEnv();
+  const c = CASES.find((x) => x.circleci) as Deployed;
+  const before = await resourceVersions(cp, c.ns);
+  const r = await runAsync(requireBinary(), ['check', '-n', c.ns, '--to', '18', '-o', 'json'], { KUBECONFIG: cp.kubeconfig }, 180_000);
+  outputs.push(r);
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  const path = (JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; found: string }> }).checks.find((x) => x.id === 'upgrade-path');
+  assert.is(path?.status, 'fail');
+  assert.match(path?.found ?? '', 'no published tianon/postgres-upgrade image upgrades 12 to 18');
+  assert.match(path?.found ?? '', '--to 17, then --to 18');
+  const up = await upgradeCli(cp, ['-n', c.ns, '--to', '18', '-y'], outputs);
+  assert.ok(up.code === 2 || up.code === 3, `${up.stdout}\n${up.stderr}`);
+  assert.match(up.stderr, 'no published tianon/postgres-upgrade image upgrades 12 to 18');
+  assert.is(await resourceVersions(cp, c.ns), before, 'nothing changed');
+});
+
+test('an 11 server: check finds tables WITH OIDS and columns of types removed in 12, before any downtime', async () => {
+  const { cp } = await sharedEnv();
+  const ns = uniqueNamespace('mj-pg11');
+  await createNamespace(cp, ns);
+  await applyObjects(cp, [officialSecret(ns, PASSWORD), ...officialFixture({ namespace: ns, major: 11, password: PASSWORD })]);
+  const pod = await podName(cp, ns, 'k8s-app=postgres');
+  await waitReady(cp, ns, pod);
+  const sql = podSql(cp, ns, pod, 'admin');
+  await sql('admin', 'CREATE TABLE legacy (id int, at abstime) WITH OIDS; INSERT INTO legacy VALUES (1, now()::abstime)');
+  const r = await runAsync(requireBinary(), ['check', '-n', ns, '--to', '14', '-o', 'json'], { KUBECONFIG: cp.kubeconfig }, 180_000);
+  outputs.push(r);
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  const checks = (JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; found: string }> }).checks;
+  const by = (id: string) => checks.find((x) => x.id === id);
+  assert.is(by('with-oids')?.status, 'fail');
+  assert.match(by('with-oids')?.found ?? '', 'admin (1)');
+  assert.is(by('removed-types')?.status, 'fail');
+  assert.is(by('sql-identifier')?.status, 'pass');
+  await releaseNamespaces(cp, [ns]);
 });
 
 for (const c of CASES) {
