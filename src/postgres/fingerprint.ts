@@ -31,6 +31,19 @@ export const FINGERPRINT_CLUSTER_SQL = `select json_build_object(
 )`;
 
 /**
+ * What pg_upgrade carries through its catalogs, per database, as JSON object members (O(catalog), not O(rows)):
+ * sequence values, extensions and their versions, views, functions and indexes by name.
+ */
+export const CATALOG_PARTS = ` 'sequences', (select coalesce(json_object_agg(schemaname || '.' || sequencename, coalesce(last_value::text, 'unused')), '{}') from pg_sequences),
+ 'extensions', (select coalesce(json_object_agg(extname, extversion), '{}') from pg_extension),
+ 'objects', (select coalesce(json_agg(o order by o), '[]') from (
+    select 'view ' || schemaname || '.' || viewname as o from pg_views where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_'
+    union all select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_temp_'
+      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+    union all select 'index ' || schemaname || '.' || indexname from pg_indexes where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_') s),`;
+
+/**
  * One database as one JSON object. Each user table's row count and content checksum (the sum of a 60-bit hash
  * of each row's text: order-independent and streaming) are computed by query_to_xml, so the whole database is one
  * read-only statement; table names enter that inner query through format('%I'), never unescaped. Temporary tables
@@ -44,28 +57,32 @@ export const FINGERPRINT_DB_SQL = `select json_build_object(
      from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.relkind in ('r', 'p') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
        and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')) t),
- 'sequences', (select coalesce(json_object_agg(schemaname || '.' || sequencename, coalesce(last_value::text, 'unused')), '{}') from pg_sequences),
- 'extensions', (select coalesce(json_object_agg(extname, extversion), '{}') from pg_extension),
- 'objects', (select coalesce(json_agg(o order by o), '[]') from (
-    select 'view ' || schemaname || '.' || viewname as o from pg_views where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_'
-    union all select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_temp_'
-      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
-    union all select 'index ' || schemaname || '.' || indexname from pg_indexes where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_') s),
+${CATALOG_PARTS}
  'large_objects', (select json_build_object('count', count(distinct loid),
     'checksum', coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)::text)
     from pg_largeobject)
 )`;
 
-function objectOf(json: string, what: string): Record<string, unknown> {
+/** Parses one query's JSON answer into an object, or says which query returned what. */
+export function objectOf(json: string, what: string, query = 'fingerprint'): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(json);
   } catch {
-    throw new Error(`the ${what} fingerprint query returned something that is not JSON: ${json.slice(0, 200)}`);
+    throw new Error(`the ${what} ${query} query returned something that is not JSON: ${json.slice(0, 200)}`);
   }
-  if (!v || typeof v !== 'object') throw new Error(`the ${what} fingerprint query returned ${json.slice(0, 200)}`);
+  if (!v || typeof v !== 'object') throw new Error(`the ${what} ${query} query returned ${json.slice(0, 200)}`);
   return v as Record<string, unknown>;
+}
+
+/** The cluster part of FINGERPRINT_CLUSTER_SQL's answer: databases and the kind of each role's hash. */
+export function clusterPart(c: Record<string, unknown>): Pick<Fingerprint, 'databases' | 'roles'> {
+  const out: Pick<Fingerprint, 'databases' | 'roles'> = { databases: {}, roles: {} };
+  for (const d of (c.databases ?? []) as Array<{ name: string; encoding: string; collate: string; ctype: string }>) {
+    out.databases[d.name] = { encoding: d.encoding, collate: d.collate, ctype: d.ctype };
+  }
+  for (const r of (c.roles ?? []) as Array<{ name: string; hash: string }>) out.roles[r.name] = r.hash;
+  return out;
 }
 
 /** The databases that get a per-database fingerprint: all connectable ones but template1. */
@@ -76,12 +93,7 @@ export function fingerprintedDatabases(clusterJson: string): string[] {
 
 /** Builds the fingerprint from FINGERPRINT_CLUSTER_SQL's answer and FINGERPRINT_DB_SQL's answer per database. */
 export function parseFingerprint(clusterJson: string, perDb: Map<string, string>): Fingerprint {
-  const c = objectOf(clusterJson, 'cluster');
-  const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
-  for (const d of (c.databases ?? []) as Array<{ name: string; encoding: string; collate: string; ctype: string }>) {
-    fp.databases[d.name] = { encoding: d.encoding, collate: d.collate, ctype: d.ctype };
-  }
-  for (const r of (c.roles ?? []) as Array<{ name: string; hash: string }>) fp.roles[r.name] = r.hash;
+  const fp: Fingerprint = { ...clusterPart(objectOf(clusterJson, 'cluster')), perDb: {} };
   for (const [db, json] of perDb) {
     const o = objectOf(json, `database ${db}`);
     const tables: DbFingerprint['tables'] = {};
@@ -115,24 +127,36 @@ export function fingerprintTotals(fp: Fingerprint): { databases: number; tables:
  * dump/restore compare passes `extensionUpdates: true` (the extension must still be there).
  */
 export function compareFingerprints(before: Fingerprint, after: Fingerprint, opts: { extensionUpdates?: boolean } = {}): string[] {
+  return diffClusters(before, after, (db, a, b, out) => {
+    diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
+      x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);
+    diffCatalogParts(db, a, b, out, opts.extensionUpdates);
+    if (fmt(a.largeObjects) !== fmt(b.largeObjects)) out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
+  });
+}
+
+type CatalogParts = Pick<DbFingerprint, 'sequences' | 'extensions' | 'objects'>;
+
+/** The differences in CATALOG_PARTS: sequences, extensions (an update allowed with extensionUpdates), objects. */
+export function diffCatalogParts(db: string, a: CatalogParts, b: CatalogParts, out: string[], extensionUpdates = false): void {
+  diffMap(`database ${db}: sequence`, a.sequences, b.sequences, (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`, out);
+  const exts = extensionUpdates ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]])) : b.extensions;
+  diffMap(`database ${db}: extension`, a.extensions, exts, (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`, out);
+  for (const o of a.objects.filter((o) => !b.objects.includes(o))) out.push(`database ${db}: ${o} missing after`);
+  for (const o of b.objects.filter((o) => !a.objects.includes(o))) out.push(`database ${db}: ${o} new after`);
+}
+
+/** Databases and roles compared, then each database present on both sides by `perDb`. */
+export function diffClusters<D>(before: { databases: object; roles: Record<string, string>; perDb: Record<string, D> },
+  after: { databases: object; roles: Record<string, string>; perDb: Record<string, D> }, perDb: (db: string, a: D, b: D, out: string[]) => void): string[] {
   const out: string[] = [];
-  diffMap('database', before.databases, after.databases, (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`, out);
+  diffMap('database', before.databases as Record<string, unknown>, after.databases as Record<string, unknown>, (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`, out);
   diffMap('role', before.roles, after.roles, (k, a, b) => `role ${k}: password ${a} → ${b}`, out);
   for (const db of new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])) {
     const a = before.perDb[db];
     const b = after.perDb[db];
-    if (!a || !b) {
-      out.push(`database ${db}: ${a ? 'missing after' : 'new after'}`);
-      continue;
-    }
-    diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
-      x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);
-    diffMap(`database ${db}: sequence`, a.sequences, b.sequences, (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`, out);
-    const exts = opts.extensionUpdates ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]])) : b.extensions;
-    diffMap(`database ${db}: extension`, a.extensions, exts, (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`, out);
-    for (const o of a.objects.filter((o) => !b.objects.includes(o))) out.push(`database ${db}: ${o} missing after`);
-    for (const o of b.objects.filter((o) => !a.objects.includes(o))) out.push(`database ${db}: ${o} new after`);
-    if (fmt(a.largeObjects) !== fmt(b.largeObjects)) out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
+    if (!a || !b) out.push(`database ${db}: ${a ? 'missing after' : 'new after'}`);
+    else perDb(db, a, b, out);
   }
   return out;
 }
@@ -141,7 +165,7 @@ function fmt(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-function diffMap<T>(what: string, a: Record<string, T>, b: Record<string, T>, changed: (k: string, x: T, y: T) => string, out: string[]): void {
+export function diffMap<T>(what: string, a: Record<string, T>, b: Record<string, T>, changed: (k: string, x: T, y: T) => string, out: string[]): void {
   for (const k of Object.keys(a)) {
     if (!(k in b)) out.push(`${what} ${k} missing after`);
     else if (fmt(a[k]) !== fmt(b[k])) out.push(changed(k, a[k] as T, b[k] as T));

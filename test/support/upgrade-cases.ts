@@ -40,7 +40,7 @@ export const UPGRADE_CASES: UpgradeCase[] = [
   { name: 'Bitnami 17 → 18, swap, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true },
   { name: 'Bitnami 13 → 17 directly, link', file: 'upgrade', flavour: 'bitnami', from: 13, to: 17, method: 'link' },
   { name: 'official postgres Deployment, 13 → 15, link', file: 'upgrade', flavour: 'official', from: 13, to: 15, method: 'link' },
-  { name: 'Bitnami 13 → 15, link, --verify-while-apps-start', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'link', flags: ['--verify-while-apps-start'] },
+  { name: 'Bitnami 13 → 15, link, --full-verify', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'link', flags: ['--full-verify'] },
   { name: 'Bitnami 13 → 15, clone, on the XFS (reflink) StorageClass local-xfs', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'clone', storageClassName: 'local-xfs' },
   { name: 'CircleCI Server 12 → 14, link, into the vendor\'s image (the seed\'s own case)', file: 'majors', flavour: 'bitnami', from: 12, to: 14, method: 'link',
     circleci: true, flags: ['--image', CIRCLECI_14] },
@@ -100,7 +100,8 @@ export async function deployCase(cp: ControlPlane, c: Deployed, password: string
 }
 
 /** The report of `upgrade -o json`, as far as the tests read it. */
-export interface UpgradeReportJson { to: number; snapshot: string; fingerprint: { equal: boolean }; timingsMs: Record<string, number>; oldClusterKeptAt: string; helmValues?: string }
+export interface UpgradeReportJson { to: number; snapshot: string; fingerprint: { equal: boolean }; timingsMs: Record<string, number>; oldClusterKeptAt: string; helmValues?: string;
+  verification: string; validation: { checks: Array<{ id: string; status: string; found: string }>; summary: { fail: number } } }
 
 /**
  * Everything a finished upgrade must show: the new major runs, the tests' own fingerprint equals the one before,
@@ -112,6 +113,13 @@ export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult
   const rep = JSON.parse(r.stdout) as UpgradeReportJson;
   assert.is(rep.to, c.to);
   assert.ok(rep.fingerprint.equal);
+  // By default the applications return once every relation and its size are equal; --full-verify compares all first.
+  assert.match(rep.verification, (c.flags ?? []).includes('--full-verify') ? 'before the applications returned (--full-verify)'
+    : 'every relation and its size equal before the applications returned', rep.verification);
+  // It ends with validate's checks, and their pass is recorded for cleanup.
+  assert.is(rep.validation.summary.fail, 0, JSON.stringify(rep.validation.checks));
+  assert.equal(rep.validation.checks.map((x) => x.id).filter((id) => ['server', 'connections', 'data', 'applications', 'finished'].includes(id)),
+    ['server', 'connections', 'data', 'applications', 'finished']);
   const pod = await podName(cp, c.ns, selector(c));
   const sql = podSql(cp, c.ns, pod, user(c));
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), c.to, 'the server runs the target major');
@@ -132,7 +140,7 @@ export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult
   const kept = await cp.kubectl(['-n', c.ns, 'exec', pod, '--', 'cat', `${rep.oldClusterKeptAt}/PG_VERSION`], { allowFail: true });
   assert.is(kept.stdout.trim(), String(c.from), 'the old cluster is kept beside the new one');
   assert.is((await recordedState(cp, c.ns))?.phase, 'done');
-  const again = await upgradeCli(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', ...(c.flags ?? []).filter((f) => f !== '--verify-while-apps-start')], outputs);
+  const again = await upgradeCli(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', ...(c.flags ?? []).filter((f) => f !== '--full-verify')], outputs);
   assert.is(again.code, 0, `a re-run of a finished upgrade is nothing to do: ${again.stderr}`);
   assert.match(again.stderr, 'nothing to do');
   assert.ok(rep.timingsMs.downtime && rep.timingsMs.downtime > 0);

@@ -5,7 +5,8 @@ import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { createSnapshot, waitSnapshot } from '../../volume-snapshots/take.ts';
-import { fingerprintVia } from '../../fingerprint/read.ts';
+import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
+import { shapeTotals } from '../../postgres/shape.ts';
 import { referenceSource, storeReference, type Reference } from '../../state/reference.ts';
 import { isDone } from '../../state/state.ts';
 import { runJob } from '../../steps/job.ts';
@@ -23,7 +24,7 @@ export function stopNote(seconds: number, graceSeconds: number): string {
   return `, stopped in ${seconds.toFixed(1)} s${why}`;
 }
 
-/** Stops the applications, then (without a snapshot) reads the reference from the server they left. */
+/** Stops the applications, then reads from the server they left its shape, and (without a snapshot) the reference. */
 function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
   return [
     {
@@ -61,6 +62,23 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
         await record(ctx, 'fingerprint');
         const t = fingerprintTotals(fp);
         task.title = `Fingerprint the database: ${t.databases} databases, ${t.tables} tables, ${t.rows} rows; ConfigMap ${ctx.names.fingerprint}`;
+      },
+    },
+    {
+      title: 'Read the shape of the data now that the applications are down: every relation and its size',
+      enabled: () => !opts.fullVerify,
+      skip: (ctx) => done(ctx, 'db-down'),
+      task: async (ctx, task) => {
+        try {
+          ctx.password ??= await readPassword(ctx.cluster, ctx.d);
+          ctx.shapeBefore = await timed(ctx, 'shape-before', () => shapeVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password as string));
+        } catch (err) {
+          // Not a reason to stop: without it the content is compared in full before the applications return.
+          task.title = `Read the shape of the data: failed (${(err as Error).message.split('\n')[0]}); the content will be compared before the applications return`;
+          return;
+        }
+        const t = shapeTotals(ctx.shapeBefore);
+        task.title = `Read the shape of the data: ${t.databases} databases, ${t.relations} relations and their sizes (${((ctx.timings['shape-before'] ?? 0) / 1000).toFixed(1)} s)`;
       },
     },
   ];

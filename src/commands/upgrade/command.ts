@@ -20,7 +20,7 @@ interface UpgradeArgs extends GlobalArgs {
   'patch-workload': boolean;
   'dry-run': boolean;
   rollback: boolean;
-  'verify-while-apps-start': boolean;
+  'full-verify': boolean;
   timeout: number;
   output: OutputFormat;
 }
@@ -42,8 +42,9 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('wait-snapshot-ready', { type: 'boolean', default: false, describe: 'Keep the database down until the snapshot is ready to use, not just cut' })
       .option('patch-workload', { type: 'boolean', default: true, describe: '--no-patch-workload: print the change to make in Helm/GitOps, and stop' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print every object and patch, in order, as YAML; change nothing' })
-      .option('verify-while-apps-start', { type: 'boolean', default: false,
-        describe: 'Start the applications as soon as a snapshot of the upgraded data is held, and compare the fingerprint meanwhile (downtime no longer grows with the data; a difference is then found with the applications running)' })
+      .option('full-verify', { type: 'boolean', default: false,
+        describe: 'Compare the whole content (every row) before the applications return: downtime then grows with the data. By default ' +
+          'the applications return once every relation and its size are found equal, and the content is compared while they start' })
       .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
@@ -69,7 +70,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
     await runUpgrade(createContext(globalFlags(argv)), {
       workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']),
       force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
-      timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, verifyWhileAppsStart: argv['verify-while-apps-start'],
+      timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
     }, processIo);
   },
 };

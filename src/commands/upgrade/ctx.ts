@@ -3,6 +3,7 @@ import type { UpgradeLock } from '../../state/lock.ts';
 import { referenceFromSnapshot, type Reference } from '../../state/reference.ts';
 import { saveState } from '../../state/store.ts';
 import { advance, type InPlaceMethod, type Phase, type UpgradeState, type upgradeNames } from '../../state/state.ts';
+import type { Shape } from '../../postgres/shape.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
 
 /** What `upgrade` was asked to do. */
@@ -18,8 +19,12 @@ export interface UpgradeOptions {
   waitSnapshotReady: boolean;
   patchWorkload: boolean;
   timeoutSeconds: number;
-  /** Start the applications once a REPEATABLE READ snapshot of the data is held, and compare while they start. */
-  verifyWhileAppsStart: boolean;
+  /**
+   * Compare the whole content before the applications return. By default they return once the shape (every
+   * relation and its size, src/postgres/shape.ts) is equal and a REPEATABLE READ snapshot is held, and the
+   * content is compared while they start.
+   */
+  fullVerify: boolean;
 }
 
 /** The stored Job spec travels in the state, so that a resumed run makes the very same Job. */
@@ -38,6 +43,10 @@ export interface UpgradeCtx extends CheckCtx {
   /** Milliseconds per phase, and finer parts (db-shutdown, volume-detach, job-start, pg_upgrade), and downtime. */
   timings: Record<string, number>;
   fingerprintDiff?: string[];
+  /** The shape read on the old server once nothing wrote (this run only: a resumed run compares in full). */
+  shapeBefore?: Shape;
+  /** How the data was verified, for the report. */
+  verification?: string;
   /** Per database: tables, and rows before and after, for the report. */
   perDatabase?: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>;
   totals?: { databases: number; tables: number; rows: number };

@@ -1,7 +1,7 @@
 import { Listr } from 'listr2';
 import type { CommandContext } from '../../context.ts';
 import { confirmOrStop } from '../../confirm.ts';
-import { usageError } from '../../exit-codes.ts';
+import { blockingError, usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { printReport, type Io } from '../../output.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
@@ -10,6 +10,9 @@ import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, t
 import type { UpgradeState } from '../../state/state.ts';
 import { helmImageValues, refOf } from '../../postgres/workload.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
+import { createValidateTasks } from '../../validation/tasks.ts';
+import { checksText, newValidateCtx, validateNow, type ValidateReport } from '../../validation/report.ts';
+import type { ValidateFinding } from '../../postgres/validate.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 
 /** What `upgrade -o json` prints at the end. */
@@ -24,8 +27,12 @@ export interface UpgradeReport {
   oldClusterKeptAt: string;
   fingerprint: { equal: boolean; databases: number; tables: number; rows: number;
     perDatabase: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }> } | null;
+  /** How the data was verified: its shape before the applications returned and its content while they started, or all before. */
+  verification: string | null;
   /** Milliseconds per phase; downtime is from scaling the applications down to their being ready again. */
   timingsMs: Record<string, number>;
+  /** validate's checks, run at the end (the data check is the verify step's). */
+  validation: { checks: ValidateFinding[]; summary: ValidateReport['summary'] } | null;
 }
 
 /** Argo CD and Flux revert an image patch made by hand; Helm does at its next upgrade. Say so before anything stops. */
@@ -109,11 +116,16 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     io.err([manualPatchAdvice(s, c.d.namespace), ...(values ? [values] : []), ...gitopsWarning(c.d.managers).map((l) => l.trim())].join('\n'));
     return;
   }
+  // The upgrade ends with validate's checks; a pass is recorded for cleanup as validate records it.
+  const vopts = { workload: refOf(s.workload), analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
+    dataComparedBy: `compared by this upgrade: ${c.verification ?? 'see above'}` };
+  const validation = await validateNow(new Listr(createValidateTasks(async () => c.cluster, vopts), listOpts) as never, newValidateCtx(), vopts);
   const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;
   const report: UpgradeReport = {
     workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
     snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
-    fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null, timingsMs: timings,
+    fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null,
+    verification: c.verification ?? null, timingsMs: timings, validation: { checks: validation.checks, summary: validation.summary },
   };
   const helmValues = helmImageValues(c.d.workload, s.targetImage);
   await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}) }, (r) => [
@@ -126,5 +138,11 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
       `remove it once you are sure, e.g. kubectl -n ${r.namespace} exec <database pod> -- rm -rf ${r.oldClusterKeptAt}`,
     helmValues ? `Helm manages this workload: put the new image in its values, or the next helm upgrade puts the old one back:\n${helmValues}` : '',
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
+    r.verification ? `Verified: ${r.verification}.` : '',
+    r.validation ? `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${r.validation.summary.pass} passed, ${r.validation.summary.warn} warnings, ` +
+      `${r.validation.summary.fail} failed${validation.validatedAt ? ' (recorded for cleanup)' : ''}` : '',
   ].filter(Boolean).join('\n'));
+  if (validation.summary.fail) {
+    throw blockingError(`the upgrade is done, but validate's checks found ${validation.summary.fail} problem${validation.summary.fail > 1 ? 's' : ''} (above), each with its fix`);
+  }
 }

@@ -5,7 +5,8 @@ import { isInterrupted } from '../../interrupt.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../../postgres/upgrade-script.ts';
-import { fingerprintVia } from '../../fingerprint/read.ts';
+import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
+import { compareShapes } from '../../postgres/shape.ts';
 import { loadReference, type Reference } from '../../state/reference.ts';
 import { isDone } from '../../state/state.ts';
 import { scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
@@ -33,7 +34,7 @@ async function scaleAppsUp(ctx: UpgradeCtx, timeout: number): Promise<void> {
 const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what: string) => runPsqlScript(ctx.cluster, d, ctx.password ?? '', script, arg, what);
 
 /** Compares, fills the report's figures, and fails loudly with the way back on a difference. */
-function judge(ctx: UpgradeCtx, opts: UpgradeOptions, before: Fingerprint, after: Fingerprint): void {
+function judge(ctx: UpgradeCtx, appsStarted: boolean, before: Fingerprint, after: Fingerprint): void {
   // A resumed run may find the extensions already moved to the new major's versions: an interrupted earlier run ran
   // update_extensions.sql after its compare passed and before it could record it. Each must still be there.
   ctx.fingerprintDiff = compareFingerprints(before, after, { extensionUpdates: ctx.resuming });
@@ -44,8 +45,20 @@ function judge(ctx: UpgradeCtx, opts: UpgradeOptions, before: Fingerprint, after
   if (!ctx.fingerprintDiff.length) return;
   const undo = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(st(ctx).workload)} --rollback`;
   throw new CliError(`the upgraded database differs from the data as the upgrade found it (the reference fingerprint):\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +
-    (opts.verifyWhileAppsStart ? `The applications were started meanwhile (--verify-while-apps-start): stop them now, look, then undo (their writes since are lost): ${undo}`
+    (appsStarted ? `The applications were started meanwhile (every relation and its size were equal): stop them now, look, then undo (their writes since are lost): ${undo}`
       : `The applications stay scaled down. Look, then undo: ${undo}`), ExitCode.failed);
+}
+
+/**
+ * Why the content must be compared before the applications return, or undefined when the shape read on the old
+ * server once nothing wrote equals the new server's: then they return while it is compared.
+ */
+async function whyCompareFirst(ctx: UpgradeCtx, opts: UpgradeOptions, d: Discovery): Promise<string | undefined> {
+  if (opts.fullVerify) return '--full-verify';
+  if (!ctx.shapeBefore) return 'no shape of the old server was read in this run';
+  const after = await timed(ctx, 'shape-after', () => shapeVia(ctx.cluster, d, liveReach(d), ctx.password as string));
+  const diff = compareShapes(ctx.shapeBefore, after);
+  return diff.length ? `the shape differs: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}` : undefined;
 }
 
 /** Verify, the applications back, statistics. */
@@ -53,8 +66,7 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
   const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
   return [
     {
-      title: opts.verifyWhileAppsStart ? 'Verify: hold a snapshot of the data, start the applications, compare with the reference fingerprint'
-        : 'Verify: the data equals the reference fingerprint, then update extensions',
+      title: 'Verify: every relation and its size, then the content against the reference fingerprint',
       enabled: notManual,
       skip: (ctx) => isDone(ctx.state, 'verified') && 'done in an earlier run',
       task: async (ctx, task) => {
@@ -71,31 +83,36 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
           // An earlier run let the applications start while it compared: they have written since, so the content
           // cannot be compared again. Say so; validate compares what can be.
           await record(ctx, 'verified');
-          task.title = `Verify: interrupted earlier after the applications started (${s.verifyHeldAt}); the content compare cannot be repeated`;
+          ctx.verification = `interrupted earlier after the applications started (${s.verifyHeldAt}); the content compare cannot be repeated: run validate`;
+          task.title = `Verify: ${ctx.verification}`;
           return;
         }
         const t0 = Date.now();
+        const why = await whyCompareFirst(ctx, opts, d);
+        const appsFirst = !why;
         let held: () => void = () => undefined;
         const heldNow = new Promise<void>((r) => (held = r));
-        const reading = fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password, opts.verifyWhileAppsStart ? () => held() : undefined);
-        if (opts.verifyWhileAppsStart) {
+        const reading = fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password, appsFirst ? () => held() : undefined);
+        if (appsFirst) {
           await Promise.race([heldNow, reading]);
           ctx.timings.verified = Date.now() - t0;
           ctx.state = { ...s, verifyHeldAt: new Date().toISOString() };
           await writeState(ctx);
-          task.title = 'Verify: snapshot of the data held; the applications start while it is compared';
+          task.title = 'Verify: every relation and its size are equal; a snapshot of the data is held and the applications start while it is compared';
           await updateExtensions();
           await timed(ctx, 'apps-up', () => scaleAppsUp(ctx, timeout));
           if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
         }
         const [after, ref] = await Promise.all([reading, timed(ctx, 'reference-wait', () => awaitReference(ctx))]);
-        if (!opts.verifyWhileAppsStart) ctx.timings.verified = Date.now() - t0;
+        if (!appsFirst) ctx.timings.verified = Date.now() - t0;
         // update_extensions.sql runs after the snapshot or the compare: extension versions are pg_upgrade's, equal to before.
-        judge(ctx, opts, ref.fingerprint, after);
-        if (!opts.verifyWhileAppsStart) await updateExtensions();
+        judge(ctx, appsFirst, ref.fingerprint, after);
+        if (!appsFirst) await updateExtensions();
         await record(ctx, 'verified');
-        task.title = `Verify: equal to the reference read from the ${ref.source} (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows)` +
-          (opts.verifyWhileAppsStart ? ', read from the snapshot held before the applications started' : '');
+        ctx.verification = appsFirst ? 'every relation and its size equal before the applications returned; the content compared while they started, from a snapshot held before'
+          : `the content compared before the applications returned (${why})`;
+        task.title = `Verify: equal to the reference read from the ${ref.source} (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows); ` +
+          ctx.verification;
       },
     },
     {
@@ -104,8 +121,8 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
       skip: (ctx) => isDone(ctx.state, 'apps-up') && 'done in an earlier run',
       task: async (ctx, task) => {
         const s = st(ctx);
-        // With --verify-while-apps-start they were started during verify; after a resume they are scaled here (idempotent).
-        await timed(ctx, opts.verifyWhileAppsStart ? 'apps-up-again' : 'apps-up', () => scaleAppsUp(ctx, timeout));
+        // Started during verify when the shape was equal; after a resume they are scaled here (idempotent).
+        await timed(ctx, ctx.timings['apps-up'] !== undefined ? 'apps-up-again' : 'apps-up', () => scaleAppsUp(ctx, timeout));
         if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
         await record(ctx, 'apps-up');
         task.title = s.apps.length ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready` : 'Scale the applications back up: none to scale';

@@ -8,6 +8,16 @@ import { SEED_ROLES, seedCluster } from '../../support/pg/seed.ts';
 import { initCluster, makeVolume, runOn, startServer, BITNAMI, type PgServer } from '../../support/pg/server.ts';
 import { checksumsOn, clearPg17Attver, upgradeInSandbox, type UpgradeMode } from '../../support/pg/upgrade.ts';
 import { onTeardown } from '../../support/teardown.ts';
+import { compareShapes, parseShape, SHAPE_CLUSTER_SQL, SHAPE_DB_SQL, type Shape } from '../../../src/postgres/shape.ts';
+import { fingerprintedDatabases } from '../../../src/postgres/fingerprint.ts';
+
+/** The plugin's shape (every relation and its size), read with its own queries. */
+async function shapeOf(sql: PgServer['sql']): Promise<Shape> {
+  const clusterJson = (await sql('postgres', SHAPE_CLUSTER_SQL)).trim();
+  const perDb = new Map<string, string>();
+  for (const db of fingerprintedDatabases(clusterJson)) perDb.set(db, (await sql(db, SHAPE_DB_SQL)).trim());
+  return parseShape(clusterJson, perDb);
+}
 
 const test = suite('pg_upgrade in the sandbox, on the Bitnami paths, as UID 1001');
 
@@ -44,6 +54,7 @@ async function assertLogins(server: PgServer): Promise<void> {
 async function upgradeCase(from: Major, to: Major, mode: UpgradeMode, checksums = false): Promise<void> {
   const { volume, server, before } = await seeded(from, { checksums, pgbenchScale: 1 });
   if (from === 17 && to >= 18) await clearPg17Attver(server.sql, Object.keys(before.databases));
+  const shape = await shapeOf(server.sql);
   await server.stop();
   const { ms } = await upgradeInSandbox(from, to, volume, mode);
   assert.ok(fs.existsSync(`${volume}/data-${from}.preupgrade`), 'the old directory is kept');
@@ -52,6 +63,10 @@ async function upgradeCase(from: Major, to: Major, mode: UpgradeMode, checksums 
   const after = await startServer(to, volume);
   try {
     assert.match(await after.sql('postgres', 'SHOW server_version'), new RegExp(`^${to}\\.`));
+    // What the upgrade's verify relies on to let the applications return early: pg_upgrade carries every relation
+    // with its size, and the catalog parts, unchanged.
+    assert.equal(compareShapes(shape, await shapeOf(after.sql)), [], 'the shape is equal after pg_upgrade');
+    assert.ok(Object.values(shape.perDb).some((d) => Object.keys(d.relations).length > 5), 'the shape lists the relations');
     assert.equal(compareFingerprints(before, await takeFingerprint(after.sql)), []);
     await assertLogins(after);
   } finally {

@@ -1,11 +1,11 @@
-import type { Cluster, KObject } from '../../k8s/cluster.ts';
-import type { Discovery } from '../../discovery/discover.ts';
-import { liveReach, psqlEach } from '../../server/gather.ts';
-import type { Fingerprint } from '../../postgres/fingerprint.ts';
-import { parseValidateDb, type AmcheckResult, type ValidateClusterFacts, type ValidateDbFacts } from '../../postgres/validate.ts';
-import { validateDatabaseSql } from '../../postgres/validate-sql.ts';
-import type { Reference } from '../../state/reference.ts';
-import type { UpgradeState } from '../../state/state.ts';
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import type { Discovery } from '../discovery/discover.ts';
+import { liveReach, psqlEach } from '../server/gather.ts';
+import type { Fingerprint } from '../postgres/fingerprint.ts';
+import { parseValidateDb, type AmcheckResult, type ValidateClusterFacts, type ValidateDbFacts } from '../postgres/validate.ts';
+import { validateDatabaseSql } from '../postgres/validate-sql.ts';
+import type { Reference } from '../state/reference.ts';
+import type { UpgradeState } from '../state/state.ts';
 
 /** What `validate` was asked to do. */
 export interface ValidateOptions {
@@ -14,6 +14,8 @@ export interface ValidateOptions {
   updateExtensions: boolean;
   reindexCollations: boolean;
   amcheck: boolean;
+  /** Set by `upgrade`, which has just compared the data itself: the data check passes with this text, unread. */
+  dataComparedBy?: string;
 }
 
 /** What the tasks find, for the judges in run.ts. */

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { KObject } from '../../../src/k8s/cluster.ts';
 import type { UpgradeState } from '../../../src/state/state.ts';
-import { appProblem, countersResetAfter, failedJobs, judgeApplications, judgeFinished } from '../../../src/commands/validate/checks.ts';
+import { appProblem, countersResetAfter, failedJobs, judgeApplications, judgeFinished } from '../../../src/validation/checks.ts';
 
 const test = suite('validate: the Kubernetes side of an upgrade');
 

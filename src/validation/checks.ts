@@ -1,8 +1,8 @@
-import type { KObject } from '../../k8s/cluster.ts';
-import type { ValidateFinding } from '../../postgres/validate.ts';
-import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
-import { refOf } from '../../postgres/workload.ts';
-import { isRolledOut } from '../../steps/workload.ts';
+import type { KObject } from '../k8s/cluster.ts';
+import type { ValidateFinding } from '../postgres/validate.ts';
+import type { ScaledWorkload, UpgradeState } from '../state/state.ts';
+import { refOf } from '../postgres/workload.ts';
+import { isRolledOut } from '../steps/workload.ts';
 
 /** Why one recorded application is not back as it was, or undefined when it is. Pure. */
 export function appProblem(w: ScaledWorkload, o: KObject | undefined, ns: string): string | undefined {

@@ -1,15 +1,15 @@
 import type { ListrTask } from 'listr2';
-import type { Cluster } from '../../k8s/cluster.ts';
-import { discover } from '../../discovery/discover.ts';
-import { liveReach, readPassword, runPsqlScript } from '../../server/gather.ts';
-import { usageError } from '../../exit-codes.ts';
-import { fingerprintVia } from '../../fingerprint/read.ts';
-import { ANALYZE_SCRIPT } from '../../postgres/upgrade-script.ts';
-import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../../postgres/validate.ts';
-import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../../postgres/validate-sql.ts';
-import { loadReference } from '../../state/reference.ts';
-import { readUpgradeRecord } from '../../state/store.ts';
-import { connectTask } from '../../connect-task.ts';
+import type { Cluster } from '../k8s/cluster.ts';
+import { discover } from '../discovery/discover.ts';
+import { liveReach, readPassword, runPsqlScript } from '../server/gather.ts';
+import { usageError } from '../exit-codes.ts';
+import { fingerprintVia } from '../fingerprint/read.ts';
+import { ANALYZE_SCRIPT } from '../postgres/upgrade-script.ts';
+import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate.ts';
+import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../postgres/validate-sql.ts';
+import { loadReference } from '../state/reference.ts';
+import { readUpgradeRecord } from '../state/store.ts';
+import { connectTask } from '../connect-task.ts';
 import { createKubernetesTasks } from './cluster-checks.ts';
 import { readDatabases, run, type ValidateCtx, type ValidateOptions } from './ctx.ts';
 
@@ -83,11 +83,13 @@ export function createValidateTasks(connect: () => Promise<Cluster>, opts: Valid
     },
     ...repairTasks(opts),
     {
-      title: 'Read the data (the fingerprint) and compare it with the reference',
+      title: opts.dataComparedBy ? 'Read the reference fingerprint (its roles); the data was compared by the upgrade'
+        : 'Read the data (the fingerprint) and compare it with the reference',
       enabled: live,
       task: async (ctx, task) => {
-        ctx.fingerprint = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+        if (!opts.dataComparedBy) ctx.fingerprint = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
         ctx.reference = await loadReference(ctx.cluster, ctx.d.namespace, ctx.state.fingerprintConfigMap, ctx.state);
+        if (opts.dataComparedBy) return void (task.title = `Read the reference fingerprint (${ctx.reference?.source ?? 'none'}); the data was compared by the upgrade`);
         task.title = ctx.reference ? `Read the data and the reference (${ctx.reference.source})` : `Read the data; no reference fingerprint (ConfigMap ${ctx.state.fingerprintConfigMap}) to compare with`;
       },
     },

@@ -1,8 +1,8 @@
 import type { ListrTask } from 'listr2';
-import { judgeData } from '../../postgres/validate-data.ts';
-import type { ValidateFinding } from '../../postgres/validate.ts';
+import { judgeData } from '../postgres/validate-data.ts';
+import type { ValidateFinding } from '../postgres/validate.ts';
 import { countersResetAfter, dbStartOf } from './checks.ts';
-import { refOf } from '../../postgres/workload.ts';
+import { refOf } from '../postgres/workload.ts';
 import { readDatabases, type ValidateCtx } from './ctx.ts';
 
 // PostgreSQL 15 and later flush a busy session's activity counts at most this late (PGSTAT_IDLE_INTERVAL, 10 s).
