@@ -70,3 +70,12 @@ export function compareShapes(before: Shape, after: Shape): string[] {
 export function shapeTotals(s: Shape): { databases: number; relations: number } {
   return { databases: Object.keys(s.perDb).length, relations: Object.values(s.perDb).reduce((n, d) => n + Object.keys(d.relations).length, 0) };
 }
+
+/**
+ * The fingerprint with each database's sequences taken from a shape read earlier. Sequences are not
+ * transactional: a REPEATABLE READ snapshot still sees every later nextval(). When the applications start while
+ * the content is compared, the values read on the new server before they started (its shape) stand for it.
+ */
+export function withShapeSequences(fp: Fingerprint, shape: Shape): Fingerprint {
+  return { ...fp, perDb: Object.fromEntries(Object.entries(fp.perDb).map(([db, d]) => [db, { ...d, sequences: shape.perDb[db]?.sequences ?? d.sequences }])) };
+}

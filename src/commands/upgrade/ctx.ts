@@ -45,6 +45,8 @@ export interface UpgradeCtx extends CheckCtx {
   fingerprintDiff?: string[];
   /** The shape read on the old server once nothing wrote (this run only: a resumed run compares in full). */
   shapeBefore?: Shape;
+  /** The shape read on the new server at its start, before the applications returned. */
+  shapeAfter?: Shape;
   /** How the data was verified, for the report. */
   verification?: string;
   /** Per database: tables, and rows before and after, for the report. */

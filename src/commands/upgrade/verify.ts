@@ -6,7 +6,7 @@ import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../../postgres/upgrade-script.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
-import { compareShapes } from '../../postgres/shape.ts';
+import { compareShapes, withShapeSequences } from '../../postgres/shape.ts';
 import { loadReference, type Reference } from '../../state/reference.ts';
 import { isDone } from '../../state/state.ts';
 import { scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
@@ -57,6 +57,7 @@ async function whyCompareFirst(ctx: UpgradeCtx, opts: UpgradeOptions, d: Discove
   if (opts.fullVerify) return '--full-verify';
   if (!ctx.shapeBefore) return 'no shape of the old server was read in this run';
   const after = await timed(ctx, 'shape-after', () => shapeVia(ctx.cluster, d, liveReach(d), ctx.password as string));
+  ctx.shapeAfter = after;
   const diff = compareShapes(ctx.shapeBefore, after);
   return diff.length ? `the shape differs: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}` : undefined;
 }
@@ -106,7 +107,7 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
         const [after, ref] = await Promise.all([reading, timed(ctx, 'reference-wait', () => awaitReference(ctx))]);
         if (!appsFirst) ctx.timings.verified = Date.now() - t0;
         // update_extensions.sql runs after the snapshot or the compare: extension versions are pg_upgrade's, equal to before.
-        judge(ctx, appsFirst, ref.fingerprint, after);
+        judge(ctx, appsFirst, ref.fingerprint, appsFirst && ctx.shapeAfter ? withShapeSequences(after, ctx.shapeAfter) : after);
         if (!appsFirst) await updateExtensions();
         await record(ctx, 'verified');
         ctx.verification = appsFirst ? 'every relation and its size equal before the applications returned; the content compared while they started, from a snapshot held before'

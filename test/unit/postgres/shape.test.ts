@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareShapes, parseShape, shapeTotals, SHAPE_DB_SQL } from '../../../src/postgres/shape.ts';
+import { compareShapes, parseShape, shapeTotals, SHAPE_DB_SQL, withShapeSequences } from '../../../src/postgres/shape.ts';
+import type { Fingerprint } from '../../../src/postgres/fingerprint.ts';
 
 const test = suite('postgres/shape: every relation and its size, O(relations)');
 
@@ -46,6 +47,12 @@ test('the query reads sizes, never rows; temporary relations and the catalogs ar
 
 test('an answer that is not JSON is a clear error', () => {
   assert.throws(() => parseShape('oops', new Map()), /cluster shape query returned something that is not JSON/);
+});
+
+test('sequences are not transactional: the values read before the applications started stand for the held snapshot\'s', () => {
+  const fp: Fingerprint = { databases: {}, roles: {}, perDb: { app: { tables: {}, sequences: { 'public.s': '57' }, extensions: {}, objects: [], largeObjects: { count: 0, checksum: '0' } } } };
+  assert.equal(withShapeSequences(fp, shape()).perDb.app?.sequences, { 'public.s': '41' });
+  assert.equal(withShapeSequences(fp, parseShape(cluster, new Map())).perDb.app?.sequences, { 'public.s': '57' }, 'a database the shape lacks keeps its own');
 });
 
 test.run();
