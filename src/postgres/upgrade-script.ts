@@ -44,7 +44,7 @@ TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
-  mv "$N" "$D" && rm -f "$MARK" "$TX" && sync && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
+  mv "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
 fi
 if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]; then say "$D is already PostgreSQL $TO; the old cluster is $K"; exit 0; fi
 # pg_upgrade --swap moves the old cluster's files into the new one (and disables pg_control first): after an
@@ -105,21 +105,26 @@ carry() {
 fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
 # Every value is one quoted word, whatever spaces PGDATA or the install user hold.
 pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$D" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
-say "pg_upgrade --check"
-T1=$(ms)
-pgup --check || fail $?
-say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
+# pg_upgrade runs all its consistency checks before it changes anything, so a separate --check run only adds to
+# the downtime; --swap alone keeps one, as the marker below tells rollback that files may have moved.
+if [ "$M" = swap ]; then
+  say "pg_upgrade --check"
+  T1=$(ms)
+  pgup --check || fail $?
+  say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
+fi
 # pg_upgrade 15 and older copies by default and has no --copy flag.
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
-say "pg_upgrade $MODE --jobs=$(nproc)"
-echo "$M" > "$TX" && sync
+say "pg_upgrade $MODE --jobs=$(nproc) (its consistency checks first)"
+# fsync of the marker and its directory only: a global sync waits for every filesystem of the node.
+echo "$M" > "$TX" && sync "$TX" "$P"
 T0=$(date +%s%N)
 pgup $MODE "--jobs=$(nproc)" || fail $?
 say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 # pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.
 carry postgresql.conf 0 && carry pg_hba.conf 0 && carry pg_ident.conf 0 && carry postgresql.auto.conf 0 || exit 16
 [ -f update_extensions.sql ] && say "update_extensions.sql written: run after the new server starts"
-mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" "$TX" && sync || { echo "swapping $D and $N failed" >&2; exit 18; }
+mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" || { echo "swapping $D and $N failed" >&2; exit 18; }
 say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
 
 /**

@@ -134,12 +134,14 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
 }
 
 /** The upgrade Job; `job-started` is recorded before it is created, as rollback must know it may have run. */
-function createJobTask(timeout: number): ListrTask<UpgradeCtx> {
+function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<UpgradeCtx> {
   return {
-    title: 'Run the upgrade Job: initdb, pg_upgrade --check, pg_upgrade, keep the configuration, swap the directories',
+    title: 'Run the upgrade Job: initdb, pg_upgrade (its checks first), keep the configuration, swap the directories',
     skip: (ctx) => done(ctx, 'job'),
     task: async (ctx, task) => {
-      startReference(ctx, 3600_000);
+      // The reference is read from the snapshot on a copy: only a compare inside the downtime needs it by then.
+      // Else it starts once the applications are back, so that it competes with nothing in the downtime.
+      if (opts.fullVerify || !ctx.shapeBefore) startReference(ctx, 3600_000);
       if (!isDone(ctx.state, 'job-started')) await record(ctx, 'job-started');
       const job = buildUpgradeJob(ctx.job);
       const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout));
@@ -166,6 +168,6 @@ function createJobTask(timeout: number): ListrTask<UpgradeCtx> {
 /** The phases that change the cluster, each recorded; a resumed run skips what is done. */
 export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
   const timeout = opts.timeoutSeconds * 1000;
-  return [...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(timeout), ...createStartTasks(opts, timeout),
+  return [...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
     ...createVerifyTasks(opts, timeout)];
 }
