@@ -48,6 +48,8 @@ export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: 
       const failed = conds.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
       if (failed) return { ok: false, reason: `${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}` };
       if (conds.some((c) => c.type === 'Complete' && c.status === 'True') || (o?.status?.succeeded ?? 0) > 0) return { ok: true };
+      // The pod's own success is known before the Job controller records it: that lag is downtime.
+      if ((await cluster.podState(ns, pod))?.phase === 'Succeeded') return { ok: true };
       return undefined;
     }, `kubectl -n ${ns} logs job/${name}`);
     // The stream usually has the last lines by now; if not, the stored log is one GET away (no waiting in downtime).
