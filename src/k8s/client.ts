@@ -58,7 +58,7 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     patchObject: async (ref, patch, strategy) => (await objects.patch({ ...header(ref), ...patch,
       metadata: { ...header(ref).metadata, ...((patch as { metadata?: object }).metadata ?? {}) } } as k8s.KubernetesObject, undefined, undefined,
       'kubectl-pgupgrade', undefined, strategy === 'merge' ? k8s.PatchStrategy.MergePatch : k8s.PatchStrategy.StrategicMergePatch)) as unknown as KObject,
-    podLog: async (namespace, name, container, tailLines) => (await core.readNamespacedPodLog({ namespace, name, container, tailLines })) ?? '',
+    podLog: async (namespace, name, container, tailLines, previous) => (await core.readNamespacedPodLog({ namespace, name, container, tailLines, previous })) ?? '',
     followLog: (ns, pod, container, onText) => {
       const sink = new PassThrough();
       sink.on('data', (d: Buffer) => onText(d.toString('utf8')));

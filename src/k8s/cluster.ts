@@ -146,8 +146,8 @@ export interface Cluster {
   deleteObject(ref: ObjectRef): Promise<void>;
   /** Patches an object: a JSON merge patch, or a strategic merge patch (containers merged by name). */
   patchObject(ref: ObjectRef, patch: object, strategy: 'merge' | 'strategic'): Promise<KObject>;
-  /** A container's log, or its last lines. */
-  podLog(ns: string, pod: string, container: string, tailLines?: number): Promise<string>;
+  /** A container's log, or its last lines; `previous`: its last terminated run's. */
+  podLog(ns: string, pod: string, container: string, tailLines?: number, previous?: boolean): Promise<string>;
   /** Follows a container's log until it ends (or abort is called), handing over each chunk of text. */
   followLog(ns: string, pod: string, container: string, onText: (text: string) => void): { done: Promise<void>; abort(): void };
   /** A Secret's value, decoded; it stays in memory and is never printed. */

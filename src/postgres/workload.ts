@@ -148,3 +148,28 @@ export function helmImageValues(w: Workload, image: string): string | undefined 
   const nested = chart && release && chart !== release ? [`${chart}:`, ...block.map((x) => `  ${x}`)] : block;
   return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${nested.join('\n')}`;
 }
+
+/** A server that refuses its data: the image runs a newer major than the one that wrote the data directory. */
+export interface Incompatible {
+  /** The major that initialized the data directory (PG_VERSION). */
+  dataMajor: number;
+  /** The major that the image runs. */
+  serverMajor: number;
+  /** The server's own lines, to quote. */
+  lines: string;
+}
+
+/**
+ * Reads PostgreSQL's refusal to start on another major's data from a container log: "FATAL: database files are
+ * incompatible with server", "DETAIL: The data directory was initialized by PostgreSQL version 15, which is not
+ * compatible with this version 17.2." Undefined for any other log, and for an older server (a downgrade).
+ */
+export function parseIncompatible(log: string): Incompatible | undefined {
+  const m = /database files are incompatible with server[^\n]*\n[^\n]*initialized by PostgreSQL version (\d+)(?:\.\d+)?, which is not compatible with this version (\d+)(?:\.\d+)*[^\n]*/
+    .exec(log);
+  if (!m) return undefined;
+  const dataMajor = Number(m[1]);
+  const serverMajor = Number(m[2]);
+  if (!(dataMajor >= 10 && serverMajor > dataMajor)) return undefined;
+  return { dataMajor, serverMajor, lines: m[0].split('\n').map((l) => l.trim()).join(' ') };
+}

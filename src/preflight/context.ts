@@ -20,6 +20,8 @@ export interface CheckCtx {
   credentialsError?: string;
   volume?: VolumeFacts;
   probe?: Probe;
+  /** The data's major when the pod told it by refusing the data (a crash-looping bumped image). */
+  dataMajor?: number;
   controlData?: ControlData;
   serverError?: string;
   pgUpgradeCheck?: { ok: boolean; output: string; image: string };

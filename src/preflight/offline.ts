@@ -10,7 +10,7 @@ import { isOffline, verifyTarget, type CheckCtx, type CheckOptions } from './con
 /** The probe's image: the upgrade image of the tag's major (it has both majors, and pg_upgrade), else the workload's. */
 export function probeImageFor(ctx: CheckCtx, opts: CheckOptions): string {
   if (opts.image) return opts.image;
-  const from = tagMajor(ctx.d.image);
+  const from = ctx.dataMajor ?? tagMajor(ctx.d.image);
   return opts.method === 'dump' || from === undefined || from >= opts.to ? ctx.d.image : upgradeImageFor(from, opts.to) ?? ctx.d.image;
 }
 

@@ -5,6 +5,8 @@ import { discover } from '../discovery/discover.ts';
 import { CredentialsError, gatherServer, gatherVolume, liveReach, modeOf, readPassword } from '../server/gather.ts';
 import { permissionsForMethod } from '../rbac.ts';
 import { createOfflineTasks } from './offline.ts';
+import { incompatibleAdvice, incompatibleImage } from '../discovery/crash-loop.ts';
+import { blockingError } from '../exit-codes.ts';
 import { isLive, verifyTarget, type CheckCtx, type CheckOptions } from './context.ts';
 
 export type { CheckCtx, CheckOptions } from './context.ts';
@@ -17,6 +19,8 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
       title: 'Find the PostgreSQL workload',
       task: async (ctx, task) => {
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
+        const bumped = await incompatibleImage(ctx.cluster, ctx.d);
+        if (bumped) throw blockingError(incompatibleAdvice(ctx.d, bumped));
         ctx.mode = modeOf(ctx.d);
         const how = ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'no pod: the database is stopped';
         task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ${how}`;

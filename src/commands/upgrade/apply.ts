@@ -66,7 +66,7 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
     },
     {
       title: 'Read the shape of the data now that the applications are down: every relation and its size',
-      enabled: () => !opts.fullVerify,
+      enabled: (ctx) => !opts.fullVerify && !!ctx.d.pod?.ready,
       skip: (ctx) => done(ctx, 'db-down'),
       task: async (ctx, task) => {
         try {

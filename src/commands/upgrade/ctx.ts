@@ -4,6 +4,7 @@ import { referenceFromSnapshot, type Reference } from '../../state/reference.ts'
 import { saveState } from '../../state/store.ts';
 import { advance, type InPlaceMethod, type Phase, type UpgradeState, type upgradeNames } from '../../state/state.ts';
 import type { Shape } from '../../postgres/shape.ts';
+import type { Incompatible } from '../../postgres/workload.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
 
 /** What `upgrade` was asked to do. */
@@ -58,6 +59,10 @@ export interface UpgradeCtx extends CheckCtx {
   warnings?: Array<{ id: string; found: string; fix?: string }>;
   /** check's downtime estimate, shown before the user confirms. */
   estimate?: { seconds: number; formula: string };
+  /** The pod crash-loops: its image runs a newer major than the data (and the replicas it had). */
+  bumped?: Incompatible & { replicas: number };
+  /** Set once that crash-looping database was stopped, after the user confirmed. */
+  bumpedStopped?: boolean;
   /** Set when the recorded upgrade to this target is done and the workload runs it: exit 0, say so. */
   nothingToDo?: string;
 }

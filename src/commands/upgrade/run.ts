@@ -2,11 +2,13 @@ import { Listr } from 'listr2';
 import type { CommandContext } from '../../context.ts';
 import { confirmOrStop } from '../../confirm.ts';
 import { blockingError, usageError } from '../../exit-codes.ts';
+import { stopBumped } from './bumped.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { printReport, type Io } from '../../output.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
-import { createApplyTasks, createPlanTasks, manualPatchAdvice, plannedObjects, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
+import { createApplyTasks, createPlanTasks, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
+import { manualPatchAdvice, plannedObjects } from './planned.ts';
 import type { UpgradeState } from '../../state/state.ts';
 import { helmImageValues, refOf } from '../../postgres/workload.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
@@ -53,6 +55,7 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     `  context      ${ctx.cluster.contextName}`, `  namespace    ${ctx.d.namespace}`, `  workload     ${s.workload.kind}/${s.workload.name} (container ${s.container})`,
     `  versions     ${s.fromVersion} → ${s.to}, pg_upgrade --${s.method}, Job image ${s.jobImage}`,
     `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
+    ...(ctx.mode === 'offline' ? [`  database     stopped (0 replicas): it is started on PostgreSQL ${s.to} to verify the data, and left running (${s.workload.replicas} replica)`] : []),
     `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
     `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
     ...gitopsWarning(ctx.d.managers),
@@ -97,6 +100,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     io.err(c.nothingToDo);
     return;
   }
+  if (c.bumped && !c.resuming) await stopBumped(ctx, c, opts, io, listOpts);
   if (opts.dryRun) {
     if (c.resuming) throw usageError(`an upgrade is under way (last phase "${c.state?.phase}"); --dry-run plans only a new one`);
     const { dump } = await import('js-yaml');

@@ -6,20 +6,22 @@ import { modeOf } from '../../server/gather.ts';
 import { probeIdentity } from '../../probe/probe.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
-import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
-import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifests/snapshot.ts';
-import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../../postgres/images.ts';
+import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
 import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
+import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loop.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 export { createApplyTasks } from './apply.ts';
 
+
+/** Whether the preflight runs: not on a resumed run, and for a crash-looping bumped image only once it is stopped. */
+const planning = (ctx: UpgradeCtx): boolean => !ctx.resuming && !ctx.nothingToDo && (!ctx.bumped || !!ctx.bumpedStopped);
 
 /** The read-only part: find the workload and any recorded upgrade, run check's blocking checks, make the plan. */
 export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
@@ -69,22 +71,40 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
             `mount it while pg_upgrade runs; an in-place upgrade needs a volume that only the database mounts`);
         }
         ctx.resuming = false;
-        ctx.mode = modeOf(ctx.d);
-        if (ctx.mode !== 'live') {
-          throw new CliError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is not running. upgrade starts from a running ` +
-            `database, whose fingerprint it takes before any downtime: scale it back up (to its usual replicas) and run upgrade again`, ExitCode.failed);
+        const inc = ctx.bumpedStopped ? undefined : await incompatibleImage(ctx.cluster, ctx.d);
+        if (inc) {
+          // The image was moved to a newer major and the server refuses the data: upgrade the data to the image's major.
+          if (opts.to !== inc.serverMajor) throw usageError(`${incompatibleAdvice(ctx.d, inc)}
+--to ${opts.to} is not the image's major; nothing was changed`);
+          if (!targetImageFor(ctx.d.image, inc.dataMajor)) {
+            throw usageError(`${incompatibleAdvice(ctx.d, inc)}
+The upgrade needs an image of PostgreSQL ${inc.dataMajor} to read the data as it is (and for a rollback), and ` +
+              `cannot tell which one of ${ctx.d.image.split(':')[0]}: set the workload's image back to your PostgreSQL ${inc.dataMajor} image, then run upgrade ` +
+              `--to ${inc.serverMajor} --image ${ctx.d.image}; nothing was changed`);
+          }
+          ctx.bumped = { ...inc, replicas: Math.max(ctx.d.workload.replicas, 1) };
+          ctx.dataMajor = inc.dataMajor;
+          task.title = `Find the PostgreSQL workload: pod ${ctx.d.pod?.metadata.name} crash-loops, its image runs PostgreSQL ${inc.serverMajor} and the data is ` +
+            `${inc.dataMajor}: it is stopped first, once you confirm`;
+          return;
         }
-        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, pod ${ctx.d.pod?.metadata.name}`;
+        ctx.mode = modeOf(ctx.d);
+        if (ctx.mode === 'offline' && !opts.snapshot) {
+          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is stopped: its reference fingerprint can only be read ` +
+            `from the snapshot of its volume, which --no-snapshot skips. Run without --no-snapshot; nothing was changed`);
+        }
+        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ` +
+          (ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'stopped (0 replicas): read through a probe pod on its volume, started on the new major to verify');
       },
     },
     {
       title: 'Preflight: the blocking checks of check',
-      enabled: (ctx) => !ctx.resuming && !ctx.nothingToDo,
+      enabled: planning,
       task: (_ctx, task) => task.newListr(createCheckTasks(connect, checkOpts).slice(2) as unknown as Array<ListrTask<UpgradeCtx>>, { exitOnError: true }),
     },
     {
       title: 'Judge the preflight and plan the upgrade',
-      enabled: (ctx) => !ctx.resuming && !ctx.nothingToDo,
+      enabled: planning,
       task: async (ctx, task) => {
         const evidence = evidenceOf(ctx, checkOpts);
         const findings = evaluate(evidence);
@@ -106,7 +126,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         const jobImage = opts.jobImage ?? upgradeImageFor(from, opts.to);
         if (!jobImage) throw usageError(`${noUpgradeImageAdvice(from, opts.to)}; nothing was changed`);
         const { uid, gid } = ctx.volume.data.uid > 0 ? { uid: ctx.volume.data.uid, gid: ctx.volume.data.gid } : probeIdentity(ctx.d);
-        const w: ScaledWorkload = { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) };
+        const w: ScaledWorkload = { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, replicas: ctx.bumped?.replicas ?? Math.max(ctx.d.workload.replicas, 1) };
+        // A workload whose image already runs a newer major (bumped): the old major's image of the same repository.
+        const oldImage = tagMajor(ctx.d.image) === from ? ctx.d.image : targetImageFor(ctx.d.image, from) ?? ctx.d.image;
         ctx.job = {
           name: ctx.names.job, namespace: ctx.d.namespace, workload: `${w.kind}/${w.name}`, image: jobImage,
           claim: ctx.d.pvc.metadata.name, mountPath: ctx.d.mountPath, pgdata: server.dataDirectory || ctx.d.pgdata, from, to: opts.to, method: opts.method,
@@ -114,7 +136,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         };
         const state: UpgradeState = {
           version: 1, workload: w, workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
-          oldImage: ctx.d.image, targetImage: opts.image ?? targetImageFor(ctx.d.image, opts.to) ?? '', jobImage: ctx.job.image,
+          oldImage, targetImage: opts.image ?? targetImageFor(ctx.d.image, opts.to) ?? '', jobImage: ctx.job.image,
           apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
           snapshot: null, fingerprintConfigMap: ctx.names.fingerprint, job: ctx.names.job, phase: 'preflight', history: [], jobSpec: ctx.job,
         };
@@ -127,45 +149,3 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
     },
   ];
 }
-
-/** Every object and patch the upgrade will apply, in order, for --dry-run. */
-export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
-  const s = ctx.state as UpgradeState;
-  const ns = ctx.d.namespace;
-  const scale = (w: ScaledWorkload, replicas: number, why: string) => ({ step: why, patch: { apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ns }, spec: { replicas } } });
-  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
-  const out: object[] = [
-    { step: 'record of the upgrade, updated after each phase', object: cm(ctx.names.state) },
-    ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
-  ];
-  if (!opts.snapshot) out.push({ step: 'reference fingerprint, read from the server once the applications are down (--no-snapshot)', object: cm(ctx.names.fingerprint) });
-  out.push(scale(s.workload, 0, 'stop the database'));
-  if (opts.snapshot) {
-    const snap = buildVolumeSnapshot({ namespace: ns, workloadKind: s.workload.kind, workloadName: s.workload.name,
-      pvc: ctx.d.pvc.metadata.name, className: '<the default class of the PVC\'s CSI driver>', pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(),
-      consistency: 'stopped', reason: `before upgrade to ${s.to}` });
-    out.push({ step: 'snapshot of the stopped data volume', object: snap },
-      { step: 'while the Job runs, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted',
-        object: buildRestorePvc({ name: derivedName(snap.metadata.name, 'reference-<random>'), namespace: ns, snapshot: snap.metadata.name, storageClassName: ctx.d.pvc.storageClassName,
-          bytes: ctx.d.pvc.capacityBytes ?? 0, role: 'snapshot-reference' }) },
-      { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) });
-  }
-  out.push({ step: 'the upgrade Job', object: buildUpgradeJob(ctx.job) });
-  if (opts.patchWorkload) {
-    out.push({ step: 'point the workload at the new major', patch: { apiVersion: 'apps/v1', kind: s.workload.kind, metadata: { name: s.workload.name, namespace: ns },
-      spec: { template: { spec: { containers: [{ name: s.container, image: s.targetImage }] } } } } });
-  }
-  out.push(scale(s.workload, s.workload.replicas, 'start the database'), ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')));
-  return out;
-}
-
-/** The hand-made change for --no-patch-workload: Helm values for the charts we know, else the patch. */
-export function manualPatchAdvice(s: UpgradeState, ns: string): string {
-  const r = parseImageRef(s.targetImage || s.oldImage);
-  const patch = `kubectl -n ${ns} patch ${refOf(s.workload)} --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"${s.container}","image":"${s.targetImage || '<image for ' + s.to + '>'}"}]}}}}'`;
-  const helm = r.repo.endsWith('bitnami/postgresql') || r.repo.endsWith('bitnamilegacy/postgresql')
-    ? `\nHelm (Bitnami chart): --set image.tag=${r.tag ?? s.to} (for a subchart, prefix it: postgresql.image.tag=…)` : '';
-  return `Point ${refOf(s.workload)} at PostgreSQL ${s.to} yourself (in your Helm values or Git repository, so that nothing reverts it):\n  ${patch}${helm}\n` +
-    `Then run the same upgrade command again: it resumes, starts the database and the applications, and verifies the data.`;
-}
-

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { KubeObject, KubeRest } from '../kube/rest.ts';
+import { ApiError, type KubeObject, type KubeRest } from '../kube/rest.ts';
 import { ensurePostgres, type Major } from '../pg/fetch.ts';
 import { parseImage, type ImageSpec } from '../sandbox/images.ts';
 import { execIn, execProbe, runContainer, tcpProbe, type RunningContainer } from './container.ts';
@@ -353,8 +353,11 @@ export class PodWorker {
     clearTimeout(timer);
     await this.release();
     await this.patching;
+    // A pod deleted and created again under its name meanwhile (a StatefulSet) fails the UID precondition: this one is gone.
     await this.deps.rest.delete(`/api/v1/namespaces/${this.ns}/pods/${this.name}`, {
       apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata.uid },
+    }).catch((err: unknown) => {
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
     });
   }
 

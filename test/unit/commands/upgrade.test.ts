@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { buildUpgradeJob } from '../../../src/manifests/upgrade-job.ts';
 import { removedSettings, upgradePaths } from '../../../src/postgres/upgrade-script.ts';
 import { advance, isDone, parseState, resumeProblem, stateConfigMap, upgradeNames, type UpgradeState } from '../../../src/state/state.ts';
-import { manualPatchAdvice } from '../../../src/commands/upgrade/tasks.ts';
+import { manualPatchAdvice } from '../../../src/commands/upgrade/planned.ts';
 import { rollbackWay } from '../../../src/commands/upgrade/rollback.ts';
 import { shouldAwaitSnapshotBeforeStart } from '../../../src/commands/upgrade/start.ts';
 import { stopNote } from '../../../src/commands/upgrade/apply.ts';

@@ -1,0 +1,48 @@
+import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
+import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifests/snapshot.ts';
+import { parseImageRef } from '../../postgres/images.ts';
+import { refOf } from '../../postgres/workload.ts';
+import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
+import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
+
+/** Every object and patch the upgrade will apply, in order, for --dry-run. */
+export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
+  const s = ctx.state as UpgradeState;
+  const ns = ctx.d.namespace;
+  const scale = (w: ScaledWorkload, replicas: number, why: string) => ({ step: why, patch: { apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ns }, spec: { replicas } } });
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+  const out: object[] = [
+    { step: 'record of the upgrade, updated after each phase', object: cm(ctx.names.state) },
+    ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
+  ];
+  if (!opts.snapshot) out.push({ step: 'reference fingerprint, read from the server once the applications are down (--no-snapshot)', object: cm(ctx.names.fingerprint) });
+  out.push(scale(s.workload, 0, 'stop the database'));
+  if (opts.snapshot) {
+    const snap = buildVolumeSnapshot({ namespace: ns, workloadKind: s.workload.kind, workloadName: s.workload.name,
+      pvc: ctx.d.pvc.metadata.name, className: '<the default class of the PVC\'s CSI driver>', pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(),
+      consistency: 'stopped', reason: `before upgrade to ${s.to}` });
+    out.push({ step: 'snapshot of the stopped data volume', object: snap },
+      { step: 'the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted (while the Job runs with --full-verify, else once the applications are back)',
+        object: buildRestorePvc({ name: derivedName(snap.metadata.name, 'reference-<random>'), namespace: ns, snapshot: snap.metadata.name, storageClassName: ctx.d.pvc.storageClassName,
+          bytes: ctx.d.pvc.capacityBytes ?? 0, role: 'snapshot-reference' }) },
+      { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) });
+  }
+  out.push({ step: 'the upgrade Job', object: buildUpgradeJob(ctx.job) });
+  if (opts.patchWorkload) {
+    out.push({ step: 'point the workload at the new major', patch: { apiVersion: 'apps/v1', kind: s.workload.kind, metadata: { name: s.workload.name, namespace: ns },
+      spec: { template: { spec: { containers: [{ name: s.container, image: s.targetImage }] } } } } });
+  }
+  out.push(scale(s.workload, s.workload.replicas, 'start the database'), ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')));
+  return out;
+}
+
+/** The hand-made change for --no-patch-workload: Helm values for the charts we know, else the patch. */
+export function manualPatchAdvice(s: UpgradeState, ns: string): string {
+  const r = parseImageRef(s.targetImage || s.oldImage);
+  const patch = `kubectl -n ${ns} patch ${refOf(s.workload)} --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"${s.container}","image":"${s.targetImage || '<image for ' + s.to + '>'}"}]}}}}'`;
+  const helm = r.repo.endsWith('bitnami/postgresql') || r.repo.endsWith('bitnamilegacy/postgresql')
+    ? `\nHelm (Bitnami chart): --set image.tag=${r.tag ?? s.to} (for a subchart, prefix it: postgresql.image.tag=…)` : '';
+  return `Point ${refOf(s.workload)} at PostgreSQL ${s.to} yourself (in your Helm values or Git repository, so that nothing reverts it):\n  ${patch}${helm}\n` +
+    `Then run the same upgrade command again: it resumes, starts the database and the applications, and verifies the data.`;
+}
+
