@@ -30,7 +30,8 @@ test('a database scaled to 0 is upgraded: read through a probe pod, started on t
   const r = await upgradeCli(cp, ['-n', stopped.ns, '--to', '15', '--method', 'link', '-y', '-o', 'json'], outputs);
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stderr, 'stopped (0 replicas): it is started on PostgreSQL 15 to verify the data');
-  const probes = (await cp.kubectl(['-n', stopped.ns, 'get', 'pods', '-l', 'app.kubernetes.io/managed-by=kubectl-pgupgrade', '-o', 'name'])).stdout.trim();
+  // The upgrade Job's pod stays (cleanup removes it); no probe or reference pod does.
+  const probes = (await cp.kubectl(['-n', stopped.ns, 'get', 'pods', '-l', 'app.kubernetes.io/managed-by=kubectl-pgupgrade,!job-name', '-o', 'name'])).stdout.trim();
   assert.is(probes, '', 'no probe or reference pod is left');
   // verifyUpgraded: 15 runs (one replica), the tests' own fingerprint equals the one before, every committed write is
   // there and the application writes again, the snapshot is ready, the record is done, a re-run has nothing to do.
@@ -54,7 +55,7 @@ test('a crash-looping bumped image: check names it and the way out; upgrade --to
   }, 180_000);
 
   // The crash-looping pod's own status moves on (restarts): everything else must stay as it was.
-  const settled = async () => (await resourceVersions(cp, bumped.ns)).replace(/Pod\/circleci-postgresql-0=\d+·/, '');
+  const settled = async () => (await resourceVersions(cp, bumped.ns)).replace(/Pod\/circleci-postgresql-0=\d+ /, '');
   const before = await settled();
   const check = await runAsync(requireBinary(), ['check', '-n', bumped.ns, '--to', '15'], { KUBECONFIG: cp.kubeconfig }, 120_000);
   outputs.push(check);
