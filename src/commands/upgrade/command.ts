@@ -14,6 +14,7 @@ interface UpgradeArgs extends GlobalArgs {
   image?: string;
   'job-image'?: string;
   'app-selector': string;
+  app: string[];
   force: string[];
   snapshot: boolean;
   'wait-snapshot-ready': boolean;
@@ -37,6 +38,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('image', { type: 'string', describe: 'The workload\'s image for the new major (default: the same repository at the new major, for postgres and bitnami/postgresql)' })
       .option('job-image', { type: 'string', describe: 'The upgrade Job\'s image, with both majors (default: tianon/postgres-upgrade:<old>-to-<new>)' })
       .option('app-selector', { type: 'string', default: 'layer=application', describe: 'Label selector of the application workloads to scale down' })
+      .option('app', { type: 'string', array: true, default: [] as string[],
+        describe: 'Also scale down this application workload (deploy/<name> or sts/<name>), which the selector does not match; repeatable' })
       .option('force', { type: 'string', array: true, default: [] as string[], describe: 'Go on despite this failing check (its id); repeatable' })
       .option('snapshot', { type: 'boolean', default: true, describe: '--no-snapshot skips the snapshot: no way back once the new server has started' })
       .option('wait-snapshot-ready', { type: 'boolean', default: false, describe: 'Keep the database down until the snapshot is ready to use, not just cut' })
@@ -68,7 +71,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       return;
     }
     await runUpgrade(createContext(globalFlags(argv)), {
-      workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']),
+      workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']), apps: argv.app,
       force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
       timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
     }, processIo);

@@ -15,6 +15,8 @@ export interface UpgradeOptions {
   image?: string;
   jobImage?: string;
   appSelector: Record<string, string>;
+  /** Application workloads named with --app, scaled down with those the selector matches. */
+  apps: string[];
   force: string[];
   snapshot: boolean;
   waitSnapshotReady: boolean;
@@ -55,6 +57,8 @@ export interface UpgradeCtx extends CheckCtx {
   totals?: { databases: number; tables: number; rows: number };
   jobLog?: string;
   stoppedForManualPatch?: boolean;
+  /** Pods connected to the database now that neither the selector nor --app stops: they keep running. */
+  leftRunning?: string[];
   /** check's warnings, each shown with its fix before the user confirms. */
   warnings?: Array<{ id: string; found: string; fix?: string }>;
   /** check's downtime estimate, shown before the user confirms. */

@@ -31,6 +31,8 @@ export interface UpgradeReport {
     perDatabase: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }> } | null;
   /** How the data was verified: its shape before the applications returned and its content while they started, or all before. */
   verification: string | null;
+  /** Connected pods that no application scaling stopped (neither the selector nor --app), named before anything stopped. */
+  leftRunning: string[];
   /** Milliseconds per phase; downtime is from scaling the applications down to their being ready again. */
   timingsMs: Record<string, number>;
   /** validate's checks, run at the end (the data check is the verify step's). */
@@ -58,6 +60,8 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     ...(ctx.mode === 'offline' ? [`  database     stopped (0 replicas): it is started on PostgreSQL ${s.to} to verify the data, and left running (${s.workload.replicas} replica)`] : []),
     `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
     `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
+    ...(ctx.leftRunning?.length ? [`  left running ${ctx.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app; they may write ` +
+      `until the database stops (the snapshot holds it), and fail meanwhile; stop them too with --app <kind>/<name>`] : []),
     ...gitopsWarning(ctx.d.managers),
     ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
   ].join('\n'));
@@ -129,7 +133,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
     snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
     fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null,
-    verification: c.verification ?? null, timingsMs: timings, validation: { checks: validation.checks, summary: validation.summary },
+    verification: c.verification ?? null, leftRunning: c.leftRunning ?? [], timingsMs: timings, validation: { checks: validation.checks, summary: validation.summary },
   };
   const helmValues = helmImageValues(c.d.workload, s.targetImage);
   await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}) }, (r) => [
@@ -143,6 +147,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     helmValues ? `Helm manages this workload: put the new image in its values, or the next helm upgrade puts the old one back:\n${helmValues}` : '',
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
     r.verification ? `Verified: ${r.verification}.` : '',
+    r.leftRunning.length ? `Left running (connected before the upgrade, not scaled): ${r.leftRunning.join(', ')}.` : '',
     r.validation ? `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${r.validation.summary.pass} passed, ${r.validation.summary.warn} warnings, ` +
       `${r.validation.summary.fail} failed${validation.validatedAt ? ' (recorded for cleanup)' : ''}` : '',
   ].filter(Boolean).join('\n'));

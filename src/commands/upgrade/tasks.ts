@@ -13,12 +13,26 @@ import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts
 import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
 import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loop.ts';
+import { mergeApps, namedApps, podsOutside } from '../../discovery/named-apps.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 export { createApplyTasks } from './apply.ts';
 
+
+/** The pods connected to the database now that no application scaling stops, by name, with their sessions. */
+async function connectedOutside(ctx: UpgradeCtx): Promise<string[]> {
+  const clients = (ctx.server?.clients ?? []).filter((c) => c.address && ctx.d.podsByIp[c.address]);
+  if (!clients.length) return [];
+  const outside = new Set(podsOutside(await ctx.cluster.listPods(ctx.d.namespace), ctx.d.apps, ctx.d.workload).map((p) => p.metadata.name));
+  const byPod = new Map<string, string[]>();
+  for (const c of clients) {
+    const pod = ctx.d.podsByIp[c.address as string] as string;
+    if (outside.has(pod)) byPod.set(pod, [...(byPod.get(pod) ?? []), `${c.user ?? '?'}@${c.database ?? '?'}`]);
+  }
+  return [...byPod].map(([pod, s]) => `pod ${pod} (${[...new Set(s)].join(', ')})`);
+}
 
 /** Whether the preflight runs: not on a resumed run, and for a crash-looping bumped image only once it is stopped. */
 const planning = (ctx: UpgradeCtx): boolean => !ctx.resuming && !ctx.nothingToDo && (!ctx.bumped || !!ctx.bumpedStopped);
@@ -55,6 +69,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
+        ctx.d.apps = mergeApps(ctx.d.apps, await namedApps(ctx.cluster, ctx.d.namespace, opts.apps, ctx.d.workload));
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         const { pgdata, mountPath } = ctx.d;
@@ -142,6 +157,7 @@ The upgrade needs an image of PostgreSQL ${inc.dataMajor} to read the data as it
         };
         ctx.state = state;
         ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));
+        ctx.leftRunning = await connectedOutside(ctx);
         const warn = ctx.warnings.length;
         task.title = `Judge the preflight and plan the upgrade: ${findings.length - warn - findings.filter((f) => f.status === 'fail').length} passed, ${warn} warnings` +
           `${opts.force.length ? `, forced past: ${opts.force.join(', ')}` : ''}; PostgreSQL ${server.version} → ${opts.to} by --${opts.method}`;

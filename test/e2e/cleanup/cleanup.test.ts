@@ -51,6 +51,12 @@ test('set up: a Bitnami 13 database with its writing application, upgraded to 15
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   snapshot = (JSON.parse(r.stdout) as { snapshot: string }).snapshot;
   assert.ok(snapshot);
+  // The upgrade ends with validate's checks and records their pass, as validate does. Taken off here, it stands
+  // for an upgrade whose checks did not pass: cleanup must then wait for validate.
+  const annotations = async () => (await cp.kubectl(['-n', c.ns, 'get', 'configmap', STATE, '-o', 'jsonpath={.metadata.annotations}'])).stdout;
+  assert.match(await annotations(), 'pgupgrade.kubectl.io/validated-at');
+  await cp.kubectl(['-n', c.ns, 'annotate', 'configmap', STATE, 'pgupgrade.kubectl.io/validated-at-']);
+  assert.not.match(await annotations(), 'pgupgrade.kubectl.io/validated-at');
   await applyObjects(cp, lookAlikes());
   assert.match(await ls(cp, await podName(cp, c.ns, 'app.kubernetes.io/name=postgresql')), 'data-13.preupgrade');
 });
