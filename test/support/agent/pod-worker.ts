@@ -363,8 +363,16 @@ export class PodWorker {
   }
 
   /** Graceful deletion: the image's stop signal, the grace period, SIGKILL, release, then the deletion confirmed. */
-  async terminate(graceSeconds: number): Promise<void> {
-    if (this.terminating) return;
+  terminate(graceSeconds: number): Promise<void> {
+    // Every status patch of a deleting pod comes back as an event that asks again: they all wait for the one
+    // termination (the agent forgets the worker only once it is done, and never confirms the deletion early).
+    this.terminated ??= this.stopAndConfirm(graceSeconds);
+    return this.terminated;
+  }
+
+  private terminated?: Promise<void>;
+
+  private async stopAndConfirm(graceSeconds: number): Promise<void> {
     this.terminating = true;
     this.view.deleting = true;
     this.report();
@@ -381,6 +389,8 @@ export class PodWorker {
     await this.patching;
     await this.deps.rest.delete(`/api/v1/namespaces/${this.ns}/pods/${this.name}`, {
       apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata.uid },
+    }).catch((err: { status?: number }) => {
+      if (err.status !== 404 && err.status !== 409) throw err; // gone already (and perhaps its name taken by a new pod)
     });
   }
 
