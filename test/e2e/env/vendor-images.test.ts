@@ -69,6 +69,21 @@ test('PGUPGRADE_TEST_IMAGE_MAP: one line makes the exporter an idle sidecar (the
   await waitFor('the pull error', async () => /ErrImagePull|ImagePullBackOff/.test(Object.values(container(await podStatus(ns, 'unmapped'), 'x')?.state ?? {})[0]?.reason ?? ''), 30_000);
 });
 
+test('postgres:15-alpine: the alpine layout, postgres as UID 70, its binaries in /usr/local/bin', async () => {
+  const { cp } = await sharedEnv();
+  const plain = uniqueNamespace('alpine'); // the image's entrypoint starts as root: not in the restricted namespace
+  await createNamespace(cp, plain);
+  await applyObjects(cp, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'alpine-db', namespace: plain }, spec: { containers: [{
+    name: 'postgres', image: 'postgres:15-alpine', env: [{ name: 'POSTGRES_PASSWORD', value: 'alpine-e2e-pass' }],
+    readinessProbe: { exec: { command: ['pg_isready', '-h', '127.0.0.1'] }, periodSeconds: 1 } }] } }]);
+  await waitReady(cp, plain, 'alpine-db');
+  const r = await cp.kubectl(['-n', plain, 'exec', 'alpine-db', '--', 'sh', '-c',
+    'command -v postgres; stat -c %u /var/lib/postgresql/data; id -u postgres; psql -U postgres -tAc "show server_version_num"']);
+  const [bin, owner, uid, version] = r.stdout.trim().split('\n');
+  assert.equal([bin, owner, uid], ['/usr/local/bin/postgres', '70', '70'], 'the binary\'s path, the data\'s owner, the image\'s postgres');
+  assert.is(Math.floor(Number(version) / 10000), 15);
+});
+
 test.after(async () => {
   if (mapBefore === undefined) delete process.env[IMAGE_MAP_ENV];
   else process.env[IMAGE_MAP_ENV] = mapBefore;
