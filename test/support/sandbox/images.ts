@@ -3,7 +3,7 @@ import { currentImageMap, matchImage, splitRef, type ImageMapEntry, type Layout 
 /** How an image lays out PostgreSQL, and how its container starts. */
 export interface ImageSpec {
   ref: string;
-  /** The entry of the image table that it matched (images.yaml). */
+  /** The layout that its entry of the image table names (images.yaml, PGUPGRADE_TEST_IMAGE_MAP). */
   layout: Layout;
   flavour: 'postgres' | 'bitnami' | 'upgrade' | 'shell';
   /** The PostgreSQL majors whose binaries the image carries, at /usr/lib/postgresql/<M>/bin. */
@@ -28,7 +28,7 @@ const POSTGRES_USER = {
   group: [...ROOT.group, 'postgres:x:999:'],
 };
 
-/** A reference's repository and tag, registry and `library/` stripped (digests are ignored). */
+/** A reference's registry (none for Docker Hub), repository without `library/`, and tag (digests are ignored). */
 export { splitRef };
 
 /** The PostgreSQL majors a layout's image carries, from its tag; undefined when the tag names none it could. */
