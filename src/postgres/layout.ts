@@ -4,7 +4,7 @@ import { flavourOf, type Flavour } from './workload.ts';
 /** The layout of the database's image, and what in the pod said so. */
 export interface LayoutJudgement {
   flavour: Flavour;
-  /** Why, as the report says it, e.g. `data under /bitnami/postgresql`. */
+  /** Why, as the report says it, e.g. `PGDATA /bitnami/postgresql/data is under /bitnami`. */
   evidence: string;
 }
 
