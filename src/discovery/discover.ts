@@ -1,9 +1,10 @@
 import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
 import {
-  claimNameOf, databaseContainer, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
+  claimNameOf, databaseContainer, dataMountOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
   portOf, refOf, superuserOf, tagMajor, type Flavour, type SuperuserSource,
 } from '../postgres/workload.ts';
+import { judgeLayout } from '../postgres/layout.ts';
 
 /** What check found before asking the database anything. */
 export interface Discovery {
@@ -13,6 +14,8 @@ export interface Discovery {
   container: Container;
   pod?: Pod;
   flavour: Flavour;
+  /** What in the pod showed the layout (not the repository's name: vendors ship Bitnami's under theirs). */
+  layoutEvidence: string;
   image: string;
   pgdata: string;
   port: number;
@@ -80,7 +83,7 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const workload = await findWorkload(cluster, ns, ref);
   const container = databaseContainer(workload);
   const image = container.image ?? '';
-  const flavour = flavourOf(image);
+  const { flavour, evidence: layoutEvidence } = judgeLayout(container, workload.template.spec);
   const pgdata = pgdataOf(container, flavour, tagMajor(image));
   const mount = dataMountOf(container, pgdata);
   const where = `${workload.kind} ${ns}/${workload.metadata.name}`;
@@ -99,7 +102,7 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const apps = appsOf(await cluster.listWorkloads(ns), workload, appSelector);
   const sc = workload.template.spec.securityContext;
   return {
-    namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, image, pgdata, port: portOf(container),
+    namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, layoutEvidence, image, pgdata, port: portOf(container),
     mountPath: mount.mountPath, pvc,
     csiDriver: pvc.storageClassName ? await cluster.storageClassProvisioner(pvc.storageClassName) : undefined,
     superuser: superuserOf(container, flavour), fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps,

@@ -1,7 +1,7 @@
 import type { Container, Workload } from '../k8s/cluster.ts';
 import { parseImageRef } from './images.ts';
 
-/** Which image family runs the database; it decides paths, users and defaults. */
+/** The layout of the database's image (judged from the pod, layout.ts); it decides paths, users and defaults. */
 export type Flavour = 'official' | 'bitnami' | 'vendor';
 
 /** `sts/x`, `statefulset/x`, `deploy/x`, `deployment/x` or a bare name. */
@@ -15,12 +15,14 @@ export function parseWorkloadRef(arg: string): { kind?: Workload['kind']; name: 
   throw new Error(`"${arg}" is not a workload: use sts/<name>, deploy/<name> or a bare name`);
 }
 
-/** The image family of an image reference. */
+/**
+ * The image family that an image reference names, for the official and Bitnami repositories only: a vendor's
+ * repository (CircleCI's, Devtron's) says nothing, and its layout is judged from the pod (layout.ts).
+ */
 export function flavourOf(image: string): Flavour {
   const { repo } = parseImageRef(image);
   if (repo === 'postgres') return 'official';
-  // CircleCI Server's own image is built on Bitnami's, with its layout, scripts and UID 1001.
-  if (repo.endsWith('bitnami/postgresql') || repo.endsWith('bitnamilegacy/postgresql') || repo.endsWith('circleci/server-postgres')) return 'bitnami';
+  if (repo.endsWith('bitnami/postgresql') || repo.endsWith('bitnamilegacy/postgresql')) return 'bitnami';
   return 'vendor';
 }
 

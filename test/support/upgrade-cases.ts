@@ -17,8 +17,8 @@ import { assertWritesPresent, committedWrites, countWrites, waitForWrites, witho
  */
 export interface UpgradeCase {
   name: string;
-  /** The e2e file that runs it. */
-  file: 'upgrade' | 'majors';
+  /** The e2e file that runs it (vendor.test.ts keeps its case to itself: UPGRADE_CASES make the README's table). */
+  file: 'upgrade' | 'majors' | 'vendor';
   flavour: 'bitnami' | 'official';
   from: number;
   to: number;
@@ -30,6 +30,8 @@ export interface UpgradeCase {
   circleci?: boolean;
   /** The database is scaled to 0 before the upgrade (test/e2e/upgrade/stopped.test.ts). */
   stopped?: boolean;
+  /** The database's image, when not the flavour's own (a vendor's, mapped to a layout by PGUPGRADE_TEST_IMAGE_MAP). */
+  image?: string;
 }
 
 /** The vendor image of the seed (circleci-pg-upgrade.md). */
@@ -84,7 +86,7 @@ export async function deployCase(cp: ControlPlane, c: Deployed, password: string
   await createNamespace(cp, c.ns, c.flavour === 'bitnami' ? { 'pod-security.kubernetes.io/enforce': 'restricted' } : {});
   if (c.flavour === 'bitnami') {
     await applyObjects(cp, bitnamiFixture({ namespace: c.ns, major: c.from, password, appReplicas: 2, initdbArgs: c.checksums ? '--data-checksums' : undefined,
-      storageClassName: c.storageClassName, ...(c.circleci ? { release: 'circleci-server', name: 'postgresql', helm: true } : {}) }));
+      storageClassName: c.storageClassName, image: c.image, ...(c.circleci ? { release: 'circleci-server', name: 'postgresql', helm: true } : {}) }));
   } else {
     await applyObjects(cp, [officialSecret(c.ns, password), ...officialFixture({ namespace: c.ns, major: c.from, password, appReplicas: 1 })]);
   }

@@ -17,6 +17,8 @@ export interface CheckReport {
     reach: string;
     image: string;
     flavour: string;
+    /** What in the pod showed the flavour. */
+    layout: string;
     pgdata: string;
     version: { server: string | null; major: number | null; pgVersionFile: string | null; source: string };
     pvc: { name: string; capacity: string | null; storageClass: string | null; csiDriver: string | null; accessModes: string[] };
@@ -42,7 +44,7 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
     apiVersion: 'pgupgrade.kubectl.io/v1', kind: 'CheckReport', context, namespace: d.namespace,
     discovery: {
       workload: refOf({ kind: d.workload.kind, name: d.workload.metadata.name }),
-      container: d.container.name, pod: d.pod?.metadata.name ?? null, image: d.image, flavour: d.flavour,
+      container: d.container.name, pod: d.pod?.metadata.name ?? null, image: d.image, flavour: d.flavour, layout: d.layoutEvidence,
       reach: e.offline ? `probe pod ${e.offline.probe} (${e.offline.image}) on the stopped database's volume, deleted afterwards` : `exec into pod ${d.pod?.metadata.name}, psql over TCP to 127.0.0.1`,
       pgdata: e.server?.dataDirectory ?? d.pgdata,
       version: { server: e.server?.version ?? null, major: e.server ? Math.floor(e.server.versionNum / 10000) : null,
@@ -72,7 +74,7 @@ export function reportText(r: CheckReport): string {
     `Context ${r.context}, namespace ${r.namespace}`,
     `  workload      ${d.workload} (container ${d.container}, pod ${d.pod ?? 'none'})`,
     `  reached by    ${d.reach}`,
-    `  image         ${d.image} (${d.flavour})`,
+    `  image         ${d.image} (${d.flavour === 'vendor' ? 'a vendor\'s image' : `${d.flavour} layout`}: ${d.layout})`,
     `  version       ${d.version.server ?? 'unknown'} (PG_VERSION ${d.version.pgVersionFile ?? '?'}; from ${d.version.source})`,
     `  data          ${d.pgdata} on PVC ${d.pvc.name} (${d.pvc.capacity ?? '?'}, StorageClass ${d.pvc.storageClass ?? 'none'}, driver ${d.pvc.csiDriver ?? '?'})`,
     `  runs as       ${d.runtime.uid ?? '?'}:${d.runtime.gid ?? '?'}${d.runtime.fsGroup !== null ? ` fsGroup ${d.runtime.fsGroup}` : ''}; data owned by ${d.runtime.dataOwner ?? '?'}`,

@@ -78,8 +78,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
             `filesystem and swaps the directories, which a mount point cannot be. Set PGDATA to a subdirectory (e.g. ${mountPath}/pgdata) first`);
         }
         if (opts.patchWorkload && !opts.image && !targetImageFor(ctx.d.image, opts.to)) {
-          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}, not an image whose ` +
-            `repository we know how to move to PostgreSQL ${opts.to}: pass --image <the vendor's image for ${opts.to}>, or --no-patch-workload to change it yourself`);
+          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}, a vendor's repository ` +
+            `(${ctx.d.flavour === 'vendor' ? 'layout unknown' : `${ctx.d.flavour} layout`}: ${ctx.d.layoutEvidence}) whose tag for PostgreSQL ${opts.to} the ` +
+            `plugin cannot know: pass --image <the vendor's image for ${opts.to}>, or --no-patch-workload to change it yourself`);
         }
         if (ctx.d.pvc.accessModes.length && !ctx.d.pvc.accessModes.some((m) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod')) {
           throw usageError(`PVC ${ctx.d.namespace}/${ctx.d.pvc.metadata.name} is ${ctx.d.pvc.accessModes.join(', ')}, not ReadWriteOnce: other pods could ` +

@@ -96,8 +96,9 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
       void w.terminate(Number(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30))
         .finally(() => workers.delete(key));
     } else if (!w && pod.metadata.deletionTimestamp) {
-      // Gone already, or deleted and created again under the same name (409 on the UID precondition): as a kubelet, done.
-      rest.delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, { gracePeriodSeconds: 0, preconditions: { uid: key } }).catch(() => undefined);
+      // A deleting pod that this agent does not run: confirm it (gone already, or its name taken by a new pod, is fine).
+      void rest.delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, { gracePeriodSeconds: 0, preconditions: { uid: key } })
+        .catch(() => undefined);
     }
     refreshAll();
   };

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApiError, type KubeObject, type KubeRest } from '../kube/rest.ts';
+import type { KubeObject, KubeRest } from '../kube/rest.ts';
 import { ensurePostgres, type Major } from '../pg/fetch.ts';
 import { parseImage, type ImageSpec } from '../sandbox/images.ts';
 import { execIn, execProbe, runContainer, tcpProbe, type RunningContainer } from './container.ts';
@@ -33,6 +33,8 @@ interface Ctr {
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** A container that cannot start: its image cannot be pulled, or its config is refused. */
+const blocked = (c: Ctr) => c.view.state.kind === 'waiting' && c.view.state.reason !== 'PodInitializing';
 
 /**
  * Runs one pod as the kubelet would: image check, network, volumes and VolumeAttachments, init containers in
@@ -85,7 +87,7 @@ export class PodWorker {
       this.view.initialized = true;
       // The phase turns Running when a container has started (runOnce), as the kubelet reports it, not before
       // the launch: a client that waits for Running may exec at once.
-      for (const c of this.ctrs.filter((x) => !x.view.init)) this.startMain(c);
+      for (const c of this.ctrs.filter((x) => !x.view.init && !blocked(x))) this.startMain(c);
       this.report();
     } catch (err) {
       this.view.reason = 'AgentError';
@@ -103,13 +105,33 @@ export class PodWorker {
       }
     }
     this.report();
-    if (this.ctrs.some((c) => c.view.state.kind === 'waiting' && c.view.state.reason !== 'PodInitializing')) return false;
+    this.backOffPulls();
+    // As on a kubelet, a container that cannot start keeps only itself waiting, but an init container holds up the
+    // whole pod; a pod none of whose containers can start gets no network or volumes here.
+    if (this.ctrs.some((c) => blocked(c) && (c.view.init || this.ctrs.filter((x) => !x.view.init).every(blocked)))) return false;
     this.net = await this.deps.networks.create((this.pod.metadata.uid as string).replace(/-/g, '').slice(0, 8));
     this.view.podIP = this.net.ip;
     this.deps.writeHosts(this.pod, this.net.ip, this.hostsFile());
     this.volumes = await this.mountVolumes();
     this.report();
     return true;
+  }
+
+  /**
+   * The kubelet's image pull back-off, as its status shows it: ErrImagePull at each attempt, ImagePullBackOff in
+   * between (1 s doubling to 8 s here, 5 min on a kubelet). Its attempts fail for good: the agent's table decides.
+   */
+  private backOffPulls(attempt = 0): void {
+    const failed = this.ctrs.filter((c) => c.view.state.kind === 'waiting' && /^(ErrImagePull|ImagePullBackOff)$/.test(c.view.state.reason));
+    if (!failed.length || this.terminating || this.finished) return;
+    const backOff = attempt % 2 === 1;
+    for (const c of failed) {
+      c.view.state = backOff ? { kind: 'waiting', reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.spec.image}"` }
+        : { kind: 'waiting', reason: 'ErrImagePull', message: `image "${c.spec.image}" is not one the test node agent runs` };
+    }
+    if (attempt > 0) this.report();
+    const delay = backOff ? 1000 * 2 ** Math.min(3, (attempt - 1) / 2) : 1000;
+    setTimeout(() => this.backOffPulls(attempt + 1), delay).unref();
   }
 
   private volumes = new Map<string, HostVolume>();
@@ -181,7 +203,9 @@ export class PodWorker {
     // Container runtimes set HOME from the image's passwd entry for the UID, '/' when it has none.
     const home = image.passwd.map((l) => l.split(':')).find((f) => Number(f[2]) === uid)?.[5] ?? '/';
     const env = { ...image.env, HOSTNAME: this.name, HOME: home, ...(await resolveEnv(c.spec, src, facts)) };
-    const command = c.spec.command ? [...c.spec.command, ...(c.spec.args ?? [])] : [...image.entrypoint, ...(c.spec.args ?? image.cmd)];
+    // An idle stand-in runs its own entrypoint whatever the pod says: the sidecar's program is not in the environment.
+    const command = image.layout === 'idle' ? image.entrypoint
+      : c.spec.command ? [...c.spec.command, ...(c.spec.args ?? [])] : [...image.entrypoint, ...(c.spec.args ?? image.cmd)];
     const mounts = (c.spec.volumeMounts ?? []).map((m: Json) => {
       const vol = this.volumes.get(m.name);
       if (!vol) throw new Error(`volumeMount ${m.name} names no volume of the pod`);
@@ -309,6 +333,8 @@ export class PodWorker {
 
   private probe(c: Ctr, p: Json): Promise<boolean> {
     const timeout = (p.timeoutSeconds ?? 1) * 1000;
+    // An idle stand-in answers its probes in place of the program it stands for (an exporter's httpGet).
+    if (c.image?.layout === 'idle') return Promise.resolve(true);
     if (p.exec) return execProbe(c.run as RunningContainer, p.exec.command, Math.max(timeout, 5000));
     if (p.tcpSocket && this.net) {
       const port = typeof p.tcpSocket.port === 'number' ? p.tcpSocket.port : this.namedPort(c, p.tcpSocket.port);
@@ -337,8 +363,16 @@ export class PodWorker {
   }
 
   /** Graceful deletion: the image's stop signal, the grace period, SIGKILL, release, then the deletion confirmed. */
-  async terminate(graceSeconds: number): Promise<void> {
-    if (this.terminating) return;
+  terminate(graceSeconds: number): Promise<void> {
+    // Every status patch of a deleting pod comes back as an event that asks again: they all wait for the one
+    // termination (the agent forgets the worker only once it is done, and never confirms the deletion early).
+    this.terminated ??= this.stopAndConfirm(graceSeconds);
+    return this.terminated;
+  }
+
+  private terminated?: Promise<void>;
+
+  private async stopAndConfirm(graceSeconds: number): Promise<void> {
     this.terminating = true;
     this.view.deleting = true;
     this.report();
@@ -353,11 +387,10 @@ export class PodWorker {
     clearTimeout(timer);
     await this.release();
     await this.patching;
-    // A pod deleted and created again under its name meanwhile (a StatefulSet) fails the UID precondition: this one is gone.
     await this.deps.rest.delete(`/api/v1/namespaces/${this.ns}/pods/${this.name}`, {
       apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata.uid },
-    }).catch((err: unknown) => {
-      if (!(err instanceof ApiError && err.status === 409)) throw err;
+    }).catch((err: { status?: number }) => {
+      if (err.status !== 404 && err.status !== 409) throw err; // gone already (and perhaps its name taken by a new pod)
     });
   }
 

@@ -49,7 +49,7 @@ export async function materializeVolumes(
       // fsGroup: the group owns the volume root with setgid, as fsGroupChangePolicy OnRootMismatch leaves it.
       fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
       fs.chmodSync(dir, 0o777);
-      if (fsGroup !== undefined) fs.chownSync(dir, 0, fsGroup);
+      if (fsGroup !== undefined) applyFsGroupToRoot(dir, fsGroup);
       out.set(name, { hostPath: dir, readOnly: false });
     } else if (v.secret || v.configMap || v.projected) {
       fs.mkdirSync(dir, { recursive: true });
@@ -93,12 +93,24 @@ async function writeProjection(v: Json, dir: string, src: VolumeSources, fsGroup
   }
 }
 
-/** The host path a container mounts for one volumeMount, with subPath resolved inside the volume. */
+/**
+ * The host path a container mounts for one volumeMount, with subPath resolved inside the volume. A subPath that
+ * does not exist is made as the kubelet makes it, with the mode of the volume's root, after fsGroup was applied
+ * to that root (setgid): so it gets the pod's group, group-writable, as the root did. The Bitnami chart mounts
+ * emptyDir subPaths at /opt/bitnami/postgresql/tmp, conf and logs, which UID 1001 must write to. An existing
+ * subPath is left as it is, as fsGroupChangePolicy OnRootMismatch leaves it (PGDATA keeps its 0700).
+ */
 export function mountSource(vol: HostVolume, subPath?: string): string {
   if (!subPath) return vol.hostPath;
   const resolved = path.resolve(vol.hostPath, subPath);
   if (!resolved.startsWith(vol.hostPath + path.sep)) throw new Error(`subPath ${subPath} escapes its volume`);
-  if (!fs.existsSync(resolved)) fs.mkdirSync(resolved, { recursive: true });
+  const mode = fs.statSync(vol.hostPath).mode & 0o7777;
+  for (let d = vol.hostPath, rest = path.relative(vol.hostPath, resolved).split(path.sep); rest.length; rest = rest.slice(1)) {
+    d = path.join(d, rest[0] as string);
+    if (fs.existsSync(d)) continue;
+    fs.mkdirSync(d); // in a setgid directory: the directory's group, and setgid, are inherited
+    fs.chmodSync(d, mode); // not the agent's umask
+  }
   return resolved;
 }
 

@@ -6,6 +6,7 @@ import { ensureHostPackages } from '../apt.ts';
 import type { PgInstall } from '../pg/fetch.ts';
 import { trackChild } from '../teardown.ts';
 import type { ImageSpec } from './images.ts';
+import { imageLayout, imageScriptArgs, imageScripts } from './layout-fs.ts';
 
 /** A host directory or file bound into the container. */
 export interface Mount {
@@ -46,16 +47,6 @@ export interface SandboxProcess {
   signal(sig: NodeJS.Signals): void;
 }
 
-const SCRIPTS = path.join(path.dirname(new URL(import.meta.url).pathname), 'entrypoints');
-
-/** Where the image's own scripts sit inside it; each maps to a file in entrypoints/. */
-const IMAGE_SCRIPTS: Record<ImageSpec['flavour'], Array<[string, string]>> = {
-  postgres: [['docker-entrypoint.sh', '/usr/local/bin/docker-entrypoint.sh']],
-  bitnami: [['bitnami-entrypoint.sh', '/opt/bitnami/scripts/postgresql/entrypoint.sh'], ['bitnami-run.sh', '/opt/bitnami/scripts/postgresql/run.sh']],
-  upgrade: [['docker-upgrade', '/usr/local/bin/docker-upgrade']],
-  shell: [],
-};
-
 /** /var/run is a symlink to /run, which bwrap does not follow when it makes mount points. */
 function canonical(mountPath: string): string {
   return mountPath.startsWith('/var/run/') ? mountPath.slice(4) : mountPath;
@@ -69,7 +60,7 @@ function fsArgs(spec: SandboxSpec): string[] {
     // /root is 0755, not the images' 0700: the cached PostgreSQL prefixes under /root/.cache must be reachable.
     '--symlink', '../run', '/var/run', '--perms', '0755', '--dir', '/root'];
   const owns = [...new Set(spec.installs.flatMap((i) => i.ownPaths))];
-  const scriptTargets = IMAGE_SCRIPTS[spec.image.flavour].map(([, t]) => t);
+  const scriptTargets = imageScripts(spec.image).map(([, t]) => t);
   const layout = spec.image.flavour === 'bitnami' ? ['/opt/bitnami/postgresql/bin'] : [];
   a.push(...parentDirs([...owns, ...spec.mounts.map((m) => canonical(m.mountPath)), ...scriptTargets, ...layout]));
   for (const own of owns) a.push('--ro-bind', own, own);
@@ -77,10 +68,7 @@ function fsArgs(spec: SandboxSpec): string[] {
   for (const i of spec.installs) {
     a.push('--ro-bind', i.libDir, `/usr/lib/postgresql/${i.major}`, '--ro-bind', i.shareDir, `/usr/share/postgresql/${i.major}`);
   }
-  a.push(...imageLayout(spec));
-  // The image's own /usr/local/bin holds only its scripts; the host's would not be in the image.
-  if (IMAGE_SCRIPTS[spec.image.flavour].some(([, t]) => t.startsWith('/usr/local/bin/'))) a.push('--tmpfs', '/usr/local/bin');
-  for (const [file, target] of IMAGE_SCRIPTS[spec.image.flavour]) a.push('--ro-bind', path.join(SCRIPTS, file), target);
+  a.push(...imageLayout(spec), ...imageScriptArgs(spec));
   fs.writeFileSync(path.join(spec.scratchDir, 'passwd'), spec.image.passwd.join('\n') + '\n');
   fs.writeFileSync(path.join(spec.scratchDir, 'group'), spec.image.group.join('\n') + '\n');
   fs.writeFileSync(path.join(spec.scratchDir, 'resolv.conf'), 'options ndots:5 timeout:1 attempts:1\n');
@@ -105,29 +93,6 @@ export function parentDirs(targets: string[]): string[] {
     for (let d = path.dirname(t); d !== '/' && !TMPFS.includes(d) && !SYSTEM.some((s) => d === s || d.startsWith(s + '/')); d = path.dirname(d)) dirs.add(d);
   }
   return [...dirs].sort((x, y) => x.split('/').length - y.split('/').length).flatMap((d) => ['--perms', '0755', '--dir', d]);
-}
-
-/** Directories the image has beyond the PostgreSQL binaries: Bitnami's /opt tree, the official data dirs. */
-function imageLayout(spec: SandboxSpec): string[] {
-  const a: string[] = [];
-  const major = spec.image.majors[0];
-  if (spec.image.flavour === 'bitnami' && major !== undefined) {
-    const lib = `/usr/lib/postgresql/${major}`;
-    const conf = path.join(spec.scratchDir, 'bitnami-conf');
-    const tmp = path.join(spec.scratchDir, 'bitnami-tmp');
-    for (const d of [conf, tmp]) {
-      fs.mkdirSync(d, { recursive: true });
-      fs.chownSync(d, spec.uid, spec.gid);
-    }
-    a.push('--ro-bind', spec.installs.find((i) => i.major === major)!.libDir + '/bin', '/opt/bitnami/postgresql/bin',
-      '--symlink', `${lib}/lib`, '/opt/bitnami/postgresql/lib', '--symlink', `/usr/share/postgresql/${major}`, '/opt/bitnami/postgresql/share',
-      '--bind', conf, '/opt/bitnami/postgresql/conf', '--bind', tmp, '/opt/bitnami/postgresql/tmp',
-      '--perms', '0775', '--dir', '/bitnami', '--perms', '0775', '--dir', '/docker-entrypoint-initdb.d');
-  }
-  if (spec.image.flavour === 'postgres' || spec.image.flavour === 'upgrade') {
-    a.push('--perms', '0777', '--dir', '/var/lib/postgresql', '--perms', '0777', '--dir', '/docker-entrypoint-initdb.d');
-  }
-  return a;
 }
 
 /**

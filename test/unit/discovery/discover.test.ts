@@ -62,7 +62,7 @@ test('what a workload says about itself: flavour, PGDATA, superuser, volume, man
   assert.is(flavourOf('docker.io/bitnamilegacy/postgresql:13.4.0'), 'bitnami');
   assert.is(flavourOf('postgres:15-alpine'), 'official');
   assert.is(flavourOf('registry.example.com/circleci/postgres:12'), 'vendor');
-  assert.is(flavourOf('cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444'), 'bitnami', 'CircleCI Server\'s image is built on Bitnami\'s');
+  assert.is(flavourOf('cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444'), 'vendor', 'a vendor\'s name says nothing; the pod does (layout.ts)');
   assert.is(tagMajor('bitnami/postgresql:13.0.0-debian-12-r0'), 13);
   assert.ok(isPostgresWorkload(workload('Deployment', 'x', 'nginx', { metadata: { name: 'x', labels: { 'app.kubernetes.io/name': 'postgresql' } } })));
   assert.not.ok(isPostgresWorkload(workload('Deployment', 'x', 'tianon/postgres-upgrade:13-to-15')));

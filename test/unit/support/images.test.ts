@@ -1,11 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseImage, splitRef } from '../../support/sandbox/images.ts';
+import { currentImageMap, IMAGE_MAP_ENV, matchImage, readImageMap } from '../../support/sandbox/image-map.ts';
 import { parentDirs } from '../../support/sandbox/bwrap.ts';
 
 test('references with registries, library/ and digests', () => {
   assert.equal(splitRef('docker.io/library/postgres:13.22-bookworm'), { repo: 'postgres', tag: '13.22-bookworm' });
-  assert.equal(splitRef('registry.example.com:5000/bitnami/postgresql:15.4.0@sha256:abc'), { repo: 'bitnami/postgresql', tag: '15.4.0' });
+  assert.equal(splitRef('registry.example.com:5000/bitnami/postgresql:15.4.0@sha256:abc'), { registry: 'registry.example.com:5000', repo: 'bitnami/postgresql', tag: '15.4.0' });
   assert.equal(splitRef('busybox'), { repo: 'busybox', tag: 'latest' });
 });
 
@@ -23,6 +27,44 @@ test('the images the agent knows, and their layouts', () => {
   assert.equal([cci.flavour, cci.majors, cci.user], ['bitnami', [14], 1001], 'CircleCI Server\'s image is built on Bitnami\'s');
   const client = parseImage('alpine/psql:15.8')!;
   assert.equal([client.flavour, client.majors, client.env.PATH?.split(':')[0]], ['shell', [15], '/usr/lib/postgresql/15/bin']);
+});
+
+test('the alpine images: UID 70, the binaries in /usr/local/bin; an idle sidecar; a client', () => {
+  const al = parseImage('postgres:12-alpine')!;
+  assert.equal([al.layout, al.flavour, al.majors, al.env.PATH?.startsWith('/usr/local/sbin:/usr/local/bin:')], ['alpine', 'postgres', [12], true]);
+  assert.ok(al.passwd.includes('postgres:x:70:70::/var/lib/postgresql:/bin/sh'));
+  assert.is(parseImage('postgres:12.22-bookworm')?.layout, 'official');
+  assert.is(parseImage('alpine/psql:15.8')?.layout, 'client');
+  const idle = parseImage('bitnami/postgres-exporter:0.15.0', [{ repository: 'bitnami/postgres-exporter', layout: 'idle' }])!;
+  assert.equal([idle.layout, idle.majors, idle.entrypoint], ['idle', [], ['sleep', 'infinity']]);
+});
+
+function mapFile(text: string): string {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'imagemap-')), 'map.yaml');
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+test('PGUPGRADE_TEST_IMAGE_MAP adds entries before the built-in ones: a vendor image is one line', () => {
+  const devtron = 'quay.io/devtron/postgres:14.9.0-debian-11-r31';
+  assert.is(parseImage(devtron), undefined, 'not in the built-in table');
+  const file = mapFile('- { repository: quay.io/devtron/postgres, layout: bitnami }\n- { repository: "*/postgres-exporter", layout: idle }\n');
+  const table = currentImageMap({ [IMAGE_MAP_ENV]: file });
+  const spec = parseImage(devtron, table)!;
+  assert.equal([spec.layout, spec.majors, spec.user, spec.env.POSTGRESQL_VOLUME_DIR], ['bitnami', [14], 1001, '/bitnami/postgresql']);
+  assert.is(parseImage('docker.io/devtron/postgres:14', table), undefined, 'a pattern that names a registry matches that registry only');
+  assert.is(parseImage('bitnami/postgres-exporter:0.15.0-debian-12-r14', table)?.layout, 'idle');
+  assert.is(parseImage('postgres:16', table)?.layout, 'official', 'the built-in entries still serve');
+  assert.is(matchImage('postgres:16', [{ repository: 'postgres', layout: 'bitnami' }, ...table])?.layout, 'bitnami', 'the first match wins');
+  assert.is(parseImage('quay.io/devtron/postgres:latest', table), undefined, 'a database layout needs the major in the tag');
+});
+
+test('a broken image map is refused with the file, the entry and what is wrong', () => {
+  assert.throws(() => readImageMap(mapFile('- { repository: x/pg, layout: bitnamy }\n')), /map\.yaml, entry 1 \(x\/pg\): layout must be one of official, alpine, bitnami/);
+  assert.throws(() => readImageMap(mapFile('- { layout: idle }\n')), /entry 1: no repository/);
+  assert.throws(() => readImageMap(mapFile('- { repository: x/pg, layout: bitnami, major: 14 }\n')), /unknown field major \(the major comes from the tag\)/);
+  assert.throws(() => readImageMap(mapFile('repository: x\n')), /a list of \{ repository, layout \} entries/);
+  assert.throws(() => currentImageMap({ [IMAGE_MAP_ENV]: '/nonexistent/map.yaml' }), /image map \/nonexistent\/map\.yaml: ENOENT/);
 });
 
 test('unknown images are refused', () => {

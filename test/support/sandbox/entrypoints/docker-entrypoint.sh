@@ -15,7 +15,8 @@ if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
   mkdir -p /var/run/postgresql
   chown postgres:postgres /var/run/postgresql
   chmod 03775 /var/run/postgresql || :
-  exec setpriv --reuid=999 --regid=999 --init-groups -- "$BASH_SOURCE" "$@"
+  # The image's postgres user: 999 in the Debian images, 70 in the alpine ones.
+  exec setpriv --reuid="$(id -u postgres)" --regid="$(id -g postgres)" --init-groups -- "$BASH_SOURCE" "$@"
 fi
 
 if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
