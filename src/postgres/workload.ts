@@ -146,5 +146,7 @@ export function helmImageValues(w: Workload, image: string): string | undefined 
   const chart = l['app.kubernetes.io/name'] ?? l['helm.sh/chart']?.replace(/-\d[\w.+-]*$/, '');
   const block = ['image:', `  registry: ${ref.registry ?? 'docker.io'}`, `  repository: ${ref.repo}`, `  tag: ${ref.tag ?? 'latest'}`];
   const nested = chart && release && chart !== release ? [`${chart}:`, ...block.map((x) => `  ${x}`)] : block;
-  return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${nested.join('\n')}`;
+  // Bitnami's charts refuse an image they did not ship (bitnamilegacy/ included) unless this global says yes.
+  const legacy = ref.repo === 'bitnamilegacy/postgresql' ? ['global:', '  security:', '    allowInsecureImages: true'] : [];
+  return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${[...nested, ...legacy].join('\n')}`;
 }

@@ -32,6 +32,8 @@ export interface CheckOptions {
   method: Method;
   appSelector: Record<string, string>;
   image?: string;
+  /** The image the workload will run after the upgrade (upgrade's --image). */
+  workloadImage?: string;
   initdb?: { encoding?: string; lcCollate?: string; lcCtype?: string };
 }
 

@@ -33,11 +33,17 @@ export interface UpgradeCase {
 /** The vendor image of the seed (circleci-pg-upgrade.md). */
 export const CIRCLECI_14 = 'cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444';
 
+/**
+ * Bitnami publishes no free image of 18 (bitnamilegacy/postgresql is frozen at 17), so a Bitnami source going to
+ * 18 names its image, as a user must: one of Bitnami's own 18 builds.
+ */
+export const BITNAMI_18 = 'docker.io/bitnami/postgresql:18.1.0-debian-12-r4';
+
 export const UPGRADE_CASES: UpgradeCase[] = [
   { name: 'Bitnami 13 → 15, link', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'link' },
   { name: 'Bitnami 15 → 17, copy', file: 'upgrade', flavour: 'bitnami', from: 15, to: 17, method: 'copy' },
-  { name: 'Bitnami 17 → 18, link, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'link', checksums: true },
-  { name: 'Bitnami 17 → 18, swap, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true },
+  { name: 'Bitnami 17 → 18, link, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'link', checksums: true, flags: ['--image', BITNAMI_18] },
+  { name: 'Bitnami 17 → 18, swap, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true, flags: ['--image', BITNAMI_18] },
   { name: 'Bitnami 13 → 17 directly, link', file: 'upgrade', flavour: 'bitnami', from: 13, to: 17, method: 'link' },
   { name: 'official postgres Deployment, 13 → 15, link', file: 'upgrade', flavour: 'official', from: 13, to: 15, method: 'link' },
   { name: 'Bitnami 13 → 15, link, --verify-while-apps-start', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'link', flags: ['--verify-while-apps-start'] },
@@ -46,8 +52,8 @@ export const UPGRADE_CASES: UpgradeCase[] = [
     circleci: true, flags: ['--image', CIRCLECI_14] },
   { name: 'Bitnami 12 → 16, copy', file: 'majors', flavour: 'bitnami', from: 12, to: 16, method: 'copy' },
   { name: 'Bitnami 12 → 17, link', file: 'majors', flavour: 'bitnami', from: 12, to: 17, method: 'link' },
-  { name: 'Bitnami 14 → 18, link', file: 'majors', flavour: 'bitnami', from: 14, to: 18, method: 'link' },
-  { name: 'Bitnami 16 → 18, swap', file: 'majors', flavour: 'bitnami', from: 16, to: 18, method: 'swap' },
+  { name: 'Bitnami 14 → 18, link', file: 'majors', flavour: 'bitnami', from: 14, to: 18, method: 'link', flags: ['--image', BITNAMI_18] },
+  { name: 'Bitnami 16 → 18, swap', file: 'majors', flavour: 'bitnami', from: 16, to: 18, method: 'swap', flags: ['--image', BITNAMI_18] },
   { name: 'official postgres:12 Deployment of seed 000 (admin, PGDATA in a subdirectory), 12 → 14, link', file: 'majors', flavour: 'official', from: 12, to: 14, method: 'link' },
   { name: 'official postgres Deployment, 14 → 16, copy', file: 'majors', flavour: 'official', from: 14, to: 16, method: 'copy' },
 ];

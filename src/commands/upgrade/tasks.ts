@@ -8,7 +8,7 @@ import { evidenceOf } from '../../preflight/evidence.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
 import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifests/snapshot.ts';
-import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../../postgres/images.ts';
+import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFor, parseImageRef, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
@@ -23,7 +23,7 @@ export { createApplyTasks } from './apply.ts';
 
 /** The read-only part: find the workload and any recorded upgrade, run check's blocking checks, make the plan. */
 export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
-  const checkOpts = { workload: opts.workload, to: opts.to, method: opts.method, appSelector: opts.appSelector, image: opts.jobImage };
+  const checkOpts = { workload: opts.workload, to: opts.to, method: opts.method, appSelector: opts.appSelector, image: opts.jobImage, workloadImage: opts.image };
   return [
     connectTask<UpgradeCtx>(connect),
     {
@@ -59,6 +59,10 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         if (pgdata.replace(/\/+$/, '') === mountPath.replace(/\/+$/, '')) {
           throw usageError(`PGDATA ${pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +
             `filesystem and swaps the directories, which a mount point cannot be. Set PGDATA to a subdirectory (e.g. ${mountPath}/pgdata) first`);
+        }
+        const bitnami = bitnamiTargetNote(ctx.d.image, opts.to);
+        if (opts.patchWorkload && !opts.image && bitnami && !bitnami.image) {
+          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}. ${bitnami.note}: ${bitnami.fix}; nothing was changed`);
         }
         if (opts.patchWorkload && !opts.image && !targetImageFor(ctx.d.image, opts.to)) {
           throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}, not an image whose ` +
@@ -164,7 +168,8 @@ export function manualPatchAdvice(s: UpgradeState, ns: string): string {
   const r = parseImageRef(s.targetImage || s.oldImage);
   const patch = `kubectl -n ${ns} patch ${refOf(s.workload)} --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"${s.container}","image":"${s.targetImage || '<image for ' + s.to + '>'}"}]}}}}'`;
   const helm = r.repo.endsWith('bitnami/postgresql') || r.repo.endsWith('bitnamilegacy/postgresql')
-    ? `\nHelm (Bitnami chart): --set image.tag=${r.tag ?? s.to} (for a subchart, prefix it: postgresql.image.tag=…)` : '';
+    ? `\nHelm (Bitnami chart): --set image.repository=${r.repo},image.tag=${r.tag ?? s.to}` +
+      `${r.repo === 'bitnamilegacy/postgresql' ? ',global.security.allowInsecureImages=true' : ''} (for a subchart, prefix image.*: postgresql.image.tag=…)` : '';
   return `Point ${refOf(s.workload)} at PostgreSQL ${s.to} yourself (in your Helm values or Git repository, so that nothing reverts it):\n  ${patch}${helm}\n` +
     `Then run the same upgrade command again: it resumes, starts the database and the applications, and verifies the data.`;
 }

@@ -49,6 +49,9 @@ export function parseImage(ref: string): ImageSpec | undefined {
       env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}`, PG_MAJOR: String(major), PGDATA: '/var/lib/postgresql/data', LANG: 'en_US.utf8' },
     };
   }
+  // Since August 2025 Bitnami publishes no bitnami/postgresql:<major> tags (docker.io answers NotFound), and what
+  // moved to bitnamilegacy/ are its version tags: a bare-major tag fails as that pull would.
+  if ((repo === 'bitnami/postgresql' || repo === 'bitnamilegacy/postgresql') && !/^\d+\.\d+\.\d+/.test(tag)) return undefined;
   // CircleCI Server's own image (circleci-pg-upgrade.md) is built on Bitnami's: its layout, UID 1001 and scripts.
   if ((repo === 'bitnami/postgresql' || repo === 'bitnamilegacy/postgresql' || repo === 'circleci/server-postgres') && major) {
     return {

@@ -132,6 +132,9 @@ test('the Helm values block that keeps the new image: nested under the subchart,
     metadata: { name: 'pg', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/instance': 'postgresql' } } });
   assert.match(helmImageValues(own, 'bitnami/postgresql:14') ?? '', /\nimage:\n  registry: docker.io\n  repository: bitnami\/postgresql\n  tag: 14$/);
   assert.is(helmImageValues(workload('Deployment', 'pg', 'postgres:12'), 'postgres:14'), undefined, 'not Helm: nothing to print');
+  // The chart refuses an image it did not ship unless told: bitnamilegacy needs the global switch.
+  assert.match(helmImageValues(own, 'bitnamilegacy/postgresql:14.18.0-debian-12-r0') ?? '',
+    /repository: bitnamilegacy\/postgresql\n  tag: 14.18.0-debian-12-r0\nglobal:\n  security:\n    allowInsecureImages: true$/);
 });
 
 test.run();
