@@ -24,7 +24,8 @@ export function flavourOf(image: string): Flavour {
   return 'vendor';
 }
 
-const isPostgresImage = (image?: string) => !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
+/** Is this image PostgreSQL's own (server or client), not an upgrade image, exporter or pooler? */
+export const isPostgresImage = (image?: string): boolean => !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
 
 /** Does a workload look like a PostgreSQL server (image or the chart's label), and not one of ours? */
 export function isPostgresWorkload(w: Workload): boolean {

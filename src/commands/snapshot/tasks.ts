@@ -1,6 +1,7 @@
 import type { ListrTask } from 'listr2';
 import { connectTask } from '../../connect-task.ts';
 import type { Cluster, KObject } from '../../k8s/cluster.ts';
+import { clientsNote } from '../../discovery/clients.ts';
 import { discover, type Discovery } from '../../discovery/discover.ts';
 import { gatherVolume, liveReach, modeOf, readPassword, type Mode } from '../../server/gather.ts';
 import { readControlData, startProbe } from '../../probe/probe.ts';
@@ -115,7 +116,7 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
         if ('problem' in pick) throw opts.snapshotClass ? usageError(pick.problem) : new CliError(`${pick.problem}: create one for it, or back up another way`, ExitCode.failed);
         ctx.className = pick.name;
         task.title = `Find the PostgreSQL workload and its data PVC: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ` +
-          `class ${ctx.className}, ${ctx.mode === 'live' ? `running in pod ${ctx.d.pod?.metadata.name}` : 'stopped'}`;
+          `class ${ctx.className}, ${ctx.mode === 'live' ? `running in pod ${ctx.d.pod?.metadata.name}` : 'stopped'}${clientsNote(ctx.d.clients)}`;
       },
     },
     {

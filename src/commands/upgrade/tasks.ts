@@ -1,6 +1,7 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../k8s/cluster.ts';
 import { discover } from '../../discovery/discover.ts';
+import { clientsNote } from '../../discovery/clients.ts';
 import { evaluate, plan } from '../../preflight/evaluate.ts';
 import { modeOf } from '../../server/gather.ts';
 import { probeIdentity } from '../../probe/probe.ts';
@@ -78,7 +79,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           throw new CliError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is not running. upgrade starts from a running ` +
             `database, whose fingerprint it takes before any downtime: scale it back up (to its usual replicas) and run upgrade again`, ExitCode.failed);
         }
-        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, pod ${ctx.d.pod?.metadata.name}`;
+        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, pod ${ctx.d.pod?.metadata.name}` +
+          clientsNote(ctx.d.clients);
       },
     },
     {
