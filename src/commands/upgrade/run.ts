@@ -47,6 +47,7 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     `  versions     ${s.fromVersion} → ${s.to}, pg_upgrade --${s.method}, Job image ${s.jobImage}`,
     `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
     `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
+    ...(ctx.d.clients.length ? [`  not the db   ${ctx.d.clients.map((c) => c.ref).join(', ')}: clients of the PostgreSQL image, left running`] : []),
     `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
     ...gitopsWarning(ctx.d.managers),
     ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
