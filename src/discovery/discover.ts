@@ -1,9 +1,10 @@
 import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
+import { superuserOf, type SuperuserSource } from '../postgres/credentials.ts';
 import { describeClients, listJobClients, partWorkloads, type ImageClient } from './clients.ts';
 import {
   claimNameOf, databaseContainer, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
-  portOf, refOf, superuserOf, tagMajor, type Flavour, type SuperuserSource,
+  portOf, refOf, tagMajor, type Flavour,
 } from '../postgres/workload.ts';
 
 /** What check found before asking the database anything. */
@@ -21,6 +22,8 @@ export interface Discovery {
   pvc: Pvc;
   csiDriver?: string;
   superuser?: SuperuserSource;
+  /** --superuser-secret: the Secret and key that hold the superuser's password, named by the user. */
+  superuserSecret?: { name: string; key: string };
   fsGroup?: number;
   managers: string[];
   /** Other pods that mount the data PVC. */
@@ -86,7 +89,8 @@ export function appsOf(all: Workload[], database: Workload, selector: Record<str
 }
 
 /** Discovery: the workload, its pod, volume, Secret, and what surrounds it. */
-export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>): Promise<Discovery> {
+export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>,
+  opts: { superuserSecret?: { name: string; key: string } } = {}): Promise<Discovery> {
   const labels = await cluster.namespaceLabels(ns).catch((err: { code?: number }) => {
     if (err.code === 403) return {} as Record<string, string>; // not allowed to read namespaces: Pod Security level unknown
     throw err;
@@ -117,7 +121,7 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
     namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, image, pgdata, port: portOf(container),
     mountPath: mount.mountPath, pvc,
     csiDriver: pvc.storageClassName ? await cluster.storageClassProvisioner(pvc.storageClassName) : undefined,
-    superuser: superuserOf(container, flavour), fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
+    superuser: superuserOf(workload.template.spec, container, flavour), superuserSecret: opts.superuserSecret, fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
     podsByIp: Object.fromEntries(pods.filter((p) => p.podIP).map((p) => [p.podIP as string, p.metadata.name])),
   };
 }

@@ -57,31 +57,6 @@ export function pgdataOf(c: Container, flavour: Flavour, major?: number): string
   return major !== undefined && major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data';
 }
 
-/** Where the superuser's password comes from. */
-export interface SuperuserSource {
-  user: string;
-  env: string;
-  secret?: { name: string; key: string };
-  /** The password is written in the manifest itself. */
-  literal?: boolean;
-}
-
-/** The superuser and the env var that carries its password, as each image family defines them. */
-export function superuserOf(c: Container, flavour: Flavour): SuperuserSource | undefined {
-  const candidates = flavour === 'bitnami'
-    ? ['POSTGRES_POSTGRES_PASSWORD', 'POSTGRESQL_POSTGRES_PASSWORD', ...(envValue(c, 'POSTGRES_USER') ? [] : ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD'])]
-    : ['POSTGRES_PASSWORD'];
-  const user = flavour === 'bitnami' ? 'postgres' : envValue(c, 'POSTGRES_USER') ?? 'postgres';
-  for (const name of candidates) {
-    const e = c.env?.find((x) => x.name === name);
-    if (!e) continue;
-    const ref = e.valueFrom?.secretKeyRef;
-    if (ref) return { user, env: name, secret: { name: ref.name, key: ref.key } };
-    if (e.value !== undefined) return { user, env: name, literal: true };
-  }
-  return undefined;
-}
-
 /** The PostgreSQL port: PGPORT or Bitnami's variable, else 5432. */
 export function portOf(c: Container): number {
   return Number(envValue(c, 'POSTGRESQL_PORT_NUMBER') ?? envValue(c, 'PGPORT') ?? 5432);

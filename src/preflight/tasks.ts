@@ -17,7 +17,7 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
     {
       title: 'Find the PostgreSQL workload',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
         ctx.mode = modeOf(ctx.d);
         const how = ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'no pod: the database is stopped';
         task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ${how}${clientsNote(ctx.d.clients)}`;

@@ -25,6 +25,7 @@ export interface SnapshotOptions {
   verify: boolean;
   snapshotClass?: string;
   timeoutSeconds: number;
+  superuserSecret?: { name: string; key: string }; // --superuser-secret
 }
 
 /** What the verification found. */
@@ -106,7 +107,7 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
     {
       title: 'Find the PostgreSQL workload and its data PVC',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
         ctx.mode = modeOf(ctx.d);
         const driver = ctx.d.csiDriver;
         if (!driver) throw new CliError(`PVC ${ctx.d.namespace}/${ctx.d.pvc.metadata.name} has no StorageClass with a CSI driver, so it cannot be snapshotted; back it up another way (pg_dump, or your storage's own tools)`, ExitCode.failed);

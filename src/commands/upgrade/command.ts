@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.ts';
+import { globalFlags, OUTPUT_CHOICES, SUPERUSER_SECRET_FLAG, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import { parseSelector } from '../../k8s/selector.ts';
 import { verifyImageFlags } from '../../postgres/images.ts';
 import type { OutputFormat } from '../../renderer.ts';
@@ -22,6 +22,7 @@ interface UpgradeArgs extends GlobalArgs {
   rollback: boolean;
   'verify-while-apps-start': boolean;
   timeout: number;
+  'superuser-secret'?: string;
   output: OutputFormat;
 }
 
@@ -46,6 +47,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         describe: 'Start the applications as soon as a snapshot of the upgraded data is held, and compare the fingerprint meanwhile (downtime no longer grows with the data; a difference is then found with the applications running)' })
       .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
+      .option('superuser-secret', SUPERUSER_SECRET_FLAG)
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
       .example('$0 upgrade -n circleci-server --to 15 --dry-run', 'print every object and patch it would apply, and change nothing')
       .example('$0 upgrade -n circleci-server --to 15', 'upgrade, asking first; a re-run after any interruption resumes')
@@ -58,18 +60,21 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         parseSelector(a['app-selector']);
         const image = verifyImageFlags(a.image, a['job-image'], a.to);
         if (image) throw usageError(image);
+        superuserSecretOf(a['superuser-secret']);
         return true;
       }),
   handler: async (argv) => {
     const [{ runUpgrade, runRollback }, { createContext }, { processIo }] = await Promise.all([import('./run.ts'), import('../../context.ts'), import('../../output.ts')]);
     if (argv.rollback) {
-      await runRollback(createContext(globalFlags(argv)), { workload: argv.workload, appSelector: parseSelector(argv['app-selector']), timeoutSeconds: argv.timeout }, processIo);
+      await runRollback(createContext(globalFlags(argv)), { workload: argv.workload, appSelector: parseSelector(argv['app-selector']), timeoutSeconds: argv.timeout,
+        superuserSecret: superuserSecretOf(argv['superuser-secret']) }, processIo);
       return;
     }
     await runUpgrade(createContext(globalFlags(argv)), {
       workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']),
       force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
       timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, verifyWhileAppsStart: argv['verify-while-apps-start'],
+      superuserSecret: superuserSecretOf(argv['superuser-secret']),
     }, processIo);
   },
 };

@@ -20,6 +20,8 @@ export interface UpgradeOptions {
   timeoutSeconds: number;
   /** Start the applications once a REPEATABLE READ snapshot of the data is held, and compare while they start. */
   verifyWhileAppsStart: boolean;
+  /** --superuser-secret: where the superuser's password is, when the pod spec does not say. */
+  superuserSecret?: { name: string; key: string };
 }
 
 /** The stored Job spec travels in the state, so that a resumed run makes the very same Job. */

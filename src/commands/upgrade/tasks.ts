@@ -24,14 +24,14 @@ export { createApplyTasks } from './apply.ts';
 
 /** The read-only part: find the workload and any recorded upgrade, run check's blocking checks, make the plan. */
 export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
-  const checkOpts = { workload: opts.workload, to: opts.to, method: opts.method, appSelector: opts.appSelector, image: opts.jobImage, workloadImage: opts.image };
+  const checkOpts = { workload: opts.workload, to: opts.to, method: opts.method, appSelector: opts.appSelector, image: opts.jobImage, workloadImage: opts.image, superuserSecret: opts.superuserSecret };
   return [
     connectTask<UpgradeCtx>(connect),
     {
       title: 'Find the PostgreSQL workload and any upgrade already under way',
       task: async (ctx, task) => {
         ctx.timings = {};
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
         ctx.stateVersion = cm?.metadata.resourceVersion;

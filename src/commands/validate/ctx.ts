@@ -14,6 +14,8 @@ export interface ValidateOptions {
   updateExtensions: boolean;
   reindexCollations: boolean;
   amcheck: boolean;
+  /** --superuser-secret: where the superuser's password is, when the pod spec does not say. */
+  superuserSecret?: { name: string; key: string };
 }
 
 /** What the tasks find, for the judges in run.ts. */

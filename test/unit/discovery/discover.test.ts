@@ -5,7 +5,7 @@ import { appsOf, findWorkload } from '../../../src/discovery/discover.ts';
 import { clientReason, scriptPrograms } from '../../../src/postgres/server-or-client.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
-  claimNameOf, dataMountOf, flavourOf, helmImageValues, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
+  claimNameOf, dataMountOf, flavourOf, helmImageValues, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
 import { parseSelector } from '../../../src/k8s/selector.ts';
 import { workloadWaits } from '../../../src/preflight/evaluate.ts';
@@ -110,12 +110,6 @@ test('what a workload says about itself: flavour, PGDATA, superuser, volume, man
   assert.is(pgdataOf({ name: 'c' }, 'bitnami'), '/bitnami/postgresql/data');
   assert.is(pgdataOf({ name: 'c' }, 'official', 18), '/var/lib/postgresql/18/docker');
   assert.is(pgdataOf({ name: 'c', env: [{ name: 'PGDATA', value: '/x/pgdata' }] }, 'official', 13), '/x/pgdata');
-  const ref = { valueFrom: { secretKeyRef: { name: 's', key: 'k' } } };
-  assert.equal(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', ...ref }] }, 'official'),
-    { user: 'admin', env: 'POSTGRES_PASSWORD', secret: { name: 's', key: 'k' } });
-  assert.is(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_USER', value: 'app' }, { name: 'POSTGRES_PASSWORD', ...ref }] }, 'bitnami'), undefined,
-    'with a custom user Bitnami\'s POSTGRES_PASSWORD is that user\'s, not the superuser\'s');
-  assert.is(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_PASSWORD', value: 'inline' }] }, 'official')?.literal, true);
   const c = { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }, { name: 'shm', mountPath: '/dev/shm' }] };
   assert.equal(dataMountOf(c, '/var/lib/postgresql/data/pgdata'), { volume: 'data', mountPath: '/var/lib/postgresql/data' });
   assert.is(dataMountOf(c, '/var/lib/postgresql/database'), undefined);
