@@ -22,6 +22,8 @@ const CHECK: Permission[] = [
   // Exec over WebSocket is a GET, authorised as `get pods/exec`; since 1.35 the apiserver also wants `create`.
   p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
   p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'),
+  // A POSTGRES_USER (or password) that reaches the container through envFrom of a ConfigMap.
+  p('get', '', 'configmaps'),
   // The probe pod that reads a stopped database's volume.
   p('get', '', 'pods'), p('create', '', 'pods'), p('delete', '', 'pods'),
   p('get', '', 'namespaces', { clusterScoped: true }),

@@ -1,4 +1,5 @@
-import type { Cluster } from '../k8s/cluster.ts';
+import type { Cluster, Container, PodSpec } from '../k8s/cluster.ts';
+import type { Flavour } from '../postgres/workload.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { superuserVars, userVars, varSources, type SuperuserSource, type ValueSource } from '../postgres/credentials.ts';
 import type { Discovery } from './discover.ts';
@@ -8,6 +9,23 @@ async function valueOf(cluster: Cluster, ns: string, s: ValueSource): Promise<st
   if (s.kind === 'value') return s.value;
   if (s.kind === 'secret') return cluster.readSecretKey(ns, s.name, s.key);
   if (s.kind === 'configMap') return (await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: s.name }))?.data?.[s.key];
+  return undefined;
+}
+
+/**
+ * The user the image was told to create (POSTGRES_USER and the like), read wherever it is: env, envFrom, a
+ * `*_FILE`. Undefined when unset, or not readable with this user's permissions (cleanup reads no Secret).
+ */
+export async function appUserOf(cluster: Cluster, ns: string, spec: PodSpec, c: Container, flavour: Flavour): Promise<string | undefined> {
+  for (const v of userVars(flavour)) {
+    for (const s of varSources(spec, c, v)) {
+      const value = await valueOf(cluster, ns, s).catch((err: { code?: number }) => {
+        if (err.code === 403) return undefined;
+        throw err;
+      });
+      if (value !== undefined) return value.trim();
+    }
+  }
   return undefined;
 }
 
@@ -23,11 +41,7 @@ const missed = (s: ValueSource) => (s.kind === 'secret' ? `${s.via}: Secret has 
 export async function readSuperuser(cluster: Cluster, d: Discovery): Promise<{ user: string; password: string }> {
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
   const spec = d.workload.template.spec;
-  let appUser: string | undefined;
-  for (const v of userVars(d.flavour)) {
-    for (const s of varSources(spec, d.container, v)) appUser ??= await valueOf(cluster, d.namespace, s);
-  }
-  const { user, passwordVars } = superuserVars(d.flavour, appUser?.trim());
+  const { user, passwordVars } = superuserVars(d.flavour, await appUserOf(cluster, d.namespace, spec, d.container, d.flavour));
   if (d.superuserSecret) {
     const { name, key } = d.superuserSecret;
     const password = await cluster.readSecretKey(d.namespace, name, key);

@@ -1,6 +1,7 @@
 import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
 import { superuserOf, type SuperuserSource } from '../postgres/credentials.ts';
+import { appUserOf } from './credentials.ts';
 import { describeClients, listJobClients, partWorkloads, type ImageClient } from './clients.ts';
 import {
   claimNameOf, databaseContainer, dataMountOf, flavourOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
@@ -121,7 +122,8 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
     namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, image, pgdata, port: portOf(container),
     mountPath: mount.mountPath, pvc,
     csiDriver: pvc.storageClassName ? await cluster.storageClassProvisioner(pvc.storageClassName) : undefined,
-    superuser: superuserOf(workload.template.spec, container, flavour), superuserSecret: opts.superuserSecret, fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
+    superuser: superuserOf(workload.template.spec, container, flavour, await appUserOf(cluster, ns, workload.template.spec, container, flavour)),
+    superuserSecret: opts.superuserSecret, fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
     podsByIp: Object.fromEntries(pods.filter((p) => p.podIP).map((p) => [p.podIP as string, p.metadata.name])),
   };
 }

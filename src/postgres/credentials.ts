@@ -103,13 +103,13 @@ export interface SuperuserSource {
 }
 
 /**
- * The superuser and where its password comes from, as far as the pod spec alone tells (no Secret read): the
- * first source of the first variable the image reads. envFrom and a user named inside a Secret are settled when
- * the password is read (src/discovery/credentials.ts).
+ * The superuser and where its password comes from, as far as the pod spec tells: the first source of the first
+ * variable the image reads. `appUser` is the user the image creates when discovery could read it (from a Secret,
+ * envFrom, a file); envFrom candidates are settled when the password is read (src/discovery/credentials.ts).
  */
-export function superuserOf(spec: PodSpec, c: Container, flavour: Flavour): SuperuserSource | undefined {
-  const appUser = userVars(flavour).map((v) => envSources(c, v)[0]).find((s) => s?.kind === 'value');
-  const { user, passwordVars } = superuserVars(flavour, appUser?.kind === 'value' ? appUser.value : undefined);
+export function superuserOf(spec: PodSpec, c: Container, flavour: Flavour, appUser?: string): SuperuserSource | undefined {
+  const literal = userVars(flavour).map((v) => envSources(c, v)[0]).find((s) => s?.kind === 'value');
+  const { user, passwordVars } = superuserVars(flavour, appUser ?? (literal?.kind === 'value' ? literal.value : undefined));
   for (const env of passwordVars) {
     const s = varSources(spec, c, env).find((x) => x.kind !== 'unreadable');
     if (s?.kind === 'secret') return { user, env, secret: { name: s.name, key: s.key }, via: s.via };

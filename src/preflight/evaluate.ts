@@ -90,6 +90,13 @@ export function verifyTargetImage(e: Evidence): Finding[] {
   return n ? [f('target-image', 'The target image exists and gets updates', 'warn', n.note, n.fix)] : [];
 }
 
+/** Where the superuser's password was read: the Secret and key, and how they reach the container. */
+const passwordSource = (e: Evidence) => {
+  const su = e.d.superuser;
+  const secret = su?.secret ? `Secret ${su.secret.name} (key ${su.secret.key})` : undefined;
+  return [secret, su?.via && su.via !== `env ${su.env} (secretKeyRef)` ? su.via : undefined].filter(Boolean).join(', from ') || 'its source';
+};
+
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
@@ -105,9 +112,10 @@ export function evaluate(e: Evidence): Finding[] {
   if (e.offline) {
     out.push(...verifyControlData(e));
   } else if (e.credentialsError !== undefined || !e.server || !e.databases) {
-    out.push(f('credentials', 'The superuser can connect', 'fail', e.credentialsError ?? 'not tried', `check that Secret ${e.d.superuser?.secret?.name}/${e.d.superuser?.secret?.key} holds ${e.d.superuser?.user}'s current password`));
+    out.push(f('credentials', 'The superuser can connect', 'fail', e.credentialsError ?? 'not tried', `check that ${passwordSource(e)} holds ${e.d.superuser?.user}'s current password, ` +
+      'or pass --superuser-secret <secret>/<key> naming the one that does'));
   } else {
-    out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from Secret ${e.d.superuser?.secret?.name} (key ${e.d.superuser?.secret?.key})`));
+    out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from ${passwordSource(e)}`));
   }
   if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));
