@@ -28,6 +28,10 @@ export interface UpgradeCase {
   checksums?: boolean;
   /** CircleCI Server's shape: StatefulSet `postgresql` of Helm release `circleci-server`. */
   circleci?: boolean;
+  /** The superuser, when not the fixture's own (postgres for Bitnami, admin for the official image). */
+  superuser?: string;
+  /** Objects of the case's own shape, applied instead of the flavour's fixture (its Secret included). */
+  objects?: (ns: string, password: string) => Array<Record<string, unknown>>;
 }
 
 /** The vendor image of the seed (circleci-pg-upgrade.md). */
@@ -67,7 +71,7 @@ export interface Deployed extends UpgradeCase {
 
 /** A name that psql would read as a connection string: the fingerprint must read it as any other database. */
 export const HOSTILE_DB = 'host=127.0.0.1 port=5499 dbname=x';
-export const user = (c: UpgradeCase): string => (c.flavour === 'bitnami' ? 'postgres' : 'admin');
+export const user = (c: UpgradeCase): string => c.superuser ?? (c.flavour === 'bitnami' ? 'postgres' : 'admin');
 export const app = (c: UpgradeCase): string => (c.flavour === 'official' ? 'postgres-app' : c.circleci ? 'circleci-server-frontend' : 'circleci-frontend');
 export const selector = (c: UpgradeCase): string => (c.flavour === 'bitnami' ? 'app.kubernetes.io/name=postgresql' : 'k8s-app=postgres');
 
@@ -86,7 +90,9 @@ export async function upgradeCli(cp: ControlPlane, args: string[], outputs: RunR
 /** Creates the namespace and the database with its writing application, seeds it and fingerprints it. */
 export async function deployCase(cp: ControlPlane, c: Deployed, password: string): Promise<void> {
   await createNamespace(cp, c.ns, c.flavour === 'bitnami' ? { 'pod-security.kubernetes.io/enforce': 'restricted' } : {});
-  if (c.flavour === 'bitnami') {
+  if (c.objects) {
+    await applyObjects(cp, c.objects(c.ns, password));
+  } else if (c.flavour === 'bitnami') {
     await applyObjects(cp, bitnamiFixture({ namespace: c.ns, major: c.from, password, appReplicas: 2, initdbArgs: c.checksums ? '--data-checksums' : undefined,
       storageClassName: c.storageClassName, ...(c.circleci ? { release: 'circleci-server', name: 'postgresql', helm: true } : {}) }));
   } else {
