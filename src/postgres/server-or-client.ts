@@ -6,7 +6,10 @@ const SERVER_PROGRAMS = new Set(['postgres', 'postmaster', 'docker-entrypoint.sh
 /** Entrypoints that start the server for no arguments, for an option, or for the server's own program, else run the arguments. */
 const ENTRYPOINTS = new Set(['docker-entrypoint.sh', 'entrypoint.sh']);
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
-const NOT_THE_COMMAND = new Set(['exec', 'nohup', 'then', 'do', 'else', 'elif', 'if', 'while', 'until', 'time', '!', '{']);
+/** Init processes that run the command after their options (`tini -- …`), and those that first take a user (`gosu postgres …`). */
+const INITS = new Set(['tini', 'dumb-init', 'catatonit', 'nohup', 'env']);
+const USER_SWITCHERS = new Set(['gosu', 'su-exec', 'chpst']);
+const NOT_THE_COMMAND = new Set(['exec', 'then', 'do', 'else', 'elif', 'if', 'while', 'until', 'time', '!', '{', '--', ...INITS]);
 const NOT_A_PROGRAM = new Set(['done', 'fi', 'esac', '}']);
 /** Shell builtins that say nothing of what a script is for, left out when naming what it runs. */
 const TRIVIAL = new Set(['true', 'false', ':', 'set', 'echo', 'export', 'cd', 'test', '[', 'trap', 'shift']);
@@ -34,6 +37,8 @@ function startsServer(argv: string[]): boolean {
     const script = rest.filter((a) => !a.startsWith('-'));
     return script.length > 0 && startsServer(script);
   }
+  if (INITS.has(program)) return startsServer(rest.filter((a) => !a.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)));
+  if (USER_SWITCHERS.has(program)) return startsServer(rest.slice(1));
   if (ENTRYPOINTS.has(program)) return startsServer(rest.length && !rest[0]?.startsWith('-') ? rest : []);
   return SERVER_PROGRAMS.has(program) || first.startsWith('-');
 }

@@ -88,11 +88,13 @@ test('what starts the server: the images\' entrypoints, postgres itself, a shell
   for (const [command, args] of [[undefined, undefined], [undefined, ['postgres', '-c', 'max_connections=200']], [undefined, ['-c', 'shared_buffers=1GB']],
     [['docker-entrypoint.sh'], ['postgres']], [['/opt/bitnami/scripts/postgresql/entrypoint.sh'], ['/opt/bitnami/scripts/postgresql/run.sh']],
     [['sh', '-c', 'chmod 700 /data && exec docker-entrypoint.sh postgres'], undefined], [['bash', '/usr/local/bin/docker-entrypoint.sh', 'postgres'], undefined],
-    [['/bin/sh', '-ec', 'X=1 exec postgres -D /data'], undefined]] as const) {
+    [['/bin/sh', '-ec', 'X=1 exec postgres -D /data'], undefined], [['tini', '--', 'docker-entrypoint.sh'], ['postgres']], [['gosu', 'postgres', 'postgres'], undefined],
+    [['sh', '-c', 'exec tini -- docker-entrypoint.sh postgres'], undefined]] as const) {
     assert.is(c(command as string[] | undefined, args as string[] | undefined), undefined, JSON.stringify([command, args]));
   }
   for (const [command, args] of [[['sleep', 'infinity'], undefined], [undefined, ['sleep', 'infinity']], [['docker-entrypoint.sh'], ['psql', '-c', 'select 1']],
-    [['sh', '-c', 'pg_dumpall -h postgres > /backup/all.sql'], undefined], [['bash'], undefined], [['pg_isready', '-h', 'postgres'], undefined]] as const) {
+    [['sh', '-c', 'pg_dumpall -h postgres > /backup/all.sql'], undefined], [['bash'], undefined], [['pg_isready', '-h', 'postgres'], undefined],
+    [['tini', '--', 'sleep', 'infinity'], undefined]] as const) {
     assert.ok(c(command as string[] | undefined, args as string[] | undefined), JSON.stringify([command, args]));
   }
   assert.equal(scriptPrograms('set -e; until pg_isready -h db; do sleep 1; done && psql -f x.sql'), ['set', 'pg_isready', 'sleep', 'psql']);
