@@ -52,10 +52,23 @@ function chart16Objects(ns: string, password: string): Obj[] {
   return objs;
 }
 
+/** The official image's own way: POSTGRES_PASSWORD_FILE, the Secret mounted as files (one key, renamed by items). */
+function fileObjects(ns: string, password: string): Obj[] {
+  const objs: Obj[] = [officialSecret(ns, password), ...officialFixture({ namespace: ns, major: 14, password, appReplicas: 1 })];
+  const spec = deploymentOf(objs).spec.template.spec;
+  const c = spec.containers[0];
+  c.env = [...c.env.filter((e: { name: string }) => e.name !== 'POSTGRES_PASSWORD'), { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/postgres/password' }];
+  c.volumeMounts.push({ name: 'credentials', mountPath: '/run/secrets/postgres', readOnly: true });
+  spec.volumes.push({ name: 'credentials', secret: { secretName: 'postgres', items: [{ key: 'admin-pass', path: 'password' }] } });
+  return objs;
+}
+
 const kong: Deployed = { name: 'official 15 → 17, kong, credentials only through envFrom', file: 'upgrade', flavour: 'official', from: 15, to: 17, method: 'link',
   superuser: 'kong', objects: kongObjects, ns: uniqueNamespace('cred-envfrom'), pod: '' };
 const chart16: Deployed = { name: 'Bitnami chart 16 13 → 15, app user, passwords only as mounted files', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15,
   method: 'link', objects: chart16Objects, ns: uniqueNamespace('cred-files'), pod: '' };
+const file: Deployed = { name: 'official 14 → 16 Deployment, the superuser password only as POSTGRES_PASSWORD_FILE', file: 'upgrade', flavour: 'official',
+  from: 14, to: 16, method: 'link', objects: fileObjects, ns: uniqueNamespace('cred-file'), pod: '' };
 const vault = uniqueNamespace('cred-vault');
 
 async function cli(cp: ControlPlane, args: string[]): Promise<RunResult> {
@@ -79,17 +92,18 @@ async function deployInjected(cp: ControlPlane): Promise<void> {
   await waitReady(cp, vault, await podName(cp, vault, 'k8s-app=postgres'));
 }
 
-test('set up: kong\'s envFrom Deployment, Bitnami chart 16 with password files, a password file that a sidecar injector writes', async () => {
+test('set up: kong\'s envFrom Deployment, Bitnami chart 16 with password files, an official POSTGRES_PASSWORD_FILE, a file that an injector writes', async () => {
   const { cp } = await sharedEnv();
-  await Promise.all([deployCase(cp, kong, PASSWORD), deployCase(cp, chart16, PASSWORD), deployInjected(cp)]);
-  assert.ok(kong.before && chart16.before);
+  await Promise.all([deployCase(cp, kong, PASSWORD), deployCase(cp, chart16, PASSWORD), deployCase(cp, file, PASSWORD), deployInjected(cp)]);
+  assert.ok(kong.before && chart16.before && file.before);
   // The entrypoints made what the variables asked: kong is the official image's superuser, app sits beside postgres.
   assert.is((await cp.kubectl(['-n', chart16.ns, 'exec', chart16.pod, '--', 'psql', '-U', 'postgres', '-Atc', "select rolsuper from pg_roles where rolname = 'app'"])).stdout.trim(), 'f');
 });
 
-test('check finds the superuser\'s password through envFrom (kong) and through mounted files (postgres beside app), naming only Secret and key', async () => {
+test('check finds the superuser\'s password through envFrom (kong) and through mounted files (postgres beside app; admin), naming only Secret and key', async () => {
   const { cp } = await sharedEnv();
-  for (const [c, superuser, secret] of [[kong, 'kong', 'kong-postgres/POSTGRES_PASSWORD'], [chart16, 'postgres', 'circleci-postgresql/postgres-password']] as const) {
+  for (const [c, superuser, secret] of [[kong, 'kong', 'kong-postgres/POSTGRES_PASSWORD'], [chart16, 'postgres', 'circleci-postgresql/postgres-password'],
+    [file, 'admin', 'postgres/admin-pass']] as const) {
     const r = await cli(cp, ['check', '-n', c.ns, '--to', String(c.to), '-o', 'json']);
     const rep = JSON.parse(r.stdout) as { discovery: { superuser: { user: string; secret: string } }; checks: Array<{ id: string; status: string; found: string }> };
     assert.equal(rep.discovery.superuser, { user: superuser, secret }, r.stderr);
@@ -120,7 +134,7 @@ test('a password only an injector can read: check says which variables it follow
   assert.is(snap.code, 0, snap.stdout + snap.stderr);
 });
 
-for (const c of [kong, chart16]) {
+for (const c of [kong, chart16, file]) {
   test(`${c.name}: upgraded in place, the fingerprints equal`, async () => {
     const { cp } = await sharedEnv();
     const restarts = (await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout.trim();
