@@ -13,17 +13,24 @@ export interface Permission {
  */
 const p = (verb: string, group: string, resource: string, extra: Partial<Permission> = {}): Permission => ({ verb, group, resource, ...extra });
 
+/** Discovery lists CronJobs and Jobs to name the clients that run a PostgreSQL image (it does without, on a 403). */
+const JOB_CLIENTS: Permission[] = [p('list', 'batch', 'cronjobs'), p('list', 'batch', 'jobs')];
+
 const CHECK: Permission[] = [
   p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'),
   p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
   // Exec over WebSocket is a GET, authorised as `get pods/exec`; since 1.35 the apiserver also wants `create`.
   p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
   p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'),
+  // A POSTGRES_USER (or password) that reaches the container through envFrom of a ConfigMap.
+  p('get', '', 'configmaps'),
   // The probe pod that reads a stopped database's volume.
   p('get', '', 'pods'), p('create', '', 'pods'), p('delete', '', 'pods'),
   p('get', '', 'namespaces', { clusterScoped: true }),
   p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
   p('list', 'snapshot.storage.k8s.io', 'volumesnapshotclasses', { clusterScoped: true }),
+  // CronJobs and Jobs on a PostgreSQL image (backups, psql jobs): named as clients, never taken for the database.
+  ...JOB_CLIENTS,
 ];
 
 /** `snapshot`: discovery, exec for the CHECKPOINT, the snapshot and its fingerprint; --verify restores to a temporary PVC. */
@@ -39,13 +46,14 @@ const SNAPSHOT: Permission[] = [
   // The probe pod of a stopped database, and --verify's restored PVC and pod.
   p('get', '', 'pods'), p('create', '', 'pods'), p('delete', '', 'pods'),
   p('create', '', 'persistentvolumeclaims'), p('delete', '', 'persistentvolumeclaims'),
+  ...JOB_CLIENTS,
 ];
 
 /** `validate`: discovery, exec for psql (checks and repairs alike), the record and the reference, the upgrade's Jobs. */
 const VALIDATE: Permission[] = [
   p('get', 'apps', 'statefulsets'), p('list', 'apps', 'statefulsets'), p('get', 'apps', 'deployments'), p('list', 'apps', 'deployments'),
   p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
-  p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'), p('get', '', 'configmaps'), p('list', 'batch', 'jobs'),
+  p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'), p('get', '', 'configmaps'), ...JOB_CLIENTS,
   // validated-at on the upgrade's record, when every check passes: what cleanup waits for.
   p('patch', '', 'configmaps'),
   p('get', '', 'namespaces', { clusterScoped: true }), p('get', 'storage.k8s.io', 'storageclasses', { clusterScoped: true }),
@@ -90,6 +98,7 @@ const CLEANUP: Permission[] = [
   p('get', '', 'configmaps'), p('list', '', 'configmaps'), p('delete', '', 'configmaps'),
   p('create', 'coordination.k8s.io', 'leases'), p('get', 'coordination.k8s.io', 'leases'), p('patch', 'coordination.k8s.io', 'leases'),
   p('delete', 'coordination.k8s.io', 'leases'),
+  ...JOB_CLIENTS,
 ];
 
 export const PERMISSIONS: Record<string, Permission[]> = {

@@ -1,8 +1,11 @@
 import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
+import { superuserOf, type SuperuserSource } from '../postgres/credentials.ts';
+import { appUserOf } from './credentials.ts';
+import { describeClients, listJobClients, partWorkloads, type ImageClient } from './clients.ts';
 import {
   claimNameOf, databaseContainer, dataMountOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
-  portOf, refOf, superuserOf, tagMajor, type Flavour, type SuperuserSource,
+  portOf, refOf, tagMajor, type Flavour,
 } from '../postgres/workload.ts';
 import { judgeLayout } from '../postgres/layout.ts';
 
@@ -23,19 +26,32 @@ export interface Discovery {
   pvc: Pvc;
   csiDriver?: string;
   superuser?: SuperuserSource;
+  /** --superuser-secret: the Secret and key that hold the superuser's password, named by the user. */
+  superuserSecret?: { name: string; key: string };
   fsGroup?: number;
   managers: string[];
   /** Other pods that mount the data PVC. */
   volumeUsers: string[];
   apps: Workload[];
+  /** Workloads, CronJobs and Jobs that run a PostgreSQL image as clients, each with why it is not the database. */
+  clients: ImageClient[];
   /** Pod IP → pod name, to say who holds the connections. */
   podsByIp: Record<string, string>;
 }
 
 const kindName = (w: Workload) => refOf({ kind: w.kind, name: w.metadata.name });
 
-/** Finds the workload: the one named, or the single PostgreSQL workload of the namespace. Exit 2 otherwise. */
-export async function findWorkload(cluster: Cluster, ns: string, ref?: string): Promise<Workload> {
+/** The clients named in an error, so that the user sees why they were not taken for the database. */
+const clientsSaid = (clients: ImageClient[]) => (clients.length ? `; clients on a PostgreSQL image there, not candidates: ${describeClients(clients).join('; ')}` : '');
+
+/**
+ * Finds the workload: the one named, or the single PostgreSQL server of the namespace. Workloads, CronJobs and Jobs
+ * that run the image as a client (a command that replaces the server, nothing a server keeps) are named, never
+ * candidates. Exit 2 when none or several servers are found.
+ */
+export async function findWorkload(cluster: Cluster, ns: string, ref?: string): Promise<{ workload: Workload; clients: ImageClient[] }> {
+  const [all, jobClients] = await Promise.all([cluster.listWorkloads(ns), listJobClients(cluster, ns)]);
+  const { servers, clients: workloadClients } = partWorkloads(all);
   if (ref) {
     let parsed;
     try {
@@ -43,25 +59,28 @@ export async function findWorkload(cluster: Cluster, ns: string, ref?: string): 
     } catch (err) {
       throw usageError((err as Error).message);
     }
-    const kinds: Array<Workload['kind']> = parsed.kind ? [parsed.kind] : ['StatefulSet', 'Deployment'];
-    const found = (await Promise.all(kinds.map((k) => cluster.getWorkload(ns, k, parsed.name)))).filter((w): w is Workload => !!w);
-    if (found.length === 1 && found[0]) {
-      const w = found[0];
-      if (!isPostgresWorkload(w)) {
-        const images = w.template.spec.containers.map((c) => c.image).join(', ');
-        throw usageError(`${kindName(w)} in namespace ${ns} does not run PostgreSQL (images: ${images}; no label app.kubernetes.io/name=postgresql); name the database's workload`);
+    const found = all.filter((w) => w.metadata.name === parsed.name && (!parsed.kind || w.kind === parsed.kind));
+    const named = found[0];
+    const others = [...partWorkloads(all.filter((w) => w !== named)).clients, ...jobClients];
+    if (found.length === 1 && named) {
+      if (!isPostgresWorkload(named)) {
+        const images = named.template.spec.containers.map((c) => c.image).join(', ');
+        throw usageError(`${kindName(named)} in namespace ${ns} does not run PostgreSQL (images: ${images}; no label app.kubernetes.io/name=postgresql); name the database's workload`);
       }
-      return w;
+      // Named by the user: taken as the database even where it looks like a client (a wrapper script of its own).
+      return { workload: named, clients: others };
     }
     if (found.length > 1) throw usageError(`both sts/${parsed.name} and deploy/${parsed.name} exist in namespace ${ns}: name one of them`);
-    const candidates = (await cluster.listWorkloads(ns)).filter(isPostgresWorkload).map(kindName);
     throw usageError(`no ${parsed.kind ?? 'StatefulSet or Deployment'} named ${parsed.name} in namespace ${ns}` +
-      (candidates.length ? `; PostgreSQL workloads there: ${candidates.join(', ')}` : ''));
+      (servers.length ? `; PostgreSQL servers there: ${servers.map(kindName).join(', ')}` : '') + clientsSaid(others));
   }
-  const pg = (await cluster.listWorkloads(ns)).filter(isPostgresWorkload);
-  if (pg.length === 1 && pg[0]) return pg[0];
-  if (pg.length === 0) throw usageError(`no PostgreSQL StatefulSet or Deployment found in namespace ${ns} (by image or the label app.kubernetes.io/name=postgresql); name it, e.g. sts/<name>, or pass -n`);
-  throw usageError(`several PostgreSQL workloads in namespace ${ns}: ${pg.map(kindName).join(', ')}; name the one to check`);
+  const clients = [...workloadClients, ...jobClients];
+  if (servers.length === 1 && servers[0]) return { workload: servers[0], clients };
+  if (servers.length === 0) {
+    throw usageError(`no PostgreSQL server StatefulSet or Deployment found in namespace ${ns} (by image or the label app.kubernetes.io/name=postgresql)` +
+      `${clientsSaid(clients)}; name the database's workload, e.g. sts/<name>, or pass -n`);
+  }
+  throw usageError(`several PostgreSQL servers in namespace ${ns}: ${servers.map(kindName).join(', ')}; name the one to check${clientsSaid(clients)}`);
 }
 
 /**
@@ -74,13 +93,14 @@ export function appsOf(all: Workload[], database: Workload, selector: Record<str
 }
 
 /** Discovery: the workload, its pod, volume, Secret, and what surrounds it. */
-export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>): Promise<Discovery> {
+export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>,
+  opts: { superuserSecret?: { name: string; key: string } } = {}): Promise<Discovery> {
   const labels = await cluster.namespaceLabels(ns).catch((err: { code?: number }) => {
     if (err.code === 403) return {} as Record<string, string>; // not allowed to read namespaces: Pod Security level unknown
     throw err;
   });
   if (!labels) throw usageError(`namespace ${ns} not found in context ${cluster.contextName}; pass -n <namespace>`);
-  const workload = await findWorkload(cluster, ns, ref);
+  const { workload, clients } = await findWorkload(cluster, ns, ref);
   const container = databaseContainer(workload);
   const image = container.image ?? '';
   const { flavour, evidence: layoutEvidence } = judgeLayout(container, workload.template.spec);
@@ -105,7 +125,8 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
     namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, layoutEvidence, image, pgdata, port: portOf(container),
     mountPath: mount.mountPath, pvc,
     csiDriver: pvc.storageClassName ? await cluster.storageClassProvisioner(pvc.storageClassName) : undefined,
-    superuser: superuserOf(container, flavour), fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps,
+    superuser: superuserOf(workload.template.spec, container, flavour, await appUserOf(cluster, ns, workload.template.spec, container, flavour)),
+    superuserSecret: opts.superuserSecret, fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
     podsByIp: Object.fromEntries(pods.filter((p) => p.podIP).map((p) => [p.podIP as string, p.metadata.name])),
   };
 }

@@ -21,7 +21,10 @@ export interface Meta {
 export interface Container {
   name: string;
   image?: string;
-  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  command?: string[];
+  args?: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }>;
+  envFrom?: Array<{ prefix?: string; secretRef?: { name: string }; configMapRef?: { name: string } }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
   securityContext?: SecurityContext;
@@ -36,6 +39,12 @@ export interface SecurityContext {
   fsGroup?: number;
 }
 
+/** A Secret key projected into a volume as a file at `path` (relative to the mount). */
+export interface KeyToPath {
+  key: string;
+  path: string;
+}
+
 /** A pod template's or a pod's spec. */
 export interface PodSpec {
   containers: Container[];
@@ -43,7 +52,8 @@ export interface PodSpec {
   securityContext?: SecurityContext;
   nodeName?: string;
   terminationGracePeriodSeconds?: number;
-  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName?: string; items?: KeyToPath[] };
+    projected?: { sources?: Array<{ secret?: { name: string; items?: KeyToPath[] } }> } }>;
 }
 
 /** A StatefulSet or Deployment. */

@@ -31,14 +31,48 @@ export function isKnownRepo(ref: string): boolean {
 }
 
 /**
- * The image that runs `to` for a workload now running `current`: the same registry and repository at the target
- * major (the official image's bare major tag, Bitnami's `<major>` tag), or undefined for a vendor's image, for
- * which the user must name the image.
+ * Bitnami's free catalog changed in August 2025: `bitnami/postgresql:<major>` tags are no longer published, and the
+ * tags that existed moved, frozen, to `bitnamilegacy/postgresql`. The default target of a Bitnami source is
+ * therefore a tag that was published there, per major: the newest that public deployments are seen pulling from
+ * bitnamilegacy since the move. There is no free Bitnami image of 18: such a target needs --image.
+ */
+export const BITNAMI_LEGACY_TAGS: Readonly<Record<number, string>> = {
+  12: '12.20.0-debian-12-r26', 13: '13.18.0-debian-12-r2', 14: '14.18.0-debian-12-r0',
+  15: '15.10.0-debian-12-r2', 16: '16.6.0-debian-12-r2', 17: '17.6.0-debian-12-r4',
+};
+
+/** Is this Bitnami's own PostgreSQL image (bitnami/ or bitnamilegacy/), whose free tags are frozen? */
+export function isBitnamiRepo(ref: string): boolean {
+  const { repo } = parseImageRef(ref);
+  return repo === 'bitnami/postgresql' || repo === 'bitnamilegacy/postgresql';
+}
+
+/**
+ * The image that runs `to` for a workload now running `current`: the official image's bare major tag in the same
+ * registry; for Bitnami's image, `bitnamilegacy/postgresql` at the frozen tag of that major (undefined when
+ * Bitnami published none, as for 18); undefined for a vendor's image, for which the user must name the image.
  */
 export function targetImageFor(current: string, to: number): string | undefined {
   const r = parseImageRef(current);
   if (!KNOWN_REPOS.includes(r.repo)) return undefined;
-  return `${r.registry ? `${r.registry}/` : ''}${r.repo}:${to}`;
+  const registry = r.registry ? `${r.registry}/` : '';
+  if (r.repo === 'postgres') return `${registry}postgres:${to}`;
+  const tag = BITNAMI_LEGACY_TAGS[to];
+  return tag ? `${registry}bitnamilegacy/postgresql:${tag}` : undefined;
+}
+
+/** Why a Bitnami source's target is a frozen image (a warning), or, when none exists for `to`, what to do instead. */
+export function bitnamiTargetNote(current: string, to: number): { image?: string; note: string; fix: string } | undefined {
+  if (!isBitnamiRepo(current)) return undefined;
+  const image = targetImageFor(current, to);
+  const leave = 'or leave Bitnami for the official image with --method dump (planned; not built yet)';
+  if (!image) {
+    return { note: `Bitnami publishes no free image of PostgreSQL ${to}: bitnami/postgresql tags stopped in August 2025, and bitnamilegacy/postgresql ` +
+      `is frozen at ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}`,
+    fix: `pass --image <a Bitnami-layout image of ${to} that your nodes can pull> to upgrade, or --to ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}, ${leave}` };
+  }
+  return { image, note: `the target image is ${image}: Bitnami stopped publishing bitnami/postgresql tags in August 2025, and bitnamilegacy/postgresql is ` +
+    'a frozen copy that gets no updates, security fixes included', fix: `pass --image to upgrade to choose a maintained image of your own, ${leave}` };
 }
 
 /**

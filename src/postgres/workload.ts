@@ -26,7 +26,8 @@ export function flavourOf(image: string): Flavour {
   return 'vendor';
 }
 
-const isPostgresImage = (image?: string) => !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
+/** Is this image PostgreSQL's own (server or client), not an upgrade image, exporter or pooler? */
+export const isPostgresImage = (image?: string): boolean => !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
 
 /** Does a workload look like a PostgreSQL server (image or the chart's label), and not one of ours? */
 export function isPostgresWorkload(w: Workload): boolean {
@@ -56,31 +57,6 @@ export function pgdataOf(c: Container, flavour: Flavour, major?: number): string
   if (fromEnv) return fromEnv;
   if (flavour === 'bitnami') return '/bitnami/postgresql/data';
   return major !== undefined && major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data';
-}
-
-/** Where the superuser's password comes from. */
-export interface SuperuserSource {
-  user: string;
-  env: string;
-  secret?: { name: string; key: string };
-  /** The password is written in the manifest itself. */
-  literal?: boolean;
-}
-
-/** The superuser and the env var that carries its password, as each image family defines them. */
-export function superuserOf(c: Container, flavour: Flavour): SuperuserSource | undefined {
-  const candidates = flavour === 'bitnami'
-    ? ['POSTGRES_POSTGRES_PASSWORD', 'POSTGRESQL_POSTGRES_PASSWORD', ...(envValue(c, 'POSTGRES_USER') ? [] : ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD'])]
-    : ['POSTGRES_PASSWORD'];
-  const user = flavour === 'bitnami' ? 'postgres' : envValue(c, 'POSTGRES_USER') ?? 'postgres';
-  for (const name of candidates) {
-    const e = c.env?.find((x) => x.name === name);
-    if (!e) continue;
-    const ref = e.valueFrom?.secretKeyRef;
-    if (ref) return { user, env: name, secret: { name: ref.name, key: ref.key } };
-    if (e.value !== undefined) return { user, env: name, literal: true };
-  }
-  return undefined;
 }
 
 /** The PostgreSQL port: PGPORT or Bitnami's variable, else 5432. */
@@ -148,7 +124,9 @@ export function helmImageValues(w: Workload, image: string): string | undefined 
   const chart = l['app.kubernetes.io/name'] ?? l['helm.sh/chart']?.replace(/-\d[\w.+-]*$/, '');
   const block = ['image:', `  registry: ${ref.registry ?? 'docker.io'}`, `  repository: ${ref.repo}`, `  tag: ${ref.tag ?? 'latest'}`];
   const nested = chart && release && chart !== release ? [`${chart}:`, ...block.map((x) => `  ${x}`)] : block;
-  return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${nested.join('\n')}`;
+  // Bitnami's charts refuse an image they did not ship (bitnamilegacy/ included) unless this global says yes.
+  const legacy = ref.repo === 'bitnamilegacy/postgresql' ? ['global:', '  security:', '    allowInsecureImages: true'] : [];
+  return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${[...nested, ...legacy].join('\n')}`;
 }
 
 /** A server that refuses its data: the image runs a newer major than the one that wrote the data directory. */

@@ -34,6 +34,10 @@ export interface CheckOptions {
   method: Method;
   appSelector: Record<string, string>;
   image?: string;
+  /** The image the workload will run after the upgrade (upgrade's --image). */
+  workloadImage?: string;
+  /** --superuser-secret: where the superuser's password is, when the pod spec does not say. */
+  superuserSecret?: { name: string; key: string };
   initdb?: { encoding?: string; lcCollate?: string; lcCtype?: string };
 }
 

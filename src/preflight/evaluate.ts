@@ -1,3 +1,4 @@
+import { bitnamiTargetNote } from '../postgres/images.ts';
 import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
 import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding, type WorkloadWaits } from '../postgres/rules.ts';
 import type { Workload } from '../k8s/cluster.ts';
@@ -23,6 +24,8 @@ export interface Evidence {
   pathProblem?: string;
   /** No published image carries both majors, and none was named. */
   imageProblem?: string;
+  /** The image the workload will run (upgrade's --image); undefined: the default for its repository. */
+  workloadImage?: string;
   /** Offline: the database is stopped and a probe pod read its volume. */
   offline?: { probe: string; image: string; controlData?: ControlData; serverError?: string; pgUpgradeCheck?: { ok: boolean; output: string } };
 }
@@ -81,11 +84,25 @@ export function verifyPgUpgradeCheck(e: Evidence): Finding {
     'to run it now, scale the database to 0 and run check again: a probe pod then runs pg_upgrade --check against the volume');
 }
 
+/** A Bitnami source's default target is frozen (bitnamilegacy), or does not exist: a warning with the ways out. */
+export function verifyTargetImage(e: Evidence): Finding[] {
+  const n = e.workloadImage === undefined ? bitnamiTargetNote(e.d.image, e.to) : undefined;
+  return n ? [f('target-image', 'The target image exists and gets updates', 'warn', n.note, n.fix)] : [];
+}
+
+/** Where the superuser's password was read: the Secret and key, and how they reach the container. */
+const passwordSource = (e: Evidence) => {
+  const su = e.d.superuser;
+  const secret = su?.secret ? `Secret ${su.secret.name} (key ${su.secret.key})` : undefined;
+  return [secret, su?.via && su.via !== `env ${su.env} (secretKeyRef)` ? su.via : undefined].filter(Boolean).join(', from ') || 'its source';
+};
+
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
   out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors')
     : e.imageProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.imageProblem, 'go in two steps, or name an image: --image for check, --job-image for upgrade') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
+  out.push(...verifyTargetImage(e));
   if (e.offline && (!e.server || !e.databases)) {
     out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
       'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
@@ -95,9 +112,10 @@ export function evaluate(e: Evidence): Finding[] {
   if (e.offline) {
     out.push(...verifyControlData(e));
   } else if (e.credentialsError !== undefined || !e.server || !e.databases) {
-    out.push(f('credentials', 'The superuser can connect', 'fail', e.credentialsError ?? 'not tried', `check that Secret ${e.d.superuser?.secret?.name}/${e.d.superuser?.secret?.key} holds ${e.d.superuser?.user}'s current password`));
+    out.push(f('credentials', 'The superuser can connect', 'fail', e.credentialsError ?? 'not tried', `check that ${passwordSource(e)} holds ${e.d.superuser?.user}'s current password, ` +
+      'or pass --superuser-secret <secret>/<key> naming the one that does'));
   } else {
-    out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from Secret ${e.d.superuser?.secret?.name} (key ${e.d.superuser?.secret?.key})`));
+    out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from ${passwordSource(e)}`));
   }
   if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));

@@ -6,6 +6,7 @@ import {
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { Discovery } from '../discovery/discover.ts';
+import { readSuperuser } from '../discovery/credentials.ts';
 
 /** How the database was reached, for the report. */
 export interface Reach {
@@ -33,17 +34,9 @@ export function liveReach(d: Discovery): Reach {
   return { pod: d.pod?.metadata.name ?? '', container: d.container.name };
 }
 
-/** Reads the superuser's password from its Secret; it never leaves memory. */
+/** Reads the superuser's password (src/discovery/credentials.ts); it never leaves memory. */
 export async function readPassword(cluster: Cluster, d: Discovery): Promise<string> {
-  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
-  const su = d.superuser;
-  if (!su) throw new CliError(`${where}: cannot tell where the superuser password comes from (no POSTGRES_PASSWORD-style env in container ${d.container.name})`, ExitCode.usage);
-  if (su.literal) throw new CliError(`${where}: ${su.env} is written in the manifest; move it to a Secret (secretKeyRef) so that check can use it without copying it`, ExitCode.usage);
-  const secret = su.secret;
-  if (!secret) throw new CliError(`${where}: ${su.env} has no Secret reference`, ExitCode.usage);
-  const value = await cluster.readSecretKey(d.namespace, secret.name, secret.key);
-  if (value === undefined) throw new CliError(`${where}: Secret ${d.namespace}/${secret.name} has no key ${secret.key} (used by ${su.env})`, ExitCode.usage);
-  return value;
+  return (await readSuperuser(cluster, d)).password;
 }
 
 /** An error from psql that says the password or user is wrong. */

@@ -16,6 +16,8 @@ export interface ValidateOptions {
   amcheck: boolean;
   /** Set by `upgrade`, which has just compared the data itself: the data check passes with this text, unread. */
   dataComparedBy?: string;
+  /** --superuser-secret: where the superuser's password is, when the pod spec does not say. */
+  superuserSecret?: { name: string; key: string };
 }
 
 /** What the tasks find, for the judges in run.ts. */

@@ -19,7 +19,7 @@ function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
   return {
     title: 'Find the workload and the record of its upgrade',
     task: async (ctx, task) => {
-      ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
+      ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
       const where = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}`;
       const { name, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
       if (!s) throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);

@@ -32,16 +32,26 @@ export interface UpgradeCase {
   stopped?: boolean;
   /** The database's image, when not the flavour's own (a vendor's, mapped to a layout by PGUPGRADE_TEST_IMAGE_MAP). */
   image?: string;
+  /** The superuser, when not the fixture's own (postgres for Bitnami, admin for the official image). */
+  superuser?: string;
+  /** Objects of the case's own shape, applied instead of the flavour's fixture (its Secret included). */
+  objects?: (ns: string, password: string) => Array<Record<string, unknown>>;
 }
 
 /** The vendor image of the seed (circleci-pg-upgrade.md). */
 export const CIRCLECI_14 = 'cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444';
 
+/**
+ * Bitnami publishes no free image of 18 (bitnamilegacy/postgresql is frozen at 17), so a Bitnami source going to
+ * 18 names its image, as a user must: one of Bitnami's own 18 builds.
+ */
+export const BITNAMI_18 = 'docker.io/bitnami/postgresql:18.1.0-debian-12-r4';
+
 export const UPGRADE_CASES: UpgradeCase[] = [
   { name: 'Bitnami 13 → 15, link', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'link' },
   { name: 'Bitnami 15 → 17, copy', file: 'upgrade', flavour: 'bitnami', from: 15, to: 17, method: 'copy' },
-  { name: 'Bitnami 17 → 18, link, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'link', checksums: true },
-  { name: 'Bitnami 17 → 18, swap, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true },
+  { name: 'Bitnami 17 → 18, link, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'link', checksums: true, flags: ['--image', BITNAMI_18] },
+  { name: 'Bitnami 17 → 18, swap, data checksums on', file: 'upgrade', flavour: 'bitnami', from: 17, to: 18, method: 'swap', checksums: true, flags: ['--image', BITNAMI_18] },
   { name: 'Bitnami 13 → 17 directly, link', file: 'upgrade', flavour: 'bitnami', from: 13, to: 17, method: 'link' },
   { name: 'official postgres Deployment, 13 → 15, link', file: 'upgrade', flavour: 'official', from: 13, to: 15, method: 'link' },
   { name: 'Bitnami 13 → 15, link, --full-verify', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15, method: 'link', flags: ['--full-verify'] },
@@ -50,8 +60,8 @@ export const UPGRADE_CASES: UpgradeCase[] = [
     circleci: true, flags: ['--image', CIRCLECI_14] },
   { name: 'Bitnami 12 → 16, copy', file: 'majors', flavour: 'bitnami', from: 12, to: 16, method: 'copy' },
   { name: 'Bitnami 12 → 17, link', file: 'majors', flavour: 'bitnami', from: 12, to: 17, method: 'link' },
-  { name: 'Bitnami 14 → 18, link', file: 'majors', flavour: 'bitnami', from: 14, to: 18, method: 'link' },
-  { name: 'Bitnami 16 → 18, swap', file: 'majors', flavour: 'bitnami', from: 16, to: 18, method: 'swap' },
+  { name: 'Bitnami 14 → 18, link', file: 'majors', flavour: 'bitnami', from: 14, to: 18, method: 'link', flags: ['--image', BITNAMI_18] },
+  { name: 'Bitnami 16 → 18, swap', file: 'majors', flavour: 'bitnami', from: 16, to: 18, method: 'swap', flags: ['--image', BITNAMI_18] },
   { name: 'official postgres:12 Deployment of seed 000 (admin, PGDATA in a subdirectory), 12 → 14, link', file: 'majors', flavour: 'official', from: 12, to: 14, method: 'link' },
   { name: 'official postgres Deployment, 14 → 16, copy', file: 'majors', flavour: 'official', from: 14, to: 16, method: 'copy' },
 ];
@@ -65,7 +75,7 @@ export interface Deployed extends UpgradeCase {
 
 /** A name that psql would read as a connection string: the fingerprint must read it as any other database. */
 export const HOSTILE_DB = 'host=127.0.0.1 port=5499 dbname=x';
-export const user = (c: UpgradeCase): string => (c.flavour === 'bitnami' ? 'postgres' : 'admin');
+export const user = (c: UpgradeCase): string => c.superuser ?? (c.flavour === 'bitnami' ? 'postgres' : 'admin');
 export const app = (c: UpgradeCase): string => (c.flavour === 'official' ? 'postgres-app' : c.circleci ? 'circleci-server-frontend' : 'circleci-frontend');
 export const selector = (c: UpgradeCase): string => (c.flavour === 'bitnami' ? 'app.kubernetes.io/name=postgresql' : 'k8s-app=postgres');
 
@@ -84,7 +94,9 @@ export async function upgradeCli(cp: ControlPlane, args: string[], outputs: RunR
 /** Creates the namespace and the database with its writing application, seeds it and fingerprints it. */
 export async function deployCase(cp: ControlPlane, c: Deployed, password: string): Promise<void> {
   await createNamespace(cp, c.ns, c.flavour === 'bitnami' ? { 'pod-security.kubernetes.io/enforce': 'restricted' } : {});
-  if (c.flavour === 'bitnami') {
+  if (c.objects) {
+    await applyObjects(cp, c.objects(c.ns, password));
+  } else if (c.flavour === 'bitnami') {
     await applyObjects(cp, bitnamiFixture({ namespace: c.ns, major: c.from, password, appReplicas: 2, initdbArgs: c.checksums ? '--data-checksums' : undefined,
       storageClassName: c.storageClassName, image: c.image, ...(c.circleci ? { release: 'circleci-server', name: 'postgresql', helm: true } : {}) }));
   } else {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.ts';
+import { globalFlags, OUTPUT_CHOICES, SUPERUSER_SECRET_FLAG, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import type { OutputFormat } from '../../renderer.ts';
 import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem, type Method } from '../../postgres/versions.ts';
 import { usageError } from '../../exit-codes.ts';
@@ -15,6 +15,7 @@ interface CheckArgs extends GlobalArgs {
   'initdb-encoding'?: string;
   'initdb-lc-collate'?: string;
   'initdb-lc-ctype'?: string;
+  'superuser-secret'?: string;
   output: OutputFormat;
 }
 
@@ -32,6 +33,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .option('initdb-encoding', { type: 'string', describe: 'For a stopped database whose server cannot start: the encoding of template1' })
       .option('initdb-lc-collate', { type: 'string', describe: 'Likewise, its LC_COLLATE' })
       .option('initdb-lc-ctype', { type: 'string', describe: 'Likewise, its LC_CTYPE' })
+      .option('superuser-secret', SUPERUSER_SECRET_FLAG)
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
       .check((a) => {
         const target = targetProblem(a.to);
@@ -40,6 +42,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
         parseSelector(a['app-selector']);
         const image = a.image === undefined ? undefined : imageRefProblem(a.image);
         if (image) throw usageError(`--image ${JSON.stringify(a.image)}: ${image}`);
+        superuserSecretOf(a['superuser-secret']);
         return true;
       })
       .example('$0 check -n circleci-server --to 15', 'check the only PostgreSQL workload of the namespace')
@@ -51,6 +54,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       import('../../output.ts'),
     ]);
     const opts = { workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, appSelector: parseSelector(argv['app-selector']), output: argv.output,
+      superuserSecret: superuserSecretOf(argv['superuser-secret']),
       initdb: { encoding: argv['initdb-encoding'], lcCollate: argv['initdb-lc-collate'], lcCtype: argv['initdb-lc-ctype'] } };
     await runCheck(createContext(globalFlags(argv)), opts, processIo);
   },

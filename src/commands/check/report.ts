@@ -3,6 +3,7 @@ import type { Finding } from '../../postgres/rules.ts';
 import { refOf } from '../../postgres/workload.ts';
 import type { Evidence } from '../../preflight/evaluate.ts';
 import { plan } from '../../preflight/evaluate.ts';
+import { describeClients } from '../../discovery/clients.ts';
 
 /** The `check -o json|yaml` document; its schema is docs/check-report.schema.json. */
 export interface CheckReport {
@@ -27,6 +28,8 @@ export interface CheckReport {
     target: { major: number; method: string; image: string };
     applications: string[];
     clients: string[];
+    /** Workloads, CronJobs and Jobs that run a PostgreSQL image as clients: not the database, each with why. */
+    imageClients: string[];
   };
   initdbOptions: string[];
   estimate: { seconds: number; formula: string } | null;
@@ -57,6 +60,7 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
       target: { major: e.to, method: e.method, image: e.targetImage },
       applications: d.apps.map((w) => `${refOf({ kind: w.kind, name: w.metadata.name })} (${w.replicas} replicas)`),
       clients: (e.server?.clients ?? []).map((c) => `${c.user ?? '?'}@${c.database ?? '?'} from ${c.address ? (d.podsByIp[c.address] ? `pod ${d.podsByIp[c.address]}` : c.address) : 'local socket'}${c.application ? ` (${c.application})` : ''}`),
+      imageClients: describeClients(d.clients),
     },
     initdbOptions: p.initdb ?? [],
     estimate: p.estimate ?? null,
@@ -82,6 +86,7 @@ export function reportText(r: CheckReport): string {
     `  target        PostgreSQL ${d.target.major} by ${d.target.method}, image ${d.target.image}`,
     `  applications  ${d.applications.length ? d.applications.join(', ') : 'none matched the selector'}`,
     `  connections   ${d.clients.length ? d.clients.join(', ') : 'none'}`,
+    ...(d.imageClients.length ? [`  not the db    ${d.imageClients.join('; ')}`] : []),
     '',
     ...r.checks.flatMap((c) => [`${MARK[c.status]}  ${c.title}: ${c.found}`, ...(c.fix && c.status !== 'pass' ? [`      fix: ${c.fix}`] : [])]),
     '',

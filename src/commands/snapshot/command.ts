@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.ts';
+import { globalFlags, OUTPUT_CHOICES, SUPERUSER_SECRET_FLAG, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import type { OutputFormat } from '../../renderer.ts';
 import { usageError } from '../../exit-codes.ts';
 
@@ -10,6 +10,7 @@ interface SnapshotArgs extends GlobalArgs {
   list: boolean;
   'snapshot-class'?: string;
   timeout: number;
+  'superuser-secret'?: string;
   output: OutputFormat;
 }
 
@@ -25,10 +26,12 @@ export const snapshotCommand: CommandModule<GlobalArgs, SnapshotArgs> = {
       .option('list', { type: 'boolean', default: false, describe: 'List the snapshots this plugin made in the namespace' })
       .option('snapshot-class', { type: 'string', describe: 'VolumeSnapshotClass (default: the default class of the PVC\'s CSI driver)' })
       .option('timeout', { type: 'number', default: 600, describe: 'Seconds to wait for the snapshot to be cut, and again to be ready' })
+      .option('superuser-secret', SUPERUSER_SECRET_FLAG)
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
       .check((a) => {
         if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
         if (a.list && a.verify) throw usageError('--list and --verify do not go together: --list only reads');
+        superuserSecretOf(a['superuser-secret']);
         return true;
       })
       .example('$0 snapshot -n circleci-server', 'snapshot the only PostgreSQL workload of the namespace and wait until it is ready')
@@ -41,6 +44,7 @@ export const snapshotCommand: CommandModule<GlobalArgs, SnapshotArgs> = {
       import('../../output.ts'),
     ]);
     await runSnapshot(createContext(globalFlags(argv)), { workload: argv.workload, wait: argv.wait, verify: argv.verify, list: argv.list,
-      snapshotClass: argv['snapshot-class'], timeoutSeconds: argv.timeout, output: argv.output }, processIo);
+      snapshotClass: argv['snapshot-class'], timeoutSeconds: argv.timeout, output: argv.output,
+      superuserSecret: superuserSecretOf(argv['superuser-secret']) }, processIo);
   },
 };

@@ -1,6 +1,7 @@
 import type { ListrTask } from 'listr2';
 import { connectTask } from '../../connect-task.ts';
 import type { Cluster, KObject } from '../../k8s/cluster.ts';
+import { clientsNote } from '../../discovery/clients.ts';
 import { discover, type Discovery } from '../../discovery/discover.ts';
 import { gatherVolume, liveReach, modeOf, readPassword, type Mode } from '../../server/gather.ts';
 import { readControlData, startProbe } from '../../probe/probe.ts';
@@ -24,6 +25,7 @@ export interface SnapshotOptions {
   verify: boolean;
   snapshotClass?: string;
   timeoutSeconds: number;
+  superuserSecret?: { name: string; key: string }; // --superuser-secret
 }
 
 /** What the verification found. */
@@ -105,7 +107,7 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
     {
       title: 'Find the PostgreSQL workload and its data PVC',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
         ctx.mode = modeOf(ctx.d);
         const driver = ctx.d.csiDriver;
         if (!driver) throw new CliError(`PVC ${ctx.d.namespace}/${ctx.d.pvc.metadata.name} has no StorageClass with a CSI driver, so it cannot be snapshotted; back it up another way (pg_dump, or your storage's own tools)`, ExitCode.failed);
@@ -115,7 +117,7 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
         if ('problem' in pick) throw opts.snapshotClass ? usageError(pick.problem) : new CliError(`${pick.problem}: create one for it, or back up another way`, ExitCode.failed);
         ctx.className = pick.name;
         task.title = `Find the PostgreSQL workload and its data PVC: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ` +
-          `class ${ctx.className}, ${ctx.mode === 'live' ? `running in pod ${ctx.d.pod?.metadata.name}` : 'stopped'}`;
+          `class ${ctx.className}, ${ctx.mode === 'live' ? `running in pod ${ctx.d.pod?.metadata.name}` : 'stopped'}${clientsNote(ctx.d.clients)}`;
       },
     },
     {

@@ -28,7 +28,7 @@ export async function stopBumped(ctx: CommandContext, c: UpgradeCtx, opts: Upgra
   await scaleTo(c.cluster, c.d.namespace, w, 0);
   await waitPodsGone(c.cluster, c.d.namespace, c.d.workload.selector, 'the crash-looping database pod', opts.timeoutSeconds * 1000);
   c.bumpedStopped = true;
-  c.d = await discover(c.cluster, c.d.namespace, refOf(w), opts.appSelector);
+  c.d = await discover(c.cluster, c.d.namespace, refOf(w), opts.appSelector, opts);
   c.d.apps = mergeApps(c.d.apps, await namedApps(c.cluster, c.d.namespace, opts.apps, c.d.workload));
   c.mode = 'offline';
   try {

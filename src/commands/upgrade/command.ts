@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.ts';
+import { globalFlags, OUTPUT_CHOICES, SUPERUSER_SECRET_FLAG, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import { parseSelector } from '../../k8s/selector.ts';
 import { verifyImageFlags } from '../../postgres/images.ts';
 import type { OutputFormat } from '../../renderer.ts';
@@ -23,6 +23,7 @@ interface UpgradeArgs extends GlobalArgs {
   rollback: boolean;
   'full-verify': boolean;
   timeout: number;
+  'superuser-secret'?: string;
   output: OutputFormat;
 }
 
@@ -50,6 +51,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
           'the applications return once every relation and its size are found equal, and the content is compared while they start' })
       .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
+      .option('superuser-secret', SUPERUSER_SECRET_FLAG)
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
       .example('$0 upgrade -n circleci-server --to 15 --dry-run', 'print every object and patch it would apply, and change nothing')
       .example('$0 upgrade -n circleci-server --to 15', 'upgrade, asking first; a re-run after any interruption resumes')
@@ -62,18 +64,21 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         parseSelector(a['app-selector']);
         const image = verifyImageFlags(a.image, a['job-image'], a.to);
         if (image) throw usageError(image);
+        superuserSecretOf(a['superuser-secret']);
         return true;
       }),
   handler: async (argv) => {
     const [{ runUpgrade, runRollback }, { createContext }, { processIo }] = await Promise.all([import('./run.ts'), import('../../context.ts'), import('../../output.ts')]);
     if (argv.rollback) {
-      await runRollback(createContext(globalFlags(argv)), { workload: argv.workload, appSelector: parseSelector(argv['app-selector']), timeoutSeconds: argv.timeout }, processIo);
+      await runRollback(createContext(globalFlags(argv)), { workload: argv.workload, appSelector: parseSelector(argv['app-selector']), timeoutSeconds: argv.timeout,
+        superuserSecret: superuserSecretOf(argv['superuser-secret']) }, processIo);
       return;
     }
     await runUpgrade(createContext(globalFlags(argv)), {
       workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']), apps: argv.app,
       force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
       timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
+      superuserSecret: superuserSecretOf(argv['superuser-secret']),
     }, processIo);
   },
 };

@@ -28,6 +28,8 @@ export interface UpgradeOptions {
    * content is compared while they start.
    */
   fullVerify: boolean;
+  /** --superuser-secret: where the superuser's password is, when the pod spec does not say. */
+  superuserSecret?: { name: string; key: string };
 }
 
 /** The stored Job spec travels in the state, so that a resumed run makes the very same Job. */

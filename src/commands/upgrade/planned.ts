@@ -41,7 +41,8 @@ export function manualPatchAdvice(s: UpgradeState, ns: string): string {
   const r = parseImageRef(s.targetImage || s.oldImage);
   const patch = `kubectl -n ${ns} patch ${refOf(s.workload)} --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"${s.container}","image":"${s.targetImage || '<image for ' + s.to + '>'}"}]}}}}'`;
   const helm = r.repo.endsWith('bitnami/postgresql') || r.repo.endsWith('bitnamilegacy/postgresql')
-    ? `\nHelm (Bitnami chart): --set image.tag=${r.tag ?? s.to} (for a subchart, prefix it: postgresql.image.tag=…)` : '';
+    ? `\nHelm (Bitnami chart): --set image.repository=${r.repo},image.tag=${r.tag ?? s.to}` +
+      `${r.repo === 'bitnamilegacy/postgresql' ? ',global.security.allowInsecureImages=true' : ''} (for a subchart, prefix image.*: postgresql.image.tag=…)` : '';
   return `Point ${refOf(s.workload)} at PostgreSQL ${s.to} yourself (in your Helm values or Git repository, so that nothing reverts it):\n  ${patch}${helm}\n` +
     `Then run the same upgrade command again: it resumes, starts the database and the applications, and verifies the data.`;
 }

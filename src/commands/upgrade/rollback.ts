@@ -35,6 +35,8 @@ export interface RollbackOptions {
   workload?: string;
   appSelector: Record<string, string>;
   timeoutSeconds: number;
+  /** --superuser-secret: where the superuser's password is, when the pod spec does not say. */
+  superuserSecret?: { name: string; key: string };
 }
 
 
@@ -67,7 +69,7 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
     {
       title: 'Find the workload and the record of its upgrade',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
         const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
         if (!s) throw usageError(`no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${name}): there is nothing to roll back`);
         ctx.stateVersion = cm?.metadata.resourceVersion;
@@ -154,7 +156,7 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
     {
       title: 'Verify: the data equals the reference, as the upgrade found it',
       task: async (ctx, task) => {
-        const d = await discover(ctx.cluster, ctx.d.namespace, refOf(ctx.state.workload), opts.appSelector);
+        const d = await discover(ctx.cluster, ctx.d.namespace, refOf(ctx.state.workload), opts.appSelector, opts);
         const ref = await rollbackReference(ctx, d, timeout);
         if (!ref) {
           task.title = ctx.via === 'snapshot' ? `Verify: the volume is snapshot ${ctx.state.snapshot} itself; no reference was read from it, the server runs`

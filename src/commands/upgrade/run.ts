@@ -59,6 +59,7 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     `  image        ${s.oldImage} → ${s.targetImage || '(you change it: --no-patch-workload)'}`,
     ...(ctx.mode === 'offline' ? [`  database     stopped (0 replicas): it is started on PostgreSQL ${s.to} to verify the data, and left running (${s.workload.replicas} replica)`] : []),
     `  applications ${s.apps.length ? s.apps.map((a) => `${a.kind}/${a.name} (${a.replicas})`).join(', ') : 'none match the selector'}`,
+    ...(ctx.d.clients.length ? [`  not the db   ${ctx.d.clients.map((c) => c.ref).join(', ')}: clients of the PostgreSQL image, left running`] : []),
     `  downtime     ${ctx.estimate ? `about ${ctx.estimate.seconds} s (${ctx.estimate.formula})` : 'unknown'}`,
     ...(ctx.leftRunning?.length ? [`  left running ${ctx.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app; they may write ` +
       `until the database stops (the snapshot holds it), and fail meanwhile; stop them too with --app <kind>/<name>`] : []),
@@ -126,7 +127,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   }
   // The upgrade ends with validate's checks; a pass is recorded for cleanup as validate records it.
   const vopts = { workload: refOf(s.workload), analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
-    dataComparedBy: `compared by this upgrade: ${c.verification ?? 'see above'}` };
+    dataComparedBy: `compared by this upgrade: ${c.verification ?? 'see above'}`, superuserSecret: opts.superuserSecret };
   const validation = await validateNow(new Listr(createValidateTasks(async () => c.cluster, vopts), listOpts) as never, newValidateCtx(), vopts);
   const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;
   const report: UpgradeReport = {

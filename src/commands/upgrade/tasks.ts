@@ -1,12 +1,13 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../k8s/cluster.ts';
 import { discover } from '../../discovery/discover.ts';
+import { clientsNote } from '../../discovery/clients.ts';
 import { evaluate, plan } from '../../preflight/evaluate.ts';
 import { modeOf } from '../../server/gather.ts';
 import { probeIdentity } from '../../probe/probe.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
-import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../postgres/images.ts';
+import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
@@ -39,14 +40,14 @@ const planning = (ctx: UpgradeCtx): boolean => !ctx.resuming && !ctx.nothingToDo
 
 /** The read-only part: find the workload and any recorded upgrade, run check's blocking checks, make the plan. */
 export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
-  const checkOpts = { workload: opts.workload, to: opts.to, method: opts.method, appSelector: opts.appSelector, image: opts.jobImage };
+  const checkOpts = { workload: opts.workload, to: opts.to, method: opts.method, appSelector: opts.appSelector, image: opts.jobImage, workloadImage: opts.image, superuserSecret: opts.superuserSecret };
   return [
     connectTask<UpgradeCtx>(connect),
     {
       title: 'Find the PostgreSQL workload and any upgrade already under way',
       task: async (ctx, task) => {
         ctx.timings = {};
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector);
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
         ctx.stateVersion = cm?.metadata.resourceVersion;
@@ -76,6 +77,10 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         if (pgdata.replace(/\/+$/, '') === mountPath.replace(/\/+$/, '')) {
           throw usageError(`PGDATA ${pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +
             `filesystem and swaps the directories, which a mount point cannot be. Set PGDATA to a subdirectory (e.g. ${mountPath}/pgdata) first`);
+        }
+        const bitnami = bitnamiTargetNote(ctx.d.image, opts.to);
+        if (opts.patchWorkload && !opts.image && bitnami && !bitnami.image) {
+          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}. ${bitnami.note}: ${bitnami.fix}; nothing was changed`);
         }
         if (opts.patchWorkload && !opts.image && !targetImageFor(ctx.d.image, opts.to)) {
           throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}, a vendor's repository ` +
@@ -110,7 +115,8 @@ The upgrade needs an image of PostgreSQL ${inc.dataMajor} to read the data as it
             `from the snapshot of its volume, which --no-snapshot skips. Run without --no-snapshot; nothing was changed`);
         }
         task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ` +
-          (ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'stopped (0 replicas): read through a probe pod on its volume, started on the new major to verify');
+          (ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'stopped (0 replicas): read through a probe pod on its volume, started on the new major to verify') +
+          clientsNote(ctx.d.clients);
       },
     },
     {

@@ -72,7 +72,7 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
       skip: (ctx) => isDone(ctx.state, 'verified') && 'done in an earlier run',
       task: async (ctx, task) => {
         const s = st(ctx);
-        const d = await discover(ctx.cluster, ctx.d.namespace, refOf(s.workload), opts.appSelector);
+        const d = await discover(ctx.cluster, ctx.d.namespace, refOf(s.workload), opts.appSelector, opts);
         ctx.d = d;
         ctx.password ??= await readPassword(ctx.cluster, d);
         // Interrupted meanwhile (Ctrl-C releases the lock): change nothing more; a resumed run does it.

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { globalFlags, OUTPUT_CHOICES, type GlobalArgs } from '../../global-args.ts';
+import { globalFlags, OUTPUT_CHOICES, SUPERUSER_SECRET_FLAG, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import type { OutputFormat } from '../../renderer.ts';
 
 interface ValidateArgs extends GlobalArgs {
@@ -8,6 +8,7 @@ interface ValidateArgs extends GlobalArgs {
   'update-extensions': boolean;
   'reindex-collations': boolean;
   amcheck: boolean;
+  'superuser-secret'?: string;
   output: OutputFormat;
 }
 
@@ -24,6 +25,7 @@ export const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
         describe: 'Repair: REINDEX the indexes on collations whose recorded version is not the library\'s, then REFRESH the recorded versions' })
       .option('amcheck', { type: 'boolean', default: false,
         describe: 'Also run bt_index_check on every B-tree index (amcheck is created in a transaction and dropped after when not installed)' })
+      .option('superuser-secret', SUPERUSER_SECRET_FLAG)
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
       .epilog('One line per check, PASS, WARN or FAIL, each with its fix. The data is compared with the reference fingerprint the upgrade ' +
         'recorded when writes had stopped. The applications write again afterwards, so validate tells their writes from a loss by the ' +
@@ -40,6 +42,7 @@ export const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
       import('../../output.ts'),
     ]);
     await runValidate(createContext(globalFlags(argv)), { workload: argv.workload, analyze: argv.analyze, updateExtensions: argv['update-extensions'],
-      reindexCollations: argv['reindex-collations'], amcheck: argv.amcheck, output: argv.output }, processIo);
+      reindexCollations: argv['reindex-collations'], amcheck: argv.amcheck, output: argv.output,
+      superuserSecret: superuserSecretOf(argv['superuser-secret']) }, processIo);
   },
 };

@@ -231,8 +231,8 @@ test('bad input exits 2 with a clear message and changes nothing', async () => {
   const before = await versions(cp, ns.bitnami);
   const cases: Array<[string[], RegExp]> = [
     [['-n', 'no-such-namespace'], /namespace no-such-namespace not found/],
-    [['-n', ns.bitnami, 'sts/nope'], /no StatefulSet named nope in namespace .*; PostgreSQL workloads there: sts\/circleci-postgresql/],
-    [['-n', ns.two], /several PostgreSQL workloads in namespace .*: deploy\/postgres-a, deploy\/postgres-b/],
+    [['-n', ns.bitnami, 'sts/nope'], /no StatefulSet named nope in namespace .*; PostgreSQL servers there: sts\/circleci-postgresql/],
+    [['-n', ns.two], /several PostgreSQL servers in namespace .*: deploy\/postgres-a, deploy\/postgres-b/],
     [['-n', ns.bitnami, '--to', '13'], /runs PostgreSQL 13\.\d+.*--to 13 must be greater than the running major 13/],
     [['-n', ns.bitnami, '--to', '19'], /--to 19 is not a supported target \(supported: 12–18\)/],
     [['-n', ns.bitnami, '--to', '11'], /--to 11 is not a supported target \(supported: 12–18\)/],

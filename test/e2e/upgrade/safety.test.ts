@@ -11,6 +11,7 @@ import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { clearPg17Attver } from '../../support/pg/upgrade.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import { BITNAMI_18 } from '../../support/upgrade-cases.ts';
 
 // The point of no return, driven for real: the new server may start only when a way back exists, and a rollback
 // decides from the record, never from what runs at the moment it is asked.
@@ -153,7 +154,7 @@ test('--swap --no-snapshot, the Job killed while pg_upgrade moves the files: rol
   const { cp } = await sharedEnv();
   const ns = uniqueNamespace('safe-swap');
   await deploy(cp, ns, 17, { checksums: true });
-  const args = ['upgrade', '-n', ns, '--to', '18', '--method', 'swap', '--no-snapshot', '-y'];
+  const args = ['upgrade', '-n', ns, '--to', '18', '--method', 'swap', '--no-snapshot', '-y', '--image', BITNAMI_18];
   const first = await runWatched(cp, args, async () => {
     const logs = await cp.kubectl(['-n', ns, 'logs', '-l', 'job-name=pgupgrade-circleci-postgresql-to-18', '--tail=50'], { allowFail: true });
     if (!/pgupgrade: pg_upgrade --swap/.test(logs.stdout)) return false;

@@ -44,7 +44,7 @@ test('--dry-run prints the Job, the snapshot and every patch in order, and chang
   assert.match(r.stdout, 'kind: Job');
   assert.match(r.stdout, 'runAsNonRoot: true');
   assert.match(r.stdout, 'image: tianon/postgres-upgrade:13-to-15');
-  assert.match(r.stdout, 'image: bitnami/postgresql:15');
+  assert.match(r.stdout, 'image: bitnamilegacy/postgresql:15.10.0-debian-12-r2');
   assert.not.match(r.stdout + r.stderr, PASSWORD);
   assert.is(await resourceVersions(cp, c.ns), before, 'nothing changed');
 });

@@ -63,7 +63,9 @@ test('the Job: backoffLimit 0, non-root as the data owner, restricted, no secret
 test('--no-patch-workload prints the patch, and the Helm value for the Bitnami chart', () => {
   const a = manualPatchAdvice(state, 'ns');
   assert.match(a, `kubectl -n ns patch sts/circleci-postgresql --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"postgresql","image":"bitnami/postgresql:15"}]}}}}'`);
-  assert.match(a, '--set image.tag=15');
+  assert.match(a, '--set image.repository=bitnami/postgresql,image.tag=15');
+  const legacy = manualPatchAdvice({ ...state, targetImage: 'bitnamilegacy/postgresql:15.10.0-debian-12-r2' }, 'ns');
+  assert.match(legacy, '--set image.repository=bitnamilegacy/postgresql,image.tag=15.10.0-debian-12-r2,global.security.allowInsecureImages=true');
   assert.match(a, 'run the same upgrade command again');
 });
 

@@ -1,10 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Cluster, Workload } from '../../../src/k8s/cluster.ts';
+import type { Cluster, KObject, Workload } from '../../../src/k8s/cluster.ts';
 import { appsOf, findWorkload } from '../../../src/discovery/discover.ts';
+import { clientReason, scriptPrograms } from '../../../src/postgres/server-or-client.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
-  claimNameOf, dataMountOf, flavourOf, helmImageValues, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, superuserOf, tagMajor,
+  claimNameOf, dataMountOf, flavourOf, helmImageValues, isPostgresWorkload, managersOf, multiReplicaProblem, parseWorkloadRef, pgdataOf, tagMajor,
 } from '../../../src/postgres/workload.ts';
 import { parseSelector } from '../../../src/k8s/selector.ts';
 import { workloadWaits } from '../../../src/preflight/evaluate.ts';
@@ -15,17 +16,17 @@ const test = suite('discovery');
 
 function workload(kind: Workload['kind'], name: string, image: string, extra: Partial<Workload> = {}): Workload {
   return { kind, metadata: { name }, replicas: 1, selector: { app: name }, volumeClaimTemplates: [],
-    template: { spec: { containers: [{ name: 'db', image }] } }, ...extra };
+    template: { spec: { containers: [{ name: 'db', image, ports: [{ containerPort: 5432 }] }] } }, ...extra };
 }
 
 /** A narrow in-memory double of the Cluster interface: only the listing that findWorkload uses. */
-function clusterWith(items: Workload[]): Cluster {
+function clusterWith(items: Workload[], jobs: KObject[] = []): Cluster {
   const missing = () => Promise.reject(new Error('not used here'));
   return {
     contextName: 'unit', namespace: 'ns', serverVersion: missing, namespaceLabels: missing, getPvc: missing, listPods: missing,
     storageClassProvisioner: missing, snapshotClassDrivers: missing, readSecretKey: missing, canI: missing, exec: missing,
     createPod: missing, deletePod: missing, podState: missing, snapshotClasses: missing, createObject: missing, readObject: missing,
-    listObjects: missing, deleteObject: missing, patchObject: missing, podLog: missing, followLog: () => ({ done: missing(), abort: () => undefined }),
+    listObjects: async () => jobs, deleteObject: missing, patchObject: missing, podLog: missing, followLog: () => ({ done: missing(), abort: () => undefined }),
     listWorkloads: async () => items,
     getWorkload: async (_ns, kind, name) => items.find((w) => w.kind === kind && w.metadata.name === name),
   };
@@ -45,16 +46,58 @@ async function usage(p: Promise<unknown>): Promise<string> {
 test('finds the one PostgreSQL workload, or says which exist', async () => {
   const db = workload('StatefulSet', 'pg', 'bitnami/postgresql:13.4.0');
   const app = workload('Deployment', 'web', 'nginx:1');
-  assert.is(await findWorkload(clusterWith([db, app]), 'ns'), db);
-  assert.is(await findWorkload(clusterWith([db, app]), 'ns', 'sts/pg'), db);
-  assert.is(await findWorkload(clusterWith([db, app]), 'ns', 'pg'), db);
-  assert.match(await usage(findWorkload(clusterWith([app]), 'ns')), 'no PostgreSQL StatefulSet or Deployment found in namespace ns');
+  const found = async (c: Cluster, ref?: string) => (await findWorkload(c, 'ns', ref)).workload;
+  assert.is(await found(clusterWith([db, app])), db);
+  assert.is(await found(clusterWith([db, app]), 'sts/pg'), db);
+  assert.is(await found(clusterWith([db, app]), 'pg'), db);
+  assert.match(await usage(findWorkload(clusterWith([app]), 'ns')), 'no PostgreSQL server StatefulSet or Deployment found in namespace ns');
   const two = [db, workload('Deployment', 'other', 'postgres:15')];
-  assert.match(await usage(findWorkload(clusterWith(two), 'ns')), 'several PostgreSQL workloads in namespace ns: sts/pg, deploy/other');
-  assert.match(await usage(findWorkload(clusterWith(two), 'ns', 'deploy/pg')), 'no Deployment named pg in namespace ns; PostgreSQL workloads there: sts/pg, deploy/other');
+  assert.match(await usage(findWorkload(clusterWith(two), 'ns')), 'several PostgreSQL servers in namespace ns: sts/pg, deploy/other');
+  assert.match(await usage(findWorkload(clusterWith(two), 'ns', 'deploy/pg')), 'no Deployment named pg in namespace ns; PostgreSQL servers there: sts/pg, deploy/other');
   assert.match(await usage(findWorkload(clusterWith(two), 'ns', 'cm/pg')), 'use sts/<name>, deploy/<name>');
   const both = [db, workload('Deployment', 'pg', 'postgres:15')];
   assert.match(await usage(findWorkload(clusterWith(both), 'ns', 'pg')), 'both sts/pg and deploy/pg exist');
+});
+
+test('clients on the image are named, never candidates: a sleep loop, psql, a backup CronJob; the server is picked alone', async () => {
+  const withContainer = (name: string, c: Partial<Workload['template']['spec']['containers'][0]>) =>
+    workload('Deployment', name, 'postgres:16', { template: { spec: { containers: [{ name: 'c', image: 'postgres:16', ...c }] } } });
+  const db = withContainer('db', { env: [{ name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }], volumeMounts: [{ name: 'd', mountPath: '/var/lib/postgresql/data' }] });
+  const sleeper = withContainer('psql-client', { command: ['sh', '-c', 'while true; do sleep 3600; done'] });
+  const psql = withContainer('migrate', { args: ['psql', '-h', 'db', '-f', '/sql/up.sql'] });
+  const bare = withContainer('scratch', {});
+  const backup: KObject = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'pg-backup' }, spec: { jobTemplate: { spec: { template: { spec: {
+    containers: [{ name: 'dump', image: 'postgres:16', command: ['/bin/bash', '-c', 'PGPASSWORD=$P pg_dump -h postgres app | gzip > /b/app.gz'] }] } } } } } };
+  const r = await findWorkload(clusterWith([db, sleeper, psql, bare], [backup]), 'ns');
+  assert.is(r.workload, db);
+  assert.equal(r.clients.map((c) => c.ref), ['deploy/psql-client', 'deploy/migrate', 'deploy/scratch', 'cronjob/pg-backup']);
+  assert.match(r.clients[0]?.why ?? '', /command "sh -c while true; do sleep 3600; done" runs sleep instead of the server/);
+  assert.match(r.clients[1]?.why ?? '', /args "psql -h db -f \/sql\/up.sql" runs psql instead of the server/);
+  assert.match(r.clients[2]?.why ?? '', 'mounts no data volume, and sets no PGDATA and no port');
+  assert.match(r.clients[3]?.why ?? '', /runs pg_dump, gzip instead of the server/);
+  const none = await usage(findWorkload(clusterWith([sleeper], [backup]), 'ns'));
+  assert.match(none, 'no PostgreSQL server StatefulSet or Deployment found in namespace ns');
+  assert.match(none, 'clients on a PostgreSQL image there, not candidates: deploy/psql-client (its command');
+  assert.match(none, 'cronjob/pg-backup (its command');
+  // Named by the user, a workload is taken as it is (a wrapper script of its own may start the server).
+  assert.is((await findWorkload(clusterWith([db, sleeper]), 'ns', 'deploy/psql-client')).workload, sleeper);
+});
+
+test('what starts the server: the images\' entrypoints, postgres itself, a shell that execs it; anything else is a client', () => {
+  const c = (command?: string[], args?: string[]) => clientReason({ name: 'c', image: 'postgres:16', command, args, ports: [{ containerPort: 5432 }] });
+  for (const [command, args] of [[undefined, undefined], [undefined, ['postgres', '-c', 'max_connections=200']], [undefined, ['-c', 'shared_buffers=1GB']],
+    [['docker-entrypoint.sh'], ['postgres']], [['/opt/bitnami/scripts/postgresql/entrypoint.sh'], ['/opt/bitnami/scripts/postgresql/run.sh']],
+    [['sh', '-c', 'chmod 700 /data && exec docker-entrypoint.sh postgres'], undefined], [['bash', '/usr/local/bin/docker-entrypoint.sh', 'postgres'], undefined],
+    [['/bin/sh', '-ec', 'X=1 exec postgres -D /data'], undefined], [['tini', '--', 'docker-entrypoint.sh'], ['postgres']], [['gosu', 'postgres', 'postgres'], undefined],
+    [['sh', '-c', 'exec tini -- docker-entrypoint.sh postgres'], undefined]] as const) {
+    assert.is(c(command as string[] | undefined, args as string[] | undefined), undefined, JSON.stringify([command, args]));
+  }
+  for (const [command, args] of [[['sleep', 'infinity'], undefined], [undefined, ['sleep', 'infinity']], [['docker-entrypoint.sh'], ['psql', '-c', 'select 1']],
+    [['sh', '-c', 'pg_dumpall -h postgres > /backup/all.sql'], undefined], [['bash'], undefined], [['pg_isready', '-h', 'postgres'], undefined],
+    [['tini', '--', 'sleep', 'infinity'], undefined]] as const) {
+    assert.ok(c(command as string[] | undefined, args as string[] | undefined), JSON.stringify([command, args]));
+  }
+  assert.equal(scriptPrograms('set -e; until pg_isready -h db; do sleep 1; done && psql -f x.sql'), ['set', 'pg_isready', 'sleep', 'psql']);
 });
 
 test('what a workload says about itself: flavour, PGDATA, superuser, volume, managers', () => {
@@ -69,12 +112,6 @@ test('what a workload says about itself: flavour, PGDATA, superuser, volume, man
   assert.is(pgdataOf({ name: 'c' }, 'bitnami'), '/bitnami/postgresql/data');
   assert.is(pgdataOf({ name: 'c' }, 'official', 18), '/var/lib/postgresql/18/docker');
   assert.is(pgdataOf({ name: 'c', env: [{ name: 'PGDATA', value: '/x/pgdata' }] }, 'official', 13), '/x/pgdata');
-  const ref = { valueFrom: { secretKeyRef: { name: 's', key: 'k' } } };
-  assert.equal(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', ...ref }] }, 'official'),
-    { user: 'admin', env: 'POSTGRES_PASSWORD', secret: { name: 's', key: 'k' } });
-  assert.is(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_USER', value: 'app' }, { name: 'POSTGRES_PASSWORD', ...ref }] }, 'bitnami'), undefined,
-    'with a custom user Bitnami\'s POSTGRES_PASSWORD is that user\'s, not the superuser\'s');
-  assert.is(superuserOf({ name: 'c', env: [{ name: 'POSTGRES_PASSWORD', value: 'inline' }] }, 'official')?.literal, true);
   const c = { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }, { name: 'shm', mountPath: '/dev/shm' }] };
   assert.equal(dataMountOf(c, '/var/lib/postgresql/data/pgdata'), { volume: 'data', mountPath: '/var/lib/postgresql/data' });
   assert.is(dataMountOf(c, '/var/lib/postgresql/database'), undefined);
@@ -132,6 +169,9 @@ test('the Helm values block that keeps the new image: nested under the subchart,
     metadata: { name: 'pg', labels: { 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/instance': 'postgresql' } } });
   assert.match(helmImageValues(own, 'bitnami/postgresql:14') ?? '', /\nimage:\n  registry: docker.io\n  repository: bitnami\/postgresql\n  tag: 14$/);
   assert.is(helmImageValues(workload('Deployment', 'pg', 'postgres:12'), 'postgres:14'), undefined, 'not Helm: nothing to print');
+  // The chart refuses an image it did not ship unless told: bitnamilegacy needs the global switch.
+  assert.match(helmImageValues(own, 'bitnamilegacy/postgresql:14.18.0-debian-12-r0') ?? '',
+    /repository: bitnamilegacy\/postgresql\n  tag: 14.18.0-debian-12-r0\nglobal:\n  security:\n    allowInsecureImages: true$/);
 });
 
 test.run();

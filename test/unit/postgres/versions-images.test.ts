@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { majorOf, NEWEST_MAJOR, pairTraps, pgUpgradeModeFlags, SOURCE_MAJORS, TARGET_MAJORS, upgradePathProblem } from '../../../src/postgres/versions.ts';
-import { imageRefProblem, isKnownRepo, noUpgradeImageAdvice, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../../src/postgres/images.ts';
+import { BITNAMI_LEGACY_TAGS, bitnamiTargetNote, imageRefProblem, isBitnamiRepo, isKnownRepo, noUpgradeImageAdvice, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../../src/postgres/images.ts';
 
 test('upgrade paths: only upward, only supported majors, swap only into 18+', () => {
   assert.is(upgradePathProblem(13, 15, 'link'), undefined);
@@ -34,11 +34,32 @@ test('image references and target images', () => {
   assert.equal(parseImageRef('docker.io/library/postgres:13.22@sha256:ab'), { registry: undefined, repo: 'postgres', tag: '13.22', digest: 'sha256:ab' });
   assert.equal(parseImageRef('registry.local:5000/bitnami/postgresql:13.16.0'), { registry: 'registry.local:5000', repo: 'bitnami/postgresql', tag: '13.16.0', digest: undefined });
   assert.is(targetImageFor('postgres:13', 15), 'postgres:15');
-  assert.is(targetImageFor('docker.io/bitnami/postgresql:13.16.0-debian-12-r0', 17), 'bitnami/postgresql:17');
-  assert.is(targetImageFor('registry.local:5000/bitnamilegacy/postgresql:13', 15), 'registry.local:5000/bitnamilegacy/postgresql:15');
+  // Bitnami's tags stopped in August 2025; the frozen copies live in bitnamilegacy/postgresql at full tags.
+  assert.is(targetImageFor('docker.io/bitnami/postgresql:13.16.0-debian-12-r0', 17), 'bitnamilegacy/postgresql:17.6.0-debian-12-r4');
+  assert.is(targetImageFor('registry.local:5000/bitnamilegacy/postgresql:13', 15), 'registry.local:5000/bitnamilegacy/postgresql:15.10.0-debian-12-r2');
+  assert.is(targetImageFor('bitnami/postgresql:17', 18), undefined, 'no free Bitnami image of 18 exists');
   assert.is(targetImageFor('cciserver.azurecr.io/circleci/server-postgres:12.16', 14), undefined);
   assert.is(isKnownRepo('circleci/server-postgres:12'), false);
   assert.is(upgradeImageFor(13, 17), 'tianon/postgres-upgrade:13-to-17');
+});
+
+test('a Bitnami source: the frozen bitnamilegacy tag of each major, a warning that names the ways out, and no made-up tag for 18', () => {
+  for (const [major, tag] of Object.entries(BITNAMI_LEGACY_TAGS)) {
+    assert.match(String(tag), new RegExp(`^${major}\\.\\d+\\.\\d+-debian-12-r\\d+$`), 'a full tag of its own major');
+    assert.equal(tagMajors(`bitnamilegacy/postgresql:${tag}`), [Number(major)]);
+  }
+  const warn = bitnamiTargetNote('docker.io/bitnami/postgresql:13.0.0-debian-12-r0', 15);
+  assert.is(warn?.image, 'bitnamilegacy/postgresql:15.10.0-debian-12-r2');
+  assert.match(warn?.note ?? '', 'gets no updates');
+  assert.match(warn?.fix ?? '', '--image');
+  assert.match(warn?.fix ?? '', '--method dump');
+  const none = bitnamiTargetNote('bitnamilegacy/postgresql:17.6.0-debian-12-r4', 18);
+  assert.is(none?.image, undefined);
+  assert.match(none?.note ?? '', 'no free image of PostgreSQL 18');
+  assert.match(none?.fix ?? '', '--to 17');
+  assert.is(bitnamiTargetNote('postgres:13', 15), undefined, 'the official image is maintained');
+  assert.is(bitnamiTargetNote('cciserver.azurecr.io/circleci/server-postgres:12.16', 14), undefined, 'a vendor image on Bitnami\'s layout is the vendor\'s');
+  assert.ok(isBitnamiRepo('docker.io/bitnamilegacy/postgresql:13'));
 });
 
 test('the upgrade image: tianon publishes OLD-to-NEW up to five majors apart; wider jumps get advice, not a made-up tag', () => {

@@ -72,6 +72,9 @@ test('unknown images are refused', () => {
   assert.is(parseImage('tianon/postgres-upgrade:12-to-18'), undefined, 'never published: tianon spans at most five majors');
   assert.is(parseImage('tianon/postgres-upgrade:15-to-13'), undefined);
   assert.is(parseImage('postgres:latest'), undefined);
+  assert.is(parseImage('bitnami/postgresql:15'), undefined, 'Bitnami stopped publishing major tags in August 2025');
+  assert.is(parseImage('docker.io/bitnamilegacy/postgresql:15'), undefined, 'bitnamilegacy holds the version tags');
+  assert.ok(parseImage('bitnamilegacy/postgresql:15.10.0-debian-12-r2'));
 });
 
 test('mount points get 0755 parents, outside the system dirs', () => {

@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
 # The official postgres image's docker-entrypoint.sh, reproduced for the test node agent: the same variables
-# (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD, PGDATA),
+# (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, POSTGRES_INITDB_ARGS, each also as *_FILE; POSTGRES_HOST_AUTH_METHOD, PGDATA),
 # initdb on an empty PGDATA, pg_hba "host all all all" with scram-sha-256 from 14 (md5 before), init scripts,
 # then exec postgres. gosu is replaced by setpriv; nss_wrapper is used for a UID without a passwd entry.
 set -Eeo pipefail
 
 if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 
+# file_env VAR [DEFAULT]: VAR, else the content of the file that VAR_FILE names (Docker and Kubernetes secrets),
+# as the real entrypoint's docker_setup_env reads POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB, POSTGRES_INITDB_ARGS.
+file_env() {
+  local var="$1" fileVar="${1}_FILE" def="${2:-}"
+  if [ "${!var:-}" ] && [ "${!fileVar:-}" ]; then
+    printf >&2 'error: both %s and %s are set (but are exclusive)\n' "$var" "$fileVar"
+    exit 1
+  fi
+  local val="$def"
+  if [ "${!var:-}" ]; then val="${!var}"; elif [ "${!fileVar:-}" ]; then val="$(< "${!fileVar}")"; fi
+  export "$var"="$val"
+  unset "$fileVar"
+}
+
 major="${PG_MAJOR}"
+if [ "$1" = 'postgres' ]; then
+  file_env 'POSTGRES_PASSWORD'
+  file_env 'POSTGRES_USER' 'postgres'
+  file_env 'POSTGRES_DB' "$POSTGRES_USER"
+  file_env 'POSTGRES_INITDB_ARGS'
+fi
 if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
   mkdir -p "$PGDATA"
   chown postgres:postgres "$PGDATA"

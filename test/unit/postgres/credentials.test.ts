@@ -1,0 +1,54 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Container, PodSpec } from '../../../src/k8s/cluster.ts';
+import { envSources, parseSecretKeyRef, superuserOf, superuserVars, varSources } from '../../../src/postgres/credentials.ts';
+
+const ref = { valueFrom: { secretKeyRef: { name: 's', key: 'k' } } };
+const spec = (c: Container, volumes: PodSpec['volumes'] = []): PodSpec => ({ containers: [c], volumes });
+
+test('env entries: the superuser and its Secret, the Bitnami app user beside postgres, a password written in the manifest', () => {
+  const official = { name: 'c', env: [{ name: 'POSTGRES_USER', value: 'kong' }, { name: 'POSTGRES_PASSWORD', ...ref }] };
+  assert.equal(superuserOf(spec(official), official, 'official'),
+    { user: 'kong', env: 'POSTGRES_PASSWORD', secret: { name: 's', key: 'k' }, via: 'env POSTGRES_PASSWORD (secretKeyRef)' });
+  const app = { name: 'c', env: [{ name: 'POSTGRES_USER', value: 'app' }, { name: 'POSTGRES_PASSWORD', ...ref }] };
+  assert.is(superuserOf(spec(app), app, 'bitnami'), undefined, 'with an app user, Bitnami\'s POSTGRES_PASSWORD is that user\'s, not the superuser\'s');
+  const both = { name: 'c', env: [...app.env, { name: 'POSTGRES_POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: 'postgres-password' } } }] };
+  assert.equal(superuserOf(spec(both), both, 'bitnami')?.secret, { name: 's', key: 'postgres-password' });
+  assert.is(superuserOf(spec(both), both, 'bitnami')?.user, 'postgres');
+  const inline = { name: 'c', env: [{ name: 'POSTGRES_PASSWORD', value: 'inline' }] };
+  assert.is(superuserOf(spec(inline), inline, 'official')?.literal, true);
+  assert.equal(superuserVars('bitnami', 'postgres').passwordVars, ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD'], 'POSTGRES_USER=postgres is no app user');
+});
+
+test('envFrom: the last source wins, an env entry wins over all of them, and a prefix is taken off the key', () => {
+  const c: Container = { name: 'c', envFrom: [{ secretRef: { name: 'first' } }, { configMapRef: { name: 'cm' } }, { prefix: 'DB_', secretRef: { name: 'pre' } }, { secretRef: { name: 'last' } }] };
+  const show = (name: string) => envSources(c, name).map((s) => (s.kind === 'secret' || s.kind === 'configMap' ? `${s.kind} ${s.name}/${s.key}` : s.kind));
+  assert.equal(show('POSTGRES_PASSWORD'), ['secret last/POSTGRES_PASSWORD', 'configMap cm/POSTGRES_PASSWORD', 'secret first/POSTGRES_PASSWORD']);
+  assert.equal(show('DB_PASS'), ['secret last/DB_PASS', 'secret pre/PASS', 'configMap cm/DB_PASS', 'secret first/DB_PASS']);
+  assert.equal(envSources({ ...c, env: [{ name: 'POSTGRES_PASSWORD', ...ref }] }, 'POSTGRES_PASSWORD').length, 1);
+  assert.match(superuserOf(spec(c), c, 'official')?.via ?? '', 'POSTGRES_PASSWORD through envFrom of Secret last');
+});
+
+test('*_FILE: the Secret key behind the file, through a Secret volume (items or not), a projected volume or a subPath; else unreadable', () => {
+  const file = (path: string, mounts: Container['volumeMounts'], volumes: PodSpec['volumes']) => {
+    const c: Container = { name: 'c', env: [{ name: 'POSTGRES_PASSWORD_FILE', value: path }], volumeMounts: mounts };
+    return varSources(spec(c, volumes), c, 'POSTGRES_PASSWORD').map((s) => (s.kind === 'secret' ? `${s.name}/${s.key}` : s.via));
+  };
+  // Bitnami chart 16: the chart's Secret at /opt/bitnami/postgresql/secrets, one file per key.
+  assert.equal(file('/opt/bitnami/postgresql/secrets/postgres-password', [{ name: 'postgresql-password', mountPath: '/opt/bitnami/postgresql/secrets/' }],
+    [{ name: 'postgresql-password', secret: { secretName: 'pg' } }]), ['pg/postgres-password']);
+  assert.equal(file('/run/secrets/pw', [{ name: 's', mountPath: '/run/secrets' }], [{ name: 's', secret: { secretName: 'pg', items: [{ key: 'admin-pass', path: 'pw' }] } }]),
+    ['pg/admin-pass']);
+  assert.equal(file('/etc/pw', [{ name: 's', mountPath: '/etc/pw', subPath: 'admin-pass' }], [{ name: 's', secret: { secretName: 'pg' } }]), ['pg/admin-pass']);
+  assert.equal(file('/creds/password', [{ name: 'p', mountPath: '/creds' }], [{ name: 'p', projected: { sources: [{ secret: { name: 'a' } }, { secret: { name: 'b', items: [{ key: 'k', path: 'other' }] } }] } }]),
+    ['a/password']);
+  assert.match(file('/creds/password', [{ name: 'csi', mountPath: '/creds' }], [{ name: 'csi' }])[0] ?? '', 'POSTGRES_PASSWORD_FILE=/creds/password is on volume csi, which holds no Secret key at password');
+  assert.match(file('/nowhere/pw', [], [])[0] ?? '', 'POSTGRES_PASSWORD_FILE=/nowhere/pw: no volume is mounted there');
+});
+
+test('--superuser-secret name/key', () => {
+  assert.equal(parseSecretKeyRef('postgresql/postgres-password'), { name: 'postgresql', key: 'postgres-password' });
+  for (const bad of ['postgresql', 'a/b/c', '/k', 'Bad_Name/k', 's/']) assert.throws(() => parseSecretKeyRef(bad), /expected <secret name>\/<key>/);
+});
+
+test.run();
