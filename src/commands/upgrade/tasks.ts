@@ -48,6 +48,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
       task: async (ctx, task) => {
         ctx.timings = {};
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
+        // A bad --app is bad input whatever the record says: checked first.
+        ctx.d.apps = mergeApps(ctx.d.apps, await namedApps(ctx.cluster, ctx.d.namespace, opts.apps, ctx.d.workload));
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
         ctx.stateVersion = cm?.metadata.resourceVersion;
@@ -70,7 +72,6 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
-        ctx.d.apps = mergeApps(ctx.d.apps, await namedApps(ctx.cluster, ctx.d.namespace, opts.apps, ctx.d.workload));
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         const { pgdata, mountPath } = ctx.d;
