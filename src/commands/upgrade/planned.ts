@@ -22,7 +22,7 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
       pvc: ctx.d.pvc.metadata.name, className: '<the default class of the PVC\'s CSI driver>', pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(),
       consistency: 'stopped', reason: `before upgrade to ${s.to}` });
     out.push({ step: 'snapshot of the stopped data volume', object: snap },
-      { step: 'the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted (while the Job runs with --full-verify, else once the applications are back)',
+      { step: `${opts.fullVerify ? 'while the Job runs' : 'once the applications are back'}, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted`,
         object: buildRestorePvc({ name: derivedName(snap.metadata.name, 'reference-<random>'), namespace: ns, snapshot: snap.metadata.name, storageClassName: ctx.d.pvc.storageClassName,
           bytes: ctx.d.pvc.capacityBytes ?? 0, role: 'snapshot-reference' }) },
       { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) });

@@ -39,7 +39,7 @@ test('--dry-run prints the Job, the snapshot and every patch in order, and chang
   assert.is(r.code, 0, r.stderr);
   const steps = [...r.stdout.matchAll(/^step: (.*)$/gm)].map((m) => m[1]);
   assert.equal(steps, ['record of the upgrade, updated after each phase', 'scale the application down', 'stop the database', 'snapshot of the stopped data volume',
-    'the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted (while the Job runs with --full-verify, else once the applications are back)',
+    'once the applications are back, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted',
     'reference fingerprint, read from the snapshot', 'the upgrade Job', 'point the workload at the new major', 'start the database', 'scale the application back up']);
   assert.match(r.stdout, 'kind: Job');
   assert.match(r.stdout, 'runAsNonRoot: true');
