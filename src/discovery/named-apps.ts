@@ -1,5 +1,6 @@
 import type { Cluster, Pod, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
+import { discover, type Discovery } from './discover.ts';
 
 const KINDS: Record<string, Workload['kind']> = { deploy: 'Deployment', deployment: 'Deployment', sts: 'StatefulSet', statefulset: 'StatefulSet' };
 
@@ -31,4 +32,10 @@ export function mergeApps(a: Workload[], b: Workload[]): Workload[] {
 export function podsOutside(pods: Pod[], apps: Workload[], database: Workload): Pod[] {
   const owned = (p: Pod, w: Workload) => Object.entries(w.selector).every(([k, v]) => p.metadata.labels?.[k] === v);
   return pods.filter((p) => !owned(p, database) && !apps.some((w) => owned(p, w)));
+}
+
+/** Discovery for an upgrade: the selector's applications and those named with `--app`, checked before anything else. */
+export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: { superuserSecret?: { name: string; key: string }; appSelector: Record<string, string>; apps: string[] }): Promise<Discovery> {
+  const d = await discover(cluster, ns, ref, opts.appSelector, opts);
+  return { ...d, apps: mergeApps(d.apps, await namedApps(cluster, d.namespace, opts.apps, d.workload)) };
 }

@@ -1,4 +1,5 @@
-import type { Listr } from 'listr2';
+import { Listr, type ListrBaseClassOptions, type ListrTask } from 'listr2';
+import type { RendererName } from '../renderer.ts';
 import { judgeAmcheck, judgeCollations, judgeConnections, judgeExtensions, judgeServer, judgeStatistics, type ValidateFinding } from '../postgres/validate.ts';
 import { refOf } from '../postgres/workload.ts';
 import { validatedPatch } from '../state/validated.ts';
@@ -72,17 +73,13 @@ export function summaryLine(r: ValidateReport): string {
     (r.validatedAt ? '; recorded on the upgrade\'s record (pgupgrade.kubectl.io/validated-at), which cleanup waits for' : '');
 }
 
-/** An empty context for the tasks to fill. */
-export function newValidateCtx(): ValidateCtx {
-  return { databases: [], dbs: new Map(), repairs: [], apps: [], jobs: [] } as unknown as ValidateCtx;
-}
-
 /**
  * Runs the checks' tasks, judges them and, when none failed on a finished upgrade, records the pass on the
  * upgrade's record (the contract with cleanup, src/state/validated.ts: the time of a pass, annotations only).
  */
-export async function validateNow(list: Listr<ValidateCtx, never, never>, c: ValidateCtx, opts: ValidateOptions): Promise<ValidateReport> {
-  await list.run(c);
+export async function validateNow(tasks: Array<ListrTask<ValidateCtx>>, listOpts: ListrBaseClassOptions<ValidateCtx, RendererName, 'simple'>, opts: ValidateOptions): Promise<ValidateReport> {
+  const c = { databases: [], dbs: new Map(), repairs: [], apps: [], jobs: [] } as unknown as ValidateCtx;
+  await new Listr<ValidateCtx, RendererName, 'simple'>(tasks, listOpts).run(c);
   const checks = findings(c, opts);
   const count = (st: ValidateFinding['status']) => checks.filter((x) => x.status === st).length;
   const s = c.state;

@@ -1,8 +1,7 @@
 import { Listr } from 'listr2';
 import type { CommandContext } from '../../context.ts';
 import { confirmOrStop } from '../../confirm.ts';
-import { discover } from '../../discovery/discover.ts';
-import { mergeApps, namedApps } from '../../discovery/named-apps.ts';
+import { discoverWithApps } from '../../discovery/named-apps.ts';
 import { CliError, usageError } from '../../exit-codes.ts';
 import type { Io } from '../../output.ts';
 import { refOf } from '../../postgres/workload.ts';
@@ -28,8 +27,7 @@ export async function stopBumped(ctx: CommandContext, c: UpgradeCtx, opts: Upgra
   await scaleTo(c.cluster, c.d.namespace, w, 0);
   await waitPodsGone(c.cluster, c.d.namespace, c.d.workload.selector, 'the crash-looping database pod', opts.timeoutSeconds * 1000);
   c.bumpedStopped = true;
-  c.d = await discover(c.cluster, c.d.namespace, refOf(w), opts.appSelector, opts);
-  c.d.apps = mergeApps(c.d.apps, await namedApps(c.cluster, c.d.namespace, opts.apps, c.d.workload));
+  c.d = await discoverWithApps(c.cluster, c.d.namespace, refOf(w), opts);
   c.mode = 'offline';
   try {
     await new Listr<UpgradeCtx>(createPlanTasks(() => ctx.cluster(), opts).slice(2), listOpts as never).run(c);

@@ -13,7 +13,7 @@ import type { UpgradeState } from '../../state/state.ts';
 import { helmImageValues, refOf } from '../../postgres/workload.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
 import { createValidateTasks } from '../../validation/tasks.ts';
-import { checksText, newValidateCtx, validateNow, type ValidateReport } from '../../validation/report.ts';
+import { checksText, summaryLine, validateNow, type ValidateReport } from '../../validation/report.ts';
 import type { ValidateFinding } from '../../postgres/validate.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 
@@ -128,7 +128,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   // The upgrade ends with validate's checks; a pass is recorded for cleanup as validate records it.
   const vopts = { workload: refOf(s.workload), analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
     dataComparedBy: `compared by this upgrade: ${c.verification ?? 'see above'}`, superuserSecret: opts.superuserSecret };
-  const validation = await validateNow(new Listr(createValidateTasks(async () => c.cluster, vopts), listOpts) as never, newValidateCtx(), vopts);
+  const validation = await validateNow(createValidateTasks(async () => c.cluster, vopts), listOpts, vopts);
   const timings = Object.fromEntries(Object.entries(c.timings).filter(([, v]) => typeof v === 'number' && v < 1e12)) as Record<string, number>;
   const report: UpgradeReport = {
     workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
@@ -149,8 +149,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
     r.verification ? `Verified: ${r.verification}.` : '',
     r.leftRunning.length ? `Left running (connected before the upgrade, not scaled): ${r.leftRunning.join(', ')}.` : '',
-    r.validation ? `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${r.validation.summary.pass} passed, ${r.validation.summary.warn} warnings, ` +
-      `${r.validation.summary.fail} failed${validation.validatedAt ? ' (recorded for cleanup)' : ''}` : '',
+    r.validation ? `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${summaryLine(validation)}` : '',
   ].filter(Boolean).join('\n'));
   if (validation.summary.fail) {
     throw blockingError(`the upgrade is done, but validate's checks found ${validation.summary.fail} problem${validation.summary.fail > 1 ? 's' : ''} (above), each with its fix`);

@@ -1,6 +1,5 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../k8s/cluster.ts';
-import { discover } from '../../discovery/discover.ts';
 import { clientsNote } from '../../discovery/clients.ts';
 import { evaluate, plan } from '../../preflight/evaluate.ts';
 import { modeOf } from '../../server/gather.ts';
@@ -14,7 +13,7 @@ import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts
 import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
 import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loop.ts';
-import { mergeApps, namedApps, podsOutside } from '../../discovery/named-apps.ts';
+import { discoverWithApps, podsOutside } from '../../discovery/named-apps.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
@@ -47,9 +46,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
       title: 'Find the PostgreSQL workload and any upgrade already under way',
       task: async (ctx, task) => {
         ctx.timings = {};
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
         // A bad --app is bad input whatever the record says: checked first.
-        ctx.d.apps = mergeApps(ctx.d.apps, await namedApps(ctx.cluster, ctx.d.namespace, opts.apps, ctx.d.workload));
+        ctx.d = await discoverWithApps(ctx.cluster, ctx.cluster.namespace, opts.workload, opts);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
         ctx.stateVersion = cm?.metadata.resourceVersion;

@@ -1,19 +1,17 @@
-import { Listr } from 'listr2';
 import type { CommandContext } from '../../context.ts';
 import { blockingError } from '../../exit-codes.ts';
 import { printReport, type Io } from '../../output.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
-import { createValidateTasks, type ValidateCtx, type ValidateOptions } from '../../validation/tasks.ts';
-import { newValidateCtx, reportText, validateNow } from '../../validation/report.ts';
+import { createValidateTasks, type ValidateOptions } from '../../validation/tasks.ts';
+import { reportText, validateNow } from '../../validation/report.ts';
 
 export type { ValidateReport } from '../../validation/report.ts';
 
 /** `validate`: proves that the upgraded database is whole and ready; exit 3 on any FAIL. */
 export async function runValidate(ctx: CommandContext, opts: ValidateOptions & { output: OutputFormat }, io: Io): Promise<void> {
   const renderer = chooseRenderer(detectRendererEnv({ ...ctx.flags, output: opts.output }));
-  const list = new Listr<ValidateCtx, typeof renderer, 'simple'>(createValidateTasks(() => ctx.cluster(), opts),
-    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false });
-  const report = await validateNow(list as never, newValidateCtx(), opts);
+  const report = await validateNow(createValidateTasks(() => ctx.cluster(), opts),
+    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false }, opts);
   await printReport(io, opts.output, report, reportText);
   if (report.summary.fail) throw blockingError(`validate found ${report.summary.fail} failed check${report.summary.fail > 1 ? 's' : ''} (above), each with its fix`);
 }
