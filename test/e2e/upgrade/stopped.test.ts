@@ -20,8 +20,15 @@ test('a database scaled to 0 is upgraded: read through a probe pod, started on t
   await cp.kubectl(['-n', stopped.ns, 'scale', 'sts/circleci-postgresql', '--replicas=0']);
   await waitFor('the database pod to go', async () => (await cp.kubectl(['-n', stopped.ns, 'get', 'pods', '-l', 'app.kubernetes.io/name=postgresql', '-o', 'name'])).stdout.trim() === '', 120_000);
 
-  // --no-snapshot would leave nothing to read the reference from: refused, nothing changed.
-  const before = await resourceVersions(cp, stopped.ns);
+  // --no-snapshot would leave nothing to read the reference from: refused, nothing changed. The StatefulSet
+  // controller writes its status a moment after the pod is gone: wait until the namespace is still for 2 s.
+  let before = '';
+  await waitFor('the scaled-down StatefulSet to settle', async () => {
+    const a = await resourceVersions(cp, stopped.ns);
+    await new Promise((r) => setTimeout(r, 2000));
+    before = await resourceVersions(cp, stopped.ns);
+    return a === before;
+  }, 60_000);
   const refused = await upgradeCli(cp, ['-n', stopped.ns, '--to', '15', '--no-snapshot', '-y'], outputs);
   assert.is(refused.code, 2, refused.stdout + refused.stderr);
   assert.match(refused.stderr, 'is stopped: its reference fingerprint can only be read from the snapshot');
