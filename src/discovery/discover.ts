@@ -107,7 +107,8 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const pgdata = pgdataOf(container, flavour, tagMajor(image));
   const mount = dataMountOf(container, pgdata);
   const where = `${workload.kind} ${ns}/${workload.metadata.name}`;
-  if (!mount) throw usageError(`${where}: no volume is mounted at PGDATA ${pgdata}; the data would not survive a restart, so there is nothing to upgrade in place`);
+  if (!mount) throw usageError(movedTo18Advice(container, workload, ns, pgdata) ??
+    `${where}: no volume is mounted at PGDATA ${pgdata}; the data would not survive a restart, so there is nothing to upgrade in place`);
   const claim = claimNameOf(workload, mount.volume);
   if (!claim) throw usageError(`${where}: the volume ${mount.volume} at ${mount.mountPath} is not a PersistentVolumeClaim`);
   const pvc = await cluster.getPvc(ns, claim);
@@ -129,4 +130,18 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
     superuserSecret: opts.superuserSecret, fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
     podsByIp: Object.fromEntries(pods.filter((p) => p.podIP).map((p) => [p.podIP as string, p.metadata.name])),
   };
+}
+
+/**
+ * The official image moved to 18 over a volume mounted at the old path (docker-library/postgres#1370): 18 looks for
+ * its data in /var/lib/postgresql/18/docker and refuses to start beside the old mount. The way out, in words.
+ */
+function movedTo18Advice(c: Container, w: Workload, ns: string, pgdata: string): string | undefined {
+  const mount = (c.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/+$/, '') === '/var/lib/postgresql/data');
+  if (!mount || !/^\/var\/lib\/postgresql\/\d+\/docker$/.test(pgdata) || c.env?.some((e) => e.name === 'PGDATA')) return undefined;
+  return `${w.kind} ${ns}/${w.metadata.name} runs ${c.image}, whose data directory is ${pgdata}, but its volume is mounted at /var/lib/postgresql/data, the layout up to ` +
+    `PostgreSQL 17: the image was moved to a new major without the data, and the server refuses to start ("in 18+, these Docker images are ` +
+    `configured to store database data in a format which is compatible with pg_ctlcluster"). Set the image back to the PostgreSQL image that made ` +
+    `the data (kubectl -n ${ns} set image ${w.kind.toLowerCase()}/${w.metadata.name} ${c.name}=postgres:<its major>), then run ` +
+    `kubectl pgupgrade upgrade -n ${ns} --to ${/\/(\d+)\/docker$/.exec(pgdata)?.[1]}: it moves the data into 18's layout and points the workload at it`;
 }

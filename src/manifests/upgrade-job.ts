@@ -12,6 +12,8 @@ export interface UpgradeJobSpec extends VolumePodSpec {
   installUser: string;
   removedSettings: string[];
   initdb: string[];
+  /** The volume's root, when the old cluster lies there and the Job first moves it into `pgdata` (relayout.ts). */
+  root?: string;
 }
 
 /**
@@ -21,13 +23,13 @@ export interface UpgradeJobSpec extends VolumePodSpec {
  */
 export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
   return volumeJob(s, 'upgrade-job', `${s.from} to ${s.to}, ${s.method}`, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to),
-    s.method, s.installUser, s.removedSettings.join(' '), ...s.initdb]);
+    s.method, s.installUser, s.removedSettings.join(' '), s.root ?? '', ...s.initdb]);
 }
 
 /** The rollback Job: undoes the directory work of an upgrade whose new server never started. Same identity and profile. */
 export function buildRollbackJob(s: UpgradeJobSpec): KObject {
   return volumeJob({ ...s, name: rollbackJobName(s) }, 'rollback-job', `back from ${s.to} to ${s.from}`,
-    ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to)]);
+    ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to), s.root ?? '']);
 }
 
 function volumeJob(s: VolumePodSpec, role: string, what: string, command: string[]): KObject {

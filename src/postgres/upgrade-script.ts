@@ -30,7 +30,8 @@ export function upgradePaths(pgdata: string, from: number, to: number): { parent
 
 /**
  * The upgrade Job's script. Arguments: $1 PGDATA, $2 old major, $3 new major, $4 method (link, copy, clone or
- * swap), $5 install user, $6 space-separated settings that the new major removed, then initdb's options.
+ * swap), $5 install user, $6 space-separated settings that the new major removed, $7 the volume's root when the
+ * old cluster lies there and moves into PGDATA first (relayout.ts; empty otherwise), then initdb's options.
  *
  * It is idempotent: run again after a crash it finishes an interrupted swap of the directories, or says that the
  * upgrade is done, or starts over from a clean state; it never touches a directory that it did not make. Exit
@@ -38,11 +39,28 @@ export function upgradePaths(pgdata: string, from: number, to: number): { parent
  */
 export const UPGRADE_JOB_SCRIPT = `${PRELUDE}
 set -u
-D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; shift 6
+D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; R=$7; shift 7
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
 TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# The old cluster at the volume's root moves into PGDATA, which lies on the same volume: renames, so instant. Its
+# entries go into a staging directory with PG_VERSION last, which then takes PGDATA's name: a run stopped halfway
+# finishes the move, and the rollback script moves them back the same way.
+if [ -n "$R" ] && { [ -f "$R/PG_VERSION" ] || [ -d "$R/.pgupgrade-relayout" ]; }; then
+  S="$R/.pgupgrade-relayout"
+  [ -e "$D" ] && { echo "$D exists while the old cluster lies at the root of the volume $R: move it away; nothing was changed" >&2; exit 12; }
+  mkdir -p "$S" && chmod 0700 "$S" || exit 16
+  for e in "$R"/* "$R"/.[!.]* "$R"/..?*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    case "\${e##*/}" in lost+found|.pgupgrade-relayout|"$TO"|PG_VERSION) continue ;; esac
+    mv "$e" "$S/" || exit 16
+  done
+  { [ ! -f "$R/PG_VERSION" ] || mv "$R/PG_VERSION" "$S/"; } && mkdir -p "$P" && mv "$S" "$D" && sync -f "$R" || exit 16
+  say "moved the cluster at the root of the volume ($R) into $D: an upgrade in place needs it in a directory of its own"
+  # The prelude looked for the cluster's configuration before it was here.
+  [ -f "$D/postgresql.conf" ] && ln -sfn "$D" /tmp/pgupgrade-pgdata && SERVER_OPTS="-c config_file=/tmp/pgupgrade-pgdata/postgresql.conf \${SERVER_OPTS#* * }"
+fi
 if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
   mv "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
 fi
@@ -130,10 +148,12 @@ say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
 /**
  * The rollback Job's script, for an upgrade whose new server never started: it puts the old cluster back where
  * it was (undoing the directory swap), removes the new cluster that kubectl-pgupgrade made, and takes the ".old"
- * off pg_control where pg_upgrade --link put it. Idempotent. Arguments: $1 PGDATA, $2 old major, $3 new major.
+ * off pg_control where pg_upgrade --link put it, and moves the old cluster back to the volume's root where the
+ * upgrade had taken it from there. Idempotent. Arguments: $1 PGDATA, $2 old major, $3 new major, $4 the volume's
+ * root or empty.
  */
 export const ROLLBACK_JOB_SCRIPT = `set -u
-D=$1; FROM=$2; TO=$3
+D=$1; FROM=$2; TO=$3; R=\${4:-}
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; MARK="$P/.pgupgrade-new-$TO"; TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
 if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then
@@ -153,6 +173,21 @@ rm -f "$MARK" "$TX"
 # A postmaster.pid left by the old server that pg_upgrade had started when its pod was killed: nothing runs on
 # this volume now (the database and the Job are stopped), so it is stale; the next start runs crash recovery.
 [ -f "$D/postmaster.pid" ] && rm -f "$D/postmaster.pid" && say "removed a stale postmaster.pid"
+# Back to the volume's root: what the upgrade moved (PGDATA, or its staging directory if it stopped halfway), PG_VERSION last.
+if [ -n "$R" ]; then
+  for S in "$R/.pgupgrade-relayout" "$D"; do
+    [ -d "$S" ] || continue
+    for e in "$S"/* "$S"/.[!.]* "$S"/..?*; do
+      [ -e "$e" ] || [ -L "$e" ] || continue
+      [ "\${e##*/}" = PG_VERSION ] || mv "$e" "$R/" || exit 12
+    done
+    { [ ! -f "$S/PG_VERSION" ] || mv "$S/PG_VERSION" "$R/"; } && rmdir "$S" || exit 12
+    say "moved the old cluster back to the root of the volume: $S → $R"
+  done
+  # pg_upgrade's work directory (its logs) goes with the directory that the upgrade made.
+  rm -rf "$P/.pgupgrade-work"; rmdir "$P" 2>/dev/null
+  D=$R
+fi
 if [ ! -f "$D/global/pg_control" ] && [ -f "$D/global/pg_control.old" ]; then
   mv "$D/global/pg_control.old" "$D/global/pg_control" && say "restored global/pg_control (pg_upgrade --link had renamed it)"
 fi

@@ -2,6 +2,7 @@ import { bitnamiTargetNote } from '../postgres/images.ts';
 import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
 import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding, type WorkloadWaits } from '../postgres/rules.ts';
 import type { Workload } from '../k8s/cluster.ts';
+import { relayoutFor, relayoutNote } from '../postgres/relayout.ts';
 import { verifyTypeRules } from '../postgres/rules-types.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
@@ -90,6 +91,18 @@ export function verifyTargetImage(e: Evidence): Finding[] {
   return n ? [f('target-image', 'The target image exists and gets updates', 'warn', n.note, n.fix)] : [];
 }
 
+/** PGDATA at the root of its volume: the upgrade moves the cluster into a directory of its own (a WARN that says how). */
+export function verifyLayout(e: Evidence): Finding[] {
+  const r = relayoutFor(e.d, e.to);
+  if (r === undefined) return [];
+  if (r === 'bitnami') {
+    return [f('layout', 'PGDATA has a directory of its own', 'fail', `POSTGRESQL_DATA_DIR ${e.d.pgdata} is the root of the volume, which Bitnami's scripts cannot have moved`,
+      `set POSTGRESQL_DATA_DIR to a subdirectory (e.g. ${e.d.mountPath}/data) first, or use --method dump`)];
+  }
+  return [f('layout', 'PGDATA has a directory of its own', 'warn', relayoutNote(r),
+    'nothing to do; with --no-patch-workload, make the same change to the workload yourself (the upgrade prints it)')];
+}
+
 /** Where the superuser's password was read: the Secret and key, and how they reach the container. */
 const passwordSource = (e: Evidence) => {
   const su = e.d.superuser;
@@ -102,7 +115,7 @@ export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
   out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors')
     : e.imageProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.imageProblem, 'go in two steps, or name an image: --image for check, --job-image for upgrade') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
-  out.push(...verifyTargetImage(e));
+  out.push(...verifyTargetImage(e), ...verifyLayout(e));
   if (e.offline && (!e.server || !e.databases)) {
     out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
       'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
@@ -124,7 +137,11 @@ export function evaluate(e: Evidence): Finding[] {
   }
   if (e.volume) {
     out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));
-    out.push(verifyJobIdentity(e.volume, enforcedLevel(e.d.namespaceLabels), e.server?.dataDirectory ?? e.d.pgdata, e.d.fsGroup));
+    // PGDATA at the volume's root: the Job makes its directories inside it (relayout.ts), not in its parent.
+    const inside = typeof relayoutFor(e.d, e.to) === 'object';
+    const pgdata = e.server?.dataDirectory ?? e.d.pgdata;
+    out.push(verifyJobIdentity(inside ? { ...e.volume, parent: e.volume.data } : e.volume, enforcedLevel(e.d.namespaceLabels),
+      inside ? `${pgdata}/${e.to}/docker` : pgdata, e.d.fsGroup));
   }
   out.push(verifyPgUpgradeCheck(e), verifySnapshots(e), ...verifyVolumeUsers(e));
   if (e.volume) {

@@ -66,7 +66,9 @@ export async function referenceFromSnapshot(cluster: Cluster, d: Discovery, s: U
   const snapshot = s.snapshot as string;
   onStep?.(`waiting for snapshot ${snapshot} to be ready to use`);
   const rec = await waitSnapshot(cluster, d.namespace, snapshot, 'ready', timeoutMs);
-  const copy = await readRestoredCopy(cluster, d, { snapshot, image: s.oldImage, restoreSizeBytes: rec.restoreSizeBytes, purpose: 'reference',
+  // The snapshot holds the volume as the upgrade found it: with the data at its root when the upgrade moved it.
+  const asFound = s.relayout ? { ...d, pgdata: s.relayout.fromMount, mountPath: s.relayout.fromMount } : d;
+  const copy = await readRestoredCopy(cluster, asFound, { snapshot, image: s.oldImage, restoreSizeBytes: rec.restoreSizeBytes, purpose: 'reference',
     why: `reads the data as the upgrade found it, from VolumeSnapshot ${snapshot}, on PostgreSQL ${s.from}; deleted when read`, onStep });
   const ref = { fingerprint: copy.fingerprint, source: referenceSource(s) };
   await storeReference(cluster, d.namespace, configMap, s, ref);

@@ -3,6 +3,7 @@ import { usageError } from '../exit-codes.ts';
 import type { KObject } from '../k8s/cluster.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
+import type { Relayout } from '../postgres/relayout.ts';
 import { refOf } from '../postgres/workload.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface UpgradeState {
   job: string;
   /** The Job exactly as made, so that a resumed run or a rollback uses the same identity, paths and options. */
   jobSpec: UpgradeJobSpec;
+  /** PGDATA was the root of its volume: the Job moves the cluster into a directory and the workload's layout changes. */
+  relayout?: Relayout;
   /** When verify held its snapshot and let the applications start (--verify-while-apps-start). */
   verifyHeldAt?: string;
   /** The last phase done. */
@@ -149,6 +152,10 @@ export function stateProblem(raw: unknown): string | undefined {
     return 'its jobSpec is missing, or does not match the record\'s PVC and majors';
   }
   if (!Array.isArray(s.history) || !s.history.every((h) => isObject(h) && isPhase(h.phase) && typeof h.at === 'string')) return 'its history is not a list of known phases';
+  const r = s.relayout;
+  const isPath = (v: unknown) => typeof v === 'string' && v.startsWith('/');
+  if (r !== undefined && !(isObject(r) && isPath(r.fromMount) && isPath(r.toMount) && r.pgdata === job.pgdata && job.root === r.toMount &&
+    (r.pgdataEnv === null || typeof r.pgdataEnv === 'string'))) return 'its relayout does not name the mount paths, and the PGDATA and root of its jobSpec';
   return undefined;
 }
 

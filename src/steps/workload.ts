@@ -1,5 +1,6 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { ScaledWorkload } from '../state/state.ts';
+import { withDataLayout, type DataLayout } from '../postgres/relayout.ts';
 import { poll } from './poll.ts';
 
 const ref = (ns: string, w: { kind: string; name: string }) => ({ apiVersion: 'apps/v1', kind: w.kind, namespace: ns, name: w.name });
@@ -40,4 +41,24 @@ export async function waitWorkloadReady(cluster: Cluster, ns: string, w: ScaledW
 /** Sets one container's image (strategic merge: the other containers stay as they are). */
 export async function patchImage(cluster: Cluster, ns: string, w: { kind: string; name: string }, container: string, image: string): Promise<void> {
   await cluster.patchObject(ref(ns, w), { spec: { template: { spec: { containers: [{ name: container, image }] } } } }, 'strategic');
+}
+
+/**
+ * Sets the database container's image, its data mount path and PGDATA in one patch (relayout.ts), sent with the
+ * resourceVersion read, so that a change made meanwhile by someone else fails it instead of being overwritten.
+ */
+export async function patchDataLayout(cluster: Cluster, ns: string, w: { kind: string; name: string }, container: string, image: string,
+  from: DataLayout, to: DataLayout): Promise<void> {
+  const o = await cluster.readObject(ref(ns, w));
+  if (!o) throw new Error(`${w.kind} ${ns}/${w.name} is gone`);
+  const containers = withDataLayout(o.spec?.template?.spec?.containers ?? [], container, from, to, image);
+  await cluster.patchObject(ref(ns, w), { metadata: { resourceVersion: o.metadata.resourceVersion }, spec: { template: { spec: { containers } } } }, 'merge');
+}
+
+/** Does the database container mount its data and set PGDATA as `want` says? */
+export function hasDataLayout(o: KObject | undefined, container: string, want: DataLayout): boolean {
+  const c = ((o?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ mountPath: string }> }>)
+    .find((x) => x.name === container);
+  const pgdata = c?.env?.find((e) => e.name === 'PGDATA')?.value ?? null;
+  return !!c && pgdata === want.pgdata && (c.volumeMounts ?? []).some((m) => m.mountPath.replace(/\/+$/, '') === want.mountPath);
 }

@@ -18,7 +18,7 @@ import { assertWritesPresent, committedWrites, countWrites, waitForWrites, witho
 export interface UpgradeCase {
   name: string;
   /** The e2e file that runs it (vendor.test.ts keeps its case to itself: UPGRADE_CASES make the README's table). */
-  file: 'upgrade' | 'majors' | 'vendor';
+  file: 'upgrade' | 'majors' | 'vendor' | 'layout';
   flavour: 'bitnami' | 'official';
   from: number;
   to: number;
@@ -110,7 +110,10 @@ export async function deployCase(cp: ControlPlane, c: Deployed, password: string
   await sql(HOSTILE_DB, 'CREATE TABLE t AS SELECT 1 AS x');
   // A test-environment artefact, not the users' world: Debian trixie's 17 tags columns with pg_attver, which 18
   // rejects (README, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
-  if (c.from === 17 && c.to >= 18) await clearPg17Attver(sql, ['postgres', 'template1', 'app1', 'app2', HOSTILE_DB]);
+  if (c.from === 17 && c.to >= 18) {
+    const dbs = (await sql('postgres', 'SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1')).trim().split('\n');
+    await clearPg17Attver(sql, dbs);
+  }
   c.before = await takeFingerprint(sql);
   await waitForWrites(cp, c.ns, { app: app(c), major: c.from, moreThan: 10 });
 }
@@ -124,7 +127,8 @@ export interface UpgradeReportJson { to: number; snapshot: string; fingerprint: 
  * every write the application saw committed is there and it writes again, the snapshot is ready, the old cluster
  * is kept, the record says done, and a re-run has nothing to do.
  */
-export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult, outputs: RunResult[], restarts: string): Promise<UpgradeReportJson> {
+export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult, outputs: RunResult[], restarts: string,
+  opts: { keepNamespace?: boolean } = {}): Promise<UpgradeReportJson> {
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   const rep = JSON.parse(r.stdout) as UpgradeReportJson;
   assert.is(rep.to, c.to);
@@ -162,7 +166,7 @@ export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult
   assert.is(again.code, 0, `a re-run of a finished upgrade is nothing to do: ${again.stderr}`);
   assert.match(again.stderr, 'nothing to do');
   assert.ok(rep.timingsMs.downtime && rep.timingsMs.downtime > 0);
-  await releaseNamespaces(cp, [c.ns]);
+  if (!opts.keepNamespace) await releaseNamespaces(cp, [c.ns]);
   return rep;
 }
 

@@ -1,3 +1,4 @@
+import type { Relayout } from '../../postgres/relayout.ts';
 import type { UpgradeJobSpec } from '../../manifests/upgrade-job.ts';
 import type { UpgradeLock } from '../../state/lock.ts';
 import { referenceFromSnapshot, type Reference } from '../../state/reference.ts';
@@ -67,6 +68,8 @@ export interface UpgradeCtx extends CheckCtx {
   estimate?: { seconds: number; formula: string };
   /** The pod crash-loops: its image runs a newer major than the data (and the replicas it had). */
   bumped?: Incompatible & { replicas: number };
+  /** PGDATA is its volume's root: what the upgrade changes of the layout (relayout.ts). */
+  relayout?: Relayout;
   /** Set once that crash-looping database was stopped, after the user confirmed. */
   bumpedStopped?: boolean;
   /** Set when the recorded upgrade to this target is done and the workload runs it: exit 0, say so. */

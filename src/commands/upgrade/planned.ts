@@ -1,6 +1,7 @@
 import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifests/snapshot.ts';
 import { parseImageRef } from '../../postgres/images.ts';
+import { relayoutNote } from '../../postgres/relayout.ts';
 import { refOf } from '../../postgres/workload.ts';
 import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
 import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
@@ -29,8 +30,11 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
   }
   out.push({ step: 'the upgrade Job', object: buildUpgradeJob(ctx.job) });
   if (opts.patchWorkload) {
-    out.push({ step: 'point the workload at the new major', patch: { apiVersion: 'apps/v1', kind: s.workload.kind, metadata: { name: s.workload.name, namespace: ns },
-      spec: { template: { spec: { containers: [{ name: s.container, image: s.targetImage }] } } } } });
+    const r = s.relayout;
+    out.push({ step: r ? `point the workload at the new major and at the data's new place (${relayoutNote(r)})` : 'point the workload at the new major',
+      patch: { apiVersion: 'apps/v1', kind: s.workload.kind, metadata: { name: s.workload.name, namespace: ns },
+        spec: { template: { spec: { containers: [{ name: s.container, image: s.targetImage,
+          ...(r ? { env: [{ name: 'PGDATA', value: r.pgdata }], volumeMounts: [{ name: '<the data volume>', mountPath: r.toMount }] } : {}) }] } } } } });
   }
   out.push(scale(s.workload, s.workload.replicas, 'start the database'), ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')));
   return out;
@@ -43,7 +47,9 @@ export function manualPatchAdvice(s: UpgradeState, ns: string): string {
   const helm = r.repo.endsWith('bitnami/postgresql') || r.repo.endsWith('bitnamilegacy/postgresql')
     ? `\nHelm (Bitnami chart): --set image.repository=${r.repo},image.tag=${r.tag ?? s.to}` +
       `${r.repo === 'bitnamilegacy/postgresql' ? ',global.security.allowInsecureImages=true' : ''} (for a subchart, prefix image.*: postgresql.image.tag=…)` : '';
-  return `Point ${refOf(s.workload)} at PostgreSQL ${s.to} yourself (in your Helm values or Git repository, so that nothing reverts it):\n  ${patch}${helm}\n` +
+  const layout = s.relayout ? `\nAnd, in the same change, the data's new place: mount the claim at ${s.relayout.toMount} (it was ${s.relayout.fromMount}) and set ` +
+    `PGDATA=${s.relayout.pgdata} in container ${s.container}: the upgrade moved the cluster there.` : '';
+  return `Point ${refOf(s.workload)} at PostgreSQL ${s.to} yourself (in your Helm values or Git repository, so that nothing reverts it):\n  ${patch}${helm}${layout}\n` +
     `Then run the same upgrade command again: it resumes, starts the database and the applications, and verifies the data.`;
 }
 

@@ -10,7 +10,7 @@ import { fingerprintVia } from '../../fingerprint/read.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, upgradeNames, type UpgradeState } from '../../state/state.ts';
 import { readUpgradeRecord } from '../../state/store.ts';
-import { patchImage, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../../steps/workload.ts';
+import { patchDataLayout, patchImage, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../../steps/workload.ts';
 import { poll } from '../../steps/poll.ts';
 import { runJob } from '../../steps/job.ts';
 import { connectTask } from '../../connect-task.ts';
@@ -147,10 +147,18 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
       title: 'Start the database on the old major again',
       task: async (ctx, task) => {
         const s = ctx.state;
-        await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.oldImage);
+        const r = s.relayout;
+        // The original layout too, where the upgrade moved the data out of the volume's root (idempotent).
+        if (r) {
+          await patchDataLayout(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.oldImage, { mountPath: r.toMount, pgdata: r.pgdata },
+            { mountPath: r.fromMount, pgdata: r.pgdataEnv });
+        } else {
+          await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.oldImage);
+        }
         await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
-        task.title = `Start the database on the old major again: ${s.oldImage}, ${s.workload.replicas} ready`;
+        task.title = `Start the database on the old major again: ${s.oldImage}, ${s.workload.replicas} ready` +
+          (r ? `; the claim at ${r.fromMount} again, ${r.pgdataEnv === null ? 'no PGDATA' : `PGDATA=${r.pgdataEnv}`}` : '');
       },
     },
     {

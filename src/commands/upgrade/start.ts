@@ -2,7 +2,7 @@ import type { ListrTask } from 'listr2';
 import { tagMajor } from '../../postgres/workload.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, type UpgradeState } from '../../state/state.ts';
-import { patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
+import { hasDataLayout, patchDataLayout, patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
 import { record, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
 /**
@@ -23,12 +23,19 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
         const s = st(ctx);
         const w = await ctx.cluster.readObject({ apiVersion: 'apps/v1', kind: s.workload.kind, namespace: ctx.d.namespace, name: s.workload.name });
         const current = ((w?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image?: string }>).find((c) => c.name === s.container)?.image ?? '';
-        if (tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) {
+        const r = s.relayout;
+        const laidOut = !r || hasDataLayout(w, s.container, { mountPath: r.toMount, pgdata: r.pgdata });
+        if ((tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) && laidOut) {
           task.title = `Point the workload at the new major: it already runs ${current}`;
         } else if (!opts.patchWorkload) {
           ctx.stoppedForManualPatch = true;
           task.title = 'Point the workload at the new major: left to you (--no-patch-workload); see below';
           return;
+        } else if (r) {
+          const image = tagMajor(current) === s.to ? current : s.targetImage;
+          await patchDataLayout(ctx.cluster, ctx.d.namespace, s.workload, s.container, image, { mountPath: r.fromMount, pgdata: r.pgdataEnv },
+            { mountPath: r.toMount, pgdata: r.pgdata });
+          task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${image}, the claim at ${r.toMount}, PGDATA=${r.pgdata}`;
         } else {
           await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.targetImage);
           task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${s.targetImage}`;

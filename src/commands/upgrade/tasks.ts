@@ -16,6 +16,7 @@ import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loo
 import { discoverWithApps, podsOutside } from '../../discovery/named-apps.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { relayoutFor } from '../../postgres/relayout.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 export { createApplyTasks } from './apply.ts';
@@ -72,11 +73,12 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         }
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
-        const { pgdata, mountPath } = ctx.d;
-        if (pgdata.replace(/\/+$/, '') === mountPath.replace(/\/+$/, '')) {
-          throw usageError(`PGDATA ${pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +
-            `filesystem and swaps the directories, which a mount point cannot be. Set PGDATA to a subdirectory (e.g. ${mountPath}/pgdata) first`);
+        const relayout = relayoutFor(ctx.d, opts.to);
+        if (relayout === 'bitnami') {
+          throw usageError(`PGDATA ${ctx.d.pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +
+            `filesystem and swaps the directories, which a mount point cannot be. Set POSTGRESQL_DATA_DIR to a subdirectory (e.g. ${ctx.d.mountPath}/data) first`);
         }
+        ctx.relayout = relayout;
         const bitnami = bitnamiTargetNote(ctx.d.image, opts.to);
         if (opts.patchWorkload && !opts.image && bitnami && !bitnami.image) {
           throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs ${ctx.d.image}. ${bitnami.note}: ${bitnami.fix}; nothing was changed`);
@@ -154,12 +156,14 @@ The upgrade needs an image of PostgreSQL ${inc.dataMajor} to read the data as it
           name: ctx.names.job, namespace: ctx.d.namespace, workload: `${w.kind}/${w.name}`, image: jobImage,
           claim: ctx.d.pvc.metadata.name, mountPath: ctx.d.mountPath, pgdata: server.dataDirectory || ctx.d.pgdata, from, to: opts.to, method: opts.method,
           installUser: server.installUser, removedSettings: removedSettings(from, opts.to), initdb: initdbOptions(server, opts.to), uid, gid,
+          ...(ctx.relayout ? { mountPath: ctx.relayout.toMount, pgdata: ctx.relayout.pgdata, root: ctx.relayout.toMount } : {}),
         };
         const state: UpgradeState = {
           version: 1, workload: w, workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name, from, fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to, method: opts.method,
           oldImage, targetImage: opts.image ?? targetImageFor(ctx.d.image, opts.to) ?? '', jobImage: ctx.job.image,
           apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
           snapshot: null, fingerprintConfigMap: ctx.names.fingerprint, job: ctx.names.job, phase: 'preflight', history: [], jobSpec: ctx.job,
+          ...(ctx.relayout ? { relayout: ctx.relayout } : {}),
         };
         ctx.state = state;
         ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));

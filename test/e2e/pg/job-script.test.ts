@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UPGRADE_JOB_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
+import { ROLLBACK_JOB_SCRIPT, UPGRADE_JOB_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { BITNAMI, initCluster, makeVolume, runOn, startServer } from '../../support/pg/server.ts';
@@ -14,8 +14,8 @@ const test = suite('the upgrade Job script with spaces in PGDATA and in the inst
 
 const INITDB = ['--encoding=UTF8', '--locale=C.UTF-8'];
 
-function jobScript(volume: string, pgdata: string, user: string): Promise<string> {
-  return runOn([13, 15], volume, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', pgdata, '13', '15', 'link', user, 'stats_temp_directory', ...INITDB]);
+function jobScript(volume: string, pgdata: string, user: string, root = ''): Promise<string> {
+  return runOn([13, 15], volume, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', pgdata, '13', '15', 'link', user, 'stats_temp_directory', root, ...INITDB]);
 }
 
 test('PGDATA "/bitnami/postgresql/my data/pgdata": upgraded, data equal, config and its includes carried over, removed settings in any case commented out', async () => {
@@ -59,6 +59,40 @@ test('an install user with a space ("pg admin"): initdb and pg_upgrade get it as
   const out = await jobScript(volume, BITNAMI.data, 'pg admin');
   assert.match(out, /pgupgrade: done: .* is PostgreSQL 15/);
   assert.is(fs.readFileSync(path.join(volume, 'data', 'PG_VERSION'), 'utf8').trim(), '15');
+});
+
+test('PGDATA at the root of the volume: the cluster moves into 15/docker, is upgraded there, and a rollback puts it back at the root', async () => {
+  const volume = makeVolume('jobroot');
+  onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+  // initdb wants an empty directory, and the sandbox's volume holds its password file: made aside, then moved up.
+  await initCluster(13, volume, { data: `${BITNAMI.mount}/init` });
+  for (const e of fs.readdirSync(path.join(volume, 'init'))) fs.renameSync(path.join(volume, 'init', e), path.join(volume, e));
+  fs.rmdirSync(path.join(volume, 'init'));
+  fs.mkdirSync(path.join(volume, 'lost+found'));
+  // As the official entrypoint leaves the root of its volume when it is PGDATA.
+  fs.chmodSync(volume, 0o700);
+  const old = await startServer(13, volume, BITNAMI.mount);
+  await seedCluster(old.sql, { rows: 50 });
+  const before = await takeFingerprint(old.sql);
+  await old.stop();
+  const pgdata = `${BITNAMI.mount}/15/docker`;
+  const out = await jobScript(volume, pgdata, 'postgres', BITNAMI.mount);
+  assert.match(out, `moved the cluster at the root of the volume (${BITNAMI.mount}) into ${pgdata}`);
+  assert.match(out, `done: ${pgdata} is PostgreSQL 15`);
+  assert.equal(fs.readdirSync(volume).sort(), ['15', 'lost+found'], 'nothing of the old cluster is left at the root');
+  assert.is(fs.readFileSync(path.join(volume, '15', 'data-13.preupgrade', 'PG_VERSION'), 'utf8').trim(), '13');
+  const again = await jobScript(volume, pgdata, 'postgres', BITNAMI.mount);
+  assert.match(again, `${pgdata} is already PostgreSQL 15`, 'a re-run moves nothing');
+  const rb = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', pgdata, '13', '15', BITNAMI.mount]);
+  assert.match(rb, `moved the old cluster back to the root of the volume: ${pgdata} → ${BITNAMI.mount}`);
+  assert.match(rb, `done: ${BITNAMI.mount} is PostgreSQL 13 again`);
+  assert.not.ok(fs.existsSync(path.join(volume, '15')), 'the new layout is gone');
+  const back = await startServer(13, volume, BITNAMI.mount);
+  try {
+    assert.equal(compareFingerprints(before, await takeFingerprint(back.sql)), []);
+  } finally {
+    await back.stop();
+  }
 });
 
 test.run();

@@ -55,6 +55,12 @@ export function parseImage(ref: string, table: ImageMapEntry[] = currentImageMap
   return entry && majors ? LAYOUT_SPECS[entry.layout](ref, majors) : undefined;
 }
 
+/**
+ * The official images' PGDATA: /var/lib/postgresql/data up to 17; from 18 the pg_ctlcluster layout
+ * /var/lib/postgresql/<major>/docker, with the image's VOLUME at /var/lib/postgresql (docker-library/postgres#1259).
+ */
+const officialPgdata = (major: number) => (major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data');
+
 type Build = (ref: string, majors: number[]) => ImageSpec;
 const shell = (ref: string, entrypoint: string[], cmd: string[], flavour: ImageSpec['flavour'] = 'shell'): ImageSpec => (
   { ref, layout: 'shell', flavour, majors: [], user: 0, ...ROOT, entrypoint, cmd, workingDir: '/', stopSignal: 'SIGTERM', env: { PATH: BASE_PATH } });
@@ -63,14 +69,14 @@ const LAYOUT_SPECS: Record<Layout, Build> = {
   official: (ref, [major]) => ({
     ref, layout: 'official', flavour: 'postgres', majors: [major as number], user: 0, ...POSTGRES_USER,
     entrypoint: ['docker-entrypoint.sh'], cmd: ['postgres'], workingDir: '/', stopSignal: 'SIGINT',
-    env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}`, PG_MAJOR: String(major), PGDATA: '/var/lib/postgresql/data', LANG: 'en_US.utf8' },
+    env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}`, PG_MAJOR: String(major), PGDATA: officialPgdata(major as number), LANG: 'en_US.utf8' },
   }),
   // The alpine images: postgres is UID 70, the binaries sit in /usr/local/bin (links into the major's tree here).
   alpine: (ref, [major]) => ({
     ref, layout: 'alpine', flavour: 'postgres', majors: [major as number], user: 0,
     passwd: [...ROOT.passwd, 'postgres:x:70:70::/var/lib/postgresql:/bin/sh'], group: [...ROOT.group, 'postgres:x:70:'],
     entrypoint: ['docker-entrypoint.sh'], cmd: ['postgres'], workingDir: '/', stopSignal: 'SIGINT',
-    env: { PATH: BASE_PATH, PG_MAJOR: String(major), PGDATA: '/var/lib/postgresql/data', LANG: 'en_US.utf8' },
+    env: { PATH: BASE_PATH, PG_MAJOR: String(major), PGDATA: officialPgdata(major as number), LANG: 'en_US.utf8' },
   }),
   bitnami: (ref, [major]) => ({
     ref, layout: 'bitnami', flavour: 'bitnami', majors: [major as number], user: 1001, ...ROOT,

@@ -56,7 +56,7 @@ test('the Job: backoffLimit 0, non-root as the data owner, restricted, no secret
   assert.equal(spec.template.spec.securityContext, { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, seccompProfile: { type: 'RuntimeDefault' } });
   const c = spec.template.spec.containers[0];
   assert.equal(c?.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
-  assert.equal(c?.command.slice(3), ['pgupgrade', '/bitnami/postgresql/data', '13', '15', 'link', 'postgres', 'stats_temp_directory', '--encoding=UTF8', '--lc-collate=C']);
+  assert.equal(c?.command.slice(3), ['pgupgrade', '/bitnami/postgresql/data', '13', '15', 'link', 'postgres', 'stats_temp_directory', '', '--encoding=UTF8', '--lc-collate=C']);
   assert.not.match(JSON.stringify(job), /PASSWORD|secretKeyRef/);
 });
 

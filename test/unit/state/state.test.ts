@@ -50,8 +50,12 @@ test('the validator names the field that is wrong', () => {
     [{ ...state, apps: [{ kind: 'Deployment', name: 'a' }] }, 'apps'], [{ ...state, snapshot: '' }, 'snapshot'],
     [{ ...state, jobSpec: { ...jobSpec, claim: 'data-other-0' } }, 'jobSpec'], [{ ...state, history: [{ phase: 'x', at: '' }] }, 'history'],
   ];
+  const relayout = { fromMount: '/var/lib/postgresql/data', toMount: '/var/lib/postgresql', pgdata: '/var/lib/postgresql/15/docker', pgdataEnv: null };
+  const laidOut = { ...state, relayout, jobSpec: { ...jobSpec, pgdata: relayout.pgdata, root: relayout.toMount } };
+  cases.push([{ ...laidOut, relayout: { ...relayout, pgdata: '/elsewhere' } }, 'relayout'], [{ ...laidOut, relayout: { ...relayout, pgdataEnv: 3 } }, 'relayout']);
   for (const [raw, what] of cases) assert.match(stateProblem(raw) ?? 'accepted', what, what);
   assert.is(stateProblem(JSON.parse(JSON.stringify(state))), undefined);
+  assert.is(stateProblem(JSON.parse(JSON.stringify(laidOut))), undefined);
 });
 
 test('a record is bound to the workload\'s UID and PVC', () => {

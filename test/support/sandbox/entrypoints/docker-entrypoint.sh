@@ -44,6 +44,35 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo 'Error: Database is uninitialized and superuser password is not specified.' >&2
     exit 1
   fi
+  # As the real entrypoint's docker_error_old_databases: with the 18+ default PGDATA and no cluster there, data
+  # found in the old places (or a volume still mounted at the old path) is refused, not initialised beside.
+  if [ "$PGDATA" = "/var/lib/postgresql/$major/docker" ]; then
+    old=()
+    for d in /var/lib/postgresql /var/lib/postgresql/data /var/lib/postgresql/*/docker; do
+      if [ -s "$d/PG_VERSION" ]; then old+=( "$d" ); fi
+    done
+    if [ "${#old[@]}" -eq 0 ] && [ "$major" -ge 18 ] && mountpoint -q /var/lib/postgresql/data; then
+      old+=( '/var/lib/postgresql/data (unused mount/volume)' )
+    fi
+    if [ "${#old[@]}" -gt 0 ]; then
+      cat >&2 <<-EOE
+			Error: in 18+, these Docker images are configured to store database data in a
+			       format which is compatible with "pg_ctlcluster" (specifically, using
+			       major-version-specific directory names).  This better reflects how
+			       PostgreSQL itself works, and how upgrades are to be performed.
+
+			       See also https://github.com/docker-library/postgres/pull/1259
+
+			       Counter to that, there appears to be PostgreSQL data in:
+			         ${old[*]}
+
+			       This is usually the result of upgrading the Docker image without
+			       upgrading the underlying database using "pg_upgrade" (which requires both
+			       versions).
+		EOE
+      exit 1
+    fi
+  fi
   mkdir -p "$PGDATA"
   chmod 00700 "$PGDATA" || :
   if ! getent passwd "$(id -u)" > /dev/null; then
