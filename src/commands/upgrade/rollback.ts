@@ -11,6 +11,8 @@ import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, upgradeNames, type UpgradeState } from '../../state/state.ts';
 import { readUpgradeRecord } from '../../state/store.ts';
 import { patchImage, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../../steps/workload.ts';
+import { describeStrategy } from '../../postgres/strategy.ts';
+import { restoreStrategy } from '../../steps/strategy.ts';
 import { poll } from '../../steps/poll.ts';
 import { runJob } from '../../steps/job.ts';
 import { connectTask } from '../../connect-task.ts';
@@ -150,7 +152,8 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
         await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.oldImage);
         await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
-        task.title = `Start the database on the old major again: ${s.oldImage}, ${s.workload.replicas} ready`;
+        if (s.strategy) await restoreStrategy(ctx.cluster, ctx.d.namespace, s.workload.name, s.strategy);
+        task.title = `Start the database on the old major again: ${s.oldImage}, ${s.workload.replicas} ready${s.strategy ? `; strategy ${describeStrategy(s.strategy)} back` : ''}`;
       },
     },
     {
