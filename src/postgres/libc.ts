@@ -23,9 +23,12 @@ export function libcOf(image: string, bitnamiLayout = false): Libc | undefined {
   return undefined;
 }
 
-/** Is this an upgrade image (it holds two majors: `tianon/postgres-upgrade:13-to-17`), not a server's image? */
-export function isUpgradeImage(image: string): boolean {
-  return tagMajors(image).length === 2 || parseImageRef(image).repo.endsWith('postgres-upgrade');
+/**
+ * Is this a server's image, one whose tag names one major (`postgres:17-alpine`), not an upgrade image that holds
+ * two (`tianon/postgres-upgrade:13-to-17`) or one whose tag names none?
+ */
+export function isServerImage(image: string): boolean {
+  return tagMajors(image).length === 1 && !parseImageRef(image).repo.endsWith('postgres-upgrade');
 }
 
 /**

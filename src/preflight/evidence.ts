@@ -1,5 +1,5 @@
 import { isKnownRepo, noUpgradeImageAdvice, targetImageFor, upgradeImageFor } from '../postgres/images.ts';
-import { isUpgradeImage } from '../postgres/libc.ts';
+import { isServerImage } from '../postgres/libc.ts';
 import { majorOf, upgradePathProblem } from '../postgres/versions.ts';
 import type { CheckCtx, CheckOptions } from './context.ts';
 import type { Evidence } from './evaluate.ts';
@@ -10,8 +10,8 @@ export function evidenceOf(c: CheckCtx, opts: CheckOptions): Evidence {
   const published = from === undefined ? undefined : upgradeImageFor(from, opts.to);
   const targetImage = opts.image ?? (opts.method === 'dump' ? `postgres:${opts.to}` : from === undefined ? `tianon/postgres-upgrade:?-to-${opts.to}` : published ?? 'none published');
   const imageProblem = opts.image === undefined && opts.method !== 'dump' && from !== undefined && from < opts.to && !published ? noUpgradeImageAdvice(from, opts.to) : undefined;
-  // check's --image is the upgrade's image: an upgrade image (two majors) for the Job, else the server's new image.
-  const named = opts.workloadImage ?? (opts.image && !isUpgradeImage(opts.image) ? opts.image : undefined);
+  // check's --image is the upgrade's image: one whose tag names one major is the server's new image too.
+  const named = opts.workloadImage ?? (opts.image && isServerImage(opts.image) ? opts.image : undefined);
   return {
     d: c.d, to: opts.to, method: opts.method, targetImage,
     serverImage: named ?? targetImageFor(c.d.image, opts.to),

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DatabaseFacts, DatabaseInfo } from '../../../src/postgres/facts.ts';
-import { isCodePointLocale, isUpgradeImage, libcOf, verifyLibcFamily, type LibcInput } from '../../../src/postgres/libc.ts';
+import { isCodePointLocale, isServerImage, libcOf, verifyLibcFamily, type LibcInput } from '../../../src/postgres/libc.ts';
 import { imageUid } from '../../../src/postgres/layout.ts';
 import { targetImageFor } from '../../../src/postgres/images.ts';
 import { parseDatabaseFacts } from '../../../src/postgres/facts.ts';
@@ -24,7 +24,7 @@ test('the family from the image name: alpine tags are musl; official, Bitnami, t
     'tianon/postgres-upgrade:15-to-17', 'quay.io/devtron/postgres:14.9.0-debian-11-r31']) assert.is(libcOf(i), 'glibc', i);
   assert.is(libcOf('cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444'), undefined);
   assert.is(libcOf('cciserver.azurecr.io/circleci/server-postgres:14.22.4094-4922444', true), 'glibc', 'a Bitnami layout is Debian-based');
-  assert.ok(isUpgradeImage('tianon/postgres-upgrade:15-to-17') && !isUpgradeImage('postgres:17'));
+  assert.ok(isServerImage('postgres:17-alpine') && !isServerImage('tianon/postgres-upgrade:15-to-17') && !isServerImage('acme/pg-upgrade:latest'));
 });
 
 test('C, POSIX and C.UTF-8 sort by code point everywhere; en_US.UTF-8 does not', () => {
