@@ -120,11 +120,11 @@ test('alpine → Debian with C collations passes; a column under en_US.utf8 fail
   assert.is(ok.libc?.status, 'pass', ok.libc?.found);
   assert.is(ok.r.code, 0, ok.r.stdout + ok.r.stderr);
   const sql = podSql(cp, alpine, await podName(cp, alpine, 'k8s-app=postgres-c'), 'admin');
-  await sql('postgres', 'CREATE TABLE names (n text COLLATE "en_US.utf8" PRIMARY KEY)');
+  await sql('postgres', 'CREATE COLLATION english (provider = libc, locale = \'en_US.utf8\'); CREATE TABLE names (n text COLLATE english PRIMARY KEY)');
   const col = await check(cp, ['deploy/postgres-c', '--image', 'postgres:17']);
   assert.is(col.r.code, 3);
-  assert.match(col.libc?.found ?? '', 'database postgres: columns or indexes under COLLATE "en_US.utf8" (en_US.utf8)');
-  await sql('postgres', 'DROP TABLE names');
+  assert.match(col.libc?.found ?? '', 'database postgres: columns or indexes under COLLATE "english" (en_US.utf8)');
+  await sql('postgres', 'DROP TABLE names; DROP COLLATION english');
 });
 
 test('a stopped alpine source: the probe pod runs as the image\'s postgres, UID 70, and reads the volume', async () => {
