@@ -133,6 +133,7 @@ function toWorkload(kind: Workload['kind'], o: k8s.V1StatefulSet | k8s.V1Deploym
     selector: spec?.selector.matchLabels ?? {},
     template: spec?.template as unknown as Workload['template'],
     volumeClaimTemplates: ((spec as k8s.V1StatefulSetSpec | undefined)?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? ''),
+    ...(kind === 'Deployment' ? { strategy: (spec as k8s.V1DeploymentSpec | undefined)?.strategy as Workload['strategy'] } : {}),
   };
 }
 

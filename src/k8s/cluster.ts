@@ -64,6 +64,14 @@ export interface Workload {
   selector: Record<string, string>;
   template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
   volumeClaimTemplates: string[];
+  /** A Deployment's spec.strategy (the apiserver fills in RollingUpdate 25%/25% when unset); none for a StatefulSet. */
+  strategy?: DeploymentStrategy;
+}
+
+/** A Deployment's update strategy. */
+export interface DeploymentStrategy {
+  type?: string;
+  rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string };
 }
 
 /** A pod. */

@@ -41,6 +41,8 @@ export interface DatabaseFacts {
   withOids?: number;
   /** User table columns of a type whose storage a later major dropped or changed, by type name. */
   typeColumns?: Record<string, number>;
+  /** The libc collations other than the database's default that user columns and indexes use: name and locale. */
+  libcCollations?: Array<{ name: string; locale: string }>;
 }
 
 /** The data volume as the database container sees it (VOLUME_SCRIPT), parsed. */
@@ -111,6 +113,7 @@ export function parseDatabaseFacts(json: string): DatabaseFacts {
     attverColumns: Number(r.attver_columns),
     withOids: Number(r.with_oids ?? 0),
     typeColumns: (r.type_columns ?? {}) as Record<string, number>,
+    libcCollations: (r.libc_collations ?? []) as Array<{ name: string; locale: string }>,
   };
 }
 

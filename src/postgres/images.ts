@@ -49,14 +49,15 @@ export function isBitnamiRepo(ref: string): boolean {
 
 /**
  * The image that runs `to` for a workload now running `current`: the official image's bare major tag in the same
- * registry; for Bitnami's image, `bitnamilegacy/postgresql` at the frozen tag of that major (undefined when
+ * registry (`<to>-alpine` for an Alpine tag, which keeps the C library); for Bitnami's image, `bitnamilegacy/postgresql` at the frozen tag of that major (undefined when
  * Bitnami published none, as for 18); undefined for a vendor's image, for which the user must name the image.
  */
 export function targetImageFor(current: string, to: number): string | undefined {
   const r = parseImageRef(current);
   if (!KNOWN_REPOS.includes(r.repo)) return undefined;
   const registry = r.registry ? `${r.registry}/` : '';
-  if (r.repo === 'postgres') return `${registry}postgres:${to}`;
+  // An Alpine tag stays Alpine: musl and glibc sort text differently (src/postgres/libc.ts).
+  if (r.repo === 'postgres') return `${registry}postgres:${to}${/(^|[-.])alpine/.test(r.tag ?? '') ? '-alpine' : ''}`;
   const tag = BITNAMI_LEGACY_TAGS[to];
   return tag ? `${registry}bitnamilegacy/postgresql:${tag}` : undefined;
 }

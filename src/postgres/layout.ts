@@ -1,4 +1,5 @@
 import type { Container, PodSpec } from '../k8s/cluster.ts';
+import { libcOf } from './libc.ts';
 import { flavourOf, type Flavour } from './workload.ts';
 
 /** The layout of the database's image, and what in the pod said so. */
@@ -37,4 +38,10 @@ export function judgeLayout(c: Container, pod: PodSpec | undefined): LayoutJudge
   if (!dataEnv && officialMount) return { flavour: 'official', evidence: `a volume is mounted at ${officialMount}` };
   const byName = flavourOf(c.image ?? '');
   return { flavour: byName, evidence: byName === 'vendor' ? 'nothing in the pod names a known layout' : `by the repository's name` };
+}
+
+/** The UID of the postgres user in an image of this layout: Bitnami's 1001; the official image's 999, 70 on Alpine. */
+export function imageUid(flavour: Flavour, image: string): number {
+  if (flavour === 'bitnami') return 1001;
+  return libcOf(image) === 'musl' ? 70 : 999;
 }

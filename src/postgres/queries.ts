@@ -45,7 +45,12 @@ export const DATABASE_SQL = `select json_build_object(
     from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
     where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
       and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-      and t.typname in ('abstime', 'reltime', 'tinterval', 'sql_identifier', 'aclitem') group by t.typname) x)
+      and t.typname in ('abstime', 'reltime', 'tinterval', 'sql_identifier', 'aclitem') group by t.typname) x),
+ 'libc_collations', (select coalesce(json_agg(json_build_object('name', x.collname, 'locale', x.collcollate) order by x.collname), '[]')
+    from (select distinct l.collname, l.collcollate from pg_attribute a join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace join pg_collation l on l.oid = a.attcollation
+      where a.attnum > 0 and not a.attisdropped and l.collprovider = 'c' and c.relkind in ('r', 'm', 'p', 'i', 'I')
+        and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast') x)
 )`;
 
 /**

@@ -4,6 +4,7 @@ import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verif
 import type { Workload } from '../k8s/cluster.ts';
 import { relayoutFor, relayoutNote } from '../postgres/relayout.ts';
 import { verifyTypeRules } from '../postgres/rules-types.ts';
+import { verifyLibcFamily } from '../postgres/libc.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
 import { describePermissions, type Permission } from '../rbac.ts';
@@ -15,6 +16,8 @@ export interface Evidence {
   to: number;
   method: Method;
   targetImage: string;
+  /** The image the workload will run after the upgrade (--image, else the default for its repository); undefined: unknown. */
+  serverImage?: string;
   targetIsStock: boolean;
   access: Array<{ permission: Permission; allowed: boolean }>;
   snapshotDrivers?: string[];
@@ -110,6 +113,13 @@ const passwordSource = (e: Evidence) => {
   return [secret, su?.via && su.via !== `env ${su.env} (secretKeyRef)` ? su.via : undefined].filter(Boolean).join(', from ') || 'its source';
 };
 
+/** The old and the new image's C library against the collations that order text (Alpine's musl vs glibc). */
+export function verifyLibc(e: Evidence): Finding[] {
+  if (!e.server || !e.databases || !e.serverImage) return [];
+  return [verifyLibcFamily({ oldImage: e.d.image, newImage: e.serverImage, to: e.to, method: e.method, bitnamiLayout: e.d.flavour === 'bitnami',
+    databases: e.server.databases, facts: e.databases })];
+}
+
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
@@ -133,7 +143,7 @@ export function evaluate(e: Evidence): Finding[] {
   if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));
     const input = { from, to: e.to, method: e.method, server: e.server, databases: e.databases, targetIsStock: e.targetIsStock };
-    out.push(verifyLocales(input), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input));
+    out.push(verifyLocales(input), ...verifyLibc(e), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input));
   }
   if (e.volume) {
     out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));

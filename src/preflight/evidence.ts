@@ -1,4 +1,5 @@
-import { isKnownRepo, noUpgradeImageAdvice, upgradeImageFor } from '../postgres/images.ts';
+import { isKnownRepo, noUpgradeImageAdvice, targetImageFor, upgradeImageFor } from '../postgres/images.ts';
+import { isServerImage } from '../postgres/libc.ts';
 import { majorOf, upgradePathProblem } from '../postgres/versions.ts';
 import type { CheckCtx, CheckOptions } from './context.ts';
 import type { Evidence } from './evaluate.ts';
@@ -9,8 +10,11 @@ export function evidenceOf(c: CheckCtx, opts: CheckOptions): Evidence {
   const published = from === undefined ? undefined : upgradeImageFor(from, opts.to);
   const targetImage = opts.image ?? (opts.method === 'dump' ? `postgres:${opts.to}` : from === undefined ? `tianon/postgres-upgrade:?-to-${opts.to}` : published ?? 'none published');
   const imageProblem = opts.image === undefined && opts.method !== 'dump' && from !== undefined && from < opts.to && !published ? noUpgradeImageAdvice(from, opts.to) : undefined;
+  // check's --image is the upgrade's image: one whose tag names one major is the server's new image too.
+  const named = opts.workloadImage ?? (opts.image && isServerImage(opts.image) ? opts.image : undefined);
   return {
     d: c.d, to: opts.to, method: opts.method, targetImage,
+    serverImage: named ?? targetImageFor(c.d.image, opts.to),
     targetIsStock: opts.image === undefined || isKnownRepo(opts.image) || targetImage.startsWith('tianon/postgres-upgrade:'),
     access: c.access, snapshotDrivers: c.snapshotDrivers, server: c.server, databases: c.databases,
     credentialsError: c.credentialsError, volume: c.volume,

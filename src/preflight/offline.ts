@@ -2,14 +2,18 @@ import type { ListrTask } from 'listr2';
 import { gatherServer, gatherVolume } from '../server/gather.ts';
 import { pgUpgradeCheck, readControlData, startProbe, startServer, stopServer } from '../probe/probe.ts';
 import { upgradeImageFor } from '../postgres/images.ts';
+import { isServerImage } from '../postgres/libc.ts';
 import { initdbOptions } from '../postgres/rules.ts';
 import { tagMajor } from '../postgres/workload.ts';
 import type { ControlData } from '../postgres/facts.ts';
 import { isOffline, verifyTarget, type CheckCtx, type CheckOptions } from './context.ts';
 
-/** The probe's image: the upgrade image of the tag's major (it has both majors, and pg_upgrade), else the workload's. */
+/**
+ * The probe's image: --image, unless it is only the new server's (an in-place method needs both majors), else the
+ * upgrade image of the tag's major (it has both majors, and pg_upgrade), else the workload's.
+ */
 export function probeImageFor(ctx: CheckCtx, opts: CheckOptions): string {
-  if (opts.image) return opts.image;
+  if (opts.image && (opts.method === 'dump' || !isServerImage(opts.image))) return opts.image;
   const from = ctx.dataMajor ?? tagMajor(ctx.d.image);
   return opts.method === 'dump' || from === undefined || from >= opts.to ? ctx.d.image : upgradeImageFor(from, opts.to) ?? ctx.d.image;
 }

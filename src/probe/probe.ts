@@ -6,6 +6,7 @@ import { buildProbePod } from '../manifests/probe-pod.ts';
 import { parseControlData, type ControlData } from '../postgres/facts.ts';
 import { CONTROLDATA_SCRIPT, PG_UPGRADE_CHECK_SCRIPT, RESTORED_START_SCRIPT, START_SCRIPT, STOP_SCRIPT } from '../postgres/probe-scripts.ts';
 import type { Discovery } from '../discovery/discover.ts';
+import { imageUid } from '../postgres/layout.ts';
 import type { Reach } from '../server/gather.ts';
 
 /** A running probe pod, and how to get rid of it. */
@@ -14,17 +15,20 @@ export interface Probe extends Reach {
   dispose(): Promise<void>;
 }
 
-const DEFAULT_UID = { bitnami: 1001, official: 999, vendor: 999 } as const;
 const POLL_MS = 300;
 const START_TIMEOUT_MS = 180_000;
 const FATAL = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError'];
 
-/** Who the probe runs as: the workload's own non-root identity, else its image family's user. */
+/**
+ * Who the probe runs as: the workload's own non-root identity, else its image's postgres user (an official image
+ * starts as root and drops to that user itself: 999 on Debian, 70 on Alpine).
+ */
 export function probeIdentity(d: Discovery): { uid: number; gid: number } {
   const pod = d.workload.template.spec.securityContext;
   const c = d.container.securityContext;
-  const uid = c?.runAsUser ?? pod?.runAsUser ?? DEFAULT_UID[d.flavour];
-  return { uid: uid === 0 ? DEFAULT_UID[d.flavour] : uid, gid: c?.runAsGroup ?? pod?.runAsGroup ?? pod?.fsGroup ?? uid };
+  const set = c?.runAsUser ?? pod?.runAsUser;
+  const uid = set === undefined || set === 0 ? imageUid(d.flavour, d.image) : set;
+  return { uid, gid: c?.runAsGroup ?? pod?.runAsGroup ?? pod?.fsGroup ?? uid };
 }
 
 /**

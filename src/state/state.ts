@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { usageError } from '../exit-codes.ts';
-import type { KObject } from '../k8s/cluster.ts';
+import type { DeploymentStrategy, KObject } from '../k8s/cluster.ts';
+import { isRecordedStrategy } from '../postgres/strategy.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
 import type { Relayout } from '../postgres/relayout.ts';
@@ -48,6 +49,11 @@ export interface UpgradeState {
   jobSpec: UpgradeJobSpec;
   /** PGDATA was the root of its volume: the Job moves the cluster into a directory and the workload's layout changes. */
   relayout?: Relayout;
+  /**
+   * A Deployment's own RollingUpdate strategy, set aside for Recreate while the database is stopped and put back
+   * once a server is up again (src/steps/strategy.ts); absent when the workload needs no switch.
+   */
+  strategy?: DeploymentStrategy;
   /** When verify held its snapshot and let the applications start (--verify-while-apps-start). */
   verifyHeldAt?: string;
   /** The last phase done. */
@@ -147,6 +153,7 @@ export function stateProblem(raw: unknown): string | undefined {
   if (!METHODS.includes(s.method as string)) return `its method ${JSON.stringify(s.method)} is none of ${METHODS.join(', ')}`;
   if (!Array.isArray(s.apps) || !s.apps.every(isScaled)) return 'its apps are not a list of workloads with names and replicas';
   if (s.snapshot !== null && !isName(s.snapshot)) return 'its snapshot is neither a name nor null';
+  if (s.strategy !== undefined && !isRecordedStrategy(s.strategy)) return 'its strategy is not a RollingUpdate strategy with integer or percent values';
   const job = s.jobSpec;
   if (!isObject(job) || !isName(job.name) || !isName(job.pgdata) || job.claim !== s.pvc || job.from !== s.from || job.to !== s.to) {
     return 'its jobSpec is missing, or does not match the record\'s PVC and majors';

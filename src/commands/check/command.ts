@@ -28,7 +28,7 @@ export const checkCommand: CommandModule<GlobalArgs, CheckArgs> = {
       .positional('workload', { type: 'string', describe: 'sts/<name>, deploy/<name> or a bare name (default: the only PostgreSQL workload in the namespace)' })
       .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${TARGET_MAJORS.join(', ')})` })
       .option('method', { choices: ['link', 'copy', 'clone', 'swap', 'dump'] as const, default: 'link' as Method, describe: 'How the upgrade will move the data' })
-      .option('image', { type: 'string', describe: 'The image the upgrade will use (default: tianon/postgres-upgrade:<old>-to-<new>, or postgres:<new> for dump)' })
+      .option('image', { type: 'string', describe: 'The image the upgrade will use (default: tianon/postgres-upgrade:<old>-to-<new>, or postgres:<new> for dump); one whose tag names one major (postgres:17-alpine) is also judged as the workload\'s new image' })
       .option('app-selector', { type: 'string', default: 'layer=application', describe: 'Label selector of the application workloads that the upgrade scales down' })
       .option('initdb-encoding', { type: 'string', describe: 'For a stopped database whose server cannot start: the encoding of template1' })
       .option('initdb-lc-collate', { type: 'string', describe: 'Likewise, its LC_COLLATE' })

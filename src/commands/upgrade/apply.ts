@@ -8,7 +8,9 @@ import { createSnapshot, waitSnapshot } from '../../volume-snapshots/take.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
 import { shapeTotals } from '../../postgres/shape.ts';
 import { referenceSource, storeReference, type Reference } from '../../state/reference.ts';
-import { isDone } from '../../state/state.ts';
+import { isDone, type UpgradeState } from '../../state/state.ts';
+import { describeStrategy } from '../../postgres/strategy.ts';
+import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached, waitPodsGone } from '../../steps/workload.ts';
 import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
@@ -84,6 +86,9 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
   ];
 }
 
+/** What the stop step says of a RollingUpdate Deployment's strategy, which it sets aside. */
+const setAside = (s: UpgradeState) => (s.strategy ? `; strategy ${describeStrategy(s.strategy)} → Recreate until the new server is up` : '');
+
 /** The database down, its volume detached and snapshotted. */
 function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
   return [
@@ -92,8 +97,12 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
       skip: (ctx) => done(ctx, 'db-down'),
       task: async (ctx, task) => {
         const t = Date.now();
+        const aside = setAside(st(ctx));
+        if (aside) task.title = `Stop the database and wait for its volume to detach${aside}`;
         await timed(ctx, 'db-down', async () => {
           await timed(ctx, 'db-shutdown', async () => {
+            // Recreate first: no pod of another revision may start beside the stopped server on its volume.
+            if (st(ctx).strategy) await switchToRecreate(ctx.cluster, ctx.d.namespace, st(ctx).workload.name);
             await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
             await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout);
           });
@@ -104,7 +113,7 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
           if (pv) await timed(ctx, 'volume-detach', () => waitDetached(ctx.cluster, pv, timeout));
         });
         await record(ctx, 'db-down');
-        task.title = `Stop the database and wait for its volume to detach: ${((Date.now() - t) / 1000).toFixed(1)} s`;
+        task.title = `Stop the database and wait for its volume to detach: ${((Date.now() - t) / 1000).toFixed(1)} s${aside}`;
       },
     },
     {

@@ -5,6 +5,7 @@ import { relayoutNote } from '../../postgres/relayout.ts';
 import { refOf } from '../../postgres/workload.ts';
 import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
 import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
+import { describeStrategy, RECREATE_PATCH, restoreStrategyPatch } from '../../postgres/strategy.ts';
 
 /** Every object and patch the upgrade will apply, in order, for --dry-run. */
 export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
@@ -17,6 +18,8 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
   ];
   if (!opts.snapshot) out.push({ step: 'reference fingerprint, read from the server once the applications are down (--no-snapshot)', object: cm(ctx.names.fingerprint) });
+  const strategy = (patch: object, why: string) => ({ step: why, patch: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: s.workload.name, namespace: ns }, ...patch } });
+  if (s.strategy) out.push(strategy(RECREATE_PATCH, `set the Deployment's ${describeStrategy(s.strategy)} aside: Recreate while the database is stopped`));
   out.push(scale(s.workload, 0, 'stop the database'));
   if (opts.snapshot) {
     const snap = buildVolumeSnapshot({ namespace: ns, workloadKind: s.workload.kind, workloadName: s.workload.name,
@@ -36,7 +39,9 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
         spec: { template: { spec: { containers: [{ name: s.container, image: s.targetImage,
           ...(r ? { env: [{ name: 'PGDATA', value: r.pgdata }], volumeMounts: [{ name: '<the data volume>', mountPath: r.toMount }] } : {}) }] } } } } });
   }
-  out.push(scale(s.workload, s.workload.replicas, 'start the database'), ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')));
+  out.push(scale(s.workload, s.workload.replicas, 'start the database'));
+  if (s.strategy) out.push(strategy(restoreStrategyPatch(s.strategy), 'put the Deployment\'s own strategy back once the new server is up'));
+  out.push(...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')));
   return out;
 }
 

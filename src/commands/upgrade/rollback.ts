@@ -11,6 +11,8 @@ import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, upgradeNames, type UpgradeState } from '../../state/state.ts';
 import { readUpgradeRecord } from '../../state/store.ts';
 import { patchDataLayout, patchImage, scaleTo, waitDetached, waitPodsGone, waitWorkloadReady } from '../../steps/workload.ts';
+import { describeStrategy } from '../../postgres/strategy.ts';
+import { restoreStrategy } from '../../steps/strategy.ts';
 import { poll } from '../../steps/poll.ts';
 import { runJob } from '../../steps/job.ts';
 import { connectTask } from '../../connect-task.ts';
@@ -157,8 +159,10 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
         }
         await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
+        if (s.strategy) await restoreStrategy(ctx.cluster, ctx.d.namespace, s.workload.name, s.strategy);
         task.title = `Start the database on the old major again: ${s.oldImage}, ${s.workload.replicas} ready` +
-          (r ? `; the claim at ${r.fromMount} again, ${r.pgdataEnv === null ? 'no PGDATA' : `PGDATA=${r.pgdataEnv}`}` : '');
+          (r ? `; the claim at ${r.fromMount} again, ${r.pgdataEnv === null ? 'no PGDATA' : `PGDATA=${r.pgdataEnv}`}` : '') +
+          (s.strategy ? `; strategy ${describeStrategy(s.strategy)} back` : '');
       },
     },
     {

@@ -3,6 +3,8 @@ import { tagMajor } from '../../postgres/workload.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, type UpgradeState } from '../../state/state.ts';
 import { hasDataLayout, patchDataLayout, patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
+import { describeStrategy } from '../../postgres/strategy.ts';
+import { restoreStrategy } from '../../steps/strategy.ts';
 import { record, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
 /**
@@ -66,6 +68,17 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
         });
         await record(ctx, 'db-up');
         task.title = `Start the database on PostgreSQL ${s.to}: ${s.workload.replicas} replica${s.workload.replicas > 1 ? 's' : ''} ready`;
+      },
+    },
+    {
+      // Not a phase of its own: the patch is idempotent, so a resumed run simply makes it again.
+      title: 'Put the Deployment\'s own strategy back',
+      enabled: (ctx) => !ctx.stoppedForManualPatch && !!st(ctx).strategy,
+      task: async (ctx, task) => {
+        const s = st(ctx);
+        const strategy = s.strategy as NonNullable<UpgradeState['strategy']>;
+        await restoreStrategy(ctx.cluster, ctx.d.namespace, s.workload.name, strategy);
+        task.title = `Put the Deployment's own strategy back: Recreate → ${describeStrategy(strategy)}, now that PostgreSQL ${s.to} is up`;
       },
     },
   ];

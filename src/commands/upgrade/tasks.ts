@@ -15,6 +15,7 @@ import { connectTask } from '../../connect-task.ts';
 import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loop.ts';
 import { discoverWithApps, podsOutside } from '../../discovery/named-apps.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
+import { rollingStrategyOf } from '../../postgres/strategy.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
 
@@ -34,6 +35,8 @@ async function connectedOutside(ctx: UpgradeCtx): Promise<string[]> {
   }
   return [...byPod].map(([pod, s]) => `pod ${pod} (${[...new Set(s)].join(', ')})`);
 }
+
+const withStrategy = (strategy: UpgradeState['strategy']) => (strategy ? { strategy } : {});
 
 /** Whether the preflight runs: not on a resumed run, and for a crash-looping bumped image only once it is stopped. */
 const planning = (ctx: UpgradeCtx): boolean => !ctx.resuming && !ctx.nothingToDo && (!ctx.bumped || !!ctx.bumpedStopped);
@@ -164,6 +167,7 @@ The upgrade needs an image of PostgreSQL ${inc.dataMajor} to read the data as it
           apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
           snapshot: null, fingerprintConfigMap: ctx.names.fingerprint, job: ctx.names.job, phase: 'preflight', history: [], jobSpec: ctx.job,
           ...(ctx.relayout ? { relayout: ctx.relayout } : {}),
+          ...withStrategy(rollingStrategyOf(ctx.d.workload)),
         };
         ctx.state = state;
         ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));

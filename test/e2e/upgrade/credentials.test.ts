@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
-import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
+import { officialFixture, officialSecret, ROLLING_WORST } from '../../support/fixtures/official.ts';
 import { applyObjects, createNamespace, podName, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { assertNoSecret, deployCase, upgradeCli, verifyUpgraded, type Deployed } from '../../support/upgrade-cases.ts';
@@ -52,9 +52,12 @@ function chart16Objects(ns: string, password: string): Obj[] {
   return objs;
 }
 
-/** The official image's own way: POSTGRES_PASSWORD_FILE, the Secret mounted as files (one key, renamed by items). */
+/**
+ * The official image's own way: POSTGRES_PASSWORD_FILE, the Secret mounted as files (one key, renamed by items).
+ * The Deployment is RollingUpdate at its worst (maxSurge 1, maxUnavailable 0), as many charts leave it.
+ */
 function fileObjects(ns: string, password: string): Obj[] {
-  const objs: Obj[] = [officialSecret(ns, password), ...officialFixture({ namespace: ns, major: 14, password, appReplicas: 1 })];
+  const objs: Obj[] = [officialSecret(ns, password), ...officialFixture({ namespace: ns, major: 14, password, appReplicas: 1, strategy: 'RollingUpdate' })];
   const spec = deploymentOf(objs).spec.template.spec;
   const c = spec.containers[0];
   c.env = [...c.env.filter((e: { name: string }) => e.name !== 'POSTGRES_PASSWORD'), { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/postgres/password' }];
@@ -67,7 +70,7 @@ const kong: Deployed = { name: 'official 15 → 17, kong, credentials only throu
   superuser: 'kong', objects: kongObjects, ns: uniqueNamespace('cred-envfrom'), pod: '' };
 const chart16: Deployed = { name: 'Bitnami chart 16 13 → 15, app user, passwords only as mounted files', file: 'upgrade', flavour: 'bitnami', from: 13, to: 15,
   method: 'link', objects: chart16Objects, ns: uniqueNamespace('cred-files'), pod: '' };
-const file: Deployed = { name: 'official 14 → 16 Deployment, the superuser password only as POSTGRES_PASSWORD_FILE', file: 'upgrade', flavour: 'official',
+const file: Deployed = { name: 'official 14 → 16 Deployment, RollingUpdate (maxSurge 1, maxUnavailable 0), the superuser password only as POSTGRES_PASSWORD_FILE', file: 'upgrade', flavour: 'official',
   from: 14, to: 16, method: 'link', objects: fileObjects, ns: uniqueNamespace('cred-file'), pod: '' };
 const vault = uniqueNamespace('cred-vault');
 
@@ -134,11 +137,44 @@ test('a password only an injector can read: check says which variables it follow
   assert.is(snap.code, 0, snap.stdout + snap.stderr);
 });
 
+/**
+ * Samples, until stopped, how many database pods run at once and which strategy the Deployment has: what a
+ * RollingUpdate with maxSurge 1 would do wrong is start a second server beside the first on the same volume.
+ */
+function watchDeployment(cp: ControlPlane, ns: string): { stop: () => Promise<{ mostRunning: number; strategies: string[] }> } {
+  let running = true;
+  let mostRunning = 0;
+  const strategies = new Set<string>();
+  const loop = (async () => {
+    while (running) {
+      const pods = await cp.rest.get<{ items: Array<{ status: { phase?: string } }> }>(`/api/v1/namespaces/${ns}/pods?labelSelector=k8s-app%3Dpostgres`).catch(() => ({ items: [] }));
+      mostRunning = Math.max(mostRunning, pods.items.filter((p) => p.status.phase === 'Running').length);
+      const d = await cp.rest.getOrNull<{ spec: { strategy: { type: string } } }>(`/apis/apps/v1/namespaces/${ns}/deployments/postgres`).catch(() => undefined);
+      if (d) strategies.add(d.spec.strategy.type);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return { stop: async () => {
+    running = false;
+    await loop;
+    return { mostRunning, strategies: [...strategies].sort() };
+  } };
+}
+
 for (const c of [kong, chart16, file]) {
   test(`${c.name}: upgraded in place, the fingerprints equal`, async () => {
     const { cp } = await sharedEnv();
     const restarts = (await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout.trim();
+    const watch = c === file ? watchDeployment(cp, c.ns) : undefined;
     const r = await upgradeCli(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', '-o', 'json'], outputs);
+    const seen = await watch?.stop();
+    if (seen) {
+      assert.is(r.code, 0, r.stdout + r.stderr);
+      const strategy = JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'deploy', 'postgres', '-o', 'jsonpath={.spec.strategy}'])).stdout) as unknown;
+      assert.equal(strategy, ROLLING_WORST, 'the user\'s RollingUpdate is back, values and all');
+      assert.equal(seen.strategies, ['Recreate', 'RollingUpdate'], 'Recreate while the database was stopped');
+      assert.is(seen.mostRunning, 1, 'never two database pods at once');
+    }
     await verifyUpgraded(cp, c, r, outputs, restarts);
   });
 }
