@@ -56,7 +56,10 @@ export function clientReason(c: Container): string | undefined {
   }
   const image = c.image ?? '';
   const hasPgdata = (c.env ?? []).some((e) => e.name === 'PGDATA' || e.name === 'POSTGRESQL_DATA_DIR');
-  const hasVolume = dataMountOf(c, pgdataOf(c, flavourOf(image), tagMajor(image))) !== undefined;
+  // A volume at the official image's path up to 17 counts too: an 18 image moved onto it refuses to start, but it
+  // is the database (docker-library/postgres#1370).
+  const hasVolume = dataMountOf(c, pgdataOf(c, flavourOf(image), tagMajor(image))) !== undefined ||
+    (c.volumeMounts ?? []).some((m) => m.mountPath.replace(/\/+$/, '') === '/var/lib/postgresql/data');
   if (!hasPgdata && !hasVolume && !(c.ports ?? []).length) return 'it mounts no data volume, and sets no PGDATA and no port';
   return undefined;
 }

@@ -63,7 +63,6 @@ for (const c of cases) {
     const rb = await runAsync(requireBinary(), ['upgrade', '-n', c.ns, '--rollback', '-y'], { KUBECONFIG: cp.kubeconfig }, 600_000);
     outputs.push(rb);
     assert.is(rb.code, 0, rb.stdout + rb.stderr);
-    assert.match(rb.stderr.replace(/\s+/g, ' '), 'the claim at /var/lib/postgresql/data again, no PGDATA', rb.stderr);
     assert.equal(await layoutOf(cp, c.ns), { image: `postgres:${c.from}`, mountPath: '/var/lib/postgresql/data', pgdata: undefined });
     const pod = await podName(cp, c.ns, 'k8s-app=postgres');
     await waitReady(cp, c.ns, pod);
@@ -93,7 +92,7 @@ test('the test environment\'s postgres:18 refuses the data at the old path, as t
   const r = await runAsync(requireBinary(), ['check', '-n', ns, '--to', '18'], { KUBECONFIG: cp.kubeconfig }, 180_000);
   outputs.push(r);
   assert.is(r.code, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, 'its volume is mounted at /var/lib/postgresql/data, the layout up to PostgreSQL 17');
+  assert.match(r.stderr, 'its volume is mounted at /var/lib/postgresql/data, the layout up to PostgreSQL 17', r.stderr);
   assert.match(r.stderr, `kubectl -n ${ns} set image deployment/postgres postgres=postgres:<its major>`);
   assert.match(r.stderr, 'upgrade -n ' + ns + ' --to 18');
 });

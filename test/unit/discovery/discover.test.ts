@@ -98,6 +98,10 @@ test('what starts the server: the images\' entrypoints, postgres itself, a shell
     assert.ok(c(command as string[] | undefined, args as string[] | undefined), JSON.stringify([command, args]));
   }
   assert.equal(scriptPrograms('set -e; until pg_isready -h db; do sleep 1; done && psql -f x.sql'), ['set', 'pg_isready', 'sleep', 'psql']);
+  // postgres:18 moved onto a volume at the path of 17 and before (no PGDATA, no port): still the server.
+  const moved = { name: 'c', image: 'postgres:18', volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }] };
+  assert.is(clientReason(moved), undefined);
+  assert.ok(clientReason({ ...moved, volumeMounts: [{ name: 'backup', mountPath: '/backup' }] }));
 });
 
 test('what a workload says about itself: flavour, PGDATA, superuser, volume, managers', () => {
