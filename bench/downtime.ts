@@ -8,27 +8,12 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { up } from '../scripts/testenv.ts';
-import { ensureK8sBinaries } from '../test/support/k8s/binaries.ts';
-import { bitnamiFixture } from '../test/support/fixtures/bitnami.ts';
 import { BITNAMI, runOn } from '../test/support/pg/server.ts';
-import { repoRoot } from '../test/support/paths.ts';
 import { assertWritesPresent, countWrites, journalDir, pollWrites, readJournal } from '../test/support/pg/writes.ts';
+import { benchEnv, deployBitnami13 } from './lib/env.ts';
 
 const scales = (process.argv[2] ?? '7,150').split(',').map(Number);
-const state = await up();
-const { kubectl } = await ensureK8sBinaries();
-const env = { ...process.env, KUBECONFIG: state.kubeconfig };
-const bin = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
-if (!fs.existsSync(bin)) spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
-const k = (args: string[], input?: string, allowFail = false): string => {
-  const r = spawnSync(kubectl, args, { env, input, encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0 && !allowFail) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
-const nodeDir = path.join(path.dirname(state.kubeconfig), 'node');
-const xfs = k(['get', 'storageclass', 'local-xfs', '-o', 'name'], undefined, true).trim() !== '';
-const cls = xfs ? 'local-xfs' : 'local-path';
+const { k, bin, env, nodeDir, xfs, cls } = await benchEnv();
 console.log(`volumes: StorageClass ${cls} (${xfs ? 'XFS loop filesystem with reflinks: copy-on-write snapshots' : 'no reflink filesystem here: snapshots are full copies'})`);
 
 interface Result { scale: number; mode: string; timings: Record<string, number>; rawMs: number }
@@ -39,18 +24,8 @@ const results: Result[] = [];
 const modes: Array<[string, string[]]> = [['default', []], ['--full-verify', ['--full-verify']]];
 for (const scale of scales) for (const [mode, flags] of modes) {
   const ns = `bench-downtime-s${scale}${flags.length ? '-full' : ''}`;
-  k(['delete', 'ns', ns, '--wait=true', '--timeout=180s'], undefined, true);
-  k(['create', 'ns', ns]);
-  k(['label', 'ns', ns, 'pod-security.kubernetes.io/enforce=restricted']);
-  k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bitnamiFixture({ namespace: ns, major: 13, password: `bench-${scale}-pw`, storageClassName: cls, storage: '40Gi' }) }));
-  for (let i = 0; k(['-n', ns, 'get', 'pod', 'circleci-postgresql-0'], undefined, true) === ''; i++) {
-    if (i > 300) throw new Error('the database pod did not appear');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  k(['-n', ns, 'wait', '--for=condition=Ready', 'pod/circleci-postgresql-0', '--timeout=180s']);
-  const t = Date.now();
-  k(['-n', ns, 'exec', 'circleci-postgresql-0', '--', 'pgbench', '-i', '-q', '-s', String(scale), '-U', 'postgres', 'postgres']);
-  console.log(`s${scale}: pgbench -i took ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  const took = await deployBitnami13(k, ns, scale, cls);
+  console.log(`s${scale}: pgbench -i took ${took.toFixed(0)} s`);
   // The application writes all along (fixtures/writer.ts); it must have written before the upgrade.
   const journal = async () => readJournal(await journalDir(k, nodeDir, ns, 'circleci-frontend'));
   const sql = async (db: string, q: string) => k(['-n', ns, 'exec', '-i', 'circleci-postgresql-0', '--', 'psql', '-X', '-q', '-A', '-t', '-F', '\t',

@@ -27,6 +27,8 @@ export interface SnapshotSpec {
   takenAt: Date;
   consistency: Consistency;
   reason: string;
+  /** The role label: `snapshot` (the default), or `rehearsal` for the clone of `upgrade --rehearse`. */
+  role?: string;
 }
 
 /** A label value, or nothing when the name is longer than a label value may be (the annotation keeps it whole). */
@@ -51,8 +53,8 @@ export function buildVolumeSnapshot(s: SnapshotSpec): KObject {
   return {
     apiVersion: SNAP_API, kind: 'VolumeSnapshot',
     metadata: {
-      name: snapshotName(s.pvc, s.takenAt), namespace: s.namespace,
-      labels: { ...OWNED_LABELS, [L.role]: 'snapshot', [L.major]: String(s.pgMajor), ...(workloadLabel ? { [L.workload]: workloadLabel } : {}) },
+      name: s.role && s.role !== 'snapshot' ? derivedName(snapshotName(s.pvc, s.takenAt), s.role) : snapshotName(s.pvc, s.takenAt), namespace: s.namespace,
+      labels: { ...OWNED_LABELS, [L.role]: s.role ?? 'snapshot', [L.major]: String(s.pgMajor), ...(workloadLabel ? { [L.workload]: workloadLabel } : {}) },
       annotations: {
         [A.workload]: `${s.workloadKind}/${s.workloadName}`, [A.pvc]: s.pvc, [A.pgVersion]: s.pgVersion,
         [A.takenAt]: s.takenAt.toISOString(), [A.consistency]: s.consistency, [A.reason]: s.reason,

@@ -80,10 +80,10 @@ export function advance(s: UpgradeState, p: Phase, at = new Date()): UpgradeStat
  * hash of the whole name, so that two workloads never share a record. Every name stays within 63 characters (the Job
  * name is its pods' `job-name` label), and the rollback Job's first 52 characters still hold the whole hash.
  */
-export function upgradeNames(workload: string, to: number): { state: string; fingerprint: string; job: string } {
+export function upgradeNames(workload: string, to: number): { state: string; fingerprint: string; job: string; rehearsal: string } {
   const hash = createHash('sha256').update(workload).digest('hex').slice(0, 8);
   const base = workload.length <= 40 ? workload : `${workload.slice(0, 32).replace(/[.-]+$/, '')}-${hash}`;
-  return { state: `pgupgrade-state-${base}`, fingerprint: `pgupgrade-fingerprint-${base}`, job: `pgupgrade-${base}-to-${to}` };
+  return { state: `pgupgrade-state-${base}`, fingerprint: `pgupgrade-fingerprint-${base}`, job: `pgupgrade-${base}-to-${to}`, rehearsal: `pgupgrade-rehearsal-${base}` };
 }
 
 /** The ConfigMap that holds the state. */

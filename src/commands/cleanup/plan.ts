@@ -2,7 +2,7 @@ import type { KObject, Pod } from '../../k8s/cluster.ts';
 import { cleanupJobName, rollbackJobName } from '../../manifests/upgrade-job.ts';
 import { OWNED_LABELS } from '../../manifests/probe-pod.ts';
 import { derivedName } from '../../manifests/snapshot.ts';
-import type { UpgradeState } from '../../state/state.ts';
+import { upgradeNames, type UpgradeState } from '../../state/state.ts';
 
 /** One thing that cleanup removes (or keeps), as the listing and `-o json|yaml` show it. */
 export interface CleanupItem {
@@ -114,6 +114,9 @@ function recordItems(r: Recorded, f: Found, plan: CleanupPlan): void {
   const ref = f.configMaps.find((c) => c.metadata.name === r.state.fingerprintConfigMap && isOurs(c, 'fingerprint') &&
     c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload);
   if (ref) plan.remove.push(item('ConfigMap', ref.metadata.name, 'the reference fingerprint of the upgrade'));
+  const rehearsal = f.configMaps.find((c) => c.metadata.name === upgradeNames(r.state.workload.name, r.state.to).rehearsal && isOurs(c, 'rehearsal') &&
+    c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload);
+  if (rehearsal) plan.remove.push(item('ConfigMap', rehearsal.metadata.name, 'the outcome of the last rehearsal (upgrade --rehearse)'));
   const st = f.configMaps.find((c) => c.metadata.name === r.stateName && isOurs(c, 'upgrade-state'));
   if (st) plan.remove.push(item('ConfigMap', st.metadata.name, 'the record of the upgrade, last'));
 }

@@ -1,3 +1,4 @@
+import { upgradeNames } from '../../state/state.ts';
 import type { ListrTask } from 'listr2';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { buildCleanupJob } from '../../manifests/upgrade-job.ts';
@@ -83,7 +84,7 @@ export function createRemoveTasks(lock: UpgradeLock, timeoutSeconds: number): Ar
     {
       title: 'Delete the reference fingerprint and, last, the record of the upgrade',
       task: async (ctx) => {
-        await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) => i.name === ctx.state.fingerprintConfigMap);
+        await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) => i.name === ctx.state.fingerprintConfigMap || i.name === upgradeNames(ctx.state.workload.name, ctx.state.to).rehearsal);
         await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) => i.name === ctx.stateName);
       },
     },

@@ -22,6 +22,8 @@ interface UpgradeArgs extends GlobalArgs {
   'dry-run': boolean;
   rollback: boolean;
   'full-verify': boolean;
+  rehearse: boolean;
+  'keep-snapshot': boolean;
   timeout: number;
   'superuser-secret'?: string;
   output: OutputFormat;
@@ -50,17 +52,23 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         describe: 'Compare the whole content (every row) before the applications return: downtime then grows with the data. By default ' +
           'the applications return once every relation and its size are found equal, and the content is compared while they start' })
       .option('rollback', { type: 'boolean', default: false, describe: 'Return to the old major: the directories while the new server never started, else the snapshot' })
+      .option('rehearse', { type: 'boolean', default: false,
+        describe: 'Run the whole upgrade on a snapshot clone of the live volume, production untouched: the same Job, the data compared, the downtime measured; a failed rehearsal holds back the upgrade to that major' })
+      .option('keep-snapshot', { type: 'boolean', default: false, describe: 'With --rehearse: keep the rehearsal\'s snapshot' })
       .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
       .option('superuser-secret', SUPERUSER_SECRET_FLAG)
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the final report' })
       .example('$0 upgrade -n circleci-server --to 15 --dry-run', 'print every object and patch it would apply, and change nothing')
       .example('$0 upgrade -n circleci-server --to 15', 'upgrade, asking first; a re-run after any interruption resumes')
+      .example('$0 upgrade -n circleci-server --to 15 --rehearse', 'rehearse it on a clone while the database serves, and measure the downtime')
       .example('$0 upgrade -n circleci-server --rollback', 'back to the old major')
       .check((a) => {
         const target = targetProblem(a.to);
         if (target) throw usageError(target);
         if (a.method === 'swap' && a.to < 18) throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
         if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
+        if (a.rehearse && (a.rollback || a['dry-run'])) throw usageError(`--rehearse changes nothing of production already; it does not go with ${a.rollback ? '--rollback' : '--dry-run'}`);
+        if (a['keep-snapshot'] && !a.rehearse) throw usageError('--keep-snapshot goes with --rehearse (the upgrade always keeps its snapshot)');
         parseSelector(a['app-selector']);
         const image = verifyImageFlags(a.image, a['job-image'], a.to);
         if (image) throw usageError(image);
@@ -74,11 +82,21 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         superuserSecret: superuserSecretOf(argv['superuser-secret']) }, processIo);
       return;
     }
-    await runUpgrade(createContext(globalFlags(argv)), {
-      workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']), apps: argv.app,
-      force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
-      timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
-      superuserSecret: superuserSecretOf(argv['superuser-secret']),
-    }, processIo);
+    if (argv.rehearse) {
+      const { runRehearse } = await import('./rehearse-run.ts');
+      await runRehearse(createContext(globalFlags(argv)), { ...upgradeOptions(argv), keepSnapshot: argv['keep-snapshot'] }, processIo);
+      return;
+    }
+    await runUpgrade(createContext(globalFlags(argv)), upgradeOptions(argv), processIo);
   },
 };
+
+/** The options of an upgrade (or of its rehearsal) from the parsed flags. */
+function upgradeOptions(argv: UpgradeArgs) {
+  return {
+    workload: argv.workload, to: argv.to, method: argv.method, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']), apps: argv.app,
+    force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
+    timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
+    superuserSecret: superuserSecretOf(argv['superuser-secret']),
+  };
+}

@@ -18,6 +18,7 @@ import { createCheckTasks } from '../../preflight/tasks.ts';
 import { rollingStrategyOf } from '../../postgres/strategy.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
+import { failedRehearsalProblem, parseRehearsalRecord } from '../../postgres/rehearsal.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 export { createApplyTasks } from './apply.ts';
@@ -139,6 +140,10 @@ The upgrade needs an image of PostgreSQL ${inc.dataMajor} to read the data as it
           throw usageError(`--method clone needs a filesystem that can clone files (reflinks: XFS, Btrfs); the volume of PVC ${ctx.d.pvc.metadata.name} ` +
             `(${ctx.volume.fsType}) cannot. Use --method link (no data copied) or copy; nothing was changed`);
         }
+        const rehearsalRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.rehearsal };
+        const rehearsed = failedRehearsalProblem(parseRehearsalRecord((await ctx.cluster.readObject(rehearsalRef))?.data?.['rehearsal.json']), opts.to, rehearsalRef.name,
+          `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf({ kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name })} --to ${opts.to} --rehearse`);
+        if (rehearsed) findings.push({ id: 'rehearsal', title: 'The last rehearsal passed', status: 'fail', found: rehearsed });
         const blocking = findings.filter((f) => f.status === 'fail' && !opts.force.includes(f.id));
         if (blocking.length) {
           throw blockingError(`preflight failed; nothing was changed:\n${blocking.map((f) => `  ${f.id}: ${f.found}${f.fix ? `\n    fix: ${f.fix}` : ''}`).join('\n')}\n` +

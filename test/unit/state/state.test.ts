@@ -68,7 +68,7 @@ test('a record is bound to the workload\'s UID and PVC', () => {
 
 test('names: unchanged up to 40 characters; longer ones that share a prefix differ; all within their limits', () => {
   assert.equal(upgradeNames('circleci-postgresql', 15), { state: 'pgupgrade-state-circleci-postgresql', fingerprint: 'pgupgrade-fingerprint-circleci-postgresql',
-    job: 'pgupgrade-circleci-postgresql-to-15' });
+    job: 'pgupgrade-circleci-postgresql-to-15', rehearsal: 'pgupgrade-rehearsal-circleci-postgresql' });
   const prefix = 'a'.repeat(39) + '-';
   const one = upgradeNames(`${prefix}first`, 15);
   const two = upgradeNames(`${prefix}other`, 15);
