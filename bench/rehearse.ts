@@ -22,7 +22,9 @@ for (const scale of scales) {
     if (r.status !== 0) throw new Error(`upgrade ${args.join(' ')} at s${scale} failed:\n${r.stdout}\n${r.stderr}`);
     return JSON.parse(r.stdout) as Record<string, unknown>;
   };
-  const reh = run(['--rehearse']) as { predictedDowntime: { seconds: number; parts: Array<{ part: string; ms: number }>; plusUpToSecondsIfAppsIgnoreSigterm: number } };
+  const reh = run(['--rehearse']) as { predictedDowntime: { seconds: number; parts: Array<{ part: string; ms: number }>; plusUpToSecondsIfAppsIgnoreSigterm: number };
+    checkEstimate: { seconds: number } | null };
+  console.log(`s${scale}: check's formula says ${reh.checkEstimate?.seconds ?? '?'} s; the rehearsal predicts ${reh.predictedDowntime.seconds} s`);
   const real = run(['-y']) as { timingsMs: Record<string, number> };
   rows.push({ scale, predicted: reh.predictedDowntime.seconds, graceBound: reh.predictedDowntime.plusUpToSecondsIfAppsIgnoreSigterm,
     measured: (real.timingsMs.downtime ?? 0) / 1000, parts: reh.predictedDowntime.parts, actual: real.timingsMs });

@@ -80,21 +80,22 @@ export async function runRehearse(ctx: CommandContext, opts: UpgradeOptions & { 
     await new Listr<RehearseCtx, typeof renderer, 'simple'>(createRehearseTasks(timeoutMs), listOpts).run(c);
   } catch (err) {
     error = err;
-    c.rehearsal.failure ??= (err as Error).message.split('\n')[0];
   } finally {
     await removeAll(c.cluster, c.d.namespace, c.rehearsal, opts.keepSnapshot, timeoutMs);
     unregister();
   }
   const r = c.rehearsal;
   const ok = error === undefined;
-  // Only the rehearsal's own verdict is kept: a failure to reach the cluster says nothing about the upgrade.
+  // Only the rehearsal's own verdict is kept (set by its tasks): a Ctrl-C, or a cluster out of reach, says nothing
+  // about the upgrade.
   if (ok || r.failure) await storeRecord(c, { to: s.to, method: s.method, ok, at: new Date().toISOString(), ...(ok ? {} : { failure: r.failure }) });
   const t = r.timings;
   const complete = ['snapshotCutMs', 'oldStopMs', 'jobPodStartMs', 'jobRunMs', 'newPodStartMs', 'newServerStartMs', 'shapeReadMs'].every((k) => typeof t[k as keyof RehearsalTimings] === 'number');
   const predicted = complete ? predictDowntime(t as RehearsalTimings, workloadWaits(c.d)) : undefined;
   const facts = jobLogFacts(r.jobLog ?? '');
   const report: RehearsalReport = {
-    workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, ok, failure: r.failure ?? null,
+    workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, ok,
+    failure: r.failure ?? (error ? (error as Error).message.split('\n')[0] ?? null : null),
     timingsMs: t, predictedDowntime: predicted ? { seconds: predicted.seconds, parts: predicted.parts.map(([part, ms]) => ({ part, ms })),
       plusUpToSecondsIfAppsIgnoreSigterm: predicted.graceBoundSeconds } : null,
     checkEstimate: c.estimate ?? null, space: { usedOnCloneBytes: r.spaceUsedBytes ?? null, freeOnVolumeBytes: c.volume?.availBytes ?? null },

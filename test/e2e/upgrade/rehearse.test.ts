@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
@@ -5,6 +6,7 @@ import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { podSql, releaseNamespaces } from '../../support/kube/helpers.ts';
 import { countWrites, waitForWrites } from '../../support/pg/writes.ts';
+import { waitFor } from '../../support/process.ts';
 import { assertNoSecret, deployCase, type Deployed } from '../../support/upgrade-cases.ts';
 
 // Issue 16: `upgrade --rehearse` runs the whole upgrade on a snapshot clone while the database serves; production
@@ -89,6 +91,34 @@ test('a trap only pg_upgrade catches (a C function of adminpack\'s library, gone
   assert.is(again.code, 0, again.stdout + again.stderr);
   const rec = await cp.kubectl(['-n', c.ns, 'get', 'configmap', '-l', 'pgupgrade.kubectl.io/role=rehearsal', '-o', 'jsonpath={.items[0].data.rehearsal\\.json}']);
   assert.is((JSON.parse(rec.stdout) as { ok: boolean; to: number }).ok, true);
+});
+
+/** Runs the binary, and sends SIGINT the moment its output matches `marker`. */
+function interruptAt(cp: ControlPlane, args: string[], marker: RegExp): Promise<{ code: number | null; out: string }> {
+  const child = spawn(requireBinary(), args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: cp.kubeconfig } });
+  let out = '';
+  const seen = (d: Buffer) => {
+    out += d.toString();
+    if (marker.test(out) && !child.killed) child.kill('SIGINT');
+  };
+  child.stdout.on('data', seen);
+  child.stderr.on('data', seen);
+  return new Promise((res) => child.on('close', (code) => res({ code, out })));
+}
+
+const PHASES: RegExp[] = [/✔ Judge the preflight/, /✔ Snapshot the live volume/, /✔ Restore it to scratch PVC/, /pgupgrade: initdb/, /✔ Run the upgrade Job on the clone/];
+test('Ctrl-C at each phase of the rehearsal leaves nothing behind, and production untouched', async () => {
+  const { cp } = await sharedEnv();
+  const before = await production(cp);
+  for (const marker of PHASES) {
+    const r = await interruptAt(cp, ['upgrade', '-n', c.ns, '--to', '15', '--rehearse'], marker);
+    outputs.push({ code: r.code ?? -1, stdout: r.out, stderr: '' } as RunResult);
+    assert.is(r.code, 130, `${marker}: ${r.out}`);
+    await waitFor(`nothing of the rehearsal interrupted at ${marker} to be left`, async () => (await leftovers(cp)) === '', 90_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${await leftovers(cp)}`);
+    });
+  }
+  assert.is(await production(cp), before);
 });
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {
