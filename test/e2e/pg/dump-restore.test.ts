@@ -4,13 +4,16 @@ import * as fs from 'node:fs';
 import type { Major } from '../../support/pg/fetch.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { SEED_DATABASES, SEED_ROLES, seedCluster } from '../../support/pg/seed.ts';
-import { BITNAMI, TEST_SUPERUSER_PASSWORD, initCluster, makeVolume, runOn, startServer } from '../../support/pg/server.ts';
+import { BITNAMI, TEST_SUPERUSER_PASSWORD, initCluster, makeVolume, runOn, startServer, type PgServer } from '../../support/pg/server.ts';
 import { onTeardown } from '../../support/teardown.ts';
+import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
+import { psqlStdin } from '../../../src/postgres/queries.ts';
+import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
 
 const test = suite('logical dump/restore between two sandboxed servers of different majors');
 
-/** pg_dumpall --globals-only, then pg_dump -Fd -j2 and pg_restore -j2 per database, with the target's client tools. */
-async function dumpCase(from: Major, to: Major): Promise<void> {
+/** A seeded source of `from` and an empty target of `to`, each on a volume of its own, stopped and removed at the end. */
+async function seededPair(from: Major, to: Major): Promise<{ vb: string; a: PgServer; b: PgServer }> {
   const [va, vb] = [makeVolume('dump-src'), makeVolume('dump-dst')];
   onTeardown(() => [va, vb].forEach((v) => fs.rmSync(v, { recursive: true, force: true })));
   await initCluster(from, va);
@@ -19,6 +22,12 @@ async function dumpCase(from: Major, to: Major): Promise<void> {
   onTeardown(() => a.stop());
   onTeardown(() => b.stop());
   await seedCluster(a.sql, { rows: 300 });
+  return { vb, a, b };
+}
+
+/** pg_dumpall --globals-only, then pg_dump -Fd -j2 and pg_restore -j2 per database, with the target's client tools. */
+async function dumpCase(from: Major, to: Major): Promise<void> {
+  const { vb, a, b } = await seededPair(from, to);
   const before = await takeFingerprint(a.sql);
   const env = { PGPASSWORD: TEST_SUPERUSER_PASSWORD, PGUSER: 'postgres', PGHOST: '127.0.0.1' };
   // The newer major's client tools, as the PostgreSQL docs advise; the dump lands on the target's volume.
@@ -47,5 +56,51 @@ test('pg_dump -Fd -j2 of 13, pg_restore -j2 into 17: equal fingerprints, both ro
 // 10 and 11 are dump sources only here: no pg_controldata in reach reads their control files (README).
 test('10 → 14 by 14\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in', () => dumpCase(10, 14));
 test('11 → 16 by 16\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in', () => dumpCase(11, 16));
+
+/** The seed's pair: the new instance's superuser is another role, with a password of its own (pg-14-admin). */
+const TARGET_ADMIN = { name: 'pg-14-admin', password: 'target-admin-pass-51c0' };
+
+/**
+ * The plugin's own scripts (src/postgres/dump-script.ts) with the target's client tools: the globals read from a
+ * read-only session and rewritten for a target whose superuser has another name, then per database pg_dump -Fc
+ * streamed into pg_restore (or -Fd -j2 into a kept directory). Then the same load again is refused: the target
+ * is no longer empty.
+ */
+async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> {
+  const { vb, a, b } = await seededPair(from, to);
+  await b.sql('postgres', `CREATE ROLE "${TARGET_ADMIN.name}" SUPERUSER LOGIN PASSWORD '${TARGET_ADMIN.password}'`);
+  const before = await takeFingerprint(a.sql);
+  const globals = await runOn([to], vb, ['bash', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'], {},
+    psqlStdin(TEST_SUPERUSER_PASSWORD, []));
+  const rewritten = rewriteGlobals(globals, { superuser: TARGET_ADMIN.name, existing: ['postgres'] });
+  // Before 14, password_encryption defaulted to md5: initdb's superuser has an md5 hash there too.
+  assert.equal(rewritten.md5Roles.filter((r) => r !== 'postgres'), [SEED_ROLES.md5.name]);
+  if (keep) {
+    fs.mkdirSync(`${vb}/dump`);
+    fs.chownSync(`${vb}/dump`, BITNAMI.uid, BITNAMI.gid);
+  }
+  const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+    target: { host: '127.0.0.1', port: b.port, user: TARGET_ADMIN.name }, jobs: 2, keepDir: keep ? `${BITNAMI.mount}/dump` : undefined });
+  const stdin = dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TARGET_ADMIN.password, rewritten.sql, [...SEED_DATABASES, 'postgres']);
+  const started = Date.now();
+  const out = await runOn([to], vb, ['bash', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, stdin);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  assert.not.match(out, TEST_SUPERUSER_PASSWORD);
+  assert.not.match(out, TARGET_ADMIN.password);
+  // The target's own superuser is the one thing it has that the source has not.
+  assert.equal(compareFingerprints(before, await takeFingerprint(b.sql), { extensionUpdates: true }), [`role ${TARGET_ADMIN.name} new after`]);
+  assert.equal(compareFingerprints(before, await takeFingerprint(a.sql)), [], 'the source is unchanged');
+  for (const role of [SEED_ROLES.md5, SEED_ROLES.scram, TARGET_ADMIN]) {
+    const r = await b.psql('app2', role.name, role.password, 'SELECT count(*) FROM orders');
+    assert.is(r.code, 0, `${role.name}: ${r.stderr}`);
+  }
+  const again = await runOn([to], vb, ['bash', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, stdin).then(() => '', (e: Error) => e.message);
+  assert.match(again, /exited 30/);
+  assert.match(again, 'the target is not empty (databases app1, app2; roles app_md5, app_scram');
+  console.log(`\n  ${from}→${to} by the plugin's dump script (${keep ? 'kept -Fd -j2' : 'streamed -Fc'}): ${seconds} s`);
+}
+
+test('the plugin\'s script, 12 → 14 streamed, into a pg-14-admin target: equal fingerprints, every role logs in, a second run refused', () => scriptCase(12, 14, false));
+test('the plugin\'s script, 15 → 17 into a kept -Fd dump with -j2: equal fingerprints, every role logs in, a second run refused', () => scriptCase(15, 17, true));
 
 test.run();
