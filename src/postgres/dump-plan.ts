@@ -1,3 +1,4 @@
+import type { ContainerResources } from '../k8s/cluster.ts';
 import { parseQuantity } from '../k8s/quantity.ts';
 
 /**
@@ -14,10 +15,7 @@ export interface LoadSetting {
 }
 
 /** The CPU and memory that Kubernetes gives a container (`resources`), as the pod spec writes them. */
-export interface Resources {
-  requests?: { cpu?: string; memory?: string };
-  limits?: { cpu?: string; memory?: string };
-}
+export type Resources = ContainerResources;
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
