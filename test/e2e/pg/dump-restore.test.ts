@@ -9,6 +9,7 @@ import { onTeardown } from '../../support/teardown.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
 import { psqlStdin } from '../../../src/postgres/queries.ts';
 import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
+import { loadSettings, loadSettingsSql, putBackSql } from '../../../src/postgres/dump-plan.ts';
 
 const test = suite('logical dump/restore between two sandboxed servers of different majors');
 
@@ -60,16 +61,39 @@ test('11 → 16 by 16\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints,
 /** The seed's pair: the new instance's superuser is another role, with a password of its own (pg-14-admin). */
 const TARGET_ADMIN = { name: 'pg-14-admin', password: 'target-admin-pass-51c0' };
 
+/** A server restarted on its volume (ALTER SYSTEM's restart-only settings take effect), stopped at the end. */
+async function restarted(s: PgServer, volume: string): Promise<PgServer> {
+  await s.stop();
+  const n = await startServer(s.major, volume);
+  onTeardown(() => n.stop());
+  return n;
+}
+
+/** One run of a dump script in the target's sandbox: its output, or the error that names its exit code. */
+function runScript(to: Major, vb: string, script: string, args: string[], stdin: string): Promise<{ out: string } | { failed: string }> {
+  return runOn([to], vb, ['bash', '-c', script, 'dump', ...args], {}, stdin).then((out) => ({ out }), (e: Error) => ({ failed: e.message }));
+}
+
+const showWalLevel = async (s: PgServer) => (await s.sql('postgres', 'SHOW wal_level')).trim();
+
 /**
- * The plugin's own scripts (src/postgres/dump-script.ts) with the target's client tools: the globals read from a
- * read-only session and rewritten for a target whose superuser has another name, then per database pg_dump -Fc
- * streamed into pg_restore (or -Fd -j2 into a kept directory). Then the same load again is refused: the target
- * is no longer empty.
+ * The plugin's own scripts (src/postgres/dump-script.ts) with the target's client tools, into a target tuned by
+ * dump-plan.ts's settings (ALTER SYSTEM, restart) and put back after: a run whose source and target are one server
+ * is refused; the globals are read from a read-only session and rewritten for a target whose superuser has another
+ * name; per database pg_dump -Fc streamed into pg_restore (or -Fd -j2 into a kept directory). Then the same load
+ * again is refused: the target is no longer empty.
  */
 async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> {
-  const { vb, a, b } = await seededPair(from, to);
-  await b.sql('postgres', `CREATE ROLE "${TARGET_ADMIN.name}" SUPERUSER LOGIN PASSWORD '${TARGET_ADMIN.password}'`);
+  const { vb, a, b: fresh } = await seededPair(from, to);
+  await fresh.sql('postgres', `CREATE ROLE "${TARGET_ADMIN.name}" SUPERUSER LOGIN PASSWORD '${TARGET_ADMIN.password}'`);
+  const settings = loadSettings({ limits: { memory: '1Gi' } }, 2);
+  await fresh.sql('postgres', loadSettingsSql(settings));
+  let b = await restarted(fresh, vb);
+  assert.is(await showWalLevel(b), 'minimal');
   const before = await takeFingerprint(a.sql);
+  const self = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: a.port, user: 'postgres' }, jobs: 1 });
+  const refused = await runScript(to, vb, DUMP_RESTORE_SCRIPT, self, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, '', ['app1']));
+  assert.match('failed' in refused ? refused.failed : '', /exited 33:[^]*the source and the target are one server/);
   const globals = await runOn([to], vb, ['bash', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'], {},
     psqlStdin(TEST_SUPERUSER_PASSWORD, []));
   const rewritten = rewriteGlobals(globals, { superuser: TARGET_ADMIN.name, existing: ['postgres'] });
@@ -79,14 +103,17 @@ async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> 
     fs.mkdirSync(`${vb}/dump`);
     fs.chownSync(`${vb}/dump`, BITNAMI.uid, BITNAMI.gid);
   }
-  const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
-    target: { host: '127.0.0.1', port: b.port, user: TARGET_ADMIN.name }, jobs: 2, keepDir: keep ? `${BITNAMI.mount}/dump` : undefined });
+  const args = dumpRestoreArgs({ ...argsOf(a, b), jobs: 2, keepDir: keep ? `${BITNAMI.mount}/dump` : undefined });
   const stdin = dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TARGET_ADMIN.password, rewritten.sql, [...SEED_DATABASES, 'postgres']);
   const started = Date.now();
-  const out = await runOn([to], vb, ['bash', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, stdin);
+  const run = await runScript(to, vb, DUMP_RESTORE_SCRIPT, args, stdin);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  assert.not.match(out, TEST_SUPERUSER_PASSWORD);
-  assert.not.match(out, TARGET_ADMIN.password);
+  assert.ok('out' in run, 'failed' in run ? run.failed : '');
+  assert.not.match(JSON.stringify(run), TEST_SUPERUSER_PASSWORD);
+  assert.not.match(JSON.stringify(run), TARGET_ADMIN.password);
+  await b.sql('postgres', putBackSql(settings));
+  b = await restarted(b, vb);
+  assert.is(await showWalLevel(b), 'replica', 'the durable settings are back');
   // The target's own superuser is the one thing it has that the source has not.
   assert.equal(compareFingerprints(before, await takeFingerprint(b.sql), { extensionUpdates: true }), [`role ${TARGET_ADMIN.name} new after`]);
   assert.equal(compareFingerprints(before, await takeFingerprint(a.sql)), [], 'the source is unchanged');
@@ -94,11 +121,13 @@ async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> 
     const r = await b.psql('app2', role.name, role.password, 'SELECT count(*) FROM orders');
     assert.is(r.code, 0, `${role.name}: ${r.stderr}`);
   }
-  const again = await runOn([to], vb, ['bash', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, stdin).then(() => '', (e: Error) => e.message);
-  assert.match(again, /exited 30/);
-  assert.match(again, 'the target is not empty (databases app1, app2; roles app_md5, app_scram');
-  console.log(`\n  ${from}→${to} by the plugin's dump script (${keep ? 'kept -Fd -j2' : 'streamed -Fc'}): ${seconds} s`);
+  const again = await runScript(to, vb, DUMP_RESTORE_SCRIPT, dumpRestoreArgs({ ...argsOf(a, b), jobs: 2 }), stdin);
+  assert.match('failed' in again ? again.failed : '', /exited 30:[^]*the target is not empty \(databases app1, app2; roles app_md5, app_scram/);
+  console.log(`\n  ${from}→${to} by the plugin's dump script (${keep ? 'kept -Fd -j2' : 'streamed -Fc'}, tuned target): ${seconds} s`);
 }
+
+/** Where the source and the target listen, as the script takes them. */
+const argsOf = (a: PgServer, b: PgServer) => ({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: b.port, user: TARGET_ADMIN.name } });
 
 test('the plugin\'s script, 12 → 14 streamed, into a pg-14-admin target: equal fingerprints, every role logs in, a second run refused', () => scriptCase(12, 14, false));
 test('the plugin\'s script, 15 → 17 into a kept -Fd dump with -j2: equal fingerprints, every role logs in, a second run refused', () => scriptCase(15, 17, true));
