@@ -23,6 +23,8 @@ export interface DumpTargetSpec {
   size?: string;
   /** The data's size in bytes (pg_database_size summed), for a source without a volume. */
   dataBytes?: number;
+  /** Roles with md5 password hashes come over (check's `passwords`): pg_hba must accept md5 (targetLayoutFor). */
+  md5Logins?: boolean;
   /** The selectors of the Services that lead to the source: the new pods must match none of them. */
   serviceSelectors?: Array<Record<string, string> | undefined>;
 }
@@ -97,7 +99,7 @@ function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
 export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   const src = spec.source.workload;
   const name = dumpTargetName(src.metadata.name, spec.major, src.kind);
-  const layout = targetLayoutFor(spec.image, spec.source.flavour, spec.major, spec.superuser);
+  const layout = targetLayoutFor(spec.image, spec.source.flavour, spec.major, spec.superuser, spec.md5Logins);
   const labels = dumpTargetLabels(name);
   const clash = (spec.serviceSelectors ?? []).find((s) => selectorMatches(s, labels));
   if (clash) throw new Error(`a Service that leads to the source selects ${JSON.stringify(clash)}, which the new instance's pods would match`);

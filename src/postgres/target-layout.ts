@@ -39,14 +39,22 @@ export function targetFamily(targetImage: string, sourceFlavour: Flavour): Targe
   return sourceFlavour === 'bitnami' ? 'bitnami' : 'official';
 }
 
-/** The layout of a new instance of `major` on `image`, for the superuser of the source. */
-export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: number, su: TargetSuperuser): TargetLayout {
+/**
+ * The layout of a new instance of `major` on `image`, for the superuser of the source. The entrypoints create
+ * nothing beside initdb's own: POSTGRES_DB (which defaults to POSTGRES_USER, so `admin` would get a database
+ * `admin`), Bitnami's POSTGRESQL_DATABASE and POSTGRESQL_USERNAME are `postgres`, which they skip, also where the
+ * source's envFrom says otherwise: anything more would make the target non-empty, and the load refuses that (the
+ * source's own such database comes over with the dump). `md5Logins`: roles with md5 hashes come over (pg_hba's md5 accepts SCRAM too); the official
+ * entrypoint writes `scram-sha-256` into pg_hba from 14, where they could no longer log in over the network.
+ */
+export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: number, su: TargetSuperuser, md5Logins = false): TargetLayout {
   const family = targetFamily(image, sourceFlavour);
   const password = { valueFrom: { secretKeyRef: { name: su.secret.name, key: su.secret.key } } };
   if (family === 'bitnami') {
     return {
       family, uid: 1001, gid: 1001, mountPath: '/bitnami/postgresql', pgdata: '/bitnami/postgresql/data', superuser: 'postgres',
-      env: [{ name: 'POSTGRESQL_PASSWORD', ...password }, { name: 'POSTGRESQL_DATA_DIR', value: '/bitnami/postgresql/data' }],
+      env: [{ name: 'POSTGRESQL_USERNAME', value: 'postgres' }, { name: 'POSTGRESQL_PASSWORD', ...password },
+        { name: 'POSTGRESQL_DATABASE', value: 'postgres' }, { name: 'POSTGRESQL_DATA_DIR', value: '/bitnami/postgresql/data' }],
       probeCommand: ['pg_isready', '-U', 'postgres', '-h', '127.0.0.1', '-p', '5432'],
     };
   }
@@ -54,7 +62,8 @@ export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: nu
   const [mountPath, pgdata] = major >= 18 ? ['/var/lib/postgresql', `/var/lib/postgresql/${major}/docker`] : ['/var/lib/postgresql/data', '/var/lib/postgresql/data/pgdata'];
   return {
     family, uid, gid: uid, mountPath, pgdata, superuser: su.user,
-    env: [{ name: 'POSTGRES_USER', value: su.user }, { name: 'POSTGRES_PASSWORD', ...password }, { name: 'PGDATA', value: pgdata }],
+    env: [{ name: 'POSTGRES_USER', value: su.user }, { name: 'POSTGRES_PASSWORD', ...password }, { name: 'POSTGRES_DB', value: 'postgres' },
+      { name: 'PGDATA', value: pgdata }, ...(md5Logins ? [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }] : [])],
     probeCommand: ['pg_isready', '-U', su.user, '-h', '127.0.0.1', '-p', '5432'],
   };
 }
@@ -75,6 +84,7 @@ const LAYOUT_VARS = /^(PGDATA|POSTGRES(QL)?_(USER|USERNAME|PASSWORD|POSTGRES_PAS
  * the source's variables mean nothing to the other image.
  */
 export function targetEnv(source: Container, sourceFlavour: Flavour, layout: TargetLayout): NonNullable<Container['env']> {
-  const kept = isSameFamily(sourceFlavour, layout.family) ? (source.env ?? []).filter((e) => !LAYOUT_VARS.test(e.name)) : [];
+  const set = new Set(layout.env.map((e) => e.name));
+  const kept = isSameFamily(sourceFlavour, layout.family) ? (source.env ?? []).filter((e) => !LAYOUT_VARS.test(e.name) && !set.has(e.name)) : [];
   return [...kept, ...layout.env];
 }

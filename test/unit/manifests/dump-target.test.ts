@@ -16,7 +16,7 @@ const sts: Workload = { kind: 'StatefulSet', metadata: { name: 'postgresql', nam
     spec: { containers: [container], imagePullSecrets: [{ name: 'regcred' }], nodeSelector: { disk: 'ssd' }, securityContext: { runAsUser: 1001, fsGroup: 1001 } } } };
 const spec: DumpTargetSpec = { namespace: 'circleci-server', major: 17, image: 'postgres:17',
   source: { workload: sts, container, flavour: 'bitnami', pvc: { metadata: { name: 'data-postgresql-0' }, storageClassName: 'standard', accessModes: ['ReadWriteOnce'], capacityBytes: 8 * 2 ** 30 } },
-  superuser: { user: 'postgres', secret: { name: 'pg', key: 'postgres-password' } }, serviceSelectors: [{ 'app.kubernetes.io/name': 'postgresql' }] };
+  superuser: { user: 'postgres', secret: { name: 'pg', key: 'postgres-password' } }, md5Logins: true, serviceSelectors: [{ 'app.kubernetes.io/name': 'postgresql' }] };
 
 type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { securityContext: object; imagePullSecrets: object; nodeSelector: object;
   containers: Array<{ image: string; env: object[]; securityContext: object; resources: object; volumeMounts: object[]; readinessProbe: { exec: { command: string[] } } }>;
@@ -49,7 +49,7 @@ test('a Bitnami source onto postgres:17: the official layout as UID 999, the sam
   const c = tpl.spec.containers[0];
   assert.is(c?.image, 'postgres:17');
   assert.equal(c?.env, [{ name: 'POSTGRES_USER', value: 'postgres' }, { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'pg', key: 'postgres-password' } } },
-    { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }]);
+    { name: 'POSTGRES_DB', value: 'postgres' }, { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }, { name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }]);
   assert.equal(c?.volumeMounts, [{ name: 'data', mountPath: '/var/lib/postgresql/data' }]);
   assert.equal(c?.resources, container.resources);
   assert.equal(c?.readinessProbe.exec.command, ['pg_isready', '-U', 'postgres', '-h', '127.0.0.1', '-p', '5432']);

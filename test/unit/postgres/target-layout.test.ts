@@ -20,7 +20,8 @@ test('the family: the official or Bitnami repository by name; a vendor\'s image 
 test('official up to 17: UID 999, PGDATA in a directory of the claim at /var/lib/postgresql/data, POSTGRES_* from the Secret', () => {
   const l = targetLayoutFor('postgres:17', 'bitnami', 17, su);
   assert.equal([l.uid, l.gid, l.mountPath, l.pgdata, l.superuser], [999, 999, '/var/lib/postgresql/data', '/var/lib/postgresql/data/pgdata', 'admin']);
-  assert.equal(l.env, [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', ...password }, { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }]);
+  assert.equal(l.env, [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', ...password }, { name: 'POSTGRES_DB', value: 'postgres' },
+    { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' }]);
   assert.equal(l.probeCommand, ['pg_isready', '-U', 'admin', '-h', '127.0.0.1', '-p', '5432']);
 });
 
@@ -33,18 +34,26 @@ test('official 18: the image\'s own layout, the claim at /var/lib/postgresql; Al
 test('Bitnami: UID 1001, /bitnami/postgresql, the superuser is postgres with POSTGRESQL_PASSWORD', () => {
   const l = targetLayoutFor('bitnamilegacy/postgresql:17.6.0-debian-12-r4', 'bitnami', 17, su);
   assert.equal([l.uid, l.mountPath, l.pgdata, l.superuser], [1001, '/bitnami/postgresql', '/bitnami/postgresql/data', 'postgres']);
-  assert.equal(l.env[0], { name: 'POSTGRESQL_PASSWORD', ...password });
+  assert.equal(l.env.slice(0, 3), [{ name: 'POSTGRESQL_USERNAME', value: 'postgres' }, { name: 'POSTGRESQL_PASSWORD', ...password }, { name: 'POSTGRESQL_DATABASE', value: 'postgres' }]);
+});
+
+test('md5 roles coming over: the official entrypoint writes md5 into pg_hba (which accepts SCRAM too), not 14\'s scram-sha-256', () => {
+  assert.equal(targetLayoutFor('postgres:17', 'official', 17, su, true).env.at(-1), { name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' });
+  assert.not.ok(targetLayoutFor('postgres:17', 'official', 17, su).env.some((e) => e.name === 'POSTGRES_HOST_AUTH_METHOD'));
+  const own: Container = { name: 'postgres', env: [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'scram-sha-256' }] };
+  const env = targetEnv(own, 'official', targetLayoutFor('postgres:17', 'official', 17, su, true));
+  assert.equal(env.filter((e) => e.name === 'POSTGRES_HOST_AUTH_METHOD'), [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }], 'one entry, ours');
 });
 
 test('the environment: the same family keeps the source\'s settings, not what the layout decides; another family, the layout\'s only', () => {
   const source: Container = { name: 'postgres', env: [{ name: 'TZ', value: 'Europe/Budapest' }, { name: 'PGDATA', value: '/var/lib/postgresql/data/x' },
     { name: 'POSTGRES_DB', value: 'app' }, { name: 'POSTGRES_PASSWORD_FILE', value: '/run/pw' }, { name: 'POSTGRES_INITDB_ARGS', value: '--data-checksums' }] };
   const official = targetLayoutFor('postgres:15', 'official', 15, su);
-  assert.equal(targetEnv(source, 'official', official).map((e) => e.name), ['TZ', 'POSTGRES_INITDB_ARGS', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'PGDATA']);
+  assert.equal(targetEnv(source, 'official', official).map((e) => e.name), ['TZ', 'POSTGRES_INITDB_ARGS', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB', 'PGDATA']);
   const bitnamiSource: Container = { name: 'postgresql', env: [{ name: 'POSTGRESQL_USERNAME', value: 'app' }, { name: 'POSTGRESQL_MAX_CONNECTIONS', value: '300' }] };
   assert.equal(targetEnv(bitnamiSource, 'bitnami', official), official.env);
   const bitnami = targetLayoutFor('bitnami/postgresql:16', 'bitnami', 16, su);
-  assert.equal(targetEnv(bitnamiSource, 'bitnami', bitnami).map((e) => e.name), ['POSTGRESQL_MAX_CONNECTIONS', 'POSTGRESQL_PASSWORD', 'POSTGRESQL_DATA_DIR']);
+  assert.equal(targetEnv(bitnamiSource, 'bitnami', bitnami).map((e) => e.name), ['POSTGRESQL_MAX_CONNECTIONS', 'POSTGRESQL_USERNAME', 'POSTGRESQL_PASSWORD', 'POSTGRESQL_DATABASE', 'POSTGRESQL_DATA_DIR']);
 });
 
 test.run();
