@@ -71,7 +71,7 @@ async function restarted(s: PgServer, volume: string): Promise<PgServer> {
 
 /** One run of a dump script in the target's sandbox: its output, or the error that names its exit code. */
 function runScript(to: Major, vb: string, script: string, args: string[], stdin: string): Promise<{ out: string } | { failed: string }> {
-  return runOn([to], vb, ['bash', '-c', script, 'dump', ...args], {}, stdin).then((out) => ({ out }), (e: Error) => ({ failed: e.message }));
+  return runOn([to], vb, ['sh', '-c', script, 'dump', ...args], {}, stdin).then((out) => ({ out }), (e: Error) => ({ failed: e.message }));
 }
 
 const showWalLevel = async (s: PgServer) => (await s.sql('postgres', 'SHOW wal_level')).trim();
@@ -94,7 +94,7 @@ async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> 
   const self = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: a.port, user: 'postgres' }, jobs: 1 });
   const refused = await runScript(to, vb, DUMP_RESTORE_SCRIPT, self, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, '', ['app1']));
   assert.match('failed' in refused ? refused.failed : '', /exited 33:[^]*the source and the target are one server/);
-  const globals = await runOn([to], vb, ['bash', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'], {},
+  const globals = await runOn([to], vb, ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'], {},
     psqlStdin(TEST_SUPERUSER_PASSWORD, []));
   const rewritten = rewriteGlobals(globals, { superuser: TARGET_ADMIN.name, existing: ['postgres'] });
   // Before 14, password_encryption defaulted to md5: initdb's superuser has an md5 hash there too.

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
 
 const test = suite('the dump method\'s scripts: values as arguments, secrets on stdin, the source read-only by construction');
@@ -36,6 +37,13 @@ test('the target is checked before anything is written to it: one server, the to
   assert.match(TARGET_CONTENT_SQL, "oid <> 10 and rolname <> current_user");
   assert.not.match(TARGET_CONTENT_SQL, '"', 'the SQL sits in double quotes in the script');
   assert.not.match(TARGET_CONTENT_SQL, '$');
+});
+
+test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => {
+  for (const script of [DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT]) {
+    const r = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+  }
 });
 
 test.run();
