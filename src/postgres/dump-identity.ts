@@ -1,3 +1,5 @@
+import type { Pod } from '../k8s/cluster.ts';
+
 /**
  * The dump method's first safety: the source and the target must be two servers. The seed's warning ("double
  * check PG_HOST vs NEW_PG_HOST") is about names; this compares what identifies a server instead, so that two
@@ -18,23 +20,23 @@ export interface ServerIdentity {
   systemIdentifier?: string;
 }
 
-/** A pod as the Service → pods resolution needs it. */
-export interface LabelledPod {
-  namespace: string;
-  name: string;
-  labels?: Record<string, string>;
-  ready?: boolean;
+/**
+ * The pods that a Service's selector sends traffic to, as the endpoints controller picks them: every label of the
+ * selector equal on the pod (the pods are the Service's namespace's). A Service without a selector picks none (its
+ * endpoints are written by hand, and cannot be judged from labels). The same for a workload's selector.
+ */
+export function podsSelected(selector: Record<string, string> | undefined, pods: Pod[]): Pod[] {
+  return pods.filter((p) => selectorMatches(selector, p.metadata.labels ?? {}));
 }
 
 /**
- * The pods that a Service's selector sends traffic to, as the endpoints controller picks them: every label of the
- * selector equal on the pod, in the Service's namespace. A Service without a selector picks none (its endpoints
- * are written by hand, and cannot be judged from labels).
+ * What identifies the server behind these pods (a Service's or a workload's, in namespace `ns`): the pods and the
+ * PVCs they mount, with what else is known (the workload's uid, the bound volumes as `pv:<name>`, the
+ * system_identifier).
  */
-export function podsOfService(ns: string, selector: Record<string, string> | undefined, pods: LabelledPod[]): string[] {
-  const terms = Object.entries(selector ?? {});
-  if (!terms.length) return [];
-  return pods.filter((p) => p.namespace === ns && terms.every(([k, v]) => p.labels?.[k] === v)).map((p) => `${p.namespace}/${p.name}`);
+export function identityOfPods(label: string, ns: string, pods: Pod[], more: Omit<ServerIdentity, 'label'> = {}): ServerIdentity {
+  const claims = pods.flatMap((p) => (p.spec.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [`${ns}/${v.persistentVolumeClaim.claimName}`] : [])));
+  return { label, ...more, pods: [...pods.map((p) => `${ns}/${p.metadata.name}`), ...(more.pods ?? [])], volumes: [...claims, ...(more.volumes ?? [])] };
 }
 
 /** Whether a selector would pick pods with these labels (the target's pods must not match the source's Service). */
