@@ -87,7 +87,8 @@ function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
     env: targetEnv(c, spec.source.flavour, layout),
     // The same family reads the same variables: the source's envFrom (settings, or its Secret) still means what it meant.
     ...(isSameFamily(spec.source.flavour, layout.family) && c.envFrom ? { envFrom: c.envFrom } : {}),
-    ports: [{ name: 'tcp-postgresql', containerPort: 5432 }],
+    // The source's port name: a Service whose targetPort is a name finds the new pods by it after the cutover.
+    ports: [{ name: c.ports?.[0]?.name ?? 'tcp-postgresql', containerPort: 5432 }],
     ...(c.resources ? { resources: c.resources } : {}),
     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: layout.uid, runAsGroup: layout.gid },
     volumeMounts: [{ name: 'data', mountPath: layout.mountPath }],
@@ -128,4 +129,30 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
     ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
     : { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { ...common, strategy: { type: 'Recreate' } } };
   return { name, layout, pvc, service, workload, cutoverSelector: { [INSTANCE]: name } };
+}
+
+/** A Service's spec as the cutover reads it. */
+export interface ServiceSpec {
+  selector?: Record<string, string>;
+  ports?: Array<{ name?: string; port: number; targetPort?: number | string; protocol?: string }>;
+}
+
+/**
+ * The JSON merge patch (`merge`, not `strategic`: that would merge the selectors' keys, and the Service would
+ * select both instances' pods, or none) that points a Service at other pods: the old selector's keys removed
+ * (null), the new ones set. With `port`, a numeric targetPort becomes that port (the new instance listens on
+ * 5432, the source may not have); a named one stays, as the new pods carry the source's port name.
+ */
+export function serviceSelectorPatch(current: ServiceSpec, to: Record<string, string>, port?: number): { spec: Record<string, unknown> } {
+  const selector: Record<string, string | null> = Object.fromEntries(Object.keys(current.selector ?? {}).map((k) => [k, null]));
+  Object.assign(selector, to);
+  const numeric = port !== undefined && (current.ports ?? []).some((p) => typeof p.targetPort === 'number' && p.targetPort !== port);
+  const ports = numeric ? (current.ports ?? []).map((p) => (typeof p.targetPort === 'number' ? { ...p, targetPort: port } : p)) : undefined;
+  return { spec: { selector, ...(ports ? { ports } : {}) } };
+}
+
+/** The rollback's patch: the Service's recorded selector and ports, whatever the cutover made of them. */
+export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec): { spec: Record<string, unknown> } {
+  const { spec } = serviceSelectorPatch(current, recorded.selector ?? {});
+  return { spec: { ...spec, ...(recorded.ports ? { ports: recorded.ports } : {}) } };
 }

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Container, Workload } from '../../../src/k8s/cluster.ts';
-import { buildDumpTarget, bytesQuantity, dumpTargetLabels, dumpTargetName, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
+import { buildDumpTarget, bytesQuantity, dumpTargetLabels, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
 import { OWNED_LABELS } from '../../../src/manifests/probe-pod.ts';
 import { selectorMatches } from '../../../src/postgres/dump-identity.ts';
 
@@ -89,6 +89,20 @@ test('a Deployment source: a Deployment, Recreate (one RWO volume), one replica;
   assert.equal(t.workload.spec?.strategy, { type: 'Recreate' });
   assert.is(t.workload.spec?.replicas, 1);
   assert.not.match(JSON.stringify([t.workload, t.pvc, t.service]), /"value":"[^"]*pass/i);
+});
+
+test('the cutover\'s patch replaces the selector (old keys null: a merge patch), and a numeric targetPort; the way back too', () => {
+  const svc = { selector: { 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/instance': 'ci' }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 'tcp-postgresql' }] };
+  const to = buildDumpTarget(spec).cutoverSelector;
+  assert.equal(serviceSelectorPatch(svc, to, 5432), { spec: { selector: { 'app.kubernetes.io/name': null, 'app.kubernetes.io/instance': null, 'pgupgrade.kubectl.io/instance': 'postgresql-v17' } } });
+  const numeric = { selector: { app: 'db' }, ports: [{ port: 5432, targetPort: 5433 }, { name: 'metrics', port: 9187, targetPort: 'metrics' }] };
+  assert.equal(serviceSelectorPatch(numeric, to, 5432).spec.ports, [{ port: 5432, targetPort: 5432 }, { name: 'metrics', port: 9187, targetPort: 'metrics' }]);
+  const after = { ...numeric, selector: to, ports: [{ port: 5432, targetPort: 5432 }] };
+  assert.equal(serviceRestorePatch(after, numeric), { spec: { selector: { 'pgupgrade.kubectl.io/instance': null, app: 'db' }, ports: numeric.ports } },
+    'rollback: the recorded selector and ports');
+  const ports = (buildDumpTarget({ ...spec, source: { ...spec.source, container: { ...container, ports: [{ name: 'postgresql', containerPort: 5433 }] } } })
+    .workload.spec?.template as { spec: { containers: Array<{ ports: object }> } }).spec.containers[0]?.ports;
+  assert.equal(ports, [{ name: 'postgresql', containerPort: 5432 }], 'the source\'s port name, on the new instance\'s port');
 });
 
 test.run();
