@@ -29,6 +29,13 @@ export interface Container {
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
   securityContext?: SecurityContext;
   readinessProbe?: { initialDelaySeconds?: number; periodSeconds?: number };
+  resources?: ContainerResources;
+}
+
+/** A container's CPU and memory (and other resources) as the spec writes them: quantities such as `500m`, `2Gi`. */
+export interface ContainerResources {
+  requests?: { cpu?: string; memory?: string; [name: string]: string | undefined };
+  limits?: { cpu?: string; memory?: string; [name: string]: string | undefined };
 }
 
 /** The securityContext fields that decide who the Job runs as. */
@@ -52,6 +59,11 @@ export interface PodSpec {
   securityContext?: SecurityContext;
   nodeName?: string;
   terminationGracePeriodSeconds?: number;
+  /** Where the pods may run and what they may pull: copied as they are to a new instance beside the database. */
+  imagePullSecrets?: Array<{ name: string }>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: object[];
+  affinity?: object;
   volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName?: string; items?: KeyToPath[] };
     projected?: { sources?: Array<{ secret?: { name: string; items?: KeyToPath[] } }> } }>;
 }

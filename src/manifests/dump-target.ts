@@ -1,0 +1,158 @@
+import type { Container, KObject, Pvc, Workload } from '../k8s/cluster.ts';
+import { selectorMatches } from '../postgres/dump-identity.ts';
+import { isSameFamily, targetEnv, targetLayoutFor, type TargetLayout, type TargetSuperuser } from '../postgres/target-layout.ts';
+import type { Flavour } from '../postgres/workload.ts';
+import { OWNED_LABELS } from './probe-pod.ts';
+
+/**
+ * The dump method's new instance: a workload of the source's kind with the target image, named with a version
+ * suffix, on a PVC of its own, with the source's superuser Secret, resources and placement, in the target image
+ * family's layout (target-layout.ts), one replica, Pod Security `restricted`. Its pods carry only the plugin's
+ * labels, so that the source's Service does not send them traffic before the cutover, which points the Service's
+ * selector at `cutoverSelector`.
+ */
+export interface DumpTargetSpec {
+  namespace: string;
+  source: { workload: Workload; container: Container; flavour: Flavour; pvc?: Pvc };
+  major: number;
+  image: string;
+  superuser: TargetSuperuser;
+  /** --storage-class; the source PVC's class by default (none: the cluster's default class). */
+  storageClass?: string;
+  /** --size; the source PVC's capacity by default, else the data's size with head room. */
+  size?: string;
+  /** The data's size in bytes (pg_database_size summed), for a source without a volume. */
+  dataBytes?: number;
+  /** Roles with md5 password hashes come over (check's `passwords`): pg_hba must accept md5 (targetLayoutFor). */
+  md5Logins?: boolean;
+  /** The selectors of the Services that lead to the source: the new pods must match none of them. */
+  serviceSelectors?: Array<Record<string, string> | undefined>;
+}
+
+/** The objects to create, in order, and what the cutover needs. */
+export interface DumpTarget {
+  name: string;
+  layout: TargetLayout;
+  pvc: KObject;
+  service: KObject;
+  workload: KObject;
+  /** The selector that the source's Service takes at cutover (the old one is recorded for rollback). */
+  cutoverSelector: Record<string, string>;
+}
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const INSTANCE = 'pgupgrade.kubectl.io/instance';
+
+/**
+ * `<name>-v<major>`, an earlier suffix replaced (`postgres-v14` → `postgres-v15`), shortened to fit: a
+ * StatefulSet's name goes into its pods' controller-revision-hash label with an 11-character hash (63 - 11 = 52);
+ * a Deployment's into a label value (63).
+ */
+export function dumpTargetName(source: string, major: number, kind: Workload['kind']): string {
+  const suffix = `-v${major}`;
+  const max = (kind === 'StatefulSet' ? 52 : 63) - suffix.length;
+  const base = source.replace(/-v\d+$/, '').slice(0, max).replace(/[-.]+$/, '');
+  return `${base}${suffix}`;
+}
+
+/** A byte count as a quantity: whole GiB when it is one, else MiB rounded up. */
+export function bytesQuantity(bytes: number): string {
+  return bytes % GiB === 0 ? `${bytes / GiB}Gi` : `${Math.ceil(bytes / MiB)}Mi`;
+}
+
+/**
+ * The new PVC's size: --size, else the source PVC's capacity, else the data's size × 1.5 + 1 GiB in whole GiB
+ * (indexes are rebuilt to their size; the head room is for growth and the load's WAL). Throws when nothing tells.
+ */
+export function targetSize(spec: Pick<DumpTargetSpec, 'size' | 'source' | 'dataBytes'>): string {
+  if (spec.size) return spec.size;
+  const capacity = spec.source.pvc?.capacityBytes;
+  if (capacity) return bytesQuantity(capacity);
+  if (spec.dataBytes !== undefined) return `${Math.ceil((spec.dataBytes * 1.5 + GiB) / GiB)}Gi`;
+  throw new Error(`${spec.source.workload.kind} ${spec.source.workload.metadata.name} has no data volume and its data size is unknown: give --size`);
+}
+
+/** The labels of the new instance's pods: the plugin's own, none of the source's. */
+export function dumpTargetLabels(name: string): Record<string, string> {
+  return { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-target', [INSTANCE]: name };
+}
+
+/** The database container of the new instance: the family's env, data mount and probes, the source's resources. */
+function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
+  const c = spec.source.container;
+  const probe = (period: number, failures: number) => ({ exec: { command: layout.probeCommand }, periodSeconds: period, timeoutSeconds: 5, failureThreshold: failures });
+  return {
+    name: c.name, image: spec.image,
+    env: targetEnv(c, spec.source.flavour, layout),
+    // The same family reads the same variables: the source's envFrom (settings, or its Secret) still means what it meant.
+    ...(isSameFamily(spec.source.flavour, layout.family) && c.envFrom ? { envFrom: c.envFrom } : {}),
+    // The source's port name: a Service whose targetPort is a name finds the new pods by it after the cutover.
+    ports: [{ name: c.ports?.[0]?.name ?? 'tcp-postgresql', containerPort: 5432 }],
+    ...(c.resources ? { resources: c.resources } : {}),
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: layout.uid, runAsGroup: layout.gid },
+    volumeMounts: [{ name: 'data', mountPath: layout.mountPath }],
+    startupProbe: probe(2, 900), readinessProbe: probe(5, 3), livenessProbe: probe(10, 6),
+  };
+}
+
+/** The new instance: its PVC, a Service of its own (the load's address), and the workload, as objects to create. */
+export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
+  const src = spec.source.workload;
+  const name = dumpTargetName(src.metadata.name, spec.major, src.kind);
+  const layout = targetLayoutFor(spec.image, spec.source.flavour, spec.major, spec.superuser, spec.md5Logins);
+  const labels = dumpTargetLabels(name);
+  const clash = (spec.serviceSelectors ?? []).find((s) => selectorMatches(s, labels));
+  if (clash) throw new Error(`a Service that leads to the source selects ${JSON.stringify(clash)}, which the new instance's pods would match`);
+  const meta = (n: string) => ({ name: n, namespace: spec.namespace, labels,
+    annotations: { 'pgupgrade.kubectl.io/source': `${src.kind}/${src.metadata.name}`, 'pgupgrade.kubectl.io/major': String(spec.major) } });
+  const claim = `data-${name}`;
+  const storageClass = spec.storageClass ?? spec.source.pvc?.storageClassName;
+  const pvc: KObject = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta(claim),
+    spec: { accessModes: ['ReadWriteOnce'], ...(storageClass ? { storageClassName: storageClass } : {}), resources: { requests: { storage: targetSize(spec) } } } };
+  const service: KObject = { apiVersion: 'v1', kind: 'Service', metadata: meta(name),
+    spec: { selector: { [INSTANCE]: name }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] } };
+  const s = src.template.spec;
+  const podSpec = {
+    automountServiceAccountToken: false, terminationGracePeriodSeconds: 30,
+    securityContext: { runAsNonRoot: true, runAsUser: layout.uid, runAsGroup: layout.gid, fsGroup: layout.gid, seccompProfile: { type: 'RuntimeDefault' } },
+    ...(s.imagePullSecrets ? { imagePullSecrets: s.imagePullSecrets } : {}),
+    ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
+    ...(s.tolerations ? { tolerations: s.tolerations } : {}),
+    ...(s.affinity ? { affinity: s.affinity } : {}),
+    containers: [targetContainer(spec, layout)],
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
+  };
+  const template = { metadata: { labels }, spec: podSpec };
+  const common = { replicas: 1, selector: { matchLabels: { [INSTANCE]: name } }, template };
+  const workload: KObject = src.kind === 'StatefulSet'
+    ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
+    : { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { ...common, strategy: { type: 'Recreate' } } };
+  return { name, layout, pvc, service, workload, cutoverSelector: { [INSTANCE]: name } };
+}
+
+/** A Service's spec as the cutover reads it. */
+export interface ServiceSpec {
+  selector?: Record<string, string>;
+  ports?: Array<{ name?: string; port: number; targetPort?: number | string; protocol?: string }>;
+}
+
+/**
+ * The JSON merge patch (`merge`, not `strategic`: that would merge the selectors' keys, and the Service would
+ * select both instances' pods, or none) that points a Service at other pods: the old selector's keys removed
+ * (null), the new ones set. With `port`, a numeric targetPort becomes that port (the new instance listens on
+ * 5432, the source may not have); a named one stays, as the new pods carry the source's port name.
+ */
+export function serviceSelectorPatch(current: ServiceSpec, to: Record<string, string>, port?: number): { spec: Record<string, unknown> } {
+  const selector: Record<string, string | null> = Object.fromEntries(Object.keys(current.selector ?? {}).map((k) => [k, null]));
+  Object.assign(selector, to);
+  const numeric = port !== undefined && (current.ports ?? []).some((p) => typeof p.targetPort === 'number' && p.targetPort !== port);
+  const ports = numeric ? (current.ports ?? []).map((p) => (typeof p.targetPort === 'number' ? { ...p, targetPort: port } : p)) : undefined;
+  return { spec: { selector, ...(ports ? { ports } : {}) } };
+}
+
+/** The rollback's patch: the Service's recorded selector and ports, whatever the cutover made of them. */
+export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec): { spec: Record<string, unknown> } {
+  const { spec } = serviceSelectorPatch(current, recorded.selector ?? {});
+  return { spec: { ...spec, ...(recorded.ports ? { ports: recorded.ports } : {}) } };
+}

@@ -1,0 +1,87 @@
+/**
+ * `pg_dumpall --globals-only` made fit for a new instance whose superuser may have another name (the seed's
+ * `pg-14-admin` beside the source's `admin`). The new instance's own superuser was made by its initdb, from the
+ * target's Secret: the dump must neither create it again (an error that stops the load) nor set its attributes
+ * and password to the source's (the target's Secret would no longer log in). Every other role comes over as it
+ * is, with its password hash, md5 ones included; the source's superuser becomes an ordinary role of the target
+ * when the names differ (it keeps SUPERUSER, and the objects it owns keep their owner).
+ *
+ * Nothing here returns a password: what is reported is redacted.
+ */
+
+/** The dump's text for the target, and what was changed or needs attention, in words fit to print. */
+export interface GlobalsRewrite {
+  sql: string;
+  /** The statements left out, each redacted. */
+  skipped: string[];
+  /** Roles whose password is an md5 hash: they log in only where pg_hba allows md5 (not scram-sha-256 alone). */
+  md5Roles: string[];
+  /** Tablespaces and their locations: the target needs those directories, or CREATE TABLESPACE fails. */
+  tablespaces: Array<{ name: string; location: string }>;
+}
+
+// A role name as pg_dumpall writes it: a quoted identifier ("" for a quote) or a plain lower-case one.
+const IDENT = String.raw`("(?:[^"]|"")*"|[^\s;"]+)`;
+const CREATE_ROLE = new RegExp(`^CREATE ROLE ${IDENT};$`);
+const ALTER_ROLE_WITH = new RegExp(`^ALTER ROLE ${IDENT} WITH\\b`);
+const ANY_ROLE_WITH = new RegExp(`^(?:CREATE|ALTER) ROLE ${IDENT}\\b`);
+const TABLESPACE = new RegExp(`^CREATE TABLESPACE ${IDENT} .*LOCATION '((?:[^']|'')*)';$`);
+const MD5 = /\bPASSWORD 'md5[0-9a-f]{32}'/;
+
+/** An identifier as written in SQL, unquoted: `"pg-14-admin"` → `pg-14-admin`. */
+export function unquoteIdent(s: string): string {
+  return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
+}
+
+/** The line with every password literal replaced, so that it can be printed or logged. */
+export function redactPasswords(line: string): string {
+  return line.replace(/\bPASSWORD '(?:[^']|'')*'/g, "PASSWORD '<redacted>'");
+}
+
+/** Who the target already has: the superuser that the plugin connects as, and every role that exists there. */
+export interface TargetRoles {
+  superuser: string;
+  /** The roles of the empty target (its initdb's bootstrap superuser, and the superuser); the superuser by default. */
+  existing?: string[];
+}
+
+/**
+ * Rewrites `pg_dumpall --globals-only` output for the target: a role that exists there already is not created
+ * again (an error that would stop the load), and the target's superuser is not altered either, so that it keeps
+ * its attributes and the password of the target's Secret (its per-role settings, ALTER ROLE … SET, stay). Another
+ * existing role (the bootstrap `postgres` beside a `pg-14-admin`) takes the source's attributes and password, as
+ * it would on any restore. md5 roles and tablespaces are named for the report.
+ */
+export function rewriteGlobals(dump: string, target: TargetRoles): GlobalsRewrite {
+  const existing = new Set([target.superuser, ...(target.existing ?? [])]);
+  const out: string[] = [];
+  const skipped: string[] = [];
+  const md5Roles: string[] = [];
+  const tablespaces: GlobalsRewrite['tablespaces'] = [];
+  for (const line of dump.split('\n')) {
+    const create = CREATE_ROLE.exec(line);
+    const alter = ALTER_ROLE_WITH.exec(line);
+    const role = unquoteIdent(create?.[1] ?? alter?.[1] ?? '');
+    if ((create && existing.has(role)) || (alter && role === target.superuser)) {
+      skipped.push(redactPasswords(line));
+      continue;
+    }
+    const named = ANY_ROLE_WITH.exec(line)?.[1];
+    if (named !== undefined && MD5.test(line)) md5Roles.push(unquoteIdent(named));
+    const ts = TABLESPACE.exec(line);
+    if (ts?.[1] && ts[2] !== undefined) tablespaces.push({ name: unquoteIdent(ts[1]), location: ts[2].replace(/''/g, "'") });
+    out.push(line);
+  }
+  return { sql: out.join('\n'), skipped, md5Roles, tablespaces };
+}
+
+/** The report's lines about the globals: nothing in them is a password. */
+export function describeGlobals(r: GlobalsRewrite, targetSuperuser: string): string[] {
+  const lines: string[] = [];
+  if (r.skipped.length) lines.push(`the target's own superuser ${targetSuperuser} keeps its attributes and its password from the target's Secret (${r.skipped.length} statements of the dump left out)`);
+  if (r.md5Roles.length) {
+    lines.push(`md5 password hashes carried as they are for ${r.md5Roles.join(', ')}: they log in only where pg_hba.conf allows md5 (which also accepts SCRAM); set their passwords again to store SCRAM`);
+  }
+  for (const t of r.tablespaces) lines.push(`tablespace ${t.name} lives at ${t.location}: that directory must exist on the target`);
+  return lines;
+}

@@ -1,0 +1,101 @@
+import type { ContainerResources } from '../k8s/cluster.ts';
+import { parseQuantity } from '../k8s/quantity.ts';
+
+/**
+ * What the dump method sets on the new instance while it is loaded, and what it must put back. Measured on 2 cores
+ * (issue 14): tuning the target is the lever (the restore alone went from 10.5 s to 4.7 s), parallelism only pays
+ * with more cores. Every setting here is crash-unsafe: a failed load is redone from an empty target, never resumed.
+ */
+
+/** One server setting for the load, and whether changing it needs a restart (not only a reload). */
+export interface LoadSetting {
+  name: string;
+  value: string;
+  restart: boolean;
+}
+
+/** The CPU and memory that Kubernetes gives a container (`resources`), as the pod spec writes them. */
+export type Resources = ContainerResources;
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/**
+ * maintenance_work_mem for the load: index builds and foreign-key checks use it, once per parallel job, so a
+ * quarter of the memory limit (else the request) is shared by the jobs, between 64 MiB and 2 GiB each. With no
+ * memory given, 256 MiB: what a small node can spare for one index build.
+ */
+export function maintenanceWorkMem(resources: Resources | undefined, jobs: number): string {
+  const mem = resources?.limits?.memory ?? resources?.requests?.memory;
+  if (!mem) return '256MB';
+  const each = parseQuantity(mem) / 4 / Math.max(1, jobs);
+  const clamped = Math.min(2 * GiB, Math.max(64 * MiB, each));
+  return `${Math.floor(clamped / MiB)}MB`;
+}
+
+/**
+ * The target's settings during the load: no fsync, no WAL beyond what crash recovery of an unlogged load needs
+ * (wal_level=minimal lets COPY into a table created in the same transaction skip WAL, and needs max_wal_senders=0),
+ * no autovacuum racing the load (ANALYZE runs after), and checkpoints spaced out.
+ */
+export function loadSettings(resources: Resources | undefined, jobs: number): LoadSetting[] {
+  return [
+    { name: 'fsync', value: 'off', restart: false },
+    { name: 'synchronous_commit', value: 'off', restart: false },
+    { name: 'full_page_writes', value: 'off', restart: false },
+    { name: 'wal_level', value: 'minimal', restart: true },
+    { name: 'max_wal_senders', value: '0', restart: true },
+    { name: 'archive_mode', value: 'off', restart: true },
+    { name: 'autovacuum', value: 'off', restart: false },
+    { name: 'max_wal_size', value: '4GB', restart: false },
+    { name: 'checkpoint_timeout', value: '30min', restart: false },
+    { name: 'maintenance_work_mem', value: maintenanceWorkMem(resources, jobs), restart: false },
+  ];
+}
+
+/** The names that the load changed: each is RESET after it (back to the image's or the user's own configuration). */
+export function settingsToPutBack(settings: LoadSetting[]): string[] {
+  return settings.map((s) => s.name);
+}
+
+/** Whether putting the settings back needs a restart of the target (wal_level and max_wal_senders do). */
+export function shouldRestartAfterLoad(settings: LoadSetting[]): boolean {
+  return settings.some((s) => s.restart);
+}
+
+/** ALTER SYSTEM statements for the load (constant names and values of ours: no user text in them). */
+export function loadSettingsSql(settings: LoadSetting[]): string {
+  return settings.map((s) => `ALTER SYSTEM SET ${s.name} = '${s.value}';`).join('\n');
+}
+
+/** The statements that put the durable settings back, before anything but the plugin connects. */
+export function putBackSql(settings: LoadSetting[]): string {
+  return settingsToPutBack(settings).map((n) => `ALTER SYSTEM RESET ${n};`).join('\n');
+}
+
+/** The settings as server options (`-c name=value`), for a target started with them on its command line. */
+export function loadServerArgs(settings: LoadSetting[]): string[] {
+  return settings.flatMap((s) => ['-c', `${s.name}=${s.value}`]);
+}
+
+/** CPUs from a quantity ("1500m" → 1.5; parseQuantity rounds to whole units), undefined when unset or unreadable. */
+function cpus(q: string | undefined): number | undefined {
+  if (!q) return undefined;
+  try {
+    return /^[0-9]+m$/.test(q.trim()) ? Number(q.trim().slice(0, -1)) / 1000 : parseQuantity(q);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `--jobs` for pg_dump -j and pg_restore -j: the CPUs that both pods may use (the limit, else the request; the
+ * smaller of the two pods), rounded down, at least 1 and at most 8. With no CPU given to either pod, 2: the node's
+ * size is unknown, and on a small node more jobs only compete (measured: -j2 untuned was slower than one stream).
+ */
+export function chooseJobs(source: Resources | undefined, target: Resources | undefined): number {
+  const of = (r: Resources | undefined) => cpus(r?.limits?.cpu) ?? cpus(r?.requests?.cpu);
+  const known = [of(source), of(target)].filter((n): n is number => n !== undefined);
+  if (!known.length) return 2;
+  return Math.min(8, Math.max(1, Math.floor(Math.min(...known))));
+}

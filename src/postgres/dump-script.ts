@@ -1,0 +1,103 @@
+import { DECODE_SH, READ_PASSWORD_SH } from './queries.ts';
+
+/**
+ * The dump method's scripts: run with the target major's client tools (the new image), as the PostgreSQL docs
+ * advise. Values travel as positional arguments, database names and passwords on stdin (one base64 line each),
+ * never in the text or on a command line.
+ */
+
+/**
+ * What makes a target not empty: databases other than initdb's, roles other than the bootstrap superuser and the
+ * one connected, relations in the `postgres` database. One line, empty when the target is empty.
+ */
+export const TARGET_CONTENT_SQL = `select concat_ws('; ',
+  (select 'databases ' || string_agg(quote_ident(datname), ', ' order by datname) from pg_database where datname not in ('postgres', 'template0', 'template1')),
+  (select 'roles ' || string_agg(quote_ident(rolname), ', ' order by rolname) from pg_roles where rolname !~ '^pg_' and oid <> 10 and rolname <> current_user),
+  (select 'relations in database postgres ' || count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_' having count(*) > 0))`;
+
+/**
+ * Prints `pg_dumpall --globals-only` of the source, read-only by construction. Arguments: $1 host, $2 port,
+ * $3 user; stdin: the password (psqlStdin). Its output holds password hashes: read it into memory for
+ * rewriteGlobals (dump-globals.ts), never log it.
+ */
+export const DUMP_GLOBALS_SCRIPT = `${READ_PASSWORD_SH}
+export PGPASSWORD PGHOST=$1 PGPORT=$2 PGUSER=$3 PGOPTIONS='-c default_transaction_read_only=on'
+pg_dumpall -w --globals-only || exit 40`;
+
+/**
+ * Loads the source into an empty target: the globals (rewritten already), then per database a dump and a
+ * restore. Streamed (`pg_dump -Fc | pg_restore`: nothing to fill and read back) unless a directory is given for
+ * a kept dump, then `pg_dump -Fd -j` into it and `pg_restore -j` from it.
+ *
+ * Arguments: $1 source host, $2 source port, $3 source user, $4 target host, $5 target port, $6 target user,
+ * $7 jobs, $8 the kept dump's directory or empty. Stdin (dumpRestoreStdin): the source's password, the target's,
+ * the globals' SQL, then each database name, each one base64 line, then an empty line.
+ *
+ * Safe by construction: every source session has default_transaction_read_only=on, so a swapped host can never
+ * be written; a target that holds anything (TARGET_CONTENT_SQL), or that is the source itself (one
+ * system_identifier), is refused before anything is written. Exit codes: 30 target not empty, 31 target
+ * unreachable, 32 source unreachable or not read-only, 33 one server, 34 client tools older than the source,
+ * 40 a dump failed, 41 a restore failed, 42 the globals failed, 90 stdin cut short.
+ */
+export const DUMP_RESTORE_SCRIPT = `${DECODE_SH}
+set -u
+SH=$1; SP=$2; SU=$3; TH=$4; TP=$5; TU=$6; J=$7; K=$8
+say() { echo "pgupgrade: $*"; }
+IFS= read -r b || exit 90; dec "$b"; SPW=$v
+IFS= read -r b || exit 90; dec "$b"; TPW=$v
+IFS= read -r b || exit 90; dec "$b"; G=$v
+src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='-c default_transaction_read_only=on' "$@"; }
+dst() { PGPASSWORD=$TPW PGHOST=$TH PGPORT=$TP PGUSER=$TU "$@"; }
+q() { "$@" psql -X -w -A -t -v ON_ERROR_STOP=1 -d postgres -c "$Q"; }
+Q="select current_setting('default_transaction_read_only') || ' ' || current_setting('server_version_num') || ' ' || (select system_identifier from pg_control_system())"
+S=$(q src) || { echo "cannot reach the source $SH:$SP as $SU" >&2; exit 32; }
+T=$(q dst) || { echo "cannot reach the target $TH:$TP as $TU" >&2; exit 31; }
+set -- $S; SRO=$1; SV=$2; SID=$3; set -- $T; TID=$3
+[ "$SRO" = on ] || { echo "the source session is not read-only: nothing was written" >&2; exit 32; }
+[ "$SID" != "$TID" ] || { echo "the source and the target are one server (system_identifier $SID): nothing was written" >&2; exit 33; }
+CV=$(pg_dump --version | sed -E 's/^[^0-9]*([0-9]+).*/\\1/')
+[ "$CV" -ge $((SV / 10000)) ] || { echo "pg_dump $CV is older than the source server ($SV): use the newer major's client tools" >&2; exit 34; }
+Q="${TARGET_CONTENT_SQL}"
+C=$(q dst) || exit 31
+[ -z "$C" ] || { echo "the target is not empty ($C): a dump is loaded into an empty instance only; nothing was written" >&2; exit 30; }
+say "source $SV (read-only session), target empty; globals first"
+printf '%s\\n' "$G" | dst psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null || exit 42
+W=$(mktemp -d) || exit 91
+i=0
+while IFS= read -r b && [ -n "$b" ]; do
+  i=$((i + 1)); dec "$b"; export PGDATABASE="$v"
+  CREATE=-C; [ "$v" = postgres ] && CREATE=
+  T0=$(date +%s)
+  if [ -z "$K" ]; then
+    { src pg_dump -w -Fc; echo $? > "$W/rc"; } | dst pg_restore -w --exit-on-error $CREATE -d postgres || exit 41
+    [ "$(cat "$W/rc")" = 0 ] || exit 40
+  else
+    rm -rf "$K/$i"
+    src pg_dump -w -Fd -j "$J" -f "$K/$i" || exit 40
+    printf '%s\\n' "$b" > "$K/$i.name"
+    dst pg_restore -w -j "$J" --exit-on-error $CREATE -d postgres "$K/$i" || exit 41
+  fi
+  say "database $i restored in $(( $(date +%s) - T0 )) s"
+done
+rm -rf "$W"
+say "done: $i databases"`;
+
+/** DUMP_RESTORE_SCRIPT's stdin: both passwords, the globals, each database, base64 a line, then an empty line. */
+export function dumpRestoreStdin(sourcePassword: string, targetPassword: string, globalsSql: string, dbs: string[]): string {
+  return `${[sourcePassword, targetPassword, globalsSql, ...dbs].map((x) => Buffer.from(x, 'utf8').toString('base64')).join('\n')}\n\n`;
+}
+
+/** Where each side is, and how the load runs: DUMP_RESTORE_SCRIPT's positional arguments, in order. */
+export interface DumpRestoreArgs {
+  source: { host: string; port: number; user: string };
+  target: { host: string; port: number; user: string };
+  jobs: number;
+  /** A directory for a kept, directory-format dump (`--keep-dump`); streamed when absent. */
+  keepDir?: string;
+}
+
+/** DUMP_RESTORE_SCRIPT's arguments, as strings. */
+export function dumpRestoreArgs(a: DumpRestoreArgs): string[] {
+  return [a.source.host, String(a.source.port), a.source.user, a.target.host, String(a.target.port), a.target.user, String(a.jobs), a.keepDir ?? ''];
+}

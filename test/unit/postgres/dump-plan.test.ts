@@ -1,0 +1,47 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  chooseJobs, loadServerArgs, loadSettings, loadSettingsSql, maintenanceWorkMem, putBackSql, settingsToPutBack, shouldRestartAfterLoad,
+} from '../../../src/postgres/dump-plan.ts';
+
+const test = suite('the dump method\'s load: the target tuned for it, put back after, --jobs from the pods\' CPUs');
+
+test('the load turns off what makes a server durable, and what fights a bulk load', () => {
+  const s = Object.fromEntries(loadSettings(undefined, 2).map((x) => [x.name, x.value]));
+  assert.equal({ fsync: s.fsync, synchronous_commit: s.synchronous_commit, full_page_writes: s.full_page_writes, wal_level: s.wal_level,
+    max_wal_senders: s.max_wal_senders, archive_mode: s.archive_mode, autovacuum: s.autovacuum },
+  { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', wal_level: 'minimal', max_wal_senders: '0', archive_mode: 'off', autovacuum: 'off' });
+});
+
+test('every setting of the load is put back, and wal_level makes that a restart', () => {
+  const s = loadSettings(undefined, 2);
+  assert.equal(settingsToPutBack(s).sort(), s.map((x) => x.name).sort());
+  assert.ok(shouldRestartAfterLoad(s));
+  assert.not.ok(shouldRestartAfterLoad(s.filter((x) => !x.restart)));
+  assert.match(loadSettingsSql(s), "ALTER SYSTEM SET wal_level = 'minimal';");
+  assert.match(putBackSql(s), 'ALTER SYSTEM RESET fsync;');
+  assert.is(putBackSql(s).split('\n').length, s.length);
+  assert.equal(loadServerArgs(s).slice(0, 2), ['-c', 'fsync=off']);
+});
+
+test('maintenance_work_mem: a quarter of the memory limit shared by the jobs, between 64 MiB and 2 GiB; 256 MB unknown', () => {
+  assert.is(maintenanceWorkMem({ limits: { memory: '4Gi' } }, 2), '512MB');
+  assert.is(maintenanceWorkMem({ requests: { memory: '2Gi' } }, 1), '512MB');
+  assert.is(maintenanceWorkMem({ requests: { memory: '1Gi' }, limits: { memory: '8Gi' } }, 1), '2048MB', 'the limit, not the request');
+  assert.is(maintenanceWorkMem({ limits: { memory: '256Mi' } }, 4), '64MB');
+  assert.is(maintenanceWorkMem({ limits: { memory: '64Gi' } }, 1), '2048MB');
+  assert.is(maintenanceWorkMem(undefined, 2), '256MB');
+  assert.is(loadSettings({ limits: { memory: '4Gi' } }, 2).find((x) => x.name === 'maintenance_work_mem')?.value, '512MB');
+});
+
+test('--jobs: the smaller pod\'s CPUs (limit, else request), whole, 1 to 8; 2 when no pod says', () => {
+  assert.is(chooseJobs(undefined, undefined), 2);
+  assert.is(chooseJobs({ limits: { cpu: '4' } }, { limits: { cpu: '2' } }), 2);
+  assert.is(chooseJobs({ requests: { cpu: '1500m' } }, undefined), 1);
+  assert.is(chooseJobs({ requests: { cpu: '250m' } }, undefined), 1);
+  assert.is(chooseJobs({ requests: { cpu: '2' }, limits: { cpu: '6' } }, {}), 6);
+  assert.is(chooseJobs({ limits: { cpu: '64' } }, undefined), 8);
+  assert.is(chooseJobs({ limits: { cpu: 'lots' } }, { requests: { cpu: '3' } }), 3, 'an unreadable quantity is ignored');
+});
+
+test.run();

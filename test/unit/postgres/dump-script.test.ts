@@ -1,0 +1,49 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
+
+const test = suite('the dump method\'s scripts: values as arguments, secrets on stdin, the source read-only by construction');
+
+test('the arguments, in the script\'s order; no kept directory is an empty argument (streamed)', () => {
+  const a = { source: { host: 'postgresql.db.svc', port: 5432, user: 'postgres' }, target: { host: 'postgresql-v17.db.svc', port: 5433, user: 'pg-14-admin' }, jobs: 2 };
+  assert.equal(dumpRestoreArgs(a), ['postgresql.db.svc', '5432', 'postgres', 'postgresql-v17.db.svc', '5433', 'pg-14-admin', '2', '']);
+  assert.is(dumpRestoreArgs({ ...a, keepDir: '/dump' })[7], '/dump');
+});
+
+test('stdin: both passwords, the globals and each database as one base64 line, then an empty line; nothing in clear', () => {
+  const stdin = dumpRestoreStdin('s3cret src', "tgt'pw", 'CREATE ROLE a;\nALTER ROLE a WITH LOGIN;', ['app', 'we\nird']);
+  const lines = stdin.split('\n');
+  assert.equal(lines.slice(-2), ['', '']);
+  assert.equal(lines.slice(0, -2).map((l) => Buffer.from(l, 'base64').toString('utf8')), ['s3cret src', "tgt'pw", 'CREATE ROLE a;\nALTER ROLE a WITH LOGIN;', 'app', 'we\nird']);
+  assert.not.match(stdin, 's3cret');
+});
+
+test('every session on the source is read-only, and every dump tool runs through it', () => {
+  assert.match(DUMP_GLOBALS_SCRIPT, "PGOPTIONS='-c default_transaction_read_only=on'");
+  assert.match(DUMP_RESTORE_SCRIPT, "src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='-c default_transaction_read_only=on' \"$@\"; }");
+  const dumps = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bpg_dump\b -[^-]/.test(l));
+  assert.is(dumps.length, 2, 'streamed and kept');
+  for (const line of dumps) assert.match(line, /\bsrc pg_dump\b/, line);
+  assert.not.match(DUMP_RESTORE_SCRIPT, /\bsrc (psql|pg_restore)\b -/, 'nothing but reads goes to the source');
+  assert.not.match(DUMP_RESTORE_SCRIPT, /\bdst pg_dump\b/);
+});
+
+test('the target is checked before anything is written to it: one server, the tools, empty; globals first', () => {
+  const at = (s: string) => DUMP_RESTORE_SCRIPT.indexOf(s);
+  assert.ok(at('exit 33') < at('exit 30') && at('exit 30') < at('exit 42') && at('exit 42') < at('pg_restore'));
+  assert.ok(at('exit 34') < at('exit 42'), 'client tools at least the source\'s major');
+  assert.match(DUMP_RESTORE_SCRIPT, TARGET_CONTENT_SQL);
+  assert.match(TARGET_CONTENT_SQL, "oid <> 10 and rolname <> current_user");
+  assert.not.match(TARGET_CONTENT_SQL, '"', 'the SQL sits in double quotes in the script');
+  assert.not.match(TARGET_CONTENT_SQL, '$');
+});
+
+test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => {
+  for (const script of [DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT]) {
+    const r = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+  }
+});
+
+test.run();
