@@ -71,3 +71,20 @@ rc=$?
 if [ "$rc" -ne 0 ]; then find "$w" -name '*.txt' | while read -r f; do echo "== \${f##*/}"; head -n 20 "$f"; done; fi
 rm -rf "$w"
 exit "$rc"`;
+
+/**
+ * The steps after an upgrade, on a server that a probe started (its socket in /tmp, trusted for the install user):
+ * update_extensions.sql when pg_upgrade wrote one, then the statistics, each timed in ms on its own line
+ * (`extensions <ms>`, `analyze <ms>`). Arguments: $1 the Job's work directory, $2 the install user, $3 the new major.
+ */
+export const POST_UPGRADE_LOCAL_SCRIPT = `${PRELUDE}
+B=$(bindir "$3") || exit 3
+export PGHOST=/tmp PGPORT=5432 PGUSER=$2
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+t=$(ms)
+if [ -f "$1/update_extensions.sql" ]; then "$B/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$1/update_extensions.sql" >/dev/null || exit 21; fi
+echo "extensions $(( $(ms) - t ))"
+t=$(ms)
+if [ "$3" -ge 18 ]; then "$B/vacuumdb" --all --analyze-in-stages --missing-stats-only >/dev/null || exit 22
+else "$B/vacuumdb" --all --analyze-in-stages >/dev/null || exit 22; fi
+echo "analyze $(( $(ms) - t ))"`;

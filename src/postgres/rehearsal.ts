@@ -19,6 +19,9 @@ export interface RehearsalTimings {
   newServerStartMs: number;
   /** One read of the shape (every relation and its size) on the new server: the default verify reads two. */
   shapeReadMs: number;
+  /** After the downtime: update_extensions.sql, and the statistics (vacuumdb --analyze-in-stages). */
+  extensionsMs?: number;
+  analyzeMs?: number;
 }
 
 /** Scaling, pod deletion and the volume's detach around the real stop: not measurable on a clone, a fixed allowance. */

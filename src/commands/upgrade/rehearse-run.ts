@@ -107,6 +107,8 @@ export async function runRehearse(ctx: CommandContext, opts: UpgradeOptions & { 
     x.predictedDowntime ? `Predicted downtime of the upgrade: ${x.predictedDowntime.seconds} s (check's formula said ${x.checkEstimate?.seconds ?? '?'} s), ` +
       `plus up to ${x.predictedDowntime.plusUpToSecondsIfAppsIgnoreSigterm} s if the applications ignore SIGTERM:\n` +
       x.predictedDowntime.parts.map((p) => `  ${(p.ms / 1000).toFixed(1).padStart(6)} s  ${p.part}`).join('\n') : '',
+    x.timingsMs.analyzeMs !== undefined ? `After the downtime (the applications back): extension updates ${((x.timingsMs.extensionsMs ?? 0) / 1000).toFixed(1)} s, ` +
+      `statistics (vacuumdb --analyze-in-stages) ${(x.timingsMs.analyzeMs / 1000).toFixed(1)} s.` : '',
     x.space.usedOnCloneBytes !== null ? `Space used on the clone with both clusters: ${formatBytes(x.space.usedOnCloneBytes)}` +
       (x.space.freeOnVolumeBytes !== null ? `; free on the real volume now: ${formatBytes(x.space.freeOnVolumeBytes)}` : '') : '',
     x.commentedOutSettings.length ? `Settings the Job comments out (removed in ${x.to}): ${x.commentedOutSettings.join(', ')}` : '',

@@ -9,6 +9,9 @@ import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { buildRestorePvc, derivedName } from '../../manifests/snapshot.ts';
 import { compareFingerprints, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { jobLogFacts, type RehearsalTimings } from '../../postgres/rehearsal.ts';
+import { withHeartbeat } from '../../postgres/heartbeat.ts';
+import { POST_UPGRADE_LOCAL_SCRIPT } from '../../postgres/probe-scripts.ts';
+import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { startProbe, startServer, stopServer, type Probe } from '../../probe/probe.ts';
 import { checkpoint, gatherVolume, liveReach } from '../../server/gather.ts';
 import { runJob } from '../../steps/job.ts';
@@ -129,12 +132,22 @@ export function createRehearseTasks(timeoutMs: number): Array<ListrTask<Rehearse
         [, r.timings.shapeReadMs] = await clock(() => shapeVia(ctx.cluster, d, reach, ''));
         r.diff = compareFingerprints(r.before as Fingerprint, await fingerprintVia(ctx.cluster, d, reach, ''), { extensionUpdates: true });
         r.spaceUsedBytes = (await gatherVolume(ctx.cluster, d, probe, d.pgdata)).parentBytes;
-        await stopServer(ctx.cluster, d, probe);
         if (r.diff.length) {
           r.failure = `the data differs after the upgrade: ${r.diff.slice(0, 3).join('; ')}`;
           throw new CliError(`the rehearsal's upgraded clone differs from the clone before it:\n  ${r.diff.join('\n  ')}`, ExitCode.blocking);
         }
-        task.title = `Start PostgreSQL ${s.to} on the clone: up in ${(startMs / 1000).toFixed(1)} s, the data equal; ${formatBytes(r.spaceUsedBytes)} used with both clusters`;
+        // The steps after the downtime, timed: the extension updates pg_upgrade asks for, and the statistics.
+        const post = await ctx.cluster.exec(d.namespace, probe.pod, probe.container, ['sh', '-c', withHeartbeat(POST_UPGRADE_LOCAL_SCRIPT), 'sh',
+          upgradePaths(ctx.job.pgdata, s.from, s.to).work, ctx.job.installUser, String(s.to)]);
+        if (post.exitCode !== 0) {
+          r.failure = `${post.exitCode === 21 ? 'update_extensions.sql' : 'the statistics (vacuumdb)'} failed on the upgraded clone`;
+          throw new CliError(`${r.failure}: ${post.stderr.trim().split('\n').slice(-10).join(' | ')}`, ExitCode.blocking);
+        }
+        r.timings.extensionsMs = Number(/extensions (\d+)/.exec(post.stdout)?.[1] ?? 0);
+        r.timings.analyzeMs = Number(/analyze (\d+)/.exec(post.stdout)?.[1] ?? 0);
+        await stopServer(ctx.cluster, d, probe);
+        task.title = `Start PostgreSQL ${s.to} on the clone: up in ${(startMs / 1000).toFixed(1)} s, the data equal; ${formatBytes(r.spaceUsedBytes)} used with both clusters; ` +
+          `after the downtime: extension updates ${((r.timings.extensionsMs ?? 0) / 1000).toFixed(1)} s, statistics ${((r.timings.analyzeMs ?? 0) / 1000).toFixed(1)} s`;
       },
     },
   ];

@@ -55,7 +55,7 @@ for (const method of ['link', 'copy'] as const) {
     const rep = JSON.parse(r.stdout) as Report;
     assert.ok(rep.ok);
     assert.ok(rep.predictedDowntime && rep.predictedDowntime.seconds > 0, JSON.stringify(rep.predictedDowntime));
-    for (const k of ['snapshotCutMs', 'oldStopMs', 'jobRunMs', 'newServerStartMs', 'shapeReadMs']) assert.ok((rep.timingsMs[k] ?? -1) >= 0, k);
+    for (const k of ['snapshotCutMs', 'oldStopMs', 'jobRunMs', 'newServerStartMs', 'shapeReadMs', 'extensionsMs', 'analyzeMs']) assert.ok((rep.timingsMs[k] ?? -1) >= 0, k);
     assert.match(rep.jobLog, 'pgupgrade: done:');
     assert.ok((rep.space.usedOnCloneBytes ?? 0) > 0);
     assert.is(await production(cp), before, 'the same pod, the same server start, no workload, PVC or Service changed');
