@@ -1,6 +1,7 @@
 import type { KObject } from '../k8s/cluster.ts';
 import { REMOVE_OLD_CLUSTER_SCRIPT } from '../postgres/cleanup-script.ts';
-import { ROLLBACK_JOB_SCRIPT, UPGRADE_JOB_SCRIPT } from '../postgres/upgrade-script.ts';
+import { ROLLBACK_JOB_SCRIPT } from '../postgres/rollback-script.ts';
+import { UPGRADE_JOB_SCRIPT } from '../postgres/upgrade-script.ts';
 import { OWNED_LABELS, type VolumePodSpec } from './probe-pod.ts';
 
 /** What the in-place upgrade Job needs to know. */
