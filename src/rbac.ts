@@ -74,6 +74,8 @@ const UPGRADE_IN_PLACE: Permission[] = [
   p('list', 'storage.k8s.io', 'volumeattachments', { clusterScoped: true }),
   // --rollback from the snapshot re-creates the data PVC from it.
   p('delete', '', 'persistentvolumeclaims'), p('create', '', 'persistentvolumeclaims'),
+  // --rehearse removes the snapshot it took of the live volume (its clone PVC, Job and pods are covered above).
+  p('delete', 'snapshot.storage.k8s.io', 'volumesnapshots'),
 ];
 
 /** A dump/restore builds a second instance and moves the Service to it. */
