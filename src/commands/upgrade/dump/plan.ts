@@ -13,6 +13,7 @@ import { evidenceOf } from '../../../preflight/evidence.ts';
 import { createCheckTasks } from '../../../preflight/tasks.ts';
 import { modeOf } from '../../../server/gather.ts';
 import { dumpStateName, parseDumpState, type DumpState } from '../../../state/dump-state.ts';
+import { parseState, upgradeNames } from '../../../state/state.ts';
 import type { DumpCtx, DumpOptions } from './ctx.ts';
 import { sourceServices, verifyTarget } from './identity.ts';
 
@@ -65,6 +66,12 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
           task.title = ctx.nothingToDo ?? `Found an upgrade by dump to ${ctx.state?.to} stopped after "${ctx.state?.phase}": resuming it`;
           return;
         }
+        const inPlace = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace,
+          name: upgradeNames(ctx.d.workload.metadata.name, opts.to).state }));
+        if (inPlace && inPlace.phase !== 'done') {
+          throw usageError(`an in-place upgrade of ${refOf(inPlace.workload)} to ${inPlace.to} stopped after "${inPlace.phase}": finish it (--method ${inPlace.method}) ` +
+            `or undo it (--rollback) first; nothing was changed`);
+        }
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         ctx.mode = modeOf(ctx.d);
@@ -105,7 +112,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
           }
         }
         task.title = `Plan: ${refOf(s.workload)} (PostgreSQL ${s.fromVersion}) → new ${s.target.kind} ${s.target.name} (${s.target.image}, PVC ${s.target.pvc}), ` +
-          `${s.jobs} jobs; Services to cut over: ${s.services.map((x) => x.name).join(', ') || 'none'}`;
+          `Services to cut over: ${s.services.map((x) => x.name).join(', ') || 'none'}`;
       },
     },
   ];

@@ -21,7 +21,7 @@ export function plannedDumpObjects(ctx: DumpCtx): object[] {
     ...restart,
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
     { step: 'the source\'s fingerprint, read once nothing writes', object: cm(referenceName(ctx.stateName)) },
-    { step: `pg_dumpall --globals-only, then per database pg_dump -Fc | pg_restore (${s.jobs} jobs), in the new instance's pod; passwords on stdin` },
+    { step: `pg_dumpall --globals-only, then per database pg_dump -Fc | pg_restore, streamed in the new instance's pod; passwords on stdin` },
     { step: 'put the durable settings back (psql in the new pod)', sql: putBackSql(s.settings) },
     ...restart,
     { step: 'compare the fingerprints, then vacuumdb --all --analyze-in-stages on the new instance' },
