@@ -113,6 +113,31 @@ test('--rollback: the Service back, the old instance up with its data unchanged,
   assert.match(await viaService(cp, pod, SEED_ROLES.md5, 'app2'), /^12\d{4}$/);
 });
 
+test('after a rollback a new run is refused with the commands that clear the way; --no-cutover then leaves the Service and prints the patch', async () => {
+  const { cp } = await sharedEnv();
+  const refused = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
+  assert.is(refused.code, 2, refused.stderr);
+  const clear = /remove it and its new instance first: kubectl (.*?); nothing was changed/.exec(refused.stderr)?.[1];
+  assert.ok(clear, refused.stderr);
+  await cp.kubectl(clear.split(' '));
+  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--no-cutover', '-y'], outputs);
+  assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, `kubectl -n ${c.ns} patch service postgres --type merge -p '{"spec":{"selector":{"k8s-app":null,"pgupgrade.kubectl.io/instance":"postgres-v14"}}}'`);
+  assert.equal(await selectorOf(cp, 'postgres'), { 'k8s-app': 'postgres' }, 'the Service is left alone');
+  assert.is(await replicasOf(cp, 'postgres'), 1, 'the old instance keeps serving');
+  const on12 = countWrites(await committedWrites(cp, c.ns, APP)).byMajor[12] ?? 0;
+  await waitForWrites(cp, c.ns, { app: APP, major: 12, moreThan: on12 + 3 });
+  // The new instance answers on its own Service, the md5 role included.
+  const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
+  const md5 = await cp.kubectl(['-n', c.ns, 'exec', pod, '--', 'env', `PGPASSWORD=${SEED_ROLES.md5.password}`, 'psql', '-X', '-A', '-t', '-h', 'postgres-v14', '-U', SEED_ROLES.md5.name,
+    '-d', 'app2', '-c', 'select count(*) from orders'], { allowFail: true });
+  assert.is(md5.code, 0, md5.stderr);
+  const back = await upgradeCli(cp, ['-n', c.ns, '--rollback', '-y'], outputs);
+  assert.is(back.code, 0, `${back.stdout}\n${back.stderr}`);
+  assert.match(back.stdout + back.stderr, 'it served all along (--no-cutover)');
+  assert.is(await replicasOf(cp, 'postgres-v14'), 0);
+});
+
 test('no secret value appears in any output or in the apiserver audit log', async () => {
   assertNoSecret((await sharedEnv()).cp, outputs, PASSWORD, 6);
 });

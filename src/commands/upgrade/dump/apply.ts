@@ -9,7 +9,7 @@ import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, targetDiscovery, targetSql, waitTargetReady } from './instance.ts';
-import { compareTarget, loadTarget, sourceReference } from './load.ts';
+import { compareTarget, loadTarget, sourceReference, takeSourceReference } from './load.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
@@ -53,7 +53,7 @@ export function createDumpApplyTasks(timeoutSeconds: number): Array<ListrTask<Du
     }),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
     phase('fingerprint', 'Fingerprint the source, now that nothing writes', async (ctx) => {
-      ctx.before = await sourceReference(ctx);
+      ctx.before = await takeSourceReference(ctx);
     }),
     phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx) => load(ctx, timeout)),
     phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {

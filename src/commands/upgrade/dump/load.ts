@@ -34,17 +34,21 @@ function sourceAddress(ctx: DumpCtx): { host: string; port: number; user: string
 export const referenceName = (stateName: string): string => `${stateName}-fingerprint`;
 
 /**
- * The source's fingerprint, read once nothing writes, and kept in a ConfigMap: a resumed run and the rollback
- * compare with the one taken then (the source is not written after it), not with a new reading.
+ * The source's fingerprint, read once nothing writes, and kept in a ConfigMap (one left by an earlier upgrade is
+ * replaced): a resumed run and the rollback compare with the one taken then, as the source is not written after it.
  */
-export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
+export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
   const name = referenceName(ctx.stateName);
-  const kept = await loadFingerprint(ctx.cluster, ctx.d.namespace, name);
-  if (kept) return kept;
+  await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name });
   const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
   await ctx.cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ctx.d.namespace,
     labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' } }, ...fingerprintData(fp) });
   return fp;
+}
+
+/** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
+export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
+  return (await loadFingerprint(ctx.cluster, ctx.d.namespace, referenceName(ctx.stateName))) ?? takeSourceReference(ctx);
 }
 
 /**

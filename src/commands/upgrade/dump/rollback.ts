@@ -2,7 +2,7 @@ import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../../k8s/cluster.ts';
 import { connectTask } from '../../../connect-task.ts';
 import { discover } from '../../../discovery/discover.ts';
-import { CliError, ExitCode, usageError } from '../../../exit-codes.ts';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { loadFingerprint } from '../../../fingerprint/store.ts';
 import { compareFingerprints } from '../../../postgres/fingerprint.ts';
@@ -33,9 +33,10 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
         ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
         ctx.stateVersion = cm?.metadata.resourceVersion;
-        ctx.state = parseDumpState(cm);
-        if (!ctx.state) return;
-        if (ctx.state.phase === 'rolled-back') throw usageError(`${refOf(ctx.state.workload)} was rolled back already; nothing to do`);
+        const s = parseDumpState(cm);
+        // A dump upgrade rolled back already leaves the rollback to whatever came after it (an in-place upgrade).
+        if (!s || s.phase === 'rolled-back') return;
+        ctx.state = s;
         ctx.resuming = true;
         task.title = `Found an upgrade by dump of ${refOf(ctx.state.workload)} to ${ctx.state.target.name} (PostgreSQL ${ctx.state.to}), phase "${ctx.state.phase}"`;
       },
@@ -73,6 +74,10 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         await scaleTo(ctx.cluster, ns(ctx), s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ns(ctx), s.workload, timeout);
         const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, opts);
+        if (!s.cutover) {
+          task.title = 'Start the old instance: it served all along (--no-cutover): nothing to compare';
+          return;
+        }
         const reference = await loadFingerprint(ctx.cluster, ns(ctx), referenceName(ctx.stateName));
         if (!reference) {
           task.title = 'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
