@@ -1,12 +1,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunResult } from '../../support/cli/binary.ts';
+import { runUntil } from '../../support/cli/run-until.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { applyObjects, podName, podSql, recordedState, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { SEED_ROLES } from '../../support/pg/seed.ts';
-import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
+import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
 import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
 
 // Issue 14, acceptance 1 for the seed's own pair (official postgres:12 Deployment, admin, PGDATA in a subdirectory → a
@@ -27,6 +28,12 @@ async function viaService(cp: ControlPlane, pod: string, role: { name: string; p
     '-c', 'select current_setting(\'server_version_num\')'], { allowFail: true });
   assert.is(r.code, 0, `${role.name} through Service postgres: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+/** The dump record's phase as the plugin wrote it. */
+async function recordedDump(cp: ControlPlane): Promise<{ phase: string } | undefined> {
+  const r = await cp.kubectl(['-n', c.ns, 'get', 'configmap', 'pgupgrade-dump-postgres', '-o', 'jsonpath={.data.state\\.json}'], { allowFail: true });
+  return r.stdout.trim() ? JSON.parse(r.stdout) as { phase: string } : undefined;
 }
 
 test('set up: seed 000\'s Deployment on 12, seeded (an md5 role among them), its application writing', async () => {
@@ -64,6 +71,8 @@ test('--dry-run prints every object and patch in order, and changes nothing', as
 });
 
 let oldBefore: Fingerprint;
+/** The application's journal at the rollback: what it wrote on 14 then is lost by the rollback, as it says. */
+let rolledBackJournal: Write[] = [];
 
 test('12 → a new 14 instance by dump: every committed write there, equal fingerprints, every role logs in, the Service cut over', async () => {
   const { cp } = await sharedEnv();
@@ -108,7 +117,8 @@ test('--rollback: the Service back, the old instance up with its data unchanged,
   const sql = podSql(cp, c.ns, pod, 'admin');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 12);
   assert.equal(compareFingerprints(withoutWrites(oldBefore), withoutWrites(await takeFingerprint(sql))), [], 'the old instance\'s data is unchanged');
-  const on12 = countWrites(await committedWrites(cp, c.ns, APP)).byMajor[12] ?? 0;
+  rolledBackJournal = await committedWrites(cp, c.ns, APP);
+  const on12 = countWrites(rolledBackJournal).byMajor[12] ?? 0;
   await waitForWrites(cp, c.ns, { app: APP, major: 12, moreThan: on12 + 3 });
   assert.match(await viaService(cp, pod, SEED_ROLES.md5, 'app2'), /^12\d{4}$/);
 });
@@ -136,6 +146,26 @@ test('after a rollback a new run is refused with the commands that clear the way
   assert.is(back.code, 0, `${back.stdout}\n${back.stderr}`);
   assert.match(back.stdout + back.stderr, 'it served all along (--no-cutover)');
   assert.is(await replicasOf(cp, 'postgres-v14'), 0);
+});
+
+test('SIGKILL of the plugin during the load: a re-run empties the new instance, loads it again, and completes with every write there', async () => {
+  const { cp } = await sharedEnv();
+  const refused = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
+  await cp.kubectl((/remove it and its new instance first: kubectl (.*?); nothing was changed/.exec(refused.stderr)?.[1] ?? '').split(' '));
+  const args = ['upgrade', '-n', c.ns, '--to', '14', '--method', 'dump', '-y'];
+  const first = await runUntil(cp, args, /Dump the source and restore it/, async (kill) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    kill('SIGKILL');
+  });
+  outputs.push({ code: first.code ?? -1, stdout: first.out, stderr: '' } as RunResult);
+  const at = (await recordedDump(cp))?.phase;
+  assert.ok(at && ['fingerprint', 'load-started', 'loaded'].includes(at), `killed at ${at}:\n${first.out}`);
+  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y', '-o', 'json'], outputs);
+  assert.is(r.code, 0, `killed at ${at}; the re-run: ${r.stdout}\n${r.stderr}`);
+  assert.equal(await selectorOf(cp, 'postgres'), { 'pgupgrade.kubectl.io/instance': 'postgres-v14' });
+  const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
+  await assertWritesPresent(podSql(cp, c.ns, pod, 'admin'), await committedWrites(cp, c.ns, APP), { rolledBack: { from: 14, journal: rolledBackJournal } });
+  console.log(`\n  killed after "${at}", the re-run completed`);
 });
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {
