@@ -2,7 +2,7 @@ import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
-import { describeGlobals, rewriteGlobals } from '../../../postgres/dump-globals.ts';
+import { describeGlobals, redactPasswords, rewriteGlobals } from '../../../postgres/dump-globals.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../postgres/dump-script.ts';
 import { compareFingerprints, type Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
@@ -73,7 +73,9 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
   const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump-restore', ...args],
     dumpRestoreStdin(ctx.password, ctx.password, globals.sql, dbs));
   if (r.exitCode !== 0) {
-    throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}\n` +
+    // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
+    const said = redactPasswords(r.stderr.trim().split('\n').slice(-3).join(' '));
+    throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
       'The source was only read. A re-run empties the new instance and loads it again', ExitCode.failed);
   }
   return `${dbs.length} databases`;
