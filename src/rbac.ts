@@ -82,7 +82,8 @@ const UPGRADE_IN_PLACE: Permission[] = [
 const UPGRADE_DUMP: Permission[] = [
   ...UPGRADE_IN_PLACE,
   p('create', '', 'persistentvolumeclaims'), p('create', 'apps', 'statefulsets'), p('create', 'apps', 'deployments'),
-  p('patch', '', 'services'),
+  // The new instance's own Service; the Services that lead to the source are read, and their selectors patched at cutover.
+  p('create', '', 'services'), p('get', '', 'services'), p('list', '', 'services'), p('patch', '', 'services'),
 ];
 
 /**
@@ -109,7 +110,8 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   completion: [],
   check: CHECK,
   snapshot: SNAPSHOT,
-  upgrade: UPGRADE_IN_PLACE,
+  // --method dump needs more than an in-place upgrade: the command's permissions are the dump method's.
+  upgrade: UPGRADE_DUMP,
   validate: VALIDATE,
   cleanup: CLEANUP,
 };

@@ -27,7 +27,8 @@ export interface ScaledWorkload {
   replicas: number;
 }
 
-export interface UpgradeState {
+/** What every record of an upgrade says of its source, in place or by dump. */
+export interface RecordedSource {
   version: 1;
   workload: ScaledWorkload;
   /** The workload's UID and data PVC: a record is only ever used for the very workload and claim it was made for. */
@@ -37,6 +38,9 @@ export interface UpgradeState {
   from: number;
   fromVersion: string;
   to: number;
+}
+
+export interface UpgradeState extends RecordedSource {
   method: InPlaceMethod;
   oldImage: string;
   targetImage: string;

@@ -30,7 +30,12 @@ export async function readUpgradeRecord(cluster: Cluster, d: Discovery): Promise
  * and returns the new version. A 409 means that another writer changed it meanwhile: stop rather than overwrite.
  */
 export async function saveState(cluster: Cluster, ns: string, name: string, s: UpgradeState, version: string | undefined): Promise<string | undefined> {
-  const cm = stateConfigMap(name, ns, s);
+  return saveRecord(cluster, stateConfigMap(name, ns, s), s.phase, version);
+}
+
+/** Writes a record's ConfigMap (in place or by dump) over `version`; a 409 stops the run before recording `phase`. */
+export async function saveRecord(cluster: Cluster, cm: KObject, phase: string, version: string | undefined): Promise<string | undefined> {
+  const [ns, name] = [cm.metadata.namespace ?? '', cm.metadata.name];
   try {
     const out = version === undefined ? await cluster.createObject(cm)
       : await cluster.patchObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name }, { metadata: { resourceVersion: version }, data: cm.data }, 'merge');
@@ -38,7 +43,7 @@ export async function saveState(cluster: Cluster, ns: string, name: string, s: U
   } catch (err) {
     if ((err as { code?: number }).code !== 409) throw err;
     throw new CliError(`ConfigMap ${ns}/${name}, the record of this upgrade, was changed by someone else while this run went on (another run of ` +
-      `kubectl pgupgrade?); this run stops here, before recording "${s.phase}". Look: kubectl -n ${ns} get configmap ${name} -o yaml; ` +
+      `kubectl pgupgrade?); this run stops here, before recording "${phase}". Look: kubectl -n ${ns} get configmap ${name} -o yaml; ` +
       `then run the same command again, which goes on from the record as it is`, ExitCode.failed);
   }
 }

@@ -18,6 +18,7 @@ import { createCheckTasks } from '../../preflight/tasks.ts';
 import { rollingStrategyOf } from '../../postgres/strategy.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
+import { dumpStateName, parseDumpState } from '../../state/dump-state.ts';
 import { failedRehearsalProblem, parseRehearsalRecord } from '../../postgres/rehearsal.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
@@ -74,6 +75,10 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           ctx.job = state.jobSpec;
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
+        }
+        const byDump = parseDumpState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: dumpStateName(ctx.d.workload.metadata.name) }));
+        if (byDump && byDump.phase !== 'done' && byDump.phase !== 'rolled-back') {
+          throw usageError(`an upgrade by dump of ${refOf(byDump.workload)} to ${byDump.to} stopped after "${byDump.phase}": resume it (--method dump) or undo it (--rollback) first; nothing was changed`);
         }
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { runUntil } from '../../support/cli/run-until.ts';
 import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
@@ -36,23 +36,6 @@ const rows: Row[] = [];
 
 // The seeded rows; the application's table grows all along and is checked by its journal instead.
 const rowsOf = (fp: Fingerprint) => Object.values(withoutWrites(fp).perDb).reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0);
-
-/** Runs the binary, and does `act` the moment its output matches `marker`. */
-function runUntil(cp: ControlPlane, args: string[], marker: RegExp, act: (kill: (sig: NodeJS.Signals) => void) => Promise<void>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(requireBinary(), args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: cp.kubeconfig } });
-  let out = '';
-  let fired = false;
-  const seen = (d: Buffer) => {
-    out += d.toString();
-    if (!fired && marker.test(out)) {
-      fired = true;
-      void act((sig) => child.kill(sig));
-    }
-  };
-  child.stdout.on('data', seen);
-  child.stderr.on('data', seen);
-  return new Promise((res) => child.on('close', (code) => res({ code, out })));
-}
 
 async function deploy(cp: ControlPlane, ns: string): Promise<Fingerprint> {
   await createNamespace(cp, ns, { 'pod-security.kubernetes.io/enforce': 'restricted' });

@@ -1,0 +1,79 @@
+import type { ListrTask } from 'listr2';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
+import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
+import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
+import { refOf } from '../../../postgres/workload.ts';
+import { runPsqlScript } from '../../../server/gather.ts';
+import { isDumpDone } from '../../../state/dump-state.ts';
+import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
+import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
+import { createCutoverTasks } from './cutover.ts';
+import { createTarget, resetTarget, restartTarget, targetDiscovery, targetSql, waitTargetReady } from './instance.ts';
+import { compareTarget, loadTarget, sourceReference, takeSourceReference } from './load.ts';
+
+/** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
+async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+  ctx.timings.downtime = Date.now();
+  for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
+  await Promise.all(ctx.d.apps.map((a) => waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeoutMs)));
+  return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
+}
+
+/** The load, from an empty target: a half-written one (load-started recorded, loaded not) is emptied first. */
+async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+  if (isDumpDone(ctx.state, 'load-started')) {
+    await resetTarget(ctx, timeoutMs);
+    await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
+    await restartTarget(ctx, timeoutMs);
+  } else {
+    await recordDump(ctx, 'load-started');
+  }
+  ctx.before ??= await sourceReference(ctx);
+  return loadTarget(ctx);
+}
+
+/** The recorded phases of an upgrade by dump, from the new instance's creation to the old one's stop. */
+export function createDumpApplyTasks(timeoutSeconds: number): Array<ListrTask<DumpCtx>> {
+  const timeout = timeoutSeconds * 1000;
+  return [
+    {
+      title: 'Record the plan',
+      skip: (ctx) => ctx.resuming && 'resuming the record',
+      task: async (ctx) => recordDump(ctx, 'preflight'),
+    },
+    phase('target-created', 'Create the new instance: its PVC, Service and workload', async (ctx) => {
+      await createTarget(ctx);
+      return `${dst(ctx).target.kind} ${dst(ctx).target.name}, PVC ${dst(ctx).target.pvc}, Service ${dst(ctx).target.service}`;
+    }),
+    phase('target-ready', 'Wait until the new instance is ready', async (ctx) => waitTargetReady(ctx, timeout)),
+    phase('target-tuned', 'Tune the new instance for the load (ALTER SYSTEM, restart)', async (ctx) => {
+      await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
+      await restartTarget(ctx, timeout);
+      return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
+    }),
+    phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
+    phase('fingerprint', 'Fingerprint the source, now that nothing writes', async (ctx) => {
+      ctx.before = await takeSourceReference(ctx);
+    }),
+    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx) => load(ctx, timeout)),
+    phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {
+      await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the settings back');
+      if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
+    }),
+    phase('verified', 'Compare the new instance\'s fingerprint with the source\'s', async (ctx) => {
+      ctx.before ??= await sourceReference(ctx);
+      const { diff, own } = await compareTarget(ctx, ctx.before);
+      ctx.fingerprintDiff = diff;
+      ctx.globalsNotes.push(...own.map((d) => `the target's own superuser differs, as it should (its password is its Secret's): ${d}`));
+      if (ctx.fingerprintDiff.length) {
+        throw new CliError(`the new instance differs from the source:\n  ${ctx.fingerprintDiff.join('\n  ')}\nNothing was cut over; the source is untouched. ` +
+          'Undo: kubectl pgupgrade upgrade --rollback', ExitCode.failed);
+      }
+      return 'equal';
+    }),
+    phase('analyzed', 'Rebuild the planner statistics (vacuumdb --analyze-in-stages)', async (ctx) => {
+      await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, ANALYZE_SCRIPT, String(dst(ctx).to), 'vacuumdb');
+    }),
+    ...createCutoverTasks(timeout),
+  ];
+}

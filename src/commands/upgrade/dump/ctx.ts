@@ -1,0 +1,69 @@
+import type { CheckCtx } from '../../../preflight/tasks.ts';
+import type { DumpTarget } from '../../../manifests/dump-target.ts';
+import type { UpgradeLock } from '../../../state/lock.ts';
+import type { ListrTask } from 'listr2';
+import { advanceDump, isDumpDone, saveDumpState, type DumpPhase, type DumpState } from '../../../state/dump-state.ts';
+import type { Fingerprint } from '../../../postgres/fingerprint.ts';
+
+/** What `upgrade --method dump` was asked to do. */
+export interface DumpOptions {
+  workload?: string;
+  to: number;
+  /** --target-image: the new instance's image (default: the source's repository at the new major). */
+  targetImage?: string;
+  /** --target: an existing workload or Service; only refused here when it is the source's server. */
+  target?: string;
+  storageClass?: string;
+  size?: string;
+  jobs?: number;
+  cutover: boolean;
+  appSelector: Record<string, string>;
+  apps: string[];
+  force: string[];
+  timeoutSeconds: number;
+  superuserSecret?: { name: string; key: string };
+}
+
+/** What the dump method's tasks share. */
+export interface DumpCtx extends CheckCtx {
+  stateName: string;
+  state?: DumpState;
+  stateVersion?: string;
+  lock?: UpgradeLock;
+  resuming: boolean;
+  /** The new instance's objects, built from the source (also on a resumed run: the same spec gives the same objects). */
+  target: DumpTarget;
+  /** The source's fingerprint, read once the applications are down (this run only: a resumed run reads it again). */
+  before?: Fingerprint;
+  fingerprintDiff?: string[];
+  /** The report's lines about the globals (md5 roles, the superuser kept): no password in them. */
+  globalsNotes: string[];
+  timings: Record<string, number>;
+  warnings?: Array<{ id: string; found: string; fix?: string }>;
+  nothingToDo?: string;
+}
+
+/** Records a phase as done. */
+export async function recordDump(ctx: DumpCtx, p: DumpPhase): Promise<void> {
+  ctx.lock?.assertHeld();
+  ctx.state = advanceDump(ctx.state as DumpState, p);
+  ctx.stateVersion = await saveDumpState(ctx.cluster, ctx.d.namespace, ctx.stateName, ctx.state, ctx.stateVersion);
+}
+
+/** The record; set by the plan, so present in every apply task. */
+export const dst = (ctx: DumpCtx): DumpState => ctx.state as DumpState;
+
+/** One recorded phase: skipped when an earlier run did it, recorded when done; its note goes into the title. */
+export function phase(p: DumpPhase, title: string, fn: (ctx: DumpCtx) => Promise<string | void>): ListrTask<DumpCtx> {
+  return {
+    title,
+    skip: (ctx) => isDumpDone(ctx.state, p) && 'done in an earlier run',
+    task: async (ctx, task) => {
+      const t = Date.now();
+      const note = await fn(ctx);
+      ctx.timings[p] = Date.now() - t;
+      await recordDump(ctx, p);
+      if (note) task.title = `${title}: ${note}`;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { ListrTask } from 'listr2';
+import { serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
+import { refOf } from '../../../postgres/workload.ts';
+import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
+import { dst, phase, type DumpCtx } from './ctx.ts';
+import type { DumpState } from '../../../state/dump-state.ts';
+import type { Cluster } from '../../../k8s/cluster.ts';
+
+const svcRef = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', namespace: ns, name });
+
+/** The `kubectl patch` that points one Service at the new pods, for --no-cutover and the dry run's reader. */
+export function cutoverCommand(ns: string, name: string, before: ServiceSpec, to: Record<string, string>): string {
+  return `kubectl -n ${ns} patch service ${name} --type merge -p '${JSON.stringify(serviceSelectorPatch(before, to, 5432))}'`;
+}
+
+/** Points each Service that led to the source at the new pods (a JSON merge patch of its selector). */
+async function cutover(ctx: DumpCtx): Promise<string> {
+  const s = dst(ctx);
+  if (!s.cutover) return `left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
+  for (const x of s.services) {
+    const now = await ctx.cluster.readObject(svcRef(ctx.d.namespace, x.name));
+    await ctx.cluster.patchObject(svcRef(ctx.d.namespace, x.name), serviceSelectorPatch(now?.spec ?? x.before, ctx.target.cutoverSelector, 5432), 'merge');
+  }
+  return s.services.map((x) => `Service ${x.name} → ${s.target.name}`).join(', ') || 'no Service leads to the source';
+}
+
+/** Scales the applications back to their recorded counts and waits until they are ready. */
+export async function appsUp(cluster: Cluster, ns: string, s: DumpState, timeoutMs: number): Promise<string> {
+  for (const a of s.apps) await scaleTo(cluster, ns, a, a.replicas);
+  await Promise.all(s.apps.map((a) => waitWorkloadReady(cluster, ns, a, timeoutMs)));
+  return s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') || 'none';
+}
+
+/** The Services back to their recorded selectors and ports (the rollback). */
+export async function restoreServices(cluster: Cluster, ns: string, s: DumpState): Promise<void> {
+  for (const x of s.services) {
+    const now = await cluster.readObject(svcRef(ns, x.name));
+    await cluster.patchObject(svcRef(ns, x.name), serviceRestorePatch(now?.spec ?? {}, x.before), 'merge');
+  }
+}
+
+/** Cutover, the applications back, the old instance stopped and kept, done. */
+export function createCutoverTasks(timeoutMs: number): Array<ListrTask<DumpCtx>> {
+  return [
+    phase('cutover', 'Point the Services at the new instance', cutover),
+    phase('apps-up', 'Scale the applications back up', async (ctx) => {
+      const note = await appsUp(ctx.cluster, ctx.d.namespace, dst(ctx), timeoutMs);
+      if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+      return note;
+    }),
+    phase('source-down', 'Stop the old instance (kept, with its volume)', async (ctx) => {
+      const s = dst(ctx);
+      if (!s.cutover) return 'left running: nothing was cut over (--no-cutover)';
+      await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, 0);
+      return `${refOf(s.workload)} scaled to 0; PVC ${s.pvc} kept`;
+    }),
+    phase('done', 'Record the upgrade as done', async () => undefined),
+  ];
+}

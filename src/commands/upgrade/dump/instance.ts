@@ -1,0 +1,79 @@
+import type { Discovery } from '../../../discovery/discover.ts';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
+import type { KObject, Pod } from '../../../k8s/cluster.ts';
+import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
+import { runPsqlScript } from '../../../server/gather.ts';
+import { poll } from '../../../steps/poll.ts';
+import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
+import { dst, type DumpCtx } from './ctx.ts';
+
+/** Runs SQL of ours (no user text, no password) statement by statement (ALTER SYSTEM refuses a transaction block). Args: $1 user, $2 port, $3 SQL. */
+export const TARGET_SQL_SCRIPT = `${READ_PASSWORD_SH}
+export PGPASSWORD
+printf '%s\\n' "$3" | psql -X -w -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$2" -U "$1" -d postgres -f -`;
+
+const targetRef = (ctx: DumpCtx) => ({ kind: dst(ctx).target.kind, name: dst(ctx).target.name, replicas: 1 });
+
+/** The new instance's ready pod. */
+export async function targetPod(ctx: DumpCtx): Promise<Pod> {
+  const pods = await ctx.cluster.listPods(ctx.d.namespace, ctx.target.cutoverSelector);
+  const pod = pods.find((p) => p.ready && !('deletionTimestamp' in p.metadata && p.metadata.deletionTimestamp));
+  if (!pod) throw new CliError(`no ready pod of ${dst(ctx).target.kind} ${ctx.d.namespace}/${dst(ctx).target.name}`, ExitCode.failed);
+  return pod;
+}
+
+/** The new instance as psql and the fingerprint reach it: its pod, its container, its superuser, port 5432. */
+export async function targetDiscovery(ctx: DumpCtx): Promise<Discovery> {
+  const s = dst(ctx);
+  const pod = await targetPod(ctx);
+  return { ...ctx.d, pod, container: { name: s.target.container }, port: 5432, superuser: { ...ctx.d.superuser, user: s.target.superuser } as Discovery['superuser'] };
+}
+
+/** Runs our SQL on the new instance as its superuser. */
+export async function targetSql(ctx: DumpCtx, sql: string, what: string): Promise<void> {
+  await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, TARGET_SQL_SCRIPT, sql, what);
+}
+
+const isConflict = (err: unknown) => (err as { code?: number }).code === 409;
+
+/** Creates an object; one that exists already (a resumed run made it) is taken as made. */
+export async function createOnce(ctx: DumpCtx, o: KObject): Promise<void> {
+  await ctx.cluster.createObject(o).catch((err: unknown) => {
+    if (!isConflict(err)) throw err;
+  });
+}
+
+/** Creates the new instance's PVC, Service and workload, in that order. */
+export async function createTarget(ctx: DumpCtx): Promise<void> {
+  for (const o of [ctx.target.pvc, ctx.target.service, ctx.target.workload]) await createOnce(ctx, o);
+}
+
+/** Waits until the new instance has its one ready replica. */
+export async function waitTargetReady(ctx: DumpCtx, timeoutMs: number): Promise<void> {
+  await waitWorkloadReady(ctx.cluster, ctx.d.namespace, targetRef(ctx), timeoutMs);
+  await poll(`a ready pod of ${dst(ctx).target.name}`, timeoutMs, async () => (await targetPod(ctx).catch(() => undefined)) ? true : undefined);
+}
+
+/** Restarts the new instance (scale 0, its pod gone, scale 1, ready): restart-only settings take effect. */
+export async function restartTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
+  await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 0);
+  await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.target.cutoverSelector, `the pod of ${dst(ctx).target.name}`, timeoutMs);
+  await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 1);
+  await waitTargetReady(ctx, timeoutMs);
+}
+
+/**
+ * A load that did not finish left a half-written target: it is made empty again (its PVC deleted and created
+ * anew, so initdb runs again), never resumed.
+ */
+export async function resetTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
+  const ns = ctx.d.namespace;
+  await scaleTo(ctx.cluster, ns, targetRef(ctx), 0);
+  await waitPodsGone(ctx.cluster, ns, ctx.target.cutoverSelector, `the pod of ${dst(ctx).target.name}`, timeoutMs);
+  const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: dst(ctx).target.pvc };
+  await ctx.cluster.deleteObject(pvc);
+  await poll(`PVC ${ns}/${pvc.name} to be deleted`, timeoutMs, async () => ((await ctx.cluster.readObject(pvc)) ? undefined : true));
+  await ctx.cluster.createObject(ctx.target.pvc);
+  await scaleTo(ctx.cluster, ns, targetRef(ctx), 1);
+  await waitTargetReady(ctx, timeoutMs);
+}

@@ -1,0 +1,95 @@
+import { CliError, ExitCode } from '../../../exit-codes.ts';
+import { fingerprintVia } from '../../../fingerprint/read.ts';
+import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
+import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
+import { describeGlobals, redactPasswords, rewriteGlobals } from '../../../postgres/dump-globals.ts';
+import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../postgres/dump-script.ts';
+import { compareFingerprints, type Fingerprint } from '../../../postgres/fingerprint.ts';
+import { psqlStdin } from '../../../postgres/queries.ts';
+import { liveReach, psqlEach } from '../../../server/gather.ts';
+import { dst, type DumpCtx } from './ctx.ts';
+import { targetDiscovery } from './instance.ts';
+
+const ROLES_SQL = `select coalesce(string_agg(rolname, ',' order by rolname), '') from pg_roles where rolname !~ '^pg_'`;
+const DATABASES_SQL = `select string_agg(encode(convert_to(datname, 'UTF8'), 'base64'), ',' order by datname) from pg_database where datallowconn and datname <> 'template1'`;
+
+/** Why DUMP_RESTORE_SCRIPT stopped, by its exit code. */
+export function loadFailure(code: number): string {
+  const why: Record<number, string> = {
+    30: 'the target is not empty', 31: 'the target is unreachable', 32: 'the source is unreachable, or its session not read-only',
+    33: 'the source and the target are one server', 34: 'the target image\'s pg_dump is older than the source', 40: 'a pg_dump failed',
+    41: 'a pg_restore failed', 42: 'loading the roles and globals failed', 90: 'its input was cut short',
+  };
+  return why[code] ?? `exit ${code}`;
+}
+
+/** The source's address as the new pod reaches it: its pod's IP (exact, whatever a Service selects). */
+function sourceAddress(ctx: DumpCtx): { host: string; port: number; user: string } {
+  const host = ctx.d.pod?.podIP;
+  if (!host) throw new CliError(`pod ${ctx.d.pod?.metadata.name ?? '?'} of the source has no IP`, ExitCode.failed);
+  return { host, port: ctx.d.port, user: ctx.d.superuser?.user ?? 'postgres' };
+}
+
+/** Where the source's fingerprint is kept, for a resumed run and the rollback. */
+export const referenceName = (stateName: string): string => `${stateName}-fingerprint`;
+
+/**
+ * The source's fingerprint, read once nothing writes, and kept in a ConfigMap (one left by an earlier upgrade is
+ * replaced): a resumed run and the rollback compare with the one taken then, as the source is not written after it.
+ */
+export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
+  const name = referenceName(ctx.stateName);
+  await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name });
+  const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+  await ctx.cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ctx.d.namespace,
+    labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' } }, ...fingerprintData(fp) });
+  return fp;
+}
+
+/** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
+export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
+  return (await loadFingerprint(ctx.cluster, ctx.d.namespace, referenceName(ctx.stateName))) ?? takeSourceReference(ctx);
+}
+
+/**
+ * Globals first (`pg_dumpall --globals-only`, read-only, rewritten for the target's superuser and the roles it
+ * has), then every database, streamed by DUMP_RESTORE_SCRIPT in the new pod, whose client tools are the target
+ * major's. Passwords, globals and database names go on stdin; nothing of them is printed.
+ */
+export async function loadTarget(ctx: DumpCtx): Promise<string> {
+  const s = dst(ctx);
+  const t = await targetDiscovery(ctx);
+  const pod = t.pod?.metadata.name as string;
+  const src = sourceAddress(ctx);
+  const g = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', src.host, String(src.port), src.user],
+    psqlStdin(ctx.password, []));
+  if (g.exitCode !== 0) throw new CliError(`pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`, ExitCode.failed);
+  const existing = ((await psqlEach(ctx.cluster, t, liveReach(t), ctx.password, ['postgres'], ROLES_SQL)).get('postgres') ?? '').trim().split(',').filter(Boolean);
+  const globals = rewriteGlobals(g.stdout, { superuser: s.target.superuser, existing });
+  ctx.globalsNotes = describeGlobals(globals, s.target.superuser);
+  const dbsLine = ((await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ?? '').trim();
+  const dbs = dbsLine.split(',').filter(Boolean).map((b) => Buffer.from(b, 'base64').toString('utf8'));
+  const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: 5432, user: s.target.superuser }, jobs: s.jobs });
+  const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump-restore', ...args],
+    dumpRestoreStdin(ctx.password, ctx.password, globals.sql, dbs));
+  if (r.exitCode !== 0) {
+    // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
+    const said = redactPasswords(r.stderr.trim().split('\n').slice(-3).join(' '));
+    throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
+      'The source was only read. A re-run empties the new instance and loads it again', ExitCode.failed);
+  }
+  return `${dbs.length} databases`;
+}
+
+/**
+ * The new instance's fingerprint against the source's: equal, but for extensions at the target's default version
+ * (CREATE EXTENSION) and the target's own superuser, which keeps the password of its Secret as the target hashes
+ * it (SCRAM from 14), or is a role of its own when its name differs. Those are returned as notes, not differences.
+ */
+export async function compareTarget(ctx: DumpCtx, before: Fingerprint): Promise<{ diff: string[]; own: string[] }> {
+  const t = await targetDiscovery(ctx);
+  const after = await fingerprintVia(ctx.cluster, t, liveReach(t), ctx.password);
+  const isOwn = (d: string) => d.startsWith(`role ${dst(ctx).target.superuser}:`) || d === `role ${dst(ctx).target.superuser} new after`;
+  const all = compareFingerprints(before, after, { extensionUpdates: true });
+  return { diff: all.filter((d) => !isOwn(d)), own: all.filter(isOwn) };
+}

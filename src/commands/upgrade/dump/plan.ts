@@ -1,0 +1,150 @@
+import type { ListrTask } from 'listr2';
+import type { Cluster, KObject } from '../../../k8s/cluster.ts';
+import { connectTask } from '../../../connect-task.ts';
+import { discoverWithApps } from '../../../discovery/named-apps.ts';
+import { readSuperuser } from '../../../discovery/credentials.ts';
+import { blockingError, CliError, ExitCode, usageError } from '../../../exit-codes.ts';
+import { buildDumpTarget } from '../../../manifests/dump-target.ts';
+import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
+import { targetImageFor } from '../../../postgres/images.ts';
+import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
+import { evaluate } from '../../../preflight/evaluate.ts';
+import { evidenceOf } from '../../../preflight/evidence.ts';
+import { createCheckTasks } from '../../../preflight/tasks.ts';
+import { modeOf } from '../../../server/gather.ts';
+import { dumpStateName, parseDumpState, type DumpState } from '../../../state/dump-state.ts';
+import { parseState, upgradeNames } from '../../../state/state.ts';
+import type { DumpCtx, DumpOptions } from './ctx.ts';
+import { sourceServices, verifyTarget } from './identity.ts';
+import { referenceName } from './load.ts';
+
+const planning = (ctx: DumpCtx): boolean => !ctx.resuming && !ctx.nothingToDo;
+
+/** The record found: nothing to do, a refusal, or a run to resume. */
+function judgeRecord(ctx: DumpCtx, s: DumpState, opts: DumpOptions): void {
+  const ns = ctx.d.namespace;
+  if (s.workloadUid !== ctx.d.workload.metadata.uid) {
+    throw usageError(`ConfigMap ${ns}/${ctx.stateName} records an upgrade by dump of another ${s.workload.kind} ${s.workload.name} (UID ${s.workloadUid}); ` +
+      `look at it (kubectl -n ${ns} get configmap ${ctx.stateName} -o yaml) and delete it if no upgrade is under way; nothing was changed`);
+  }
+  if (s.phase === 'done' && s.to === opts.to) {
+    ctx.nothingToDo = `${refOf(s.workload)} in ${ns} was upgraded by dump to PostgreSQL ${s.to} already: ${s.target.kind} ${s.target.name} serves it; nothing to do`;
+    return;
+  }
+  if (s.phase === 'done' || s.phase === 'rolled-back' || s.to !== opts.to) {
+    throw usageError(`ConfigMap ${ns}/${ctx.stateName} records an upgrade by dump to ${s.to} (phase "${s.phase}"). ` +
+      (s.to === opts.to ? '' : `Resume it with --to ${s.to}, or `) + `remove it and its new instance first: kubectl -n ${ns} delete ` +
+      `${s.target.kind.toLowerCase()}/${s.target.name} service/${s.target.service} pvc/${s.target.pvc} configmap/${ctx.stateName} ` +
+      `configmap/${referenceName(ctx.stateName)} --ignore-not-found; nothing was changed`);
+  }
+  ctx.state = s;
+  ctx.resuming = true;
+}
+
+/** The objects of the new instance that exist already: a new run never adopts them. */
+async function existingTargetObjects(cluster: Cluster, objs: KObject[]): Promise<string[]> {
+  const found = await Promise.all(objs.map((o) => cluster.readObject({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })));
+  return objs.filter((_, i) => found[i]).map((o) => `${o.kind} ${o.metadata.name}`);
+}
+
+/** The read-only part: the source, any recorded dump upgrade, check's blocking checks for --method dump, the new instance's plan. */
+export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpOptions): Array<ListrTask<DumpCtx>> {
+  const checkOpts = { workload: opts.workload, to: opts.to, method: 'dump' as const, appSelector: opts.appSelector, image: opts.targetImage, superuserSecret: opts.superuserSecret };
+  return [
+    connectTask<DumpCtx>(connect),
+    {
+      title: 'Find the PostgreSQL workload and any upgrade by dump already under way',
+      task: async (ctx, task) => {
+        ctx.timings = {};
+        ctx.globalsNotes = [];
+        ctx.resuming = false;
+        ctx.d = await discoverWithApps(ctx.cluster, ctx.cluster.namespace, opts.workload, opts);
+        ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
+        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
+        ctx.stateVersion = cm?.metadata.resourceVersion;
+        const recorded = parseDumpState(cm);
+        if (recorded) judgeRecord(ctx, recorded, opts);
+        if (ctx.nothingToDo || ctx.resuming) {
+          task.title = ctx.nothingToDo ?? `Found an upgrade by dump to ${ctx.state?.to} stopped after "${ctx.state?.phase}": resuming it`;
+          return;
+        }
+        const inPlace = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace,
+          name: upgradeNames(ctx.d.workload.metadata.name, opts.to).state }));
+        if (inPlace && inPlace.phase !== 'done') {
+          throw usageError(`an in-place upgrade of ${refOf(inPlace.workload)} to ${inPlace.to} stopped after "${inPlace.phase}": finish it (--method ${inPlace.method}) ` +
+            `or undo it (--rollback) first; nothing was changed`);
+        }
+        const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
+        if (multi) throw usageError(multi);
+        ctx.mode = modeOf(ctx.d);
+        if (ctx.mode !== 'live') {
+          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is stopped: --method dump reads the running server. ` +
+            `Scale it up first; nothing was changed`);
+        }
+        if (opts.target) await verifyTarget(ctx.cluster, ctx.d, opts.target);
+        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, pod ${ctx.d.pod?.metadata.name}, PVC ${ctx.d.pvc.metadata.name}`;
+      },
+    },
+    {
+      title: 'Preflight: the blocking checks of check, for --method dump',
+      enabled: planning,
+      task: (_ctx, task) => task.newListr(createCheckTasks(connect, checkOpts).slice(2) as unknown as Array<ListrTask<DumpCtx>>, { exitOnError: true }),
+    },
+    {
+      title: 'Judge the preflight and plan the new instance',
+      enabled: (ctx) => !ctx.nothingToDo,
+      task: async (ctx, task) => {
+        if (!ctx.password || !ctx.d.superuser) ctx.password = (await readSuperuser(ctx.cluster, ctx.d)).password;
+        const su = ctx.d.superuser;
+        if (!su?.secret) {
+          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}: the superuser's password is not in a Secret; the new instance ` +
+            `takes it from one. Put it in a Secret (or pass --superuser-secret <secret>/<key>); nothing was changed`);
+        }
+        const s = ctx.state ?? await newState(ctx, opts, checkOpts);
+        ctx.state = s;
+        ctx.target = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
+          major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: su.secret }, storageClass: opts.storageClass, size: opts.size,
+          md5Logins: s.target.md5Logins,
+          serviceSelectors: s.services.map((x) => x.before.selector) });
+        if (!ctx.resuming) {
+          const there = await existingTargetObjects(ctx.cluster, [ctx.target.pvc, ctx.target.service, ctx.target.workload]);
+          if (there.length) {
+            throw usageError(`the new instance's ${there.join(', ')} exist${there.length > 1 ? '' : 's'} already in ${ctx.d.namespace}, with no record of an upgrade ` +
+              `by dump: delete ${there.length > 1 ? 'them' : 'it'} if nothing needs ${there.length > 1 ? 'them' : 'it'}; nothing was changed`);
+          }
+        }
+        task.title = `Plan: ${refOf(s.workload)} (PostgreSQL ${s.fromVersion}) → new ${s.target.kind} ${s.target.name} (${s.target.image}, PVC ${s.target.pvc}), ` +
+          `Services to cut over: ${s.services.map((x) => x.name).join(', ') || 'none'}`;
+      },
+    },
+  ];
+}
+
+/** Judges check's findings and makes the record of a new upgrade by dump. */
+async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<typeof evidenceOf>[1]): Promise<DumpState> {
+  const findings = evaluate(evidenceOf(ctx, checkOpts));
+  const blocking = findings.filter((f) => f.status === 'fail' && !opts.force.includes(f.id));
+  if (blocking.length) {
+    throw blockingError(`preflight failed; nothing was changed:\n${blocking.map((f) => `  ${f.id}: ${f.found}${f.fix ? `\n    fix: ${f.fix}` : ''}`).join('\n')}\n` +
+      `(--force <id> goes on despite one of them, at your own risk)`);
+  }
+  ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));
+  const server = ctx.server;
+  if (!server) throw new CliError('the preflight could not read the server', ExitCode.failed);
+  const image = opts.targetImage ?? targetImageFor(ctx.d.image, opts.to) ?? `postgres:${opts.to}`;
+  const su = ctx.d.superuser?.user ?? 'postgres';
+  const kind = ctx.d.workload.kind;
+  const md5Logins = server.roles.some((r) => r.hash === 'md5');
+  const probe = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
+    major: opts.to, image, superuser: { user: su, secret: ctx.d.superuser?.secret ?? { name: '', key: '' } }, storageClass: opts.storageClass, size: opts.size });
+  const services = (await sourceServices(ctx.cluster, ctx.d)).map((x) => ({ name: x.metadata.name, before: { selector: x.spec?.selector, ports: x.spec?.ports } }));
+  const jobs = opts.jobs ?? chooseJobs(ctx.d.container.resources, ctx.d.container.resources);
+  return {
+    version: 1, method: 'dump', workload: { kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) },
+    workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name,
+    from: Math.floor(server.versionNum / 10000), fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to,
+    target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins },
+    services, apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
+    settings: loadSettings(ctx.d.container.resources, jobs), jobs, cutover: opts.cutover, phase: 'preflight', history: [],
+  };
+}

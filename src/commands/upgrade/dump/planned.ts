@@ -1,0 +1,33 @@
+import { loadSettingsSql, putBackSql } from '../../../postgres/dump-plan.ts';
+import { serviceSelectorPatch } from '../../../manifests/dump-target.ts';
+import type { ScaledWorkload } from '../../../state/state.ts';
+import { dst, type DumpCtx } from './ctx.ts';
+import { referenceName } from './load.ts';
+
+/** Every object and patch an upgrade by dump applies, in order, for --dry-run. */
+export function plannedDumpObjects(ctx: DumpCtx): object[] {
+  const s = dst(ctx);
+  const ns = ctx.d.namespace;
+  const scale = (w: ScaledWorkload, replicas: number, step: string) => ({ step, patch: { apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ns }, spec: { replicas } } });
+  const target = { kind: s.target.kind, name: s.target.name, replicas: 1 };
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+  const restart = [scale(target, 0, 'restart the new instance: stop'), scale(target, 1, 'restart the new instance: start')];
+  return [
+    { step: 'record of the upgrade, updated after each phase', object: cm(ctx.stateName) },
+    { step: 'the new instance\'s volume', object: ctx.target.pvc },
+    { step: 'the new instance\'s own Service (the load\'s address; the applications keep theirs)', object: ctx.target.service },
+    { step: 'the new instance', object: ctx.target.workload },
+    { step: 'tune the new instance for the load (psql in its pod)', sql: loadSettingsSql(s.settings) },
+    ...restart,
+    ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
+    { step: 'the source\'s fingerprint, read once nothing writes', object: cm(referenceName(ctx.stateName)) },
+    { step: `pg_dumpall --globals-only, then per database pg_dump -Fc | pg_restore, streamed in the new instance's pod; passwords on stdin` },
+    { step: 'put the durable settings back (psql in the new pod)', sql: putBackSql(s.settings) },
+    ...restart,
+    { step: 'compare the fingerprints, then vacuumdb --all --analyze-in-stages on the new instance' },
+    ...s.services.map((x) => ({ step: s.cutover ? 'cutover: point the Service at the new pods (JSON merge patch)' : '--no-cutover: printed, not applied',
+      patch: { apiVersion: 'v1', kind: 'Service', metadata: { name: x.name, namespace: ns }, ...serviceSelectorPatch(x.before, ctx.target.cutoverSelector, 5432) } })),
+    ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')),
+    ...(s.cutover ? [scale(s.workload, 0, 'stop the old instance (kept, with its volume, for --rollback)')] : []),
+  ];
+}

@@ -1,0 +1,103 @@
+import type { ListrTask } from 'listr2';
+import type { Cluster } from '../../../k8s/cluster.ts';
+import { connectTask } from '../../../connect-task.ts';
+import { discover } from '../../../discovery/discover.ts';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
+import { fingerprintVia } from '../../../fingerprint/read.ts';
+import { loadFingerprint } from '../../../fingerprint/store.ts';
+import { compareFingerprints } from '../../../postgres/fingerprint.ts';
+import { refOf } from '../../../postgres/workload.ts';
+import { liveReach, readPassword } from '../../../server/gather.ts';
+import { dumpStateName, isDumpDone, parseDumpState } from '../../../state/dump-state.ts';
+import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
+import { dst, phase, type DumpCtx } from './ctx.ts';
+import { appsUp, restoreServices } from './cutover.ts';
+import { referenceName } from './load.ts';
+
+export interface DumpRollbackOptions {
+  workload?: string;
+  appSelector: Record<string, string>;
+  timeoutSeconds: number;
+  superuserSecret?: { name: string; key: string };
+}
+
+/** Finds the workload and its dump record; `ctx.state` stays unset when there is none (the in-place rollback's turn). */
+export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opts: DumpRollbackOptions): Array<ListrTask<DumpCtx>> {
+  return [
+    connectTask<DumpCtx>(connect),
+    {
+      title: 'Find the workload and its upgrade by dump',
+      task: async (ctx, task) => {
+        ctx.timings = {};
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
+        ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
+        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
+        ctx.stateVersion = cm?.metadata.resourceVersion;
+        const s = parseDumpState(cm);
+        // A dump upgrade rolled back already leaves the rollback to whatever came after it (an in-place upgrade).
+        if (!s || s.phase === 'rolled-back') return;
+        ctx.state = s;
+        ctx.resuming = true;
+        task.title = `Found an upgrade by dump of ${refOf(ctx.state.workload)} to ${ctx.state.target.name} (PostgreSQL ${ctx.state.to}), phase "${ctx.state.phase}"`;
+      },
+    },
+  ];
+}
+
+/** Back to the old instance: the applications stopped, the Services back, the old instance up and verified, the applications back. */
+export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrTask<DumpCtx>> {
+  const timeout = opts.timeoutSeconds * 1000;
+  const ns = (ctx: DumpCtx) => ctx.d.namespace;
+  return [
+    {
+      title: 'Scale the applications down',
+      task: async (ctx) => {
+        for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ns(ctx), a, 0);
+        for (const a of dst(ctx).apps) {
+          const w = await ctx.cluster.getWorkload(ns(ctx), a.kind, a.name);
+          if (w) await waitPodsGone(ctx.cluster, ns(ctx), w.selector, `the pods of ${refOf(a)}`, timeout);
+        }
+      },
+    },
+    {
+      title: 'Point the Services back at the old instance',
+      enabled: (ctx) => isDumpDone(ctx.state, 'cutover') && dst(ctx).cutover,
+      task: async (ctx, task) => {
+        await restoreServices(ctx.cluster, ns(ctx), dst(ctx));
+        task.title = `Point the Services back at the old instance: ${dst(ctx).services.map((x) => x.name).join(', ')}`;
+      },
+    },
+    {
+      title: 'Start the old instance and verify its fingerprint',
+      task: async (ctx, task) => {
+        const s = dst(ctx);
+        await scaleTo(ctx.cluster, ns(ctx), s.workload, s.workload.replicas);
+        await waitWorkloadReady(ctx.cluster, ns(ctx), s.workload, timeout);
+        const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, opts);
+        if (!s.cutover) {
+          task.title = 'Start the old instance: it served all along (--no-cutover): nothing to compare';
+          return;
+        }
+        const reference = await loadFingerprint(ctx.cluster, ns(ctx), referenceName(ctx.stateName));
+        if (!reference) {
+          task.title = 'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
+          return;
+        }
+        const diff = compareFingerprints(reference, await fingerprintVia(ctx.cluster, d, liveReach(d), await readPassword(ctx.cluster, d)));
+        if (diff.length) throw new CliError(`the old instance differs from its fingerprint taken before the dump:\n  ${diff.join('\n  ')}`, ExitCode.failed);
+        task.title = 'Start the old instance and verify its fingerprint: equal to the one taken before the dump';
+      },
+    },
+    {
+      title: 'Scale the applications back up',
+      task: async (ctx, task) => {
+        task.title = `Scale the applications back up: ${await appsUp(ctx.cluster, ns(ctx), dst(ctx), timeout)}`;
+      },
+    },
+    phase('rolled-back', 'Stop the new instance (kept, with its volume) and record the rollback', async (ctx) => {
+      const s = dst(ctx);
+      if (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name)) await scaleTo(ctx.cluster, ns(ctx), s.target, 0);
+      return `${s.target.kind} ${s.target.name} scaled to 0; PVC ${s.target.pvc} kept`;
+    }),
+  ];
+}

@@ -1,0 +1,86 @@
+import { Listr } from 'listr2';
+import type { CommandContext } from '../../../context.ts';
+import { confirmOrStop } from '../../../confirm.ts';
+import { usageError } from '../../../exit-codes.ts';
+import { onInterrupt } from '../../../interrupt.ts';
+import { printReport, type Io } from '../../../output.ts';
+import { refOf } from '../../../postgres/workload.ts';
+import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../../renderer.ts';
+import { holdingLock, lockRecord } from '../../../state/lock.ts';
+import { createDumpApplyTasks } from './apply.ts';
+import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
+import { cutoverCommand } from './cutover.ts';
+import { createDumpPlanTasks } from './plan.ts';
+import { plannedDumpObjects } from './planned.ts';
+import { createDumpRollbackFindTasks, createDumpRollbackTasks, type DumpRollbackOptions } from './rollback.ts';
+
+const listOptions = (ctx: CommandContext) => {
+  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  return { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
+};
+
+function confirmText(c: DumpCtx): string {
+  const s = dst(c);
+  return ['', 'About to upgrade PostgreSQL by dump and restore into a new instance (the applications stop meanwhile; the old instance is only read):',
+    `  context      ${c.cluster.contextName}`, `  namespace    ${c.d.namespace}`, `  source       ${refOf(s.workload)} (PostgreSQL ${s.fromVersion})`,
+    `  new instance ${s.target.kind} ${s.target.name}, ${s.target.image}, PVC ${s.target.pvc}, superuser ${s.target.superuser}`,
+    `  applications ${s.apps.length ? s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') : 'none match the selector'}`,
+    `  cutover      ${s.cutover ? `Service ${s.services.map((x) => x.name).join(', ') || '(none leads to the source)'} → the new pods` : 'none (--no-cutover): printed for you'}`,
+    ...(c.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), ''].join('\n');
+}
+
+/** `upgrade --method dump`: plan (read-only), confirm, then the recorded phases. */
+export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { dryRun: boolean; output: OutputFormat }, io: Io): Promise<void> {
+  const listOpts = listOptions(ctx);
+  const c = {} as DumpCtx;
+  try {
+    await new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpPlanTasks(() => ctx.cluster(), opts), listOpts).run(c);
+  } finally {
+    await c.probe?.dispose();
+  }
+  if (c.nothingToDo) return io.err(c.nothingToDo);
+  if (opts.dryRun) {
+    if (c.resuming) throw usageError(`an upgrade by dump is under way (last phase "${dst(c).phase}"); --dry-run plans only a new one`);
+    const { dump } = await import('js-yaml');
+    io.out(plannedDumpObjects(c).map((o) => dump(JSON.parse(JSON.stringify(o)), { noRefs: true, lineWidth: 120 })).join('---\n'));
+    return;
+  }
+  if (!c.resuming) {
+    io.err(confirmText(c));
+    await confirmOrStop(ctx.flags.yes === true, 'upgrade stops the applications');
+  }
+  const ref = refOf(dst(c).workload);
+  onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.stateName}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
+    `--to ${opts.to} --method dump; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
+  c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, ref, c.stateVersion);
+  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpApplyTasks(opts.timeoutSeconds), listOpts).run(c));
+  const s = dst(c);
+  const report = { workload: ref, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: 'dump', phase: s.phase,
+    newInstance: `${s.target.kind}/${s.target.name}`, pvc: s.target.pvc, services: s.services.map((x) => x.name), cutover: s.cutover,
+    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, notes: c.globalsNotes, timingsMs: c.timings };
+  await printReport(io, opts.output, report, (r) => [
+    `${r.workload} in ${r.namespace} (PostgreSQL ${r.from}) was dumped and restored into ${r.newInstance} (PostgreSQL ${r.to}); the fingerprints are equal.`,
+    s.cutover ? `Cut over: Service ${r.services.join(', ') || '(none)'} now leads to the new instance; the old one is scaled to 0 and kept with PVC ${s.pvc} ` +
+      `(undo: kubectl pgupgrade upgrade -n ${r.namespace} ${ref} --rollback).`
+      : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
+        (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
+    ...r.notes.map((n) => `Note: ${n}.`),
+  ].join('\n'));
+}
+
+/** `upgrade --rollback` after an upgrade by dump; false when the workload has no dump record (the in-place rollback's turn). */
+export async function runDumpRollback(ctx: CommandContext, opts: DumpRollbackOptions, io: Io): Promise<boolean> {
+  const listOpts = listOptions(ctx);
+  const c = {} as DumpCtx;
+  await new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackFindTasks(() => ctx.cluster(), opts), listOpts).run(c);
+  if (!c.state) return false;
+  const s = dst(c);
+  io.err(`\nAbout to roll ${refOf(s.workload)} in ${c.d.namespace} (context ${c.cluster.contextName}) back to its old instance (PostgreSQL ${s.fromVersion}): ` +
+    `the Services back to it, the applications restarted on it. Anything written to the new instance ${s.target.name} since the cutover is lost ` +
+    `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`);
+  await confirmOrStop(ctx.flags.yes === true, 'rollback stops the applications');
+  c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, refOf(s.workload), c.stateVersion);
+  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackTasks(opts), listOpts).run(c));
+  io.out(`${refOf(s.workload)} in ${c.d.namespace} serves again on PostgreSQL ${s.fromVersion}; its fingerprint is equal to the one taken before the dump.`);
+  return true;
+}

@@ -1,0 +1,94 @@
+import { usageError } from '../exit-codes.ts';
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import type { ServiceSpec } from '../manifests/dump-target.ts';
+import { OWNED_LABELS } from '../manifests/probe-pod.ts';
+import type { LoadSetting } from '../postgres/dump-plan.ts';
+import { recordUnusable, upgradeNames, type RecordedSource, type ScaledWorkload } from './state.ts';
+import { saveRecord } from './store.ts';
+
+/**
+ * The record of an upgrade by dump (`--method dump`), in a ConfigMap of its own beside the in-place record
+ * (`pgupgrade-dump-<workload>`): its phases are not the in-place ones, and the old instance is never written, so
+ * its way back is the Service's selector, not a snapshot. `load-started` is recorded BEFORE the load begins: a
+ * run that finds it without `loaded` recreates the target's volume and loads again (never resumed half-written).
+ */
+export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'fingerprint', 'load-started', 'loaded',
+  'settings-back', 'verified', 'analyzed', 'cutover', 'apps-up', 'source-down', 'done', 'rolled-back'] as const;
+export type DumpPhase = (typeof DUMP_PHASES)[number];
+
+export interface DumpState extends RecordedSource {
+  method: 'dump';
+  /** The new instance: its workload (kind as the source's), PVC, Service, image and superuser. */
+  target: { kind: ScaledWorkload['kind']; name: string; pvc: string; service: string; image: string; superuser: string; container: string;
+    /** md5 hashes come over: the new instance's pg_hba takes md5 (which accepts SCRAM too). */
+    md5Logins: boolean };
+  /** The Services that lead to the source, each with its spec before the cutover (the rollback puts it back). */
+  services: Array<{ name: string; before: ServiceSpec }>;
+  apps: ScaledWorkload[];
+  settings: LoadSetting[];
+  jobs: number;
+  cutover: boolean;
+  phase: DumpPhase;
+  history: Array<{ phase: DumpPhase; at: string }>;
+}
+
+/** The dump record's ConfigMap name. */
+export function dumpStateName(workload: string): string {
+  return upgradeNames(workload, 0).state.replace(/^pgupgrade-state-/, 'pgupgrade-dump-');
+}
+
+/** Has `p` been done? (`rolled-back` is past every other phase.) */
+export function isDumpDone(s: DumpState | undefined, p: DumpPhase): boolean {
+  return s !== undefined && DUMP_PHASES.indexOf(s.phase) >= DUMP_PHASES.indexOf(p);
+}
+
+/** The record with one more phase done. */
+export function advanceDump(s: DumpState, p: DumpPhase, at = new Date()): DumpState {
+  return { ...s, phase: p, history: [...s.history, { phase: p, at: at.toISOString() }] };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is wrong with a parsed dump record, or undefined. Pure. */
+export function dumpStateProblem(raw: unknown): string | undefined {
+  if (!isObject(raw)) return 'its state.json is not a JSON object';
+  if (raw.version !== 1 || raw.method !== 'dump') return 'it is not a version 1 record of an upgrade by dump';
+  if (!(DUMP_PHASES as readonly unknown[]).includes(raw.phase)) return `its phase ${JSON.stringify(raw.phase)} is none of ${DUMP_PHASES.join(', ')}`;
+  const w = raw.workload;
+  if (!isObject(w) || typeof w.name !== 'string' || typeof raw.workloadUid !== 'string') return 'it names no workload';
+  const t = raw.target;
+  if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string') return 'it names no target instance';
+  if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
+  if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
+  return undefined;
+}
+
+/** The dump record in a ConfigMap, undefined when there is none; an unusable one is refused (exit 2). */
+export function parseDumpState(cm: KObject | undefined): DumpState | undefined {
+  if (!cm) return undefined;
+  let raw: unknown;
+  let problem: string | undefined;
+  try {
+    raw = JSON.parse(cm.data?.['state.json'] ?? '');
+  } catch (err) {
+    problem = `its state.json is not valid JSON (${(err as Error).message})`;
+  }
+  problem ??= dumpStateProblem(raw);
+  if (problem) throw usageError(recordUnusable(cm.metadata.namespace ?? '', cm.metadata.name, problem));
+  return raw as DumpState;
+}
+
+/** The ConfigMap that holds a dump record. */
+export function dumpStateConfigMap(name: string, ns: string, s: DumpState): KObject {
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name, namespace: ns, labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-state' },
+      annotations: { 'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`, 'pgupgrade.kubectl.io/method': 'dump' } },
+    data: { 'state.json': JSON.stringify(s, null, 1) },
+  };
+}
+
+/** Writes the record over the version last seen (undefined: it must not exist yet); a 409 stops the run. */
+export async function saveDumpState(cluster: Cluster, ns: string, name: string, s: DumpState, version: string | undefined): Promise<string | undefined> {
+  return saveRecord(cluster, dumpStateConfigMap(name, ns, s), s.phase, version);
+}

@@ -1,0 +1,177 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunResult } from '../../support/cli/binary.ts';
+import { runUntil } from '../../support/cli/run-until.ts';
+import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
+import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import { applyObjects, podName, podSql, recordedState, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
+import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
+import { SEED_ROLES } from '../../support/pg/seed.ts';
+import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
+import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
+
+// Issue 14, acceptance 1 for the seed's own pair (official postgres:12 Deployment, admin, PGDATA in a subdirectory → a
+// new 14 instance by dump, the Service cut over, then --rollback) and acceptance 4 (source = target refused).
+const test = suite('upgrade --method dump: seed 000\'s 12 into a new 14 instance, the Service cut over, and back');
+const PASSWORD = 'Dump-E2E-S3cret';
+const outputs: RunResult[] = [];
+const c: Deployed = { name: 'official 12 → 14 by dump', file: 'majors', flavour: 'official', from: 12, to: 14, method: 'link', ns: uniqueNamespace('dump-official'), pod: '' };
+const APP = 'postgres-app';
+
+const svcVersions = async (cp: ControlPlane) => (await cp.kubectl(['-n', c.ns, 'get', 'services', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}'])).stdout;
+const selectorOf = async (cp: ControlPlane, svc: string) => JSON.parse((await cp.kubectl(['-n', c.ns, 'get', 'service', svc, '-o', 'jsonpath={.spec.selector}'])).stdout) as Record<string, string>;
+const replicasOf = async (cp: ControlPlane, deploy: string) => Number((await cp.kubectl(['-n', c.ns, 'get', 'deploy', deploy, '-o', 'jsonpath={.spec.replicas}'])).stdout);
+
+/** A new connection through the Service's DNS name, from a pod of the namespace, as `role` with its password (a test-only one). */
+async function viaService(cp: ControlPlane, pod: string, role: { name: string; password: string }, db: string): Promise<string> {
+  const r = await cp.kubectl(['-n', c.ns, 'exec', pod, '--', 'env', `PGPASSWORD=${role.password}`, `PGDATABASE=${db}`, 'psql', '-X', '-A', '-t', '-h', 'postgres', '-U', role.name,
+    '-c', 'select current_setting(\'server_version_num\')'], { allowFail: true });
+  assert.is(r.code, 0, `${role.name} through Service postgres: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** The dump record's phase as the plugin wrote it. */
+async function recordedDump(cp: ControlPlane): Promise<{ phase: string } | undefined> {
+  const r = await cp.kubectl(['-n', c.ns, 'get', 'configmap', 'pgupgrade-dump-postgres', '-o', 'jsonpath={.data.state\\.json}'], { allowFail: true });
+  return r.stdout.trim() ? JSON.parse(r.stdout) as { phase: string } : undefined;
+}
+
+test('set up: seed 000\'s Deployment on 12, seeded (an md5 role among them), its application writing', async () => {
+  const { cp } = await sharedEnv();
+  await deployCase(cp, c, PASSWORD);
+  assert.ok(c.before && Object.keys(c.before.perDb).length >= 4);
+});
+
+test('source = target is refused, exit 2, nothing changed: the workload itself, and a second Service name for the same server', async () => {
+  const { cp } = await sharedEnv();
+  await applyObjects(cp, [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'postgres-alias', namespace: c.ns },
+    spec: { selector: { 'k8s-app': 'postgres' }, ports: [{ port: 5432, targetPort: 5432 }] } }]);
+  const before = await resourceVersions(cp, c.ns) + await svcVersions(cp);
+  for (const target of ['deploy/postgres', 'svc/postgres-alias', 'postgres']) {
+    const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--target', target, '-y'], outputs);
+    assert.is(r.code, 2, `--target ${target}: ${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, 'the source and the target are the same server');
+    assert.match(r.stderr, 'nothing was changed');
+  }
+  assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), before, 'nothing changed');
+  await cp.kubectl(['-n', c.ns, 'delete', 'service', 'postgres-alias']);
+});
+
+test('--dry-run prints every object and patch in order, and changes nothing', async () => {
+  const { cp } = await sharedEnv();
+  const before = await resourceVersions(cp, c.ns) + await svcVersions(cp);
+  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--dry-run'], outputs);
+  assert.is(r.code, 0, r.stderr);
+  const at = (s: string) => r.stdout.indexOf(s);
+  for (const s of ['name: data-postgres-v14', 'kind: Service', 'kind: Deployment', 'ALTER SYSTEM SET fsync', 'name: postgres-app', 'pgupgrade.kubectl.io/instance: postgres-v14']) {
+    assert.ok(at(s) >= 0, `${s} in:\n${r.stdout}`);
+  }
+  assert.ok(at('name: data-postgres-v14') < at('ALTER SYSTEM SET fsync') && at('ALTER SYSTEM SET fsync') < at('cutover'), r.stdout);
+  assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), before, 'nothing changed');
+});
+
+let oldBefore: Fingerprint;
+/** The application's journal at the rollback: what it wrote on 14 then is lost by the rollback, as it says. */
+let rolledBackJournal: Write[] = [];
+
+test('12 → a new 14 instance by dump: every committed write there, equal fingerprints, every role logs in, the Service cut over', async () => {
+  const { cp } = await sharedEnv();
+  oldBefore = c.before as Fingerprint;
+  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y', '-o', 'json'], outputs);
+  assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const rep = JSON.parse(r.stdout) as { newInstance: string; fingerprint: { equal: boolean }; phase: string };
+  assert.is(rep.newInstance, 'Deployment/postgres-v14');
+  assert.ok(rep.fingerprint.equal);
+  assert.is((await recordedState(cp, c.ns))?.phase, 'done');
+  assert.equal(await selectorOf(cp, 'postgres'), { 'pgupgrade.kubectl.io/instance': 'postgres-v14' });
+  assert.is(await replicasOf(cp, 'postgres'), 0, 'the old instance is scaled to 0');
+  assert.is(await replicasOf(cp, APP), 1, 'the application is back');
+  const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
+  const sql = podSql(cp, c.ns, pod, 'admin');
+  assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 14);
+  // The one difference: the new instance's superuser has the password of its Secret, hashed as 14 does (SCRAM).
+  assert.equal(compareFingerprints(withoutWrites(c.before as Fingerprint), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }),
+    ['role admin: password md5 → scram-sha-256']);
+  assert.match(r.stdout, 'the target\'s own superuser differs, as it should');
+  const writes = await waitForWrites(cp, c.ns, { app: APP, major: 14, moreThan: 3 });
+  assert.ok((countWrites(writes).byMajor[12] ?? 0) > 10, JSON.stringify(countWrites(writes)));
+  await assertWritesPresent(sql, await committedWrites(cp, c.ns, APP));
+  // admin's own login is the plugin's (it read both fingerprints over TCP with its password); its password stays off command lines.
+  for (const role of [SEED_ROLES.md5, SEED_ROLES.scram]) {
+    assert.match(await viaService(cp, pod, role, 'app2'), /^14\d{4}$/, `${role.name} reaches 14 through the Service`);
+  }
+  const again = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, 'nothing to do');
+});
+
+test('--rollback: the Service back, the old instance up with its data unchanged, the application writing on 12 again', async () => {
+  const { cp } = await sharedEnv();
+  const r = await upgradeCli(cp, ['-n', c.ns, '--rollback', '-y'], outputs);
+  assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, 'since the cutover is lost');
+  assert.equal(await selectorOf(cp, 'postgres'), { 'k8s-app': 'postgres' });
+  assert.is(await replicasOf(cp, 'postgres-v14'), 0, 'the new instance is stopped and kept');
+  const pod = await podName(cp, c.ns, 'k8s-app=postgres');
+  await waitReady(cp, c.ns, pod);
+  const sql = podSql(cp, c.ns, pod, 'admin');
+  assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 12);
+  assert.equal(compareFingerprints(withoutWrites(oldBefore), withoutWrites(await takeFingerprint(sql))), [], 'the old instance\'s data is unchanged');
+  rolledBackJournal = await committedWrites(cp, c.ns, APP);
+  const on12 = countWrites(rolledBackJournal).byMajor[12] ?? 0;
+  await waitForWrites(cp, c.ns, { app: APP, major: 12, moreThan: on12 + 3 });
+  assert.match(await viaService(cp, pod, SEED_ROLES.md5, 'app2'), /^12\d{4}$/);
+});
+
+test('after a rollback a new run is refused with the commands that clear the way; --no-cutover then leaves the Service and prints the patch', async () => {
+  const { cp } = await sharedEnv();
+  const refused = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
+  assert.is(refused.code, 2, refused.stderr);
+  const clear = /remove it and its new instance first: kubectl (.*?); nothing was changed/.exec(refused.stderr)?.[1];
+  assert.ok(clear, refused.stderr);
+  await cp.kubectl(clear.split(' '));
+  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--no-cutover', '-y'], outputs);
+  assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, `kubectl -n ${c.ns} patch service postgres --type merge -p '{"spec":{"selector":{"k8s-app":null,"pgupgrade.kubectl.io/instance":"postgres-v14"}}}'`);
+  assert.equal(await selectorOf(cp, 'postgres'), { 'k8s-app': 'postgres' }, 'the Service is left alone');
+  assert.is(await replicasOf(cp, 'postgres'), 1, 'the old instance keeps serving');
+  const on12 = countWrites(await committedWrites(cp, c.ns, APP)).byMajor[12] ?? 0;
+  await waitForWrites(cp, c.ns, { app: APP, major: 12, moreThan: on12 + 3 });
+  // The new instance answers on its own Service, the md5 role included.
+  const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
+  const md5 = await cp.kubectl(['-n', c.ns, 'exec', pod, '--', 'env', `PGPASSWORD=${SEED_ROLES.md5.password}`, 'psql', '-X', '-A', '-t', '-h', 'postgres-v14', '-U', SEED_ROLES.md5.name,
+    '-d', 'app2', '-c', 'select count(*) from orders'], { allowFail: true });
+  assert.is(md5.code, 0, md5.stderr);
+  const back = await upgradeCli(cp, ['-n', c.ns, '--rollback', '-y'], outputs);
+  assert.is(back.code, 0, `${back.stdout}\n${back.stderr}`);
+  assert.match(back.stdout + back.stderr, 'it served all along (--no-cutover)');
+  assert.is(await replicasOf(cp, 'postgres-v14'), 0);
+});
+
+test('SIGKILL of the plugin during the load: a re-run empties the new instance, loads it again, and completes with every write there', async () => {
+  const { cp } = await sharedEnv();
+  const refused = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
+  await cp.kubectl((/remove it and its new instance first: kubectl (.*?); nothing was changed/.exec(refused.stderr)?.[1] ?? '').split(' '));
+  const args = ['upgrade', '-n', c.ns, '--to', '14', '--method', 'dump', '-y'];
+  const first = await runUntil(cp, args, /Dump the source and restore it/, async (kill) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    kill('SIGKILL');
+  });
+  outputs.push({ code: first.code ?? -1, stdout: first.out, stderr: '' } as RunResult);
+  const at = (await recordedDump(cp))?.phase;
+  assert.ok(at && ['fingerprint', 'load-started', 'loaded'].includes(at), `killed at ${at}:\n${first.out}`);
+  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y', '-o', 'json'], outputs);
+  assert.is(r.code, 0, `killed at ${at}; the re-run: ${r.stdout}\n${r.stderr}`);
+  assert.equal(await selectorOf(cp, 'postgres'), { 'pgupgrade.kubectl.io/instance': 'postgres-v14' });
+  const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
+  await assertWritesPresent(podSql(cp, c.ns, pod, 'admin'), await committedWrites(cp, c.ns, APP), { rolledBack: { from: 14, journal: rolledBackJournal } });
+  console.log(`\n  killed after "${at}", the re-run completed`);
+});
+
+test('no secret value appears in any output or in the apiserver audit log', async () => {
+  assertNoSecret((await sharedEnv()).cp, outputs, PASSWORD, 6);
+});
+
+test.after(async () => releaseNamespaces((await sharedEnv()).cp));
+
+test.run();

@@ -1,0 +1,50 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CliError } from '../../../src/exit-codes.ts';
+import { advanceDump, dumpStateConfigMap, dumpStateName, dumpStateProblem, isDumpDone, parseDumpState, type DumpState } from '../../../src/state/dump-state.ts';
+
+const test = suite('the record of an upgrade by dump: its own ConfigMap, phases, and refusals');
+
+const state: DumpState = {
+  version: 1, method: 'dump', workload: { kind: 'Deployment', name: 'postgres', replicas: 1 }, workloadUid: 'uid-1', pvc: 'pgdata', container: 'postgres',
+  from: 12, fromVersion: '12.22', to: 14,
+  target: { kind: 'Deployment', name: 'postgres-v14', pvc: 'data-postgres-v14', service: 'postgres-v14', image: 'postgres:14', superuser: 'admin', container: 'postgres', md5Logins: true },
+  services: [{ name: 'postgres', before: { selector: { 'k8s-app': 'postgres' }, ports: [{ port: 5432, targetPort: 5432 }] } }],
+  apps: [{ kind: 'Deployment', name: 'postgres-app', replicas: 1 }], settings: [{ name: 'fsync', value: 'off', restart: false }], jobs: 2, cutover: true,
+  phase: 'preflight', history: [],
+};
+
+test('its ConfigMap is not the in-place record\'s, and stays a valid name for a long workload', () => {
+  assert.is(dumpStateName('postgres'), 'pgupgrade-dump-postgres');
+  const long = dumpStateName('x'.repeat(60));
+  assert.ok(long.length <= 63, long);
+  assert.not.equal(long, dumpStateName(`${'x'.repeat(59)}y`));
+});
+
+test('phases advance in order; rolled-back is past them all', () => {
+  const s = advanceDump(advanceDump(state, 'target-created'), 'loaded', new Date('2026-12-01T00:00:00Z'));
+  assert.ok(isDumpDone(s, 'load-started'));
+  assert.not.ok(isDumpDone(s, 'verified'));
+  assert.equal(s.history.at(-1), { phase: 'loaded', at: '2026-12-01T00:00:00.000Z' });
+  assert.ok(isDumpDone({ ...s, phase: 'rolled-back' }, 'done'));
+  assert.not.ok(isDumpDone(undefined, 'preflight'));
+});
+
+test('a record round-trips through its ConfigMap; a broken one is refused with exit 2', () => {
+  assert.equal(parseDumpState(dumpStateConfigMap('pgupgrade-dump-postgres', 'ns', state)), state);
+  assert.is(parseDumpState(undefined), undefined);
+  assert.match(dumpStateProblem({ ...state, phase: 'job' }) ?? '', /phase "job" is none of/);
+  assert.match(dumpStateProblem({ ...state, method: 'link' }) ?? '', /not a version 1 record of an upgrade by dump/);
+  assert.match(dumpStateProblem({ ...state, target: undefined }) ?? '', /names no target/);
+  const broken = { ...dumpStateConfigMap('c', 'ns', state), data: { 'state.json': '{' } };
+  try {
+    parseDumpState(broken);
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, CliError);
+    assert.is((err as CliError).exitCode, 2);
+    assert.match((err as Error).message, /ConfigMap ns\/c, the record of an upgrade, cannot be used: its state.json is not valid JSON/);
+  }
+});
+
+test.run();
