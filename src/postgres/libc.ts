@@ -86,7 +86,7 @@ export function verifyLibcFamily(i: LibcInput): Finding {
   const repo = `${old.registry ? `${old.registry}/` : ''}${old.repo}`;
   const keep = before === 'musl' ? `keep the Alpine family: --image ${repo}:${i.to}-alpine`
     : before === 'glibc' && old.repo === 'postgres' ? `keep a glibc image: --image ${repo}:${i.to} (not -alpine)` : 'keep the image\'s C library family';
-  const fix = `${keep}; or move to the other family by the dump method (--method dump, planned, not built yet; meanwhile pg_dump and restore by hand), ` +
+  const fix = `${keep}; or move to the other family by the dump method (--method dump --target-image <the other family's image>: a new instance filled by pg_dump/pg_restore), ` +
     'which rebuilds every index under the new C library';
   if (before && after) {
     return f('fail', `${pair}: ${before} and ${after} sort text differently, and ${at.join('; ')} ${at.length > 1 ? 'are' : 'is'} ordered by a libc collation, ` +
