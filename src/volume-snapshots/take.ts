@@ -7,6 +7,15 @@ import { snapshotRecord, type SnapshotRecord } from './record.ts';
 const SNAP_API = 'snapshot.storage.k8s.io/v1';
 const POLL_MS = 250;
 
+/**
+ * The VolumeSnapshotClass the upgrade (and its rehearsal) snapshots a PVC of `driver` with: the driver's default,
+ * else its first; undefined when the driver has none.
+ */
+export async function upgradeSnapshotClass(cluster: Cluster, driver: string | undefined): Promise<string | undefined> {
+  const classes = await cluster.snapshotClasses() ?? [];
+  return (classes.find((c) => c.driver === driver && c.isDefault) ?? classes.find((c) => c.driver === driver))?.name;
+}
+
 /** Creates the VolumeSnapshot; a 403 or a missing CRD becomes a message that says what to do. */
 export async function createSnapshot(cluster: Cluster, spec: SnapshotSpec): Promise<KObject> {
   const manifest = buildVolumeSnapshot(spec);

@@ -4,7 +4,7 @@ import { CliError, ExitCode } from '../../exit-codes.ts';
 import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
-import { createSnapshot, waitSnapshot } from '../../volume-snapshots/take.ts';
+import { createSnapshot, upgradeSnapshotClass, waitSnapshot } from '../../volume-snapshots/take.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
 import { shapeTotals } from '../../postgres/shape.ts';
 import { referenceSource, storeReference, type Reference } from '../../state/reference.ts';
@@ -121,14 +121,13 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
       skip: (ctx) => (!opts.snapshot ? 'SKIPPED BY --no-snapshot: if the upgrade goes wrong after the new server starts, there is no way back' : done(ctx, 'snapshot')),
       task: async (ctx, task) => {
         const rec = await timed(ctx, 'snapshot', async () => {
-          const classes = await ctx.cluster.snapshotClasses() ?? [];
-          const cls = classes.find((c) => c.driver === ctx.d.csiDriver && c.isDefault) ?? classes.find((c) => c.driver === ctx.d.csiDriver);
+          const cls = await upgradeSnapshotClass(ctx.cluster, ctx.d.csiDriver);
           if (!cls) throw new CliError(`no VolumeSnapshotClass for the PVC's driver ${ctx.d.csiDriver}: create one, or run with --no-snapshot (no way back after the new server starts)`, ExitCode.failed);
           const s = st(ctx);
           // A run killed right after creating it recorded its name: the resumed run waits for that one.
           if (!s.snapshot) {
             const snap = await createSnapshot(ctx.cluster, { namespace: ctx.d.namespace, workloadKind: s.workload.kind, workloadName: s.workload.name,
-              pvc: ctx.d.pvc.metadata.name, className: cls.name, pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(), consistency: 'stopped',
+              pvc: ctx.d.pvc.metadata.name, className: cls, pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(), consistency: 'stopped',
               reason: `before upgrade to ${s.to}` });
             ctx.state = { ...s, snapshot: snap.metadata.name };
             await writeState(ctx);

@@ -15,7 +15,7 @@ import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { startProbe, startServer, stopServer, type Probe } from '../../probe/probe.ts';
 import { checkpoint, gatherVolume, liveReach } from '../../server/gather.ts';
 import { runJob } from '../../steps/job.ts';
-import { createSnapshot, waitSnapshot } from '../../volume-snapshots/take.ts';
+import { createSnapshot, upgradeSnapshotClass, waitSnapshot } from '../../volume-snapshots/take.ts';
 import { st, type UpgradeCtx } from './ctx.ts';
 
 /** What a rehearsal made (to remove at its end) and found. */
@@ -56,12 +56,12 @@ export function createRehearseTasks(timeoutMs: number): Array<ListrTask<Rehearse
       task: async (ctx, task) => {
         const s = st(ctx);
         await checkpoint(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-        const classes = await ctx.cluster.snapshotClasses() ?? [];
-        const cls = classes.find((c) => c.driver === ctx.d.csiDriver && c.isDefault) ?? classes.find((c) => c.driver === ctx.d.csiDriver);
+        // The class the upgrade itself would use.
+        const cls = await upgradeSnapshotClass(ctx.cluster, ctx.d.csiDriver);
         if (!cls) throw new CliError(`no VolumeSnapshotClass for the PVC's driver ${ctx.d.csiDriver}: a rehearsal works on a snapshot clone`, ExitCode.failed);
         const [snap, cutMs] = await clock(async () => {
           const o = await createSnapshot(ctx.cluster, { namespace: ctx.d.namespace, workloadKind: s.workload.kind, workloadName: s.workload.name, pvc: ctx.d.pvc.metadata.name,
-            className: cls.name, pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(), consistency: 'crash-consistent', reason: `rehearsal of the upgrade to ${s.to}`,
+            className: cls, pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(), consistency: 'crash-consistent', reason: `rehearsal of the upgrade to ${s.to}`,
             role: 'rehearsal' });
           ctx.rehearsal.snapshot = o.metadata.name;
           return waitSnapshot(ctx.cluster, ctx.d.namespace, o.metadata.name, 'cut', timeoutMs);
