@@ -4,7 +4,7 @@ import { superuserOf, type SuperuserSource } from '../postgres/credentials.ts';
 import { appUserOf } from './credentials.ts';
 import { describeClients, listJobClients, partWorkloads, type ImageClient } from './clients.ts';
 import {
-  claimNameOf, databaseContainer, dataMountOf, isPostgresWorkload, managersOf, parseWorkloadRef, pgdataOf,
+  claimNameOf, databaseContainer, dataMountOf, isPostgresWorkload, managersOf, mountsAt, OFFICIAL_DATA_DIR, parseWorkloadRef, pgdataOf,
   portOf, refOf, tagMajor, type Flavour,
 } from '../postgres/workload.ts';
 import { judgeLayout } from '../postgres/layout.ts';
@@ -137,8 +137,7 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
  * its data in /var/lib/postgresql/18/docker and refuses to start beside the old mount. The way out, in words.
  */
 function movedTo18Advice(c: Container, w: Workload, ns: string, pgdata: string): string | undefined {
-  const mount = (c.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/+$/, '') === '/var/lib/postgresql/data');
-  if (!mount || !/^\/var\/lib\/postgresql\/\d+\/docker$/.test(pgdata) || c.env?.some((e) => e.name === 'PGDATA')) return undefined;
+  if (!mountsAt(c, OFFICIAL_DATA_DIR) || !/^\/var\/lib\/postgresql\/\d+\/docker$/.test(pgdata) || c.env?.some((e) => e.name === 'PGDATA')) return undefined;
   return `${w.kind} ${ns}/${w.metadata.name} runs ${c.image}, whose data directory is ${pgdata}, but its volume is mounted at /var/lib/postgresql/data, the layout up to ` +
     `PostgreSQL 17: the image was moved to a new major without the data, and the server refuses to start ("in 18+, these Docker images are ` +
     `configured to store database data in a format which is compatible with pg_ctlcluster"). Set the image back to the PostgreSQL image that made ` +

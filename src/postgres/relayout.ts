@@ -1,5 +1,5 @@
 import type { Container } from '../k8s/cluster.ts';
-import type { Flavour } from './workload.ts';
+import { OFFICIAL_DATA_DIR, type Flavour } from './workload.ts';
 
 /**
  * PGDATA at the root of its volume (the official image's default: a claim at /var/lib/postgresql/data and no
@@ -18,8 +18,6 @@ export interface Relayout {
   pgdataEnv: string | null;
 }
 
-const OFFICIAL_OLD_MOUNT = '/var/lib/postgresql/data';
-
 /** The change for a workload whose PGDATA is its volume's root, or undefined when it is not (or cannot be moved). */
 export function relayoutFor(d: { pgdata: string; mountPath: string; flavour: Flavour; container: Container }, to: number): Relayout | 'bitnami' | undefined {
   const trim = (p: string) => p.replace(/\/+$/, '') || '/';
@@ -27,7 +25,7 @@ export function relayoutFor(d: { pgdata: string; mountPath: string; flavour: Fla
   // Bitnami's scripts take the data directory from POSTGRESQL_DATA_DIR and expect their own tree under it.
   if (d.flavour === 'bitnami') return 'bitnami';
   const fromMount = trim(d.mountPath);
-  const toMount = fromMount === OFFICIAL_OLD_MOUNT ? '/var/lib/postgresql' : fromMount;
+  const toMount = fromMount === OFFICIAL_DATA_DIR ? '/var/lib/postgresql' : fromMount;
   const env = d.container.env?.find((e) => e.name === 'PGDATA');
   return { fromMount, toMount, pgdata: `${toMount === '/' ? '' : toMount}/${to}/docker`, pgdataEnv: env?.value ?? null };
 }

@@ -1,5 +1,5 @@
 import type { Container, Workload } from '../k8s/cluster.ts';
-import { databaseContainer, dataMountOf, flavourOf, pgdataOf, tagMajor } from './workload.ts';
+import { databaseContainer, dataMountOf, flavourOf, mountsAt, OFFICIAL_DATA_DIR, pgdataOf, tagMajor } from './workload.ts';
 
 /** Programs that start the PostgreSQL server, or hand over to it, when a container runs them. */
 const SERVER_PROGRAMS = new Set(['postgres', 'postmaster', 'docker-entrypoint.sh', 'entrypoint.sh', 'run.sh', 'pg_ctl', 'pg_ctlcluster']);
@@ -58,8 +58,7 @@ export function clientReason(c: Container): string | undefined {
   const hasPgdata = (c.env ?? []).some((e) => e.name === 'PGDATA' || e.name === 'POSTGRESQL_DATA_DIR');
   // A volume at the official image's path up to 17 counts too: an 18 image moved onto it refuses to start, but it
   // is the database (docker-library/postgres#1370).
-  const hasVolume = dataMountOf(c, pgdataOf(c, flavourOf(image), tagMajor(image))) !== undefined ||
-    (c.volumeMounts ?? []).some((m) => m.mountPath.replace(/\/+$/, '') === '/var/lib/postgresql/data');
+  const hasVolume = dataMountOf(c, pgdataOf(c, flavourOf(image), tagMajor(image))) !== undefined || mountsAt(c, OFFICIAL_DATA_DIR);
   if (!hasPgdata && !hasVolume && !(c.ports ?? []).length) return 'it mounts no data volume, and sets no PGDATA and no port';
   return undefined;
 }

@@ -51,12 +51,20 @@ export function tagMajor(image: string): number | undefined {
 
 const envValue = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.value;
 
+/** The official image's data directory and volume up to 17 (from 18: /var/lib/postgresql/<major>/docker). */
+export const OFFICIAL_DATA_DIR = '/var/lib/postgresql/data';
+
+/** Whether the container mounts a volume at `path` (a trailing slash aside). */
+export function mountsAt(c: Container, path: string): boolean {
+  return (c.volumeMounts ?? []).some((m) => m.mountPath.replace(/\/+$/, '') === path);
+}
+
 /** PGDATA: from env, else the image family's default. */
 export function pgdataOf(c: Container, flavour: Flavour, major?: number): string {
   const fromEnv = envValue(c, 'PGDATA') ?? envValue(c, 'POSTGRESQL_DATA_DIR');
   if (fromEnv) return fromEnv;
   if (flavour === 'bitnami') return '/bitnami/postgresql/data';
-  return major !== undefined && major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data';
+  return major !== undefined && major >= 18 ? `/var/lib/postgresql/${major}/docker` : OFFICIAL_DATA_DIR;
 }
 
 /** The PostgreSQL port: PGPORT or Bitnami's variable, else 5432. */

@@ -1,4 +1,5 @@
-import type { Cluster, KObject } from '../k8s/cluster.ts';
+import type { Cluster, Container, KObject } from '../k8s/cluster.ts';
+import { mountsAt } from '../postgres/workload.ts';
 import type { ScaledWorkload } from '../state/state.ts';
 import { withDataLayout, type DataLayout } from '../postgres/relayout.ts';
 import { poll } from './poll.ts';
@@ -57,8 +58,7 @@ export async function patchDataLayout(cluster: Cluster, ns: string, w: { kind: s
 
 /** Does the database container mount its data and set PGDATA as `want` says? */
 export function hasDataLayout(o: KObject | undefined, container: string, want: DataLayout): boolean {
-  const c = ((o?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ mountPath: string }> }>)
-    .find((x) => x.name === container);
+  const c = ((o?.spec?.template?.spec?.containers ?? []) as Container[]).find((x) => x.name === container);
   const pgdata = c?.env?.find((e) => e.name === 'PGDATA')?.value ?? null;
-  return !!c && pgdata === want.pgdata && (c.volumeMounts ?? []).some((m) => m.mountPath.replace(/\/+$/, '') === want.mountPath);
+  return !!c && pgdata === want.pgdata && mountsAt(c, want.mountPath);
 }
