@@ -95,8 +95,7 @@ export function verifyTargetImage(e: Evidence): Finding[] {
 }
 
 /** PGDATA at the root of its volume: the upgrade moves the cluster into a directory of its own (a WARN that says how). */
-export function verifyLayout(e: Evidence): Finding[] {
-  const r = relayoutFor(e.d, e.to);
+export function verifyLayout(e: Evidence, r: ReturnType<typeof relayoutFor>): Finding[] {
   if (r === undefined) return [];
   if (r === 'bitnami') {
     return [f('layout', 'PGDATA has a directory of its own', 'fail', `POSTGRESQL_DATA_DIR ${e.d.pgdata} is the root of the volume, which Bitnami's scripts cannot have moved`,
@@ -123,9 +122,10 @@ export function verifyLibc(e: Evidence): Finding[] {
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
+  const relayout = relayoutFor(e.d, e.to);
   out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors')
     : e.imageProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.imageProblem, 'go in two steps, or name an image: --image for check, --job-image for upgrade') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
-  out.push(...verifyTargetImage(e), ...verifyLayout(e));
+  out.push(...verifyTargetImage(e), ...verifyLayout(e, relayout));
   if (e.offline && (!e.server || !e.databases)) {
     out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
       'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
@@ -148,7 +148,7 @@ export function evaluate(e: Evidence): Finding[] {
   if (e.volume) {
     out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));
     // PGDATA at the volume's root: the Job makes its directories inside it (relayout.ts), not in its parent.
-    const inside = typeof relayoutFor(e.d, e.to) === 'object';
+    const inside = typeof relayout === 'object';
     const pgdata = e.server?.dataDirectory ?? e.d.pgdata;
     out.push(verifyJobIdentity(inside ? { ...e.volume, parent: e.volume.data } : e.volume, enforcedLevel(e.d.namespaceLabels),
       inside ? `${pgdata}/${e.to}/docker` : pgdata, e.d.fsGroup));

@@ -46,11 +46,12 @@ export async function patchImage(cluster: Cluster, ns: string, w: { kind: string
 
 /**
  * Sets the database container's image, its data mount path and PGDATA in one patch (relayout.ts), sent with the
- * resourceVersion read, so that a change made meanwhile by someone else fails it instead of being overwritten.
+ * resourceVersion read (`read`, the object the caller judged, else read now), so that a change made meanwhile by
+ * someone else fails it instead of being overwritten.
  */
 export async function patchDataLayout(cluster: Cluster, ns: string, w: { kind: string; name: string }, container: string, image: string,
-  from: DataLayout, to: DataLayout): Promise<void> {
-  const o = await cluster.readObject(ref(ns, w));
+  from: DataLayout, to: DataLayout, read?: KObject): Promise<void> {
+  const o = read ?? await cluster.readObject(ref(ns, w));
   if (!o) throw new Error(`${w.kind} ${ns}/${w.name} is gone`);
   const containers = withDataLayout(o.spec?.template?.spec?.containers ?? [], container, from, to, image);
   await cluster.patchObject(ref(ns, w), { metadata: { resourceVersion: o.metadata.resourceVersion }, spec: { template: { spec: { containers } } } }, 'merge');

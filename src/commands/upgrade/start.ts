@@ -36,7 +36,7 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
         } else if (r) {
           const image = tagMajor(current) === s.to ? current : s.targetImage;
           await patchDataLayout(ctx.cluster, ctx.d.namespace, s.workload, s.container, image, { mountPath: r.fromMount, pgdata: r.pgdataEnv },
-            { mountPath: r.toMount, pgdata: r.pgdata });
+            { mountPath: r.toMount, pgdata: r.pgdata }, w);
           task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${image}, the claim at ${r.toMount}, PGDATA=${r.pgdata}`;
         } else {
           await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.targetImage);
