@@ -24,6 +24,13 @@ export interface RehearsalTimings {
   analyzeMs?: number;
 }
 
+const MEASURED = ['snapshotCutMs', 'oldStopMs', 'jobPodStartMs', 'jobRunMs', 'newPodStartMs', 'newServerStartMs', 'shapeReadMs'] as const;
+
+/** The timings when every part that the prediction adds up was measured (a rehearsal that stopped early has not). */
+export function completeTimings(t: Partial<RehearsalTimings>): RehearsalTimings | undefined {
+  return MEASURED.every((k) => typeof t[k] === 'number') ? (t as RehearsalTimings) : undefined;
+}
+
 /** Scaling, pod deletion and the volume's detach around the real stop: not measurable on a clone, a fixed allowance. */
 export const STOP_ALLOWANCE_MS = 1000;
 

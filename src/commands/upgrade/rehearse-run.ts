@@ -6,7 +6,8 @@ import type { Cluster } from '../../k8s/cluster.ts';
 import { formatBytes } from '../../k8s/quantity.ts';
 import { OWNED_LABELS } from '../../manifests/probe-pod.ts';
 import { workloadWaits } from '../../preflight/evaluate.ts';
-import { jobLogFacts, predictDowntime, type RehearsalRecord, type RehearsalTimings } from '../../postgres/rehearsal.ts';
+import { completeTimings, jobLogFacts, predictDowntime, type RehearsalRecord, type RehearsalTimings } from '../../postgres/rehearsal.ts';
+import { saveRecord } from '../../state/store.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { printReport, type Io } from '../../output.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
@@ -45,13 +46,10 @@ async function removeAll(cluster: Cluster, ns: string, r: Rehearsal, keepSnapsho
 
 /** Keeps the outcome where `upgrade` looks before any downtime. */
 async function storeRecord(c: UpgradeCtx, rec: RehearsalRecord): Promise<void> {
-  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: c.d.namespace, name: c.names.rehearsal };
-  const data = { 'rehearsal.json': JSON.stringify(rec) };
-  if (await c.cluster.readObject(ref)) await c.cluster.patchObject(ref, { data }, 'merge');
-  else {
-    await c.cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name, namespace: ref.namespace,
-      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'rehearsal' }, annotations: { 'pgupgrade.kubectl.io/workload': `${c.d.workload.kind}/${c.d.workload.metadata.name}` } }, data });
-  }
+  const current = await c.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: c.d.namespace, name: c.names.rehearsal });
+  await saveRecord(c.cluster, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: c.names.rehearsal, namespace: c.d.namespace,
+    labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'rehearsal' }, annotations: { 'pgupgrade.kubectl.io/workload': `${c.d.workload.kind}/${c.d.workload.metadata.name}` } },
+  data: { 'rehearsal.json': JSON.stringify(rec) } }, 'the rehearsal\'s outcome', current?.metadata.resourceVersion);
 }
 
 /** `upgrade --rehearse`: the upgrade's plan, then the whole upgrade on a snapshot clone; production is only read. */
@@ -90,8 +88,8 @@ export async function runRehearse(ctx: CommandContext, opts: UpgradeOptions & { 
   // about the upgrade.
   if (ok || r.failure) await storeRecord(c, { to: s.to, method: s.method, ok, at: new Date().toISOString(), ...(ok ? {} : { failure: r.failure }) });
   const t = r.timings;
-  const complete = ['snapshotCutMs', 'oldStopMs', 'jobPodStartMs', 'jobRunMs', 'newPodStartMs', 'newServerStartMs', 'shapeReadMs'].every((k) => typeof t[k as keyof RehearsalTimings] === 'number');
-  const predicted = complete ? predictDowntime(t as RehearsalTimings, workloadWaits(c.d)) : undefined;
+  const measured = completeTimings(t);
+  const predicted = measured ? predictDowntime(measured, workloadWaits(c.d)) : undefined;
   const facts = jobLogFacts(r.jobLog ?? '');
   const report: RehearsalReport = {
     workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, ok,

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { failedRehearsalProblem, jobLogFacts, parseRehearsalRecord, predictDowntime, STOP_ALLOWANCE_MS } from '../../../src/postgres/rehearsal.ts';
+import { completeTimings, failedRehearsalProblem, jobLogFacts, parseRehearsalRecord, predictDowntime, STOP_ALLOWANCE_MS } from '../../../src/postgres/rehearsal.ts';
 
 const t = { snapshotCutMs: 300, oldStopMs: 400, jobPodStartMs: 300, jobRunMs: 2000, newPodStartMs: 300, newServerStartMs: 500, shapeReadMs: 100 };
 
@@ -10,6 +10,8 @@ test('the predicted downtime adds the measured parts, the stop allowance and the
   assert.is(p.seconds, Math.round(ms / 100) / 10);
   assert.is(p.parts.length, 6);
   assert.is(p.graceBoundSeconds, 30);
+  assert.is(completeTimings(t), t);
+  assert.is(completeTimings({ ...t, newServerStartMs: undefined }), undefined, 'a rehearsal that stopped before the new server started predicts nothing');
 });
 
 test('the Job\'s log: settings commented out, extension updates, pg_upgrade\'s own time', () => {
