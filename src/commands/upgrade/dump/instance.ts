@@ -54,26 +54,28 @@ export async function waitTargetReady(ctx: DumpCtx, timeoutMs: number): Promise<
   await poll(`a ready pod of ${dst(ctx).target.name}`, timeoutMs, async () => (await targetPod(ctx).catch(() => undefined)) ? true : undefined);
 }
 
-/** Restarts the new instance (scale 0, its pod gone, scale 1, ready): restart-only settings take effect. */
-export async function restartTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
+/**
+ * Restarts the new instance (scale 0, its pod gone, `whileStopped`, scale 1, ready): restart-only settings take
+ * effect.
+ */
+export async function restartTarget(ctx: DumpCtx, timeoutMs: number, whileStopped?: () => Promise<void>): Promise<void> {
   await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 0);
   await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.target.cutoverSelector, `the pod of ${dst(ctx).target.name}`, timeoutMs);
+  await whileStopped?.();
   await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 1);
   await waitTargetReady(ctx, timeoutMs);
 }
 
 /**
  * A load that did not finish left a half-written target: it is made empty again (its PVC deleted and created
- * anew, so initdb runs again), never resumed.
+ * anew while it is stopped, so initdb runs again), never resumed.
  */
 export async function resetTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
   const ns = ctx.d.namespace;
-  await scaleTo(ctx.cluster, ns, targetRef(ctx), 0);
-  await waitPodsGone(ctx.cluster, ns, ctx.target.cutoverSelector, `the pod of ${dst(ctx).target.name}`, timeoutMs);
   const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: dst(ctx).target.pvc };
-  await ctx.cluster.deleteObject(pvc);
-  await poll(`PVC ${ns}/${pvc.name} to be deleted`, timeoutMs, async () => ((await ctx.cluster.readObject(pvc)) ? undefined : true));
-  await ctx.cluster.createObject(ctx.target.pvc);
-  await scaleTo(ctx.cluster, ns, targetRef(ctx), 1);
-  await waitTargetReady(ctx, timeoutMs);
+  await restartTarget(ctx, timeoutMs, async () => {
+    await ctx.cluster.deleteObject(pvc);
+    await poll(`PVC ${ns}/${pvc.name} to be deleted`, timeoutMs, async () => ((await ctx.cluster.readObject(pvc)) ? undefined : true));
+    await ctx.cluster.createObject(ctx.target.pvc);
+  });
 }
