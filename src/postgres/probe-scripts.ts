@@ -24,11 +24,16 @@ bindir() {
   echo "this image has no PostgreSQL $1 binaries" >&2; return 1
 }
 # pg_ctl hands -o to a shell unquoted, so the config path must hold no space or shell character: a symlink in
-# /tmp stands for PGDATA (includes relative to the config file still resolve inside PGDATA).
-conf=/tmp/pgupgrade-empty.conf
-: > "$conf"; [ -f "$1/postgresql.conf" ] && ln -sfn "$1" /tmp/pgupgrade-pgdata && conf=/tmp/pgupgrade-pgdata/postgresql.conf
+# /tmp stands for PGDATA (includes relative to the config file still resolve inside PGDATA). server_opts DIR sets
+# SERVER_OPTS for the cluster in DIR; a script that moves the cluster calls it again.
+server_opts() {
+  conf=/tmp/pgupgrade-empty.conf
+  [ -f "$1/postgresql.conf" ] && ln -sfn "$1" /tmp/pgupgrade-pgdata && conf=/tmp/pgupgrade-pgdata/postgresql.conf
+  SERVER_OPTS="-c config_file=$conf -c hba_file=/tmp/pgupgrade-hba.conf -c ident_file=/tmp/pgupgrade-ident.conf"
+}
+: > /tmp/pgupgrade-empty.conf
 printf 'local all all trust\\n' > /tmp/pgupgrade-hba.conf; : > /tmp/pgupgrade-ident.conf
-SERVER_OPTS="-c config_file=$conf -c hba_file=/tmp/pgupgrade-hba.conf -c ident_file=/tmp/pgupgrade-ident.conf"
+server_opts "$1"
 `;
 
 /** pg_controldata of the cluster. Argument: $1 PGDATA. */

@@ -59,7 +59,7 @@ if [ -n "$R" ] && { [ -f "$R/PG_VERSION" ] || [ -d "$R/.pgupgrade-relayout" ]; }
   { [ ! -f "$R/PG_VERSION" ] || mv "$R/PG_VERSION" "$S/"; } && mkdir -p "$P" && mv "$S" "$D" && sync -f "$R" || exit 16
   say "moved the cluster at the root of the volume ($R) into $D: an upgrade in place needs it in a directory of its own"
   # The prelude looked for the cluster's configuration before it was here.
-  [ -f "$D/postgresql.conf" ] && ln -sfn "$D" /tmp/pgupgrade-pgdata && SERVER_OPTS="-c config_file=/tmp/pgupgrade-pgdata/postgresql.conf \${SERVER_OPTS#* * }"
+  server_opts "$D"
 fi
 if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
   mv "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
