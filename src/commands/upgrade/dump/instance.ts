@@ -22,10 +22,17 @@ export async function targetPod(ctx: DumpCtx): Promise<Pod> {
   return pod;
 }
 
+/**
+ * How long a step that needs the new instance waits for its pod to be Ready: on a loaded node a readiness probe can
+ * time out once, and a pod that was Ready a moment ago is then briefly not.
+ */
+const READY_WAIT_MS = 120_000;
+
 /** The new instance as psql and the fingerprint reach it: its pod, its container, its superuser, port 5432. */
 export async function targetDiscovery(ctx: DumpCtx): Promise<Discovery> {
   const s = dst(ctx);
-  const pod = await targetPod(ctx);
+  const pod = await poll(`a ready pod of ${s.target.name}`, READY_WAIT_MS, async () => targetPod(ctx).catch(() => undefined),
+    `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
   return { ...ctx.d, pod, container: { name: s.target.container }, port: 5432, superuser: { ...ctx.d.superuser, user: s.target.superuser } as Discovery['superuser'] };
 }
 
