@@ -70,13 +70,18 @@ export function judgeServer(to: number, versionNum: number | undefined, pod: { n
  * 2. Every database accepts connections (they were all read: an error there is passed in), and every role that
  * had a password in the reference still exists, may log in, has not expired and keeps its kind of hash.
  */
-export function judgeConnections(reference: Record<string, string>, c: ValidateClusterFacts, connectError?: string): ValidateFinding {
+export function judgeConnections(reference: Record<string, string>, c: ValidateClusterFacts, connectError?: string, ownSuperuser?: string): ValidateFinding {
   const title = 'Every database accepts connections; every role that could log in still can';
   const now = new Map(c.roles.map((r) => [r.name, r]));
   const bad: string[] = [];
+  const own: string[] = [];
   for (const [name, hash] of Object.entries(reference)) {
     const r = now.get(name);
     if (!r) bad.push(`role ${name}: missing`);
+    // A new instance's own superuser has its Secret's password, hashed as the target hashes it: it logged in to be read.
+    else if (name === ownSuperuser && r.login) {
+      if (hash !== r.hash) own.push(`${name} (the new instance's own superuser, its Secret's password: ${hash} → ${r.hash})`);
+    }
     else if (hash !== 'none' && !r.login) bad.push(`role ${name}: may no longer log in`);
     else if (hash !== 'none' && r.expired) bad.push(`role ${name}: its password has expired`);
     else if (hash !== r.hash) bad.push(`role ${name}: password hash ${hash} → ${r.hash}`);
@@ -86,7 +91,8 @@ export function judgeConnections(reference: Record<string, string>, c: ValidateC
   for (const d of closed) bad.push(`database ${d}: does not allow connections (datallowconn)`);
   const logins = Object.values(reference).filter((h) => h !== 'none').length;
   if (bad.length) return f('connections', title, 'fail', bad.join('; '), 'restore the roles and settings as they were before the upgrade (ALTER ROLE … LOGIN / PASSWORD, ALTER DATABASE … ALLOW_CONNECTIONS true)');
-  return f('connections', title, 'pass', `${c.databases.filter((d) => d.allow).length} databases connected; ${logins} roles with a password, each with its kind of hash`);
+  return f('connections', title, 'pass', `${c.databases.filter((d) => d.allow).length} databases connected; ${logins} roles with a password, each with its kind of hash` +
+    (own.length ? `, but for ${own.join(', ')}` : ''));
 }
 
 /** 4. Tables with rows and no planner statistics. */

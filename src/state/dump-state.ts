@@ -37,6 +37,9 @@ export function dumpStateName(workload: string): string {
   return upgradeNames(workload, 0).state.replace(/^pgupgrade-state-/, 'pgupgrade-dump-');
 }
 
+/** Where the source's fingerprint is kept, for a resumed run, the rollback and validate. */
+export const dumpReferenceName = (stateName: string): string => `${stateName}-fingerprint`;
+
 /** Has `p` been done? (`rolled-back` is past every other phase.) */
 export function isDumpDone(s: DumpState | undefined, p: DumpPhase): boolean {
   return s !== undefined && DUMP_PHASES.indexOf(s.phase) >= DUMP_PHASES.indexOf(p);

@@ -1,6 +1,7 @@
 import type { KObject } from '../k8s/cluster.ts';
 import type { ValidateFinding } from '../postgres/validate.ts';
-import type { ScaledWorkload, UpgradeState } from '../state/state.ts';
+import type { ScaledWorkload } from '../state/state.ts';
+import type { ValidatedUpgrade } from '../state/validated-upgrade.ts';
 import { refOf } from '../postgres/workload.ts';
 import { isRolledOut } from '../steps/workload.ts';
 
@@ -16,25 +17,27 @@ export function appProblem(w: ScaledWorkload, o: KObject | undefined, ns: string
 }
 
 /** 8. The applications recorded by the upgrade are back at their replica counts, with their rollouts complete. */
-export function judgeApplications(s: UpgradeState, found: Array<KObject | undefined>, ns: string): ValidateFinding {
+export function judgeApplications(s: Pick<ValidatedUpgrade, 'apps'>, found: Array<KObject | undefined>, ns: string): ValidateFinding {
   const title = 'The applications are back at their recorded replicas';
   const bad = s.apps.map((w, i) => appProblem(w, found[i], ns)).filter((p): p is string => !!p);
   if (bad.length) return { id: 'applications', title, status: 'fail', found: bad.join('; '), fix: 'scale them back and wait for their rollouts (commands above)' };
   return { id: 'applications', title, status: 'pass', found: s.apps.length ? s.apps.map((w) => `${refOf(w)} (${w.replicas})`).join(', ') + ' ready' : 'the upgrade recorded none' };
 }
 
-/** The upgrade and rollback Jobs of this workload that failed. */
-export function failedJobs(jobs: KObject[], s: UpgradeState): string[] {
-  return jobs.filter((j) => j.metadata.name === s.job || j.metadata.name.startsWith(`${s.job}-`) || j.metadata.labels?.['pgupgrade.kubectl.io/role']?.endsWith('-job'))
+/** The upgrade and rollback Jobs of this workload that failed (an upgrade by dump runs none). */
+export function failedJobs(jobs: KObject[], s: Pick<ValidatedUpgrade, 'job'>): string[] {
+  const job = s.job;
+  if (!job) return [];
+  return jobs.filter((j) => j.metadata.name === job || j.metadata.name.startsWith(`${job}-`) || j.metadata.labels?.['pgupgrade.kubectl.io/role']?.endsWith('-job'))
     .filter((j) => (j.status?.failed ?? 0) > 0 || (j.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True'))
     .map((j) => j.metadata.name);
 }
 
 /** 9. Nothing left half-done: the record says done, and no upgrade Job failed. */
-export function judgeFinished(s: UpgradeState, failed: string[], ns: string): ValidateFinding {
+export function judgeFinished(s: ValidatedUpgrade, failed: string[], ns: string): ValidateFinding {
   const title = 'Nothing left half-done';
   const ref = refOf(s.workload);
-  if (s.phase !== 'done') {
+  if (!s.finished) {
     return { id: 'finished', title, status: 'fail', found: `the upgrade from ${s.from} to ${s.to} stopped after its "${s.phase}" phase`,
       fix: `resume it: kubectl pgupgrade upgrade -n ${ns} ${ref} --to ${s.to} --method ${s.method}; or undo it: kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback` };
   }
@@ -42,13 +45,8 @@ export function judgeFinished(s: UpgradeState, failed: string[], ns: string): Va
     return { id: 'finished', title, status: 'fail', found: `failed Job${failed.length > 1 ? 's' : ''}: ${failed.join(', ')}`,
       fix: `read why: kubectl -n ${ns} logs job/${failed[0]}; then delete it: kubectl -n ${ns} delete job ${failed.join(' ')}` };
   }
-  const at = s.history.at(-1)?.at;
+  const at = s.lastAt;
   return { id: 'finished', title, status: 'pass', found: `the upgrade from ${s.fromVersion} to ${s.to} (--${s.method}) is recorded done${at ? ` at ${at}` : ''}; no failed Job` };
-}
-
-/** When the new server first started: its activity counters began then. */
-export function dbStartOf(s: UpgradeState): string | undefined {
-  return s.history.find((h) => h.phase === 'db-start')?.at;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ListrTask } from 'listr2';
 import { judgeData } from '../postgres/validate-data.ts';
 import type { ValidateFinding } from '../postgres/validate.ts';
-import { countersResetAfter, dbStartOf } from './checks.ts';
+import { countersResetAfter } from './checks.ts';
 import { refOf } from '../postgres/workload.ts';
 import { readDatabases, type ValidateCtx } from './ctx.ts';
 
@@ -11,7 +11,7 @@ const COUNTERS_SETTLE_MS = 11_000;
 /** The data check from what was read; undefined when there was nothing to compare with. */
 export function dataFinding(ctx: ValidateCtx): ValidateFinding | undefined {
   if (!ctx.reference || !ctx.fingerprint) return undefined;
-  const dbStart = dbStartOf(ctx.state);
+  const dbStart = ctx.state.countersSince;
   return judgeData({
     reference: ctx.reference.fingerprint, referenceSource: ctx.reference.source, now: ctx.fingerprint,
     writes: Object.fromEntries([...ctx.dbs].map(([db, f]) => [db, f.writes])),

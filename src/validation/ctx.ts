@@ -5,7 +5,7 @@ import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { parseValidateDb, type AmcheckResult, type ValidateClusterFacts, type ValidateDbFacts } from '../postgres/validate.ts';
 import { validateDatabaseSql } from '../postgres/validate-sql.ts';
 import type { Reference } from '../state/reference.ts';
-import type { UpgradeState } from '../state/state.ts';
+import type { ValidatedUpgrade } from '../state/validated-upgrade.ts';
 
 /** What `validate` was asked to do. */
 export interface ValidateOptions {
@@ -23,8 +23,10 @@ export interface ValidateOptions {
 /** What the tasks find, for the judges in run.ts. */
 export interface ValidateCtx {
   cluster: Cluster;
+  /** The server validated: the workload upgraded in place, or the new instance of an upgrade by dump. */
   d: Discovery;
-  state: UpgradeState;
+  /** The upgrade's record, in place or by dump, as validate sees it. */
+  state: ValidatedUpgrade;
   /** The record's ConfigMap, where a pass is recorded (validated-at). */
   stateConfigMap: string;
   password: string;

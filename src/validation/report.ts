@@ -36,7 +36,7 @@ export function findings(ctx: ValidateCtx, opts: ValidateOptions): ValidateFindi
     const why = 'the database has no Ready pod';
     out.push(notRead('connections', 'Every database accepts connections', why), notRead('data', DATA_TITLE, why));
   } else {
-    out.push(judgeConnections(ctx.reference?.fingerprint.roles ?? {}, ctx.server, ctx.connectError));
+    out.push(judgeConnections(ctx.reference?.fingerprint.roles ?? {}, ctx.server, ctx.connectError, s.target?.superuser));
     out.push(opts.dataComparedBy ? { id: 'data', title: DATA_TITLE, status: 'pass', found: opts.dataComparedBy }
       : dataFinding(ctx) ?? notRead('data', DATA_TITLE, `no reference fingerprint (ConfigMap ${s.fingerprintConfigMap} is gone, or belongs to another upgrade)`));
     if (!ctx.connectError) {

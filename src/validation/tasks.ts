@@ -1,37 +1,16 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../k8s/cluster.ts';
-import { discover } from '../discovery/discover.ts';
-import { liveReach, readPassword, runPsqlScript } from '../server/gather.ts';
-import { usageError } from '../exit-codes.ts';
+import { liveReach, runPsqlScript } from '../server/gather.ts';
 import { fingerprintVia } from '../fingerprint/read.ts';
 import { ANALYZE_SCRIPT } from '../postgres/upgrade-script.ts';
 import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate.ts';
 import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../postgres/validate-sql.ts';
-import { loadReference } from '../state/reference.ts';
-import { readUpgradeRecord } from '../state/store.ts';
 import { connectTask } from '../connect-task.ts';
 import { createKubernetesTasks } from './cluster-checks.ts';
+import { findTask, readReference } from './find.ts';
 import { readDatabases, run, type ValidateCtx, type ValidateOptions } from './ctx.ts';
 
 export type { ValidateCtx, ValidateOptions } from './ctx.ts';
-
-function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
-  return {
-    title: 'Find the workload and the record of its upgrade',
-    task: async (ctx, task) => {
-      ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
-      const where = `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}`;
-      const { name, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
-      if (!s) throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
-      ctx.state = s;
-      ctx.stateConfigMap = name;
-      ctx.repairs = [];
-      if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}; the database has no Ready pod`);
-      ctx.password = await readPassword(ctx.cluster, ctx.d);
-      task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method}), recorded "${s.phase}"; pod ${ctx.d.pod.metadata.name}`;
-    },
-  };
-}
 
 /** The repairs that the flags ask for, each before the facts it repairs are read. */
 function repairTasks(opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
@@ -88,7 +67,7 @@ export function createValidateTasks(connect: () => Promise<Cluster>, opts: Valid
       enabled: live,
       task: async (ctx, task) => {
         if (!opts.dataComparedBy) ctx.fingerprint = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-        ctx.reference = await loadReference(ctx.cluster, ctx.d.namespace, ctx.state.fingerprintConfigMap, ctx.state);
+        ctx.reference = await readReference(ctx.cluster, ctx.d.namespace, ctx.state);
         if (opts.dataComparedBy) return void (task.title = `Read the reference fingerprint (${ctx.reference?.source ?? 'none'}); the data was compared by the upgrade`);
         task.title = ctx.reference ? `Read the data and the reference (${ctx.reference.source})` : `Read the data; no reference fingerprint (ConfigMap ${ctx.state.fingerprintConfigMap}) to compare with`;
       },

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RunResult } from '../../support/cli/binary.ts';
+import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
 import { runUntil } from '../../support/cli/run-until.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
@@ -82,6 +82,7 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
   const rep = JSON.parse(r.stdout) as { newInstance: string; fingerprint: { equal: boolean }; phase: string };
   assert.is(rep.newInstance, 'Deployment/postgres-v14');
   assert.ok(rep.fingerprint.equal);
+  assert.equal((rep as unknown as { validation: { summary: { fail: number } } }).validation.summary.fail, 0, 'the upgrade ends with validate\'s checks, all passing');
   assert.is((await recordedState(cp, c.ns))?.phase, 'done');
   assert.equal(await selectorOf(cp, 'postgres'), { 'pgupgrade.kubectl.io/instance': 'postgres-v14' });
   assert.is(await replicasOf(cp, 'postgres'), 0, 'the old instance is scaled to 0');
@@ -103,6 +104,47 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
   const again = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, 'nothing to do');
+});
+
+interface Check { id: string; status: string; found: string; details?: string[]; fix?: string }
+
+/** `validate -o json` of the namespace's upgrade (the source named by nothing: discovery finds it, scaled to 0). */
+async function validate(cp: ControlPlane): Promise<{ code: number; stderr: string; checks: Check[]; by: (id: string) => Check }> {
+  const r = await runAsync(requireBinary(), ['validate', '-n', c.ns, '-o', 'json'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+  outputs.push(r);
+  const checks = (JSON.parse(r.stdout || '{"checks":[]}') as { checks: Check[] }).checks;
+  const by = (id: string) => checks.find((x) => x.id === id) ?? assert.unreachable(`no check ${id}: ${r.stdout}\n${r.stderr}`) as never;
+  return { code: r.code, stderr: r.stderr, checks, by };
+}
+
+// Issue 15, acceptance 1, the dump half: validate follows the record to the new instance and judges its data.
+test('validate after the dump: it passes on the new instance; a row deleted behind its back, or one changed, fails with the diff', async () => {
+  const { cp } = await sharedEnv();
+  const ok = await validate(cp);
+  assert.is(ok.code, 0, `${JSON.stringify(ok.checks, null, 1)}\n${ok.stderr}`);
+  assert.equal(ok.checks.map((x) => x.id), ['server', 'connections', 'data', 'statistics', 'extensions', 'collations', 'applications', 'finished']);
+  assert.match(ok.by('server').found, /PostgreSQL 14\.\d+, Ready, 0 restarts/);
+  assert.match(ok.by('data').found, /^equal, compared with the reference read from the source deploy\/postgres once the applications were down/);
+  assert.ok(ok.by('data').details?.some((d) => /public\.app_writes: rows \d+ → \d+; written since the upgrade/.test(d)), ok.by('data').details?.join('\n'));
+  assert.match(ok.by('connections').found, 'but for admin (the new instance\'s own superuser');
+  assert.match(ok.by('finished').found, '(--dump) is recorded done');
+  const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
+  const sql = podSql(cp, c.ns, pod, 'admin');
+  // A session that the server does not count: its writes look, to validate, like a change nothing made (a loss).
+  const behindItsBack = (text: string) => sql('app1', `SET track_counts = off;\n${text}`);
+  const kept = (await sql('app1', 'SELECT row_to_json(o) FROM orders o WHERE id = 7')).trim();
+  await behindItsBack('DELETE FROM orders WHERE id = 7');
+  const gone = await validate(cp);
+  assert.is(gone.code, 3, gone.stderr);
+  assert.ok(gone.by('data').details?.includes('FAIL database app1: table public.orders: rows 600 → 599, not written since the upgrade'), gone.by('data').details?.join('\n'));
+  assert.match(gone.by('data').fix ?? '', `kubectl pgupgrade upgrade -n ${c.ns} deploy/postgres --rollback`);
+  await behindItsBack(`INSERT INTO orders SELECT * FROM json_populate_record(null::orders, '${kept}')`);
+  await behindItsBack('UPDATE customers SET name = \'someone else\' WHERE id = 3');
+  const changed = await validate(cp);
+  assert.is(changed.code, 3, changed.stderr);
+  assert.ok(changed.by('data').details?.includes('FAIL database app1: table public.customers: content changed (rows 200), not written since the upgrade'),
+    changed.by('data').details?.join('\n'));
+  await behindItsBack('UPDATE customers SET name = \'customer 3\' WHERE id = 3');
 });
 
 test('--rollback: the Service back, the old instance up with its data unchanged, the application writing on 12 again', async () => {

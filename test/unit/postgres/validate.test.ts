@@ -66,6 +66,21 @@ test('connections: a role that had a password must still log in with the same ki
   assert.not.match(r.found, 'template0');
 });
 
+test('connections after a dump: the new instance\'s own superuser may change its kind of hash (its Secret\'s password); any other role may not', () => {
+  const roles = [{ name: 'postgres', login: true, hash: 'scram-sha-256', expired: false }, { name: 'app_md5', login: true, hash: 'md5', expired: false },
+    { name: 'nologin', login: false, hash: 'none', expired: false }];
+  const dbs = [{ name: 'app1', allow: true }];
+  const before = { ...ref.roles, postgres: 'md5' };
+  const own = judgeConnections(before, { versionNum: 140010, roles, databases: dbs }, undefined, 'postgres');
+  assert.is(own.status, 'pass');
+  assert.match(own.found, 'but for postgres (the new instance\'s own superuser, its Secret\'s password: md5 → scram-sha-256)');
+  assert.is(judgeConnections(before, { versionNum: 140010, roles, databases: dbs }).status, 'fail');
+  const other = judgeConnections({ ...before, app_md5: 'scram-sha-256' }, { versionNum: 140010, roles, databases: dbs }, undefined, 'postgres');
+  assert.match(other.found, 'role app_md5: password hash scram-sha-256 → md5');
+  const locked = judgeConnections(before, { versionNum: 140010, roles: [{ ...roles[0], login: false }, roles[1], roles[2]] as typeof roles, databases: dbs }, undefined, 'postgres');
+  assert.match(locked.found, 'role postgres: may no longer log in');
+});
+
 const db = (x: Partial<ValidateDbFacts>): ValidateDbFacts => ({ writes: {}, statsReset: null, noStats: [], extensions: [], collations: [],
   databaseCollation: null, collationIndexes: [], ...x });
 

@@ -2,14 +2,16 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { KObject } from '../../../src/k8s/cluster.ts';
 import type { UpgradeState } from '../../../src/state/state.ts';
+import { inPlaceView } from '../../../src/state/validated-upgrade.ts';
 import { appProblem, countersResetAfter, failedJobs, judgeApplications, judgeFinished } from '../../../src/validation/checks.ts';
 
 const test = suite('validate: the Kubernetes side of an upgrade');
 
-const state = {
+const recorded = {
   workload: { kind: 'StatefulSet', name: 'pg', replicas: 1 }, from: 13, fromVersion: '13.22', to: 15, method: 'link', job: 'pgupgrade-pg-to-15',
   apps: [{ kind: 'Deployment', name: 'web', replicas: 2 }], phase: 'done', history: [{ phase: 'db-start', at: '2026-01-01T00:00:00.000Z' }, { phase: 'done', at: '2026-01-01T00:01:00.000Z' }],
 } as unknown as UpgradeState;
+const state = inPlaceView(recorded);
 const deploy = (replicas: number, ready: number): KObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', generation: 2 },
   spec: { replicas }, status: { observedGeneration: 2, updatedReplicas: ready, readyReplicas: ready } });
 
@@ -22,7 +24,7 @@ test('applications: back at the recorded replicas with a complete rollout, else 
 
 test('nothing half-done: an unfinished phase names resume and rollback; a failed Job of ours fails', () => {
   assert.is(judgeFinished(state, [], 'ns').status, 'pass');
-  const half = judgeFinished({ ...state, phase: 'verified' }, [], 'ns');
+  const half = judgeFinished(inPlaceView({ ...recorded, phase: 'verified' }), [], 'ns');
   assert.is(half.status, 'fail');
   assert.match(half.fix ?? '', 'kubectl pgupgrade upgrade -n ns sts/pg --to 15 --method link');
   const jobs: KObject[] = [

@@ -1,4 +1,5 @@
 import type { Discovery } from '../../../discovery/discover.ts';
+import { asDumpTarget, readyPodOf } from '../../../discovery/dump-target.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import type { KObject, Pod } from '../../../k8s/cluster.ts';
 import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
@@ -16,8 +17,7 @@ const targetRef = (ctx: DumpCtx) => ({ kind: dst(ctx).target.kind, name: dst(ctx
 
 /** The new instance's ready pod. */
 export async function targetPod(ctx: DumpCtx): Promise<Pod> {
-  const pods = await ctx.cluster.listPods(ctx.d.namespace, ctx.target.cutoverSelector);
-  const pod = pods.find((p) => p.ready && !('deletionTimestamp' in p.metadata && p.metadata.deletionTimestamp));
+  const pod = readyPodOf(await ctx.cluster.listPods(ctx.d.namespace, ctx.target.cutoverSelector));
   if (!pod) throw new CliError(`no ready pod of ${dst(ctx).target.kind} ${ctx.d.namespace}/${dst(ctx).target.name}`, ExitCode.failed);
   return pod;
 }
@@ -33,7 +33,7 @@ export async function targetDiscovery(ctx: DumpCtx): Promise<Discovery> {
   const s = dst(ctx);
   const pod = await poll(`a ready pod of ${s.target.name}`, READY_WAIT_MS, async () => targetPod(ctx).catch(() => undefined),
     `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
-  return { ...ctx.d, pod, container: { name: s.target.container }, port: 5432, superuser: { ...ctx.d.superuser, user: s.target.superuser } as Discovery['superuser'] };
+  return asDumpTarget(ctx.d, s.target, pod);
 }
 
 /** Runs our SQL on the new instance as its superuser. */

@@ -7,6 +7,7 @@ import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreS
 import { compareFingerprints, type Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
+import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { dst, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 
@@ -30,15 +31,13 @@ function sourceAddress(ctx: DumpCtx): { host: string; port: number; user: string
   return { host, port: ctx.d.port, user: ctx.d.superuser?.user ?? 'postgres' };
 }
 
-/** Where the source's fingerprint is kept, for a resumed run and the rollback. */
-export const referenceName = (stateName: string): string => `${stateName}-fingerprint`;
 
 /**
  * The source's fingerprint, read once nothing writes, and kept in a ConfigMap (one left by an earlier upgrade is
  * replaced): a resumed run and the rollback compare with the one taken then, as the source is not written after it.
  */
 export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
-  const name = referenceName(ctx.stateName);
+  const name = dumpReferenceName(ctx.stateName);
   await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name });
   const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
   await ctx.cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ctx.d.namespace,
@@ -48,13 +47,14 @@ export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
 
 /** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
 export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
-  return (await loadFingerprint(ctx.cluster, ctx.d.namespace, referenceName(ctx.stateName))) ?? takeSourceReference(ctx);
+  return (await loadFingerprint(ctx.cluster, ctx.d.namespace, dumpReferenceName(ctx.stateName))) ?? takeSourceReference(ctx);
 }
 
 /**
  * Globals first (`pg_dumpall --globals-only`, read-only, rewritten for the target's superuser and the roles it
  * has), then every database, streamed by DUMP_RESTORE_SCRIPT in the new pod, whose client tools are the target
- * major's. Passwords, globals and database names go on stdin; nothing of them is printed.
+ * major's. Passwords, globals and database names go on stdin; nothing of them is printed. Then each database's
+ * activity counters are reset: from there on they count the clients' writes alone (the record's `loaded` time).
  */
 export async function loadTarget(ctx: DumpCtx): Promise<string> {
   const s = dst(ctx);
@@ -78,6 +78,8 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
     throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
       'The source was only read. A re-run empties the new instance and loads it again', ExitCode.failed);
   }
+  // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
+  await psqlEach(ctx.cluster, t, liveReach(t), ctx.password, dbs, 'SELECT pg_stat_reset()');
   return `${dbs.length} databases`;
 }
 

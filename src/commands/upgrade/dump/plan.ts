@@ -16,7 +16,7 @@ import { dumpStateName, parseDumpState, type DumpState } from '../../../state/du
 import { parseState, upgradeNames } from '../../../state/state.ts';
 import type { DumpCtx, DumpOptions } from './ctx.ts';
 import { sourceServices, verifyTarget } from './identity.ts';
-import { referenceName } from './load.ts';
+import { dumpReferenceName } from '../../../state/dump-state.ts';
 
 const planning = (ctx: DumpCtx): boolean => !ctx.resuming && !ctx.nothingToDo;
 
@@ -35,7 +35,7 @@ function judgeRecord(ctx: DumpCtx, s: DumpState, opts: DumpOptions): void {
     throw usageError(`ConfigMap ${ns}/${ctx.stateName} records an upgrade by dump to ${s.to} (phase "${s.phase}"). ` +
       (s.to === opts.to ? '' : `Resume it with --to ${s.to}, or `) + `remove it and its new instance first: kubectl -n ${ns} delete ` +
       `${s.target.kind.toLowerCase()}/${s.target.name} service/${s.target.service} pvc/${s.target.pvc} configmap/${ctx.stateName} ` +
-      `configmap/${referenceName(ctx.stateName)} --ignore-not-found; nothing was changed`);
+      `configmap/${dumpReferenceName(ctx.stateName)} --ignore-not-found; nothing was changed`);
   }
   ctx.state = s;
   ctx.resuming = true;

@@ -2,7 +2,7 @@ import { loadSettingsSql, putBackSql } from '../../../postgres/dump-plan.ts';
 import { serviceSelectorPatch } from '../../../manifests/dump-target.ts';
 import type { ScaledWorkload } from '../../../state/state.ts';
 import { dst, type DumpCtx } from './ctx.ts';
-import { referenceName } from './load.ts';
+import { dumpReferenceName } from '../../../state/dump-state.ts';
 
 /** Every object and patch an upgrade by dump applies, in order, for --dry-run. */
 export function plannedDumpObjects(ctx: DumpCtx): object[] {
@@ -20,7 +20,7 @@ export function plannedDumpObjects(ctx: DumpCtx): object[] {
     { step: 'tune the new instance for the load (psql in its pod)', sql: loadSettingsSql(s.settings) },
     ...restart,
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
-    { step: 'the source\'s fingerprint, read once nothing writes', object: cm(referenceName(ctx.stateName)) },
+    { step: 'the source\'s fingerprint, read once nothing writes', object: cm(dumpReferenceName(ctx.stateName)) },
     { step: `pg_dumpall --globals-only, then per database pg_dump -Fc | pg_restore, streamed in the new instance's pod; passwords on stdin` },
     { step: 'put the durable settings back (psql in the new pod)', sql: putBackSql(s.settings) },
     ...restart,

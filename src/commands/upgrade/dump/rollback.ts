@@ -12,7 +12,7 @@ import { dumpStateName, isDumpDone, parseDumpState } from '../../../state/dump-s
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, phase, type DumpCtx } from './ctx.ts';
 import { appsUp, restoreServices } from './cutover.ts';
-import { referenceName } from './load.ts';
+import { dumpReferenceName } from '../../../state/dump-state.ts';
 
 export interface DumpRollbackOptions {
   workload?: string;
@@ -78,7 +78,7 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
           task.title = 'Start the old instance: it served all along (--no-cutover): nothing to compare';
           return;
         }
-        const reference = await loadFingerprint(ctx.cluster, ns(ctx), referenceName(ctx.stateName));
+        const reference = await loadFingerprint(ctx.cluster, ns(ctx), dumpReferenceName(ctx.stateName));
         if (!reference) {
           task.title = 'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
           return;

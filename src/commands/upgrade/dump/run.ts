@@ -1,12 +1,14 @@
 import { Listr } from 'listr2';
 import type { CommandContext } from '../../../context.ts';
 import { confirmOrStop } from '../../../confirm.ts';
-import { usageError } from '../../../exit-codes.ts';
+import { blockingError, usageError } from '../../../exit-codes.ts';
 import { onInterrupt } from '../../../interrupt.ts';
 import { printReport, type Io } from '../../../output.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../../renderer.ts';
 import { holdingLock, lockRecord } from '../../../state/lock.ts';
+import { createValidateTasks } from '../../../validation/tasks.ts';
+import { checksText, summaryLine, validateNow } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
 import { cutoverCommand } from './cutover.ts';
@@ -55,9 +57,14 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, ref, c.stateVersion);
   await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpApplyTasks(opts.timeoutSeconds), listOpts).run(c));
   const s = dst(c);
+  // Like the in-place upgrade, it ends with validate's checks (on the new instance); a pass is recorded for cleanup.
+  const vopts = { workload: ref, analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
+    dataComparedBy: 'compared by this upgrade: the new instance\'s fingerprint equals the source\'s', superuserSecret: opts.superuserSecret };
+  const validation = await validateNow(createValidateTasks(async () => c.cluster, vopts), listOpts, vopts);
   const report = { workload: ref, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: 'dump', phase: s.phase,
     newInstance: `${s.target.kind}/${s.target.name}`, pvc: s.target.pvc, services: s.services.map((x) => x.name), cutover: s.cutover,
-    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, notes: c.globalsNotes, timingsMs: c.timings };
+    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, notes: c.globalsNotes, timingsMs: c.timings,
+    validation: { checks: validation.checks, summary: validation.summary } };
   await printReport(io, opts.output, report, (r) => [
     `${r.workload} in ${r.namespace} (PostgreSQL ${r.from}) was dumped and restored into ${r.newInstance} (PostgreSQL ${r.to}); the fingerprints are equal.`,
     s.cutover ? `Cut over: Service ${r.services.join(', ') || '(none)'} now leads to the new instance; the old one is scaled to 0 and kept with PVC ${s.pvc} ` +
@@ -65,7 +72,11 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
     ...r.notes.map((n) => `Note: ${n}.`),
+    `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${summaryLine(validation)}`,
   ].join('\n'));
+  if (validation.summary.fail) {
+    throw blockingError(`the upgrade is done, but validate's checks found ${validation.summary.fail} problem${validation.summary.fail > 1 ? 's' : ''} (above), each with its fix`);
+  }
 }
 
 /** `upgrade --rollback` after an upgrade by dump; false when the workload has no dump record (the in-place rollback's turn). */

@@ -1,0 +1,76 @@
+import type { ListrTask } from 'listr2';
+import type { Cluster } from '../k8s/cluster.ts';
+import { discover, type Discovery } from '../discovery/discover.ts';
+import { findDumpTarget } from '../discovery/dump-target.ts';
+import { usageError } from '../exit-codes.ts';
+import { readFingerprint } from '../fingerprint/store.ts';
+import { refOf } from '../postgres/workload.ts';
+import { readPassword } from '../server/gather.ts';
+import { dumpReferenceName, dumpStateName, parseDumpState } from '../state/dump-state.ts';
+import { loadReference, type Reference } from '../state/reference.ts';
+import { bindingProblem } from '../state/state.ts';
+import { readUpgradeRecord } from '../state/store.ts';
+import { dumpView, inPlaceView, type ValidatedUpgrade } from '../state/validated-upgrade.ts';
+import type { ValidateCtx, ValidateOptions } from './ctx.ts';
+
+interface Found {
+  /** The server to validate: the workload itself (in place), or the new instance (by dump). */
+  d: Discovery;
+  view: ValidatedUpgrade;
+  configMap: string;
+}
+
+/**
+ * The upgrade recorded for the workload found: by dump (unless rolled back), else in place. By dump, the server to
+ * validate is the new instance that the record names, reached with the source's Secret.
+ */
+async function findUpgrade(cluster: Cluster, d: Discovery): Promise<Found> {
+  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
+  const dumpName = dumpStateName(d.workload.metadata.name);
+  const dump = parseDumpState(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name: dumpName }));
+  const { name, state } = await readUpgradeRecord(cluster, d);
+  if (dump && dump.phase !== 'rolled-back') {
+    const bound = bindingProblem(dump, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc.metadata.name }, d.namespace, dumpName);
+    if (bound) throw usageError(bound);
+    const target = await findDumpTarget(cluster, d, dump.target);
+    if (!target) {
+      throw usageError(`${where} was upgraded by dump into ${dump.target.kind} ${dump.target.name}, which is gone: nothing to validate ` +
+        `(kubectl -n ${d.namespace} get ${dump.target.kind.toLowerCase()} ${dump.target.name})`);
+    }
+    return { d: target, view: dumpView(dump, dumpReferenceName(dumpName)), configMap: dumpName };
+  }
+  if (state) return { d, view: inPlaceView(state), configMap: name };
+  const newInstance = d.workload.metadata.annotations?.['pgupgrade.kubectl.io/source'];
+  if (newInstance) throw usageError(`${where} is the new instance of an upgrade by dump of ${newInstance}: validate that one (kubectl pgupgrade validate -n ${d.namespace} ${newInstance})`);
+  if (dump) {
+    throw usageError(`the upgrade by dump of ${where} was rolled back: its old instance serves (PostgreSQL ${dump.fromVersion}); nothing to validate. ` +
+      `check it: kubectl pgupgrade check -n ${d.namespace} ${refOf(dump.workload)}`);
+  }
+  throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
+}
+
+/** The reference fingerprint: in place, this upgrade's (from its snapshot, or the running server); by dump, the source's before the load. */
+export async function readReference(cluster: Cluster, ns: string, s: ValidatedUpgrade): Promise<Reference | undefined> {
+  if (s.reference === 'in-place') return loadReference(cluster, ns, s.fingerprintConfigMap, s);
+  const fingerprint = readFingerprint(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: s.fingerprintConfigMap }));
+  return fingerprint && { fingerprint, source: `source ${refOf(s.workload)} once the applications were down, before the dump` };
+}
+
+/** Finds the workload, its record, and the server to validate. */
+export function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
+  return {
+    title: 'Find the workload and the record of its upgrade',
+    task: async (ctx, task) => {
+      const source = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
+      const { d, view: s, configMap } = await findUpgrade(ctx.cluster, source);
+      ctx.d = d;
+      ctx.state = s;
+      ctx.stateConfigMap = configMap;
+      ctx.repairs = [];
+      const into = s.target ? ` into ${s.target.kind} ${s.target.name}` : '';
+      if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}${into}; the database has no Ready pod`);
+      ctx.password = await readPassword(ctx.cluster, source);
+      task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method})${into}, recorded "${s.phase}"; pod ${ctx.d.pod.metadata.name}`;
+    },
+  };
+}
