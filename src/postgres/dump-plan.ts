@@ -68,10 +68,18 @@ export function loadSettingsSql(settings: LoadSetting[]): string {
   return settings.map((s) => `ALTER SYSTEM SET ${s.name} = '${s.value}';`).join('\n');
 }
 
-/** The statements that put the durable settings back, before anything but the plugin connects. */
+/**
+ * The statements that put the durable settings back, before anything but the plugin connects: each RESET, the
+ * configuration read again, and a CHECKPOINT that writes every dirty page out. That is not yet durable: while
+ * fsync was off, PostgreSQL dropped its fsync requests (a checkpoint during the load forgets them), so the files
+ * that the load wrote may sit in the kernel's cache; SYNC_SCRIPT, run next in the pod, puts them on disk.
+ */
 export function putBackSql(settings: LoadSetting[]): string {
-  return settingsToPutBack(settings).map((n) => `ALTER SYSTEM RESET ${n};`).join('\n');
+  return [...settingsToPutBack(settings).map((n) => `ALTER SYSTEM RESET ${n};`), 'SELECT pg_reload_conf();', 'CHECKPOINT;'].join('\n');
 }
+
+/** Flushes the kernel's cache to disk (the load's files, written with fsync off); sync(2) needs no privilege. */
+export const SYNC_SCRIPT = 'sync';
 
 /** The settings as server options (`-c name=value`), for a target started with them on its command line. */
 export function loadServerArgs(settings: LoadSetting[]): string[] {

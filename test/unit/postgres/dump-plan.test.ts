@@ -20,7 +20,8 @@ test('every setting of the load is put back, and wal_level makes that a restart'
   assert.not.ok(shouldRestartAfterLoad(s.filter((x) => !x.restart)));
   assert.match(loadSettingsSql(s), "ALTER SYSTEM SET wal_level = 'minimal';");
   assert.match(putBackSql(s), 'ALTER SYSTEM RESET fsync;');
-  assert.is(putBackSql(s).split('\n').length, s.length);
+  assert.is(putBackSql(s).split('\n').length, s.length + 2);
+  assert.match(putBackSql(s), /SELECT pg_reload_conf\(\);\nCHECKPOINT;$/, 'the pages written out once fsync is back, before the sync and the restart');
   assert.equal(loadServerArgs(s).slice(0, 2), ['-c', 'fsync=off']);
 });
 

@@ -2,6 +2,7 @@ import type { Discovery } from '../../../discovery/discover.ts';
 import { asDumpTarget, readyPodOf } from '../../../discovery/dump-target.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import type { KObject, Pod } from '../../../k8s/cluster.ts';
+import { SYNC_SCRIPT } from '../../../postgres/dump-plan.ts';
 import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
 import { runPsqlScript } from '../../../server/gather.ts';
 import { poll } from '../../../steps/poll.ts';
@@ -39,6 +40,13 @@ export async function targetDiscovery(ctx: DumpCtx): Promise<Discovery> {
 /** Runs our SQL on the new instance as its superuser. */
 export async function targetSql(ctx: DumpCtx, sql: string, what: string): Promise<void> {
   await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, TARGET_SQL_SCRIPT, sql, what);
+}
+
+/** Puts what the load wrote with fsync off on disk: sync in the new pod (its volume's filesystem with the rest). */
+export async function syncTarget(ctx: DumpCtx): Promise<void> {
+  const t = await targetDiscovery(ctx);
+  const r = await ctx.cluster.exec(ctx.d.namespace, t.pod?.metadata.name as string, dst(ctx).target.container, ['sh', '-c', SYNC_SCRIPT]);
+  if (r.exitCode !== 0) throw new CliError(`sync in the new instance's pod ${t.pod?.metadata.name} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
 }
 
 const isConflict = (err: unknown) => (err as { code?: number }).code === 409;
