@@ -27,7 +27,8 @@ pg_dumpall -w --globals-only || exit 40`;
 
 /**
  * Loads the source into an empty target: the globals (rewritten already), then per database a dump and a
- * restore. Streamed (`pg_dump -Fc | pg_restore`: nothing to fill and read back) unless a directory is given for
+ * restore. Streamed (`pg_dump -Fc -Z 0 | pg_restore`: nothing to fill and read back, and nothing to compress for a stream
+ * that never touches a disk) unless a directory is given for
  * a kept dump, then `pg_dump -Fd -j` into it and `pg_restore -j` from it.
  *
  * Arguments: $1 source host, $2 source port, $3 source user, $4 target host, $5 target port, $6 target user,
@@ -70,7 +71,7 @@ while IFS= read -r b && [ -n "$b" ]; do
   CREATE=-C; [ "$v" = postgres ] && CREATE=
   T0=$(date +%s)
   if [ -z "$K" ]; then
-    { src pg_dump -w -Fc; echo $? > "$W/rc"; } | dst pg_restore -w --exit-on-error $CREATE -d postgres || exit 41
+    { src pg_dump -w -Fc -Z 0; echo $? > "$W/rc"; } | dst pg_restore -w --exit-on-error $CREATE -d postgres || exit 41
     [ "$(cat "$W/rc")" = 0 ] || exit 40
   else
     rm -rf "$K/$i"
