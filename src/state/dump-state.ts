@@ -11,9 +11,11 @@ import { saveRecord } from './store.ts';
  * (`pgupgrade-dump-<workload>`): its phases are not the in-place ones, and the old instance is never written, so
  * its way back is the Service's selector, not a snapshot. `load-started` is recorded BEFORE the load begins: a
  * run that finds it without `loaded` recreates the target's volume and loads again (never resumed half-written).
+ * The source's fingerprint is read during the load (it is not written: the applications are down, the dump is
+ * read-only); the new instance's is read from a snapshot held before the cutover, while the applications start.
  */
-export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'fingerprint', 'load-started', 'loaded',
-  'settings-back', 'verified', 'analyzed', 'cutover', 'apps-up', 'source-down', 'done', 'rolled-back'] as const;
+export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'load-started', 'loaded',
+  'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
 export interface DumpState extends RecordedSource {
@@ -28,6 +30,12 @@ export interface DumpState extends RecordedSource {
   settings: LoadSetting[];
   jobs: number;
   cutover: boolean;
+  /**
+   * When a snapshot of the loaded instance was held and the applications let in while its content is compared
+   * with the source's; absent when it was compared before (--full-verify). A run resumed after it cannot compare
+   * again (the applications have written since): validate judges the data then.
+   */
+  verifyHeldAt?: string;
   phase: DumpPhase;
   history: Array<{ phase: DumpPhase; at: string }>;
 }

@@ -119,7 +119,7 @@ function dumpOptions(argv: UpgradeArgs) {
   return {
     workload: argv.workload, to: argv.to, targetImage: argv['target-image'], target: argv.target, storageClass: argv['storage-class'], size: argv.size,
     cutover: argv.cutover, appSelector: parseSelector(argv['app-selector']), apps: argv.app, force: argv.force, timeoutSeconds: argv.timeout,
-    superuserSecret: superuserSecretOf(argv['superuser-secret']), dryRun: argv['dry-run'], output: argv.output,
+    superuserSecret: superuserSecretOf(argv['superuser-secret']), dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
   };
 }
 

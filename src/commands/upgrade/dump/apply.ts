@@ -1,15 +1,12 @@
 import type { ListrTask } from 'listr2';
-import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
-import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { runPsqlScript } from '../../../server/gather.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
-import { createTarget, resetTarget, restartTarget, targetDiscovery, targetSql, waitTargetReady } from './instance.ts';
-import { compareTarget, loadTarget, sourceReference, takeSourceReference } from './load.ts';
+import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
+import { loadTarget, sourceReference } from './load.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
@@ -28,12 +25,16 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   } else {
     await recordDump(ctx, 'load-started');
   }
-  ctx.before ??= await sourceReference(ctx);
-  return loadTarget(ctx);
+  // The source's fingerprint is read meanwhile: nothing writes it now, and the dump only reads.
+  const [loaded, before] = await Promise.allSettled([loadTarget(ctx), ctx.before ?? sourceReference(ctx)]);
+  if (loaded.status === 'rejected') throw loaded.reason;
+  if (before.status === 'rejected') throw before.reason;
+  ctx.before = before.value;
+  return `${loaded.value}; the source's fingerprint read meanwhile`;
 }
 
 /** The recorded phases of an upgrade by dump, from the new instance's creation to the old one's stop. */
-export function createDumpApplyTasks(timeoutSeconds: number): Array<ListrTask<DumpCtx>> {
+export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean): Array<ListrTask<DumpCtx>> {
   const timeout = timeoutSeconds * 1000;
   return [
     {
@@ -52,28 +53,12 @@ export function createDumpApplyTasks(timeoutSeconds: number): Array<ListrTask<Du
       return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
     }),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
-    phase('fingerprint', 'Fingerprint the source, now that nothing writes', async (ctx) => {
-      ctx.before = await takeSourceReference(ctx);
-    }),
     phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx) => load(ctx, timeout)),
     phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {
       await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the settings back');
+      await syncTarget(ctx);
       if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
     }),
-    phase('verified', 'Compare the new instance\'s fingerprint with the source\'s', async (ctx) => {
-      ctx.before ??= await sourceReference(ctx);
-      const { diff, own } = await compareTarget(ctx, ctx.before);
-      ctx.fingerprintDiff = diff;
-      ctx.globalsNotes.push(...own.map((d) => `the target's own superuser differs, as it should (its password is its Secret's): ${d}`));
-      if (ctx.fingerprintDiff.length) {
-        throw new CliError(`the new instance differs from the source:\n  ${ctx.fingerprintDiff.join('\n  ')}\nNothing was cut over; the source is untouched. ` +
-          'Undo: kubectl pgupgrade upgrade --rollback', ExitCode.failed);
-      }
-      return 'equal';
-    }),
-    phase('analyzed', 'Rebuild the planner statistics (vacuumdb --analyze-in-stages)', async (ctx) => {
-      await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, ANALYZE_SCRIPT, String(dst(ctx).to), 'vacuumdb');
-    }),
-    ...createCutoverTasks(timeout),
+    ...createCutoverTasks(timeout, fullVerify),
   ];
 }

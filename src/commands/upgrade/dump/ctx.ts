@@ -17,6 +17,8 @@ export interface DumpOptions {
   size?: string;
   jobs?: number;
   cutover: boolean;
+  /** --full-verify: compare the whole content before the cutover, the applications still down. */
+  fullVerify: boolean;
   appSelector: Record<string, string>;
   apps: string[];
   force: string[];
@@ -36,6 +38,10 @@ export interface DumpCtx extends CheckCtx {
   /** The source's fingerprint, read once the applications are down (this run only: a resumed run reads it again). */
   before?: Fingerprint;
   fingerprintDiff?: string[];
+  /** The new instance's fingerprint being read from a snapshot held before the cutover (this run only). */
+  verifyReading?: Promise<Fingerprint>;
+  /** How the content was verified, for the report. */
+  verification?: string;
   /** The report's lines about the globals (md5 roles, the superuser kept): no password in them. */
   globalsNotes: string[];
   timings: Record<string, number>;
@@ -45,9 +51,14 @@ export interface DumpCtx extends CheckCtx {
 
 /** Records a phase as done. */
 export async function recordDump(ctx: DumpCtx, p: DumpPhase): Promise<void> {
-  ctx.lock?.assertHeld();
   ctx.state = advanceDump(ctx.state as DumpState, p);
-  ctx.stateVersion = await saveDumpState(ctx.cluster, ctx.d.namespace, ctx.stateName, ctx.state, ctx.stateVersion);
+  await recordState(ctx);
+}
+
+/** Writes the record as it is in ctx (a phase advanced, or a fact added). */
+export async function recordState(ctx: DumpCtx): Promise<void> {
+  ctx.lock?.assertHeld();
+  ctx.stateVersion = await saveDumpState(ctx.cluster, ctx.d.namespace, ctx.stateName, ctx.state as DumpState, ctx.stateVersion);
 }
 
 /** The record; set by the plan, so present in every apply task. */

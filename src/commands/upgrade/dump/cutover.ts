@@ -3,6 +3,10 @@ import { serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, phase, type DumpCtx } from './ctx.ts';
+import { targetDiscovery } from './instance.ts';
+import { holdOrCompare, verifyHeld } from './verify.ts';
+import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
+import { runPsqlScript } from '../../../server/gather.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
 import type { Cluster } from '../../../k8s/cluster.ts';
 
@@ -39,14 +43,19 @@ export async function restoreServices(cluster: Cluster, ns: string, s: DumpState
   }
 }
 
-/** Cutover, the applications back, the old instance stopped and kept, done. */
-export function createCutoverTasks(timeoutMs: number): Array<ListrTask<DumpCtx>> {
+/** Cutover (a snapshot of the new instance held first), the applications back, verify, statistics, the old instance stopped and kept, done. */
+export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Array<ListrTask<DumpCtx>> {
   return [
-    phase('cutover', 'Point the Services at the new instance', cutover),
+    phase('cutover', fullVerify ? 'Compare the whole content with the source\'s, then point the Services at the new instance'
+      : 'Hold a snapshot of the new instance, then point the Services at it', async (ctx) => `${await holdOrCompare(ctx, fullVerify)}; ${await cutover(ctx)}`),
     phase('apps-up', 'Scale the applications back up', async (ctx) => {
       const note = await appsUp(ctx.cluster, ctx.d.namespace, dst(ctx), timeoutMs);
       if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
       return note;
+    }),
+    phase('verified', 'Compare the new instance\'s content, as held, with the source\'s fingerprint', verifyHeld),
+    phase('analyzed', 'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run', async (ctx) => {
+      await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, ANALYZE_SCRIPT, String(dst(ctx).to), 'vacuumdb');
     }),
     phase('source-down', 'Stop the old instance (kept, with its volume)', async (ctx) => {
       const s = dst(ctx);

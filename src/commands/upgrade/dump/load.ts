@@ -4,7 +4,7 @@ import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts'
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
 import { describeGlobals, redactPasswords, rewriteGlobals } from '../../../postgres/dump-globals.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../postgres/dump-script.ts';
-import { compareFingerprints, type Fingerprint } from '../../../postgres/fingerprint.ts';
+import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
@@ -81,17 +81,4 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
   await psqlEach(ctx.cluster, t, liveReach(t), ctx.password, dbs, 'SELECT pg_stat_reset()');
   return `${dbs.length} databases`;
-}
-
-/**
- * The new instance's fingerprint against the source's: equal, but for extensions at the target's default version
- * (CREATE EXTENSION) and the target's own superuser, which keeps the password of its Secret as the target hashes
- * it (SCRAM from 14), or is a role of its own when its name differs. Those are returned as notes, not differences.
- */
-export async function compareTarget(ctx: DumpCtx, before: Fingerprint): Promise<{ diff: string[]; own: string[] }> {
-  const t = await targetDiscovery(ctx);
-  const after = await fingerprintVia(ctx.cluster, t, liveReach(t), ctx.password);
-  const isOwn = (d: string) => d.startsWith(`role ${dst(ctx).target.superuser}:`) || d === `role ${dst(ctx).target.superuser} new after`;
-  const all = compareFingerprints(before, after, { extensionUpdates: true });
-  return { diff: all.filter((d) => !isOwn(d)), own: all.filter(isOwn) };
 }

@@ -5,7 +5,7 @@ import { dst, type DumpCtx } from './ctx.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 
 /** Every object and patch an upgrade by dump applies, in order, for --dry-run. */
-export function plannedDumpObjects(ctx: DumpCtx): object[] {
+export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] {
   const s = dst(ctx);
   const ns = ctx.d.namespace;
   const scale = (w: ScaledWorkload, replicas: number, step: string) => ({ step, patch: { apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ns }, spec: { replicas } } });
@@ -20,14 +20,16 @@ export function plannedDumpObjects(ctx: DumpCtx): object[] {
     { step: 'tune the new instance for the load (psql in its pod)', sql: loadSettingsSql(s.settings) },
     ...restart,
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
-    { step: 'the source\'s fingerprint, read once nothing writes', object: cm(dumpReferenceName(ctx.stateName)) },
-    { step: `pg_dumpall --globals-only, then per database pg_dump -Fc | pg_restore, streamed in the new instance's pod; passwords on stdin` },
-    { step: 'put the durable settings back (psql in the new pod)', sql: putBackSql(s.settings) },
+    { step: `pg_dumpall --globals-only, then per database pg_dump -Fc -Z 0 | pg_restore, streamed in the new instance's pod; passwords on stdin` },
+    { step: 'meanwhile, the source\'s fingerprint (nothing writes it now)', object: cm(dumpReferenceName(ctx.stateName)) },
+    { step: 'put the durable settings back (psql in the new pod), then sync there', sql: putBackSql(s.settings) },
     ...restart,
-    { step: 'compare the fingerprints, then vacuumdb --all --analyze-in-stages on the new instance' },
+    { step: fullVerify ? 'compare the new instance\'s whole content with the source\'s fingerprint (--full-verify)'
+      : 'hold a REPEATABLE READ snapshot of every database of the new instance (its content is compared once the applications are back)' },
     ...s.services.map((x) => ({ step: s.cutover ? 'cutover: point the Service at the new pods (JSON merge patch)' : '--no-cutover: printed, not applied',
       patch: { apiVersion: 'v1', kind: 'Service', metadata: { name: x.name, namespace: ns }, ...serviceSelectorPatch(x.before, ctx.target.cutoverSelector, 5432) } })),
     ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')),
+    { step: 'compare the held content with the source\'s fingerprint; then vacuumdb --all --analyze-in-stages on the new instance, the applications running' },
     ...(s.cutover ? [scale(s.workload, 0, 'stop the old instance (kept, with its volume, for --rollback)')] : []),
   ];
 }

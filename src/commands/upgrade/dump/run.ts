@@ -44,7 +44,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   if (opts.dryRun) {
     if (c.resuming) throw usageError(`an upgrade by dump is under way (last phase "${dst(c).phase}"); --dry-run plans only a new one`);
     const { dump } = await import('js-yaml');
-    io.out(plannedDumpObjects(c).map((o) => dump(JSON.parse(JSON.stringify(o)), { noRefs: true, lineWidth: 120 })).join('---\n'));
+    io.out(plannedDumpObjects(c, opts.fullVerify).map((o) => dump(JSON.parse(JSON.stringify(o)), { noRefs: true, lineWidth: 120 })).join('---\n'));
     return;
   }
   if (!c.resuming) {
@@ -55,7 +55,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.stateName}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
     `--to ${opts.to} --method dump; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, ref, c.stateVersion);
-  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpApplyTasks(opts.timeoutSeconds), listOpts).run(c));
+  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpApplyTasks(opts.timeoutSeconds, opts.fullVerify), listOpts).run(c));
   const s = dst(c);
   // Like the in-place upgrade, it ends with validate's checks (on the new instance); a pass is recorded for cleanup.
   const vopts = { workload: ref, analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
@@ -63,7 +63,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   const validation = await validateNow(createValidateTasks(async () => c.cluster, vopts), listOpts, vopts);
   const report = { workload: ref, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: 'dump', phase: s.phase,
     newInstance: `${s.target.kind}/${s.target.name}`, pvc: s.target.pvc, services: s.services.map((x) => x.name), cutover: s.cutover,
-    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, notes: c.globalsNotes, timingsMs: c.timings,
+    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, verification: c.verification ?? null, notes: c.globalsNotes, timingsMs: c.timings,
     validation: { checks: validation.checks, summary: validation.summary } };
   await printReport(io, opts.output, report, (r) => [
     `${r.workload} in ${r.namespace} (PostgreSQL ${r.from}) was dumped and restored into ${r.newInstance} (PostgreSQL ${r.to}); the fingerprints are equal.`,
@@ -71,9 +71,11 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
       `(undo: kubectl pgupgrade upgrade -n ${r.namespace} ${ref} --rollback).`
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
+    r.verification ? `Verified: ${r.verification}.` : '',
+    r.timingsMs.downtime ? `Downtime (applications down → ready again): ${(r.timingsMs.downtime / 1000).toFixed(1)} s.` : '',
     ...r.notes.map((n) => `Note: ${n}.`),
     `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${summaryLine(validation)}`,
-  ].join('\n'));
+  ].filter(Boolean).join('\n'));
   if (validation.summary.fail) {
     throw blockingError(`the upgrade is done, but validate's checks found ${validation.summary.fail} problem${validation.summary.fail > 1 ? 's' : ''} (above), each with its fix`);
   }
