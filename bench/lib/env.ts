@@ -15,7 +15,8 @@ export async function benchEnv(): Promise<{ k: Kubectl; bin: string; env: NodeJS
   const state = await up();
   const { kubectl } = await ensureK8sBinaries();
   const env = { ...process.env, KUBECONFIG: state.kubeconfig };
-  const bin = path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
+  // PGUPGRADE_BENCH_BIN: measure that binary (a copy, so that a build meanwhile does not change it mid-run).
+  const bin = process.env.PGUPGRADE_BENCH_BIN ?? path.join(repoRoot, 'dist', 'kubectl-pgupgrade');
   if (!fs.existsSync(bin)) spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.ts')], { stdio: 'inherit' });
   const k: Kubectl = (args, input, allowFail = false) => {
     const r = spawnSync(kubectl, args, { env, input, encoding: 'utf8', maxBuffer: 1 << 26 });
