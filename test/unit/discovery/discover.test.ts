@@ -73,12 +73,17 @@ test('clients on the image are named, never candidates: a sleep loop, psql, a ba
   assert.equal(r.clients.map((c) => c.ref), ['deploy/psql-client', 'deploy/migrate', 'deploy/scratch', 'cronjob/pg-backup']);
   assert.match(r.clients[0]?.why ?? '', /command "sh -c while true; do sleep 3600; done" runs sleep instead of the server/);
   assert.match(r.clients[1]?.why ?? '', /args "psql -h db -f \/sql\/up.sql" runs psql instead of the server/);
-  assert.match(r.clients[2]?.why ?? '', 'mounts no data volume, and sets no PGDATA and no port');
+  assert.match(r.clients[2]?.why ?? '', 'mounts no data volume, and sets no PGDATA, no superuser password and no port');
   assert.match(r.clients[3]?.why ?? '', /runs pg_dump, gzip instead of the server/);
   const none = await usage(findWorkload(clusterWith([sleeper], [backup]), 'ns'));
   assert.match(none, 'no PostgreSQL server StatefulSet or Deployment found in namespace ns');
   assert.match(none, 'clients on a PostgreSQL image there, not candidates: deploy/psql-client (its command');
   assert.match(none, 'cronjob/pg-backup (its command');
+  // The official image with its superuser's password and nothing else: a server keeping its data in its writable layer.
+  const layer = withContainer('postgres', { env: [{ name: 'POSTGRES_PASSWORD', value: 'x' }] });
+  assert.is((await findWorkload(clusterWith([layer, sleeper, bare]), 'ns')).workload, layer);
+  assert.is(clientReason({ name: 'c', image: 'bitnami/postgresql:16', env: [{ name: 'POSTGRESQL_PASSWORD_FILE', value: '/s/p' }] }), undefined);
+  assert.ok(clientReason({ name: 'c', image: 'postgres:16', env: [{ name: 'PGPASSWORD', value: 'x' }] }), 'PGPASSWORD is a client\'s');
   // Named by the user, a workload is taken as it is (a wrapper script of its own may start the server).
   assert.is((await findWorkload(clusterWith([db, sleeper]), 'ns', 'deploy/psql-client')).workload, sleeper);
 });
