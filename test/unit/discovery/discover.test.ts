@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Cluster, KObject, Workload } from '../../../src/k8s/cluster.ts';
-import { appsOf, findWorkload } from '../../../src/discovery/discover.ts';
+import { appsOf, discover, DUMP_SOURCE, findWorkload, requireVolume } from '../../../src/discovery/discover.ts';
+import { readSuperuser } from '../../../src/discovery/credentials.ts';
 import { clientReason, scriptPrograms } from '../../../src/postgres/server-or-client.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
@@ -57,6 +58,25 @@ test('finds the one PostgreSQL workload, or says which exist', async () => {
   assert.match(await usage(findWorkload(clusterWith(two), 'ns', 'cm/pg')), 'use sts/<name>, deploy/<name>');
   const both = [db, workload('Deployment', 'pg', 'postgres:15')];
   assert.match(await usage(findWorkload(clusterWith(both), 'ns', 'pg')), 'both sts/pg and deploy/pg exist');
+});
+
+test('no volume at PGDATA: refused in place (pointing to --method dump); taken by the dump method, its inline password read, never elsewhere', async () => {
+  const db = workload('Deployment', 'postgres', 'postgres:13');
+  const c = db.template.spec.containers[0] as NonNullable<Workload['template']['spec']['containers'][0]>;
+  c.env = [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', value: 'inline-S3cret' }];
+  const cluster = { ...clusterWith([db]), namespaceLabels: async () => ({}), listPods: async () => [] };
+  const refused = await usage(discover(cluster, 'ns', undefined, {}));
+  assert.match(refused, 'Deployment ns/postgres: no volume is mounted at PGDATA /var/lib/postgresql/data; the data lives in the container\'s writable layer');
+  assert.match(refused, 'Move it into a new instance with a PVC: --method dump');
+  const d = await discover(cluster, 'ns', undefined, {}, DUMP_SOURCE);
+  assert.is(d.pvc, undefined);
+  assert.is(d.mountPath, undefined);
+  assert.equal(d.volumeUsers, []);
+  assert.match(await usage((async () => requireVolume(d, 'a probe pod has nothing to read'))()), 'no volume is mounted at PGDATA /var/lib/postgresql/data (its data lives in the container\'s writable layer), so a probe pod');
+  assert.equal(await readSuperuser(cluster, d), { user: 'admin', password: 'inline-S3cret' });
+  assert.equal(d.superuser, { user: 'admin', env: 'POSTGRES_PASSWORD', literal: true, via: 'env POSTGRES_PASSWORD' });
+  const strict = await discover(cluster, 'ns', undefined, {}, { volume: 'optional' });
+  assert.match(await usage(readSuperuser(cluster, strict)), 'POSTGRES_PASSWORD is written in the manifest; move it to a Secret');
 });
 
 test('clients on the image are named, never candidates: a sleep loop, psql, a backup CronJob; the server is picked alone', async () => {
