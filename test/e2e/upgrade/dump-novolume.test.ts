@@ -182,8 +182,31 @@ test('--rollback: checked first in the same running container, the Service back,
   assert.match(await secretsOfOurs(cp), /^postgres-v15-superuser=\d+ $/, 'the Secret is kept with the stopped new instance');
 });
 
+test('once its container is gone, the old instance cannot be rolled back to: the rollback says so, exit 1, and the new instance keeps serving', async () => {
+  const { cp } = await sharedEnv();
+  const refused = await upgradeCli(cp, ['-n', ns, '--to', '15', '--method', 'dump', '-y'], outputs);
+  const clear = /remove it and its new instance first: kubectl (.*?); nothing was changed/.exec(refused.stderr)?.[1];
+  assert.ok(clear?.includes('secret/postgres-v15-superuser'), refused.stderr);
+  await cp.kubectl((clear ?? '').split(' '));
+  const up = await upgradeCli(cp, ['-n', ns, '--to', '15', '--method', 'dump', '-y'], outputs);
+  assert.is(up.code, 0, `${up.stdout}\n${up.stderr}`);
+  // The pod goes (an eviction, a node drain): its Deployment starts a new one, whose initdb makes an empty cluster.
+  await cp.kubectl(['-n', ns, 'delete', 'pod', oldPod.name]);
+  const fresh = await podName(cp, ns, 'k8s-app=postgres');
+  assert.is.not(fresh, oldPod.name);
+  await waitReady(cp, ns, fresh);
+  const rb = await upgradeCli(cp, ['-n', ns, '--rollback', '-y'], outputs);
+  assert.is(rb.code, 1, `${rb.stdout}\n${rb.stderr}`);
+  assert.match(rb.stderr, 'deploy/postgres kept its data in its container\'s writable layer, and it differs from its fingerprint taken before the dump');
+  assert.match(rb.stderr, 'Nothing was changed: the new instance Deployment postgres-v15 keeps serving');
+  assert.equal(await selectorOf(cp), { 'pgupgrade.kubectl.io/instance': 'postgres-v15' });
+  assert.is(await replicasOf(cp, 'postgres-v15'), 1);
+  const on15 = countWrites(await committedWrites(cp, ns, APP)).byMajor[15] ?? 0;
+  await waitForWrites(cp, ns, { app: APP, major: 15, moreThan: on15 + 3 });
+});
+
 test('no secret value appears in any output or in the apiserver audit log', async () => {
-  assertNoSecret((await sharedEnv()).cp, outputs, PASSWORD, 7);
+  assertNoSecret((await sharedEnv()).cp, outputs, PASSWORD, 10);
 });
 
 test.after(async () => releaseNamespaces((await sharedEnv()).cp));
