@@ -2,7 +2,7 @@ import type { Cluster, Container, PodSpec } from '../k8s/cluster.ts';
 import type { Flavour } from '../postgres/workload.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { superuserVars, userVars, varSources, type SuperuserSource, type ValueSource } from '../postgres/credentials.ts';
-import type { Discovery } from './discover.ts';
+import type { SourceDiscovery } from './discover.ts';
 
 /** The value behind one source, read through the API (a Secret's stays in memory), or undefined when it is not there. */
 async function valueOf(cluster: Cluster, ns: string, s: ValueSource): Promise<string | undefined> {
@@ -38,7 +38,7 @@ const missed = (s: ValueSource) => (s.kind === 'secret' ? `${s.via}: Secret has 
  * d.superuser is updated with who and where (name and key only). Bad input (exit 2) when it cannot be found,
  * naming every place looked at and the flag that settles it.
  */
-export async function readSuperuser(cluster: Cluster, d: Discovery): Promise<{ user: string; password: string }> {
+export async function readSuperuser(cluster: Cluster, d: SourceDiscovery): Promise<{ user: string; password: string }> {
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
   const spec = d.workload.template.spec;
   const { user, passwordVars } = superuserVars(d.flavour, await appUserOf(cluster, d.namespace, spec, d.container, d.flavour));
@@ -52,6 +52,10 @@ export async function readSuperuser(cluster: Cluster, d: Discovery): Promise<{ u
   const looked: string[] = [];
   for (const env of passwordVars) {
     for (const s of varSources(spec, d.container, env)) {
+      if (s.kind === 'value' && d.readsInlinePassword) {
+        d.superuser = { user, env, literal: true, via: s.via };
+        return { user, password: s.value };
+      }
       if (s.kind === 'value') {
         throw new CliError(`${where}: ${env} is written in the manifest; move it to a Secret (secretKeyRef), or pass --superuser-secret <secret>/<key>, ` +
           'so that check can use it without copying it', ExitCode.usage);

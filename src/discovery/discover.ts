@@ -9,8 +9,8 @@ import {
 } from '../postgres/workload.ts';
 import { judgeLayout } from '../postgres/layout.ts';
 
-/** What check found before asking the database anything. */
-export interface Discovery {
+/** What check found before asking the database anything, whatever keeps the data. */
+interface Found {
   namespace: string;
   namespaceLabels: Record<string, string>;
   workload: Workload;
@@ -22,12 +22,15 @@ export interface Discovery {
   image: string;
   pgdata: string;
   port: number;
-  mountPath: string;
-  pvc: Pvc;
   csiDriver?: string;
   superuser?: SuperuserSource;
   /** --superuser-secret: the Secret and key that hold the superuser's password, named by the user. */
   superuserSecret?: { name: string; key: string };
+  /**
+   * The dump method reads a password written in the manifest (anyone who can read the workload reads it too) to
+   * connect; it never writes it anywhere. Elsewhere such a password is refused (readSuperuser).
+   */
+  readsInlinePassword?: boolean;
   fsGroup?: number;
   managers: string[];
   /** Other pods that mount the data PVC. */
@@ -37,6 +40,45 @@ export interface Discovery {
   clients: ImageClient[];
   /** Pod IP → pod name, to say who holds the connections. */
   podsByIp: Record<string, string>;
+}
+
+/** A server whose data is on a PersistentVolumeClaim mounted at PGDATA: what an upgrade in place needs. */
+export interface Discovery extends Found {
+  mountPath: string;
+  pvc: Pvc;
+}
+
+/**
+ * A source of `--method dump`, which only reads the running server: its data may be on a PVC, or in the container's
+ * writable layer (no volume at PGDATA: `pvc` and `mountPath` absent; lost when the container goes).
+ */
+export interface SourceDiscovery extends Found {
+  mountPath?: string;
+  pvc?: Pvc;
+}
+
+/** Whether discovery requires a PVC at PGDATA (in place), or takes a source without a volume (the dump method). */
+export interface DiscoverOptions {
+  superuserSecret?: { name: string; key: string };
+  /** 'optional': no volume at PGDATA is taken, not refused (the dump method reads the server and leaves its data alone). */
+  volume?: 'required' | 'optional';
+  /** 'read': a password written in the manifest is read to connect (the dump method), not refused. */
+  inlinePassword?: 'refuse' | 'read';
+}
+
+/** How the dump method discovers its source: with or without a volume, its password wherever the pod spec has it. */
+export const DUMP_SOURCE = { volume: 'optional', inlinePassword: 'read' } as const;
+
+/** The source's data PVC; exit 2 where it has none (a step that needs the volume: the probe pod of a stopped database). */
+export function requireVolume(d: SourceDiscovery, why: string): Discovery {
+  if (d.pvc && d.mountPath !== undefined) return d as Discovery;
+  throw usageError(`${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}: no volume is mounted at PGDATA ${d.pgdata} (its data lives in the ` +
+    `container's writable layer), so ${why}`);
+}
+
+/** What holds the data, for a task's title: the PVC, or the container's writable layer. */
+export function volumeNote(d: SourceDiscovery): string {
+  return d.pvc ? `PVC ${d.pvc.metadata.name}` : 'no volume (the data is in the container\'s writable layer)';
 }
 
 const kindName = (w: Workload) => refOf({ kind: w.kind, name: w.metadata.name });
@@ -92,9 +134,16 @@ export function appsOf(all: Workload[], database: Workload, selector: Record<str
     Object.entries(selector).every(([k, v]) => w.metadata.labels?.[k] === v));
 }
 
-/** Discovery: the workload, its pod, volume, Secret, and what surrounds it. */
+/**
+ * Discovery: the workload, its pod, volume, Secret, and what surrounds it. Without a volume at PGDATA it refuses
+ * (exit 2, naming --method dump), unless `volume: 'optional'`.
+ */
 export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>,
-  opts: { superuserSecret?: { name: string; key: string } } = {}): Promise<Discovery> {
+  opts?: DiscoverOptions & { volume?: 'required' }): Promise<Discovery>;
+export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>,
+  opts: DiscoverOptions): Promise<SourceDiscovery>;
+export async function discover(cluster: Cluster, ns: string, ref: string | undefined, appSelector: Record<string, string>,
+  opts: DiscoverOptions = {}): Promise<SourceDiscovery> {
   const labels = await cluster.namespaceLabels(ns).catch((err: { code?: number }) => {
     if (err.code === 403) return {} as Record<string, string>; // not allowed to read namespaces: Pod Security level unknown
     throw err;
@@ -107,29 +156,39 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const pgdata = pgdataOf(container, flavour, tagMajor(image));
   const mount = dataMountOf(container, pgdata);
   const where = `${workload.kind} ${ns}/${workload.metadata.name}`;
-  if (!mount) throw usageError(movedTo18Advice(container, workload, ns, pgdata) ??
-    `${where}: no volume is mounted at PGDATA ${pgdata}; the data would not survive a restart, so there is nothing to upgrade in place`);
-  const claim = claimNameOf(workload, mount.volume);
-  if (!claim) throw usageError(`${where}: the volume ${mount.volume} at ${mount.mountPath} is not a PersistentVolumeClaim`);
-  const pvc = await cluster.getPvc(ns, claim);
-  if (!pvc) throw usageError(`${where}: its data PVC ${claim} does not exist`);
+  if (!mount && opts.volume !== 'optional') {
+    throw usageError(movedTo18Advice(container, workload, ns, pgdata) ??
+      `${where}: no volume is mounted at PGDATA ${pgdata}; the data lives in the container's writable layer and would not survive a restart, ` +
+      'so there is nothing to upgrade in place. Move it into a new instance with a PVC: --method dump');
+  }
+  const volume = mount ? await dataVolume(cluster, ns, workload, where, mount) : undefined;
+  const claim = volume?.pvc.metadata.name;
   const pods = await cluster.listPods(ns);
   const own = pods.filter((p) => Object.entries(workload.selector).every(([k, v]) => p.metadata.labels?.[k] === v));
   const pod = own.find((p) => p.ready) ?? own.find((p) => p.phase === 'Running') ?? own[0];
   // A pod that has finished (a completed Job's) holds no volume, though its spec still names the claim.
-  const volumeUsers = pods.filter((p) => p !== pod && !own.includes(p) && p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
+  const volumeUsers = pods.filter((p) => claim && p !== pod && !own.includes(p) && p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
     (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim))
     .map((p) => p.metadata.name);
   const apps = appsOf(await cluster.listWorkloads(ns), workload, appSelector);
   const sc = workload.template.spec.securityContext;
   return {
     namespace: ns, namespaceLabels: labels, workload, container, pod, flavour, layoutEvidence, image, pgdata, port: portOf(container),
-    mountPath: mount.mountPath, pvc,
-    csiDriver: pvc.storageClassName ? await cluster.storageClassProvisioner(pvc.storageClassName) : undefined,
+    ...volume,
+    csiDriver: volume?.pvc.storageClassName ? await cluster.storageClassProvisioner(volume.pvc.storageClassName) : undefined,
     superuser: superuserOf(workload.template.spec, container, flavour, await appUserOf(cluster, ns, workload.template.spec, container, flavour)),
-    superuserSecret: opts.superuserSecret, fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
+    superuserSecret: opts.superuserSecret, readsInlinePassword: opts.inlinePassword === 'read', fsGroup: sc?.fsGroup, managers: managersOf(workload), volumeUsers, apps, clients,
     podsByIp: Object.fromEntries(pods.filter((p) => p.podIP).map((p) => [p.podIP as string, p.metadata.name])),
   };
+}
+
+/** The PVC mounted at PGDATA; exit 2 when the volume there is not a claim, or the claim does not exist. */
+async function dataVolume(cluster: Cluster, ns: string, workload: Workload, where: string, mount: { volume: string; mountPath: string }): Promise<{ pvc: Pvc; mountPath: string }> {
+  const claim = claimNameOf(workload, mount.volume);
+  if (!claim) throw usageError(`${where}: the volume ${mount.volume} at ${mount.mountPath} is not a PersistentVolumeClaim`);
+  const pvc = await cluster.getPvc(ns, claim);
+  if (!pvc) throw usageError(`${where}: its data PVC ${claim} does not exist`);
+  return { pvc, mountPath: mount.mountPath };
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Cluster, Pod, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
-import { discover, type Discovery } from './discover.ts';
+import { discover, type Discovery, type DUMP_SOURCE, type SourceDiscovery } from './discover.ts';
+
+type AppOptions = { superuserSecret?: { name: string; key: string }; appSelector: Record<string, string>; apps: string[] };
 
 const KINDS: Record<string, Workload['kind']> = { deploy: 'Deployment', deployment: 'Deployment', sts: 'StatefulSet', statefulset: 'StatefulSet' };
 
@@ -35,7 +37,9 @@ export function podsOutside(pods: Pod[], apps: Workload[], database: Workload): 
 }
 
 /** Discovery for an upgrade: the selector's applications and those named with `--app`, checked before anything else. */
-export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: { superuserSecret?: { name: string; key: string }; appSelector: Record<string, string>; apps: string[] }): Promise<Discovery> {
-  const d = await discover(cluster, ns, ref, opts.appSelector, opts);
+export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: AppOptions): Promise<Discovery>;
+export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: AppOptions, how: typeof DUMP_SOURCE): Promise<SourceDiscovery>;
+export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: AppOptions, how?: typeof DUMP_SOURCE): Promise<SourceDiscovery> {
+  const d = await discover(cluster, ns, ref, opts.appSelector, { superuserSecret: opts.superuserSecret, ...how });
   return { ...d, apps: mergeApps(d.apps, await namedApps(cluster, d.namespace, opts.apps, d.workload)) };
 }

@@ -3,6 +3,7 @@ import { selectorMatches } from '../postgres/dump-identity.ts';
 import { isSameFamily, targetEnv, targetLayoutFor, type TargetLayout, type TargetSuperuser } from '../postgres/target-layout.ts';
 import type { Flavour } from '../postgres/workload.ts';
 import { OWNED_LABELS } from './probe-pod.ts';
+import { SUPERUSER_SECRET_KEY, superuserSecretName } from '../postgres/dump-source.ts';
 
 /**
  * The dump method's new instance: a workload of the source's kind with the target image, named with a version
@@ -129,6 +130,17 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
     ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
     : { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { ...common, strategy: { type: 'Recreate' } } };
   return { name, layout, pvc, service, workload, cutoverSelector: { [INSTANCE]: name } };
+}
+
+/**
+ * The Secret of the new instance's superuser where the source had its password written in its manifest (never
+ * copied into a manifest): `<target>-superuser`, key SUPERUSER_SECRET_KEY, with the plugin's labels. Without
+ * `password` it is the object as --dry-run shows it, with no data.
+ */
+export function dumpTargetSecret(namespace: string, target: string, source: string, password?: string): KObject {
+  return { apiVersion: 'v1', kind: 'Secret',
+    metadata: { name: superuserSecretName(target), namespace, labels: dumpTargetLabels(target), annotations: { 'pgupgrade.kubectl.io/source': source } },
+    ...(password === undefined ? {} : { type: 'Opaque', data: { [SUPERUSER_SECRET_KEY]: Buffer.from(password).toString('base64') } }) };
 }
 
 /** A Service's spec as the cutover reads it. */

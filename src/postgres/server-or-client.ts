@@ -43,10 +43,13 @@ function startsServer(argv: string[]): boolean {
   return SERVER_PROGRAMS.has(program) || first.startsWith('-');
 }
 
+/** The variables with which the images' entrypoints set up a server's superuser (official and Bitnami). */
+const SERVER_INIT_ENV = /^(POSTGRES(QL)?_(POSTGRES_)?PASSWORD(_FILE)?|POSTGRES_HOST_AUTH_METHOD|ALLOW_EMPTY_PASSWORD)$/;
+
 /**
  * Why a container on a PostgreSQL image is a client and not the database server, or undefined when it looks like
  * a server: its command or arguments run another program than the server (pg_dump, psql, a `sleep` loop), or it
- * has nothing a server keeps: no data volume at PGDATA, no PGDATA, no port.
+ * has nothing a server keeps or is given: no data volume at PGDATA, no PGDATA, no superuser password, no port.
  */
 export function clientReason(c: Container): string | undefined {
   const argv = c.command?.length ? [...c.command, ...(c.args ?? [])] : c.args ?? [];
@@ -59,7 +62,10 @@ export function clientReason(c: Container): string | undefined {
   // A volume at the official image's path up to 17 counts too: an 18 image moved onto it refuses to start, but it
   // is the database (docker-library/postgres#1370).
   const hasVolume = dataMountOf(c, pgdataOf(c, flavourOf(image), tagMajor(image))) !== undefined || mountsAt(c, OFFICIAL_DATA_DIR);
-  if (!hasPgdata && !hasVolume && !(c.ports ?? []).length) return 'it mounts no data volume, and sets no PGDATA and no port';
+  // The superuser's password (or trust) for initdb is what a server is given; a client is given PGPASSWORD. A server
+  // without a volume keeps its data in its container's writable layer (the dump method's case), but it is a server.
+  const initsServer = (c.env ?? []).some((e) => SERVER_INIT_ENV.test(e.name));
+  if (!hasPgdata && !hasVolume && !initsServer && !(c.ports ?? []).length) return 'it mounts no data volume, and sets no PGDATA, no superuser password and no port';
   return undefined;
 }
 

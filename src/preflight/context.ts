@@ -1,5 +1,5 @@
 import type { Cluster } from '../k8s/cluster.ts';
-import type { Discovery } from '../discovery/discover.ts';
+import type { SourceDiscovery } from '../discovery/discover.ts';
 import type { Mode } from '../server/gather.ts';
 import type { Evidence } from './evaluate.ts';
 import type { Probe } from '../probe/probe.ts';
@@ -10,7 +10,8 @@ import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../po
 /** What check's tasks share. */
 export interface CheckCtx {
   cluster: Cluster;
-  d: Discovery;
+  /** Without a PVC only for --method dump (discover's `volume: 'optional'`); the in-place contexts narrow it to Discovery. */
+  d: SourceDiscovery;
   mode: Mode;
   password: string;
   access: Evidence['access'];

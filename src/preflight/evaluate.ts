@@ -4,15 +4,16 @@ import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verif
 import type { Workload } from '../k8s/cluster.ts';
 import { relayoutFor, relayoutNote } from '../postgres/relayout.ts';
 import { verifyTypeRules } from '../postgres/rules-types.ts';
+import { dumpSourceFindings } from '../postgres/dump-source.ts';
 import { verifyLibcFamily } from '../postgres/libc.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
 import { describePermissions, type Permission } from '../rbac.ts';
-import type { Discovery } from '../discovery/discover.ts';
+import type { SourceDiscovery } from '../discovery/discover.ts';
 
 /** Everything check learnt, ready to be judged. */
 export interface Evidence {
-  d: Discovery;
+  d: SourceDiscovery;
   to: number;
   method: Method;
   targetImage: string;
@@ -58,7 +59,7 @@ export function verifySnapshots(e: Evidence): Finding {
 export function verifyVolumeUsers(e: Evidence): Finding[] {
   const users = e.d.volumeUsers;
   const out = [users.length
-    ? f('volume-users', 'Only the database mounts its volume', 'fail', `pods mounting PVC ${e.d.pvc.metadata.name}: ${users.join(', ')}`, 'delete or scale down those pods; the upgrade cannot detach the volume while they run')
+    ? f('volume-users', 'Only the database mounts its volume', 'fail', `pods mounting PVC ${e.d.pvc?.metadata.name}: ${users.join(', ')}`, 'delete or scale down those pods; the upgrade cannot detach the volume while they run')
     : f('volume-users', 'Only the database mounts its volume', 'pass', `only ${e.d.pod?.metadata.name ?? 'the database pod'}`)];
   out.push(e.d.managers.length
     ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')
@@ -122,10 +123,14 @@ export function verifyLibc(e: Evidence): Finding[] {
 /** All findings, in the report's order. */
 export function evaluate(e: Evidence): Finding[] {
   const out: Finding[] = [verifyAccess(e)];
-  const relayout = relayoutFor(e.d, e.to);
+  const relayout = e.d.mountPath === undefined ? undefined : relayoutFor({ ...e.d, mountPath: e.d.mountPath }, e.to);
   out.push(e.pathProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.pathProblem, 'choose --to from the supported majors')
     : e.imageProblem ? f('upgrade-path', 'Upgrade path is supported', 'fail', e.imageProblem, 'go in two steps, or name an image: --image for check, --job-image for upgrade') : f('upgrade-path', 'Upgrade path is supported', 'pass', `${e.server ? majorOf(String(e.server.versionNum)) : 'unknown'} → ${e.to} with ${e.method}, image ${e.targetImage}`));
   out.push(...verifyTargetImage(e), ...verifyLayout(e, relayout));
+  if (e.method === 'dump') {
+    out.push(...dumpSourceFindings({ where: `${e.d.workload.kind} ${e.d.namespace}/${e.d.workload.metadata.name}`, pgdata: e.d.pgdata, hasVolume: !!e.d.pvc,
+      inlinePassword: e.d.superuser?.literal ? e.d.superuser.env : undefined }));
+  }
   if (e.offline && (!e.server || !e.databases)) {
     out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,
       'find why from the message (a crash-looping server fails the same way), fix it, and run check again; --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype let pg_upgrade --check run meanwhile'));
@@ -146,7 +151,7 @@ export function evaluate(e: Evidence): Finding[] {
     out.push(verifyLocales(input), ...verifyLibc(e), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input));
   }
   if (e.volume) {
-    out.push(verifySpace(e.volume, e.method, e.d.pvc.capacityBytes, e.volume.reflink));
+    out.push(verifySpace(e.volume, e.method, e.d.pvc?.capacityBytes, e.volume.reflink));
     // PGDATA at the volume's root: the Job makes its directories inside it (relayout.ts), not in its parent.
     const inside = typeof relayout === 'object';
     const pgdata = e.server?.dataDirectory ?? e.d.pgdata;
@@ -166,7 +171,7 @@ export function evaluate(e: Evidence): Finding[] {
  * its grace period (Kubernetes' default is 30 s), and each readiness probe waits its initial delay and one period
  * (default 10 s) before the pod counts as ready: the database's first, then the applications' (the slowest).
  */
-export function workloadWaits(d: Discovery): WorkloadWaits {
+export function workloadWaits(d: SourceDiscovery): WorkloadWaits {
   const wait = (w: Workload) => Math.max(0, ...w.template.spec.containers.map((c) => c.readinessProbe ? (c.readinessProbe.initialDelaySeconds ?? 0) + (c.readinessProbe.periodSeconds ?? 10) : 0));
   return {
     appGraceSeconds: Math.max(0, ...d.apps.map((a) => a.template.spec.terminationGracePeriodSeconds ?? 30)),

@@ -1,4 +1,5 @@
 import type { ListrTask } from 'listr2';
+import { requireVolume } from '../discovery/discover.ts';
 import { gatherServer, gatherVolume } from '../server/gather.ts';
 import { pgUpgradeCheck, readControlData, startProbe, startServer, stopServer } from '../probe/probe.ts';
 import { upgradeImageFor } from '../postgres/images.ts';
@@ -27,6 +28,8 @@ export function initdbFromFlags(opts: CheckOptions, cd: ControlData | undefined)
     ...(cd?.checksums ? ['--data-checksums'] : opts.to >= 18 ? ['--no-data-checksums'] : []), ...(seg !== 16 ? [`--wal-segsize=${seg}`] : [])];
 }
 
+/** The stopped database's volume, which the probe pod mounts (check refused a stopped source without one). */
+const onVolume = (ctx: CheckCtx) => requireVolume(ctx.d, 'a probe pod has nothing to read');
 const serverUp = (ctx: CheckCtx) => isOffline(ctx) && ctx.serverError === undefined;
 const fromMajor = (ctx: CheckCtx) => Number(ctx.volume?.pgVersion ?? 0);
 
@@ -37,7 +40,7 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
       title: 'Start a probe pod on the data volume',
       enabled: isOffline,
       task: async (ctx, task) => {
-        ctx.probe = await startProbe(ctx.cluster, ctx.d, probeImageFor(ctx, opts));
+        ctx.probe = await startProbe(ctx.cluster, onVolume(ctx), probeImageFor(ctx, opts));
         task.title = `Start a probe pod on the data volume: ${ctx.probe.pod} (${ctx.probe.image}), deleted when check ends`;
       },
     },
@@ -46,8 +49,8 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
       enabled: isOffline,
       task: async (ctx, task) => {
         const probe = ctx.probe as NonNullable<CheckCtx['probe']>;
-        ctx.volume = await gatherVolume(ctx.cluster, ctx.d, probe, ctx.d.pgdata, opts.method === 'clone');
-        ctx.controlData = await readControlData(ctx.cluster, ctx.d, probe);
+        ctx.volume = await gatherVolume(ctx.cluster, onVolume(ctx), probe, ctx.d.pgdata, opts.method === 'clone');
+        ctx.controlData = await readControlData(ctx.cluster, onVolume(ctx), probe);
         verifyTarget(ctx, fromMajor(ctx), opts, String(fromMajor(ctx)));
         task.title = `Read pg_controldata and the data volume: PostgreSQL ${ctx.volume.pgVersion}, ${ctx.controlData.state}`;
       },
@@ -56,7 +59,7 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
       title: 'Start the old server in the probe pod, with no TCP listener',
       enabled: isOffline,
       task: async (ctx, task) => {
-        ctx.serverError = await startServer(ctx.cluster, ctx.d, ctx.probe as NonNullable<CheckCtx['probe']>);
+        ctx.serverError = await startServer(ctx.cluster, onVolume(ctx), ctx.probe as NonNullable<CheckCtx['probe']>);
         if (ctx.serverError) task.title = `Start the old server in the probe pod: it did not start (${ctx.serverError.split('\n').pop()})`;
       },
     },
@@ -70,7 +73,7 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
         task.title = `Query the server: PostgreSQL ${ctx.server?.version}, ${ctx.databases?.size} databases`;
       },
     },
-    { title: 'Stop the old server cleanly', enabled: serverUp, task: (ctx) => stopServer(ctx.cluster, ctx.d, ctx.probe as NonNullable<CheckCtx['probe']>) },
+    { title: 'Stop the old server cleanly', enabled: serverUp, task: (ctx) => stopServer(ctx.cluster, onVolume(ctx), ctx.probe as NonNullable<CheckCtx['probe']>) },
     {
       title: `Run pg_upgrade --check for PostgreSQL ${opts.to}`,
       enabled: (ctx) => isOffline(ctx) && opts.method !== 'dump',
@@ -79,7 +82,7 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
         const probe = ctx.probe as NonNullable<CheckCtx['probe']>;
         const initdb = ctx.server ? initdbOptions(ctx.server, opts.to) : initdbFromFlags(opts, ctx.controlData) ?? [];
         const user = ctx.server?.installUser ?? ctx.d.superuser?.user ?? 'postgres';
-        const r = await pgUpgradeCheck(ctx.cluster, ctx.d, probe, user, fromMajor(ctx), opts.to, initdb);
+        const r = await pgUpgradeCheck(ctx.cluster, onVolume(ctx), probe, user, fromMajor(ctx), opts.to, initdb);
         ctx.pgUpgradeCheck = { ...r, image: probe.image };
         task.title = `Run pg_upgrade --check for PostgreSQL ${opts.to}: ${r.ok ? 'passed' : 'failed'}`;
       },

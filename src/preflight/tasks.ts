@@ -1,7 +1,7 @@
 import type { ListrTask } from 'listr2';
 import { connectTask } from '../connect-task.ts';
 import type { Cluster } from '../k8s/cluster.ts';
-import { discover } from '../discovery/discover.ts';
+import { discover, DUMP_SOURCE, requireVolume, volumeNote } from '../discovery/discover.ts';
 import { clientsNote } from '../discovery/clients.ts';
 import { CredentialsError, gatherServer, gatherVolume, liveReach, modeOf, readPassword } from '../server/gather.ts';
 import { permissionsForMethod } from '../rbac.ts';
@@ -19,12 +19,14 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
     {
       title: 'Find the PostgreSQL workload',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector,
+          { superuserSecret: opts.superuserSecret, ...(opts.method === 'dump' ? DUMP_SOURCE : {}) });
         const bumped = await incompatibleImage(ctx.cluster, ctx.d);
         if (bumped) throw blockingError(incompatibleAdvice(ctx.d, bumped));
         ctx.mode = modeOf(ctx.d);
+        if (ctx.mode !== 'live') requireVolume(ctx.d, 'its data went with its last container: there is nothing to check or to upgrade');
         const how = ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'no pod: the database is stopped';
-        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ${how}${clientsNote(ctx.d.clients)}`;
+        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, ${volumeNote(ctx.d)}, ${how}${clientsNote(ctx.d.clients)}`;
       },
     },
     {

@@ -5,7 +5,7 @@ import {
 } from '../postgres/facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
-import type { Discovery } from '../discovery/discover.ts';
+import type { SourceDiscovery } from '../discovery/discover.ts';
 import { readSuperuser } from '../discovery/credentials.ts';
 
 /** How the database was reached, for the report. */
@@ -20,7 +20,7 @@ export interface Reach {
 export type Mode = 'live' | 'offline';
 
 /** Live when a pod is ready; offline when none exists; an error when pods exist but none is ready. */
-export function modeOf(d: Discovery): Mode {
+export function modeOf(d: SourceDiscovery): Mode {
   if (!d.pod) return 'offline';
   if (d.pod.ready) return 'live';
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
@@ -30,12 +30,12 @@ export function modeOf(d: Discovery): Mode {
 }
 
 /** The database pod's container. */
-export function liveReach(d: Discovery): Reach {
+export function liveReach(d: SourceDiscovery): Reach {
   return { pod: d.pod?.metadata.name ?? '', container: d.container.name };
 }
 
 /** Reads the superuser's password (src/discovery/credentials.ts); it never leaves memory. */
-export async function readPassword(cluster: Cluster, d: Discovery): Promise<string> {
+export async function readPassword(cluster: Cluster, d: SourceDiscovery): Promise<string> {
   return (await readSuperuser(cluster, d)).password;
 }
 
@@ -43,7 +43,7 @@ export async function readPassword(cluster: Cluster, d: Discovery): Promise<stri
 export class CredentialsError extends Error {}
 
 /** Runs one SQL text in each database through psql in the pod; the password and names go on stdin. */
-export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, password: string, dbs: string[], sql: string,
+export async function psqlEach(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, dbs: string[], sql: string,
   onHeld?: () => void): Promise<Map<string, string>> {
   const host = r.socketDir ? [r.socketDir] : [];
   const port = r.socketDir ? '5432' : String(d.port);
@@ -69,7 +69,7 @@ export async function psqlEach(cluster: Cluster, d: Discovery, r: Reach, passwor
  * Runs a psql-calling shell script in the database container (update_extensions.sql, vacuumdb): the password goes
  * on stdin, never on the command line. Arguments: $1 user, $2 port, $3 `arg`.
  */
-export async function runPsqlScript(cluster: Cluster, d: Discovery, password: string, script: string, arg: string, what: string): Promise<void> {
+export async function runPsqlScript(cluster: Cluster, d: SourceDiscovery, password: string, script: string, arg: string, what: string): Promise<void> {
   const r = liveReach(d);
   const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg],
     psqlStdin(password, []));
@@ -77,7 +77,7 @@ export async function runPsqlScript(cluster: Cluster, d: Discovery, password: st
 }
 
 /** The server's facts, then each connectable database's. */
-export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
+export async function gatherServer(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
   const first = await psqlEach(cluster, d, r, password, ['postgres'], SERVER_SQL);
   const json = first.get('postgres');
   if (!json) throw new Error(`no answer from the server in ${d.namespace}/${r.pod}`);
@@ -93,14 +93,14 @@ export async function gatherServer(cluster: Cluster, d: Discovery, r: Reach, pas
 }
 
 /** The data volume as the database container sees it. */
-export async function gatherVolume(cluster: Cluster, d: Discovery, r: Reach, pgdata: string, probeReflink = false): Promise<VolumeFacts> {
+export async function gatherVolume(cluster: Cluster, d: SourceDiscovery, r: Reach, pgdata: string, probeReflink = false): Promise<VolumeFacts> {
   const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', VOLUME_SCRIPT, 'sh', pgdata, ...(probeReflink ? ['reflink'] : [])]);
   if (res.exitCode !== 0) throw new Error(`inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
   return parseVolumeFacts(res.stdout);
 }
 
 /** The running server's version, as `13.22` and 130022. */
-export async function serverVersion(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<{ version: string; num: number }> {
+export async function serverVersion(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<{ version: string; num: number }> {
   const out = (await psqlEach(cluster, d, r, password, ['postgres'],
     `select json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int)`)).get('postgres');
   const j = JSON.parse(out ?? '{}') as { v?: string; n?: number };
@@ -109,6 +109,6 @@ export async function serverVersion(cluster: Cluster, d: Discovery, r: Reach, pa
 }
 
 /** A CHECKPOINT, so that the crash recovery of a snapshot of the running server replays as little WAL as possible. */
-export async function checkpoint(cluster: Cluster, d: Discovery, r: Reach, password: string): Promise<void> {
+export async function checkpoint(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<void> {
   await psqlEach(cluster, d, r, password, ['postgres'], 'checkpoint');
 }

@@ -18,12 +18,24 @@ export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'targ
   'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
+/**
+ * `pvc` (RecordedSource's) is the source's data PVC, or NO_VOLUME ('') where the source has none: its data is in its
+ * container's writable layer, and the old instance is then left running after the cutover (keepsSourceRunning).
+ */
 export interface DumpState extends RecordedSource {
   method: 'dump';
   /** The new instance: its workload (kind as the source's), PVC, Service, image and superuser. */
   target: { kind: ScaledWorkload['kind']; name: string; pvc: string; service: string; image: string; superuser: string; container: string;
     /** md5 hashes come over: the new instance's pg_hba takes md5 (which accepts SCRAM too). */
-    md5Logins: boolean };
+    md5Logins: boolean;
+    /** The new PVC's size as planned (a resumed run makes the same PVC, also where the source has none to copy). */
+    size?: string;
+    /**
+     * The Secret this upgrade created for the new instance's superuser (key SUPERUSER_SECRET_KEY), where the
+     * source had its password written in its manifest; absent: the new instance uses the source's Secret. Its name
+     * only: no password is ever recorded.
+     */
+    secret?: string };
   /** The Services that lead to the source, each with its spec before the cutover (the rollback puts it back). */
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];
@@ -67,8 +79,10 @@ export function dumpStateProblem(raw: unknown): string | undefined {
   if (!(DUMP_PHASES as readonly unknown[]).includes(raw.phase)) return `its phase ${JSON.stringify(raw.phase)} is none of ${DUMP_PHASES.join(', ')}`;
   const w = raw.workload;
   if (!isObject(w) || typeof w.name !== 'string' || typeof raw.workloadUid !== 'string') return 'it names no workload';
+  if (typeof raw.pvc !== 'string') return 'it does not say where the source keeps its data (pvc: a PVC name, or "" for none)';
   const t = raw.target;
   if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string') return 'it names no target instance';
+  if (t.secret !== undefined && typeof t.secret !== 'string') return 'its target Secret is not a name';
   if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
   if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
   return undefined;

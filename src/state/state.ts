@@ -182,7 +182,7 @@ export function recordUnusable(ns: string, name: string, problem: string): strin
 /** Why a record may not be used for the workload found now (another UID or data PVC), or undefined. Pure. */
 export function bindingProblem(s: RecordedSource, found: { kind: string; name: string; uid?: string; pvc: string }, ns: string, cmName: string): string | undefined {
   if (s.workload.kind === found.kind && s.workload.name === found.name && s.workloadUid === found.uid && s.pvc === found.pvc) return undefined;
-  return recordUnusable(ns, cmName, `it records an upgrade of ${s.workload.kind} ${s.workload.name} (UID ${s.workloadUid}, PVC ${s.pvc}), not of the ` +
-    `${found.kind} ${found.name} found now (UID ${found.uid ?? 'unknown'}, PVC ${found.pvc}): that workload was deleted and created again, ` +
+  return recordUnusable(ns, cmName, `it records an upgrade of ${s.workload.kind} ${s.workload.name} (UID ${s.workloadUid}, PVC ${s.pvc || 'none'}), not of the ` +
+    `${found.kind} ${found.name} found now (UID ${found.uid ?? 'unknown'}, PVC ${found.pvc || 'none'}): that workload was deleted and created again, ` +
     `or the record belongs to another one`);
 }

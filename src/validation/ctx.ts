@@ -1,5 +1,5 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
-import type { Discovery } from '../discovery/discover.ts';
+import type { SourceDiscovery } from '../discovery/discover.ts';
 import { liveReach, psqlEach } from '../server/gather.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { parseValidateDb, type AmcheckResult, type ValidateClusterFacts, type ValidateDbFacts } from '../postgres/validate.ts';
@@ -24,7 +24,7 @@ export interface ValidateOptions {
 export interface ValidateCtx {
   cluster: Cluster;
   /** The server validated: the workload upgraded in place, or the new instance of an upgrade by dump. */
-  d: Discovery;
+  d: SourceDiscovery;
   /** The upgrade's record, in place or by dump, as validate sees it. */
   state: ValidatedUpgrade;
   /** The record's ConfigMap, where a pass is recorded (validated-at). */

@@ -1,6 +1,7 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../k8s/cluster.ts';
-import { discover, type Discovery } from '../discovery/discover.ts';
+import { discover, DUMP_SOURCE, requireVolume, type SourceDiscovery } from '../discovery/discover.ts';
+import { NO_VOLUME } from '../postgres/dump-source.ts';
 import { findDumpTarget } from '../discovery/dump-target.ts';
 import { usageError } from '../exit-codes.ts';
 import { readFingerprint } from '../fingerprint/store.ts';
@@ -15,7 +16,7 @@ import type { ValidateCtx, ValidateOptions } from './ctx.ts';
 
 interface Found {
   /** The server to validate: the workload itself (in place), or the new instance (by dump). */
-  d: Discovery;
+  d: SourceDiscovery;
   view: ValidatedUpgrade;
   configMap: string;
 }
@@ -24,13 +25,14 @@ interface Found {
  * The upgrade recorded for the workload found: by dump (unless rolled back), else in place. By dump, the server to
  * validate is the new instance that the record names, reached with the source's Secret.
  */
-async function findUpgrade(cluster: Cluster, d: Discovery): Promise<Found> {
+async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found> {
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
   const dumpName = dumpStateName(d.workload.metadata.name);
   const dump = parseDumpState(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name: dumpName }));
-  const { name, state } = await readUpgradeRecord(cluster, d);
   if (dump && dump.phase !== 'rolled-back') {
-    const bound = bindingProblem(dump, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc.metadata.name }, d.namespace, dumpName);
+    // A source without a volume (its data in its container's writable layer) records none: NO_VOLUME.
+    const bound = bindingProblem(dump, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc?.metadata.name ?? NO_VOLUME },
+      d.namespace, dumpName);
     if (bound) throw usageError(bound);
     const target = await findDumpTarget(cluster, d, dump.target);
     if (!target) {
@@ -39,7 +41,10 @@ async function findUpgrade(cluster: Cluster, d: Discovery): Promise<Found> {
     }
     return { d: target, view: dumpView(dump, dumpReferenceName(dumpName)), configMap: dumpName };
   }
-  if (state) return { d, view: inPlaceView(state), configMap: name };
+  // In place: a PVC at PGDATA, and a password that was never read from the manifest (an in-place upgrade refuses one).
+  const onVolume = { ...requireVolume(d, 'no upgrade by dump of it is recorded, and nothing else could have upgraded it'), readsInlinePassword: false };
+  const { name, state } = await readUpgradeRecord(cluster, onVolume);
+  if (state) return { d: onVolume, view: inPlaceView(state), configMap: name };
   const newInstance = d.workload.metadata.annotations?.['pgupgrade.kubectl.io/source'];
   if (newInstance) throw usageError(`${where} is the new instance of an upgrade by dump of ${newInstance}: validate that one (kubectl pgupgrade validate -n ${d.namespace} ${newInstance})`);
   if (dump) {
@@ -61,7 +66,8 @@ export function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
   return {
     title: 'Find the workload and the record of its upgrade',
     task: async (ctx, task) => {
-      const source = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
+      // The source of an upgrade by dump may have no volume and its password in its manifest (DUMP_SOURCE).
+      const source = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
       const { d, view: s, configMap } = await findUpgrade(ctx.cluster, source);
       ctx.d = d;
       ctx.state = s;
@@ -69,7 +75,7 @@ export function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
       ctx.repairs = [];
       const into = s.target ? ` into ${s.target.kind} ${s.target.name}` : '';
       if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}${into}; the database has no Ready pod`);
-      ctx.password = await readPassword(ctx.cluster, source);
+      ctx.password = await readPassword(ctx.cluster, s.reference === 'in-place' ? { ...source, readsInlinePassword: false } : source);
       task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method})${into}, recorded "${s.phase}"; pod ${ctx.d.pod.metadata.name}`;
     },
   };

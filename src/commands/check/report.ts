@@ -22,7 +22,8 @@ export interface CheckReport {
     layout: string;
     pgdata: string;
     version: { server: string | null; major: number | null; pgVersionFile: string | null; source: string };
-    pvc: { name: string; capacity: string | null; storageClass: string | null; csiDriver: string | null; accessModes: string[] };
+    /** null: no volume at PGDATA (the data is in the container's writable layer; only --method dump gets this far). */
+    pvc: { name: string; capacity: string | null; storageClass: string | null; csiDriver: string | null; accessModes: string[] } | null;
     runtime: { uid: number | null; gid: number | null; fsGroup: number | null; dataOwner: string | null };
     superuser: { user: string | null; secret: string | null };
     target: { major: number; method: string; image: string };
@@ -53,8 +54,8 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
       version: { server: e.server?.version ?? null, major: e.server ? Math.floor(e.server.versionNum / 10000) : null,
         pgVersionFile: v?.pgVersion ?? null,
         source: e.offline ? `PG_VERSION and pg_controldata in the probe${e.server ? '; the rest from the old server started there without TCP' : ''}` : e.server ? 'the live server (SQL); PG_VERSION from the volume' : 'not reached' },
-      pvc: { name: d.pvc.metadata.name, capacity: d.pvc.capacityBytes === undefined ? null : formatBytes(d.pvc.capacityBytes),
-        storageClass: d.pvc.storageClassName ?? null, csiDriver: d.csiDriver ?? null, accessModes: d.pvc.accessModes },
+      pvc: d.pvc ? { name: d.pvc.metadata.name, capacity: d.pvc.capacityBytes === undefined ? null : formatBytes(d.pvc.capacityBytes),
+        storageClass: d.pvc.storageClassName ?? null, csiDriver: d.csiDriver ?? null, accessModes: d.pvc.accessModes } : null,
       runtime: { uid: v?.uid ?? null, gid: v?.gid ?? null, fsGroup: d.fsGroup ?? null, dataOwner: v ? `${v.data.uid}:${v.data.gid}` : null },
       superuser: { user: d.superuser?.user ?? null, secret: d.superuser?.secret ? `${d.superuser.secret.name}/${d.superuser.secret.key}` : null },
       target: { major: e.to, method: e.method, image: e.targetImage },
@@ -80,7 +81,8 @@ export function reportText(r: CheckReport): string {
     `  reached by    ${d.reach}`,
     `  image         ${d.image} (${d.flavour === 'vendor' ? 'a vendor\'s image' : `${d.flavour} layout`}: ${d.layout})`,
     `  version       ${d.version.server ?? 'unknown'} (PG_VERSION ${d.version.pgVersionFile ?? '?'}; from ${d.version.source})`,
-    `  data          ${d.pgdata} on PVC ${d.pvc.name} (${d.pvc.capacity ?? '?'}, StorageClass ${d.pvc.storageClass ?? 'none'}, driver ${d.pvc.csiDriver ?? '?'})`,
+    `  data          ${d.pgdata} ${d.pvc ? `on PVC ${d.pvc.name} (${d.pvc.capacity ?? '?'}, StorageClass ${d.pvc.storageClass ?? 'none'}, driver ${d.pvc.csiDriver ?? '?'})`
+      : 'in the container\'s writable layer: no volume, lost on any restart or reschedule'}`,
     `  runs as       ${d.runtime.uid ?? '?'}:${d.runtime.gid ?? '?'}${d.runtime.fsGroup !== null ? ` fsGroup ${d.runtime.fsGroup}` : ''}; data owned by ${d.runtime.dataOwner ?? '?'}`,
     `  superuser     ${d.superuser.user ?? '?'} (password from Secret ${d.superuser.secret ?? '?'}, not shown)`,
     `  target        PostgreSQL ${d.target.major} by ${d.target.method}, image ${d.target.image}`,

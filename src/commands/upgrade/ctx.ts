@@ -7,6 +7,7 @@ import { advance, type InPlaceMethod, type Phase, type UpgradeState, type upgrad
 import type { Shape } from '../../postgres/shape.ts';
 import type { Incompatible } from '../../postgres/workload.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
+import type { Discovery } from '../../discovery/discover.ts';
 
 /** What `upgrade` was asked to do. */
 export interface UpgradeOptions {
@@ -35,6 +36,8 @@ export interface UpgradeOptions {
 
 /** The stored Job spec travels in the state, so that a resumed run makes the very same Job. */
 export interface UpgradeCtx extends CheckCtx {
+  /** In place: the data is on a PVC at PGDATA (discover refuses a workload without one). */
+  d: Discovery;
   names: ReturnType<typeof upgradeNames>;
   state?: UpgradeState;
   /** The record's resourceVersion as last read or written: every write is made over it (undefined: none yet). */

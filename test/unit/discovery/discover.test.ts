@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Cluster, KObject, Workload } from '../../../src/k8s/cluster.ts';
-import { appsOf, findWorkload } from '../../../src/discovery/discover.ts';
+import { appsOf, discover, DUMP_SOURCE, findWorkload, requireVolume } from '../../../src/discovery/discover.ts';
+import { readSuperuser } from '../../../src/discovery/credentials.ts';
 import { clientReason, scriptPrograms } from '../../../src/postgres/server-or-client.ts';
 import { CliError } from '../../../src/exit-codes.ts';
 import {
@@ -59,6 +60,25 @@ test('finds the one PostgreSQL workload, or says which exist', async () => {
   assert.match(await usage(findWorkload(clusterWith(both), 'ns', 'pg')), 'both sts/pg and deploy/pg exist');
 });
 
+test('no volume at PGDATA: refused in place (pointing to --method dump); taken by the dump method, its inline password read, never elsewhere', async () => {
+  const db = workload('Deployment', 'postgres', 'postgres:13');
+  const c = db.template.spec.containers[0] as NonNullable<Workload['template']['spec']['containers'][0]>;
+  c.env = [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', value: 'inline-S3cret' }];
+  const cluster = { ...clusterWith([db]), namespaceLabels: async () => ({}), listPods: async () => [] };
+  const refused = await usage(discover(cluster, 'ns', undefined, {}));
+  assert.match(refused, 'Deployment ns/postgres: no volume is mounted at PGDATA /var/lib/postgresql/data; the data lives in the container\'s writable layer');
+  assert.match(refused, 'Move it into a new instance with a PVC: --method dump');
+  const d = await discover(cluster, 'ns', undefined, {}, DUMP_SOURCE);
+  assert.is(d.pvc, undefined);
+  assert.is(d.mountPath, undefined);
+  assert.equal(d.volumeUsers, []);
+  assert.match(await usage((async () => requireVolume(d, 'a probe pod has nothing to read'))()), 'no volume is mounted at PGDATA /var/lib/postgresql/data (its data lives in the container\'s writable layer), so a probe pod');
+  assert.equal(await readSuperuser(cluster, d), { user: 'admin', password: 'inline-S3cret' });
+  assert.equal(d.superuser, { user: 'admin', env: 'POSTGRES_PASSWORD', literal: true, via: 'env POSTGRES_PASSWORD' });
+  const strict = await discover(cluster, 'ns', undefined, {}, { volume: 'optional' });
+  assert.match(await usage(readSuperuser(cluster, strict)), 'POSTGRES_PASSWORD is written in the manifest; move it to a Secret');
+});
+
 test('clients on the image are named, never candidates: a sleep loop, psql, a backup CronJob; the server is picked alone', async () => {
   const withContainer = (name: string, c: Partial<Workload['template']['spec']['containers'][0]>) =>
     workload('Deployment', name, 'postgres:16', { template: { spec: { containers: [{ name: 'c', image: 'postgres:16', ...c }] } } });
@@ -73,12 +93,17 @@ test('clients on the image are named, never candidates: a sleep loop, psql, a ba
   assert.equal(r.clients.map((c) => c.ref), ['deploy/psql-client', 'deploy/migrate', 'deploy/scratch', 'cronjob/pg-backup']);
   assert.match(r.clients[0]?.why ?? '', /command "sh -c while true; do sleep 3600; done" runs sleep instead of the server/);
   assert.match(r.clients[1]?.why ?? '', /args "psql -h db -f \/sql\/up.sql" runs psql instead of the server/);
-  assert.match(r.clients[2]?.why ?? '', 'mounts no data volume, and sets no PGDATA and no port');
+  assert.match(r.clients[2]?.why ?? '', 'mounts no data volume, and sets no PGDATA, no superuser password and no port');
   assert.match(r.clients[3]?.why ?? '', /runs pg_dump, gzip instead of the server/);
   const none = await usage(findWorkload(clusterWith([sleeper], [backup]), 'ns'));
   assert.match(none, 'no PostgreSQL server StatefulSet or Deployment found in namespace ns');
   assert.match(none, 'clients on a PostgreSQL image there, not candidates: deploy/psql-client (its command');
   assert.match(none, 'cronjob/pg-backup (its command');
+  // The official image with its superuser's password and nothing else: a server keeping its data in its writable layer.
+  const layer = withContainer('postgres', { env: [{ name: 'POSTGRES_PASSWORD', value: 'x' }] });
+  assert.is((await findWorkload(clusterWith([layer, sleeper, bare]), 'ns')).workload, layer);
+  assert.is(clientReason({ name: 'c', image: 'bitnami/postgresql:16', env: [{ name: 'POSTGRESQL_PASSWORD_FILE', value: '/s/p' }] }), undefined);
+  assert.ok(clientReason({ name: 'c', image: 'postgres:16', env: [{ name: 'PGPASSWORD', value: 'x' }] }), 'PGPASSWORD is a client\'s');
   // Named by the user, a workload is taken as it is (a wrapper script of its own may start the server).
   assert.is((await findWorkload(clusterWith([db, sleeper]), 'ns', 'deploy/psql-client')).workload, sleeper);
 });

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Container, Workload } from '../../../src/k8s/cluster.ts';
-import { buildDumpTarget, bytesQuantity, dumpTargetLabels, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
+import { buildDumpTarget, bytesQuantity, dumpTargetLabels, dumpTargetSecret, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
 import { OWNED_LABELS } from '../../../src/manifests/probe-pod.ts';
 import { selectorMatches } from '../../../src/postgres/dump-identity.ts';
 
@@ -29,6 +29,15 @@ test('the name: a version suffix, an earlier one replaced, short enough for the 
   assert.is(long.length, 52);
   assert.ok(long.endsWith('-v17'));
   assert.is(dumpTargetName(`${'b'.repeat(58)}-xyz`, 16, 'Deployment').length, 62, 'a trailing dash is cut, not kept');
+});
+
+test('the superuser Secret of a source whose password was inline: our labels, the password as data; without it (--dry-run), no data', () => {
+  const made = dumpTargetSecret('shop', 'postgres-v15', 'deploy/postgres', 'S3cret');
+  assert.is(made.metadata.name, 'postgres-v15-superuser');
+  assert.equal(made.metadata.labels, dumpTargetLabels('postgres-v15'));
+  assert.equal((made as unknown as { data: Record<string, string> }).data, { password: Buffer.from('S3cret').toString('base64') });
+  const shown = dumpTargetSecret('shop', 'postgres-v15', 'deploy/postgres');
+  assert.not.ok('data' in shown || JSON.stringify(shown).includes('S3cret'));
 });
 
 test('the size: --size, else the source PVC\'s capacity, else the data with head room; nothing known is an error', () => {

@@ -36,6 +36,11 @@ test('a record round-trips through its ConfigMap; a broken one is refused with e
   assert.match(dumpStateProblem({ ...state, phase: 'job' }) ?? '', /phase "job" is none of/);
   assert.match(dumpStateProblem({ ...state, method: 'link' }) ?? '', /not a version 1 record of an upgrade by dump/);
   assert.match(dumpStateProblem({ ...state, target: undefined }) ?? '', /names no target/);
+  // A source without a volume records NO_VOLUME (''): taken; no pvc at all is not.
+  assert.is(dumpStateProblem({ ...state, pvc: '' }), undefined);
+  assert.match(dumpStateProblem({ ...state, pvc: undefined }) ?? '', /does not say where the source keeps its data/);
+  assert.is(dumpStateProblem({ ...state, target: { ...state.target, secret: 'postgres-v14-superuser', size: '2Gi' } }), undefined);
+  assert.match(dumpStateProblem({ ...state, target: { ...state.target, secret: 7 } }) ?? '', /target Secret is not a name/);
   const broken = { ...dumpStateConfigMap('c', 'ns', state), data: { 'state.json': '{' } };
   try {
     parseDumpState(broken);

@@ -42,9 +42,10 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       skip: (ctx) => ctx.resuming && 'resuming the record',
       task: async (ctx) => recordDump(ctx, 'preflight'),
     },
-    phase('target-created', 'Create the new instance: its PVC, Service and workload', async (ctx) => {
+    phase('target-created', 'Create the new instance: its PVC, Service and workload (and its superuser Secret where the source had none)', async (ctx) => {
       await createTarget(ctx);
-      return `${dst(ctx).target.kind} ${dst(ctx).target.name}, PVC ${dst(ctx).target.pvc}, Service ${dst(ctx).target.service}`;
+      const t = dst(ctx).target;
+      return `${t.kind} ${t.name}, PVC ${t.pvc}, Service ${t.service}${t.secret ? `, Secret ${t.secret} (its superuser's password)` : ''}`;
     }),
     phase('target-ready', 'Wait until the new instance is ready', async (ctx) => waitTargetReady(ctx, timeout)),
     phase('target-tuned', 'Tune the new instance for the load (ALTER SYSTEM, restart)', async (ctx) => {

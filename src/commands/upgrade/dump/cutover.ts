@@ -8,6 +8,7 @@ import { holdOrCompare, verifyHeld } from './verify.ts';
 import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
 import { runPsqlScript } from '../../../server/gather.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
+import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { Cluster } from '../../../k8s/cluster.ts';
 
 const svcRef = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', namespace: ns, name });
@@ -60,6 +61,8 @@ export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Arra
     phase('source-down', 'Stop the old instance (kept, with its volume)', async (ctx) => {
       const s = dst(ctx);
       if (!s.cutover) return 'left running: nothing was cut over (--no-cutover)';
+      // No volume: its data is in its container's writable layer, which scaling to 0 would erase (and --rollback with it).
+      if (keepsSourceRunning(s)) return `${refOf(s.workload)} left running: it has no volume, so stopped its data would be gone; it serves no one now`;
       await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, 0);
       return `${refOf(s.workload)} scaled to 0; PVC ${s.pvc} kept`;
     }),

@@ -2,7 +2,7 @@ import type { Cluster, KObject, Pod } from '../../../k8s/cluster.ts';
 import { usageError } from '../../../exit-codes.ts';
 import { identityOfPods, podsSelected, sameServerProblem, selectorMatches, type ServerIdentity } from '../../../postgres/dump-identity.ts';
 import { parseWorkloadRef } from '../../../postgres/workload.ts';
-import type { Discovery } from '../../../discovery/discover.ts';
+import type { SourceDiscovery } from '../../../discovery/discover.ts';
 
 // pg_controldata reads the control file without a password; PGDATA (official) or POSTGRESQL_DATA_DIR (Bitnami).
 const SYSTEM_ID_SH = 'D=${PGDATA:-${POSTGRESQL_DATA_DIR:-}}; [ -n "$D" ] || exit 0; pg_controldata "$D" 2>/dev/null | sed -n "s/^Database system identifier: *//p"';
@@ -17,11 +17,12 @@ async function systemIdentifierOf(cluster: Cluster, ns: string, pod: Pod | undef
 }
 
 /** What identifies the source: its workload, its PVC and bound volume, its pods, its system_identifier. */
-export async function sourceIdentity(cluster: Cluster, d: Discovery, pods: Pod[]): Promise<ServerIdentity> {
+export async function sourceIdentity(cluster: Cluster, d: SourceDiscovery, pods: Pod[]): Promise<ServerIdentity> {
   const mine = podsSelected(d.workload.selector, pods);
   return identityOfPods(`${d.workload.kind}/${d.workload.metadata.name}`, d.namespace, mine, {
     workloadUid: d.workload.metadata.uid,
-    volumes: [`${d.namespace}/${d.pvc.metadata.name}`, ...(d.pvc.volumeName ? [`pv:${d.pvc.volumeName}`] : [])],
+    // No volume: the data is in the container's writable layer; the workload, pods and system_identifier still tell.
+    volumes: d.pvc ? [`${d.namespace}/${d.pvc.metadata.name}`, ...(d.pvc.volumeName ? [`pv:${d.pvc.volumeName}`] : [])] : [],
     systemIdentifier: await systemIdentifierOf(cluster, d.namespace, mine.find((p) => p.ready)),
   });
 }
@@ -65,7 +66,7 @@ async function serviceIdentity(cluster: Cluster, ns: string, label: string, svc:
  * `--target`: refused (exit 2, nothing changed) when it is the source's server; an existing instance of its own
  * is not yet a target this release loads into (the plugin creates the new instance), and is refused too.
  */
-export async function verifyTarget(cluster: Cluster, d: Discovery, ref: string): Promise<void> {
+export async function verifyTarget(cluster: Cluster, d: SourceDiscovery, ref: string): Promise<void> {
   const pods = await cluster.listPods(d.namespace);
   const [source, target] = [await sourceIdentity(cluster, d, pods), await targetIdentity(cluster, d.namespace, ref, pods)];
   const same = sameServerProblem(source, target);
@@ -74,7 +75,7 @@ export async function verifyTarget(cluster: Cluster, d: Discovery, ref: string):
 }
 
 /** The Services of the namespace whose selector picks the source's pods: each is pointed at the new pods at cutover. */
-export async function sourceServices(cluster: Cluster, d: Discovery): Promise<KObject[]> {
+export async function sourceServices(cluster: Cluster, d: SourceDiscovery): Promise<KObject[]> {
   const labels = d.workload.template.metadata?.labels ?? {};
   const all = await cluster.listObjects('v1', 'Service', d.namespace);
   return all.filter((s) => selectorMatches(s.spec?.selector, labels));

@@ -1,4 +1,4 @@
-import type { Discovery } from '../../../discovery/discover.ts';
+import type { SourceDiscovery } from '../../../discovery/discover.ts';
 import { asDumpTarget, readyPodOf } from '../../../discovery/dump-target.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import type { KObject, Pod } from '../../../k8s/cluster.ts';
@@ -8,6 +8,8 @@ import { runPsqlScript } from '../../../server/gather.ts';
 import { poll } from '../../../steps/poll.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, type DumpCtx } from './ctx.ts';
+import { dumpTargetSecret } from '../../../manifests/dump-target.ts';
+import { refOf } from '../../../postgres/workload.ts';
 
 /** Runs SQL of ours (no user text, no password) statement by statement (ALTER SYSTEM refuses a transaction block). Args: $1 user, $2 port, $3 SQL. */
 export const TARGET_SQL_SCRIPT = `${READ_PASSWORD_SH}
@@ -30,7 +32,7 @@ export async function targetPod(ctx: DumpCtx): Promise<Pod> {
 const READY_WAIT_MS = 120_000;
 
 /** The new instance as psql and the fingerprint reach it: its pod, its container, its superuser, port 5432. */
-export async function targetDiscovery(ctx: DumpCtx): Promise<Discovery> {
+export async function targetDiscovery(ctx: DumpCtx): Promise<SourceDiscovery> {
   const s = dst(ctx);
   const pod = await poll(`a ready pod of ${s.target.name}`, READY_WAIT_MS, async () => targetPod(ctx).catch(() => undefined),
     `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
@@ -58,9 +60,15 @@ export async function createOnce(ctx: DumpCtx, o: KObject): Promise<void> {
   });
 }
 
-/** Creates the new instance's PVC, Service and workload, in that order. */
+/**
+ * Creates the new instance's superuser Secret (where the source had its password in its manifest), PVC, Service and
+ * workload, in that order. A Secret made by an earlier run is kept as it is: a re-run neither makes a second one nor
+ * changes it.
+ */
 export async function createTarget(ctx: DumpCtx): Promise<void> {
-  for (const o of [ctx.target.pvc, ctx.target.service, ctx.target.workload]) await createOnce(ctx, o);
+  const s = dst(ctx);
+  const secret = s.target.secret ? [dumpTargetSecret(ctx.d.namespace, s.target.name, refOf(s.workload), ctx.password)] : [];
+  for (const o of [...secret, ctx.target.pvc, ctx.target.service, ctx.target.workload]) await createOnce(ctx, o);
 }
 
 /** Waits until the new instance has its one ready replica. */

@@ -4,7 +4,9 @@ import { connectTask } from '../../../connect-task.ts';
 import { discoverWithApps } from '../../../discovery/named-apps.ts';
 import { readSuperuser } from '../../../discovery/credentials.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../../exit-codes.ts';
-import { buildDumpTarget } from '../../../manifests/dump-target.ts';
+import { buildDumpTarget, dumpTargetSecret, targetSize } from '../../../manifests/dump-target.ts';
+import { NO_VOLUME, sourceDataBytes, SUPERUSER_SECRET_KEY, superuserSecretName } from '../../../postgres/dump-source.ts';
+import { DUMP_SOURCE, volumeNote } from '../../../discovery/discover.ts';
 import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
@@ -34,7 +36,7 @@ function judgeRecord(ctx: DumpCtx, s: DumpState, opts: DumpOptions): void {
   if (s.phase === 'done' || s.phase === 'rolled-back' || s.to !== opts.to) {
     throw usageError(`ConfigMap ${ns}/${ctx.stateName} records an upgrade by dump to ${s.to} (phase "${s.phase}"). ` +
       (s.to === opts.to ? '' : `Resume it with --to ${s.to}, or `) + `remove it and its new instance first: kubectl -n ${ns} delete ` +
-      `${s.target.kind.toLowerCase()}/${s.target.name} service/${s.target.service} pvc/${s.target.pvc} configmap/${ctx.stateName} ` +
+      `${s.target.kind.toLowerCase()}/${s.target.name} service/${s.target.service} pvc/${s.target.pvc} ${s.target.secret ? `secret/${s.target.secret} ` : ''}configmap/${ctx.stateName} ` +
       `configmap/${dumpReferenceName(ctx.stateName)} --ignore-not-found; nothing was changed`);
   }
   ctx.state = s;
@@ -58,7 +60,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         ctx.timings = {};
         ctx.globalsNotes = [];
         ctx.resuming = false;
-        ctx.d = await discoverWithApps(ctx.cluster, ctx.cluster.namespace, opts.workload, opts);
+        ctx.d = await discoverWithApps(ctx.cluster, ctx.cluster.namespace, opts.workload, opts, DUMP_SOURCE);
         ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
         ctx.stateVersion = cm?.metadata.resourceVersion;
@@ -82,7 +84,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
             `Scale it up first; nothing was changed`);
         }
         if (opts.target) await verifyTarget(ctx.cluster, ctx.d, opts.target);
-        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, pod ${ctx.d.pod?.metadata.name}, PVC ${ctx.d.pvc.metadata.name}`;
+        task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, pod ${ctx.d.pod?.metadata.name}, ${volumeNote(ctx.d)}`;
       },
     },
     {
@@ -95,19 +97,15 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
       enabled: (ctx) => !ctx.nothingToDo,
       task: async (ctx, task) => {
         if (!ctx.password || !ctx.d.superuser) ctx.password = (await readSuperuser(ctx.cluster, ctx.d)).password;
-        const su = ctx.d.superuser;
-        if (!su?.secret) {
-          throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}: the superuser's password is not in a Secret; the new instance ` +
-            `takes it from one. Put it in a Secret (or pass --superuser-secret <secret>/<key>); nothing was changed`);
-        }
         const s = ctx.state ?? await newState(ctx, opts, checkOpts);
         ctx.state = s;
         ctx.target = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
-          major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: su.secret }, storageClass: opts.storageClass, size: opts.size,
-          md5Logins: s.target.md5Logins,
+          major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: targetSecretOf(ctx, s) }, storageClass: opts.storageClass,
+          size: s.target.size ?? opts.size, md5Logins: s.target.md5Logins,
           serviceSelectors: s.services.map((x) => x.before.selector) });
         if (!ctx.resuming) {
-          const there = await existingTargetObjects(ctx.cluster, [ctx.target.pvc, ctx.target.service, ctx.target.workload]);
+          const secret = s.target.secret ? [dumpTargetSecret(ctx.d.namespace, s.target.name, refOf(s.workload))] : [];
+          const there = await existingTargetObjects(ctx.cluster, [...secret, ctx.target.pvc, ctx.target.service, ctx.target.workload]);
           if (there.length) {
             throw usageError(`the new instance's ${there.join(', ')} exist${there.length > 1 ? '' : 's'} already in ${ctx.d.namespace}, with no record of an upgrade ` +
               `by dump: delete ${there.length > 1 ? 'them' : 'it'} if nothing needs ${there.length > 1 ? 'them' : 'it'}; nothing was changed`);
@@ -118,6 +116,19 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
       },
     },
   ];
+}
+
+/**
+ * The Secret that the new instance reads its superuser's password from: the source's, or, where the source had it
+ * written in its manifest, the one this upgrade creates (its name recorded; the value is the password read, never
+ * written into a manifest). Exit 2 when there is neither.
+ */
+function targetSecretOf(ctx: DumpCtx, s: DumpState): { name: string; key: string } {
+  if (s.target.secret) return { name: s.target.secret, key: SUPERUSER_SECRET_KEY };
+  const secret = ctx.d.superuser?.secret;
+  if (secret) return secret;
+  throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name}: the superuser's password is in no Secret that the new instance ` +
+    `could read; put it in a Secret (or pass --superuser-secret <secret>/<key>); nothing was changed`);
 }
 
 /** Judges check's findings and makes the record of a new upgrade by dump. */
@@ -135,15 +146,18 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
   const su = ctx.d.superuser?.user ?? 'postgres';
   const kind = ctx.d.workload.kind;
   const md5Logins = server.roles.some((r) => r.hash === 'md5');
-  const probe = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
-    major: opts.to, image, superuser: { user: su, secret: ctx.d.superuser?.secret ?? { name: '', key: '' } }, storageClass: opts.storageClass, size: opts.size });
+  const source = { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc };
+  // Without a volume to copy the size of, the data's size as the server reports it, with head room.
+  const size = targetSize({ size: opts.size, source, dataBytes: ctx.d.pvc ? undefined : sourceDataBytes(server.databases) });
+  const probe = buildDumpTarget({ namespace: ctx.d.namespace, source, major: opts.to, image, superuser: { user: su, secret: { name: '', key: '' } }, storageClass: opts.storageClass, size });
   const services = (await sourceServices(ctx.cluster, ctx.d)).map((x) => ({ name: x.metadata.name, before: { selector: x.spec?.selector, ports: x.spec?.ports } }));
   const jobs = opts.jobs ?? chooseJobs(ctx.d.container.resources, ctx.d.container.resources);
   return {
     version: 1, method: 'dump', workload: { kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) },
-    workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name,
+    workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc?.metadata.name ?? NO_VOLUME, container: ctx.d.container.name,
     from: Math.floor(server.versionNum / 10000), fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to,
-    target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins },
+    target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins,
+      size, ...(ctx.d.superuser?.secret ? {} : { secret: superuserSecretName(probe.name) }) },
     services, apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
     settings: loadSettings(ctx.d.container.resources, jobs), jobs, cutover: opts.cutover, phase: 'preflight', history: [],
   };

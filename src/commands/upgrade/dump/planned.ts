@@ -1,5 +1,6 @@
 import { loadSettingsSql, putBackSql } from '../../../postgres/dump-plan.ts';
-import { serviceSelectorPatch } from '../../../manifests/dump-target.ts';
+import { dumpTargetSecret, serviceSelectorPatch } from '../../../manifests/dump-target.ts';
+import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { ScaledWorkload } from '../../../state/state.ts';
 import { dst, type DumpCtx } from './ctx.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
@@ -14,6 +15,8 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
   const restart = [scale(target, 0, 'restart the new instance: stop'), scale(target, 1, 'restart the new instance: start')];
   return [
     { step: 'record of the upgrade, updated after each phase', object: cm(ctx.stateName) },
+    ...(s.target.secret ? [{ step: 'the new instance\'s superuser Secret: the password read from the source\'s manifest (its value never shown)',
+      object: dumpTargetSecret(ns, s.target.name, `${s.workload.kind}/${s.workload.name}`) }] : []),
     { step: 'the new instance\'s volume', object: ctx.target.pvc },
     { step: 'the new instance\'s own Service (the load\'s address; the applications keep theirs)', object: ctx.target.service },
     { step: 'the new instance', object: ctx.target.workload },
@@ -30,6 +33,7 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
       patch: { apiVersion: 'v1', kind: 'Service', metadata: { name: x.name, namespace: ns }, ...serviceSelectorPatch(x.before, ctx.target.cutoverSelector, 5432) } })),
     ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')),
     { step: 'compare the held content with the source\'s fingerprint; then vacuumdb --all --analyze-in-stages on the new instance, the applications running' },
-    ...(s.cutover ? [scale(s.workload, 0, 'stop the old instance (kept, with its volume, for --rollback)')] : []),
+    ...(s.cutover && !keepsSourceRunning(s) ? [scale(s.workload, 0, 'stop the old instance (kept, with its volume, for --rollback)')] : []),
+    ...(s.cutover && keepsSourceRunning(s) ? [{ step: 'the old instance is left running: it has no volume, so stopped its data would be gone (and --rollback with it)' }] : []),
   ];
 }

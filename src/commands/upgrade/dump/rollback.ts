@@ -1,7 +1,8 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../../k8s/cluster.ts';
 import { connectTask } from '../../../connect-task.ts';
-import { discover } from '../../../discovery/discover.ts';
+import { discover, DUMP_SOURCE, type SourceDiscovery } from '../../../discovery/discover.ts';
+import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { loadFingerprint } from '../../../fingerprint/store.ts';
@@ -29,7 +30,7 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
       title: 'Find the workload and its upgrade by dump',
       task: async (ctx, task) => {
         ctx.timings = {};
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
         ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
         const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
         ctx.stateVersion = cm?.metadata.resourceVersion;
@@ -44,11 +45,37 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
   ];
 }
 
-/** Back to the old instance: the applications stopped, the Services back, the old instance up and verified, the applications back. */
+/** The old instance's data against its fingerprint taken before the dump: the differences, or undefined when none was taken. */
+async function oldInstanceDiff(ctx: DumpCtx, d: SourceDiscovery): Promise<string[] | undefined> {
+  const reference = await loadFingerprint(ctx.cluster, d.namespace, dumpReferenceName(ctx.stateName));
+  if (!reference) return undefined;
+  return compareFingerprints(reference, await fingerprintVia(ctx.cluster, d, liveReach(d), await readPassword(ctx.cluster, d)));
+}
+
+/**
+ * Back to the old instance: the applications stopped, the Services back, the old instance up and verified, the
+ * applications back. An old instance without a volume was left running (keepsSourceRunning): it is checked first,
+ * before anything changes, since its data exists only in its running container.
+ */
 export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrTask<DumpCtx>> {
   const timeout = opts.timeoutSeconds * 1000;
   const ns = (ctx: DumpCtx) => ctx.d.namespace;
   return [
+    {
+      title: 'Check that the old instance still holds its data (it has no volume: only its running container has it)',
+      enabled: (ctx) => keepsSourceRunning(dst(ctx)) && isDumpDone(ctx.state, 'load-started'),
+      task: async (ctx, task) => {
+        const s = dst(ctx);
+        const gone = `${refOf(s.workload)} kept its data in its container's writable layer`;
+        const keep = `Nothing was changed: the new instance ${s.target.kind} ${s.target.name} keeps serving`;
+        if (!ctx.d.pod?.ready) throw new CliError(`${gone}, and it has no ready pod now: its data went with its container, there is nothing to roll back to. ${keep}`, ExitCode.failed);
+        const diff = await oldInstanceDiff(ctx, ctx.d);
+        if (diff?.length) {
+          throw new CliError(`${gone}, and it differs from its fingerprint taken before the dump (was its container restarted or replaced?):\n  ${diff.join('\n  ')}\n${keep}`, ExitCode.failed);
+        }
+        task.title = `The old instance still holds its data: pod ${ctx.d.pod.metadata.name}, equal to its fingerprint taken before the dump`;
+      },
+    },
     {
       title: 'Scale the applications down',
       task: async (ctx) => {
@@ -73,17 +100,16 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         const s = dst(ctx);
         await scaleTo(ctx.cluster, ns(ctx), s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ns(ctx), s.workload, timeout);
-        const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, opts);
+        const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
         if (!s.cutover) {
           task.title = 'Start the old instance: it served all along (--no-cutover): nothing to compare';
           return;
         }
-        const reference = await loadFingerprint(ctx.cluster, ns(ctx), dumpReferenceName(ctx.stateName));
-        if (!reference) {
+        const diff = await oldInstanceDiff(ctx, d);
+        if (!diff) {
           task.title = 'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
           return;
         }
-        const diff = compareFingerprints(reference, await fingerprintVia(ctx.cluster, d, liveReach(d), await readPassword(ctx.cluster, d)));
         if (diff.length) throw new CliError(`the old instance differs from its fingerprint taken before the dump:\n  ${diff.join('\n  ')}`, ExitCode.failed);
         task.title = 'Start the old instance and verify its fingerprint: equal to the one taken before the dump';
       },

@@ -11,6 +11,7 @@ import { createValidateTasks } from '../../../validation/tasks.ts';
 import { checksText, summaryLine, validateNow } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
+import { dumpSourceNotes, keepsSourceRunning, SUPERUSER_SECRET_KEY } from '../../../postgres/dump-source.ts';
 import { cutoverCommand } from './cutover.ts';
 import { createDumpPlanTasks } from './plan.ts';
 import { plannedDumpObjects } from './planned.ts';
@@ -26,6 +27,8 @@ function confirmText(c: DumpCtx): string {
   return ['', 'About to upgrade PostgreSQL by dump and restore into a new instance (the applications stop meanwhile; the old instance is only read):',
     `  context      ${c.cluster.contextName}`, `  namespace    ${c.d.namespace}`, `  source       ${refOf(s.workload)} (PostgreSQL ${s.fromVersion})`,
     `  new instance ${s.target.kind} ${s.target.name}, ${s.target.image}, PVC ${s.target.pvc}, superuser ${s.target.superuser}`,
+    ...(keepsSourceRunning(s) ? [`  old instance left running after the cutover: it has no volume (its data is in its container's writable layer)`] : []),
+    ...(s.target.secret ? [`  new Secret   ${s.target.secret}: the superuser's password, read from the source's manifest (never shown)`] : []),
     `  applications ${s.apps.length ? s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') : 'none match the selector'}`,
     `  cutover      ${s.cutover ? `Service ${s.services.map((x) => x.name).join(', ') || '(none leads to the source)'} → the new pods` : 'none (--no-cutover): printed for you'}`,
     ...(c.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), ''].join('\n');
@@ -61,18 +64,22 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   const vopts = { workload: ref, analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
     dataComparedBy: 'compared by this upgrade: the new instance\'s fingerprint equals the source\'s', superuserSecret: opts.superuserSecret };
   const validation = await validateNow(createValidateTasks(async () => c.cluster, vopts), listOpts, vopts);
+  const why = dumpSourceNotes({ source: ref, sourcePvc: s.pvc, targetPvc: s.target.pvc, cutover: s.cutover,
+    inlinePassword: c.d.superuser?.literal ? c.d.superuser.env : undefined, createdSecret: s.target.secret ? { name: s.target.secret, key: SUPERUSER_SECRET_KEY } : undefined });
   const report = { workload: ref, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: 'dump', phase: s.phase,
-    newInstance: `${s.target.kind}/${s.target.name}`, pvc: s.target.pvc, services: s.services.map((x) => x.name), cutover: s.cutover,
+    newInstance: `${s.target.kind}/${s.target.name}`, pvc: s.target.pvc, secret: s.target.secret ?? null, sourcePvc: s.pvc || null,
+    sourceLeftRunning: s.cutover && keepsSourceRunning(s), whyItMatters: why, services: s.services.map((x) => x.name), cutover: s.cutover,
     fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, verification: c.verification ?? null, notes: c.globalsNotes, timingsMs: c.timings,
     validation: { checks: validation.checks, summary: validation.summary } };
   await printReport(io, opts.output, report, (r) => [
     `${r.workload} in ${r.namespace} (PostgreSQL ${r.from}) was dumped and restored into ${r.newInstance} (PostgreSQL ${r.to}); the fingerprints are equal.`,
-    s.cutover ? `Cut over: Service ${r.services.join(', ') || '(none)'} now leads to the new instance; the old one is scaled to 0 and kept with PVC ${s.pvc} ` +
-      `(undo: kubectl pgupgrade upgrade -n ${r.namespace} ${ref} --rollback).`
+    s.cutover ? `Cut over: Service ${r.services.join(', ') || '(none)'} now leads to the new instance; the old one is ` +
+      `${keepsSourceRunning(s) ? 'left running (it has no volume)' : `scaled to 0 and kept with PVC ${s.pvc}`} (undo: kubectl pgupgrade upgrade -n ${r.namespace} ${ref} --rollback).`
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
     r.verification ? `Verified: ${r.verification}.` : '',
     r.timingsMs.downtime ? `Downtime (applications down → ready again): ${(r.timingsMs.downtime / 1000).toFixed(1)} s.` : '',
+    ...r.whyItMatters.map((n) => `Why it matters: ${n}.`),
     ...r.notes.map((n) => `Note: ${n}.`),
     `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${summaryLine(validation)}`,
   ].filter(Boolean).join('\n'));
