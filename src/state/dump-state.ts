@@ -21,7 +21,9 @@ export interface DumpState extends RecordedSource {
   /** The new instance: its workload (kind as the source's), PVC, Service, image and superuser. */
   target: { kind: ScaledWorkload['kind']; name: string; pvc: string; service: string; image: string; superuser: string; container: string;
     /** md5 hashes come over: the new instance's pg_hba takes md5 (which accepts SCRAM too). */
-    md5Logins: boolean };
+    md5Logins: boolean;
+    /** The source's default encoding and locale, for the new instance's initdb (absent in a record of an earlier version). */
+    initdb?: string[] };
   /** The Services that lead to the source, each with its spec before the cutover (the rollback puts it back). */
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];

@@ -7,6 +7,7 @@ import { blockingError, CliError, ExitCode, usageError } from '../../../exit-cod
 import { buildDumpTarget } from '../../../manifests/dump-target.ts';
 import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
+import { localeOptions } from '../../../postgres/rules.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
 import { evaluate } from '../../../preflight/evaluate.ts';
 import { evidenceOf } from '../../../preflight/evidence.ts';
@@ -104,7 +105,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         ctx.state = s;
         ctx.target = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
           major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: su.secret }, storageClass: opts.storageClass, size: opts.size,
-          md5Logins: s.target.md5Logins,
+          md5Logins: s.target.md5Logins, initdbArgs: s.target.initdb,
           serviceSelectors: s.services.map((x) => x.before.selector) });
         if (!ctx.resuming) {
           const there = await existingTargetObjects(ctx.cluster, [ctx.target.pvc, ctx.target.service, ctx.target.workload]);
@@ -143,7 +144,8 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
     version: 1, method: 'dump', workload: { kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) },
     workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc.metadata.name, container: ctx.d.container.name,
     from: Math.floor(server.versionNum / 10000), fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to,
-    target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins },
+    target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins,
+      initdb: localeOptions(server) },
     services, apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
     settings: loadSettings(ctx.d.container.resources, jobs), jobs, cutover: opts.cutover, phase: 'preflight', history: [],
   };
