@@ -26,6 +26,8 @@ export interface DumpTargetSpec {
   dataBytes?: number;
   /** Roles with md5 password hashes come over (check's `passwords`): pg_hba must accept md5 (targetLayoutFor). */
   md5Logins?: boolean;
+  /** The source's default encoding and locale as initdb options (targetLayoutFor). */
+  initdbArgs?: string[];
   /** The selectors of the Services that lead to the source: the new pods must match none of them. */
   serviceSelectors?: Array<Record<string, string> | undefined>;
 }
@@ -101,7 +103,7 @@ function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
 export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   const src = spec.source.workload;
   const name = dumpTargetName(src.metadata.name, spec.major, src.kind);
-  const layout = targetLayoutFor(spec.image, spec.source.flavour, spec.major, spec.superuser, spec.md5Logins);
+  const layout = targetLayoutFor(spec.image, spec.source.flavour, spec.major, spec.superuser, spec.md5Logins, spec.initdbArgs);
   const labels = dumpTargetLabels(name);
   const clash = (spec.serviceSelectors ?? []).find((s) => selectorMatches(s, labels));
   if (clash) throw new Error(`a Service that leads to the source selects ${JSON.stringify(clash)}, which the new instance's pods would match`);

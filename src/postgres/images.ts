@@ -66,7 +66,7 @@ export function targetImageFor(current: string, to: number): string | undefined 
 export function bitnamiTargetNote(current: string, to: number): { image?: string; note: string; fix: string } | undefined {
   if (!isBitnamiRepo(current)) return undefined;
   const image = targetImageFor(current, to);
-  const leave = 'or leave Bitnami for the official image with --method dump --target-image postgres:<major> (a new instance; this change of family is not yet tested end to end)';
+  const leave = 'or leave Bitnami for the official image with --method dump --target-image postgres:<major> (a new instance in the official layout, UID 999)';
   if (!image) {
     return { note: `Bitnami publishes no free image of PostgreSQL ${to}: bitnami/postgresql tags stopped in August 2025, and bitnamilegacy/postgresql ` +
       `is frozen at ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}`,

@@ -27,15 +27,20 @@ export interface DbRuleInput {
 
 const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({ id, title, status, found, ...(fix ? { fix } : {}) });
 
+/**
+ * The initdb options that give a new cluster the old one's default encoding and locale (template1's, which
+ * template1 and postgres of a new cluster take): none when template1 is not known.
+ */
+export function localeOptions(s: ServerFacts): string[] {
+  const t1 = s.databases.find((d) => d.name === 'template1');
+  if (!t1) return [];
+  if (t1.provider === 'libc') return [`--encoding=${t1.encoding}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`];
+  return [`--encoding=${t1.encoding}`, `--locale-provider=${t1.provider}`, `--icu-locale=${t1.icuLocale ?? ''}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`];
+}
+
 /** The initdb options that reproduce the old cluster, as the upgrade Job will pass them. */
 export function initdbOptions(s: ServerFacts, to: number): string[] {
-  const t1 = s.databases.find((d) => d.name === 'template1');
-  const opts: string[] = [];
-  if (t1) {
-    opts.push(`--encoding=${t1.encoding}`);
-    if (t1.provider === 'libc') opts.push(`--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`);
-    else opts.push(`--locale-provider=${t1.provider}`, `--icu-locale=${t1.icuLocale ?? ''}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`);
-  }
+  const opts = localeOptions(s);
   // Checksums are off by default before 18 and on from 18, whose initdb alone knows --no-data-checksums.
   if (s.checksums) opts.push('--data-checksums');
   else if (to >= 18) opts.push('--no-data-checksums');

@@ -46,15 +46,19 @@ export function targetFamily(targetImage: string, sourceFlavour: Flavour): Targe
  * source's envFrom says otherwise: anything more would make the target non-empty, and the load refuses that (the
  * source's own such database comes over with the dump). `md5Logins`: roles with md5 hashes come over (pg_hba's md5 accepts SCRAM too); the official
  * entrypoint writes `scram-sha-256` into pg_hba from 14, where they could no longer log in over the network.
+ * `initdbArgs`: the source's default encoding and locale (rules.ts localeOptions), for the family's INITDB_ARGS
+ * variable: the dump recreates each database with its own locale, but template1 and postgres are initdb's, and
+ * each family's image has its own default (the official Debian images en_US.utf8, Bitnami's en_US.UTF-8 or C).
  */
-export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: number, su: TargetSuperuser, md5Logins = false): TargetLayout {
+export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: number, su: TargetSuperuser, md5Logins = false, initdbArgs: string[] = []): TargetLayout {
   const family = targetFamily(image, sourceFlavour);
   const password = { valueFrom: { secretKeyRef: { name: su.secret.name, key: su.secret.key } } };
+  const initdb = (name: string) => (initdbArgs.length ? [{ name, value: initdbArgs.join(' ') }] : []);
   if (family === 'bitnami') {
     return {
       family, uid: 1001, gid: 1001, mountPath: '/bitnami/postgresql', pgdata: '/bitnami/postgresql/data', superuser: 'postgres',
       env: [{ name: 'POSTGRESQL_USERNAME', value: 'postgres' }, { name: 'POSTGRESQL_PASSWORD', ...password },
-        { name: 'POSTGRESQL_DATABASE', value: 'postgres' }, { name: 'POSTGRESQL_DATA_DIR', value: '/bitnami/postgresql/data' }],
+        { name: 'POSTGRESQL_DATABASE', value: 'postgres' }, { name: 'POSTGRESQL_DATA_DIR', value: '/bitnami/postgresql/data' }, ...initdb('POSTGRESQL_INITDB_ARGS')],
       probeCommand: ['pg_isready', '-U', 'postgres', '-h', '127.0.0.1', '-p', '5432'],
     };
   }
@@ -63,7 +67,7 @@ export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: nu
   return {
     family, uid, gid: uid, mountPath, pgdata, superuser: su.user,
     env: [{ name: 'POSTGRES_USER', value: su.user }, { name: 'POSTGRES_PASSWORD', ...password }, { name: 'POSTGRES_DB', value: 'postgres' },
-      { name: 'PGDATA', value: pgdata }, ...(md5Logins ? [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }] : [])],
+      { name: 'PGDATA', value: pgdata }, ...(md5Logins ? [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }] : []), ...initdb('POSTGRES_INITDB_ARGS')],
     probeCommand: ['pg_isready', '-U', su.user, '-h', '127.0.0.1', '-p', '5432'],
   };
 }
@@ -85,6 +89,9 @@ const LAYOUT_VARS = /^(PGDATA|POSTGRES(QL)?_(USER|USERNAME|PASSWORD|POSTGRES_PAS
  */
 export function targetEnv(source: Container, sourceFlavour: Flavour, layout: TargetLayout): NonNullable<Container['env']> {
   const set = new Set(layout.env.map((e) => e.name));
-  const kept = isSameFamily(sourceFlavour, layout.family) ? (source.env ?? []).filter((e) => !LAYOUT_VARS.test(e.name) && !set.has(e.name)) : [];
-  return [...kept, ...layout.env];
+  const same = isSameFamily(sourceFlavour, layout.family);
+  const kept = same ? (source.env ?? []).filter((e) => !LAYOUT_VARS.test(e.name) && !set.has(e.name)) : [];
+  // The source's own initdb arguments (--data-checksums…) stay, the layout's locale after them: initdb takes the last.
+  const own = (name: string) => (same ? source.env?.find((e) => e.name === name && e.value !== undefined)?.value : undefined);
+  return [...kept, ...layout.env.map((e) => (/INITDB_ARGS$/.test(e.name) && own(e.name) ? { ...e, value: `${own(e.name)} ${e.value}` } : e))];
 }

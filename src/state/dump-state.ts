@@ -35,7 +35,9 @@ export interface DumpState extends RecordedSource {
      * source had its password written in its manifest; absent: the new instance uses the source's Secret. Its name
      * only: no password is ever recorded.
      */
-    secret?: string };
+    secret?: string;
+    /** The source's default encoding and locale, for the new instance's initdb (absent in a record of an earlier version). */
+    initdb?: string[] };
   /** The Services that lead to the source, each with its spec before the cutover (the rollback puts it back). */
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];

@@ -67,6 +67,8 @@ test('a Bitnami source onto postgres:17: the official layout as UID 999, the sam
   assert.equal(tpl.spec.volumes[0]?.persistentVolumeClaim.claimName, 'data-postgresql-v17');
   assert.equal(t.pvc.spec, { accessModes: ['ReadWriteOnce'], storageClassName: 'standard', resources: { requests: { storage: '8Gi' } } });
   assert.is(t.service.spec?.selector['pgupgrade.kubectl.io/instance'], 'postgresql-v17');
+  const withLocale = buildDumpTarget({ ...spec, initdbArgs: ['--encoding=UTF8', '--lc-collate=C', '--lc-ctype=C'] }).workload.spec?.template as PodTemplate;
+  assert.equal(withLocale.spec.containers[0]?.env.at(-1), { name: 'POSTGRES_INITDB_ARGS', value: '--encoding=UTF8 --lc-collate=C --lc-ctype=C' }, 'the source\'s default locale');
 });
 
 test('Pod Security restricted: non-root as the family\'s UID with its fsGroup, RuntimeDefault, no escalation, ALL dropped', () => {

@@ -5,7 +5,7 @@ import { parsePerDatabase, parseServerFacts, parseVolumeFacts } from '../../../s
 import { psqlStdin } from '../../../src/postgres/queries.ts';
 import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.ts';
 import {
-  estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type DbRuleInput,
+  estimateDowntime, initdbOptions, localeOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type DbRuleInput,
 } from '../../../src/postgres/rules.ts';
 import { verifyTypeRules } from '../../../src/postgres/rules-types.ts';
 import { pairTraps, SOURCE_MAJORS, TARGET_MAJORS } from '../../../src/postgres/versions.ts';
@@ -31,6 +31,8 @@ test('initdb options reproduce template1, checksums and WAL segment size', () =>
   assert.equal(initdbOptions(server({ checksums: true, walSegmentSize: '64MB' }), 15).slice(-2), ['--data-checksums', '--wal-segsize=64']);
   const icu = server({ databases: [{ ...db('template1'), provider: 'icu', icuLocale: 'en-US' }] });
   assert.ok(initdbOptions(icu, 17).includes('--locale-provider=icu') && initdbOptions(icu, 17).includes('--icu-locale=en-US'));
+  assert.equal(localeOptions(server({ checksums: true })), ['--encoding=UTF8', '--lc-collate=en_US.UTF-8', '--lc-ctype=en_US.UTF-8'], 'the locale alone');
+  assert.equal(localeOptions(server({ databases: [db('postgres')] })), [], 'no template1, nothing known');
 });
 
 test('a database whose locale differs from template1 fails and is named', () => {

@@ -56,4 +56,17 @@ test('the environment: the same family keeps the source\'s settings, not what th
   assert.equal(targetEnv(bitnamiSource, 'bitnami', bitnami).map((e) => e.name), ['POSTGRESQL_MAX_CONNECTIONS', 'POSTGRESQL_USERNAME', 'POSTGRESQL_PASSWORD', 'POSTGRESQL_DATABASE', 'POSTGRESQL_DATA_DIR']);
 });
 
+test('the source\'s default locale for initdb, in the family\'s variable, after the source\'s own arguments in the same family', () => {
+  const locale = ['--encoding=UTF8', '--lc-collate=C', '--lc-ctype=C'];
+  const official = targetLayoutFor('postgres:17', 'bitnami', 17, su, false, locale);
+  assert.equal(official.env.at(-1), { name: 'POSTGRES_INITDB_ARGS', value: '--encoding=UTF8 --lc-collate=C --lc-ctype=C' });
+  const bitnami = targetLayoutFor('bitnamilegacy/postgresql:17.6.0-debian-12-r4', 'bitnami', 17, su, false, locale);
+  assert.equal(bitnami.env.at(-1), { name: 'POSTGRESQL_INITDB_ARGS', value: '--encoding=UTF8 --lc-collate=C --lc-ctype=C' });
+  assert.not.ok(targetLayoutFor('postgres:17', 'official', 17, su).env.some((e) => e.name === 'POSTGRES_INITDB_ARGS'), 'none when unknown');
+  const own: Container = { name: 'postgres', env: [{ name: 'POSTGRES_INITDB_ARGS', value: '--data-checksums' }] };
+  assert.equal(targetEnv(own, 'official', targetLayoutFor('postgres:17', 'official', 17, su, false, locale)).filter((e) => e.name === 'POSTGRES_INITDB_ARGS'),
+    [{ name: 'POSTGRES_INITDB_ARGS', value: '--data-checksums --encoding=UTF8 --lc-collate=C --lc-ctype=C' }]);
+  assert.equal(targetEnv(own, 'bitnami', official).filter((e) => /INITDB/.test(e.name)), [official.env.at(-1)], 'another family\'s variables mean nothing');
+});
+
 test.run();

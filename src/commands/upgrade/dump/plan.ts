@@ -9,6 +9,7 @@ import { NO_VOLUME, sourceDataBytes, SUPERUSER_SECRET_KEY, superuserSecretName }
 import { DUMP_SOURCE, volumeNote } from '../../../discovery/discover.ts';
 import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
+import { localeOptions } from '../../../postgres/rules.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
 import { evaluate } from '../../../preflight/evaluate.ts';
 import { evidenceOf } from '../../../preflight/evidence.ts';
@@ -101,7 +102,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         ctx.state = s;
         ctx.target = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
           major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: targetSecretOf(ctx, s) }, storageClass: opts.storageClass,
-          size: s.target.size ?? opts.size, md5Logins: s.target.md5Logins,
+          size: s.target.size ?? opts.size, md5Logins: s.target.md5Logins, initdbArgs: s.target.initdb,
           serviceSelectors: s.services.map((x) => x.before.selector) });
         if (!ctx.resuming) {
           const secret = s.target.secret ? [dumpTargetSecret(ctx.d.namespace, s.target.name, refOf(s.workload))] : [];
@@ -157,7 +158,7 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
     workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc?.metadata.name ?? NO_VOLUME, container: ctx.d.container.name,
     from: Math.floor(server.versionNum / 10000), fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to,
     target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins,
-      size, ...(ctx.d.superuser?.secret ? {} : { secret: superuserSecretName(probe.name) }) },
+      size, initdb: localeOptions(server), ...(ctx.d.superuser?.secret ? {} : { secret: superuserSecretName(probe.name) }) },
     services, apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
     settings: loadSettings(ctx.d.container.resources, jobs), jobs, cutover: opts.cutover, phase: 'preflight', history: [],
   };
