@@ -11,8 +11,9 @@ import { saveRecord } from './store.ts';
  * (`pgupgrade-dump-<workload>`): its phases are not the in-place ones, and the old instance is never written, so
  * its way back is the Service's selector, not a snapshot. `load-started` is recorded BEFORE the load begins: a
  * run that finds it without `loaded` recreates the target's volume and loads again (never resumed half-written).
- * The source's fingerprint is read during the load (it is not written: the applications are down, the dump is
- * read-only); the new instance's is read from a snapshot held before the cutover, while the applications start.
+ * The new instance's fingerprint is read from a snapshot held before the cutover, while the applications start,
+ * and the source's beside it (nothing writes the source once they are down: they use the new instance; it stays up
+ * until then), so neither costs downtime.
  */
 export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'load-started', 'loaded',
   'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;

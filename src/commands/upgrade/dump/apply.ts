@@ -6,7 +6,7 @@ import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
-import { loadTarget, sourceReference } from './load.ts';
+import { loadTarget } from './load.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
@@ -25,12 +25,7 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   } else {
     await recordDump(ctx, 'load-started');
   }
-  // The source's fingerprint is read meanwhile: nothing writes it now, and the dump only reads.
-  const [loaded, before] = await Promise.allSettled([loadTarget(ctx), ctx.before ?? sourceReference(ctx)]);
-  if (loaded.status === 'rejected') throw loaded.reason;
-  if (before.status === 'rejected') throw before.reason;
-  ctx.before = before.value;
-  return `${loaded.value}; the source's fingerprint read meanwhile`;
+  return loadTarget(ctx);
 }
 
 /** The recorded phases of an upgrade by dump, from the new instance's creation to the old one's stop. */

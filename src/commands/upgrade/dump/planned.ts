@@ -24,7 +24,6 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
     ...restart,
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
     { step: `pg_dumpall --globals-only, then per database pg_dump -Fc -Z 0 | pg_restore, streamed in the new instance's pod; passwords on stdin` },
-    { step: 'meanwhile, the source\'s fingerprint (nothing writes it now)', object: cm(dumpReferenceName(ctx.stateName)) },
     { step: 'put the durable settings back (psql in the new pod), then sync there', sql: putBackSql(s.settings) },
     ...restart,
     { step: fullVerify ? 'compare the new instance\'s whole content with the source\'s fingerprint (--full-verify)'
@@ -32,7 +31,8 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
     ...s.services.map((x) => ({ step: s.cutover ? 'cutover: point the Service at the new pods (JSON merge patch)' : '--no-cutover: printed, not applied',
       patch: { apiVersion: 'v1', kind: 'Service', metadata: { name: x.name, namespace: ns }, ...serviceSelectorPatch(x.before, ctx.target.cutoverSelector, 5432) } })),
     ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')),
-    { step: 'compare the held content with the source\'s fingerprint; then vacuumdb --all --analyze-in-stages on the new instance, the applications running' },
+    { step: 'the source\'s fingerprint (nothing writes it now), compared with the held content', object: cm(dumpReferenceName(ctx.stateName)) },
+    { step: 'vacuumdb --all --analyze-in-stages on the new instance, the applications running' },
     ...(s.cutover && !keepsSourceRunning(s) ? [scale(s.workload, 0, 'stop the old instance (kept, with its volume, for --rollback)')] : []),
     ...(s.cutover && keepsSourceRunning(s) ? [{ step: 'the old instance is left running: it has no volume, so stopped its data would be gone (and --rollback with it)' }] : []),
   ];

@@ -65,7 +65,9 @@ export async function verifyHeld(ctx: DumpCtx): Promise<string> {
       `repeated: validate judges it (kubectl pgupgrade validate -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)})`;
     return ctx.verification;
   }
-  const [before, after] = await Promise.all([sourceReference(ctx), ctx.verifyReading]);
+  // The source is read now, beside the held snapshot: nothing has written it since the applications went down
+  // (they use the new instance), and it stays up until this compare is done.
+  const [before, after] = await Promise.all([ctx.before ?? sourceReference(ctx), ctx.verifyReading]);
   settle(ctx, before, after, true);
   ctx.verification = 'the load ended without an error before the applications returned; the content compared while they started, from a snapshot held before';
   return 'equal';
