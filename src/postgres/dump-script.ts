@@ -27,9 +27,10 @@ pg_dumpall -w --globals-only || exit 40`;
 
 /**
  * Loads the source into an empty target: the globals (rewritten already), then per database a dump and a
- * restore. Streamed (`pg_dump -Fc -Z 0 | pg_restore`: nothing to fill and read back, and nothing to compress for a stream
- * that never touches a disk) unless a directory is given for
- * a kept dump, then `pg_dump -Fd -j` into it and `pg_restore -j` from it.
+ * restore. Streamed (`pg_dump -Fc -Z 0 | pg_restore --single-transaction`: nothing to fill and read back, nothing
+ * to compress for a stream that never touches a disk, and under wal_level=minimal no WAL for the tables made and
+ * filled in that one transaction; the database itself is made first from a schema-only dump's DATABASE entries)
+ * unless a directory is given for a kept dump, then `pg_dump -Fd -j` into it and `pg_restore -j` from it.
  *
  * Arguments: $1 source host, $2 source port, $3 source user, $4 target host, $5 target port, $6 target user,
  * $7 jobs, $8 the kept dump's directory or empty. Stdin (dumpRestoreStdin): the source's password, the target's,
@@ -71,7 +72,16 @@ while IFS= read -r b && [ -n "$b" ]; do
   CREATE=-C; [ "$v" = postgres ] && CREATE=
   T0=$(date +%s)
   if [ -z "$K" ]; then
-    { src pg_dump -w -Fc -Z 0; echo $? > "$W/rc"; } | dst pg_restore -w --exit-on-error $CREATE -d postgres || exit 41
+    if [ -n "$CREATE" ]; then
+      # The database first, with its own properties (pg_dump's DATABASE entries of a schema-only dump, which is
+      # small): CREATE DATABASE cannot run in the transaction that the data goes into.
+      src pg_dump -w -Fc -C --schema-only -f "$W/schema" || exit 40
+      pg_restore -l -C "$W/schema" | grep -E '^[0-9]+; [0-9]+ [0-9]+ (DATABASE|DATABASE PROPERTIES) - |^[0-9]+; [0-9]+ [0-9]+ (COMMENT|ACL|SECURITY LABEL) - DATABASE ' > "$W/db.list"
+      dst pg_restore -w --exit-on-error -C -L "$W/db.list" -d postgres "$W/schema" || exit 41
+    fi
+    # One transaction: under wal_level=minimal, tables made in it are filled and indexed without WAL. The database
+    # by PGDATABASE (-d '' leaves it to the environment: a name that reads as a connection string stays a name).
+    { src pg_dump -w -Fc -Z 0; echo $? > "$W/rc"; } | dst pg_restore -w --exit-on-error --single-transaction -d '' || exit 41
     [ "$(cat "$W/rc")" = 0 ] || exit 40
   else
     rm -rf "$K/$i"

@@ -11,6 +11,7 @@ test('the load turns off what makes a server durable, and what fights a bulk loa
   assert.equal({ fsync: s.fsync, synchronous_commit: s.synchronous_commit, full_page_writes: s.full_page_writes, wal_level: s.wal_level,
     max_wal_senders: s.max_wal_senders, archive_mode: s.archive_mode, autovacuum: s.autovacuum },
   { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', wal_level: 'minimal', max_wal_senders: '0', archive_mode: 'off', autovacuum: 'off' });
+  assert.is(s.max_locks_per_transaction, '256', 'room for the locks of a database loaded in one transaction');
 });
 
 test('every setting of the load is put back, and wal_level makes that a restart', () => {

@@ -23,7 +23,7 @@ test('every session on the source is read-only, and every dump tool runs through
   assert.match(DUMP_GLOBALS_SCRIPT, "PGOPTIONS='-c default_transaction_read_only=on'");
   assert.match(DUMP_RESTORE_SCRIPT, "src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='-c default_transaction_read_only=on' \"$@\"; }");
   const dumps = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bpg_dump\b -[^-]/.test(l));
-  assert.is(dumps.length, 2, 'streamed and kept');
+  assert.is(dumps.length, 3, 'the database\'s own entries (schema only), streamed, and kept');
   for (const line of dumps) assert.match(line, /\bsrc pg_dump\b/, line);
   assert.not.match(DUMP_RESTORE_SCRIPT, /\bsrc (psql|pg_restore)\b -/, 'nothing but reads goes to the source');
   assert.not.match(DUMP_RESTORE_SCRIPT, /\bdst pg_dump\b/);
@@ -37,6 +37,17 @@ test('the target is checked before anything is written to it: one server, the to
   assert.match(TARGET_CONTENT_SQL, "oid <> 10 and rolname <> current_user");
   assert.not.match(TARGET_CONTENT_SQL, '"', 'the SQL sits in double quotes in the script');
   assert.not.match(TARGET_CONTENT_SQL, '$');
+});
+
+test('streamed, each database loads in one transaction (no WAL under wal_level=minimal); the database itself is made before it, by name', () => {
+  const lines = DUMP_RESTORE_SCRIPT.split('\n');
+  const stream = lines.find((l) => l.includes('| dst pg_restore')) ?? '';
+  assert.match(stream, 'src pg_dump -w -Fc -Z 0;');
+  assert.match(stream, "--single-transaction -d ''", 'the name from PGDATABASE: one that reads as a connection string stays a name');
+  assert.not.match(stream, ' -C ', 'CREATE DATABASE cannot run inside a transaction block');
+  const create = lines.findIndex((l) => l.includes('-C -L "$W/db.list" -d postgres'));
+  assert.ok(create > 0 && create < lines.indexOf(stream), 'the database first');
+  assert.match(DUMP_RESTORE_SCRIPT, 'pg_restore -l -C "$W/schema" | grep -E \'^[0-9]+; [0-9]+ [0-9]+ (DATABASE|DATABASE PROPERTIES) - ');
 });
 
 test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => {
