@@ -58,7 +58,7 @@ async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found>
 export async function readReference(cluster: Cluster, ns: string, s: ValidatedUpgrade): Promise<Reference | undefined> {
   if (s.reference === 'in-place') return loadReference(cluster, ns, s.fingerprintConfigMap, s);
   const fingerprint = readFingerprint(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: s.fingerprintConfigMap }));
-  return fingerprint && { fingerprint, source: `source ${refOf(s.workload)} once the applications were down, before the dump` };
+  return fingerprint && { fingerprint, source: `source ${refOf(s.workload)} once the applications were down (nothing writes it since)` };
 }
 
 /** Finds the workload, its record, and the server to validate. */

@@ -169,7 +169,7 @@ test('--rollback: checked first in the same running container, the Service back,
   const r = await upgradeCli(cp, ['-n', ns, '--rollback', '-y'], outputs);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, 'since the cutover is lost');
-  assert.match(r.stdout + r.stderr, `The old instance still holds its data: pod ${oldPod.name}, equal to its fingerprint taken before the dump`);
+  assert.match(r.stdout + r.stderr, `The old instance still holds its data: pod ${oldPod.name}, equal to its fingerprint taken by the upgrade`);
   assert.equal(await selectorOf(cp), { 'k8s-app': 'postgres' });
   assert.is(await replicasOf(cp, 'postgres-v15'), 0, 'the new instance is stopped and kept');
   assert.equal(await podOf(cp, oldPod.name), oldPod, 'the old instance never stopped');
@@ -197,7 +197,7 @@ test('once its container is gone, the old instance cannot be rolled back to: the
   await waitReady(cp, ns, fresh);
   const rb = await upgradeCli(cp, ['-n', ns, '--rollback', '-y'], outputs);
   assert.is(rb.code, 1, `${rb.stdout}\n${rb.stderr}`);
-  assert.match(rb.stderr, 'deploy/postgres kept its data in its container\'s writable layer, and it differs from its fingerprint taken before the dump');
+  assert.match(rb.stderr, 'deploy/postgres kept its data in its container\'s writable layer, and it differs from its fingerprint taken by the upgrade');
   assert.match(rb.stderr, 'Nothing was changed: the new instance Deployment postgres-v15 keeps serving');
   assert.equal(await selectorOf(cp), { 'pgupgrade.kubectl.io/instance': 'postgres-v15' });
   assert.is(await replicasOf(cp, 'postgres-v15'), 1);

@@ -45,7 +45,7 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
   ];
 }
 
-/** The old instance's data against its fingerprint taken before the dump: the differences, or undefined when none was taken. */
+/** The old instance's data against its fingerprint taken by the upgrade: the differences, or undefined when none was taken. */
 async function oldInstanceDiff(ctx: DumpCtx, d: SourceDiscovery): Promise<string[] | undefined> {
   const reference = await loadFingerprint(ctx.cluster, d.namespace, dumpReferenceName(ctx.stateName));
   if (!reference) return undefined;
@@ -71,9 +71,9 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         if (!ctx.d.pod?.ready) throw new CliError(`${gone}, and it has no ready pod now: its data went with its container, there is nothing to roll back to. ${keep}`, ExitCode.failed);
         const diff = await oldInstanceDiff(ctx, ctx.d);
         if (diff?.length) {
-          throw new CliError(`${gone}, and it differs from its fingerprint taken before the dump (was its container restarted or replaced?):\n  ${diff.join('\n  ')}\n${keep}`, ExitCode.failed);
+          throw new CliError(`${gone}, and it differs from its fingerprint taken by the upgrade (was its container restarted or replaced?):\n  ${diff.join('\n  ')}\n${keep}`, ExitCode.failed);
         }
-        task.title = `The old instance still holds its data: pod ${ctx.d.pod.metadata.name}, equal to its fingerprint taken before the dump`;
+        task.title = `The old instance still holds its data: pod ${ctx.d.pod.metadata.name}, equal to its fingerprint taken by the upgrade`;
       },
     },
     {
@@ -110,8 +110,8 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
           task.title = 'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
           return;
         }
-        if (diff.length) throw new CliError(`the old instance differs from its fingerprint taken before the dump:\n  ${diff.join('\n  ')}`, ExitCode.failed);
-        task.title = 'Start the old instance and verify its fingerprint: equal to the one taken before the dump';
+        if (diff.length) throw new CliError(`the old instance differs from its fingerprint taken by the upgrade:\n  ${diff.join('\n  ')}`, ExitCode.failed);
+        task.title = 'Start the old instance and verify its fingerprint: equal to the one taken by the upgrade';
       },
     },
     {

@@ -101,6 +101,6 @@ export async function runDumpRollback(ctx: CommandContext, opts: DumpRollbackOpt
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the applications');
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, refOf(s.workload), c.stateVersion);
   await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackTasks(opts), listOpts).run(c));
-  io.out(`${refOf(s.workload)} in ${c.d.namespace} serves again on PostgreSQL ${s.fromVersion}; its fingerprint is equal to the one taken before the dump.`);
+  io.out(`${refOf(s.workload)} in ${c.d.namespace} serves again on PostgreSQL ${s.fromVersion}; its fingerprint is equal to the one taken by the upgrade.`);
   return true;
 }
