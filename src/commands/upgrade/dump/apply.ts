@@ -6,7 +6,7 @@ import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
-import { loadTarget } from './load.ts';
+import { forgetSourceReference, loadTarget } from './load.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
@@ -23,6 +23,7 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
     await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
     await restartTarget(ctx, timeoutMs);
   } else {
+    await forgetSourceReference(ctx);
     await recordDump(ctx, 'load-started');
   }
   return loadTarget(ctx);

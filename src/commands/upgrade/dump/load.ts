@@ -45,6 +45,11 @@ export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
   return fp;
 }
 
+/** Deletes a source fingerprint that an earlier upgrade left (this one's is taken once the load is done). */
+export async function forgetSourceReference(ctx: DumpCtx): Promise<void> {
+  await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: dumpReferenceName(ctx.stateName) });
+}
+
 /** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
 export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
   return (await loadFingerprint(ctx.cluster, ctx.d.namespace, dumpReferenceName(ctx.stateName))) ?? takeSourceReference(ctx);

@@ -54,21 +54,25 @@ export async function holdOrCompare(ctx: DumpCtx, fullVerify: boolean): Promise<
   await Promise.race([heldNow, reading]);
   ctx.state = { ...dst(ctx), verifyHeldAt: new Date().toISOString() };
   await recordState(ctx);
+  // Without a cutover the applications come back to the source: it is read before they do.
+  if (!dst(ctx).cutover) ctx.before ??= await sourceReference(ctx);
   return 'a snapshot of the new instance is held; its content is compared while the applications start';
 }
 
 /** After the applications are back: the held snapshot's content against the source's, or what an earlier run left. */
 export async function verifyHeld(ctx: DumpCtx): Promise<string> {
   if (ctx.verification) return ctx.verification;
+  // The source is read now, beside the held snapshot (unless read before: --no-cutover): nothing has written it
+  // since the applications went down (they use the new instance), and it stays up until this is done. Also on a
+  // resumed run, for rollback and validate.
+  const before = ctx.before ?? await sourceReference(ctx);
+  ctx.before = before;
   if (!ctx.verifyReading) {
     ctx.verification = `interrupted earlier after the applications started (${dst(ctx).verifyHeldAt ?? 'time unknown'}); the content compare cannot be ` +
       `repeated: validate judges it (kubectl pgupgrade validate -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)})`;
     return ctx.verification;
   }
-  // The source is read now, beside the held snapshot: nothing has written it since the applications went down
-  // (they use the new instance), and it stays up until this compare is done.
-  const [before, after] = await Promise.all([ctx.before ?? sourceReference(ctx), ctx.verifyReading]);
-  settle(ctx, before, after, true);
+  settle(ctx, before, await ctx.verifyReading, true);
   ctx.verification = 'the load ended without an error before the applications returned; the content compared while they started, from a snapshot held before';
   return 'equal';
 }
