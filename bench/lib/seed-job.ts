@@ -43,8 +43,24 @@ export async function waitGone(k: Kubectl, ns: string, sel: string): Promise<voi
   }
 }
 
-/** Runs the seed's Job to its end; the dump's and the load's seconds, told apart by the init container's end. */
-export async function seedJob(k: Kubectl, ns: string): Promise<{ dump: number; load: number }> {
+/**
+ * Runs the seed's Job to its end; the dump's and the load's seconds, told apart by the init container's end. A run
+ * that failed because a name did not resolve (the node agent's DNS under load) is run once more, as a user would,
+ * and the dump's and the load's seconds are that run's (the caller's end-to-end figure spans both); the caller is told.
+ */
+export async function seedJob(k: Kubectl, ns: string): Promise<{ dump: number; load: number; retried: boolean }> {
+  try {
+    return { ...(await seedJobOnce(k, ns)), retried: false };
+  } catch (err) {
+    if (!/name resolution|could not translate host name/.test((err as Error).message)) throw err;
+    console.log(`the seed's Job failed (${(err as Error).message.trim().split('\n')[0]}): run once more`);
+    k(['-n', ns, 'delete', 'job', 'pg-update', '--wait=true']);
+    await waitGone(k, ns, 'bench-job=pg-update');
+    return { ...(await seedJobOnce(k, ns)), retried: true };
+  }
+}
+
+async function seedJobOnce(k: Kubectl, ns: string): Promise<{ dump: number; load: number }> {
   const t0 = Date.now();
   k(['-n', ns, 'apply', '-f', '-'], JSON.stringify(seedJobManifest(ns)));
   let dumped = 0;
