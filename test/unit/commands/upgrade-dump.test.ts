@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadFailure } from '../../../src/commands/upgrade/dump/load.ts';
+import { loadFailure, loadStopped, RELOAD_NOTE } from '../../../src/commands/upgrade/dump/load.ts';
+import { CliError, ExitCode } from '../../../src/exit-codes.ts';
 import { cutoverCommand } from '../../../src/commands/upgrade/dump/cutover.ts';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
 
@@ -11,6 +12,18 @@ test('the load script\'s exit codes are said in words', () => {
   assert.is(loadFailure(33), 'the source and the target are one server');
   assert.is(loadFailure(41), 'a pg_restore failed');
   assert.is(loadFailure(7), 'exit 7');
+  assert.is(loadFailure(137), 'it was killed by signal 9 (SIGKILL: the new pod deleted, or out of memory)');
+  assert.is(loadFailure(143), 'it was killed by signal 15');
+});
+
+test('a load stopped by anything (the new pod killed, its exec stream broken) fails with exit 1 and says what a re-run does', () => {
+  const broken = loadStopped(new Error('exec in ns/postgres-v14-x closed without a status'));
+  assert.ok(broken instanceof CliError);
+  assert.is(broken.exitCode, ExitCode.failed);
+  assert.is(broken.message, `the dump and restore stopped: exec in ns/postgres-v14-x closed without a status\n${RELOAD_NOTE}`);
+  const own = new CliError(`the dump and restore stopped: a pg_restore failed (exit 41): …\n${RELOAD_NOTE}`, ExitCode.failed);
+  assert.is(loadStopped(own), own, 'the script\'s own failure is said once');
+  assert.match(loadStopped(new CliError('no ready pod of Deployment ns/postgres-v14', ExitCode.failed)).message, RELOAD_NOTE);
 });
 
 test('--no-cutover prints a JSON merge patch that removes the old selector\'s keys and sets the new one', () => {

@@ -6,7 +6,7 @@ import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
-import { forgetSourceReference, loadTarget } from './load.ts';
+import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
@@ -26,7 +26,9 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
     await forgetSourceReference(ctx);
     await recordDump(ctx, 'load-started');
   }
-  return loadTarget(ctx);
+  return loadTarget(ctx).catch((err: unknown) => {
+    throw loadStopped(err);
+  });
 }
 
 /** The recorded phases of an upgrade by dump, from the new instance's creation to the old one's stop. */

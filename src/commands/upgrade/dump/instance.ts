@@ -31,9 +31,19 @@ export async function targetPod(ctx: DumpCtx): Promise<Pod> {
  */
 const READY_WAIT_MS = 120_000;
 
-/** The new instance as psql and the fingerprint reach it: its pod, its container, its superuser, port 5432. */
+/**
+ * A run stopped inside a restart of the new instance (after its scale to 0, before its scale back to 1) leaves it
+ * at 0 replicas, with its phase not recorded: the re-run's first step that needs it scales it back up.
+ */
+async function targetUp(ctx: DumpCtx): Promise<void> {
+  const w = await ctx.cluster.getWorkload(ctx.d.namespace, dst(ctx).target.kind, dst(ctx).target.name);
+  if (w?.replicas === 0) await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 1);
+}
+
+/** The new instance as psql and the fingerprint reach it (up again if a stopped run left it at 0): its pod, its container, its superuser, port 5432. */
 export async function targetDiscovery(ctx: DumpCtx): Promise<SourceDiscovery> {
   const s = dst(ctx);
+  await targetUp(ctx);
   const pod = await poll(`a ready pod of ${s.target.name}`, READY_WAIT_MS, async () => targetPod(ctx).catch(() => undefined),
     `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
   return asDumpTarget(ctx.d, s.target, pod);

@@ -21,7 +21,22 @@ export function loadFailure(code: number): string {
     33: 'the source and the target are one server', 34: 'the target image\'s pg_dump is older than the source', 40: 'a pg_dump failed',
     41: 'a pg_restore failed', 42: 'loading the roles and globals failed', 90: 'its input was cut short',
   };
+  // A shell reports a process killed by signal n as 128 + n: 137 when the new pod is deleted mid-load.
+  if (!why[code] && code > 128 && code < 160) return `it was killed by signal ${code - 128}${code === 137 ? ' (SIGKILL: the new pod deleted, or out of memory)' : ''}`;
   return why[code] ?? `exit ${code}`;
+}
+
+/** What a stopped load leaves, and the way on: said by every failure of the load. */
+export const RELOAD_NOTE = 'The source was only read. A re-run empties the new instance and loads it again';
+
+/**
+ * Any failure of the load as one clear error (exit 1) that says what a re-run does: also one that is not the
+ * script's own, as when the new pod is killed mid-load and its exec stream breaks.
+ */
+export function loadStopped(err: unknown): CliError {
+  const message = (err as Error).message ?? String(err);
+  if (err instanceof CliError && message.includes(RELOAD_NOTE)) return err;
+  return new CliError(`the dump and restore stopped: ${message}\n${RELOAD_NOTE}`, ExitCode.failed);
 }
 
 /** The source's address as the new pod reaches it: its pod's IP (exact, whatever a Service selects). */
@@ -81,7 +96,7 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
     // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
     const said = redactPasswords(r.stderr.trim().split('\n').slice(-3).join(' '));
     throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
-      'The source was only read. A re-run empties the new instance and loads it again', ExitCode.failed);
+      RELOAD_NOTE, ExitCode.failed);
   }
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
   await psqlEach(ctx.cluster, t, liveReach(t), ctx.password, dbs, 'SELECT pg_stat_reset()');
