@@ -9,6 +9,7 @@ import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { cleanupPermissions, describePermissions } from '../../rbac.ts';
 import type { UpgradeState } from '../../state/state.ts';
 import { readUpgradeRecord } from '../../state/store.ts';
+import { dumpStateName } from '../../state/dump-state.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
 import { findDump, planDump, readDumpRecord, type DumpCleanup } from './dump-tasks.ts';
@@ -59,8 +60,13 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
     Object.assign(ctx, { stateName: byDump.name, stateVersion: byDump.cm.metadata.resourceVersion, overridden: byDump.overridden, dump: { state: byDump.state } });
     return;
   }
-  const onVolume = requireVolume(ctx.d, 'no upgrade by dump of it is recorded, and an upgrade in place needs one');
-  const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, onVolume);
+  if (!ctx.d.pvc) {
+    // No volume at PGDATA: only an upgrade by dump could have been made of it, and none is recorded.
+    ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (it has no volume, and no ConfigMap ` +
+      `${dumpStateName(ctx.d.workload.metadata.name)}): nothing to clean up`;
+    return;
+  }
+  const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, requireVolume(ctx.d, 'an upgrade in place needs one'));
   ctx.stateName = name;
   if (!cm || !s) {
     ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.stateName}): nothing to clean up`;
