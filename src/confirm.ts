@@ -17,3 +17,18 @@ export async function confirmOrStop(assumeYes: boolean, what: string): Promise<v
     rl.close();
   }
 }
+
+/**
+ * Asks the user to type `name` to let something of theirs go as well (cleanup's old instance); anything else, or
+ * no terminal, keeps it. Returns whether they typed it.
+ */
+export async function confirmName(question: string, name: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(`${question}\nType its name, ${name}, to delete it too, or press Enter to keep it: `)).trim() === name;
+  } finally {
+    rl.close();
+  }
+}

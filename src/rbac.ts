@@ -104,6 +104,15 @@ const CLEANUP: Permission[] = [
   ...JOB_CLIENTS,
 ];
 
+/**
+ * After an upgrade by dump, cleanup also deletes an instance: the old one when named (--delete-old-instance), or
+ * after a rollback the new one with its Service and the superuser Secret it made (read for its labels only).
+ */
+const CLEANUP_DUMP: Permission[] = [
+  p('delete', 'apps', 'statefulsets'), p('delete', 'apps', 'deployments'), p('get', '', 'services'), p('delete', '', 'services'),
+  p('get', '', 'secrets'), p('delete', '', 'secrets'),
+];
+
 export const PERMISSIONS: Record<string, Permission[]> = {
   // /version is readable by every authenticated (and, by default, anonymous) user: system:public-info-viewer.
   version: [],
@@ -113,8 +122,13 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   // --method dump needs more than an in-place upgrade: the command's permissions are the dump method's.
   upgrade: UPGRADE_DUMP,
   validate: VALIDATE,
-  cleanup: CLEANUP,
+  cleanup: [...CLEANUP, ...CLEANUP_DUMP],
 };
+
+/** What cleanup asks the apiserver for: after an upgrade by dump, the deletes of instances too. */
+export function cleanupPermissions(byDump: boolean): Permission[] {
+  return byDump ? [...CLEANUP, ...CLEANUP_DUMP] : CLEANUP;
+}
 
 /**
  * The permissions that an upgrade by `method` will need (check's own included); check asks for them before any

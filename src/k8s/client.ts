@@ -52,8 +52,8 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     readObject: async (ref) => retryRead(() => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject)),
     listObjects: async (apiVersion, kind, namespace, labelSelector) => retryRead(async () =>
       (await objects.list(apiVersion, kind, namespace || undefined, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[]),
-    deleteObject: async (ref) => {
-      await orUndefined(() => objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background'));
+    deleteObject: async (ref, preconditions) => {
+      await orUndefined(() => objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', preconditions ? { preconditions } : undefined));
     },
     patchObject: async (ref, patch, strategy) => (await objects.patch({ ...header(ref), ...patch,
       metadata: { ...header(ref).metadata, ...((patch as { metadata?: object }).metadata ?? {}) } } as k8s.KubernetesObject, undefined, undefined,

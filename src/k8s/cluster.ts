@@ -172,8 +172,11 @@ export interface Cluster {
   readObject(ref: ObjectRef): Promise<KObject | undefined>;
   /** Lists objects of a kind in a namespace, by label selector (`k=v,k2=v2`). */
   listObjects(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<KObject[]>;
-  /** Deletes an object; one already gone is fine. Background propagation: a Job's pods go with it. */
-  deleteObject(ref: ObjectRef): Promise<void>;
+  /**
+   * Deletes an object; one already gone is fine. Background propagation: a Job's pods go with it. `preconditions`:
+   * only that very object (UID) as last read (resourceVersion); otherwise the apiserver answers 409 and nothing goes.
+   */
+  deleteObject(ref: ObjectRef, preconditions?: { uid?: string; resourceVersion?: string }): Promise<void>;
   /** Patches an object: a JSON merge patch, or a strategic merge patch (containers merged by name). */
   patchObject(ref: ObjectRef, patch: object, strategy: 'merge' | 'strategic'): Promise<KObject>;
   /** A container's log, or its last lines; `previous`: its last terminated run's. */

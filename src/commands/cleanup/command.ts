@@ -10,6 +10,7 @@ interface CleanupArgs extends GlobalArgs {
   'keep-snapshots': boolean;
   'dry-run': boolean;
   force: boolean;
+  'delete-old-instance': boolean;
   timeout: number;
   output: OutputFormat;
 }
@@ -32,6 +33,8 @@ export const cleanupCommand: CommandModule<GlobalArgs, CleanupArgs> = {
       .option('keep-snapshots', { type: 'boolean', default: false, describe: 'Keep the snapshot taken before the upgrade, and its fingerprint' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'List exactly what would be removed; change nothing' })
       .option('force', { type: 'boolean', default: false, describe: 'Go on although the upgrade is younger than --older-than, or validate has not passed since it (said so)' })
+      .option('delete-old-instance', { type: 'boolean', default: false,
+        describe: 'After an upgrade by dump: delete the old instance (the source workload, scaled to 0, and its PVC) too, as the record names it' })
       .option('timeout', { type: 'number', default: 600, describe: 'Seconds to wait for each step' })
       .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format of the list' })
       .check((a) => {
@@ -40,10 +43,11 @@ export const cleanupCommand: CommandModule<GlobalArgs, CleanupArgs> = {
         return true;
       })
       .example('$0 cleanup -n circleci-server --dry-run', 'list what would be removed, and change nothing')
+      .example('$0 cleanup -n app deploy/postgres --delete-old-instance -y', 'after an upgrade by dump: also delete the stopped old instance and its PVC')
       .example('$0 cleanup -n circleci-server --keep-snapshots', 'remove the old cluster and the rest, keeping the snapshot, asking first'),
   handler: async (argv) => {
     const [{ runCleanup }, { createContext }, { processIo }] = await Promise.all([import('./run.ts'), import('../../context.ts'), import('../../output.ts')]);
     await runCleanup(createContext(globalFlags(argv)), { workload: argv.workload, olderThanMs: olderThanMs(argv['older-than']), olderThan: argv['older-than'],
-      keepSnapshots: argv['keep-snapshots'], dryRun: argv['dry-run'], force: argv.force, timeoutSeconds: argv.timeout, output: argv.output }, processIo);
+      keepSnapshots: argv['keep-snapshots'], dryRun: argv['dry-run'], force: argv.force, deleteOldInstance: argv['delete-old-instance'], timeoutSeconds: argv.timeout, output: argv.output }, processIo);
   },
 };

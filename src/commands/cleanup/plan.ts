@@ -6,7 +6,7 @@ import { upgradeNames, type UpgradeState } from '../../state/state.ts';
 
 /** One thing that cleanup removes (or keeps), as the listing and `-o json|yaml` show it. */
 export interface CleanupItem {
-  kind: 'Directory' | 'Job' | 'Pod' | 'PersistentVolumeClaim' | 'VolumeSnapshot' | 'ConfigMap';
+  kind: 'Directory' | 'Job' | 'Pod' | 'PersistentVolumeClaim' | 'VolumeSnapshot' | 'ConfigMap' | 'StatefulSet' | 'Deployment' | 'Service' | 'Secret';
   name: string;
   why: string;
 }

@@ -10,12 +10,13 @@ import type { UpgradeLock } from '../../state/lock.ts';
 import type { CleanupItem } from './plan.ts';
 import type { CleanupCtx } from './tasks.ts';
 
-const API: Record<Exclude<CleanupItem['kind'], 'Directory'>, string> = {
+export const API: Record<Exclude<CleanupItem['kind'], 'Directory'>, string> = {
   Job: 'batch/v1', Pod: 'v1', PersistentVolumeClaim: 'v1', VolumeSnapshot: 'snapshot.storage.k8s.io/v1', ConfigMap: 'v1',
+  StatefulSet: 'apps/v1', Deployment: 'apps/v1', Service: 'v1', Secret: 'v1',
 };
 
 /** Deletes the planned objects of some kinds, each only once this run still holds the lock, and waits until they are gone. */
-async function removeKinds(ctx: CleanupCtx, lock: UpgradeLock, kinds: Array<CleanupItem['kind']>, timeoutMs: number, only?: (i: CleanupItem) => boolean): Promise<number> {
+export async function removeKinds(ctx: CleanupCtx, lock: UpgradeLock, kinds: Array<CleanupItem['kind']>, timeoutMs: number, only?: (i: CleanupItem) => boolean): Promise<number> {
   const ns = ctx.d.namespace;
   const items = ctx.plan.remove.filter((i) => kinds.includes(i.kind) && i.kind !== 'Directory' && (!only || only(i)));
   for (const i of items) {

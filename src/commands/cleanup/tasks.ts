@@ -1,16 +1,18 @@
 import type { ListrTask } from 'listr2';
 import { connectTask } from '../../connect-task.ts';
-import { discover, type Discovery } from '../../discovery/discover.ts';
+import { discover, DUMP_SOURCE, requireVolume, type SourceDiscovery } from '../../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../../exit-codes.ts';
 import type { Cluster, KObject } from '../../k8s/cluster.ts';
 import { cleanupJobName } from '../../manifests/upgrade-job.ts';
 import { EXISTING_PATHS_SCRIPT } from '../../postgres/cleanup-script.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
-import { describePermissions, PERMISSIONS } from '../../rbac.ts';
+import { cleanupPermissions, describePermissions } from '../../rbac.ts';
 import type { UpgradeState } from '../../state/state.ts';
 import { readUpgradeRecord } from '../../state/store.ts';
-import { ageProblem, unfinishedProblem, unvalidatedProblem } from './guards.ts';
+import { dumpStateName } from '../../state/dump-state.ts';
+import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
+import { findDump, planDump, readDumpRecord, type DumpCleanup } from './dump-tasks.ts';
 
 /** What `cleanup` was asked to do. */
 export interface CleanupOptions {
@@ -21,14 +23,22 @@ export interface CleanupOptions {
   keepSnapshots: boolean;
   dryRun: boolean;
   force: boolean;
+  /** By dump: delete the old instance (the source workload and its PVC) too, named by the record. */
+  deleteOldInstance: boolean;
   timeoutSeconds: number;
 }
 
 /** What the tasks share. */
 export interface CleanupCtx {
   cluster: Cluster;
-  d: Discovery;
+  /** The workload found (by dump, the source: it may have no volume). */
+  d: SourceDiscovery;
+  /** In place: the record. */
   state: UpgradeState;
+  /** By dump: its record and what was found of it (then `state` is not set). */
+  dump?: DumpCleanup;
+  /** By dump: the old instance (sts/x, deploy/x) that could go but was not named: the prompt offers it. */
+  offer?: string;
   stateName: string;
   /** The record's resourceVersion when read: the lock makes sure that nobody changed it before the first removal. */
   stateVersion?: string;
@@ -45,7 +55,18 @@ const OWNED = 'app.kubernetes.io/managed-by=kubectl-pgupgrade';
 /** The record, bound to the workload found now; its guards, each either refusing (exit 2) or overridden by --force. */
 async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> {
   const ns = ctx.d.namespace;
-  const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
+  const byDump = await readDumpRecord(ctx.cluster, ctx.d, opts);
+  if (byDump) {
+    Object.assign(ctx, { stateName: byDump.name, stateVersion: byDump.cm.metadata.resourceVersion, overridden: byDump.overridden, dump: { state: byDump.state } });
+    return;
+  }
+  if (!ctx.d.pvc) {
+    // No volume at PGDATA: only an upgrade by dump could have been made of it, and none is recorded.
+    ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (it has no volume, and no ConfigMap ` +
+      `${dumpStateName(ctx.d.workload.metadata.name)}): nothing to clean up`;
+    return;
+  }
+  const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, requireVolume(ctx.d, 'an upgrade in place needs one'));
   ctx.stateName = name;
   if (!cm || !s) {
     ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.stateName}): nothing to clean up`;
@@ -53,12 +74,7 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
   }
   const unfinished = unfinishedProblem(s, ns);
   if (unfinished) throw usageError(unfinished);
-  ctx.overridden = [];
-  for (const problem of [ageProblem(s, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, s, ns)]) {
-    if (!problem) continue;
-    if (!opts.force) throw usageError(`${problem}. Nothing was changed; --force removes it all the same`);
-    ctx.overridden.push(problem);
-  }
+  ctx.overridden = overrideOrRefuse([ageProblem(s, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, s, ns)], opts.force);
   ctx.state = s;
   ctx.stateVersion = cm.metadata.resourceVersion;
   const paths = upgradePaths(s.jobSpec.pgdata, s.from, s.to);
@@ -95,7 +111,7 @@ async function findOwned(ctx: CleanupCtx): Promise<Found> {
 
 /** Refuses (exit 1, nothing changed) when this user may not do all that cleanup does, naming what is missing. */
 async function verifyAccess(ctx: CleanupCtx): Promise<void> {
-  const perms = PERMISSIONS.cleanup ?? [];
+  const perms = cleanupPermissions(ctx.dump !== undefined);
   const answers = await ctx.cluster.canI(perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })));
   const missing = describePermissions(perms.filter((_, i) => answers[i] !== true));
   if (missing.length === 0) return;
@@ -111,9 +127,11 @@ export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: Cl
     {
       title: 'Find the workload and the record of its upgrade',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {});
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, DUMP_SOURCE);
         await readRecord(ctx, opts);
+        const dump = ctx.dump?.state;
         if (ctx.nothing) task.title = 'Find the workload and the record of its upgrade: none recorded';
+        else if (dump) task.title = `Find the workload and the record of its upgrade: ${dump.workload.kind} ${dump.workload.name}, by dump into ${dump.target.name}, ${dump.fromVersion} → ${dump.to}, ${dump.phase}`;
         else task.title = `Find the workload and the record of its upgrade: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, ${ctx.state.fromVersion} → ${ctx.state.to}, done`;
       },
     },
@@ -122,6 +140,12 @@ export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: Cl
       title: 'List what the upgrade left behind',
       enabled: going,
       task: async (ctx, task) => {
+        if (ctx.dump) {
+          ctx.dump.found = await findDump(ctx.cluster, ctx.d, ctx.dump.state);
+          Object.assign(ctx, planDump({ ...ctx.dump, found: ctx.dump.found }, ctx.stateName, ctx.d.namespace, opts.deleteOldInstance));
+          task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
+          return;
+        }
         const found = await findOwned(ctx);
         ctx.plan = planCleanup(ctx.recorded, found, { keepSnapshots: opts.keepSnapshots, jobName: cleanupJobName(ctx.state.jobSpec), uid: ctx.state.jobSpec.uid });
         task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;

@@ -1,0 +1,73 @@
+import type { SourceDiscovery } from '../../discovery/discover.ts';
+import { usageError } from '../../exit-codes.ts';
+import type { Cluster, KObject, Pod, Workload } from '../../k8s/cluster.ts';
+import { NO_VOLUME } from '../../postgres/dump-source.ts';
+import { refOf } from '../../postgres/workload.ts';
+import { dumpStateName, parseDumpState, type DumpState } from '../../state/dump-state.ts';
+import { bindingProblem } from '../../state/state.ts';
+import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
+import { neverDeleted, oldInstanceProblem, planDumpCleanup, type DumpFound, type FoundInstance } from './dump-plan.ts';
+import type { CleanupPlan } from './plan.ts';
+
+/** What cleanup knows of an upgrade by dump: its record, and what was found of it. */
+export interface DumpCleanup {
+  state: DumpState;
+  found?: DumpFound;
+}
+
+/** The guards' outcome and the record, read for the workload found; undefined when no upgrade by dump is recorded. */
+export async function readDumpRecord(cluster: Cluster, d: SourceDiscovery, opts: { olderThanMs: number; olderThan: string; force: boolean }):
+  Promise<{ name: string; cm: KObject; state: DumpState; overridden: string[] } | undefined> {
+  const ns = d.namespace;
+  const name = dumpStateName(d.workload.metadata.name);
+  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  const state = parseDumpState(cm);
+  if (!cm || !state) return undefined;
+  const bound = bindingProblem(state, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc?.metadata.name ?? NO_VOLUME }, ns, name);
+  if (bound) throw usageError(bound);
+  const unfinished = unfinishedProblem(state, ns);
+  if (unfinished) throw usageError(unfinished);
+  const overridden = overrideOrRefuse([ageProblem(state, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, state, ns)], opts.force);
+  return { name, cm, state, overridden };
+}
+
+const claims = (p: Pod) => (p.spec.volumes ?? []).map((v) => v.persistentVolumeClaim?.claimName);
+const live = (p: Pod) => p.phase !== 'Succeeded' && p.phase !== 'Failed';
+
+/** A workload's pods (by its selector) and every pod that mounts `pvc`. */
+function instanceOf(w: Workload | undefined, pvc: string, pods: Pod[]): Pick<FoundInstance, 'pods' | 'pvcUsers'> {
+  const sel = Object.entries(w?.selector ?? {});
+  const mine = w && sel.length ? pods.filter((p) => sel.every(([k, v]) => p.metadata.labels?.[k] === v)) : [];
+  return { pods: mine.map((p) => p.metadata.name), pvcUsers: pvc ? pods.filter((p) => live(p) && claims(p).includes(pvc)).map((p) => p.metadata.name) : [] };
+}
+
+/**
+ * The record's objects as they are now: the plugin's ConfigMaps (by its label), the source workload and its pods,
+ * every pod that mounts its PVC, and after a rollback the new instance's objects, each by the name the record gives.
+ */
+export async function findDump(cluster: Cluster, d: SourceDiscovery, s: DumpState): Promise<DumpFound> {
+  const ns = d.namespace;
+  const [configMaps, pods] = await Promise.all([cluster.listObjects('v1', 'ConfigMap', ns, 'app.kubernetes.io/managed-by=kubectl-pgupgrade'), cluster.listPods(ns)]);
+  const source: FoundInstance = { workload: d.workload, pvc: d.pvc?.metadata.name ?? NO_VOLUME, ...instanceOf(d.workload, s.pvc, pods) };
+  if (s.phase !== 'rolled-back') return { configMaps, source };
+  const t = s.target;
+  const read = (apiVersion: string, kind: string, name: string) => cluster.readObject({ apiVersion, kind, namespace: ns, name });
+  const [workload, pvc, service, secret] = await Promise.all([cluster.getWorkload(ns, t.kind, t.name), read('v1', 'PersistentVolumeClaim', t.pvc),
+    read('v1', 'Service', t.service), t.secret ? read('v1', 'Secret', t.secret) : Promise.resolve(undefined)]);
+  return { configMaps, source, target: { workload, pods: instanceOf(workload, '', pods).pods, pvc, service, secret } };
+}
+
+/**
+ * The plan; `--delete-old-instance` on an old instance that may not go refuses (exit 2, nothing changed). `offer`:
+ * the old instance that could go but was not named, for the prompt.
+ */
+export function planDump(c: DumpCleanup & { found: DumpFound }, stateName: string, ns: string, deleteOldInstance: boolean): { plan: CleanupPlan; offer?: string } {
+  const s = c.state;
+  if (deleteOldInstance && s.phase === 'done') {
+    const problem = neverDeleted(s) ?? oldInstanceProblem(s, c.found.source) ?? (c.found.source.workload ? undefined : 'it is gone already');
+    if (problem) throw usageError(`--delete-old-instance: ${s.workload.kind} ${ns}/${s.workload.name} is not deleted: ${problem}. Nothing was changed`);
+  }
+  const plan = planDumpCleanup({ state: s, stateName }, c.found, { namespace: ns, deleteOldInstance });
+  const offered = !deleteOldInstance && s.phase === 'done' && !neverDeleted(s) && !oldInstanceProblem(s, c.found.source) && c.found.source.workload;
+  return { plan, offer: offered ? refOf(s.workload) : undefined };
+}
