@@ -38,7 +38,12 @@ export interface DumpState extends RecordedSource {
      */
     secret?: string;
     /** The source's default encoding and locale, for the new instance's initdb (absent in a record of an earlier version). */
-    initdb?: string[] };
+    initdb?: string[];
+    /**
+     * An existing instance named by --target, not made by the plugin: never created, deleted, reset or scaled to 0
+     * by it (its PVC, if any, and Service are its own). Absent in records of the plugin's own new instance.
+     */
+    existing?: boolean };
   /** The Services that lead to the source, each with its spec before the cutover (the rollback puts it back). */
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];
@@ -86,6 +91,7 @@ export function dumpStateProblem(raw: unknown): string | undefined {
   const t = raw.target;
   if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string') return 'it names no target instance';
   if (t.secret !== undefined && typeof t.secret !== 'string') return 'its target Secret is not a name';
+  if (t.existing !== undefined && typeof t.existing !== 'boolean') return 'its target\'s "existing" is not true or false';
   if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
   if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
   return undefined;

@@ -41,6 +41,10 @@ test('a record round-trips through its ConfigMap; a broken one is refused with e
   assert.match(dumpStateProblem({ ...state, pvc: undefined }) ?? '', /does not say where the source keeps its data/);
   assert.is(dumpStateProblem({ ...state, target: { ...state.target, secret: 'postgres-v14-superuser', size: '2Gi' } }), undefined);
   assert.match(dumpStateProblem({ ...state, target: { ...state.target, secret: 7 } }) ?? '', /target Secret is not a name/);
+  // An existing target (--target) is marked; a record without the mark (the plugin's own instance, or older) still parses.
+  assert.is(dumpStateProblem({ ...state, target: { ...state.target, existing: true } }), undefined);
+  assert.is(dumpStateProblem({ ...state, target: { ...state.target, existing: undefined } }), undefined);
+  assert.match(dumpStateProblem({ ...state, target: { ...state.target, existing: 'yes' } }) ?? '', /"existing" is not true or false/);
   const broken = { ...dumpStateConfigMap('c', 'ns', state), data: { 'state.json': '{' } };
   try {
     parseDumpState(broken);
