@@ -19,11 +19,14 @@ interface Found {
   d: SourceDiscovery;
   view: ValidatedUpgrade;
   configMap: string;
+  /** Whose Secret holds the password: the source's (in place, and the plugin's own new instance), or an existing target's own. */
+  creds?: SourceDiscovery;
 }
 
 /**
  * The upgrade recorded for the workload found: by dump (unless rolled back), else in place. By dump, the server to
- * validate is the new instance that the record names, reached with the source's Secret.
+ * validate is the new instance that the record names, reached with the source's Secret (an existing target named by
+ * --target: with its own).
  */
 async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found> {
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
@@ -34,12 +37,16 @@ async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found>
     const bound = bindingProblem(dump, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc?.metadata.name ?? NO_VOLUME },
       d.namespace, dumpName);
     if (bound) throw usageError(bound);
-    const target = await findDumpTarget(cluster, d, dump.target);
+    // An existing instance named by --target is reached as it is discovered, with its own superuser and Secret.
+    const there = dump.target.existing && await cluster.getWorkload(d.namespace, dump.target.kind, dump.target.name);
+    const target = dump.target.existing
+      ? there ? await discover(cluster, d.namespace, refOf(dump.target), {}, DUMP_SOURCE) : undefined
+      : await findDumpTarget(cluster, d, dump.target);
     if (!target) {
       throw usageError(`${where} was upgraded by dump into ${dump.target.kind} ${dump.target.name}, which is gone: nothing to validate ` +
         `(kubectl -n ${d.namespace} get ${dump.target.kind.toLowerCase()} ${dump.target.name})`);
     }
-    return { d: target, view: dumpView(dump, dumpReferenceName(dumpName)), configMap: dumpName };
+    return { d: target, view: dumpView(dump, dumpReferenceName(dumpName)), configMap: dumpName, ...(dump.target.existing ? { creds: target } : {}) };
   }
   // In place: a PVC at PGDATA, and a password that was never read from the manifest (an in-place upgrade refuses one).
   const onVolume = { ...requireVolume(d, 'no upgrade by dump of it is recorded, and nothing else could have upgraded it'), readsInlinePassword: false };
@@ -68,14 +75,14 @@ export function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
     task: async (ctx, task) => {
       // The source of an upgrade by dump may have no volume and its password in its manifest (DUMP_SOURCE).
       const source = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
-      const { d, view: s, configMap } = await findUpgrade(ctx.cluster, source);
+      const { d, view: s, configMap, creds } = await findUpgrade(ctx.cluster, source);
       ctx.d = d;
       ctx.state = s;
       ctx.stateConfigMap = configMap;
       ctx.repairs = [];
       const into = s.target ? ` into ${s.target.kind} ${s.target.name}` : '';
       if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}${into}; the database has no Ready pod`);
-      ctx.password = await readPassword(ctx.cluster, s.reference === 'in-place' ? { ...source, readsInlinePassword: false } : source);
+      ctx.password = await readPassword(ctx.cluster, s.reference === 'in-place' ? { ...source, readsInlinePassword: false } : creds ?? source);
       task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method})${into}, recorded "${s.phase}"; pod ${ctx.d.pod.metadata.name}`;
     },
   };
