@@ -61,7 +61,9 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('rehearse', { type: 'boolean', default: false,
         describe: 'Run the whole upgrade on a snapshot clone of the live volume, production untouched: the same Job, the data compared, the downtime measured; a failed rehearsal holds back the upgrade to that major' })
       .option('keep-snapshot', { type: 'boolean', default: false, describe: 'With --rehearse: keep the rehearsal\'s snapshot' })
-      .option('target', { type: 'string', describe: '--method dump: refused when it is the source\'s server (workload, Service); loading into an existing instance is not done yet' })
+      .option('target', { type: 'string', describe: '--method dump: load into this existing, empty instance (deploy/<name>, sts/<name>, svc/<name> or a bare name) ' +
+        'in the namespace: PostgreSQL --to, one Ready replica, reached with its own Secret (--superuser-secret is the source\'s only); never created, reset or stopped ' +
+        'by the plugin; the source\'s own server is refused' })
       .option('target-image', { type: 'string', describe: '--method dump: the new instance\'s image (default: the source\'s repository at --to)' })
       .option('storage-class', { type: 'string', describe: '--method dump: the new PVC\'s StorageClass (default: the source PVC\'s)' })
       .option('size', { type: 'string', describe: '--method dump: the new PVC\'s size (default: the source PVC\'s)' })

@@ -7,6 +7,7 @@ import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
 import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
+import { existingContent, halfLoaded } from './existing.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
@@ -16,10 +17,19 @@ async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
 }
 
-/** The load, from an empty target: a half-written one (load-started recorded, loaded not) is emptied first. */
+/**
+ * The load, from an empty target: a half-written one (load-started recorded, loaded not) is emptied first when the
+ * plugin made it (its PVC made anew); an existing target is never reset: the run stops (exit 2) naming what the
+ * load made there, for its owner to drop, and goes on once it is empty again.
+ */
 async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   if (isDumpDone(ctx.state, 'load-started')) {
-    await resetTarget(ctx, timeoutMs);
+    if (ctx.existing) {
+      const content = await existingContent(ctx.cluster, ctx.existing);
+      if (content) throw halfLoaded(ctx.d.namespace, ctx.existing, content, `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`);
+    } else {
+      await resetTarget(ctx, timeoutMs);
+    }
     await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
     await restartTarget(ctx, timeoutMs);
   } else {
@@ -27,7 +37,7 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
     await recordDump(ctx, 'load-started');
   }
   return loadTarget(ctx).catch((err: unknown) => {
-    throw loadStopped(err);
+    throw loadStopped(err, dst(ctx).target.existing);
   });
 }
 
@@ -41,8 +51,9 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       task: async (ctx) => recordDump(ctx, 'preflight'),
     },
     phase('target-created', 'Create the new instance: its PVC, Service and workload (and its superuser Secret where the source had none)', async (ctx) => {
-      await createTarget(ctx);
       const t = dst(ctx).target;
+      if (t.existing) return `none: the existing ${t.kind} ${t.name} (--target) is loaded into`;
+      await createTarget(ctx);
       return `${t.kind} ${t.name}, PVC ${t.pvc}, Service ${t.service}${t.secret ? `, Secret ${t.secret} (its superuser's password)` : ''}`;
     }),
     phase('target-ready', 'Wait until the new instance is ready', async (ctx) => waitTargetReady(ctx, timeout)),

@@ -4,6 +4,7 @@ import type { UpgradeLock } from '../../../state/lock.ts';
 import type { ListrTask } from 'listr2';
 import { advanceDump, isDumpDone, saveDumpState, type DumpPhase, type DumpState } from '../../../state/dump-state.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
+import type { ExistingTarget } from './existing.ts';
 
 /** What `upgrade --method dump` was asked to do. */
 export interface DumpOptions {
@@ -11,7 +12,7 @@ export interface DumpOptions {
   to: number;
   /** --target-image: the new instance's image (default: the source's repository at the new major). */
   targetImage?: string;
-  /** --target: an existing workload or Service; only refused here when it is the source's server. */
+  /** --target: an existing, empty instance of `to` (its workload, or a Service that selects it) to load into. */
   target?: string;
   storageClass?: string;
   size?: string;
@@ -35,6 +36,8 @@ export interface DumpCtx extends CheckCtx {
   resuming: boolean;
   /** The new instance's objects, built from the source (also on a resumed run: the same spec gives the same objects). */
   target: DumpTarget;
+  /** --target: the existing instance loaded into (its own discovery and password); absent when the plugin makes it. */
+  existing?: ExistingTarget;
   /** The source's fingerprint, read once the applications are down (this run only: a resumed run reads it again). */
   before?: Fingerprint;
   fingerprintDiff?: string[];
@@ -48,6 +51,9 @@ export interface DumpCtx extends CheckCtx {
   warnings?: Array<{ id: string; found: string; fix?: string }>;
   nothingToDo?: string;
 }
+
+/** The password of the target's superuser: an existing target's own, else the source's (the new instance is given its Secret). */
+export const targetPassword = (ctx: DumpCtx): string => ctx.existing?.password ?? ctx.password;
 
 /** Records a phase as done. */
 export async function recordDump(ctx: DumpCtx, p: DumpPhase): Promise<void> {

@@ -2,7 +2,7 @@ import type { ListrTask } from 'listr2';
 import { serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
-import { dst, phase, type DumpCtx } from './ctx.ts';
+import { dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 import { holdOrCompare, verifyHeld } from './verify.ts';
 import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
@@ -56,7 +56,7 @@ export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Arra
     }),
     phase('verified', 'Compare the new instance\'s content, as held, with the source\'s fingerprint', verifyHeld),
     phase('analyzed', 'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run', async (ctx) => {
-      await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, ANALYZE_SCRIPT, String(dst(ctx).to), 'vacuumdb');
+      await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), targetPassword(ctx), ANALYZE_SCRIPT, String(dst(ctx).to), 'vacuumdb');
     }),
     phase('source-down', 'Stop the old instance (kept, with its volume)', async (ctx) => {
       const s = dst(ctx);

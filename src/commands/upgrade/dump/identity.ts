@@ -1,6 +1,6 @@
 import type { Cluster, KObject, Pod } from '../../../k8s/cluster.ts';
 import { usageError } from '../../../exit-codes.ts';
-import { identityOfPods, podsSelected, sameServerProblem, selectorMatches, type ServerIdentity } from '../../../postgres/dump-identity.ts';
+import { identityOfPods, podsSelected, selectorMatches, type ServerIdentity } from '../../../postgres/dump-identity.ts';
 import { parseWorkloadRef } from '../../../postgres/workload.ts';
 import type { SourceDiscovery } from '../../../discovery/discover.ts';
 
@@ -60,18 +60,6 @@ async function serviceIdentity(cluster: Cluster, ns: string, label: string, svc:
   if (!svc) throw usageError(`--target ${label}: no such Service in namespace ${ns}; nothing was changed`);
   const mine = podsSelected(svc.spec?.selector, pods);
   return identityOfPods(label, ns, mine, { systemIdentifier: await systemIdentifierOf(cluster, ns, mine.find((p) => p.ready)) });
-}
-
-/**
- * `--target`: refused (exit 2, nothing changed) when it is the source's server; an existing instance of its own
- * is not yet a target this release loads into (the plugin creates the new instance), and is refused too.
- */
-export async function verifyTarget(cluster: Cluster, d: SourceDiscovery, ref: string): Promise<void> {
-  const pods = await cluster.listPods(d.namespace);
-  const [source, target] = [await sourceIdentity(cluster, d, pods), await targetIdentity(cluster, d.namespace, ref, pods)];
-  const same = sameServerProblem(source, target);
-  if (same) throw usageError(`${same}; nothing was changed`);
-  throw usageError(`--target ${ref}: loading into an existing instance is not done yet; leave --target out and the plugin creates the new instance; nothing was changed`);
 }
 
 /** The Services of the namespace whose selector picks the source's pods: each is pointed at the new pods at cutover. */

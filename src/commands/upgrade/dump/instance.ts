@@ -7,7 +7,7 @@ import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
 import { runPsqlScript } from '../../../server/gather.ts';
 import { poll } from '../../../steps/poll.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
-import { dst, type DumpCtx } from './ctx.ts';
+import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { dumpTargetSecret } from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
 
@@ -46,12 +46,13 @@ export async function targetDiscovery(ctx: DumpCtx): Promise<SourceDiscovery> {
   await targetUp(ctx);
   const pod = await poll(`a ready pod of ${s.target.name}`, READY_WAIT_MS, async () => targetPod(ctx).catch(() => undefined),
     `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
-  return asDumpTarget(ctx.d, s.target, pod);
+  // An existing target is reached as discovered (its own port and superuser); the plugin's own as its record says.
+  return ctx.existing ? { ...ctx.existing.d, pod } : asDumpTarget(ctx.d, s.target, pod);
 }
 
 /** Runs our SQL on the new instance as its superuser. */
 export async function targetSql(ctx: DumpCtx, sql: string, what: string): Promise<void> {
-  await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), ctx.password, TARGET_SQL_SCRIPT, sql, what);
+  await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), targetPassword(ctx), TARGET_SQL_SCRIPT, sql, what);
 }
 
 /** Puts what the load wrote with fsync off on disk: sync in the new pod (its volume's filesystem with the rest). */

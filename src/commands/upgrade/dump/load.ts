@@ -8,7 +8,7 @@ import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
-import { dst, type DumpCtx } from './ctx.ts';
+import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 
 const ROLES_SQL = `select coalesce(string_agg(rolname, ',' order by rolname), '') from pg_roles where rolname !~ '^pg_'`;
@@ -29,14 +29,18 @@ export function loadFailure(code: number): string {
 /** What a stopped load leaves, and the way on: said by every failure of the load. */
 export const RELOAD_NOTE = 'The source was only read. A re-run empties the new instance and loads it again';
 
+/** What a re-run does after a failed load: the plugin's own instance is emptied; an existing --target is never reset. */
+export const reloadNote = (existing?: boolean): string => existing
+  ? 'The source was only read. A re-run names what the load made in the existing target, for you to drop before it loads again' : RELOAD_NOTE;
+
 /**
  * Any failure of the load as one clear error (exit 1) that says what a re-run does: also one that is not the
  * script's own, as when the new pod is killed mid-load and its exec stream breaks.
  */
-export function loadStopped(err: unknown): CliError {
+export function loadStopped(err: unknown, existing?: boolean): CliError {
   const message = (err as Error).message ?? String(err);
-  if (err instanceof CliError && message.includes(RELOAD_NOTE)) return err;
-  return new CliError(`the dump and restore stopped: ${message}\n${RELOAD_NOTE}`, ExitCode.failed);
+  if (err instanceof CliError && message.includes(reloadNote(existing))) return err;
+  return new CliError(`the dump and restore stopped: ${message}\n${reloadNote(existing)}`, ExitCode.failed);
 }
 
 /** The source's address as the new pod reaches it: its pod's IP (exact, whatever a Service selects). */
@@ -84,21 +88,21 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
   const g = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', src.host, String(src.port), src.user],
     psqlStdin(ctx.password, []));
   if (g.exitCode !== 0) throw new CliError(`pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`, ExitCode.failed);
-  const existing = ((await psqlEach(ctx.cluster, t, liveReach(t), ctx.password, ['postgres'], ROLES_SQL)).get('postgres') ?? '').trim().split(',').filter(Boolean);
+  const existing = ((await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], ROLES_SQL)).get('postgres') ?? '').trim().split(',').filter(Boolean);
   const globals = rewriteGlobals(g.stdout, { superuser: s.target.superuser, existing });
   ctx.globalsNotes = describeGlobals(globals, s.target.superuser);
   const dbsLine = ((await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ?? '').trim();
   const dbs = dbsLine.split(',').filter(Boolean).map((b) => Buffer.from(b, 'base64').toString('utf8'));
-  const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: 5432, user: s.target.superuser }, jobs: s.jobs });
+  const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: t.port, user: s.target.superuser }, jobs: s.jobs });
   const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump-restore', ...args],
-    dumpRestoreStdin(ctx.password, ctx.password, globals.sql, dbs));
+    dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs));
   if (r.exitCode !== 0) {
     // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
     const said = redactPasswords(r.stderr.trim().split('\n').slice(-3).join(' '));
     throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
-      RELOAD_NOTE, ExitCode.failed);
+      reloadNote(s.target.existing), ExitCode.failed);
   }
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
-  await psqlEach(ctx.cluster, t, liveReach(t), ctx.password, dbs, 'SELECT pg_stat_reset()');
+  await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_stat_reset()');
   return `${dbs.length} databases`;
 }

@@ -18,7 +18,8 @@ import { modeOf } from '../../../server/gather.ts';
 import { dumpStateName, parseDumpState, type DumpState } from '../../../state/dump-state.ts';
 import { parseState, upgradeNames } from '../../../state/state.ts';
 import type { DumpCtx, DumpOptions } from './ctx.ts';
-import { sourceServices, verifyTarget } from './identity.ts';
+import { sourceServices } from './identity.ts';
+import { existingTargetRecord, resumeExisting, verifyExistingTarget } from './existing.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 
 const planning = (ctx: DumpCtx): boolean => !ctx.resuming && !ctx.nothingToDo;
@@ -35,9 +36,12 @@ function judgeRecord(ctx: DumpCtx, s: DumpState, opts: DumpOptions): void {
     return;
   }
   if (s.phase === 'done' || s.phase === 'rolled-back' || s.to !== opts.to) {
+    // An existing target (--target) is not the plugin's: its objects are never in the list to delete.
+    const made = s.target.existing ? '' : `${s.target.kind.toLowerCase()}/${s.target.name} service/${s.target.service} pvc/${s.target.pvc} ` +
+      (s.target.secret ? `secret/${s.target.secret} ` : '');
     throw usageError(`ConfigMap ${ns}/${ctx.stateName} records an upgrade by dump to ${s.to} (phase "${s.phase}"). ` +
-      (s.to === opts.to ? '' : `Resume it with --to ${s.to}, or `) + `remove it and its new instance first: kubectl -n ${ns} delete ` +
-      `${s.target.kind.toLowerCase()}/${s.target.name} service/${s.target.service} pvc/${s.target.pvc} ${s.target.secret ? `secret/${s.target.secret} ` : ''}configmap/${ctx.stateName} ` +
+      (s.to === opts.to ? '' : `Resume it with --to ${s.to}, or `) + `remove it${s.target.existing ? ` (the existing ${s.target.kind} ${s.target.name} it loaded into ` +
+      'is not the plugin\'s: it stays)' : ' and its new instance'} first: kubectl -n ${ns} delete ${made}configmap/${ctx.stateName} ` +
       `configmap/${dumpReferenceName(ctx.stateName)} --ignore-not-found; nothing was changed`);
   }
   ctx.state = s;
@@ -84,7 +88,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
           throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is stopped: --method dump reads the running server. ` +
             `Scale it up first; nothing was changed`);
         }
-        if (opts.target) await verifyTarget(ctx.cluster, ctx.d, opts.target);
+        if (opts.target) ctx.existing = await verifyExistingTarget(ctx.cluster, ctx.d, opts.target, opts.to);
         task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, pod ${ctx.d.pod?.metadata.name}, ${volumeNote(ctx.d)}`;
       },
     },
@@ -98,13 +102,16 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
       enabled: (ctx) => !ctx.nothingToDo,
       task: async (ctx, task) => {
         if (!ctx.password || !ctx.d.superuser) ctx.password = (await readSuperuser(ctx.cluster, ctx.d)).password;
+        if (ctx.state?.target.existing) ctx.existing = await resumeExisting(ctx.cluster, ctx.d.namespace, ctx.state.target, opts.timeoutSeconds * 1000);
         const s = ctx.state ?? await newState(ctx, opts, checkOpts);
         ctx.state = s;
-        ctx.target = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
-          major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: targetSecretOf(ctx, s) }, storageClass: opts.storageClass,
+        const built = buildDumpTarget({ namespace: ctx.d.namespace, source: { workload: ctx.d.workload, container: ctx.d.container, flavour: ctx.d.flavour, pvc: ctx.d.pvc },
+          major: s.to, image: s.target.image, superuser: { user: s.target.superuser, secret: ctx.existing ? { name: '', key: '' } : targetSecretOf(ctx, s) }, storageClass: opts.storageClass,
           size: s.target.size ?? opts.size, md5Logins: s.target.md5Logins, initdbArgs: s.target.initdb,
           serviceSelectors: s.services.map((x) => x.before.selector) });
-        if (!ctx.resuming) {
+        // An existing target: only its pods' selector is used (its own objects are never made, changed or deleted).
+        ctx.target = ctx.existing ? { ...built, name: s.target.name, cutoverSelector: ctx.existing.selector } : built;
+        if (!ctx.resuming && !ctx.existing) {
           const secret = s.target.secret ? [dumpTargetSecret(ctx.d.namespace, s.target.name, refOf(s.workload))] : [];
           const there = await existingTargetObjects(ctx.cluster, [...secret, ctx.target.pvc, ctx.target.service, ctx.target.workload]);
           if (there.length) {
@@ -112,7 +119,8 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
               `by dump: delete ${there.length > 1 ? 'them' : 'it'} if nothing needs ${there.length > 1 ? 'them' : 'it'}; nothing was changed`);
           }
         }
-        task.title = `Plan: ${refOf(s.workload)} (PostgreSQL ${s.fromVersion}) → new ${s.target.kind} ${s.target.name} (${s.target.image}, PVC ${s.target.pvc}), ` +
+        task.title = `Plan: ${refOf(s.workload)} (PostgreSQL ${s.fromVersion}) → ${ctx.existing ? `existing ${s.target.kind} ${s.target.name} (PostgreSQL ${ctx.existing.version}, empty)`
+          : `new ${s.target.kind} ${s.target.name} (${s.target.image}, PVC ${s.target.pvc})`}, ` +
           `Services to cut over: ${s.services.map((x) => x.name).join(', ') || 'none'}`;
       },
     },
@@ -151,14 +159,18 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
   // Without a volume to copy the size of, the data's size as the server reports it, with head room.
   const size = targetSize({ size: opts.size, source, dataBytes: ctx.d.pvc ? undefined : sourceDataBytes(server.databases) });
   const probe = buildDumpTarget({ namespace: ctx.d.namespace, source, major: opts.to, image, superuser: { user: su, secret: { name: '', key: '' } }, storageClass: opts.storageClass, size });
+  if (ctx.existing && md5Logins) {
+    ctx.warnings.push({ id: 'passwords', found: `roles with md5 password hashes come over as they are: the existing ${ctx.existing.d.workload.kind} ${ctx.existing.d.workload.metadata.name}'s pg_hba.conf decides whether they log in`,
+      fix: 'let its pg_hba.conf accept md5 for them (md5 accepts SCRAM too), or reset their passwords after the upgrade' });
+  }
   const services = (await sourceServices(ctx.cluster, ctx.d)).map((x) => ({ name: x.metadata.name, before: { selector: x.spec?.selector, ports: x.spec?.ports } }));
   const jobs = opts.jobs ?? chooseJobs(ctx.d.container.resources, ctx.d.container.resources);
   return {
     version: 1, method: 'dump', workload: { kind, name: ctx.d.workload.metadata.name, replicas: Math.max(ctx.d.workload.replicas, 1) },
     workloadUid: ctx.d.workload.metadata.uid ?? '', pvc: ctx.d.pvc?.metadata.name ?? NO_VOLUME, container: ctx.d.container.name,
     from: Math.floor(server.versionNum / 10000), fromVersion: server.version.split(' ')[0] ?? server.version, to: opts.to,
-    target: { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image, superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins,
-      size, initdb: localeOptions(server), ...(ctx.d.superuser?.secret ? {} : { secret: superuserSecretName(probe.name) }) },
+    target: ctx.existing ? existingTargetRecord(ctx.existing, md5Logins) : { kind, name: probe.name, pvc: probe.pvc.metadata.name, service: probe.service.metadata.name, image,
+      superuser: probe.layout.superuser, container: ctx.d.container.name, md5Logins, size, initdb: localeOptions(server), ...(ctx.d.superuser?.secret ? {} : { secret: superuserSecretName(probe.name) }) },
     services, apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
     settings: loadSettings(ctx.d.container.resources, jobs), jobs, cutover: opts.cutover, phase: 'preflight', history: [],
   };

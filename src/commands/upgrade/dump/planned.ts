@@ -17,9 +17,10 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
     { step: 'record of the upgrade, updated after each phase', object: cm(ctx.stateName) },
     ...(s.target.secret ? [{ step: 'the new instance\'s superuser Secret: the password read from the source\'s manifest (its value never shown)',
       object: dumpTargetSecret(ns, s.target.name, `${s.workload.kind}/${s.workload.name}`) }] : []),
-    { step: 'the new instance\'s volume', object: ctx.target.pvc },
-    { step: 'the new instance\'s own Service (the load\'s address; the applications keep theirs)', object: ctx.target.service },
-    { step: 'the new instance', object: ctx.target.workload },
+    ...(s.target.existing ? [{ step: `none created: the existing ${s.target.kind} ${s.target.name} (--target, checked empty and of PostgreSQL ${s.to}) is loaded into` }] : [
+      { step: 'the new instance\'s volume', object: ctx.target.pvc },
+      { step: 'the new instance\'s own Service (the load\'s address; the applications keep theirs)', object: ctx.target.service },
+      { step: 'the new instance', object: ctx.target.workload }]),
     { step: 'tune the new instance for the load (psql in its pod)', sql: loadSettingsSql(s.settings) },
     ...restart,
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),

@@ -14,6 +14,10 @@ import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workloa
 import { dst, phase, type DumpCtx } from './ctx.ts';
 import { appsUp, restoreServices } from './cutover.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
+import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
+import type { DumpTarget } from '../../../manifests/dump-target.ts';
+import { resolveExisting } from './existing.ts';
+import { restartTarget, targetSql } from './instance.ts';
 
 export interface DumpRollbackOptions {
   workload?: string;
@@ -120,8 +124,20 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         task.title = `Scale the applications back up: ${await appsUp(ctx.cluster, ns(ctx), dst(ctx), timeout)}`;
       },
     },
+    {
+      // The plugin's own instance is stopped below; an existing one keeps running, so its durable settings come back.
+      title: 'Put the existing target\'s durable settings back (it was tuned for the load)',
+      enabled: (ctx) => dst(ctx).target.existing === true && isDumpDone(ctx.state, 'target-tuned') && !isDumpDone(ctx.state, 'settings-back'),
+      task: async (ctx) => {
+        ctx.existing = await resolveExisting(ctx.cluster, ns(ctx), refOf(dst(ctx).target));
+        ctx.target = { name: dst(ctx).target.name, cutoverSelector: ctx.existing.selector } as DumpTarget;
+        await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the existing target\'s settings back');
+        if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
+      },
+    },
     phase('rolled-back', 'Stop the new instance (kept, with its volume) and record the rollback', async (ctx) => {
       const s = dst(ctx);
+      if (s.target.existing) return `the existing ${s.target.kind} ${s.target.name} (--target) left running, as it was given: the loaded data stays in it`;
       if (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name)) await scaleTo(ctx.cluster, ns(ctx), s.target, 0);
       return `${s.target.kind} ${s.target.name} scaled to 0; PVC ${s.target.pvc} kept`;
     }),

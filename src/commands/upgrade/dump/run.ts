@@ -24,9 +24,12 @@ const listOptions = (ctx: CommandContext) => {
 
 function confirmText(c: DumpCtx): string {
   const s = dst(c);
-  return ['', 'About to upgrade PostgreSQL by dump and restore into a new instance (the applications stop meanwhile; the old instance is only read):',
+  return ['', `About to upgrade PostgreSQL by dump and restore into ${s.target.existing ? 'an existing' : 'a new'} instance (the applications stop meanwhile; the old instance is only read):`,
     `  context      ${c.cluster.contextName}`, `  namespace    ${c.d.namespace}`, `  source       ${refOf(s.workload)} (PostgreSQL ${s.fromVersion})`,
-    `  new instance ${s.target.kind} ${s.target.name}, ${s.target.image}, PVC ${s.target.pvc}, superuser ${s.target.superuser}`,
+    ...(s.target.existing ? [`  target       the existing ${s.target.kind} ${s.target.name} (--target, PostgreSQL ${c.existing?.version}, empty), ${s.target.image}, its own superuser ` +
+      `${s.target.superuser} and Secret; never created, deleted or stopped by the plugin`,
+    `  tuning       it is tuned for the load (ALTER SYSTEM, restarted by scaling its ${s.target.kind} 0 → 1), its settings put back afterwards (restarted again)`]
+      : [`  new instance ${s.target.kind} ${s.target.name}, ${s.target.image}, PVC ${s.target.pvc}, superuser ${s.target.superuser}`]),
     ...(keepsSourceRunning(s) ? [`  old instance left running after the cutover: it has no volume (its data is in its container's writable layer)`] : []),
     ...(s.target.secret ? [`  new Secret   ${s.target.secret}: the superuser's password, read from the source's manifest (never shown)`] : []),
     `  applications ${s.apps.length ? s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') : 'none match the selector'}`,
@@ -67,7 +70,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   const why = dumpSourceNotes({ source: ref, sourcePvc: s.pvc, targetPvc: s.target.pvc, cutover: s.cutover,
     inlinePassword: c.d.superuser?.literal ? c.d.superuser.env : undefined, createdSecret: s.target.secret ? { name: s.target.secret, key: SUPERUSER_SECRET_KEY } : undefined });
   const report = { workload: ref, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: 'dump', phase: s.phase,
-    newInstance: `${s.target.kind}/${s.target.name}`, pvc: s.target.pvc, secret: s.target.secret ?? null, sourcePvc: s.pvc || null,
+    newInstance: `${s.target.kind}/${s.target.name}`, existingTarget: s.target.existing === true, pvc: s.target.pvc, secret: s.target.secret ?? null, sourcePvc: s.pvc || null,
     sourceLeftRunning: s.cutover && keepsSourceRunning(s), whyItMatters: why, services: s.services.map((x) => x.name), cutover: s.cutover,
     fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, verification: c.verification ?? null, notes: c.globalsNotes, timingsMs: c.timings,
     validation: { checks: validation.checks, summary: validation.summary } };
@@ -97,7 +100,8 @@ export async function runDumpRollback(ctx: CommandContext, opts: DumpRollbackOpt
   const s = dst(c);
   io.err(`\nAbout to roll ${refOf(s.workload)} in ${c.d.namespace} (context ${c.cluster.contextName}) back to its old instance (PostgreSQL ${s.fromVersion}): ` +
     `the Services back to it, the applications restarted on it. Anything written to the new instance ${s.target.name} since the cutover is lost ` +
-    `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`);
+    (s.target.existing ? `to them (the existing ${s.target.kind} ${s.target.name} named by --target is left running, the loaded data in it, its settings as they were).\n`
+      : `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`));
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the applications');
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, refOf(s.workload), c.stateVersion);
   await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackTasks(opts), listOpts).run(c));

@@ -4,7 +4,7 @@ import { withShapeSequences } from '../../../postgres/shape.ts';
 import { compareFingerprints, type Fingerprint } from '../../../postgres/fingerprint.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { liveReach } from '../../../server/gather.ts';
-import { dst, recordState, type DumpCtx } from './ctx.ts';
+import { dst, recordState, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 import { sourceReference } from './load.ts';
 
@@ -39,16 +39,16 @@ function settle(ctx: DumpCtx, before: Fingerprint, after: Fingerprint, appsStart
 export async function holdOrCompare(ctx: DumpCtx, fullVerify: boolean): Promise<string> {
   const t = await targetDiscovery(ctx);
   if (fullVerify) {
-    const [before, after] = await Promise.all([sourceReference(ctx), fingerprintVia(ctx.cluster, t, liveReach(t), ctx.password)]);
+    const [before, after] = await Promise.all([sourceReference(ctx), fingerprintVia(ctx.cluster, t, liveReach(t), targetPassword(ctx))]);
     settle(ctx, before, after, false);
     ctx.verification = 'the whole content compared before the cutover (--full-verify)';
     return 'the content compared: equal';
   }
   // Sequences are not transactional (a held snapshot still sees every later nextval()): their values are read now.
-  const shape = await shapeVia(ctx.cluster, t, liveReach(t), ctx.password);
+  const shape = await shapeVia(ctx.cluster, t, liveReach(t), targetPassword(ctx));
   let held: () => void = () => undefined;
   const heldNow = new Promise<void>((r) => (held = r));
-  const reading = fingerprintVia(ctx.cluster, t, liveReach(t), ctx.password, () => held());
+  const reading = fingerprintVia(ctx.cluster, t, liveReach(t), targetPassword(ctx), () => held());
   ctx.verifyReading = reading.then((fp) => withShapeSequences(fp, shape));
   ctx.verifyReading.catch(() => undefined); // awaited by the verify phase; a failure is reported there
   await Promise.race([heldNow, reading]);
