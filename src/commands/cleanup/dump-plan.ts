@@ -91,6 +91,10 @@ function targetItems(s: DumpState, f: DumpFound, plan: CleanupPlan): boolean {
   const source = `${s.workload.kind}/${s.workload.name}`;
   const ours = (o: { metadata: KObject['metadata'] } | undefined) => o !== undefined && isOurs(o, 'dump-target') &&
     o.metadata.annotations?.['pgupgrade.kubectl.io/source'] === source;
+  if (t.existing) {
+    plan.keep.push(item(t.kind, t.name, 'the existing instance named by --target, which kubectl pgupgrade did not make: never removed by it'));
+    return false;
+  }
   const w = f.target?.workload;
   if (w && ours(w) && (w.replicas !== 0 || (f.target?.pods.length ?? 0) > 0)) {
     plan.keep.push(item(t.kind, t.name, `the new instance of the rolled-back upgrade, made by kubectl pgupgrade, kept: it runs (scaled to ${w.replicas}, ` +

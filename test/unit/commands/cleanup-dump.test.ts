@@ -105,6 +105,12 @@ test('after a rollback: the stopped new instance, which the plugin made, goes (b
   const kept = planDumpCleanup({ state: rolled, stateName: STATE }, running, { namespace: 'ns', deleteOldInstance: false });
   assert.equal(kept.remove, []);
   assert.match(kept.keep[0]?.why ?? '', 'it runs (scaled to 1, pods postgres-v14-x)');
+  // An existing --target (pg14, its own labels) is never removed, even were it labelled as ours: only the plugin's ConfigMaps go.
+  const existing: DumpState = { ...rolled, target: { ...rolled.target, name: 'pg14', pvc: 'pgdata-pg14', service: '', secret: undefined, existing: true } };
+  const theirs = planDumpCleanup({ state: existing, stateName: STATE }, { ...f, target: { ...f.target, workload: workload(0, 'uid-pg14', 'pg14', labels, annotations) } } as DumpFound,
+    { namespace: 'ns', deleteOldInstance: false });
+  assert.equal(names(theirs.remove), [`ConfigMap ${STATE}-fingerprint`, `ConfigMap ${STATE}`]);
+  assert.match(theirs.keep[0]?.why ?? '', 'the existing instance named by --target, which kubectl pgupgrade did not make');
   assert.is(unfinishedProblem(rolled, 'ns'), undefined);
   assert.is(unvalidatedProblem(undefined, rolled, 'ns'), undefined, 'after a rollback there is nothing for validate to prove');
   assert.match(ageProblem(rolled, new Date('2026-11-30T12:00:00.000Z'), 86_400_000, '24h') ?? '', /rolled back 1h ago .* run cleanup again after 2026-12-01T11:00:00.000Z/);
