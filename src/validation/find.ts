@@ -61,7 +61,7 @@ async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found>
   throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
 }
 
-/** The reference fingerprint: in place, this upgrade's (from its snapshot, or the running server); by dump, the source's before the load. */
+/** The reference fingerprint: in place, this upgrade's (from its snapshot, or the running server); by dump, the source's, read once the applications were down. */
 export async function readReference(cluster: Cluster, ns: string, s: ValidatedUpgrade): Promise<Reference | undefined> {
   if (s.reference === 'in-place') return loadReference(cluster, ns, s.fingerprintConfigMap, s);
   const fingerprint = readFingerprint(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: s.fingerprintConfigMap }));

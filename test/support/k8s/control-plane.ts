@@ -146,8 +146,15 @@ async function kubectl(bin: string, kubeconfig: string, args: string[], opts: { 
 /** The VolumeSnapshot CRDs, the default local-path StorageClass and its VolumeSnapshotClass. */
 async function bootstrap(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '-f', cp.crds]);
-  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/volumesnapshots.snapshot.storage.k8s.io',
-    'crd/volumesnapshotcontents.snapshot.storage.k8s.io', 'crd/volumesnapshotclasses.snapshot.storage.k8s.io']);
+  // Polled here, not by `kubectl wait --for=condition=Established`: that fails at once ("accessor error: <nil>")
+  // when it reads a CRD before the apiserver has given it any condition, as happens on a loaded machine.
+  const established = async (name: string) => {
+    const crd = await cp.rest.getOrNull<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    return (crd?.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+  };
+  await waitFor('the VolumeSnapshot CRDs to be Established', async () =>
+    (await Promise.all(['volumesnapshots', 'volumesnapshotcontents', 'volumesnapshotclasses'].map((n) => established(`${n}.snapshot.storage.k8s.io`)))).every(Boolean), 60_000);
   // Established is not yet servable: the apiserver answers 429 while the CRD's storage initialises.
   await waitFor('the VolumeSnapshot API to serve', async () =>
     (await cp.rest.raw('GET', '/apis/snapshot.storage.k8s.io/v1/volumesnapshots')).statusCode === 200, 30_000);
