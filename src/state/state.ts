@@ -5,6 +5,7 @@ import { isRecordedStrategy } from '../postgres/strategy.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
 import type { Relayout } from '../postgres/relayout.ts';
+import { NO_VOLUME } from '../postgres/dump-source.ts';
 import { refOf } from '../postgres/workload.ts';
 
 /**
@@ -177,6 +178,17 @@ export function recordUnusable(ns: string, name: string, problem: string): strin
     `If no upgrade is under way (the database runs its usual image and replicas), delete it and run the command again: kubectl -n ${ns} delete configmap ${name}\n` +
     `If an upgrade was interrupted, repair state.json by hand, or restore the data PVC from the snapshot taken before it ` +
     `(kubectl -n ${ns} get volumesnapshots -l app.kubernetes.io/managed-by=kubectl-pgupgrade)`;
+}
+
+/** The workload and data PVC as discovery found them (no PVC: a source without a volume, recorded as ""). */
+export interface FoundWorkload {
+  workload: { kind: string; metadata: { name: string; uid?: string } };
+  pvc?: { metadata: { name: string } };
+}
+
+/** bindingProblem for what discovery found. Pure. */
+export function bindingProblemOf(s: RecordedSource, d: FoundWorkload, ns: string, cmName: string): string | undefined {
+  return bindingProblem(s, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc?.metadata.name ?? NO_VOLUME }, ns, cmName);
 }
 
 /** Why a record may not be used for the workload found now (another UID or data PVC), or undefined. Pure. */

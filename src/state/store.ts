@@ -1,7 +1,7 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { Discovery } from '../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
-import { bindingProblem, parseState, stateConfigMap, upgradeNames, type UpgradeState } from './state.ts';
+import { bindingProblemOf, parseState, stateConfigMap, upgradeNames, type UpgradeState } from './state.ts';
 
 /** The recorded upgrade of a workload, as read: its ConfigMap's name, the ConfigMap, and the state in it. */
 export interface RecordedUpgrade {
@@ -19,7 +19,7 @@ export async function readUpgradeRecord(cluster: Cluster, d: Discovery): Promise
   const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name });
   const state = parseState(cm);
   if (state) {
-    const bound = bindingProblem(state, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc.metadata.name }, d.namespace, name);
+    const bound = bindingProblemOf(state, d, d.namespace, name);
     if (bound) throw usageError(bound);
   }
   return { name, cm, state };

@@ -1,7 +1,6 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../k8s/cluster.ts';
 import { discover, DUMP_SOURCE, requireVolume, type SourceDiscovery } from '../discovery/discover.ts';
-import { NO_VOLUME } from '../postgres/dump-source.ts';
 import { findDumpTarget } from '../discovery/dump-target.ts';
 import { usageError } from '../exit-codes.ts';
 import { readFingerprint } from '../fingerprint/store.ts';
@@ -9,7 +8,7 @@ import { refOf } from '../postgres/workload.ts';
 import { readPassword } from '../server/gather.ts';
 import { dumpReferenceName, dumpStateName, parseDumpState } from '../state/dump-state.ts';
 import { loadReference, type Reference } from '../state/reference.ts';
-import { bindingProblem } from '../state/state.ts';
+import { bindingProblemOf } from '../state/state.ts';
 import { readUpgradeRecord } from '../state/store.ts';
 import { dumpView, inPlaceView, type ValidatedUpgrade } from '../state/validated-upgrade.ts';
 import type { ValidateCtx, ValidateOptions } from './ctx.ts';
@@ -34,8 +33,7 @@ async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found>
   const dump = parseDumpState(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name: dumpName }));
   if (dump && dump.phase !== 'rolled-back') {
     // A source without a volume (its data in its container's writable layer) records none: NO_VOLUME.
-    const bound = bindingProblem(dump, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc?.metadata.name ?? NO_VOLUME },
-      d.namespace, dumpName);
+    const bound = bindingProblemOf(dump, d, d.namespace, dumpName);
     if (bound) throw usageError(bound);
     // An existing instance named by --target is reached as it is discovered, with its own superuser and Secret.
     const there = dump.target.existing && await cluster.getWorkload(d.namespace, dump.target.kind, dump.target.name);

@@ -4,7 +4,7 @@ import type { Cluster, KObject, Pod, Workload } from '../../k8s/cluster.ts';
 import { NO_VOLUME } from '../../postgres/dump-source.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { dumpStateName, parseDumpState, type DumpState } from '../../state/dump-state.ts';
-import { bindingProblem } from '../../state/state.ts';
+import { bindingProblemOf } from '../../state/state.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { neverDeleted, oldInstanceProblem, planDumpCleanup, type DumpFound, type FoundInstance } from './dump-plan.ts';
 import type { CleanupPlan } from './plan.ts';
@@ -23,7 +23,7 @@ export async function readDumpRecord(cluster: Cluster, d: SourceDiscovery, opts:
   const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
   const state = parseDumpState(cm);
   if (!cm || !state) return undefined;
-  const bound = bindingProblem(state, { kind: d.workload.kind, name: d.workload.metadata.name, uid: d.workload.metadata.uid, pvc: d.pvc?.metadata.name ?? NO_VOLUME }, ns, name);
+  const bound = bindingProblemOf(state, d, ns, name);
   if (bound) throw usageError(bound);
   const unfinished = unfinishedProblem(state, ns);
   if (unfinished) throw usageError(unfinished);

@@ -10,7 +10,7 @@ import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFo
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
-import { bindingProblem, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
+import { bindingProblemOf, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
 import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loop.ts';
 import { discoverWithApps, podsOutside } from '../../discovery/named-apps.ts';
@@ -65,8 +65,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           return;
         }
         if (state && state.phase !== 'done') {
-          const bound = bindingProblem(state, { kind: ctx.d.workload.kind, name: ctx.d.workload.metadata.name, uid: ctx.d.workload.metadata.uid, pvc: ctx.d.pvc.metadata.name },
-            ctx.d.namespace, ctx.names.state);
+          const bound = bindingProblemOf(state, ctx.d, ctx.d.namespace, ctx.names.state);
           if (bound) throw usageError(bound);
           const problem = resumeProblem(state, opts.to, opts.method, ctx.d.namespace);
           if (problem) throw usageError(problem);
