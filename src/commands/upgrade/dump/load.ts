@@ -57,7 +57,7 @@ function sourceAddress(ctx: DumpCtx): { host: string; port: number; user: string
  */
 export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
   const name = dumpReferenceName(ctx.stateName);
-  await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name });
+  await forgetSourceReference(ctx);
   const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
   await ctx.cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ctx.d.namespace,
     labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' } }, ...fingerprintData(fp) });
