@@ -17,6 +17,12 @@ async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
 }
 
+/** Tunes the new instance for the load: ALTER SYSTEM, then a restart for the settings that need one. */
+async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
+  await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
+  await restartTarget(ctx, timeoutMs);
+}
+
 /**
  * The load, from an empty target: a half-written one (load-started recorded, loaded not) is emptied first when the
  * plugin made it (its PVC made anew); an existing target is never reset: the run stops (exit 2) naming what the
@@ -30,8 +36,7 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
     } else {
       await resetTarget(ctx, timeoutMs);
     }
-    await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
-    await restartTarget(ctx, timeoutMs);
+    await tuneTarget(ctx, timeoutMs);
   } else {
     await forgetSourceReference(ctx);
     await recordDump(ctx, 'load-started');
@@ -58,8 +63,7 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
     }),
     phase('target-ready', 'Wait until the new instance is ready', async (ctx) => waitTargetReady(ctx, timeout)),
     phase('target-tuned', 'Tune the new instance for the load (ALTER SYSTEM, restart)', async (ctx) => {
-      await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
-      await restartTarget(ctx, timeout);
+      await tuneTarget(ctx, timeout);
       return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
     }),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
