@@ -1,4 +1,5 @@
 import { DECODE_SH, READ_PASSWORD_SH } from './queries.ts';
+import { sessionOptions } from './session.ts';
 
 /**
  * The dump method's scripts: run with the target major's client tools (the new image), as the PostgreSQL docs
@@ -22,7 +23,7 @@ export const TARGET_CONTENT_SQL = `select concat_ws('; ',
  * rewriteGlobals (dump-globals.ts), never log it.
  */
 export const DUMP_GLOBALS_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGHOST=$1 PGPORT=$2 PGUSER=$3 PGOPTIONS='-c default_transaction_read_only=on'
+export PGPASSWORD PGHOST=$1 PGPORT=$2 PGUSER=$3 PGOPTIONS='${sessionOptions('-c default_transaction_read_only=on')}'
 pg_dumpall -w --globals-only || exit 40`;
 
 /**
@@ -49,8 +50,8 @@ say() { echo "pgupgrade: $*"; }
 IFS= read -r b || exit 90; dec "$b"; SPW=$v
 IFS= read -r b || exit 90; dec "$b"; TPW=$v
 IFS= read -r b || exit 90; dec "$b"; G=$v
-src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='-c default_transaction_read_only=on' "$@"; }
-dst() { PGPASSWORD=$TPW PGHOST=$TH PGPORT=$TP PGUSER=$TU "$@"; }
+src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='${sessionOptions('-c default_transaction_read_only=on')}' "$@"; }
+dst() { PGPASSWORD=$TPW PGHOST=$TH PGPORT=$TP PGUSER=$TU PGOPTIONS='${sessionOptions()}' "$@"; }
 q() { "$@" psql -X -w -A -t -v ON_ERROR_STOP=1 -d postgres -c "$Q"; }
 Q="select current_setting('default_transaction_read_only') || ' ' || current_setting('server_version_num') || ' ' || (select system_identifier from pg_control_system())"
 S=$(q src) || { echo "cannot reach the source $SH:$SP as $SU" >&2; exit 32; }

@@ -1,3 +1,5 @@
+import { SAFE_SESSION_SH } from './session.ts';
+
 /**
  * Shell text that check runs in its probe pod, on a stopped cluster's volume. Like queries.ts, values travel as
  * positional arguments, never inside the text. Every script starts with PRELUDE.
@@ -85,6 +87,7 @@ exit "$rc"`;
 export const POST_UPGRADE_LOCAL_SCRIPT = `${PRELUDE}
 B=$(bindir "$3") || exit 3
 export PGHOST=/tmp PGPORT=5432 PGUSER=$2
+${SAFE_SESSION_SH}
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 t=$(ms)
 if [ -f "$1/update_extensions.sql" ]; then "$B/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$1/update_extensions.sql" >/dev/null || exit 21; fi

@@ -1,3 +1,5 @@
+import { sessionOptions } from './session.ts';
+
 /**
  * What `check` asks a running server and a data volume, as constant SQL and shell text. Names never enter the
  * text: they travel as positional arguments or on stdin, so nothing has to be escaped and the password never
@@ -84,7 +86,7 @@ export function psqlStdin(password: string, dbs: string[]): string {
  * them. Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
  */
 export const PSQL_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGOPTIONS='-c jit=off'
+export PGPASSWORD PGOPTIONS='${sessionOptions('-c jit=off')}'
 while IFS= read -r b && [ -n "$b" ]; do
   dec "$b"
   out=$(PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -c "$3") || exit $?
@@ -123,7 +125,7 @@ exit 0`;
  * at that instant. Then it prints `<base64 name>\\t<json>` lines as PSQL_SCRIPT does. Same arguments; stdin as PSQL_SCRIPT.
  */
 export const HELD_PSQL_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGOPTIONS='-c jit=off'
+export PGPASSWORD PGOPTIONS='${sessionOptions('-c jit=off')}'
 w=$(mktemp -d) || exit 91; i=0; pids=
 while IFS= read -r b && [ -n "$b" ]; do
   i=$((i+1)); printf '%s' "$b" > "$w/$i.name"; dec "$b"

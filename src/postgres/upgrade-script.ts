@@ -1,5 +1,6 @@
 import { PRELUDE } from './probe-scripts.ts';
 import { READ_PASSWORD_SH } from './queries.ts';
+import { SAFE_SESSION_SH } from './session.ts';
 
 /**
  * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
@@ -147,7 +148,8 @@ say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
 
 /** The password as psqlStdin sends it: one base64 line, decoded with every byte kept. */
 const PASSWORD_FROM_STDIN = `${READ_PASSWORD_SH}
-export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1`;
+export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1
+${SAFE_SESSION_SH}`;
 
 /**
  * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin

@@ -4,6 +4,7 @@ import { CliError, ExitCode } from '../../../exit-codes.ts';
 import type { KObject, Pod } from '../../../k8s/cluster.ts';
 import { SYNC_SCRIPT } from '../../../postgres/dump-plan.ts';
 import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
+import { SAFE_SESSION_SH } from '../../../postgres/session.ts';
 import { runPsqlScript } from '../../../server/gather.ts';
 import { poll } from '../../../steps/poll.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
@@ -14,6 +15,7 @@ import { refOf } from '../../../postgres/workload.ts';
 /** Runs SQL of ours (no user text, no password) statement by statement (ALTER SYSTEM refuses a transaction block). Args: $1 user, $2 port, $3 SQL. */
 export const TARGET_SQL_SCRIPT = `${READ_PASSWORD_SH}
 export PGPASSWORD
+${SAFE_SESSION_SH}
 printf '%s\\n' "$3" | psql -X -w -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$2" -U "$1" -d postgres -f -`;
 
 const targetRef = (ctx: DumpCtx) => ({ kind: dst(ctx).target.kind, name: dst(ctx).target.name, replicas: 1 });

@@ -1,0 +1,95 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import { DUMP_GLOBALS_SCRIPT } from '../../../src/postgres/dump-script.ts';
+import { FINGERPRINT_CLUSTER_SQL, FINGERPRINT_DB_SQL } from '../../../src/postgres/fingerprint.ts';
+import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL } from '../../../src/postgres/queries.ts';
+import { SAFE_SEARCH_PATH } from '../../../src/postgres/session.ts';
+import { SHAPE_DB_SQL } from '../../../src/postgres/shape.ts';
+import { ANALYZE_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
+import { AMCHECK_SQL, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
+import { initCluster, makeVolume, runOn, startServer, TEST_SUPERUSER_PASSWORD, type PgServer } from '../../support/pg/server.ts';
+import { onTeardown } from '../../support/teardown.ts';
+
+// A login role on 13 (where everyone may create in public) lays the CVE-2018-1058 traps: functions and an
+// operator in public that match the plugin's arguments better than pg_catalog's and make their caller's role
+// superuser when a superuser calls them, and a database default search_path that puts public first. The
+// plugin's scripts, run by a real sh and psql as superuser, must never resolve them; the same scripts with the
+// safe search_path taken out prove that the traps are armed.
+const test = suite('hostile role: the superuser sessions never run code a user owns');
+
+const MAJOR = 13;
+let server: PgServer;
+let volume = '';
+const DBS = ['postgres', 'app'];
+
+const trap = (body: string) => `language plpgsql as $f$ begin
+  if pg_catalog.current_setting('is_superuser') = 'on' then execute 'alter role mallory superuser'; end if;
+  ${body}
+end $f$`;
+const TRAPS = `create function public.quote_ident(name) returns text ${trap('return pg_catalog.quote_ident($1::text);')};
+create function public.evil_cat(name, text) returns text ${trap('return pg_catalog.textcat($1::text, $2);')};
+create operator public.|| (leftarg = name, rightarg = text, function = public.evil_cat);
+create table public.t (id int primary key, v text); insert into public.t select g, 'row ' || g from generate_series(1, 50) g;`;
+
+async function isSuper(): Promise<boolean> {
+  return (await server.sql('postgres', "select rolsuper from pg_roles where rolname = 'mallory'")).trim() === 't';
+}
+
+function run(script: string, args: string[], dbs = DBS): Promise<string> {
+  return runOn([MAJOR], volume, ['sh', '-c', script, 'sh', ...args], {}, psqlStdin(TEST_SUPERUSER_PASSWORD, dbs));
+}
+
+const sqlRun = (sql: string) => run(PSQL_SCRIPT, ['postgres', String(server.port), sql]);
+
+test('set up: mallory, NOSUPERUSER, lays her traps in two databases, one of hers with public first on its path', async () => {
+  volume = makeVolume('hostilerole');
+  onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+  await initCluster(MAJOR, volume);
+  server = await startServer(MAJOR, volume);
+  onTeardown(() => server.stop());
+  await server.sql('postgres', "create role mallory login password 'mallory-pass'; create database app owner mallory");
+  for (const db of DBS) {
+    const r = await server.psql(db, 'mallory', 'mallory-pass', TRAPS);
+    assert.is(r.code, 0, r.stderr);
+  }
+  const alter = await server.psql('app', 'mallory', 'mallory-pass', 'alter database app set search_path = public, pg_catalog');
+  assert.is(alter.code, 0, alter.stderr);
+  assert.is(await isSuper(), false);
+});
+
+test('control: without the safe search_path the fingerprint calls her quote_ident and she is superuser', async () => {
+  const unsafe = PSQL_SCRIPT.replace(SAFE_SEARCH_PATH, '');
+  assert.is.not(unsafe, PSQL_SCRIPT, 'PSQL_SCRIPT sets the safe search_path');
+  await run(unsafe, ['postgres', String(server.port), FINGERPRINT_DB_SQL]);
+  assert.is(await isSuper(), true, 'the trap is armed');
+  await server.sql('postgres', 'alter role mallory nosuperuser');
+});
+
+const SQL = {
+  'check: server facts': SERVER_SQL,
+  'check: database facts': DATABASE_SQL,
+  'fingerprint: cluster': FINGERPRINT_CLUSTER_SQL,
+  'fingerprint: database': FINGERPRINT_DB_SQL,
+  'shape': SHAPE_DB_SQL,
+  'validate: cluster': VALIDATE_CLUSTER_SQL,
+  'validate: database': validateDatabaseSql(MAJOR),
+  'validate --amcheck': AMCHECK_SQL,
+  'validate --update-extensions': UPDATE_EXTENSIONS_SQL,
+};
+
+for (const [what, sql] of Object.entries(SQL)) {
+  test(`${what} as superuser: mallory stays NOSUPERUSER`, async () => {
+    await sqlRun(sql);
+    assert.is(await isSuper(), false);
+  });
+}
+
+test('the held-snapshot fingerprint, vacuumdb and pg_dumpall --globals-only likewise', async () => {
+  assert.match(await run(HELD_PSQL_SCRIPT, ['postgres', String(server.port), FINGERPRINT_DB_SQL]), /^HELD$/m);
+  await run(ANALYZE_SCRIPT, ['postgres', String(server.port), String(MAJOR)], []);
+  await run(DUMP_GLOBALS_SCRIPT, ['127.0.0.1', String(server.port), 'postgres'], []);
+  assert.is(await isSuper(), false);
+});
+
+test.run();
