@@ -66,11 +66,20 @@ const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 const codeOf = (err: unknown) => (err as { code?: number }).code;
 
 /**
- * Takes the Lease `<state>-lock` beside the record, or refuses (exit 1) naming its holder and since when; then
+ * The Lease of a workload's upgrades, whatever the method: the in-place record `pgupgrade-state-<w>` and the dump
+ * record `pgupgrade-dump-<w>` share `pgupgrade-lock-<w>`, so that two runs with different methods never both
+ * proceed on one workload.
+ */
+export function leaseNameOf(stateName: string): string {
+  return stateName.replace(/^pgupgrade-(?:state|dump)-/, 'pgupgrade-lock-');
+}
+
+/**
+ * Takes the workload's Lease (leaseNameOf) beside the record, or refuses (exit 1) naming its holder and since when; then
  * renews it every few seconds until released.
  */
 export async function takeLock(cluster: Cluster, ns: string, stateName: string, workload: string): Promise<UpgradeLock> {
-  const ref: ObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: `${stateName}-lock` };
+  const ref: ObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: leaseNameOf(stateName) };
   const id = holderIdentity();
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await cluster.readObject(ref);

@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError } from '../../../src/exit-codes.ts';
 import type { Cluster, KObject, ObjectRef } from '../../../src/k8s/cluster.ts';
-import { holderIdentity, leaseDecision, lockRecord, takeLock } from '../../../src/state/lock.ts';
+import { dumpStateName } from '../../../src/state/dump-state.ts';
+import { holderIdentity, leaseDecision, leaseNameOf, lockRecord, takeLock } from '../../../src/state/lock.ts';
 import { bindingProblem, parseState, stateConfigMap, stateProblem, upgradeNames, type UpgradeState } from '../../../src/state/state.ts';
 import { saveState } from '../../../src/state/store.ts';
 import { loadReference, storeReference } from '../../../src/state/reference.ts';
@@ -79,7 +80,7 @@ test('names: unchanged up to 40 characters; longer ones that share a prefix diff
   assert.is.not(upgradeNames('b'.repeat(40), 15).state, upgradeNames(`${'b'.repeat(40)}x`, 15).state);
   for (const w of ['x', 'a'.repeat(40), 'a'.repeat(41), `${'a.'.repeat(30)}b`, 'w'.repeat(253)]) {
     const n = upgradeNames(w, 99);
-    for (const v of [...Object.values(n), `${n.state}-lock`]) assert.ok(v.length <= 63, v);
+    for (const v of [...Object.values(n), leaseNameOf(n.state)]) assert.ok(v.length <= 63, v);
     for (const v of Object.values(n)) assert.match(v, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, v);
     assert.not.match(n.job, /\.-|-\./);
   }
@@ -130,20 +131,32 @@ function objectStore(): Cluster & { objects: Map<string, KObject> } {
 test('the lease: a second run is refused naming the holder; released, it can be taken; a record changed meanwhile is refused', async () => {
   const c = objectStore();
   const first = await takeLock(c, 'ns', 'pgupgrade-state-db', 'StatefulSet/db');
-  const lease = c.objects.get('Lease/ns/pgupgrade-state-db-lock');
+  const lease = c.objects.get('Lease/ns/pgupgrade-lock-db');
   assert.match(String(lease?.spec?.holderIdentity), `:${process.pid}:`);
   assert.match(String(lease?.spec?.renewTime), /\.\d{6}Z$/);
   const refused = await takeLock(c, 'ns', 'pgupgrade-state-db', 'StatefulSet/db').catch((e: CliError) => e);
   assert.instance(refused, CliError);
   assert.is((refused as CliError).exitCode, 1);
-  assert.match((refused as CliError).message, `holds the lock of this upgrade, Lease ns/pgupgrade-state-db-lock: ${String(lease?.spec?.holderIdentity)}, since`);
+  assert.match((refused as CliError).message, `holds the lock of this upgrade, Lease ns/pgupgrade-lock-db: ${String(lease?.spec?.holderIdentity)}, since`);
   first.assertHeld();
   await first.release();
-  assert.is(c.objects.has('Lease/ns/pgupgrade-state-db-lock'), false);
+  assert.is(c.objects.has('Lease/ns/pgupgrade-lock-db'), false);
   await c.createObject(stateConfigMap('pgupgrade-state-db', 'ns', state));
   const stale = await lockRecord(c, 'ns', 'pgupgrade-state-db', 'StatefulSet/db', undefined).catch((e: CliError) => e);
   assert.match((stale as CliError).message, 'changed while this run was planning');
-  assert.is(c.objects.has('Lease/ns/pgupgrade-state-db-lock'), false, 'released again');
+  assert.is(c.objects.has('Lease/ns/pgupgrade-lock-db'), false, 'released again');
+});
+
+test('one Lease per workload whatever the method: a dump run is refused while an in-place run holds it', async () => {
+  const c = objectStore();
+  assert.is(leaseNameOf(dumpStateName('db')), leaseNameOf('pgupgrade-state-db'));
+  const inPlace = await takeLock(c, 'ns', 'pgupgrade-state-db', 'StatefulSet/db');
+  const dump = await takeLock(c, 'ns', dumpStateName('db'), 'StatefulSet/db').catch((e: CliError) => e);
+  assert.instance(dump, CliError);
+  assert.match((dump as CliError).message, 'Lease ns/pgupgrade-lock-db');
+  await inPlace.release();
+  const other = await takeLock(c, 'ns', dumpStateName('other'), 'StatefulSet/other');
+  await other.release();
 });
 
 test('the record is written over the version last seen: another writer is a clear stop, not an overwrite', async () => {
