@@ -53,10 +53,13 @@ const INSTANCE = 'pgupgrade.kubectl.io/instance';
  * a Deployment's into a label value (63).
  */
 export function dumpTargetName(source: string, major: number, kind: Workload['kind']): string {
-  const suffix = `-v${major}`;
-  const max = (kind === 'StatefulSet' ? 52 : 63) - suffix.length;
-  const base = source.replace(/-v\d+$/, '').slice(0, max).replace(/[-.]+$/, '');
-  return `${base}${suffix}`;
+  const name = (suffix: string) => {
+    const max = (kind === 'StatefulSet' ? 52 : 63) - suffix.length;
+    return `${source.replace(/-v\d+$/, '').slice(0, max).replace(/[-.]+$/, '')}${suffix}`;
+  };
+  // A source already named for the new major (`db-v15` on 14, to 15) would get its own name: never the source.
+  const plain = name(`-v${major}`);
+  return plain === source ? name(`-v${major}-new`) : plain;
 }
 
 /** A byte count as a quantity: whole GiB when it is one, else MiB rounded up. */

@@ -140,3 +140,29 @@ export function verifyImageFlags(image: string | undefined, jobImage: string | u
   }
   return undefined;
 }
+
+const QUANTITY = /^[0-9]+(?:\.[0-9]+)?(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * Checks the dump method's flags before anything happens, as verifyImageFlags does for in place: --target-image
+ * is an image reference whose tag, when it names a major, names --to; --size is a storage quantity above zero;
+ * --storage-class is a StorageClass name. The apiserver would otherwise refuse them only once the applications
+ * were down.
+ */
+export function verifyDumpFlags(f: { targetImage?: string; size?: string; storageClass?: string; to: number }): string | undefined {
+  const problem = f.targetImage === undefined ? undefined : imageRefProblem(f.targetImage);
+  if (problem) return `--target-image ${JSON.stringify(f.targetImage)}: ${problem}`;
+  const majors = f.targetImage === undefined ? [] : tagMajors(f.targetImage);
+  if (majors.length === 1 && majors[0] !== f.to) {
+    return `--target-image ${f.targetImage} runs PostgreSQL ${majors[0]} (its tag says so), but --to is ${f.to}: pass the image for ${f.to}, or --to ${majors[0]}`;
+  }
+  if (majors.length === 2) return `--target-image ${f.targetImage} is an upgrade image (its tag names two majors): pass the server image for ${f.to}`;
+  if (f.size !== undefined && (!QUANTITY.test(f.size) || !/[1-9]/.test(f.size))) {
+    return `--size ${JSON.stringify(f.size)}: not a storage size above zero; give a Kubernetes quantity such as 20Gi or 500Mi`;
+  }
+  if (f.storageClass !== undefined && !DNS_SUBDOMAIN.test(f.storageClass)) {
+    return `--storage-class ${JSON.stringify(f.storageClass)}: not a StorageClass name (lower case letters, digits, '-' and '.'); kubectl get storageclass lists them`;
+  }
+  return undefined;
+}

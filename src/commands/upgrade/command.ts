@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { globalFlags, OUTPUT_CHOICES, SUPERUSER_SECRET_FLAG, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import { parseSelector } from '../../k8s/selector.ts';
-import { verifyImageFlags } from '../../postgres/images.ts';
+import { verifyDumpFlags, verifyImageFlags } from '../../postgres/images.ts';
 import type { OutputFormat } from '../../renderer.ts';
 import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem } from '../../postgres/versions.ts';
 import { usageError } from '../../exit-codes.ts';
@@ -87,7 +87,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         if (a.rehearse && (a.rollback || a['dry-run'])) throw usageError(`--rehearse changes nothing of production already; it does not go with ${a.rollback ? '--rollback' : '--dry-run'}`);
         if (a['keep-snapshot'] && !a.rehearse) throw usageError('--keep-snapshot goes with --rehearse (the upgrade always keeps its snapshot)');
         parseSelector(a['app-selector']);
-        const image = verifyImageFlags(a.image, a['job-image'], a.to);
+        const image = verifyImageFlags(a.image, a['job-image'], a.to) ??
+          verifyDumpFlags({ targetImage: a['target-image'], size: a.size, storageClass: a['storage-class'], to: a.to });
         if (image) throw usageError(image);
         superuserSecretOf(a['superuser-secret']);
         return true;

@@ -25,6 +25,7 @@ type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { secur
 test('the name: a version suffix, an earlier one replaced, short enough for the controller\'s labels', () => {
   assert.is(dumpTargetName('postgres', 15, 'Deployment'), 'postgres-v15');
   assert.is(dumpTargetName('postgres-v14', 15, 'StatefulSet'), 'postgres-v15');
+  assert.is(dumpTargetName('db-v15', 15, 'Deployment'), 'db-v15-new', 'a source named for the new major never gets its own name');
   const long = dumpTargetName('a'.repeat(70), 17, 'StatefulSet');
   assert.is(long.length, 52);
   assert.ok(long.endsWith('-v17'));

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { majorOf, NEWEST_MAJOR, pairTraps, pgUpgradeModeFlags, SOURCE_MAJORS, TARGET_MAJORS, upgradePathProblem } from '../../../src/postgres/versions.ts';
-import { BITNAMI_LEGACY_TAGS, bitnamiTargetNote, imageRefProblem, isBitnamiRepo, isKnownRepo, noUpgradeImageAdvice, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../../src/postgres/images.ts';
+import { BITNAMI_LEGACY_TAGS, bitnamiTargetNote, imageRefProblem, isBitnamiRepo, isKnownRepo, noUpgradeImageAdvice, parseImageRef, tagMajors, targetImageFor, upgradeImageFor, verifyDumpFlags, verifyImageFlags } from '../../../src/postgres/images.ts';
 
 test('upgrade paths: only upward, only supported majors, swap only into 18+', () => {
   assert.is(upgradePathProblem(13, 15, 'link'), undefined);
@@ -111,3 +111,13 @@ test('--image and --job-image are checked against --to (and the running major) b
 });
 
 test.run();
+
+test('the dump method\'s flags are checked like --image: --target-image, --size, --storage-class', () => {
+  assert.is(verifyDumpFlags({ to: 15 }), undefined);
+  assert.is(verifyDumpFlags({ targetImage: 'bitnami/postgresql:15.4.0-debian-12-r0', size: '20Gi', storageClass: 'fast-ssd.local', to: 15 }), undefined);
+  assert.match(String(verifyDumpFlags({ targetImage: 'postgres:17', to: 15 })), '--target-image postgres:17 runs PostgreSQL 17 (its tag says so), but --to is 15');
+  assert.match(String(verifyDumpFlags({ targetImage: 'Postgres:15', to: 15 })), '--target-image "Postgres:15": not an image reference');
+  assert.match(String(verifyDumpFlags({ targetImage: 'tianon/postgres-upgrade:13-to-15', to: 15 })), 'an upgrade image');
+  for (const size of ['20GB', '-1Gi', '0', '0Gi', 'lots', '']) assert.match(String(verifyDumpFlags({ size, to: 15 })), '--size', size);
+  for (const storageClass of ['Fast', 'a b', '-x', '']) assert.match(String(verifyDumpFlags({ storageClass, to: 15 })), '--storage-class', storageClass);
+});
