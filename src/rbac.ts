@@ -72,8 +72,9 @@ const UPGRADE_IN_PLACE: Permission[] = [
   p('create', 'coordination.k8s.io', 'leases'), p('get', 'coordination.k8s.io', 'leases'), p('patch', 'coordination.k8s.io', 'leases'),
   p('delete', 'coordination.k8s.io', 'leases'),
   p('list', 'storage.k8s.io', 'volumeattachments', { clusterScoped: true }),
-  // --rollback from the snapshot re-creates the data PVC from it.
+  // --rollback from the snapshot re-creates the data PVC from it, its old volume set to Retain first.
   p('delete', '', 'persistentvolumeclaims'), p('create', '', 'persistentvolumeclaims'),
+  p('get', '', 'persistentvolumes', { clusterScoped: true }), p('patch', '', 'persistentvolumes', { clusterScoped: true }),
   // --rehearse removes the snapshot it took of the live volume (its clone PVC, Job and pods are covered above).
   p('delete', 'snapshot.storage.k8s.io', 'volumesnapshots'),
 ];

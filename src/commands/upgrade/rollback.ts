@@ -1,3 +1,4 @@
+import { retainVolumeOf } from '../../steps/retain.ts';
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../k8s/cluster.ts';
 import { discover, type Discovery } from '../../discovery/discover.ts';
@@ -132,7 +133,8 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
           task.title = `Restore the data PVC: ${pvcRef.name} is already restored from ${snap.name}`;
           return;
         }
-        // Destructive, and safe only now: the snapshot is ready to use, and no pod mounts the claim.
+        // Destructive, and safe only now: the snapshot is ready to use, no pod mounts the claim, and its volume stays.
+        const kept = current ? await retainVolumeOf(ctx.cluster, current) : undefined;
         await ctx.cluster.deleteObject(pvcRef);
         await poll(`PVC ${ns}/${pvcRef.name} to be deleted`, timeout, async () => ((await ctx.cluster.readObject(pvcRef)) ? undefined : true),
           `kubectl -n ${ns} describe pvc ${pvcRef.name} (a pod that still mounts it holds it)`);
@@ -143,6 +145,7 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
           spec: { accessModes: ctx.d.pvc.accessModes.length ? ctx.d.pvc.accessModes : ['ReadWriteOnce'], ...(ctx.d.pvc.storageClassName ? { storageClassName: ctx.d.pvc.storageClassName } : {}),
             dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snap.name }, resources: { requests: { storage: String(bytes) } } } });
         task.title = `Restore the data PVC ${pvcRef.name} from snapshot ${snap.name} (cut ${snap.cutAt})`;
+        if (kept) task.output = `the upgraded data stays on PersistentVolume ${kept} (Retain): kubectl delete pv ${kept} once you are sure`;
       },
     },
     {
