@@ -13,6 +13,33 @@ export interface JobOutcome {
   reason?: string;
 }
 
+interface JobShape {
+  labels: Record<string, string>;
+  containers: Array<{ image?: string; command?: string[]; args?: string[] }>;
+}
+
+function shapeOf(o: KObject): JobShape {
+  const spec = o.spec as { template?: { spec?: { containers?: JobShape['containers'] } } } | undefined;
+  return { labels: (o.metadata.labels ?? {}) as Record<string, string>, containers: spec?.template?.spec?.containers ?? [] };
+}
+
+/**
+ * A Job found under the expected name is taken as an earlier run's only when it is this plugin's, for the same
+ * work: its labels, and each container's image, command and arguments, are those the plugin would create. Anyone
+ * else's Job of that name (made to have its outcome adopted, or to run another image on the data) stops the run.
+ */
+export function verifyOwnJob(found: KObject, wanted: KObject): void {
+  const [f, w] = [shapeOf(found), shapeOf(wanted)];
+  const labels = Object.entries(w.labels).every(([k, v]) => f.labels[k] === v);
+  const same = (a: JobShape['containers'][number], b: JobShape['containers'][number] | undefined) =>
+    a.image === b?.image && JSON.stringify(a.command ?? []) === JSON.stringify(b?.command ?? []) && JSON.stringify(a.args ?? []) === JSON.stringify(b?.args ?? []);
+  if (labels && f.containers.length === w.containers.length && w.containers.every((c, i) => same(c, f.containers[i]))) return;
+  const ns = wanted.metadata.namespace ?? '';
+  throw new CliError(`Job ${ns}/${wanted.metadata.name} exists but is not the one this run would create (${labels ? 'its image, command or arguments differ' :
+    'it lacks the plugin\'s labels'}): it is not taken for this upgrade's. Nothing was changed by it; look at it (kubectl -n ${ns} get job ` +
+    `${wanted.metadata.name} -o yaml), delete it if it is not yours to keep, then run the command again`, ExitCode.failed);
+}
+
 /**
  * Creates the Job (or finds the one an earlier run created), streams its pod's log as it runs, and waits for it to
  * complete or fail.
@@ -21,7 +48,9 @@ export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: 
   const name = job.metadata.name;
   const jobRef = { apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name };
   const t0 = Date.now();
-  if (!(await cluster.readObject(jobRef))) {
+  const existing = await cluster.readObject(jobRef);
+  if (existing) verifyOwnJob(existing, job);
+  else {
     if (isInterrupted()) throw new Error('interrupted');
     await cluster.createObject(job);
   }
