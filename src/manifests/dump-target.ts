@@ -173,3 +173,15 @@ export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec)
   const { spec } = serviceSelectorPatch(current, recorded.selector ?? {});
   return { spec: { ...spec, ...(recorded.ports ? { ports: recorded.ports } : {}) } };
 }
+
+/**
+ * Whether a Service no longer leads where it did before the upgrade (its selector or ports differ from the
+ * recorded ones): a cutover that stopped half-way (one Service patched, the plugin killed before the next, or a
+ * patch that failed) is undone as well as a whole one.
+ */
+export function serviceMoved(current: ServiceSpec | undefined, recorded: ServiceSpec): boolean {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  const sorted = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+  if (!current) return false;
+  return !same(sorted(current.selector), sorted(recorded.selector)) || (recorded.ports !== undefined && !same(current.ports, recorded.ports));
+}

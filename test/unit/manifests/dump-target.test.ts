@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Container, Workload } from '../../../src/k8s/cluster.ts';
-import { buildDumpTarget, bytesQuantity, dumpTargetLabels, dumpTargetSecret, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
+import { buildDumpTarget, bytesQuantity, serviceMoved, dumpTargetLabels, dumpTargetSecret, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
 import { OWNED_LABELS } from '../../../src/manifests/probe-pod.ts';
 import { selectorMatches } from '../../../src/postgres/dump-identity.ts';
 
@@ -115,6 +115,15 @@ test('the cutover\'s patch replaces the selector (old keys null: a merge patch),
   const ports = (buildDumpTarget({ ...spec, source: { ...spec.source, container: { ...container, ports: [{ name: 'postgresql', containerPort: 5433 }] } } })
     .workload.spec?.template as { spec: { containers: Array<{ ports: object }> } }).spec.containers[0]?.ports;
   assert.equal(ports, [{ name: 'postgresql', containerPort: 5432 }], 'the source\'s port name, on the new instance\'s port');
+});
+
+
+test('a Service moved by a cutover, whole or half-way, is found moved; one still as recorded is not', () => {
+  const before = { selector: { 'k8s-app': 'postgres', tier: 'db' }, ports: [{ port: 5432, targetPort: 5432 }] };
+  assert.is(serviceMoved({ selector: { tier: 'db', 'k8s-app': 'postgres' }, ports: [{ port: 5432, targetPort: 5432 }] }, before), false, 'key order does not matter');
+  assert.is(serviceMoved({ selector: { 'pgupgrade.kubectl.io/instance': 'postgres-v14' }, ports: before.ports }, before), true);
+  assert.is(serviceMoved({ selector: before.selector, ports: [{ port: 5432, targetPort: 5433 }] }, before), true);
+  assert.is(serviceMoved(undefined, before), false, 'a Service that is gone is not patched');
 });
 
 test.run();

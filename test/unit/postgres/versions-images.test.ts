@@ -110,7 +110,6 @@ test('--image and --job-image are checked against --to (and the running major) b
   assert.is(verifyImageFlags(undefined, 'tianon/postgres-upgrade:13-to-17', 17), undefined, 'before discovery the running major is unknown');
 });
 
-test.run();
 
 test('the dump method\'s flags are checked like --image: --target-image, --size, --storage-class', () => {
   assert.is(verifyDumpFlags({ to: 15 }), undefined);
@@ -121,3 +120,5 @@ test('the dump method\'s flags are checked like --image: --target-image, --size,
   for (const size of ['20GB', '-1Gi', '0', '0Gi', 'lots', '']) assert.match(String(verifyDumpFlags({ size, to: 15 })), '--size', size);
   for (const storageClass of ['Fast', 'a b', '-x', '']) assert.match(String(verifyDumpFlags({ storageClass, to: 15 })), '--storage-class', storageClass);
 });
+
+test.run();

@@ -1,5 +1,5 @@
 import type { ListrTask } from 'listr2';
-import { serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
+import { serviceMoved, serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
@@ -37,11 +37,15 @@ export async function appsUp(cluster: Cluster, ns: string, s: DumpState, timeout
 }
 
 /** The Services back to their recorded selectors and ports (the rollback). */
-export async function restoreServices(cluster: Cluster, ns: string, s: DumpState): Promise<void> {
+export async function restoreServices(cluster: Cluster, ns: string, s: DumpState): Promise<string[]> {
+  const moved: string[] = [];
   for (const x of s.services) {
     const now = await cluster.readObject(svcRef(ns, x.name));
+    if (!serviceMoved(now?.spec as ServiceSpec | undefined, x.before)) continue;
     await cluster.patchObject(svcRef(ns, x.name), serviceRestorePatch(now?.spec ?? {}, x.before), 'merge');
+    moved.push(x.name);
   }
+  return moved;
 }
 
 /** Cutover (a snapshot of the new instance held first), the applications back, verify, statistics, the old instance stopped and kept, done. */

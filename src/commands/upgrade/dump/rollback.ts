@@ -92,10 +92,11 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
     },
     {
       title: 'Point the Services back at the old instance',
-      enabled: (ctx) => isDumpDone(ctx.state, 'cutover') && dst(ctx).cutover,
+      // Whether or not the cutover was recorded: one stopped half-way has moved some Services already.
+      enabled: (ctx) => dst(ctx).cutover,
       task: async (ctx, task) => {
-        await restoreServices(ctx.cluster, ns(ctx), dst(ctx));
-        task.title = `Point the Services back at the old instance: ${dst(ctx).services.map((x) => x.name).join(', ')}`;
+        const moved = await restoreServices(ctx.cluster, ns(ctx), dst(ctx));
+        task.title = `Point the Services back at the old instance: ${moved.join(', ') || 'each still leads there'}`;
       },
     },
     {
