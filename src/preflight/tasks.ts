@@ -3,7 +3,7 @@ import { connectTask } from '../connect-task.ts';
 import type { Cluster } from '../k8s/cluster.ts';
 import { discover, DUMP_SOURCE, requireVolume, volumeNote } from '../discovery/discover.ts';
 import { clientsNote } from '../discovery/clients.ts';
-import { CredentialsError, gatherServer, gatherVolume, liveReach, modeOf, readPassword } from '../server/gather.ts';
+import { CredentialsError, gatherServer, gatherVolume, remoteLoginRefusal, liveReach, modeOf, readPassword } from '../server/gather.ts';
 import { permissionsForMethod } from '../rbac.ts';
 import { createOfflineTasks } from './offline.ts';
 import { incompatibleAdvice, incompatibleImage } from '../discovery/crash-loop.ts';
@@ -48,6 +48,8 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
           const got = await gatherServer(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
           Object.assign(ctx, got);
           verifyTarget(ctx, Math.floor(got.server.versionNum / 10000), opts, got.server.version);
+          const refused = await remoteLoginRefusal(ctx.cluster, ctx.d, ctx.password);
+          if (refused) ctx.credentialsError = `${refused} (127.0.0.1 let it in: the server trusts local logins there, so the Secret's password was not tested)`;
           task.title = `Query the server: PostgreSQL ${got.server.version}, ${got.databases.size} databases`;
         } catch (err) {
           if (!(err instanceof CredentialsError)) throw err;

@@ -14,6 +14,8 @@ export interface Reach {
   container: string;
   /** Connect over this Unix socket directory instead of TCP (check's probe pod). */
   socketDir?: string;
+  /** Connect over TCP to this address instead of 127.0.0.1 (the pod's own IP: a login as another pod's client makes). */
+  host?: string;
 }
 
 /** How check reaches the server: a ready pod (live), or, with no pod at all, a probe pod on the volume. */
@@ -45,7 +47,7 @@ export class CredentialsError extends Error {}
 /** Runs one SQL text in each database through psql in the pod; the password and names go on stdin. */
 export async function psqlEach(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, dbs: string[], sql: string,
   onHeld?: () => void): Promise<Map<string, string>> {
-  const host = r.socketDir ? [r.socketDir] : [];
+  const host = r.socketDir ? [r.socketDir] : r.host ? [r.host] : [];
   const port = r.socketDir ? '5432' : String(d.port);
   // With onHeld, every database is read in one REPEATABLE READ transaction whose snapshot is taken first, and
   // onHeld is called once all are held: what the SQL reads no longer changes, whatever runs afterwards.
@@ -111,4 +113,21 @@ export async function serverVersion(cluster: Cluster, d: SourceDiscovery, r: Rea
 /** A CHECKPOINT, so that the crash recovery of a snapshot of the running server replays as little WAL as possible. */
 export async function checkpoint(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<void> {
   await psqlEach(cluster, d, r, password, ['postgres'], 'checkpoint');
+}
+
+/**
+ * Logs in as the superuser over the pod's own IP address, as a client in another pod does (the dump's load, an
+ * application). Over 127.0.0.1 many images trust every login (the official image's initdb does), so a stale
+ * Secret passes there and fails only once the applications are down. Resolves to the server's refusal, or
+ * undefined when it let the login in or the address is not reached at all (a server that listens on localhost).
+ */
+export async function remoteLoginRefusal(cluster: Cluster, d: SourceDiscovery, password: string): Promise<string | undefined> {
+  const ip = d.pod?.podIP;
+  if (!ip) return undefined;
+  try {
+    await psqlEach(cluster, d, { ...liveReach(d), host: ip }, password, ['postgres'], 'select 1');
+    return undefined;
+  } catch (err) {
+    return err instanceof CredentialsError ? `over the pod's own address ${ip}, as another pod connects: ${err.message}` : undefined;
+  }
 }

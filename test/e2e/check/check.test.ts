@@ -306,6 +306,24 @@ test('a password that ends with a newline (kubectl create secret --from-file) re
   }
 });
 
+test('a stale Secret of the official image fails credentials: 127.0.0.1 is trusted there, the pod\'s own address is not', async () => {
+  const { cp } = await sharedEnv();
+  const secret = JSON.parse((await cp.kubectl(['-n', ns.official, 'get', 'secret', 'postgres', '-o', 'json'])).stdout) as { data: Record<string, string> };
+  const key = Object.keys(secret.data)[0] as string;
+  const patch = (v: string) => cp.kubectl(['-n', ns.official, 'patch', 'secret', 'postgres', '-p', JSON.stringify({ data: { [key]: v } })]);
+  await patch(Buffer.from('not-the-password').toString('base64'));
+  try {
+    const r = await check(cp, ['-n', ns.official, 'deploy/postgres', '--to', '17', '-o', 'json']);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const cred = status(JSON.parse(r.stdout) as Report, 'credentials');
+    assert.is(cred.status, 'fail');
+    assert.match(cred.found, /over the pod's own address [0-9.]+, as another pod connects: .*password authentication failed/);
+    assert.not.match(r.stdout + r.stderr, 'not-the-password');
+  } finally {
+    await patch(secret.data[key] as string);
+  }
+});
+
 test('no secret value appears in any output or in the apiserver audit log', async () => {
   const { cp } = await sharedEnv();
   assert.ok(outputs.length >= 10);
