@@ -61,6 +61,11 @@ export interface UpgradeState extends RecordedSource {
   strategy?: DeploymentStrategy;
   /** When verify held its snapshot and let the applications start (--verify-while-apps-start). */
   verifyHeldAt?: string;
+  /**
+   * When the run stopped for the user to point the workload at the new major (--no-patch-workload): from then on
+   * Helm or Git may start the new server at any moment, so a rollback must not take the directories way.
+   */
+  handedOverAt?: string;
   /** The last phase done. */
   phase: Phase;
   history: Array<{ phase: Phase; at: string }>;

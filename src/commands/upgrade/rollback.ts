@@ -52,6 +52,7 @@ export interface RollbackOptions {
 export function rollbackWay(s: UpgradeState): { via: RollbackVia; why: string } {
   if (s.method === 'swap' && isDone(s, 'job-started')) return { via: 'snapshot', why: 'pg_upgrade --swap may have moved the old cluster\'s files into the new one' };
   if (isDone(s, 'db-start')) return { via: 'snapshot', why: 'the new server has (or may have) started, so the old cluster\'s files (shared in link mode) may have changed' };
+  if (s.handedOverAt) return { via: 'snapshot', why: `the workload was left to you to point at the new major (--no-patch-workload, ${s.handedOverAt}): the new server may have run since` };
   return { via: 'directories', why: 'the new server has never started' };
 }
 

@@ -5,7 +5,7 @@ import { isDone, type UpgradeState } from '../../state/state.ts';
 import { hasDataLayout, patchDataLayout, patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
 import { describeStrategy } from '../../postgres/strategy.ts';
 import { restoreStrategy } from '../../steps/strategy.ts';
-import { record, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { record, st, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 
 /**
  * Whether the new server may only start once the snapshot is ready to use: in link mode the new cluster shares
@@ -13,6 +13,20 @@ import { record, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.t
  */
 export function shouldAwaitSnapshotBeforeStart(s: UpgradeState): boolean {
   return s.snapshot !== null && (s.method === 'link' || s.method === 'swap');
+}
+
+/**
+ * Before the run stops for the user's own change (--no-patch-workload): whoever applies it starts the new server,
+ * so the way back must exist first (the snapshot ready, for link and swap) and the record must say that the new
+ * server may run from now on.
+ */
+async function handOver(ctx: UpgradeCtx): Promise<void> {
+  const s = st(ctx);
+  if (shouldAwaitSnapshotBeforeStart(s)) await waitSnapshot(ctx.cluster, ctx.d.namespace, s.snapshot as string, 'ready', 3600_000);
+  if (!s.handedOverAt) {
+    ctx.state = { ...s, handedOverAt: new Date().toISOString() };
+    await writeState(ctx);
+  }
 }
 
 /** Points the workload at the new major and starts it; the point of no return is guarded by the snapshot. */
@@ -30,6 +44,7 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
         if ((tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) && laidOut) {
           task.title = `Point the workload at the new major: it already runs ${current}`;
         } else if (!opts.patchWorkload) {
+          await handOver(ctx);
           ctx.stoppedForManualPatch = true;
           task.title = 'Point the workload at the new major: left to you (--no-patch-workload); see below';
           return;

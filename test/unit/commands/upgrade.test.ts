@@ -74,6 +74,8 @@ test('the way back is decided from the record, never from what runs now: directo
   assert.is(rollbackWay(at('db-down')).via, 'directories');
   assert.is(rollbackWay(at('job')).via, 'directories');
   assert.is(rollbackWay(at('workload-patched')).via, 'directories', 'patched, never started');
+  // --no-patch-workload hands the start over to Helm or Git: the new server may have run since, unrecorded.
+  assert.is(rollbackWay({ ...at('job'), handedOverAt: '2026-12-07T00:00:00.000Z' }).via, 'snapshot', 'handed over: it may have run');
   // db-start is recorded BEFORE the first scale-up: a run interrupted there (replicas back at 0 or not) may have
   // started the new server on link-mode files, which the old cluster must then never be started on again.
   assert.is(rollbackWay(at('db-start')).via, 'snapshot', 'the start was under way: it may have run');
