@@ -9,31 +9,20 @@ import { SHAPE_DB_SQL } from '../../../src/postgres/shape.ts';
 import { ANALYZE_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { AMCHECK_SQL, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
 import { initCluster, makeVolume, runOn, startServer, TEST_SUPERUSER_PASSWORD, type PgServer } from '../../support/pg/server.ts';
+import { hostileRoleIsSuperuser, plantHostileRole } from '../../support/pg/hostile-role.ts';
 import { onTeardown } from '../../support/teardown.ts';
 
-// A login role on 13 (where everyone may create in public) lays the CVE-2018-1058 traps: functions and an
-// operator in public that match the plugin's arguments better than pg_catalog's and make their caller's role
-// superuser when a superuser calls them, and a database default search_path that puts public first. The
-// plugin's scripts, run by a real sh and psql as superuser, must never resolve them; the same scripts with the
+// A login role on 13 lays the CVE-2018-1058 traps of test/support/pg/hostile-role.ts. The plugin's scripts, run by a real sh and psql as superuser, must never resolve them; the same scripts with the
 // safe search_path taken out prove that the traps are armed.
 const test = suite('hostile role: the superuser sessions never run code a user owns');
 
 const MAJOR = 13;
 let server: PgServer;
 let volume = '';
-const DBS = ['postgres', 'app'];
-
-const trap = (body: string) => `language plpgsql as $f$ begin
-  if pg_catalog.current_setting('is_superuser') = 'on' then execute 'alter role mallory superuser'; end if;
-  ${body}
-end $f$`;
-const TRAPS = `create function public.quote_ident(name) returns text ${trap('return pg_catalog.quote_ident($1::text);')};
-create function public.evil_cat(name, text) returns text ${trap('return pg_catalog.textcat($1::text, $2);')};
-create operator public.|| (leftarg = name, rightarg = text, function = public.evil_cat);
-create table public.t (id int primary key, v text); insert into public.t select g, 'row ' || g from generate_series(1, 50) g;`;
+const DBS = ['postgres', 'mallorys'];
 
 async function isSuper(): Promise<boolean> {
-  return (await server.sql('postgres', "select rolsuper from pg_roles where rolname = 'mallory'")).trim() === 't';
+  return hostileRoleIsSuperuser(server.sql);
 }
 
 function run(script: string, args: string[], dbs = DBS): Promise<string> {
@@ -48,13 +37,7 @@ test('set up: mallory, NOSUPERUSER, lays her traps in two databases, one of hers
   await initCluster(MAJOR, volume);
   server = await startServer(MAJOR, volume);
   onTeardown(() => server.stop());
-  await server.sql('postgres', "create role mallory login password 'mallory-pass'; create database app owner mallory");
-  for (const db of DBS) {
-    const r = await server.psql(db, 'mallory', 'mallory-pass', TRAPS);
-    assert.is(r.code, 0, r.stderr);
-  }
-  const alter = await server.psql('app', 'mallory', 'mallory-pass', 'alter database app set search_path = public, pg_catalog');
-  assert.is(alter.code, 0, alter.stderr);
+  await plantHostileRole(server.sql);
   assert.is(await isSuper(), false);
 });
 

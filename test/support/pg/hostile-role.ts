@@ -18,6 +18,8 @@ const TRAPS = `set role ${HOSTILE_ROLE};
 create function public.quote_ident(name) returns text ${trap('return pg_catalog.quote_ident($1::text);')};
 create function public.mallory_cat(name, text) returns text ${trap('return pg_catalog.textcat($1::text, $2);')};
 create operator public.|| (leftarg = name, rightarg = text, function = public.mallory_cat);
+create table public.mallory_notes (id int primary key, note text);
+insert into public.mallory_notes select g, 'note ' || g from generate_series(1, 20) g;
 reset role;`;
 
 /** Plants the role and her traps in postgres and in her own database `mallorys`. */
