@@ -27,28 +27,51 @@ export const SERVER_SQL = `select json_build_object(
     'address', host(client_addr))), '[]') from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid())
 )`;
 
-/** Facts of one database that pg_upgrade cares about, one JSON object. */
-export const DATABASE_SQL = `select json_build_object(
- 'extensions', (select coalesce(json_agg(json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_extension),
- 'relations', (select count(*) from pg_class),
- 'reg_columns', (select coalesce(json_agg(format('%I.%I.%I', n.nspname, c.relname, a.attname)), '[]')
-    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
-      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-      and a.atttypid::regtype::text in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
-        'regoperator', 'regproc', 'regprocedure')),
- 'postfix_operators', (select count(*) from pg_operator where oprright = 0 and oid >= 16384),
- 'user_conversions', (select count(*) from pg_conversion where oid >= 16384),
- 'attver_columns', (select count(*) from pg_attribute where array_to_string(attoptions, ',') like '%pg_attver=%'),
- 'with_oids', (select count(*) from pg_class c where c.oid >= 16384 and coalesce((to_jsonb(c) ->> 'relhasoids')::boolean, false)),
- 'type_columns', (select coalesce(json_object_agg(typname, n), '{}') from (select t.typname, count(*) as n
-    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
-    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
-      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-      and t.typname in ('abstime', 'reltime', 'tinterval', 'sql_identifier', 'aclitem') group by t.typname) x),
- 'libc_collations', (select coalesce(json_agg(json_build_object('name', x.collname, 'locale', x.collcollate) order by x.collname), '[]')
-    from (select distinct l.collname, l.collcollate from pg_attribute a join pg_class c on c.oid = a.attrelid
-      join pg_namespace n on n.oid = c.relnamespace join pg_collation l on l.oid = a.attcollation
+// User columns: of tables, materialized views and partitioned tables outside the system schemas.
+const COLUMNS = `pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
+const USER_COLUMN = `a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'`;
+const COLUMN_NAME = `pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname)`;
+/** `ALTER TABLE s.t ALTER COLUMN c <action>`, quoted by the server; none for a materialized view. */
+const alterColumn = (action: string) => `case when c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I ${action}', n.nspname, c.relname, a.attname) end`;
+
+/**
+ * Objects of one kind as JSON: how many in all, and the first 21 by name (the report shows 20, then a count),
+ * each with the statement that fixes it. `q` selects `name` and `fix`.
+ */
+const objects = (q: string) => `(select pg_catalog.json_build_object('count', (select pg_catalog.count(*) from (${q}) a),
+    'items', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', b.name, 'fix', b.fix) order by b.name), '[]')
+      from (select * from (${q}) a order by a.name limit 21) b)))`;
+
+/** The user columns of one built-in type (by name: some exist only on older majors), with the type to ALTER them to. */
+const typeColumns = (type: string, to: string | null) => objects(`select ${COLUMN_NAME} as name, ${to ? alterColumn(`TYPE ${to}`) : 'null::pg_catalog.text'} as fix
+    from ${COLUMNS} join pg_catalog.pg_type t on t.oid = a.atttypid
+    where ${USER_COLUMN} and t.typname = '${type}' and t.typnamespace = 11`);
+
+/**
+ * Facts of one database that pg_upgrade cares about, one JSON object. Every function and catalog is qualified
+ * with pg_catalog: the plugin's sessions are superuser, and a role's function in public must never be resolved.
+ */
+export const DATABASE_SQL = `select pg_catalog.json_build_object(
+ 'extensions', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_catalog.pg_extension),
+ 'relations', (select pg_catalog.count(*) from pg_catalog.pg_class),
+ 'reg_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('TYPE text')} as fix from ${COLUMNS}
+    where ${USER_COLUMN} and pg_catalog.format_type(a.atttypid, null) in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
+        'regoperator', 'regproc', 'regprocedure')`)},
+ 'postfix_operators', ${objects(`select pg_catalog.format('%I.%s(%s, NONE)', n.nspname, o.oprname, pg_catalog.format_type(o.oprleft, null)) as name,
+    pg_catalog.format('DROP OPERATOR %I.%s (%s, NONE)', n.nspname, o.oprname, pg_catalog.format_type(o.oprleft, null)) as fix
+    from pg_catalog.pg_operator o join pg_catalog.pg_namespace n on n.oid = o.oprnamespace where o.oprright = 0 and o.oid >= 16384`)},
+ 'user_conversions', ${objects(`select pg_catalog.format('%I.%I', n.nspname, v.conname) as name, pg_catalog.format('DROP CONVERSION %I.%I', n.nspname, v.conname) as fix
+    from pg_catalog.pg_conversion v join pg_catalog.pg_namespace n on n.oid = v.connamespace where v.oid >= 16384`)},
+ 'attver_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('RESET (pg_attver)')} as fix from ${COLUMNS}
+    where pg_catalog.array_to_string(a.attoptions, ',') like '%pg_attver=%'`)},
+ 'with_oids', ${objects(`select pg_catalog.format('%I.%I', n.nspname, c.relname) as name, pg_catalog.format('ALTER TABLE %I.%I SET WITHOUT OIDS', n.nspname, c.relname) as fix
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where c.oid >= 16384 and coalesce((pg_catalog.to_jsonb(c) ->> 'relhasoids')::pg_catalog.bool, false)`)},
+ 'type_columns', pg_catalog.json_build_object('abstime', ${typeColumns('abstime', 'timestamptz')}, 'reltime', ${typeColumns('reltime', 'interval')},
+    'tinterval', ${typeColumns('tinterval', null)}, 'sql_identifier', ${typeColumns('sql_identifier', 'text')}, 'aclitem', ${typeColumns('aclitem', 'text')}),
+ 'libc_collations', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', x.collname, 'locale', x.collcollate) order by x.collname), '[]')
+    from (select distinct l.collname, l.collcollate from ${COLUMNS} join pg_catalog.pg_collation l on l.oid = a.attcollation
       where a.attnum > 0 and not a.attisdropped and l.collprovider = 'c' and c.relkind in ('r', 'm', 'p', 'i', 'I')
         and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast') x)
 )`;
