@@ -61,7 +61,7 @@ const TYPE_COLUMNS = `(select coalesce(pg_catalog.json_object_agg(y.typ, y.o), '
  * The SQL with every run of whitespace as one space: it travels in the exec's URL, where a line break and each
  * indenting space cost three bytes (none of its literals holds two spaces or a line break).
  */
-const compact = (sql: string) => sql.replace(/\s+/g, ' ');
+export const compact = (sql: string): string => sql.replace(/\s+/g, ' ');
 
 /**
  * Facts of one database that pg_upgrade cares about, one JSON object. Every function and catalog is qualified

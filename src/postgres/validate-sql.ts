@@ -3,6 +3,7 @@
  * never enter the text: per-database statements run in each database in turn (src/server/gather.ts psqlEach), and
  * object names are quoted by the server itself (quote_ident, format('%I')).
  */
+import { compact } from './queries.ts';
 
 const HASH_KIND = `case when rolpassword is null then 'none' when rolpassword like 'md5%' then 'md5'
     when rolpassword like 'SCRAM-SHA-256$%' then 'scram-sha-256' else 'other' end`;
@@ -60,7 +61,7 @@ const affectedOthers = (major: number) => `select 'partition key of ' || pg_cata
  * mismatched collations and the indexes, partition keys and constraints that depend on them.
  */
 export function validateDatabaseSql(major: number): string {
-  return `select json_build_object(
+  return compact(`select json_build_object(
  'writes', (select coalesce(json_object_agg(name, n), '{}') from (
     select quote_ident(schemaname) || '.' || quote_ident(relname) as name, n_tup_ins + n_tup_upd + n_tup_del as n
       from pg_stat_all_tables where (schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_toast') or relname = 'pg_largeobject'
@@ -79,7 +80,7 @@ export function validateDatabaseSql(major: number): string {
  'database_collation', ${major >= 15 ? `(select json_build_object('recorded', recorded, 'actual', actual) from (${DB_COLLATION}) d)` : 'null'},
  'collation_indexes', (select coalesce(json_agg(name order by name), '[]') from (${affectedIndexes(major)}) x),
  'collation_others', (select coalesce(json_agg(name order by name), '[]') from (${affectedOthers(major)}) x)
-)`;
+)`);
 }
 
 /** `--update-extensions`: ALTER EXTENSION … UPDATE for each extension older than the default, in this database. */
