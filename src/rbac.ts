@@ -22,6 +22,8 @@ const CHECK: Permission[] = [
   // Exec over WebSocket is a GET, authorised as `get pods/exec`; since 1.35 the apiserver also wants `create`.
   p('list', '', 'pods'), p('get', '', 'pods', { subresource: 'exec' }), p('create', '', 'pods', { subresource: 'exec' }),
   p('get', '', 'secrets'), p('get', '', 'persistentvolumeclaims'),
+  // A crash-looping database's log: the major its data has, when a bumped image refuses it.
+  p('get', '', 'pods', { subresource: 'log' }),
   // A POSTGRES_USER (or password) that reaches the container through envFrom of a ConfigMap.
   p('get', '', 'configmaps'),
   // The probe pod that reads a stopped database's volume.
@@ -85,6 +87,8 @@ const UPGRADE_DUMP: Permission[] = [
   p('create', '', 'persistentvolumeclaims'), p('create', 'apps', 'statefulsets'), p('create', 'apps', 'deployments'),
   // The new instance's own Service; the Services that lead to the source are read, and their selectors patched at cutover.
   p('create', '', 'services'), p('get', '', 'services'), p('list', '', 'services'), p('patch', '', 'services'),
+  // The new instance's superuser Secret, when the source's cannot be shared.
+  p('create', '', 'secrets'),
 ];
 
 /**
@@ -107,7 +111,7 @@ const CLEANUP: Permission[] = [
 
 /**
  * After an upgrade by dump, cleanup also deletes an instance: the old one when named (--delete-old-instance), or
- * after a rollback the new one with its Service and the superuser Secret it made (read for its labels only).
+ * after a rollback the new one with its Service and the superuser Secret it made (its metadata only is read, for its labels).
  */
 const CLEANUP_DUMP: Permission[] = [
   p('delete', 'apps', 'statefulsets'), p('delete', 'apps', 'deployments'), p('get', '', 'services'), p('delete', '', 'services'),

@@ -1,5 +1,6 @@
 import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
+import { labelsMatch } from '../k8s/selector.ts';
 import { superuserOf, type SuperuserSource } from '../postgres/credentials.ts';
 import { appUserOf } from './credentials.ts';
 import { describeClients, listJobClients, partWorkloads, type ImageClient } from './clients.ts';
@@ -164,7 +165,7 @@ export async function discover(cluster: Cluster, ns: string, ref: string | undef
   const volume = mount ? await dataVolume(cluster, ns, workload, where, mount) : undefined;
   const claim = volume?.pvc.metadata.name;
   const pods = await cluster.listPods(ns);
-  const own = pods.filter((p) => Object.entries(workload.selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+  const own = pods.filter((p) => labelsMatch(p.metadata.labels, workload.selector, workload.matchExpressions));
   const pod = own.find((p) => p.ready) ?? own.find((p) => p.phase === 'Running') ?? own[0];
   // A pod that has finished (a completed Job's) holds no volume, though its spec still names the claim.
   const volumeUsers = pods.filter((p) => claim && p !== pod && !own.includes(p) && p.phase !== 'Succeeded' && p.phase !== 'Failed' &&

@@ -1,5 +1,6 @@
 import type { Cluster, Pod, Workload } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
+import { labelsMatch } from '../k8s/selector.ts';
 import { discover, type Discovery, type DUMP_SOURCE, type SourceDiscovery } from './discover.ts';
 
 type AppOptions = { superuserSecret?: { name: string; key: string }; appSelector: Record<string, string>; apps: string[] };
@@ -32,7 +33,7 @@ export function mergeApps(a: Workload[], b: Workload[]): Workload[] {
 
 /** The pods among `pods` that belong to none of `apps` (by their selectors) and are not the database's. */
 export function podsOutside(pods: Pod[], apps: Workload[], database: Workload): Pod[] {
-  const owned = (p: Pod, w: Workload) => Object.entries(w.selector).every(([k, v]) => p.metadata.labels?.[k] === v);
+  const owned = (p: Pod, w: Workload) => labelsMatch(p.metadata.labels, w.selector, w.matchExpressions);
   return pods.filter((p) => !owned(p, database) && !apps.some((w) => owned(p, w)));
 }
 

@@ -3,6 +3,8 @@ import { PassThrough, Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { ResolvedContext } from './kubeconfig.ts';
 import { parseQuantity } from './quantity.ts';
+import { getJson, PARTIAL_METADATA } from './raw-http.ts';
+import { labelSelectorString, type LabelRequirement } from './selector.ts';
 import { retryRead } from './retry.ts';
 import type { AccessQuestion, Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
 
@@ -32,8 +34,8 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     getWorkload: async (namespace, kind, name) => retryRead(() => orUndefined(async () => kind === 'StatefulSet'
       ? toWorkload(kind, await apps.readNamespacedStatefulSet({ namespace, name }))
       : toWorkload(kind, await apps.readNamespacedDeployment({ namespace, name })))),
-    listPods: async (namespace, selector) => {
-      const labelSelector = selector ? Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
+    listPods: async (namespace, selector, expressions) => {
+      const labelSelector = selector || expressions?.length ? labelSelectorString(selector, expressions) || undefined : undefined;
       return (await retryRead(() => core.listNamespacedPod({ namespace, labelSelector }))).items.map(toPod);
     },
     getPvc: async (namespace, name) => retryRead(() => orUndefined(async () => toPvc(await core.readNamespacedPersistentVolumeClaim({ namespace, name })))),
@@ -73,6 +75,8 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
       });
       return { done, abort: () => controller?.abort() };
     },
+    secretMetadata: async (namespace, name) => retryRead(() => orUndefined(async () => (await getJson(ctx,
+      `api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, 30_000, PARTIAL_METADATA)) as KObject)),
     readSecretKey: async (namespace, name, key) => orUndefined(async () => {
       const data = (await core.readNamespacedSecret({ namespace, name })).data?.[key];
       if (data === undefined) throw Object.assign(new Error('no key'), { code: 404 });
@@ -131,6 +135,7 @@ function toWorkload(kind: Workload['kind'], o: k8s.V1StatefulSet | k8s.V1Deploym
     metadata: o.metadata as Workload['metadata'],
     replicas: spec?.replicas ?? 1,
     selector: spec?.selector.matchLabels ?? {},
+    ...(spec?.selector.matchExpressions?.length ? { matchExpressions: spec.selector.matchExpressions as LabelRequirement[] } : {}),
     template: spec?.template as unknown as Workload['template'],
     volumeClaimTemplates: ((spec as k8s.V1StatefulSetSpec | undefined)?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? ''),
     ...(kind === 'Deployment' ? { strategy: (spec as k8s.V1DeploymentSpec | undefined)?.strategy as Workload['strategy'] } : {}),

@@ -1,3 +1,4 @@
+import type { LabelRequirement } from './selector.ts';
 /**
  * The narrow view of a cluster that commands work with. Only src/k8s/client.ts implements it with
  * @kubernetes/client-node; logic takes a Cluster as a parameter, so tests can hand it the real test cluster or an
@@ -74,6 +75,8 @@ export interface Workload {
   metadata: Meta;
   replicas: number;
   selector: Record<string, string>;
+  /** spec.selector.matchExpressions, when it has any: the workload's pods satisfy these too. */
+  matchExpressions?: LabelRequirement[];
   template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
   volumeClaimTemplates: string[];
   /** A Deployment's spec.strategy (the apiserver fills in RollingUpdate 25%/25% when unset); none for a StatefulSet. */
@@ -158,7 +161,8 @@ export interface Cluster {
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   listWorkloads(ns: string): Promise<Workload[]>;
   getWorkload(ns: string, kind: Workload['kind'], name: string): Promise<Workload | undefined>;
-  listPods(ns: string, selector?: Record<string, string>): Promise<Pod[]>;
+  /** The pods of the namespace, or those that matchLabels `selector` and every term of `expressions` select. */
+  listPods(ns: string, selector?: Record<string, string>, expressions?: LabelRequirement[]): Promise<Pod[]>;
   getPvc(ns: string, name: string): Promise<Pvc | undefined>;
   /** The CSI driver (provisioner) of a StorageClass. */
   storageClassProvisioner(name: string): Promise<string | undefined>;
@@ -183,6 +187,8 @@ export interface Cluster {
   podLog(ns: string, pod: string, container: string, tailLines?: number, previous?: boolean): Promise<string>;
   /** Follows a container's log until it ends (or abort is called), handing over each chunk of text. */
   followLog(ns: string, pod: string, container: string, onText: (text: string) => void): { done: Promise<void>; abort(): void };
+  /** A Secret's metadata only (labels, owner, UID), never its data; undefined when it does not exist. */
+  secretMetadata(ns: string, name: string): Promise<KObject | undefined>;
   /** A Secret's value, decoded; it stays in memory and is never printed. */
   readSecretKey(ns: string, name: string, key: string): Promise<string | undefined>;
   /** SelfSubjectAccessReview for each question, in order. */

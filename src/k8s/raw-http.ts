@@ -9,11 +9,12 @@ type Fields = Record<string, unknown>;
 /**
  * A GET against the apiserver without @kubernetes/client-node, so that `version` stays as light as `--help`.
  * It understands the credential kinds kubectl users have: client certificates, tokens, basic auth and exec
- * plugins. Never logs a credential.
+ * plugins. Never logs a credential. `accept`: e.g. PARTIAL_METADATA, for an object's metadata only. An HTTP
+ * error rejects with its status as `code`.
  */
-export async function getJson(ctx: ResolvedContext, apiPath: string, timeoutMs: number): Promise<unknown> {
+export async function getJson(ctx: ResolvedContext, apiPath: string, timeoutMs: number, accept = 'application/json'): Promise<unknown> {
   const url = new URL(apiPath, ctx.cluster.server.endsWith('/') ? ctx.cluster.server : ctx.cluster.server + '/');
-  const opts: https.RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } };
+  const opts: https.RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept } };
   applyCluster(ctx.cluster, opts);
   await applyUser(ctx.user, opts, timeoutMs);
   const lib = url.protocol === 'http:' ? http : https;
@@ -23,7 +24,7 @@ export async function getJson(ctx: ResolvedContext, apiPath: string, timeoutMs: 
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 400) reject(new Error(`GET ${apiPath}: HTTP ${res.statusCode}`));
+        if ((res.statusCode ?? 0) >= 400) reject(Object.assign(new Error(`GET ${apiPath}: HTTP ${res.statusCode}`), { code: res.statusCode }));
         else resolve(JSON.parse(body));
       });
     });
@@ -32,6 +33,9 @@ export async function getJson(ctx: ResolvedContext, apiPath: string, timeoutMs: 
     req.end();
   });
 }
+
+/** The Accept header that makes the apiserver answer with an object's metadata only (no Secret data). */
+export const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 function dataOrFile(obj: Fields, key: string): Buffer | undefined {
   const data = obj[`${key}-data`];

@@ -1,4 +1,5 @@
 import { usageError } from '../exit-codes.ts';
+import type { Pod, Workload } from './cluster.ts';
 
 // A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters; a value: at most
 // 63 characters, empty or alphanumeric at both ends (Kubernetes' own validation, as kubectl applies it).
@@ -34,4 +35,49 @@ export function parseSelector(s: string, flag = '--app-selector'): Record<string
     out[key] = value;
   }
   return out;
+}
+
+/** One term of a LabelSelector's matchExpressions. */
+export interface LabelRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+
+/**
+ * A workload's selector as the apiserver's `labelSelector` parameter: matchLabels and matchExpressions (In,
+ * NotIn, Exists, DoesNotExist) alike, so that a workload selected by expressions only lists its own pods, not
+ * every pod of the namespace. An operator the apiserver does not know is refused rather than left out.
+ */
+export function labelSelectorString(matchLabels: Record<string, string> = {}, expressions: LabelRequirement[] = []): string {
+  const terms = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`);
+  for (const e of expressions) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    if (e.operator === 'In') terms.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') terms.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') terms.push(e.key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
+    else throw new Error(`label selector: operator ${e.operator} of key ${e.key} is not In, NotIn, Exists or DoesNotExist`);
+  }
+  return terms.join(',');
+}
+
+/** Whether labels satisfy matchLabels and every matchExpressions term, as the apiserver decides it. */
+export function labelsMatch(labels: Record<string, string> | undefined, matchLabels: Record<string, string> = {}, expressions: LabelRequirement[] = []): boolean {
+  const l = labels ?? {};
+  if (!Object.entries(matchLabels).every(([k, v]) => l[k] === v)) return false;
+  return expressions.every((e) => {
+    const has = Object.hasOwn(l, e.key);
+    if (e.operator === 'In') return has && (e.values ?? []).includes(l[e.key] as string);
+    if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(l[e.key] as string);
+    if (e.operator === 'Exists') return has;
+    if (e.operator === 'DoesNotExist') return !has;
+    return false;
+  });
+}
+
+/** A workload's pods: by matchLabels and matchExpressions; none when its selector is empty. */
+export function workloadPods(w: Pick<Workload, 'selector' | 'matchExpressions'>, pods: Pod[]): Pod[] {
+  if (!Object.keys(w.selector).length && !w.matchExpressions?.length) return [];
+  return pods.filter((p) => labelsMatch(p.metadata.labels, w.selector, w.matchExpressions));
 }

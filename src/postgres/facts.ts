@@ -29,18 +29,24 @@ export interface DatabaseInfo {
   sizeBytes: number;
 }
 
+/** Objects of one kind: how many in all, and the first of them (21 at most) with the statement that fixes each. */
+export interface Objects {
+  count: number;
+  items: Array<{ name: string; fix?: string }>;
+}
+
 /** What one database says (DATABASE_SQL), parsed. */
 export interface DatabaseFacts {
   extensions: Array<{ name: string; version: string }>;
   relations: number;
-  regColumns: string[];
-  postfixOperators: number;
-  userConversions: number;
-  attverColumns: number;
+  regColumns: Objects;
+  postfixOperators: Objects;
+  userConversions: Objects;
+  attverColumns: Objects;
   /** User tables WITH OIDS (only 11 and older have them). */
-  withOids?: number;
+  withOids?: Objects;
   /** User table columns of a type whose storage a later major dropped or changed, by type name. */
-  typeColumns?: Record<string, number>;
+  typeColumns?: Record<string, Objects>;
   /** The libc collations other than the database's default that user columns and indexes use: name and locale. */
   libcCollations?: Array<{ name: string; locale: string }>;
 }
@@ -101,18 +107,28 @@ export function parseServerFacts(json: string): ServerFacts {
   };
 }
 
+/** One kind of objects as DATABASE_SQL gives it; a bare count or list of names (older answers) reads as such. */
+function objectsOf(v: unknown): Objects {
+  if (Array.isArray(v)) return { count: v.length, items: v.map((name) => ({ name: String(name) })) };
+  if (v && typeof v === 'object') {
+    const o = v as { count?: unknown; items?: Array<{ name: string; fix?: string | null }> };
+    return { count: Number(o.count ?? 0), items: (o.items ?? []).map((x) => ({ name: x.name, ...(x.fix ? { fix: x.fix } : {}) })) };
+  }
+  return { count: Number(v ?? 0), items: [] };
+}
+
 /** Parses DATABASE_SQL's JSON. */
 export function parseDatabaseFacts(json: string): DatabaseFacts {
   const r = JSON.parse(json) as Row;
   return {
     extensions: r.extensions as DatabaseFacts['extensions'],
     relations: Number(r.relations),
-    regColumns: r.reg_columns as string[],
-    postfixOperators: Number(r.postfix_operators),
-    userConversions: Number(r.user_conversions),
-    attverColumns: Number(r.attver_columns),
-    withOids: Number(r.with_oids ?? 0),
-    typeColumns: (r.type_columns ?? {}) as Record<string, number>,
+    regColumns: objectsOf(r.reg_columns),
+    postfixOperators: objectsOf(r.postfix_operators),
+    userConversions: objectsOf(r.user_conversions),
+    attverColumns: objectsOf(r.attver_columns),
+    withOids: objectsOf(r.with_oids),
+    typeColumns: Object.fromEntries(Object.entries((r.type_columns ?? {}) as Row).map(([t, v]) => [t, objectsOf(v)])),
     libcCollations: (r.libc_collations ?? []) as Array<{ name: string; locale: string }>,
   };
 }

@@ -29,31 +29,68 @@ export const SERVER_SQL = `select json_build_object(
     'address', host(client_addr))), '[]') from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid())
 )`;
 
-/** Facts of one database that pg_upgrade cares about, one JSON object. */
-export const DATABASE_SQL = `select json_build_object(
- 'extensions', (select coalesce(json_agg(json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_extension),
- 'relations', (select count(*) from pg_class),
- 'reg_columns', (select coalesce(json_agg(format('%I.%I.%I', n.nspname, c.relname, a.attname)), '[]')
-    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
-      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-      and a.atttypid::regtype::text in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
-        'regoperator', 'regproc', 'regprocedure')),
- 'postfix_operators', (select count(*) from pg_operator where oprright = 0 and oid >= 16384),
- 'user_conversions', (select count(*) from pg_conversion where oid >= 16384),
- 'attver_columns', (select count(*) from pg_attribute where array_to_string(attoptions, ',') like '%pg_attver=%'),
- 'with_oids', (select count(*) from pg_class c where c.oid >= 16384 and coalesce((to_jsonb(c) ->> 'relhasoids')::boolean, false)),
- 'type_columns', (select coalesce(json_object_agg(typname, n), '{}') from (select t.typname, count(*) as n
-    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
-    where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
-      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-      and t.typname in ('abstime', 'reltime', 'tinterval', 'sql_identifier', 'aclitem') group by t.typname) x),
- 'libc_collations', (select coalesce(json_agg(json_build_object('name', x.collname, 'locale', x.collcollate) order by x.collname), '[]')
-    from (select distinct l.collname, l.collcollate from pg_attribute a join pg_class c on c.oid = a.attrelid
-      join pg_namespace n on n.oid = c.relnamespace join pg_collation l on l.oid = a.attcollation
+// User columns: of tables, materialized views and partitioned tables outside the system schemas.
+const COLUMNS = `pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
+const USER_COLUMN = `a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'`;
+const COLUMN_NAME = `pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname)`;
+/** `ALTER TABLE s.t ALTER COLUMN c <action>`, quoted by the server; none for a materialized view. */
+const alterColumn = (action: string) => `case when c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I ${action}', n.nspname, c.relname, a.attname) end`;
+
+// The JSON of one kind of objects from rows z(name, fix, n: how many in all, r: rank by name): the first 21.
+const OBJECTS_JSON = `pg_catalog.json_build_object('count', coalesce(pg_catalog.max(z.n), 0), 'items', coalesce(pg_catalog.json_agg(
+    pg_catalog.json_build_object('name', z.name, 'fix', z.fix) order by z.name) filter (where z.r <= 21), '[]'))`;
+/** Ranks the rows of `q` (name, fix, and `part` if given) by name, each with the count of its kind. */
+const ranked = (q: string, part = '') => `select q.*, pg_catalog.count(*) over (${part ? `partition by q.${part}` : ''}) as n,
+    pg_catalog.row_number() over (${part ? `partition by q.${part} ` : ''}order by q.name) as r from (${q}) q`;
+
+/**
+ * Objects of one kind as JSON: how many in all, and the first 21 by name (the report shows 20, then a count),
+ * each with the statement that fixes it. `q` selects `name` and `fix`; it runs once.
+ */
+const objects = (q: string) => `(select ${OBJECTS_JSON} from (${ranked(q)}) z)`;
+
+// The user columns of the built-in types that a later major dropped or stores differently, each with the type
+// to ALTER it to (by name: some exist only on older majors), as { type: objects }.
+const TYPE_COLUMNS = `(select coalesce(pg_catalog.json_object_agg(y.typ, y.o), '{}') from (select z.typ, ${OBJECTS_JSON} as o from (${ranked(`select x.typ,
+    ${COLUMN_NAME} as name, case when x.target is not null and c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s',
+      n.nspname, c.relname, a.attname, x.target) end as fix
+    from ${COLUMNS} join pg_catalog.pg_type t on t.oid = a.atttypid join (values ('abstime', 'timestamptz'), ('reltime', 'interval'),
+      ('tinterval', null), ('sql_identifier', 'text'), ('aclitem', 'text')) x(typ, target) on x.typ = t.typname::pg_catalog.text
+    where ${USER_COLUMN} and t.typnamespace in (select oid from pg_catalog.pg_namespace where nspname in ('pg_catalog', 'information_schema'))`, 'typ')}) z group by z.typ) y)`;
+
+/**
+ * The SQL with every run of whitespace as one space: it travels in the exec's URL, where a line break and each
+ * indenting space cost three bytes (none of its literals holds two spaces or a line break).
+ */
+export const compact = (sql: string): string => sql.replace(/\s+/g, ' ');
+
+/**
+ * Facts of one database that pg_upgrade cares about, one JSON object. Every function and catalog is qualified
+ * with pg_catalog: the plugin's sessions are superuser, and a role's function in public must never be resolved.
+ */
+export const DATABASE_SQL = compact(`select pg_catalog.json_build_object(
+ 'extensions', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_catalog.pg_extension),
+ 'relations', (select pg_catalog.count(*) from pg_catalog.pg_class),
+ 'reg_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('TYPE text')} as fix from ${COLUMNS}
+    where ${USER_COLUMN} and pg_catalog.format_type(a.atttypid, null) in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
+        'regoperator', 'regproc', 'regprocedure')`)},
+ 'postfix_operators', ${objects(`select pg_catalog.format('%I.%s(%s, NONE)', n.nspname, o.oprname, pg_catalog.format_type(o.oprleft, null)) as name,
+    pg_catalog.format('DROP OPERATOR %I.%s (%s, NONE)', n.nspname, o.oprname, pg_catalog.format_type(o.oprleft, null)) as fix
+    from pg_catalog.pg_operator o join pg_catalog.pg_namespace n on n.oid = o.oprnamespace where o.oprright = 0 and o.oid >= 16384`)},
+ 'user_conversions', ${objects(`select pg_catalog.format('%I.%I', n.nspname, v.conname) as name, pg_catalog.format('DROP CONVERSION %I.%I', n.nspname, v.conname) as fix
+    from pg_catalog.pg_conversion v join pg_catalog.pg_namespace n on n.oid = v.connamespace where v.oid >= 16384`)},
+ 'attver_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('RESET (pg_attver)')} as fix from ${COLUMNS}
+    where pg_catalog.array_to_string(a.attoptions, ',') like '%pg_attver=%'`)},
+ 'with_oids', ${objects(`select pg_catalog.format('%I.%I', n.nspname, c.relname) as name, pg_catalog.format('ALTER TABLE %I.%I SET WITHOUT OIDS', n.nspname, c.relname) as fix
+    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where c.oid >= 16384 and coalesce((pg_catalog.to_jsonb(c) ->> 'relhasoids')::pg_catalog.bool, false)`)},
+ 'type_columns', ${TYPE_COLUMNS},
+ 'libc_collations', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', x.collname, 'locale', x.collcollate) order by x.collname), '[]')
+    from (select distinct l.collname, l.collcollate from ${COLUMNS} join pg_catalog.pg_collation l on l.oid = a.attcollation
       where a.attnum > 0 and not a.attisdropped and l.collprovider = 'c' and c.relkind in ('r', 'm', 'p', 'i', 'I')
         and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast') x)
-)`;
+)`);
 
 /**
  * Shell that decodes one base64 line into $v, keeping every byte (a trailing newline too: the `.` guards it

@@ -1,5 +1,5 @@
-import type { DatabaseFacts } from './facts.ts';
 import type { DbRuleInput, Finding } from './rules.ts';
+import { mergeObjects, objectsFound, withStatements } from './rules-objects.ts';
 import { pairTraps } from './versions.ts';
 
 /**
@@ -22,18 +22,17 @@ const finding = (id: string, title: string, status: Finding['status'], found: st
 /** The type and WITH OIDS rules of this pair: only those that apply, so a report of a newer pair stays short. */
 export function verifyTypeRules(i: DbRuleInput): Finding[] {
   const traps = new Set(pairTraps(i.from, i.to).map((t) => t.id));
-  const per = (pick: (f: DatabaseFacts) => number) => [...i.databases].filter(([, f]) => pick(f) > 0).map(([db, f]) => `${db} (${pick(f)})`);
   const out: Finding[] = [];
   if (traps.has('with-oids')) {
-    const oids = per((f) => f.withOids ?? 0);
-    out.push(oids.length
-      ? finding('with-oids', 'No tables WITH OIDS', 'fail', `tables WITH OIDS, which ${i.to} cannot hold: ${oids.join(', ')}`, 'ALTER TABLE … SET WITHOUT OIDS on each of them (a table rewrite: plan its time)')
+    const oids = objectsFound(i.databases, (f) => f.withOids);
+    out.push(oids.found.length
+      ? finding('with-oids', 'No tables WITH OIDS', 'fail', `tables WITH OIDS, which ${i.to} cannot hold: ${oids.found.join('; ')}`, withStatements('ALTER TABLE … SET WITHOUT OIDS on each of them (a table rewrite: plan its time)', oids.fixes))
       : finding('with-oids', 'No tables WITH OIDS', 'pass', 'none'));
   }
   for (const r of TYPE_RULES.filter((x) => traps.has(x.id))) {
-    const found = per((f) => r.types.reduce((n, t) => n + (f.typeColumns?.[t] ?? 0), 0));
-    out.push(found.length
-      ? finding(r.id, r.title, 'fail', `user table columns of ${r.types.join('/')} (${r.why}): ${found.join(', ')}`, r.fix)
+    const cols = objectsFound(i.databases, (f) => mergeObjects(r.types.map((t) => f.typeColumns?.[t])));
+    out.push(cols.found.length
+      ? finding(r.id, r.title, 'fail', `user table columns of ${r.types.join('/')} (${r.why}): ${cols.found.join('; ')}`, withStatements(r.fix, cols.fixes))
       : finding(r.id, r.title, 'pass', 'none'));
   }
   return out;

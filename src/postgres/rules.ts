@@ -1,6 +1,7 @@
 import type { DatabaseFacts, ServerFacts } from './facts.ts';
 import { removedIn, shippedExtensions } from './extensions.ts';
 import { pairTraps, type Method } from './versions.ts';
+import { objectsFound, withStatements } from './rules-objects.ts';
 
 /** The outcome of one check. */
 export type Status = 'pass' | 'warn' | 'fail';
@@ -107,7 +108,6 @@ export function verifyPasswords(i: DbRuleInput): Finding {
 export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
   const out: Finding[] = [];
   const traps = new Set(pairTraps(i.from, i.to).map((t) => t.id));
-  const per = (pick: (f: DatabaseFacts) => number) => [...i.databases].filter(([, f]) => pick(f) > 0).map(([db, f]) => `${db} (${pick(f)})`);
   const prepared = i.server.prepared;
   out.push(prepared > 0
     ? finding('prepared-transactions', 'No prepared transactions', 'fail', `${prepared} prepared transaction(s) in pg_prepared_xacts`, 'COMMIT PREPARED or ROLLBACK PREPARED each one (see pg_prepared_xacts); pg_upgrade refuses while any exist')
@@ -118,16 +118,16 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
     out.push(finding('replication-slots', 'Logical replication slots', 'fail', `${logical.map((s) => `${s.name} (${s.database})`).join(', ')}: pg_upgrade only carries logical slots from 17 onwards, so ${i.to < 17 ? `a ${i.to} target` : 'this upgrade'} would drop them silently and their subscribers would lose their place`,
       'drop the slots (SELECT pg_drop_replication_slot(name)) and re-create the subscriptions after the upgrade, or use --method dump'));
   } else out.push(finding('replication-slots', 'Logical replication slots', 'warn', `${logical.length} slot(s) will be carried; each must have consumed all WAL before the upgrade`, 'stop writes and let subscribers catch up'));
-  const reg = [...i.databases].flatMap(([db, f]) => f.regColumns.map((c) => `${db}.${c}`));
-  out.push(reg.length
-    ? finding('reg-columns', 'No reg* columns', 'fail', `columns of reg* types that hold OIDs: ${reg.join(', ')}`, 'ALTER those columns to text or oid before upgrading')
+  const reg = objectsFound(i.databases, (f) => f.regColumns);
+  out.push(reg.found.length
+    ? finding('reg-columns', 'No reg* columns', 'fail', `columns of reg* types that hold OIDs, which pg_upgrade cannot carry: ${reg.found.join('; ')}`, withStatements('ALTER those columns to text or oid before upgrading', reg.fixes))
     : finding('reg-columns', 'No reg* columns', 'pass', 'none'));
-  const postfix = traps.has('postfix-operators') ? per((f) => f.postfixOperators) : [];
-  out.push(postfix.length
-    ? finding('postfix-operators', 'No user postfix operators', 'fail', `user-defined postfix operators, removed in 14: ${postfix.join(', ')}`, 'DROP OPERATOR them (or make them prefix operators)')
+  const postfix = traps.has('postfix-operators') ? objectsFound(i.databases, (f) => f.postfixOperators) : { found: [], fixes: [] };
+  out.push(postfix.found.length
+    ? finding('postfix-operators', 'No user postfix operators', 'fail', `user-defined postfix operators, removed in 14: ${postfix.found.join('; ')}`, withStatements('DROP OPERATOR each (or re-create it as a prefix operator)', postfix.fixes))
     : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'));
-  const conv = traps.has('encoding-conversions') ? per((f) => f.userConversions) : [];
-  if (conv.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.join(', ')}`, 'DROP CONVERSION them and re-create after the upgrade'));
+  const conv = traps.has('encoding-conversions') ? objectsFound(i.databases, (f) => f.userConversions) : { found: [], fixes: [] };
+  if (conv.found.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.found.join('; ')}`, withStatements('DROP CONVERSION each and re-create it after the upgrade', conv.fixes)));
   else if (traps.has('encoding-conversions')) out.push(finding('encoding-conversions', 'No user encoding conversions', 'pass', 'none'));
   // pg_upgrade passes each database name through a shell and refuses one with a newline or carriage return
   // ("shell command argument contains a newline"), after the downtime has begun.
@@ -136,8 +136,8 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
     out.push(finding('database-names', 'No database name holds a line break', 'fail', `pg_upgrade refuses database names with a newline or carriage return: ${lines.map((n) => JSON.stringify(n)).join(', ')}`,
       'rename them (ALTER DATABASE "…" RENAME TO …, with the applications stopped), or use --method dump'));
   }
-  const attver = traps.has('pg-attver') ? per((f) => f.attverColumns) : [];
-  if (attver.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.join(', ')}`, 'ALTER TABLE … ALTER COLUMN … RESET (pg_attver) on those columns'));
+  const attver = traps.has('pg-attver') ? objectsFound(i.databases, (f) => f.attverColumns) : { found: [], fixes: [] };
+  if (attver.found.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.found.join('; ')}`, withStatements('RESET (pg_attver) on those columns', attver.fixes)));
   else if (traps.has('pg-attver')) out.push(finding('pg-attver', 'No pg_attver column options', 'pass', 'none'));
   return out;
 }

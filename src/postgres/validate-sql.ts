@@ -3,6 +3,7 @@
  * never enter the text: per-database statements run in each database in turn (src/server/gather.ts psqlEach), and
  * object names are quoted by the server itself (quote_ident, format('%I')).
  */
+import { compact } from './queries.ts';
 
 const HASH_KIND = `case when rolpassword is null then 'none' when rolpassword like 'md5%' then 'md5'
     when rolpassword like 'SCRAM-SHA-256$%' then 'scram-sha-256' else 'other' end`;
@@ -41,13 +42,26 @@ const affectedIndexes = (major: number) => `select distinct quote_ident(n.nspnam
       where u.o in (select oid from (${BAD_COLLATIONS}) b) or (u.o = 100 and ${dbMismatch(major)}))`;
 
 /**
+ * What else depends on a mismatched collation: a partitioned table whose key uses it (rows may now belong to
+ * another range), and a CHECK constraint that names it (the default collation's users are not recorded there).
+ */
+const affectedOthers = (major: number) => `select 'partition key of ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) as name
+  from pg_catalog.pg_partitioned_table p join pg_catalog.pg_class c on c.oid = p.partrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  where exists (select 1 from pg_catalog.unnest(p.partcollation::oid[]) u(o)
+    where u.o in (select oid from (${BAD_COLLATIONS}) b) or (u.o = 100 and ${dbMismatch(major)}))
+  union select 'constraint ' || pg_catalog.quote_ident(k.conname) || ' on ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+  from pg_catalog.pg_constraint k join pg_catalog.pg_class c on c.oid = k.conrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  where k.contype = 'c' and exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+    and d.objid = k.oid and d.refclassid = 'pg_catalog.pg_collation'::pg_catalog.regclass and d.refobjid in (select oid from (${BAD_COLLATIONS}) b))`;
+
+/**
  * One database's facts, one JSON object: the writes each table has had since its statistics began (the server's
  * own counters, which pg_upgrade does not carry, so they start with the new cluster), when those counters were
  * last reset, the tables with rows but no planner statistics, extensions older than the target's default,
- * mismatched collations and the indexes that depend on them.
+ * mismatched collations and the indexes, partition keys and constraints that depend on them.
  */
 export function validateDatabaseSql(major: number): string {
-  return `select json_build_object(
+  return compact(`select json_build_object(
  'writes', (select coalesce(json_object_agg(name, n), '{}') from (
     select quote_ident(schemaname) || '.' || quote_ident(relname) as name, n_tup_ins + n_tup_upd + n_tup_del as n
       from pg_stat_all_tables where (schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_toast') or relname = 'pg_largeobject'
@@ -64,8 +78,9 @@ export function validateDatabaseSql(major: number): string {
     from pg_extension e left join pg_available_extensions a on a.name = e.extname where a.default_version is distinct from e.extversion),
  'collations', (select coalesce(json_agg(json_build_object('name', name, 'recorded', recorded, 'actual', actual) order by name), '[]') from (${BAD_COLLATIONS}) b),
  'database_collation', ${major >= 15 ? `(select json_build_object('recorded', recorded, 'actual', actual) from (${DB_COLLATION}) d)` : 'null'},
- 'collation_indexes', (select coalesce(json_agg(name order by name), '[]') from (${affectedIndexes(major)}) x)
-)`;
+ 'collation_indexes', (select coalesce(json_agg(name order by name), '[]') from (${affectedIndexes(major)}) x),
+ 'collation_others', (select coalesce(json_agg(name order by name), '[]') from (${affectedOthers(major)}) x)
+)`);
 }
 
 /** `--update-extensions`: ALTER EXTENSION … UPDATE for each extension older than the default, in this database. */

@@ -1,4 +1,5 @@
 import type { Cluster, Container, KObject } from '../k8s/cluster.ts';
+import { labelSelectorString, type LabelRequirement } from '../k8s/selector.ts';
 import { mountsAt } from '../postgres/workload.ts';
 import type { ScaledWorkload } from '../state/state.ts';
 import { withDataLayout, type DataLayout } from '../postgres/relayout.ts';
@@ -12,9 +13,9 @@ export async function scaleTo(cluster: Cluster, ns: string, w: { kind: string; n
 }
 
 /** Waits until no pod matches the selector (deleted, not just terminating). */
-export async function waitPodsGone(cluster: Cluster, ns: string, selector: Record<string, string>, what: string, timeoutMs: number): Promise<void> {
-  await poll(`${what} to be deleted`, timeoutMs, async () => ((await cluster.listPods(ns, selector)).length === 0 ? true : undefined),
-    `look at them: kubectl -n ${ns} get pods -l ${Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
+export async function waitPodsGone(cluster: Cluster, ns: string, selector: Record<string, string>, what: string, timeoutMs: number, expressions?: LabelRequirement[]): Promise<void> {
+  await poll(`${what} to be deleted`, timeoutMs, async () => ((await cluster.listPods(ns, selector, expressions)).length === 0 ? true : undefined),
+    `look at them: kubectl -n ${ns} get pods -l '${labelSelectorString(selector, expressions)}'`);
 }
 
 /** Waits until no VolumeAttachment holds the PV: the volume is detached from every node. */

@@ -30,7 +30,7 @@ async function removeOldInstance(ctx: CleanupCtx, lock: UpgradeLock, timeoutMs: 
       throw new CliError(`${s.workload.kind} ${ns}/${s.workload.name} changed while it was being deleted: it was not deleted, nor anything after it`, ExitCode.failed);
     });
     await poll(`${s.workload.kind} ${ns}/${s.workload.name} to be deleted`, timeoutMs, async () => ((await ctx.cluster.readObject(ref)) ? undefined : true));
-    if (Object.keys(fresh.selector).length) await waitPodsGone(ctx.cluster, ns, fresh.selector, `the pods of ${s.workload.name}`, timeoutMs);
+    if (Object.keys(fresh.selector).length) await waitPodsGone(ctx.cluster, ns, fresh.selector, `the pods of ${s.workload.name}`, timeoutMs, fresh.matchExpressions);
   }
   const users = (await findDump(ctx.cluster, ctx.d, s)).source.pvcUsers;
   if (users.length) throw new CliError(`PVC ${ns}/${s.pvc} is mounted by pods ${users.join(', ')}: it was not deleted, nor anything after it`, ExitCode.failed);

@@ -2,6 +2,7 @@ import type { SourceDiscovery } from '../../discovery/discover.ts';
 import { usageError } from '../../exit-codes.ts';
 import type { Cluster, KObject, Pod, Workload } from '../../k8s/cluster.ts';
 import { NO_VOLUME } from '../../postgres/dump-source.ts';
+import { workloadPods } from '../../k8s/selector.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { dumpStateName, parseDumpState, type DumpState } from '../../state/dump-state.ts';
 import { bindingProblemOf } from '../../state/state.ts';
@@ -36,8 +37,7 @@ const live = (p: Pod) => p.phase !== 'Succeeded' && p.phase !== 'Failed';
 
 /** A workload's pods (by its selector) and every pod that mounts `pvc`. */
 function instanceOf(w: Workload | undefined, pvc: string, pods: Pod[]): Pick<FoundInstance, 'pods' | 'pvcUsers'> {
-  const sel = Object.entries(w?.selector ?? {});
-  const mine = w && sel.length ? pods.filter((p) => sel.every(([k, v]) => p.metadata.labels?.[k] === v)) : [];
+  const mine = w ? workloadPods(w, pods) : [];
   return { pods: mine.map((p) => p.metadata.name), pvcUsers: pvc ? pods.filter((p) => live(p) && claims(p).includes(pvc)).map((p) => p.metadata.name) : [] };
 }
 
@@ -53,7 +53,7 @@ export async function findDump(cluster: Cluster, d: SourceDiscovery, s: DumpStat
   const t = s.target;
   const read = (apiVersion: string, kind: string, name: string) => cluster.readObject({ apiVersion, kind, namespace: ns, name });
   const [workload, pvc, service, secret] = await Promise.all([cluster.getWorkload(ns, t.kind, t.name), read('v1', 'PersistentVolumeClaim', t.pvc),
-    read('v1', 'Service', t.service), t.secret ? read('v1', 'Secret', t.secret) : Promise.resolve(undefined)]);
+    read('v1', 'Service', t.service), t.secret ? cluster.secretMetadata(ns, t.secret) : Promise.resolve(undefined)]);
   return { configMaps, source, target: { workload, pods: instanceOf(workload, '', pods).pods, pvc, service, secret } };
 }
 

@@ -38,7 +38,7 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
           for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
           return Promise.all(ctx.d.apps.map(async (a) => {
             const t = Date.now();
-            await waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout);
+            await waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout, a.matchExpressions);
             return [a.metadata.name, stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30)] as const;
           }));
         });
@@ -104,7 +104,7 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
             // Recreate first: no pod of another revision may start beside the stopped server on its volume.
             if (st(ctx).strategy) await switchToRecreate(ctx.cluster, ctx.d.namespace, st(ctx).workload.name);
             await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
-            await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout);
+            await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout, ctx.d.workload.matchExpressions);
           });
           const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
             (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));

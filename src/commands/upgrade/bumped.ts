@@ -25,7 +25,7 @@ export async function stopBumped(ctx: CommandContext, c: UpgradeCtx, opts: Upgra
   await confirmOrStop(ctx.flags.yes === true, 'upgrade stops the crash-looping database');
   const w = { kind: c.d.workload.kind, name: c.d.workload.metadata.name, replicas: 0 };
   await scaleTo(c.cluster, c.d.namespace, w, 0);
-  await waitPodsGone(c.cluster, c.d.namespace, c.d.workload.selector, 'the crash-looping database pod', opts.timeoutSeconds * 1000);
+  await waitPodsGone(c.cluster, c.d.namespace, c.d.workload.selector, 'the crash-looping database pod', opts.timeoutSeconds * 1000, c.d.workload.matchExpressions);
   c.bumpedStopped = true;
   c.d = await discoverWithApps(c.cluster, c.d.namespace, refOf(w), opts);
   c.mode = 'offline';

@@ -95,10 +95,10 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
         const s = ctx.state;
         const ns = ctx.d.namespace;
         for (const a of s.apps) await scaleTo(ctx.cluster, ns, a, 0);
-        for (const a of ctx.d.apps) await waitPodsGone(ctx.cluster, ns, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout);
+        for (const a of ctx.d.apps) await waitPodsGone(ctx.cluster, ns, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout, a.matchExpressions);
         await scaleTo(ctx.cluster, ns, s.workload, 0);
         await ctx.cluster.deleteObject({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name: s.job });
-        await waitPodsGone(ctx.cluster, ns, ctx.d.workload.selector, 'the database pod', timeout);
+        await waitPodsGone(ctx.cluster, ns, ctx.d.workload.selector, 'the database pod', timeout, ctx.d.workload.matchExpressions);
         await waitPodsGone(ctx.cluster, ns, { 'job-name': s.job }, 'the upgrade Job\'s pod', timeout);
         if (ctx.d.pvc.volumeName) await waitDetached(ctx.cluster, ctx.d.pvc.volumeName, timeout);
       },

@@ -97,6 +97,9 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
   await sql('postgres', `CREATE DATABASE odd TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C';
     CREATE EXTENSION adminpack;
     CREATE ROLE legacy LOGIN PASSWORD 'legacy-md5';
+    CREATE FUNCTION fact(bigint) RETURNS numeric LANGUAGE sql AS 'SELECT 1::numeric';
+    CREATE OPERATOR #!# (LEFTARG = bigint, FUNCTION = fact);
+    CREATE TABLE procs (id int, handler regproc);
     CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';`);
   await sql('postgres', 'CREATE DATABASE "two\nlines"');
   await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'mkdir', '/var/lib/postgresql/data/pgdata-12']);
@@ -148,7 +151,7 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   assert.equal(y.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
 });
 
-test('a database built to fail: collation, prepared transaction, logical slot, md5 role, leftovers, a removed extension, a name with a newline', async () => {
+test('a database built to fail: collation, prepared transaction, postfix operator, reg* column, logical slot, md5 role, leftovers, a removed extension, a name with a newline', async () => {
   const { cp } = await sharedEnv();
   const r = await check(cp, ['-n', ns.broken, '--to', '15', '-o', 'json']);
   assert.is(r.code, 3, r.stderr);
@@ -164,6 +167,10 @@ test('a database built to fail: collation, prepared transaction, logical slot, m
   }
   assert.is(status(rep, 'passwords').status, 'warn');
   assert.match(status(rep, 'passwords').found, 'legacy');
+  assert.match(status(rep, 'postfix-operators').found, 'postgres (1): public.#!#(bigint, NONE)');
+  assert.match(status(rep, 'postfix-operators').fix ?? '', 'in postgres: DROP OPERATOR public.#!# (bigint, NONE)');
+  assert.match(status(rep, 'reg-columns').found, 'postgres (1): public.procs.handler');
+  assert.match(status(rep, 'reg-columns').fix ?? '', 'ALTER TABLE public.procs ALTER COLUMN handler TYPE text');
   const ext = JSON.parse((await check(cp, ['-n', ns.broken, '--to', '17', '-o', 'json'])).stdout) as Report;
   assert.is(status(ext, 'extensions').status, 'fail');
   assert.match(status(ext, 'extensions').found, 'adminpack');

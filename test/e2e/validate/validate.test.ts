@@ -118,18 +118,21 @@ test('a row deleted behind its back fails with the diff (exit 3); so does one ro
   assert.is(back.r.code, 0, `restored, it passes again: ${back.r.stdout}`);
 });
 
-test('a collation version mismatch is found with the indexes on it; --reindex-collations repairs it, and validate passes again', async () => {
+test('a collation version mismatch alone is a WARN; with an index on it a FAIL naming the index; --reindex-collations repairs it, and validate passes again', async () => {
   const { cp } = await sharedEnv();
   const coll = (await sql('app1', `SELECT collname FROM pg_collation WHERE collprovider = 'c' AND collversion IS NOT NULL
     AND collencoding IN (-1, (SELECT encoding FROM pg_database WHERE datname = current_database())) ORDER BY collname LIMIT 1`)).trim();
   assert.ok(coll, 'a libc collation with a recorded version');
-  await sql('app1', `CREATE INDEX customers_name_coll ON customers (name COLLATE "${coll}")`);
   await sql('app1', `UPDATE pg_collation SET collversion = '0.1' WHERE collname = '${coll}'`);
+  const alone = await validate(cp);
+  assert.is(alone.by('collations').status, 'warn', `nothing depends on it: no false alarm: ${alone.by('collations').found}`);
+  assert.match(alone.by('collations').fix ?? '', `(in app1) ALTER COLLATION pg_catalog.`);
+  await sql('app1', `CREATE INDEX customers_name_coll ON customers (name COLLATE "${coll}")`);
   const found = await validate(cp);
   assert.is(found.r.code, 3, found.r.stdout);
   assert.is(found.by('collations').status, 'fail');
-  assert.match(found.by('collations').found, /database app1: collation pg_catalog\.\S+: recorded 0\.1, library \S+/);
-  assert.ok(found.by('collations').details?.includes('app1: public.customers_name_coll'), found.by('collations').details?.join('\n'));
+  assert.match(found.by('collations').found, /database app1: collation pg_catalog\.\S+ recorded 0\.1, library \S+/);
+  assert.ok(found.by('collations').details?.includes('app1: index public.customers_name_coll'), found.by('collations').details?.join('\n'));
   const repaired = await validate(cp, ['--reindex-collations']);
   assert.is(repaired.r.code, 0, repaired.r.stdout);
   assert.match(repaired.rep.repairs.join(' '), 'collations');

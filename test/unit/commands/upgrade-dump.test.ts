@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadFailure, loadStopped, RELOAD_NOTE } from '../../../src/commands/upgrade/dump/load.ts';
+import { loadFailure, loadStopped, redactLoadError, RELOAD_NOTE } from '../../../src/commands/upgrade/dump/load.ts';
 import { CliError, ExitCode } from '../../../src/exit-codes.ts';
 import { cutoverCommand } from '../../../src/commands/upgrade/dump/cutover.ts';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
@@ -35,6 +35,20 @@ test('SQL on the new instance: the password from stdin, statements through psql 
   assert.match(TARGET_SQL_SCRIPT, 'IFS= read -r b');
   assert.match(TARGET_SQL_SCRIPT, "printf '%s\\n' \"$3\" | psql");
   assert.not.match(TARGET_SQL_SCRIPT, ' -c ');
+});
+
+test('a failed statement that pg_restore quotes shows no password, in any case or connection string', () => {
+  const said = redactLoadError([
+    `pg_restore: error: could not execute query: ERROR: x Command was: CREATE USER MAPPING FOR app SERVER remote OPTIONS (user 'app', password 's3cret');`,
+    `CREATE SUBSCRIPTION sub CONNECTION 'host=db port=5432 password=hunter2 dbname=app' PUBLICATION p;`,
+    `CONNECTION 'host=db password=''sp ace'' dbname=app' and postgresql://app:t0ps3cret@db/app`,
+    `ALTER ROLE app PASSWORD 'SCRAM-SHA-256$4096:abc' and alter role b password 'md5abc'`,
+  ].join('\n'));
+  for (const secret of ['s3cret', 'hunter2', 'sp ace', 't0ps3cret', 'SCRAM-SHA-256$4096', 'md5abc']) assert.not.ok(said.includes(secret), `${secret} in: ${said}`);
+  assert.match(said, "OPTIONS (user 'app', password '<redacted>')");
+  assert.match(said, "'host=db port=5432 password=<redacted> dbname=app'");
+  assert.match(said, "PASSWORD '<redacted>'");
+  assert.match(said, 'postgresql://app:<redacted>@db/app');
 });
 
 test.run();

@@ -26,7 +26,7 @@ function clusterWith(items: Workload[], jobs: KObject[] = []): Cluster {
   return {
     contextName: 'unit', namespace: 'ns', serverVersion: missing, namespaceLabels: missing, getPvc: missing, listPods: missing,
     storageClassProvisioner: missing, snapshotClassDrivers: missing, readSecretKey: missing, canI: missing, exec: missing,
-    createPod: missing, deletePod: missing, podState: missing, snapshotClasses: missing, createObject: missing, readObject: missing,
+    createPod: missing, deletePod: missing, podState: missing, snapshotClasses: missing, createObject: missing, readObject: missing, secretMetadata: missing,
     listObjects: async () => jobs, deleteObject: missing, patchObject: missing, podLog: missing, followLog: () => ({ done: missing(), abort: () => undefined }),
     listWorkloads: async () => items,
     getWorkload: async (_ns, kind, name) => items.find((w) => w.kind === kind && w.metadata.name === name),

@@ -10,8 +10,9 @@ const test = suite('the C library of the old and the new image (Alpine musl vs g
 
 const db = (name: string, collate: string, provider: DatabaseInfo['provider'] = 'libc'): DatabaseInfo =>
   ({ name, encoding: 'UTF8', collate, ctype: collate, provider, allowConn: name !== 'template0', sizeBytes: 8e6 });
+const none = { count: 0, items: [] };
 const facts = (libcCollations: DatabaseFacts['libcCollations'] = []): DatabaseFacts =>
-  ({ extensions: [], relations: 300, regColumns: [], postfixOperators: 0, userConversions: 0, attverColumns: 0, libcCollations });
+  ({ extensions: [], relations: 300, regColumns: none, postfixOperators: none, userConversions: none, attverColumns: none, libcCollations });
 const input = (over: Partial<LibcInput> = {}): LibcInput => ({
   oldImage: 'postgres:15-alpine', newImage: 'postgres:17', to: 17, method: 'link', bitnamiLayout: false,
   databases: [db('postgres', 'en_US.utf8'), db('template0', 'en_US.utf8'), db('template1', 'en_US.utf8'), db('app', 'en_US.utf8')],

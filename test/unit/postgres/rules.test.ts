@@ -22,7 +22,10 @@ function server(over: Partial<ServerFacts> = {}): ServerFacts {
     prepared: 0, slots: [], clients: [], ...over,
   };
 }
-const facts = (over: Partial<DatabaseFacts> = {}): DatabaseFacts => ({ extensions: [{ name: 'plpgsql', version: '1.0' }], relations: 300, regColumns: [], postfixOperators: 0, userConversions: 0, attverColumns: 0, ...over });
+const none = { count: 0, items: [] };
+/** n objects named o1…, each with its fix. */
+const objs = (n: number) => ({ count: n, items: Array.from({ length: Math.min(n, 21) }, (_, k) => ({ name: `public.o${k + 1}`, fix: `FIX public.o${k + 1}` })) });
+const facts = (over: Partial<DatabaseFacts> = {}): DatabaseFacts => ({ extensions: [{ name: 'plpgsql', version: '1.0' }], relations: 300, regColumns: none, postfixOperators: none, userConversions: none, attverColumns: none, ...over });
 const input = (over: Partial<DbRuleInput> = {}): DbRuleInput => ({ from: 13, to: 15, method: 'link', server: server(), databases: new Map([['postgres', facts()], ['app', facts()]]), targetIsStock: true, ...over });
 
 test('initdb options reproduce template1, checksums and WAL segment size', () => {
@@ -80,10 +83,10 @@ test('what pg_upgrade refuses: prepared transactions, logical slots before 17, r
   assert.is(ids(input({ server: server(slot) }))['replication-slots'], 'fail');
   assert.is(ids(input({ from: 17, to: 18, server: server(slot) }))['replication-slots'], 'warn');
   assert.is(ids(input({ server: server({ slots: [{ name: 'phys', type: 'physical', database: null }] }) }))['replication-slots'], 'pass');
-  assert.is(ids(input({ databases: new Map([['app', facts({ regColumns: ['public.t.c'] })]]) }))['reg-columns'], 'fail');
-  assert.is(ids(input({ databases: new Map([['app', facts({ postfixOperators: 1 })]]) }))['postfix-operators'], 'fail');
-  assert.is(ids(input({ from: 15, databases: new Map([['app', facts({ postfixOperators: 1 })]]) }))['postfix-operators'], 'pass', 'no postfix operators exist after 13');
-  assert.is(ids(input({ from: 17, to: 18, databases: new Map([['app', facts({ attverColumns: 3 })]]) }))['pg-attver'], 'fail');
+  assert.is(ids(input({ databases: new Map([['app', facts({ regColumns: objs(1) })]]) }))['reg-columns'], 'fail');
+  assert.is(ids(input({ databases: new Map([['app', facts({ postfixOperators: objs(1) })]]) }))['postfix-operators'], 'fail');
+  assert.is(ids(input({ from: 15, databases: new Map([['app', facts({ postfixOperators: objs(1) })]]) }))['postfix-operators'], 'pass', 'no postfix operators exist after 13');
+  assert.is(ids(input({ from: 17, to: 18, databases: new Map([['app', facts({ attverColumns: objs(3) })]]) }))['pg-attver'], 'fail');
   const lines = verifyPgUpgradeRules(input({ server: server({ databases: [db('template1'), db('two\nlines')] }) })).find((f) => f.id === 'database-names');
   assert.is(lines?.status, 'fail', 'pg_upgrade refuses a database name with a newline ("shell command argument contains a newline")');
   assert.match(lines?.found ?? '', '"two\\nlines"');
@@ -91,7 +94,7 @@ test('what pg_upgrade refuses: prepared transactions, logical slots before 17, r
 
 test('the oldest sources: tables WITH OIDS and removed types from 10/11, aclitem before 16; nothing of the kind for newer pairs', () => {
   const ids = (i: DbRuleInput) => Object.fromEntries(verifyTypeRules(i).map((f) => [f.id, f.status]));
-  const bad = new Map([['app', facts({ withOids: 2, typeColumns: { abstime: 1, sql_identifier: 3, aclitem: 1 } })]]);
+  const bad = new Map([['app', facts({ withOids: objs(2), typeColumns: { abstime: objs(1), sql_identifier: objs(3), aclitem: objs(1) } })]]);
   assert.equal(ids(input({ from: 11, to: 14, databases: bad })), { 'with-oids': 'fail', 'removed-types': 'fail', 'sql-identifier': 'fail' });
   assert.equal(ids(input({ from: 10, to: 16, databases: bad })), { 'with-oids': 'fail', 'removed-types': 'fail', 'sql-identifier': 'fail', 'aclitem-columns': 'fail' });
   assert.equal(ids(input({ from: 11, to: 12 })), { 'with-oids': 'pass', 'removed-types': 'pass', 'sql-identifier': 'pass' });
@@ -101,7 +104,7 @@ test('the oldest sources: tables WITH OIDS and removed types from 10/11, aclitem
   assert.match(oids?.found ?? '', 'app (2)');
   assert.match(oids?.fix ?? '', 'SET WITHOUT OIDS');
   // From 12, postfix operators are a trap of the pair (12 → 14, the seeds' own); from 14 they cannot exist.
-  const post = (from: number, to: number) => verifyPgUpgradeRules(input({ from, to, databases: new Map([['app', facts({ postfixOperators: 1 })]]) })).find((f) => f.id === 'postfix-operators')?.status;
+  const post = (from: number, to: number) => verifyPgUpgradeRules(input({ from, to, databases: new Map([['app', facts({ postfixOperators: objs(1) })]]) })).find((f) => f.id === 'postfix-operators')?.status;
   assert.is(post(12, 14), 'fail');
   assert.is(post(12, 13), 'pass');
 });

@@ -82,7 +82,7 @@ test('connections after a dump: the new instance\'s own superuser may change its
 });
 
 const db = (x: Partial<ValidateDbFacts>): ValidateDbFacts => ({ writes: {}, statsReset: null, noStats: [], extensions: [], collations: [],
-  databaseCollation: null, collationIndexes: [], ...x });
+  databaseCollation: null, collationIndexes: [], collationOthers: [], ...x });
 
 test('server, statistics, extensions, collations and amcheck each say what they found and how to repair it', () => {
   assert.is(judgeServer(15, 150010, { name: 'pg-0', ready: true, restarts: 0 }, 'logs').status, 'pass');
@@ -95,7 +95,7 @@ test('server, statistics, extensions, collations and amcheck each say what they 
   assert.is(judgeExtensions(new Map([['app1', db({ extensions: [{ name: 'gone', installed: '1', default: null }] })]])).status, 'fail');
   const c = judgeCollations(new Map([['app1', db({ databaseCollation: { recorded: '0.1', actual: '2.36' }, collationIndexes: ['public.t_name'] })]]), 15);
   assert.is(c.status, 'fail');
-  assert.match(c.found, 'database app1: recorded 0.1, library 2.36; indexes that may be out of order: app1: public.t_name');
+  assert.match(c.found, 'database app1 recorded 0.1, library 2.36; these depend on them and may be out of order: app1: index public.t_name');
   assert.match(c.fix ?? '', '--reindex-collations');
   assert.is(judgeCollations(new Map([['app1', db({ databaseCollation: { recorded: '2.36', actual: '2.36' } })]]), 15).status, 'pass');
   const a = judgeAmcheck(new Map([['app1', [{ index: 'public.t_pkey', ok: true }, { index: 'public.t_name', ok: false, error: 'invalid page' }]]]));
@@ -113,3 +113,24 @@ test('the SQL: the database collation is read from 15 on only; counters and stat
 });
 
 test.run();
+
+test('a collation version that moved with nothing depending on it is a WARN with the statements, not a FAIL (17 → 18, glibc 2.41 → 2.43)', () => {
+  const c = judgeCollations(new Map([['postgres', db({ databaseCollation: { recorded: '2.41', actual: '2.43' } })]]), 18);
+  assert.is(c.status, 'warn');
+  assert.match(c.found, 'database postgres recorded 2.41, library 2.43; no index, partition key or constraint depends on them');
+  assert.match(c.fix ?? '', 'ALTER DATABASE "postgres" REFRESH COLLATION VERSION');
+  const coll = judgeCollations(new Map([['app', db({ collations: [{ name: 'public.de', recorded: '1', actual: '2' }] })]]), 18);
+  assert.match(coll.fix ?? '', '(in app) ALTER COLLATION public.de REFRESH VERSION');
+});
+
+test('a partition key or constraint on a moved collation FAILs and is named; more than 20 dependents end with a count', () => {
+  const p = judgeCollations(new Map([['app', db({ databaseCollation: { recorded: '2.41', actual: '2.43' }, collationOthers: ['partition key of public.events'] })]]), 18);
+  assert.is(p.status, 'fail');
+  assert.match(p.found, 'app: partition key of public.events');
+  assert.match(p.fix ?? '', 'rows of those partitions');
+  const many = Array.from({ length: 25 }, (_, i) => `public.i${i}`);
+  const m = judgeCollations(new Map([['app', db({ databaseCollation: { recorded: '2.41', actual: '2.43' }, collationIndexes: many })]]), 18);
+  assert.match(m.found, 'index public.i19 and 5 more');
+  assert.not.match(m.found, 'public.i20');
+  assert.match(validateDatabaseSql(18), "'collation_others'");
+});

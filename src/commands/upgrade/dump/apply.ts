@@ -13,7 +13,7 @@ import { existingContent, halfLoaded } from './existing.ts';
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   ctx.timings.downtime = Date.now();
   for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-  await Promise.all(ctx.d.apps.map((a) => waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeoutMs)));
+  await Promise.all(ctx.d.apps.map((a) => waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeoutMs, a.matchExpressions)));
   return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
 }
 

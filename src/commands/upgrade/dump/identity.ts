@@ -1,5 +1,6 @@
 import type { Cluster, KObject, Pod } from '../../../k8s/cluster.ts';
 import { usageError } from '../../../exit-codes.ts';
+import { workloadPods } from '../../../k8s/selector.ts';
 import { identityOfPods, podsSelected, selectorMatches, type ServerIdentity } from '../../../postgres/dump-identity.ts';
 import { parseWorkloadRef } from '../../../postgres/workload.ts';
 import type { SourceDiscovery } from '../../../discovery/discover.ts';
@@ -18,7 +19,7 @@ async function systemIdentifierOf(cluster: Cluster, ns: string, pod: Pod | undef
 
 /** What identifies the source: its workload, its PVC and bound volume, its pods, its system_identifier. */
 export async function sourceIdentity(cluster: Cluster, d: SourceDiscovery, pods: Pod[]): Promise<ServerIdentity> {
-  const mine = podsSelected(d.workload.selector, pods);
+  const mine = workloadPods(d.workload, pods);
   return identityOfPods(`${d.workload.kind}/${d.workload.metadata.name}`, d.namespace, mine, {
     workloadUid: d.workload.metadata.uid,
     // No volume: the data is in the container's writable layer; the workload, pods and system_identifier still tell.
@@ -49,7 +50,7 @@ export async function targetIdentity(cluster: Cluster, ns: string, ref: string, 
   for (const k of kinds) {
     const w = await cluster.getWorkload(ns, k, parsed.name);
     if (!w) continue;
-    const mine = podsSelected(w.selector, pods);
+    const mine = workloadPods(w, pods);
     return identityOfPods(`${k === 'StatefulSet' ? 'sts' : 'deploy'}/${w.metadata.name}`, ns, mine,
       { workloadUid: w.metadata.uid, systemIdentifier: await systemIdentifierOf(cluster, ns, mine.find((p) => p.ready)) });
   }

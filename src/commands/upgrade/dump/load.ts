@@ -98,11 +98,23 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
     dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs));
   if (r.exitCode !== 0) {
     // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
-    const said = redactPasswords(r.stderr.trim().split('\n').slice(-3).join(' '));
+    const said = redactLoadError(r.stderr.trim().split('\n').slice(-3).join(' '));
     throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
       reloadNote(s.target.existing), ExitCode.failed);
   }
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
   await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_stat_reset()');
   return `${dbs.length} databases`;
+}
+
+/**
+ * What pg_restore quotes of a failed statement, with every password hidden, in any case: a role's `PASSWORD '…'`
+ * (redactPasswords), a user mapping's `OPTIONS (password '…')`, and `password=…` or `user:…@` in a connection
+ * string (a subscription's CONNECTION '…', a server's options), quoted or not.
+ */
+export function redactLoadError(text: string): string {
+  return redactPasswords(text)
+    .replace(/\b(password\s*)'(?:[^']|'')*'/gi, "$1'<redacted>'")
+    .replace(/\b(password\s*=\s*)(?:''(?:[^']|'''')*''|'(?:[^'\\]|\\.)*'|[^\s',)]+)/gi, '$1<redacted>')
+    .replace(/(:\/\/[^:/@\s']*):[^@\s']*@/g, '$1:<redacted>@');
 }

@@ -86,7 +86,7 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ns(ctx), a, 0);
         for (const a of dst(ctx).apps) {
           const w = await ctx.cluster.getWorkload(ns(ctx), a.kind, a.name);
-          if (w) await waitPodsGone(ctx.cluster, ns(ctx), w.selector, `the pods of ${refOf(a)}`, timeout);
+          if (w) await waitPodsGone(ctx.cluster, ns(ctx), w.selector, `the pods of ${refOf(a)}`, timeout, w.matchExpressions);
         }
       },
     },
