@@ -1,3 +1,5 @@
+import { splitSql } from './sql-lexer.ts';
+
 /**
  * `pg_dumpall --globals-only` made fit for a new instance whose superuser may have another name (the seed's
  * `pg-14-admin` beside the source's `admin`). The new instance's own superuser was made by its initdb, from the
@@ -12,8 +14,6 @@
  *
  * Nothing here returns a password: what is reported is redacted.
  */
-
-import { splitSql } from './sql-lexer.ts';
 
 /** The dump's text for the target, and what was changed or needs attention, in words fit to print. */
 export interface GlobalsRewrite {
@@ -37,7 +37,7 @@ const MD5 = /\bPASSWORD 'md5[0-9a-f]{32}'/;
 // The client's own \restrict of newer pg_dumpall (17.6, 16.10, 15.14, 14.19, 13.22 and later): the plugin restricts psql itself.
 const RESTRICT = /^\\(?:un)?restrict [A-Za-z0-9]+[ \t\r]*\n?$/;
 // A password literal, E'…' or '…', to its closing quote or the end of its line (psql cuts long lines it quotes).
-const PASSWORD = /(\bPASSWORD\s+)(?:E'(?:[^'\\\n]|''|\\.)*(?:'|$)|'(?:[^'\n]|'')*(?:'|$))/gim;
+const PASSWORD = /(\bPASSWORD\s+)(?:E'(?:[^'\\\n]|''|\\[^])*(?:'|$)|'(?:[^'\n]|'')*(?:'|$))/gim;
 
 /** An identifier as written in SQL, unquoted: `"pg-14-admin"` → `pg-14-admin`. */
 export function unquoteIdent(s: string): string {

@@ -74,6 +74,7 @@ test('identifiers and passwords as pg_dumpall writes them', () => {
   assert.is(redactPasswords("ALTER ROLE x PASSWORD E'a\\'b' LOGIN"), "ALTER ROLE x PASSWORD '<redacted>' LOGIN", "E'…' with an escaped quote");
   assert.is(redactPasswords("LINE 1: ...ITH PASSWORD 'SCRAM-SHA-256$4096:c2Fs...\nHINT: x"), "LINE 1: ...ITH PASSWORD '<redacted>'\nHINT: x",
     'a literal that psql cut short is redacted to the end of its line');
+  assert.is(redactPasswords("PASSWORD E'a\\\nb' LOGIN"), "PASSWORD '<redacted>' LOGIN", 'an escaped newline');
 });
 
 /** The role's two settings as pg_dumpall prints them: values with a newline (and no backslash) as plain '…' literals. */
