@@ -64,7 +64,9 @@ export interface TargetRoles {
  * again (an error that would stop the load), and the target's superuser is not altered either, so that it keeps
  * its attributes and the password of the target's Secret (its per-role settings, ALTER ROLE … SET, stay). Another
  * existing role (the bootstrap `postgres` beside a `pg-14-admin`) takes the source's attributes and password, as
- * it would on any restore. md5 roles and tablespaces are named for the report.
+ * it would on any restore. md5 roles and tablespaces are named for the report. Decided per whole statement
+ * (splitSql); everything else stays exactly as it was, but the dump's own `\restrict`/`\unrestrict` lines. Throws
+ * (META_REFUSED) when the dump holds any other psql meta-command outside SQL.
  */
 export function rewriteGlobals(dump: string, target: TargetRoles): GlobalsRewrite {
   const existing = new Set([target.superuser, ...(target.existing ?? [])]);
