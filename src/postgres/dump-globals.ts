@@ -1,3 +1,5 @@
+import { splitSql } from './sql-lexer.ts';
+
 /**
  * `pg_dumpall --globals-only` made fit for a new instance whose superuser may have another name (the seed's
  * `pg-14-admin` beside the source's `admin`). The new instance's own superuser was made by its initdb, from the
@@ -5,6 +7,10 @@
  * and password to the source's (the target's Secret would no longer log in). Every other role comes over as it
  * is, with its password hash, md5 ones included; the source's superuser becomes an ordinary role of the target
  * when the names differ (it keeps SUPERUSER, and the objects it owns keep their owner).
+ *
+ * The dump is read per statement (splitSql), never per line: a role's setting may be a literal of many lines, any
+ * of which may read like a statement. A psql meta-command outside SQL is refused; the dump's own `\restrict` and
+ * `\unrestrict` lines are left out (the load restricts its psql itself, dump-script.ts).
  *
  * Nothing here returns a password: what is reported is redacted.
  */
@@ -20,22 +26,30 @@ export interface GlobalsRewrite {
   tablespaces: Array<{ name: string; location: string }>;
 }
 
-// A role name as pg_dumpall writes it: a quoted identifier ("" for a quote) or a plain lower-case one.
+// A role name as pg_dumpall writes it: a quoted identifier ("" for a quote) or a plain lower-case one. Each is
+// matched against one whole statement (splitSql), its trailing blanks cut.
 const IDENT = String.raw`("(?:[^"]|"")*"|[^\s;"]+)`;
 const CREATE_ROLE = new RegExp(`^CREATE ROLE ${IDENT};$`);
 const ALTER_ROLE_WITH = new RegExp(`^ALTER ROLE ${IDENT} WITH\\b`);
 const ANY_ROLE_WITH = new RegExp(`^(?:CREATE|ALTER) ROLE ${IDENT}\\b`);
 const TABLESPACE = new RegExp(`^CREATE TABLESPACE ${IDENT} .*LOCATION '((?:[^']|'')*)';$`);
 const MD5 = /\bPASSWORD 'md5[0-9a-f]{32}'/;
+// The client's own \restrict of newer pg_dumpall (17.6, 16.10, 15.14, 14.19, 13.22 and later): the plugin restricts psql itself.
+const RESTRICT = /^\\(?:un)?restrict [A-Za-z0-9]+[ \t\r]*\n?$/;
+// A password literal, E'…' or '…', to its closing quote or the end of its line (psql cuts long lines it quotes).
+const PASSWORD = /(\bPASSWORD\s+)(?:E'(?:[^'\\\n]|''|\\[^])*(?:'|$)|'(?:[^'\n]|'')*(?:'|$))/gim;
 
 /** An identifier as written in SQL, unquoted: `"pg-14-admin"` → `pg-14-admin`. */
 export function unquoteIdent(s: string): string {
   return s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
 }
 
-/** The line with every password literal replaced, so that it can be printed or logged. */
-export function redactPasswords(line: string): string {
-  return line.replace(/\bPASSWORD '(?:[^']|'')*'/g, "PASSWORD '<redacted>'");
+/**
+ * The text with every password literal replaced (`PASSWORD '…'` or `E'…'`, in any case, also one that a line cut
+ * short leaves open), so that it can be printed or logged.
+ */
+export function redactPasswords(text: string): string {
+  return text.replace(PASSWORD, "$1'<redacted>'");
 }
 
 /** Who the target already has: the superuser that the plugin connects as, and every role that exists there. */
@@ -50,29 +64,51 @@ export interface TargetRoles {
  * again (an error that would stop the load), and the target's superuser is not altered either, so that it keeps
  * its attributes and the password of the target's Secret (its per-role settings, ALTER ROLE … SET, stay). Another
  * existing role (the bootstrap `postgres` beside a `pg-14-admin`) takes the source's attributes and password, as
- * it would on any restore. md5 roles and tablespaces are named for the report.
+ * it would on any restore. md5 roles and tablespaces are named for the report. Decided per whole statement
+ * (splitSql); everything else stays exactly as it was, but the dump's own `\restrict`/`\unrestrict` lines. Throws
+ * (META_REFUSED) when the dump holds any other psql meta-command outside SQL.
  */
 export function rewriteGlobals(dump: string, target: TargetRoles): GlobalsRewrite {
   const existing = new Set([target.superuser, ...(target.existing ?? [])]);
+  const r: GlobalsRewrite = { sql: '', skipped: [], md5Roles: [], tablespaces: [] };
   const out: string[] = [];
-  const skipped: string[] = [];
-  const md5Roles: string[] = [];
-  const tablespaces: GlobalsRewrite['tablespaces'] = [];
-  for (const line of dump.split('\n')) {
-    const create = CREATE_ROLE.exec(line);
-    const alter = ALTER_ROLE_WITH.exec(line);
-    const role = unquoteIdent(create?.[1] ?? alter?.[1] ?? '');
-    if ((create && existing.has(role)) || (alter && role === target.superuser)) {
-      skipped.push(redactPasswords(line));
+  let unended = false;
+  for (const piece of splitSql(dump)) {
+    if (piece.kind === 'meta') {
+      if (unended || !RESTRICT.test(piece.text)) throw new Error(META_REFUSED);
       continue;
     }
-    const named = ANY_ROLE_WITH.exec(line)?.[1];
-    if (named !== undefined && MD5.test(line)) md5Roles.push(unquoteIdent(named));
-    const ts = TABLESPACE.exec(line);
-    if (ts?.[1] && ts[2] !== undefined) tablespaces.push({ name: unquoteIdent(ts[1]), location: ts[2].replace(/''/g, "'") });
-    out.push(line);
+    const body = piece.text.slice(piece.lead).trimEnd();
+    unended = piece.kind === 'rest' && body !== '';
+    if (piece.kind === 'statement' && dropped(body, existing, target.superuser)) {
+      r.skipped.push(redactPasswords(body));
+      out.push(piece.text.slice(0, piece.lead));
+      continue;
+    }
+    noteOf(body, r);
+    out.push(piece.text);
   }
-  return { sql: out.join('\n'), skipped, md5Roles, tablespaces };
+  return { ...r, sql: out.join('') };
+}
+
+/** Why rewriteGlobals refuses a dump: psql would run the backslash command, not send it to the server. */
+export const META_REFUSED = 'the source\'s globals (pg_dumpall --globals-only) hold a psql meta-command outside SQL, ' +
+  'which the plugin will not run: nothing was loaded';
+
+/** Whether a statement of the dump is left out: a role the target has is not created again, its superuser not altered. */
+function dropped(body: string, existing: Set<string>, superuser: string): boolean {
+  const create = CREATE_ROLE.exec(body);
+  if (create) return existing.has(unquoteIdent(create[1] as string));
+  const alter = ALTER_ROLE_WITH.exec(body);
+  return alter !== null && unquoteIdent(alter[1] as string) === superuser;
+}
+
+/** What the report says of a statement that stays: an md5 role, a tablespace and its location. */
+function noteOf(body: string, r: GlobalsRewrite): void {
+  const named = ANY_ROLE_WITH.exec(body)?.[1];
+  if (named !== undefined && MD5.test(body)) r.md5Roles.push(unquoteIdent(named));
+  const ts = TABLESPACE.exec(body);
+  if (ts?.[1] && ts[2] !== undefined) r.tablespaces.push({ name: unquoteIdent(ts[1]), location: ts[2].replace(/''/g, "'") });
 }
 
 /** The report's lines about the globals: nothing in them is a password. */

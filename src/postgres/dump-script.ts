@@ -27,6 +27,21 @@ export PGPASSWORD PGHOST=$1 PGPORT=$2 PGUSER=$3 PGOPTIONS='${sessionOptions('-c 
 pg_dumpall -w --globals-only || exit 40`;
 
 /**
+ * A shell function, `restrict`: prints `\restrict <random key>` where this psql has it (17.6, 16.10, 15.14, 14.19,
+ * 13.22 and every later release, read from `psql --version`), nothing where it has not. Restricted, psql runs no
+ * meta-command but the `\unrestrict` of that key, which nothing derived from the source can know. It fails when
+ * no key can be read from /dev/urandom.
+ */
+export const RESTRICT_SH = `restrict() {
+  set -- $(psql --version | sed -nE 's/^[^0-9]*([0-9]+)(\\.([0-9]+))?.*/\\1 \\3/p') 0 0
+  case "$1" in 13) m=22;; 14) m=19;; 15) m=14;; 16) m=10;; 17) m=6;; *) m=0;; esac
+  [ "$1" -ge 13 ] && [ "\${2:-0}" -ge "$m" ] || return 0
+  k=$(od -An -N16 -tx1 /dev/urandom | tr -dc 0-9a-f)
+  [ \${#k} -eq 32 ] || { echo "cannot read a random key for psql's restrict mode from /dev/urandom" >&2; return 1; }
+  printf '\\\\restrict %s\\n' "$k"
+}`;
+
+/**
  * Loads the source into an empty target: the globals (rewritten already), then per database a dump and a
  * restore. Streamed (`pg_dump -Fc -Z 0 | pg_restore --single-transaction`: nothing to fill and read back, nothing
  * to compress for a stream that never touches a disk, and under wal_level=minimal no WAL for the tables made and
@@ -52,6 +67,7 @@ IFS= read -r b || exit 90; dec "$b"; TPW=$v
 IFS= read -r b || exit 90; dec "$b"; G=$v
 src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='${sessionOptions('-c default_transaction_read_only=on')}' "$@"; }
 dst() { PGPASSWORD=$TPW PGHOST=$TH PGPORT=$TP PGUSER=$TU PGOPTIONS='${sessionOptions()}' "$@"; }
+${RESTRICT_SH}
 q() { "$@" psql -X -w -A -t -v ON_ERROR_STOP=1 -d postgres -c "$Q"; }
 Q="select current_setting('default_transaction_read_only') || ' ' || current_setting('server_version_num') || ' ' || (select system_identifier from pg_control_system())"
 S=$(q src) || { echo "cannot reach the source $SH:$SP as $SU" >&2; exit 32; }
@@ -65,7 +81,8 @@ Q="${TARGET_CONTENT_SQL}"
 C=$(q dst) || exit 31
 [ -z "$C" ] || { echo "the target is not empty ($C): a dump is loaded into an empty instance only; nothing was written" >&2; exit 30; }
 say "source $SV (read-only session), target empty; globals first"
-printf '%s\\n' "$G" | dst psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null || exit 42
+R=$(restrict) || exit 42
+printf '%s\\n%s\\n' "$R" "$G" | dst psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null || exit 42
 W=$(mktemp -d) || exit 91
 i=0
 while IFS= read -r b && [ -n "$b" ]; do

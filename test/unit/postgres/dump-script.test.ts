@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
+import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, RESTRICT_SH, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
 
 const test = suite('the dump method\'s scripts: values as arguments, secrets on stdin, the source read-only by construction');
 
@@ -48,6 +48,25 @@ test('streamed, each database loads in one transaction (no WAL under wal_level=m
   const create = lines.findIndex((l) => l.includes('-C -L "$W/db.list" -d postgres'));
   assert.ok(create > 0 && create < lines.indexOf(stream), 'the database first');
   assert.match(DUMP_RESTORE_SCRIPT, 'pg_restore -l -C "$W/schema" | grep -E \'^[0-9]+; [0-9]+ [0-9]+ (DATABASE|DATABASE PROPERTIES) - ');
+});
+
+/** What RESTRICT_SH's function prints under sh where `psql --version` says `version`. */
+function restrictLine(version: string): string {
+  const r = spawnSync('sh', ['-c', `${RESTRICT_SH}\npsql() { echo "$V"; }\nrestrict`], { env: { ...process.env, V: version }, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test('the globals go to a psql restricted by a random key where it has \\restrict (17.6, 16.10, 15.14, 14.19, 13.22 on)', () => {
+  for (const v of ['17.6', '16.10 (Debian 16.10-1.pgdg120+1)', '15.14', '14.19', '13.22', '18.1', '18beta3', '19devel']) {
+    assert.match(restrictLine(`psql (PostgreSQL) ${v}`), /^\\restrict [0-9a-f]{32}\n$/, v);
+  }
+  assert.is.not(restrictLine('psql (PostgreSQL) 17.6'), restrictLine('psql (PostgreSQL) 17.6'), 'a new key each time');
+  for (const v of ['17.5', '16.9', '15.13', '14.18', '13.21', '12.22', '']) assert.is(restrictLine(`psql (PostgreSQL) ${v}`), '', v);
+  const lines = DUMP_RESTORE_SCRIPT.split('\n');
+  const feed = lines.findIndex((l) => l.includes('| dst psql'));
+  assert.is(lines[feed - 1], 'R=$(restrict) || exit 42');
+  assert.match(lines[feed] ?? '', `printf '%s\\n%s\\n' "$R" "$G" | dst psql`, 'the key\'s line first, then the globals');
 });
 
 test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => {
