@@ -13,6 +13,7 @@ import { describeStrategy } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached, waitPodsGone } from '../../steps/workload.ts';
+import { stillDownProblem } from '../../steps/still-down.ts';
 import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
@@ -150,6 +151,10 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
       // The reference is read from the snapshot on a copy: only a compare inside the downtime needs it by then.
       // Else it starts once the applications are back, so that it competes with nothing in the downtime.
       if (opts.fullVerify || !ctx.shapeBefore) startReference(ctx, 3600_000);
+      // Nothing but the plugin may run on the volume once pg_upgrade starts: a controller that healed the scale-down stops the run here.
+      const back = await stillDownProblem(ctx.cluster, { namespace: ctx.d.namespace, workload: { ...st(ctx).workload, selector: ctx.d.workload.selector },
+        apps: st(ctx).apps, claim: ctx.d.pvc.metadata.name });
+      if (back) throw new CliError(back, ExitCode.failed);
       if (!isDone(ctx.state, 'job-started')) await record(ctx, 'job-started');
       const job = buildUpgradeJob(ctx.job);
       const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout));

@@ -3,6 +3,8 @@ import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../po
 import { refOf } from '../../../postgres/workload.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
+import { appsBackProblem } from '../../../steps/still-down.ts';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
@@ -29,6 +31,8 @@ async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
  * load made there, for its owner to drop, and goes on once it is empty again.
  */
 async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+  const back = await appsBackProblem(ctx.cluster, ctx.d.namespace, dst(ctx).apps, `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`);
+  if (back) throw new CliError(back, ExitCode.failed);
   if (isDumpDone(ctx.state, 'load-started')) {
     if (ctx.existing) {
       const content = await existingContent(ctx.cluster, ctx.existing);
