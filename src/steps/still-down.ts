@@ -1,6 +1,8 @@
 import type { Cluster, KObject, Pod } from '../k8s/cluster.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import { replicaOrImageManagers } from '../postgres/gitops.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { poll } from './poll.ts';
 
 /** What the plugin stopped: the database and its applications, and the database's claim. */
 export interface Stopped {
@@ -59,4 +61,21 @@ export async function stillDownProblem(cluster: Cluster, s: Stopped): Promise<st
   return `something else started what the upgrade stopped: ${found.join('; ')}. A controller (Argo CD, Flux, an operator) heals the scale-down; ` +
     `pg_upgrade did not start and the data is as it was. Pause that controller, then undo (kubectl pgupgrade upgrade -n ${ns} ` +
     `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name} --rollback) or scale them to 0 and run the same command again to resume`;
+}
+
+/**
+ * Waits until the stopped database has no pod, failing at once when someone else scales it back up meanwhile (a
+ * controller that heals the scale-down would otherwise keep the wait going until its timeout).
+ */
+export async function waitStillDown(cluster: Cluster, s: Stopped, timeoutMs: number): Promise<void> {
+  const ns = s.namespace;
+  await poll('the database pod to be deleted', timeoutMs, async () => {
+    const back = await scaledBack(cluster, ns, [s.workload]);
+    if (back.length) {
+      throw new CliError(`something else started what the upgrade stopped: ${back.join('; ')}. A controller (Argo CD, Flux, an operator) heals the ` +
+        `scale-down; pg_upgrade did not start and the data is as it was. Pause that controller, then undo (kubectl pgupgrade upgrade -n ${ns} ` +
+        `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name} --rollback) or run the same command again to resume`, ExitCode.failed);
+    }
+    return (await cluster.listPods(ns, s.workload.selector)).length === 0 ? true : undefined;
+  }, `look at them: kubectl -n ${ns} get pods -l ${Object.entries(s.workload.selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
 }
