@@ -15,6 +15,10 @@ export interface Stopped {
 const live = (p: Pod) => p.phase !== 'Succeeded' && p.phase !== 'Failed';
 const ours = (p: Pod) => Object.entries(OWNED_LABELS).every(([k, v]) => p.metadata.labels?.[k] === v);
 
+/** The command that undoes an in-place upgrade of the stopped workload. */
+export const rollbackOf = (s: { namespace: string; workload: { kind: string; name: string } }): string =>
+  `kubectl pgupgrade upgrade -n ${s.namespace} ${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name} --rollback`;
+
 /** Who set spec.replicas, from the object's managedFields: the manager that scaled it back up owns the field now. */
 export function replicasOwnersOf(o: KObject): string[] {
   return replicaOrImageManagers({ name: o.metadata.name, managedFields: (o.metadata.managedFields ?? []).filter((m) =>
@@ -59,23 +63,22 @@ export async function stillDownProblem(cluster: Cluster, s: Stopped): Promise<st
   if (mounting.length) found.push(`pod ${mounting.map((p) => p.metadata.name).join(', ')} mounts PVC ${s.claim}`);
   if (!found.length) return undefined;
   return `something else started what the upgrade stopped: ${found.join('; ')}. A controller (Argo CD, Flux, an operator) heals the scale-down; ` +
-    `pg_upgrade did not start and the data is as it was. Pause that controller, then undo (kubectl pgupgrade upgrade -n ${ns} ` +
-    `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name} --rollback) or scale them to 0 and run the same command again to resume`;
+    `pg_upgrade did not start and the data is as it was. Pause that controller, then undo (${rollbackOf(s)}) or scale them to 0 and run the same command again to resume`;
 }
 
 /**
- * Waits until the stopped database has no pod, failing at once when someone else scales it back up meanwhile (a
- * controller that heals the scale-down would otherwise keep the wait going until its timeout).
+ * Waits until a workload the upgrade scaled to 0 has no pod, failing at once when someone else scales it back up
+ * meanwhile (a controller that heals the scale-down would otherwise keep the wait going until its timeout).
+ * `rollback` is the command that undoes the run.
  */
-export async function waitStillDown(cluster: Cluster, s: Stopped, timeoutMs: number): Promise<void> {
-  const ns = s.namespace;
-  await poll('the database pod to be deleted', timeoutMs, async () => {
-    const back = await scaledBack(cluster, ns, [s.workload]);
+export async function waitScaledDown(cluster: Cluster, ns: string, w: { kind: string; name: string; selector: Record<string, string> }, what: string,
+  rollback: string, timeoutMs: number): Promise<void> {
+  await poll(`${what} to be deleted`, timeoutMs, async () => {
+    const back = await scaledBack(cluster, ns, [w]);
     if (back.length) {
       throw new CliError(`something else started what the upgrade stopped: ${back.join('; ')}. A controller (Argo CD, Flux, an operator) heals the ` +
-        `scale-down; pg_upgrade did not start and the data is as it was. Pause that controller, then undo (kubectl pgupgrade upgrade -n ${ns} ` +
-        `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name} --rollback) or run the same command again to resume`, ExitCode.failed);
+        `scale-down; the upgrade went no further (no pg_upgrade, no load) and the data is as it was. Pause that controller, then undo (${rollback}) or run the same command again to resume`, ExitCode.failed);
     }
-    return (await cluster.listPods(ns, s.workload.selector)).length === 0 ? true : undefined;
-  }, `look at them: kubectl -n ${ns} get pods -l ${Object.entries(s.workload.selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
+    return (await cluster.listPods(ns, w.selector)).length === 0 ? true : undefined;
+  }, `look at them: kubectl -n ${ns} get pods -l ${Object.entries(w.selector).map(([k, v]) => `${k}=${v}`).join(',')}`);
 }

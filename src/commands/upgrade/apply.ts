@@ -12,8 +12,8 @@ import { isDone, type UpgradeState } from '../../state/state.ts';
 import { describeStrategy } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
-import { scaleTo, waitDetached, waitPodsGone } from '../../steps/workload.ts';
-import { stillDownProblem, waitStillDown, type Stopped } from '../../steps/still-down.ts';
+import { scaleTo, waitDetached } from '../../steps/workload.ts';
+import { rollbackOf, stillDownProblem, waitScaledDown, type Stopped } from '../../steps/still-down.ts';
 import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
@@ -39,7 +39,8 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
           for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
           return Promise.all(ctx.d.apps.map(async (a) => {
             const t = Date.now();
-            await waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout);
+            await waitScaledDown(ctx.cluster, ctx.d.namespace, { kind: a.kind, name: a.metadata.name, selector: a.selector }, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`,
+              rollbackOf(stoppedOf(ctx)), timeout);
             return [a.metadata.name, stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30)] as const;
           }));
         });
@@ -109,7 +110,7 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
             // Recreate first: no pod of another revision may start beside the stopped server on its volume.
             if (st(ctx).strategy) await switchToRecreate(ctx.cluster, ctx.d.namespace, st(ctx).workload.name);
             await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
-            await waitStillDown(ctx.cluster, stoppedOf(ctx), timeout);
+            await waitScaledDown(ctx.cluster, ctx.d.namespace, stoppedOf(ctx).workload, 'the database pod', rollbackOf(stoppedOf(ctx)), timeout);
           });
           const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
             (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));

@@ -2,8 +2,8 @@ import type { ListrTask } from 'listr2';
 import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
-import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
-import { appsBackProblem } from '../../../steps/still-down.ts';
+import { scaleTo } from '../../../steps/workload.ts';
+import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
@@ -15,7 +15,9 @@ import { existingContent, halfLoaded } from './existing.ts';
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   ctx.timings.downtime = Date.now();
   for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-  await Promise.all(ctx.d.apps.map((a) => waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeoutMs)));
+  const rollback = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`;
+  await Promise.all(ctx.d.apps.map((a) => waitScaledDown(ctx.cluster, ctx.d.namespace, { kind: a.kind, name: a.metadata.name, selector: a.selector },
+    `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, rollback, timeoutMs)));
   return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
 }
 
