@@ -54,6 +54,13 @@ test('Argo CD markers on the database and its application: refused before any do
     assert.is(await replicas(cp, ns, 'deploy/circleci-frontend'), '1');
     assert.is(await recordedState(cp, ns), undefined, 'no record: nothing started');
     assert.equal(healer.healed, [], 'nothing was scaled down for the controller to heal');
+    const dump = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '--method', 'dump', '-y'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    assert.is(dump.code, 2, dump.stdout + dump.stderr);
+    assert.match(dump.stdout + dump.stderr, 'Argo CD Application shop manages Deployment circleci-frontend');
+    // --gitops-paused: the user says the controller is paused; the plan goes on past the refusal (a dry run changes nothing).
+    const paused = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '--gitops-paused', '--dry-run'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    assert.is(paused.code, 0, paused.stdout + paused.stderr);
+    assert.is(await replicas(cp, ns, `sts/${STS}`), '1');
     const check = await runAsync(requireBinary(), ['check', '-n', ns, '--to', '15'], { KUBECONFIG: cp.kubeconfig }, 300_000);
     assert.match(check.stdout + check.stderr, /kubectl patch application shop/);
   } finally {
