@@ -16,6 +16,8 @@ export interface Meta {
   uid?: string;
   creationTimestamp?: string | Date;
   ownerReferences?: Array<{ kind: string; name: string }>;
+  /** Who set which field (server-side field management): read to find the controllers of replicas and image. */
+  managedFields?: Array<{ manager?: string; operation?: string; subresource?: string; fieldsV1?: unknown }>;
 }
 
 /** A container as the plugin reads it. */

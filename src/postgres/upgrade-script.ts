@@ -135,6 +135,8 @@ fi
 # pg_upgrade 15 and older copies by default and has no --copy flag.
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
 say "pg_upgrade $MODE --jobs=$(nproc) (its consistency checks first)"
+# Once more right before pg_upgrade: a pod that another controller started meanwhile runs the old server on this directory.
+[ -f "$D/postmaster.pid" ] && { echo "$D/postmaster.pid appeared while the Job prepared: another pod started the old server on this volume (a controller scaled the workload back up?); pg_upgrade did not start and $D is as it was; stop that pod and pause its controller, then run the same command again" >&2; exit 14; }
 # fsync of the marker and its directory only: a global sync waits for every filesystem of the node.
 echo "$M" > "$TX" && sync "$TX" "$P"
 T0=$(date +%s%N)

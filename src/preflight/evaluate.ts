@@ -1,3 +1,4 @@
+import { describeManager, managersOfAll } from '../postgres/gitops.ts';
 import { bitnamiTargetNote } from '../postgres/images.ts';
 import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
 import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding, type WorkloadWaits } from '../postgres/rules.ts';
@@ -61,10 +62,22 @@ export function verifyVolumeUsers(e: Evidence): Finding[] {
   const out = [users.length
     ? f('volume-users', 'Only the database mounts its volume', 'fail', `pods mounting PVC ${e.d.pvc?.metadata.name}: ${users.join(', ')}`, 'delete or scale down those pods; the upgrade cannot detach the volume while they run')
     : f('volume-users', 'Only the database mounts its volume', 'pass', `only ${e.d.pod?.metadata.name ?? 'the database pod'}`)];
-  out.push(e.d.managers.length
-    ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')
-    : f('managed-by', 'No controller reverts the image', 'pass', 'no Helm, Argo CD or Flux markers'));
+  out.push(managedBy(e));
   return out;
+}
+
+/** Argo CD or Flux on the database or its applications (upgrade refuses them unless --gitops-paused); Helm and other field managers noted. */
+function managedBy(e: Evidence): Finding {
+  const all = managersOfAll([e.d.workload, ...e.d.apps]);
+  const ns = e.d.namespace;
+  const healing = all.filter((m) => m.heals);
+  if (healing.length) {
+    return f('managed-by', 'No controller reverts the image', 'warn', `${healing.map((m) => describeManager(m, ns)).join('; ')}: it would scale the database or ` +
+      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused', 'pause it (the command above), then upgrade with --gitops-paused');
+  }
+  return e.d.managers.length
+    ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')
+    : f('managed-by', 'No controller reverts the image', 'pass', 'no Helm, Argo CD or Flux markers');
 }
 
 /** What pg_controldata says of the stopped cluster. */

@@ -12,7 +12,8 @@ import { isDone, type UpgradeState } from '../../state/state.ts';
 import { describeStrategy } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
-import { scaleTo, waitDetached, waitPodsGone } from '../../steps/workload.ts';
+import { scaleTo, waitDetached } from '../../steps/workload.ts';
+import { rollbackOf, stillDownProblem, waitScaledDown, type Stopped } from '../../steps/still-down.ts';
 import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
@@ -38,7 +39,8 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
           for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
           return Promise.all(ctx.d.apps.map(async (a) => {
             const t = Date.now();
-            await waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeout, a.matchExpressions);
+            await waitScaledDown(ctx.cluster, ctx.d.namespace, { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
+              `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, rollbackOf(stoppedOf(ctx)), timeout);
             return [a.metadata.name, stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30)] as const;
           }));
         });
@@ -89,6 +91,10 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
 /** What the stop step says of a RollingUpdate Deployment's strategy, which it sets aside. */
 const setAside = (s: UpgradeState) => (s.strategy ? `; strategy ${describeStrategy(s.strategy)} → Recreate until the new server is up` : '');
 
+/** What the upgrade stops, for the checks that nothing else started it again. */
+const stoppedOf = (ctx: UpgradeCtx): Stopped => ({ namespace: ctx.d.namespace, workload: { ...st(ctx).workload, selector: ctx.d.workload.selector },
+  apps: st(ctx).apps, claim: ctx.d.pvc.metadata.name });
+
 /** The database down, its volume detached and snapshotted. */
 function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
   return [
@@ -104,7 +110,8 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
             // Recreate first: no pod of another revision may start beside the stopped server on its volume.
             if (st(ctx).strategy) await switchToRecreate(ctx.cluster, ctx.d.namespace, st(ctx).workload.name);
             await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
-            await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.d.workload.selector, `the database pod`, timeout, ctx.d.workload.matchExpressions);
+            await waitScaledDown(ctx.cluster, ctx.d.namespace, { ...stoppedOf(ctx).workload, matchExpressions: ctx.d.workload.matchExpressions }, 'the database pod',
+              rollbackOf(stoppedOf(ctx)), timeout);
           });
           const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
             (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));
@@ -150,6 +157,9 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
       // The reference is read from the snapshot on a copy: only a compare inside the downtime needs it by then.
       // Else it starts once the applications are back, so that it competes with nothing in the downtime.
       if (opts.fullVerify || !ctx.shapeBefore) startReference(ctx, 3600_000);
+      // Nothing but the plugin may run on the volume once pg_upgrade starts: a controller that healed the scale-down stops the run here.
+      const back = await stillDownProblem(ctx.cluster, stoppedOf(ctx));
+      if (back) throw new CliError(back, ExitCode.failed);
       if (!isDone(ctx.state, 'job-started')) await record(ctx, 'job-started');
       const job = buildUpgradeJob(ctx.job);
       const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout));

@@ -24,6 +24,7 @@ interface UpgradeArgs extends GlobalArgs {
   snapshot: boolean;
   'wait-snapshot-ready': boolean;
   'patch-workload': boolean;
+  'gitops-paused': boolean;
   'dry-run': boolean;
   rollback: boolean;
   'full-verify': boolean;
@@ -53,6 +54,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('snapshot', { type: 'boolean', default: true, describe: '--no-snapshot skips the snapshot: no way back once the new server has started' })
       .option('wait-snapshot-ready', { type: 'boolean', default: false, describe: 'Keep the database down until the snapshot is ready to use, not just cut' })
       .option('patch-workload', { type: 'boolean', default: true, describe: '--no-patch-workload: print the change to make in Helm/GitOps, and stop' })
+      .option('gitops-paused', { type: 'boolean', default: false,
+        describe: 'Go on although Argo CD or Flux manages the workload or its applications: you paused its automated sync/healing yourself' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print every object and patch, in order, as YAML; change nothing' })
       .option('full-verify', { type: 'boolean', default: false,
         describe: 'Compare the whole content (every row) before the applications return: downtime then grows with the data. By default ' +
@@ -123,6 +126,7 @@ function dumpOptions(argv: UpgradeArgs) {
     workload: argv.workload, to: argv.to, targetImage: argv['target-image'], target: argv.target, storageClass: argv['storage-class'], size: argv.size,
     cutover: argv.cutover, appSelector: parseSelector(argv['app-selector']), apps: argv.app, force: argv.force, timeoutSeconds: argv.timeout,
     superuserSecret: superuserSecretOf(argv['superuser-secret']), dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
+    gitopsPaused: argv['gitops-paused'],
   };
 }
 
@@ -132,6 +136,6 @@ function upgradeOptions(argv: UpgradeArgs) {
     workload: argv.workload, to: argv.to, method: argv.method as InPlaceMethod, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']), apps: argv.app,
     force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
     timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
-    superuserSecret: superuserSecretOf(argv['superuser-secret']),
+    superuserSecret: superuserSecretOf(argv['superuser-secret']), gitopsPaused: argv['gitops-paused'],
   };
 }

@@ -20,6 +20,8 @@ export interface UpgradeOptions {
   /** Application workloads named with --app, scaled down with those the selector matches. */
   apps: string[];
   force: string[];
+  /** --gitops-paused: the user paused the Argo CD/Flux controller that manages the workload or its applications. */
+  gitopsPaused?: boolean;
   snapshot: boolean;
   waitSnapshotReady: boolean;
   patchWorkload: boolean;

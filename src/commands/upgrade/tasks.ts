@@ -9,6 +9,7 @@ import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.
 import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
+import { gitopsRefusal, managersOfAll } from '../../postgres/gitops.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
 import { bindingProblemOf, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
@@ -81,6 +82,9 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         }
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
+        // Argo CD or Flux would scale the database or its applications back up while they are down: refused before any downtime.
+        const gitops = gitopsRefusal(managersOfAll([ctx.d.workload, ...ctx.d.apps]), ctx.d.namespace, !!opts.gitopsPaused);
+        if (gitops) throw usageError(gitops);
         const relayout = relayoutFor(ctx.d, opts.to);
         if (relayout === 'bitnami') {
           throw usageError(`PGDATA ${ctx.d.pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +

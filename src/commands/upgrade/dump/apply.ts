@@ -2,7 +2,9 @@ import type { ListrTask } from 'listr2';
 import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
-import { scaleTo, waitPodsGone } from '../../../steps/workload.ts';
+import { scaleTo } from '../../../steps/workload.ts';
+import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
@@ -13,7 +15,9 @@ import { existingContent, halfLoaded } from './existing.ts';
 async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   ctx.timings.downtime = Date.now();
   for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-  await Promise.all(ctx.d.apps.map((a) => waitPodsGone(ctx.cluster, ctx.d.namespace, a.selector, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, timeoutMs, a.matchExpressions)));
+  const rollback = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`;
+  await Promise.all(ctx.d.apps.map((a) => waitScaledDown(ctx.cluster, ctx.d.namespace, { kind: a.kind, name: a.metadata.name, selector: a.selector,
+    matchExpressions: a.matchExpressions }, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, rollback, timeoutMs)));
   return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
 }
 
@@ -29,6 +33,8 @@ async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
  * load made there, for its owner to drop, and goes on once it is empty again.
  */
 async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+  const back = await appsBackProblem(ctx.cluster, ctx.d.namespace, dst(ctx).apps, `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`);
+  if (back) throw new CliError(back, ExitCode.failed);
   if (isDumpDone(ctx.state, 'load-started')) {
     if (ctx.existing) {
       const content = await existingContent(ctx.cluster, ctx.existing);

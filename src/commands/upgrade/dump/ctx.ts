@@ -23,6 +23,8 @@ export interface DumpOptions {
   appSelector: Record<string, string>;
   apps: string[];
   force: string[];
+  /** --gitops-paused: the user paused the Argo CD/Flux controller that manages the workload or its applications. */
+  gitopsPaused?: boolean;
   timeoutSeconds: number;
   superuserSecret?: { name: string; key: string };
 }

@@ -1,0 +1,40 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Cluster, KObject, Pod } from '../../../src/k8s/cluster.ts';
+import { appsBackProblem, stillDownProblem } from '../../../src/steps/still-down.ts';
+
+const obj = (kind: string, name: string, replicas: number, manager = 'node-fetch'): KObject => ({ apiVersion: 'apps/v1', kind,
+  metadata: { name, managedFields: [{ manager, operation: 'Update', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }] }, spec: { replicas } });
+const pod = (name: string, labels: Record<string, string>, claim?: string): Pod => ({ metadata: { name, labels }, phase: 'Running', ready: true,
+  spec: { containers: [], volumes: claim ? [{ name: 'd', persistentVolumeClaim: { claimName: claim } }] : [] } });
+// Only readObject and listPods are used: the double implements those two methods of our own interface.
+const double = (objs: KObject[], pods: Pod[]) => ({
+  readObject: async (r: { kind: string; name: string }) => objs.find((o) => o.kind === r.kind && o.metadata.name === r.name),
+  listPods: async () => pods,
+}) as unknown as Cluster;
+const stopped = { namespace: 'db', workload: { kind: 'StatefulSet', name: 'pg', selector: { app: 'pg' } }, apps: [{ kind: 'Deployment', name: 'web' }], claim: 'data-pg-0' };
+
+test('all still down, only the plugin\'s Job on the claim: nothing to say', async () => {
+  const job = pod('pgupgrade-x', { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' }, 'data-pg-0');
+  assert.is(await stillDownProblem(double([obj('StatefulSet', 'pg', 0), obj('Deployment', 'web', 0)], [job]), stopped), undefined);
+});
+
+test('a controller scaled the database back up and its pod mounts the claim: named, with the manager of spec.replicas', async () => {
+  const c = double([obj('StatefulSet', 'pg', 1, 'argocd-controller'), obj('Deployment', 'web', 0)], [pod('pg-0', { app: 'pg' }, 'data-pg-0'), pod('other', {}, 'data-pg-0')]);
+  const msg = await stillDownProblem(c, stopped) ?? '';
+  assert.match(msg, 'StatefulSet db/pg has 1 replicas again (spec.replicas set by field manager argocd-controller)');
+  assert.match(msg, 'pod pg-0 of StatefulSet pg runs again');
+  assert.match(msg, 'pod other mounts PVC data-pg-0');
+  assert.match(msg, 'pg_upgrade did not start');
+  assert.match(msg, 'kubectl pgupgrade upgrade -n db sts/pg --rollback');
+});
+
+test('an application scaled back up stops the load of a dump', async () => {
+  const c = double([obj('Deployment', 'web', 2, 'kustomize-controller')], []);
+  const msg = await appsBackProblem(c, 'db', [{ kind: 'Deployment', name: 'web' }], 'kubectl pgupgrade upgrade -n db deploy/pg --rollback') ?? '';
+  assert.match(msg, 'Deployment db/web has 2 replicas again (spec.replicas set by field manager kustomize-controller)');
+  assert.match(msg, 'the load did not start');
+  assert.is(await appsBackProblem(double([obj('Deployment', 'web', 0)], []), 'db', [{ kind: 'Deployment', name: 'web' }], ''), undefined);
+});
+
+test.run();
