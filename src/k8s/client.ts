@@ -5,6 +5,7 @@ import type { ResolvedContext } from './kubeconfig.ts';
 import { parseQuantity } from './quantity.ts';
 import { retryRead } from './retry.ts';
 import type { AccessQuestion, Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
+import { execSilenceMs } from './silence.ts';
 
 /** The only implementation of {@link Cluster}: client-node, configured from the context kubectl would use. */
 export function connectCluster(ctx: ResolvedContext): Cluster {
@@ -164,7 +165,7 @@ function toPvc(o: k8s.V1PersistentVolumeClaim): Pvc {
  * total limit, but one that says nothing for this long is taken as hung. Scripts whose steps can be silent for
  * longer print a heartbeat line (src/postgres/heartbeat.ts), which is dropped from their stderr here.
  */
-const silenceMs = () => Number(process.env.PGUPGRADE_EXEC_SILENCE_MS) || 120_000;
+const silenceMs = execSilenceMs;
 const HEARTBEAT_LINE = /^pgupgrade: still working\n/gm;
 
 /** Exec over WebSocket; stdin is sent on the stdin channel and closed, so a password never reaches the URL. */

@@ -1,7 +1,8 @@
 /**
- * Shell text that makes a long, quiet script talk: a line on stderr every 20 s while it runs, so that the plugin's
- * exec (which gives up on silence, not on total time) knows the work goes on. The plugin drops these lines from
- * stderr. Prepend it to a script; it stops with the script.
+ * Shell text that makes a long, quiet script talk: a line on stderr every few seconds while it runs, so that the
+ * plugin's exec (which gives up on silence, not on total time) knows the work goes on. The plugin drops these
+ * lines from stderr. Prepend it to a script; it stops with the script. On stderr only: stdout is the script's
+ * answer, which the plugin reads (and waits on, as HELD_PSQL_SCRIPT's HELD line).
  */
 export function heartbeat(seconds: number): string {
   // The script runs in the database container, whose pid 1 is often the postmaster. A child left behind there is
@@ -13,7 +14,19 @@ trap 'kill $pgupgrade_hb 2>/dev/null; wait $pgupgrade_hb 2>/dev/null' EXIT
 `;
 }
 
-/** A script that talks while it works. */
-export function withHeartbeat(script: string, seconds = 20): string {
-  return `${heartbeat(seconds)}${script}`;
+/**
+ * Seconds between two heartbeat lines for an exec that gives up after `silenceMs` of silence: a quarter of it, so
+ * that a late tick or a slow stream still lands in time; at least 1 s (sleep's unit), at most 20 s.
+ */
+export function heartbeatSeconds(silenceMs: number): number {
+  if (!Number.isFinite(silenceMs) || silenceMs <= 0) return 20;
+  return Math.min(20, Math.max(1, Math.floor(silenceMs / 4000)));
+}
+
+/**
+ * A script that talks while it works, often enough for an exec that gives up after `silenceMs` of silence (pass
+ * execSilenceMs() of src/k8s/silence.ts: PGUPGRADE_EXEC_SILENCE_MS, so that a lowered limit lowers the interval).
+ */
+export function withHeartbeat(script: string, silenceMs: number): string {
+  return `${heartbeat(heartbeatSeconds(silenceMs))}${script}`;
 }
