@@ -28,7 +28,7 @@ async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
  * plugin made it (its PVC made anew); an existing target is never reset: the run stops (exit 2) naming what the
  * load made there, for its owner to drop, and goes on once it is empty again.
  */
-async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+async function load(ctx: DumpCtx, timeoutMs: number, report: (text: string) => void): Promise<string> {
   if (isDumpDone(ctx.state, 'load-started')) {
     if (ctx.existing) {
       const content = await existingContent(ctx.cluster, ctx.existing);
@@ -41,7 +41,7 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
     await forgetSourceReference(ctx);
     await recordDump(ctx, 'load-started');
   }
-  return loadTarget(ctx).catch((err: unknown) => {
+  return loadTarget(ctx, report).catch((err: unknown) => {
     throw loadStopped(err, dst(ctx).target.existing);
   });
 }
@@ -67,7 +67,7 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
     }),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
-    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx) => load(ctx, timeout)),
+    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) => load(ctx, timeout, report)),
     phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {
       await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the settings back');
       await syncTarget(ctx);
