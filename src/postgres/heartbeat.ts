@@ -8,7 +8,9 @@ export function heartbeat(seconds: number): string {
   // The script runs in the database container, whose pid 1 is often the postmaster. A child left behind there is
   // reparented to it, and one that then dies of a signal reads to it as a crashed backend: it resets every
   // connection and runs crash recovery. So every process the heartbeat starts is killed and reaped by its parent.
-  return `( trap 'kill $pgupgrade_s 2>/dev/null; wait $pgupgrade_s 2>/dev/null; exit 0' TERM
+  // Its first line at once: from there on the exec's silence limit counts the work's silence alone.
+  return `echo 'pgupgrade: still working' >&2
+( trap 'kill $pgupgrade_s 2>/dev/null; wait $pgupgrade_s 2>/dev/null; exit 0' TERM
   while :; do sleep ${Math.max(1, Math.floor(seconds))} & pgupgrade_s=$!; wait $pgupgrade_s; echo 'pgupgrade: still working' >&2; done ) & pgupgrade_hb=$!
 trap 'kill $pgupgrade_hb 2>/dev/null; wait $pgupgrade_hb 2>/dev/null' EXIT
 `;
