@@ -13,7 +13,9 @@ import { assertNoSecret, deployCase, user, verifyUpgraded, type Deployed } from 
 // SCALE × 100 000 rows: its dump-and-restore, its fingerprint and its ANALYZE each say nothing for longer than LIMIT_MS.
 const test = suite('long work never dies of silence: dump, validate and an in-place verify with the exec\'s silence limit lowered');
 const PASSWORD = 'Silence-E2E-S3cret';
-const LIMIT_MS = 2500;
+// Not lower: the exec's stream passes the test process's node agent, and on a loaded machine a line can take a
+// second or more to arrive (the heartbeat's interval is 1 s at this limit).
+const LIMIT_MS = 3000;
 const SCALE = 20;
 const outputs: RunResult[] = [];
 const dump: Deployed = { name: 'official 12 → 14 by dump, silence limit lowered', file: 'majors', flavour: 'official', from: 12, to: 14, method: 'link',
@@ -46,19 +48,19 @@ test('set up: two official Deployments, seeded, each with a pgbench database of 
   assert.ok(dump.before?.perDb.bench && inPlace.before?.perDb.bench);
 });
 
-test('upgrade --method dump with the limit lowered: it completes, the load said which database it loaded, every write there, data equal', async () => {
+test('upgrade --method dump with the limit lowered: it completes, the load says which database it loads, every write there, data equal', async () => {
   const { cp } = await sharedEnv();
-  const r = await cli(cp, ['upgrade', '-n', dump.ns, '--to', '14', '--method', 'dump', '-y', '-o', 'json']);
+  const r = await cli(cp, ['upgrade', '-n', dump.ns, '--to', '14', '--method', 'dump', '-y']);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  const rep = JSON.parse(r.stdout) as { fingerprint: { equal: boolean }; timingsMs: Record<string, number>; validation: { summary: { fail: number } } };
-  assert.ok(rep.fingerprint.equal);
-  assert.is(rep.validation.summary.fail, 0);
-  assert.ok((rep.timingsMs.loaded ?? 0) > LIMIT_MS, `the load took ${rep.timingsMs.loaded} ms, longer than the limit`);
-  process.stderr.write(`\n  the dump's load took ${((rep.timingsMs.loaded ?? 0) / 1000).toFixed(1)} s with a silence limit of ${LIMIT_MS / 1000} s`);
+  // The load's progress (the task's output): each database by name, and how long its silent dump-and-restore took.
+  assert.match(r.stdout, /loading database bench \(\d+ of \d+\)/);
+  const took = Number(/database bench \(\d+ of \d+\) restored in (\d+) s/.exec(r.stdout)?.[1] ?? 0);
+  assert.ok(took * 1000 > LIMIT_MS, `bench loaded in ${took} s, longer than the limit:\n${r.stdout}`);
+  process.stderr.write(`\n  ${new Date().toISOString()} the dump-and-restore of bench, silent but for the heartbeat, took ${took} s; the silence limit is ${LIMIT_MS / 1000} s`);
   const pod = await podName(cp, dump.ns, 'pgupgrade.kubectl.io/instance=postgres-v14');
   const sql = podSql(cp, dump.ns, pod, 'admin');
   const diff = compareFingerprints(withoutWrites(dump.before as Fingerprint), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true });
-  assert.equal(diff.filter((d) => !d.startsWith('role admin: password')), []);
+  assert.equal(diff, ['role admin: password md5 → scram-sha-256'], 'equal but for the new superuser\'s password hash');
   await assertWritesPresent(sql, await committedWrites(cp, dump.ns, 'postgres-app'));
 });
 
@@ -67,6 +69,7 @@ test('validate with the limit lowered: it reads the new instance\'s data (the pg
   const r = await cli(cp, ['validate', '-n', dump.ns, '-o', 'json']);
   const checks = (JSON.parse(r.stdout || '{"checks":[]}') as { checks: Array<{ id: string; status: string; found: string }> }).checks;
   assert.is(r.code, 0, `${JSON.stringify(checks, null, 1)}\n${r.stderr}`);
+  assert.equal(checks.filter((x) => x.status === 'fail'), []);
   assert.match(checks.find((x) => x.id === 'data')?.found ?? '', /^equal/);
 });
 
