@@ -7,6 +7,7 @@ import { getJson, PARTIAL_METADATA } from './raw-http.ts';
 import { labelSelectorString, type LabelRequirement } from './selector.ts';
 import { retryRead } from './retry.ts';
 import type { AccessQuestion, Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
+import { execSilenceMs } from './silence.ts';
 
 /** The only implementation of {@link Cluster}: client-node, configured from the context kubectl would use. */
 export function connectCluster(ctx: ResolvedContext): Cluster {
@@ -169,8 +170,9 @@ function toPvc(o: k8s.V1PersistentVolumeClaim): Pvc {
  * total limit, but one that says nothing for this long is taken as hung. Scripts whose steps can be silent for
  * longer print a heartbeat line (src/postgres/heartbeat.ts), which is dropped from their stderr here.
  */
-const silenceMs = () => Number(process.env.PGUPGRADE_EXEC_SILENCE_MS) || 120_000;
+const silenceMs = execSilenceMs;
 const HEARTBEAT_LINE = /^pgupgrade: still working\n/gm;
+const FIRST_LINE_MS = 30_000;
 
 /** Exec over WebSocket; stdin is sent on the stdin channel and closed, so a password never reaches the URL. */
 async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: string, command: string[], stdin?: string,
@@ -181,12 +183,14 @@ async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: st
   let socket: { close(): void } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let fail: (e: Error) => void = () => undefined;
-  const quiet = () => {
+  // The first line may take longer: the exec is set up (apiserver, kubelet, the container's runtime) before the
+  // script can say anything, which on a loaded node takes seconds whatever the limit.
+  const quiet = (ms = silenceMs()) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       socket?.close();
-      fail(new Error(`exec in ${ns}/${pod} (container ${container}) said nothing for ${silenceMs() / 1000} s; taken as hung`));
-    }, silenceMs());
+      fail(new Error(`exec in ${ns}/${pod} (container ${container}) said nothing for ${ms / 1000} s; taken as hung`));
+    }, ms);
   };
   out.on('data', (d: Buffer) => {
     quiet();
@@ -200,7 +204,7 @@ async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: st
   const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)]);
   const status = await new Promise<k8s.V1Status>((resolve, reject) => {
     fail = reject;
-    quiet();
+    quiet(Math.max(silenceMs(), FIRST_LINE_MS));
     new k8s.Exec(kc).exec(ns, pod, container, command, out, err, input, false, resolve)
       .then((ws) => {
         socket = ws;

@@ -89,6 +89,7 @@ while IFS= read -r b && [ -n "$b" ]; do
   i=$((i + 1)); dec "$b"; export PGDATABASE="$v"
   CREATE=-C; [ "$v" = postgres ] && CREATE=
   T0=$(date +%s)
+  say "loading database $i"
   if [ -z "$K" ]; then
     if [ -n "$CREATE" ]; then
       # The database first, with its own properties (pg_dump's DATABASE entries of a schema-only dump, which is
@@ -111,6 +112,19 @@ while IFS= read -r b && [ -n "$b" ]; do
 done
 rm -rf "$W"
 say "done: $i databases"`;
+
+/**
+ * What DUMP_RESTORE_SCRIPT's progress line says, for the task's output: which database it loads (the script
+ * names it by its place in `dbs` only, as names never reach its output) and how long one took. Undefined for
+ * any other line.
+ */
+export function loadProgress(line: string, dbs: string[]): string | undefined {
+  const m = /^pgupgrade: (?:loading database (\d+)|database (\d+) restored in (\d+) s)$/.exec(line.trim());
+  if (!m) return undefined;
+  const i = Number(m[1] ?? m[2]);
+  const which = `database ${dbs[i - 1] ?? '?'} (${i} of ${dbs.length})`;
+  return m[1] ? `loading ${which}` : `${which} restored in ${m[3]} s`;
+}
 
 /** DUMP_RESTORE_SCRIPT's stdin: both passwords, the globals, each database, base64 a line, then an empty line. */
 export function dumpRestoreStdin(sourcePassword: string, targetPassword: string, globalsSql: string, dbs: string[]): string {

@@ -1,19 +1,34 @@
 /**
- * Shell text that makes a long, quiet script talk: a line on stderr every 20 s while it runs, so that the plugin's
- * exec (which gives up on silence, not on total time) knows the work goes on. The plugin drops these lines from
- * stderr. Prepend it to a script; it stops with the script.
+ * Shell text that makes a long, quiet script talk: a line on stderr every few seconds while it runs, so that the
+ * plugin's exec (which gives up on silence, not on total time) knows the work goes on. The plugin drops these
+ * lines from stderr. Prepend it to a script; it stops with the script. On stderr only: stdout is the script's
+ * answer, which the plugin reads (and waits on, as HELD_PSQL_SCRIPT's HELD line).
  */
 export function heartbeat(seconds: number): string {
   // The script runs in the database container, whose pid 1 is often the postmaster. A child left behind there is
   // reparented to it, and one that then dies of a signal reads to it as a crashed backend: it resets every
   // connection and runs crash recovery. So every process the heartbeat starts is killed and reaped by its parent.
-  return `( trap 'kill $pgupgrade_s 2>/dev/null; wait $pgupgrade_s 2>/dev/null; exit 0' TERM
+  // Its first line at once: from there on the exec's silence limit counts the work's silence alone.
+  return `echo 'pgupgrade: still working' >&2
+( trap 'kill $pgupgrade_s 2>/dev/null; wait $pgupgrade_s 2>/dev/null; exit 0' TERM
   while :; do sleep ${Math.max(1, Math.floor(seconds))} & pgupgrade_s=$!; wait $pgupgrade_s; echo 'pgupgrade: still working' >&2; done ) & pgupgrade_hb=$!
 trap 'kill $pgupgrade_hb 2>/dev/null; wait $pgupgrade_hb 2>/dev/null' EXIT
 `;
 }
 
-/** A script that talks while it works. */
-export function withHeartbeat(script: string, seconds = 20): string {
-  return `${heartbeat(seconds)}${script}`;
+/**
+ * Seconds between two heartbeat lines for an exec that gives up after `silenceMs` of silence: a quarter of it, so
+ * that a late tick or a slow stream still lands in time; at least 1 s (sleep's unit), at most 20 s.
+ */
+export function heartbeatSeconds(silenceMs: number): number {
+  if (!Number.isFinite(silenceMs) || silenceMs <= 0) return 20;
+  return Math.min(20, Math.max(1, Math.floor(silenceMs / 4000)));
+}
+
+/**
+ * A script that talks while it works, often enough for an exec that gives up after `silenceMs` of silence (pass
+ * execSilenceMs() of src/k8s/silence.ts: PGUPGRADE_EXEC_SILENCE_MS, so that a lowered limit lowers the interval).
+ */
+export function withHeartbeat(script: string, silenceMs: number): string {
+  return `${heartbeat(heartbeatSeconds(silenceMs))}${script}`;
 }

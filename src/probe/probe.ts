@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster } from '../k8s/cluster.ts';
 import { isInterrupted, onInterrupt } from '../interrupt.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
+import { execSilenceMs } from '../k8s/silence.ts';
 import { buildProbePod } from '../manifests/probe-pod.ts';
 import { parseControlData, type ControlData } from '../postgres/facts.ts';
 import { CONTROLDATA_SCRIPT, PG_UPGRADE_CHECK_SCRIPT, RESTORED_START_SCRIPT, START_SCRIPT, STOP_SCRIPT } from '../postgres/probe-scripts.ts';
@@ -48,7 +49,7 @@ export async function startProbe(cluster: Cluster, d: Discovery, image: string, 
   // while the create is in flight waits for it, so that the delete cannot come first and leave the pod behind.
   const remove = async () => {
     if (!(await creating.then(() => true, () => false))) return;
-    if (running) await cluster.exec(d.namespace, name, 'probe', ['sh', '-c', STOP_SCRIPT, 'sh', d.pgdata]).catch(() => undefined);
+    if (running) await cluster.exec(d.namespace, name, 'probe', ['sh', '-c', withHeartbeat(STOP_SCRIPT, execSilenceMs()), 'sh', d.pgdata]).catch(() => undefined);
     await cluster.deletePod(d.namespace, name, 0);
   };
   const unregister = onInterrupt(remove);
@@ -83,7 +84,7 @@ export async function startProbe(cluster: Cluster, d: Discovery, image: string, 
 }
 
 async function sh(cluster: Cluster, d: Discovery, p: Probe, script: string, args: string[]) {
-  return cluster.exec(d.namespace, p.pod, p.container, ['sh', '-c', withHeartbeat(script), 'sh', ...args]);
+  return cluster.exec(d.namespace, p.pod, p.container, ['sh', '-c', withHeartbeat(script, execSilenceMs()), 'sh', ...args]);
 }
 
 /** pg_controldata of the volume's cluster. */

@@ -4,6 +4,7 @@ import {
   parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
 } from '../postgres/facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
+import { execSilenceMs } from '../k8s/silence.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 import { readSuperuser } from '../discovery/credentials.ts';
@@ -57,7 +58,7 @@ export async function psqlEach(cluster: Cluster, d: SourceDiscovery, r: Reach, p
     seen += t;
     if (/(^|\n)HELD\n/.test(seen)) onHeld();
   });
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT), 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(onHeld ? HELD_PSQL_SCRIPT : PSQL_SCRIPT, execSilenceMs()), 'sh', d.superuser?.user ?? 'postgres', port, sql, ...host],
     psqlStdin(password, dbs), watch || undefined);
   if (res.exitCode !== 0) {
     const msg = res.stderr.trim().split('\n').slice(-2).join(' ');
@@ -73,7 +74,7 @@ export async function psqlEach(cluster: Cluster, d: SourceDiscovery, r: Reach, p
  */
 export async function runPsqlScript(cluster: Cluster, d: SourceDiscovery, password: string, script: string, arg: string, what: string): Promise<void> {
   const r = liveReach(d);
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg],
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script, execSilenceMs()), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg],
     psqlStdin(password, []));
   if (res.exitCode !== 0) throw new CliError(`${what} failed (exit ${res.exitCode}): ${res.stderr.trim()}`, ExitCode.failed);
 }
@@ -96,7 +97,7 @@ export async function gatherServer(cluster: Cluster, d: SourceDiscovery, r: Reac
 
 /** The data volume as the database container sees it. */
 export async function gatherVolume(cluster: Cluster, d: SourceDiscovery, r: Reach, pgdata: string, probeReflink = false): Promise<VolumeFacts> {
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', VOLUME_SCRIPT, 'sh', pgdata, ...(probeReflink ? ['reflink'] : [])]);
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(VOLUME_SCRIPT, execSilenceMs()), 'sh', pgdata, ...(probeReflink ? ['reflink'] : [])]);
   if (res.exitCode !== 0) throw new Error(`inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
   return parseVolumeFacts(res.stdout);
 }

@@ -13,6 +13,8 @@ import { dumpStateName } from '../../state/dump-state.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
 import { findDump, planDump, readDumpRecord, type DumpCleanup } from './dump-tasks.ts';
+import { withHeartbeat } from '../../postgres/heartbeat.ts';
+import { execSilenceMs } from '../../k8s/silence.ts';
 
 /** What `cleanup` was asked to do. */
 export interface CleanupOptions {
@@ -91,7 +93,7 @@ async function existingPaths(ctx: CleanupCtx): Promise<string[] | undefined> {
   const execQuestions = ['get', 'create'].map((verb) => ({ verb, group: '', resource: 'pods', subresource: 'exec', namespace: ctx.d.namespace }));
   if (!(await ctx.cluster.canI(execQuestions)).every(Boolean)) return undefined;
   const r = await ctx.cluster.exec(ctx.d.namespace, pod.metadata.name, ctx.d.container.name,
-    ['sh', '-c', EXISTING_PATHS_SCRIPT, 'sh', ctx.recorded.kept, ctx.recorded.work]);
+    ['sh', '-c', withHeartbeat(EXISTING_PATHS_SCRIPT, execSilenceMs()), 'sh', ctx.recorded.kept, ctx.recorded.work]);
   if (r.exitCode !== 0) throw new CliError(`looking for ${ctx.recorded.kept} in pod ${ctx.d.namespace}/${pod.metadata.name} failed: ${r.stderr.trim()}`, ExitCode.failed);
   return r.stdout.split('\n').filter(Boolean);
 }

@@ -10,6 +10,7 @@ import { buildRestorePvc, derivedName } from '../../manifests/snapshot.ts';
 import { compareFingerprints, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { jobLogFacts, type RehearsalTimings } from '../../postgres/rehearsal.ts';
 import { withHeartbeat } from '../../postgres/heartbeat.ts';
+import { execSilenceMs } from '../../k8s/silence.ts';
 import { POST_UPGRADE_LOCAL_SCRIPT } from '../../postgres/probe-scripts.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { startProbe, startServer, stopServer, type Probe } from '../../probe/probe.ts';
@@ -137,7 +138,7 @@ export function createRehearseTasks(timeoutMs: number): Array<ListrTask<Rehearse
           throw new CliError(`the rehearsal's upgraded clone differs from the clone before it:\n  ${r.diff.join('\n  ')}`, ExitCode.blocking);
         }
         // The steps after the downtime, timed: the extension updates pg_upgrade asks for, and the statistics.
-        const post = await ctx.cluster.exec(d.namespace, probe.pod, probe.container, ['sh', '-c', withHeartbeat(POST_UPGRADE_LOCAL_SCRIPT), 'sh',
+        const post = await ctx.cluster.exec(d.namespace, probe.pod, probe.container, ['sh', '-c', withHeartbeat(POST_UPGRADE_LOCAL_SCRIPT, execSilenceMs()), 'sh',
           upgradePaths(ctx.job.pgdata, s.from, s.to).work, ctx.job.installUser, String(s.to)]);
         if (post.exitCode !== 0) {
           r.failure = `${post.exitCode === 21 ? 'update_extensions.sql' : 'the statistics (vacuumdb)'} failed on the upgraded clone`;

@@ -151,6 +151,24 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   assert.equal(y.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
 });
 
+test('a stale Secret of the official image fails credentials: 127.0.0.1 is trusted there, the pod\'s own address is not', async () => {
+  const { cp } = await sharedEnv();
+  const secret = JSON.parse((await cp.kubectl(['-n', ns.official, 'get', 'secret', 'postgres', '-o', 'json'])).stdout) as { data: Record<string, string> };
+  const key = Object.keys(secret.data)[0] as string;
+  const patch = (v: string) => cp.kubectl(['-n', ns.official, 'patch', 'secret', 'postgres', '-p', JSON.stringify({ data: { [key]: v } })]);
+  await patch(Buffer.from('not-the-password').toString('base64'));
+  try {
+    const r = await check(cp, ['-n', ns.official, 'deploy/postgres', '--to', '17', '-o', 'json']);
+    assert.is(r.code, 3, r.stdout + r.stderr);
+    const cred = status(JSON.parse(r.stdout) as Report, 'credentials');
+    assert.is(cred.status, 'fail');
+    assert.match(cred.found, /over the pod's own address [0-9.]+, as another pod connects: .*password authentication failed/);
+    assert.not.match(r.stdout + r.stderr, 'not-the-password');
+  } finally {
+    await patch(secret.data[key] as string);
+  }
+});
+
 test('a database built to fail: collation, prepared transaction, postfix operator, reg* column, logical slot, md5 role, leftovers, a removed extension, a name with a newline', async () => {
   const { cp } = await sharedEnv();
   const r = await check(cp, ['-n', ns.broken, '--to', '15', '-o', 'json']);
@@ -310,24 +328,6 @@ test('a password that ends with a newline (kubectl create secret --from-file) re
   } finally {
     await sql('postgres', `ALTER ROLE postgres PASSWORD '${PASSWORDS[0]}'`);
     await cp.kubectl(['-n', ns.bitnami, 'patch', 'secret', 'circleci-postgresql', '-p', JSON.stringify({ data: { 'postgres-password': Buffer.from(PASSWORDS[0] as string).toString('base64') } })]);
-  }
-});
-
-test('a stale Secret of the official image fails credentials: 127.0.0.1 is trusted there, the pod\'s own address is not', async () => {
-  const { cp } = await sharedEnv();
-  const secret = JSON.parse((await cp.kubectl(['-n', ns.official, 'get', 'secret', 'postgres', '-o', 'json'])).stdout) as { data: Record<string, string> };
-  const key = Object.keys(secret.data)[0] as string;
-  const patch = (v: string) => cp.kubectl(['-n', ns.official, 'patch', 'secret', 'postgres', '-p', JSON.stringify({ data: { [key]: v } })]);
-  await patch(Buffer.from('not-the-password').toString('base64'));
-  try {
-    const r = await check(cp, ['-n', ns.official, 'deploy/postgres', '--to', '17', '-o', 'json']);
-    assert.is(r.code, 3, r.stdout + r.stderr);
-    const cred = status(JSON.parse(r.stdout) as Report, 'credentials');
-    assert.is(cred.status, 'fail');
-    assert.match(cred.found, /over the pod's own address [0-9.]+, as another pod connects: .*password authentication failed/);
-    assert.not.match(r.stdout + r.stderr, 'not-the-password');
-  } finally {
-    await patch(secret.data[key] as string);
   }
 });
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, RESTRICT_SH, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
+import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, RESTRICT_SH, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin, loadProgress } from '../../../src/postgres/dump-script.ts';
 
 const test = suite('the dump method\'s scripts: values as arguments, secrets on stdin, the source read-only by construction');
 
@@ -74,6 +74,15 @@ test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => 
     const r = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
     assert.is(r.status, 0, r.stderr);
   }
+});
+
+test('the load\'s progress: which database it loads and how long one took, named from the list (the script prints only its place)', () => {
+  const dbs = ['app1', 'postgres', 'we ird'];
+  assert.is(loadProgress('pgupgrade: loading database 3', dbs), 'loading database we ird (3 of 3)');
+  assert.is(loadProgress('pgupgrade: database 1 restored in 12 s\n', dbs), 'database app1 (1 of 3) restored in 12 s');
+  assert.is(loadProgress('pgupgrade: source 160004 (read-only session), target empty; globals first', dbs), undefined);
+  assert.is(loadProgress('pgupgrade: still working', dbs), undefined);
+  assert.match(DUMP_RESTORE_SCRIPT, 'say "loading database $i"');
 });
 
 test.run();

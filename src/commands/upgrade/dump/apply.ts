@@ -32,7 +32,7 @@ async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
  * plugin made it (its PVC made anew); an existing target is never reset: the run stops (exit 2) naming what the
  * load made there, for its owner to drop, and goes on once it is empty again.
  */
-async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+async function load(ctx: DumpCtx, timeoutMs: number, report: (text: string) => void): Promise<string> {
   const back = await appsBackProblem(ctx.cluster, ctx.d.namespace, dst(ctx).apps, `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`);
   if (back) throw new CliError(back, ExitCode.failed);
   if (isDumpDone(ctx.state, 'load-started')) {
@@ -47,7 +47,7 @@ async function load(ctx: DumpCtx, timeoutMs: number): Promise<string> {
     await forgetSourceReference(ctx);
     await recordDump(ctx, 'load-started');
   }
-  return loadTarget(ctx).catch((err: unknown) => {
+  return loadTarget(ctx, report).catch((err: unknown) => {
     throw loadStopped(err, dst(ctx).target.existing);
   });
 }
@@ -73,7 +73,7 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
     }),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
-    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx) => load(ctx, timeout)),
+    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) => load(ctx, timeout, report)),
     phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {
       await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the settings back');
       await syncTarget(ctx);

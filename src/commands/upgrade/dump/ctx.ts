@@ -73,13 +73,13 @@ export async function recordState(ctx: DumpCtx): Promise<void> {
 export const dst = (ctx: DumpCtx): DumpState => ctx.state as DumpState;
 
 /** One recorded phase: skipped when an earlier run did it, recorded when done; its note goes into the title. */
-export function phase(p: DumpPhase, title: string, fn: (ctx: DumpCtx) => Promise<string | void>): ListrTask<DumpCtx> {
+export function phase(p: DumpPhase, title: string, fn: (ctx: DumpCtx, report: (text: string) => void) => Promise<string | void>): ListrTask<DumpCtx> {
   return {
     title,
     skip: (ctx) => isDumpDone(ctx.state, p) && 'done in an earlier run',
     task: async (ctx, task) => {
       const t = Date.now();
-      const note = await fn(ctx);
+      const note = await fn(ctx, (text) => (task.output = text));
       ctx.timings[p] = Date.now() - t;
       await recordDump(ctx, p);
       if (note) task.title = `${title}: ${note}`;

@@ -4,6 +4,8 @@ import { workloadPods } from '../../../k8s/selector.ts';
 import { identityOfPods, podsSelected, selectorMatches, type ServerIdentity } from '../../../postgres/dump-identity.ts';
 import { parseWorkloadRef } from '../../../postgres/workload.ts';
 import type { SourceDiscovery } from '../../../discovery/discover.ts';
+import { withHeartbeat } from '../../../postgres/heartbeat.ts';
+import { execSilenceMs } from '../../../k8s/silence.ts';
 
 // pg_controldata reads the control file without a password; PGDATA (official) or POSTGRESQL_DATA_DIR (Bitnami).
 const SYSTEM_ID_SH = 'D=${PGDATA:-${POSTGRESQL_DATA_DIR:-}}; [ -n "$D" ] || exit 0; pg_controldata "$D" 2>/dev/null | sed -n "s/^Database system identifier: *//p"';
@@ -12,7 +14,7 @@ const SYSTEM_ID_SH = 'D=${PGDATA:-${POSTGRESQL_DATA_DIR:-}}; [ -n "$D" ] || exit
 async function systemIdentifierOf(cluster: Cluster, ns: string, pod: Pod | undefined): Promise<string | undefined> {
   const container = pod?.spec.containers[0]?.name;
   if (!pod || !pod.ready || !container) return undefined;
-  const r = await cluster.exec(ns, pod.metadata.name, container, ['sh', '-c', SYSTEM_ID_SH]).catch(() => undefined);
+  const r = await cluster.exec(ns, pod.metadata.name, container, ['sh', '-c', withHeartbeat(SYSTEM_ID_SH, execSilenceMs())]).catch(() => undefined);
   const id = r?.exitCode === 0 ? r.stdout.trim() : '';
   return /^\d+$/.test(id) ? id : undefined;
 }

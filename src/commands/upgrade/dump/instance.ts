@@ -11,6 +11,8 @@ import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workloa
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { dumpTargetSecret } from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
+import { withHeartbeat } from '../../../postgres/heartbeat.ts';
+import { execSilenceMs } from '../../../k8s/silence.ts';
 
 /** Runs SQL of ours (no user text, no password) statement by statement (ALTER SYSTEM refuses a transaction block). Args: $1 user, $2 port, $3 SQL. */
 export const TARGET_SQL_SCRIPT = `${READ_PASSWORD_SH}
@@ -60,7 +62,7 @@ export async function targetSql(ctx: DumpCtx, sql: string, what: string): Promis
 /** Puts what the load wrote with fsync off on disk: sync in the new pod (its volume's filesystem with the rest). */
 export async function syncTarget(ctx: DumpCtx): Promise<void> {
   const t = await targetDiscovery(ctx);
-  const r = await ctx.cluster.exec(ctx.d.namespace, t.pod?.metadata.name as string, dst(ctx).target.container, ['sh', '-c', SYNC_SCRIPT]);
+  const r = await ctx.cluster.exec(ctx.d.namespace, t.pod?.metadata.name as string, dst(ctx).target.container, ['sh', '-c', withHeartbeat(SYNC_SCRIPT, execSilenceMs())]);
   if (r.exitCode !== 0) throw new CliError(`sync in the new instance's pod ${t.pod?.metadata.name} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
 }
 

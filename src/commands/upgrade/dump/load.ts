@@ -3,13 +3,15 @@ import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
 import { describeGlobals, redactPasswords, rewriteGlobals } from '../../../postgres/dump-globals.ts';
-import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../postgres/dump-script.ts';
+import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin, loadProgress } from '../../../postgres/dump-script.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
+import { withHeartbeat } from '../../../postgres/heartbeat.ts';
+import { execSilenceMs } from '../../../k8s/silence.ts';
 
 const ROLES_SQL = `select coalesce(string_agg(rolname, ',' order by rolname), '') from pg_roles where rolname !~ '^pg_'`;
 const DATABASES_SQL = `select string_agg(encode(convert_to(datname, 'UTF8'), 'base64'), ',' order by datname) from pg_database where datallowconn and datname <> 'template1'`;
@@ -41,6 +43,16 @@ export function loadStopped(err: unknown, existing?: boolean): CliError {
   const message = (err as Error).message ?? String(err);
   if (err instanceof CliError && message.includes(reloadNote(existing))) return err;
   return new CliError(`the dump and restore stopped: ${message}\n${reloadNote(existing)}`, ExitCode.failed);
+}
+
+/** Calls `fn` with each whole line of a stream that arrives in chunks. */
+function byLine(fn: (line: string) => void): (text: string) => void {
+  let rest = '';
+  return (text) => {
+    const lines = (rest + text).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) fn(line);
+  };
 }
 
 /** The source's address as the new pod reaches it: its pod's IP (exact, whatever a Service selects). */
@@ -80,12 +92,12 @@ export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
  * major's. Passwords, globals and database names go on stdin; nothing of them is printed. Then each database's
  * activity counters are reset: from there on they count the clients' writes alone (the record's `loaded` time).
  */
-export async function loadTarget(ctx: DumpCtx): Promise<string> {
+export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = () => undefined): Promise<string> {
   const s = dst(ctx);
   const t = await targetDiscovery(ctx);
   const pod = t.pod?.metadata.name as string;
   const src = sourceAddress(ctx);
-  const g = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', src.host, String(src.port), src.user],
+  const g = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', withHeartbeat(DUMP_GLOBALS_SCRIPT, execSilenceMs()), 'globals', src.host, String(src.port), src.user],
     psqlStdin(ctx.password, []));
   if (g.exitCode !== 0) throw new CliError(`pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`, ExitCode.failed);
   const existing = ((await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], ROLES_SQL)).get('postgres') ?? '').trim().split(',').filter(Boolean);
@@ -94,8 +106,11 @@ export async function loadTarget(ctx: DumpCtx): Promise<string> {
   const dbsLine = ((await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ?? '').trim();
   const dbs = dbsLine.split(',').filter(Boolean).map((b) => Buffer.from(b, 'base64').toString('utf8'));
   const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: t.port, user: s.target.superuser }, jobs: s.jobs });
-  const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump-restore', ...args],
-    dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs));
+  const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', withHeartbeat(DUMP_RESTORE_SCRIPT, execSilenceMs()), 'dump-restore', ...args],
+    dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs), byLine((line) => {
+      const said = loadProgress(line, dbs);
+      if (said) report(said);
+    }));
   if (r.exitCode !== 0) {
     // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
     const said = redactLoadError(r.stderr.trim().split('\n').slice(-3).join(' '));
