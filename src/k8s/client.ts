@@ -183,8 +183,8 @@ async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: st
   let socket: { close(): void } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let fail: (e: Error) => void = () => undefined;
-  // The first line may take longer: the exec is set up (apiserver, kubelet, the container's runtime) before the
-  // script can say anything, which on a loaded node takes seconds whatever the limit.
+  // Until the stream is open the exec is being set up (apiserver, kubelet, the container's runtime), which on a
+  // loaded node takes seconds whatever the limit: that wait gets at least FIRST_LINE_MS.
   const quiet = (ms = silenceMs()) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -208,6 +208,8 @@ async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: st
     new k8s.Exec(kc).exec(ns, pod, container, command, out, err, input, false, resolve)
       .then((ws) => {
         socket = ws;
+        // Connected: the process runs now, and from here only its own silence counts.
+        if (!chunks.out.length && !chunks.err.length) quiet();
         ws.on('close', () => setTimeout(() => reject(new Error(`exec in ${ns}/${pod} closed without a status`)), 200));
       }, (e: { message?: string }) => reject(new Error(`exec into ${ns}/${pod} (container ${container}) was refused: ${e.message ?? String(e)}`)));
   }).finally(() => clearTimeout(timer));
