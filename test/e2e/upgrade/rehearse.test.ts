@@ -5,6 +5,7 @@ import { requireBinary, runAsync, type RunResult } from '../../support/cli/binar
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { podSql, releaseNamespaces } from '../../support/kube/helpers.ts';
+import { hostileRoleIsSuperuser } from '../../support/pg/hostile-role.ts';
 import { countWrites, waitForWrites } from '../../support/pg/writes.ts';
 import { waitFor } from '../../support/process.ts';
 import { assertNoSecret, deployCase, type Deployed } from '../../support/upgrade-cases.ts';
@@ -59,6 +60,7 @@ for (const method of ['link', 'copy'] as const) {
     assert.match(rep.jobLog, 'pgupgrade: done:');
     assert.ok((rep.space.usedOnCloneBytes ?? 0) > 0);
     assert.is(await production(cp), before, 'the same pod, the same server start, no workload, PVC or Service changed');
+    assert.is(await hostileRoleIsSuperuser(podSql(cp, c.ns, c.pod, 'postgres')), false, 'the rehearsal ran no code of the hostile role as superuser');
     assert.is(await leftovers(cp), '', 'the snapshot, the clone, the Job and the probes are gone');
     // The application kept writing all along, with no error it could see (its journal holds only committed writes).
     const after = countWrites(await waitForWrites(cp, c.ns, { app: 'circleci-frontend', major: 13, moreThan: writesBefore + 3 })).byMajor[13] ?? 0;
