@@ -9,6 +9,8 @@ import { withHeartbeat } from '../../../src/postgres/heartbeat.ts';
 // talking runs to its end however long it takes; work that says nothing for the silence limit is taken as hung.
 // The limit is shortened here (PGUPGRADE_EXEC_SILENCE_MS) so that the test takes seconds: with the old total
 // timeout, the first case failed after the limit like the second.
+/** It lowers the silence limit in this process's environment, which every other file's execs would inherit. */
+export const runsAlone = 'sets PGUPGRADE_EXEC_SILENCE_MS for the whole process';
 const test = suite('exec: a timeout on silence, not on total time');
 const ns = uniqueNamespace('exec-silence');
 

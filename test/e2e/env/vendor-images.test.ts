@@ -9,6 +9,8 @@ import { applyObjects, createNamespace, podSql, releaseNamespaces, waitReady } f
 import { waitFor } from '../../support/process.ts';
 import { IMAGE_MAP_ENV } from '../../support/sandbox/image-map.ts';
 
+/** It points the node agent's image map at a file of its own, which every other file's pods would see. */
+export const runsAlone = 'sets PGUPGRADE_TEST_IMAGE_MAP for the whole process';
 const test = suite('vendor images and the rendered Bitnami chart 16 on the node agent');
 const ns = uniqueNamespace('chart16');
 const pod = 'chart-postgresql-0';
