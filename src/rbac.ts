@@ -70,6 +70,9 @@ const UPGRADE_IN_PLACE: Permission[] = [
   p('create', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'),
   // The record of the upgrade and the fingerprint.
   p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('patch', '', 'configmaps'), p('delete', '', 'configmaps'),
+  // The key that seals the records (Secret pgupgrade-record-key), made on the namespace's first upgrade; the new
+  // instance's superuser Secret, when a dump's source's cannot be shared.
+  p('create', '', 'secrets'),
   // The lock that keeps a second run (or a rollback) from acting on the same upgrade at the same time.
   p('create', 'coordination.k8s.io', 'leases'), p('get', 'coordination.k8s.io', 'leases'), p('patch', 'coordination.k8s.io', 'leases'),
   p('delete', 'coordination.k8s.io', 'leases'),
@@ -87,8 +90,6 @@ const UPGRADE_DUMP: Permission[] = [
   p('create', '', 'persistentvolumeclaims'), p('create', 'apps', 'statefulsets'), p('create', 'apps', 'deployments'),
   // The new instance's own Service; the Services that lead to the source are read, and their selectors patched at cutover.
   p('create', '', 'services'), p('get', '', 'services'), p('list', '', 'services'), p('patch', '', 'services'),
-  // The new instance's superuser Secret, when the source's cannot be shared.
-  p('create', '', 'secrets'),
 ];
 
 /**

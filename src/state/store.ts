@@ -1,7 +1,9 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { Discovery } from '../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
-import { bindingProblemOf, parseState, stateConfigMap, upgradeNames, type UpgradeState } from './state.ts';
+import { readRecordKey, recordKey } from './record-key.ts';
+import { SEAL_ANNOTATION, sealOf, sealProblem } from './seal.ts';
+import { bindingProblemOf, parseState, recordUnusable, stateConfigMap, upgradeNames, type UpgradeState } from './state.ts';
 
 /** The recorded upgrade of a workload, as read: its ConfigMap's name, the ConfigMap, and the state in it. */
 export interface RecordedUpgrade {
@@ -16,13 +18,25 @@ export interface RecordedUpgrade {
  */
 export async function readUpgradeRecord(cluster: Cluster, d: Discovery): Promise<RecordedUpgrade> {
   const name = upgradeNames(d.workload.metadata.name, 0).state;
-  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name });
+  const cm = await readRecordMap(cluster, d.namespace, name);
   const state = parseState(cm);
   if (state) {
     const bound = bindingProblemOf(state, d, d.namespace, name);
     if (bound) throw usageError(bound);
   }
   return { name, cm, state };
+}
+
+/**
+ * A record's ConfigMap (in place or by dump), or undefined when there is none; one whose seal does not hold (changed
+ * by hand, written by someone else) is refused, exit 2, before anything it names is acted on.
+ */
+export async function readRecordMap(cluster: Cluster, ns: string, name: string): Promise<KObject | undefined> {
+  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  if (!cm) return undefined;
+  const problem = sealProblem(cm, await readRecordKey(cluster, ns));
+  if (problem) throw usageError(recordUnusable(ns, name, problem));
+  return cm;
 }
 
 /**
@@ -36,9 +50,12 @@ export async function saveState(cluster: Cluster, ns: string, name: string, s: U
 /** Writes a record's ConfigMap (in place or by dump) over `version`; a 409 stops the run before recording `phase`. */
 export async function saveRecord(cluster: Cluster, cm: KObject, phase: string, version: string | undefined): Promise<string | undefined> {
   const [ns, name] = [cm.metadata.namespace ?? '', cm.metadata.name];
+  const seal = sealOf(await recordKey(cluster, ns), cm.data);
+  const sealed = { ...cm, metadata: { ...cm.metadata, annotations: { ...cm.metadata.annotations, [SEAL_ANNOTATION]: seal } } };
   try {
-    const out = version === undefined ? await cluster.createObject(cm)
-      : await cluster.patchObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name }, { metadata: { resourceVersion: version }, data: cm.data }, 'merge');
+    const out = version === undefined ? await cluster.createObject(sealed)
+      : await cluster.patchObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name },
+        { metadata: { resourceVersion: version, annotations: { [SEAL_ANNOTATION]: seal } }, data: cm.data }, 'merge');
     return out.metadata.resourceVersion;
   } catch (err) {
     if ((err as { code?: number }).code !== 409) throw err;

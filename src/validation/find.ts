@@ -9,7 +9,7 @@ import { readPassword } from '../server/gather.ts';
 import { dumpReferenceName, dumpStateName, parseDumpState } from '../state/dump-state.ts';
 import { loadReference, type Reference } from '../state/reference.ts';
 import { bindingProblemOf } from '../state/state.ts';
-import { readUpgradeRecord } from '../state/store.ts';
+import { readRecordMap, readUpgradeRecord } from '../state/store.ts';
 import { dumpView, inPlaceView, type ValidatedUpgrade } from '../state/validated-upgrade.ts';
 import type { ValidateCtx, ValidateOptions } from './ctx.ts';
 
@@ -30,7 +30,7 @@ interface Found {
 async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found> {
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
   const dumpName = dumpStateName(d.workload.metadata.name);
-  const dump = parseDumpState(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: d.namespace, name: dumpName }));
+  const dump = parseDumpState(await readRecordMap(cluster, d.namespace, dumpName));
   if (dump && dump.phase !== 'rolled-back') {
     // A source without a volume (its data in its container's writable layer) records none: NO_VOLUME.
     const bound = bindingProblemOf(dump, d, d.namespace, dumpName);

@@ -10,10 +10,10 @@ const test = suite('RBAC: each command asks for what it does, and reads no more 
 
 const lines = (cmd: string) => describePermissions(PERMISSIONS[cmd] ?? []);
 
-test('the dump creates the new instance\'s superuser Secret: create secrets, for upgrade and for check of --method dump', () => {
+test('upgrade creates a Secret (the key that seals its records; by dump, the new instance\'s superuser): create secrets, for every method', () => {
   assert.ok(lines('upgrade').includes('create secrets'));
-  assert.ok(describePermissions(permissionsForMethod('dump')).includes('create secrets'));
-  assert.not.ok(describePermissions(permissionsForMethod('link')).includes('create secrets'), 'an in-place upgrade makes no Secret');
+  for (const m of ['dump', 'link', 'copy']) assert.ok(describePermissions(permissionsForMethod(m)).includes('create secrets'), m);
+  for (const cmd of ['check', 'validate', 'snapshot']) assert.not.ok(lines(cmd).includes('create secrets'), `${cmd} makes no Secret`);
 });
 
 test('check reads a crash-looping database\'s log: get pods/log', () => {

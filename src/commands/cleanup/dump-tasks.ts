@@ -9,6 +9,7 @@ import { bindingProblemOf } from '../../state/state.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { neverDeleted, oldInstanceProblem, planDumpCleanup, type DumpFound, type FoundInstance } from './dump-plan.ts';
 import type { CleanupPlan } from './plan.ts';
+import { readRecordMap } from '../../state/store.ts';
 
 /** What cleanup knows of an upgrade by dump: its record, and what was found of it. */
 export interface DumpCleanup {
@@ -21,7 +22,7 @@ export async function readDumpRecord(cluster: Cluster, d: SourceDiscovery, opts:
   Promise<{ name: string; cm: KObject; state: DumpState; overridden: string[] } | undefined> {
   const ns = d.namespace;
   const name = dumpStateName(d.workload.metadata.name);
-  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  const cm = await readRecordMap(cluster, ns, name);
   const state = parseDumpState(cm);
   if (!cm || !state) return undefined;
   const bound = bindingProblemOf(state, d, ns, name);

@@ -21,6 +21,7 @@ import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
 import { dumpStateName, parseDumpState } from '../../state/dump-state.ts';
 import { failedRehearsalProblem, parseRehearsalRecord } from '../../postgres/rehearsal.ts';
+import { readRecordMap } from '../../state/store.ts';
 
 export type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 export { createApplyTasks } from './apply.ts';
@@ -56,7 +57,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         // A bad --app is bad input whatever the record says: checked first.
         ctx.d = await discoverWithApps(ctx.cluster, ctx.cluster.namespace, opts.workload, opts);
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, opts.to);
-        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });
+        const cm = await readRecordMap(ctx.cluster, ctx.d.namespace, ctx.names.state);
         ctx.stateVersion = cm?.metadata.resourceVersion;
         const state = parseState(cm);
         if (state?.phase === 'done' && state.to === opts.to && tagMajor(ctx.d.image) === opts.to) {
@@ -76,7 +77,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
-        const byDump = parseDumpState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: dumpStateName(ctx.d.workload.metadata.name) }));
+        const byDump = parseDumpState(await readRecordMap(ctx.cluster, ctx.d.namespace, dumpStateName(ctx.d.workload.metadata.name)));
         if (byDump && byDump.phase !== 'done' && byDump.phase !== 'rolled-back') {
           throw usageError(`an upgrade by dump of ${refOf(byDump.workload)} to ${byDump.to} stopped after "${byDump.phase}": resume it (--method dump) or undo it (--rollback) first; nothing was changed`);
         }

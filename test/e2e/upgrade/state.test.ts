@@ -10,6 +10,8 @@ import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../su
 import { assertWritesPresent, committedWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import type { KObject } from '../../../src/k8s/cluster.ts';
+import { applySealedRecord } from '../../support/kube/sealed.ts';
 import { stateConfigMap, type UpgradeState } from '../../../src/state/state.ts';
 
 const test = suite('the upgrade\'s record and lock: refused when broken or foreign, one run at a time, a killed run taken over');
@@ -55,14 +57,14 @@ test('set up: three databases, seeded and fingerprinted', async () => {
   assert.is(Object.keys(before).length, 3);
 });
 
-test('a record with broken JSON: upgrade and --rollback say which ConfigMap and what to do, exit 2, and change nothing', async () => {
+test('a record made by hand (broken JSON, no seal): upgrade and --rollback say which ConfigMap and what to do, exit 2, and change nothing', async () => {
   const { cp } = await sharedEnv();
   await applyObjects(cp, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: STATE, namespace: ns.record }, data: { 'state.json': '{"version": 1, "phase": ' } }]);
   const rv = await resourceVersions(cp, ns.record);
   for (const args of [UPGRADE, ['--rollback', '-y']]) {
     const r = await kubectlPgupgrade(cp, ['upgrade', '-n', ns.record, ...args]);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, `ConfigMap ${ns.record}/${STATE}, the record of an upgrade, cannot be used: its state.json is not valid JSON`);
+    assert.match(r.stderr, `ConfigMap ${ns.record}/${STATE}, the record of an upgrade, cannot be used: it carries no seal`);
     assert.match(r.stderr, `kubectl -n ${ns.record} get configmap ${STATE} -o yaml`);
     assert.match(r.stderr, `kubectl -n ${ns.record} delete configmap ${STATE}`);
     assert.not.match(r.stderr, /SyntaxError|\n\s+at /);
@@ -84,7 +86,7 @@ test('a record made for another workload UID is refused by upgrade and --rollbac
     job: jobSpec.name, jobSpec, phase: 'fingerprint', history: [{ phase: 'fingerprint', at: new Date().toISOString() }],
   };
   await cp.kubectl(['-n', ns.record, 'delete', 'configmap', STATE]);
-  await applyObjects(cp, [stateConfigMap(STATE, ns.record, foreign) as unknown as Record<string, unknown>]);
+  await applySealedRecord(cp, stateConfigMap(STATE, ns.record, foreign));
   const uid = (await cp.kubectl(['-n', ns.record, 'get', 'sts', 'circleci-postgresql', '-o', 'jsonpath={.metadata.uid}'])).stdout.trim();
   const rv = await resourceVersions(cp, ns.record);
   for (const args of [UPGRADE, ['--rollback', '-y']]) {
@@ -105,6 +107,22 @@ test('two upgrades at once: exactly one proceeds, the other is refused naming th
   assert.match(refused.stderr, new RegExp(`another run of kubectl pgupgrade holds the lock of this upgrade, Lease ${ns.race}/${LEASE}: ` +
     `${hostname().replace(/[.]/g, '\\.')}:\\d+:[0-9a-f]{8}, since \\d{4}-\\d\\d-\\d\\dT`), all);
   await upgraded(cp, ns.race);
+});
+
+test('a finished upgrade\'s record edited by someone who may edit ConfigMaps (the image cleanup runs with the data mounted): cleanup and --rollback refuse it, exit 2, and change nothing', async () => {
+  const { cp } = await sharedEnv();
+  const cm = JSON.parse((await cp.kubectl(['-n', ns.race, 'get', 'configmap', STATE, '-o', 'json'])).stdout) as KObject;
+  const s = JSON.parse(cm.data?.['state.json'] ?? '{}') as UpgradeState;
+  const tampered = { ...s, jobSpec: { ...s.jobSpec, image: 'busybox' }, jobImage: 'busybox' };
+  await cp.kubectl(['-n', ns.race, 'patch', 'configmap', STATE, '--type', 'merge', '-p', JSON.stringify({ data: { 'state.json': JSON.stringify(tampered) } })]);
+  const rv = await resourceVersions(cp, ns.race);
+  for (const args of [['cleanup', '-n', ns.race, '-y', '--force'], ['upgrade', '-n', ns.race, '--rollback', '-y']]) {
+    const r = await kubectlPgupgrade(cp, args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, `ConfigMap ${ns.race}/${STATE}, the record of an upgrade, cannot be used: its seal does not match its data`);
+  }
+  assert.is(await resourceVersions(cp, ns.race), rv, 'nothing changed');
+  assert.is((await cp.kubectl(['-n', ns.race, 'get', 'jobs', '-o', 'jsonpath={.items[*].spec.template.spec.containers[*].image}'])).stdout.includes('busybox'), false);
 });
 
 test('the plugin killed with SIGKILL leaves its lease; a re-run at once takes it over and completes', async () => {

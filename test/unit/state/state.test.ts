@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError } from '../../../src/exit-codes.ts';
-import type { Cluster, KObject, ObjectRef } from '../../../src/k8s/cluster.ts';
+import type { KObject } from '../../../src/k8s/cluster.ts';
+import { objectStore } from '../doubles/object-store.ts';
 import { dumpStateName } from '../../../src/state/dump-state.ts';
 import { holderIdentity, leaseDecision, leaseNameOf, lockRecord, takeLock } from '../../../src/state/lock.ts';
 import { bindingProblem, parseState, stateConfigMap, stateProblem, upgradeNames, type UpgradeState } from '../../../src/state/state.ts';
@@ -101,33 +102,6 @@ test('who may take the lease: free, expired, or a holder on this host whose proc
 });
 
 /** An in-memory double of the four object calls, with the apiserver's resourceVersion rules (409 on a stale one). */
-function objectStore(): Cluster & { objects: Map<string, KObject> } {
-  const objects = new Map<string, KObject>();
-  let rv = 1;
-  const key = (r: ObjectRef) => `${r.kind}/${r.namespace}/${r.name}`;
-  const conflict = () => Object.assign(new Error('Conflict'), { code: 409 });
-  const store = (o: KObject) => {
-    const v = structuredClone({ ...o, metadata: { ...o.metadata, resourceVersion: String(++rv) } });
-    objects.set(key({ ...o, ...o.metadata }), v);
-    return structuredClone(v);
-  };
-  return {
-    objects,
-    readObject: async (r: ObjectRef) => structuredClone(objects.get(key(r))),
-    createObject: async (o: KObject) => {
-      if (objects.has(key({ ...o, ...o.metadata }))) throw conflict();
-      return store(o);
-    },
-    patchObject: async (r: ObjectRef, patch: { metadata?: { resourceVersion?: string }; spec?: object; data?: object }) => {
-      const cur = objects.get(key(r));
-      if (!cur) throw Object.assign(new Error('NotFound'), { code: 404 });
-      if (patch.metadata?.resourceVersion && patch.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflict();
-      return store({ ...cur, spec: { ...cur.spec, ...patch.spec }, data: { ...cur.data, ...(patch.data as Record<string, string>) } });
-    },
-    deleteObject: async (r: ObjectRef) => void objects.delete(key(r)),
-  } as unknown as Cluster & { objects: Map<string, KObject> };
-}
-
 test('the lease: a second run is refused naming the holder; released, it can be taken; a record changed meanwhile is refused', async () => {
   const c = objectStore();
   const first = await takeLock(c, 'ns', 'pgupgrade-state-db', 'StatefulSet/db');

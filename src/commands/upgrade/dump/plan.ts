@@ -22,6 +22,7 @@ import type { DumpCtx, DumpOptions } from './ctx.ts';
 import { sourceServices } from './identity.ts';
 import { existingTargetRecord, resumeExisting, verifyExistingTarget } from './existing.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
+import { readRecordMap } from '../../../state/store.ts';
 
 const planning = (ctx: DumpCtx): boolean => !ctx.resuming && !ctx.nothingToDo;
 
@@ -68,7 +69,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         ctx.resuming = false;
         ctx.d = await discoverWithApps(ctx.cluster, ctx.cluster.namespace, opts.workload, opts, DUMP_SOURCE);
         ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
-        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
+        const cm = await readRecordMap(ctx.cluster, ctx.d.namespace, ctx.stateName);
         ctx.stateVersion = cm?.metadata.resourceVersion;
         const recorded = parseDumpState(cm);
         if (recorded) judgeRecord(ctx, recorded, opts);
@@ -76,8 +77,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
           task.title = ctx.nothingToDo ?? `Found an upgrade by dump to ${ctx.state?.to} stopped after "${ctx.state?.phase}": resuming it`;
           return;
         }
-        const inPlace = parseState(await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace,
-          name: upgradeNames(ctx.d.workload.metadata.name, opts.to).state }));
+        const inPlace = parseState(await readRecordMap(ctx.cluster, ctx.d.namespace, upgradeNames(ctx.d.workload.metadata.name, opts.to).state));
         if (inPlace && inPlace.phase !== 'done') {
           throw usageError(`an in-place upgrade of ${refOf(inPlace.workload)} to ${inPlace.to} stopped after "${inPlace.phase}": finish it (--method ${inPlace.method}) ` +
             `or undo it (--rollback) first; nothing was changed`);

@@ -18,6 +18,7 @@ import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.
 import type { DumpTarget } from '../../../manifests/dump-target.ts';
 import { resolveExisting } from './existing.ts';
 import { restartTarget, targetSql } from './instance.ts';
+import { readRecordMap } from '../../../state/store.ts';
 
 export interface DumpRollbackOptions {
   workload?: string;
@@ -36,7 +37,7 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
         ctx.timings = {};
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
         ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
-        const cm = await ctx.cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.stateName });
+        const cm = await readRecordMap(ctx.cluster, ctx.d.namespace, ctx.stateName);
         ctx.stateVersion = cm?.metadata.resourceVersion;
         const s = parseDumpState(cm);
         // A dump upgrade rolled back already leaves the rollback to whatever came after it (an in-place upgrade).
