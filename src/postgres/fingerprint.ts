@@ -48,11 +48,13 @@ export const CATALOG_PARTS = ` 'sequences', (select coalesce(json_object_agg(sch
  * of each row's text: order-independent and streaming) are computed by query_to_xml, so the whole database is one
  * read-only statement; table names enter that inner query through format('%I'), never unescaped. Temporary tables
  * are left out (relpersistence 't', schemas pg_temp_N): another session's cannot be read, and none survives a restart.
+ * A row's text comes from record_out, never from a cast: a table's owner may CREATE CAST from its row type to text
+ * with a function of its own, which `t::text` would run in this superuser session (and `t` may be a column's name).
  */
 export const FINGERPRINT_DB_SQL = `select json_build_object(
  'tables', (select coalesce(json_object_agg(name, (xpath('/row/r/text()', x))[1]::text || ' ' || (xpath('/row/s/text()', x))[1]::text), '{}')
    from (select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
-     query_to_xml(format('select count(*) as r, coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) as s from %I.%I t',
+     query_to_xml(format('select count(*) as r, coalesce(sum((''x'' || substr(md5(pg_catalog.textin(pg_catalog.record_out(t.*))), 1, 15))::bit(60)::bigint), 0) as s from %I.%I t',
        n.nspname, c.relname), false, true, '') as x
      from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.relkind in ('r', 'p') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'

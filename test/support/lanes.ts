@@ -23,12 +23,18 @@ export interface GroupResult {
 }
 
 interface Held {
+  file: string;
   text: string[];
   done: boolean;
 }
 
 const held = new AsyncLocalStorage<Held>();
 let hooked = false;
+
+/** The test file whose tests are running in this async context (undefined outside the runner's lanes). */
+export function currentFile(): string | undefined {
+  return held.getStore()?.file;
+}
 
 /** Routes stdout written inside a group's async context into that group's block until the group ends. */
 function holdStdout(): void {
@@ -46,7 +52,7 @@ function holdStdout(): void {
 }
 
 async function runGroup(g: Group): Promise<GroupResult> {
-  const h: Held = { text: [], done: false };
+  const h: Held = { file: g.file, text: [], done: false };
   const started = Date.now();
   const r: GroupResult = { file: g.file, e2e: g.e2e, ms: 0, total: 0, passed: 0, skipped: 0 };
   let errors = '';

@@ -49,6 +49,14 @@ test('control: without the safe search_path the fingerprint calls her quote_iden
   await server.sql('postgres', 'alter role mallory nosuperuser');
 });
 
+test('control: a row cast to text as the fingerprint once did (md5(t::text)) runs her cast, whatever the search_path', async () => {
+  const asCast = FINGERPRINT_DB_SQL.replace('pg_catalog.textin(pg_catalog.record_out(t.*))', 't::text');
+  assert.is.not(asCast, FINGERPRINT_DB_SQL, 'the fingerprint reads rows through record_out');
+  await run(PSQL_SCRIPT, ['postgres', String(server.port), asCast]);
+  assert.is(await isSuper(), true, 'the cast trap is armed, the safe search_path notwithstanding');
+  await server.sql('postgres', 'alter role mallory nosuperuser');
+});
+
 const SQL = {
   'check: server facts': SERVER_SQL,
   'check: database facts': DATABASE_SQL,

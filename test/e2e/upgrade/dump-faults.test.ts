@@ -11,6 +11,8 @@ import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../sup
 
 // Issue 14, acceptance 5: faults during `upgrade --method dump` (seed 000's official 12 → a new 14 instance). One
 // namespace per kind of fault, its interruptions chained: each re-run resumes from the record and the last completes.
+/** Its case D stops the kube-apiserver (SIGSTOP) for 20 s: for every file beside it too. */
+export const runsAlone = 'stops the shared kube-apiserver for 20 s';
 const test = suite('upgrade --method dump faults: the plugin interrupted after each phase, the new pod killed mid-load, the apiserver paused');
 const PASSWORD = 'Dump-Faults-S3cret';
 const APP = 'postgres-app';

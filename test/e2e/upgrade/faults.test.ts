@@ -10,6 +10,8 @@ import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type RolledBack } from '../../support/pg/writes.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 
+/** Its last case stops the kube-apiserver (SIGSTOP) for 20 s: for every file beside it too. */
+export const runsAlone = 'stops the shared kube-apiserver for 20 s';
 const test = suite('upgrade faults: a re-run completes, or --rollback returns to a startable old cluster');
 const PASSWORD = 'Faults-E2E-S3cret';
 const POD = 'circleci-postgresql-0';

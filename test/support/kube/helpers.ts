@@ -1,23 +1,28 @@
 import type { ControlPlane } from '../k8s/control-plane.ts';
 import type { SqlRunner } from '../pg/fingerprint.ts';
+import { currentFile } from '../lanes.ts';
 import { waitFor } from '../process.ts';
 
-/** The namespaces made since the last release: each test file releases its own when it ends. */
-const made = new Set<string>();
+/**
+ * The namespaces made and not yet released, each with the test file that made it: files run side by side, and each
+ * releases only its own when it ends.
+ */
+const made = new Map<string, string | undefined>();
 
 /**
  * Deletes the namespaces that this file made (without waiting for their pods to go): their databases and writing
  * applications would otherwise go on loading the one machine for every later file of the run.
  */
 export async function releaseNamespaces(cp: ControlPlane, only?: string[]): Promise<void> {
-  const names = only ?? [...made];
+  const mine = currentFile();
+  const names = only ?? [...made].filter(([, file]) => file === mine).map(([n]) => n);
   for (const n of names) made.delete(n);
   if (names.length) await cp.kubectl(['delete', 'namespace', ...names, '--wait=false', '--ignore-not-found'], { allowFail: true });
 }
 
 /** Creates a namespace (with labels, e.g. Pod Security) and waits for its default ServiceAccount. */
 export async function createNamespace(cp: ControlPlane, ns: string, labels: Record<string, string> = {}): Promise<void> {
-  made.add(ns);
+  made.set(ns, currentFile());
   await cp.rest.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } });
   await waitFor(`the default ServiceAccount of ${ns}`, async () => !!(await cp.rest.getOrNull(`/api/v1/namespaces/${ns}/serviceaccounts/default`)), 30_000);
 }

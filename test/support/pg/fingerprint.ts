@@ -41,7 +41,7 @@ export const DB_SQL = {
  * streaming, so it works on pgbench tables of millions of rows; row text is the same on every major we test.
  */
 export function tableSql(table: string): string {
-  return `SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) FROM ${table} t`;
+  return `SELECT count(*), coalesce(sum(('x' || substr(md5(pg_catalog.textin(pg_catalog.record_out(t.*))), 1, 15))::bit(60)::bigint), 0) FROM ${table} t`;
 }
 
 /** psql -A -t -F '\t' output as rows of fields. */

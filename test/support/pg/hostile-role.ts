@@ -3,7 +3,8 @@ import type { SqlRunner } from './fingerprint.ts';
 /**
  * A login role that lays the CVE-2018-1058 traps for the plugin's superuser sessions (issue of the hostile roles):
  * a `public.quote_ident(name)` and a `public.|| (name, text)` that match the plugin's arguments better than
- * pg_catalog's, and make `mallory` superuser when a superuser calls them; and a database of hers whose default
+ * pg_catalog's, and a cast of her table's rows to text (found by type, whatever the search_path), each making
+ * `mallory` superuser when a superuser calls it; and a database of hers whose default
  * search_path puts public first. On 10 to 14 anyone may create in public; from 15 a DBA has to grant it, as this
  * one did. e2e cases plant it before their fingerprint and assert that she is still NOSUPERUSER afterwards.
  */
@@ -20,6 +21,8 @@ create function public.mallory_cat(name, text) returns text ${trap('return pg_ca
 create operator public.|| (leftarg = name, rightarg = text, function = public.mallory_cat);
 create table public.mallory_notes (id int primary key, note text);
 insert into public.mallory_notes select g, 'note ' || g from generate_series(1, 20) g;
+create function public.mallory_row_text(public.mallory_notes) returns text ${trap('return pg_catalog.textcat($1.id::text, $1.note);')};
+create cast (public.mallory_notes as text) with function public.mallory_row_text(public.mallory_notes);
 reset role;`;
 
 /** Plants the role and her traps in postgres and in her own database `mallorys`. */
