@@ -92,7 +92,8 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
 const setAside = (s: UpgradeState) => (s.strategy ? `; strategy ${describeStrategy(s.strategy)} → Recreate until the new server is up` : '');
 
 /** What the upgrade stops, for the checks that nothing else started it again. */
-const stoppedOf = (ctx: UpgradeCtx): Stopped => ({ namespace: ctx.d.namespace, workload: { ...st(ctx).workload, selector: ctx.d.workload.selector },
+const stoppedOf = (ctx: UpgradeCtx): Stopped => ({ namespace: ctx.d.namespace, workload: { ...st(ctx).workload, selector: ctx.d.workload.selector,
+  matchExpressions: ctx.d.workload.matchExpressions },
   apps: st(ctx).apps, claim: ctx.d.pvc.metadata.name });
 
 /** The database down, its volume detached and snapshotted. */
@@ -110,7 +111,7 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
             // Recreate first: no pod of another revision may start beside the stopped server on its volume.
             if (st(ctx).strategy) await switchToRecreate(ctx.cluster, ctx.d.namespace, st(ctx).workload.name);
             await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
-            await waitScaledDown(ctx.cluster, ctx.d.namespace, { ...stoppedOf(ctx).workload, matchExpressions: ctx.d.workload.matchExpressions }, 'the database pod',
+            await waitScaledDown(ctx.cluster, ctx.d.namespace, stoppedOf(ctx).workload, 'the database pod',
               rollbackOf(stoppedOf(ctx)), timeout);
           });
           const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&

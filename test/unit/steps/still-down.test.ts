@@ -29,6 +29,13 @@ test('a controller scaled the database back up and its pod mounts the claim: nam
   assert.match(msg, 'kubectl pgupgrade upgrade -n db sts/pg --rollback');
 });
 
+test('a workload selected only by matchExpressions: an unrelated pod is not taken for its pod; its own pod is', async () => {
+  const byExpr = { ...stopped, workload: { kind: 'StatefulSet', name: 'pg', selector: {}, matchExpressions: [{ key: 'app', operator: 'In' as const, values: ['pg'] }] } };
+  const c = (pods: Pod[]) => double([obj('StatefulSet', 'pg', 0), obj('Deployment', 'web', 0)], pods);
+  assert.is(await stillDownProblem(c([pod('cache-0', { app: 'redis' })]), byExpr), undefined, 'another workload\'s pod');
+  assert.match(await stillDownProblem(c([pod('pg-0', { app: 'pg' })]), byExpr) ?? '', 'pod pg-0 of StatefulSet pg runs again');
+});
+
 test('an application scaled back up stops the load of a dump', async () => {
   const c = double([obj('Deployment', 'web', 2, 'kustomize-controller')], []);
   const msg = await appsBackProblem(c, 'db', [{ kind: 'Deployment', name: 'web' }], 'kubectl pgupgrade upgrade -n db deploy/pg --rollback') ?? '';
