@@ -46,7 +46,7 @@ const replicasOf = async (cp: ControlPlane, deploy: string) => Number(await kube
 const podOf = async (cp: ControlPlane, name: string) => ({ name,
   uid: await kubectl(cp, ['get', 'pod', name, '-o', 'jsonpath={.metadata.uid}']),
   restarts: await kubectl(cp, ['get', 'pod', name, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']) });
-const secretsOfOurs = async (cp: ControlPlane) => await kubectl(cp, ['get', 'secrets', '-l', 'app.kubernetes.io/managed-by=kubectl-pgupgrade',
+const secretsOfOurs = async (cp: ControlPlane) => await kubectl(cp, ['get', 'secrets', '-l', 'app.kubernetes.io/managed-by=kubectl-pgupgrade,pgupgrade.kubectl.io/role!=record-key',
   '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}']);
 
 test('set up: postgres:13 with no volume and an inline password, seeded, its application writing', async () => {
