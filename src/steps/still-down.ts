@@ -1,5 +1,5 @@
 import type { Cluster, KObject, Pod } from '../k8s/cluster.ts';
-import { labelSelectorString, labelsMatch, type LabelRequirement } from '../k8s/selector.ts';
+import { labelSelectorString, workloadPods, type LabelRequirement } from '../k8s/selector.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import { replicaOrImageManagers } from '../postgres/gitops.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
@@ -59,7 +59,7 @@ export async function stillDownProblem(cluster: Cluster, s: Stopped): Promise<st
   const found = await scaledBack(cluster, ns, [s.workload, ...s.apps]);
   const pods = (await cluster.listPods(ns)).filter(live);
   // The workload's whole selector, its matchExpressions too: with those alone, its matchLabels ({}) would match every pod.
-  const db = pods.filter((p) => !ours(p) && labelsMatch(p.metadata.labels, s.workload.selector, s.workload.matchExpressions));
+  const db = workloadPods(s.workload, pods).filter((p) => !ours(p));
   const mounting = pods.filter((p) => !ours(p) && !db.includes(p) && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === s.claim));
   if (db.length) found.push(`pod ${db.map((p) => p.metadata.name).join(', ')} of ${s.workload.kind} ${s.workload.name} runs again`);
   if (mounting.length) found.push(`pod ${mounting.map((p) => p.metadata.name).join(', ')} mounts PVC ${s.claim}`);
