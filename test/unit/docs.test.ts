@@ -101,11 +101,18 @@ test('the flags are read from the parser: upgrade takes --method and --no-snapsh
   assert.not.ok(FLAGS.get('check')?.has('rollback'));
 });
 
-/** Every `kubectl pgupgrade <cmd> …` line of the pages' code blocks (a `$ ` prompt and `\` continuations allowed). */
+/**
+ * Every `kubectl pgupgrade <cmd> …` line of the pages' code blocks (a `$ ` prompt and `\` continuations allowed),
+ * and every inline code span of their prose that starts so.
+ */
 function examples(): { page: string; line: string }[] {
   const out: { page: string; line: string }[] = [];
   for (const page of pages()) {
-    const joined = split(read(page)).code.join('\n').replace(/\\\n\s*/g, ' ').replace(/\n(?=\s{2,}\[?--)/g, ' ');
+    const { prose, code } = split(read(page));
+    for (const m of prose.join('\n').matchAll(/`((?:kubectl pgupgrade|kubectl-pgupgrade) [a-z][^`]*)`/g)) {
+      out.push({ page, line: (m[1] as string).replace(/\\\|/g, '|') });
+    }
+    const joined = code.join('\n').replace(/\\\n\s*/g, ' ').replace(/\n(?=\s{2,}\[?--)/g, ' ');
     for (const raw of joined.split('\n')) {
       const line = raw.trim().replace(/^\$\s+/, '');
       if (/^(kubectl pgupgrade|kubectl-pgupgrade|dist\/kubectl-pgupgrade) [a-z]/.test(line)) out.push({ page, line });
