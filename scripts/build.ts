@@ -95,7 +95,7 @@ export function buildSea(opts: SeaOptions): void {
 
 /**
  * A copy of a Node binary without its symbol tables: about 33 MB smaller, and measured to run the same (see
- * README, "Binary size"). Falls back to the unstripped binary, saying so, where `strip` is missing.
+ * docs/packaging.md, "Binary size"). Falls back to the unstripped binary, saying so, where `strip` is missing.
  */
 export function strippedCopy(node: string, name: string): string {
   const out = path.join(dist, `.${name}`);

@@ -8,7 +8,7 @@ export interface Permission {
 }
 
 /**
- * What each shipped command needs from RBAC. The krew caveats and the README are generated from this table,
+ * What each shipped command needs from RBAC. The krew caveats and docs/rbac.md are generated from this table,
  * and commands that check access ask the apiserver for exactly these, so the three never disagree.
  */
 const p = (verb: string, group: string, resource: string, extra: Partial<Permission> = {}): Permission => ({ verb, group, resource, ...extra });

@@ -44,7 +44,7 @@ export function verifyAccess(e: Evidence): Finding {
   const need = describePermissions(e.access.map((a) => a.permission)).length;
   if (missing.length === 0) return f('access', 'Access to everything the upgrade needs', 'pass', `${need} permissions granted for --method ${e.method}`);
   return f('access', 'Access to everything the upgrade needs', 'fail', `missing in namespace ${e.d.namespace}: ${describePermissions(missing).join(', ')}`,
-    'ask your cluster admin for a Role with these verbs (the README lists the whole Role)');
+    'ask your cluster admin for a Role with these verbs (docs/rbac.md lists a Role for every command)');
 }
 
 /** Snapshot readiness: a VolumeSnapshotClass for the PVC's CSI driver. */

@@ -111,7 +111,7 @@ export async function deployCase(cp: ControlPlane, c: Deployed, password: string
   await sql(HOSTILE_DB, 'CREATE TABLE t AS SELECT 1 AS x');
   await plantHostileRole(sql);
   // A test-environment artefact, not the users' world: Debian trixie's 17 tags columns with pg_attver, which 18
-  // rejects (README, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
+  // rejects (docs/design.md, "Things found"); check reports it as a failure, so the 17 clusters are cleared first.
   if (c.from === 17 && c.to >= 18) {
     const dbs = (await sql('postgres', 'SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1')).trim().split('\n');
     await clearPg17Attver(sql, dbs);

@@ -118,7 +118,7 @@ async function verifyAccess(ctx: CleanupCtx): Promise<void> {
   const missing = describePermissions(perms.filter((_, i) => answers[i] !== true));
   if (missing.length === 0) return;
   throw new CliError(`this user (context ${ctx.cluster.contextName}) may not do what cleanup does in namespace ${ctx.d.namespace}; nothing was changed. ` +
-    `Missing: ${missing.join(', ')}. Grant them (the README's RBAC section lists cleanup's), or run cleanup as someone who has them`, ExitCode.failed);
+    `Missing: ${missing.join(', ')}. Grant them (docs/rbac.md lists cleanup's), or run cleanup as someone who has them`, ExitCode.failed);
 }
 
 /** The read-only part: the workload, its record, the guards, the access check, and the list of what goes. */

@@ -54,7 +54,7 @@ async function dumpCase(from: Major, to: Major): Promise<void> {
 }
 
 test('pg_dump -Fd -j2 of 13, pg_restore -j2 into 17: equal fingerprints, both roles log in', () => dumpCase(13, 17));
-// 10 and 11 are dump sources only here: no pg_controldata in reach reads their control files (README).
+// 10 and 11 are dump sources only here: no pg_controldata in reach reads their control files (docs/test-environment.md).
 test('10 → 14 by 14\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in', () => dumpCase(10, 14));
 test('11 → 16 by 16\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in', () => dumpCase(11, 16));
 

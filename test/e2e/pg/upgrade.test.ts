@@ -82,7 +82,7 @@ test('17 → 18 --link, data checksums on in the old cluster', () => upgradeCase
 test('13 → 17 --link, directly', () => upgradeCase(13, 17, 'link'));
 test('13 → 15 copy mode (15 copies by default: no --copy flag)', () => upgradeCase(13, 15, 'copy'));
 test('15 → 17 --copy', () => upgradeCase(15, 17, 'copy'));
-// 12's pg_resetwal -n is the test environment's stand-in (README); its pg_controldata is 14's.
+// 12's pg_resetwal -n is the test environment's stand-in (docs/test-environment.md); its pg_controldata is 14's.
 test('12 → 14 --link', () => upgradeCase(12, 14, 'link'));
 test('12 → 16 --copy', () => upgradeCase(12, 16, 'copy'));
 test('12 → 17 --link', () => upgradeCase(12, 17, 'link'));

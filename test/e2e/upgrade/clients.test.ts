@@ -56,7 +56,7 @@ test('a client named with --app is scaled down and back with the applications; o
   assert.is(reports.spec.replicas, 1);
   assert.is(reports.status.readyReplicas, 1);
   // Every write each writer saw committed is there, and each writes on 15. (A writer left running would write into
-  // the new server before the compare, which then fails loudly: README, "Clients outside the selector".)
+  // the new server before the compare, which then fails loudly: docs/commands/upgrade.md, "Clients outside the selector".)
   for (const app of ['circleci-frontend', 'reports']) {
     await waitForWrites(cp, c.ns, { app, major: 15, moreThan: 2 });
     await assertWritesPresent(sql, await committedWrites(cp, c.ns, app));

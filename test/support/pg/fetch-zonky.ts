@@ -24,7 +24,7 @@ const JARS: Record<ZonkyMajor, { version: string; sha256: string }> = {
 /** The client tools of the newer major that these installs carry, as the official images carry their own. */
 const CLIENT_TOOLS = ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'pg_isready', 'pgbench'];
 
-/** The test-environment stand-in for 12's `pg_resetwal -n` (README: test environment). */
+/** The test-environment stand-in for 12's `pg_resetwal -n` (docs/test-environment.md). */
 export const PG_RESETWAL_STANDIN = path.join(path.dirname(new URL(import.meta.url).pathname), 'pg-resetwal-standin.sh');
 
 /**

@@ -7,7 +7,7 @@ import { fetchPypi, isPypiMajor } from './fetch-pypi.ts';
 import { fetchZonky, installStandin } from './fetch-zonky.ts';
 
 /**
- * The PostgreSQL majors the tests use (see README, test environment): 13, 15, 17 and 18 from Debian's archives,
+ * The PostgreSQL majors the tests use (see docs/test-environment.md): 13, 15, 17 and 18 from Debian's archives,
  * 14 and 16 complete from PyPI, 10, 11 and 12 server-only from Maven Central with client tools of 14 beside them.
  */
 export const MAJORS = [10, 11, 12, 13, 14, 15, 16, 17, 18] as const;
