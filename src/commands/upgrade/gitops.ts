@@ -2,7 +2,7 @@ import type { ListrTask } from 'listr2';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { describeManager, gitopsRefusal, managersOfAll, type Manager } from '../../postgres/gitops.ts';
-import { describePause, healingOwners, ownerKey, ownerRefOf, withReadings, type OwnerReading } from '../../postgres/gitops-pause.ts';
+import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading } from '../../postgres/gitops-pause.ts';
 import { isDone } from '../../state/state.ts';
 import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/gitops.ts';
 import { record, st, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
@@ -37,7 +37,8 @@ export async function judgeGitops(ctx: UpgradeCtx, opts: UpgradeOptions): Promis
     throw usageError(`--pause-gitops cannot pause what it could not read as healing:\n${cannot.map((m) => `  ${describeManager(m, ns)}`).join('\n')}\n` +
       'Pause it yourself, then run again with --gitops-paused instead; nothing was changed');
   }
-  ctx.pauseOwners = healingOwners(healing, ns);
+  // The values as read now, for the confirmation and --dry-run; the pause itself records them afresh just before it patches.
+  ctx.pauseOwners = healingOwners(healing, ns).map((ref) => priorOf(ref, readings.find((r) => ownerKey(r.ref) === ownerKey(ref))?.obj ?? {}));
 }
 
 /** What the confirmation and the dry run say of the pause. */

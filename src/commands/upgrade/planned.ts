@@ -6,12 +6,12 @@ import { refOf } from '../../postgres/workload.ts';
 import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
 import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 import { describeStrategy, RECREATE_PATCH, restoreStrategyPatch } from '../../postgres/strategy.ts';
-import { pausePatch, type OwnerRef } from '../../postgres/gitops-pause.ts';
+import { pausePatch, resumePatch, type PausedOwner } from '../../postgres/gitops-pause.ts';
 
-/** --pause-gitops: the merge patch on each Argo CD/Flux object; `back`: the step that puts its recorded value back. */
-const gitopsSteps = (owners: OwnerRef[], back: boolean) => owners.map((o) => ({
+/** --pause-gitops: the merge patch on each Argo CD/Flux object; `back`: the one that puts back its value (as read now; recorded before the pause). */
+const gitopsSteps = (owners: PausedOwner[], back: boolean) => owners.map((o) => ({
   step: back ? `resume ${o.kind} ${o.namespace}/${o.name}: the value recorded before the pause put back exactly` : `pause ${o.kind} ${o.namespace}/${o.name} (recorded first)`,
-  patch: { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace }, ...(back ? { spec: '<as recorded before the pause>' } : pausePatch(o)) },
+  patch: { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace }, ...(back ? resumePatch(o) : pausePatch(o)) },
 }));
 
 /** Every object and patch the upgrade will apply, in order, for --dry-run. */

@@ -20,7 +20,7 @@ const POD = 'circleci-postgresql-0';
 const STS = 'circleci-postgresql';
 const APP = 'circleci-frontend';
 
-interface World { ns: string; before: Fingerprint; healer: Healer; appPath: string; kustPath: string }
+interface World { ns: string; before: Fingerprint; healer: Healer; appPath: string; kustPath: string; specs: Array<Record<string, unknown>> }
 
 /** The Bitnami fixture, its StatefulSet tracked by Application `shop` and its application by Kustomization `apps`, both healing. */
 async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
@@ -40,8 +40,24 @@ async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
   await seedCluster(sql, { rows: 50 });
   await waitForWrites(cp, ns, { major: 13, moreThan: 5 });
   const healer = startHealer(cp.rest, ns);
-  return { ns, before: await takeFingerprint(sql), healer, appPath: `${APPLICATIONS}/namespaces/${ns}/applications/shop`,
-    kustPath: `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps` };
+  const [appPath, kustPath] = [`${APPLICATIONS}/namespaces/${ns}/applications/shop`, `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps`];
+  return { ns, before: await takeFingerprint(sql), healer, appPath, kustPath, specs: [await specOf(cp, appPath), await specOf(cp, kustPath)] };
+}
+
+/** Deploys a world for one test and stops its healer whatever happens. */
+async function inWorld(prefix: string, fn: (cp: ControlPlane, w: World) => Promise<void>): Promise<void> {
+  const { cp } = await sharedEnv();
+  const w = await deploy(cp, prefix);
+  try {
+    await fn(cp, w);
+  } finally {
+    await w.healer.stop();
+  }
+}
+
+/** Both objects' specs are exactly what they were before the upgrade (a field it set is absent again). */
+async function assertPutBack(cp: ControlPlane, w: World): Promise<void> {
+  assert.equal([await specOf(cp, w.appPath), await specOf(cp, w.kustPath)], w.specs, 'the Application and the Kustomization exactly as before');
 }
 
 const replicas = async (cp: ControlPlane, ns: string, what: string) =>
@@ -53,6 +69,28 @@ async function provesHealing(cp: ControlPlane, w: World): Promise<void> {
   await cp.kubectl(['-n', w.ns, 'scale', `deploy/${APP}`, '--replicas=0']);
   for (let i = 0; i < 30 && (await replicas(cp, w.ns, `deploy/${APP}`)) !== '1'; i++) await new Promise((r) => setTimeout(r, 300));
   assert.is(await replicas(cp, w.ns, `deploy/${APP}`), '1', 'the healer put the application back');
+}
+
+/** The built binary against the test cluster. */
+const pgupgrade = (cp: ControlPlane, args: string[]) => runAsync(requireBinary(), args, { KUBECONFIG: cp.kubeconfig }, 600_000);
+
+/** The database runs `major` with every seeded row and every write the application saw committed. */
+async function assertDataOn(cp: ControlPlane, w: World, major: number): Promise<void> {
+  await waitReady(cp, w.ns, POD);
+  const sql = podSql(cp, w.ns, POD, 'postgres');
+  assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), String(major));
+  assert.equal(compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: major !== 13 }), []);
+  await assertWritesPresent(sql, await committedWrites(cp, w.ns));
+}
+
+/** `--pause-gitops --no-patch-workload`: it stops after the Job, everything down, both objects still paused. Its stderr. */
+async function stopPaused(cp: ControlPlane, w: World): Promise<string> {
+  const r = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '--no-patch-workload', '-y']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stderr, 'Left paused until the resumed run ends');
+  assert.is((await specOf(cp, w.kustPath)).suspend, true);
+  assert.not.ok((await specOf(cp, w.appPath) as { syncPolicy?: { automated?: unknown } }).syncPolicy?.automated);
+  return r.stderr;
 }
 
 /** Samples both objects' specs while the upgrade runs: were they ever seen paused? */
@@ -70,119 +108,71 @@ function watchPaused(cp: ControlPlane, w: World): { stop: () => Promise<{ argo: 
   return { stop: async () => { running = false; await loop; return seen; } };
 }
 
-test('without --pause-gitops: refused before any downtime, naming both objects and their pause commands; nothing changed', async () => {
-  const { cp } = await sharedEnv();
-  const w = await deploy(cp, 'gitops-refuse');
-  try {
-    await provesHealing(cp, w);
-    const healedBefore = w.healer.healed.length;
-    const [app, kust] = [await specOf(cp, w.appPath), await specOf(cp, w.kustPath)];
-    const r = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--to', '15', '-y'], { KUBECONFIG: cp.kubeconfig }, 300_000);
-    const out = r.stdout + r.stderr;
-    assert.is(r.code, 2, out);
-    assert.match(out, `Argo CD Application shop (namespace ${w.ns}) manages StatefulSet ${STS}`);
-    assert.match(out, `kubectl patch application shop -n ${w.ns} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`);
-    assert.match(out, `Flux Kustomization apps (namespace ${w.ns}) manages Deployment ${APP}`);
-    assert.match(out, `flux suspend kustomization apps -n ${w.ns}`);
-    assert.match(out, 'Application read: automated sync with selfHeal');
-    assert.match(out, '--pause-gitops');
-    assert.equal(await specOf(cp, w.appPath), app);
-    assert.equal(await specOf(cp, w.kustPath), kust);
-    assert.is(await replicas(cp, w.ns, `sts/${STS}`), '1');
-    assert.is(await recordedState(cp, w.ns), undefined, 'no record: nothing started');
-    assert.is(w.healer.healed.length, healedBefore, 'nothing was scaled down for the controller to heal');
-  } finally {
-    await w.healer.stop();
-  }
-});
+test('without --pause-gitops: refused before any downtime, naming both objects and their pause commands; nothing changed', () => inWorld('gitops-refuse', async (cp, w) => {
+  await provesHealing(cp, w);
+  const healedBefore = w.healer.healed.length;
+  const r = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '-y']);
+  const out = r.stdout + r.stderr;
+  assert.is(r.code, 2, out);
+  assert.match(out, `Argo CD Application shop (namespace ${w.ns}) manages StatefulSet ${STS}`);
+  assert.match(out, `kubectl patch application shop -n ${w.ns} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`);
+  assert.match(out, `Flux Kustomization apps (namespace ${w.ns}) manages Deployment ${APP}`);
+  assert.match(out, `flux suspend kustomization apps -n ${w.ns}`);
+  assert.match(out, 'Application read: automated sync with selfHeal');
+  assert.match(out, '--pause-gitops');
+  await assertPutBack(cp, w);
+  assert.is(await replicas(cp, w.ns, `sts/${STS}`), '1');
+  assert.is(await recordedState(cp, w.ns), undefined, 'no record: nothing started');
+  assert.is(w.healer.healed.length, healedBefore, 'nothing was scaled down for the controller to heal');
+}));
 
-test('--pause-gitops: both paused while it runs, upgraded to 15, both put back exactly, nothing lost', async () => {
-  const { cp } = await sharedEnv();
-  const w = await deploy(cp, 'gitops-pause');
-  let r;
-  let seen;
-  try {
-    await provesHealing(cp, w);
-    const healedBefore = w.healer.healed.length;
-    const [app, kust] = [await specOf(cp, w.appPath), await specOf(cp, w.kustPath)];
-    const dry = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '--dry-run'], { KUBECONFIG: cp.kubeconfig }, 300_000);
-    assert.is(dry.code, 0, dry.stdout + dry.stderr);
-    assert.match(dry.stdout, `pause Application ${w.ns}/shop (recorded first)`);
-    assert.match(dry.stdout, `resume Kustomization ${w.ns}/apps`);
-    const watch = watchPaused(cp, w);
-    r = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '-y'], { KUBECONFIG: cp.kubeconfig }, 600_000);
-    seen = await watch.stop();
-    const out = r.stdout + r.stderr;
-    assert.is(r.code, 0, out);
-    assert.match(out, `Argo CD Application ${w.ns}/shop: spec.syncPolicy.automated removed`);
-    assert.match(out, `Pause the GitOps controllers: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
-    assert.match(out, `Resumed as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
-    assert.match(out, 'set its image to');
-    assert.equal(seen, { argo: true, flux: true }, 'both were seen paused while the upgrade ran');
-    assert.equal(await specOf(cp, w.appPath), app, 'the Application\'s spec is exactly as before');
-    assert.equal(await specOf(cp, w.kustPath), kust, 'the Kustomization\'s spec is exactly as before (suspend absent again)');
-    assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);
-    const sql = podSql(cp, w.ns, POD, 'postgres');
-    assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), '15');
-    assert.equal(compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }), []);
-    await assertWritesPresent(sql, await committedWrites(cp, w.ns));
-    // Resumed for real: the healer corrects drift again.
-    await provesHealing(cp, w);
-  } finally {
-    await w.healer.stop();
-  }
-});
+test('--pause-gitops: both paused while it runs, upgraded to 15, both put back exactly, nothing lost', () => inWorld('gitops-pause', async (cp, w) => {
+  await provesHealing(cp, w);
+  const healedBefore = w.healer.healed.length;
+  const dry = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '--dry-run']);
+  assert.is(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, `pause Application ${w.ns}/shop (recorded first)`);
+  assert.match(dry.stdout, `resume Kustomization ${w.ns}/apps`);
+  assert.match(dry.stdout, /automated:\n(\s+\w+: \w+\n)*\s+selfHeal: true/, 'the value to put back, as read now');
+  assert.match(dry.stdout, 'suspend: null');
+  const watch = watchPaused(cp, w);
+  const r = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '-y']);
+  const seen = await watch.stop();
+  const out = r.stdout + r.stderr;
+  assert.is(r.code, 0, out);
+  assert.match(out, `Argo CD Application ${w.ns}/shop: spec.syncPolicy.automated removed`);
+  assert.match(out, `Pause the GitOps controllers: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
+  assert.match(out, `Resumed as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
+  assert.match(out, 'set its image to');
+  assert.equal(seen, { argo: true, flux: true }, 'both were seen paused while the upgrade ran');
+  await assertPutBack(cp, w);
+  assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);
+  await assertDataOn(cp, w, 15);
+  // Resumed for real: the healer corrects drift again.
+  await provesHealing(cp, w);
+}));
 
-test('--pause-gitops, then --rollback: back on 13, and both objects put back exactly', async () => {
-  const { cp } = await sharedEnv();
-  const w = await deploy(cp, 'gitops-rollback');
-  try {
-    const [app, kust] = [await specOf(cp, w.appPath), await specOf(cp, w.kustPath)];
-    // --no-patch-workload stops after the Job, everything down and both still paused: the rollback must resume them.
-    const r = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '--no-patch-workload', '-y'], { KUBECONFIG: cp.kubeconfig }, 600_000);
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stderr, 'Left paused until the resumed run ends');
-    assert.is((await specOf(cp, w.kustPath)).suspend, true);
-    assert.not.ok((await specOf(cp, w.appPath) as { syncPolicy?: { automated?: unknown } }).syncPolicy?.automated);
-    const back = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--rollback', '-y'], { KUBECONFIG: cp.kubeconfig }, 600_000);
-    assert.is(back.code, 0, back.stdout + back.stderr);
-    assert.equal(await specOf(cp, w.appPath), app);
-    assert.equal(await specOf(cp, w.kustPath), kust);
-    const sql = podSql(cp, w.ns, POD, 'postgres');
-    await waitReady(cp, w.ns, POD);
-    assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), '13');
-    assert.equal(compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql))), []);
-    await assertWritesPresent(sql, await committedWrites(cp, w.ns));
-  } finally {
-    await w.healer.stop();
-  }
-});
+test('--pause-gitops, then --rollback: back on 13, and both objects put back exactly', () => inWorld('gitops-rollback', async (cp, w) => {
+  // Stopped with everything down and both still paused: the rollback must resume them.
+  await stopPaused(cp, w);
+  const back = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--rollback', '-y']);
+  assert.is(back.code, 0, back.stdout + back.stderr);
+  await assertPutBack(cp, w);
+  await assertDataOn(cp, w, 13);
+}));
 
-test('a run stopped with both paused (--no-patch-workload): the resumed run, without the flag, puts them back at its end', async () => {
-  const { cp } = await sharedEnv();
-  const w = await deploy(cp, 'gitops-resume');
-  try {
-    const [app, kust] = [await specOf(cp, w.appPath), await specOf(cp, w.kustPath)];
-    const r = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--to', '15', '--pause-gitops', '--no-patch-workload', '-y'], { KUBECONFIG: cp.kubeconfig }, 600_000);
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    assert.is((await specOf(cp, w.kustPath)).suspend, true);
-    // The user's own change, as the advice prints it (standing in for the change in Git).
-    const patch = /patch sts\/circleci-postgresql --type strategic -p '(\{.*?\})'/.exec(r.stderr)?.[1];
-    assert.ok(patch, r.stderr);
-    await cp.kubectl(['-n', w.ns, 'patch', `sts/${STS}`, '--type', 'strategic', '-p', patch]);
-    const again = await runAsync(requireBinary(), ['upgrade', '-n', w.ns, '--to', '15', '-y'], { KUBECONFIG: cp.kubeconfig }, 600_000);
-    assert.is(again.code, 0, again.stdout + again.stderr);
-    assert.match(again.stdout + again.stderr, `Resume the GitOps controllers as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
-    assert.equal(await specOf(cp, w.appPath), app);
-    assert.equal(await specOf(cp, w.kustPath), kust);
-    const sql = podSql(cp, w.ns, POD, 'postgres');
-    assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), '15');
-    assert.equal(compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }), []);
-    await assertWritesPresent(sql, await committedWrites(cp, w.ns));
-  } finally {
-    await w.healer.stop();
-  }
-});
+test('a run stopped with both paused (--no-patch-workload): the resumed run, without the flag, puts them back at its end', () => inWorld('gitops-resume', async (cp, w) => {
+  const stderr = await stopPaused(cp, w);
+  // The user's own change, as the advice prints it (standing in for the change in Git).
+  const patch = /patch sts\/circleci-postgresql --type strategic -p '(\{.*?\})'/.exec(stderr)?.[1];
+  assert.ok(patch, stderr);
+  await cp.kubectl(['-n', w.ns, 'patch', `sts/${STS}`, '--type', 'strategic', '-p', patch]);
+  const again = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '-y']);
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout + again.stderr, `Resume the GitOps controllers as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
+  await assertPutBack(cp, w);
+  await assertDataOn(cp, w, 15);
+}));
 
 test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
