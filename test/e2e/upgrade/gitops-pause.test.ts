@@ -120,6 +120,13 @@ test('without --pause-gitops: refused before any downtime, naming both objects a
   assert.match(out, `flux suspend kustomization apps -n ${w.ns}`);
   assert.match(out, 'Application read: automated sync with selfHeal');
   assert.match(out, '--pause-gitops');
+  // Not with the dump method (not built for it), nor beside --gitops-paused: refused as usage, before anything.
+  const dump = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y']);
+  assert.is(dump.code, 2, dump.stdout + dump.stderr);
+  assert.match(dump.stderr, '--pause-gitops does not go with --method dump (not built for it yet: pause the controller yourself, then pass --gitops-paused)');
+  const both = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--gitops-paused', '--pause-gitops', '-y']);
+  assert.is(both.code, 2, both.stdout + both.stderr);
+  assert.match(both.stderr, '--pause-gitops does not go with --gitops-paused');
   await assertPutBack(cp, w);
   assert.is(await replicas(cp, w.ns, `sts/${STS}`), '1');
   assert.is(await recordedState(cp, w.ns), undefined, 'no record: nothing started');
