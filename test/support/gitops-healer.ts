@@ -5,8 +5,8 @@ import type { KubeRest } from './kube/rest.ts';
  * a loop in the test process (not a real controller) that polls the Deployments and StatefulSets of one namespace
  * every 300 ms and puts back their replicas and container images to what it first saw, so within about 1 s of a
  * change. By default it heals only objects carrying Argo CD's or Flux's markers, and only while the object that the
- * marker names (an Argo CD Application, a Flux Kustomization or HelmRelease, real objects of the real CRDs) exists
- * and heals: Argo CD's `spec.syncPolicy.automated.selfHeal: true`, Flux's `spec.suspend` not true. While that
+ * marker names (an Argo CD Application, a Flux Kustomization or HelmRelease, real objects of the real CRDs; any one
+ * of them, where several are named) exists and heals: Argo CD's `spec.syncPolicy.automated.selfHeal: true`, Flux's `spec.suspend` not true. While that
  * object is paused or absent, what the workload looks like becomes what it restores later, as if Git had been
  * changed meanwhile (so a resumed controller keeps an upgrade's new image). `hidden` heals every object, markers or
  * not, as a controller that detection cannot see. It writes as field manager `manager`, else as the controller that
@@ -70,7 +70,7 @@ export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean
     if (opts.hidden) return true;
     const paths = ownerPaths(o, ns);
     const owners = await Promise.all(paths.map((p) => rest.getOrNull<Owner>(p)));
-    return paths.length > 0 && paths.every((p, i) => heals(p, owners[i]));
+    return paths.some((p, i) => heals(p, owners[i]));
   };
   const heal = async (plural: string, kind: string, o: Obj) => {
     const key = `${kind}/${o.metadata.name}`;

@@ -6,6 +6,7 @@ import type { ControlPlane } from './k8s/control-plane.ts';
  */
 export const APPLICATIONS = '/apis/argoproj.io/v1alpha1';
 export const KUSTOMIZATIONS = '/apis/kustomize.toolkit.fluxcd.io/v1';
+export const HELMRELEASES = '/apis/helm.toolkit.fluxcd.io/v2';
 
 /** An Argo CD Application in `ns` with automated sync and selfHeal. */
 export async function createApplication(cp: ControlPlane, ns: string, name: string, target: string): Promise<void> {
@@ -22,6 +23,14 @@ export async function createKustomization(cp: ControlPlane, ns: string, name: st
   await cp.rest.create(`${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations`, {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name, namespace: ns },
     spec: { interval: '1m', prune: true, path: './apps', sourceRef: { kind: 'GitRepository', name: 'shop' } },
+  });
+}
+
+/** A Flux HelmRelease in `ns`, suspended or not. */
+export async function createHelmRelease(cp: ControlPlane, ns: string, name: string, suspend: boolean): Promise<void> {
+  await cp.rest.create(`${HELMRELEASES}/namespaces/${ns}/helmreleases`, {
+    apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name, namespace: ns },
+    spec: { interval: '5m', suspend, chart: { spec: { chart: 'postgresql', sourceRef: { kind: 'HelmRepository', name: 'bitnami' } } } },
   });
 }
 

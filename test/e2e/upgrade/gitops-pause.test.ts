@@ -4,7 +4,7 @@ import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { startHealer, type Healer } from '../../support/gitops-healer.ts';
-import { APPLICATIONS, createApplication, createKustomization, KUSTOMIZATIONS, specOf } from '../../support/gitops-objects.ts';
+import { APPLICATIONS, createApplication, createHelmRelease, createKustomization, HELMRELEASES, KUSTOMIZATIONS, specOf } from '../../support/gitops-objects.ts';
 import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
@@ -20,7 +20,7 @@ const POD = 'circleci-postgresql-0';
 const STS = 'circleci-postgresql';
 const APP = 'circleci-frontend';
 
-interface World { ns: string; before: Fingerprint; healer: Healer; appPath: string; kustPath: string; specs: Array<Record<string, unknown>> }
+interface World { ns: string; before: Fingerprint; healer: Healer; appPath: string; kustPath: string; helmPath: string; specs: Array<Record<string, unknown>> }
 
 /** The Bitnami fixture, its StatefulSet tracked by Application `shop` and its application by Kustomization `apps`, both healing. */
 async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
@@ -29,19 +29,26 @@ async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
   const objs = bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD });
   for (const o of objs) {
     const meta = o.metadata as { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-    if (o.kind === 'StatefulSet') meta.annotations = { ...meta.annotations, 'argocd.argoproj.io/tracking-id': `${ns}_shop:apps/StatefulSet:${ns}/${STS}` };
+    if (o.kind === 'StatefulSet') {
+      meta.annotations = { ...meta.annotations, 'argocd.argoproj.io/tracking-id': `${ns}_shop:apps/StatefulSet:${ns}/${STS}` };
+      // A suspended HelmRelease names it too: read, it does not heal, so it is neither refused nor paused.
+      meta.labels = { ...meta.labels, 'helm.toolkit.fluxcd.io/name': 'db', 'helm.toolkit.fluxcd.io/namespace': ns };
+    }
     if (o.kind === 'Deployment') meta.labels = { ...meta.labels, 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': ns };
   }
   await createApplication(cp, ns, 'shop', ns);
   await createKustomization(cp, ns, 'apps');
+  await createHelmRelease(cp, ns, 'db', true);
   await applyObjects(cp, objs);
   await waitReady(cp, ns, await podName(cp, ns, 'app.kubernetes.io/name=postgresql'));
   const sql = podSql(cp, ns, POD, 'postgres');
   await seedCluster(sql, { rows: 50 });
   await waitForWrites(cp, ns, { major: 13, moreThan: 5 });
   const healer = startHealer(cp.rest, ns);
-  const [appPath, kustPath] = [`${APPLICATIONS}/namespaces/${ns}/applications/shop`, `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps`];
-  return { ns, before: await takeFingerprint(sql), healer, appPath, kustPath, specs: [await specOf(cp, appPath), await specOf(cp, kustPath)] };
+  const [appPath, kustPath, helmPath] = [`${APPLICATIONS}/namespaces/${ns}/applications/shop`, `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps`,
+    `${HELMRELEASES}/namespaces/${ns}/helmreleases/db`];
+  return { ns, before: await takeFingerprint(sql), healer, appPath, kustPath, helmPath,
+    specs: [await specOf(cp, appPath), await specOf(cp, kustPath), await specOf(cp, helmPath)] };
 }
 
 /** Deploys a world for one test and stops its healer whatever happens. */
@@ -55,9 +62,10 @@ async function inWorld(prefix: string, fn: (cp: ControlPlane, w: World) => Promi
   }
 }
 
-/** Both objects' specs are exactly what they were before the upgrade (a field it set is absent again). */
+/** The three objects' specs are exactly what they were before the upgrade (a field it set is absent again). */
 async function assertPutBack(cp: ControlPlane, w: World): Promise<void> {
-  assert.equal([await specOf(cp, w.appPath), await specOf(cp, w.kustPath)], w.specs, 'the Application and the Kustomization exactly as before');
+  assert.equal([await specOf(cp, w.appPath), await specOf(cp, w.kustPath), await specOf(cp, w.helmPath)], w.specs,
+    'the Application, the Kustomization and the (suspended) HelmRelease exactly as before');
 }
 
 const replicas = async (cp: ControlPlane, ns: string, what: string) =>
@@ -119,6 +127,7 @@ test('without --pause-gitops: refused before any downtime, naming both objects a
   assert.match(out, `Flux Kustomization apps (namespace ${w.ns}) manages Deployment ${APP}`);
   assert.match(out, `flux suspend kustomization apps -n ${w.ns}`);
   assert.match(out, 'Application read: automated sync with selfHeal');
+  assert.not.match(out, 'HelmRelease db', 'the suspended HelmRelease is read and does not heal: not refused');
   assert.match(out, '--pause-gitops');
   // Not with the dump method (not built for it), nor beside --gitops-paused: refused as usage, before anything.
   const dump = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y']);
