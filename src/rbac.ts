@@ -119,6 +119,16 @@ const CLEANUP_DUMP: Permission[] = [
   p('get', '', 'secrets'), p('delete', '', 'secrets'),
 ];
 
+/**
+ * The Argo CD Application and Flux Kustomization/HelmRelease that a workload's markers name: read to know whether
+ * they heal (a 403 or 404 falls back to the markers, so check's access check does not ask for them), patched only
+ * with --pause-gitops (to pause and resume them). They may live in another namespace (Argo CD's, `argocd`).
+ */
+const GITOPS: Permission[] = [
+  p('get', 'argoproj.io', 'applications'), p('get', 'kustomize.toolkit.fluxcd.io', 'kustomizations'), p('get', 'helm.toolkit.fluxcd.io', 'helmreleases'),
+  p('patch', 'argoproj.io', 'applications'), p('patch', 'kustomize.toolkit.fluxcd.io', 'kustomizations'), p('patch', 'helm.toolkit.fluxcd.io', 'helmreleases'),
+];
+
 export const PERMISSIONS: Record<string, Permission[]> = {
   // /version is readable by every authenticated (and, by default, anonymous) user: system:public-info-viewer.
   version: [],
@@ -126,7 +136,7 @@ export const PERMISSIONS: Record<string, Permission[]> = {
   check: CHECK,
   snapshot: SNAPSHOT,
   // --method dump needs more than an in-place upgrade: the command's permissions are the dump method's.
-  upgrade: UPGRADE_DUMP,
+  upgrade: [...UPGRADE_DUMP, ...GITOPS],
   validate: VALIDATE,
   cleanup: [...CLEANUP, ...CLEANUP_DUMP],
 };

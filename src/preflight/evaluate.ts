@@ -73,7 +73,7 @@ function managedBy(e: Evidence): Finding {
   const healing = all.filter((m) => m.heals);
   if (healing.length) {
     return f('managed-by', 'No controller reverts the image', 'warn', `${healing.map((m) => describeManager(m, ns)).join('; ')}: it would scale the database or ` +
-      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused', 'pause it (the command above), then upgrade with --gitops-paused');
+      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused', 'pause it (the command above), then upgrade with --gitops-paused; or upgrade with --pause-gitops (in place): the plugin pauses and resumes it');
   }
   return e.d.managers.length
     ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')

@@ -7,6 +7,7 @@ import type { UpgradeJobSpec } from '../manifests/upgrade-job.ts';
 import type { Relayout } from '../postgres/relayout.ts';
 import { NO_VOLUME } from '../postgres/dump-source.ts';
 import { refOf } from '../postgres/workload.ts';
+import { isPausedOwner, type PausedOwner } from '../postgres/gitops-pause.ts';
 
 /**
  * The upgrade's record, kept in a ConfigMap beside the workload, so that a re-run after any interruption knows
@@ -15,8 +16,10 @@ import { refOf } from '../postgres/workload.ts';
  * touched the old cluster; with --swap it moves its files) and `db-start` (from then on the new server may have
  * run, and in link mode the old cluster's files are no longer safe to start). `fingerprint` is recorded only with
  * --no-snapshot, where the reference is read from the running server once the applications are down.
+ * `gitops-paused` (--pause-gitops) is recorded with `pausedOwners`, the exact values it changes, BEFORE the first
+ * pause: whatever stops the run then (an error, Ctrl-C, a kill), the next run or the rollback knows what to resume.
  */
-export const PHASES = ['preflight', 'apps-down', 'fingerprint', 'db-down', 'snapshot', 'job-started', 'job', 'workload-patched', 'db-start', 'db-up',
+export const PHASES = ['preflight', 'gitops-paused', 'apps-down', 'fingerprint', 'db-down', 'snapshot', 'job-started', 'job', 'workload-patched', 'db-start', 'db-up',
   'verified', 'apps-up', 'done'] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -66,6 +69,10 @@ export interface UpgradeState extends RecordedSource {
    * Helm or Git may start the new server at any moment, so a rollback must not take the directories way.
    */
   handedOverAt?: string;
+  /** --pause-gitops: the Argo CD and Flux objects this upgrade pauses, each with the value to put back. */
+  pausedOwners?: PausedOwner[];
+  /** When they were put back (at the end of the upgrade); a rollback after that leaves them alone. */
+  ownersResumedAt?: string;
   /** The last phase done. */
   phase: Phase;
   history: Array<{ phase: Phase; at: string }>;
@@ -169,6 +176,9 @@ export function stateProblem(raw: unknown): string | undefined {
     return 'its jobSpec is missing, or does not match the record\'s PVC and majors';
   }
   if (!Array.isArray(s.history) || !s.history.every((h) => isObject(h) && isPhase(h.phase) && typeof h.at === 'string')) return 'its history is not a list of known phases';
+  if (s.pausedOwners !== undefined && !(Array.isArray(s.pausedOwners) && s.pausedOwners.every(isPausedOwner))) {
+    return 'its pausedOwners are not a list of Argo CD Applications or Flux Kustomizations and HelmReleases with the values to put back';
+  }
   const r = s.relayout;
   const isPath = (v: unknown) => typeof v === 'string' && v.startsWith('/');
   if (r !== undefined && !(isObject(r) && isPath(r.fromMount) && isPath(r.toMount) && r.pgdata === job.pgdata && job.root === r.toMount &&

@@ -18,6 +18,7 @@ import { record, st, startReference, timed, writeState, type UpgradeCtx, type Up
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
 import { createVerifyTasks } from './verify.ts';
+import { createPauseTask, createResumeTask } from './gitops.ts';
 
 const done = (ctx: UpgradeCtx, p: Parameters<typeof isDone>[1]) => isDone(ctx.state, p) && 'done in an earlier run';
 
@@ -187,6 +188,6 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
 /** The phases that change the cluster, each recorded; a resumed run skips what is done. */
 export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
   const timeout = opts.timeoutSeconds * 1000;
-  return [...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
-    ...createVerifyTasks(opts, timeout)];
+  return [createPauseTask(), ...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
+    ...createVerifyTasks(opts, timeout), createResumeTask()];
 }

@@ -25,6 +25,7 @@ interface UpgradeArgs extends GlobalArgs {
   'wait-snapshot-ready': boolean;
   'patch-workload': boolean;
   'gitops-paused': boolean;
+  'pause-gitops': boolean;
   'dry-run': boolean;
   rollback: boolean;
   'full-verify': boolean;
@@ -56,6 +57,9 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('patch-workload', { type: 'boolean', default: true, describe: '--no-patch-workload: print the change to make in Helm/GitOps, and stop' })
       .option('gitops-paused', { type: 'boolean', default: false,
         describe: 'Go on although Argo CD or Flux manages the workload or its applications: you paused its automated sync/healing yourself' })
+      .option('pause-gitops', { type: 'boolean', default: false,
+        describe: 'In place: pause the Argo CD Applications (automated sync) and Flux Kustomizations/HelmReleases (suspend) that heal the workload or its ' +
+          'applications, recorded first, and put each back exactly as it was when the upgrade ends or is rolled back' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print every object and patch, in order, as YAML; change nothing' })
       .option('full-verify', { type: 'boolean', default: false,
         describe: 'Compare the whole content (every row) before the applications return: downtime then grows with the data. By default ' +
@@ -88,6 +92,10 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         if (dumpOnly && a.method !== 'dump') throw usageError(`--${dumpOnly} goes with --method dump`);
         if (a.method === 'dump' && (a.rehearse || a.image || a['job-image'])) throw usageError(`--method dump does not go with ${a.rehearse ? '--rehearse' : a.image ? '--image (use --target-image)' : '--job-image'}`);
         if (a.rehearse && (a.rollback || a['dry-run'])) throw usageError(`--rehearse changes nothing of production already; it does not go with ${a.rollback ? '--rollback' : '--dry-run'}`);
+        if (a['pause-gitops'] && (a.method === 'dump' || a.rehearse || a['gitops-paused'])) {
+          throw usageError(`--pause-gitops does not go with ${a.method === 'dump' ? '--method dump (not built for it yet: pause the controller yourself, then pass --gitops-paused)'
+            : a.rehearse ? '--rehearse (a rehearsal stops nothing of production)' : '--gitops-paused (either you paused it, or the plugin does)'}`);
+        }
         if (a['keep-snapshot'] && !a.rehearse) throw usageError('--keep-snapshot goes with --rehearse (the upgrade always keeps its snapshot)');
         parseSelector(a['app-selector']);
         const image = verifyImageFlags(a.image, a['job-image'], a.to) ??
@@ -136,6 +144,6 @@ function upgradeOptions(argv: UpgradeArgs) {
     workload: argv.workload, to: argv.to, method: argv.method as InPlaceMethod, image: argv.image, jobImage: argv['job-image'], appSelector: parseSelector(argv['app-selector']), apps: argv.app,
     force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
     timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
-    superuserSecret: superuserSecretOf(argv['superuser-secret']), gitopsPaused: argv['gitops-paused'],
+    superuserSecret: superuserSecretOf(argv['superuser-secret']), gitopsPaused: argv['gitops-paused'], pauseGitops: argv['pause-gitops'],
   };
 }

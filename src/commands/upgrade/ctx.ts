@@ -8,6 +8,7 @@ import type { Shape } from '../../postgres/shape.ts';
 import type { Incompatible } from '../../postgres/workload.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
 import type { Discovery } from '../../discovery/discover.ts';
+import type { OwnerRef, PausedOwner } from '../../postgres/gitops-pause.ts';
 
 /** What `upgrade` was asked to do. */
 export interface UpgradeOptions {
@@ -22,6 +23,8 @@ export interface UpgradeOptions {
   force: string[];
   /** --gitops-paused: the user paused the Argo CD/Flux controller that manages the workload or its applications. */
   gitopsPaused?: boolean;
+  /** --pause-gitops: the plugin pauses the healing Argo CD/Flux objects itself, and resumes them at the end or on rollback. */
+  pauseGitops?: boolean;
   snapshot: boolean;
   waitSnapshotReady: boolean;
   patchWorkload: boolean;
@@ -77,6 +80,10 @@ export interface UpgradeCtx extends CheckCtx {
   relayout?: Relayout;
   /** Set once that crash-looping database was stopped, after the user confirmed. */
   bumpedStopped?: boolean;
+  /** --pause-gitops: the Argo CD/Flux objects that heal what the upgrade stops, to pause (found by the plan). */
+  pauseOwners?: PausedOwner[];
+  /** The GitOps objects that manage the workload or its applications (for the change to make in Git afterwards). */
+  gitopsOwners?: OwnerRef[];
   /** Set when the recorded upgrade to this target is done and the workload runs it: exit 0, say so. */
   nothingToDo?: string;
 }

@@ -6,6 +6,13 @@ import { refOf } from '../../postgres/workload.ts';
 import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
 import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 import { describeStrategy, RECREATE_PATCH, restoreStrategyPatch } from '../../postgres/strategy.ts';
+import { pausePatch, resumePatch, type PausedOwner } from '../../postgres/gitops-pause.ts';
+
+/** --pause-gitops: the merge patch on each Argo CD/Flux object; `back`: the one that puts back its value (as read now; recorded before the pause). */
+const gitopsSteps = (owners: PausedOwner[], back: boolean) => owners.map((o) => ({
+  step: back ? `resume ${o.kind} ${o.namespace}/${o.name}: the value recorded before the pause put back exactly` : `pause ${o.kind} ${o.namespace}/${o.name} (recorded first)`,
+  patch: { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace }, ...(back ? resumePatch(o) : pausePatch(o)) },
+}));
 
 /** Every object and patch the upgrade will apply, in order, for --dry-run. */
 export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
@@ -15,6 +22,7 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
   const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
   const out: object[] = [
     { step: 'record of the upgrade, updated after each phase', object: cm(ctx.names.state) },
+    ...gitopsSteps(ctx.pauseOwners ?? [], false),
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
   ];
   if (!opts.snapshot) out.push({ step: 'reference fingerprint, read from the server once the applications are down (--no-snapshot)', object: cm(ctx.names.fingerprint) });
@@ -41,7 +49,7 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
   }
   out.push(scale(s.workload, s.workload.replicas, 'start the database'));
   if (s.strategy) out.push(strategy(restoreStrategyPatch(s.strategy), 'put the Deployment\'s own strategy back once the new server is up'));
-  out.push(...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')));
+  out.push(...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')), ...gitopsSteps(ctx.pauseOwners ?? [], true));
   return out;
 }
 

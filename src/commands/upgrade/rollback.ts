@@ -18,6 +18,7 @@ import { poll } from '../../steps/poll.ts';
 import { runJob } from '../../steps/job.ts';
 import { connectTask } from '../../connect-task.ts';
 import { refOf } from '../../postgres/workload.ts';
+import { resumeOwners } from '../../steps/gitops.ts';
 
 /** How a rollback returns to the old major. */
 export type RollbackVia = 'directories' | 'snapshot';
@@ -189,11 +190,13 @@ export function createRollbackTasks(connect: () => Promise<Cluster>, opts: Rollb
       },
     },
     {
-      title: 'Scale the applications back up and forget the upgrade',
+      title: 'Scale the applications back up, resume what --pause-gitops paused, and forget the upgrade',
       task: async (ctx) => {
         const s = ctx.state;
         for (const a of s.apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, a.replicas);
         for (const a of s.apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
+        // --pause-gitops: what the upgrade paused is put back as it was, once everything runs the old major again.
+        if (s.pausedOwners?.length && !s.ownersResumedAt) await resumeOwners(ctx.cluster, s.pausedOwners);
         // The reference belongs to the upgrade undone: the next upgrade reads its own. Then the record goes.
         await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: s.fingerprintConfigMap });
         await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: ctx.names.state });

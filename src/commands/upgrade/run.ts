@@ -9,13 +9,15 @@ import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
 import { createApplyTasks, createPlanTasks, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import { manualPatchAdvice, plannedObjects } from './planned.ts';
-import type { UpgradeState } from '../../state/state.ts';
+import { isDone, type UpgradeState } from '../../state/state.ts';
 import { helmImageValues, refOf } from '../../postgres/workload.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
 import { createValidateTasks } from '../../validation/tasks.ts';
 import { checksText, summaryLine, validateNow, type ValidateReport } from '../../validation/report.ts';
 import type { ValidateFinding } from '../../postgres/validate.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
+import { pauseLines } from './gitops.ts';
+import { gitChange } from '../../postgres/gitops-pause.ts';
 
 /** What `upgrade -o json` prints at the end. */
 export interface UpgradeReport {
@@ -50,6 +52,13 @@ export function gitopsWarning(managers: string[]): string[] {
   ];
 }
 
+/** On Ctrl-C once something stopped: the paused GitOps objects stay paused until the resumed run or the rollback puts them back. */
+const pausedNote = (c: UpgradeCtx): string => {
+  const p = c.state?.pausedOwners ?? [];
+  return p.length && !c.state?.ownersResumedAt && isDone(c.state, 'apps-down') ? `\nPaused by this upgrade, left paused while the database is down: ` +
+    `${p.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(', ')}; the resumed run or the rollback puts them back as they were` : '';
+};
+
 async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<void> {
   const s = ctx.state as UpgradeState;
   io.err([
@@ -64,6 +73,7 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     ...(ctx.leftRunning?.length ? [`  left running ${ctx.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app; they may write ` +
       `until the database stops (the snapshot holds it), and fail meanwhile; stop them too with --app <kind>/<name>`] : []),
     ...gitopsWarning(ctx.d.managers),
+    ...pauseLines(ctx),
     ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
   ].join('\n'));
   await confirmOrStop(assumeYes, 'upgrade stops the database');
@@ -116,13 +126,14 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
   const ref = refOf({ kind: c.d.workload.kind, name: c.d.workload.metadata.name });
   // Nothing is undone on Ctrl-C: every phase is recorded, and the Job goes on by itself. Say how to go on.
   onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.names.state}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
-    `--to ${opts.to} --method ${opts.method}; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
+    `--to ${opts.to} --method ${opts.method}; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback` + pausedNote(c)));
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.d.workload.kind}/${c.d.workload.metadata.name}`, c.stateVersion);
   await holdingLock(c.lock, (m) => io.err(m), () => new Listr<UpgradeCtx, typeof renderer, 'simple'>(createApplyTasks(opts), listOpts).run(c));
   const s = c.state as UpgradeState;
   if (c.stoppedForManualPatch) {
     const values = helmImageValues(c.d.workload, s.targetImage);
-    io.err([manualPatchAdvice(s, c.d.namespace), ...(values ? [values] : []), ...gitopsWarning(c.d.managers).map((l) => l.trim())].join('\n'));
+    io.err([manualPatchAdvice(s, c.d.namespace), ...(values ? [values] : []), ...gitopsWarning(c.d.managers).map((l) => l.trim()),
+      ...(s.pausedOwners?.length ? [`Left paused until the resumed run ends (then put back as they were): ${s.pausedOwners.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(', ')}`] : [])].join('\n'));
     return;
   }
   // The upgrade ends with validate's checks; a pass is recorded for cleanup as validate records it.
@@ -137,6 +148,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     verification: c.verification ?? null, leftRunning: c.leftRunning ?? [], timingsMs: timings, validation: { checks: validation.checks, summary: validation.summary },
   };
   const helmValues = helmImageValues(c.d.workload, s.targetImage);
+  const inGit = gitChange(c.gitopsOwners ?? s.pausedOwners ?? [], `${s.workload.kind}/${s.workload.name}`, s.targetImage);
   await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}) }, (r) => [
     `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
     r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows; ` +
@@ -146,6 +158,8 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     `The old cluster is kept on the volume as ${r.oldClusterKeptAt} (in link mode it shares files with the new one; it blocks the next upgrade): ` +
       `remove it once you are sure, e.g. kubectl -n ${r.namespace} exec <database pod> -- rm -rf ${r.oldClusterKeptAt}`,
     helmValues ? `Helm manages this workload: put the new image in its values, or the next helm upgrade puts the old one back:\n${helmValues}` : '',
+    inGit ?? '',
+    s.ownersResumedAt ? `Resumed as they were: ${(s.pausedOwners ?? []).map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(', ')}.` : '',
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
     r.verification ? `Verified: ${r.verification}.` : '',
     r.leftRunning.length ? `Left running (connected before the upgrade, not scaled): ${r.leftRunning.join(', ')}.` : '',

@@ -9,7 +9,6 @@ import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.
 import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../postgres/images.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
-import { gitopsRefusal, managersOfAll } from '../../postgres/gitops.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
 import { bindingProblemOf, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
@@ -18,6 +17,7 @@ import { discoverWithApps, podsOutside } from '../../discovery/named-apps.ts';
 import { createCheckTasks } from '../../preflight/tasks.ts';
 import { rollingStrategyOf } from '../../postgres/strategy.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { judgeGitops } from './gitops.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
 import { dumpStateName, parseDumpState } from '../../state/dump-state.ts';
 import { failedRehearsalProblem, parseRehearsalRecord } from '../../postgres/rehearsal.ts';
@@ -84,8 +84,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         // Argo CD or Flux would scale the database or its applications back up while they are down: refused before any downtime.
-        const gitops = gitopsRefusal(managersOfAll([ctx.d.workload, ...ctx.d.apps]), ctx.d.namespace, !!opts.gitopsPaused);
-        if (gitops) throw usageError(gitops);
+        await judgeGitops(ctx, opts);
         const relayout = relayoutFor(ctx.d, opts.to);
         if (relayout === 'bitnami') {
           throw usageError(`PGDATA ${ctx.d.pgdata} is the root of the volume: an in-place upgrade puts the new cluster beside the old one on the same ` +

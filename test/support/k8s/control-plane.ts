@@ -9,6 +9,7 @@ import { exclusive } from '../lock.ts';
 import { ensureK8sBinaries, type K8sBinaries } from './binaries.ts';
 import { kubeconfigFor, makePki, type Pki } from './certs.ts';
 import { ensureSnapshotCrds } from './snapshot-crds.ts';
+import { ensureGitopsCrds, GITOPS_CRDS } from './gitops-crds.ts';
 import { STORAGE } from './storage-names.ts';
 
 /** A running control plane: etcd, kube-apiserver and kube-controller-manager, all on 127.0.0.1. */
@@ -20,6 +21,8 @@ export interface ControlPlane {
   bins: K8sBinaries;
   /** The directory of the VolumeSnapshot CRDs applied at bootstrap. */
   crds: string;
+  /** The directory of the Argo CD and Flux CRDs applied at bootstrap (for the self-healing test controller). */
+  gitopsCrds: string;
   rest: KubeRest;
   auditLog: string;
   daemons: Daemon[];
@@ -42,9 +45,9 @@ export async function ensureEtcd(): Promise<string> {
  * Everything the control plane runs or applies, built or fetched once per machine (minutes on a cold cache, with
  * progress on stderr): kube-apiserver, kube-controller-manager and kubectl, etcd, and the VolumeSnapshot CRDs.
  */
-export async function ensureControlPlaneTools(): Promise<{ bins: K8sBinaries; etcdBin: string; crds: string }> {
-  const [bins, etcdBin, crds] = await Promise.all([ensureK8sBinaries(), ensureEtcd(), ensureSnapshotCrds()]);
-  return { bins, etcdBin, crds };
+export async function ensureControlPlaneTools(): Promise<{ bins: K8sBinaries; etcdBin: string; crds: string; gitopsCrds: string }> {
+  const [bins, etcdBin, crds, gitopsCrds] = await Promise.all([ensureK8sBinaries(), ensureEtcd(), ensureSnapshotCrds(), ensureGitopsCrds()]);
+  return { bins, etcdBin, crds, gitopsCrds };
 }
 
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
@@ -60,7 +63,7 @@ rules:
  * unchanged (TranslateStreamCloseWebsocketRequests=false). On failure the error carries the component's log.
  */
 export async function startControlPlane(): Promise<ControlPlane> {
-  const { bins, etcdBin, crds } = await ensureControlPlaneTools();
+  const { bins, etcdBin, crds, gitopsCrds } = await ensureControlPlaneTools();
   fs.mkdirSync(stateDir(), { recursive: true });
   const dir = fs.mkdtempSync(path.join(stateDir(), 'cp-'));
   const pki = await makePki(path.join(dir, 'pki'));
@@ -91,7 +94,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     const cm = startDaemon('kube-controller-manager', bins.controllerManager, controllerManagerArgs(pki, dir), path.join(dir, 'kube-controller-manager.log'));
     daemons.push(cm);
     const cp: ControlPlane = {
-      server, kubeconfig, dir, pki, bins, crds, rest, auditLog, daemons, stop,
+      server, kubeconfig, dir, pki, bins, crds, gitopsCrds, rest, auditLog, daemons, stop,
       kubectl: (args, opts) => kubectl(bins.kubectl, kubeconfig, args, opts),
     };
     await waitFor('the default ServiceAccount (kube-controller-manager running)',
@@ -143,9 +146,11 @@ async function kubectl(bin: string, kubeconfig: string, args: string[], opts: { 
   return { code, stdout, stderr };
 }
 
-/** The VolumeSnapshot CRDs, the default local-path StorageClass and its VolumeSnapshotClass. */
+/** The VolumeSnapshot and GitOps CRDs, the default local-path StorageClass and its VolumeSnapshotClass. */
 async function bootstrap(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '-f', cp.crds]);
+  // Server-side: Argo CD's Application CRD (400 kB) exceeds the 256 kB last-applied annotation of a client-side apply.
+  await cp.kubectl(['apply', '--server-side', '-f', cp.gitopsCrds]);
   // Polled here, not by `kubectl wait --for=condition=Established`: that fails at once ("accessor error: <nil>")
   // when it reads a CRD before the apiserver has given it any condition, as happens on a loaded machine.
   const established = async (name: string) => {
@@ -153,8 +158,8 @@ async function bootstrap(cp: ControlPlane): Promise<void> {
       `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
     return (crd?.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
   };
-  await waitFor('the VolumeSnapshot CRDs to be Established', async () =>
-    (await Promise.all(['volumesnapshots', 'volumesnapshotcontents', 'volumesnapshotclasses'].map((n) => established(`${n}.snapshot.storage.k8s.io`)))).every(Boolean), 60_000);
+  const names = [...['volumesnapshots', 'volumesnapshotcontents', 'volumesnapshotclasses'].map((n) => `${n}.snapshot.storage.k8s.io`), ...GITOPS_CRDS];
+  await waitFor('the VolumeSnapshot and GitOps CRDs to be Established', async () => (await Promise.all(names.map(established))).every(Boolean), 60_000);
   // Established is not yet servable: the apiserver answers 429 while the CRD's storage initialises.
   await waitFor('the VolumeSnapshot API to serve', async () =>
     (await cp.rest.raw('GET', '/apis/snapshot.storage.k8s.io/v1/volumesnapshots')).statusCode === 200, 30_000);

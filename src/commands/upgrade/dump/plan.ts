@@ -85,7 +85,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         // Argo CD or Flux would scale the database or its applications back up while they are down: refused before any downtime.
-        const gitops = gitopsRefusal(managersOfAll([ctx.d.workload, ...ctx.d.apps]), ctx.d.namespace, !!opts.gitopsPaused);
+        const gitops = gitopsRefusal(managersOfAll([ctx.d.workload, ...ctx.d.apps]), ctx.d.namespace, !!opts.gitopsPaused, false);
         if (gitops) throw usageError(gitops);
         ctx.mode = modeOf(ctx.d);
         if (ctx.mode !== 'live') {

@@ -1,0 +1,84 @@
+import type { ListrTask } from 'listr2';
+import { usageError } from '../../exit-codes.ts';
+import { onInterrupt } from '../../interrupt.ts';
+import { describeManager, gitopsRefusal, managersOfAll, type Manager } from '../../postgres/gitops.ts';
+import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading } from '../../postgres/gitops-pause.ts';
+import { isDone } from '../../state/state.ts';
+import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/gitops.ts';
+import { record, st, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+
+/** The healing managers that --pause-gitops cannot pause: no object of theirs was read that heals (a field manager, a 403, a 404). */
+function unpausable(healing: Manager[], readings: OwnerReading[], ns: string): Manager[] {
+  return healing.filter((m) => {
+    const ref = ownerRefOf(m, ns);
+    return !ref || !readings.some((r) => ownerKey(r.ref) === ownerKey(ref) && r.heals === true);
+  });
+}
+
+/**
+ * Before any downtime: who manages the database and its applications, with what their Argo CD Applications and Flux
+ * objects say where they can be read. A healing one is refused (exit 2, nothing changed), unless the user paused it
+ * (--gitops-paused) or asks the plugin to (--pause-gitops: what to pause is kept for the apply tasks).
+ */
+export async function judgeGitops(ctx: UpgradeCtx, opts: UpgradeOptions): Promise<void> {
+  const ns = ctx.d.namespace;
+  const raw = managersOfAll([ctx.d.workload, ...ctx.d.apps]);
+  const readings = await readOwners(ctx.cluster, healingOwners(raw, ns));
+  const managers = withReadings(raw, readings, ns);
+  ctx.gitopsOwners = readings.filter((r) => r.obj).map((r) => r.ref);
+  if (!opts.pauseGitops) {
+    const refusal = gitopsRefusal(managers, ns, !!opts.gitopsPaused);
+    if (refusal) throw usageError(refusal);
+    return;
+  }
+  const healing = managers.filter((m) => m.heals);
+  const cannot = unpausable(healing, readings, ns);
+  if (cannot.length) {
+    throw usageError(`--pause-gitops cannot pause what it could not read as healing:\n${cannot.map((m) => `  ${describeManager(m, ns)}`).join('\n')}\n` +
+      'Pause it yourself, then run again with --gitops-paused instead; nothing was changed');
+  }
+  // The values as read now, for the confirmation and --dry-run; the pause itself records them afresh just before it patches.
+  ctx.pauseOwners = healingOwners(healing, ns).map((ref) => priorOf(ref, readings.find((r) => ownerKey(r.ref) === ownerKey(ref))?.obj ?? {}));
+}
+
+/** What the confirmation and the dry run say of the pause. */
+export function pauseLines(ctx: UpgradeCtx): string[] {
+  const owners = ctx.pauseOwners ?? [];
+  return owners.map((o, i) => `  ${i ? '            ' : 'gitops      '} ${describePause(o)}`);
+}
+
+/** Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run pauses again. */
+export function createPauseTask(): ListrTask<UpgradeCtx> {
+  return {
+    title: 'Pause the GitOps controllers that would undo the stop',
+    enabled: (ctx) => !!ctx.pauseOwners?.length || (!!st(ctx).pausedOwners?.length && !st(ctx).ownersResumedAt),
+    task: async (ctx, task) => {
+      if (!st(ctx).pausedOwners) {
+        ctx.state = { ...st(ctx), pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []) };
+        await record(ctx, 'gitops-paused');
+      }
+      const paused = st(ctx).pausedOwners ?? [];
+      // Ctrl-C before anything stopped puts them back; once the applications are down they stay paused (the resumed run or the rollback resumes them).
+      onInterrupt(async () => {
+        if (!isDone(ctx.state, 'apps-down')) await resumeOwners(ctx.cluster, paused);
+      });
+      await pauseOwners(ctx.cluster, paused);
+      task.title = `Pause the GitOps controllers: ${paused.map(ownerKey).join(', ')} (recorded in ConfigMap ${ctx.names.state}, to be put back as they were)`;
+    },
+  };
+}
+
+/** Puts them back exactly as they were, once the upgrade is done. */
+export function createResumeTask(): ListrTask<UpgradeCtx> {
+  return {
+    title: 'Resume the GitOps controllers as they were',
+    // Only once the upgrade is done: a run stopped for --no-patch-workload leaves them paused until its resumed run ends.
+    enabled: (ctx) => isDone(ctx.state, 'done') && !!st(ctx).pausedOwners?.length && !st(ctx).ownersResumedAt,
+    task: async (ctx, task) => {
+      const done = await resumeOwners(ctx.cluster, st(ctx).pausedOwners ?? []);
+      ctx.state = { ...st(ctx), ownersResumedAt: new Date().toISOString() };
+      await writeState(ctx);
+      task.title = `Resume the GitOps controllers as they were: ${done.join(', ') || 'none left to resume'}`;
+    },
+  };
+}

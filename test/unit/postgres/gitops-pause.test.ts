@@ -1,0 +1,77 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { gitopsRefusal, managersOfAll, type ManagedObject } from '../../../src/postgres/gitops.ts';
+import { gitChange, healingOwners, isPausedOwner, ownerHeals, ownerRefOf, pausePatch, priorOf, resumePatch, withReadings, type OwnerRef } from '../../../src/postgres/gitops-pause.ts';
+import { stateProblem } from '../../../src/state/state.ts';
+
+const sts: ManagedObject = { kind: 'StatefulSet', metadata: { name: 'pg', annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/StatefulSet:db/pg' } } };
+const app: ManagedObject = { kind: 'Deployment', metadata: { name: 'web', labels: { 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system',
+  'helm.toolkit.fluxcd.io/name': 'web' } } };
+const managers = managersOfAll([sts, app]);
+const [argo, kust, helm] = healingOwners(managers, 'db') as [OwnerRef, OwnerRef, OwnerRef];
+
+test('the objects behind the markers: Argo CD in argocd by default, Flux in its label\'s namespace or the workload\'s', () => {
+  assert.equal([argo, kust, helm], [
+    { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'shop' },
+    { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', namespace: 'flux-system', name: 'apps' },
+    { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', namespace: 'db', name: 'web' },
+  ]);
+  assert.is(ownerRefOf({ tool: 'Helm', what: 'release x', name: 'x', heals: false, object: 'StatefulSet pg', evidence: '' }, 'db'), undefined);
+  assert.is(healingOwners(managersOfAll([sts, sts]), 'db').length, 1, 'each object once');
+});
+
+test('which heal: Argo CD only with automated selfHeal (not enabled: false); Flux unless suspended', () => {
+  assert.equal(ownerHeals('Application', { spec: { syncPolicy: { automated: { selfHeal: true } } } }).heals, true);
+  assert.equal(ownerHeals('Application', { spec: { syncPolicy: { automated: { selfHeal: true, enabled: false } } } }).heals, false);
+  assert.equal(ownerHeals('Application', { spec: { syncPolicy: { automated: { prune: true } } } }), { heals: false, why: 'automated sync without selfHeal: it does not undo drift' });
+  assert.equal(ownerHeals('Application', { spec: {} }), { heals: false, why: 'no automated sync' });
+  assert.equal(ownerHeals('Kustomization', { spec: {} }).heals, true);
+  assert.equal(ownerHeals('HelmRelease', { spec: { suspend: false } }).heals, true);
+  assert.equal(ownerHeals('HelmRelease', { spec: { suspend: true } }), { heals: false, why: 'suspended' });
+});
+
+test('readings: a paused owner no longer refuses; a 403 or 404 is judged by its markers and says so', () => {
+  const readings = [
+    { ref: argo, heals: false, why: 'no automated sync' },
+    { ref: kust, why: 'reading Kustomization flux-system/apps is forbidden (403)' },
+    { ref: helm, heals: true, why: 'not suspended' },
+  ];
+  const m = withReadings(managers, readings, 'db');
+  assert.equal(m.map((x) => [x.what, x.heals]), [['Application shop', false], ['Kustomization apps', true], ['HelmRelease web', true]]);
+  assert.match(m[1]?.evidence ?? '', 'forbidden (403): judged by its markers');
+  const refusal = gitopsRefusal(m, 'db', false) ?? '';
+  assert.not.match(refusal, 'Application shop');
+  assert.match(refusal, 'flux suspend kustomization apps -n flux-system');
+  assert.match(refusal, '--pause-gitops');
+});
+
+test('pause and resume: the exact prior value comes back; an absent field is removed again', () => {
+  const automated = { selfHeal: true, prune: false, allowEmpty: true };
+  const pArgo = priorOf(argo, { spec: { syncPolicy: { automated } } });
+  assert.equal(pausePatch(argo), { spec: { syncPolicy: { automated: null } } });
+  assert.equal(resumePatch(pArgo), { spec: { syncPolicy: { automated } } });
+  const pKust = priorOf(kust, { spec: {} });
+  assert.is('prior' in pKust, false);
+  assert.equal(pausePatch(kust), { spec: { suspend: true } });
+  assert.equal(resumePatch(pKust), { spec: { suspend: null } }, 'suspend was absent: removed again, not set false');
+  assert.equal(resumePatch(priorOf(helm, { spec: { suspend: false } })), { spec: { suspend: false } });
+});
+
+test('a record\'s pausedOwners are checked before anything is patched from them', () => {
+  assert.ok(isPausedOwner({ ...argo, prior: { selfHeal: true } }));
+  assert.ok(isPausedOwner({ ...kust }));
+  assert.not.ok(isPausedOwner({ ...kust, prior: 'yes' }));
+  assert.not.ok(isPausedOwner({ ...argo, kind: 'Secret' }));
+  assert.not.ok(isPausedOwner({ ...argo, apiVersion: 'v1' }));
+  assert.not.ok(isPausedOwner({ ...argo, name: '' }));
+  assert.match(stateProblem({ version: 1, phase: 'gitops-paused', workload: { kind: 'StatefulSet', name: 'pg', replicas: 1 }, workloadUid: 'u', pvc: 'p',
+    container: 'c', fromVersion: '13', oldImage: 'a', targetImage: 'b', jobImage: 'j', fingerprintConfigMap: 'f', job: 'j', from: 13, to: 15, method: 'link',
+    apps: [], snapshot: null, jobSpec: { name: 'j', pgdata: '/d', claim: 'p', from: 13, to: 15 }, history: [], pausedOwners: [{ kind: 'Secret' }] }) ?? '', 'pausedOwners');
+});
+
+test('the change to make in Git names the objects and the image', () => {
+  assert.is(gitChange([], 'StatefulSet/pg', 'postgres:15'), undefined);
+  assert.match(gitChange([argo], 'StatefulSet/pg', 'postgres:15') ?? '', 'set its image to postgres:15 in the Git source of Application argocd/shop');
+});
+
+test.run();
