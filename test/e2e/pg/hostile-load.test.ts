@@ -37,7 +37,7 @@ async function loadCode(s: PgServer, volume: string, dbs: string[]): Promise<Rec
   // 10 has no jit setting: PSQL_SCRIPT's -c jit=off is refused there (noticed, not this file's business).
   const script = s.major === 10 ? PSQL_SCRIPT.replace(' -c jit=off', '') : PSQL_SCRIPT;
   const out = await runOn([s.major], volume, ['sh', '-c', script, 'sh', 'postgres', String(s.port), LOAD_CODE_SQL], {}, psqlStdin(TEST_SUPERUSER_PASSWORD, dbs));
-  return Object.fromEntries([...parsePerDatabase(out)].map(([db, j]) => [db, parseLoadCode(j).items.map((x) => `${x.name} | ${x.fix}`)]));
+  return Object.fromEntries([...parsePerDatabase(out)].map(([db, j]) => [db, parseLoadCode(j).items.map((x) => (x.fix ? `${x.name} | ${x.fix}` : x.name))]));
 }
 
 test(`set up: a ${FROM} source with mallory, her traps and her load traps, an empty ${TO} target`, async () => {
@@ -60,6 +60,7 @@ test('LOAD_CODE_SQL names each expression, the function it calls and its owner, 
       'CHECK mallory_int_check of domain public.mallory_int calls public.mallory_ok(integer), owned by mallory | ALTER DOMAIN public.mallory_int DROP CONSTRAINT mallory_int_check',
       'CHECK mallory_op_x_check of table public.mallory_op calls public.mallory_same(integer,integer), owned by mallory | ALTER TABLE public.mallory_op DROP CONSTRAINT mallory_op_x_check',
       'generated column public.mallory_generated.y calls public.mallory_gen(integer), owned by mallory | ALTER TABLE public.mallory_generated ALTER COLUMN y DROP EXPRESSION',
+      'partition key of table public.mallory_parts calls public.mallory_gen(integer), owned by mallory',
     ],
   });
   assert.is(await hostileRoleIsSuperuser(a.sql), false, 'reading the catalogs ran none of her functions');
@@ -87,6 +88,7 @@ test('control: the plugin\'s load of her database, were it run, makes mallory su
   const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: b.port, user: 'postgres' }, jobs: 1 });
   await runOn([TO], vb, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, rewritten.sql, ['mallorys']));
   assert.is((await b.sql('mallorys', 'select count(*) from public.mallory_checked')).trim(), '5');
+  assert.is((await b.sql('mallorys', 'select count(*) from public.mallory_parts')).trim(), '5');
   assert.is(await hostileRoleIsSuperuser(b.sql), true, 'COPY evaluated her CHECK as the target\'s superuser');
   assert.is(await hostileRoleIsSuperuser(a.sql), false, 'the source is untouched');
 });
@@ -121,6 +123,22 @@ for (const to of [13, 14, 15, 16, 17, 18] as Major[]) {
     await t.s.stop();
   });
 }
+
+test('control: a partition key alone of hers, loaded by the plugin into a fresh target, makes her superuser too', async () => {
+  await a.sql('postgres', 'create database parts_only owner mallory');
+  await a.sql('parts_only', `grant create on schema public to mallory; set role mallory;
+    create function public.v(int) returns int ${asSuperuser('return $1;').replace('(select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user)', "pg_catalog.current_setting('is_superuser') = 'on'")};
+    create function public.k(int) returns int language plpgsql immutable as $f$ begin return public.v($1); end $f$;
+    create table public.p (x int) partition by range (public.k(x)); create table public.p1 partition of public.p for values from (0) to (100);
+    insert into public.p select generate_series(1, 5); reset role`);
+  assert.equal(await loadCode(a, vb, ['parts_only']), { parts_only: ['partition key of table public.p calls public.k(integer), owned by mallory'] });
+  const t = await server(TO, 'hload-parts');
+  const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: t.s.port, user: 'postgres' }, jobs: 1 });
+  await runOn([TO], t.volume, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, 'create role mallory login;', ['parts_only']));
+  assert.is(await hostileRoleIsSuperuser(t.s.sql), true, 'the partition\'s constraint ran her function as the target\'s superuser');
+  assert.is(await hostileRoleIsSuperuser(a.sql), false);
+  await t.s.stop();
+});
 
 test('control: the function of those traps, called by a superuser, does make her superuser', async () => {
   await a.sql('owner_run', 'select public.mallory_as_v(1)');

@@ -17,7 +17,8 @@ const outputs: RunResult[] = [];
 const c: Deployed = { name: 'official 13 → 15, mallory\'s load traps', file: 'upgrade', flavour: 'official', from: 13, to: 15, method: 'link', ns: uniqueNamespace('dump-hostile'), pod: '' };
 const TRAPS = ['CHECK mallory_checked_x_check of table public.mallory_checked calls public.mallory_ok(integer), owned by mallory',
   'CHECK mallory_int_check of domain public.mallory_int calls public.mallory_ok(integer), owned by mallory',
-  'generated column public.mallory_generated.y calls public.mallory_gen(integer), owned by mallory'];
+  'generated column public.mallory_generated.y calls public.mallory_gen(integer), owned by mallory',
+  'partition key of table public.mallory_parts calls public.mallory_gen(integer), owned by mallory'];
 
 const svcVersions = async (cp: ControlPlane) => (await cp.kubectl(['-n', c.ns, 'get', 'services', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}'])).stdout;
 const sql = async (cp: ControlPlane) => podSql(cp, c.ns, await podName(cp, c.ns, 'k8s-app=postgres'), 'admin');
@@ -37,7 +38,7 @@ test('check --method dump fails on them (exit 3), naming each object, the functi
   assert.is(r.code, 3, r.stdout + r.stderr);
   const f = (JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; found: string; fix?: string }> }).checks.find((x) => x.id === 'load-code');
   assert.is(f?.status, 'fail', JSON.stringify(f));
-  assert.match(f?.found ?? '', 'mallorys (4): ');
+  assert.match(f?.found ?? '', 'mallorys (5): ');
   for (const t of TRAPS) assert.match(f?.found ?? '', t);
   assert.match(f?.fix ?? '', 'upgrade in place (--method link or copy');
   assert.match(f?.fix ?? '', 'in mallorys: ALTER TABLE public.mallory_checked DROP CONSTRAINT mallory_checked_x_check');

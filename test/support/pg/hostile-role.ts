@@ -42,7 +42,7 @@ export async function hostileRoleIsSuperuser(sql: SqlRunner): Promise<boolean> {
 /**
  * Her traps for a logical load (issue 24, §1): expressions that pg_restore evaluates per row while it loads the data
  * with COPY as the restoring role, the target's superuser: a CHECK constraint, a domain's CHECK, a stored
- * generated column and a CHECK through an operator of hers, each calling a function of hers that returns true (or its argument) and makes her superuser
+ * generated column, a CHECK through an operator of hers and a partition key, each calling a function of hers that returns true (or its argument) and makes her superuser
  * when a superuser calls it. Planted apart from plantHostileRole: the dump method refuses a database with them.
  */
 const LOAD_TRAPS = `set role ${HOSTILE_ROLE};
@@ -62,6 +62,9 @@ create function public.mallory_same(int, int) returns boolean ${trap('return $1 
 create operator public.=~= (leftarg = int, rightarg = int, function = public.mallory_same);
 create table public.mallory_op (x int check (x operator(public.=~=) x));
 insert into public.mallory_op select g from generate_series(1, 5) g;
+create table public.mallory_parts (x int) partition by range (public.mallory_gen(x));
+create table public.mallory_parts_1 partition of public.mallory_parts for values from (0) to (100);
+insert into public.mallory_parts select g from generate_series(1, 5) g;
 reset role;`;
 
 /** The role (plantHostileRole) and, in her database `mallorys`, the load traps. */
