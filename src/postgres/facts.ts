@@ -49,6 +49,8 @@ export interface DatabaseFacts {
   typeColumns?: Record<string, Objects>;
   /** The libc collations other than the database's default that user columns and indexes use: name and locale. */
   libcCollations?: Array<{ name: string; locale: string }>;
+  /** Expressions a logical load evaluates that call a function of a role who is not superuser (LOAD_CODE_SQL); asked for --method dump only. */
+  loadCode?: Objects;
 }
 
 /** The data volume as the database container sees it (VOLUME_SCRIPT), parsed. */
@@ -108,7 +110,7 @@ export function parseServerFacts(json: string): ServerFacts {
 }
 
 /** One kind of objects as DATABASE_SQL gives it; a bare count or list of names (older answers) reads as such. */
-function objectsOf(v: unknown): Objects {
+export function objectsOf(v: unknown): Objects {
   if (Array.isArray(v)) return { count: v.length, items: v.map((name) => ({ name: String(name) })) };
   if (v && typeof v === 'object') {
     const o = v as { count?: unknown; items?: Array<{ name: string; fix?: string | null }> };

@@ -48,7 +48,7 @@ const ranked = (q: string, part = '') => `select q.*, pg_catalog.count(*) over (
  * Objects of one kind as JSON: how many in all, and the first 21 by name (the report shows 20, then a count),
  * each with the statement that fixes it. `q` selects `name` and `fix`; it runs once.
  */
-const objects = (q: string) => `(select ${OBJECTS_JSON} from (${ranked(q)}) z)`;
+export const objects = (q: string): string => `(select ${OBJECTS_JSON} from (${ranked(q)}) z)`;
 
 // The user columns of the built-in types that a later major dropped or stores differently, each with the type
 // to ALTER it to (by name: some exist only on older majors), as { type: objects }.

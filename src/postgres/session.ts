@@ -9,10 +9,17 @@
  */
 export const SAFE_SEARCH_PATH = '-c search_path=pg_catalog';
 
-/** PGOPTIONS for a superuser session: the safe search_path, then the given options (`-c jit=off`). */
+/**
+ * A database's owner, superuser or not, may `ALTER DATABASE … SET role = <any role>`: every session that connects
+ * there then runs as that role, a superuser's too (its fingerprint, pg_dump, vacuumdb and ALTER EXTENSION would
+ * fail or see less, as her). `role=none` on the command line wins over it: the session stays its login role.
+ */
+export const NO_ROLE = '-c role=none';
+
+/** PGOPTIONS for a superuser session: the safe search_path, no role but the login's, then the given options (`-c jit=off`). */
 export function sessionOptions(...more: string[]): string {
-  return [SAFE_SEARCH_PATH, ...more].join(' ');
+  return [SAFE_SEARCH_PATH, NO_ROLE, ...more].join(' ');
 }
 
-/** Shell that exports PGOPTIONS with the safe search_path, for scripts whose tools take no other option. */
-export const SAFE_SESSION_SH = `export PGOPTIONS='${SAFE_SEARCH_PATH}'`;
+/** Shell that exports PGOPTIONS with the safe search_path and no role, for scripts whose tools take no other option. */
+export const SAFE_SESSION_SH = `export PGOPTIONS='${sessionOptions()}'`;

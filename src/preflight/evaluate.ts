@@ -6,6 +6,7 @@ import type { Workload } from '../k8s/cluster.ts';
 import { relayoutFor, relayoutNote } from '../postgres/relayout.ts';
 import { verifyTypeRules } from '../postgres/rules-types.ts';
 import { dumpSourceFindings } from '../postgres/dump-source.ts';
+import { verifyLoadCode } from '../postgres/load-code.ts';
 import { verifyLibcFamily } from '../postgres/libc.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
@@ -142,7 +143,7 @@ export function evaluate(e: Evidence): Finding[] {
   out.push(...verifyTargetImage(e), ...verifyLayout(e, relayout));
   if (e.method === 'dump') {
     out.push(...dumpSourceFindings({ where: `${e.d.workload.kind} ${e.d.namespace}/${e.d.workload.metadata.name}`, pgdata: e.d.pgdata, hasVolume: !!e.d.pvc,
-      inlinePassword: e.d.superuser?.literal ? e.d.superuser.env : undefined }));
+      inlinePassword: e.d.superuser?.literal ? e.d.superuser.env : undefined }), ...verifyLoadCode(e.databases));
   }
   if (e.offline && (!e.server || !e.databases)) {
     out.push(f('server-facts', 'The stopped server could be read', 'fail', `PostgreSQL did not start in probe pod ${e.offline.probe}: ${e.offline.serverError ?? 'unknown error'}`,

@@ -45,7 +45,7 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
       enabled: isLive,
       task: async (ctx, task) => {
         try {
-          const got = await gatherServer(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+          const got = await gatherServer(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, opts.method === 'dump');
           Object.assign(ctx, got);
           verifyTarget(ctx, Math.floor(got.server.versionNum / 10000), opts, got.server.version);
           const refused = await remoteLoginRefusal(ctx.cluster, ctx.d, ctx.password);

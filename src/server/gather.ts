@@ -5,6 +5,7 @@ import {
 } from '../postgres/facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { execSilenceMs } from '../k8s/silence.ts';
+import { LOAD_CODE_SQL, parseLoadCode } from '../postgres/load-code.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 import { readSuperuser } from '../discovery/credentials.ts';
@@ -79,18 +80,20 @@ export async function runPsqlScript(cluster: Cluster, d: SourceDiscovery, passwo
   if (res.exitCode !== 0) throw new CliError(`${what} failed (exit ${res.exitCode}): ${res.stderr.trim()}`, ExitCode.failed);
 }
 
-/** The server's facts, then each connectable database's. */
-export async function gatherServer(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
+/** The server's facts, then each connectable database's (with what a logical load would run of a user's code, for --method dump). */
+export async function gatherServer(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, loadCode = false): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
   const first = await psqlEach(cluster, d, r, password, ['postgres'], SERVER_SQL);
   const json = first.get('postgres');
   if (!json) throw new Error(`no answer from the server in ${d.namespace}/${r.pod}`);
   const server = parseServerFacts(json);
   const names = server.databases.filter((db) => db.allowConn).map((db) => db.name);
   const per = await psqlEach(cluster, d, r, password, names, DATABASE_SQL);
+  const code = loadCode ? await psqlEach(cluster, d, r, password, names, LOAD_CODE_SQL) : undefined;
   const databases = new Map<string, DatabaseFacts>();
   for (const name of names) {
     const j = per.get(name);
-    if (j) databases.set(name, parseDatabaseFacts(j));
+    const c = code?.get(name);
+    if (j) databases.set(name, { ...parseDatabaseFacts(j), ...(c ? { loadCode: parseLoadCode(c) } : {}) });
   }
   return { server, databases };
 }

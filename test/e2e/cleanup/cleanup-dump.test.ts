@@ -6,6 +6,7 @@ import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { applyObjects, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
+import { hostileRoleIsSuperuser } from '../../support/pg/hostile-role.ts';
 import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
 import { VALIDATED_AT } from '../../../src/state/validated.ts';
 
@@ -119,6 +120,10 @@ test('an old instance started again is never deleted: --delete-old-instance refu
   assert.is(r.code, 2, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /--delete-old-instance: Deployment \S+\/postgres is not deleted: it is scaled to 1, not 0 as the upgrade left it.*Nothing was changed/);
   assert.is(await ours(), before, 'nothing changed');
+  // deployCase planted mallory (issue 24): the dump, validate and cleanup left her NOSUPERUSER on the old instance too.
+  const old = await podName(cp, c.ns, 'k8s-app=postgres');
+  await waitReady(cp, c.ns, old);
+  assert.is(await hostileRoleIsSuperuser(podSql(cp, c.ns, old, 'admin')), false, 'mallory is still NOSUPERUSER on the old instance');
   await cp.kubectl(['-n', c.ns, 'scale', 'deploy/postgres', '--replicas=0']);
   await cp.kubectl(['-n', c.ns, 'wait', '--for=delete', 'pod', '-l', 'k8s-app=postgres', '--timeout=120s'], { allowFail: true });
   assert.is((await cp.kubectl(['-n', c.ns, 'get', 'pods', '-l', 'k8s-app=postgres', '-o', 'name'])).stdout.trim(), '', 'the old instance is stopped again');
@@ -151,6 +156,7 @@ test('--delete-old-instance: the old Deployment and its PVC go, then the record,
   const on14 = countWrites(await committedWrites(cp, c.ns, APP)).byMajor[14] ?? 0;
   await waitForWrites(cp, c.ns, { app: APP, major: 14, moreThan: on14 + 3 });
   await assertWritesPresent(sql, await committedWrites(cp, c.ns, APP));
+  assert.is(await hostileRoleIsSuperuser(sql), false, 'mallory is still NOSUPERUSER on the new instance after cleanup');
 });
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {

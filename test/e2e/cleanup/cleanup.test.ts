@@ -10,6 +10,7 @@ import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { applyObjects, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { assertWritesPresent, committedWrites, withoutWrites } from '../../support/pg/writes.ts';
+import { hostileRoleIsSuperuser } from '../../support/pg/hostile-role.ts';
 import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
 import { VALIDATED_AT } from '../../../src/state/validated.ts';
 
@@ -172,6 +173,7 @@ test('validated as validate records it, cleanup --older-than 0s -y --keep-snapsh
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 15);
   assert.equal(compareFingerprints(fp, withoutWrites(await takeFingerprint(sql))), []);
   await assertWritesPresent(sql, await committedWrites(cp, c.ns));
+  assert.is(await hostileRoleIsSuperuser(sql), false, 'deployCase planted mallory: she is still NOSUPERUSER on the new cluster after cleanup');
   const again = await cleanup(cp, ['--older-than', '0s', '--force', '-y']);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /no upgrade of StatefulSet \S+\/circleci-postgresql is recorded .*: nothing to clean up/);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { DUMP_GLOBALS_SCRIPT } from '../../../src/postgres/dump-script.ts';
 import { FINGERPRINT_CLUSTER_SQL, FINGERPRINT_DB_SQL } from '../../../src/postgres/fingerprint.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL } from '../../../src/postgres/queries.ts';
-import { SAFE_SEARCH_PATH } from '../../../src/postgres/session.ts';
+import { SAFE_SEARCH_PATH, SAFE_SESSION_SH } from '../../../src/postgres/session.ts';
 import { SHAPE_DB_SQL } from '../../../src/postgres/shape.ts';
 import { ANALYZE_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { AMCHECK_SQL, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
@@ -75,6 +75,22 @@ for (const [what, sql] of Object.entries(SQL)) {
     assert.is(await isSuper(), false);
   });
 }
+
+// A database's owner may set any USERSET parameter for her database, `role` among them: every session that
+// connects there, a superuser's too, then runs as the role she names. The plugin's sessions pass role=none.
+test('a database whose owner set its role: the plugin\'s sessions still run as the superuser there, pg_dump too', async () => {
+  const set = await server.psql('mallorys', 'mallory', 'mallory-pass-1', 'alter database mallorys set role = mallory');
+  assert.is(set.code, 0, set.stderr);
+  assert.is((await server.sql('mallorys', 'select current_user')).trim(), 'mallory', 'the setting takes every session, a superuser\'s too');
+  const out = await run(PSQL_SCRIPT, ['postgres', String(server.port), 'select pg_catalog.json_build_object(\'u\', current_user, \'s\', pg_catalog.current_setting(\'is_superuser\'))'], ['mallorys']);
+  assert.match(out, '{"u" : "postgres", "s" : "on"}');
+  await server.sql('mallorys', 'reset role; create table public.theirs (x int); revoke all on public.theirs from public');
+  // pg_dump as the superuser reads a table she may not: as her, it would fail ("permission denied for table theirs").
+  const dump = await runOn([MAJOR], volume, ['sh', '-c', `${SAFE_SESSION_SH}; pg_dump -h 127.0.0.1 -p "$1" -U postgres -d mallorys | grep -c '^COPY public.theirs'`, 'sh', String(server.port)],
+    { PGPASSWORD: TEST_SUPERUSER_PASSWORD });
+  assert.is(dump.trim(), '1');
+  await server.sql('mallorys', 'reset role; drop table public.theirs; alter database mallorys reset role');
+});
 
 test('the held-snapshot fingerprint, vacuumdb and pg_dumpall --globals-only likewise', async () => {
   assert.match(await run(HELD_PSQL_SCRIPT, ['postgres', String(server.port), FINGERPRINT_DB_SQL]), /^HELD$/m);

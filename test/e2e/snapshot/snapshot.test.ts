@@ -8,6 +8,7 @@ import { bitnamiFixture, restoredBitnami } from '../../support/fixtures/bitnami.
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
 import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
+import { hostileRoleIsSuperuser, plantHostileRole } from '../../support/pg/hostile-role.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
 import { readFingerprint } from '../../../src/fingerprint/store.ts';
@@ -54,6 +55,9 @@ test('set up: a Bitnami StatefulSet in a restricted namespace and an official De
   await waitReady(cp, ns.official, officialPod);
   await seedCluster(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'), { rows: 300 });
   await seedCluster(podSql(cp, ns.official, officialPod, 'admin'), { rows: 300 });
+  // Issue 24: a NOSUPERUSER role's CVE-2018-1058 traps, in both; snapshot's sessions (live and on the copy) must not run them.
+  await plantHostileRole(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'));
+  await plantHostileRole(podSql(cp, ns.official, officialPod, 'admin'));
   await waitForWrites(cp, ns.bitnami, { major: 13, moreThan: 10 });
   // Names that psql would read as a connection string, or that a line-based transport would cut.
   for (const name of ODD_DBS) {
@@ -80,6 +84,7 @@ async function verifyWritesIn(cp: ControlPlane, snap: Report['snapshot'], commit
   try {
     const copy = await restore(cp, snap.name);
     await assertWritesPresent(copy, committedBefore);
+    assert.is(await hostileRoleIsSuperuser(copy), false, 'the snapshot holds mallory as she was: NOSUPERUSER');
     const cm = await json<{ data: Record<string, string> }>(cp, ['-n', ns.bitnami, 'get', 'configmap', snap.fingerprint ?? '-', '-o', 'json']);
     assert.equal(compareFingerprints(withoutWrites(readFingerprint(cm as never) as Fingerprint), withoutWrites(await takeFingerprint(copy))), []);
   } finally {
@@ -87,6 +92,7 @@ async function verifyWritesIn(cp: ControlPlane, snap: Report['snapshot'], commit
     await cp.kubectl(['-n', ns.bitnami, 'delete', 'sts/restored-postgresql', 'pvc/data-restored-postgresql-0', '--wait=true', '--timeout=60s', '--ignore-not-found']);
   }
   await assertWritesPresent(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres'), await committedWrites(cp, ns.bitnami));
+  assert.is(await hostileRoleIsSuperuser(podSql(cp, ns.bitnami, 'circleci-postgresql-0', 'postgres')), false, 'snapshot --verify never ran her code as superuser on the source');
 }
 
 test('a running database: CHECKPOINT, a labelled snapshot, its fingerprint kept, and --verify starts a restored copy that matches', async () => {
@@ -147,6 +153,7 @@ test('a stopped database: a probe reads pg_controldata, and --verify compares th
   // The fingerprint of the copy is the database's: the data came back unchanged after the scale-up.
   const cm = await json<{ data: Record<string, string> }>(cp, ['-n', ns.official, 'get', 'configmap', rep.snapshot.fingerprint ?? '-', '-o', 'json']);
   assert.equal(compareFingerprints(readFingerprint(cm as never) as Fingerprint, await takeFingerprint(podSql(cp, ns.official, officialPod, 'admin'))), []);
+  assert.is(await hostileRoleIsSuperuser(podSql(cp, ns.official, officialPod, 'admin')), false, 'the stopped cluster, verified through a copy, still has mallory NOSUPERUSER');
 });
 
 test('--no-wait returns once the snapshot is cut; --list shows every snapshot, as text and JSON', async () => {

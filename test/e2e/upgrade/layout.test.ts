@@ -6,6 +6,7 @@ import { officialFixture, officialSecret } from '../../support/fixtures/official
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
+import { hostileRoleIsSuperuser } from '../../support/pg/hostile-role.ts';
 import { withoutWrites } from '../../support/pg/writes.ts';
 import { waitFor } from '../../support/process.ts';
 import { assertNoSecret, deployCase, upgradeCli, verifyUpgraded, type Deployed } from '../../support/upgrade-cases.ts';
@@ -70,6 +71,8 @@ for (const c of cases) {
     assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), c.from);
     assert.is((await sql('postgres', 'show data_directory')).trim(), '/var/lib/postgresql/data');
     assert.equal(compareFingerprints(withoutWrites(c.before as Fingerprint), withoutWrites(await takeFingerprint(sql))), []);
+    // deployCase planted mallory (issue 24): --rollback's sessions on the restored source never ran her code either.
+    assert.is(await hostileRoleIsSuperuser(sql), false, 'mallory is still NOSUPERUSER on the rolled-back source');
   });
 }
 

@@ -38,3 +38,36 @@ export async function plantHostileRole(sql: SqlRunner): Promise<void> {
 export async function hostileRoleIsSuperuser(sql: SqlRunner): Promise<boolean> {
   return (await sql('postgres', `select rolsuper from pg_catalog.pg_roles where rolname = '${HOSTILE_ROLE}'`)).trim() === 't';
 }
+
+/**
+ * Her traps for a logical load (issue 24, §1): expressions that pg_restore evaluates per row while it loads the data
+ * with COPY as the restoring role, the target's superuser: a CHECK constraint, a domain's CHECK, a stored
+ * generated column, a CHECK through an operator of hers and a partition key, each calling a function of hers that returns true (or its argument) and makes her superuser
+ * when a superuser calls it. Planted apart from plantHostileRole: the dump method refuses a database with them.
+ */
+const LOAD_TRAPS = `set role ${HOSTILE_ROLE};
+create function public.mallory_ok(int) returns boolean ${trap('return true;')};
+create function public.mallory_gen_v(int) returns int ${trap('return $1;')};
+-- A generated column takes IMMUTABLE functions only, and those may not ALTER ROLE: an immutable one that calls a
+-- volatile one may (each PL/pgSQL function is read-only by its own volatility).
+create function public.mallory_gen(int) returns int language plpgsql immutable as $f$ begin return public.mallory_gen_v($1); end $f$;
+create table public.mallory_checked (x int check (public.mallory_ok(x)));
+insert into public.mallory_checked select g from generate_series(1, 5) g;
+create domain public.mallory_int as int check (public.mallory_ok(value));
+create table public.mallory_typed (x public.mallory_int);
+insert into public.mallory_typed select g from generate_series(1, 5) g;
+create table public.mallory_generated (x int, y int generated always as (public.mallory_gen(x)) stored);
+insert into public.mallory_generated (x) select g from generate_series(1, 5) g;
+create function public.mallory_same(int, int) returns boolean ${trap('return $1 = $2;')};
+create operator public.=~= (leftarg = int, rightarg = int, function = public.mallory_same);
+create table public.mallory_op (x int check (x operator(public.=~=) x));
+insert into public.mallory_op select g from generate_series(1, 5) g;
+create table public.mallory_parts (x int) partition by range (public.mallory_gen(x));
+create table public.mallory_parts_1 partition of public.mallory_parts for values from (0) to (100);
+insert into public.mallory_parts select g from generate_series(1, 5) g;
+reset role;`;
+
+/** The role (plantHostileRole) and, in her database `mallorys`, the load traps. */
+export async function plantHostileLoadTraps(sql: SqlRunner): Promise<void> {
+  await sql('mallorys', LOAD_TRAPS);
+}

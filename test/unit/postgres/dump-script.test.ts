@@ -20,8 +20,8 @@ test('stdin: both passwords, the globals and each database as one base64 line, t
 });
 
 test('every session on the source is read-only, and every dump tool runs through it', () => {
-  assert.match(DUMP_GLOBALS_SCRIPT, "PGOPTIONS='-c search_path=pg_catalog -c default_transaction_read_only=on'");
-  assert.match(DUMP_RESTORE_SCRIPT, "src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='-c search_path=pg_catalog -c default_transaction_read_only=on' \"$@\"; }");
+  assert.match(DUMP_GLOBALS_SCRIPT, "PGOPTIONS='-c search_path=pg_catalog -c role=none -c default_transaction_read_only=on'");
+  assert.match(DUMP_RESTORE_SCRIPT, "src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='-c search_path=pg_catalog -c role=none -c default_transaction_read_only=on' \"$@\"; }");
   const dumps = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bpg_dump\b -[^-]/.test(l));
   assert.is(dumps.length, 3, 'the database\'s own entries (schema only), streamed, and kept');
   for (const line of dumps) assert.match(line, /\bsrc pg_dump\b/, line);

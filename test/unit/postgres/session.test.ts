@@ -6,16 +6,16 @@ import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.t
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT } from '../../../src/postgres/dump-script.ts';
 import { POST_UPGRADE_LOCAL_SCRIPT } from '../../../src/postgres/probe-scripts.ts';
 import { HELD_PSQL_SCRIPT, PSQL_SCRIPT } from '../../../src/postgres/queries.ts';
-import { SAFE_SEARCH_PATH, sessionOptions } from '../../../src/postgres/session.ts';
+import { NO_ROLE, SAFE_SEARCH_PATH, sessionOptions } from '../../../src/postgres/session.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { repoRoot } from '../../support/paths.ts';
 
 const SCRIPTS = { PSQL_SCRIPT, HELD_PSQL_SCRIPT, DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, POST_UPGRADE_LOCAL_SCRIPT, ANALYZE_SCRIPT,
   UPDATE_EXTENSIONS_SCRIPT, TARGET_SQL_SCRIPT };
 
-test('sessionOptions puts the safe search_path first, before the other options', () => {
-  assert.is(sessionOptions('-c jit=off'), '-c search_path=pg_catalog -c jit=off');
-  assert.is(sessionOptions(), SAFE_SEARCH_PATH);
+test('sessionOptions puts the safe search_path and role=none first, before the other options', () => {
+  assert.is(sessionOptions('-c jit=off'), '-c search_path=pg_catalog -c role=none -c jit=off');
+  assert.is(sessionOptions(), `${SAFE_SEARCH_PATH} ${NO_ROLE}`);
 });
 
 test('every script that opens a superuser session sets PGOPTIONS with the safe search_path', () => {
@@ -25,8 +25,8 @@ test('every script that opens a superuser session sets PGOPTIONS with the safe s
 });
 
 test('the load sets it for both sides: the source session (read-only too) and the target session', () => {
-  assert.match(DUMP_RESTORE_SCRIPT, /src\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c default_transaction_read_only=on'/);
-  assert.match(DUMP_RESTORE_SCRIPT, /dst\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog'/);
+  assert.match(DUMP_RESTORE_SCRIPT, /src\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none -c default_transaction_read_only=on'/);
+  assert.match(DUMP_RESTORE_SCRIPT, /dst\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none'/);
 });
 
 // A new script that runs a client tool without the safe options would slip past the list above: any source file

@@ -147,6 +147,9 @@ function targetSecretOf(ctx: DumpCtx, s: DumpState): { name: string; key: string
 /** Judges check's findings and makes the record of a new upgrade by dump. */
 async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<typeof evidenceOf>[1]): Promise<DumpState> {
   const findings = evaluate(evidenceOf(ctx, checkOpts));
+  // Not a check --force may pass: the load itself would run a user's code as the new instance's superuser.
+  const code = findings.find((f) => f.id === 'load-code' && f.status === 'fail');
+  if (code) throw usageError(`--method dump refused: ${code.found}. Fix: ${code.fix}. Nothing was changed`);
   const blocking = findings.filter((f) => f.status === 'fail' && !opts.force.includes(f.id));
   if (blocking.length) {
     throw blockingError(`preflight failed; nothing was changed:\n${blocking.map((f) => `  ${f.id}: ${f.found}${f.fix ? `\n    fix: ${f.fix}` : ''}`).join('\n')}\n` +
