@@ -3,6 +3,7 @@ import { selectorMatches } from '../postgres/dump-identity.ts';
 import { isSameFamily, targetEnv, targetLayoutFor, type TargetLayout, type TargetSuperuser } from '../postgres/target-layout.ts';
 import type { Flavour } from '../postgres/workload.ts';
 import { OWNED_LABELS } from './probe-pod.ts';
+import { parseQuantity } from '../k8s/quantity.ts';
 import { SUPERUSER_SECRET_KEY, superuserSecretName } from '../postgres/dump-source.ts';
 
 /**
@@ -77,6 +78,14 @@ export function targetSize(spec: Pick<DumpTargetSpec, 'size' | 'source' | 'dataB
   if (capacity) return bytesQuantity(capacity);
   if (spec.dataBytes !== undefined) return `${Math.ceil((spec.dataBytes * 1.5 + GiB) / GiB)}Gi`;
   throw new Error(`${spec.source.workload.kind} ${spec.source.workload.metadata.name} has no data volume and its data size is unknown: give --size`);
+}
+
+/** Why --size may not be the new PVC's size (smaller than the source PVC's request), or undefined. Pure. */
+export function targetSizeProblem(size: string | undefined, source: Pvc | undefined, ns: string): string | undefined {
+  if (size === undefined || !source?.requestBytes || parseQuantity(size) >= source.requestBytes) return undefined;
+  const want = bytesQuantity(source.requestBytes);
+  return `--size ${size} is smaller than the ${want} that the source PVC ${ns}/${source.metadata.name} requests: the new instance might not hold ` +
+    `what the old one does; give --size ${want} or more, or leave --size out (the source PVC's size); nothing was changed`;
 }
 
 /** The labels of the new instance's pods: the plugin's own, none of the source's. */

@@ -4,6 +4,8 @@ import { loadFailure, loadStopped, redactLoadError, RELOAD_NOTE } from '../../..
 import { CliError, ExitCode } from '../../../src/exit-codes.ts';
 import { cutoverCommand } from '../../../src/commands/upgrade/dump/cutover.ts';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
+import { verifyTargetStorage } from '../../../src/commands/upgrade/dump/plan.ts';
+import type { DumpCtx, DumpOptions } from '../../../src/commands/upgrade/dump/ctx.ts';
 
 const test = suite('upgrade --method dump: what it says and prints');
 
@@ -49,6 +51,23 @@ test('a failed statement that pg_restore quotes shows no password, in any case o
   assert.match(said, "'host=db port=5432 password=<redacted> dbname=app'");
   assert.match(said, "PASSWORD '<redacted>'");
   assert.match(said, 'postgresql://app:<redacted>@db/app');
+});
+
+test('--storage-class must name a StorageClass of the cluster, --size be no smaller than the source PVC\'s request: else exit 2, before any change', async () => {
+  const asked: string[] = [];
+  const ctx = { d: { namespace: 'ns', pvc: { metadata: { name: 'data-pg-0' }, accessModes: [], requestBytes: 2 ** 30 } },
+    cluster: { storageClassProvisioner: async (name: string) => (asked.push(name), name === 'fast' ? 'csi.example.com' : undefined) } } as unknown as DumpCtx;
+  const refusal = (opts: Partial<DumpOptions>) => verifyTargetStorage(ctx, opts as DumpOptions).then(() => 'taken', (e: unknown) => {
+    assert.instance(e, CliError);
+    assert.is((e as CliError).exitCode, ExitCode.usage);
+    return (e as Error).message;
+  });
+  assert.match(await refusal({ storageClass: 'fsat' }), '--storage-class fsat: the cluster has no StorageClass of that name');
+  assert.match(await refusal({ storageClass: 'fsat' }), 'kubectl get storageclass');
+  assert.is(await refusal({ storageClass: 'fast', size: '1Gi' }), 'taken');
+  assert.match(await refusal({ storageClass: 'fast', size: '500Mi' }), '--size 500Mi is smaller than the 1Gi that the source PVC ns/data-pg-0 requests');
+  assert.is(await refusal({}), 'taken');
+  assert.equal(asked, ['fsat', 'fsat', 'fast'], 'the class is read only when named, and after the size is judged');
 });
 
 test.run();

@@ -4,7 +4,7 @@ import { connectTask } from '../../../connect-task.ts';
 import { discoverWithApps } from '../../../discovery/named-apps.ts';
 import { readSuperuser } from '../../../discovery/credentials.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../../exit-codes.ts';
-import { buildDumpTarget, dumpTargetSecret, targetSize } from '../../../manifests/dump-target.ts';
+import { buildDumpTarget, dumpTargetSecret, targetSize, targetSizeProblem } from '../../../manifests/dump-target.ts';
 import { NO_VOLUME, sourceDataBytes, SUPERUSER_SECRET_KEY, superuserSecretName } from '../../../postgres/dump-source.ts';
 import { DUMP_SOURCE, volumeNote } from '../../../discovery/discover.ts';
 import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
@@ -144,6 +144,15 @@ function targetSecretOf(ctx: DumpCtx, s: DumpState): { name: string; key: string
     `could read; put it in a Secret (or pass --superuser-secret <secret>/<key>); nothing was changed`);
 }
 
+/** --size against the source PVC's request, and --storage-class against the cluster's classes: refused (exit 2) before any change. */
+export async function verifyTargetStorage(ctx: DumpCtx, opts: DumpOptions): Promise<void> {
+  const small = targetSizeProblem(opts.size, ctx.d.pvc, ctx.d.namespace);
+  if (small) throw usageError(small);
+  if (opts.storageClass === undefined || (await ctx.cluster.storageClassProvisioner(opts.storageClass)) !== undefined) return;
+  throw usageError(`--storage-class ${opts.storageClass}: the cluster has no StorageClass of that name, so the new PVC would never be bound; ` +
+    `pass one that kubectl get storageclass lists, or leave --storage-class out (the source PVC's class); nothing was changed`);
+}
+
 /** Judges check's findings and makes the record of a new upgrade by dump. */
 async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<typeof evidenceOf>[1]): Promise<DumpState> {
   const findings = evaluate(evidenceOf(ctx, checkOpts));
@@ -153,6 +162,7 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
       `(--force <id> goes on despite one of them, at your own risk)`);
   }
   ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));
+  if (!ctx.existing) await verifyTargetStorage(ctx, opts);
   const server = ctx.server;
   if (!server) throw new CliError('the preflight could not read the server', ExitCode.failed);
   const image = opts.targetImage ?? targetImageFor(ctx.d.image, opts.to) ?? `postgres:${opts.to}`;
