@@ -126,3 +126,22 @@ export function dumpStateConfigMap(name: string, ns: string, s: DumpState): KObj
 export async function saveDumpState(cluster: Cluster, ns: string, name: string, s: DumpState, version: string | undefined): Promise<string | undefined> {
   return saveRecord(cluster, dumpStateConfigMap(name, ns, s), s.phase, version);
 }
+
+/**
+ * Why an in-place upgrade of workload `uid` must not start, given the record of an upgrade by dump of it, or
+ * undefined: the dump stopped half-way; or it is done and this workload is its old instance, kept as the way back
+ * (its --rollback points the applications back at its untouched data), unless `discard` (--discard-dump-rollback).
+ */
+export function inPlaceOverDumpProblem(s: DumpState | undefined, uid: string | undefined, ns: string, stateName: string, discard: boolean): string | undefined {
+  if (!s) return undefined;
+  const ref = `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name}`;
+  if (s.phase !== 'done' && s.phase !== 'rolled-back') {
+    return `an upgrade by dump of ${ref} to ${s.to} stopped after "${s.phase}": resume it (--method dump) or undo it (--rollback) first; nothing was changed`;
+  }
+  if (s.phase !== 'done' || !s.cutover || s.workloadUid !== uid || discard) return undefined;
+  return `${s.workload.kind} ${ns}/${s.workload.name} is the old instance that the upgrade by dump to ${s.to} keeps as its way back (ConfigMap ` +
+    `${ns}/${stateName}, done; ${s.target.kind} ${s.target.name} serves PostgreSQL ${s.to}): its --rollback points the applications back at this ` +
+    `PostgreSQL ${s.fromVersion} data, which an upgrade in place would destroy. Go back to it first (kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback), ` +
+    `or, once you no longer need the way back, remove it (kubectl pgupgrade cleanup -n ${ns} ${ref} --delete-old-instance); to upgrade it anyway and ` +
+    'lose the way back, pass --discard-dump-rollback. Nothing was changed';
+}

@@ -22,6 +22,8 @@ export interface UpgradeOptions {
   force: string[];
   /** --gitops-paused: the user paused the Argo CD/Flux controller that manages the workload or its applications. */
   gitopsPaused?: boolean;
+  /** --discard-dump-rollback: upgrade in place the old instance that a done upgrade by dump keeps as its way back. */
+  discardDumpRollback?: boolean;
   snapshot: boolean;
   waitSnapshotReady: boolean;
   patchWorkload: boolean;

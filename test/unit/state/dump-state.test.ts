@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError } from '../../../src/exit-codes.ts';
-import { advanceDump, dumpStateConfigMap, dumpStateName, dumpStateProblem, isDumpDone, parseDumpState, type DumpState } from '../../../src/state/dump-state.ts';
+import { advanceDump, dumpStateConfigMap, dumpStateName, dumpStateProblem, inPlaceOverDumpProblem, isDumpDone, parseDumpState, type DumpState } from '../../../src/state/dump-state.ts';
 
 const test = suite('the record of an upgrade by dump: its own ConfigMap, phases, and refusals');
 
@@ -54,6 +54,21 @@ test('a record round-trips through its ConfigMap; a broken one is refused with e
     assert.is((err as CliError).exitCode, 2);
     assert.match((err as Error).message, /ConfigMap ns\/c, the record of an upgrade, cannot be used: its state.json is not valid JSON/);
   }
+});
+
+test('an upgrade in place of the old instance that a done dump keeps as its way back is refused, naming the record and the ways out, unless --discard-dump-rollback', () => {
+  const done = { ...state, phase: 'done' as const };
+  const refused = inPlaceOverDumpProblem(done, 'uid-1', 'ns', 'pgupgrade-dump-postgres', false) ?? '';
+  assert.match(refused, 'Deployment ns/postgres is the old instance that the upgrade by dump to 14 keeps as its way back (ConfigMap ns/pgupgrade-dump-postgres, done');
+  assert.match(refused, 'kubectl pgupgrade upgrade -n ns deploy/postgres --rollback');
+  assert.match(refused, 'kubectl pgupgrade cleanup -n ns deploy/postgres --delete-old-instance');
+  assert.match(refused, 'pass --discard-dump-rollback. Nothing was changed');
+  assert.is(inPlaceOverDumpProblem(done, 'uid-1', 'ns', 'pgupgrade-dump-postgres', true), undefined, '--discard-dump-rollback');
+  assert.is(inPlaceOverDumpProblem({ ...done, phase: 'rolled-back' }, 'uid-1', 'ns', 'x', false), undefined, 'after its rollback the old instance serves again');
+  assert.is(inPlaceOverDumpProblem({ ...done, cutover: false }, 'uid-1', 'ns', 'x', false), undefined, '--no-cutover: the old instance still serves');
+  assert.is(inPlaceOverDumpProblem(done, 'uid-other', 'ns', 'x', false), undefined, 'another workload of that name');
+  assert.is(inPlaceOverDumpProblem(undefined, 'uid-1', 'ns', 'x', false), undefined);
+  assert.match(inPlaceOverDumpProblem({ ...state, phase: 'loaded' }, 'uid-1', 'ns', 'x', true) ?? '', 'stopped after "loaded": resume it (--method dump) or undo it (--rollback) first');
 });
 
 test.run();
