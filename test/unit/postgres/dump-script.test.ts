@@ -97,7 +97,7 @@ test('the load\'s progress: which database it loads and how long one took, named
 const TOOLS = `psql() { case "$1" in --version) echo 'psql (PostgreSQL) 17.6'; return;; esac
   case "$Q" in *system_identifier*) if [ "$PGHOST" = src ]; then echo 'on 150004 1'; else echo 'off 170000 2'; fi;; esac; }
 pg_dump() { case "$1" in --version) echo 'pg_dump (PostgreSQL) 17.6'; return;; esac
-  for a; do [ -n "\${f-}" ] && { echo schema > "$a"; return; }; [ "$a" = -f ] && f=1; done; unset f; }
+  stub_o=; for a; do [ "$stub_o" = -f ] && { echo schema > "$a"; return; }; stub_o=$a; done; }
 pg_restore() { case "$1" in -l) return;; esac; cat >/dev/null; return "$RESTORE_RC"; }
 `;
 
@@ -105,7 +105,7 @@ pg_restore() { case "$1" in -l) return;; esac; cat >/dev/null; return "$RESTORE_
 function loadIn(tmp: string, restoreRc: number) {
   const args = dumpRestoreArgs({ source: { host: 'src', port: 5432, user: 'postgres' }, target: { host: 'dst', port: 5432, user: 'postgres' }, jobs: 1 });
   return spawnSync('sh', ['-c', `${TOOLS}${withHeartbeat(DUMP_RESTORE_SCRIPT, 4_000)}`, 'dump-restore', ...args], {
-    input: dumpRestoreStdin('pw', 'pw', 'CREATE ROLE a;', ['app']), encoding: 'utf8', timeout: 30_000,
+    input: dumpRestoreStdin('pw', 'pw', 'CREATE ROLE a;', ['app']), encoding: 'utf8', timeout: 30_000, cwd: tmp,
     env: { ...process.env, TMPDIR: tmp, RESTORE_RC: String(restoreRc) },
   });
 }
