@@ -3,6 +3,7 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { ServiceSpec } from '../manifests/dump-target.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { LoadSetting } from '../postgres/dump-plan.ts';
+import { isPriorSettings, type PriorSetting } from '../postgres/alter-system.ts';
 import { recordUnusable, upgradeNames, type RecordedSource, type ScaledWorkload } from './state.ts';
 import { saveRecord } from './store.ts';
 
@@ -15,7 +16,7 @@ import { saveRecord } from './store.ts';
  * and the source's beside it (nothing writes the source once they are down: they use the new instance; it stays up
  * until then), so neither costs downtime.
  */
-export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'load-started', 'loaded',
+export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'source-read-only', 'load-started', 'loaded',
   'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
@@ -48,6 +49,13 @@ export interface DumpState extends RecordedSource {
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];
   settings: LoadSetting[];
+  /**
+   * The target's own ALTER SYSTEM values of the load's settings, read before the load's tuning first changed them
+   * (recorded before it, so a resumed tuning never takes its own values for the owner's): put back exactly after.
+   */
+  targetBefore?: PriorSetting[];
+  /** The source's own ALTER SYSTEM value of default_transaction_read_only, read before it was made read-only. */
+  sourceBefore?: PriorSetting[];
   jobs: number;
   cutover: boolean;
   /**
@@ -73,6 +81,17 @@ export function isDumpDone(s: DumpState | undefined, p: DumpPhase): boolean {
   return s !== undefined && DUMP_PHASES.indexOf(s.phase) >= DUMP_PHASES.indexOf(p);
 }
 
+/**
+ * What a run that stopped at the record's phase leaves changed on the servers, to be said: the target tuned for the
+ * load (fsync and full_page_writes off) from its tuning (its own values are recorded just before) until the settings
+ * are put back, and the source read-only from its own value's record until the cutover (with a cutover it stays so,
+ * stopped, until --rollback).
+ */
+export function leftChanged(s: DumpState): { tuned: boolean; readOnly: boolean } {
+  return { tuned: (s.targetBefore !== undefined || isDumpDone(s, 'target-tuned')) && !isDumpDone(s, 'settings-back'),
+    readOnly: s.sourceBefore !== undefined && !isDumpDone(s, 'cutover') };
+}
+
 /** The record with one more phase done. */
 export function advanceDump(s: DumpState, p: DumpPhase, at = new Date()): DumpState {
   return { ...s, phase: p, history: [...s.history, { phase: p, at: at.toISOString() }] };
@@ -92,6 +111,9 @@ export function dumpStateProblem(raw: unknown): string | undefined {
   if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string') return 'it names no target instance';
   if (t.secret !== undefined && typeof t.secret !== 'string') return 'its target Secret is not a name';
   if (t.existing !== undefined && typeof t.existing !== 'boolean') return 'its target\'s "existing" is not true or false';
+  if ((raw.targetBefore !== undefined && !isPriorSettings(raw.targetBefore)) || (raw.sourceBefore !== undefined && !isPriorSettings(raw.sourceBefore))) {
+    return 'its settings before the upgrade are not a list of names and values';
+  }
   if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
   if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
   return undefined;
