@@ -10,6 +10,7 @@ import { runPsqlScript } from '../../../server/gather.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { Cluster } from '../../../k8s/cluster.ts';
+import { makeSourceWritable } from './source.ts';
 
 const svcRef = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', namespace: ns, name });
 
@@ -21,7 +22,9 @@ export function cutoverCommand(ns: string, name: string, before: ServiceSpec, to
 /** Points each Service that led to the source at the new pods (a JSON merge patch of its selector). */
 async function cutover(ctx: DumpCtx): Promise<string> {
   const s = dst(ctx);
-  if (!s.cutover) return `left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
+  // Without a cutover the applications come back to the source: it is writable again first (its fingerprint read).
+  const writable = !s.cutover && await makeSourceWritable(ctx, ctx.d, ctx.password) ? 'the source writable again; ' : '';
+  if (!s.cutover) return `${writable}left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
   for (const x of s.services) {
     const now = await ctx.cluster.readObject(svcRef(ctx.d.namespace, x.name));
     await ctx.cluster.patchObject(svcRef(ctx.d.namespace, x.name), serviceSelectorPatch(now?.spec ?? x.before, ctx.target.cutoverSelector, 5432), 'merge');

@@ -1,7 +1,8 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster, KObject } from '../../../k8s/cluster.ts';
 import { connectTask } from '../../../connect-task.ts';
-import { discoverWithApps } from '../../../discovery/named-apps.ts';
+import { discoverWithApps, podsOutside } from '../../../discovery/named-apps.ts';
+import { sessionsLeft } from '../../../postgres/source-sessions.ts';
 import { readSuperuser } from '../../../discovery/credentials.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../../exit-codes.ts';
 import { buildDumpTarget, dumpTargetSecret, targetSize, targetSizeProblem } from '../../../manifests/dump-target.ts';
@@ -177,6 +178,8 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
     ctx.warnings.push({ id: 'passwords', found: `roles with md5 password hashes come over as they are: the existing ${ctx.existing.d.workload.kind} ${ctx.existing.d.workload.metadata.name}'s pg_hba.conf decides whether they log in`,
       fix: 'let its pg_hba.conf accept md5 for them (md5 accepts SCRAM too), or reset their passwords after the upgrade' });
   }
+  const outside = new Set(podsOutside(await ctx.cluster.listPods(ctx.d.namespace), ctx.d.apps, ctx.d.workload).map((p) => p.metadata.name));
+  ctx.leftRunning = sessionsLeft(server.clients, ctx.d.podsByIp, (pod) => !outside.has(pod));
   const services = (await sourceServices(ctx.cluster, ctx.d)).map((x) => ({ name: x.metadata.name, before: { selector: x.spec?.selector, ports: x.spec?.ports } }));
   const jobs = opts.jobs ?? chooseJobs(ctx.d.container.resources, ctx.d.container.resources);
   return {
