@@ -143,7 +143,7 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   const workload: KObject = src.kind === 'StatefulSet'
     ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
     : { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { ...common, strategy: { type: 'Recreate' } } };
-  return { name, layout, pvc, service, workload, cutoverSelector: { [INSTANCE]: name } };
+  return { name, layout, pvc, service, workload, cutoverSelector: instanceSelector(name) };
 }
 
 /**
@@ -189,8 +189,22 @@ export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec)
  * patch that failed) is undone as well as a whole one.
  */
 export function serviceMoved(current: ServiceSpec | undefined, recorded: ServiceSpec): boolean {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
-  const sorted = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
   if (!current) return false;
   return !same(sorted(current.selector), sorted(recorded.selector)) || (recorded.ports !== undefined && !same(current.ports, recorded.ports));
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+const sorted = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * Whether a Service leads where the cutover pointed it (its selector is exactly the new instance's): only such a
+ * Service is the rollback's to put back. One that someone pointed elsewhere since is theirs, and is left alone.
+ */
+export function serviceAtCutover(current: ServiceSpec | undefined, cutoverSelector: Record<string, string>): boolean {
+  return current !== undefined && same(sorted(current.selector), sorted(cutoverSelector));
+}
+
+/** The selector of the pods of a new instance the plugin made: what its cutover points the Services at. */
+export function instanceSelector(name: string): Record<string, string> {
+  return { [INSTANCE]: name };
 }

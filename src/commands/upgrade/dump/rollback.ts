@@ -15,7 +15,7 @@ import { dst, phase, type DumpCtx } from './ctx.ts';
 import { appsUp, restoreServices } from './cutover.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
-import type { DumpTarget } from '../../../manifests/dump-target.ts';
+import { instanceSelector, type DumpTarget } from '../../../manifests/dump-target.ts';
 import { resolveExisting } from './existing.ts';
 import { restartTarget, targetSql } from './instance.ts';
 import { readRecordMap } from '../../../state/store.ts';
@@ -97,8 +97,12 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
       // Whether or not the cutover was recorded: one stopped half-way has moved some Services already.
       enabled: (ctx) => dst(ctx).cutover,
       task: async (ctx, task) => {
-        const moved = await restoreServices(ctx.cluster, ns(ctx), dst(ctx));
-        task.title = `Point the Services back at the old instance: ${moved.join(', ') || 'each still leads there'}`;
+        const s = dst(ctx);
+        // An existing target's pods by its own selector (what its cutover used); its workload gone, that is unknown.
+        const at = s.target.existing ? (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))?.selector : instanceSelector(s.target.name);
+        const { moved, left } = await restoreServices(ctx.cluster, ns(ctx), s, at);
+        const theirs = left.length ? `; left as they are (pointed elsewhere since the cutover, not at ${s.target.name}): ${left.join(', ')}` : '';
+        task.title = `Point the Services back at the old instance: ${moved.join(', ') || 'none led to the new instance'}${theirs}`;
       },
     },
     {
