@@ -9,9 +9,6 @@ import type { ServerFacts } from './facts.ts';
  * reloaded) and every other client session is ended; the rollback, or a run without cutover, puts it back.
  */
 
-/** The application_name of the plugin's own session that ends the others (it never ends itself or its kind). */
-export const PLUGIN_APPLICATION = 'kubectl-pgupgrade';
-
 /** The setting that makes every new transaction read-only (a client may still ask for READ WRITE: a guard, not a lock). */
 export const READ_ONLY_SETTING = 'default_transaction_read_only';
 
@@ -25,7 +22,7 @@ type Client = ServerFacts['clients'][number];
 export function sessionsLeft(clients: Client[], podsByIp: Record<string, string>, stopped: (pod: string) => boolean): string[] {
   const by = new Map<string, Set<string>>();
   for (const c of clients) {
-    if (c.application === PLUGIN_APPLICATION || c.address === '127.0.0.1' || c.address === '::1') continue;
+    if (c.address === '127.0.0.1' || c.address === '::1') continue;
     const pod = c.address ? podsByIp[c.address] : undefined;
     if (pod && stopped(pod)) continue;
     const who = pod ? `pod ${pod}` : c.address ? `address ${c.address}` : 'a local socket in the database\'s pod';
@@ -43,15 +40,15 @@ export function writableSql(prior: PriorSetting[]): string {
 }
 
 /**
- * Ends every client session but this one and the plugin's, as one JSON object: `read_only`, what this new
+ * Ends every client session but this one, as one JSON object (none is spared by its application_name, which any
+ * client sets as it likes; the plugin has no other session open on the source then): `read_only`, what this new
  * session's default is (on once the server has read the configuration again), and `ended`, each session
  * ended as user@database from its address.
  */
 export const END_OTHER_SESSIONS_SQL = `select pg_catalog.json_build_object('read_only', pg_catalog.current_setting('${READ_ONLY_SETTING}'),
  'ended', (select coalesce(pg_catalog.json_agg(pg_catalog.format('%s@%s from %s', a.usename, a.datname, coalesce(pg_catalog.host(a.client_addr), 'local socket'))
    order by a.pid) filter (where pg_catalog.pg_terminate_backend(a.pid)), '[]')
-  from pg_catalog.pg_stat_activity a where a.backend_type = 'client backend' and a.pid <> pg_catalog.pg_backend_pid()
-   and a.application_name is distinct from '${PLUGIN_APPLICATION}'))`.replace(/\s+/g, ' ');
+  from pg_catalog.pg_stat_activity a where a.backend_type = 'client backend' and a.pid <> pg_catalog.pg_backend_pid()))`.replace(/\s+/g, ' ');
 
 /** The answer of END_OTHER_SESSIONS_SQL. */
 export function parseEnded(json: string): { readOnly: boolean; ended: string[] } {
