@@ -29,12 +29,14 @@ export function settingLiteral(value: string): string {
 /**
  * One JSON array of the auto.conf settings among `names`, as `[{name, value}]`, in the file's order (ALTER SYSTEM
  * keeps one line per name). pg_file_settings lists each configuration file's lines; the auto.conf is the one in
- * the data directory. Every function and catalog is pg_catalog's.
+ * the data directory. A line is taken whatever its `error`: a setting that needs a restart and was set since the
+ * last one reads "setting could not be applied" there, and is the owner's all the same (archive_mode = on, to
+ * apply at the next start). Every function and catalog is pg_catalog's.
  */
 export function autoConfSql(names: string[]): string {
   const list = names.map((n) => `'${settingName(n)}'`).join(', ');
   return `select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', pg_catalog.lower(f.name), 'value', f.setting) order by f.seqno), '[]') ` +
-    `from pg_catalog.pg_file_settings f where f.error is null and f.sourcefile = pg_catalog.current_setting('data_directory') || '/postgresql.auto.conf' ` +
+    `from pg_catalog.pg_file_settings f where f.sourcefile = pg_catalog.current_setting('data_directory') || '/postgresql.auto.conf' ` +
     `and pg_catalog.lower(f.name) in (${list})`;
 }
 
