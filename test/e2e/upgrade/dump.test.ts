@@ -59,6 +59,20 @@ test('source = target is refused, exit 2, nothing changed: the workload itself, 
   await cp.kubectl(['-n', c.ns, 'delete', 'service', 'postgres-alias']);
 });
 
+// Issue 24, 4.10: --storage-class and --size reached the apiserver unchecked (a PVC never bound, or too small for the load).
+test('--storage-class the cluster lacks, or --size below the source PVC\'s request: refused, exit 2, nothing changed', async () => {
+  const { cp } = await sharedEnv();
+  const before = await resourceVersions(cp, c.ns) + await svcVersions(cp);
+  const noClass = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--storage-class', 'no-such-class', '-y'], outputs);
+  assert.is(noClass.code, 2, `${noClass.stdout}\n${noClass.stderr}`);
+  assert.match(noClass.stderr, '--storage-class no-such-class: the cluster has no StorageClass of that name');
+  const small = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--size', '1Mi', '-y'], outputs);
+  assert.is(small.code, 2, `${small.stdout}\n${small.stderr}`);
+  assert.match(small.stderr, /--size 1Mi is smaller than the \S+ that the source PVC \S+ requests/);
+  assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), before, 'nothing changed');
+  assert.is(await recordedDump(cp), undefined, 'no record');
+});
+
 test('--dry-run prints every object and patch in order, and changes nothing', async () => {
   const { cp } = await sharedEnv();
   const before = await resourceVersions(cp, c.ns) + await svcVersions(cp);
@@ -130,6 +144,13 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
   const again = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, 'nothing to do');
+  // Issue 24, 4.10: an upgrade in place of the old instance, kept as the dump's way back, would destroy that way back.
+  const kept = await resourceVersions(cp, c.ns) + await svcVersions(cp);
+  const inPlace = await upgradeCli(cp, ['-n', c.ns, 'deploy/postgres', '--to', '14', '-y'], outputs);
+  assert.is(inPlace.code, 2, `${inPlace.stdout}\n${inPlace.stderr}`);
+  assert.match(inPlace.stderr, `Deployment ${c.ns}/postgres is the old instance that the upgrade by dump to 14 keeps as its way back`);
+  assert.match(inPlace.stderr, '--discard-dump-rollback');
+  assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), kept, 'nothing changed');
 });
 
 interface Check { id: string; status: string; found: string; details?: string[]; fix?: string }
