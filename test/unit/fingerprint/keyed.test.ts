@@ -6,7 +6,7 @@ import type { SourceDiscovery } from '../../../src/discovery/discover.ts';
 import { compareFingerprints, type Fingerprint } from '../../../src/postgres/fingerprint.ts';
 import { fingerprintVia } from '../../../src/fingerprint/read.ts';
 import { keyChecksums } from '../../../src/fingerprint/keyed.ts';
-import { fingerprintData } from '../../../src/fingerprint/store.ts';
+import { fingerprintData, loadFingerprint } from '../../../src/fingerprint/store.ts';
 import { recordKeySecret } from '../../../src/state/record-key.ts';
 import { objectStore } from '../doubles/object-store.ts';
 
@@ -51,6 +51,15 @@ test('keying: per database and table, content changes still show, already keyed 
   const moved: Fingerprint = { ...raw, perDb: { other: raw.perDb.app as Fingerprint['perDb'][string] } };
   assert.is.not(keyChecksums(moved, 'key').perDb.other?.tables['public.pin']?.checksum, a.perDb.app?.tables['public.pin']?.checksum, 'the database is in the key');
   assert.throws(() => compareFingerprints(a, raw), /keyed checksums and the other not/);
+});
+
+test('a fingerprint kept unkeyed (by an earlier release, before the namespace had its key) reads back keyed: a resumed run compares it with a fresh one', async () => {
+  const raw = await fingerprintVia(server(undefined), d, reach, 'pw');
+  const cluster = server('k'.repeat(64));
+  await cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pgupgrade-fingerprint-db', namespace: 'ns' }, ...fingerprintData(raw) });
+  const stored = await loadFingerprint(cluster, 'ns', 'pgupgrade-fingerprint-db');
+  assert.equal(compareFingerprints(stored as Fingerprint, await fingerprintVia(cluster, d, reach, 'pw')), []);
+  assert.is(await loadFingerprint(cluster, 'ns', 'none'), undefined);
 });
 
 test.run();
