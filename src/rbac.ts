@@ -45,6 +45,8 @@ const SNAPSHOT: Permission[] = [
   p('create', 'snapshot.storage.k8s.io', 'volumesnapshots'), p('get', 'snapshot.storage.k8s.io', 'volumesnapshots'),
   p('list', 'snapshot.storage.k8s.io', 'volumesnapshots'),
   p('create', '', 'configmaps'), p('get', '', 'configmaps'), p('list', '', 'configmaps'),
+  // --verify keeps a fingerprint, its checksums keyed by the namespace's key (Secret pgupgrade-record-key), made on first use.
+  p('create', '', 'secrets'),
   // The probe pod of a stopped database, and --verify's restored PVC and pod.
   p('get', '', 'pods'), p('create', '', 'pods'), p('delete', '', 'pods'),
   p('create', '', 'persistentvolumeclaims'), p('delete', '', 'persistentvolumeclaims'),

@@ -52,6 +52,7 @@ export async function readSuperuser(cluster: Cluster, d: SourceDiscovery): Promi
   const looked: string[] = [];
   for (const env of passwordVars) {
     for (const s of varSources(spec, d.container, env)) {
+      if (s.kind === 'refused') throw new CliError(`${where}: container ${d.container.name}: ${s.via}`, ExitCode.usage);
       if (s.kind === 'value' && d.readsInlinePassword) {
         d.superuser = { user, env, literal: true, via: s.via };
         return { user, password: s.value };

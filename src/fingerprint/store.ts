@@ -2,6 +2,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import { buildFingerprintConfigMap } from '../manifests/snapshot.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
+import { RECORD_KEY_FIELD, RECORD_KEY_SECRET } from '../manifests/record-key.ts';
+import { keyChecksums } from './keyed.ts';
 
 /**
  * How a fingerprint is kept in a ConfigMap, in one place for everything that stores or reads one (upgrade,
@@ -40,7 +42,17 @@ export async function storeFingerprint(cluster: Cluster, snap: KObject, fp: Fing
   return cm.metadata.name;
 }
 
-/** Reads a stored fingerprint back. */
+/**
+ * The fingerprint a ConfigMap of namespace `ns` holds, its checksums keyed by the namespace's key as a fresh one's
+ * are (src/fingerprint/read.ts): one kept unkeyed by an earlier release compares with today's all the same.
+ */
+export async function readKeyedFingerprint(cluster: Cluster, ns: string, cm: KObject | undefined): Promise<Fingerprint | undefined> {
+  const fp = readFingerprint(cm);
+  const key = fp && await cluster.readSecretKey(ns, RECORD_KEY_SECRET, RECORD_KEY_FIELD);
+  return fp && key ? keyChecksums(fp, key) : fp;
+}
+
+/** Reads a stored fingerprint back (keyed: readKeyedFingerprint). */
 export async function loadFingerprint(cluster: Cluster, ns: string, configMap: string): Promise<Fingerprint | undefined> {
-  return readFingerprint(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: configMap }));
+  return readKeyedFingerprint(cluster, ns, await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: configMap }));
 }

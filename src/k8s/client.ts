@@ -155,12 +155,14 @@ function toPod(o: k8s.V1Pod): Pod {
 }
 
 function toPvc(o: k8s.V1PersistentVolumeClaim): Pvc {
-  const capacity = o.status?.capacity?.storage ?? o.spec?.resources?.requests?.storage;
+  const request = o.spec?.resources?.requests?.storage;
+  const capacity = o.status?.capacity?.storage ?? request;
   return {
     metadata: o.metadata as Pvc['metadata'],
     storageClassName: o.spec?.storageClassName,
     accessModes: o.spec?.accessModes ?? [],
     capacityBytes: capacity === undefined ? undefined : parseQuantity(String(capacity)),
+    requestBytes: request === undefined ? undefined : parseQuantity(String(request)),
     volumeName: o.spec?.volumeName,
   };
 }

@@ -108,6 +108,8 @@ export interface Pvc {
   storageClassName?: string;
   accessModes: string[];
   capacityBytes?: number;
+  /** spec.resources.requests.storage: what its user asked for. */
+  requestBytes?: number;
   volumeName?: string;
 }
 

@@ -3,6 +3,7 @@ import { selectorMatches } from '../postgres/dump-identity.ts';
 import { isSameFamily, targetEnv, targetLayoutFor, type TargetLayout, type TargetSuperuser } from '../postgres/target-layout.ts';
 import type { Flavour } from '../postgres/workload.ts';
 import { OWNED_LABELS } from './probe-pod.ts';
+import { parseQuantity } from '../k8s/quantity.ts';
 import { SUPERUSER_SECRET_KEY, superuserSecretName } from '../postgres/dump-source.ts';
 
 /**
@@ -79,6 +80,14 @@ export function targetSize(spec: Pick<DumpTargetSpec, 'size' | 'source' | 'dataB
   throw new Error(`${spec.source.workload.kind} ${spec.source.workload.metadata.name} has no data volume and its data size is unknown: give --size`);
 }
 
+/** Why --size may not be the new PVC's size (smaller than the source PVC's request), or undefined. Pure. */
+export function targetSizeProblem(size: string | undefined, source: Pvc | undefined, ns: string): string | undefined {
+  if (size === undefined || !source?.requestBytes || parseQuantity(size) >= source.requestBytes) return undefined;
+  const want = bytesQuantity(source.requestBytes);
+  return `--size ${size} is smaller than the ${want} that the source PVC ${ns}/${source.metadata.name} requests: the new instance might not hold ` +
+    `what the old one does; give --size ${want} or more, or leave --size out (the source PVC's size); nothing was changed`;
+}
+
 /** The labels of the new instance's pods: the plugin's own, none of the source's. */
 export function dumpTargetLabels(name: string): Record<string, string> {
   return { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-target', [INSTANCE]: name };
@@ -134,7 +143,7 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   const workload: KObject = src.kind === 'StatefulSet'
     ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
     : { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { ...common, strategy: { type: 'Recreate' } } };
-  return { name, layout, pvc, service, workload, cutoverSelector: { [INSTANCE]: name } };
+  return { name, layout, pvc, service, workload, cutoverSelector: instanceSelector(name) };
 }
 
 /**
@@ -180,8 +189,22 @@ export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec)
  * patch that failed) is undone as well as a whole one.
  */
 export function serviceMoved(current: ServiceSpec | undefined, recorded: ServiceSpec): boolean {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
-  const sorted = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
   if (!current) return false;
   return !same(sorted(current.selector), sorted(recorded.selector)) || (recorded.ports !== undefined && !same(current.ports, recorded.ports));
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+const sorted = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * Whether a Service leads where the cutover pointed it (its selector is exactly the new instance's): only such a
+ * Service is the rollback's to put back. One that someone pointed elsewhere since is theirs, and is left alone.
+ */
+export function serviceAtCutover(current: ServiceSpec | undefined, cutoverSelector: Record<string, string>): boolean {
+  return current !== undefined && same(sorted(current.selector), sorted(cutoverSelector));
+}
+
+/** The selector of the pods of a new instance the plugin made: what its cutover points the Services at. */
+export function instanceSelector(name: string): Record<string, string> {
+  return { [INSTANCE]: name };
 }

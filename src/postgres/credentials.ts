@@ -1,12 +1,15 @@
 import type { Container, PodSpec } from '../k8s/cluster.ts';
 import type { Flavour } from './workload.ts';
+import { expandedSources, expands } from './env-expansion.ts';
 
 /** Where a value of the container's environment comes from, as far as the pod spec tells. */
 export type ValueSource =
   | { kind: 'value'; value: string; via: string }
   | { kind: 'secret'; name: string; key: string; via: string }
   | { kind: 'configMap'; name: string; key: string; via: string }
-  | { kind: 'unreadable'; via: string };
+  | { kind: 'unreadable'; via: string }
+  /** The kubelet's `$(VAR)` expansion makes a value that cannot be read as it would be (src/postgres/env-expansion.ts); `via` says why. */
+  | { kind: 'refused'; via: string };
 
 /**
  * The sources of env var `name`, strongest first, as the kubelet builds the environment: an `env` entry (the last
@@ -14,9 +17,17 @@ export type ValueSource =
  * its Secrets and ConfigMaps is a candidate until read.
  */
 export function envSources(c: Container, name: string): ValueSource[] {
-  const e = [...(c.env ?? [])].reverse().find((x) => x.name === name);
+  return sourcesBefore(c, name, (c.env ?? []).length);
+}
+
+/** The sources of `name` as the kubelet had it when it reached env entry `before`: an earlier entry, else envFrom. */
+function sourcesBefore(c: Container, name: string, before: number): ValueSource[] {
+  const i = (c.env ?? []).slice(0, before).map((x) => x.name).lastIndexOf(name);
+  const e = c.env?.[i];
   if (e) {
-    if (e.value !== undefined) return [{ kind: 'value', value: e.value, via: `env ${name}` }];
+    if (e.value !== undefined) {
+      return expands(e.value) ? expandedSources(name, e.value, (ref) => sourcesBefore(c, ref, i)) : [{ kind: 'value', value: e.value, via: `env ${name}` }];
+    }
     const s = e.valueFrom?.secretKeyRef;
     if (s) return [{ kind: 'secret', name: s.name, key: s.key, via: `env ${name} (secretKeyRef)` }];
     const m = e.valueFrom?.configMapKeyRef;
@@ -57,7 +68,7 @@ export function fileSources(spec: PodSpec, c: Container, path: string, env: stri
  */
 export function varSources(spec: PodSpec, c: Container, name: string): ValueSource[] {
   const file = envSources(c, `${name}_FILE`).flatMap((s): ValueSource[] => (s.kind === 'value' ? fileSources(spec, c, s.value, `${name}_FILE`)
-    : s.kind === 'unreadable' ? [s] : [{ kind: 'unreadable', via: `${name}_FILE: the file's path comes from ${s.via}` }]));
+    : s.kind === 'unreadable' || s.kind === 'refused' ? [s] : [{ kind: 'unreadable', via: `${name}_FILE: the file's path comes from ${s.via}` }]));
   return [...file, ...envSources(c, name)];
 }
 
@@ -112,6 +123,7 @@ export function superuserOf(spec: PodSpec, c: Container, flavour: Flavour, appUs
   const { user, passwordVars } = superuserVars(flavour, appUser ?? (literal?.kind === 'value' ? literal.value : undefined));
   for (const env of passwordVars) {
     const s = varSources(spec, c, env).find((x) => x.kind !== 'unreadable');
+    if (s?.kind === 'refused') return undefined;
     if (s?.kind === 'secret') return { user, env, secret: { name: s.name, key: s.key }, via: s.via };
     if (s?.kind === 'value') return { user, env, literal: true, via: s.via };
   }

@@ -1,5 +1,6 @@
 import { DECODE_SH, READ_PASSWORD_SH } from './queries.ts';
 import { sessionOptions } from './session.ts';
+import { AT_EXIT_SH } from './heartbeat.ts';
 
 /**
  * The dump method's scripts: run with the target major's client tools (the new image), as the PostgreSQL docs
@@ -59,6 +60,7 @@ export const RESTRICT_SH = `restrict() {
  * 40 a dump failed, 41 a restore failed, 42 the globals failed, 90 stdin cut short.
  */
 export const DUMP_RESTORE_SCRIPT = `${DECODE_SH}
+${AT_EXIT_SH}
 set -u
 SH=$1; SP=$2; SU=$3; TH=$4; TP=$5; TU=$6; J=$7; K=$8
 say() { echo "pgupgrade: $*"; }
@@ -84,6 +86,8 @@ say "source $SV (read-only session), target empty; globals first"
 R=$(restrict) || exit 42
 printf '%s\\n%s\\n' "$R" "$G" | dst psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null || exit 42
 W=$(mktemp -d) || exit 91
+# The schema dump and its list are removed whatever ends the load: a failed restore as much as the last database.
+at_exit 'rm -rf "$W"'
 i=0
 while IFS= read -r b && [ -n "$b" ]; do
   i=$((i + 1)); dec "$b"; export PGDATABASE="$v"
@@ -110,7 +114,6 @@ while IFS= read -r b && [ -n "$b" ]; do
   fi
   say "database $i restored in $(( $(date +%s) - T0 )) s"
 done
-rm -rf "$W"
 say "done: $i databases"`;
 
 /**

@@ -122,6 +122,14 @@ export function fingerprintTotals(fp: Fingerprint): { databases: number; tables:
     rows: dbs.reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0) };
 }
 
+/** What starts a checksum keyed by the namespace's secret key (src/fingerprint/keyed.ts). */
+export const KEYED_PREFIX = 'k1:';
+
+/** True when the checksums of `fp` are keyed: the large objects' checksum, which every database has, says it. */
+export function checksumsKeyed(fp: Fingerprint): boolean {
+  return Object.values(fp.perDb).some((d) => d.largeObjects.checksum.startsWith(KEYED_PREFIX));
+}
+
 /**
  * The differences between two fingerprints, one readable line each (which database, which table, what
  * changed); empty when they are equal. Extension versions are compared exactly by default, because pg_upgrade
@@ -129,6 +137,10 @@ export function fingerprintTotals(fp: Fingerprint): { databases: number; tables:
  * dump/restore compare passes `extensionUpdates: true` (the extension must still be there).
  */
 export function compareFingerprints(before: Fingerprint, after: Fingerprint, opts: { extensionUpdates?: boolean } = {}): string[] {
+  if (checksumsKeyed(before) !== checksumsKeyed(after)) {
+    throw new Error(`the fingerprint ${checksumsKeyed(before) ? 'before' : 'after'} has keyed checksums and the other not: they cannot be compared ` +
+      `(the namespace's Secret pgupgrade-record-key was made or removed between them)`);
+  }
   return diffClusters(before, after, (db, a, b, out) => {
     diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
       x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);

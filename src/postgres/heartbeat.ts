@@ -1,4 +1,12 @@
 /**
+ * \`at_exit CMD\`: CMD runs when the script exits, whatever its exit (one EXIT trap runs every command given, the
+ * last given first), so that a script's own clean-up and the heartbeat's do not replace each other. Defined again
+ * by a script that uses it, it keeps what was given before.
+ */
+export const AT_EXIT_SH = `: "\${pgupgrade_atexit=}"
+at_exit() { pgupgrade_atexit="$1; $pgupgrade_atexit"; trap 'eval "$pgupgrade_atexit"' EXIT; }`;
+
+/**
  * Shell text that makes a long, quiet script talk: a line on stderr every few seconds while it runs, so that the
  * plugin's exec (which gives up on silence, not on total time) knows the work goes on. The plugin drops these
  * lines from stderr. Prepend it to a script; it stops with the script. On stderr only: stdout is the script's
@@ -9,10 +17,12 @@ export function heartbeat(seconds: number): string {
   // reparented to it, and one that then dies of a signal reads to it as a crashed backend: it resets every
   // connection and runs crash recovery. So every process the heartbeat starts is killed and reaped by its parent.
   // Its first line at once: from there on the exec's silence limit counts the work's silence alone.
-  return `echo 'pgupgrade: still working' >&2
+  return `pgupgrade_atexit=
+echo 'pgupgrade: still working' >&2
 ( trap 'kill $pgupgrade_s 2>/dev/null; wait $pgupgrade_s 2>/dev/null; exit 0' TERM
   while :; do sleep ${Math.max(1, Math.floor(seconds))} & pgupgrade_s=$!; wait $pgupgrade_s; echo 'pgupgrade: still working' >&2; done ) & pgupgrade_hb=$!
-trap 'kill $pgupgrade_hb 2>/dev/null; wait $pgupgrade_hb 2>/dev/null' EXIT
+${AT_EXIT_SH}
+at_exit 'kill $pgupgrade_hb 2>/dev/null; wait $pgupgrade_hb 2>/dev/null'
 `;
 }
 

@@ -3,6 +3,7 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { ServiceSpec } from '../manifests/dump-target.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { LoadSetting } from '../postgres/dump-plan.ts';
+import { isPriorSettings, type PriorSetting } from '../postgres/alter-system.ts';
 import { recordUnusable, upgradeNames, type RecordedSource, type ScaledWorkload } from './state.ts';
 import { saveRecord } from './store.ts';
 
@@ -15,7 +16,7 @@ import { saveRecord } from './store.ts';
  * and the source's beside it (nothing writes the source once they are down: they use the new instance; it stays up
  * until then), so neither costs downtime.
  */
-export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'load-started', 'loaded',
+export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'source-read-only', 'load-started', 'loaded',
   'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
@@ -48,6 +49,13 @@ export interface DumpState extends RecordedSource {
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];
   settings: LoadSetting[];
+  /**
+   * The target's own ALTER SYSTEM values of the load's settings, read before the load's tuning first changed them
+   * (recorded before it, so a resumed tuning never takes its own values for the owner's): put back exactly after.
+   */
+  targetBefore?: PriorSetting[];
+  /** The source's own ALTER SYSTEM value of default_transaction_read_only, read before it was made read-only. */
+  sourceBefore?: PriorSetting[];
   jobs: number;
   cutover: boolean;
   /**
@@ -73,6 +81,17 @@ export function isDumpDone(s: DumpState | undefined, p: DumpPhase): boolean {
   return s !== undefined && DUMP_PHASES.indexOf(s.phase) >= DUMP_PHASES.indexOf(p);
 }
 
+/**
+ * What a run that stopped at the record's phase leaves changed on the servers, to be said: the target tuned for the
+ * load (fsync and full_page_writes off) from its tuning (its own values are recorded just before) until the settings
+ * are put back, and the source read-only from its own value's record until the cutover (with a cutover it stays so,
+ * stopped, until --rollback).
+ */
+export function leftChanged(s: DumpState): { tuned: boolean; readOnly: boolean } {
+  return { tuned: (s.targetBefore !== undefined || isDumpDone(s, 'target-tuned')) && !isDumpDone(s, 'settings-back'),
+    readOnly: s.sourceBefore !== undefined && !isDumpDone(s, 'cutover') };
+}
+
 /** The record with one more phase done. */
 export function advanceDump(s: DumpState, p: DumpPhase, at = new Date()): DumpState {
   return { ...s, phase: p, history: [...s.history, { phase: p, at: at.toISOString() }] };
@@ -92,6 +111,9 @@ export function dumpStateProblem(raw: unknown): string | undefined {
   if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string') return 'it names no target instance';
   if (t.secret !== undefined && typeof t.secret !== 'string') return 'its target Secret is not a name';
   if (t.existing !== undefined && typeof t.existing !== 'boolean') return 'its target\'s "existing" is not true or false';
+  if ((raw.targetBefore !== undefined && !isPriorSettings(raw.targetBefore)) || (raw.sourceBefore !== undefined && !isPriorSettings(raw.sourceBefore))) {
+    return 'its settings before the upgrade are not a list of names and values';
+  }
   if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
   if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
   return undefined;
@@ -125,4 +147,23 @@ export function dumpStateConfigMap(name: string, ns: string, s: DumpState): KObj
 /** Writes the record over the version last seen (undefined: it must not exist yet); a 409 stops the run. */
 export async function saveDumpState(cluster: Cluster, ns: string, name: string, s: DumpState, version: string | undefined): Promise<string | undefined> {
   return saveRecord(cluster, dumpStateConfigMap(name, ns, s), s.phase, version);
+}
+
+/**
+ * Why an in-place upgrade of workload `uid` must not start, given the record of an upgrade by dump of it, or
+ * undefined: the dump stopped half-way; or it is done and this workload is its old instance, kept as the way back
+ * (its --rollback points the applications back at its untouched data), unless `discard` (--discard-dump-rollback).
+ */
+export function inPlaceOverDumpProblem(s: DumpState | undefined, uid: string | undefined, ns: string, stateName: string, discard: boolean): string | undefined {
+  if (!s) return undefined;
+  const ref = `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name}`;
+  if (s.phase !== 'done' && s.phase !== 'rolled-back') {
+    return `an upgrade by dump of ${ref} to ${s.to} stopped after "${s.phase}": resume it (--method dump) or undo it (--rollback) first; nothing was changed`;
+  }
+  if (s.phase !== 'done' || !s.cutover || s.workloadUid !== uid || discard) return undefined;
+  return `${s.workload.kind} ${ns}/${s.workload.name} is the old instance that the upgrade by dump to ${s.to} keeps as its way back (ConfigMap ` +
+    `${ns}/${stateName}, done; ${s.target.kind} ${s.target.name} serves PostgreSQL ${s.to}): its --rollback points the applications back at this ` +
+    `PostgreSQL ${s.fromVersion} data, which an upgrade in place would destroy. Go back to it first (kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback), ` +
+    `or, once you no longer need the way back, remove it (kubectl pgupgrade cleanup -n ${ns} ${ref} --delete-old-instance); to upgrade it anyway and ` +
+    'lose the way back, pass --discard-dump-rollback. Nothing was changed';
 }

@@ -2,7 +2,7 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { Discovery } from '../discovery/discover.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { readRestoredCopy } from '../volume-snapshots/copy.ts';
-import { fingerprintData, readFingerprint } from '../fingerprint/store.ts';
+import { fingerprintData, readKeyedFingerprint } from '../fingerprint/store.ts';
 import { waitSnapshot } from '../volume-snapshots/take.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeState } from './state.ts';
@@ -43,7 +43,7 @@ export function referenceSource(s: Pick<UpgradeState, 'snapshot'>): string {
  */
 export async function loadReference(cluster: Cluster, ns: string, name: string, s: Pick<UpgradeState, 'snapshot'>): Promise<Reference | undefined> {
   const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
-  const fingerprint = readFingerprint(cm);
+  const fingerprint = await readKeyedFingerprint(cluster, ns, cm);
   const source = cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'];
   if (!fingerprint || source !== referenceSource(s)) return undefined;
   return { fingerprint, source };

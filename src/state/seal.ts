@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { RECORD_KEY_SECRET } from '../manifests/record-key.ts';
 
 /**
  * A record names what the plugin will act on: PVCs it deletes, images it runs with the data mounted, Services it
@@ -8,8 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * not hold is refused, never acted on.
  */
 export const SEAL_ANNOTATION = 'pgupgrade.kubectl.io/seal';
-export const RECORD_KEY_SECRET = 'pgupgrade-record-key';
-export const RECORD_KEY_FIELD = 'hmac-key';
+export { RECORD_KEY_FIELD, RECORD_KEY_SECRET } from '../manifests/record-key.ts';
 
 /** The seal of a record's data: HMAC-SHA256 over its keys in order, each with its value. Pure. */
 export function sealOf(key: string, data: Record<string, string> | undefined): string {

@@ -2,6 +2,7 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { isInterrupted } from '../interrupt.ts';
 import { poll } from './poll.ts';
+import { redactSecrets } from '../postgres/redact.ts';
 
 /** The outcome of the upgrade Job. */
 export interface JobOutcome {
@@ -42,7 +43,8 @@ export function verifyOwnJob(found: KObject, wanted: KObject): void {
 
 /**
  * Creates the Job (or finds the one an earlier run created), streams its pod's log as it runs, and waits for it to
- * complete or fail.
+ * complete or fail. The log is passed on with every password hidden: a failed pg_upgrade's own logs, which the
+ * Job prints, quote the statement that failed (a user mapping's or a subscription's password in it).
  */
 export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: (text: string) => void, timeoutMs: number): Promise<JobOutcome> {
   const name = job.metadata.name;
@@ -68,7 +70,7 @@ export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: 
   let log = '';
   const follow = cluster.followLog(ns, pod, 'upgrade', (t) => {
     log += t;
-    onLog(t);
+    onLog(redactSecrets(t));
   });
   try {
     const end = await poll(`Job ${ns}/${name} to finish`, timeoutMs, async () => {
@@ -84,7 +86,7 @@ export async function runJob(cluster: Cluster, ns: string, job: KObject, onLog: 
     // The stream usually has the last lines by now; if not, the stored log is one GET away (no waiting in downtime).
     await Promise.race([follow.done, new Promise((r) => setTimeout(r, 150))]);
     if (!/pgupgrade: (done|finished)|already PostgreSQL/.test(log)) log = await cluster.podLog(ns, pod, 'upgrade').catch(() => log);
-    return { ...end, startMs, pod, log };
+    return { ...end, startMs, pod, log: redactSecrets(log) };
   } finally {
     follow.abort();
   }

@@ -3,7 +3,7 @@ import type { Cluster } from '../k8s/cluster.ts';
 import { discover, DUMP_SOURCE, requireVolume, type SourceDiscovery } from '../discovery/discover.ts';
 import { findDumpTarget } from '../discovery/dump-target.ts';
 import { usageError } from '../exit-codes.ts';
-import { readFingerprint } from '../fingerprint/store.ts';
+import { loadFingerprint } from '../fingerprint/store.ts';
 import { refOf } from '../postgres/workload.ts';
 import { readPassword } from '../server/gather.ts';
 import { dumpReferenceName, dumpStateName, parseDumpState } from '../state/dump-state.ts';
@@ -62,7 +62,7 @@ async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found>
 /** The reference fingerprint: in place, this upgrade's (from its snapshot, or the running server); by dump, the source's, read once the applications were down. */
 export async function readReference(cluster: Cluster, ns: string, s: ValidatedUpgrade): Promise<Reference | undefined> {
   if (s.reference === 'in-place') return loadReference(cluster, ns, s.fingerprintConfigMap, s);
-  const fingerprint = readFingerprint(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: s.fingerprintConfigMap }));
+  const fingerprint = await loadFingerprint(cluster, ns, s.fingerprintConfigMap);
   return fingerprint && { fingerprint, source: `source ${refOf(s.workload)} once the applications were down (nothing writes it since)` };
 }
 

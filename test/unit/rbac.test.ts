@@ -13,7 +13,11 @@ const lines = (cmd: string) => describePermissions(PERMISSIONS[cmd] ?? []);
 test('upgrade creates a Secret (the key that seals its records; by dump, the new instance\'s superuser): create secrets, for every method', () => {
   assert.ok(lines('upgrade').includes('create secrets'));
   for (const m of ['dump', 'link', 'copy']) assert.ok(describePermissions(permissionsForMethod(m)).includes('create secrets'), m);
-  for (const cmd of ['check', 'validate', 'snapshot']) assert.not.ok(lines(cmd).includes('create secrets'), `${cmd} makes no Secret`);
+  for (const cmd of ['check', 'validate']) assert.not.ok(lines(cmd).includes('create secrets'), `${cmd} makes no Secret`);
+});
+
+test('snapshot --verify keeps a fingerprint whose checksums are keyed by the namespace\'s key, made on first use: create secrets', () => {
+  assert.ok(lines('snapshot').includes('create secrets'));
 });
 
 test('check reads a crash-looping database\'s log: get pods/log', () => {

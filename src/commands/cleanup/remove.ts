@@ -9,6 +9,7 @@ import { waitPodsGone } from '../../steps/workload.ts';
 import type { UpgradeLock } from '../../state/lock.ts';
 import type { CleanupItem } from './plan.ts';
 import type { CleanupCtx } from './tasks.ts';
+import { mountedPvcProblem } from './pvc-users.ts';
 
 export const API: Record<Exclude<CleanupItem['kind'], 'Directory'>, string> = {
   Job: 'batch/v1', Pod: 'v1', PersistentVolumeClaim: 'v1', VolumeSnapshot: 'snapshot.storage.k8s.io/v1', ConfigMap: 'v1',
@@ -19,6 +20,10 @@ export const API: Record<Exclude<CleanupItem['kind'], 'Directory'>, string> = {
 export async function removeKinds(ctx: CleanupCtx, lock: UpgradeLock, kinds: Array<CleanupItem['kind']>, timeoutMs: number, only?: (i: CleanupItem) => boolean): Promise<number> {
   const ns = ctx.d.namespace;
   const items = ctx.plan.remove.filter((i) => kinds.includes(i.kind) && i.kind !== 'Directory' && (!only || only(i)));
+  // The plan was checked for pods that mount its PVCs; a pod may have come since: look again, just before.
+  const mounted = items.some((i) => i.kind === 'PersistentVolumeClaim') &&
+    mountedPvcProblem({ remove: items, keep: [] }, await ctx.cluster.listPods(ns), ns, 'neither it nor anything after it was deleted');
+  if (mounted) throw new CliError(mounted, ExitCode.failed);
   for (const i of items) {
     lock.assertHeld();
     await ctx.cluster.deleteObject({ apiVersion: API[i.kind as keyof typeof API], kind: i.kind, namespace: ns, name: i.name });

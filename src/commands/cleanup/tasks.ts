@@ -13,6 +13,7 @@ import { dumpStateName } from '../../state/dump-state.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
 import { findDump, planDump, readDumpRecord, type DumpCleanup } from './dump-tasks.ts';
+import { mountedPvcProblem } from './pvc-users.ts';
 import { withHeartbeat } from '../../postgres/heartbeat.ts';
 import { execSilenceMs } from '../../k8s/silence.ts';
 
@@ -121,6 +122,13 @@ async function verifyAccess(ctx: CleanupCtx): Promise<void> {
     `Missing: ${missing.join(', ')}. Grant them (docs/rbac.md lists cleanup's), or run cleanup as someone who has them`, ExitCode.failed);
 }
 
+/** Refuses (exit 1, nothing changed) when a pod mounts a PVC that the plan removes, naming it. */
+async function refuseMountedPvcs(ctx: CleanupCtx): Promise<void> {
+  if (!ctx.plan.remove.some((i) => i.kind === 'PersistentVolumeClaim')) return;
+  const problem = mountedPvcProblem(ctx.plan, await ctx.cluster.listPods(ctx.d.namespace), ctx.d.namespace);
+  if (problem) throw new CliError(problem, ExitCode.failed);
+}
+
 /** The read-only part: the workload, its record, the guards, the access check, and the list of what goes. */
 export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: CleanupOptions): Array<ListrTask<CleanupCtx>> {
   const going = (ctx: CleanupCtx) => !ctx.nothing;
@@ -145,11 +153,13 @@ export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: Cl
         if (ctx.dump) {
           ctx.dump.found = await findDump(ctx.cluster, ctx.d, ctx.dump.state);
           Object.assign(ctx, planDump({ ...ctx.dump, found: ctx.dump.found }, ctx.stateName, ctx.d.namespace, opts.deleteOldInstance));
+          await refuseMountedPvcs(ctx);
           task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
           return;
         }
         const found = await findOwned(ctx);
         ctx.plan = planCleanup(ctx.recorded, found, { keepSnapshots: opts.keepSnapshots, jobName: cleanupJobName(ctx.state.jobSpec), uid: ctx.state.jobSpec.uid });
+        await refuseMountedPvcs(ctx);
         task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
       },
     },

@@ -16,6 +16,7 @@ import { checkpoint, serverVersion } from '../../server/gather.ts';
 import { createSnapshot, waitSnapshot } from '../../volume-snapshots/take.ts';
 import { fingerprintVia } from '../../fingerprint/read.ts';
 import { storeFingerprint } from '../../fingerprint/store.ts';
+import { recordKey } from '../../state/record-key.ts';
 
 /** What `snapshot` was asked to do. */
 export interface SnapshotOptions {
@@ -79,6 +80,7 @@ async function probeStopped(ctx: SnapshotCtx): Promise<void> {
 
 /** Restores the snapshot to a temporary PVC, starts the old major on it in a throwaway pod, and compares. */
 async function verifyCopy(ctx: SnapshotCtx, onStep: (s: string) => void): Promise<VerifyResult> {
+  await recordKey(ctx.cluster, ctx.d.namespace); // a stopped database's copy is its first fingerprint
   const copy = await readRestoredCopy(ctx.cluster, ctx.d, { snapshot: ctx.snap.metadata.name, image: ctx.d.image, restoreSizeBytes: ctx.record.restoreSizeBytes,
     purpose: 'verify', why: `starts PostgreSQL on a copy restored from VolumeSnapshot ${ctx.snap.metadata.name} to verify it; deleted when verify ends`, onStep });
   const differences: string[] = [];
@@ -135,6 +137,8 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
       title: 'Fingerprint the database, to verify the copy against',
       enabled: (ctx) => live(ctx) && opts.verify,
       task: async (ctx, task) => {
+        // The fingerprint kept with the snapshot has keyed checksums: the key is there before the first one.
+        await recordKey(ctx.cluster, ctx.d.namespace);
         ctx.before = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
         const t = fingerprintTotals(ctx.before);
         task.title = `Fingerprint the database: ${t.databases} databases, ${t.tables} tables, ${t.rows} rows`;

@@ -26,6 +26,7 @@ interface UpgradeArgs extends GlobalArgs {
   'patch-workload': boolean;
   'gitops-paused': boolean;
   'pause-gitops': boolean;
+  'discard-dump-rollback': boolean;
   'dry-run': boolean;
   rollback: boolean;
   'full-verify': boolean;
@@ -60,6 +61,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('pause-gitops', { type: 'boolean', default: false,
         describe: 'In place: pause the Argo CD Applications (automated sync) and Flux Kustomizations/HelmReleases (suspend) that heal the workload or its ' +
           'applications, recorded first, and put each back exactly as it was when the upgrade ends or is rolled back' })
+      .option('discard-dump-rollback', { type: 'boolean', default: false,
+        describe: 'Upgrade in place the old instance that a done upgrade by dump keeps as its way back, and so lose that --rollback' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print every object and patch, in order, as YAML; change nothing' })
       .option('full-verify', { type: 'boolean', default: false,
         describe: 'Compare the whole content (every row) before the applications return: downtime then grows with the data. By default ' +
@@ -90,6 +93,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
         const dumpOnly = (['target', 'target-image', 'storage-class', 'size'] as const).find((k) => a[k] !== undefined) ?? (a.cutover ? undefined : 'no-cutover');
         if (dumpOnly && a.method !== 'dump') throw usageError(`--${dumpOnly} goes with --method dump`);
+        if (a['discard-dump-rollback'] && a.method === 'dump') throw usageError('--discard-dump-rollback goes with an upgrade in place, not --method dump');
         if (a.method === 'dump' && (a.rehearse || a.image || a['job-image'])) throw usageError(`--method dump does not go with ${a.rehearse ? '--rehearse' : a.image ? '--image (use --target-image)' : '--job-image'}`);
         if (a.rehearse && (a.rollback || a['dry-run'])) throw usageError(`--rehearse changes nothing of production already; it does not go with ${a.rollback ? '--rollback' : '--dry-run'}`);
         if (a['pause-gitops'] && (a.method === 'dump' || a.rehearse || a['gitops-paused'])) {
@@ -145,5 +149,6 @@ function upgradeOptions(argv: UpgradeArgs) {
     force: argv.force, snapshot: argv.snapshot, waitSnapshotReady: argv['wait-snapshot-ready'], patchWorkload: argv['patch-workload'],
     timeoutSeconds: argv.timeout, dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
     superuserSecret: superuserSecretOf(argv['superuser-secret']), gitopsPaused: argv['gitops-paused'], pauseGitops: argv['pause-gitops'],
+    discardDumpRollback: argv['discard-dump-rollback'],
   };
 }

@@ -25,6 +25,8 @@ export interface UpgradeOptions {
   gitopsPaused?: boolean;
   /** --pause-gitops: the plugin pauses the healing Argo CD/Flux objects itself, and resumes them at the end or on rollback. */
   pauseGitops?: boolean;
+  /** --discard-dump-rollback: upgrade in place the old instance that a done upgrade by dump keeps as its way back. */
+  discardDumpRollback?: boolean;
   snapshot: boolean;
   waitSnapshotReady: boolean;
   patchWorkload: boolean;

@@ -59,7 +59,7 @@ export async function runRehearse(ctx: CommandContext, opts: UpgradeOptions & { 
   const c = {} as RehearseCtx;
   try {
     // The last rehearsal's failure holds back the upgrade, not another rehearsal.
-    await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createPlanTasks(() => ctx.cluster(), { ...opts, force: [...opts.force, 'rehearsal'], gitopsPaused: true }), listOpts).run(c);
+    await new Listr<UpgradeCtx, typeof renderer, 'simple'>(createPlanTasks(() => ctx.cluster(), { ...opts, force: [...opts.force, 'rehearsal'], gitopsPaused: true, discardDumpRollback: true }), listOpts).run(c);
   } finally {
     await c.probe?.dispose();
   }

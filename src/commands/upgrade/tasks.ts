@@ -19,7 +19,7 @@ import { rollingStrategyOf } from '../../postgres/strategy.ts';
 import { type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { judgeGitops } from './gitops.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
-import { dumpStateName, parseDumpState } from '../../state/dump-state.ts';
+import { dumpStateName, inPlaceOverDumpProblem, parseDumpState } from '../../state/dump-state.ts';
 import { failedRehearsalProblem, parseRehearsalRecord } from '../../postgres/rehearsal.ts';
 import { readRecordMap } from '../../state/store.ts';
 
@@ -77,10 +77,10 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }
-        const byDump = parseDumpState(await readRecordMap(ctx.cluster, ctx.d.namespace, dumpStateName(ctx.d.workload.metadata.name)));
-        if (byDump && byDump.phase !== 'done' && byDump.phase !== 'rolled-back') {
-          throw usageError(`an upgrade by dump of ${refOf(byDump.workload)} to ${byDump.to} stopped after "${byDump.phase}": resume it (--method dump) or undo it (--rollback) first; nothing was changed`);
-        }
+        const dumpName = dumpStateName(ctx.d.workload.metadata.name);
+        const byDump = parseDumpState(await readRecordMap(ctx.cluster, ctx.d.namespace, dumpName));
+        const overDump = inPlaceOverDumpProblem(byDump, ctx.d.workload.metadata.uid, ctx.d.namespace, dumpName, !!opts.discardDumpRollback);
+        if (overDump) throw usageError(overDump);
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         // Argo CD or Flux would scale the database or its applications back up while they are down: refused before any downtime.

@@ -85,6 +85,9 @@ test('12 → the existing 14 by dump: no object made, every write there, equal f
   oldBefore = c.before as Fingerprint;
   const made = await names(cp);
   const pg14Svc = await get(cp, 'service pg14', '{.metadata.resourceVersion}');
+  // Issue 24, 4.7: pg14's owner's own ALTER SYSTEM settings, archive_mode among the load's (it was RESET: archiving off).
+  await pg14('postgres', "ALTER SYSTEM SET archive_mode = 'on';\nALTER SYSTEM SET archive_command = '/bin/true';\nALTER SYSTEM SET max_wal_size = '3GB';\n" +
+    "ALTER SYSTEM SET work_mem = '7MB';");
   const r = await upgrade(cp, ['--target', 'deploy/pg14', '-y', '-o', 'json']);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, 'the existing Deployment pg14 (--target');
@@ -106,6 +109,10 @@ test('12 → the existing 14 by dump: no object made, every write there, equal f
   pg14 = podSql(cp, c.ns, pod, 'admin');
   assert.is(await major(pg14), 14);
   assert.is((await pg14('postgres', 'show fsync')).trim(), 'on', 'the load\'s settings are put back');
+  const shown = await pg14('postgres', "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name) FROM pg_settings " +
+    "WHERE name IN ('archive_mode', 'archive_command', 'max_wal_size', 'work_mem', 'full_page_writes')");
+  assert.is(shown.trim(), 'archive_command=/bin/true archive_mode=on full_page_writes=on max_wal_size=3072MB work_mem=7168kB',
+    'pg14\'s own ALTER SYSTEM values are back, not RESET');
   assert.equal(compareFingerprints(withoutWrites(oldBefore), withoutWrites(await takeFingerprint(pg14)), { extensionUpdates: true }),
     ['role admin: password md5 → scram-sha-256']);
   const writes = await waitForWrites(cp, c.ns, { app: APP, major: 14, moreThan: 3 });

@@ -10,6 +10,7 @@ import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../su
 import { SEED_ROLES } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type Write } from '../../support/pg/writes.ts';
 import { assertNoSecret, deployCase, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
+import { waitFor } from '../../support/process.ts';
 
 // Issue 14, acceptance 1 for the seed's own pair (official postgres:12 Deployment, admin, PGDATA in a subdirectory → a
 // new 14 instance by dump, the Service cut over, then --rollback) and acceptance 4 (source = target refused).
@@ -58,6 +59,20 @@ test('source = target is refused, exit 2, nothing changed: the workload itself, 
   await cp.kubectl(['-n', c.ns, 'delete', 'service', 'postgres-alias']);
 });
 
+// Issue 24, 4.10: --storage-class and --size reached the apiserver unchecked (a PVC never bound, or too small for the load).
+test('--storage-class the cluster lacks, or --size below the source PVC\'s request: refused, exit 2, nothing changed', async () => {
+  const { cp } = await sharedEnv();
+  const before = await resourceVersions(cp, c.ns) + await svcVersions(cp);
+  const noClass = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--storage-class', 'no-such-class', '-y'], outputs);
+  assert.is(noClass.code, 2, `${noClass.stdout}\n${noClass.stderr}`);
+  assert.match(noClass.stderr, '--storage-class no-such-class: the cluster has no StorageClass of that name');
+  const small = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '--size', '1Mi', '-y'], outputs);
+  assert.is(small.code, 2, `${small.stdout}\n${small.stderr}`);
+  assert.match(small.stderr, /--size 1Mi is smaller than the \S+ that the source PVC \S+ requests/);
+  assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), before, 'nothing changed');
+  assert.is(await recordedDump(cp), undefined, 'no record');
+});
+
 test('--dry-run prints every object and patch in order, and changes nothing', async () => {
   const { cp } = await sharedEnv();
   const before = await resourceVersions(cp, c.ns) + await svcVersions(cp);
@@ -71,6 +86,19 @@ test('--dry-run prints every object and patch in order, and changes nothing', as
   assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), before, 'nothing changed');
 });
 
+/**
+ * Issue 24, 4.5: a client that no scaling stops (a bare pod, matched by neither the workload's selector nor the
+ * applications'): one long session, and an insert through Service postgres every 0.3 s, each attempt logged.
+ */
+const OUTSIDER = 'outsider';
+const OUTSIDER_SCRIPT = `psql -X -d app1 -c 'select pg_sleep(100000)' &
+while true; do echo "attempt: $(psql -X -q -A -t -d postgres -c 'INSERT INTO public.app_writes DEFAULT VALUES RETURNING id' 2>&1 | tr '\\n' ' ')"; sleep 0.3; done`;
+const outsider = () => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: OUTSIDER, namespace: c.ns, labels: { role: 'report-job' } },
+  spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'psql', image: 'alpine/psql:15.8', command: ['/bin/sh', '-c', OUTSIDER_SCRIPT],
+    env: [{ name: 'PGHOST', value: 'postgres' }, { name: 'PGUSER', value: 'admin' }, { name: 'PGCONNECT_TIMEOUT', value: '3' },
+      { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres', key: 'admin-pass' } } }] }] } });
+const outsiderLog = async (cp: ControlPlane) => (await cp.kubectl(['-n', c.ns, 'logs', OUTSIDER], { allowFail: true })).stdout;
+
 let oldBefore: Fingerprint;
 /** The application's journal at the rollback: what it wrote on 14 then is lost by the rollback, as it says. */
 let rolledBackJournal: Write[] = [];
@@ -78,8 +106,18 @@ let rolledBackJournal: Write[] = [];
 test('12 → a new 14 instance by dump: every committed write there, equal fingerprints, every role logs in, the Service cut over', async () => {
   const { cp } = await sharedEnv();
   oldBefore = c.before as Fingerprint;
+  await applyObjects(cp, [outsider()]);
+  await waitReady(cp, c.ns, OUTSIDER);
+  await waitFor('the outsider\'s long session and its inserts on 12', async () => /attempt: \d+/.test(await outsiderLog(cp)) &&
+    (await podSql(cp, c.ns, c.pod, 'admin')('postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep%'")).trim() === '1', 60_000);
   const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y', '-o', 'json'], outputs);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  // Named before the downtime, its session ended once the applications were down, its writes to the old instance refused.
+  assert.match(r.stderr, /other clients pod outsider \(admin@app1/);
+  assert.ok(JSON.parse(r.stdout).timingsMs['source-read-only'] >= 0, 'the phase ran');
+  const log = await outsiderLog(cp);
+  assert.match(log, 'terminating connection due to administrator command');
+  assert.match(log, /attempt: ERROR: {1,2}cannot execute INSERT in a read-only transaction/);
   const rep = JSON.parse(r.stdout) as { newInstance: string; fingerprint: { equal: boolean }; phase: string };
   assert.is(rep.newInstance, 'Deployment/postgres-v14');
   assert.ok(rep.fingerprint.equal);
@@ -106,6 +144,13 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
   const again = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y'], outputs);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, 'nothing to do');
+  // Issue 24, 4.10: an upgrade in place of the old instance, kept as the dump's way back, would destroy that way back.
+  const kept = await resourceVersions(cp, c.ns) + await svcVersions(cp);
+  const inPlace = await upgradeCli(cp, ['-n', c.ns, 'deploy/postgres', '--to', '14', '-y'], outputs);
+  assert.is(inPlace.code, 2, `${inPlace.stdout}\n${inPlace.stderr}`);
+  assert.match(inPlace.stderr, `Deployment ${c.ns}/postgres is the old instance that the upgrade by dump to 14 keeps as its way back`);
+  assert.match(inPlace.stderr, '--discard-dump-rollback');
+  assert.is(await resourceVersions(cp, c.ns) + await svcVersions(cp), kept, 'nothing changed');
 });
 
 interface Check { id: string; status: string; found: string; details?: string[]; fix?: string }
@@ -161,6 +206,11 @@ test('--rollback: the Service back, the old instance up with its data unchanged,
   const sql = podSql(cp, c.ns, pod, 'admin');
   assert.is(await hostileRoleIsSuperuser(sql), false, 'nor of the source, through the dump, validate and the rollback');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 12);
+  assert.is((await sql('postgres', 'show default_transaction_read_only')).trim(), 'off', 'the old instance is writable again');
+  assert.match(r.stderr + r.stdout, 'Make the old instance writable again');
+  const tried = (await outsiderLog(cp)).split('\n').length;
+  await waitFor('an insert of the outsider committed on 12 again', async () => (await outsiderLog(cp)).split('\n').slice(tried).some((l) => /^attempt: \d+ $/.test(l)), 60_000);
+  await cp.kubectl(['-n', c.ns, 'delete', 'pod', OUTSIDER, '--wait=false']);
   assert.equal(compareFingerprints(withoutWrites(oldBefore), withoutWrites(await takeFingerprint(sql))), [], 'the old instance\'s data is unchanged');
   rolledBackJournal = await committedWrites(cp, c.ns, APP);
   const on12 = countWrites(rolledBackJournal).byMajor[12] ?? 0;

@@ -1,12 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { KObject, Workload } from '../../../src/k8s/cluster.ts';
+import type { Cluster, KObject, Pod, Workload } from '../../../src/k8s/cluster.ts';
 import { dumpStateConfigMap, type DumpState } from '../../../src/state/dump-state.ts';
 import { VALIDATED_AT } from '../../../src/state/validated.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from '../../../src/commands/cleanup/guards.ts';
 import { deleteByHand, neverDeleted, oldInstanceProblem, planDumpCleanup, type DumpFound } from '../../../src/commands/cleanup/dump-plan.ts';
 import { planDump } from '../../../src/commands/cleanup/dump-tasks.ts';
 import { planText } from '../../../src/commands/cleanup/plan.ts';
+import { mountedPvcProblem, podsMounting } from '../../../src/commands/cleanup/pvc-users.ts';
+import { removeKinds } from '../../../src/commands/cleanup/remove.ts';
+import type { CleanupCtx } from '../../../src/commands/cleanup/tasks.ts';
+import { CliError } from '../../../src/exit-codes.ts';
 
 const test = suite('cleanup after an upgrade by dump: the old instance only when named and stopped, the record last');
 
@@ -125,6 +129,32 @@ test('guards of the dump record: unfinished refused, age and validate from its o
   assert.is(unvalidatedProblem({ ...c, metadata: { ...c.metadata, annotations: { [VALIDATED_AT]: '2026-11-30T10:30:00.000Z' } } }, state, 'ns'), undefined);
   assert.throws(() => overrideOrRefuse(['too young', undefined], false), /too young\. Nothing was changed; --force removes it all the same/);
   assert.equal(overrideOrRefuse(['too young', undefined, 'not validated'], true), ['too young', 'not validated']);
+});
+
+test('after a rollback, a PVC that a pod mounts is not deleted, even with the new instance\'s workload gone: refused naming the pod, nothing deleted', async () => {
+  const pod = (name: string, phase: string, claimName: string, labels?: Record<string, string>): Pod => ({ metadata: { name, labels }, phase, ready: false,
+    spec: { containers: [], volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }] } });
+  const pods = [pod('debug', 'Running', 'data-postgres-v14'), pod('pgupgrade-job-x', 'Succeeded', 'data-postgres-v14', OWN), pod('app', 'Running', 'other')];
+  assert.equal(podsMounting('data-postgres-v14', pods), ['debug (Running)'], 'the plugin\'s own finished pods do not count; a running pod does');
+  assert.equal(podsMounting('data-postgres-v14', [pod('theirs', 'Succeeded', 'data-postgres-v14')]), ['theirs (Succeeded)'], 'only the plugin\'s finished pods are deleted first');
+  const plan = { remove: [{ kind: 'Deployment' as const, name: 'postgres-v14', why: '' }, { kind: 'PersistentVolumeClaim' as const, name: 'data-postgres-v14', why: '' }], keep: [] };
+  const problem = mountedPvcProblem(plan, pods, 'ns') ?? '';
+  assert.match(problem, 'PVC ns/data-postgres-v14 is mounted by pod debug (Running): cleanup does not delete a volume that a pod uses, and nothing was deleted');
+  assert.match(problem, 'kubectl -n ns delete pod <name>');
+  assert.is(mountedPvcProblem(plan, pods.slice(1), 'ns'), undefined);
+  // Just before deleting, a pod that came since the plan stops the deletion: nothing deleted, exit 1.
+  const deleted: string[] = [];
+  const cluster = { listPods: async () => pods, deleteObject: async (r: { name: string }) => void deleted.push(r.name), readObject: async () => undefined } as unknown as Cluster;
+  const ctx = { cluster, d: { namespace: 'ns' }, plan } as unknown as CleanupCtx;
+  const lock = { name: 'l', assertHeld: () => undefined, release: async () => undefined };
+  const err = await removeKinds(ctx, lock, ['PersistentVolumeClaim'], 1000).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, CliError);
+  assert.is((err as CliError).exitCode, 1);
+  assert.match((err as Error).message, 'mounted by pod debug (Running)');
+  assert.equal(deleted, []);
+  ctx.cluster = { ...cluster, listPods: async () => pods.slice(1) } as Cluster;
+  assert.is(await removeKinds(ctx, lock, ['PersistentVolumeClaim'], 1000), 1);
+  assert.equal(deleted, ['data-postgres-v14']);
 });
 
 test.run();

@@ -4,6 +4,10 @@ import { loadFailure, loadStopped, redactLoadError, RELOAD_NOTE } from '../../..
 import { CliError, ExitCode } from '../../../src/exit-codes.ts';
 import { cutoverCommand } from '../../../src/commands/upgrade/dump/cutover.ts';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
+import { verifyTargetStorage } from '../../../src/commands/upgrade/dump/plan.ts';
+import { stoppedNotes, withStoppedNotes } from '../../../src/commands/upgrade/dump/stopped.ts';
+import type { DumpCtx, DumpOptions } from '../../../src/commands/upgrade/dump/ctx.ts';
+import type { DumpState } from '../../../src/state/dump-state.ts';
 
 const test = suite('upgrade --method dump: what it says and prints');
 
@@ -50,6 +54,42 @@ test('a failed statement that pg_restore quotes shows no password, in any case o
   assert.match(said, "'host=db port=5432 password=<redacted> dbname=app'");
   assert.match(said, "PASSWORD '<redacted>'");
   assert.match(said, 'postgresql://app:<redacted>@db/app');
+});
+
+test('--storage-class must name a StorageClass of the cluster, --size be no smaller than the source PVC\'s request: else exit 2, before any change', async () => {
+  const asked: string[] = [];
+  const ctx = { d: { namespace: 'ns', pvc: { metadata: { name: 'data-pg-0' }, accessModes: [], requestBytes: 2 ** 30 } },
+    cluster: { storageClassProvisioner: async (name: string) => (asked.push(name), name === 'fast' ? 'csi.example.com' : undefined) } } as unknown as DumpCtx;
+  const refusal = (opts: Partial<DumpOptions>) => verifyTargetStorage(ctx, opts as DumpOptions).then(() => 'taken', (e: unknown) => {
+    assert.instance(e, CliError);
+    assert.is((e as CliError).exitCode, ExitCode.usage);
+    return (e as Error).message;
+  });
+  assert.match(await refusal({ storageClass: 'fsat' }), '--storage-class fsat: the cluster has no StorageClass of that name');
+  assert.match(await refusal({ storageClass: 'fsat' }), 'kubectl get storageclass');
+  assert.is(await refusal({ storageClass: 'fast', size: '1Gi' }), 'taken');
+  assert.match(await refusal({ storageClass: 'fast', size: '500Mi' }), '--size 500Mi is smaller than the 1Gi that the source PVC ns/data-pg-0 requests');
+  assert.is(await refusal({}), 'taken');
+  assert.equal(asked, ['fsat', 'fsat', 'fast'], 'the class is read only when named, and after the size is judged');
+});
+
+// Issue 24, 4.7 and 4.5: a run that stopped part-way said nothing of the target's fsync off or the source read-only.
+test('a run stopped during the load says fsync and full_page_writes are off on the target, and that the source is read-only, with the commands', () => {
+  const state = { workload: { kind: 'Deployment', name: 'postgres', replicas: 1 }, to: 14, phase: 'load-started', targetBefore: [], sourceBefore: [],
+    target: { kind: 'Deployment', name: 'pg14', container: 'postgres', superuser: 'admin' } } as unknown as DumpState;
+  const ctx = { d: { namespace: 'db' }, state } as unknown as DumpCtx;
+  const err = withStoppedNotes(new CliError('the dump and restore stopped: a pg_restore failed (exit 41)', ExitCode.failed), stoppedNotes(ctx)) as CliError;
+  assert.is(err.exitCode, ExitCode.failed);
+  const [first, tuned, readOnly] = err.message.split('\n');
+  assert.is(first, 'the dump and restore stopped: a pg_restore failed (exit 41)');
+  assert.match(tuned ?? '', 'fsync and full_page_writes are off on deploy/pg14');
+  assert.match(tuned ?? '', 'A resume puts them back after the load (kubectl pgupgrade upgrade -n db deploy/postgres --to 14 --method dump)');
+  assert.match(tuned ?? '', 'kubectl -n db exec deploy/pg14 -c postgres -- psql');
+  assert.match(readOnly ?? '', 'The source deploy/postgres is read-only for every new transaction');
+  assert.match(readOnly ?? '', '--rollback makes it writable again (kubectl pgupgrade upgrade -n db deploy/postgres --rollback)');
+  const done = { ...ctx, state: { ...state, phase: 'done' } } as unknown as DumpCtx;
+  const plain = new Error('x');
+  assert.is(withStoppedNotes(plain, stoppedNotes(done)), plain, 'nothing left changed: the error as it was');
 });
 
 test.run();

@@ -79,6 +79,22 @@ test('no volume at PGDATA: refused in place (pointing to --method dump); taken b
   assert.match(await usage(readSuperuser(cluster, strict)), 'POSTGRES_PASSWORD is written in the manifest; move it to a Secret');
 });
 
+test('a password env written as $(VAR): read from the Secret the kubelet expands it from, or refused (exit 2) naming the workload and the fix', async () => {
+  const db = workload('Deployment', 'postgres', 'postgres:13');
+  const c = db.template.spec.containers[0] as NonNullable<Workload['template']['spec']['containers'][0]>;
+  const secret = { name: 'DB_PASS', valueFrom: { secretKeyRef: { name: 'db', key: 'pass' } } };
+  const cluster = { ...clusterWith([db]), readSecretKey: async (_ns: string, name: string, key: string) => (name === 'db' && key === 'pass' ? 'S3cret' : undefined) };
+  c.env = [secret, { name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }];
+  const d = await discover({ ...cluster, namespaceLabels: async () => ({}), listPods: async () => [] }, 'ns', undefined, {}, DUMP_SOURCE);
+  assert.equal(await readSuperuser(cluster, d), { user: 'postgres', password: 'S3cret' });
+  assert.equal(d.superuser?.secret, { name: 'db', key: 'pass' });
+  c.env = [{ name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }, secret];
+  const refused = await usage(readSuperuser(cluster, d));
+  assert.match(refused, 'Deployment ns/postgres: container db: env POSTGRES_PASSWORD refers to $(DB_PASS), which neither an env entry above it nor envFrom sets');
+  assert.match(refused, 'define DB_PASS in an env entry above POSTGRES_PASSWORD');
+  assert.not.match(refused, 'S3cret');
+});
+
 test('clients on the image are named, never candidates: a sleep loop, psql, a backup CronJob; the server is picked alone', async () => {
   const withContainer = (name: string, c: Partial<Workload['template']['spec']['containers'][0]>) =>
     workload('Deployment', name, 'postgres:16', { template: { spec: { containers: [{ name: 'c', image: 'postgres:16', ...c }] } } });

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Container, Workload } from '../../../src/k8s/cluster.ts';
-import { buildDumpTarget, bytesQuantity, serviceMoved, dumpTargetLabels, dumpTargetSecret, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
+import { buildDumpTarget, bytesQuantity, serviceMoved, dumpTargetLabels, dumpTargetSecret, dumpTargetName, serviceRestorePatch, serviceSelectorPatch, targetSize, targetSizeProblem, type DumpTargetSpec } from '../../../src/manifests/dump-target.ts';
 import { OWNED_LABELS } from '../../../src/manifests/probe-pod.ts';
 import { selectorMatches } from '../../../src/postgres/dump-identity.ts';
 
@@ -124,6 +124,16 @@ test('a Service moved by a cutover, whole or half-way, is found moved; one still
   assert.is(serviceMoved({ selector: { 'pgupgrade.kubectl.io/instance': 'postgres-v14' }, ports: before.ports }, before), true);
   assert.is(serviceMoved({ selector: before.selector, ports: [{ port: 5432, targetPort: 5433 }] }, before), true);
   assert.is(serviceMoved(undefined, before), false, 'a Service that is gone is not patched');
+});
+
+test('--size below the source PVC\'s request is refused with the size to give; at or above it, or with no request known, it is taken', () => {
+  const pvc = { metadata: { name: 'data-postgresql-0' }, accessModes: [], requestBytes: 8 * 2 ** 30 };
+  assert.match(targetSizeProblem('2Gi', pvc, 'ns') ?? '', '--size 2Gi is smaller than the 8Gi that the source PVC ns/data-postgresql-0 requests');
+  assert.match(targetSizeProblem('8000Mi', pvc, 'ns') ?? '', 'give --size 8Gi or more, or leave --size out');
+  for (const ok of ['8Gi', '9G', '10Gi']) assert.is(targetSizeProblem(ok, pvc, 'ns'), undefined, ok);
+  assert.is(targetSizeProblem('1Gi', { ...pvc, requestBytes: undefined }, 'ns'), undefined);
+  assert.is(targetSizeProblem('1Gi', undefined, 'ns'), undefined, 'no source volume: the data size decides elsewhere');
+  assert.is(targetSizeProblem(undefined, pvc, 'ns'), undefined);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Container, PodSpec } from '../../../src/k8s/cluster.ts';
+import { expansionPieces } from '../../../src/postgres/env-expansion.ts';
 import { envSources, parseSecretKeyRef, superuserOf, superuserVars, varSources } from '../../../src/postgres/credentials.ts';
 
 const ref = { valueFrom: { secretKeyRef: { name: 's', key: 'k' } } };
@@ -49,6 +50,33 @@ test('*_FILE: the Secret key behind the file, through a Secret volume (items or 
 test('--superuser-secret name/key', () => {
   assert.equal(parseSecretKeyRef('postgresql/postgres-password'), { name: 'postgresql', key: 'postgres-password' });
   for (const bad of ['postgresql', 'a/b/c', '/k', 'Bad_Name/k', 's/']) assert.throws(() => parseSecretKeyRef(bad), /expected <secret name>\/<key>/);
+});
+
+test('$(VAR) in an env value: split as the kubelet reads it ($$ escapes, an unclosed or bare $ stays text)', () => {
+  assert.equal(expansionPieces('$(A)'), [{ ref: 'A' }]);
+  assert.equal(expansionPieces('x$(A)y$(B)'), [{ text: 'x' }, { ref: 'A' }, { text: 'y' }, { ref: 'B' }]);
+  assert.equal(expansionPieces('$$(A) $x $( $'), [{ text: '$(A) $x $( $' }]);
+  assert.equal(expansionPieces('a$$$(B)'), [{ text: 'a$' }, { ref: 'B' }]);
+});
+
+test('$(VAR) in the password: resolved from the entries above it (a Secret, a value, envFrom), else refused, never taken as the password', () => {
+  const pw = (env: Container['env'], envFrom?: Container['envFrom']) => {
+    const c: Container = { name: 'c', env, envFrom };
+    return envSources(c, 'POSTGRES_PASSWORD').map((s) => (s.kind === 'secret' ? `secret ${s.name}/${s.key}` : s.kind === 'value' ? `value ${s.value}` : `${s.kind}: ${s.via}`));
+  };
+  const ref2 = { valueFrom: { secretKeyRef: { name: 'db', key: 'pass' } } };
+  assert.equal(pw([{ name: 'DB_PASS', ...ref2 }, { name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }]), ['secret db/pass']);
+  assert.equal(pw([{ name: 'A', ...ref2 }, { name: 'B', value: '$(A)' }, { name: 'POSTGRES_PASSWORD', value: '$(B)' }]), ['secret db/pass'], 'a chain of references');
+  assert.equal(pw([{ name: 'P', value: 'pre' }, { name: 'POSTGRES_PASSWORD', value: '$(P)-$$(P)' }]), ['value pre-$(P)']);
+  assert.equal(pw([{ name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }], [{ secretRef: { name: 'all' } }]), ['secret all/DB_PASS'], 'envFrom is set before every env entry');
+  const below = pw([{ name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }, { name: 'DB_PASS', ...ref2 }]);
+  assert.equal(below.length, 1);
+  assert.match(below[0] ?? '', /^refused: env POSTGRES_PASSWORD refers to \$\(DB_PASS\), which neither an env entry above it nor envFrom sets.*define DB_PASS in an env entry above POSTGRES_PASSWORD.*--superuser-secret/);
+  assert.match(pw([{ name: 'DB_PASS', ...ref2 }, { name: 'POSTGRES_PASSWORD', value: 'x$(DB_PASS)' }])[0] ?? '', /^refused: env POSTGRES_PASSWORD joins text and \$\(DB_PASS\)/);
+  const c: Container = { name: 'c', env: [{ name: 'POSTGRES_PASSWORD', value: '$(NOPE)' }] };
+  assert.is(superuserOf(spec(c), c, 'official'), undefined, 'an unresolved reference is no password written in the manifest');
+  const viaRef: Container = { name: 'c', env: [{ name: 'DB_PASS', ...ref2 }, { name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }] };
+  assert.equal(superuserOf(spec(viaRef), viaRef, 'official')?.secret, { name: 'db', key: 'pass' });
 });
 
 test.run();

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  chooseJobs, loadServerArgs, loadSettings, loadSettingsSql, maintenanceWorkMem, putBackSql, settingsToPutBack, shouldRestartAfterLoad,
+  chooseJobs, loadServerArgs, loadSettings, loadSettingsSql, maintenanceWorkMem, putBackSql, settingsToPutBack, shouldRestartAfterLoad, tuningLeftNote,
 } from '../../../src/postgres/dump-plan.ts';
 
 const test = suite('the dump method\'s load: the target tuned for it, put back after, --jobs from the pods\' CPUs');
@@ -22,8 +22,28 @@ test('every setting of the load is put back, and wal_level makes that a restart'
   assert.match(loadSettingsSql(s), "ALTER SYSTEM SET wal_level = 'minimal';");
   assert.match(putBackSql(s), 'ALTER SYSTEM RESET fsync;');
   assert.is(putBackSql(s).split('\n').length, s.length + 2);
-  assert.match(putBackSql(s), /SELECT pg_reload_conf\(\);\nCHECKPOINT;$/, 'the pages written out once fsync is back, before the sync and the restart');
+  assert.match(putBackSql(s), /SELECT pg_catalog\.pg_reload_conf\(\);\nCHECKPOINT;$/, 'the pages written out once fsync is back, before the sync and the restart');
   assert.equal(loadServerArgs(s).slice(0, 2), ['-c', 'fsync=off']);
+});
+
+// Issue 24, 4.7: an existing --target's own ALTER SYSTEM settings were RESET after the load (WAL archiving silently off).
+test('put back: the target\'s own ALTER SYSTEM values as they were before the tuning, only the others RESET', () => {
+  const s = loadSettings(undefined, 2);
+  const sql = putBackSql(s, [{ name: 'archive_mode', value: 'on' }, { name: 'max_wal_size', value: '3GB' }]).split('\n');
+  assert.ok(sql.includes("ALTER SYSTEM SET archive_mode = E'on';"), sql.join('\n'));
+  assert.ok(sql.includes("ALTER SYSTEM SET max_wal_size = E'3GB';"));
+  assert.not.ok(sql.includes('ALTER SYSTEM RESET archive_mode;'));
+  assert.ok(sql.includes('ALTER SYSTEM RESET fsync;') && sql.includes('ALTER SYSTEM RESET wal_level;'));
+  assert.is(sql.length, s.length + 2);
+});
+
+test('a run stopped with the load\'s tuning on says fsync and full_page_writes are off, and the command that puts them back', () => {
+  const note = tuningLeftNote({ ns: 'db', target: 'deploy/pg14', container: 'postgres', superuser: 'admin', prior: [{ name: 'fsync', value: 'on' }],
+    resume: 'kubectl pgupgrade upgrade -n db deploy/postgres --to 14 --method dump' });
+  assert.match(note, 'fsync and full_page_writes are off on deploy/pg14');
+  assert.match(note, 'A resume puts them back after the load (kubectl pgupgrade upgrade -n db deploy/postgres --to 14 --method dump)');
+  assert.match(note, `kubectl -n db exec deploy/pg14 -c postgres -- psql -X -U admin -d postgres -c "ALTER SYSTEM SET fsync = E'on'" ` +
+    '-c "ALTER SYSTEM RESET full_page_writes" -c "SELECT pg_catalog.pg_reload_conf()"');
 });
 
 test('maintenance_work_mem: a quarter of the memory limit shared by the jobs, between 64 MiB and 2 GiB; 256 MB unknown', () => {

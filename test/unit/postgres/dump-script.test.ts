@@ -1,6 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { withHeartbeat } from '../../../src/postgres/heartbeat.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, RESTRICT_SH, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin, loadProgress } from '../../../src/postgres/dump-script.ts';
 
 const test = suite('the dump method\'s scripts: values as arguments, secrets on stdin, the source read-only by construction');
@@ -83,6 +87,42 @@ test('the load\'s progress: which database it loads and how long one took, named
   assert.is(loadProgress('pgupgrade: source 160004 (read-only session), target empty; globals first', dbs), undefined);
   assert.is(loadProgress('pgupgrade: still working', dbs), undefined);
   assert.match(DUMP_RESTORE_SCRIPT, 'say "loading database $i"');
+});
+
+/**
+ * The client tools as shell functions, for the script's own logic under sh: the source and the target answer as
+ * two servers, the target is empty, the schema dump is a file; pg_restore of the database's entries exits with
+ * $RESTORE_RC (1: the restore fails, as a target that runs out of space does).
+ */
+const TOOLS = `psql() { case "$1" in --version) echo 'psql (PostgreSQL) 17.6'; return;; esac
+  case "$Q" in *system_identifier*) if [ "$PGHOST" = src ]; then echo 'on 150004 1'; else echo 'off 170000 2'; fi;; esac; }
+pg_dump() { case "$1" in --version) echo 'pg_dump (PostgreSQL) 17.6'; return;; esac
+  stub_o=; for a; do [ "$stub_o" = -f ] && { echo schema > "$a"; return; }; stub_o=$a; done; }
+pg_restore() { case "$1" in -l) return;; esac; cat >/dev/null; return "$RESTORE_RC"; }
+`;
+
+/** DUMP_RESTORE_SCRIPT (with its heartbeat) run by sh on database `app`, its TMPDIR a fresh directory. */
+function loadIn(tmp: string, restoreRc: number) {
+  const args = dumpRestoreArgs({ source: { host: 'src', port: 5432, user: 'postgres' }, target: { host: 'dst', port: 5432, user: 'postgres' }, jobs: 1 });
+  return spawnSync('sh', ['-c', `${TOOLS}${withHeartbeat(DUMP_RESTORE_SCRIPT, 4_000)}`, 'dump-restore', ...args], {
+    input: dumpRestoreStdin('pw', 'pw', 'CREATE ROLE a;', ['app']), encoding: 'utf8', timeout: 30_000, cwd: tmp,
+    env: { ...process.env, TMPDIR: tmp, RESTORE_RC: String(restoreRc) },
+  });
+}
+
+test('the schema dump in the target pod\'s /tmp is removed whatever ends the load: a failed restore (exit 41) as much as the last database', () => {
+  for (const [rc, status] of [[1, 41], [0, 0]] as const) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgupgrade-dump-'));
+    try {
+      const r = loadIn(tmp, rc);
+      assert.is(r.signal, null, 'the heartbeat stops with the script');
+      assert.is(r.status, status, r.stderr + r.stdout);
+      assert.match(r.stdout, 'loading database 1');
+      assert.equal(fs.readdirSync(tmp), [], `restore exit ${rc}: nothing left in TMPDIR`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
 });
 
 test.run();

@@ -1,13 +1,14 @@
 import type { ListrTask } from 'listr2';
 import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
+import { makeSourceReadOnly } from './source.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo } from '../../../steps/workload.ts';
 import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
-import { dst, phase, recordDump, type DumpCtx } from './ctx.ts';
+import { dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
 import { createCutoverTasks } from './cutover.ts';
-import { createTarget, resetTarget, restartTarget, syncTarget, targetSql, waitTargetReady } from './instance.ts';
+import { createTarget, resetTarget, restartTarget, syncTarget, targetPrior, targetSql, waitTargetReady } from './instance.ts';
 import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
 import { existingContent, halfLoaded } from './existing.ts';
 
@@ -21,8 +22,15 @@ async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
 }
 
-/** Tunes the new instance for the load: ALTER SYSTEM, then a restart for the settings that need one. */
+/**
+ * Tunes the new instance for the load: ALTER SYSTEM, then a restart for the settings that need one. Its own
+ * ALTER SYSTEM values of those settings are recorded first, once (a tuning redone must not take the load's for them).
+ */
 async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
+  if (!dst(ctx).targetBefore && !isDumpDone(ctx.state, 'target-tuned')) {
+    ctx.state = { ...dst(ctx), targetBefore: await targetPrior(ctx) };
+    await recordState(ctx);
+  }
   await targetSql(ctx, loadSettingsSql(dst(ctx).settings), 'tuning the new instance for the load');
   await restartTarget(ctx, timeoutMs);
 }
@@ -73,9 +81,10 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
     }),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
+    phase('source-read-only', 'Make the source read-only and end every other session (clients outside the selector)', (ctx) => makeSourceReadOnly(ctx, timeout)),
     phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) => load(ctx, timeout, report)),
     phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {
-      await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the settings back');
+      await targetSql(ctx, putBackSql(dst(ctx).settings, dst(ctx).targetBefore), 'putting the settings back');
       await syncTarget(ctx);
       if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
     }),

@@ -50,6 +50,8 @@ export interface DumpCtx extends CheckCtx {
   /** The report's lines about the globals (md5 roles, the superuser kept): no password in them. */
   globalsNotes: string[];
   timings: Record<string, number>;
+  /** The source's client sessions that no scaling stops, named at the plan (they are ended once the applications are down). */
+  leftRunning?: string[];
   warnings?: Array<{ id: string; found: string; fix?: string }>;
   nothingToDo?: string;
 }

@@ -1,5 +1,5 @@
 import type { ListrTask } from 'listr2';
-import { serviceMoved, serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
+import { serviceAtCutover, serviceMoved, serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
@@ -10,6 +10,7 @@ import { runPsqlScript } from '../../../server/gather.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { Cluster } from '../../../k8s/cluster.ts';
+import { makeSourceWritable } from './source.ts';
 
 const svcRef = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', namespace: ns, name });
 
@@ -21,7 +22,9 @@ export function cutoverCommand(ns: string, name: string, before: ServiceSpec, to
 /** Points each Service that led to the source at the new pods (a JSON merge patch of its selector). */
 async function cutover(ctx: DumpCtx): Promise<string> {
   const s = dst(ctx);
-  if (!s.cutover) return `left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
+  // Without a cutover the applications come back to the source: it is writable again first (its fingerprint read).
+  const writable = !s.cutover && await makeSourceWritable(ctx, ctx.d, ctx.password) ? 'the source writable again; ' : '';
+  if (!s.cutover) return `${writable}left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
   for (const x of s.services) {
     const now = await ctx.cluster.readObject(svcRef(ctx.d.namespace, x.name));
     await ctx.cluster.patchObject(svcRef(ctx.d.namespace, x.name), serviceSelectorPatch(now?.spec ?? x.before, ctx.target.cutoverSelector, 5432), 'merge');
@@ -36,16 +39,26 @@ export async function appsUp(cluster: Cluster, ns: string, s: DumpState, timeout
   return s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') || 'none';
 }
 
-/** The Services back to their recorded selectors and ports (the rollback). */
-export async function restoreServices(cluster: Cluster, ns: string, s: DumpState): Promise<string[]> {
+/**
+ * The Services that the cutover pointed at the new instance, back to their recorded selectors and ports (the
+ * rollback), whether the cutover finished or stopped half-way (one patched, the next not); `left`: those that
+ * someone pointed elsewhere since, which are theirs and stay as they are. `cutoverSelector` undefined (an existing
+ * target's workload gone, its selector unknown): every Service that no longer leads to the old instance goes back.
+ */
+export async function restoreServices(cluster: Cluster, ns: string, s: DumpState, cutoverSelector: Record<string, string> | undefined): Promise<{ moved: string[]; left: string[] }> {
   const moved: string[] = [];
+  const left: string[] = [];
   for (const x of s.services) {
-    const now = await cluster.readObject(svcRef(ns, x.name));
-    if (!serviceMoved(now?.spec as ServiceSpec | undefined, x.before)) continue;
-    await cluster.patchObject(svcRef(ns, x.name), serviceRestorePatch(now?.spec ?? {}, x.before), 'merge');
+    const now = (await cluster.readObject(svcRef(ns, x.name)))?.spec as ServiceSpec | undefined;
+    if (!serviceMoved(now, x.before)) continue;
+    if (cutoverSelector && !serviceAtCutover(now, cutoverSelector)) {
+      left.push(x.name);
+      continue;
+    }
+    await cluster.patchObject(svcRef(ns, x.name), serviceRestorePatch(now ?? {}, x.before), 'merge');
     moved.push(x.name);
   }
-  return moved;
+  return { moved, left };
 }
 
 /** Cutover (a snapshot of the new instance held first), the applications back, verify, statistics, the old instance stopped and kept, done. */

@@ -2,10 +2,11 @@ import type { SourceDiscovery } from '../../../discovery/discover.ts';
 import { asDumpTarget, readyPodOf } from '../../../discovery/dump-target.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import type { KObject, Pod } from '../../../k8s/cluster.ts';
-import { SYNC_SCRIPT } from '../../../postgres/dump-plan.ts';
+import { SYNC_SCRIPT, settingsToPutBack } from '../../../postgres/dump-plan.ts';
 import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
 import { SAFE_SESSION_SH } from '../../../postgres/session.ts';
-import { runPsqlScript } from '../../../server/gather.ts';
+import { liveReach, psqlEach, runPsqlScript } from '../../../server/gather.ts';
+import { autoConfSql, parsePriorSettings, type PriorSetting } from '../../../postgres/alter-system.ts';
 import { poll } from '../../../steps/poll.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
@@ -14,7 +15,7 @@ import { refOf } from '../../../postgres/workload.ts';
 import { withHeartbeat } from '../../../postgres/heartbeat.ts';
 import { execSilenceMs } from '../../../k8s/silence.ts';
 
-/** Runs SQL of ours (no user text, no password) statement by statement (ALTER SYSTEM refuses a transaction block). Args: $1 user, $2 port, $3 SQL. */
+/** Runs SQL of ours (no password; a value read back from the server's own settings only as a quoted literal) statement by statement (ALTER SYSTEM refuses a transaction block). Args: $1 user, $2 port, $3 SQL. */
 export const TARGET_SQL_SCRIPT = `${READ_PASSWORD_SH}
 export PGPASSWORD
 ${SAFE_SESSION_SH}
@@ -57,6 +58,13 @@ export async function targetDiscovery(ctx: DumpCtx): Promise<SourceDiscovery> {
 /** Runs our SQL on the new instance as its superuser. */
 export async function targetSql(ctx: DumpCtx, sql: string, what: string): Promise<void> {
   await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), targetPassword(ctx), TARGET_SQL_SCRIPT, sql, what);
+}
+
+/** The target's own ALTER SYSTEM values (its postgresql.auto.conf) of the settings that the load changes. */
+export async function targetPrior(ctx: DumpCtx): Promise<PriorSetting[]> {
+  const t = await targetDiscovery(ctx);
+  const sql = autoConfSql(settingsToPutBack(dst(ctx).settings));
+  return parsePriorSettings((await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], sql)).get('postgres') ?? '[]');
 }
 
 /** Puts what the load wrote with fsync off on disk: sync in the new pod (its volume's filesystem with the rest). */

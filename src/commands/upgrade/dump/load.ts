@@ -2,7 +2,8 @@ import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
-import { describeGlobals, redactPasswords, rewriteGlobals } from '../../../postgres/dump-globals.ts';
+import { describeGlobals, rewriteGlobals } from '../../../postgres/dump-globals.ts';
+import { redactSecrets } from '../../../postgres/redact.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin, loadProgress } from '../../../postgres/dump-script.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
@@ -122,14 +123,5 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
   return `${dbs.length} databases`;
 }
 
-/**
- * What pg_restore quotes of a failed statement, with every password hidden, in any case: a role's `PASSWORD '…'`
- * (redactPasswords), a user mapping's `OPTIONS (password '…')`, and `password=…` or `user:…@` in a connection
- * string (a subscription's CONNECTION '…', a server's options), quoted or not.
- */
-export function redactLoadError(text: string): string {
-  return redactPasswords(text)
-    .replace(/\b(password\s*)'(?:[^']|'')*'/gi, "$1'<redacted>'")
-    .replace(/\b(password\s*=\s*)(?:''(?:[^']|'''')*''|'(?:[^'\\]|\\.)*'|[^\s',)]+)/gi, '$1<redacted>')
-    .replace(/(:\/\/[^:/@\s']*):[^@\s']*@/g, '$1:<redacted>@');
-}
+/** What pg_restore quotes of a failed statement, with every password hidden (src/postgres/redact.ts). */
+export const redactLoadError = redactSecrets;

@@ -1,10 +1,11 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster, KObject } from '../../../k8s/cluster.ts';
 import { connectTask } from '../../../connect-task.ts';
-import { discoverWithApps } from '../../../discovery/named-apps.ts';
+import { discoverWithApps, podsOutside } from '../../../discovery/named-apps.ts';
+import { sessionsLeft } from '../../../postgres/source-sessions.ts';
 import { readSuperuser } from '../../../discovery/credentials.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../../exit-codes.ts';
-import { buildDumpTarget, dumpTargetSecret, targetSize } from '../../../manifests/dump-target.ts';
+import { buildDumpTarget, dumpTargetSecret, targetSize, targetSizeProblem } from '../../../manifests/dump-target.ts';
 import { NO_VOLUME, sourceDataBytes, SUPERUSER_SECRET_KEY, superuserSecretName } from '../../../postgres/dump-source.ts';
 import { DUMP_SOURCE, volumeNote } from '../../../discovery/discover.ts';
 import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
@@ -144,6 +145,15 @@ function targetSecretOf(ctx: DumpCtx, s: DumpState): { name: string; key: string
     `could read; put it in a Secret (or pass --superuser-secret <secret>/<key>); nothing was changed`);
 }
 
+/** --size against the source PVC's request, and --storage-class against the cluster's classes: refused (exit 2) before any change. */
+export async function verifyTargetStorage(ctx: DumpCtx, opts: DumpOptions): Promise<void> {
+  const small = targetSizeProblem(opts.size, ctx.d.pvc, ctx.d.namespace);
+  if (small) throw usageError(small);
+  if (opts.storageClass === undefined || (await ctx.cluster.storageClassProvisioner(opts.storageClass)) !== undefined) return;
+  throw usageError(`--storage-class ${opts.storageClass}: the cluster has no StorageClass of that name, so the new PVC would never be bound; ` +
+    `pass one that kubectl get storageclass lists, or leave --storage-class out (the source PVC's class); nothing was changed`);
+}
+
 /** Judges check's findings and makes the record of a new upgrade by dump. */
 async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<typeof evidenceOf>[1]): Promise<DumpState> {
   const findings = evaluate(evidenceOf(ctx, checkOpts));
@@ -156,6 +166,7 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
       `(--force <id> goes on despite one of them, at your own risk)`);
   }
   ctx.warnings = findings.filter((f) => f.status === 'warn').map((f) => ({ id: f.id, found: f.found, fix: f.fix }));
+  if (!ctx.existing) await verifyTargetStorage(ctx, opts);
   const server = ctx.server;
   if (!server) throw new CliError('the preflight could not read the server', ExitCode.failed);
   const image = opts.targetImage ?? targetImageFor(ctx.d.image, opts.to) ?? `postgres:${opts.to}`;
@@ -170,6 +181,8 @@ async function newState(ctx: DumpCtx, opts: DumpOptions, checkOpts: Parameters<t
     ctx.warnings.push({ id: 'passwords', found: `roles with md5 password hashes come over as they are: the existing ${ctx.existing.d.workload.kind} ${ctx.existing.d.workload.metadata.name}'s pg_hba.conf decides whether they log in`,
       fix: 'let its pg_hba.conf accept md5 for them (md5 accepts SCRAM too), or reset their passwords after the upgrade' });
   }
+  const outside = new Set(podsOutside(await ctx.cluster.listPods(ctx.d.namespace), ctx.d.apps, ctx.d.workload).map((p) => p.metadata.name));
+  ctx.leftRunning = sessionsLeft(server.clients, ctx.d.podsByIp, (pod) => !outside.has(pod));
   const services = (await sourceServices(ctx.cluster, ctx.d)).map((x) => ({ name: x.metadata.name, before: { selector: x.spec?.selector, ports: x.spec?.ports } }));
   const jobs = opts.jobs ?? chooseJobs(ctx.d.container.resources, ctx.d.container.resources);
   return {

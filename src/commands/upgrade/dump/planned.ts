@@ -1,4 +1,5 @@
 import { loadSettingsSql, putBackSql } from '../../../postgres/dump-plan.ts';
+import { END_OTHER_SESSIONS_SQL, READ_ONLY_SQL } from '../../../postgres/source-sessions.ts';
 import { dumpTargetSecret, serviceSelectorPatch } from '../../../manifests/dump-target.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { ScaledWorkload } from '../../../state/state.ts';
@@ -24,8 +25,10 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
     { step: 'tune the new instance for the load (psql in its pod)', sql: loadSettingsSql(s.settings) },
     ...restart,
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
+    { step: `make the source read-only and end every other session (psql in its pod; undone by --rollback)${ctx.leftRunning?.length ? `: ${ctx.leftRunning.join(', ')}` : ''}`,
+      sql: `${READ_ONLY_SQL}\n${END_OTHER_SESSIONS_SQL}` },
     { step: `pg_dumpall --globals-only, then per database pg_dump -Fc -Z 0 | pg_restore, streamed in the new instance's pod; passwords on stdin` },
-    { step: 'put the durable settings back (psql in the new pod), then sync there', sql: putBackSql(s.settings) },
+    { step: 'put the durable settings back as its own ALTER SYSTEM had them (read before the tuning; psql in the new pod), then sync there', sql: putBackSql(s.settings) },
     ...restart,
     { step: fullVerify ? 'compare the new instance\'s whole content with the source\'s fingerprint (--full-verify)'
       : 'hold a REPEATABLE READ snapshot of every database of the new instance (its content is compared once the applications are back)' },

@@ -15,10 +15,11 @@ import { dst, phase, type DumpCtx } from './ctx.ts';
 import { appsUp, restoreServices } from './cutover.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
-import type { DumpTarget } from '../../../manifests/dump-target.ts';
+import { instanceSelector, type DumpTarget } from '../../../manifests/dump-target.ts';
 import { resolveExisting } from './existing.ts';
 import { restartTarget, targetSql } from './instance.ts';
 import { readRecordMap } from '../../../state/store.ts';
+import { makeSourceWritable } from './source.ts';
 
 export interface DumpRollbackOptions {
   workload?: string;
@@ -96,8 +97,12 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
       // Whether or not the cutover was recorded: one stopped half-way has moved some Services already.
       enabled: (ctx) => dst(ctx).cutover,
       task: async (ctx, task) => {
-        const moved = await restoreServices(ctx.cluster, ns(ctx), dst(ctx));
-        task.title = `Point the Services back at the old instance: ${moved.join(', ') || 'each still leads there'}`;
+        const s = dst(ctx);
+        // An existing target's pods by its own selector (what its cutover used); its workload gone, that is unknown.
+        const at = s.target.existing ? (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))?.selector : instanceSelector(s.target.name);
+        const { moved, left } = await restoreServices(ctx.cluster, ns(ctx), s, at);
+        const theirs = left.length ? `; left as they are (pointed elsewhere since the cutover, not at ${s.target.name}): ${left.join(', ')}` : '';
+        task.title = `Point the Services back at the old instance: ${moved.join(', ') || 'none led to the new instance'}${theirs}`;
       },
     },
     {
@@ -107,6 +112,7 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         await scaleTo(ctx.cluster, ns(ctx), s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ns(ctx), s.workload, timeout);
         const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
+        ctx.d = { ...ctx.d, pod: d.pod, podsByIp: d.podsByIp };
         if (!s.cutover) {
           task.title = 'Start the old instance: it served all along (--no-cutover): nothing to compare';
           return;
@@ -118,6 +124,14 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         }
         if (diff.length) throw new CliError(`the old instance differs from its fingerprint taken by the upgrade:\n  ${diff.join('\n  ')}`, ExitCode.failed);
         task.title = 'Start the old instance and verify its fingerprint: equal to the one taken by the upgrade';
+      },
+    },
+    {
+      // Made read-only for the load (the record holds its own value from before): writable again before the applications.
+      title: 'Make the old instance writable again (default_transaction_read_only as it was before the upgrade)',
+      enabled: (ctx) => dst(ctx).sourceBefore !== undefined,
+      task: async (ctx) => {
+        await makeSourceWritable(ctx, ctx.d, await readPassword(ctx.cluster, ctx.d));
       },
     },
     {
@@ -133,7 +147,7 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
       task: async (ctx) => {
         ctx.existing = await resolveExisting(ctx.cluster, ns(ctx), refOf(dst(ctx).target));
         ctx.target = { name: dst(ctx).target.name, cutoverSelector: ctx.existing.selector } as DumpTarget;
-        await targetSql(ctx, putBackSql(dst(ctx).settings), 'putting the existing target\'s settings back');
+        await targetSql(ctx, putBackSql(dst(ctx).settings, dst(ctx).targetBefore), 'putting the existing target\'s settings back');
         if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
       },
     },

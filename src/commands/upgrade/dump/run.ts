@@ -10,6 +10,7 @@ import { holdingLock, lockRecord } from '../../../state/lock.ts';
 import { createValidateTasks } from '../../../validation/tasks.ts';
 import { checksText, summaryLine, validateNow } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
+import { stoppedNotes, withStoppedNotes } from './stopped.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
 import { dumpSourceNotes, keepsSourceRunning, SUPERUSER_SECRET_KEY } from '../../../postgres/dump-source.ts';
 import { cutoverCommand } from './cutover.ts';
@@ -33,6 +34,8 @@ function confirmText(c: DumpCtx): string {
     ...(keepsSourceRunning(s) ? [`  old instance left running after the cutover: it has no volume (its data is in its container's writable layer)`] : []),
     ...(s.target.secret ? [`  new Secret   ${s.target.secret}: the superuser's password, read from the source's manifest (never shown)`] : []),
     `  applications ${s.apps.length ? s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') : 'none match the selector'}`,
+    ...(c.leftRunning?.length ? [`  other clients ${c.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app. Once the applications are down ` +
+      `the source is made read-only and their sessions are ended: their writes fail until the cutover (or --rollback); stop them too with --app <kind>/<name>`] : []),
     `  cutover      ${s.cutover ? `Service ${s.services.map((x) => x.name).join(', ') || '(none leads to the source)'} → the new pods` : 'none (--no-cutover): printed for you'}`,
     ...(c.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), ''].join('\n');
 }
@@ -58,10 +61,14 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
     await confirmOrStop(ctx.flags.yes === true, 'upgrade stops the applications');
   }
   const ref = refOf(dst(c).workload);
-  onInterrupt(async () => io.err(`The upgrade is recorded in ConfigMap ${c.stateName}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
-    `--to ${opts.to} --method dump; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`));
+  if (c.resuming) for (const n of stoppedNotes(c)) io.err(`Resuming. ${n}`);
+  onInterrupt(async () => io.err([`The upgrade is recorded in ConfigMap ${c.stateName}. Resume: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} ` +
+    `--to ${opts.to} --method dump; or undo: kubectl pgupgrade upgrade -n ${c.d.namespace} ${ref} --rollback`, ...stoppedNotes(c)].join('\n')));
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, ref, c.stateVersion);
-  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpApplyTasks(opts.timeoutSeconds, opts.fullVerify), listOpts).run(c));
+  await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpApplyTasks(opts.timeoutSeconds, opts.fullVerify), listOpts).run(c))
+    .catch((err: unknown) => {
+      throw withStoppedNotes(err, stoppedNotes(c));
+    });
   const s = dst(c);
   // Like the in-place upgrade, it ends with validate's checks (on the new instance); a pass is recorded for cleanup.
   const vopts = { workload: ref, analyze: false, updateExtensions: false, reindexCollations: false, amcheck: false,
@@ -72,7 +79,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
   const report = { workload: ref, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: 'dump', phase: s.phase,
     newInstance: `${s.target.kind}/${s.target.name}`, existingTarget: s.target.existing === true, pvc: s.target.pvc, secret: s.target.secret ?? null, sourcePvc: s.pvc || null,
     sourceLeftRunning: s.cutover && keepsSourceRunning(s), whyItMatters: why, services: s.services.map((x) => x.name), cutover: s.cutover,
-    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, verification: c.verification ?? null, notes: c.globalsNotes, timingsMs: c.timings,
+    fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, verification: c.verification ?? null, notes: c.globalsNotes, leftRunning: c.leftRunning ?? [], timingsMs: c.timings,
     validation: { checks: validation.checks, summary: validation.summary } };
   await printReport(io, opts.output, report, (r) => [
     `${r.workload} in ${r.namespace} (PostgreSQL ${r.from}) was dumped and restored into ${r.newInstance} (PostgreSQL ${r.to}); the fingerprints are equal.`,
