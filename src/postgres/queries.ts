@@ -1,4 +1,4 @@
-import { sessionOptions } from './session.ts';
+import { JIT_OFF_PSQL_ARGS, JIT_OFF_PSQL_LINES, sessionOptions } from './session.ts';
 
 /**
  * What `check` asks a running server and a data volume, as constant SQL and shell text. Names never enter the
@@ -118,15 +118,14 @@ export function psqlStdin(password: string, dbs: string[]): string {
  * PGDATABASE, never as -d: psql reads a -d value that holds `=` or starts with `postgresql://` as a connection
  * string whose host and port override -h and -p, so `CREATE DATABASE "host=elsewhere dbname=x"` would send the
  * password elsewhere; libpq takes its environment defaults as plain values. Prints `<base64 name>\t<json>` per
- * database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). JIT is off:
- * compiling the fingerprint's scans costs more than it saves, and an image without its LLVM library would fail
- * them. Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
+ * database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). JIT is off (see
+ * JIT_OFF_PSQL_ARGS). Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
  */
 export const PSQL_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGOPTIONS='${sessionOptions('-c jit=off')}'
+export PGPASSWORD PGOPTIONS='${sessionOptions()}'
 while IFS= read -r b && [ -n "$b" ]; do
   dec "$b"
-  out=$(PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" -c "$3") || exit $?
+  out=$(PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" ${JIT_OFF_PSQL_ARGS} -c "$3") || exit $?
   printf '%s\\t' "$b"; printf '%s' "$out" | tr '\\n' ' '; printf '\\n'
 done`;
 
@@ -162,11 +161,11 @@ exit 0`;
  * at that instant. Then it prints `<base64 name>\\t<json>` lines as PSQL_SCRIPT does. Same arguments; stdin as PSQL_SCRIPT.
  */
 export const HELD_PSQL_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGOPTIONS='${sessionOptions('-c jit=off')}'
+export PGPASSWORD PGOPTIONS='${sessionOptions()}'
 w=$(mktemp -d) || exit 91; i=0; pids=
 while IFS= read -r b && [ -n "$b" ]; do
   i=$((i+1)); printf '%s' "$b" > "$w/$i.name"; dec "$b"
-  ( printf 'begin isolation level repeatable read;\\nselect 1;\\n\\\\! touch %s\\n%s;\\ncommit;\\n' "$w/$i.held" "$3" |
+  ( printf '${JIT_OFF_PSQL_LINES}begin isolation level repeatable read;\\nselect 1;\\n\\\\! touch %s\\n%s;\\ncommit;\\n' "$w/$i.held" "$3" |
       PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" > "$w/$i.out" 2> "$w/$i.err"; echo $? > "$w/$i.rc" ) &
   pids="$pids $!"
 done

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import { parsePerDatabase } from '../../../src/postgres/facts.ts';
 import { HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin } from '../../../src/postgres/queries.ts';
 import { ANALYZE_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
-import { initCluster, makeVolume, runOn, startServer, type PgServer } from '../../support/pg/server.ts';
+import { initCluster, makeVolume, runOn, startServer, TEST_SUPERUSER_PASSWORD, type PgServer } from '../../support/pg/server.ts';
 import { onTeardown } from '../../support/teardown.ts';
 
 // The plugin's psql scripts, run by a real sh and psql against a real server, with the names and passwords that
@@ -68,6 +68,23 @@ test('ANALYZE_SCRIPT (vacuumdb --all) with that password visits every database a
   const out = await run(ANALYZE_SCRIPT, ['nl', String(server.port), String(MAJOR)], PASSWORD, []);
   assert.match(out, /Generating default \(full\) optimizer statistics/);
   assert.is(hits, 0);
+});
+
+test('JIT is off in their sessions on 15; on a 10 server, which has no jit and refuses it at connect, both still answer', async () => {
+  const jit = 'select to_json(current_setting($$jit$$))';
+  for (const script of [PSQL_SCRIPT, HELD_PSQL_SCRIPT]) {
+    const out = parsePerDatabase((await run(script, ['nl', String(server.port), jit], PASSWORD, ['plain'])).replace(/^HELD\n/m, ''));
+    assert.is(JSON.parse(out.get('plain') ?? 'null'), 'off');
+  }
+  const v10 = makeVolume('psqlscripts10');
+  onTeardown(() => fs.rmSync(v10, { recursive: true, force: true }));
+  await initCluster(10, v10);
+  const old = await startServer(10, v10);
+  onTeardown(() => old.stop());
+  for (const script of [PSQL_SCRIPT, HELD_PSQL_SCRIPT]) {
+    const raw = await run(script, ['postgres', String(old.port), 'select to_json(current_setting($$server_version_num$$))'], TEST_SUPERUSER_PASSWORD, ['postgres']);
+    assert.match(parsePerDatabase(raw.replace(/^HELD\n/m, '')).get('postgres') ?? '', /"10\d{4}"/);
+  }
 });
 
 test.run();
