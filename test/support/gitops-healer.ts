@@ -21,8 +21,11 @@ const MARKERS = ['argocd.argoproj.io/tracking-id', 'argocd.argoproj.io/instance'
 const marked = (o: Obj) => MARKERS.some((k) => o.metadata.labels?.[k] !== undefined || o.metadata.annotations?.[k] !== undefined);
 const KINDS = [['deployments', 'Deployment'], ['statefulsets', 'StatefulSet']] as const;
 
-/** `only`: heal these objects alone (`StatefulSet/<name>`), as a controller of the database but not of its applications. */
-export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean; manager?: string; only?: string[] } = {}): Healer {
+/**
+ * `only`: heal these objects alone (`StatefulSet/<name>`), as a controller of the database but not of its applications.
+ * `armed`: heal only once it says so (it still learns the objects from the start), as a controller whose sync comes late.
+ */
+export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean; manager?: string; only?: string[]; armed?: () => boolean } = {}): Healer {
   const seen = new Map<string, Seen>();
   const healed: string[] = [];
   const manager = opts.manager ?? 'gitops-healer';
@@ -34,7 +37,7 @@ export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean
     const first = seen.get(key);
     if (!first) return void seen.set(key, now);
     const images = Object.entries(first.images).filter(([n, i]) => now.images[n] !== i);
-    if (now.replicas === first.replicas && !images.length) return;
+    if ((now.replicas === first.replicas && !images.length) || (opts.armed && !opts.armed())) return;
     const path = `/apis/apps/v1/namespaces/${ns}/${plural}/${o.metadata.name}?fieldManager=${manager}`;
     await rest.patch(path, { spec: { replicas: first.replicas, template: { spec: { containers: images.map(([name, image]) => ({ name, image })) } } } }, 'strategic');
     healed.push(`${key}: replicas ${now.replicas} → ${first.replicas}${images.length ? `, images ${images.map(([n, i]) => `${n}=${i}`).join(', ')}` : ''}`);
