@@ -24,7 +24,8 @@ if [ -f "$S" ]; then
   sed -n "s/^rm -rf '\\\\(.*\\\\)'$/\\\\1/p" "$S" > /tmp/old-paths
   while IFS= read -r p; do
     p=\${p%/}
-    if [ "$p" = "$D" ]; then
+    # The Job ran pg_upgrade on the old cluster where it held it, beside PGDATA (hold-script.ts).
+    if [ "$p" = "$D" ] || [ "$p" = "$P/.pgupgrade-held-$FROM" ]; then
       say "  $p: the old data directory, now at $K (the upgrade swapped them after pg_upgrade wrote the script)"
     else
       case "$(basename "$p")" in

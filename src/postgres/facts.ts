@@ -1,3 +1,4 @@
+import { parseConfigPaths, type ConfigPathLine } from './config-paths.ts';
 /** What the server says about itself (SERVER_SQL), parsed. */
 export interface ServerFacts {
   versionNum: number;
@@ -15,6 +16,8 @@ export interface ServerFacts {
   prepared: number;
   slots: Array<{ name: string; type: string; database: string | null }>;
   clients: Array<{ user: string | null; database: string | null; application: string; address: string | null }>;
+  /** Configuration lines under PGDATA that name PGDATA by its absolute path (config-paths.ts); undefined: not asked. */
+  configPaths?: ConfigPathLine[];
 }
 
 /** One pg_database row. */
@@ -106,6 +109,7 @@ export function parseServerFacts(json: string): ServerFacts {
     prepared: Number(r.prepared),
     slots: r.slots as ServerFacts['slots'],
     clients: r.clients as ServerFacts['clients'],
+    configPaths: parseConfigPaths(r.config_paths),
   };
 }
 

@@ -1,3 +1,4 @@
+import { CONFIG_PATHS_SQL } from './config-paths.ts';
 import { JIT_OFF_PSQL_ARGS, JIT_OFF_PSQL_LINES, sessionOptions } from './session.ts';
 
 /**
@@ -25,6 +26,7 @@ export const SERVER_SQL = `select json_build_object(
     'method', auth_method)) from pg_hba_file_rules where error is null),
  'prepared', (select count(*) from pg_prepared_xacts),
  'slots', (select coalesce(json_agg(json_build_object('name', slot_name, 'type', slot_type, 'database', database)), '[]') from pg_replication_slots),
+ 'config_paths', ${CONFIG_PATHS_SQL},
  'clients', (select coalesce(json_agg(json_build_object('user', usename, 'database', datname, 'application', application_name,
     'address', host(client_addr))), '[]') from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid())
 )`;

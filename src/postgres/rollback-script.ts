@@ -3,14 +3,26 @@
  * it was (undoing the directory swap), removes the new cluster that kubectl-pgupgrade made, and takes the ".old"
  * off pg_control where pg_upgrade --link put it, and moves the old cluster back to the volume's root where the
  * upgrade had taken it from there. Idempotent. Arguments: $1 PGDATA, $2 old major, $3 new major, $4 the volume's
- * root or empty.
+ * root or empty. A directory that an upgrade Job holds (hold-script.ts) is released first.
  */
+import { HOLD_SH } from './hold-script.ts';
+
 export const ROLLBACK_JOB_SCRIPT = `set -u
 D=$1; FROM=$2; TO=$3; R=\${4:-}
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; MARK="$P/.pgupgrade-new-$TO"; TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
+${HOLD_SH}
 if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then
   echo "pg_upgrade --swap began moving the old cluster's files: putting directories back could lose them; nothing was changed. Restore the snapshot" >&2; exit 14
+fi
+# An upgrade Job that stopped while it held the directory: the old cluster goes back first (its stale lock is
+# removed below), or, when the Job had already moved it to $K, the hold's file goes and $K comes back below.
+if held; then
+  if [ -d "$H" ]; then
+    [ -e "$K" ] && { echo "$D is held (the old cluster at $H) while $K exists too: look before anything moves" >&2; exit 11; }
+    release || exit 12; say "released the hold: $H → $D"
+  elif [ -d "$K" ]; then rm -f "$D" || exit 12
+  else echo "$D is the file by which kubectl-pgupgrade holds the directory, but neither $H nor $K holds the old cluster: restore the snapshot" >&2; exit 13; fi
 fi
 if [ -d "$K" ]; then
   if [ -e "$D" ]; then

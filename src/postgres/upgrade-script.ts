@@ -1,6 +1,8 @@
 import { PRELUDE } from './probe-scripts.ts';
 import { READ_PASSWORD_SH } from './queries.ts';
 import { SAFE_SESSION_SH } from './session.ts';
+import { CARRY_SH } from './carry-script.ts';
+import { HOLD_SH } from './hold-script.ts';
 
 /**
  * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
@@ -45,11 +47,13 @@ P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; 
 TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+${HOLD_SH}
 # The old cluster at the volume's root moves into PGDATA, which lies on the same volume: renames, so instant. Its
 # entries go into a staging directory with PG_VERSION last, which then takes PGDATA's name: a run stopped halfway
 # finishes the move, and the rollback script moves them back the same way.
 if [ -n "$R" ] && { [ -f "$R/PG_VERSION" ] || [ -d "$R/.pgupgrade-relayout" ]; }; then
   S="$R/.pgupgrade-relayout"
+  [ -f "$R/postmaster.pid" ] && { echo "$R/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly; nothing was changed" >&2; exit 14; }
   [ -e "$D" ] && { echo "$D exists while the old cluster lies at the root of the volume $R: move it away; nothing was changed" >&2; exit 12; }
   mkdir -p "$S" && chmod 0700 "$S" || exit 16
   for e in "$R"/* "$R"/.[!.]* "$R"/..?*; do
@@ -62,8 +66,8 @@ if [ -n "$R" ] && { [ -f "$R/PG_VERSION" ] || [ -d "$R/.pgupgrade-relayout" ]; }
   # The prelude looked for the cluster's configuration before it was here.
   server_opts "$D"
 fi
-if [ ! -e "$D" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
-  mv "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
+if { [ ! -e "$D" ] || held; } && [ ! -e "$H" ] && [ -d "$K" ] && [ -f "$N/PG_VERSION" ] && [ "$(cat "$N/PG_VERSION")" = "$TO" ]; then
+  rm -f "$D" && mv -T "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" && say "finished the directory swap of an earlier run: $D is PostgreSQL $TO" && exit 0
 fi
 if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]; then say "$D is already PostgreSQL $TO; the old cluster is $K"; exit 0; fi
 # pg_upgrade --swap moves the old cluster's files into the new one (and disables pg_control first): after an
@@ -71,59 +75,51 @@ if [ -f "$D/PG_VERSION" ] && [ "$(cat "$D/PG_VERSION")" = "$TO" ] && [ -d "$K" ]
 if [ "$(cat "$TX" 2>/dev/null)" = swap ] && [ -e "$N" ]; then
   echo "an earlier pg_upgrade --swap was interrupted while it moved the old cluster's files into $N: neither directory is whole; nothing was removed. Restore the snapshot: kubectl pgupgrade upgrade --rollback" >&2; exit 19
 fi
-[ -f "$D/PG_VERSION" ] || { echo "no PG_VERSION in $D: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
-V=$(cat "$D/PG_VERSION")
-[ "$V" = "$FROM" ] || { echo "$D holds PostgreSQL $V, not $FROM: nothing was changed" >&2; exit 11; }
-[ -e "$K" ] && { echo "$K exists, left by an earlier upgrade: once you no longer need it, remove it (rm -rf in the database pod), then run again" >&2; exit 12; }
-if [ ! -f "$D/global/pg_control" ]; then
-  echo "$D/global/pg_control is missing$( [ -f "$D/global/pg_control.old" ] && echo ' and pg_control.old exists: an earlier pg_upgrade --link stopped halfway'); run kubectl pgupgrade upgrade --rollback" >&2; exit 13
+# OLD: where the old cluster is. An earlier run of this Job that was killed left it held: this run resumes there.
+OLD=$D
+if held; then
+  [ -d "$H" ] || { echo "$D is the file by which kubectl-pgupgrade holds the directory, but the old cluster is not at $H: nothing was changed; restore the snapshot: kubectl pgupgrade upgrade --rollback" >&2; exit 13; }
+  OLD=$H; say "$D is held by an earlier run of this Job (the old cluster is at $H): resuming"
+  [ -f "$H/postmaster.pid" ] && { echo "$H/postmaster.pid exists: the old server that pg_upgrade started in an earlier Job pod did not stop cleanly; nothing was changed. Put the directory back (kubectl pgupgrade upgrade --rollback: it removes that lock once no pod of ours runs), then run the upgrade again" >&2; exit 14; }
 fi
-[ -f "$D/postmaster.pid" ] && { echo "$D/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly" >&2; exit 14; }
+[ -f "$OLD/PG_VERSION" ] || { echo "no PG_VERSION in $OLD: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
+V=$(cat "$OLD/PG_VERSION")
+[ "$V" = "$FROM" ] || { echo "$OLD holds PostgreSQL $V, not $FROM: nothing was changed" >&2; exit 11; }
+[ -e "$K" ] && { echo "$K exists, left by an earlier upgrade: once you no longer need it, remove it (rm -rf in the database pod), then run again" >&2; exit 12; }
+if [ ! -f "$OLD/global/pg_control" ]; then
+  echo "$OLD/global/pg_control is missing$( [ -f "$OLD/global/pg_control.old" ] && echo ' and pg_control.old exists: an earlier pg_upgrade --link stopped halfway'); run kubectl pgupgrade upgrade --rollback" >&2; exit 13
+fi
+[ -f "$OLD/postmaster.pid" ] && { echo "$OLD/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly" >&2; exit 14; }
+[ "$OLD" = "$D" ] && [ -e "$H" ] && { echo "$H exists beside $D, which kubectl-pgupgrade does not hold: look at both; nothing was changed" >&2; exit 12; }
+# While held, PGDATA is not a directory: a setting that names a path under it by its absolute path would not resolve.
+ABS=$(find "$OLD" -maxdepth 2 -name '*.conf' ! -name pg_hba.conf ! -name pg_ident.conf -type f -exec grep -HnF -- "$D/" {} + 2>/dev/null | grep -v '^[^:]*:[0-9]*:[[:space:]]*#')
+[ -n "$ABS" ] && { printf '%s\n' "$ABS" >&2; echo "these settings name paths under $D by their absolute path; the upgrade holds the cluster under another name while it works, where they would not resolve. Write them relative (an include is relative to its file, ssl and other files to PGDATA), then run again; nothing was changed" >&2; exit 12; }
 if [ -e "$N" ]; then
   [ -f "$MARK" ] || { echo "$N exists and was not made by kubectl-pgupgrade: move it away" >&2; exit 12; }
   say "removing $N, left unfinished by an earlier run"; rm -rf "$N"
 fi
 O=$(bindir "$FROM") || exit 15; B=$(bindir "$TO") || exit 15
+# From here on the old cluster is held: a failure puts it back, unless pg_upgrade passed a point of no return.
+if [ "$OLD" = "$D" ]; then hold || { echo "holding $D failed: nothing was changed" >&2; exit 16; }; OLD=$H; fi
+server_opts "$OLD"
+on_exit() {
+  rc=$?; [ "$rc" -eq 0 ] && return 0
+  if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then say "the old cluster stays held at $H: pg_upgrade --swap may have moved its files; restore the snapshot: kubectl pgupgrade upgrade --rollback"
+  elif [ ! -f "$H/global/pg_control" ] && [ -f "$H/global/pg_control.old" ]; then say "the old cluster stays held at $H: pg_upgrade --link renamed its global/pg_control, and it must not start as it is; kubectl pgupgrade upgrade --rollback puts it back"
+  elif [ -f "$H/postmaster.pid" ]; then say "the old cluster stays held at $H: the old server that pg_upgrade started may still run; kubectl pgupgrade upgrade --rollback puts it back once no pod of ours runs"
+  elif release; then say "released the hold: $D is the old cluster again, as it was"
+  else say "$D stays held$( [ -d "$H" ] && echo ": the old cluster is at $H" ); run the same upgrade again to go on, or kubectl pgupgrade upgrade --rollback"; fi
+  exit "$rc"
+}
+trap on_exit EXIT
 touch "$MARK" || exit 16
 say "initdb of PostgreSQL $TO in $N: $*"
 "$B/initdb" -D "$N" -U "$U" "$@" > /tmp/initdb.log 2>&1 || { cat /tmp/initdb.log; exit 17; }
 rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 16
-# Setting names are case-insensitive: a removed one is commented out however it is written.
-scrub() {
-  for s in $REMOVED; do
-    if grep -Eiq "^[[:space:]]*$s[[:space:]]*(=|[[:space:]])" "$N/$1"; then
-      sed -i -E "s/^([[:space:]]*$s[[:space:]]*(=|[[:space:]]))/# removed in PostgreSQL $TO, commented out by kubectl-pgupgrade: \\\\1/I" "$N/$1"
-      say "$1: $s was removed in PostgreSQL $TO; commented out"
-    fi
-  done
-}
-# carry FILE DEPTH: a config file (relative to PGDATA) into the new cluster, scrubbed, then the files that it
-# includes (include, include_if_exists, include_dir) inside PGDATA, which would otherwise be missing after the
-# swap; a relative path is relative to the including file. Files outside PGDATA are the user's: named only.
-carry() {
-  local f=$1 depth=$2 dir line kind path rel g
-  [ -f "$D/$f" ] || return 0
-  [ "$depth" -le 10 ] || { echo "$f: includes nest more than 10 deep" >&2; return 1; }
-  mkdir -p "$N/$(dirname "$f")" && cp "$D/$f" "$N/$f" || return 1
-  scrub "$f"; say "kept $f"
-  dir=$(dirname "$f")
-  grep -Ei "^[[:space:]]*include(_if_exists|_dir)?([[:space:]]*=[[:space:]]*|[[:space:]]+)('[^']*'|[^'[:space:]#]+)" "$D/$f" > "$W/includes.$depth" || return 0
-  while IFS= read -r line; do
-    kind=$(printf '%s\\n' "$line" | sed -E 's/^[[:space:]]*([A-Za-z_]+).*/\\1/' | tr 'A-Z' 'a-z')
-    path=$(printf '%s\\n' "$line" | sed -E "s/^[[:space:]]*[A-Za-z_]+([[:space:]]*=[[:space:]]*|[[:space:]]+)('([^']*)'|([^'[:space:]#]+)).*/\\3\\4/")
-    case "$path" in "$D"/*) rel=\${path#"$D"/} ;; /*) say "$f includes $path, outside PGDATA: left as it is (it must set none of: $REMOVED)"; continue ;; *) rel="$dir/$path" ;; esac
-    rel=\${rel#./}
-    case "/$rel/" in */../*) say "$f includes $path, outside PGDATA: left as it is (it must set none of: $REMOVED)"; continue ;; esac
-    if [ "$kind" = include_dir ]; then
-      for g in "$D/$rel"/*.conf; do [ -f "$g" ] && { carry "\${g#"$D"/}" $((depth + 1)) || return 1; }; done
-    else
-      carry "$rel" $((depth + 1)) || return 1
-    fi
-  done < "$W/includes.$depth"
-}
+${CARRY_SH}
 fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
 # Every value is one quoted word, whatever spaces PGDATA or the install user hold.
-pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$D" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
+pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
 # pg_upgrade runs all its consistency checks before it changes anything, so a separate --check run only adds to
 # the downtime; --swap alone keeps one, as the marker below tells rollback that files may have moved.
 if [ "$M" = swap ]; then
@@ -136,7 +132,7 @@ fi
 MODE="--$M"; [ "$M" = copy ] && [ "$TO" -lt 16 ] && MODE=""
 say "pg_upgrade $MODE --jobs=$(nproc) (its consistency checks first)"
 # Once more right before pg_upgrade: a pod that another controller started meanwhile runs the old server on this directory.
-[ -f "$D/postmaster.pid" ] && { echo "$D/postmaster.pid appeared while the Job prepared: another pod started the old server on this volume (a controller scaled the workload back up?); pg_upgrade did not start and $D is as it was; stop that pod and pause its controller, then run the same command again" >&2; exit 14; }
+[ -f "$OLD/postmaster.pid" ] && { echo "$OLD/postmaster.pid appeared before the Job held the directory: another pod started the old server on this volume (a controller scaled the workload back up?); pg_upgrade did not start; stop that pod and pause its controller, then run the same command again" >&2; exit 14; }
 # fsync of the marker and its directory only: a global sync waits for every filesystem of the node.
 echo "$M" > "$TX" && sync "$TX" "$P"
 T0=$(date +%s%N)
@@ -145,7 +141,8 @@ say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 # pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.
 carry postgresql.conf 0 && carry pg_hba.conf 0 && carry pg_ident.conf 0 && carry postgresql.auto.conf 0 || exit 16
 [ -f update_extensions.sql ] && say "update_extensions.sql written: run after the new server starts"
-mv "$D" "$K" && mv "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" || { echo "swapping $D and $N failed" >&2; exit 18; }
+mv -T "$H" "$K" && rm -f "$D" && mv -T "$N" "$D" && rm -f "$MARK" "$TX" && sync -f "$P" || { echo "swapping $D and $N failed" >&2; exit 18; }
+trap - EXIT
 say "done: $D is PostgreSQL $TO; the old cluster is $K"`;
 
 /** The password as psqlStdin sends it: one base64 line, decoded with every byte kept. */

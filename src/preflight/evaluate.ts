@@ -7,6 +7,7 @@ import { relayoutFor, relayoutNote } from '../postgres/relayout.ts';
 import { verifyTypeRules } from '../postgres/rules-types.ts';
 import { dumpSourceFindings } from '../postgres/dump-source.ts';
 import { verifyLoadCode } from '../postgres/load-code.ts';
+import { verifyConfigPaths } from '../postgres/config-paths.ts';
 import { verifyLibcFamily } from '../postgres/libc.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
@@ -162,7 +163,8 @@ export function evaluate(e: Evidence): Finding[] {
   if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));
     const input = { from, to: e.to, method: e.method, server: e.server, databases: e.databases, targetIsStock: e.targetIsStock };
-    out.push(verifyLocales(input), ...verifyLibc(e), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input));
+    out.push(verifyLocales(input), ...verifyLibc(e), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input),
+      ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory));
   }
   if (e.volume) {
     out.push(verifySpace(e.volume, e.method, e.d.pvc?.capacityBytes, e.volume.reflink));

@@ -55,6 +55,14 @@ export async function appsBackProblem(cluster: Cluster, ns: string, apps: Array<
  * the Job is created; the Job's script checks postmaster.pid again right before pg_upgrade.
  */
 export async function stillDownProblem(cluster: Cluster, s: Stopped): Promise<string | undefined> {
+  const found = await stillDownFindings(cluster, s);
+  if (!found.length) return undefined;
+  return `something else started what the upgrade stopped: ${found.join('; ')}. A controller (Argo CD, Flux, an operator) heals the scale-down; ` +
+    `pg_upgrade did not start and the data is as it was. Pause that controller, then undo (${rollbackOf(s)}) or scale them to 0 and run the same command again to resume`;
+}
+
+/** What runs again of what the upgrade stopped, one line each, naming who set the replicas. */
+export async function stillDownFindings(cluster: Cluster, s: Stopped): Promise<string[]> {
   const ns = s.namespace;
   const found = await scaledBack(cluster, ns, [s.workload, ...s.apps]);
   const pods = (await cluster.listPods(ns)).filter(live);
@@ -63,9 +71,33 @@ export async function stillDownProblem(cluster: Cluster, s: Stopped): Promise<st
   const mounting = pods.filter((p) => !ours(p) && !db.includes(p) && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === s.claim));
   if (db.length) found.push(`pod ${db.map((p) => p.metadata.name).join(', ')} of ${s.workload.kind} ${s.workload.name} runs again`);
   if (mounting.length) found.push(`pod ${mounting.map((p) => p.metadata.name).join(', ')} mounts PVC ${s.claim}`);
-  if (!found.length) return undefined;
-  return `something else started what the upgrade stopped: ${found.join('; ')}. A controller (Argo CD, Flux, an operator) heals the scale-down; ` +
-    `pg_upgrade did not start and the data is as it was. Pause that controller, then undo (${rollbackOf(s)}) or scale them to 0 and run the same command again to resume`;
+  return found;
+}
+
+/**
+ * Keeps looking, every `everyMs` while the upgrade Job runs, for what stillDownFindings finds; `stop` gives the
+ * first findings seen (empty when nothing came back). The Job holds the data directory, so such a pod cannot run
+ * the old server beside it: this is what lets the plugin say who started it.
+ */
+export function watchStillDown(cluster: Cluster, s: Stopped, everyMs = 2000): { stop: () => Promise<string[]> } {
+  let seen: string[] = [];
+  let running = true;
+  let wake = () => undefined as void;
+  const loop = (async () => {
+    while (running && !seen.length) {
+      seen = await stillDownFindings(cluster, s).catch(() => []);
+      await new Promise<void>((r) => { wake = r; setTimeout(r, everyMs); });
+    }
+  })();
+  return { stop: async () => { running = false; wake(); await loop; return seen; } };
+}
+
+/** Why the run stops after its Job: something started what the upgrade stopped while the Job held the data directory. */
+export function cameBackDuringJob(found: string[], s: Stopped, jobOk: boolean): string {
+  return `something else started what the upgrade stopped while the upgrade Job ran: ${found.join('; ')}. The Job held the data directory (a file at ` +
+    `PGDATA), so that pod could not start the old server there and crash-loops instead; ${jobOk ? 'the Job finished: the new cluster is in place, the ' +
+    'old one kept, and nothing else was started' : 'the Job failed: see its log above'}. A controller (Argo CD, Flux, an operator) heals the scale-down: ` +
+    `pause it, scale the workload to 0, then run the same command again to resume, or undo (${rollbackOf(s)})`;
 }
 
 /**

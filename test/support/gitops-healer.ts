@@ -61,8 +61,11 @@ function heals(path: string, owner: Owner | undefined): boolean {
   return owner.spec?.suspend !== true;
 }
 
-/** `only`: heal these objects alone (`StatefulSet/<name>`), as a controller of the database but not of its applications. */
-export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean; manager?: string; only?: string[] } = {}): Healer {
+/**
+ * `only`: heal these objects alone (`StatefulSet/<name>`), as a controller of the database but not of its applications.
+ * `armed`: heal only once it says so (it still learns the objects from the start), as a controller whose sync comes late.
+ */
+export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean; manager?: string; only?: string[]; armed?: () => boolean } = {}): Healer {
   const seen = new Map<string, Seen>();
   const healed: string[] = [];
   let running = true;
@@ -79,7 +82,7 @@ export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean
     const first = seen.get(key);
     if (!first || !(await healing(o))) return void seen.set(key, now);
     const images = Object.entries(first.images).filter(([n, i]) => now.images[n] !== i);
-    if (now.replicas === first.replicas && !images.length) return;
+    if ((now.replicas === first.replicas && !images.length) || (opts.armed && !opts.armed())) return;
     const path = `/apis/apps/v1/namespaces/${ns}/${plural}/${o.metadata.name}?fieldManager=${opts.manager ?? controllerOf(o)}`;
     await rest.patch(path, { spec: { replicas: first.replicas, template: { spec: { containers: images.map(([name, image]) => ({ name, image })) } } } }, 'strategic');
     healed.push(`${key}: replicas ${now.replicas} → ${first.replicas}${images.length ? `, images ${images.map(([n, i]) => `${n}=${i}`).join(', ')}` : ''}`);

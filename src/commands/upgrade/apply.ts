@@ -13,7 +13,7 @@ import { describeStrategy } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached } from '../../steps/workload.ts';
-import { rollbackOf, stillDownProblem, waitScaledDown, type Stopped } from '../../steps/still-down.ts';
+import { cameBackDuringJob, rollbackOf, stillDownProblem, waitScaledDown, watchStillDown, type Stopped } from '../../steps/still-down.ts';
 import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
@@ -164,7 +164,10 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
       if (back) throw new CliError(back, ExitCode.failed);
       if (!isDone(ctx.state, 'job-started')) await record(ctx, 'job-started');
       const job = buildUpgradeJob(ctx.job);
-      const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout));
+      // And while it runs: the Job's hold keeps such a pod from the data, and the plugin names who started it.
+      const watch = watchStillDown(ctx.cluster, stoppedOf(ctx));
+      const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout)).finally(() => watch.stop());
+      const cameBack = await watch.stop();
       ctx.jobLog = out.log;
       ctx.timings['job-start'] = out.startMs;
       const took = /pgupgrade: pg_upgrade took (\d+) ms/.exec(out.log);
@@ -173,12 +176,14 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
       if (checked) ctx.timings['pg_upgrade-check'] = Number(checked[1]);
       if (!out.ok) {
         const ns = ctx.d.namespace;
+        if (cameBack.length) throw new CliError(`${cameBackDuringJob(cameBack, stoppedOf(ctx), false)}\n${out.log.split('\n').slice(-40).join('\n')}`, ExitCode.failed);
         throw new CliError(`the upgrade Job ${ns}/${job.metadata.name} failed (${out.reason ?? 'exit code above'}). Its log:\n${out.log.split('\n').slice(-60).join('\n')}\n` +
-          `The old cluster is where it was (a link-mode run that got past "Adding .old suffix" is undone by rollback).\n` +
+          `The old cluster is where it was, unless the log above says the Job kept it held (a run past pg_upgrade's point of no return: undone by rollback).\n` +
           `Undo: kubectl pgupgrade upgrade -n ${ns} ${refOf(st(ctx).workload)} --rollback\nRetry after fixing the cause: delete the Job ` +
           `(kubectl -n ${ns} delete job ${job.metadata.name}) and run the same upgrade command`, ExitCode.failed);
       }
       await record(ctx, 'job');
+      if (cameBack.length) throw new CliError(cameBackDuringJob(cameBack, stoppedOf(ctx), true), ExitCode.failed);
       task.title = `Run the upgrade Job ${job.metadata.name}: PostgreSQL ${st(ctx).to} is in place; the old cluster is kept as ${upgradePaths(ctx.job.pgdata, st(ctx).from, st(ctx).to).kept}`;
     },
     rendererOptions: { persistentOutput: false, outputBar: 8 } as never,

@@ -103,6 +103,9 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
     CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';`);
   await sql('postgres', 'CREATE DATABASE "two\nlines"');
   await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'mkdir', '/var/lib/postgresql/data/pgdata-12']);
+  // An include by PGDATA's absolute path: the in-place Job holds the cluster under another name, where it would not resolve.
+  await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'sh', '-c', 'mkdir "$PGDATA/conf.d" && echo "work_mem = \'8MB\'" > "$PGDATA/conf.d/w.conf" && echo "include_dir = \'$PGDATA/conf.d\'" >> "$PGDATA/postgresql.conf"']);
+  await sql('postgres', 'SELECT pg_reload_conf()');
   // The volume root as a fresh ext4 filesystem has it: root's, 0755. Then the namespace turns restricted.
   await cp.kubectl(['-n', ns.rootvol, 'exec', rootvol, '--', 'chmod', '0755', '/var/lib/postgresql/data']);
   await cp.kubectl(['label', 'ns', ns.rootvol, 'pod-security.kubernetes.io/enforce=restricted']);
@@ -144,6 +147,7 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   const report = JSON.parse(r.stdout) as Report;
   assert.equal(validateSchema(schema, report), []);
   assert.is(report.summary.fail, 0);
+  assert.is(status(report, 'config-paths').status, 'pass');
   assert.is((report.discovery.superuser as { user: string }).user, 'admin');
   assert.is(report.discovery.pgdata, '/var/lib/postgresql/data/pgdata');
   const y = load((await check(cp, ['-n', ns.official, '--to', '17', '-o', 'yaml'])).stdout) as Report;
@@ -176,7 +180,7 @@ test('a database built to fail: collation, prepared transaction, postfix operato
   const rep = JSON.parse(r.stdout) as Report;
   assert.equal(validateSchema(schema, rep), []);
   const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12',
-    'database-names': '"two\\nlines"' };
+    'database-names': '"two\\nlines"', 'config-paths': "postgresql.conf:" };
   for (const [id, word] of Object.entries(fails)) {
     const c = status(rep, id);
     assert.is(c.status, 'fail', id);

@@ -6,7 +6,8 @@ import { ROLLBACK_JOB_SCRIPT } from '../../../src/postgres/rollback-script.ts';
 import { UPGRADE_JOB_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
-import { BITNAMI, initCluster, makeVolume, runOn, startServer } from '../../support/pg/server.ts';
+import { BITNAMI, bitnamiSpec, initCluster, makeVolume, runOn, startServer } from '../../support/pg/server.ts';
+import { execInSandbox, startSandbox } from '../../support/sandbox/bwrap.ts';
 import { onTeardown } from '../../support/teardown.ts';
 
 // The upgrade Job's own script, run by sh with real pg_upgrade 13 → 15 in the sandbox, on paths and names with
@@ -89,6 +90,95 @@ test('PGDATA at the root of the volume: the cluster moves into 15/docker, is upg
   assert.match(rb, `done: ${BITNAMI.mount} is PostgreSQL 13 again`);
   assert.not.ok(fs.existsSync(path.join(volume, '15')), 'the new layout is gone');
   const back = await startServer(13, volume, BITNAMI.mount);
+  try {
+    assert.equal(compareFingerprints(before, await takeFingerprint(back.sql)), []);
+  } finally {
+    await back.stop();
+  }
+});
+
+const HELD = '.pgupgrade-held-13';
+
+/** What another pod's launcher does on PGDATA: the server itself, and the entrypoints' mkdir -p then initdb. */
+async function strayStarts(volume: string): Promise<Array<{ code: number; out: string }>> {
+  const tries = [[`/usr/lib/postgresql/13/bin/postgres`, '-D', BITNAMI.data, '-c', 'listen_addresses=', '-c', 'unix_socket_directories=/tmp'],
+    ['sh', '-c', `mkdir -p "${BITNAMI.data}" && /usr/lib/postgresql/13/bin/initdb -D "${BITNAMI.data}"`]];
+  return Promise.all(tries.map(async (command) => {
+    const spec = await bitnamiSpec([13], volume, command);
+    try {
+      const r = await execInSandbox(spec);
+      return { code: r.code, out: r.stdout + r.stderr };
+    } finally {
+      fs.rmSync(spec.scratchDir, { recursive: true, force: true });
+    }
+  }));
+}
+
+/** Seeds a 13 cluster at the Bitnami path and returns its fingerprint, the server stopped. */
+async function seeded(volume: string) {
+  await initCluster(13, volume);
+  const old = await startServer(13, volume);
+  await seedCluster(old.sql, { rows: 50 });
+  const before = await takeFingerprint(old.sql);
+  await old.stop();
+  return before;
+}
+
+test('a Job killed while it holds the directory leaves it held: another server cannot start there nor initdb, and a re-run resumes', async () => {
+  const volume = makeVolume('jobhold');
+  onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+  const before = await seeded(volume);
+  const spec = await bitnamiSpec([13, 15], volume, ['bash', '-c', '"$@"; exit $?', 'bash', 'sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', BITNAMI.data,
+    '13', '15', 'link', 'postgres', 'stats_temp_directory', '', ...INITDB]);
+  const proc = startSandbox(spec);
+  let out = '';
+  // Killed the moment it says so: during its initdb, before pg_upgrade starts a server.
+  proc.stdout.on('data', (d: Buffer) => {
+    out += d;
+    if (out.includes('pgupgrade: holding')) proc.signal('SIGKILL');
+  });
+  await proc.exited;
+  assert.match(out, 'pgupgrade: holding', out);
+  assert.not.match(out, 'pgupgrade: done', 'killed before it finished');
+  fs.rmSync(spec.scratchDir, { recursive: true, force: true });
+  const data = path.join(volume, 'data');
+  assert.ok(fs.statSync(data).isFile(), 'PGDATA is the hold file');
+  assert.match(fs.readFileSync(data, 'utf8'), /kubectl-pgupgrade holds this data directory[\s\S]*--rollback/);
+  assert.is(fs.readFileSync(path.join(volume, HELD, 'PG_VERSION'), 'utf8').trim(), '13');
+  for (const stray of await strayStarts(volume)) assert.not.equal(stray.code, 0, stray.out);
+  assert.ok(fs.statSync(data).isFile(), 'nothing replaced the hold');
+  assert.not.ok(fs.existsSync(path.join(volume, HELD, 'postmaster.pid')), 'no server ran on the held cluster');
+  const again = await jobScript(volume, BITNAMI.data, 'postgres');
+  assert.match(again, 'is held by an earlier run of this Job');
+  assert.match(again, /pgupgrade: done: .* is PostgreSQL 15/);
+  assert.not.ok(fs.existsSync(path.join(volume, HELD)), 'the hold is gone');
+  const after = await startServer(15, volume);
+  try {
+    assert.equal(compareFingerprints(before, await takeFingerprint(after.sql)), []);
+  } finally {
+    await after.stop();
+  }
+});
+
+test('a failing pg_upgrade releases the hold: PGDATA is the old cluster again, as it was; a held directory that the rollback finds goes back', async () => {
+  const volume = makeVolume('jobrelease');
+  onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+  const before = await seeded(volume);
+  // pg_upgrade refuses an install user that is not the cluster's: after the hold, before any transfer.
+  const failed = await runOn([13, 15], volume, ['sh', '-c', `${UPGRADE_JOB_SCRIPT}`, 'pgupgrade', BITNAMI.data, '13', '15', 'link', 'nobody here',
+    'stats_temp_directory', '', ...INITDB]).then(() => '', (e: Error) => e.message);
+  assert.match(failed, 'exited 20');
+  assert.match(failed, 'pgupgrade: holding');
+  assert.match(failed, 'released the hold: /bitnami/postgresql/data is the old cluster again, as it was');
+  assert.ok(fs.statSync(path.join(volume, 'data')).isDirectory());
+  assert.not.ok(fs.existsSync(path.join(volume, HELD)));
+  // A hold left by a killed Job (made here as hold makes it): the rollback puts the cluster back.
+  fs.renameSync(path.join(volume, 'data'), path.join(volume, HELD));
+  fs.writeFileSync(path.join(volume, 'data'), 'kubectl-pgupgrade holds this data directory\n');
+  const rb = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', BITNAMI.data, '13', '15', '']);
+  assert.match(rb, `released the hold: ${BITNAMI.mount}/${HELD} → ${BITNAMI.data}`);
+  assert.match(rb, 'is PostgreSQL 13 again');
+  const back = await startServer(13, volume);
   try {
     assert.equal(compareFingerprints(before, await takeFingerprint(back.sql)), []);
   } finally {

@@ -117,6 +117,49 @@ test('a controller hidden from detection restores the replicas: the run stops be
   await assertWritesPresent(sql, await committedWrites(cp, ns));
 });
 
+test('a hidden controller that heals only once the upgrade Job runs: its pod cannot start the old server on the held directory, the run names the manager, a re-run completes', async () => {
+  const { cp } = await sharedEnv();
+  const ns = uniqueNamespace('gitops-late');
+  const before = await deploy(cp, ns);
+  let jobRuns = false;
+  let watching = true;
+  const healer = startHealer(cp.rest, ns, { hidden: true, manager: 'late-healer', only: [`StatefulSet/${STS}`], armed: () => jobRuns });
+  const arm = (async () => {
+    while (watching && !jobRuns) {
+      const pods = await cp.rest.get<{ items: Array<{ status: { phase?: string } }> }>(`/api/v1/namespaces/${ns}/pods?labelSelector=job-name%3D${JOB}`)
+        .catch(() => ({ items: [] }));
+      jobRuns = pods.items.some((p) => p.status.phase === 'Running');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  let r;
+  try {
+    r = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+  } finally {
+    watching = false;
+    await arm;
+    await healer.stop();
+  }
+  const out = r.stdout + r.stderr;
+  assert.ok(jobRuns, `the upgrade Job ran: ${out}`);
+  assert.is(r.code, 1, out);
+  assert.match(out, 'while the upgrade Job ran');
+  assert.match(out, `StatefulSet ${ns}/${STS} has 1 replicas again (spec.replicas set by field manager late-healer)`);
+  assert.match(out, 'could not start the old server there');
+  const stray = await cp.kubectl(['-n', ns, 'logs', POD], { allowFail: true });
+  assert.not.match(stray.stdout, 'ready to accept connections', `the stray pod never ran a server: ${stray.stdout}${stray.stderr}`);
+  await cp.kubectl(['-n', ns, 'scale', `sts/${STS}`, '--replicas=0']);
+  await cp.kubectl(['-n', ns, 'wait', '--for=delete', `pod/${POD}`, '--timeout=120s'], { allowFail: true });
+  const again = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  await waitReady(cp, ns, POD);
+  const sql = podSql(cp, ns, POD, 'postgres');
+  assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), '15');
+  // update_extensions.sql moves hstore 1.7 → 1.8 on 15: that is the upgrade's, not a change to the data.
+  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }), []);
+  await assertWritesPresent(sql, await committedWrites(cp, ns));
+});
+
 test.after(async () => releaseNamespaces((await sharedEnv()).cp));
 
 test.run();

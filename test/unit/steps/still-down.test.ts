@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Cluster, KObject, Pod } from '../../../src/k8s/cluster.ts';
-import { appsBackProblem, stillDownProblem } from '../../../src/steps/still-down.ts';
+import { appsBackProblem, cameBackDuringJob, stillDownProblem, watchStillDown } from '../../../src/steps/still-down.ts';
 
 const obj = (kind: string, name: string, replicas: number, manager = 'node-fetch'): KObject => ({ apiVersion: 'apps/v1', kind,
   metadata: { name, managedFields: [{ manager, operation: 'Update', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }] }, spec: { replicas } });
@@ -42,6 +42,25 @@ test('an application scaled back up stops the load of a dump', async () => {
   assert.match(msg, 'Deployment db/web has 2 replicas again (spec.replicas set by field manager kustomize-controller)');
   assert.match(msg, 'the load did not start');
   assert.is(await appsBackProblem(double([obj('Deployment', 'web', 0)], []), 'db', [{ kind: 'Deployment', name: 'web' }], ''), undefined);
+});
+
+test('while the Job runs: the watch reports the database scaled back up by a controller, and the message names it and the hold', async () => {
+  const objs = [obj('StatefulSet', 'pg', 0), obj('Deployment', 'web', 0)];
+  const pods: Pod[] = [pod('pgupgrade-x', { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' }, 'data-pg-0')];
+  const watch = watchStillDown(double(objs, pods), stopped, 5);
+  await new Promise((r) => setTimeout(r, 20));
+  objs[0] = obj('StatefulSet', 'pg', 1, 'self-healer');
+  pods.push(pod('pg-0', { app: 'pg' }, 'data-pg-0'));
+  await new Promise((r) => setTimeout(r, 30));
+  const found = await watch.stop();
+  assert.ok(found.includes('StatefulSet db/pg has 1 replicas again (spec.replicas set by field manager self-healer)'), found.join('; '));
+  const msg = cameBackDuringJob(found, stopped, true);
+  assert.match(msg, 'while the upgrade Job ran');
+  assert.match(msg, 'could not start the old server there');
+  assert.match(msg, 'kubectl pgupgrade upgrade -n db sts/pg --rollback');
+  const quiet = watchStillDown(double([obj('StatefulSet', 'pg', 0), obj('Deployment', 'web', 0)], []), stopped, 5);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await quiet.stop(), [], 'nothing came back: nothing reported');
 });
 
 test.run();
