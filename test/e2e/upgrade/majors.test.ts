@@ -5,7 +5,8 @@ import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { BITNAMI_18, casesOf, CIRCLECI_14, deployCase, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
+import { CaseQueue } from '../../support/case-queue.ts';
+import { BITNAMI_18, casesOf, CIRCLECI_14, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
 import { pairTraps } from '../../../src/postgres/versions.ts';
 
 // The majors beyond the first four (issue 13): the seeds' own 12 → 14, and 14 and 16 as sources and targets.
@@ -19,37 +20,40 @@ async function restartsIn(cp: ControlPlane, ns: string): Promise<Record<string, 
   return Object.fromEntries(r.stdout.trim().split('\n').filter(Boolean).map((l) => [l.split('=')[0], Number(l.split('=')[1]?.split(' ').reduce((a, b) => a + Number(b), 0))]));
 }
 
-test('set up: seven databases of majors 12, 14 and 16, seeded, fingerprinted, their applications writing', async () => {
+let queue: CaseQueue;
+
+// Each case's database is deployed one turn ahead of its own test (case-queue.ts), the first at set-up.
+test('set up: the first of seven databases of majors 12, 14 and 16, seeded, fingerprinted, its applications writing', async () => {
   const { cp } = await sharedEnv();
-  await Promise.all(CASES.map((c) => deployCase(cp, c, PASSWORD)));
   assert.is(CASES.length, 7);
-  for (const c of CASES) {
-    assert.ok(c.before && Object.keys(c.before.perDb).length >= 4, c.name);
-    // No fixture pod restarts on its first start (the official image's entrypoint once failed to create POSTGRES_DB).
-    for (const [pod, n] of Object.entries(await restartsIn(cp, c.ns))) assert.is(n, 0, `${c.ns}/${pod} restarted ${n} times on its first start`);
-  }
+  queue = new CaseQueue(cp, CASES, PASSWORD);
+  await firstStart(cp, await queue.turn(CASES[0] as Deployed));
 });
 
-test('seed 000\'s users connect as admin to their default database, which the entrypoint created', async () => {
-  const { cp } = await sharedEnv();
-  const c = CASES.find((x) => x.flavour === 'official' && x.from === 12) as Deployed;
+/** The case is deployed: every database there, and no fixture pod restarted on its first start. */
+async function firstStart(cp: ControlPlane, c: Deployed): Promise<void> {
+  assert.ok(c.before && Object.keys(c.before.perDb).length >= 4, c.name);
+  // The official image's entrypoint once failed to create POSTGRES_DB.
+  for (const [pod, n] of Object.entries(await restartsIn(cp, c.ns))) assert.is(n, 0, `${c.ns}/${pod} restarted ${n} times on its first start`);
+}
+
+/** check names the traps of the case's pair before any downtime. */
+async function checkTraps(cp: ControlPlane, c: Deployed): Promise<void> {
+  const r = await runAsync(requireBinary(), ['check', '-n', c.ns, '--to', String(c.to), '--method', c.method, '-o', 'json'], { KUBECONFIG: cp.kubeconfig }, 180_000);
+  outputs.push(r);
+  assert.is(r.code, 0, `${c.name}: ${r.stdout}\n${r.stderr}`);
+  const ids = new Set((JSON.parse(r.stdout) as { checks: Array<{ id: string }> }).checks.map((x) => x.id));
+  for (const t of pairTraps(c.from, c.to)) assert.ok(ids.has(t.id), `${c.name}: check does not name ${t.id} (${t.what})`);
+  if (c.from === 12) assert.ok(ids.has('postfix-operators'), 'from 12, postfix operators');
+  if (c.to === 18) assert.ok(ids.has('initdb') && ids.has('passwords'), 'at 18, checksums and md5');
+}
+
+/** Seed 000's users connect as admin to their default database, which the entrypoint created. */
+async function seed000Login(cp: ControlPlane, c: Deployed): Promise<void> {
   const r = await cp.kubectl(['-n', c.ns, 'exec', c.pod, '--', 'psql', '-U', 'admin', '-A', '-t', '-c', 'select current_database()'], { allowFail: true });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.trim(), 'admin');
-});
-
-test('check names the traps of each pair before any downtime', async () => {
-  const { cp } = await sharedEnv();
-  for (const c of CASES) {
-    const r = await runAsync(requireBinary(), ['check', '-n', c.ns, '--to', String(c.to), '--method', c.method, '-o', 'json'], { KUBECONFIG: cp.kubeconfig }, 180_000);
-    outputs.push(r);
-    assert.is(r.code, 0, `${c.name}: ${r.stdout}\n${r.stderr}`);
-    const ids = new Set((JSON.parse(r.stdout) as { checks: Array<{ id: string }> }).checks.map((x) => x.id));
-    for (const t of pairTraps(c.from, c.to)) assert.ok(ids.has(t.id), `${c.name}: check does not name ${t.id} (${t.what})`);
-    if (c.from === 12) assert.ok(ids.has('postfix-operators'), 'from 12, postfix operators');
-    if (c.to === 18) assert.ok(ids.has('initdb') && ids.has('passwords'), 'at 18, checksums and md5');
-  }
-});
+}
 
 test('a jump that no published upgrade image spans (12 → 18) is refused before any downtime, with the ways that work', async () => {
   const { cp } = await sharedEnv();
@@ -91,8 +95,11 @@ test('an 11 server: check finds tables WITH OIDS and columns of types removed in
 });
 
 for (const c of CASES) {
-  test(`${c.name}: the new major runs, the data is equal, the apps are back, the snapshot exists`, async () => {
+  test(`${c.name}: check names the pair's traps; the new major runs, the data is equal, the apps are back, the snapshot exists`, async () => {
     const { cp } = await sharedEnv();
+    await firstStart(cp, await queue.turn(c));
+    await checkTraps(cp, c);
+    if (c.flavour === 'official' && c.from === 12) await seed000Login(cp, c);
     const restarts = (await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout.trim();
     const r = await upgradeCli(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', '-o', 'json', ...(c.flags ?? [])], outputs);
     const rep = await verifyUpgraded(cp, c, r, outputs, restarts);

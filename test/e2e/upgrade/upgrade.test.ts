@@ -7,7 +7,8 @@ import { officialFixture, officialSecret } from '../../support/fixtures/official
 import { applyObjects, createNamespace, podName, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { waitFor } from '../../support/process.ts';
-import { casesOf, deployCase, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
+import { CaseQueue } from '../../support/case-queue.ts';
+import { casesOf, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
 
 const test = suite('kubectl pgupgrade upgrade in place, on real PostgreSQL pods');
 const PASSWORD = 'Upgrade-E2E-S3cret';
@@ -16,9 +17,9 @@ const outputs: RunResult[] = [];
 type Case = Deployed;
 const CASES: Case[] = casesOf('upgrade');
 const upgrade = (cp: ControlPlane, args: string[]) => upgradeCli(cp, args, outputs);
-const deploy = (cp: ControlPlane, c: Case) => deployCase(cp, c, PASSWORD);
+let queue: CaseQueue;
 
-test('set up: eight databases, seeded and fingerprinted', async () => {
+test('set up: the first of eight databases, seeded and fingerprinted (each of the others one turn ahead of its own test)', async () => {
   const { cp, agent } = await sharedEnv();
   // Where the machine cannot mount an XFS loop filesystem there is no reflink class: the clone case then runs on
   // local-path and must be refused with the reason (below), and the log says why.
@@ -26,9 +27,10 @@ test('set up: eight databases, seeded and fingerprinted', async () => {
     process.stderr.write(`\n  no reflink StorageClass here (${agent.reflink.reason}): the clone case checks the refusal instead\n`);
     for (const c of CASES) if (c.method === 'clone') c.storageClassName = undefined;
   }
-  await Promise.all(CASES.map((c) => deploy(cp, c)));
+  queue = new CaseQueue(cp, CASES, PASSWORD);
+  const first = await queue.turn(CASES[0] as Case);
   assert.is(CASES.length, 8);
-  assert.ok(CASES.every((c) => c.before && Object.keys(c.before.perDb).length >= 4));
+  assert.ok(first.before && Object.keys(first.before.perDb).length >= 4);
 });
 
 test('--dry-run prints the Job, the snapshot and every patch in order, and changes nothing', async () => {
@@ -120,6 +122,8 @@ test('a StatefulSet of two replicas is refused before any downtime: exit 2, noth
 for (const c of CASES) {
   test(`${c.name}: the new major runs, the data is equal, the apps are back, the snapshot exists`, async () => {
     const { cp } = await sharedEnv();
+    await queue.turn(c);
+    assert.ok(c.before && Object.keys(c.before.perDb).length >= 4, c.name);
     // A database that restarted before the upgrade ran crash recovery, which moves sequences ahead of the
     // fingerprint taken at set-up: say so in a failure, so that it is not taken for the upgrade's doing.
     const restarts = (await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout.trim();
@@ -127,6 +131,7 @@ for (const c of CASES) {
     if (c.method === 'clone' && !c.storageClassName) {
       assert.is(r.code, 2, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, '--method clone needs a filesystem that can clone files');
+      await queue.done(c);
       return;
     }
     await verifyUpgraded(cp, c, r, outputs, restarts);

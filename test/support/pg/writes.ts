@@ -46,8 +46,20 @@ export function readJournal(dir: string): Write[] {
 
 /** The writes that the application `app` (the Deployment's name) in `ns` saw committed, read from its journal on the host. */
 export async function committedWrites(cp: ControlPlane, ns: string, app = 'circleci-frontend'): Promise<Write[]> {
+  return readJournal(await journalOf(cp, ns, app));
+}
+
+// A bound claim keeps its volume: the directory is looked up once (two kubectl processes, about 80 ms of CPU each,
+// were spent on every poll of waitForWrites), and again only when it is gone.
+const journals = new Map<string, string>();
+async function journalOf(cp: ControlPlane, ns: string, app: string): Promise<string> {
+  const key = `${cp.dir}/${ns}/${app}`;
+  const known = journals.get(key);
+  if (known && fs.existsSync(known)) return known;
   const kubectl = async (args: string[]) => (await cp.kubectl(args)).stdout;
-  return readJournal(await journalDir(kubectl, path.join(cp.dir, 'node'), ns, app));
+  const dir = await journalDir(kubectl, path.join(cp.dir, 'node'), ns, app);
+  if (fs.existsSync(dir)) journals.set(key, dir);
+  return dir;
 }
 
 /** How many writes, in all and per server major. */
