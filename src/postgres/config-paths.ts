@@ -12,17 +12,21 @@ export interface ConfigPathLine {
 }
 
 /**
- * SERVER_SQL's part: every uncommented line, in the configuration files under data_directory that the server
- * read, that holds `<data_directory>/` (in check's probe the server reads PGDATA's files through the symlink
- * /tmp/pgupgrade-pgdata: probe-scripts.ts). Superuser only, like the rest of SERVER_SQL.
+ * SERVER_SQL's part: every uncommented line that holds `<data_directory>/`, in the `*.conf` files in PGDATA and
+ * one level below it but pg_hba.conf and pg_ident.conf: the same files as the Job's own refusal reads (whether the
+ * server reads them or not), found with pg_ls_dir under data_directory, which 10 allows too (its pg_read_file
+ * reads absolute paths only there). A file over 1 MiB is not read. Superuser only, like the rest of SERVER_SQL.
  */
-export const CONFIG_PATHS_SQL = `(select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('file', s.f, 'line', t.n, 'text', t.l) order by s.f, t.n), '[]')
-  from (select distinct sourcefile as f from pg_catalog.pg_file_settings
-    where pg_catalog.strpos(sourcefile, pg_catalog.current_setting('data_directory') operator(pg_catalog.||) '/') operator(pg_catalog.=) 1
-      or pg_catalog.strpos(sourcefile, '/tmp/pgupgrade-pgdata/') operator(pg_catalog.=) 1) s,
-  lateral pg_catalog.regexp_split_to_table(pg_catalog.pg_read_file(s.f), E'\\n') with ordinality as t(l, n)
-  where pg_catalog.strpos(t.l, pg_catalog.current_setting('data_directory') operator(pg_catalog.||) '/') operator(pg_catalog.>) 0
-    and t.l operator(pg_catalog.!~) '^\\s*#')`;
+const DD = `pg_catalog.current_setting('data_directory')`;
+const under = (p: string) => `${DD} operator(pg_catalog.||) '/' operator(pg_catalog.||) ${p}`;
+const CONF_FILES = `select e.p from (select x as p from pg_catalog.pg_ls_dir(${DD}) x
+    union all select y operator(pg_catalog.||) '/' operator(pg_catalog.||) z from pg_catalog.pg_ls_dir(${DD}) y,
+      lateral pg_catalog.pg_ls_dir(${under('y')}, true, false) z where (pg_catalog.pg_stat_file(${under('y')}, true)).isdir) e
+  where e.p operator(pg_catalog.~) '[.]conf$' and e.p operator(pg_catalog.!~) '(^|/)pg_(hba|ident)[.]conf$'
+    and not (pg_catalog.pg_stat_file(${under('e.p')}, true)).isdir and (pg_catalog.pg_stat_file(${under('e.p')}, true)).size operator(pg_catalog.<) 1048576`;
+export const CONFIG_PATHS_SQL = `(select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('file', ${under('c.p')}, 'line', t.n, 'text', t.l) order by c.p, t.n), '[]')
+  from (${CONF_FILES}) c, lateral pg_catalog.regexp_split_to_table(pg_catalog.pg_read_file(${under('c.p')}), E'\\n') with ordinality as t(l, n)
+  where pg_catalog.strpos(t.l, ${DD} operator(pg_catalog.||) '/') operator(pg_catalog.>) 0 and t.l operator(pg_catalog.!~) '^\\s*#')`;
 
 /** The JSON of CONFIG_PATHS_SQL; undefined when the server did not say (not superuser, or an older answer). */
 export function parseConfigPaths(v: unknown): ConfigPathLine[] | undefined {

@@ -23,6 +23,12 @@ if held; then
     release || exit 12; say "released the hold: $H → $D"
   elif [ -d "$K" ]; then rm -f "$D" || exit 12
   else echo "$D is the file by which kubectl-pgupgrade holds the directory, but neither $H nor $K holds the old cluster: restore the snapshot" >&2; exit 13; fi
+elif half_held; then
+  [ -e "$K" ] && { echo "$H holds the old cluster (a hold stopped half-way) while $K exists too: look before anything moves" >&2; exit 11; }
+  release || exit 12; say "released a hold that stopped half-way: $H → $D"
+elif [ -d "$H" ]; then
+  # Not ours to guess: $D is something else (a pod's initdb made an empty cluster there?) and $H has the old one.
+  echo "$H holds the old cluster, but $D is there too and not the file by which kubectl-pgupgrade holds it (did a pod make a new cluster there?): look at both before anything moves; nothing was changed" >&2; exit 11
 fi
 if [ -d "$K" ]; then
   if [ -e "$D" ]; then
@@ -30,7 +36,7 @@ if [ -d "$K" ]; then
     [ "$V" = "$TO" ] || { echo "$D holds PostgreSQL \${V:-nothing}, not the new $TO, while $K holds the old cluster: look before anything moves" >&2; exit 11; }
     say "removing the new cluster $D (PostgreSQL $TO, never started)"; rm -rf "$D"
   fi
-  mv "$K" "$D" || exit 12
+  mv -T "$K" "$D" || exit 12
   say "moved the old cluster back: $K → $D"
 fi
 if [ -e "$N" ]; then say "removing the unfinished new cluster $N"; rm -rf "$N"; fi

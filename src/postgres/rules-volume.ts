@@ -61,11 +61,13 @@ export function verifyJobIdentity(v: VolumeFacts, psaLevel: string, pgdata: stri
 export function verifyLeftovers(v: VolumeFacts, pgdata: string, annotations: string[]): Finding {
   const base = pgdata.replace(/\/+$/, '').split('/').pop() ?? 'data';
   const pattern = new RegExp(`^(${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[-_.](\\d+|new|old|preupgrade|\\d+\\.preupgrade)|.*\\.preupgrade)$`);
-  const dirs = v.parentEntries.filter((e) => pattern.test(e));
+  // The upgrade Job's hold (hold-script.ts): the old cluster renamed aside, and the note that takes PGDATA's name.
+  const hold = /^\.pgupgrade-(held-\d+|hold-note)$/;
+  const dirs = v.parentEntries.filter((e) => pattern.test(e) || hold.test(e));
   const inside = v.insideData.map((f) => `${base}/${f}`);
   const all = [...dirs, ...inside, ...annotations.map((a) => `annotation ${a}`)];
   if (all.length === 0) return { id: 'leftovers', title: 'No leftovers from earlier upgrades', status: 'pass', found: 'none' };
   return { id: 'leftovers', title: 'No leftovers from earlier upgrades', status: 'fail',
-    found: `${all.join(', ')}: a <name>-<major> or *.preupgrade directory is an old or half-made cluster from an earlier attempt; pg_upgrade_output.d means pg_upgrade stopped midway`,
+    found: `${all.join(', ')}: a <name>-<major> or *.preupgrade directory is an old or half-made cluster from an earlier attempt; pg_upgrade_output.d means pg_upgrade stopped midway; .pgupgrade-held-<major> is the old cluster that an upgrade Job held aside (run the same upgrade again, or upgrade --rollback, which puts it back)`,
     fix: 'make sure the current cluster is the one you want and that you have a backup, then remove them (rm -rf in a pod that mounts the volume; kubectl annotate <workload> <key>-); an upgrade refuses to start beside them' };
 }

@@ -77,11 +77,16 @@ if [ "$(cat "$TX" 2>/dev/null)" = swap ] && [ -e "$N" ]; then
 fi
 # OLD: where the old cluster is. An earlier run of this Job that was killed left it held: this run resumes there.
 OLD=$D
+if half_held; then
+  say "an earlier run of this Job stopped half-way through holding $D (the old cluster is at $H): holding it again"
+  hold || { echo "holding $D failed: the old cluster is at $H; kubectl pgupgrade upgrade --rollback puts it back" >&2; exit 16; }
+fi
 if held; then
   [ -d "$H" ] || { echo "$D is the file by which kubectl-pgupgrade holds the directory, but the old cluster is not at $H: nothing was changed; restore the snapshot: kubectl pgupgrade upgrade --rollback" >&2; exit 13; }
   OLD=$H; say "$D is held by an earlier run of this Job (the old cluster is at $H): resuming"
   [ -f "$H/postmaster.pid" ] && { echo "$H/postmaster.pid exists: the old server that pg_upgrade started in an earlier Job pod did not stop cleanly; nothing was changed. Put the directory back (kubectl pgupgrade upgrade --rollback: it removes that lock once no pod of ours runs), then run the upgrade again" >&2; exit 14; }
 fi
+[ "$OLD" = "$D" ] && [ -e "$H" ] && { echo "$H exists beside $D, which kubectl-pgupgrade does not hold: look at both (did a pod make a new cluster at $D?); nothing was changed" >&2; exit 12; }
 [ -f "$OLD/PG_VERSION" ] || { echo "no PG_VERSION in $OLD: this is not the data directory of a PostgreSQL cluster" >&2; exit 10; }
 V=$(cat "$OLD/PG_VERSION")
 [ "$V" = "$FROM" ] || { echo "$OLD holds PostgreSQL $V, not $FROM: nothing was changed" >&2; exit 11; }
@@ -90,9 +95,8 @@ if [ ! -f "$OLD/global/pg_control" ]; then
   echo "$OLD/global/pg_control is missing$( [ -f "$OLD/global/pg_control.old" ] && echo ' and pg_control.old exists: an earlier pg_upgrade --link stopped halfway'); run kubectl pgupgrade upgrade --rollback" >&2; exit 13
 fi
 [ -f "$OLD/postmaster.pid" ] && { echo "$OLD/postmaster.pid exists: the server did not shut down cleanly, or still runs elsewhere; start it once and stop it cleanly" >&2; exit 14; }
-[ "$OLD" = "$D" ] && [ -e "$H" ] && { echo "$H exists beside $D, which kubectl-pgupgrade does not hold: look at both; nothing was changed" >&2; exit 12; }
 # While held, PGDATA is not a directory: a setting that names a path under it by its absolute path would not resolve.
-ABS=$(find "$OLD" -maxdepth 2 -name '*.conf' ! -name pg_hba.conf ! -name pg_ident.conf -type f -exec grep -HnF -- "$D/" {} + 2>/dev/null | grep -v '^[^:]*:[0-9]*:[[:space:]]*#')
+ABS=$(find "$OLD/" -maxdepth 2 -name '*.conf' ! -name pg_hba.conf ! -name pg_ident.conf -type f -exec grep -HnF -- "$D/" {} + 2>/dev/null | grep -v '^[^:]*:[0-9]*:[[:space:]]*#')
 [ -n "$ABS" ] && { printf '%s\n' "$ABS" >&2; echo "these settings name paths under $D by their absolute path; the upgrade holds the cluster under another name while it works, where they would not resolve. Write them relative (an include is relative to its file, ssl and other files to PGDATA), then run again; nothing was changed" >&2; exit 12; }
 if [ -e "$N" ]; then
   [ -f "$MARK" ] || { echo "$N exists and was not made by kubectl-pgupgrade: move it away" >&2; exit 12; }
@@ -106,7 +110,7 @@ on_exit() {
   rc=$?; [ "$rc" -eq 0 ] && return 0
   if [ "$(cat "$TX" 2>/dev/null)" = swap ]; then say "the old cluster stays held at $H: pg_upgrade --swap may have moved its files; restore the snapshot: kubectl pgupgrade upgrade --rollback"
   elif [ ! -f "$H/global/pg_control" ] && [ -f "$H/global/pg_control.old" ]; then say "the old cluster stays held at $H: pg_upgrade --link renamed its global/pg_control, and it must not start as it is; kubectl pgupgrade upgrade --rollback puts it back"
-  elif [ -f "$H/postmaster.pid" ]; then say "the old cluster stays held at $H: the old server that pg_upgrade started may still run; kubectl pgupgrade upgrade --rollback puts it back once no pod of ours runs"
+  elif [ -n "\${PGUP:-}" ] && [ -f "$H/postmaster.pid" ]; then say "the old cluster stays held at $H: the old server that pg_upgrade started may still run; kubectl pgupgrade upgrade --rollback puts it back once no pod of ours runs"
   elif release; then say "released the hold: $D is the old cluster again, as it was"
   else say "$D stays held$( [ -d "$H" ] && echo ": the old cluster is at $H" ); run the same upgrade again to go on, or kubectl pgupgrade upgrade --rollback"; fi
   exit "$rc"
@@ -124,7 +128,7 @@ pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socket
 # the downtime; --swap alone keeps one, as the marker below tells rollback that files may have moved.
 if [ "$M" = swap ]; then
   say "pg_upgrade --check"
-  T1=$(ms)
+  T1=$(ms); PGUP=1
   pgup --check || fail $?
   say "pg_upgrade --check took $(( $(ms) - T1 )) ms"
 fi
@@ -135,7 +139,8 @@ say "pg_upgrade $MODE --jobs=$(nproc) (its consistency checks first)"
 [ -f "$OLD/postmaster.pid" ] && { echo "$OLD/postmaster.pid appeared before the Job held the directory: another pod started the old server on this volume (a controller scaled the workload back up?); pg_upgrade did not start; stop that pod and pause its controller, then run the same command again" >&2; exit 14; }
 # fsync of the marker and its directory only: a global sync waits for every filesystem of the node.
 echo "$M" > "$TX" && sync "$TX" "$P"
-T0=$(date +%s%N)
+# From here a lock in the held copy is pg_upgrade's own server's (before, another pod's: on_exit releases then).
+T0=$(date +%s%N); PGUP=1
 pgup $MODE "--jobs=$(nproc)" || fail $?
 say "pg_upgrade took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 # pg_upgrade carries data and roles, not configuration: the old cluster's files come over, minus removed settings.

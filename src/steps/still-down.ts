@@ -94,9 +94,10 @@ export function watchStillDown(cluster: Cluster, s: Stopped, everyMs = 2000): { 
 
 /** Why the run stops after its Job: something started what the upgrade stopped while the Job held the data directory. */
 export function cameBackDuringJob(found: string[], s: Stopped, jobOk: boolean): string {
-  return `something else started what the upgrade stopped while the upgrade Job ran: ${found.join('; ')}. The Job held the data directory (a file at ` +
-    `PGDATA), so that pod could not start the old server there and crash-loops instead; ${jobOk ? 'the Job finished: the new cluster is in place, the ' +
-    'old one kept, and nothing else was started' : 'the Job failed: see its log above'}. A controller (Argo CD, Flux, an operator) heals the scale-down: ` +
+  return `something else started what the upgrade stopped while the upgrade Job ran: ${found.join('; ')}. ${jobOk ? 'The Job held the data directory ' +
+    '(a file at PGDATA), so that pod could not start the old server there and crash-loops instead; the Job finished: the new cluster is in place, the ' +
+    'old one kept, and nothing else was started' : 'The Job failed (its log is above): if that pod started before the Job held the data directory, ' +
+    'the old server may have run there; the Job then stopped before pg_upgrade and put the directory back'}. A controller (Argo CD, Flux, an operator) heals the scale-down: ` +
     `pause it, scale the workload to 0, then run the same command again to resume, or undo (${rollbackOf(s)})`;
 }
 

@@ -178,7 +178,7 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
         const ns = ctx.d.namespace;
         if (cameBack.length) throw new CliError(`${cameBackDuringJob(cameBack, stoppedOf(ctx), false)}\n${out.log.split('\n').slice(-40).join('\n')}`, ExitCode.failed);
         throw new CliError(`the upgrade Job ${ns}/${job.metadata.name} failed (${out.reason ?? 'exit code above'}). Its log:\n${out.log.split('\n').slice(-60).join('\n')}\n` +
-          `The old cluster is where it was, unless the log above says the Job kept it held (a run past pg_upgrade's point of no return: undone by rollback).\n` +
+          `The old cluster is back where it was if the log above says "released the hold"; otherwise it may still be held aside (the Job was killed, or pg_upgrade passed its point of no return): rollback puts it back.\n` +
           `Undo: kubectl pgupgrade upgrade -n ${ns} ${refOf(st(ctx).workload)} --rollback\nRetry after fixing the cause: delete the Job ` +
           `(kubectl -n ${ns} delete job ${job.metadata.name}) and run the same upgrade command`, ExitCode.failed);
       }

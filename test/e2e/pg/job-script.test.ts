@@ -186,4 +186,35 @@ test('a failing pg_upgrade releases the hold: PGDATA is the old cluster again, a
   }
 });
 
+test('a hold stopped between its two renames (PGDATA gone, the cluster aside): the rollback puts it back; a re-run holds it again and upgrades; beside a new cluster, both refuse', async () => {
+  const volume = makeVolume('jobhalf');
+  onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
+  const before = await seeded(volume);
+  const data = path.join(volume, 'data');
+  fs.renameSync(data, path.join(volume, HELD));
+  const rb = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', BITNAMI.data, '13', '15', '']);
+  assert.match(rb, `released a hold that stopped half-way: ${BITNAMI.mount}/${HELD} → ${BITNAMI.data}`);
+  assert.ok(fs.statSync(data).isDirectory());
+  // Half-held again; a pod's entrypoint then made PGDATA and an empty cluster there: nobody guesses which is right.
+  fs.renameSync(data, path.join(volume, HELD));
+  fs.mkdirSync(data);
+  fs.writeFileSync(path.join(data, 'PG_VERSION'), '13\n');
+  const refused = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', BITNAMI.data, '13', '15', '']).then(() => '', (e: Error) => e.message);
+  assert.match(refused, 'exited 11');
+  assert.match(refused, 'did a pod make a new cluster there?');
+  const up = await jobScript(volume, BITNAMI.data, 'postgres').then(() => '', (e: Error) => e.message);
+  assert.match(up, 'exited 12');
+  assert.ok(fs.existsSync(path.join(volume, HELD, 'PG_VERSION')), 'the old cluster is still aside, untouched');
+  fs.rmSync(data, { recursive: true });
+  const again = await jobScript(volume, BITNAMI.data, 'postgres');
+  assert.match(again, 'stopped half-way through holding');
+  assert.match(again, /pgupgrade: done: .* is PostgreSQL 15/);
+  const after = await startServer(15, volume);
+  try {
+    assert.equal(compareFingerprints(before, await takeFingerprint(after.sql)), []);
+  } finally {
+    await after.stop();
+  }
+});
+
 test.run();

@@ -30,11 +30,12 @@ test('found: a FAIL that names each file and line (20, then a count) and says ho
 });
 
 test('the SQL qualifies everything it calls (superuser session) and skips commented lines', () => {
-  for (const fn of ['json_agg', 'json_build_object', 'strpos', 'current_setting', 'regexp_split_to_table', 'pg_read_file']) {
+  for (const fn of ['json_agg', 'json_build_object', 'strpos', 'current_setting', 'regexp_split_to_table', 'pg_read_file', 'pg_ls_dir', 'pg_stat_file']) {
     assert.not.match(CONFIG_PATHS_SQL, new RegExp(`(^|[^.])\\b${fn}\\(`), fn);
   }
-  assert.match(CONFIG_PATHS_SQL, /pg_catalog\.pg_file_settings/);
+  assert.not.match(CONFIG_PATHS_SQL, /[^)] (\|\||~|!~|<|>|=) /, 'every operator is pg_catalog\'s');
   assert.match(CONFIG_PATHS_SQL, /'\^\\s\*#'/);
+  assert.match(CONFIG_PATHS_SQL, /pg_\(hba\|ident\)/, 'pg_hba.conf and pg_ident.conf are left out, as the Job leaves them out');
 });
 
 test.run();

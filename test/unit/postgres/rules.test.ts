@@ -163,6 +163,11 @@ test('leftovers: <base>-<major>, *.preupgrade, pg_upgrade_output.d and our annot
   const l = verifyLeftovers(volume({ parentEntries: ['data', 'data-15', 'data-13.preupgrade', 'old.preupgrade'], insideData: ['pg_upgrade_output.d'] }), '/bitnami/postgresql/data', ['pgupgrade.kubectl.io/phase']);
   assert.is(l.status, 'fail');
   for (const word of ['data-15', 'data-13.preupgrade', 'old.preupgrade', 'data/pg_upgrade_output.d', 'annotation pgupgrade.kubectl.io/phase']) assert.match(l.found, word);
+  // A Job's hold left behind: the old cluster aside, and the note that was to take PGDATA's name.
+  const h = verifyLeftovers(volume({ parentEntries: ['data', '.pgupgrade-held-13', '.pgupgrade-hold-note', '.pgupgrade-heldx'] }), '/bitnami/postgresql/data', []);
+  assert.is(h.status, 'fail');
+  assert.match(h.found, '.pgupgrade-held-13, .pgupgrade-hold-note:');
+  assert.not.match(h.found, 'heldx');
 });
 
 test('facts parse from what the queries and the volume script print', () => {
