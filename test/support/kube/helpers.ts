@@ -1,3 +1,4 @@
+import { execInPod } from './exec.ts';
 import type { ControlPlane } from '../k8s/control-plane.ts';
 import type { SqlRunner } from '../pg/fingerprint.ts';
 import { currentFile } from '../lanes.ts';
@@ -57,8 +58,9 @@ export async function waitReady(cp: ControlPlane, ns: string, pod: string, secon
 export function podSql(cp: ControlPlane, ns: string, pod: string, user: string): SqlRunner {
   return async (db, sql) => {
     // The name as PGDATABASE, never -d: psql reads a -d value holding `=` as a connection string.
-    const r = await cp.kubectl(['-n', ns, 'exec', '-i', pod, '--', 'env', `PGDATABASE=${db}`, 'psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
-      '-U', user, '-f', '-'], { input: sql, allowFail: true });
+    // The exec in this process, not by a kubectl process (kube/exec.ts): the suite runs thousands of these.
+    const r = await execInPod(cp.rest, ns, pod, ['env', `PGDATABASE=${db}`, 'psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
+      '-U', user, '-f', '-'], sql);
     if (r.code !== 0) throw new Error(`psql in ${ns}/${pod} on ${db} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
