@@ -32,7 +32,7 @@ test('a script with a heartbeat outlives the silence limit; a silent one is stop
     assert.is(long.stderr, '', 'heartbeat lines are dropped from stderr');
     // The heartbeat's loop is a copy of the script's shell: none may outlive it (in a database container the
     // postmaster, pid 1, would inherit it and take its end for a crashed backend).
-    const leftovers = await cluster.exec(ns, 'worker', 'main', ['sh', '-c', 'ps -eo args= | grep -c "[p]grade_s" || true']);
+    const leftovers = await cluster.exec(ns, 'worker', 'main', ['sh', '-c', 'ps -eo args= | grep -c "[p]grade_t=" || true']);
     assert.is(leftovers.stdout.trim(), '0', 'the heartbeat left no process behind');
     let message = '';
     await cluster.exec(ns, 'worker', 'main', ['sh', '-c', 'sleep 9']).catch((e: Error) => (message = e.message));
