@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { sharedEnv } from '../../support/cluster.ts';
 import { AFTER_A_PHASE, APP, deployFaultCases, dumpArgs, DumpFaults, kase, LOADING, PHASES, recordedDump, rowsOf, sleep } from '../../support/faults/dump.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
+import { execInPod } from '../../support/kube/exec.ts';
 import { podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -40,11 +41,15 @@ async function killAfterEachPhase(cp: ControlPlane, c: Deployed, sig: 'SIGINT' |
 
 /** The new pod's load processes as `pod name db=PGDATABASE` lines (its /proc: the image may have no ps). */
 async function loadProcesses(cp: ControlPlane, ns: string): Promise<string[]> {
-  const pod = (await cp.kubectl(['-n', ns, 'get', 'pods', '-l', NEW, '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.name}'], { allowFail: true })).stdout.trim();
+  // In this process (REST and the test's own exec), not two kubectl processes per look: a look took longer than
+  // the load of a small database, which then ran and ended between two looks.
+  const q = `labelSelector=${encodeURIComponent(NEW)}&fieldSelector=${encodeURIComponent('status.phase=Running')}`;
+  const pods = await cp.rest.get<{ items: Array<{ metadata: { name: string } }> }>(`/api/v1/namespaces/${ns}/pods?${q}`).catch(() => ({ items: [] }));
+  const pod = pods.items[0]?.metadata.name ?? '';
   if (!pod) return [];
   const sh = 'for p in /proc/[0-9]*; do n=$(tr "\\0" " " < $p/cmdline 2>/dev/null | cut -d" " -f1); n=${n##*/}; ' +
     'case "$n" in pg_restore|pg_dump|psql) echo "$n db=$(tr "\\0" "\\n" < $p/environ 2>/dev/null | sed -n "s/^PGDATABASE=//p")";; esac; done';
-  const r = await cp.kubectl(['-n', ns, 'exec', pod, '--', 'sh', '-c', sh], { allowFail: true });
+  const r = await execInPod(cp.rest, ns, pod, ['sh', '-c', sh]).catch(() => ({ stdout: '' }));
   return r.stdout.trim().split('\n').filter(Boolean).map((l) => `${pod} ${l}`);
 }
 
