@@ -4,7 +4,7 @@ import { sharedEnv } from '../../support/cluster.ts';
 import { AFTER_A_PHASE, APP, deployFaultCases, dumpArgs, DumpFaults, kase, LOADING, PHASES, recordedDump, rowsOf, sleep } from '../../support/faults/dump.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { execInPod } from '../../support/kube/exec.ts';
-import { podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
+import { podName, podsMatching, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
 import { upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
@@ -43,9 +43,7 @@ async function killAfterEachPhase(cp: ControlPlane, c: Deployed, sig: 'SIGINT' |
 async function loadProcesses(cp: ControlPlane, ns: string): Promise<string[]> {
   // In this process (REST and the test's own exec), not two kubectl processes per look: a look took longer than
   // the load of a small database, which then ran and ended between two looks.
-  const q = `labelSelector=${encodeURIComponent(NEW)}&fieldSelector=${encodeURIComponent('status.phase=Running')}`;
-  const pods = await cp.rest.get<{ items: Array<{ metadata: { name: string } }> }>(`/api/v1/namespaces/${ns}/pods?${q}`).catch(() => ({ items: [] }));
-  const pod = pods.items[0]?.metadata.name ?? '';
+  const pod = (await podsMatching(cp, ns, NEW, 'status.phase=Running').catch(() => []))[0] ?? '';
   if (!pod) return [];
   const sh = 'for p in /proc/[0-9]*; do n=$(tr "\\0" " " < $p/cmdline 2>/dev/null | cut -d" " -f1); n=${n##*/}; ' +
     'case "$n" in pg_restore|pg_dump|psql) echo "$n db=$(tr "\\0" "\\n" < $p/environ 2>/dev/null | sed -n "s/^PGDATABASE=//p")";; esac; done';

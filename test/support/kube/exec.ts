@@ -14,7 +14,7 @@ export interface PodExec {
 interface Pod { metadata: { annotations?: Record<string, string> }; spec: { containers: Array<{ name: string }> } }
 
 /** The container kubectl would pick: the default-container annotation, else the first. */
-async function defaultContainer(rest: KubeRest, ns: string, pod: string): Promise<string> {
+export async function defaultContainer(rest: KubeRest, ns: string, pod: string): Promise<string> {
   const p = await rest.get<Pod>(`/api/v1/namespaces/${ns}/pods/${pod}`);
   return p.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? p.spec.containers[0]?.name ?? '';
 }

@@ -1,4 +1,4 @@
-import { execInPod } from './exec.ts';
+import { defaultContainer, execInPod } from './exec.ts';
 import type { ControlPlane } from '../k8s/control-plane.ts';
 import type { SqlRunner } from '../pg/fingerprint.ts';
 import { currentFile } from '../lanes.ts';
@@ -33,13 +33,21 @@ export async function applyObjects(cp: ControlPlane, objects: Array<Record<strin
   await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
 }
 
+/**
+ * The names of the pods a label selector (and a field selector, if given) picks, by name, through the REST
+ * client: a kubectl process per poll costs about 80 ms of CPU.
+ */
+export async function podsMatching(cp: ControlPlane, ns: string, selector: string, fields?: string): Promise<string[]> {
+  const q = `labelSelector=${encodeURIComponent(selector)}${fields ? `&fieldSelector=${encodeURIComponent(fields)}` : ''}`;
+  const list = await cp.rest.get<{ items: Array<{ metadata: { name: string } }> }>(`/api/v1/namespaces/${ns}/pods?${q}`);
+  return list.items.map((p) => p.metadata.name).sort();
+}
+
 /** The name of the one pod that a label selector picks, once it exists. */
 export async function podName(cp: ControlPlane, ns: string, selector: string): Promise<string> {
   let name = '';
   await waitFor(`a pod ${selector} in ${ns}`, async () => {
-    // Through the REST client: a kubectl process per poll costs about 80 ms of CPU.
-    const list = await cp.rest.get<{ items: Array<{ metadata: { name: string } }> }>(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`);
-    name = list.items.map((p) => p.metadata.name).sort()[0] ?? '';
+    name = (await podsMatching(cp, ns, selector))[0] ?? '';
     return name !== '';
   }, 60_000);
   return name;
@@ -54,13 +62,17 @@ export async function waitReady(cp: ControlPlane, ns: string, pod: string, secon
   throw new Error(`pod ${ns}/${pod} not Ready after ${seconds} s: ${r.stderr}\nstatus: ${state.stdout}\nlogs:\n${logs.stdout}${logs.stderr}`);
 }
 
-/** SQL through `kubectl exec -i … psql` on the pod's local socket, as a user would run it; SQL on stdin. */
+/** SQL through an exec of psql in the pod (what `kubectl exec -i … psql` does) on its local socket, as a user would run it; SQL on stdin. */
 export function podSql(cp: ControlPlane, ns: string, pod: string, user: string): SqlRunner {
+  // The container is looked up once per runner, not with every statement.
+  let container: Promise<string> | undefined;
   return async (db, sql) => {
+    container ??= defaultContainer(cp.rest, ns, pod);
+    const c = await container.catch((e: Error) => { container = undefined; throw e; });
     // The name as PGDATABASE, never -d: psql reads a -d value holding `=` as a connection string.
     // The exec in this process, not by a kubectl process (kube/exec.ts): the suite runs thousands of these.
     const r = await execInPod(cp.rest, ns, pod, ['env', `PGDATABASE=${db}`, 'psql', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1',
-      '-U', user, '-f', '-'], sql);
+      '-U', user, '-f', '-'], sql, c);
     if (r.code !== 0) throw new Error(`psql in ${ns}/${pod} on ${db} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
