@@ -129,3 +129,8 @@ export function superuserOf(spec: PodSpec, c: Container, flavour: Flavour, appUs
   }
   return undefined;
 }
+
+/** The server's message says pg_hba.conf turned the connection away (no matching line, or a `reject` line): no password matter. */
+export function isHbaRefusal(message: string): boolean {
+  return /no pg_hba\.conf entry for host|pg_hba\.conf rejects connection/.test(message);
+}

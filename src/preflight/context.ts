@@ -19,6 +19,8 @@ export interface CheckCtx {
   server?: ServerFacts;
   databases?: Map<string, DatabaseFacts>;
   credentialsError?: string;
+  /** --method dump: pg_hba.conf refuses the superuser over the pod's address, the way the load connects. */
+  remoteLoginError?: string;
   volume?: VolumeFacts;
   probe?: Probe;
   /** The data's major when the pod told it by refusing the data (a crash-looping bumped image). */

@@ -28,6 +28,8 @@ export interface Evidence {
   server?: ServerFacts;
   databases?: Map<string, DatabaseFacts>;
   credentialsError?: string;
+  /** --method dump: pg_hba.conf refuses the superuser over the pod's address (the load's way in). */
+  remoteLoginError?: string;
   volume?: VolumeFacts;
   pathProblem?: string;
   /** No published image carries both majors, and none was named. */
@@ -75,7 +77,7 @@ function managedBy(e: Evidence): Finding {
   const healing = all.filter((m) => m.heals);
   if (healing.length) {
     return f('managed-by', 'No controller reverts the image', 'warn', `${healing.map((m) => describeManager(m, ns)).join('; ')}: it would scale the database or ` +
-      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused', 'pause it (the command above), then upgrade with --gitops-paused; or upgrade with --pause-gitops (in place): the plugin pauses and resumes it');
+      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused', 'pause it (the command above), then upgrade with --gitops-paused; or upgrade with --pause-gitops: the plugin pauses and resumes it');
   }
   return e.d.managers.length
     ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')
@@ -159,6 +161,11 @@ export function evaluate(e: Evidence): Finding[] {
       'or pass --superuser-secret <secret>/<key> naming the one that does'));
   } else {
     out.push(f('credentials', 'The superuser can connect', 'pass', `${e.d.superuser?.user} with the password from ${passwordSource(e)}`));
+  }
+  if (e.remoteLoginError) {
+    out.push(f('remote-login', 'The superuser can log in over the pod\'s address (the dump\'s load connects so, from the new instance\'s pod)', 'fail', e.remoteLoginError,
+      `let ${e.d.superuser?.user} in from the cluster's pod network in pg_hba.conf of ${e.d.namespace}/${e.d.pod?.metadata.name} (a host line with scram-sha-256 or md5 ` +
+      'before any reject line, then SELECT pg_reload_conf()), or upgrade in place'));
   }
   if (e.server && e.databases) {
     const from = majorOf(String(e.server.versionNum));

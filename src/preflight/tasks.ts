@@ -49,7 +49,9 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
           Object.assign(ctx, got);
           verifyTarget(ctx, Math.floor(got.server.versionNum / 10000), opts, got.server.version);
           const refused = await remoteLoginRefusal(ctx.cluster, ctx.d, ctx.password);
-          if (refused) ctx.credentialsError = `${refused} (127.0.0.1 let it in: the server trusts local logins there, so the Secret's password was not tested)`;
+          if (refused?.password) ctx.credentialsError = `${refused.password} (127.0.0.1 let it in: the server trusts local logins there, so the Secret's password was not tested)`;
+          // The dump's load logs in so, from the new instance's pod; in place, every session is local.
+          if (refused?.hba && opts.method === 'dump') ctx.remoteLoginError = refused.hba;
           task.title = `Query the server: PostgreSQL ${got.server.version}, ${got.databases.size} databases`;
         } catch (err) {
           if (!(err instanceof CredentialsError)) throw err;

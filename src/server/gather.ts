@@ -9,6 +9,7 @@ import { LOAD_CODE_SQL, parseLoadCode } from '../postgres/load-code.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 import { readSuperuser } from '../discovery/credentials.ts';
+import { isHbaRefusal } from '../postgres/credentials.ts';
 
 /** How the database was reached, for the report. */
 export interface Reach {
@@ -122,16 +123,19 @@ export async function checkpoint(cluster: Cluster, d: SourceDiscovery, r: Reach,
 /**
  * Logs in as the superuser over the pod's own IP address, as a client in another pod does (the dump's load, an
  * application). Over 127.0.0.1 many images trust every login (the official image's initdb does), so a stale
- * Secret passes there and fails only once the applications are down. Resolves to the server's refusal, or
- * undefined when it let the login in or the address is not reached at all (a server that listens on localhost).
+ * Secret passes there and fails only once the applications are down. Resolves to the server's refusal: of the
+ * password, or by pg_hba.conf (a server that takes its superuser over local connections only); undefined when it
+ * let the login in or the address is not reached at all (a server that listens on localhost).
  */
-export async function remoteLoginRefusal(cluster: Cluster, d: SourceDiscovery, password: string): Promise<string | undefined> {
+export async function remoteLoginRefusal(cluster: Cluster, d: SourceDiscovery, password: string): Promise<{ password?: string; hba?: string } | undefined> {
   const ip = d.pod?.podIP;
   if (!ip) return undefined;
   try {
     await psqlEach(cluster, d, { ...liveReach(d), host: ip }, password, ['postgres'], 'select 1');
     return undefined;
   } catch (err) {
-    return err instanceof CredentialsError ? `over the pod's own address ${ip}, as another pod connects: ${err.message}` : undefined;
+    const how = `over the pod's own address ${ip}, as another pod connects`;
+    if (err instanceof CredentialsError) return { password: `${how}: ${err.message}` };
+    return isHbaRefusal((err as Error).message) ? { hba: `${how}: ${(err as Error).message.replace(/^psql in \S+ exited \d+: /, '')}` } : undefined;
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Container, PodSpec } from '../../../src/k8s/cluster.ts';
 import { expansionPieces } from '../../../src/postgres/env-expansion.ts';
-import { envSources, parseSecretKeyRef, superuserOf, superuserVars, varSources } from '../../../src/postgres/credentials.ts';
+import { envSources, isHbaRefusal, parseSecretKeyRef, superuserOf, superuserVars, varSources } from '../../../src/postgres/credentials.ts';
 
 const ref = { valueFrom: { secretKeyRef: { name: 's', key: 'k' } } };
 const spec = (c: Container, volumes: PodSpec['volumes'] = []): PodSpec => ({ containers: [c], volumes });
@@ -77,6 +77,14 @@ test('$(VAR) in the password: resolved from the entries above it (a Secret, a va
   assert.is(superuserOf(spec(c), c, 'official'), undefined, 'an unresolved reference is no password written in the manifest');
   const viaRef: Container = { name: 'c', env: [{ name: 'DB_PASS', ...ref2 }, { name: 'POSTGRES_PASSWORD', value: '$(DB_PASS)' }] };
   assert.equal(superuserOf(spec(viaRef), viaRef, 'official')?.secret, { name: 'db', key: 'pass' });
+});
+
+test('pg_hba.conf turning a login away is told from a wrong password (psql 16\'s words; the dump refuses it, in place ignores it)', () => {
+  const at = 'psql: error: connection to server at "10.88.0.7", port 5432 failed: FATAL:';
+  assert.ok(isHbaRefusal(`${at}  no pg_hba.conf entry for host "10.88.0.7", user "postgres", database "postgres", no encryption`));
+  assert.ok(isHbaRefusal(`${at}  pg_hba.conf rejects connection for host "10.88.0.7", user "postgres", database "postgres", no encryption`));
+  assert.not.ok(isHbaRefusal(`${at}  password authentication failed for user "postgres"`));
+  assert.not.ok(isHbaRefusal('psql: error: connection to server at "10.88.0.7", port 5432 failed: Connection refused'));
 });
 
 test.run();
