@@ -102,6 +102,20 @@ export function gitChange(owners: OwnerRef[], workload: string, image: string): 
     `(the manifest or the Helm values that ${owners.length > 1 ? 'they apply' : 'it applies'}), or its next sync puts the old image back`;
 }
 
+/**
+ * The change to make in Git after an upgrade by dump: the new instance is the plugin's (no marker), the Services now
+ * lead to it, the old one is stopped; Git still says the opposite, and its next sync would put the Services back on
+ * the old instance and scale it up again.
+ */
+export function dumpGitChange(owners: OwnerRef[], change: { source: string; sourceStopped: boolean; target: string; services: string[] }): string | undefined {
+  if (!owners.length) return undefined;
+  const steps = [`add the new instance to it (kubectl get ${change.target} -o yaml gives its manifest)`,
+    ...(change.services.length ? [`point Service ${change.services.join(', ')} at the new instance's pods (the selector the cutover set)`] : []),
+    ...(change.sourceStopped ? [`set ${change.source}'s replicas to 0, or remove it once cleanup has deleted it`] : [])];
+  return `GitOps manages ${change.source}: in the Git source of ${owners.map(ownerKey).join(', ')}, ${steps.join('; ')}; ` +
+    'until then its next sync puts the old instance back in service';
+}
+
 /** What reading an owner gave: it heals or not (and why), or it could not be read (not found, forbidden, no CRD). */
 export interface OwnerReading {
   ref: OwnerRef;

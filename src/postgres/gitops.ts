@@ -132,15 +132,15 @@ export function describeManager(m: Manager, workloadNs: string): string {
 /**
  * The refusal before any downtime when a controller that heals manages the database or its applications: it would
  * scale them back up beside the upgrade, or put the old image back. Undefined when none does or the user says they
- * are paused (`--gitops-paused`). `canPause`: the method can pause them itself (--pause-gitops; in place only).
+ * are paused (`--gitops-paused`).
  */
-export function gitopsRefusal(managers: Manager[], workloadNs: string, paused: boolean, canPause = true): string | undefined {
+export function gitopsRefusal(managers: Manager[], workloadNs: string, paused: boolean): string | undefined {
   const healing = managers.filter((m) => m.heals);
   if (!healing.length || paused) return undefined;
   return `a controller that heals drift manages what the upgrade stops; it would scale it back up while the database is down, or put the old image back:\n` +
     healing.map((m) => `  ${describeManager(m, workloadNs)}`).join('\n') +
     `\nPause it, then run again with --gitops-paused (and resume it after the upgrade, with the new image in Git)` +
-    (canPause ? '; or run again with --pause-gitops: the plugin pauses it, and resumes it as it was when the upgrade ends or is rolled back' : '') +
+    '; or run again with --pause-gitops: the plugin pauses it, and resumes it as it was when the upgrade ends or is rolled back' +
     '; nothing was changed';
 }
 

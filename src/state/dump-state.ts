@@ -4,6 +4,7 @@ import type { ServiceSpec } from '../manifests/dump-target.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { LoadSetting } from '../postgres/dump-plan.ts';
 import { isPriorSettings, type PriorSetting } from '../postgres/alter-system.ts';
+import { isPausedOwner, type PausedOwner } from '../postgres/gitops-pause.ts';
 import { recordUnusable, upgradeNames, type RecordedSource, type ScaledWorkload } from './state.ts';
 import { saveRecord } from './store.ts';
 
@@ -16,7 +17,7 @@ import { saveRecord } from './store.ts';
  * and the source's beside it (nothing writes the source once they are down: they use the new instance; it stays up
  * until then), so neither costs downtime.
  */
-export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'apps-down', 'source-read-only', 'load-started', 'loaded',
+export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'gitops-paused', 'apps-down', 'source-read-only', 'load-started', 'loaded',
   'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
@@ -64,6 +65,9 @@ export interface DumpState extends RecordedSource {
    * again (the applications have written since): validate judges the data then.
    */
   verifyHeldAt?: string;
+  /** --pause-gitops: the Argo CD and Flux objects this upgrade pauses, each with the value to put back; when they were. */
+  pausedOwners?: PausedOwner[];
+  ownersResumedAt?: string;
   phase: DumpPhase;
   history: Array<{ phase: DumpPhase; at: string }>;
 }
@@ -116,6 +120,9 @@ export function dumpStateProblem(raw: unknown): string | undefined {
   }
   if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
   if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
+  if (raw.pausedOwners !== undefined && !(Array.isArray(raw.pausedOwners) && raw.pausedOwners.every(isPausedOwner))) {
+    return 'its pausedOwners are not a list of Argo CD Applications or Flux Kustomizations and HelmReleases with the values to put back';
+  }
   return undefined;
 }
 

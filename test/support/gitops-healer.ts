@@ -8,7 +8,8 @@ import type { KubeRest } from './kube/rest.ts';
  * marker names (an Argo CD Application, a Flux Kustomization or HelmRelease, real objects of the real CRDs; any one
  * of them, where several are named) exists and heals: Argo CD's `spec.syncPolicy.automated.selfHeal: true`, Flux's `spec.suspend` not true. While that
  * object is paused or absent, what the workload looks like becomes what it restores later, as if Git had been
- * changed meanwhile (so a resumed controller keeps an upgrade's new image). `hidden` heals every object, markers or
+ * changed meanwhile (so a resumed controller keeps an upgrade's new image): also at its first look after the resume,
+ * whatever changed between its last look while paused and the resume. `hidden` heals every object, markers or
  * not, as a controller that detection cannot see. It writes as field manager `manager`, else as the controller that
  * the object's marker names would (argocd-application-controller, kustomize-controller, helm-controller).
  */
@@ -67,6 +68,7 @@ function heals(path: string, owner: Owner | undefined): boolean {
  */
 export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean; manager?: string; only?: string[]; armed?: () => boolean } = {}): Healer {
   const seen = new Map<string, Seen>();
+  const wasPaused = new Set<string>();
   const healed: string[] = [];
   let running = true;
   const healing = async (o: Obj): Promise<boolean> => {
@@ -80,7 +82,12 @@ export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean
     if (opts.only && !opts.only.includes(key)) return;
     const now: Seen = { replicas: o.spec.replicas ?? 1, images: Object.fromEntries(o.spec.template.spec.containers.map((c) => [c.name, c.image])) };
     const first = seen.get(key);
-    if (!first || !(await healing(o))) return void seen.set(key, now);
+    const heals = await healing(o);
+    // Resumed since the last look: what it looks like now is what Git says (the change made while it was paused).
+    const resumed = heals && wasPaused.has(key);
+    if (heals) wasPaused.delete(key);
+    else wasPaused.add(key);
+    if (!first || !heals || resumed) return void seen.set(key, now);
     const images = Object.entries(first.images).filter(([n, i]) => now.images[n] !== i);
     if ((now.replicas === first.replicas && !images.length) || (opts.armed && !opts.armed())) return;
     const path = `/apis/apps/v1/namespaces/${ns}/${plural}/${o.metadata.name}?fieldManager=${opts.manager ?? controllerOf(o)}`;

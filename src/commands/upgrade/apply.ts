@@ -14,7 +14,7 @@ import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached } from '../../steps/workload.ts';
 import { cameBackDuringJob, rollbackOf, stillDownProblem, waitScaledDown, watchStillDown, type Stopped } from '../../steps/still-down.ts';
-import { record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { IN_PLACE_PAUSE, record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
 import { createVerifyTasks } from './verify.ts';
@@ -193,6 +193,6 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
 /** The phases that change the cluster, each recorded; a resumed run skips what is done. */
 export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
   const timeout = opts.timeoutSeconds * 1000;
-  return [createPauseTask(), ...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
-    ...createVerifyTasks(opts, timeout), createResumeTask()];
+  return [createPauseTask(IN_PLACE_PAUSE, (ctx) => ctx.names.state), ...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
+    ...createVerifyTasks(opts, timeout), createResumeTask(IN_PLACE_PAUSE)];
 }

@@ -59,7 +59,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
       .option('gitops-paused', { type: 'boolean', default: false,
         describe: 'Go on although Argo CD or Flux manages the workload or its applications: you paused its automated sync/healing yourself' })
       .option('pause-gitops', { type: 'boolean', default: false,
-        describe: 'In place: pause the Argo CD Applications (automated sync) and Flux Kustomizations/HelmReleases (suspend) that heal the workload or its ' +
+        describe: 'Pause the Argo CD Applications (automated sync) and Flux Kustomizations/HelmReleases (suspend) that heal the workload or its ' +
           'applications, recorded first, and put each back exactly as it was when the upgrade ends or is rolled back' })
       .option('discard-dump-rollback', { type: 'boolean', default: false,
         describe: 'Upgrade in place the old instance that a done upgrade by dump keeps as its way back, and so lose that --rollback' })
@@ -96,9 +96,8 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         if (a['discard-dump-rollback'] && a.method === 'dump') throw usageError('--discard-dump-rollback goes with an upgrade in place, not --method dump');
         if (a.method === 'dump' && (a.rehearse || a.image || a['job-image'])) throw usageError(`--method dump does not go with ${a.rehearse ? '--rehearse' : a.image ? '--image (use --target-image)' : '--job-image'}`);
         if (a.rehearse && (a.rollback || a['dry-run'])) throw usageError(`--rehearse changes nothing of production already; it does not go with ${a.rollback ? '--rollback' : '--dry-run'}`);
-        if (a['pause-gitops'] && (a.method === 'dump' || a.rehearse || a['gitops-paused'])) {
-          throw usageError(`--pause-gitops does not go with ${a.method === 'dump' ? '--method dump (not built for it yet: pause the controller yourself, then pass --gitops-paused)'
-            : a.rehearse ? '--rehearse (a rehearsal stops nothing of production)' : '--gitops-paused (either you paused it, or the plugin does)'}`);
+        if (a['pause-gitops'] && (a.rehearse || a['gitops-paused'])) {
+          throw usageError(`--pause-gitops does not go with ${a.rehearse ? '--rehearse (a rehearsal stops nothing of production)' : '--gitops-paused (either you paused it, or the plugin does)'}`);
         }
         if (a['keep-snapshot'] && !a.rehearse) throw usageError('--keep-snapshot goes with --rehearse (the upgrade always keeps its snapshot)');
         parseSelector(a['app-selector']);
@@ -138,7 +137,7 @@ function dumpOptions(argv: UpgradeArgs) {
     workload: argv.workload, to: argv.to, targetImage: argv['target-image'], target: argv.target, storageClass: argv['storage-class'], size: argv.size,
     cutover: argv.cutover, appSelector: parseSelector(argv['app-selector']), apps: argv.app, force: argv.force, timeoutSeconds: argv.timeout,
     superuserSecret: superuserSecretOf(argv['superuser-secret']), dryRun: argv['dry-run'], output: argv.output, fullVerify: argv['full-verify'],
-    gitopsPaused: argv['gitops-paused'],
+    gitopsPaused: argv['gitops-paused'], pauseGitops: argv['pause-gitops'],
   };
 }
 

@@ -3,12 +3,13 @@ import type { UpgradeJobSpec } from '../../manifests/upgrade-job.ts';
 import type { UpgradeLock } from '../../state/lock.ts';
 import { referenceFromSnapshot, type Reference } from '../../state/reference.ts';
 import { saveState } from '../../state/store.ts';
-import { advance, type InPlaceMethod, type Phase, type UpgradeState, type upgradeNames } from '../../state/state.ts';
+import { advance, isDone, type InPlaceMethod, type Phase, type UpgradeState, type upgradeNames } from '../../state/state.ts';
 import type { Shape } from '../../postgres/shape.ts';
 import type { Incompatible } from '../../postgres/workload.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
 import type { Discovery } from '../../discovery/discover.ts';
 import type { OwnerRef, PausedOwner } from '../../postgres/gitops-pause.ts';
+import type { PauseHooks } from './gitops.ts';
 
 /** What `upgrade` was asked to do. */
 export interface UpgradeOptions {
@@ -127,3 +128,13 @@ export function startReference(ctx: UpgradeCtx, timeoutMs: number): void {
     .catch((e: Error) => new Error(`reading the reference fingerprint from snapshot ${st(ctx).snapshot} failed: ${e.message}`));
 }
 
+
+/** How the in-place record takes --pause-gitops. */
+export const IN_PLACE_PAUSE: PauseHooks<UpgradeCtx> = {
+  rec: (ctx) => st(ctx),
+  set: (ctx, r) => (ctx.state = { ...st(ctx), ...r }),
+  recordPaused: (ctx) => record(ctx, 'gitops-paused'),
+  save: writeState,
+  appsDown: (ctx) => isDone(ctx.state, 'apps-down'),
+  done: (ctx) => isDone(ctx.state, 'done'),
+};

@@ -2,10 +2,35 @@ import type { ListrTask } from 'listr2';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { describeManager, gitopsRefusal, managersOfAll, type Manager } from '../../postgres/gitops.ts';
-import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading } from '../../postgres/gitops-pause.ts';
-import { isDone } from '../../state/state.ts';
+import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading, type OwnerRef, type PausedOwner } from '../../postgres/gitops-pause.ts';
+import type { CheckCtx } from '../../preflight/context.ts';
 import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/gitops.ts';
-import { record, st, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+
+/** What judging and pausing need of an upgrade's context, in place or by dump. */
+export interface GitopsCtx extends Pick<CheckCtx, 'cluster' | 'd'> {
+  /** --pause-gitops: the Argo CD/Flux objects that heal what the upgrade stops, to pause (found by the plan). */
+  pauseOwners?: PausedOwner[];
+  /** The GitOps objects that manage the workload or its applications (for the change to make in Git afterwards). */
+  gitopsOwners?: OwnerRef[];
+}
+
+/** What a record keeps of the pause. */
+export interface PauseRecord {
+  pausedOwners?: PausedOwner[];
+  ownersResumedAt?: string;
+}
+
+/** How a method's record takes the pause: read and change it, record the `gitops-paused` phase, save it, and where the run stands. */
+export interface PauseHooks<C> {
+  rec(ctx: C): PauseRecord;
+  set(ctx: C, r: PauseRecord): void;
+  recordPaused(ctx: C): Promise<void>;
+  save(ctx: C): Promise<void>;
+  /** The applications are down: from here an interrupted run leaves the owners paused (its resumed run or the rollback resumes them). */
+  appsDown(ctx: C): boolean;
+  /** The upgrade is done: the owners are resumed. */
+  done(ctx: C): boolean;
+}
 
 /** The healing managers that --pause-gitops cannot pause: no object of theirs was read that heals (a field manager, a 403, a 404). */
 function unpausable(healing: Manager[], readings: OwnerReading[], ns: string): Manager[] {
@@ -20,7 +45,7 @@ function unpausable(healing: Manager[], readings: OwnerReading[], ns: string): M
  * objects say where they can be read. A healing one is refused (exit 2, nothing changed), unless the user paused it
  * (--gitops-paused) or asks the plugin to (--pause-gitops: what to pause is kept for the apply tasks).
  */
-export async function judgeGitops(ctx: UpgradeCtx, opts: UpgradeOptions): Promise<void> {
+export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean; pauseGitops?: boolean }): Promise<void> {
   const ns = ctx.d.namespace;
   const raw = managersOfAll([ctx.d.workload, ...ctx.d.apps]);
   const readings = await readOwners(ctx.cluster, healingOwners(raw, ns));
@@ -42,42 +67,42 @@ export async function judgeGitops(ctx: UpgradeCtx, opts: UpgradeOptions): Promis
 }
 
 /** What the confirmation and the dry run say of the pause. */
-export function pauseLines(ctx: UpgradeCtx): string[] {
+export function pauseLines(ctx: GitopsCtx): string[] {
   const owners = ctx.pauseOwners ?? [];
   return owners.map((o, i) => `  ${i ? '            ' : 'gitops      '} ${describePause(o)}`);
 }
 
 /** Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run pauses again. */
-export function createPauseTask(): ListrTask<UpgradeCtx> {
+export function createPauseTask<C extends GitopsCtx>(h: PauseHooks<C>, stateName: (ctx: C) => string): ListrTask<C> {
   return {
     title: 'Pause the GitOps controllers that would undo the stop',
-    enabled: (ctx) => !!ctx.pauseOwners?.length || (!!st(ctx).pausedOwners?.length && !st(ctx).ownersResumedAt),
+    enabled: (ctx) => !!ctx.pauseOwners?.length || (!!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt),
     task: async (ctx, task) => {
-      if (!st(ctx).pausedOwners) {
-        ctx.state = { ...st(ctx), pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []) };
-        await record(ctx, 'gitops-paused');
+      if (!h.rec(ctx).pausedOwners) {
+        h.set(ctx, { pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []) });
+        await h.recordPaused(ctx);
       }
-      const paused = st(ctx).pausedOwners ?? [];
+      const paused = h.rec(ctx).pausedOwners ?? [];
       // Ctrl-C before anything stopped puts them back; once the applications are down they stay paused (the resumed run or the rollback resumes them).
       onInterrupt(async () => {
-        if (!isDone(ctx.state, 'apps-down')) await resumeOwners(ctx.cluster, paused);
+        if (!h.appsDown(ctx)) await resumeOwners(ctx.cluster, paused);
       });
       await pauseOwners(ctx.cluster, paused);
-      task.title = `Pause the GitOps controllers: ${paused.map(ownerKey).join(', ')} (recorded in ConfigMap ${ctx.names.state}, to be put back as they were)`;
+      task.title = `Pause the GitOps controllers: ${paused.map(ownerKey).join(', ')} (recorded in ConfigMap ${stateName(ctx)}, to be put back as they were)`;
     },
   };
 }
 
-/** Puts them back exactly as they were, once the upgrade is done. */
-export function createResumeTask(): ListrTask<UpgradeCtx> {
+/** Puts them back exactly as they were, once the upgrade is done (or rolled back: `when`). */
+export function createResumeTask<C extends GitopsCtx>(h: PauseHooks<C>, when: (ctx: C) => boolean = h.done): ListrTask<C> {
   return {
     title: 'Resume the GitOps controllers as they were',
     // Only once the upgrade is done: a run stopped for --no-patch-workload leaves them paused until its resumed run ends.
-    enabled: (ctx) => isDone(ctx.state, 'done') && !!st(ctx).pausedOwners?.length && !st(ctx).ownersResumedAt,
+    enabled: (ctx) => when(ctx) && !!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt,
     task: async (ctx, task) => {
-      const done = await resumeOwners(ctx.cluster, st(ctx).pausedOwners ?? []);
-      ctx.state = { ...st(ctx), ownersResumedAt: new Date().toISOString() };
-      await writeState(ctx);
+      const done = await resumeOwners(ctx.cluster, h.rec(ctx).pausedOwners ?? []);
+      h.set(ctx, { ownersResumedAt: new Date().toISOString() });
+      await h.save(ctx);
       task.title = `Resume the GitOps controllers as they were: ${done.join(', ') || 'none left to resume'}`;
     },
   };

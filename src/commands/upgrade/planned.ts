@@ -9,7 +9,7 @@ import { describeStrategy, RECREATE_PATCH, restoreStrategyPatch } from '../../po
 import { pausePatch, resumePatch, type PausedOwner } from '../../postgres/gitops-pause.ts';
 
 /** --pause-gitops: the merge patch on each Argo CD/Flux object; `back`: the one that puts back its value (as read now; recorded before the pause). */
-const gitopsSteps = (owners: PausedOwner[], back: boolean) => owners.map((o) => ({
+export const gitopsSteps = (owners: PausedOwner[], back: boolean) => owners.map((o) => ({
   step: back ? `resume ${o.kind} ${o.namespace}/${o.name}: the value recorded before the pause put back exactly` : `pause ${o.kind} ${o.namespace}/${o.name} (recorded first)`,
   patch: { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace: o.namespace }, ...(back ? resumePatch(o) : pausePatch(o)) },
 }));

@@ -1,95 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { requireBinary, runAsync } from '../../support/cli/binary.ts';
-import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
-import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
-import { startHealer, type Healer } from '../../support/gitops-healer.ts';
-import { APPLICATIONS, createApplication, createHelmRelease, createKustomization, HELMRELEASES, KUSTOMIZATIONS, specOf } from '../../support/gitops-objects.ts';
-import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
-import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
-import { seedCluster } from '../../support/pg/seed.ts';
-import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
+import { specOf } from '../../support/gitops-objects.ts';
+import { assertDataOn, assertPutBack, inWorld, pgupgrade, provesHealing, replicas, STS, APP, watchPaused, type World } from '../../support/gitops-world.ts';
+import { sharedEnv } from '../../support/cluster.ts';
+import { recordedState, releaseNamespaces } from '../../support/kube/helpers.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 
 // Real Argo CD Application and Flux Kustomization objects (the projects' own CRDs) behind the database and its
 // writing application, and the test's self-healing controller honouring them: refused without --pause-gitops;
 // with it, paused, upgraded, and put back exactly as they were, at the end and on --rollback.
 const test = suite('upgrade --pause-gitops with real Argo CD and Flux objects');
-const PASSWORD = 'GitOps-Pause-S3cret';
-const POD = 'circleci-postgresql-0';
-const STS = 'circleci-postgresql';
-const APP = 'circleci-frontend';
-
-interface World { ns: string; before: Fingerprint; healer: Healer; appPath: string; kustPath: string; helmPath: string; specs: Array<Record<string, unknown>> }
-
-/** The Bitnami fixture, its StatefulSet tracked by Application `shop` and its application by Kustomization `apps`, both healing. */
-async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
-  const ns = uniqueNamespace(prefix);
-  await createNamespace(cp, ns, { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  const objs = bitnamiFixture({ namespace: ns, major: 13, password: PASSWORD });
-  for (const o of objs) {
-    const meta = o.metadata as { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
-    if (o.kind === 'StatefulSet') {
-      meta.annotations = { ...meta.annotations, 'argocd.argoproj.io/tracking-id': `${ns}_shop:apps/StatefulSet:${ns}/${STS}` };
-      // A suspended HelmRelease names it too: read, it does not heal, so it is neither refused nor paused.
-      meta.labels = { ...meta.labels, 'helm.toolkit.fluxcd.io/name': 'db', 'helm.toolkit.fluxcd.io/namespace': ns };
-    }
-    if (o.kind === 'Deployment') meta.labels = { ...meta.labels, 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': ns };
-  }
-  await createApplication(cp, ns, 'shop', ns);
-  await createKustomization(cp, ns, 'apps');
-  await createHelmRelease(cp, ns, 'db', true);
-  await applyObjects(cp, objs);
-  await waitReady(cp, ns, await podName(cp, ns, 'app.kubernetes.io/name=postgresql'));
-  const sql = podSql(cp, ns, POD, 'postgres');
-  await seedCluster(sql, { rows: 50 });
-  await waitForWrites(cp, ns, { major: 13, moreThan: 5 });
-  const healer = startHealer(cp.rest, ns);
-  const [appPath, kustPath, helmPath] = [`${APPLICATIONS}/namespaces/${ns}/applications/shop`, `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps`,
-    `${HELMRELEASES}/namespaces/${ns}/helmreleases/db`];
-  return { ns, before: await takeFingerprint(sql), healer, appPath, kustPath, helmPath,
-    specs: [await specOf(cp, appPath), await specOf(cp, kustPath), await specOf(cp, helmPath)] };
-}
-
-/** Deploys a world for one test and stops its healer whatever happens. */
-async function inWorld(prefix: string, fn: (cp: ControlPlane, w: World) => Promise<void>): Promise<void> {
-  const { cp } = await sharedEnv();
-  const w = await deploy(cp, prefix);
-  try {
-    await fn(cp, w);
-  } finally {
-    await w.healer.stop();
-  }
-}
-
-/** The three objects' specs are exactly what they were before the upgrade (a field it set is absent again). */
-async function assertPutBack(cp: ControlPlane, w: World): Promise<void> {
-  assert.equal([await specOf(cp, w.appPath), await specOf(cp, w.kustPath), await specOf(cp, w.helmPath)], w.specs,
-    'the Application, the Kustomization and the (suspended) HelmRelease exactly as before');
-}
-
-const replicas = async (cp: ControlPlane, ns: string, what: string) =>
-  (await cp.kubectl(['-n', ns, 'get', what, '-o', 'jsonpath={.spec.replicas}'])).stdout.trim();
-
-/** Scales the application to 0 and waits for the healer to put it back: it heals while its Kustomization does. */
-async function provesHealing(cp: ControlPlane, w: World): Promise<void> {
-  await new Promise((r) => setTimeout(r, 1000));
-  await cp.kubectl(['-n', w.ns, 'scale', `deploy/${APP}`, '--replicas=0']);
-  for (let i = 0; i < 30 && (await replicas(cp, w.ns, `deploy/${APP}`)) !== '1'; i++) await new Promise((r) => setTimeout(r, 300));
-  assert.is(await replicas(cp, w.ns, `deploy/${APP}`), '1', 'the healer put the application back');
-}
-
-/** The built binary against the test cluster. */
-const pgupgrade = (cp: ControlPlane, args: string[]) => runAsync(requireBinary(), args, { KUBECONFIG: cp.kubeconfig }, 600_000);
-
-/** The database runs `major` with every seeded row and every write the application saw committed. */
-async function assertDataOn(cp: ControlPlane, w: World, major: number): Promise<void> {
-  await waitReady(cp, w.ns, POD);
-  const sql = podSql(cp, w.ns, POD, 'postgres');
-  assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), String(major));
-  assert.equal(compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: major !== 13 }), []);
-  await assertWritesPresent(sql, await committedWrites(cp, w.ns));
-}
 
 /** `--pause-gitops --no-patch-workload`: it stops after the Job, everything down, both objects still paused. Its stderr. */
 async function stopPaused(cp: ControlPlane, w: World): Promise<string> {
@@ -99,21 +19,6 @@ async function stopPaused(cp: ControlPlane, w: World): Promise<string> {
   assert.is((await specOf(cp, w.kustPath)).suspend, true);
   assert.not.ok((await specOf(cp, w.appPath) as { syncPolicy?: { automated?: unknown } }).syncPolicy?.automated);
   return r.stderr;
-}
-
-/** Samples both objects' specs while the upgrade runs: were they ever seen paused? */
-function watchPaused(cp: ControlPlane, w: World): { stop: () => Promise<{ argo: boolean; flux: boolean }> } {
-  const seen = { argo: false, flux: false };
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const [app, kust] = await Promise.all([specOf(cp, w.appPath), specOf(cp, w.kustPath)]).catch((): Array<Record<string, unknown>> => [{}, {}]) as Array<Record<string, unknown>>;
-      if (app?.syncPolicy && !(app.syncPolicy as { automated?: unknown }).automated) seen.argo = true;
-      if (kust?.suspend === true) seen.flux = true;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return { stop: async () => { running = false; await loop; return seen; } };
 }
 
 test('without --pause-gitops: refused before any downtime, naming both objects and their pause commands; nothing changed', () => inWorld('gitops-refuse', async (cp, w) => {
@@ -129,10 +34,11 @@ test('without --pause-gitops: refused before any downtime, naming both objects a
   assert.match(out, 'Application read: automated sync with selfHeal');
   assert.not.match(out, 'HelmRelease db', 'the suspended HelmRelease is read and does not heal: not refused');
   assert.match(out, '--pause-gitops');
-  // Not with the dump method (not built for it), nor beside --gitops-paused: refused as usage, before anything.
-  const dump = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y']);
+  // The dump method is refused the same way (it reads the objects too); --pause-gitops beside --gitops-paused is usage.
+  const dump = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '-y']);
   assert.is(dump.code, 2, dump.stdout + dump.stderr);
-  assert.match(dump.stderr, '--pause-gitops does not go with --method dump (not built for it yet: pause the controller yourself, then pass --gitops-paused)');
+  assert.match(dump.stdout + dump.stderr, `Argo CD Application shop (namespace ${w.ns}) manages StatefulSet ${STS}`);
+  assert.match(dump.stdout + dump.stderr, 'or run again with --pause-gitops');
   const both = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--gitops-paused', '--pause-gitops', '-y']);
   assert.is(both.code, 2, both.stdout + both.stderr);
   assert.match(both.stderr, '--pause-gitops does not go with --gitops-paused');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gitopsRefusal, managersOfAll, type ManagedObject } from '../../../src/postgres/gitops.ts';
-import { gitChange, healingOwners, isPausedOwner, ownerHeals, ownerRefOf, pausePatch, priorOf, resumePatch, withReadings, type OwnerRef } from '../../../src/postgres/gitops-pause.ts';
+import { dumpGitChange, gitChange, healingOwners, isPausedOwner, ownerHeals, ownerRefOf, pausePatch, priorOf, resumePatch, withReadings, type OwnerRef } from '../../../src/postgres/gitops-pause.ts';
 import { stateProblem } from '../../../src/state/state.ts';
 
 const sts: ManagedObject = { kind: 'StatefulSet', metadata: { name: 'pg', annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/StatefulSet:db/pg' } } };
@@ -72,6 +72,17 @@ test('a record\'s pausedOwners are checked before anything is patched from them'
 test('the change to make in Git names the objects and the image', () => {
   assert.is(gitChange([], 'StatefulSet/pg', 'postgres:15'), undefined);
   assert.match(gitChange([argo], 'StatefulSet/pg', 'postgres:15') ?? '', 'set its image to postgres:15 in the Git source of Application argocd/shop');
+});
+
+test('after a dump, the change to make in Git: the new instance in, the Services to it, the old one stopped', () => {
+  const change = { source: 'StatefulSet/pg', sourceStopped: true, target: 'statefulset/pg-v15', services: ['pg', 'pg-ro'] };
+  assert.is(dumpGitChange([], change), undefined);
+  const text = dumpGitChange([argo, kust], change) ?? '';
+  assert.match(text, 'in the Git source of Application argocd/shop, Kustomization');
+  assert.match(text, 'add the new instance to it (kubectl get statefulset/pg-v15 -o yaml gives its manifest)');
+  assert.match(text, 'point Service pg, pg-ro at the new instance\'s pods');
+  assert.match(text, 'set StatefulSet/pg\'s replicas to 0');
+  assert.not.match(dumpGitChange([argo], { ...change, sourceStopped: false, services: [] }) ?? '', /replicas to 0|point Service/, 'a source left running, no Service');
 });
 
 test.run();

@@ -64,6 +64,9 @@ test('a record round-trips through its ConfigMap; a broken one is refused with e
   assert.is(dumpStateProblem({ ...state, target: { ...state.target, existing: true } }), undefined);
   assert.is(dumpStateProblem({ ...state, target: { ...state.target, existing: undefined } }), undefined);
   assert.match(dumpStateProblem({ ...state, target: { ...state.target, existing: 'yes' } }) ?? '', /"existing" is not true or false/);
+  // --pause-gitops: what the record says to put back is checked before anything is patched from it.
+  assert.is(dumpStateProblem({ ...state, phase: 'gitops-paused', pausedOwners: [{ apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', namespace: 'db', name: 'apps' }] }), undefined);
+  assert.match(dumpStateProblem({ ...state, pausedOwners: [{ apiVersion: 'v1', kind: 'Secret', namespace: 'db', name: 'x' }] }) ?? '', /pausedOwners are not a list/);
   const broken = { ...dumpStateConfigMap('c', 'ns', state), data: { 'state.json': '{' } };
   try {
     parseDumpState(broken);

@@ -6,7 +6,8 @@ import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo } from '../../../steps/workload.ts';
 import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
-import { dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
+import { DUMP_PAUSE, dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
+import { createPauseTask, createResumeTask } from '../gitops.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetPrior, targetSql, waitTargetReady } from './instance.ts';
 import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
@@ -80,6 +81,7 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       await tuneTarget(ctx, timeout);
       return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
     }),
+    createPauseTask(DUMP_PAUSE, (ctx) => ctx.stateName),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
     phase('source-read-only', 'Make the source read-only and end every other session (clients outside the selector)', (ctx) => makeSourceReadOnly(ctx, timeout)),
     phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) => load(ctx, timeout, report)),
@@ -89,5 +91,6 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
     }),
     ...createCutoverTasks(timeout, fullVerify),
+    createResumeTask(DUMP_PAUSE),
   ];
 }

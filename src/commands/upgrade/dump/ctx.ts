@@ -5,6 +5,7 @@ import type { ListrTask } from 'listr2';
 import { advanceDump, isDumpDone, saveDumpState, type DumpPhase, type DumpState } from '../../../state/dump-state.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import type { ExistingTarget } from './existing.ts';
+import type { GitopsCtx, PauseHooks } from '../gitops.ts';
 
 /** What `upgrade --method dump` was asked to do. */
 export interface DumpOptions {
@@ -25,12 +26,14 @@ export interface DumpOptions {
   force: string[];
   /** --gitops-paused: the user paused the Argo CD/Flux controller that manages the workload or its applications. */
   gitopsPaused?: boolean;
+  /** --pause-gitops: the plugin pauses the healing Argo CD/Flux objects itself, and resumes them at the end or on rollback. */
+  pauseGitops?: boolean;
   timeoutSeconds: number;
   superuserSecret?: { name: string; key: string };
 }
 
 /** What the dump method's tasks share. */
-export interface DumpCtx extends CheckCtx {
+export interface DumpCtx extends CheckCtx, GitopsCtx {
   stateName: string;
   state?: DumpState;
   stateVersion?: string;
@@ -88,3 +91,13 @@ export function phase(p: DumpPhase, title: string, fn: (ctx: DumpCtx, report: (t
     },
   };
 }
+
+/** How the dump record takes --pause-gitops. */
+export const DUMP_PAUSE: PauseHooks<DumpCtx> = {
+  rec: (ctx) => dst(ctx),
+  set: (ctx, r) => (ctx.state = { ...dst(ctx), ...r }),
+  recordPaused: (ctx) => recordDump(ctx, 'gitops-paused'),
+  save: recordState,
+  appsDown: (ctx) => isDumpDone(ctx.state, 'apps-down'),
+  done: (ctx) => isDumpDone(ctx.state, 'done') && ctx.state?.phase !== 'rolled-back',
+};

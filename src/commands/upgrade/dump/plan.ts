@@ -11,7 +11,7 @@ import { DUMP_SOURCE, volumeNote } from '../../../discovery/discover.ts';
 import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
 import { localeOptions } from '../../../postgres/rules.ts';
-import { gitopsRefusal, managersOfAll } from '../../../postgres/gitops.ts';
+import { judgeGitops } from '../gitops.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
 import { evaluate } from '../../../preflight/evaluate.ts';
 import { evidenceOf } from '../../../preflight/evidence.ts';
@@ -86,8 +86,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         // Argo CD or Flux would scale the database or its applications back up while they are down: refused before any downtime.
-        const gitops = gitopsRefusal(managersOfAll([ctx.d.workload, ...ctx.d.apps]), ctx.d.namespace, !!opts.gitopsPaused, false);
-        if (gitops) throw usageError(gitops);
+        await judgeGitops(ctx, opts);
         ctx.mode = modeOf(ctx.d);
         if (ctx.mode !== 'live') {
           throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is stopped: --method dump reads the running server. ` +

@@ -5,6 +5,7 @@ import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { ScaledWorkload } from '../../../state/state.ts';
 import { dst, type DumpCtx } from './ctx.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
+import { gitopsSteps } from '../planned.ts';
 
 /** Every object and patch an upgrade by dump applies, in order, for --dry-run. */
 export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] {
@@ -24,6 +25,7 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
       { step: 'the new instance', object: ctx.target.workload }]),
     { step: 'tune the new instance for the load (psql in its pod)', sql: loadSettingsSql(s.settings) },
     ...restart,
+    ...gitopsSteps(ctx.pauseOwners ?? [], false),
     ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
     { step: `make the source read-only and end every other session (psql in its pod; undone by --rollback)${ctx.leftRunning?.length ? `: ${ctx.leftRunning.join(', ')}` : ''}`,
       sql: `${READ_ONLY_SQL}\n${END_OTHER_SESSIONS_SQL}` },
@@ -39,5 +41,6 @@ export function plannedDumpObjects(ctx: DumpCtx, fullVerify: boolean): object[] 
     { step: 'vacuumdb --all --analyze-in-stages on the new instance, the applications running' },
     ...(s.cutover && !keepsSourceRunning(s) ? [scale(s.workload, 0, 'stop the old instance (kept, with its volume, for --rollback)')] : []),
     ...(s.cutover && keepsSourceRunning(s) ? [{ step: 'the old instance is left running: it has no volume, so stopped its data would be gone (and --rollback with it)' }] : []),
+    ...gitopsSteps(ctx.pauseOwners ?? [], true),
   ];
 }

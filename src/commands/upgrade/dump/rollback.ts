@@ -11,7 +11,8 @@ import { refOf } from '../../../postgres/workload.ts';
 import { liveReach, readPassword } from '../../../server/gather.ts';
 import { dumpStateName, isDumpDone, parseDumpState } from '../../../state/dump-state.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
-import { dst, phase, type DumpCtx } from './ctx.ts';
+import { DUMP_PAUSE, dst, phase, type DumpCtx } from './ctx.ts';
+import { createResumeTask } from '../gitops.ts';
 import { appsUp, restoreServices } from './cutover.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
@@ -151,6 +152,9 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
       },
     },
+    // --pause-gitops: what the upgrade paused is put back as it was, once the applications run on the old instance again
+    // (before the rollback is recorded: a rollback stopped after it would find nothing left to roll back, the owners still paused).
+    createResumeTask(DUMP_PAUSE, () => true),
     phase('rolled-back', 'Stop the new instance (kept, with its volume) and record the rollback', async (ctx) => {
       const s = dst(ctx);
       if (s.target.existing) return `the existing ${s.target.kind} ${s.target.name} (--target) left running, as it was given: the loaded data stays in it`;

@@ -10,6 +10,8 @@ import { holdingLock, lockRecord } from '../../../state/lock.ts';
 import { createValidateTasks } from '../../../validation/tasks.ts';
 import { checksText, summaryLine, validateNow } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
+import { pauseLines } from '../gitops.ts';
+import { dumpGitChange, ownerKey } from '../../../postgres/gitops-pause.ts';
 import { stoppedNotes, withStoppedNotes } from './stopped.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
 import { dumpSourceNotes, keepsSourceRunning, SUPERUSER_SECRET_KEY } from '../../../postgres/dump-source.ts';
@@ -33,6 +35,7 @@ function confirmText(c: DumpCtx): string {
       : [`  new instance ${s.target.kind} ${s.target.name}, ${s.target.image}, PVC ${s.target.pvc}, superuser ${s.target.superuser}`]),
     ...(keepsSourceRunning(s) ? [`  old instance left running after the cutover: it has no volume (its data is in its container's writable layer)`] : []),
     ...(s.target.secret ? [`  new Secret   ${s.target.secret}: the superuser's password, read from the source's manifest (never shown)`] : []),
+    ...pauseLines(c),
     `  applications ${s.apps.length ? s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') : 'none match the selector'}`,
     ...(c.leftRunning?.length ? [`  other clients ${c.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app. Once the applications are down ` +
       `the source is made read-only and their sessions are ended: their writes fail until the cutover (or --rollback); stop them too with --app <kind>/<name>`] : []),
@@ -88,6 +91,9 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
     r.verification ? `Verified: ${r.verification}.` : '',
+    s.cutover ? dumpGitChange(c.gitopsOwners ?? s.pausedOwners ?? [], { source: `${s.workload.kind}/${s.workload.name}`, sourceStopped: !keepsSourceRunning(s),
+      target: `${s.target.kind.toLowerCase()}/${s.target.name}`, services: s.services.map((x) => x.name) }) ?? '' : '',
+    s.ownersResumedAt ? `Resumed as they were: ${(s.pausedOwners ?? []).map(ownerKey).join(', ')}.` : '',
     r.timingsMs.downtime ? `Downtime (applications down → ready again): ${(r.timingsMs.downtime / 1000).toFixed(1)} s.` : '',
     ...r.whyItMatters.map((n) => `Why it matters: ${n}.`),
     ...r.notes.map((n) => `Note: ${n}.`),
