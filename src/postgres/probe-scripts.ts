@@ -1,4 +1,5 @@
 import { SAFE_SESSION_SH } from './session.ts';
+import { REDACT_SH } from './redact.ts';
 
 /**
  * Shell text that check runs in its probe pod, on a stopped cluster's volume. Like queries.ts, values travel as
@@ -48,8 +49,9 @@ LC_ALL=C "$B/pg_controldata" "$1"`;
  * so that the same SQL as on a live server can run. Argument: $1 PGDATA.
  */
 export const START_SCRIPT = `${PRELUDE}
+${REDACT_SH}
 B=$(bindir "$(cat "$1/PG_VERSION")") || exit 3
-"$B/pg_ctl" -D "$1" -w -t 120 -l /tmp/pgupgrade-server.log -o "$SERVER_OPTS -c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432" start >/dev/null || { tail -n 15 /tmp/pgupgrade-server.log >&2; exit 4; }`;
+"$B/pg_ctl" -D "$1" -w -t 120 -l /tmp/pgupgrade-server.log -o "$SERVER_OPTS -c listen_addresses='' -c unix_socket_directories=/tmp -c port=5432" start >/dev/null || { tail -n 15 /tmp/pgupgrade-server.log | redact >&2; exit 4; }`;
 
 /**
  * The same start on a copy restored from a snapshot: the copy is ours alone, so the postmaster.pid that a

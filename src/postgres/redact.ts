@@ -12,3 +12,15 @@ export function redactSecrets(text: string): string {
     .replace(/\b(password\s*=\s*)(?:''(?:[^']|'''')*''|'(?:[^'\\]|\\.)*'|[^\s',)]+)/gi, '$1<redacted>')
     .replace(/(:\/\/[^:/@\s']*):[^@\s']*@/g, '$1:<redacted>@');
 }
+
+const PW = '[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]';
+
+/**
+ * A shell function `redact` (a filter: sed -E, GNU's or busybox's) that hides what redactSecrets hides, for text a
+ * script prints into its container's own log (kubectl logs, the node's log files), which the plugin's redaction of
+ * its copy never reaches: `PASSWORD '…'` (also E'…' and a literal cut short), `password=…` and `user:…@`.
+ */
+export const REDACT_SH = String.raw`redact() { sed -E -e "s/(${PW}[[:space:]]+)E?'([^'\\]|''|\\\\.)*('|$)/\1'<redacted>'/g" \
+  -e "s/(${PW}[[:space:]]*)'([^']|'')*('|$)/\1'<redacted>'/g" \
+  -e "s/(${PW}[[:space:]]*=[[:space:]]*)(''([^']|'''')*''|'([^'\\]|\\\\.)*'|[^[:space:]',)]+)/\1<redacted>/g" \
+  -e "s#(://[^:/@[:space:]']*):[^@[:space:]']*@#\1:<redacted>@#g"; }`;

@@ -3,6 +3,7 @@ import { READ_PASSWORD_SH } from './queries.ts';
 import { SAFE_SESSION_SH } from './session.ts';
 import { CARRY_SH } from './carry-script.ts';
 import { HOLD_SH } from './hold-script.ts';
+import { REDACT_SH } from './redact.ts';
 
 /**
  * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
@@ -121,7 +122,9 @@ say "initdb of PostgreSQL $TO in $N: $*"
 "$B/initdb" -D "$N" -U "$U" "$@" > /tmp/initdb.log 2>&1 || { cat /tmp/initdb.log; exit 17; }
 rm -rf "$W"; mkdir -p "$W"; cd "$W" || exit 16
 ${CARRY_SH}
-fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f"; done; exit 20; }
+${REDACT_SH}
+# The logs go to this container's own log too (kubectl logs, the node's files): passwords in them hidden here.
+fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f" | redact; done; exit 20; }
 # Every value is one quoted word, whatever spaces PGDATA or the install user hold.
 pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
 # pg_upgrade runs all its consistency checks before it changes anything, so a separate --check run only adds to
