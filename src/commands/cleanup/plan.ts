@@ -126,12 +126,12 @@ function recordItems(r: Recorded, f: Found, plan: CleanupPlan): void {
  * ended probe pods, left-behind restored PVCs, the snapshot and its fingerprint (unless kept), then the reference
  * fingerprint and the record itself, last. Pure: from the objects found and the record.
  */
-export function planCleanup(r: Recorded, f: Found, opts: { keepSnapshots: boolean; jobName: string; uid: number }): CleanupPlan {
+export function planCleanup(r: Recorded, f: Found, opts: { keepSnapshots: boolean; jobName: string; uid: number; image: string }): CleanupPlan {
   const plan: CleanupPlan = { remove: [], keep: [] };
   const dirs: Array<[string, string]> = [[r.kept, `the old cluster, PostgreSQL ${r.state.from}`], [r.work, 'pg_upgrade\'s work directory (its logs and scripts)']];
   for (const [path, what] of dirs) {
     if (f.paths && !f.paths.includes(path)) continue;
-    plan.remove.push(item('Directory', path, `${what} on PVC ${r.state.pvc}${f.paths ? '' : ', if it is there'}; by Job ${opts.jobName} as UID ${opts.uid}`));
+    plan.remove.push(item('Directory', path, `${what} on PVC ${r.state.pvc}${f.paths ? '' : ', if it is there'}; by Job ${opts.jobName} (image ${opts.image}) as UID ${opts.uid}`));
   }
   const jobs = jobItems(r, f, plan);
   const pvcs = pvcItems(r, f, { remove: [], keep: [] });

@@ -158,7 +158,8 @@ export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: Cl
           return;
         }
         const found = await findOwned(ctx);
-        ctx.plan = planCleanup(ctx.recorded, found, { keepSnapshots: opts.keepSnapshots, jobName: cleanupJobName(ctx.state.jobSpec), uid: ctx.state.jobSpec.uid });
+        ctx.plan = planCleanup(ctx.recorded, found, { keepSnapshots: opts.keepSnapshots, jobName: cleanupJobName(ctx.state.jobSpec), uid: ctx.state.jobSpec.uid,
+          image: ctx.state.jobSpec.image });
         await refuseMountedPvcs(ctx);
         task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
       },

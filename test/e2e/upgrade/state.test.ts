@@ -13,6 +13,7 @@ import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import type { KObject } from '../../../src/k8s/cluster.ts';
 import { applySealedRecord } from '../../support/kube/sealed.ts';
 import { stateConfigMap, type UpgradeState } from '../../../src/state/state.ts';
+import { dumpStateConfigMap, dumpStateName, type DumpState } from '../../../src/state/dump-state.ts';
 
 const test = suite('the upgrade\'s record and lock: refused when broken or foreign, one run at a time, a killed run taken over');
 const PASSWORD = 'State-E2E-S3cret';
@@ -96,6 +97,19 @@ test('a record made for another workload UID is refused by upgrade and --rollbac
       `circleci-postgresql found now (UID ${uid}, PVC ${pvc})`);
   }
   assert.is(await resourceVersions(cp, ns.record), rv, 'nothing changed');
+  // The same for the record of an upgrade by dump: its --rollback would scale and patch what a stale record names.
+  await cp.kubectl(['-n', ns.record, 'delete', 'configmap', STATE]);
+  const dump: DumpState = { version: 1, method: 'dump', workload: foreign.workload, workloadUid: foreign.workloadUid, pvc, container: 'postgresql', from: 13, fromVersion: '13.22', to: 15,
+    target: { kind: 'StatefulSet', name: 'circleci-postgresql-v15', pvc: 'data-circleci-postgresql-v15-0', service: 'circleci-postgresql-v15', image: 'bitnami/postgresql:15',
+      superuser: 'postgres', container: 'postgresql', md5Logins: true },
+    services: [], apps: foreign.apps, settings: [], jobs: 1, cutover: true, phase: 'cutover', history: [] };
+  await applySealedRecord(cp, dumpStateConfigMap(dumpStateName('circleci-postgresql'), ns.record, dump));
+  const rvDump = await resourceVersions(cp, ns.record);
+  const r = await kubectlPgupgrade(cp, ['upgrade', '-n', ns.record, '--rollback', '-y']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, `it records an upgrade of StatefulSet circleci-postgresql (UID ${foreign.workloadUid}, PVC ${pvc}), not of the StatefulSet`);
+  assert.is(await resourceVersions(cp, ns.record), rvDump, 'nothing changed');
+  await cp.kubectl(['-n', ns.record, 'delete', 'configmap', dumpStateName('circleci-postgresql')]);
 });
 
 test('two upgrades at once: exactly one proceeds, the other is refused naming the holder; the data ends upgraded and equal', async () => {

@@ -59,7 +59,7 @@ function found(): Found {
     paths: [paths.kept, paths.work],
   };
 }
-const opts = { keepSnapshots: false, jobName: 'pgupgrade-db-to-15-cleanup', uid: 1001 };
+const opts = { keepSnapshots: false, jobName: 'pgupgrade-db-to-15-cleanup', uid: 1001, image: 'bitnami/postgresql:15' };
 const names = (items: Array<{ kind: string; name: string }>) => items.map((i) => `${i.kind} ${i.name}`);
 
 test('the plan: directories first, then Jobs and their pods, probes, restored PVCs, the snapshot, and the record last', () => {
@@ -71,7 +71,7 @@ test('the plan: directories first, then Jobs and their pods, probes, restored PV
     'ConfigMap pgupgrade-fingerprint-db', 'ConfigMap pgupgrade-state-db',
   ]);
   assert.equal(names(p.keep), ['Pod pgupgrade-check-running']);
-  assert.match(p.remove[0]?.why ?? '', 'by Job pgupgrade-db-to-15-cleanup as UID 1001');
+  assert.match(p.remove[0]?.why ?? '', 'by Job pgupgrade-db-to-15-cleanup (image bitnami/postgresql:15) as UID 1001', 'the confirmation shows the image that runs with the data mounted');
 });
 
 test('look-alikes survive: a similar name with the labels, the exact name without them, another snapshot\'s objects', () => {

@@ -3,7 +3,8 @@ import type { Cluster } from '../../../k8s/cluster.ts';
 import { connectTask } from '../../../connect-task.ts';
 import { discover, DUMP_SOURCE, type SourceDiscovery } from '../../../discovery/discover.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
-import { CliError, ExitCode } from '../../../exit-codes.ts';
+import { CliError, ExitCode, usageError } from '../../../exit-codes.ts';
+import { bindingProblemOf } from '../../../state/state.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { loadFingerprint } from '../../../fingerprint/store.ts';
 import { compareFingerprints } from '../../../postgres/fingerprint.ts';
@@ -44,6 +45,9 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
         const s = parseDumpState(cm);
         // A dump upgrade rolled back already leaves the rollback to whatever came after it (an in-place upgrade).
         if (!s || s.phase === 'rolled-back') return;
+        // Bound like every other record: one for a workload deleted and made again (another UID or PVC) is refused.
+        const bound = bindingProblemOf(s, ctx.d, ctx.d.namespace, ctx.stateName);
+        if (bound) throw usageError(bound);
         ctx.state = s;
         ctx.resuming = true;
         task.title = `Found an upgrade by dump of ${refOf(ctx.state.workload)} to ${ctx.state.target.name} (PostgreSQL ${ctx.state.to}), phase "${ctx.state.phase}"`;
