@@ -4,7 +4,8 @@ import type { SqlRunner } from './fingerprint.ts';
  * A login role that lays the CVE-2018-1058 traps for the plugin's superuser sessions (issue of the hostile roles):
  * a `public.quote_ident(name)` and a `public.|| (name, text)` that match the plugin's arguments better than
  * pg_catalog's, and a cast of her table's rows to text (found by type, whatever the search_path), each making
- * `mallory` superuser when a superuser calls it; and a database of hers whose default
+ * `mallory` superuser when a superuser calls it; her own settings that break a per-line edit of the globals
+ * (SETTINGS_TRAP); and a database of hers whose default
  * search_path puts public first. On 10 to 14 anyone may create in public; from 15 a DBA has to grant it, as this
  * one did. e2e cases plant it before their fingerprint and assert that she is still NOSUPERUSER afterwards.
  */
@@ -25,9 +26,22 @@ create function public.mallory_row_text(public.mallory_notes) returns text ${tra
 create cast (public.mallory_notes as text) with function public.mallory_row_text(public.mallory_notes);
 reset role;`;
 
-/** Plants the role and her traps in postgres and in her own database `mallorys`. */
+/**
+ * Her settings that break a per-line edit of `pg_dumpall --globals-only` (issue 24): a multi-line search_path whose
+ * second line looks like the target superuser's `ALTER ROLE … WITH` (which the dump's rewrite drops), and a
+ * temp_tablespaces whose second line would then run as SQL as the target's superuser. She sets them herself.
+ */
+const SETTINGS_TRAP = `set role ${HOSTILE_ROLE};
+do $d$ begin
+  execute pg_catalog.format('alter role current_user set search_path = %L', E'a\nALTER ROLE ' operator(pg_catalog.||) session_user operator(pg_catalog.||) ' WITH x');
+  execute pg_catalog.format('alter role current_user set temp_tablespaces = %L', E'\n; ALTER ROLE ${HOSTILE_ROLE} SUPERUSER; --');
+end $d$;
+reset role;`;
+
+/** Plants the role, her settings and her traps in postgres and in her own database `mallorys`. */
 export async function plantHostileRole(sql: SqlRunner): Promise<void> {
   await sql('postgres', `create role ${HOSTILE_ROLE} login password 'mallory-pass-1'; grant create on schema public to ${HOSTILE_ROLE}`);
+  await sql('postgres', SETTINGS_TRAP);
   await sql('postgres', `create database mallorys owner ${HOSTILE_ROLE}`);
   await sql('mallorys', `grant create on schema public to ${HOSTILE_ROLE}`);
   for (const db of ['postgres', 'mallorys']) await sql(db, TRAPS);
