@@ -6,7 +6,7 @@ import { parseQuantity } from './quantity.ts';
 import { getJson, PARTIAL_METADATA } from './raw-http.ts';
 import { labelSelectorString, type LabelRequirement } from './selector.ts';
 import { retryRead } from './retry.ts';
-import type { AccessQuestion, Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
+import type { Cluster, ExecResult, KObject, ObjectRef, Pod, Pvc, Workload } from './cluster.ts';
 import { execSilenceMs } from './silence.ts';
 
 /** The only implementation of {@link Cluster}: client-node, configured from the context kubectl would use. */

@@ -3,6 +3,7 @@
  * each says of healing, and the merge patches that pause it and put it back exactly as it was. Pure.
  */
 import type { Manager } from './gitops.ts';
+import { parseImageRef } from './images.ts';
 
 export type OwnerKind = 'Application' | 'Kustomization' | 'HelmRelease';
 
@@ -32,6 +33,16 @@ export function ownerRefOf(m: Manager, workloadNs: string): OwnerRef | undefined
   if (!kind) return undefined;
   const namespace = m.namespace ?? (kind === 'Application' ? 'argocd' : workloadNs);
   return { apiVersion: API[kind], kind, namespace, name: m.name };
+}
+
+/** Every Argo CD and Flux object behind these managers, healing or not, each once: where the change must go in Git. */
+export function gitopsOwners(managers: Manager[], workloadNs: string): OwnerRef[] {
+  const out = new Map<string, OwnerRef>();
+  for (const m of managers) {
+    const ref = ownerRefOf(m, workloadNs);
+    if (ref) out.set(ownerKey(ref), ref);
+  }
+  return [...out.values()];
 }
 
 /** The owners behind the healing managers, each once. */
@@ -95,11 +106,24 @@ export function isPausedOwner(v: unknown): v is PausedOwner {
     (kind === 'Application' ? o.prior === undefined || (typeof o.prior === 'object' && o.prior !== null) : o.prior === undefined || typeof o.prior === 'boolean');
 }
 
-/** The change to make in Git after the upgrade so that the controller, once resumed, keeps the new image. */
-export function gitChange(owners: OwnerRef[], workload: string, image: string): string | undefined {
+/** Where an owner keeps the image, in a few words: what to edit in its Git source. */
+function whereInGit(o: OwnerRef, container: string, image: string): string {
+  const { repo, tag } = parseImageRef(image);
+  if (o.kind === 'HelmRelease') return `Flux HelmRelease ${o.namespace}/${o.name}: its spec.values (or the values file it names), image.repository: ${repo}, image.tag: "${tag ?? ''}"`;
+  if (o.kind === 'Kustomization') return `Flux Kustomization ${o.namespace}/${o.name}: the manifest in its source path, container ${container} image ${image} (or a kustomize images: entry name ${repo}, newTag "${tag ?? ''}")`;
+  return `Argo CD Application ${o.namespace}/${o.name}: the manifest or Helm values of its spec.source, container ${container} image ${image}`;
+}
+
+/**
+ * The change to make in Git after the upgrade so that the controller, once resumed, keeps the new image (and, with
+ * the 18 layout, the claim's new mount and PGDATA): one line per owner, where that owner keeps it.
+ */
+export function gitChange(owners: OwnerRef[], workload: string, image: string, opts: { container: string; relayout?: { fromMount: string; toMount: string; pgdata: string } }): string | undefined {
   if (!owners.length) return undefined;
-  return `GitOps manages ${workload}: set its image to ${image} in the Git source of ${owners.map(ownerKey).join(', ')} ` +
-    `(the manifest or the Helm values that ${owners.length > 1 ? 'they apply' : 'it applies'}), or its next sync puts the old image back`;
+  const layout = opts.relayout ? `; and in the same change the data's new place: mount the claim at ${opts.relayout.toMount} (it was ${opts.relayout.fromMount}), ` +
+    `PGDATA=${opts.relayout.pgdata}` : '';
+  return `GitOps manages ${workload}: set its image to ${image} in the Git source of ${owners.map(ownerKey).join(', ')}${layout}, or its next sync puts the old image back:\n` +
+    owners.map((o) => `  ${whereInGit(o, opts.container, image)}`).join('\n');
 }
 
 /**

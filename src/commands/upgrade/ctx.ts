@@ -8,7 +8,7 @@ import type { Shape } from '../../postgres/shape.ts';
 import type { Incompatible } from '../../postgres/workload.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
 import type { Discovery } from '../../discovery/discover.ts';
-import type { OwnerRef, PausedOwner } from '../../postgres/gitops-pause.ts';
+import type { PausedOwner } from '../../postgres/gitops-pause.ts';
 import type { PauseHooks } from './gitops.ts';
 
 /** What `upgrade` was asked to do. */
@@ -85,8 +85,6 @@ export interface UpgradeCtx extends CheckCtx {
   bumpedStopped?: boolean;
   /** --pause-gitops: the Argo CD/Flux objects that heal what the upgrade stops, to pause (found by the plan). */
   pauseOwners?: PausedOwner[];
-  /** The GitOps objects that manage the workload or its applications (for the change to make in Git afterwards). */
-  gitopsOwners?: OwnerRef[];
   /** Set when the recorded upgrade to this target is done and the workload runs it: exit 0, say so. */
   nothingToDo?: string;
 }

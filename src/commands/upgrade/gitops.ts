@@ -2,7 +2,7 @@ import type { ListrTask } from 'listr2';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { describeManager, gitopsRefusal, managersOfAll, type Manager } from '../../postgres/gitops.ts';
-import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading, type OwnerRef, type PausedOwner } from '../../postgres/gitops-pause.ts';
+import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading, type PausedOwner } from '../../postgres/gitops-pause.ts';
 import type { CheckCtx } from '../../preflight/context.ts';
 import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/gitops.ts';
 
@@ -10,8 +10,6 @@ import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/git
 export interface GitopsCtx extends Pick<CheckCtx, 'cluster' | 'd'> {
   /** --pause-gitops: the Argo CD/Flux objects that heal what the upgrade stops, to pause (found by the plan). */
   pauseOwners?: PausedOwner[];
-  /** The GitOps objects that manage the workload or its applications (for the change to make in Git afterwards). */
-  gitopsOwners?: OwnerRef[];
 }
 
 /** What a record keeps of the pause. */
@@ -50,7 +48,6 @@ export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean
   const raw = managersOfAll([ctx.d.workload, ...ctx.d.apps]);
   const readings = await readOwners(ctx.cluster, healingOwners(raw, ns));
   const managers = withReadings(raw, readings, ns);
-  ctx.gitopsOwners = readings.filter((r) => r.obj).map((r) => r.ref);
   if (!opts.pauseGitops) {
     const refusal = gitopsRefusal(managers, ns, !!opts.gitopsPaused);
     if (refusal) throw usageError(refusal);

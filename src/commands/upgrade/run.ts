@@ -17,7 +17,8 @@ import { checksText, summaryLine, validateNow, type ValidateReport } from '../..
 import type { ValidateFinding } from '../../postgres/validate.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 import { pauseLines } from './gitops.ts';
-import { gitChange } from '../../postgres/gitops-pause.ts';
+import { gitChange, gitopsOwners } from '../../postgres/gitops-pause.ts';
+import { managersOfAll } from '../../postgres/gitops.ts';
 
 /** What `upgrade -o json` prints at the end. */
 export interface UpgradeReport {
@@ -148,8 +149,9 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     verification: c.verification ?? null, leftRunning: c.leftRunning ?? [], timingsMs: timings, validation: { checks: validation.checks, summary: validation.summary },
   };
   const helmValues = helmImageValues(c.d.workload, s.targetImage);
-  const inGit = gitChange(c.gitopsOwners ?? s.pausedOwners ?? [], `${s.workload.kind}/${s.workload.name}`, s.targetImage);
-  await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}) }, (r) => [
+  // The objects that manage the database itself (its applications' owners have nothing to change).
+  const inGit = gitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), `${s.workload.kind}/${s.workload.name}`, s.targetImage, { container: s.container, relayout: s.relayout });
+  await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}), ...(inGit ? { gitChange: inGit } : {}) }, (r) => [
     `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
     r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows; ` +
       `row counts and content checksums per table, sequences, extensions, views, functions, indexes, large objects, roles):\n` +

@@ -70,8 +70,18 @@ test('a record\'s pausedOwners are checked before anything is patched from them'
 });
 
 test('the change to make in Git names the objects and the image', () => {
-  assert.is(gitChange([], 'StatefulSet/pg', 'postgres:15'), undefined);
-  assert.match(gitChange([argo], 'StatefulSet/pg', 'postgres:15') ?? '', 'set its image to postgres:15 in the Git source of Application argocd/shop');
+  const c = { container: 'postgresql' };
+  assert.is(gitChange([], 'StatefulSet/pg', 'postgres:15', c), undefined);
+  const text = gitChange([argo, kust, helm], 'StatefulSet/pg', 'bitnami/postgresql:15.8.0', c) ?? '';
+  assert.match(text, 'set its image to bitnami/postgresql:15.8.0 in the Git source of Application argocd/shop');
+  assert.match(text, 'Argo CD Application argocd/shop: the manifest or Helm values of its spec.source, container postgresql image bitnami/postgresql:15.8.0');
+  assert.match(text, 'a kustomize images: entry name bitnami/postgresql, newTag "15.8.0"');
+  assert.match(text, 'its spec.values (or the values file it names), image.repository: bitnami/postgresql, image.tag: "15.8.0"');
+  assert.not.match(text, 'PGDATA');
+  // The 18 layout: the claim's new mount and PGDATA belong in the same change, or the next sync mounts the old place.
+  const relayout = { fromMount: '/var/lib/postgresql/data', toMount: '/var/lib/postgresql', pgdata: '/var/lib/postgresql/18/docker' };
+  assert.match(gitChange([argo], 'StatefulSet/pg', 'postgres:18', { ...c, relayout }) ?? '',
+    'mount the claim at /var/lib/postgresql (it was /var/lib/postgresql/data), PGDATA=/var/lib/postgresql/18/docker');
 });
 
 test('after a dump, the change to make in Git: the new instance in, the Services to it, the old one stopped', () => {

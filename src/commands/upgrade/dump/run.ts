@@ -11,7 +11,8 @@ import { createValidateTasks } from '../../../validation/tasks.ts';
 import { checksText, summaryLine, validateNow } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
 import { pauseLines } from '../gitops.ts';
-import { dumpGitChange, ownerKey } from '../../../postgres/gitops-pause.ts';
+import { dumpGitChange, gitopsOwners, ownerKey } from '../../../postgres/gitops-pause.ts';
+import { managersOfAll } from '../../../postgres/gitops.ts';
 import { stoppedNotes, withStoppedNotes } from './stopped.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
 import { dumpSourceNotes, keepsSourceRunning, SUPERUSER_SECRET_KEY } from '../../../postgres/dump-source.ts';
@@ -91,7 +92,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
     r.verification ? `Verified: ${r.verification}.` : '',
-    s.cutover ? dumpGitChange(c.gitopsOwners ?? s.pausedOwners ?? [], { source: `${s.workload.kind}/${s.workload.name}`, sourceStopped: !keepsSourceRunning(s),
+    s.cutover ? dumpGitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), { source: `${s.workload.kind}/${s.workload.name}`, sourceStopped: !keepsSourceRunning(s),
       target: `${s.target.kind.toLowerCase()}/${s.target.name}`, services: s.services.map((x) => x.name) }) ?? '' : '',
     s.ownersResumedAt ? `Resumed as they were: ${(s.pausedOwners ?? []).map(ownerKey).join(', ')}.` : '',
     r.timingsMs.downtime ? `Downtime (applications down → ready again): ${(r.timingsMs.downtime / 1000).toFixed(1)} s.` : '',
