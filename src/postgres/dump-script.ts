@@ -83,8 +83,20 @@ Q="${TARGET_CONTENT_SQL}"
 C=$(q dst) || exit 31
 [ -z "$C" ] || { echo "the target is not empty ($C): a dump is loaded into an empty instance only; nothing was written" >&2; exit 30; }
 say "source $SV (read-only session), target empty; globals first"
+# Without NOTICEs (a role's setting naming a tablespace that does not exist is one): a failure's last lines are the error.
 R=$(restrict) || exit 42
-printf '%s\\n%s\\n' "$R" "$G" | dst psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null || exit 42
+printf '%s\\nSET client_min_messages = warning;\\n%s\\n' "$R" "$G" | dst psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f - >/dev/null || exit 42
+# pg_restore -v names each table as its data goes in: counted into a progress line (the first few, then every 50th).
+# Its other verbose lines (known by their verbs) are dropped; anything else (errors in every release's wording, what
+# follows them) passes to stderr.
+restored() { n=0; while IFS= read -r l; do case "$l" in
+  'pg_restore: processing data for table '*) n=$((n + 1)); if [ "$n" -le 3 ] || [ $((n % 50)) -eq 0 ]; then say "database $i: table $n of about $NT"; fi ;;
+  'pg_restore: creating '*|'pg_restore: processing '*|'pg_restore: connecting '*|'pg_restore: executing '*|'pg_restore: implied '*|'pg_restore: launching '*|\\
+  'pg_restore: finished '*|'pg_restore: entering '*|'pg_restore: transferring '*|'pg_restore: setting owner '*|'pg_restore: disabling triggers '*|\\
+  'pg_restore: enabling triggers '*|'pg_restore: reducing dependencies '*|'pg_restore: restoring large object'*|'pg_restore: restored '*) ;;
+  *) printf '%s\\n' "$l" >&2 ;;
+esac; done; }
+QT="select count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname !~ '^pg_'"
 W=$(mktemp -d) || exit 91
 # The schema dump and its list are removed whatever ends the load: a failed restore as much as the last database.
 at_exit 'rm -rf "$W"'
@@ -93,7 +105,8 @@ while IFS= read -r b && [ -n "$b" ]; do
   i=$((i + 1)); dec "$b"; export PGDATABASE="$v"
   CREATE=-C; [ "$v" = postgres ] && CREATE=
   T0=$(date +%s)
-  say "loading database $i"
+  NT=$(src psql -X -w -A -t -c "$QT" 2>/dev/null) || NT='?'
+  say "loading database $i ($NT tables)"
   if [ -z "$K" ]; then
     if [ -n "$CREATE" ]; then
       # The database first, with its own properties (pg_dump's DATABASE entries of a schema-only dump, which is
@@ -104,13 +117,15 @@ while IFS= read -r b && [ -n "$b" ]; do
     fi
     # One transaction: under wal_level=minimal, tables made in it are filled and indexed without WAL. The database
     # by PGDATABASE (-d '' leaves it to the environment: a name that reads as a connection string stays a name).
-    { src pg_dump -w -Fc -Z 0; echo $? > "$W/rc"; } | dst pg_restore -w --exit-on-error --single-transaction -d '' || exit 41
+    { src pg_dump -w -Fc -Z 0; echo $? > "$W/rc"; } | { dst pg_restore -v -w --exit-on-error --single-transaction -d '' 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
+    [ "$(cat "$W/rrc")" = 0 ] || exit 41
     [ "$(cat "$W/rc")" = 0 ] || exit 40
   else
     rm -rf "$K/$i"
     src pg_dump -w -Fd -j "$J" -f "$K/$i" || exit 40
     printf '%s\\n' "$b" > "$K/$i.name"
-    dst pg_restore -w -j "$J" --exit-on-error $CREATE -d postgres "$K/$i" || exit 41
+    { dst pg_restore -v -w -j "$J" --exit-on-error $CREATE -d postgres "$K/$i" 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
+    [ "$(cat "$W/rrc")" = 0 ] || exit 41
   fi
   say "database $i restored in $(( $(date +%s) - T0 )) s"
 done
@@ -122,11 +137,12 @@ say "done: $i databases"`;
  * any other line.
  */
 export function loadProgress(line: string, dbs: string[]): string | undefined {
-  const m = /^pgupgrade: (?:loading database (\d+)|database (\d+) restored in (\d+) s)$/.exec(line.trim());
+  const m = /^pgupgrade: (?:loading database (\d+)(?: \((\d+|\?) tables\))?|database (\d+) restored in (\d+) s|database (\d+): table (\d+) of about (\d+|\?))$/.exec(line.trim());
   if (!m) return undefined;
-  const i = Number(m[1] ?? m[2]);
+  const i = Number(m[1] ?? m[3] ?? m[5]);
   const which = `database ${dbs[i - 1] ?? '?'} (${i} of ${dbs.length})`;
-  return m[1] ? `loading ${which}` : `${which} restored in ${m[3]} s`;
+  if (m[6]) return `loading ${which}: table ${m[6]} of about ${m[7]}`;
+  return m[1] ? `loading ${which}${m[2] && m[2] !== '?' ? `, ${m[2]} tables` : ''}` : `${which} restored in ${m[4]} s`;
 }
 
 /** DUMP_RESTORE_SCRIPT's stdin: both passwords, the globals, each database, base64 a line, then an empty line. */

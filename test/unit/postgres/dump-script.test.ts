@@ -29,7 +29,11 @@ test('every session on the source is read-only, and every dump tool runs through
   const dumps = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bpg_dump\b -[^-]/.test(l));
   assert.is(dumps.length, 3, 'the database\'s own entries (schema only), streamed, and kept');
   for (const line of dumps) assert.match(line, /\bsrc pg_dump\b/, line);
-  assert.not.match(DUMP_RESTORE_SCRIPT, /\bsrc (psql|pg_restore)\b -/, 'nothing but reads goes to the source');
+  assert.not.match(DUMP_RESTORE_SCRIPT, /\bsrc pg_restore\b/, 'nothing but reads goes to the source');
+  // psql on the source only counts its tables, for the progress lines (a read, in its read-only session).
+  const reads = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bsrc psql\b/.test(l));
+  assert.equal(reads.map((l) => l.trim()), ['NT=$(src psql -X -w -A -t -c "$QT" 2>/dev/null) || NT=\'?\''], 'nothing but reads goes to the source');
+  assert.match(DUMP_RESTORE_SCRIPT, 'QT="select count(*) from pg_catalog.pg_class');
   assert.not.match(DUMP_RESTORE_SCRIPT, /\bdst pg_dump\b/);
 });
 
@@ -45,7 +49,7 @@ test('the target is checked before anything is written to it: one server, the to
 
 test('streamed, each database loads in one transaction (no WAL under wal_level=minimal); the database itself is made before it, by name', () => {
   const lines = DUMP_RESTORE_SCRIPT.split('\n');
-  const stream = lines.find((l) => l.includes('| dst pg_restore')) ?? '';
+  const stream = lines.find((l) => l.includes('| { dst pg_restore')) ?? '';
   assert.match(stream, 'src pg_dump -w -Fc -Z 0;');
   assert.match(stream, "--single-transaction -d ''", 'the name from PGDATABASE: one that reads as a connection string stays a name');
   assert.not.match(stream, ' -C ', 'CREATE DATABASE cannot run inside a transaction block');
@@ -70,7 +74,7 @@ test('the globals go to a psql restricted by a random key where it has \\restric
   const lines = DUMP_RESTORE_SCRIPT.split('\n');
   const feed = lines.findIndex((l) => l.includes('| dst psql'));
   assert.is(lines[feed - 1], 'R=$(restrict) || exit 42');
-  assert.match(lines[feed] ?? '', `printf '%s\\n%s\\n' "$R" "$G" | dst psql`, 'the key\'s line first, then the globals');
+  assert.match(lines[feed] ?? '', `printf '%s\\nSET client_min_messages = warning;\\n%s\\n' "$R" "$G" | dst psql`, 'the key\'s line first, then the globals');
 });
 
 test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => {
@@ -83,22 +87,31 @@ test('the scripts are POSIX sh (the images\' /bin/sh is dash), not bash', () => 
 test('the load\'s progress: which database it loads and how long one took, named from the list (the script prints only its place)', () => {
   const dbs = ['app1', 'postgres', 'we ird'];
   assert.is(loadProgress('pgupgrade: loading database 3', dbs), 'loading database we ird (3 of 3)');
+  assert.is(loadProgress('pgupgrade: loading database 3 (120 tables)', dbs), 'loading database we ird (3 of 3), 120 tables');
+  assert.is(loadProgress('pgupgrade: loading database 3 (? tables)', dbs), 'loading database we ird (3 of 3)');
+  assert.is(loadProgress('pgupgrade: database 3: table 50 of about 120', dbs), 'loading database we ird (3 of 3): table 50 of about 120');
   assert.is(loadProgress('pgupgrade: database 1 restored in 12 s\n', dbs), 'database app1 (1 of 3) restored in 12 s');
   assert.is(loadProgress('pgupgrade: source 160004 (read-only session), target empty; globals first', dbs), undefined);
   assert.is(loadProgress('pgupgrade: still working', dbs), undefined);
-  assert.match(DUMP_RESTORE_SCRIPT, 'say "loading database $i"');
+  assert.match(DUMP_RESTORE_SCRIPT, 'say "loading database $i ($NT tables)"');
 });
 
 /**
  * The client tools as shell functions, for the script's own logic under sh: the source and the target answer as
- * two servers, the target is empty, the schema dump is a file; pg_restore of the database's entries exits with
- * $RESTORE_RC (1: the restore fails, as a target that runs out of space does).
+ * two servers, the target is empty, the schema dump is a file; pg_restore of the data (-v) names four tables as
+ * pg_restore -v does, and exits with $RESTORE_RC (1: the restore fails, as a target that runs out of space does).
  */
 const TOOLS = `psql() { case "$1" in --version) echo 'psql (PostgreSQL) 17.6'; return;; esac
+  case "$*" in *"relkind = 'r'"*) echo 3; return;; esac
   case "$Q" in *system_identifier*) if [ "$PGHOST" = src ]; then echo 'on 150004 1'; else echo 'off 170000 2'; fi;; esac; }
 pg_dump() { case "$1" in --version) echo 'pg_dump (PostgreSQL) 17.6'; return;; esac
   stub_o=; for a; do [ "$stub_o" = -f ] && { echo schema > "$a"; return; }; stub_o=$a; done; }
-pg_restore() { case "$1" in -l) return;; esac; cat >/dev/null; return "$RESTORE_RC"; }
+pg_restore() { case "$1" in -l) return;; esac; case " $* " in *' -v '*) ;; *) return 0;; esac; cat >/dev/null
+  printf '%s\\n' 'pg_restore: connecting to database for restore' 'pg_restore: creating TABLE "public.a"' >&2
+  for t in a b c d; do echo "pg_restore: processing data for table \\"public.$t\\"" >&2; done
+  [ "$RESTORE_RC" = 0 ] || printf '%s\\n' 'pg_restore: error: could not execute query: ERROR:  no space left' 'Command was: COPY public.d FROM stdin;' >&2
+  echo 'pg_restore: creating INDEX "public.a_pkey"' >&2
+  return "$RESTORE_RC"; }
 `;
 
 /** DUMP_RESTORE_SCRIPT (with its heartbeat) run by sh on database `app`, its TMPDIR a fresh directory. */
@@ -117,7 +130,12 @@ test('the schema dump in the target pod\'s /tmp is removed whatever ends the loa
       const r = loadIn(tmp, rc);
       assert.is(r.signal, null, 'the heartbeat stops with the script');
       assert.is(r.status, status, r.stderr + r.stdout);
-      assert.match(r.stdout, 'loading database 1');
+      assert.match(r.stdout, 'loading database 1 (3 tables)');
+      // pg_restore -v: each table counted (the first three, then every 50th), its other verbose lines dropped, its errors kept.
+      assert.match(r.stdout, 'database 1: table 3 of about 3');
+      assert.not.match(r.stdout, 'table 4 of');
+      assert.not.match(r.stderr, /creating (TABLE|INDEX)|connecting to database|processing data/);
+      if (rc) assert.match(r.stderr, 'pg_restore: error: could not execute query: ERROR:  no space left\nCommand was: COPY public.d FROM stdin;');
       assert.equal(fs.readdirSync(tmp), [], `restore exit ${rc}: nothing left in TMPDIR`);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
