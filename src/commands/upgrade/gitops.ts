@@ -63,10 +63,15 @@ export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean
   ctx.pauseOwners = healingOwners(healing, ns).map((ref) => priorOf(ref, readings.find((r) => ownerKey(r.ref) === ownerKey(ref))?.obj ?? {}));
 }
 
-/** What the confirmation and the dry run say of the pause. */
-export function pauseLines(ctx: GitopsCtx): string[] {
+/**
+ * What the confirmation and the dry run say of the pause; `inGit`: the change to make in Git meanwhile, since the
+ * resumed controllers apply Git again (a source that still says the old image or instance would be put back).
+ */
+export function pauseLines(ctx: GitopsCtx, inGit?: string): string[] {
   const owners = ctx.pauseOwners ?? [];
-  return owners.map((o, i) => `  ${i ? '            ' : 'gitops      '} ${describePause(o)}`);
+  if (!owners.length) return [];
+  return [...owners.map((o, i) => `  ${i ? '            ' : 'gitops      '} ${describePause(o)}`),
+    ...(inGit ? [`  in Git       before the upgrade ends (they are resumed then, and apply Git again): ${inGit.split('\n')[0]}`] : [])];
 }
 
 /** Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run pauses again. */

@@ -74,7 +74,7 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     ...(ctx.leftRunning?.length ? [`  left running ${ctx.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app; they may write ` +
       `until the database stops (the snapshot holds it), and fail meanwhile; stop them too with --app <kind>/<name>`] : []),
     ...gitopsWarning(ctx.d.managers),
-    ...pauseLines(ctx),
+    ...pauseLines(ctx, gitChange(gitopsOwners(managersOfAll([ctx.d.workload]), ctx.d.namespace), `${s.workload.kind}/${s.workload.name}`, s.targetImage, { container: s.container, relayout: s.relayout })),
     ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
   ].join('\n'));
   await confirmOrStop(assumeYes, 'upgrade stops the database');

@@ -32,6 +32,7 @@ test('--method dump --pause-gitops: both paused while it runs, dumped into 15, b
     assert.match(out, `add the new instance to it (kubectl get statefulset/${TARGET} -o yaml`);
     assert.match(out, new RegExp(`point Service ([\\w-]+, )*${STS}(, [\\w-]+)* at the new instance's pods`), out);
     assert.match(out, `set StatefulSet/${STS}'s replicas to 0`);
+    assert.match(out, 'in Git       before the upgrade ends (they are resumed then, and apply Git again): GitOps manages StatefulSet/circleci-postgresql', 'the confirmation names the change for Git');
     assert.equal(seen, { argo: true, flux: true }, 'both were seen paused while the upgrade ran');
     await assertPutBack(cp, w);
     assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);

@@ -66,8 +66,9 @@ test('--pause-gitops: both paused while it runs, upgraded to 15, both put back e
   assert.match(out, `Pause the GitOps controllers: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
   assert.match(out, `Resumed as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
   assert.match(out, 'set its image to');
+  assert.match(out, 'in Git       before the upgrade ends (they are resumed then, and apply Git again): GitOps manages StatefulSet/circleci-postgresql', 'the confirmation names the change for Git');
   assert.match(out, `Argo CD Application ${w.ns}/shop: the manifest or Helm values of its spec.source, container postgresql image`, 'where in Git, per owner');
-  assert.match(out, `Flux Kustomization ${w.ns}/apps: the manifest in its source path`);
+  assert.not.match(out, `Flux Kustomization ${w.ns}/apps: the manifest`, 'the application\'s own Kustomization has nothing to change in Git');
   assert.equal(seen, { argo: true, flux: true }, 'both were seen paused while the upgrade ran');
   await assertPutBack(cp, w);
   assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);

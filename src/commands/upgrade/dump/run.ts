@@ -26,6 +26,13 @@ const listOptions = (ctx: CommandContext) => {
   return { renderer, fallbackRenderer: 'simple' as const, exitOnError: true, collectErrors: false as const, registerSignalListeners: false };
 };
 
+/** After a cutover, the change to make in Git for the Argo CD/Flux objects that manage the source, or undefined. */
+function gitChangeOf(c: DumpCtx): string | undefined {
+  const s = dst(c);
+  return s.cutover ? dumpGitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), { source: `${s.workload.kind}/${s.workload.name}`,
+    sourceStopped: !keepsSourceRunning(s), target: `${s.target.kind.toLowerCase()}/${s.target.name}`, services: s.services.map((x) => x.name) }) : undefined;
+}
+
 function confirmText(c: DumpCtx): string {
   const s = dst(c);
   return ['', `About to upgrade PostgreSQL by dump and restore into ${s.target.existing ? 'an existing' : 'a new'} instance (the applications stop meanwhile; the old instance is only read):`,
@@ -36,7 +43,7 @@ function confirmText(c: DumpCtx): string {
       : [`  new instance ${s.target.kind} ${s.target.name}, ${s.target.image}, PVC ${s.target.pvc}, superuser ${s.target.superuser}`]),
     ...(keepsSourceRunning(s) ? [`  old instance left running after the cutover: it has no volume (its data is in its container's writable layer)`] : []),
     ...(s.target.secret ? [`  new Secret   ${s.target.secret}: the superuser's password, read from the source's manifest (never shown)`] : []),
-    ...pauseLines(c),
+    ...pauseLines(c, gitChangeOf(c)),
     `  applications ${s.apps.length ? s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ') : 'none match the selector'}`,
     ...(c.leftRunning?.length ? [`  other clients ${c.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app. Once the applications are down ` +
       `the source is made read-only and their sessions are ended: their writes fail until the cutover (or --rollback); stop them too with --app <kind>/<name>`] : []),
@@ -92,8 +99,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
     r.verification ? `Verified: ${r.verification}.` : '',
-    s.cutover ? dumpGitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), { source: `${s.workload.kind}/${s.workload.name}`, sourceStopped: !keepsSourceRunning(s),
-      target: `${s.target.kind.toLowerCase()}/${s.target.name}`, services: s.services.map((x) => x.name) }) ?? '' : '',
+    gitChangeOf(c) ?? '',
     s.ownersResumedAt ? `Resumed as they were: ${(s.pausedOwners ?? []).map(ownerKey).join(', ')}.` : '',
     r.timingsMs.downtime ? `Downtime (applications down → ready again): ${(r.timingsMs.downtime / 1000).toFixed(1)} s.` : '',
     ...r.whyItMatters.map((n) => `Why it matters: ${n}.`),
