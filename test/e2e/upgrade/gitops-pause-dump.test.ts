@@ -42,8 +42,13 @@ test('--method dump --pause-gitops: both paused while it runs, dumped into 15, b
     assert.is(await replicas(cp, w.ns, `sts/${STS}`), '0', 'the old instance stays stopped');
   }));
 
-test('--method dump --pause-gitops killed with the applications down: both stay paused; --rollback puts them back and the data on 13', () =>
+test('--method dump --pause-gitops: Ctrl-C just after the pause puts both back; killed later with the applications down, both stay paused; --rollback puts them back and the data on 13', () =>
   inWorld('gitops-dump-rb', async (cp, w) => {
+    const stopped = await runUntil(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'], /✔ Pause the GitOps controllers: /,
+      async (kill) => kill('SIGINT'));
+    assert.is(stopped.code, 130, stopped.out);
+    await assertPutBack(cp, w);
+    // The recorded run resumes: it pauses them again (from the values recorded the first time) before the applications stop.
     const killed = await runUntil(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'], /✔ Scale the applications down/,
       async (kill) => kill('SIGKILL'));
     assert.match(killed.out, `Pause the GitOps controllers: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
