@@ -1,4 +1,5 @@
 import { parseConfigPaths, type ConfigPathLine } from './config-paths.ts';
+import { parseTablespaces, type TablespaceFacts } from './tablespaces.ts';
 /** What the server says about itself (SERVER_SQL), parsed. */
 export interface ServerFacts {
   versionNum: number;
@@ -18,6 +19,8 @@ export interface ServerFacts {
   clients: Array<{ user: string | null; database: string | null; application: string; address: string | null }>;
   /** Configuration lines under PGDATA that name PGDATA by its absolute path (config-paths.ts); undefined: not asked. */
   configPaths?: ConfigPathLine[];
+  /** The user tablespaces and their locations (undefined: the server did not say). */
+  tablespaces?: TablespaceFacts[];
 }
 
 /** One pg_database row. */
@@ -110,6 +113,7 @@ export function parseServerFacts(json: string): ServerFacts {
     slots: r.slots as ServerFacts['slots'],
     clients: r.clients as ServerFacts['clients'],
     configPaths: parseConfigPaths(r.config_paths),
+    tablespaces: parseTablespaces(r.tablespaces),
   };
 }
 

@@ -1,4 +1,5 @@
 import { CONFIG_PATHS_SQL } from './config-paths.ts';
+import { TABLESPACES_SQL } from './tablespaces.ts';
 import { JIT_OFF_PSQL_ARGS, JIT_OFF_PSQL_LINES, sessionOptions } from './session.ts';
 
 /**
@@ -27,6 +28,7 @@ export const SERVER_SQL = `select json_build_object(
  'prepared', (select count(*) from pg_prepared_xacts),
  'slots', (select coalesce(json_agg(json_build_object('name', slot_name, 'type', slot_type, 'database', database)), '[]') from pg_replication_slots),
  'config_paths', ${CONFIG_PATHS_SQL},
+ 'tablespaces', ${TABLESPACES_SQL},
  'clients', (select coalesce(json_agg(json_build_object('user', usename, 'database', datname, 'application', application_name,
     'address', host(client_addr))), '[]') from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid())
 )`;

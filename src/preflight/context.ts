@@ -3,6 +3,7 @@ import type { SourceDiscovery } from '../discovery/discover.ts';
 import type { Mode } from '../server/gather.ts';
 import type { Evidence } from './evaluate.ts';
 import type { Probe } from '../probe/probe.ts';
+import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { usageError } from '../exit-codes.ts';
 import { upgradePathProblem, type Method } from '../postgres/versions.ts';
 import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
@@ -21,6 +22,8 @@ export interface CheckCtx {
   credentialsError?: string;
   /** --method dump: pg_hba.conf refuses the superuser over the pod's address, the way the load connects. */
   remoteLoginError?: string;
+  /** The Argo CD/Flux objects that the workload's and its applications' markers name, as read (403/404: judged by the markers). */
+  ownerReadings?: OwnerReading[];
   volume?: VolumeFacts;
   probe?: Probe;
   /** The data's major when the pod told it by refusing the data (a crash-looping bumped image). */

@@ -1,4 +1,5 @@
-import { describeManager, managersOfAll } from '../postgres/gitops.ts';
+import { managedBy } from './managed-by.ts';
+import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { bitnamiTargetNote } from '../postgres/images.ts';
 import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
 import { estimateDowntime, initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, verifyPgUpgradeRules, type Finding, type WorkloadWaits } from '../postgres/rules.ts';
@@ -8,6 +9,7 @@ import { verifyTypeRules } from '../postgres/rules-types.ts';
 import { dumpSourceFindings } from '../postgres/dump-source.ts';
 import { verifyLoadCode } from '../postgres/load-code.ts';
 import { verifyConfigPaths } from '../postgres/config-paths.ts';
+import { verifyTablespaces } from '../postgres/tablespaces.ts';
 import { verifyLibcFamily } from '../postgres/libc.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
@@ -30,6 +32,8 @@ export interface Evidence {
   credentialsError?: string;
   /** --method dump: pg_hba.conf refuses the superuser over the pod's address (the load's way in). */
   remoteLoginError?: string;
+  /** The Argo CD/Flux objects behind the markers, as read (check judges them as upgrade does). */
+  ownerReadings?: OwnerReading[];
   volume?: VolumeFacts;
   pathProblem?: string;
   /** No published image carries both majors, and none was named. */
@@ -66,23 +70,10 @@ export function verifyVolumeUsers(e: Evidence): Finding[] {
   const out = [users.length
     ? f('volume-users', 'Only the database mounts its volume', 'fail', `pods mounting PVC ${e.d.pvc?.metadata.name}: ${users.join(', ')}`, 'delete or scale down those pods; the upgrade cannot detach the volume while they run')
     : f('volume-users', 'Only the database mounts its volume', 'pass', `only ${e.d.pod?.metadata.name ?? 'the database pod'}`)];
-  out.push(managedBy(e));
+  out.push(managedBy(e, e.ownerReadings));
   return out;
 }
 
-/** Argo CD or Flux on the database or its applications (upgrade refuses them unless --gitops-paused); Helm and other field managers noted. */
-function managedBy(e: Evidence): Finding {
-  const all = managersOfAll([e.d.workload, ...e.d.apps]);
-  const ns = e.d.namespace;
-  const healing = all.filter((m) => m.heals);
-  if (healing.length) {
-    return f('managed-by', 'No controller reverts the image', 'warn', `${healing.map((m) => describeManager(m, ns)).join('; ')}: it would scale the database or ` +
-      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused', 'pause it (the command above), then upgrade with --gitops-paused; or upgrade with --pause-gitops: the plugin pauses and resumes it');
-  }
-  return e.d.managers.length
-    ? f('managed-by', 'No controller reverts the image', 'warn', `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`, 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade')
-    : f('managed-by', 'No controller reverts the image', 'pass', 'no Helm, Argo CD or Flux markers');
-}
 
 /** What pg_controldata says of the stopped cluster. */
 export function verifyControlData(e: Evidence): Finding[] {
@@ -171,7 +162,7 @@ export function evaluate(e: Evidence): Finding[] {
     const from = majorOf(String(e.server.versionNum));
     const input = { from, to: e.to, method: e.method, server: e.server, databases: e.databases, targetIsStock: e.targetIsStock };
     out.push(verifyLocales(input), ...verifyLibc(e), verifyExtensions(input), verifyPasswords(input), ...verifyPgUpgradeRules(input), ...verifyTypeRules(input),
-      ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory));
+      ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory), ...verifyTablespaces(e.server.tablespaces, e.method, e.server.dataDirectory, e.d.mountPath));
   }
   if (e.volume) {
     out.push(verifySpace(e.volume, e.method, e.d.pvc?.capacityBytes, e.volume.reflink));

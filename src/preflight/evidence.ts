@@ -17,7 +17,7 @@ export function evidenceOf(c: CheckCtx, opts: CheckOptions): Evidence {
     serverImage: named ?? targetImageFor(c.d.image, opts.to),
     targetIsStock: opts.image === undefined || isKnownRepo(opts.image) || targetImage.startsWith('tianon/postgres-upgrade:'),
     access: c.access, snapshotDrivers: c.snapshotDrivers, server: c.server, databases: c.databases,
-    credentialsError: c.credentialsError, remoteLoginError: c.remoteLoginError, volume: c.volume,
+    credentialsError: c.credentialsError, remoteLoginError: c.remoteLoginError, ownerReadings: c.ownerReadings, volume: c.volume,
     imageProblem, workloadImage: opts.workloadImage,
     pathProblem: from === undefined ? undefined : upgradePathProblem(from, opts.to, opts.method),
     offline: c.probe ? { probe: c.probe.pod, image: c.probe.image, controlData: c.controlData, serverError: c.serverError, pgUpgradeCheck: c.pgUpgradeCheck } : undefined,

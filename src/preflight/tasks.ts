@@ -9,6 +9,9 @@ import { createOfflineTasks } from './offline.ts';
 import { incompatibleAdvice, incompatibleImage } from '../discovery/crash-loop.ts';
 import { blockingError } from '../exit-codes.ts';
 import { isLive, verifyTarget, type CheckCtx, type CheckOptions } from './context.ts';
+import { managersOfAll } from '../postgres/gitops.ts';
+import { healingOwners, ownerKey } from '../postgres/gitops-pause.ts';
+import { readOwners } from '../steps/gitops.ts';
 
 export type { CheckCtx, CheckOptions } from './context.ts';
 
@@ -37,6 +40,14 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
         ctx.access = perms.map((permission, i) => ({ permission, allowed: answers[i] === true }));
         ctx.snapshotDrivers = await ctx.cluster.snapshotClassDrivers().catch(() => undefined);
         task.title = `Ask the apiserver what this user may do: ${answers.filter(Boolean).length} of ${perms.length} permissions granted`;
+      },
+    },
+    {
+      title: 'Read the Argo CD and Flux objects that manage the workload or its applications',
+      task: async (ctx, task) => {
+        const refs = healingOwners(managersOfAll([ctx.d.workload, ...ctx.d.apps]), ctx.d.namespace);
+        ctx.ownerReadings = await readOwners(ctx.cluster, refs);
+        task.title = `Read the Argo CD and Flux objects: ${refs.length ? ctx.ownerReadings.map((r) => (r.obj ? `${ownerKey(r.ref)}: ${r.why}` : r.why)).join('; ') : 'none named'}`;
       },
     },
     { title: 'Read the superuser password from its Secret', enabled: isLive, task: async (ctx) => void (ctx.password = await readPassword(ctx.cluster, ctx.d)) },

@@ -106,6 +106,11 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
   // An include by PGDATA's absolute path: the in-place Job holds the cluster under another name, where it would not resolve.
   await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'sh', '-c', 'mkdir "$PGDATA/conf.d" && echo "work_mem = \'8MB\'" > "$PGDATA/conf.d/w.conf" && echo "include_dir = \'$PGDATA/conf.d\'" >> "$PGDATA/postgresql.conf"']);
   await sql('postgres', 'SELECT pg_reload_conf()');
+  // Tablespaces inside PGDATA and off the volume (both fail in place), and one on the volume beside PGDATA (fine).
+  await cp.kubectl(['-n', ns.broken, 'exec', broken, '--', 'sh', '-c', 'mkdir "$PGDATA/tbs_in" /tmp/tbs_off /var/lib/postgresql/data/tbs_ok && chown postgres:postgres "$PGDATA/tbs_in" /tmp/tbs_off /var/lib/postgresql/data/tbs_ok']);
+  for (const [name, at] of [['inpgdata', '/var/lib/postgresql/data/pgdata/tbs_in'], ['offvolume', '/tmp/tbs_off'], ['beside', '/var/lib/postgresql/data/tbs_ok']]) {
+    await sql('postgres', `CREATE TABLESPACE ${name} LOCATION '${at}'`);
+  }
   // The volume root as a fresh ext4 filesystem has it: root's, 0755. Then the namespace turns restricted.
   await cp.kubectl(['-n', ns.rootvol, 'exec', rootvol, '--', 'chmod', '0755', '/var/lib/postgresql/data']);
   await cp.kubectl(['label', 'ns', ns.rootvol, 'pod-security.kubernetes.io/enforce=restricted']);
@@ -148,6 +153,7 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   assert.equal(validateSchema(schema, report), []);
   assert.is(report.summary.fail, 0);
   assert.is(status(report, 'config-paths').status, 'pass');
+  assert.is(status(report, 'tablespaces').found, 'none but the built-in ones');
   assert.is((report.discovery.superuser as { user: string }).user, 'admin');
   assert.is(report.discovery.pgdata, '/var/lib/postgresql/data/pgdata');
   const y = load((await check(cp, ['-n', ns.official, '--to', '17', '-o', 'yaml'])).stdout) as Report;
@@ -180,13 +186,15 @@ test('a database built to fail: collation, prepared transaction, postfix operato
   const rep = JSON.parse(r.stdout) as Report;
   assert.equal(validateSchema(schema, rep), []);
   const fails: Record<string, string> = { initdb: 'odd', 'prepared-transactions': '1 prepared', 'replication-slots': 'cdc', leftovers: 'pgdata-12',
-    'database-names': '"two\\nlines"', 'config-paths': "postgresql.conf:" };
+    'database-names': '"two\\nlines"', 'config-paths': "postgresql.conf:", tablespaces: 'inpgdata at /var/lib/postgresql/data/pgdata/tbs_in' };
   for (const [id, word] of Object.entries(fails)) {
     const c = status(rep, id);
     assert.is(c.status, 'fail', id);
     assert.ok(c.found.includes(word), `${id} names ${word}: ${c.found}`);
     assert.ok((c.fix ?? '').length > 20, `${id} has a fix`);
   }
+  assert.match(status(rep, 'tablespaces').found, 'off the data volume mounted at /var/lib/postgresql/data: offvolume at /tmp/tbs_off');
+  assert.not.match(status(rep, 'tablespaces').found, 'beside');
   assert.is(status(rep, 'passwords').status, 'warn');
   assert.match(status(rep, 'passwords').found, 'legacy');
   assert.match(status(rep, 'postfix-operators').found, 'postgres (1): public.#!#(bigint, NONE)');

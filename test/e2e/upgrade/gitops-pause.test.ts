@@ -34,6 +34,11 @@ test('without --pause-gitops: refused before any downtime, naming both objects a
   assert.match(out, 'Application read: automated sync with selfHeal');
   assert.not.match(out, 'HelmRelease db', 'the suspended HelmRelease is read and does not heal: not refused');
   assert.match(out, '--pause-gitops');
+  // check judges them as upgrade does: the Application read as healing, the suspended HelmRelease not reported.
+  const check = await pgupgrade(cp, ['check', '-n', w.ns, '--to', '15', '-o', 'json']);
+  const managed = (JSON.parse(check.stdout) as { checks: Array<{ id: string; found: string }> }).checks.find((c) => c.id === 'managed-by')?.found ?? '';
+  assert.match(managed, 'Application read: automated sync with selfHeal', check.stdout + check.stderr);
+  assert.not.match(managed, 'HelmRelease db');
   // The dump method is refused the same way (it reads the objects too); --pause-gitops beside --gitops-paused is usage.
   const dump = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '-y']);
   assert.is(dump.code, 2, dump.stdout + dump.stderr);
