@@ -108,9 +108,17 @@ export function isPausedOwner(v: unknown): v is PausedOwner {
 
 /** Where an owner keeps the image, in a few words: what to edit in its Git source. */
 function whereInGit(o: OwnerRef, container: string, image: string): string {
-  const { repo, tag } = parseImageRef(image);
-  if (o.kind === 'HelmRelease') return `Flux HelmRelease ${o.namespace}/${o.name}: its spec.values (or the values file it names), image.repository: ${repo}, image.tag: "${tag ?? ''}"`;
-  if (o.kind === 'Kustomization') return `Flux Kustomization ${o.namespace}/${o.name}: the manifest in its source path, container ${container} image ${image} (or a kustomize images: entry name ${repo}, newTag "${tag ?? ''}")`;
+  const { registry, repo, tag, digest } = parseImageRef(image);
+  const name = registry ? `${registry}/${repo}` : repo;
+  const version = digest ? `digest "${digest}"` : `tag "${tag ?? 'latest'}"`;
+  if (o.kind === 'HelmRelease') {
+    return `Flux HelmRelease ${o.namespace}/${o.name}: its spec.values (or the values file it names), image.registry: ${registry ?? 'docker.io'}, ` +
+      `image.repository: ${repo}, image.${version.replace(' ', ': ')}`;
+  }
+  if (o.kind === 'Kustomization') {
+    return `Flux Kustomization ${o.namespace}/${o.name}: the manifest in its source path, container ${container} image ${image} (or a kustomize images: entry ` +
+      `newName ${name}, ${digest ? `digest "${digest}"` : `newTag "${tag ?? 'latest'}"`})`;
+  }
   return `Argo CD Application ${o.namespace}/${o.name}: the manifest or Helm values of its spec.source, container ${container} image ${image}`;
 }
 
@@ -160,4 +168,14 @@ export function withReadings(managers: Manager[], readings: OwnerReading[], work
     if (r.heals === undefined) return { ...m, evidence: `${m.evidence}; ${r.why}: judged by its markers` };
     return { ...m, heals: r.heals, evidence: `${m.evidence}; ${ref.kind} read: ${r.why}` };
   });
+}
+
+/**
+ * What a rollback's confirmation says of the objects the upgrade paused and the rollback resumes: once resumed they
+ * apply their Git source again, so a change made there for the upgrade must be undone first. Undefined: none.
+ */
+export function rollbackResumeNote(paused: PausedOwner[] | undefined, resumedAt: string | undefined): string | undefined {
+  if (!paused?.length || resumedAt) return undefined;
+  return `Paused by the upgrade, and put back as they were at the end of this rollback: ${paused.map(ownerKey).join(', ')}. They then apply their Git ` +
+    'source again: if you changed it for this upgrade (the new image, or the new instance and Services), put it back first, or they undo the rollback.';
 }

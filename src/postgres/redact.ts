@@ -9,7 +9,7 @@ import { redactPasswords } from './dump-globals.ts';
 export function redactSecrets(text: string): string {
   return redactPasswords(text)
     .replace(/\b(password\s*)'(?:[^']|'')*'/gi, "$1'<redacted>'")
-    .replace(/\b(password\s*=\s*)(?:''(?:[^']|'''')*''|'(?:[^'\\]|\\.)*'|[^\s',)]+)/gi, '$1<redacted>')
+    .replace(/(password\s*=\s*)(?:''(?:[^']|'''')*''|'(?:[^'\\]|\\.)*'|[^\s',)]+)/gi, '$1<redacted>')
     .replace(/(:\/\/[^:/@\s']*):[^@\s']*@/g, '$1:<redacted>@');
 }
 
@@ -18,9 +18,9 @@ const PW = '[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]';
 /**
  * A shell function `redact` (a filter: sed -E, GNU's or busybox's) that hides what redactSecrets hides, for text a
  * script prints into its container's own log (kubectl logs, the node's log files), which the plugin's redaction of
- * its copy never reaches: `PASSWORD '…'` (also E'…' and a literal cut short), `password=…` and `user:…@`.
+ * its copy never reaches: `PASSWORD '…'` (also E'…' and a literal cut short), `password=…` and `user:…@`. Bytes, not
+ * characters (LC_ALL=C): a password that is not valid in the locale's encoding is hidden too.
  */
-export const REDACT_SH = String.raw`redact() { sed -E -e "s/(${PW}[[:space:]]+)E?'([^'\\]|''|\\\\.)*('|$)/\1'<redacted>'/g" \
-  -e "s/(${PW}[[:space:]]*)'([^']|'')*('|$)/\1'<redacted>'/g" \
+export const REDACT_SH = String.raw`redact() { LC_ALL=C sed -E -e "s/(${PW}[[:space:]]*)([Ee]'([^'\\]|''|\\\\.)*('|$)|'([^']|'')*('|$))/\1'<redacted>'/g" \
   -e "s/(${PW}[[:space:]]*=[[:space:]]*)(''([^']|'''')*''|'([^'\\]|\\\\.)*'|[^[:space:]',)]+)/\1<redacted>/g" \
   -e "s#(://[^:/@[:space:]']*):[^@[:space:]']*@#\1:<redacted>@#g"; }`;

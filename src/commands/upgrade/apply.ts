@@ -194,5 +194,5 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
 export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
   const timeout = opts.timeoutSeconds * 1000;
   return [createPauseTask(IN_PLACE_PAUSE, (ctx) => ctx.names.state), ...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
-    ...createVerifyTasks(opts, timeout), createResumeTask(IN_PLACE_PAUSE)];
+    ...createVerifyTasks(opts, timeout, [createResumeTask(IN_PLACE_PAUSE)])];
 }

@@ -134,5 +134,5 @@ export const IN_PLACE_PAUSE: PauseHooks<UpgradeCtx> = {
   recordPaused: (ctx) => record(ctx, 'gitops-paused'),
   save: writeState,
   appsDown: (ctx) => isDone(ctx.state, 'apps-down'),
-  done: (ctx) => isDone(ctx.state, 'done'),
+  done: (ctx) => isDone(ctx.state, 'apps-up'),
 };

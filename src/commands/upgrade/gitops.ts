@@ -26,7 +26,7 @@ export interface PauseHooks<C> {
   save(ctx: C): Promise<void>;
   /** The applications are down: from here an interrupted run leaves the owners paused (its resumed run or the rollback resumes them). */
   appsDown(ctx: C): boolean;
-  /** The upgrade is done: the owners are resumed. */
+  /** The applications run on the upgraded database again: the owners are resumed (before `done` is recorded, so that a re-run finds them resumed or resumes them). */
   done(ctx: C): boolean;
 }
 
@@ -74,20 +74,28 @@ export function pauseLines(ctx: GitopsCtx, inGit?: string): string[] {
     ...(inGit ? [`  in Git       before the upgrade ends (they are resumed then, and apply Git again): ${inGit.split('\n')[0]}`] : [])];
 }
 
-/** Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run pauses again. */
+/**
+ * Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run
+ * pauses again: with the recorded values, or, where an interrupted run put them back already, with values read anew.
+ */
 export function createPauseTask<C extends GitopsCtx>(h: PauseHooks<C>, stateName: (ctx: C) => string): ListrTask<C> {
   return {
     title: 'Pause the GitOps controllers that would undo the stop',
     enabled: (ctx) => !!ctx.pauseOwners?.length || (!!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt),
     task: async (ctx, task) => {
-      if (!h.rec(ctx).pausedOwners) {
-        h.set(ctx, { pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []) });
-        await h.recordPaused(ctx);
+      const first = !h.rec(ctx).pausedOwners;
+      if (first || h.rec(ctx).ownersResumedAt) {
+        h.set(ctx, { pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []), ownersResumedAt: undefined });
+        await (first ? h.recordPaused(ctx) : h.save(ctx));
       }
       const paused = h.rec(ctx).pausedOwners ?? [];
-      // Ctrl-C before anything stopped puts them back; once the applications are down they stay paused (the resumed run or the rollback resumes them).
+      // Ctrl-C before anything stopped puts them back (and says so in the record); once the applications are down
+      // they stay paused (the resumed run or the rollback resumes them).
       onInterrupt(async () => {
-        if (!h.appsDown(ctx)) await resumeOwners(ctx.cluster, paused);
+        if (h.appsDown(ctx)) return;
+        await resumeOwners(ctx.cluster, paused);
+        h.set(ctx, { ownersResumedAt: new Date().toISOString() });
+        await h.save(ctx).catch(() => undefined);
       });
       await pauseOwners(ctx.cluster, paused);
       task.title = `Pause the GitOps controllers: ${paused.map(ownerKey).join(', ')} (recorded in ConfigMap ${stateName(ctx)}, to be put back as they were)`;
@@ -95,11 +103,11 @@ export function createPauseTask<C extends GitopsCtx>(h: PauseHooks<C>, stateName
   };
 }
 
-/** Puts them back exactly as they were, once the upgrade is done (or rolled back: `when`). */
+/** Puts them back exactly as they were, once the applications run the upgraded database (or rolled back: `when`), before `done` is recorded. */
 export function createResumeTask<C extends GitopsCtx>(h: PauseHooks<C>, when: (ctx: C) => boolean = h.done): ListrTask<C> {
   return {
     title: 'Resume the GitOps controllers as they were',
-    // Only once the upgrade is done: a run stopped for --no-patch-workload leaves them paused until its resumed run ends.
+    // Only once the applications are back on the upgraded database: a run stopped for --no-patch-workload leaves them paused until its resumed run.
     enabled: (ctx) => when(ctx) && !!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt,
     task: async (ctx, task) => {
       const done = await resumeOwners(ctx.cluster, h.rec(ctx).pausedOwners ?? []);

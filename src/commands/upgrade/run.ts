@@ -17,7 +17,7 @@ import { checksText, summaryLine, validateNow, type ValidateReport } from '../..
 import type { ValidateFinding } from '../../postgres/validate.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 import { pauseLines } from './gitops.ts';
-import { gitChange, gitopsOwners } from '../../postgres/gitops-pause.ts';
+import { gitChange, gitopsOwners, rollbackResumeNote } from '../../postgres/gitops-pause.ts';
 import { managersOfAll } from '../../postgres/gitops.ts';
 
 /** What `upgrade -o json` prints at the end. */
@@ -95,7 +95,8 @@ export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io
   // The first two tasks only read: they find the record and the way back, which the user confirms.
   await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(0, 2), listOpts).run(c);
   io.err(`\nAbout to roll ${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} (context ${c.cluster.contextName}) back to PostgreSQL ` +
-    `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n`);
+    `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n` +
+    `${[rollbackResumeNote(c.state.pausedOwners, c.state.ownersResumedAt)].filter(Boolean).map((n) => `${n}\n`).join('')}`);
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the database');
   await holdingLock(await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.state.workload.kind}/${c.state.workload.name}`, c.stateVersion), (m) => io.err(m),
     () => new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(2), listOpts).run(c));

@@ -10,7 +10,7 @@ import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFo
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
-import { bindingProblemOf, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
+import { bindingProblemOf, isDone, parseState, resumeProblem, upgradeNames, type ScaledWorkload, type UpgradeState } from '../../state/state.ts';
 import { connectTask } from '../../connect-task.ts';
 import { incompatibleAdvice, incompatibleImage } from '../../discovery/crash-loop.ts';
 import { discoverWithApps, podsOutside } from '../../discovery/named-apps.ts';
@@ -74,6 +74,8 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
           ctx.state = state;
           ctx.resuming = true;
           ctx.job = state.jobSpec;
+          // Resumed before the applications stop: the controllers are judged again (an interrupted run put back what it paused).
+          if (!isDone(state, 'apps-down')) await judgeGitops(ctx, opts);
           task.title = `Found an upgrade of ${refOf(state.workload)} from ${state.from} to ${state.to} stopped after "${state.phase}": resuming it`;
           return;
         }

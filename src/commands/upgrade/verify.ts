@@ -63,7 +63,7 @@ async function whyCompareFirst(ctx: UpgradeCtx, opts: UpgradeOptions, d: Discove
 }
 
 /** Verify, the applications back, statistics. */
-export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
+export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeAnalyze: Array<ListrTask<UpgradeCtx>> = []): Array<ListrTask<UpgradeCtx>> {
   const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
   return [
     {
@@ -129,6 +129,8 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number): Array<
         task.title = s.apps.length ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready` : 'Scale the applications back up: none to scale';
       },
     },
+    // What comes between the applications' return and `done` (the GitOps controllers' resume).
+    ...beforeAnalyze,
     {
       title: 'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run',
       enabled: notManual,

@@ -58,6 +58,7 @@ test('--method dump --pause-gitops: Ctrl-C just after the pause puts both back; 
     const back = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--rollback', '-y']);
     assert.is(back.code, 0, back.stdout + back.stderr);
     assert.match(back.stdout + back.stderr, `Resume the GitOps controllers as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
+    assert.match(back.stderr, `put back as they were at the end of this rollback: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`, 'the confirmation says so');
     await assertPutBack(cp, w);
     assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);
     await assertDataOn(cp, w, 13);

@@ -87,6 +87,7 @@ test('--pause-gitops, then --rollback: back on 13, and both objects put back exa
   await stopPaused(cp, w);
   const back = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--rollback', '-y']);
   assert.is(back.code, 0, back.stdout + back.stderr);
+  assert.match(back.stderr, `put back as they were at the end of this rollback: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`, 'the confirmation says so');
   await assertPutBack(cp, w);
   await assertDataOn(cp, w, 13);
 }));

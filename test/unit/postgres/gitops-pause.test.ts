@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gitopsRefusal, managersOfAll, type ManagedObject } from '../../../src/postgres/gitops.ts';
-import { dumpGitChange, gitChange, healingOwners, isPausedOwner, ownerHeals, ownerRefOf, pausePatch, priorOf, resumePatch, withReadings, type OwnerRef } from '../../../src/postgres/gitops-pause.ts';
+import { dumpGitChange, gitChange, healingOwners, rollbackResumeNote, isPausedOwner, ownerHeals, ownerRefOf, pausePatch, priorOf, resumePatch, withReadings, type OwnerRef } from '../../../src/postgres/gitops-pause.ts';
 import { stateProblem } from '../../../src/state/state.ts';
 
 const sts: ManagedObject = { kind: 'StatefulSet', metadata: { name: 'pg', annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/StatefulSet:db/pg' } } };
@@ -75,8 +75,12 @@ test('the change to make in Git names the objects and the image', () => {
   const text = gitChange([argo, kust, helm], 'StatefulSet/pg', 'bitnami/postgresql:15.8.0', c) ?? '';
   assert.match(text, 'set its image to bitnami/postgresql:15.8.0 in the Git source of Application argocd/shop');
   assert.match(text, 'Argo CD Application argocd/shop: the manifest or Helm values of its spec.source, container postgresql image bitnami/postgresql:15.8.0');
-  assert.match(text, 'a kustomize images: entry name bitnami/postgresql, newTag "15.8.0"');
-  assert.match(text, 'its spec.values (or the values file it names), image.repository: bitnami/postgresql, image.tag: "15.8.0"');
+  assert.match(text, 'a kustomize images: entry newName bitnami/postgresql, newTag "15.8.0"');
+  assert.match(text, 'its spec.values (or the values file it names), image.registry: docker.io, image.repository: bitnami/postgresql, image.tag: "15.8.0"');
+  // Another registry, or a digest: kept, not a Docker Hub pull or the chart's default.
+  const ghcr = gitChange([helm, kust], 'StatefulSet/pg', 'ghcr.io/org/pg@sha256:abc', c) ?? '';
+  assert.match(ghcr, 'image.registry: ghcr.io, image.repository: org/pg, image.digest: "sha256:abc"');
+  assert.match(ghcr, 'newName ghcr.io/org/pg, digest "sha256:abc"');
   assert.not.match(text, 'PGDATA');
   // The 18 layout: the claim's new mount and PGDATA belong in the same change, or the next sync mounts the old place.
   const relayout = { fromMount: '/var/lib/postgresql/data', toMount: '/var/lib/postgresql', pgdata: '/var/lib/postgresql/18/docker' };
@@ -93,6 +97,14 @@ test('after a dump, the change to make in Git: the new instance in, the Services
   assert.match(text, 'point Service pg, pg-ro at the new instance\'s pods');
   assert.match(text, 'set StatefulSet/pg\'s replicas to 0');
   assert.not.match(dumpGitChange([argo], { ...change, sourceStopped: false, services: [] }) ?? '', /replicas to 0|point Service/, 'a source left running, no Service');
+});
+
+test('a rollback that resumes what the upgrade paused says so, and that a change made in Git for the upgrade must go first', () => {
+  assert.is(rollbackResumeNote(undefined, undefined), undefined);
+  assert.is(rollbackResumeNote([argo], '2026-12-07T00:00:00Z'), undefined, 'resumed already: nothing to say');
+  const note = rollbackResumeNote([argo, kust], undefined) ?? '';
+  assert.match(note, 'put back as they were at the end of this rollback: Application argocd/shop, Kustomization flux-system/apps');
+  assert.match(note, 'if you changed it for this upgrade');
 });
 
 test.run();

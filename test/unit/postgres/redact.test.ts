@@ -14,6 +14,9 @@ const SAMPLES = [
   ["CREATE SUBSCRIPTION s CONNECTION 'host=h password=hunter2 dbname=d' PUBLICATION p;", 'hunter2'],
   ['conninfo postgresql://bob:s3cr3t@db:5432/x', 's3cr3t'],
   ["LINE 1: ALTER ROLE d PASSWORD 'cut short", 'cut short'],
+  ["ALTER ROLE x PASSWORD e'lower\\'case-e'", 'case-e'],
+  ["CONNECTION 'host=h sslpassword=k3ypass dbname=d'", 'k3ypass'],
+  ["PASSWORD 'abc\\' , ERROR: kept here'", 'abc'],
 ] as const;
 
 /** The shell filter on one line, with the machine's sh and sed (the images' are dash or busybox, and GNU or busybox sed). */
@@ -27,6 +30,10 @@ test('the shell filter hides what redactSecrets hides, exactly as it does', () =
     assert.is(r.stdout.trimEnd(), redactSecrets(line), line);
   }
   assert.is(shRedact('pg_upgrade: checking for presence of required libraries ok').stdout, 'pg_upgrade: checking for presence of required libraries ok\n');
+  // A LATIN1 database's password is no valid UTF-8: hidden byte by byte, whatever the container's locale.
+  const latin1 = spawnSync('sh', ['-c', `${REDACT_SH}\nredact`], { input: Buffer.from("PASSWORD 'caf\xe9secret'; password=caf\xe9secret\n", 'latin1'),
+    env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' } });
+  assert.is(latin1.stdout.toString('latin1'), "PASSWORD '<redacted>'; password=<redacted>\n");
 });
 
 test('the Job prints pg_upgrade\'s logs and the probe the server\'s log through it, and stays POSIX sh', () => {

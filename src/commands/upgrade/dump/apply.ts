@@ -7,7 +7,7 @@ import { scaleTo } from '../../../steps/workload.ts';
 import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { DUMP_PAUSE, dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
-import { createPauseTask, createResumeTask } from '../gitops.ts';
+import { createPauseTask } from '../gitops.ts';
 import { createCutoverTasks } from './cutover.ts';
 import { createTarget, resetTarget, restartTarget, syncTarget, targetPrior, targetSql, waitTargetReady } from './instance.ts';
 import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
@@ -91,6 +91,5 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
     }),
     ...createCutoverTasks(timeout, fullVerify),
-    createResumeTask(DUMP_PAUSE),
   ];
 }

@@ -99,5 +99,5 @@ export const DUMP_PAUSE: PauseHooks<DumpCtx> = {
   recordPaused: (ctx) => recordDump(ctx, 'gitops-paused'),
   save: recordState,
   appsDown: (ctx) => isDumpDone(ctx.state, 'apps-down'),
-  done: (ctx) => isDumpDone(ctx.state, 'done') && ctx.state?.phase !== 'rolled-back',
+  done: (ctx) => isDumpDone(ctx.state, 'source-down') && ctx.state?.phase !== 'rolled-back',
 };

@@ -2,7 +2,8 @@ import type { ListrTask } from 'listr2';
 import { serviceAtCutover, serviceMoved, serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
-import { dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
+import { DUMP_PAUSE, dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
+import { createResumeTask } from '../gitops.ts';
 import { targetDiscovery } from './instance.ts';
 import { holdOrCompare, verifyHeld } from './verify.ts';
 import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
@@ -83,6 +84,7 @@ export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Arra
       await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, 0);
       return `${refOf(s.workload)} scaled to 0; PVC ${s.pvc} kept`;
     }),
+    createResumeTask(DUMP_PAUSE),
     phase('done', 'Record the upgrade as done', async () => undefined),
   ];
 }

@@ -12,12 +12,13 @@ import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
 import { localeOptions } from '../../../postgres/rules.ts';
 import { judgeGitops } from '../gitops.ts';
+import { ownerKey } from '../../../postgres/gitops-pause.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
 import { evaluate } from '../../../preflight/evaluate.ts';
 import { evidenceOf } from '../../../preflight/evidence.ts';
 import { createCheckTasks } from '../../../preflight/tasks.ts';
 import { modeOf } from '../../../server/gather.ts';
-import { dumpStateName, parseDumpState, type DumpState } from '../../../state/dump-state.ts';
+import { dumpStateName, isDumpDone, parseDumpState, type DumpState } from '../../../state/dump-state.ts';
 import { parseState, upgradeNames } from '../../../state/state.ts';
 import type { DumpCtx, DumpOptions } from './ctx.ts';
 import { sourceServices } from './identity.ts';
@@ -45,7 +46,9 @@ function judgeRecord(ctx: DumpCtx, s: DumpState, opts: DumpOptions): void {
     throw usageError(`ConfigMap ${ns}/${ctx.stateName} records an upgrade by dump to ${s.to} (phase "${s.phase}"). ` +
       (s.to === opts.to ? '' : `Resume it with --to ${s.to}, or `) + `remove it${s.target.existing ? ` (the existing ${s.target.kind} ${s.target.name} it loaded into ` +
       'is not the plugin\'s: it stays)' : ' and its new instance'} first: kubectl -n ${ns} delete ${made}configmap/${ctx.stateName} ` +
-      `configmap/${dumpReferenceName(ctx.stateName)} --ignore-not-found; nothing was changed`);
+      `configmap/${dumpReferenceName(ctx.stateName)} --ignore-not-found; nothing was changed` +
+      (s.pausedOwners?.length && !s.ownersResumedAt ? `. It left ${s.pausedOwners.map(ownerKey).join(', ')} paused, with the values to put back: ` +
+        `--rollback puts them back; deleting the record loses them` : ''));
   }
   ctx.state = s;
   ctx.resuming = true;
@@ -74,6 +77,8 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         ctx.stateVersion = cm?.metadata.resourceVersion;
         const recorded = parseDumpState(cm);
         if (recorded) judgeRecord(ctx, recorded, opts);
+        // A run resumed before the applications stop judges the controllers again: the first may have stopped before it paused them.
+        if (ctx.resuming && !isDumpDone(ctx.state, 'apps-down')) await judgeGitops(ctx, opts);
         if (ctx.nothingToDo || ctx.resuming) {
           task.title = ctx.nothingToDo ?? `Found an upgrade by dump to ${ctx.state?.to} stopped after "${ctx.state?.phase}": resuming it`;
           return;

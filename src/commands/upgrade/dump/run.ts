@@ -11,7 +11,7 @@ import { createValidateTasks } from '../../../validation/tasks.ts';
 import { checksText, summaryLine, validateNow } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
 import { pauseLines } from '../gitops.ts';
-import { dumpGitChange, gitopsOwners, ownerKey } from '../../../postgres/gitops-pause.ts';
+import { dumpGitChange, gitopsOwners, ownerKey, rollbackResumeNote } from '../../../postgres/gitops-pause.ts';
 import { managersOfAll } from '../../../postgres/gitops.ts';
 import { stoppedNotes, withStoppedNotes } from './stopped.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
@@ -91,7 +91,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
     newInstance: `${s.target.kind}/${s.target.name}`, existingTarget: s.target.existing === true, pvc: s.target.pvc, secret: s.target.secret ?? null, sourcePvc: s.pvc || null,
     sourceLeftRunning: s.cutover && keepsSourceRunning(s), whyItMatters: why, services: s.services.map((x) => x.name), cutover: s.cutover,
     fingerprint: { equal: (c.fingerprintDiff ?? []).length === 0 }, verification: c.verification ?? null, notes: c.globalsNotes, leftRunning: c.leftRunning ?? [], timingsMs: c.timings,
-    validation: { checks: validation.checks, summary: validation.summary } };
+    validation: { checks: validation.checks, summary: validation.summary }, gitChange: gitChangeOf(c) ?? null };
   await printReport(io, opts.output, report, (r) => [
     `${r.workload} in ${r.namespace} (PostgreSQL ${r.from}) was dumped and restored into ${r.newInstance} (PostgreSQL ${r.to}); the fingerprints are equal.`,
     s.cutover ? `Cut over: Service ${r.services.join(', ') || '(none)'} now leads to the new instance; the old one is ` +
@@ -99,7 +99,7 @@ export async function runDumpUpgrade(ctx: CommandContext, opts: DumpOptions & { 
       : `Not cut over (--no-cutover): the applications still use the old instance. Point them at the new one:\n  ` +
         (s.services.map((x) => cutoverCommand(r.namespace, x.name, x.before, c.target.cutoverSelector)).join('\n  ') || `connect them to Service ${s.target.service}`),
     r.verification ? `Verified: ${r.verification}.` : '',
-    gitChangeOf(c) ?? '',
+    r.gitChange ?? '',
     s.ownersResumedAt ? `Resumed as they were: ${(s.pausedOwners ?? []).map(ownerKey).join(', ')}.` : '',
     r.timingsMs.downtime ? `Downtime (applications down → ready again): ${(r.timingsMs.downtime / 1000).toFixed(1)} s.` : '',
     ...r.whyItMatters.map((n) => `Why it matters: ${n}.`),
@@ -121,7 +121,8 @@ export async function runDumpRollback(ctx: CommandContext, opts: DumpRollbackOpt
   io.err(`\nAbout to roll ${refOf(s.workload)} in ${c.d.namespace} (context ${c.cluster.contextName}) back to its old instance (PostgreSQL ${s.fromVersion}): ` +
     `the Services back to it, the applications restarted on it. Anything written to the new instance ${s.target.name} since the cutover is lost ` +
     (s.target.existing ? `to them (the existing ${s.target.kind} ${s.target.name} named by --target is left running, the loaded data in it, its settings as they were).\n`
-      : `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`));
+      : `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`) +
+    [rollbackResumeNote(s.pausedOwners, s.ownersResumedAt)].filter(Boolean).map((n) => `${n}\n`).join(''));
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the applications');
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, refOf(s.workload), c.stateVersion);
   await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackTasks(opts), listOpts).run(c));
