@@ -1,5 +1,6 @@
 import { SAFE_SESSION_SH } from './session.ts';
 import { REDACT_SH } from './redact.ts';
+import { GUARDED_UPDATES_SH } from './extension-guard.ts';
 
 /**
  * Shell text that check runs in its probe pod, on a stopped cluster's volume. Like queries.ts, values travel as
@@ -83,16 +84,19 @@ exit "$rc"`;
 
 /**
  * The steps after an upgrade, on a server that a probe started (its socket in /tmp, trusted for the install user):
- * update_extensions.sql when pg_upgrade wrote one, then the statistics, each timed in ms on its own line
- * (`extensions <ms>`, `analyze <ms>`). Arguments: $1 the Job's work directory, $2 the install user, $3 the new major.
+ * update_extensions.sql when pg_upgrade wrote one, guarded as the upgrade runs it (UPDATE_EXTENSIONS_SCRIPT: the
+ * skipped extensions on lines of their own), then the statistics, each timed in ms on its own line (`extensions
+ * <ms>`, `analyze <ms>`). Arguments: $1 the Job's work directory, $2 the install user, $3 the new major, $4 the
+ * guarded update (GUARDED_UPDATE_SQL).
  */
 export const POST_UPGRADE_LOCAL_SCRIPT = `${PRELUDE}
 B=$(bindir "$3") || exit 3
 export PGHOST=/tmp PGPORT=5432 PGUSER=$2
 ${SAFE_SESSION_SH}
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+${GUARDED_UPDATES_SH}
 t=$(ms)
-if [ -f "$1/update_extensions.sql" ]; then "$B/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$1/update_extensions.sql" >/dev/null || exit 21; fi
+if [ -f "$1/update_extensions.sql" ]; then guarded_updates "$1/update_extensions.sql" "$4" | "$B/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -f - || exit 21; fi
 echo "extensions $(( $(ms) - t ))"
 t=$(ms)
 if [ "$3" -ge 18 ]; then "$B/vacuumdb" --all --analyze-in-stages --missing-stats-only >/dev/null || exit 22

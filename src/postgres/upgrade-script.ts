@@ -4,6 +4,7 @@ import { SAFE_SESSION_SH } from './session.ts';
 import { CARRY_SH } from './carry-script.ts';
 import { HOLD_SH } from './hold-script.ts';
 import { REDACT_SH } from './redact.ts';
+import { GUARDED_UPDATES_SH } from './extension-guard.ts';
 
 /**
  * What the in-place upgrade Job runs, and the settings it must not carry over. Like the other scripts, values
@@ -159,14 +160,16 @@ export PGPASSWORD PGHOST=127.0.0.1 PGPORT=$2 PGUSER=$1
 ${SAFE_SESSION_SH}`;
 
 /**
- * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod; the password comes on stdin
- * (psqlStdin's first line).
- * Arguments: $1 user, $2 port, $3 the Job's work dir on the volume.
+ * Runs update_extensions.sql when pg_upgrade wrote one, in the database pod, each database's ALTER EXTENSION
+ * lines replaced by $4 (GUARDED_UPDATE_SQL): an extension whose schema non-superusers can write is skipped, and
+ * named on a line of its own (extension-guard.ts). The password comes on stdin (psqlStdin's first line).
+ * Arguments: $1 user, $2 port, $3 the Job's work dir on the volume, $4 the guarded update.
  */
 export const UPDATE_EXTENSIONS_SCRIPT = `${PASSWORD_FROM_STDIN}
 [ -f "$3/update_extensions.sql" ] || exit 0
-psql -X -w -q -v ON_ERROR_STOP=1 -d postgres -f "$3/update_extensions.sql" || exit 21
-echo "pgupgrade: ran update_extensions.sql"`;
+${GUARDED_UPDATES_SH}
+guarded_updates "$3/update_extensions.sql" "$4" | psql -X -w -q -A -t -v ON_ERROR_STOP=1 -d postgres -f - || exit 21
+echo "pgupgrade: ran update_extensions.sql (but for extensions in schemas that non-superusers can write)"`;
 
 /**
  * Rebuilds the planner statistics. 18 carries them over, so only what is missing is analysed; before 18,

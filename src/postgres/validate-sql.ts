@@ -4,6 +4,7 @@
  * object names are quoted by the server itself (quote_ident, format('%I')).
  */
 import { compact } from './queries.ts';
+import { EXTENSION_UPDATES_SQL, GUARDED_UPDATE_SQL } from './extension-guard.ts';
 
 const HASH_KIND = `case when rolpassword is null then 'none' when rolpassword like 'md5%' then 'md5'
     when rolpassword like 'SCRAM-SHA-256$%' then 'scram-sha-256' else 'other' end`;
@@ -57,8 +58,8 @@ const affectedOthers = (major: number) => `select 'partition key of ' || pg_cata
 /**
  * One database's facts, one JSON object: the writes each table has had since its statistics began (the server's
  * own counters, which pg_upgrade does not carry, so they start with the new cluster), when those counters were
- * last reset, the tables with rows but no planner statistics, extensions older than the target's default,
- * mismatched collations and the indexes, partition keys and constraints that depend on them.
+ * last reset, the tables with rows but no planner statistics, extensions older than the target's default (and
+ * those of them whose update is not safe to run as superuser: extension-guard.ts), mismatched collations and the indexes, partition keys and constraints that depend on them.
  */
 export function validateDatabaseSql(major: number): string {
   return compact(`select json_build_object(
@@ -76,6 +77,8 @@ export function validateDatabaseSql(major: number): string {
       and (xpath('/row/e/text()', query_to_xml(format('select exists (select from %I.%I) as e', n.nspname, c.relname), false, true, '')))[1]::text = 'true') t),
  'extensions', (select coalesce(json_agg(json_build_object('name', e.extname, 'installed', e.extversion, 'default', a.default_version) order by e.extname), '[]')
     from pg_extension e left join pg_available_extensions a on a.name = e.extname where a.default_version is distinct from e.extversion),
+ 'extension_risks', (select coalesce(json_agg(json_build_object('extension', u.extname, 'schema', u.schema, 'offenders', u.offenders, 'total', u.total)
+    order by u.extname), '[]') from (${EXTENSION_UPDATES_SQL}) u where u.total > 0),
  'collations', (select coalesce(json_agg(json_build_object('name', name, 'recorded', recorded, 'actual', actual) order by name), '[]') from (${BAD_COLLATIONS}) b),
  'database_collation', ${major >= 15 ? `(select json_build_object('recorded', recorded, 'actual', actual) from (${DB_COLLATION}) d)` : 'null'},
  'collation_indexes', (select coalesce(json_agg(name order by name), '[]') from (${affectedIndexes(major)}) x),
@@ -83,13 +86,11 @@ export function validateDatabaseSql(major: number): string {
 )`);
 }
 
-/** `--update-extensions`: ALTER EXTENSION … UPDATE for each extension older than the default, in this database. */
-export const UPDATE_EXTENSIONS_SQL = `do $pgupgrade$ declare r record; begin
-  for r in select e.extname from pg_extension e join pg_available_extensions a on a.name = e.extname
-    where a.default_version is not null and a.default_version <> e.extversion loop
-    execute format('alter extension %I update', r.extname);
-  end loop;
-end $pgupgrade$`;
+/**
+ * `--update-extensions`: ALTER EXTENSION … UPDATE for each extension older than the default, in this database,
+ * but for those whose schemas non-superusers can write: those are named (extension-guard.ts), not updated.
+ */
+export const UPDATE_EXTENSIONS_SQL = GUARDED_UPDATE_SQL;
 
 /**
  * `--reindex-collations`: reindexes the indexes that depend on a mismatched collation, then records the

@@ -1,4 +1,5 @@
 import type { Finding } from './rules.ts';
+import { offendersText, updateStatement, type SkippedExtension } from './extension-guard.ts';
 
 /**
  * How `validate` judges an upgraded server: pure functions from facts to one finding per check, PASS, WARN or
@@ -25,6 +26,8 @@ export interface ValidateDbFacts {
   statsReset: string | null;
   noStats: string[];
   extensions: Array<{ name: string; installed: string; default: string | null }>;
+  /** Those of them whose update is not safe as superuser (--update-extensions skips them), without their database. */
+  extensionRisks: Array<Omit<SkippedExtension, 'database'>>;
   collations: Array<{ name: string; recorded: string; actual: string | null }>;
   databaseCollation: { recorded: string | null; actual: string | null } | null;
   collationIndexes: string[];
@@ -47,6 +50,7 @@ export function parseValidateDb(json: string): ValidateDbFacts {
     statsReset: (o.stats_reset as string | null) ?? null,
     noStats: (o.no_stats ?? []) as string[],
     extensions: (o.extensions ?? []) as ValidateDbFacts['extensions'],
+    extensionRisks: (o.extension_risks ?? []) as ValidateDbFacts['extensionRisks'],
     collations: (o.collations ?? []) as ValidateDbFacts['collations'],
     databaseCollation: (o.database_collation ?? null) as ValidateDbFacts['databaseCollation'],
     collationIndexes: (o.collation_indexes ?? []) as string[],
@@ -108,14 +112,23 @@ export function judgeStatistics(dbs: Map<string, ValidateDbFacts>, to: number, a
     `--analyze (vacuumdb --all --analyze-in-stages${to >= 18 ? ' --missing-stats-only' : ''})`, per(m));
 }
 
-/** 5. Extensions older than the target's default; one whose files are gone fails. */
+/**
+ * 5. Extensions older than the target's default; one whose files are gone fails. One whose schemas a
+ * non-superuser can write is named with what was found there and its statement: --update-extensions skips it.
+ */
 export function judgeExtensions(dbs: Map<string, ValidateDbFacts>): ValidateFinding {
   const title = 'Extensions are at the target\'s default versions';
   const old = new Map([...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default !== null).map((e) => `${e.name} ${e.installed} (default ${e.default})`)]));
   const gone = new Map([...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default === null).map((e) => e.name)]));
   if (per(gone).length) return f('extensions', title, 'fail', `installed, but the target image does not ship them: ${per(gone).join('; ')}`, 'install the extension\'s files for the target major in the image');
-  if (per(old).length) return f('extensions', title, 'warn', `older than the default: ${per(old).join('; ')}`, '--update-extensions (ALTER EXTENSION … UPDATE)');
-  return f('extensions', title, 'pass', 'every extension is at its default version');
+  if (!per(old).length) return f('extensions', title, 'pass', 'every extension is at its default version');
+  const risks = [...dbs].flatMap(([db, x]) => x.extensionRisks.map((r) => ({ db, ...r })));
+  const found = `older than the default: ${per(old).join('; ')}`;
+  if (!risks.length) return f('extensions', title, 'warn', found, '--update-extensions (ALTER EXTENSION … UPDATE)');
+  return f('extensions', title, 'warn', `${found}; not safe to update as superuser (an update script runs with its extension's schema as search_path, ` +
+    `where non-superusers can put code): ${risks.map((r) => `${r.extension} in database ${r.db} (schema ${r.schema}): ${offendersText(r)}`).join('; ')}`,
+    `check and remove what was found (or revoke CREATE), then run ${risks.map((r) => `in database ${r.db}: ${updateStatement(r)}`).join('; ')}` +
+    `${risks.length < [...old.values()].flat().length ? '; --update-extensions updates the others' : ''}`);
 }
 
 /** The first 20 of a list, then how many more. */

@@ -72,13 +72,14 @@ export async function psqlEach(cluster: Cluster, d: SourceDiscovery, r: Reach, p
 
 /**
  * Runs a psql-calling shell script in the database container (update_extensions.sql, vacuumdb): the password goes
- * on stdin, never on the command line. Arguments: $1 user, $2 port, $3 `arg`.
+ * on stdin, never on the command line. Arguments: $1 user, $2 port, then `args`. Resolves to its output.
  */
-export async function runPsqlScript(cluster: Cluster, d: SourceDiscovery, password: string, script: string, arg: string, what: string): Promise<void> {
+export async function runPsqlScript(cluster: Cluster, d: SourceDiscovery, password: string, script: string, args: string | string[], what: string): Promise<string> {
   const r = liveReach(d);
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script, execSilenceMs()), 'sh', d.superuser?.user ?? 'postgres', String(d.port), arg],
-    psqlStdin(password, []));
+  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script, execSilenceMs()), 'sh', d.superuser?.user ?? 'postgres', String(d.port),
+    ...[args].flat()], psqlStdin(password, []));
   if (res.exitCode !== 0) throw new CliError(`${what} failed (exit ${res.exitCode}): ${res.stderr.trim()}`, ExitCode.failed);
+  return res.stdout;
 }
 
 /** The server's facts, then each connectable database's (with what a logical load would run of a user's code, for --method dump). */

@@ -6,6 +6,7 @@ import { ANALYZE_SCRIPT } from '../postgres/upgrade-script.ts';
 import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate.ts';
 import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../postgres/validate-sql.ts';
 import { connectTask } from '../connect-task.ts';
+import { parseSkipped } from '../postgres/extension-guard.ts';
 import { createKubernetesTasks } from './cluster-checks.ts';
 import { findTask, readReference } from './find.ts';
 import { readDatabases, run, type ValidateCtx, type ValidateOptions } from './ctx.ts';
@@ -28,8 +29,10 @@ function repairTasks(opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
       title: 'Update the extensions to the target\'s default versions (ALTER EXTENSION … UPDATE)',
       enabled: (ctx) => opts.updateExtensions && live(ctx),
       task: async (ctx) => {
-        await run(ctx, ctx.databases, UPDATE_EXTENSIONS_SQL);
-        ctx.repairs.push('extensions: updated to their default versions');
+        const skipped = parseSkipped([...(await run(ctx, ctx.databases, UPDATE_EXTENSIONS_SQL)).values()].join('\n'));
+        // Those skipped stay older than the default: the extensions check names them, with their statements.
+        ctx.repairs.push(`extensions: updated to their default versions${skipped.length ? `, but for ${skipped.map((x) => `${x.extension} in database ${x.database}`).join(', ')} ` +
+          '(its schema is not safe: see the extensions check)' : ''}`);
       },
     },
     {

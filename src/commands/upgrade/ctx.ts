@@ -10,6 +10,7 @@ import type { CheckCtx } from '../../preflight/tasks.ts';
 import type { Discovery } from '../../discovery/discover.ts';
 import type { PausedOwner } from '../../postgres/gitops-pause.ts';
 import type { PauseHooks } from './gitops.ts';
+import type { SkippedExtension } from '../../postgres/extension-guard.ts';
 
 /** What `upgrade` was asked to do. */
 export interface UpgradeOptions {
@@ -66,6 +67,8 @@ export interface UpgradeCtx extends CheckCtx {
   shapeAfter?: Shape;
   /** How the data was verified, for the report. */
   verification?: string;
+  /** The extension updates that update_extensions.sql asked for and that were skipped: their schemas are not safe. */
+  extensionsSkipped?: SkippedExtension[];
   /** Per database: tables, and rows before and after, for the report. */
   perDatabase?: Array<{ database: string; tables: number; rowsBefore: number; rowsAfter: number }>;
   totals?: { databases: number; tables: number; rows: number };

@@ -12,6 +12,7 @@ import { refOf } from '../../postgres/workload.ts';
 import { printReport, type Io } from '../../output.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
 import { waitPodsGone } from '../../steps/workload.ts';
+import { skippedText, type SkippedExtension } from '../../postgres/extension-guard.ts';
 import { createPlanTasks, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import { createRehearseTasks, type Rehearsal, type RehearseCtx } from './rehearse.ts';
 
@@ -30,6 +31,8 @@ export interface RehearsalReport {
   space: { usedOnCloneBytes: number | null; freeOnVolumeBytes: number | null };
   commentedOutSettings: string[];
   extensionUpdatesPending: boolean;
+  /** The extension updates that the upgrade will skip as the rehearsal did: non-superusers can write their schemas. */
+  extensionsSkipped: SkippedExtension[];
   jobLog: string;
 }
 
@@ -97,7 +100,8 @@ export async function runRehearse(ctx: CommandContext, opts: UpgradeOptions & { 
     timingsMs: t, predictedDowntime: predicted ? { seconds: predicted.seconds, parts: predicted.parts.map(([part, ms]) => ({ part, ms })),
       plusUpToSecondsIfAppsIgnoreSigterm: predicted.graceBoundSeconds } : null,
     checkEstimate: c.estimate ?? null, space: { usedOnCloneBytes: r.spaceUsedBytes ?? null, freeOnVolumeBytes: c.volume?.availBytes ?? null },
-    commentedOutSettings: facts.commentedOut, extensionUpdatesPending: facts.updateExtensions, jobLog: r.jobLog ?? '',
+    commentedOutSettings: facts.commentedOut, extensionUpdatesPending: facts.updateExtensions, extensionsSkipped: r.extensionsSkipped ?? [],
+    jobLog: r.jobLog ?? '',
   };
   await printReport(io, opts.output, report, (x) => [
     `Rehearsal of ${x.workload} in ${x.namespace}: PostgreSQL ${x.from} → ${x.to} by pg_upgrade --${x.method} on a clone of the live volume: ` +
@@ -111,6 +115,7 @@ export async function runRehearse(ctx: CommandContext, opts: UpgradeOptions & { 
       (x.space.freeOnVolumeBytes !== null ? `; free on the real volume now: ${formatBytes(x.space.freeOnVolumeBytes)}` : '') : '',
     x.commentedOutSettings.length ? `Settings the Job comments out (removed in ${x.to}): ${x.commentedOutSettings.join(', ')}` : '',
     x.extensionUpdatesPending ? 'pg_upgrade wrote update_extensions.sql: the upgrade runs it once the new server starts.' : '',
+    ...x.extensionsSkipped.map((e) => `WARNING the upgrade will skip this as the rehearsal did: ${skippedText(e)}`),
     x.jobLog ? `The Job said:\n${x.jobLog.split('\n').filter((l) => l.startsWith('pgupgrade:')).map((l) => `  ${l}`).join('\n')}` : '',
     r.snapshot && opts.keepSnapshot ? `The rehearsal's snapshot ${r.snapshot} is kept (--keep-snapshot); everything else it made is removed.` : 'Everything the rehearsal made is removed.',
   ].filter(Boolean).join('\n'));

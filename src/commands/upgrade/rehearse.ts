@@ -12,6 +12,7 @@ import { jobLogFacts, type RehearsalTimings } from '../../postgres/rehearsal.ts'
 import { withHeartbeat } from '../../postgres/heartbeat.ts';
 import { execSilenceMs } from '../../k8s/silence.ts';
 import { POST_UPGRADE_LOCAL_SCRIPT } from '../../postgres/probe-scripts.ts';
+import { GUARDED_UPDATE_SQL, parseSkipped, type SkippedExtension } from '../../postgres/extension-guard.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { startProbe, startServer, stopServer, type Probe } from '../../probe/probe.ts';
 import { checkpoint, gatherVolume, liveReach } from '../../server/gather.ts';
@@ -31,6 +32,8 @@ export interface Rehearsal {
   jobLog?: string;
   /** Bytes under the data's parent directory on the clone once both clusters are there. */
   spaceUsedBytes?: number;
+  /** The extension updates that the upgrade will skip too: non-superusers can write their schemas. */
+  extensionsSkipped?: SkippedExtension[];
   failure?: string;
 }
 
@@ -139,11 +142,12 @@ export function createRehearseTasks(timeoutMs: number): Array<ListrTask<Rehearse
         }
         // The steps after the downtime, timed: the extension updates pg_upgrade asks for, and the statistics.
         const post = await ctx.cluster.exec(d.namespace, probe.pod, probe.container, ['sh', '-c', withHeartbeat(POST_UPGRADE_LOCAL_SCRIPT, execSilenceMs()), 'sh',
-          upgradePaths(ctx.job.pgdata, s.from, s.to).work, ctx.job.installUser, String(s.to)]);
+          upgradePaths(ctx.job.pgdata, s.from, s.to).work, ctx.job.installUser, String(s.to), GUARDED_UPDATE_SQL]);
         if (post.exitCode !== 0) {
           r.failure = `${post.exitCode === 21 ? 'update_extensions.sql' : 'the statistics (vacuumdb)'} failed on the upgraded clone`;
           throw new CliError(`${r.failure}: ${post.stderr.trim().split('\n').slice(-10).join(' | ')}`, ExitCode.blocking);
         }
+        r.extensionsSkipped = parseSkipped(post.stdout);
         r.timings.extensionsMs = Number(/extensions (\d+)/.exec(post.stdout)?.[1] ?? 0);
         r.timings.analyzeMs = Number(/analyze (\d+)/.exec(post.stdout)?.[1] ?? 0);
         await stopServer(ctx.cluster, d, probe);

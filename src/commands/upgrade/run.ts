@@ -19,6 +19,7 @@ import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './r
 import { pauseLines } from './gitops.ts';
 import { gitChange, gitopsOwners, rollbackResumeNote } from '../../postgres/gitops-pause.ts';
 import { managersOfAll } from '../../postgres/gitops.ts';
+import { skippedText, type SkippedExtension } from '../../postgres/extension-guard.ts';
 
 /** What `upgrade -o json` prints at the end. */
 export interface UpgradeReport {
@@ -38,6 +39,8 @@ export interface UpgradeReport {
   leftRunning: string[];
   /** Milliseconds per phase; downtime is from scaling the applications down to their being ready again. */
   timingsMs: Record<string, number>;
+  /** Extension updates that update_extensions.sql asked for, left undone: non-superusers can write their schemas. */
+  extensionsSkipped: SkippedExtension[];
   /** validate's checks, run at the end (the data check is the verify step's). */
   validation: { checks: ValidateFinding[]; summary: ValidateReport['summary'] } | null;
 }
@@ -147,7 +150,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     workload: `${s.workload.kind}/${s.workload.name}`, namespace: c.d.namespace, from: s.fromVersion, to: s.to, method: s.method, phase: s.phase,
     snapshot: s.snapshot, oldClusterKeptAt: upgradePaths(c.job.pgdata, s.from, s.to).kept,
     fingerprint: c.totals ? { equal: (c.fingerprintDiff ?? []).length === 0, ...c.totals, perDatabase: c.perDatabase ?? [] } : null,
-    verification: c.verification ?? null, leftRunning: c.leftRunning ?? [], timingsMs: timings, validation: { checks: validation.checks, summary: validation.summary },
+    verification: c.verification ?? null, leftRunning: c.leftRunning ?? [], timingsMs: timings, extensionsSkipped: c.extensionsSkipped ?? [], validation: { checks: validation.checks, summary: validation.summary },
   };
   const helmValues = helmImageValues(c.d.workload, s.targetImage);
   // The objects that manage the database itself (its applications' owners have nothing to change).
@@ -166,6 +169,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     timings.downtime ? `Downtime (applications down → ready again): ${(timings.downtime / 1000).toFixed(1)} s.` : '',
     r.verification ? `Verified: ${r.verification}.` : '',
     r.leftRunning.length ? `Left running (connected before the upgrade, not scaled): ${r.leftRunning.join(', ')}.` : '',
+    ...r.extensionsSkipped.map((x) => `WARNING ${skippedText(x)}`),
     r.validation ? `\nvalidate's checks:\n${checksText(r.validation.checks).join('\n')}\n${summaryLine(validation)}` : '',
   ].filter(Boolean).join('\n'));
   if (validation.summary.fail) {

@@ -6,6 +6,7 @@ import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, upgradePaths } from '../../postgres/upgrade-script.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
+import { GUARDED_UPDATE_SQL, parseSkipped } from '../../postgres/extension-guard.ts';
 import { compareShapes, withShapeSequences } from '../../postgres/shape.ts';
 import { loadReference, type Reference } from '../../state/reference.ts';
 import { isDone } from '../../state/state.ts';
@@ -31,7 +32,7 @@ async function scaleAppsUp(ctx: UpgradeCtx, timeout: number): Promise<void> {
   for (const a of st(ctx).apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
 }
 
-const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string, what: string) => runPsqlScript(ctx.cluster, d, ctx.password ?? '', script, arg, what);
+const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string | string[], what: string) => runPsqlScript(ctx.cluster, d, ctx.password ?? '', script, arg, what);
 
 /** Compares, fills the report's figures, and fails loudly with the way back on a difference. */
 function judge(ctx: UpgradeCtx, appsStarted: boolean, before: Fingerprint, after: Fingerprint): void {
@@ -78,7 +79,9 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeA
         // Interrupted meanwhile (Ctrl-C releases the lock): change nothing more; a resumed run does it.
         const updateExtensions = async () => {
           if (isInterrupted()) throw new Error('interrupted');
-          await runSql(ctx, d, UPDATE_EXTENSIONS_SCRIPT, upgradePaths(ctx.job.pgdata, s.from, s.to).work, 'update_extensions.sql');
+          // The updates in schemas that non-superusers can write are skipped, and named in the report.
+          ctx.extensionsSkipped = parseSkipped(await runSql(ctx, d, UPDATE_EXTENSIONS_SCRIPT, [upgradePaths(ctx.job.pgdata, s.from, s.to).work, GUARDED_UPDATE_SQL],
+            'update_extensions.sql'));
         };
         if (s.verifyHeldAt) {
           // An earlier run let the applications start while it compared: they have written since, so the content

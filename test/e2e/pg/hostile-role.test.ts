@@ -1,14 +1,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DUMP_GLOBALS_SCRIPT } from '../../../src/postgres/dump-script.ts';
 import { FINGERPRINT_CLUSTER_SQL, FINGERPRINT_DB_SQL } from '../../../src/postgres/fingerprint.ts';
 import { DATABASE_SQL, HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin, SERVER_SQL } from '../../../src/postgres/queries.ts';
 import { SAFE_SEARCH_PATH, SAFE_SESSION_SH } from '../../../src/postgres/session.ts';
+import { parsePerDatabase } from '../../../src/postgres/facts.ts';
 import { SHAPE_DB_SQL } from '../../../src/postgres/shape.ts';
-import { ANALYZE_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
+import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
+import { GUARDED_UPDATE_SQL, parseSkipped, skippedText } from '../../../src/postgres/extension-guard.ts';
 import { AMCHECK_SQL, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
-import { initCluster, makeVolume, runOn, startServer, TEST_SUPERUSER_PASSWORD, type PgServer } from '../../support/pg/server.ts';
+import { BITNAMI, initCluster, makeVolume, runOn, startServer, TEST_SUPERUSER_PASSWORD, type PgServer } from '../../support/pg/server.ts';
 import { hostileRoleIsSuperuser, plantHostileRole } from '../../support/pg/hostile-role.ts';
 import { onTeardown } from '../../support/teardown.ts';
 
@@ -96,6 +99,42 @@ test('the held-snapshot fingerprint, vacuumdb and pg_dumpall --globals-only like
   assert.match(await run(HELD_PSQL_SCRIPT, ['postgres', String(server.port), FINGERPRINT_DB_SQL]), /^HELD$/m);
   await run(ANALYZE_SCRIPT, ['postgres', String(server.port), String(MAJOR)], []);
   await run(DUMP_GLOBALS_SCRIPT, ['127.0.0.1', String(server.port), 'postgres'], []);
+  assert.is(await isSuper(), false);
+});
+
+// An extension's update script runs as superuser with search_path its own schema: in public, where mallory may
+// create and owns functions, an unqualified call there could be hers. hstore 1.4 in public is skipped and named;
+// pg_trgm 1.3 in a schema of the superuser's, and hstore 1.4 in a database whose public only the superuser may
+// write, are updated. update_extensions.sql as pg_upgrade writes it: a \connect line, then its ALTERs.
+const version = async (db: string, ext: string) => (await server.sql(db, `select extversion from pg_extension where extname = '${ext}'`)).trim();
+
+test('update_extensions.sql as the Job runs it: an extension in a schema mallory can write is skipped and named, the others updated', async () => {
+  await server.sql('postgres', `create extension hstore version '1.4' schema public; create schema guarded; create extension pg_trgm version '1.3' schema guarded`);
+  await server.sql('postgres', 'create database extsafe');
+  await server.sql('extsafe', `revoke create on schema public from public; create extension hstore version '1.4'`);
+  const work = path.join(volume, 'pgupgrade-work');
+  fs.mkdirSync(work);
+  fs.writeFileSync(path.join(work, 'update_extensions.sql'), '\\connect postgres\nALTER EXTENSION "hstore" UPDATE;\nALTER EXTENSION "pg_trgm" UPDATE;\n' +
+    '\\connect extsafe\nALTER EXTENSION "hstore" UPDATE;\n');
+  const out = await run(UPDATE_EXTENSIONS_SCRIPT, ['postgres', String(server.port), `${BITNAMI.mount}/pgupgrade-work`, GUARDED_UPDATE_SQL], []);
+  const skipped = parseSkipped(out);
+  assert.equal(skipped.map((x) => [x.database, x.extension, x.schema]), [['postgres', 'hstore', 'public']], out);
+  const text = skippedText(skipped[0]!);
+  assert.match(text, 'PUBLIC may create objects in schema public');
+  assert.match(text, 'function public.quote_ident(name) owned by mallory');
+  assert.match(text, 'then run in database postgres: ALTER EXTENSION "hstore" UPDATE;');
+  assert.is(await version('postgres', 'hstore'), '1.4', 'skipped');
+  assert.is(await version('postgres', 'pg_trgm'), '1.5', 'updated: its schema is the superuser\'s alone');
+  assert.is(await version('extsafe', 'hstore'), '1.7', 'updated: only the superuser may write this public');
+  assert.is(await isSuper(), false);
+});
+
+test('validate reads the same risk, and --update-extensions skips and names it too', async () => {
+  const facts = JSON.parse(parsePerDatabase(await sqlRun(validateDatabaseSql(MAJOR))).get('postgres') ?? '{}') as { extension_risks: Array<{ extension: string; offenders: string[] }> };
+  assert.equal(facts.extension_risks.map((r) => r.extension), ['hstore']);
+  assert.match(facts.extension_risks[0]!.offenders.join('; '), 'owned by mallory');
+  assert.equal(parseSkipped(await sqlRun(UPDATE_EXTENSIONS_SQL)).map((x) => x.extension), ['hstore']);
+  assert.is(await version('postgres', 'hstore'), '1.4');
   assert.is(await isSuper(), false);
 });
 

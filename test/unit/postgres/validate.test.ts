@@ -81,7 +81,7 @@ test('connections after a dump: the new instance\'s own superuser may change its
   assert.match(locked.found, 'role postgres: may no longer log in');
 });
 
-const db = (x: Partial<ValidateDbFacts>): ValidateDbFacts => ({ writes: {}, statsReset: null, noStats: [], extensions: [], collations: [],
+const db = (x: Partial<ValidateDbFacts>): ValidateDbFacts => ({ writes: {}, statsReset: null, noStats: [], extensions: [], extensionRisks: [], collations: [],
   databaseCollation: null, collationIndexes: [], collationOthers: [], ...x });
 
 test('server, statistics, extensions, collations and amcheck each say what they found and how to repair it', () => {
@@ -101,6 +101,16 @@ test('server, statistics, extensions, collations and amcheck each say what they 
   const a = judgeAmcheck(new Map([['app1', [{ index: 'public.t_pkey', ok: true }, { index: 'public.t_name', ok: false, error: 'invalid page' }]]]));
   assert.is(a.status, 'fail');
   assert.equal(a.details, ['ok app1: public.t_pkey', 'CORRUPT app1: public.t_name: invalid page']);
+});
+
+test('an old extension whose schema non-superusers can write: named with what was found there and its statement', () => {
+  const ext = (name: string) => ({ name, installed: '1.4', default: '1.7' });
+  const risk = { extension: 'hstore', schema: 'public', offenders: ['PUBLIC may create objects in schema public'], total: 3 };
+  const x = judgeExtensions(new Map([['app1', db({ extensions: [ext('hstore'), ext('pg_trgm')], extensionRisks: [risk] })]]));
+  assert.is(x.status, 'warn');
+  assert.match(x.found, 'hstore in database app1 (schema public): PUBLIC may create objects in schema public; and 2 more');
+  assert.match(x.fix ?? '', 'in database app1: ALTER EXTENSION "hstore" UPDATE;; --update-extensions updates the others');
+  assert.not.match(judgeExtensions(new Map([['app1', db({ extensions: [ext('pg_trgm')] })]])).found, 'not safe');
 });
 
 test('the SQL: the database collation is read from 15 on only; counters and stats_reset parse', () => {
