@@ -36,7 +36,7 @@ export function settingLiteral(value: string): string {
 export function autoConfSql(names: string[]): string {
   const list = names.map((n) => `'${settingName(n)}'`).join(', ');
   return `select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', pg_catalog.lower(f.name), 'value', f.setting) order by f.seqno), '[]') ` +
-    `from pg_catalog.pg_file_settings f where f.sourcefile = pg_catalog.current_setting('data_directory') || '/postgresql.auto.conf' ` +
+    `from pg_catalog.pg_file_settings f where f.sourcefile = pg_catalog.current_setting('data_directory') operator(pg_catalog.||) '/postgresql.auto.conf' ` +
     `and pg_catalog.lower(f.name) in (${list})`;
 }
 

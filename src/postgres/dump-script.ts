@@ -10,13 +10,16 @@ import { AT_EXIT_SH } from './heartbeat.ts';
 
 /**
  * What makes a target not empty: databases other than initdb's, roles other than the bootstrap superuser and the
- * one connected, relations in the `postgres` database. One line, empty when the target is empty.
+ * one connected, relations in the `postgres` database. One line, empty when the target is empty. Every function,
+ * catalog and `||`, `!~` operator is pg_catalog's (a superuser session runs it).
  */
-export const TARGET_CONTENT_SQL = `select concat_ws('; ',
-  (select 'databases ' || string_agg(quote_ident(datname), ', ' order by datname) from pg_database where datname not in ('postgres', 'template0', 'template1')),
-  (select 'roles ' || string_agg(quote_ident(rolname), ', ' order by rolname) from pg_roles where rolname !~ '^pg_' and oid <> 10 and rolname <> current_user),
-  (select 'relations in database postgres ' || count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_' having count(*) > 0))`;
+export const TARGET_CONTENT_SQL = `select pg_catalog.concat_ws('; ',
+  (select 'databases ' operator(pg_catalog.||) pg_catalog.string_agg(pg_catalog.quote_ident(datname), ', ' order by datname) from pg_catalog.pg_database
+     where datname not in ('postgres', 'template0', 'template1')),
+  (select 'roles ' operator(pg_catalog.||) pg_catalog.string_agg(pg_catalog.quote_ident(rolname), ', ' order by rolname) from pg_catalog.pg_roles
+     where rolname operator(pg_catalog.!~) '^pg_' and oid <> 10 and rolname <> current_user),
+  (select 'relations in database postgres ' operator(pg_catalog.||) pg_catalog.count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_' having pg_catalog.count(*) > 0))`;
 
 /**
  * Prints `pg_dumpall --globals-only` of the source, read-only by construction. Arguments: $1 host, $2 port,
@@ -71,7 +74,7 @@ src() { PGPASSWORD=$SPW PGHOST=$SH PGPORT=$SP PGUSER=$SU PGOPTIONS='${sessionOpt
 dst() { PGPASSWORD=$TPW PGHOST=$TH PGPORT=$TP PGUSER=$TU PGOPTIONS='${sessionOptions()}' "$@"; }
 ${RESTRICT_SH}
 q() { "$@" psql -X -w -A -t -v ON_ERROR_STOP=1 -d postgres -c "$Q"; }
-Q="select current_setting('default_transaction_read_only') || ' ' || current_setting('server_version_num') || ' ' || (select system_identifier from pg_control_system())"
+Q="select pg_catalog.current_setting('default_transaction_read_only') operator(pg_catalog.||) ' ' operator(pg_catalog.||) pg_catalog.current_setting('server_version_num') operator(pg_catalog.||) ' ' operator(pg_catalog.||) (select system_identifier from pg_catalog.pg_control_system())"
 S=$(q src) || { echo "cannot reach the source $SH:$SP as $SU" >&2; exit 32; }
 T=$(q dst) || { echo "cannot reach the target $TH:$TP as $TU" >&2; exit 31; }
 set -- $S; SRO=$1; SV=$2; SID=$3; set -- $T; TID=$3
@@ -96,7 +99,7 @@ restored() { n=0; while IFS= read -r l; do case "$l" in
   'pg_restore: enabling triggers '*|'pg_restore: reducing dependencies '*|'pg_restore: restoring large object'*|'pg_restore: restored '*) ;;
   *) printf '%s\\n' "$l" >&2 ;;
 esac; done; }
-QT="select count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname !~ '^pg_'"
+QT="select pg_catalog.count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname <> 'information_schema' and n.nspname operator(pg_catalog.!~) '^pg_'"
 W=$(mktemp -d) || exit 91
 # The schema dump and its list are removed whatever ends the load: a failed restore as much as the last database.
 at_exit 'rm -rf "$W"'

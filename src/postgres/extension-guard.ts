@@ -50,7 +50,7 @@ export const OFFENDERS_SHOWN = 20;
 export const EXTENSION_UPDATES_SQL = `select e.extname, n.nspname as schema, x.total, x.offenders
   from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
   join pg_catalog.pg_available_extensions a on a.name = e.extname
-  cross join lateral (select pg_catalog.count(*)::int as total,
+  cross join lateral (select pg_catalog.count(*)::pg_catalog.int4 as total,
       coalesce(pg_catalog.array_agg(o.what order by o.ord, o.what) filter (where o.rn <= ${OFFENDERS_SHOWN}), '{}') as offenders
     from (select q.*, pg_catalog.row_number() over (order by q.ord, q.what) as rn from (${OFFENDERS}) q) o) x
   where a.default_version is not null and a.default_version <> e.extversion`;
@@ -69,13 +69,13 @@ declare pgupgrade_ext record; skipped jsonb := '[]';
 begin
   for pgupgrade_ext in ${EXTENSION_UPDATES_SQL} loop
     if pgupgrade_ext.total > 0 then
-      skipped := skipped || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('database', pg_catalog.current_database(),
+      skipped := skipped operator(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('database', pg_catalog.current_database(),
         'extension', pgupgrade_ext.extname, 'schema', pgupgrade_ext.schema, 'offenders', pgupgrade_ext.offenders, 'total', pgupgrade_ext.total));
     else
       execute pg_catalog.format('alter extension %I update', pgupgrade_ext.extname);
     end if;
   end loop;
-  return '${SKIPPED_MARK} ' || skipped::text;
+  return '${SKIPPED_MARK} ' operator(pg_catalog.||) skipped::pg_catalog.text;
 end $pgupgrade$;
 select pg_temp.pgupgrade_update_extensions();`;
 

@@ -22,26 +22,33 @@ export interface DbFingerprint {
 }
 
 /** Databases and roles, asked of the maintenance database, as one JSON object. */
-export const FINGERPRINT_CLUSTER_SQL = `select json_build_object(
- 'databases', (select json_agg(json_build_object('name', datname, 'encoding', pg_encoding_to_char(encoding), 'collate', datcollate,
-    'ctype', datctype) order by datname) from pg_database where datallowconn),
- 'roles', (select json_agg(json_build_object('name', rolname, 'hash', case when rolpassword is null then 'none'
-    when rolpassword like 'md5%' then 'md5' when rolpassword like 'SCRAM-SHA-256$%' then 'scram-sha-256' else 'other' end)
-    order by rolname) from pg_authid where rolname !~ '^pg_')
+export const FINGERPRINT_CLUSTER_SQL = `select pg_catalog.json_build_object(
+ 'databases', (select pg_catalog.json_agg(pg_catalog.json_build_object('name', datname, 'encoding', pg_catalog.pg_encoding_to_char(encoding),
+    'collate', datcollate, 'ctype', datctype) order by datname) from pg_catalog.pg_database where datallowconn),
+ 'roles', (select pg_catalog.json_agg(pg_catalog.json_build_object('name', rolname, 'hash', case when rolpassword is null then 'none'
+    when rolpassword operator(pg_catalog.~~) 'md5%' then 'md5' when rolpassword operator(pg_catalog.~~) 'SCRAM-SHA-256$%' then 'scram-sha-256' else 'other' end)
+    order by rolname) from pg_catalog.pg_authid where rolname operator(pg_catalog.!~) '^pg_')
 )`;
 
 /**
  * What pg_upgrade carries through its catalogs, per database, as JSON object members (O(catalog), not O(rows)):
- * sequence values, extensions and their versions, views, functions and indexes by name.
+ * sequence values, extensions and their versions, views, functions and indexes by name. Like the rest of this
+ * module's SQL (a superuser session runs it), every function, catalog, type and `||`, `~`, `!~`, `~~` operator is
+ * pg_catalog's; names are joined with `||` as before (format('%s') would make a NULL part an empty string).
  */
-export const CATALOG_PARTS = ` 'sequences', (select coalesce(json_object_agg(schemaname || '.' || sequencename, coalesce(last_value::text, 'unused')), '{}') from pg_sequences),
- 'extensions', (select coalesce(json_object_agg(extname, extversion), '{}') from pg_extension),
- 'objects', (select coalesce(json_agg(o order by o), '[]') from (
-    select 'view ' || schemaname || '.' || viewname as o from pg_views where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_'
-    union all select 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_temp_'
-      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
-    union all select 'index ' || schemaname || '.' || indexname from pg_indexes where schemaname not in ('pg_catalog', 'information_schema') and schemaname !~ '^pg_temp_') s),`;
+const CAT = 'operator(pg_catalog.||)';
+export const CATALOG_PARTS = ` 'sequences', (select coalesce(pg_catalog.json_object_agg(schemaname ${CAT} '.' ${CAT} sequencename,
+    coalesce(last_value::pg_catalog.text, 'unused')), '{}') from pg_catalog.pg_sequences),
+ 'extensions', (select coalesce(pg_catalog.json_object_agg(extname, extversion), '{}') from pg_catalog.pg_extension),
+ 'objects', (select coalesce(pg_catalog.json_agg(o order by o), '[]') from (
+    select 'view ' ${CAT} schemaname ${CAT} '.' ${CAT} viewname as o from pg_catalog.pg_views
+      where schemaname not in ('pg_catalog', 'information_schema') and schemaname operator(pg_catalog.!~) '^pg_temp_'
+    union all select 'function ' ${CAT} n.nspname ${CAT} '.' ${CAT} p.proname ${CAT} '(' ${CAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CAT} ')'
+      from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+      where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_temp_'
+      and not exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype = 'e')
+    union all select 'index ' ${CAT} schemaname ${CAT} '.' ${CAT} indexname from pg_catalog.pg_indexes
+      where schemaname not in ('pg_catalog', 'information_schema') and schemaname operator(pg_catalog.!~) '^pg_temp_') s),`;
 
 /**
  * One database as one JSON object. Each user table's row count and content checksum (the sum of a 60-bit hash
@@ -51,18 +58,20 @@ export const CATALOG_PARTS = ` 'sequences', (select coalesce(json_object_agg(sch
  * A row's text comes from record_out, never from a cast: a table's owner may CREATE CAST from its row type to text
  * with a function of its own, which `t::text` would run in this superuser session (and `t` may be a column's name).
  */
-export const FINGERPRINT_DB_SQL = `select json_build_object(
- 'tables', (select coalesce(json_object_agg(name, (xpath('/row/r/text()', x))[1]::text || ' ' || (xpath('/row/s/text()', x))[1]::text), '{}')
-   from (select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
-     query_to_xml(format('select count(*) as r, coalesce(sum((''x'' || substr(md5(pg_catalog.textin(pg_catalog.record_out(t.*))), 1, 15))::bit(60)::bigint), 0) as s from %I.%I t',
+const HASH60 = (text: string, quote = "'") => `(${quote}x${quote} ${CAT} pg_catalog.substr(pg_catalog.md5(${text}), 1, 15))::pg_catalog.bit(60)::pg_catalog.int8`;
+export const FINGERPRINT_DB_SQL = `select pg_catalog.json_build_object(
+ 'tables', (select coalesce(pg_catalog.json_object_agg(name,
+     (pg_catalog.xpath('/row/r/text()', x))[1]::pg_catalog.text ${CAT} ' ' ${CAT} (pg_catalog.xpath('/row/s/text()', x))[1]::pg_catalog.text), '{}')
+   from (select pg_catalog.quote_ident(n.nspname) ${CAT} '.' ${CAT} pg_catalog.quote_ident(c.relname) as name,
+     pg_catalog.query_to_xml(pg_catalog.format('select pg_catalog.count(*) as r, coalesce(pg_catalog.sum(${HASH60('pg_catalog.textin(pg_catalog.record_out(t.*))', "''")}), 0) as s from %I.%I t',
        n.nspname, c.relname), false, true, '') as x
-     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where c.relkind in ('r', 'p') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-       and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')) t),
+     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where c.relkind in ('r', 'p') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_toast'
+       and not exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = c.oid and d.deptype = 'e')) t),
 ${CATALOG_PARTS}
- 'large_objects', (select json_build_object('count', count(distinct loid),
-    'checksum', coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)::text)
-    from pg_largeobject)
+ 'large_objects', (select pg_catalog.json_build_object('count', pg_catalog.count(distinct loid),
+    'checksum', coalesce(pg_catalog.sum(${HASH60(`loid::pg_catalog.text ${CAT} ':' ${CAT} pageno ${CAT} ':' ${CAT} pg_catalog.md5(data)`)}), 0)::pg_catalog.text)
+    from pg_catalog.pg_largeobject)
 )`;
 
 /** Parses one query's JSON answer into an object, or says which query returned what. */

@@ -37,7 +37,7 @@ const EVALUATED = `select case when c.contypid <> 0 then pg_catalog.format('CHEC
   from pg_catalog.pg_attrdef ad join pg_catalog.pg_attribute a on a.attrelid = ad.adrelid and a.attnum = ad.adnum
     join pg_catalog.pg_class r on r.oid = ad.adrelid join pg_catalog.pg_namespace n on n.oid = r.relnamespace
     cross join lateral (values ('pg_catalog.pg_attrdef'::pg_catalog.regclass, ad.oid, 0), ('pg_catalog.pg_class'::pg_catalog.regclass, r.oid, a.attnum::pg_catalog.int4)) v(cls, obj, sub)
-  where coalesce(pg_catalog.to_jsonb(a) ->> 'attgenerated', '') <> ''
+  where coalesce(pg_catalog.to_jsonb(a) operator(pg_catalog.->>) 'attgenerated', '') <> ''
   union all
   select pg_catalog.format('partition key of table %I.%I', n.nspname, r.relname), null, 'pg_catalog.pg_class'::pg_catalog.regclass, r.oid, 0
   from pg_catalog.pg_class r join pg_catalog.pg_namespace n on n.oid = r.relnamespace where r.relkind = 'p'`;

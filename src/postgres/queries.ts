@@ -8,35 +8,41 @@ import { JIT_OFF_PSQL_ARGS, JIT_OFF_PSQL_LINES, sessionOptions } from './session
  * reaches a command line (the apiserver's audit log records exec command lines).
  */
 
-/** Cluster-wide facts, one JSON object. Rows come through to_jsonb so the same text serves 10 to 18. */
-export const SERVER_SQL = `select json_build_object(
- 'version_num', current_setting('server_version_num')::int,
- 'version', current_setting('server_version'),
- 'install_user', (select rolname from pg_authid where oid = 10),
- 'data_directory', current_setting('data_directory'),
- 'checksums', current_setting('data_checksums'),
- 'wal_segment_size', current_setting('wal_segment_size'),
- 'password_encryption', current_setting('password_encryption'),
- 'shared_preload_libraries', current_setting('shared_preload_libraries'),
- 'databases', (select json_agg(to_jsonb(d) - 'datacl' || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding),
-    'size', pg_database_size(d.oid)) order by d.datname) from pg_database d),
- 'roles', (select json_agg(json_build_object('name', rolname, 'login', rolcanlogin, 'hash',
-    case when rolpassword is null then 'none' when rolpassword like 'md5%' then 'md5'
-         when rolpassword like 'SCRAM-SHA-256$%' then 'scram' else 'other' end) order by rolname) from pg_authid),
- 'hba', (select json_agg(json_build_object('line', line_number, 'type', type, 'database', database, 'users', user_name,
-    'method', auth_method)) from pg_hba_file_rules where error is null),
- 'prepared', (select count(*) from pg_prepared_xacts),
- 'slots', (select coalesce(json_agg(json_build_object('name', slot_name, 'type', slot_type, 'database', database)), '[]') from pg_replication_slots),
+/**
+ * Cluster-wide facts, one JSON object. Rows come through to_jsonb so the same text serves 10 to 18. Like all of
+ * this module's SQL (superuser sessions), every function, catalog, type and operator that a role's own could
+ * match (`||`, `-`, `->>`, `~`, `!~`, LIKE's `~~`) is pg_catalog's.
+ */
+export const SERVER_SQL = `select pg_catalog.json_build_object(
+ 'version_num', pg_catalog.current_setting('server_version_num')::pg_catalog.int4,
+ 'version', pg_catalog.current_setting('server_version'),
+ 'install_user', (select rolname from pg_catalog.pg_authid where oid = 10),
+ 'data_directory', pg_catalog.current_setting('data_directory'),
+ 'checksums', pg_catalog.current_setting('data_checksums'),
+ 'wal_segment_size', pg_catalog.current_setting('wal_segment_size'),
+ 'password_encryption', pg_catalog.current_setting('password_encryption'),
+ 'shared_preload_libraries', pg_catalog.current_setting('shared_preload_libraries'),
+ 'databases', (select pg_catalog.json_agg((pg_catalog.to_jsonb(d) operator(pg_catalog.-) 'datacl') operator(pg_catalog.||) pg_catalog.jsonb_build_object(
+    'encoding_name', pg_catalog.pg_encoding_to_char(d.encoding), 'size', pg_catalog.pg_database_size(d.oid)) order by d.datname) from pg_catalog.pg_database d),
+ 'roles', (select pg_catalog.json_agg(pg_catalog.json_build_object('name', rolname, 'login', rolcanlogin, 'hash',
+    case when rolpassword is null then 'none' when rolpassword operator(pg_catalog.~~) 'md5%' then 'md5'
+         when rolpassword operator(pg_catalog.~~) 'SCRAM-SHA-256$%' then 'scram' else 'other' end) order by rolname) from pg_catalog.pg_authid),
+ 'hba', (select pg_catalog.json_agg(pg_catalog.json_build_object('line', line_number, 'type', type, 'database', database, 'users', user_name,
+    'method', auth_method)) from pg_catalog.pg_hba_file_rules where error is null),
+ 'prepared', (select pg_catalog.count(*) from pg_catalog.pg_prepared_xacts),
+ 'slots', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', slot_name, 'type', slot_type, 'database', database)), '[]')
+    from pg_catalog.pg_replication_slots),
  'config_paths', ${CONFIG_PATHS_SQL},
  'tablespaces', ${TABLESPACES_SQL},
- 'clients', (select coalesce(json_agg(json_build_object('user', usename, 'database', datname, 'application', application_name,
-    'address', host(client_addr))), '[]') from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid())
+ 'clients', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('user', usename, 'database', datname, 'application', application_name,
+    'address', pg_catalog.host(client_addr))), '[]') from pg_catalog.pg_stat_activity
+    where backend_type = 'client backend' and pid <> pg_catalog.pg_backend_pid())
 )`;
 
 // User columns: of tables, materialized views and partitioned tables outside the system schemas.
 const COLUMNS = `pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
 const USER_COLUMN = `a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'm', 'p')
-      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'`;
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_toast'`;
 const COLUMN_NAME = `pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname)`;
 /** `ALTER TABLE s.t ALTER COLUMN c <action>`, quoted by the server; none for a materialized view. */
 const alterColumn = (action: string) => `case when c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I ${action}', n.nspname, c.relname, a.attname) end`;
@@ -85,15 +91,15 @@ export const DATABASE_SQL = compact(`select pg_catalog.json_build_object(
  'user_conversions', ${objects(`select pg_catalog.format('%I.%I', n.nspname, v.conname) as name, pg_catalog.format('DROP CONVERSION %I.%I', n.nspname, v.conname) as fix
     from pg_catalog.pg_conversion v join pg_catalog.pg_namespace n on n.oid = v.connamespace where v.oid >= 16384`)},
  'attver_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('RESET (pg_attver)')} as fix from ${COLUMNS}
-    where pg_catalog.array_to_string(a.attoptions, ',') like '%pg_attver=%'`)},
+    where pg_catalog.array_to_string(a.attoptions, ',') operator(pg_catalog.~~) '%pg_attver=%'`)},
  'with_oids', ${objects(`select pg_catalog.format('%I.%I', n.nspname, c.relname) as name, pg_catalog.format('ALTER TABLE %I.%I SET WITHOUT OIDS', n.nspname, c.relname) as fix
     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    where c.oid >= 16384 and coalesce((pg_catalog.to_jsonb(c) ->> 'relhasoids')::pg_catalog.bool, false)`)},
+    where c.oid >= 16384 and coalesce((pg_catalog.to_jsonb(c) operator(pg_catalog.->>) 'relhasoids')::pg_catalog.bool, false)`)},
  'type_columns', ${TYPE_COLUMNS},
  'libc_collations', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', x.collname, 'locale', x.collcollate) order by x.collname), '[]')
     from (select distinct l.collname, l.collcollate from ${COLUMNS} join pg_catalog.pg_collation l on l.oid = a.attcollation
       where a.attnum > 0 and not a.attisdropped and l.collprovider = 'c' and c.relkind in ('r', 'm', 'p', 'i', 'I')
-        and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast') x)
+        and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_toast') x)
 )`);
 
 /**

@@ -31,14 +31,16 @@ export const SHAPE_CLUSTER_SQL = FINGERPRINT_CLUSTER_SQL;
  * One database's shape as one JSON object: one stat() per relation file segment, one read per sequence. Tables,
  * materialized views, indexes; not partitioned parents (no storage) nor temporary tables (none survives a restart).
  */
-export const SHAPE_DB_SQL = `select json_build_object(
- 'relations', (select coalesce(json_object_agg(quote_ident(n.nspname) || '.' || quote_ident(c.relname),
-     c.relkind::text || ' ' || pg_relation_size(c.oid) || coalesce(' toast ' || pg_relation_size(nullif(c.reltoastrelid, 0)), '')), '{}')
-   from pg_class c join pg_namespace n on n.oid = c.relnamespace
-   where c.relkind in ('r', 'm', 'i') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'
-     and n.nspname !~ '^pg_temp_'),
+const CAT = 'operator(pg_catalog.||)';
+export const SHAPE_DB_SQL = `select pg_catalog.json_build_object(
+ 'relations', (select coalesce(pg_catalog.json_object_agg(pg_catalog.quote_ident(n.nspname) ${CAT} '.' ${CAT} pg_catalog.quote_ident(c.relname),
+     c.relkind::pg_catalog.text ${CAT} ' ' ${CAT} pg_catalog.pg_relation_size(c.oid)
+       ${CAT} coalesce(' toast ' ${CAT} pg_catalog.pg_relation_size(nullif(c.reltoastrelid, 0::pg_catalog.oid)), '')), '{}')
+   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+   where c.relkind in ('r', 'm', 'i') and c.relpersistence <> 't' and n.nspname not in ('pg_catalog', 'information_schema')
+     and n.nspname operator(pg_catalog.!~) '^pg_toast' and n.nspname operator(pg_catalog.!~) '^pg_temp_'),
 ${CATALOG_PARTS}
- 'large_objects', (select count(*) from pg_largeobject_metadata)
+ 'large_objects', (select pg_catalog.count(*) from pg_catalog.pg_largeobject_metadata)
 )`;
 
 /** Builds the shape from SHAPE_CLUSTER_SQL's answer and SHAPE_DB_SQL's answer per database. */

@@ -110,7 +110,7 @@ export async function gatherVolume(cluster: Cluster, d: SourceDiscovery, r: Reac
 /** The running server's version, as `13.22` and 130022. */
 export async function serverVersion(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<{ version: string; num: number }> {
   const out = (await psqlEach(cluster, d, r, password, ['postgres'],
-    `select json_build_object('v', current_setting('server_version'), 'n', current_setting('server_version_num')::int)`)).get('postgres');
+    `select pg_catalog.json_build_object('v', pg_catalog.current_setting('server_version'), 'n', pg_catalog.current_setting('server_version_num')::pg_catalog.int4)`)).get('postgres');
   const j = JSON.parse(out ?? '{}') as { v?: string; n?: number };
   if (!j.v || !j.n) throw new Error(`no version from the server in ${d.namespace}/${r.pod}`);
   return { version: j.v.split(' ')[0] ?? j.v, num: j.n };

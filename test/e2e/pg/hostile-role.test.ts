@@ -44,10 +44,13 @@ test('set up: mallory, NOSUPERUSER, lays her traps in two databases, one of hers
   assert.is(await isSuper(), false);
 });
 
-test('control: without the safe search_path the fingerprint calls her quote_ident and she is superuser', async () => {
-  const unsafe = PSQL_SCRIPT.replace(SAFE_SEARCH_PATH, '');
-  assert.is.not(unsafe, PSQL_SCRIPT, 'PSQL_SCRIPT sets the safe search_path');
-  await run(unsafe, ['postgres', String(server.port), FINGERPRINT_DB_SQL]);
+const UNSAFE_PSQL_SCRIPT = PSQL_SCRIPT.replace(SAFE_SEARCH_PATH, '');
+
+test('control: without the safe search_path the fingerprint as once written (bare quote_ident, ||) calls hers and she is superuser', async () => {
+  assert.is.not(UNSAFE_PSQL_SCRIPT, PSQL_SCRIPT, 'PSQL_SCRIPT sets the safe search_path');
+  const bare = FINGERPRINT_DB_SQL.replaceAll('pg_catalog.quote_ident(', 'quote_ident(').replaceAll('operator(pg_catalog.||)', '||');
+  assert.is.not(bare, FINGERPRINT_DB_SQL, 'the fingerprint names pg_catalog\'s quote_ident and ||');
+  await run(UNSAFE_PSQL_SCRIPT, ['postgres', String(server.port), bare]);
   assert.is(await isSuper(), true, 'the trap is armed');
   await server.sql('postgres', 'alter role mallory nosuperuser');
 });
@@ -75,6 +78,15 @@ const SQL = {
 for (const [what, sql] of Object.entries(SQL)) {
   test(`${what} as superuser: mallory stays NOSUPERUSER`, async () => {
     await sqlRun(sql);
+    assert.is(await isSuper(), false);
+  });
+}
+
+// Defense in depth: the text itself names pg_catalog's functions, catalogs and operators, so that even a session
+// without the safe search_path (in her database public comes first) never resolves her quote_ident or ||.
+for (const [what, sql] of Object.entries(SQL)) {
+  test(`${what} without the safe search_path: mallory stays NOSUPERUSER all the same`, async () => {
+    await run(UNSAFE_PSQL_SCRIPT, ['postgres', String(server.port), sql]);
     assert.is(await isSuper(), false);
   });
 }

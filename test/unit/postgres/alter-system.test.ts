@@ -7,7 +7,7 @@ const test = suite('a server\'s own ALTER SYSTEM settings: read before a change,
 test('the auto.conf of the data directory is read, by pg_catalog\'s functions, for the named settings only', () => {
   const sql = autoConfSql(['fsync', 'archive_mode']);
   assert.match(sql, 'from pg_catalog.pg_file_settings f');
-  assert.match(sql, "f.sourcefile = pg_catalog.current_setting('data_directory') || '/postgresql.auto.conf'");
+  assert.match(sql, "f.sourcefile = pg_catalog.current_setting('data_directory') operator(pg_catalog.||) '/postgresql.auto.conf'");
   assert.match(sql, "pg_catalog.lower(f.name) in ('fsync', 'archive_mode')");
   assert.not.match(sql.replace(/pg_catalog\.\w+\(/g, ''), /\b(json_agg|json_build_object|lower|current_setting|coalesce_x)\(/, 'every function qualified');
   assert.throws(() => autoConfSql(["fsync') or true --"]), /not a setting name/);

@@ -33,7 +33,7 @@ test('every session on the source is read-only, and every dump tool runs through
   // psql on the source only counts its tables, for the progress lines (a read, in its read-only session).
   const reads = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bsrc psql\b/.test(l));
   assert.equal(reads.map((l) => l.trim()), ['NT=$(src psql -X -w -A -t -c "$QT" 2>/dev/null) || NT=\'?\''], 'nothing but reads goes to the source');
-  assert.match(DUMP_RESTORE_SCRIPT, 'QT="select count(*) from pg_catalog.pg_class');
+  assert.match(DUMP_RESTORE_SCRIPT, 'QT="select pg_catalog.count(*) from pg_catalog.pg_class');
   assert.not.match(DUMP_RESTORE_SCRIPT, /\bdst pg_dump\b/);
 });
 

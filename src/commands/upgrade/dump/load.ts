@@ -14,8 +14,9 @@ import { targetDiscovery } from './instance.ts';
 import { withHeartbeat } from '../../../postgres/heartbeat.ts';
 import { execSilenceMs } from '../../../k8s/silence.ts';
 
-const ROLES_SQL = `select coalesce(string_agg(rolname, ',' order by rolname), '') from pg_roles where rolname !~ '^pg_'`;
-const DATABASES_SQL = `select string_agg(encode(convert_to(datname, 'UTF8'), 'base64'), ',' order by datname) from pg_database where datallowconn and datname <> 'template1'`;
+const ROLES_SQL = `select coalesce(pg_catalog.string_agg(rolname, ',' order by rolname), '') from pg_catalog.pg_roles where rolname operator(pg_catalog.!~) '^pg_'`;
+const DATABASES_SQL = `select pg_catalog.string_agg(pg_catalog.encode(pg_catalog.convert_to(datname, 'UTF8'), 'base64'), ',' order by datname)
+  from pg_catalog.pg_database where datallowconn and datname <> 'template1'`;
 
 /** Why DUMP_RESTORE_SCRIPT stopped, by its exit code. */
 export function loadFailure(code: number): string {
@@ -119,7 +120,7 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
       reloadNote(s.target.existing), ExitCode.failed);
   }
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
-  await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_stat_reset()');
+  await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_catalog.pg_stat_reset()');
   return `${dbs.length} databases`;
 }
 
