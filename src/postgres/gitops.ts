@@ -14,7 +14,8 @@ export interface ManagedMeta {
 
 /** A workload (the database or one of its applications) as this module sees it. */
 export interface ManagedObject {
-  kind: 'StatefulSet' | 'Deployment';
+  /** A Service: one that the dump's cutover points at the new instance (a controller would point it back). */
+  kind: 'StatefulSet' | 'Deployment' | 'Service';
   metadata: ManagedMeta;
 }
 
@@ -137,7 +138,7 @@ export function describeManager(m: Manager, workloadNs: string): string {
 export function gitopsRefusal(managers: Manager[], workloadNs: string, paused: boolean): string | undefined {
   const healing = managers.filter((m) => m.heals);
   if (!healing.length || paused) return undefined;
-  return `a controller that heals drift manages what the upgrade stops; it would scale it back up while the database is down, or put the old image back:\n` +
+  return `a controller that heals drift manages what the upgrade stops or changes; it would scale it back up while the database is down, put the old image back, or point a Service back:\n` +
     healing.map((m) => `  ${describeManager(m, workloadNs)}`).join('\n') +
     `\nPause it, then run again with --gitops-paused (and resume it after the upgrade, with the new image in Git)` +
     '; or run again with --pause-gitops: the plugin pauses it, and resumes it as it was when the upgrade ends or is rolled back' +

@@ -1,7 +1,7 @@
 import type { ListrTask } from 'listr2';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
-import { describeManager, gitopsRefusal, managersOfAll, type Manager } from '../../postgres/gitops.ts';
+import { describeManager, gitopsRefusal, managersOfAll, type ManagedObject, type Manager } from '../../postgres/gitops.ts';
 import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading, type PausedOwner } from '../../postgres/gitops-pause.ts';
 import type { CheckCtx } from '../../preflight/context.ts';
 import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/gitops.ts';
@@ -41,11 +41,12 @@ function unpausable(healing: Manager[], readings: OwnerReading[], ns: string): M
 /**
  * Before any downtime: who manages the database and its applications, with what their Argo CD Applications and Flux
  * objects say where they can be read. A healing one is refused (exit 2, nothing changed), unless the user paused it
- * (--gitops-paused) or asks the plugin to (--pause-gitops: what to pause is kept for the apply tasks).
+ * (--gitops-paused) or asks the plugin to (--pause-gitops: what to pause is kept for the apply tasks). `also`: other
+ * objects the method changes (the dump's Services).
  */
-export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean; pauseGitops?: boolean }): Promise<void> {
+export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean; pauseGitops?: boolean }, also: ManagedObject[] = []): Promise<void> {
   const ns = ctx.d.namespace;
-  const raw = managersOfAll([ctx.d.workload, ...ctx.d.apps]);
+  const raw = managersOfAll([ctx.d.workload, ...ctx.d.apps, ...also]);
   const readings = await readOwners(ctx.cluster, healingOwners(raw, ns));
   const managers = withReadings(raw, readings, ns);
   if (!opts.pauseGitops) {

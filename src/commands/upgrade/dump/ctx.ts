@@ -6,6 +6,7 @@ import { advanceDump, isDumpDone, saveDumpState, type DumpPhase, type DumpState 
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import type { ExistingTarget } from './existing.ts';
 import type { GitopsCtx, PauseHooks } from '../gitops.ts';
+import type { OwnerRef } from '../../../postgres/gitops-pause.ts';
 
 /** What `upgrade --method dump` was asked to do. */
 export interface DumpOptions {
@@ -55,6 +56,8 @@ export interface DumpCtx extends CheckCtx, GitopsCtx {
   timings: Record<string, number>;
   /** The source's client sessions that no scaling stops, named at the plan (they are ended once the applications are down). */
   leftRunning?: string[];
+  /** The Argo CD/Flux objects behind the Services the cutover changes (read at the plan), for the change to make in Git. */
+  serviceOwners?: OwnerRef[];
   warnings?: Array<{ id: string; found: string; fix?: string }>;
   nothingToDo?: string;
 }

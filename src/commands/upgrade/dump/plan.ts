@@ -12,7 +12,8 @@ import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
 import { localeOptions } from '../../../postgres/rules.ts';
 import { judgeGitops } from '../gitops.ts';
-import { ownerKey } from '../../../postgres/gitops-pause.ts';
+import { gitopsOwners, ownerKey } from '../../../postgres/gitops-pause.ts';
+import { managersOfAll, type ManagedObject } from '../../../postgres/gitops.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
 import { evaluate } from '../../../preflight/evaluate.ts';
 import { evidenceOf } from '../../../preflight/evidence.ts';
@@ -27,6 +28,14 @@ import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { readRecordMap } from '../../../state/store.ts';
 
 const planning = (ctx: DumpCtx): boolean => !ctx.resuming && !ctx.nothingToDo;
+
+/** The Services the cutover will point at the new instance, as GitOps sees them (their owners are judged and named too). */
+async function cutoverServices(ctx: DumpCtx, cutover: boolean): Promise<ManagedObject[]> {
+  if (!cutover) return [];
+  const services = (await sourceServices(ctx.cluster, ctx.d)).map((s) => ({ kind: 'Service' as const, metadata: s.metadata }));
+  ctx.serviceOwners = gitopsOwners(managersOfAll(services), ctx.d.namespace);
+  return services;
+}
 
 /** The record found: nothing to do, a refusal, or a run to resume. */
 function judgeRecord(ctx: DumpCtx, s: DumpState, opts: DumpOptions): void {
@@ -78,7 +87,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         const recorded = parseDumpState(cm);
         if (recorded) judgeRecord(ctx, recorded, opts);
         // A run resumed before the applications stop judges the controllers again: the first may have stopped before it paused them.
-        if (ctx.resuming && !isDumpDone(ctx.state, 'apps-down')) await judgeGitops(ctx, opts);
+        if (ctx.resuming && !isDumpDone(ctx.state, 'apps-down')) await judgeGitops(ctx, opts, await cutoverServices(ctx, !!ctx.state?.cutover));
         if (ctx.nothingToDo || ctx.resuming) {
           task.title = ctx.nothingToDo ?? `Found an upgrade by dump to ${ctx.state?.to} stopped after "${ctx.state?.phase}": resuming it`;
           return;
@@ -91,7 +100,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
         const multi = multiReplicaProblem(ctx.d.workload, ctx.d.namespace);
         if (multi) throw usageError(multi);
         // Argo CD or Flux would scale the database or its applications back up while they are down: refused before any downtime.
-        await judgeGitops(ctx, opts);
+        await judgeGitops(ctx, opts, await cutoverServices(ctx, opts.cutover));
         ctx.mode = modeOf(ctx.d);
         if (ctx.mode !== 'live') {
           throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is stopped: --method dump reads the running server. ` +

@@ -29,7 +29,8 @@ const listOptions = (ctx: CommandContext) => {
 /** After a cutover, the change to make in Git for the Argo CD/Flux objects that manage the source, or undefined. */
 function gitChangeOf(c: DumpCtx): string | undefined {
   const s = dst(c);
-  return s.cutover ? dumpGitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), { source: `${s.workload.kind}/${s.workload.name}`,
+  const owners = [...gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), ...(c.serviceOwners ?? [])];
+  return s.cutover ? dumpGitChange([...new Map(owners.map((o) => [ownerKey(o), o])).values()], { source: `${s.workload.kind}/${s.workload.name}`,
     sourceStopped: !keepsSourceRunning(s), target: `${s.target.kind.toLowerCase()}/${s.target.name}`, services: s.services.map((x) => x.name) }) : undefined;
 }
 
