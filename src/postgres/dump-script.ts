@@ -1,6 +1,7 @@
 import { DECODE_SH, READ_PASSWORD_SH } from './queries.ts';
 import { sessionOptions } from './session.ts';
 import { AT_EXIT_SH } from './heartbeat.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS } from './lock-wait.ts';
 
 /**
  * The dump method's scripts: run with the target major's client tools (the new image), as the PostgreSQL docs
@@ -53,7 +54,9 @@ export const RESTRICT_SH = `restrict() {
  * unless a directory is given for a kept dump, then `pg_dump -Fd -j` into it and `pg_restore -j` from it.
  *
  * Arguments: $1 source host, $2 source port, $3 source user, $4 target host, $5 target port, $6 target user,
- * $7 jobs, $8 the kept dump's directory or empty. Stdin (dumpRestoreStdin): the source's password, the target's,
+ * $7 jobs, $8 the kept dump's directory or empty, $9 pg_dump's --lock-wait-timeout in ms (src/postgres/lock-wait.ts:
+ * an application's ACCESS EXCLUSIVE lock, or a forgotten prepared transaction's, fails the dump at its start
+ * instead of holding the downtime open for ever; the restore gets none: the new instance has no other session). Stdin (dumpRestoreStdin): the source's password, the target's,
  * the globals' SQL, then each database name, each one base64 line, then an empty line.
  *
  * Safe by construction: every source session has default_transaction_read_only=on, so a swapped host can never
@@ -65,7 +68,7 @@ export const RESTRICT_SH = `restrict() {
 export const DUMP_RESTORE_SCRIPT = `${DECODE_SH}
 ${AT_EXIT_SH}
 set -u
-SH=$1; SP=$2; SU=$3; TH=$4; TP=$5; TU=$6; J=$7; K=$8
+SH=$1; SP=$2; SU=$3; TH=$4; TP=$5; TU=$6; J=$7; K=$8; LW=\${9:-${DEFAULT_LOCK_TIMEOUT_MS}}
 say() { echo "pgupgrade: $*"; }
 IFS= read -r b || exit 90; dec "$b"; SPW=$v
 IFS= read -r b || exit 90; dec "$b"; TPW=$v
@@ -114,18 +117,18 @@ while IFS= read -r b && [ -n "$b" ]; do
     if [ -n "$CREATE" ]; then
       # The database first, with its own properties (pg_dump's DATABASE entries of a schema-only dump, which is
       # small): CREATE DATABASE cannot run in the transaction that the data goes into.
-      src pg_dump -w -Fc -C --schema-only -f "$W/schema" || exit 40
+      src pg_dump -w --lock-wait-timeout="$LW" -Fc -C --schema-only -f "$W/schema" || exit 40
       pg_restore -l -C "$W/schema" | grep -E '^[0-9]+; [0-9]+ [0-9]+ (DATABASE|DATABASE PROPERTIES) - |^[0-9]+; [0-9]+ [0-9]+ (COMMENT|ACL|SECURITY LABEL) - DATABASE ' > "$W/db.list"
       dst pg_restore -w --exit-on-error -C -L "$W/db.list" -d postgres "$W/schema" || exit 41
     fi
     # One transaction: under wal_level=minimal, tables made in it are filled and indexed without WAL. The database
     # by PGDATABASE (-d '' leaves it to the environment: a name that reads as a connection string stays a name).
-    { src pg_dump -w -Fc -Z 0; echo $? > "$W/rc"; } | { dst pg_restore -v -w --exit-on-error --single-transaction -d '' 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
+    { src pg_dump -w --lock-wait-timeout="$LW" -Fc -Z 0; echo $? > "$W/rc"; } | { dst pg_restore -v -w --exit-on-error --single-transaction -d '' 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
     [ "$(cat "$W/rrc")" = 0 ] || exit 41
     [ "$(cat "$W/rc")" = 0 ] || exit 40
   else
     rm -rf "$K/$i"
-    src pg_dump -w -Fd -j "$J" -f "$K/$i" || exit 40
+    src pg_dump -w --lock-wait-timeout="$LW" -Fd -j "$J" -f "$K/$i" || exit 40
     printf '%s\\n' "$b" > "$K/$i.name"
     { dst pg_restore -v -w -j "$J" --exit-on-error $CREATE -d postgres "$K/$i" 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
     [ "$(cat "$W/rrc")" = 0 ] || exit 41
@@ -160,9 +163,12 @@ export interface DumpRestoreArgs {
   jobs: number;
   /** A directory for a kept, directory-format dump (`--keep-dump`); streamed when absent. */
   keepDir?: string;
+  /** pg_dump's lock wait limit in ms; DEFAULT_LOCK_TIMEOUT_MS when absent. */
+  lockWaitMs?: number;
 }
 
 /** DUMP_RESTORE_SCRIPT's arguments, as strings. */
 export function dumpRestoreArgs(a: DumpRestoreArgs): string[] {
-  return [a.source.host, String(a.source.port), a.source.user, a.target.host, String(a.target.port), a.target.user, String(a.jobs), a.keepDir ?? ''];
+  return [a.source.host, String(a.source.port), a.source.user, a.target.host, String(a.target.port), a.target.user, String(a.jobs), a.keepDir ?? '',
+    String(a.lockWaitMs ?? DEFAULT_LOCK_TIMEOUT_MS)];
 }

@@ -1,6 +1,7 @@
 import { CONFIG_PATHS_SQL } from './config-paths.ts';
 import { TABLESPACES_SQL } from './tablespaces.ts';
 import { JIT_OFF_PSQL_ARGS, JIT_OFF_PSQL_LINES, sessionOptions } from './session.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutOption } from './lock-wait.ts';
 
 /**
  * What `check` asks a running server and a data volume, as constant SQL and shell text. Names never enter the
@@ -129,15 +130,19 @@ export function psqlStdin(password: string, dbs: string[]): string {
  * string whose host and port override -h and -p, so `CREATE DATABASE "host=elsewhere dbname=x"` would send the
  * password elsewhere; libpq takes its environment defaults as plain values. Prints `<base64 name>\t<json>` per
  * database, on one line (psql's layout newlines become spaces: JSON keeps its own escaped). JIT is off (see
- * JIT_OFF_PSQL_ARGS). Arguments: $1 user, $2 port, $3 SQL, $4 host (default 127.0.0.1).
+ * JIT_OFF_PSQL_ARGS). `lockMs` bounds each lock wait (src/postgres/lock-wait.ts). Arguments: $1 user, $2 port,
+ * $3 SQL, $4 host (default 127.0.0.1).
  */
-export const PSQL_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGOPTIONS='${sessionOptions()}'
+export const psqlScript = (lockMs: number): string => `${READ_PASSWORD_SH}
+export PGPASSWORD PGOPTIONS='${sessionOptions(lockTimeoutOption(lockMs))}'
 while IFS= read -r b && [ -n "$b" ]; do
   dec "$b"
   out=$(PGDATABASE=$v psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "\${4:-127.0.0.1}" -p "$2" -U "$1" ${JIT_OFF_PSQL_ARGS} -c "$3") || exit $?
   printf '%s\\t' "$b"; printf '%s' "$out" | tr '\\n' ' '; printf '\\n'
 done`;
+
+/** psqlScript with the default lock limit (tests that run it outside the plugin). */
+export const PSQL_SCRIPT = psqlScript(DEFAULT_LOCK_TIMEOUT_MS);
 
 /**
  * The data volume as the database container sees it. Arguments: $1 PGDATA, $2 `reflink` to test whether the
@@ -170,8 +175,8 @@ exit 0`;
  * `HELD`; the plugin may then let the applications write, since each session goes on reading the data as it was
  * at that instant. Then it prints `<base64 name>\\t<json>` lines as PSQL_SCRIPT does. Same arguments; stdin as PSQL_SCRIPT.
  */
-export const HELD_PSQL_SCRIPT = `${READ_PASSWORD_SH}
-export PGPASSWORD PGOPTIONS='${sessionOptions()}'
+export const heldPsqlScript = (lockMs: number): string => `${READ_PASSWORD_SH}
+export PGPASSWORD PGOPTIONS='${sessionOptions(lockTimeoutOption(lockMs))}'
 w=$(mktemp -d) || exit 91; i=0; pids=
 while IFS= read -r b && [ -n "$b" ]; do
   i=$((i+1)); printf '%s' "$b" > "$w/$i.name"; dec "$b"
@@ -193,3 +198,6 @@ while [ "$j" -le "$i" ]; do
   printf '%s\\t' "$(cat "$w/$j.name")"; grep -v '^1$' "$w/$j.out" | tr '\\n' ' '; printf '\\n'; j=$((j+1))
 done
 rm -rf "$w"`;
+
+/** heldPsqlScript with the default lock limit. */
+export const HELD_PSQL_SCRIPT = heldPsqlScript(DEFAULT_LOCK_TIMEOUT_MS);

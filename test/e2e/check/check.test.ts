@@ -10,6 +10,7 @@ import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
 import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
+import { execInPod } from '../../support/kube/exec.ts';
 import { validateSchema } from '../../support/json-schema.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { repoRoot } from '../../support/paths.ts';
@@ -159,6 +160,55 @@ test('the healthy official Deployment passes; -o json validates against docs/che
   const y = load((await check(cp, ['-n', ns.official, '--to', '17', '-o', 'yaml'])).stdout) as Report;
   assert.equal(validateSchema(schema, y), [], 'YAML carries the same document');
   assert.equal(y.checks.map((c) => [c.id, c.status]), report.checks.map((c) => [c.id, c.status]));
+});
+
+/**
+ * A session in the pod that takes `lock` in an open transaction and sleeps: the promise of its exec (it ends when
+ * the session is terminated) and its pid, once the lock is granted.
+ */
+async function holdLock(cp: ControlPlane, namespace: string, pod: string, app: string, lock: string): Promise<{ pid: string; done: Promise<unknown> }> {
+  const sql = podSql(cp, namespace, pod, 'admin');
+  const done = execInPod(cp.rest, namespace, pod, ['env', `PGAPPNAME=${app}`, 'psql', '-X', '-U', 'admin', '-d', 'postgres', '-f', '-'],
+    `BEGIN;\nLOCK TABLE ${lock} IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(600);\n`).catch(() => undefined);
+  const granted = `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.application_name = '${app}' AND l.granted AND l.relation = '${lock}'::regclass`;
+  let pid = '';
+  await waitFor(`${app}'s lock on ${lock}`, async () => (pid = (await sql('postgres', granted)).trim()) !== '', 20_000);
+  return { pid, done };
+}
+
+const endSession = (cp: ControlPlane, namespace: string, pod: string, app: string) =>
+  podSql(cp, namespace, pod, 'admin')('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${app}'`);
+
+// check reads only catalogs: an application's lock on its own table never holds it (the second run), but a lock
+// on a catalog it reads (as a VACUUM FULL or REINDEX of one holds) did, for ever, under the exec's heartbeat.
+test('a lock on a catalog that check reads makes it fail within the lock limit, naming the relation and the blocker\'s pid; released, check passes', async () => {
+  const { cp } = await sharedEnv();
+  const pod = await podName(cp, ns.official, 'k8s-app=postgres');
+  await podSql(cp, ns.official, pod, 'admin')('postgres', 'CREATE TABLE IF NOT EXISTS public.app_locked (x int)');
+  const table = await holdLock(cp, ns.official, pod, 'lock-holder-app', 'public.app_locked');
+  try {
+    const catalog = await holdLock(cp, ns.official, pod, 'lock-holder-cat', 'pg_catalog.pg_extension');
+    const env = { KUBECONFIG: cp.kubeconfig, PGUPGRADE_LOCK_TIMEOUT_MS: '2000' };
+    const t = Date.now();
+    const r = await runAsync(requireBinary(), ['check', '-n', ns.official, '--to', '17'], env, 60_000);
+    outputs.push(r);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.ok(Date.now() - t < 40_000, `check took ${Date.now() - t} ms`);
+    const said = r.stdout + r.stderr;
+    assert.match(said, /waited 2 s for a lock and gave up \(lock_timeout; PGUPGRADE_LOCK_TIMEOUT_MS sets the limit\); it changed nothing/);
+    assert.match(said, new RegExp(`pid ${catalog.pid} \\(user admin, application "lock-holder-cat", local, active, .*\\) holds ACCESS EXCLUSIVE on pg_catalog\\.pg_extension in database postgres`));
+    assert.match(said, `SELECT pg_terminate_backend(${catalog.pid})`);
+    await endSession(cp, ns.official, pod, 'lock-holder-cat');
+    await catalog.done;
+    const ok = await runAsync(requireBinary(), ['check', '-n', ns.official, '--to', '17'], env, 60_000);
+    outputs.push(ok);
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+  } finally {
+    await endSession(cp, ns.official, pod, 'lock-holder-cat');
+    await endSession(cp, ns.official, pod, 'lock-holder-app');
+    await table.done;
+    await podSql(cp, ns.official, pod, 'admin')('postgres', 'DROP TABLE IF EXISTS public.app_locked');
+  }
 });
 
 test('a stale Secret of the official image fails credentials: 127.0.0.1 is trusted there, the pod\'s own address is not', async () => {

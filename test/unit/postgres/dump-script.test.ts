@@ -5,14 +5,24 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { withHeartbeat } from '../../../src/postgres/heartbeat.ts';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../../../src/postgres/lock-wait.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, RESTRICT_SH, TARGET_CONTENT_SQL, dumpRestoreArgs, dumpRestoreStdin, loadProgress } from '../../../src/postgres/dump-script.ts';
 
 const test = suite('the dump method\'s scripts: values as arguments, secrets on stdin, the source read-only by construction');
 
-test('the arguments, in the script\'s order; no kept directory is an empty argument (streamed)', () => {
+test('the arguments, in the script\'s order; no kept directory is an empty argument (streamed); the lock wait last', () => {
   const a = { source: { host: 'postgresql.db.svc', port: 5432, user: 'postgres' }, target: { host: 'postgresql-v17.db.svc', port: 5433, user: 'pg-14-admin' }, jobs: 2 };
-  assert.equal(dumpRestoreArgs(a), ['postgresql.db.svc', '5432', 'postgres', 'postgresql-v17.db.svc', '5433', 'pg-14-admin', '2', '']);
+  assert.equal(dumpRestoreArgs(a), ['postgresql.db.svc', '5432', 'postgres', 'postgresql-v17.db.svc', '5433', 'pg-14-admin', '2', '', String(DEFAULT_LOCK_TIMEOUT_MS)]);
   assert.is(dumpRestoreArgs({ ...a, keepDir: '/dump' })[7], '/dump');
+  assert.is(dumpRestoreArgs({ ...a, lockWaitMs: 1500 })[8], '1500');
+});
+
+test('every pg_dump of the source bounds its lock waits; the restore into the new instance (nobody else there) does not', () => {
+  const dumps = DUMP_RESTORE_SCRIPT.split('\n').filter((l) => /\bsrc pg_dump /.test(l));
+  assert.is(dumps.length, 3);
+  for (const l of dumps) assert.match(l, /pg_dump -w --lock-wait-timeout="\$LW" /);
+  assert.match(DUMP_RESTORE_SCRIPT, /LW=\$\{9:-30000\}/);
+  assert.not.match(DUMP_RESTORE_SCRIPT, /lock_timeout/);
 });
 
 test('stdin: both passwords, the globals and each database as one base64 line, then an empty line; nothing in clear', () => {
@@ -50,7 +60,7 @@ test('the target is checked before anything is written to it: one server, the to
 test('streamed, each database loads in one transaction (no WAL under wal_level=minimal); the database itself is made before it, by name', () => {
   const lines = DUMP_RESTORE_SCRIPT.split('\n');
   const stream = lines.find((l) => l.includes('| { dst pg_restore')) ?? '';
-  assert.match(stream, 'src pg_dump -w -Fc -Z 0;');
+  assert.match(stream, 'src pg_dump -w --lock-wait-timeout="$LW" -Fc -Z 0;');
   assert.match(stream, "--single-transaction -d ''", 'the name from PGDATABASE: one that reads as a connection string stays a name');
   assert.not.match(stream, ' -C ', 'CREATE DATABASE cannot run inside a transaction block');
   const create = lines.findIndex((l) => l.includes('-C -L "$W/db.list" -d postgres'));

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT } from '../../../src/postgres/dump-script.ts';
 import { POST_UPGRADE_LOCAL_SCRIPT } from '../../../src/postgres/probe-scripts.ts';
-import { HELD_PSQL_SCRIPT, PSQL_SCRIPT } from '../../../src/postgres/queries.ts';
+import { HELD_PSQL_SCRIPT, heldPsqlScript, PSQL_SCRIPT, psqlScript } from '../../../src/postgres/queries.ts';
 import { NO_ROLE, SAFE_SEARCH_PATH, sessionOptions } from '../../../src/postgres/session.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { repoRoot } from '../../support/paths.ts';
@@ -27,6 +27,21 @@ test('every script that opens a superuser session sets PGOPTIONS with the safe s
 test('the load sets it for both sides: the source session (read-only too) and the target session', () => {
   assert.match(DUMP_RESTORE_SCRIPT, /src\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none -c default_transaction_read_only=on'/);
   assert.match(DUMP_RESTORE_SCRIPT, /dst\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none'/);
+});
+
+test('the read-only psql sessions bound their lock waits; the limit is a whole number of milliseconds', () => {
+  assert.match(psqlScript(2500), /PGOPTIONS='-c search_path=pg_catalog -c role=none -c lock_timeout=2500'/);
+  assert.match(heldPsqlScript(2500), /PGOPTIONS='-c search_path=pg_catalog -c role=none -c lock_timeout=2500'/);
+  assert.match(PSQL_SCRIPT, /-c lock_timeout=30000'/);
+  assert.match(HELD_PSQL_SCRIPT, /-c lock_timeout=30000'/);
+});
+
+// pg_upgrade's servers, the probe pod's and the new instance's have no other session; ALTER EXTENSION … UPDATE
+// and ALTER SYSTEM must not stop half-way for a lock: none of these gets a lock_timeout.
+test('the scripts of sessions alone on their server, or that write, get no lock_timeout', () => {
+  for (const [name, s] of Object.entries({ DUMP_GLOBALS_SCRIPT, POST_UPGRADE_LOCAL_SCRIPT, ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, TARGET_SQL_SCRIPT })) {
+    assert.not.match(s, /lock_timeout/, name);
+  }
 });
 
 // A new script that runs a client tool without the safe options would slip past the list above: any source file

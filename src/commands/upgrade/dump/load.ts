@@ -13,6 +13,8 @@ import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 import { withHeartbeat } from '../../../postgres/heartbeat.ts';
 import { execSilenceMs } from '../../../k8s/silence.ts';
+import { BLOCKERS_SQL, isDumpLockTimeout, lockTimeoutMs } from '../../../postgres/lock-wait.ts';
+import { lockTimeoutError } from '../../../server/lock-wait.ts';
 
 const ROLES_SQL = `select coalesce(pg_catalog.string_agg(rolname, ',' order by rolname), '') from pg_catalog.pg_roles where rolname operator(pg_catalog.!~) '^pg_'`;
 const DATABASES_SQL = `select pg_catalog.string_agg(pg_catalog.encode(pg_catalog.convert_to(datname, 'UTF8'), 'base64'), ',' order by datname)
@@ -45,6 +47,15 @@ export function loadStopped(err: unknown, existing?: boolean): CliError {
   const message = (err as Error).message ?? String(err);
   if (err instanceof CliError && message.includes(reloadNote(existing))) return err;
   return new CliError(`the dump and restore stopped: ${message}\n${reloadNote(existing)}`, ExitCode.failed);
+}
+
+/** When pg_dump gave up waiting for a lock on the source (--lock-wait-timeout): who holds it, and what to do. */
+async function lockNote(ctx: DumpCtx, stderr: string, dbs: string[]): Promise<string> {
+  if (!isDumpLockTimeout(stderr)) return '';
+  const d = ctx.d;
+  const e = await lockTimeoutError(`the source ${d.namespace}/${d.pod?.metadata.name ?? '?'} (pg_dump)`, lockTimeoutMs(),
+    () => psqlEach(ctx.cluster, d, liveReach(d), ctx.password, dbs, BLOCKERS_SQL));
+  return `${e.message}\n`;
 }
 
 /** Calls `fn` with each whole line of a stream that arrives in chunks. */
@@ -107,7 +118,7 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
   ctx.globalsNotes = describeGlobals(globals, s.target.superuser);
   const dbsLine = ((await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ?? '').trim();
   const dbs = dbsLine.split(',').filter(Boolean).map((b) => Buffer.from(b, 'base64').toString('utf8'));
-  const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: t.port, user: s.target.superuser }, jobs: s.jobs });
+  const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: t.port, user: s.target.superuser }, jobs: s.jobs, lockWaitMs: lockTimeoutMs() });
   const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', withHeartbeat(DUMP_RESTORE_SCRIPT, execSilenceMs()), 'dump-restore', ...args],
     dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs), byLine((line) => {
       const said = loadProgress(line, dbs);
@@ -117,7 +128,7 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
     // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
     const said = redactLoadError(r.stderr.trim().split('\n').slice(-3).join(' '));
     throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
-      reloadNote(s.target.existing), ExitCode.failed);
+      `${await lockNote(ctx, r.stderr, dbs)}${reloadNote(s.target.existing)}`, ExitCode.failed);
   }
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
   await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_catalog.pg_stat_reset()');
