@@ -63,6 +63,12 @@ const pausedNote = (c: UpgradeCtx): string => {
     `${p.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(', ')}; the resumed run or the rollback puts them back as they were` : '';
 };
 
+/** The change to make in Git for the Argo CD/Flux objects that manage the database itself (its applications' owners have nothing to change). */
+function gitChangeOf(c: UpgradeCtx): string | undefined {
+  const s = c.state as UpgradeState;
+  return gitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), `${s.workload.kind}/${s.workload.name}`, s.targetImage, { container: s.container, relayout: s.relayout });
+}
+
 async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<void> {
   const s = ctx.state as UpgradeState;
   io.err([
@@ -77,7 +83,7 @@ async function confirm(ctx: UpgradeCtx, io: Io, assumeYes: boolean): Promise<voi
     ...(ctx.leftRunning?.length ? [`  left running ${ctx.leftRunning.join(', ')}: connected now, matched by neither the selector nor --app; they may write ` +
       `until the database stops (the snapshot holds it), and fail meanwhile; stop them too with --app <kind>/<name>`] : []),
     ...gitopsWarning(ctx.d.managers),
-    ...pauseLines(ctx, gitChange(gitopsOwners(managersOfAll([ctx.d.workload]), ctx.d.namespace), `${s.workload.kind}/${s.workload.name}`, s.targetImage, { container: s.container, relayout: s.relayout })),
+    ...pauseLines(ctx, gitChangeOf(ctx)),
     ...(ctx.warnings ?? []).flatMap((w) => [`  WARN ${w.id.padEnd(7)} ${w.found}`, ...(w.fix ? [`               fix: ${w.fix}`] : [])]), '',
   ].join('\n'));
   await confirmOrStop(assumeYes, 'upgrade stops the database');
@@ -97,9 +103,10 @@ export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io
   const c = {} as RollbackCtx;
   // The first two tasks only read: they find the record and the way back, which the user confirms.
   await new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(0, 2), listOpts).run(c);
+  const resumes = rollbackResumeNote(c.state.pausedOwners, c.state.ownersResumedAt);
   io.err(`\nAbout to roll ${c.state.workload.kind}/${c.state.workload.name} in ${c.d.namespace} (context ${c.cluster.contextName}) back to PostgreSQL ` +
     `${c.state.fromVersion}, ${c.via === 'snapshot' ? `restoring its PVC from snapshot ${c.state.snapshot}: anything written since the snapshot is lost` : 'putting the old directories back'}.\n` +
-    `${[rollbackResumeNote(c.state.pausedOwners, c.state.ownersResumedAt)].filter(Boolean).map((n) => `${n}\n`).join('')}`);
+    (resumes ? `${resumes}\n` : ''));
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the database');
   await holdingLock(await lockRecord(c.cluster, c.d.namespace, c.names.state, `${c.state.workload.kind}/${c.state.workload.name}`, c.stateVersion), (m) => io.err(m),
     () => new Listr<RollbackCtx, typeof renderer, 'simple'>(tasks.slice(2), listOpts).run(c));
@@ -153,8 +160,7 @@ export async function runUpgrade(ctx: CommandContext, opts: UpgradeOptions & { d
     verification: c.verification ?? null, leftRunning: c.leftRunning ?? [], timingsMs: timings, extensionsSkipped: c.extensionsSkipped ?? [], validation: { checks: validation.checks, summary: validation.summary },
   };
   const helmValues = helmImageValues(c.d.workload, s.targetImage);
-  // The objects that manage the database itself (its applications' owners have nothing to change).
-  const inGit = gitChange(gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), `${s.workload.kind}/${s.workload.name}`, s.targetImage, { container: s.container, relayout: s.relayout });
+  const inGit = gitChangeOf(c);
   await printReport(io, opts.output, { ...report, ...(helmValues ? { helmValues } : {}), ...(inGit ? { gitChange: inGit } : {}) }, (r) => [
     `${r.workload} in ${r.namespace} runs PostgreSQL ${r.to} (was ${r.from}), by pg_upgrade --${r.method}.`,
     r.fingerprint ? `Fingerprint: equal before and after (${r.fingerprint.databases} databases, ${r.fingerprint.tables} tables, ${r.fingerprint.rows} rows; ` +

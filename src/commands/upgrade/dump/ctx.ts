@@ -6,7 +6,7 @@ import { advanceDump, isDumpDone, saveDumpState, type DumpPhase, type DumpState 
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import type { ExistingTarget } from './existing.ts';
 import type { GitopsCtx, PauseHooks } from '../gitops.ts';
-import type { OwnerRef } from '../../../postgres/gitops-pause.ts';
+import type { ManagedObject } from '../../../postgres/gitops.ts';
 
 /** What `upgrade --method dump` was asked to do. */
 export interface DumpOptions {
@@ -56,8 +56,8 @@ export interface DumpCtx extends CheckCtx, GitopsCtx {
   timings: Record<string, number>;
   /** The source's client sessions that no scaling stops, named at the plan (they are ended once the applications are down). */
   leftRunning?: string[];
-  /** The Argo CD/Flux objects behind the Services the cutover changes (read at the plan), for the change to make in Git. */
-  serviceOwners?: OwnerRef[];
+  /** The Services the cutover changes, as read at the plan: their Argo CD/Flux owners are judged, and named in the change for Git. */
+  cutoverServices?: ManagedObject[];
   warnings?: Array<{ id: string; found: string; fix?: string }>;
   nothingToDo?: string;
 }

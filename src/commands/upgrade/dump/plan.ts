@@ -12,8 +12,8 @@ import { chooseJobs, loadSettings } from '../../../postgres/dump-plan.ts';
 import { targetImageFor } from '../../../postgres/images.ts';
 import { localeOptions } from '../../../postgres/rules.ts';
 import { judgeGitops } from '../gitops.ts';
-import { gitopsOwners, ownerKey } from '../../../postgres/gitops-pause.ts';
-import { managersOfAll, type ManagedObject } from '../../../postgres/gitops.ts';
+import { ownerKey } from '../../../postgres/gitops-pause.ts';
+import type { ManagedObject } from '../../../postgres/gitops.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
 import { evaluate } from '../../../preflight/evaluate.ts';
 import { evidenceOf } from '../../../preflight/evidence.ts';
@@ -32,9 +32,8 @@ const planning = (ctx: DumpCtx): boolean => !ctx.resuming && !ctx.nothingToDo;
 /** The Services the cutover will point at the new instance, as GitOps sees them (their owners are judged and named too). */
 async function cutoverServices(ctx: DumpCtx, cutover: boolean): Promise<ManagedObject[]> {
   if (!cutover) return [];
-  const services = (await sourceServices(ctx.cluster, ctx.d)).map((s) => ({ kind: 'Service' as const, metadata: s.metadata }));
-  ctx.serviceOwners = gitopsOwners(managersOfAll(services), ctx.d.namespace);
-  return services;
+  ctx.cutoverServices = (await sourceServices(ctx.cluster, ctx.d)).map((s) => ({ kind: 'Service' as const, metadata: s.metadata }));
+  return ctx.cutoverServices;
 }
 
 /** The record found: nothing to do, a refusal, or a run to resume. */

@@ -29,8 +29,7 @@ const listOptions = (ctx: CommandContext) => {
 /** After a cutover, the change to make in Git for the Argo CD/Flux objects that manage the source, or undefined. */
 function gitChangeOf(c: DumpCtx): string | undefined {
   const s = dst(c);
-  const owners = [...gitopsOwners(managersOfAll([c.d.workload]), c.d.namespace), ...(c.serviceOwners ?? [])];
-  return s.cutover ? dumpGitChange([...new Map(owners.map((o) => [ownerKey(o), o])).values()], { source: `${s.workload.kind}/${s.workload.name}`,
+  return s.cutover ? dumpGitChange(gitopsOwners(managersOfAll([c.d.workload, ...(c.cutoverServices ?? [])]), c.d.namespace), { source: `${s.workload.kind}/${s.workload.name}`,
     sourceStopped: !keepsSourceRunning(s), target: `${s.target.kind.toLowerCase()}/${s.target.name}`, services: s.services.map((x) => x.name) }) : undefined;
 }
 
@@ -119,11 +118,11 @@ export async function runDumpRollback(ctx: CommandContext, opts: DumpRollbackOpt
   await new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackFindTasks(() => ctx.cluster(), opts), listOpts).run(c);
   if (!c.state) return false;
   const s = dst(c);
+  const resumes = rollbackResumeNote(s.pausedOwners, s.ownersResumedAt);
   io.err(`\nAbout to roll ${refOf(s.workload)} in ${c.d.namespace} (context ${c.cluster.contextName}) back to its old instance (PostgreSQL ${s.fromVersion}): ` +
     `the Services back to it, the applications restarted on it. Anything written to the new instance ${s.target.name} since the cutover is lost ` +
     (s.target.existing ? `to them (the existing ${s.target.kind} ${s.target.name} named by --target is left running, the loaded data in it, its settings as they were).\n`
-      : `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`) +
-    [rollbackResumeNote(s.pausedOwners, s.ownersResumedAt)].filter(Boolean).map((n) => `${n}\n`).join(''));
+      : `(the new instance is stopped and kept, with PVC ${s.target.pvc}).\n`) + (resumes ? `${resumes}\n` : ''));
   await confirmOrStop(ctx.flags.yes === true, 'rollback stops the applications');
   c.lock = await lockRecord(c.cluster, c.d.namespace, c.stateName, refOf(s.workload), c.stateVersion);
   await holdingLock(c.lock, (m) => io.err(m), () => new Listr<DumpCtx, typeof listOpts.renderer, 'simple'>(createDumpRollbackTasks(opts), listOpts).run(c));
