@@ -90,7 +90,8 @@ export function createPauseTask<C extends GitopsCtx>(h: PauseHooks<C>, stateName
         await (first ? h.recordPaused(ctx) : h.save(ctx));
       }
       const paused = h.rec(ctx).pausedOwners ?? [];
-      // Ctrl-C before anything stopped puts them back (and says so in the record); once the applications are down
+      // Ctrl-C before anything stopped puts them back (noted in the record at best: the lock may be released first, and a
+      // re-run then pauses with the values recorded the first time); once the applications are down
       // they stay paused (the resumed run or the rollback resumes them).
       onInterrupt(async () => {
         if (h.appsDown(ctx)) return;
