@@ -32,7 +32,9 @@ for (let i = 0; i < runs; i++) {
 }
 const m = median(check);
 console.log(`runs: ${runs} each, alternating`);
-console.log(`kubectl pgupgrade check  median ${m.toFixed(0)} ms (min ${Math.min(...check).toFixed(0)}, max ${Math.max(...check).toFixed(0)})`);
+console.log(
+  `kubectl pgupgrade check  median ${m.toFixed(0)} ms (min ${Math.min(...check).toFixed(0)}, max ${Math.max(...check).toFixed(0)})`,
+);
 console.log(`kubectl get pods         median ${median(yardstick).toFixed(0)} ms`);
 console.log(`ratio ${(m / median(yardstick)).toFixed(1)}; goal: check <= 3000 ms ${m <= 3000 ? 'ok' : 'OVER GOAL'}`);
 
@@ -50,15 +52,39 @@ try {
   for (let i = 0; i < offlineRuns; i++) {
     offline.push(timeOnce(bin, checkArgs));
     const pod = `bench-probe-start-${i}`;
-    startup.push(timeOnce(kubectl, [...ns, 'run', pod, `--image=tianon/postgres-upgrade:${DEMO_FROM}-to-${DEMO_TO}`, '--restart=Never', '--overrides',
-      JSON.stringify({ spec: { securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [{ name: pod, image: `tianon/postgres-upgrade:${DEMO_FROM}-to-${DEMO_TO}`, command: ['sleep', '60'],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }] } }), '--command', '--', 'sleep', '60'])
-      + timeOnce(kubectl, [...ns, 'wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=60s']));
+    startup.push(
+      timeOnce(kubectl, [
+        ...ns,
+        'run',
+        pod,
+        `--image=tianon/postgres-upgrade:${DEMO_FROM}-to-${DEMO_TO}`,
+        '--restart=Never',
+        '--overrides',
+        JSON.stringify({
+          spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: pod,
+                image: `tianon/postgres-upgrade:${DEMO_FROM}-to-${DEMO_TO}`,
+                command: ['sleep', '60'],
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              },
+            ],
+          },
+        }),
+        '--command',
+        '--',
+        'sleep',
+        '60',
+      ]) + timeOnce(kubectl, [...ns, 'wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=60s']),
+    );
     k(['delete', 'pod', pod, '--grace-period=0', '--wait=false']);
   }
 } finally {
   k(['scale', `sts/${DEMO_STS}`, '--replicas=1']);
 }
-console.log(`stopped database: check with its probe pod median ${median(offline).toFixed(0)} ms over ${offlineRuns} runs; ` +
-  `of which a probe-image pod's start-up alone, median ${median(startup).toFixed(0)} ms`);
+console.log(
+  `stopped database: check with its probe pod median ${median(offline).toFixed(0)} ms over ${offlineRuns} runs; ` +
+    `of which a probe-image pod's start-up alone, median ${median(startup).toFixed(0)} ms`,
+);

@@ -22,7 +22,10 @@ export function versionInfo(): { version: string; commit: string } {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
   let commit = 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+    commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root }).toString();
@@ -46,7 +49,10 @@ export async function bundle(): Promise<string> {
   const help: Record<string, string> = {};
   for (const key of ['', ...HELP_COMMANDS]) {
     const args = key === '' ? ['--help'] : [key, '--help'];
-    help[key] = execFileSync(process.execPath, [out, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    help[key] = execFileSync(process.execPath, [out, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
   }
   await bundleWith(out, { __PGUPGRADE_HELP__: JSON.stringify(help) });
   return out;
@@ -114,7 +120,9 @@ async function main(): Promise<void> {
   fs.mkdirSync(dist, { recursive: true });
   const bundled = await bundle();
   const output = path.join(dist, 'kubectl-pgupgrade');
-  const executable = process.env.PGUPGRADE_NO_STRIP ? process.execPath : strippedCopy(process.execPath, 'node-linux-x64');
+  const executable = process.env.PGUPGRADE_NO_STRIP
+    ? process.execPath
+    : strippedCopy(process.execPath, 'node-linux-x64');
   buildSea({ bundle: bundled, output, executable, useCodeCache: true });
   const mb = (fs.statSync(output).size / 1e6).toFixed(0);
   console.log(`built ${path.relative(root, output)} (${mb} MB, Node ${process.version}) in ${Date.now() - started} ms`);

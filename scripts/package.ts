@@ -50,8 +50,18 @@ function makeArchive(binary: string, name: string): string {
   fs.chmodSync(path.join(stage, 'kubectl-pgupgrade'), 0o755);
   fs.copyFileSync(path.join(root, 'LICENSE'), path.join(stage, 'LICENSE'));
   const archive = path.join(dist, name);
-  execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-czf', archive, '-C', stage,
-    'kubectl-pgupgrade', 'LICENSE']);
+  execFileSync('tar', [
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--mtime=@0',
+    '-czf',
+    archive,
+    '-C',
+    stage,
+    'kubectl-pgupgrade',
+    'LICENSE',
+  ]);
   fs.rmSync(stage, { recursive: true, force: true });
   fs.writeFileSync(`${archive}.sha256`, `${sha256(archive)}  ${name}\n`);
   return archive;
@@ -62,8 +72,10 @@ function currentTemplate(): string {
   const want = krewTemplate(krewMeta(pkg));
   const have = fs.existsSync(templateFile) ? fs.readFileSync(templateFile, 'utf8') : '';
   if (have !== want) {
-    throw new Error('krew-manifest.yaml differs from what scripts/lib/krew-manifest.ts generates (src/rbac.ts changed?); ' +
-      'run `node scripts/package.ts --template` and commit it');
+    throw new Error(
+      'krew-manifest.yaml differs from what scripts/lib/krew-manifest.ts generates (src/rbac.ts changed?); ' +
+        'run `node scripts/package.ts --template` and commit it',
+    );
   }
   return have;
 }
@@ -96,7 +108,10 @@ async function main(): Promise<void> {
     const name = path.posix.basename(url);
     const sum = sums.get(name);
     if (!sum) throw new Error(`krew-manifest.yaml names ${name}, which this package run did not build`);
-    return { uri: process.env.PGUPGRADE_RELEASE_URL ? `${process.env.PGUPGRADE_RELEASE_URL}/${name}` : url, sha256: sum };
+    return {
+      uri: process.env.PGUPGRADE_RELEASE_URL ? `${process.env.PGUPGRADE_RELEASE_URL}/${name}` : url,
+      sha256: sum,
+    };
   });
   fs.writeFileSync(path.join(dist, 'krew-manifest.yaml'), manifest);
   console.log('wrote dist/krew-manifest.yaml');

@@ -17,7 +17,8 @@ const DEFAULT_LANES = 2;
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
     .map((e) => path.join(e.parentPath, e.name))
     .sort();
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
   const cold = coldStartSummary();
   if (cold) console.error(`\n${cold}`);
   console.log(`\n(${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(failed > 0 || total === 0 || teardownErrors.length > 0 ? 1 : 0);
 }
 

@@ -47,14 +47,18 @@ export async function up(): Promise<State> {
   // below writes to its log file only.
   await prepareTestEnv();
   const out = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve'], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve'], {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   child.unref();
   const state = await withHeartbeat('starting the control plane and the node agent', async () => {
     for (;;) {
       await new Promise((r) => setTimeout(r, 200));
       const s = runningEnv();
       if (s) return s;
-      if (!alive(child.pid as number)) throw new Error(`the test environment failed to start:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
+      if (!alive(child.pid as number))
+        throw new Error(`the test environment failed to start:\n${fs.readFileSync(logFile, 'utf8').slice(-3000)}`);
     }
   });
   process.stderr.write(`test environment up in ${formatDuration(Date.now() - started)} (log: ${logFile})\n`);
@@ -97,8 +101,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const cold = coldStartSummary();
     if (cold) process.stderr.write(`${cold}\n`);
     console.log(`export KUBECONFIG=${kubeconfig}`);
-  }
-  else if (cmd === 'down') await down();
+  } else if (cmd === 'down') await down();
   else if (cmd === 'status') console.log(runningEnv() ? JSON.stringify(runningEnv()) : 'not running');
   else {
     console.error('usage: node scripts/testenv.ts up|down|status');

@@ -16,36 +16,59 @@ import { messages } from './messages.ts';
  * Subcommands load their implementation lazily, so `--help` parses nothing but this.
  */
 export function buildParser(argv: string[]): Argv<GlobalArgs> {
-  return yargs(argv)
-    .scriptName('kubectl-pgupgrade')
-    .usage(messages.usage)
-    .parserConfiguration({ 'populate--': false })
-    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file', global: true })
-    .option('context', { type: 'string', describe: 'The kubeconfig context to use', global: true })
-    .option('namespace', { alias: 'n', type: 'string', describe: 'The namespace (default: the context\'s)', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces and verbose task output', global: true })
-    .option('color', { type: 'boolean', default: true, describe: 'Colour output (--no-color, or NO_COLOR)', global: true })
-    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Answer yes to confirmations', global: true })
-    .command(checkCommand)
-    .command(snapshotCommand)
-    .command(upgradeCommand)
-    .command(validateCommand)
-    .command(cleanupCommand)
-    .command(versionCommand)
-    .command(completionCommand)
-    .completion('__complete', false)
-    .demandCommand(1, messages.noCommand)
-    .recommendCommands()
-    .strict()
-    .version(false)
-    .help()
-    .alias('help', 'h')
-    // A fixed width keeps help identical everywhere, so that it can be rendered once at build time.
-    .wrap(100)
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw usageError(msg);
-    }) as Argv<GlobalArgs>;
+  return (
+    yargs(argv)
+      .scriptName('kubectl-pgupgrade')
+      .usage(messages.usage)
+      .parserConfiguration({ 'populate--': false })
+      .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file', global: true })
+      .option('context', { type: 'string', describe: 'The kubeconfig context to use', global: true })
+      .option('namespace', {
+        alias: 'n',
+        type: 'string',
+        describe: "The namespace (default: the context's)",
+        global: true,
+      })
+      .option('debug', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print stack traces and verbose task output',
+        global: true,
+      })
+      .option('color', {
+        type: 'boolean',
+        default: true,
+        describe: 'Colour output (--no-color, or NO_COLOR)',
+        global: true,
+      })
+      .option('yes', {
+        alias: 'y',
+        type: 'boolean',
+        default: false,
+        describe: 'Answer yes to confirmations',
+        global: true,
+      })
+      .command(checkCommand)
+      .command(snapshotCommand)
+      .command(upgradeCommand)
+      .command(validateCommand)
+      .command(cleanupCommand)
+      .command(versionCommand)
+      .command(completionCommand)
+      .completion('__complete', false)
+      .demandCommand(1, messages.noCommand)
+      .recommendCommands()
+      .strict()
+      .version(false)
+      .help()
+      .alias('help', 'h')
+      // A fixed width keeps help identical everywhere, so that it can be rendered once at build time.
+      .wrap(100)
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw usageError(msg);
+      }) as Argv<GlobalArgs>
+  );
 }
 
 /** Runs the CLI and resolves to the exit code; reports errors as one line unless --debug. */
@@ -61,8 +84,12 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown, debug: boolean, noColor: boolean): void {
-  const message = err instanceof Error ? err.message
-    : typeof (err as { message?: unknown })?.message === 'string' ? (err as { message: string }).message : String(err);
+  const message =
+    err instanceof Error
+      ? err.message
+      : typeof (err as { message?: unknown })?.message === 'string'
+        ? (err as { message: string }).message
+        : String(err);
   if (message !== '') {
     const label = noColor || !process.stderr.isTTY ? 'error:' : '\x1b[31merror:\x1b[0m';
     process.stderr.write(`${label} ${message}\n`);

@@ -7,12 +7,14 @@ import { CliError, ExitCode, usageError } from './exit-codes.ts';
  */
 export async function confirmOrStop(assumeYes: boolean, what: string): Promise<void> {
   if (assumeYes) return;
-  if (!process.stdin.isTTY) throw usageError(`${what}: confirm with -y/--yes (no terminal to ask on); nothing was changed`);
+  if (!process.stdin.isTTY)
+    throw usageError(`${what}: confirm with -y/--yes (no terminal to ask on); nothing was changed`);
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question('Type "yes" to go on: ')).trim().toLowerCase();
-    if (answer !== 'yes') throw new CliError(`not confirmed (you answered "${answer}"); nothing was changed`, ExitCode.failed);
+    if (answer !== 'yes')
+      throw new CliError(`not confirmed (you answered "${answer}"); nothing was changed`, ExitCode.failed);
   } finally {
     rl.close();
   }
@@ -27,7 +29,11 @@ export async function confirmName(question: string, name: string): Promise<boole
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return (await rl.question(`${question}\nType its name, ${name}, to delete it too, or press Enter to keep it: `)).trim() === name;
+    return (
+      (
+        await rl.question(`${question}\nType its name, ${name}, to delete it too, or press Enter to keep it: `)
+      ).trim() === name
+    );
   } finally {
     rl.close();
   }

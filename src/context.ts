@@ -32,11 +32,12 @@ export function createContext(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
   return {
     flags,
     resolve,
-    cluster: () => (cluster ??= (async () => {
-      const ctx = await resolve();
-      const { connectCluster } = await import('./k8s/client.ts');
-      return connectCluster(ctx);
-    })()),
+    cluster: () =>
+      (cluster ??= (async () => {
+        const ctx = await resolve();
+        const { connectCluster } = await import('./k8s/client.ts');
+        return connectCluster(ctx);
+      })()),
   };
 }
 

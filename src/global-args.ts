@@ -24,7 +24,8 @@ export function globalFlags(argv: GlobalArgs & { output?: OutputFormat }): Globa
 /** `--superuser-secret`, on the commands that read the superuser's password (check, snapshot, upgrade, validate). */
 export const SUPERUSER_SECRET_FLAG = {
   type: 'string',
-  describe: 'The Secret and key that hold the superuser\'s password (<name>/<key>), when the pod spec does not lead to them (default: found from env, envFrom or *_FILE)',
+  describe:
+    "The Secret and key that hold the superuser's password (<name>/<key>), when the pod spec does not lead to them (default: found from env, envFrom or *_FILE)",
 } as const;
 
 /** Parses `--superuser-secret name/key`: bad input (exit 2) when it is not that. */

@@ -17,6 +17,9 @@ export function helpKey(argv: string[], commands: readonly string[]): string | u
 /** The pre-rendered help for argv, if the table has it. */
 export function cachedHelp(argv: string[], table: Record<string, string> | undefined): string | undefined {
   if (!table) return undefined;
-  const key = helpKey(argv, Object.keys(table).filter((k) => k !== ''));
+  const key = helpKey(
+    argv,
+    Object.keys(table).filter((k) => k !== ''),
+  );
   return key === undefined ? undefined : table[key];
 }

@@ -8,8 +8,8 @@ export interface Io {
 
 /** The process's own streams. */
 export const processIo: Io = {
-  out: (t) => void process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
-  err: (t) => void process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  out: (t) => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
 };
 
 /** Prints a report as text, JSON or YAML; structured output is the only thing a command writes to stdout. */

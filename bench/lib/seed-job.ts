@@ -9,7 +9,9 @@ const pass = { valueFrom: { secretKeyRef: { name: 'postgres', key: 'admin-pass' 
 /** The seed's Job `pg-update` in `ns`. */
 export function seedJobManifest(ns: string): Record<string, unknown> {
   return {
-    apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pg-update', namespace: ns },
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'pg-update', namespace: ns },
     spec: {
       backoffLimit: 0,
       template: {
@@ -17,16 +19,28 @@ export function seedJobManifest(ns: string): Record<string, unknown> {
         spec: {
           restartPolicy: 'Never',
           volumes: [{ name: 'dump', emptyDir: {} }],
-          initContainers: [{
-            name: 'pgdump', image: 'postgres:12', env: [{ name: 'PGPASSWORD', ...pass }],
-            command: ['sh', '-c', 'pg_dumpall -w -h postgres -U admin > /dump/pg_dumpall.sql'],
-            volumeMounts: [{ name: 'dump', mountPath: '/dump' }],
-          }],
-          containers: [{
-            name: 'load', image: 'postgres:14', env: [{ name: 'PGPASSWORD', ...pass }],
-            command: ['sh', '-c', 'psql -q -h postgres-v14 -U pg-14-admin -d postgres < /dump/pg_dumpall.sql > /dev/null'],
-            volumeMounts: [{ name: 'dump', mountPath: '/dump' }],
-          }],
+          initContainers: [
+            {
+              name: 'pgdump',
+              image: 'postgres:12',
+              env: [{ name: 'PGPASSWORD', ...pass }],
+              command: ['sh', '-c', 'pg_dumpall -w -h postgres -U admin > /dump/pg_dumpall.sql'],
+              volumeMounts: [{ name: 'dump', mountPath: '/dump' }],
+            },
+          ],
+          containers: [
+            {
+              name: 'load',
+              image: 'postgres:14',
+              env: [{ name: 'PGPASSWORD', ...pass }],
+              command: [
+                'sh',
+                '-c',
+                'psql -q -h postgres-v14 -U pg-14-admin -d postgres < /dump/pg_dumpall.sql > /dev/null',
+              ],
+              volumeMounts: [{ name: 'dump', mountPath: '/dump' }],
+            },
+          ],
         },
       },
     },
@@ -65,11 +79,29 @@ async function seedJobOnce(k: Kubectl, ns: string): Promise<{ dump: number; load
   k(['-n', ns, 'apply', '-f', '-'], JSON.stringify(seedJobManifest(ns)));
   let dumped = 0;
   for (;;) {
-    const st = JSON.parse(k(['-n', ns, 'get', 'job', 'pg-update', '-o', 'json'])) as { status?: { succeeded?: number; failed?: number } };
-    if (st.status?.failed) throw new Error(`the seed's Job failed: ${k(['-n', ns, 'logs', 'job/pg-update', '--all-containers'], undefined, true)}`);
+    const st = JSON.parse(k(['-n', ns, 'get', 'job', 'pg-update', '-o', 'json'])) as {
+      status?: { succeeded?: number; failed?: number };
+    };
+    if (st.status?.failed)
+      throw new Error(
+        `the seed's Job failed: ${k(['-n', ns, 'logs', 'job/pg-update', '--all-containers'], undefined, true)}`,
+      );
     if (st.status?.succeeded) break;
     if (!dumped) {
-      const init = k(['-n', ns, 'get', 'pods', '-l', 'bench-job=pg-update', '-o', 'jsonpath={.items[0].status.initContainerStatuses[0].state.terminated.exitCode}'], undefined, true).trim();
+      const init = k(
+        [
+          '-n',
+          ns,
+          'get',
+          'pods',
+          '-l',
+          'bench-job=pg-update',
+          '-o',
+          'jsonpath={.items[0].status.initContainerStatuses[0].state.terminated.exitCode}',
+        ],
+        undefined,
+        true,
+      ).trim();
       if (init === '0') dumped = Date.now();
     }
     await sleep(200);

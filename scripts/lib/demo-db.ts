@@ -35,7 +35,12 @@ export interface DemoDb {
 }
 
 /** Runs a command without blocking the event loop, so that the heartbeat keeps talking while it waits. */
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number; out: string; err: string }> {
+function run(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): Promise<{ code: number; out: string; err: string }> {
   const child = spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -68,19 +73,52 @@ export async function ensureDemoDatabase(): Promise<DemoDb> {
     await k(['-n', DEMO_NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=120s']);
   };
   if ((await run(kubectl, ['get', 'ns', DEMO_NS], env)).code !== 0) {
-    process.stderr.write(`deploying CircleCI Server's Bitnami-shaped PostgreSQL ${DEMO_FROM} into namespace ${DEMO_NS}…\n`);
+    process.stderr.write(
+      `deploying CircleCI Server's Bitnami-shaped PostgreSQL ${DEMO_FROM} into namespace ${DEMO_NS}…\n`,
+    );
     await withHeartbeat(`deploying and seeding PostgreSQL ${DEMO_FROM} in ${DEMO_NS}`, async () => {
       await k(['create', 'ns', DEMO_NS]);
       await k(['label', 'ns', DEMO_NS, 'pod-security.kubernetes.io/enforce=restricted']);
       const password = `demo-${Math.random().toString(36).slice(2, 10)}`;
-      await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bitnamiFixture({ ...FIXTURE, password }) }));
+      await k(
+        ['apply', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: bitnamiFixture({ ...FIXTURE, password }) }),
+      );
       await podReady();
-      await seedCluster(async (db, sql) => k(['-n', DEMO_NS, 'exec', '-i', POD, '--', 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-U', 'postgres', '-d', db, '-f', '-'], sql), { rows: 2000 });
+      await seedCluster(
+        async (db, sql) =>
+          k(
+            [
+              '-n',
+              DEMO_NS,
+              'exec',
+              '-i',
+              POD,
+              '--',
+              'psql',
+              '-X',
+              '-q',
+              '-A',
+              '-t',
+              '-v',
+              'ON_ERROR_STOP=1',
+              '-U',
+              'postgres',
+              '-d',
+              db,
+              '-f',
+              '-',
+            ],
+            sql,
+          ),
+        { rows: 2000 },
+      );
     });
   }
   // The application writes all along (test/support/fixtures/writer.ts); a namespace made by an older demo gets it.
-  const app = bitnamiFixture({ ...FIXTURE, password: 'unused' })
-    .filter((o) => (o.metadata as { labels?: Record<string, string> }).labels?.app === DEMO_APP);
+  const app = bitnamiFixture({ ...FIXTURE, password: 'unused' }).filter(
+    (o) => (o.metadata as { labels?: Record<string, string> }).labels?.app === DEMO_APP,
+  );
   await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: app }));
   // A database left stopped (by bench/check, or by hand) is started again.
   await k(['-n', DEMO_NS, 'scale', `sts/${DEMO_STS}`, '--replicas=1']);
@@ -92,5 +130,11 @@ export async function ensureDemoDatabase(): Promise<DemoDb> {
       await new Promise((r) => child.on('close', r));
     });
   }
-  return { kubeconfig: state.kubeconfig, kubectl, bin, env, nodeDir: path.join(path.dirname(state.kubeconfig), 'node') };
+  return {
+    kubeconfig: state.kubeconfig,
+    kubectl,
+    bin,
+    env,
+    nodeDir: path.join(path.dirname(state.kubeconfig), 'node'),
+  };
 }

@@ -18,7 +18,10 @@ export interface PluginMeta {
 }
 
 /** The platforms a release publishes, in the manifest's order. */
-export const PLATFORMS = [{ os: 'linux', arch: 'amd64' }, { os: 'linux', arch: 'arm64' }];
+export const PLATFORMS = [
+  { os: 'linux', arch: 'amd64' },
+  { os: 'linux', arch: 'arm64' },
+];
 
 /** The archive name for a platform: kubectl-pgupgrade_<version>_<os>_<arch>.tar.gz. */
 export function archiveName(version: string, os: string, arch: string): string {
@@ -31,7 +34,9 @@ export function krewMeta(pkg: { homepage: string; description: string }): Plugin
   return {
     homepage: pkg.homepage,
     shortDescription: 'Upgrade PostgreSQL major versions on Kubernetes without an operator',
-    description: pkg.description + '.\nFor Bitnami-chart StatefulSets, official postgres image Deployments and ' +
+    description:
+      pkg.description +
+      '.\nFor Bitnami-chart StatefulSets, official postgres image Deployments and ' +
       'vendor-bundled databases (CircleCI Server, Sentry, GitLab).',
     caveats: needs.length
       ? `This plugin needs these permissions in the database's namespace:\n${needs.map((n) => `  * ${n}`).join('\n')}\n`
@@ -81,11 +86,18 @@ export function buildKrewManifest(version: string, meta: PluginMeta, archives: P
  */
 export function krewTemplate(meta: PluginMeta): string {
   const marker = (os: string, arch: string) => `@@ASSET-${os}-${arch}@@`;
-  const text = manifestText('@@TAG@@', meta, PLATFORMS.map((p) => ({ ...p, uri: marker(p.os, p.arch), sha256: '@@SHA256@@' })));
+  const text = manifestText(
+    '@@TAG@@',
+    meta,
+    PLATFORMS.map((p) => ({ ...p, uri: marker(p.os, p.arch), sha256: '@@SHA256@@' })),
+  );
   let out = text.replace(/'?@@TAG@@'?/, '{{ .TagName }}');
   for (const p of PLATFORMS) {
     const url = `${meta.homepage}/releases/download/{{ .TagName }}/${archiveName('{{ .Version }}', p.os, p.arch)}`;
-    out = out.replace(new RegExp(`uri: '?${marker(p.os, p.arch)}'?\\n\\s+sha256: '?@@SHA256@@'?`), `{{addURIAndSha "${url}" .TagName }}`);
+    out = out.replace(
+      new RegExp(`uri: '?${marker(p.os, p.arch)}'?\\n\\s+sha256: '?@@SHA256@@'?`),
+      `{{addURIAndSha "${url}" .TagName }}`,
+    );
   }
   if (out.includes('@@')) throw new Error(`krew template: a placeholder was left unreplaced:\n${out}`);
   return out;

@@ -17,7 +17,8 @@ function indent(spaces: number, v: string): string {
  */
 export function renderKrewTemplate(template: string, tag: string, asset: AssetLookup): string {
   const version = /\d+(\.\d+)+/.exec(tag)?.[0] ?? tag;
-  const inner = (url: string) => url.replace(/\{\{\s*\.TagName\s*\}\}/g, tag).replace(/\{\{\s*\.Version\s*\}\}/g, version);
+  const inner = (url: string) =>
+    url.replace(/\{\{\s*\.TagName\s*\}\}/g, tag).replace(/\{\{\s*\.Version\s*\}\}/g, version);
   const call = /\{\{\s*addURIAndSha\s+"([^"]*)"\s+\.TagName\s*(?:\|\s*indent\s+(\d+)\s*)?\}\}/g;
   const out = template
     .replace(call, (_m, url: string, spaces?: string) => {
@@ -27,6 +28,9 @@ export function renderKrewTemplate(template: string, tag: string, asset: AssetLo
     })
     .replace(/\{\{\s*\.TagName\s*\}\}/g, tag);
   const left = /\{\{.*?\}\}/.exec(out);
-  if (left) throw new Error(`krew-manifest.yaml: template action ${left[0]} is not one krew-release-bot's form that this renderer knows`);
+  if (left)
+    throw new Error(
+      `krew-manifest.yaml: template action ${left[0]} is not one krew-release-bot's form that this renderer knows`,
+    );
   return out;
 }

@@ -13,7 +13,7 @@ export const describeClients = (clients: ImageClient[]): string[] => clients.map
 
 /** For a task title: `; clients of the image, not the database: a, b`, or nothing. */
 export const clientsNote = (clients: ImageClient[]): string =>
-  (clients.length ? `; clients of the image, not the database: ${clients.map((c) => c.ref).join(', ')}` : '');
+  clients.length ? `; clients of the image, not the database: ${clients.map((c) => c.ref).join(', ')}` : '';
 
 /** The PostgreSQL workloads of a namespace, parted into the servers (candidates) and the clients (named, with why). */
 export function partWorkloads(all: Workload[]): { servers: Workload[]; clients: ImageClient[] } {
@@ -21,7 +21,9 @@ export function partWorkloads(all: Workload[]): { servers: Workload[]; clients: 
   const why = new Map(pg.map((w) => [w, workloadClientReason(w)]));
   return {
     servers: pg.filter((w) => !why.get(w)),
-    clients: pg.filter((w) => why.get(w)).map((w) => ({ ref: refOf({ kind: w.kind, name: w.metadata.name }), why: why.get(w) ?? '' })),
+    clients: pg
+      .filter((w) => why.get(w))
+      .map((w) => ({ ref: refOf({ kind: w.kind, name: w.metadata.name }), why: why.get(w) ?? '' })),
   };
 }
 
@@ -30,7 +32,9 @@ type PodTemplate = { spec?: { containers?: Container[] } };
 /** A CronJob's or a running Job's container on a PostgreSQL image, named with what it runs. */
 function jobClient(kind: 'cronjob' | 'job', o: KObject, template: PodTemplate | undefined): ImageClient | undefined {
   const c = template?.spec?.containers?.find((x) => isPostgresImage(x.image));
-  return c ? { ref: `${kind}/${o.metadata.name}`, why: clientReason(c) ?? 'a Job\'s pod, which runs to completion' } : undefined;
+  return c
+    ? { ref: `${kind}/${o.metadata.name}`, why: clientReason(c) ?? "a Job's pod, which runs to completion" }
+    : undefined;
 }
 
 /**
@@ -39,15 +43,22 @@ function jobClient(kind: 'cronjob' | 'job', o: KObject, template: PodTemplate | 
  * gets none: they only inform.
  */
 export async function listJobClients(cluster: Cluster, ns: string): Promise<ImageClient[]> {
-  const list = (kind: string) => cluster.listObjects('batch/v1', kind, ns).catch((err: { code?: number }) => {
-    if (err.code === 403 || err.code === 404) return [] as KObject[];
-    throw err;
-  });
+  const list = (kind: string) =>
+    cluster.listObjects('batch/v1', kind, ns).catch((err: { code?: number }) => {
+      if (err.code === 403 || err.code === 404) return [] as KObject[];
+      throw err;
+    });
   const [cronJobs, jobs] = await Promise.all([list('CronJob'), list('Job')]);
   const ours = (o: KObject) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-pgupgrade';
   return [
     ...cronJobs.filter((o) => !ours(o)).map((o) => jobClient('cronjob', o, o.spec?.jobTemplate?.spec?.template)),
-    ...jobs.filter((o) => !ours(o) && !(o.metadata.ownerReferences ?? []).some((r) => r.kind === 'CronJob') && (o.status?.active ?? 0) > 0)
+    ...jobs
+      .filter(
+        (o) =>
+          !ours(o) &&
+          !(o.metadata.ownerReferences ?? []).some((r) => r.kind === 'CronJob') &&
+          (o.status?.active ?? 0) > 0,
+      )
       .map((o) => jobClient('job', o, o.spec?.template)),
   ].filter((x): x is ImageClient => x !== undefined);
 }

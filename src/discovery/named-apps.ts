@@ -3,9 +3,18 @@ import { usageError } from '../exit-codes.ts';
 import { labelsMatch } from '../k8s/selector.ts';
 import { discover, type Discovery, type DUMP_SOURCE, type SourceDiscovery } from './discover.ts';
 
-type AppOptions = { superuserSecret?: { name: string; key: string }; appSelector: Record<string, string>; apps: string[] };
+type AppOptions = {
+  superuserSecret?: { name: string; key: string };
+  appSelector: Record<string, string>;
+  apps: string[];
+};
 
-const KINDS: Record<string, Workload['kind']> = { deploy: 'Deployment', deployment: 'Deployment', sts: 'StatefulSet', statefulset: 'StatefulSet' };
+const KINDS: Record<string, Workload['kind']> = {
+  deploy: 'Deployment',
+  deployment: 'Deployment',
+  sts: 'StatefulSet',
+  statefulset: 'StatefulSet',
+};
 
 /**
  * The application workloads named with `--app kind/name` (repeatable), which the selector does not match but which
@@ -17,8 +26,12 @@ export async function namedApps(cluster: Cluster, ns: string, refs: string[], da
   return refs.map((ref) => {
     const [k, name, extra] = ref.split('/');
     const kind = KINDS[(k ?? '').toLowerCase()];
-    if (!kind || !name || extra !== undefined) throw usageError(`--app ${ref}: name a Deployment or StatefulSet as deploy/<name> or sts/<name>; nothing was changed`);
-    if (kind === database.kind && name === database.metadata.name) throw usageError(`--app ${ref} is the database itself; it is stopped on its own terms; nothing was changed`);
+    if (!kind || !name || extra !== undefined)
+      throw usageError(
+        `--app ${ref}: name a Deployment or StatefulSet as deploy/<name> or sts/<name>; nothing was changed`,
+      );
+    if (kind === database.kind && name === database.metadata.name)
+      throw usageError(`--app ${ref} is the database itself; it is stopped on its own terms; nothing was changed`);
     const w = all.find((x) => x.kind === kind && x.metadata.name === name);
     if (!w) throw usageError(`--app ${ref}: no ${kind} ${name} in namespace ${ns}; nothing was changed`);
     return w;
@@ -38,9 +51,26 @@ export function podsOutside(pods: Pod[], apps: Workload[], database: Workload): 
 }
 
 /** Discovery for an upgrade: the selector's applications and those named with `--app`, checked before anything else. */
-export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: AppOptions): Promise<Discovery>;
-export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: AppOptions, how: typeof DUMP_SOURCE): Promise<SourceDiscovery>;
-export async function discoverWithApps(cluster: Cluster, ns: string, ref: string | undefined, opts: AppOptions, how?: typeof DUMP_SOURCE): Promise<SourceDiscovery> {
+export async function discoverWithApps(
+  cluster: Cluster,
+  ns: string,
+  ref: string | undefined,
+  opts: AppOptions,
+): Promise<Discovery>;
+export async function discoverWithApps(
+  cluster: Cluster,
+  ns: string,
+  ref: string | undefined,
+  opts: AppOptions,
+  how: typeof DUMP_SOURCE,
+): Promise<SourceDiscovery>;
+export async function discoverWithApps(
+  cluster: Cluster,
+  ns: string,
+  ref: string | undefined,
+  opts: AppOptions,
+  how?: typeof DUMP_SOURCE,
+): Promise<SourceDiscovery> {
   const d = await discover(cluster, ns, ref, opts.appSelector, { superuserSecret: opts.superuserSecret, ...how });
   return { ...d, apps: mergeApps(d.apps, await namedApps(cluster, d.namespace, opts.apps, d.workload)) };
 }

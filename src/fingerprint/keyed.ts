@@ -9,7 +9,10 @@ import { KEYED_PREFIX, checksumsKeyed, type DbFingerprint, type Fingerprint } fr
  * gives equal values under one key; without the key nothing can be tried. The row counts stay as they are.
  */
 function keyed(key: string, db: string, what: string, checksum: string): string {
-  return `${KEYED_PREFIX}${createHmac('sha256', key).update(`${JSON.stringify(db)}\n${JSON.stringify(what)}\n${checksum}`).digest('hex').slice(0, 32)}`;
+  return `${KEYED_PREFIX}${createHmac('sha256', key)
+    .update(`${JSON.stringify(db)}\n${JSON.stringify(what)}\n${checksum}`)
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /** The fingerprint with each table's and the large objects' checksum keyed by `key`; already keyed ones stay. Pure. */
@@ -17,8 +20,17 @@ export function keyChecksums(fp: Fingerprint, key: string): Fingerprint {
   if (checksumsKeyed(fp)) return fp;
   const perDb: Record<string, DbFingerprint> = {};
   for (const [db, d] of Object.entries(fp.perDb)) {
-    const tables = Object.fromEntries(Object.entries(d.tables).map(([t, v]) => [t, { rows: v.rows, checksum: keyed(key, db, `table ${t}`, v.checksum) }]));
-    perDb[db] = { ...d, tables, largeObjects: { count: d.largeObjects.count, checksum: keyed(key, db, 'large objects', d.largeObjects.checksum) } };
+    const tables = Object.fromEntries(
+      Object.entries(d.tables).map(([t, v]) => [
+        t,
+        { rows: v.rows, checksum: keyed(key, db, `table ${t}`, v.checksum) },
+      ]),
+    );
+    perDb[db] = {
+      ...d,
+      tables,
+      largeObjects: { count: d.largeObjects.count, checksum: keyed(key, db, 'large objects', d.largeObjects.checksum) },
+    };
   }
   return { ...fp, perDb };
 }

@@ -1,7 +1,13 @@
 import type { Cluster } from '../k8s/cluster.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 import { psqlEach, type Reach } from '../server/gather.ts';
-import { FINGERPRINT_CLUSTER_SQL, FINGERPRINT_DB_SQL, fingerprintedDatabases, parseFingerprint, type Fingerprint } from '../postgres/fingerprint.ts';
+import {
+  FINGERPRINT_CLUSTER_SQL,
+  FINGERPRINT_DB_SQL,
+  fingerprintedDatabases,
+  parseFingerprint,
+  type Fingerprint,
+} from '../postgres/fingerprint.ts';
 import { RECORD_KEY_FIELD, RECORD_KEY_SECRET } from '../manifests/record-key.ts';
 import { keyChecksums } from './keyed.ts';
 import { parseShape, SHAPE_CLUSTER_SQL, SHAPE_DB_SQL, type Shape } from '../postgres/shape.ts';
@@ -11,10 +17,19 @@ import { parseShape, SHAPE_CLUSTER_SQL, SHAPE_DB_SQL, type Shape } from '../post
  * are keyed by the namespace's secret key when it has one (src/fingerprint/keyed.ts), as every fingerprint kept in
  * a ConfigMap is: a run makes the key (with its record) before its first fingerprint.
  */
-export async function fingerprintVia(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, onHeld?: () => void): Promise<Fingerprint> {
+export async function fingerprintVia(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  r: Reach,
+  password: string,
+  onHeld?: () => void,
+): Promise<Fingerprint> {
   const clusterJson = (await psqlEach(cluster, d, r, password, ['postgres'], FINGERPRINT_CLUSTER_SQL)).get('postgres');
   if (!clusterJson) throw new Error(`no fingerprint from the server in ${d.namespace}/${r.pod}`);
-  const fp = parseFingerprint(clusterJson, await psqlEach(cluster, d, r, password, fingerprintedDatabases(clusterJson), FINGERPRINT_DB_SQL, onHeld));
+  const fp = parseFingerprint(
+    clusterJson,
+    await psqlEach(cluster, d, r, password, fingerprintedDatabases(clusterJson), FINGERPRINT_DB_SQL, onHeld),
+  );
   const key = await cluster.readSecretKey(d.namespace, RECORD_KEY_SECRET, RECORD_KEY_FIELD);
   return key ? keyChecksums(fp, key) : fp;
 }
@@ -23,5 +38,8 @@ export async function fingerprintVia(cluster: Cluster, d: SourceDiscovery, r: Re
 export async function shapeVia(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<Shape> {
   const clusterJson = (await psqlEach(cluster, d, r, password, ['postgres'], SHAPE_CLUSTER_SQL)).get('postgres');
   if (!clusterJson) throw new Error(`no shape from the server in ${d.namespace}/${r.pod}`);
-  return parseShape(clusterJson, await psqlEach(cluster, d, r, password, fingerprintedDatabases(clusterJson), SHAPE_DB_SQL));
+  return parseShape(
+    clusterJson,
+    await psqlEach(cluster, d, r, password, fingerprintedDatabases(clusterJson), SHAPE_DB_SQL),
+  );
 }

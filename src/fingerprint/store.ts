@@ -22,7 +22,9 @@ export function fingerprintData(fp: Fingerprint): Pick<KObject, 'data' | 'binary
   if (json.length <= PLAIN_LIMIT) return { data: { [KEY]: json } };
   const gz = gzipSync(json, { level: 9 }).toString('base64');
   if (gz.length > STORED_LIMIT) {
-    throw new Error(`the fingerprint is ${Math.round(json.length / 1024)} KiB of JSON, ${Math.round(gz.length / 1024)} KiB compressed: more than a ConfigMap holds`);
+    throw new Error(
+      `the fingerprint is ${Math.round(json.length / 1024)} KiB of JSON, ${Math.round(gz.length / 1024)} KiB compressed: more than a ConfigMap holds`,
+    );
   }
   return { binaryData: { [GZ_KEY]: gz } };
 }
@@ -36,8 +38,12 @@ export function readFingerprint(cm: KObject | undefined): Fingerprint | undefine
 
 /** Keeps the fingerprint in a ConfigMap owned by the snapshot, and points the snapshot at it. */
 export async function storeFingerprint(cluster: Cluster, snap: KObject, fp: Fingerprint): Promise<string> {
-  const cm = buildFingerprintConfigMap({ snapshot: snap.metadata.name, snapshotUid: snap.metadata.uid ?? '', namespace: snap.metadata.namespace ?? '',
-    stored: fingerprintData(fp) });
+  const cm = buildFingerprintConfigMap({
+    snapshot: snap.metadata.name,
+    snapshotUid: snap.metadata.uid ?? '',
+    namespace: snap.metadata.namespace ?? '',
+    stored: fingerprintData(fp),
+  });
   await cluster.createObject(cm);
   return cm.metadata.name;
 }
@@ -46,13 +52,25 @@ export async function storeFingerprint(cluster: Cluster, snap: KObject, fp: Fing
  * The fingerprint a ConfigMap of namespace `ns` holds, its checksums keyed by the namespace's key as a fresh one's
  * are (src/fingerprint/read.ts): one kept unkeyed by an earlier release compares with today's all the same.
  */
-export async function readKeyedFingerprint(cluster: Cluster, ns: string, cm: KObject | undefined): Promise<Fingerprint | undefined> {
+export async function readKeyedFingerprint(
+  cluster: Cluster,
+  ns: string,
+  cm: KObject | undefined,
+): Promise<Fingerprint | undefined> {
   const fp = readFingerprint(cm);
-  const key = fp && await cluster.readSecretKey(ns, RECORD_KEY_SECRET, RECORD_KEY_FIELD);
+  const key = fp && (await cluster.readSecretKey(ns, RECORD_KEY_SECRET, RECORD_KEY_FIELD));
   return fp && key ? keyChecksums(fp, key) : fp;
 }
 
 /** Reads a stored fingerprint back (keyed: readKeyedFingerprint). */
-export async function loadFingerprint(cluster: Cluster, ns: string, configMap: string): Promise<Fingerprint | undefined> {
-  return readKeyedFingerprint(cluster, ns, await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: configMap }));
+export async function loadFingerprint(
+  cluster: Cluster,
+  ns: string,
+  configMap: string,
+): Promise<Fingerprint | undefined> {
+  return readKeyedFingerprint(
+    cluster,
+    ns,
+    await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: configMap }),
+  );
 }

@@ -19,49 +19,123 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const version = kc.makeApiClient(k8s.VersionApi);
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const header = (r: ObjectRef) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) } });
+  const header = (r: ObjectRef) => ({
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+  });
   return {
     contextName: ctx.contextName,
     namespace: ctx.namespace,
     serverVersion: async () => (await version.getCode()).gitVersion,
-    namespaceLabels: async (name) => orUndefined(async () => (await core.readNamespace({ name })).metadata?.labels ?? {}),
-    listWorkloads: async (namespace) => retryRead(async () => {
-      const [sts, deploys] = await Promise.all([
-        apps.listNamespacedStatefulSet({ namespace }),
-        apps.listNamespacedDeployment({ namespace }),
-      ]);
-      return [...sts.items.map((o) => toWorkload('StatefulSet', o)), ...deploys.items.map((o) => toWorkload('Deployment', o))];
-    }),
-    getWorkload: async (namespace, kind, name) => retryRead(() => orUndefined(async () => kind === 'StatefulSet'
-      ? toWorkload(kind, await apps.readNamespacedStatefulSet({ namespace, name }))
-      : toWorkload(kind, await apps.readNamespacedDeployment({ namespace, name })))),
+    namespaceLabels: async (name) =>
+      orUndefined(async () => (await core.readNamespace({ name })).metadata?.labels ?? {}),
+    listWorkloads: async (namespace) =>
+      retryRead(async () => {
+        const [sts, deploys] = await Promise.all([
+          apps.listNamespacedStatefulSet({ namespace }),
+          apps.listNamespacedDeployment({ namespace }),
+        ]);
+        return [
+          ...sts.items.map((o) => toWorkload('StatefulSet', o)),
+          ...deploys.items.map((o) => toWorkload('Deployment', o)),
+        ];
+      }),
+    getWorkload: async (namespace, kind, name) =>
+      retryRead(() =>
+        orUndefined(async () =>
+          kind === 'StatefulSet'
+            ? toWorkload(kind, await apps.readNamespacedStatefulSet({ namespace, name }))
+            : toWorkload(kind, await apps.readNamespacedDeployment({ namespace, name })),
+        ),
+      ),
     listPods: async (namespace, selector, expressions) => {
-      const labelSelector = selector || expressions?.length ? labelSelectorString(selector, expressions) || undefined : undefined;
+      const labelSelector =
+        selector || expressions?.length ? labelSelectorString(selector, expressions) || undefined : undefined;
       return (await retryRead(() => core.listNamespacedPod({ namespace, labelSelector }))).items.map(toPod);
     },
-    getPvc: async (namespace, name) => retryRead(() => orUndefined(async () => toPvc(await core.readNamespacedPersistentVolumeClaim({ namespace, name })))),
-    storageClassProvisioner: async (name) => orUndefined(async () => (await storage.readStorageClass({ name })).provisioner),
-    snapshotClassDrivers: async () => orUndefined(async () => {
-      const list = (await custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' })) as { items: Array<{ driver: string }> };
-      return list.items.map((c) => c.driver);
-    }),
-    snapshotClasses: async () => orUndefined(async () => {
-      const list = (await custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotclasses' })) as {
-        items: Array<{ metadata: { name: string; annotations?: Record<string, string> }; driver: string; deletionPolicy: string }> };
-      return list.items.map((c) => ({ name: c.metadata.name, driver: c.driver, deletionPolicy: c.deletionPolicy,
-        isDefault: c.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true' }));
-    }),
+    getPvc: async (namespace, name) =>
+      retryRead(() =>
+        orUndefined(async () => toPvc(await core.readNamespacedPersistentVolumeClaim({ namespace, name }))),
+      ),
+    storageClassProvisioner: async (name) =>
+      orUndefined(async () => (await storage.readStorageClass({ name })).provisioner),
+    snapshotClassDrivers: async () =>
+      orUndefined(async () => {
+        const list = (await custom.listClusterCustomObject({
+          group: 'snapshot.storage.k8s.io',
+          version: 'v1',
+          plural: 'volumesnapshotclasses',
+        })) as { items: Array<{ driver: string }> };
+        return list.items.map((c) => c.driver);
+      }),
+    snapshotClasses: async () =>
+      orUndefined(async () => {
+        const list = (await custom.listClusterCustomObject({
+          group: 'snapshot.storage.k8s.io',
+          version: 'v1',
+          plural: 'volumesnapshotclasses',
+        })) as {
+          items: Array<{
+            metadata: { name: string; annotations?: Record<string, string> };
+            driver: string;
+            deletionPolicy: string;
+          }>;
+        };
+        return list.items.map((c) => ({
+          name: c.metadata.name,
+          driver: c.driver,
+          deletionPolicy: c.deletionPolicy,
+          isDefault: c.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true',
+        }));
+      }),
     createObject: async (o) => (await objects.create(o as k8s.KubernetesObject)) as unknown as KObject,
-    readObject: async (ref) => retryRead(() => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject)),
-    listObjects: async (apiVersion, kind, namespace, labelSelector) => retryRead(async () =>
-      (await objects.list(apiVersion, kind, namespace || undefined, undefined, undefined, undefined, undefined, labelSelector)).items as unknown as KObject[]),
+    readObject: async (ref) =>
+      retryRead(() => orUndefined(async () => (await objects.read(header(ref))) as unknown as KObject)),
+    listObjects: async (apiVersion, kind, namespace, labelSelector) =>
+      retryRead(
+        async () =>
+          (
+            await objects.list(
+              apiVersion,
+              kind,
+              namespace || undefined,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              labelSelector,
+            )
+          ).items as unknown as KObject[],
+      ),
     deleteObject: async (ref, preconditions) => {
-      await orUndefined(() => objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background', preconditions ? { preconditions } : undefined));
+      await orUndefined(() =>
+        objects.delete(
+          header(ref),
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'Background',
+          preconditions ? { preconditions } : undefined,
+        ),
+      );
     },
-    patchObject: async (ref, patch, strategy) => (await objects.patch({ ...header(ref), ...patch,
-      metadata: { ...header(ref).metadata, ...((patch as { metadata?: object }).metadata ?? {}) } } as k8s.KubernetesObject, undefined, undefined,
-      'kubectl-pgupgrade', undefined, strategy === 'merge' ? k8s.PatchStrategy.MergePatch : k8s.PatchStrategy.StrategicMergePatch)) as unknown as KObject,
-    podLog: async (namespace, name, container, tailLines, previous) => (await core.readNamespacedPodLog({ namespace, name, container, tailLines, previous })) ?? '',
+    patchObject: async (ref, patch, strategy) =>
+      (await objects.patch(
+        {
+          ...header(ref),
+          ...patch,
+          metadata: { ...header(ref).metadata, ...((patch as { metadata?: object }).metadata ?? {}) },
+        } as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        'kubectl-pgupgrade',
+        undefined,
+        strategy === 'merge' ? k8s.PatchStrategy.MergePatch : k8s.PatchStrategy.StrategicMergePatch,
+      )) as unknown as KObject,
+    podLog: async (namespace, name, container, tailLines, previous) =>
+      (await core.readNamespacedPodLog({ namespace, name, container, tailLines, previous })) ?? '',
     followLog: (ns, pod, container, onText) => {
       const sink = new PassThrough();
       sink.on('data', (d: Buffer) => onText(d.toString('utf8')));
@@ -71,23 +145,54 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
       sink.on('error', () => undefined);
       let controller: AbortController | undefined;
       const done = new Promise<void>((resolve) => {
-        new k8s.Log(kc).log(ns, pod, container, sink, () => resolve(), { follow: true })
-          .then((c) => (controller = c), () => resolve());
+        new k8s.Log(kc)
+          .log(ns, pod, container, sink, () => resolve(), { follow: true })
+          .then(
+            (c) => (controller = c),
+            () => resolve(),
+          );
       });
       return { done, abort: () => controller?.abort() };
     },
-    secretMetadata: async (namespace, name) => retryRead(() => orUndefined(async () => (await getJson(ctx,
-      `api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`, 30_000, PARTIAL_METADATA)) as KObject)),
-    readSecretKey: async (namespace, name, key) => orUndefined(async () => {
-      const data = (await core.readNamespacedSecret({ namespace, name })).data?.[key];
-      if (data === undefined) throw Object.assign(new Error('no key'), { code: 404 });
-      return Buffer.from(data, 'base64').toString('utf8');
-    }),
-    canI: (questions) => Promise.all(questions.map(async (q) => {
-      const review = await authz.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { verb: q.verb, group: q.group, resource: q.resource, subresource: q.subresource, namespace: q.namespace } } } });
-      return review.status?.allowed === true;
-    })),
+    secretMetadata: async (namespace, name) =>
+      retryRead(() =>
+        orUndefined(
+          async () =>
+            (await getJson(
+              ctx,
+              `api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+              30_000,
+              PARTIAL_METADATA,
+            )) as KObject,
+        ),
+      ),
+    readSecretKey: async (namespace, name, key) =>
+      orUndefined(async () => {
+        const data = (await core.readNamespacedSecret({ namespace, name })).data?.[key];
+        if (data === undefined) throw Object.assign(new Error('no key'), { code: 404 });
+        return Buffer.from(data, 'base64').toString('utf8');
+      }),
+    canI: (questions) =>
+      Promise.all(
+        questions.map(async (q) => {
+          const review = await authz.createSelfSubjectAccessReview({
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: {
+                resourceAttributes: {
+                  verb: q.verb,
+                  group: q.group,
+                  resource: q.resource,
+                  subresource: q.subresource,
+                  namespace: q.namespace,
+                },
+              },
+            },
+          });
+          return review.status?.allowed === true;
+        }),
+      ),
     exec: (ns, pod, container, command, stdin, onStdout) => execIn(kc, ns, pod, container, command, stdin, onStdout),
     createPod: async (namespace, manifest) => {
       await core.createNamespacedPod({ namespace, body: manifest as k8s.V1Pod });
@@ -95,27 +200,42 @@ export function connectCluster(ctx: ResolvedContext): Cluster {
     deletePod: async (namespace, name, gracePeriodSeconds) => {
       await orUndefined(() => core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds }));
     },
-    podState: async (namespace, name) => retryRead(() => orUndefined(async () => {
-      const p = await core.readNamespacedPod({ namespace, name });
-      const cs = p.status?.containerStatuses?.[0];
-      const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
-      return { phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'), running: !!cs?.state?.running, reason };
-    })),
+    podState: async (namespace, name) =>
+      retryRead(() =>
+        orUndefined(async () => {
+          const p = await core.readNamespacedPod({ namespace, name });
+          const cs = p.status?.containerStatuses?.[0];
+          const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
+          return {
+            phase: p.status?.phase ?? 'Unknown',
+            ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+            running: !!cs?.state?.running,
+            reason,
+          };
+        }),
+      ),
   };
 }
 
 /** Builds client-node's config from the resolved context; a token file is read here, as kubectl reads it. */
 function kubeConfigFor(ctx: ResolvedContext): k8s.KubeConfig {
   const user: Record<string, unknown> = { ...ctx.user };
-  if (typeof user.tokenFile === 'string' && user.token === undefined) user.token = fs.readFileSync(user.tokenFile, 'utf8').trim();
+  if (typeof user.tokenFile === 'string' && user.token === undefined)
+    user.token = fs.readFileSync(user.tokenFile, 'utf8').trim();
   delete user.tokenFile;
   const kc = new k8s.KubeConfig();
-  kc.loadFromString(JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': ctx.contextName,
-    clusters: [{ name: ctx.clusterName, cluster: ctx.cluster }],
-    users: [{ name: ctx.userName, user }],
-    contexts: [{ name: ctx.contextName, context: { cluster: ctx.clusterName, user: ctx.userName, namespace: ctx.namespace } }],
-  }));
+  kc.loadFromString(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': ctx.contextName,
+      clusters: [{ name: ctx.clusterName, cluster: ctx.cluster }],
+      users: [{ name: ctx.userName, user }],
+      contexts: [
+        { name: ctx.contextName, context: { cluster: ctx.clusterName, user: ctx.userName, namespace: ctx.namespace } },
+      ],
+    }),
+  );
   return kc;
 }
 
@@ -136,10 +256,16 @@ function toWorkload(kind: Workload['kind'], o: k8s.V1StatefulSet | k8s.V1Deploym
     metadata: o.metadata as Workload['metadata'],
     replicas: spec?.replicas ?? 1,
     selector: spec?.selector.matchLabels ?? {},
-    ...(spec?.selector.matchExpressions?.length ? { matchExpressions: spec.selector.matchExpressions as LabelRequirement[] } : {}),
+    ...(spec?.selector.matchExpressions?.length
+      ? { matchExpressions: spec.selector.matchExpressions as LabelRequirement[] }
+      : {}),
     template: spec?.template as unknown as Workload['template'],
-    volumeClaimTemplates: ((spec as k8s.V1StatefulSetSpec | undefined)?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? ''),
-    ...(kind === 'Deployment' ? { strategy: (spec as k8s.V1DeploymentSpec | undefined)?.strategy as Workload['strategy'] } : {}),
+    volumeClaimTemplates: ((spec as k8s.V1StatefulSetSpec | undefined)?.volumeClaimTemplates ?? []).map(
+      (t) => t.metadata?.name ?? '',
+    ),
+    ...(kind === 'Deployment'
+      ? { strategy: (spec as k8s.V1DeploymentSpec | undefined)?.strategy as Workload['strategy'] }
+      : {}),
   };
 }
 
@@ -177,8 +303,15 @@ const HEARTBEAT_LINE = /^pgupgrade: still working\n/gm;
 const FIRST_LINE_MS = 30_000;
 
 /** Exec over WebSocket; stdin is sent on the stdin channel and closed, so a password never reaches the URL. */
-async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: string, command: string[], stdin?: string,
-  onStdout?: (text: string) => void): Promise<ExecResult> {
+async function execIn(
+  kc: k8s.KubeConfig,
+  ns: string,
+  pod: string,
+  container: string,
+  command: string[],
+  stdin?: string,
+  onStdout?: (text: string) => void,
+): Promise<ExecResult> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
@@ -207,13 +340,16 @@ async function execIn(kc: k8s.KubeConfig, ns: string, pod: string, container: st
   const status = await new Promise<k8s.V1Status>((resolve, reject) => {
     fail = reject;
     quiet(Math.max(silenceMs(), FIRST_LINE_MS));
-    new k8s.Exec(kc).exec(ns, pod, container, command, out, err, input, false, resolve)
-      .then((ws) => {
+    new k8s.Exec(kc).exec(ns, pod, container, command, out, err, input, false, resolve).then(
+      (ws) => {
         socket = ws;
         // Connected: the process runs now, and from here only its own silence counts.
         if (!chunks.out.length && !chunks.err.length) quiet();
         ws.on('close', () => setTimeout(() => reject(new Error(`exec in ${ns}/${pod} closed without a status`)), 200));
-      }, (e: { message?: string }) => reject(new Error(`exec into ${ns}/${pod} (container ${container}) was refused: ${e.message ?? String(e)}`)));
+      },
+      (e: { message?: string }) =>
+        reject(new Error(`exec into ${ns}/${pod} (container ${container}) was refused: ${e.message ?? String(e)}`)),
+    );
   }).finally(() => clearTimeout(timer));
   const stderr = Buffer.concat(chunks.err).toString('utf8').replace(HEARTBEAT_LINE, '');
   return { exitCode: exitCodeOf(status), stdout: Buffer.concat(chunks.out).toString('utf8'), stderr };

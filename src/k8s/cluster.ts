@@ -26,7 +26,11 @@ export interface Container {
   image?: string;
   command?: string[];
   args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }>;
+  env?: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
+  }>;
   envFrom?: Array<{ prefix?: string; secretRef?: { name: string }; configMapRef?: { name: string } }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
@@ -67,8 +71,12 @@ export interface PodSpec {
   nodeSelector?: Record<string, string>;
   tolerations?: object[];
   affinity?: object;
-  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; secret?: { secretName?: string; items?: KeyToPath[] };
-    projected?: { sources?: Array<{ secret?: { name: string; items?: KeyToPath[] } }> } }>;
+  volumes?: Array<{
+    name: string;
+    persistentVolumeClaim?: { claimName: string };
+    secret?: { secretName?: string; items?: KeyToPath[] };
+    projected?: { sources?: Array<{ secret?: { name: string; items?: KeyToPath[] } }> };
+  }>;
 }
 
 /** A StatefulSet or Deployment. */
@@ -190,7 +198,12 @@ export interface Cluster {
   /** A container's log, or its last lines; `previous`: its last terminated run's. */
   podLog(ns: string, pod: string, container: string, tailLines?: number, previous?: boolean): Promise<string>;
   /** Follows a container's log until it ends (or abort is called), handing over each chunk of text. */
-  followLog(ns: string, pod: string, container: string, onText: (text: string) => void): { done: Promise<void>; abort(): void };
+  followLog(
+    ns: string,
+    pod: string,
+    container: string,
+    onText: (text: string) => void,
+  ): { done: Promise<void>; abort(): void };
   /** A Secret's metadata only (labels, owner, UID), never its data; undefined when it does not exist. */
   secretMetadata(ns: string, name: string): Promise<KObject | undefined>;
   /** A Secret's value, decoded; it stays in memory and is never printed. */
@@ -198,11 +211,21 @@ export interface Cluster {
   /** SelfSubjectAccessReview for each question, in order. */
   canI(questions: AccessQuestion[]): Promise<boolean[]>;
   /** Runs a command in a container; stdin (e.g. a password) never appears on the command line. */
-  exec(ns: string, pod: string, container: string, command: string[], stdin?: string, onStdout?: (text: string) => void): Promise<ExecResult>;
+  exec(
+    ns: string,
+    pod: string,
+    container: string,
+    command: string[],
+    stdin?: string,
+    onStdout?: (text: string) => void,
+  ): Promise<ExecResult>;
   /** Creates a pod from a manifest built by src/manifests. */
   createPod(ns: string, manifest: object): Promise<void>;
   /** Deletes a pod with a grace period; a pod already gone is fine. */
   deletePod(ns: string, name: string, graceSeconds: number): Promise<void>;
   /** The pod's phase, readiness, whether its first container runs, and why it waits or ended; undefined when it is gone. */
-  podState(ns: string, name: string): Promise<{ phase: string; ready: boolean; running: boolean; reason?: string } | undefined>;
+  podState(
+    ns: string,
+    name: string,
+  ): Promise<{ phase: string; ready: boolean; running: boolean; reason?: string } | undefined>;
 }

@@ -12,8 +12,13 @@ type Fields = Record<string, unknown>;
  * plugins. Never logs a credential. `accept`: e.g. PARTIAL_METADATA, for an object's metadata only. An HTTP
  * error rejects with its status as `code`.
  */
-export async function getJson(ctx: ResolvedContext, apiPath: string, timeoutMs: number, accept = 'application/json'): Promise<unknown> {
-  const url = new URL(apiPath, ctx.cluster.server.endsWith('/') ? ctx.cluster.server : ctx.cluster.server + '/');
+export async function getJson(
+  ctx: ResolvedContext,
+  apiPath: string,
+  timeoutMs: number,
+  accept = 'application/json',
+): Promise<unknown> {
+  const url = new URL(apiPath, ctx.cluster.server.endsWith('/') ? ctx.cluster.server : `${ctx.cluster.server}/`);
   const opts: https.RequestOptions = { method: 'GET', timeout: timeoutMs, headers: { accept } };
   applyCluster(ctx.cluster, opts);
   await applyUser(ctx.user, opts, timeoutMs);
@@ -24,7 +29,8 @@ export async function getJson(ctx: ResolvedContext, apiPath: string, timeoutMs: 
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 400) reject(Object.assign(new Error(`GET ${apiPath}: HTTP ${res.statusCode}`), { code: res.statusCode }));
+        if ((res.statusCode ?? 0) >= 400)
+          reject(Object.assign(new Error(`GET ${apiPath}: HTTP ${res.statusCode}`), { code: res.statusCode }));
         else resolve(JSON.parse(body));
       });
     });

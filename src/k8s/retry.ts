@@ -10,7 +10,9 @@ export function isTransient(err: unknown): boolean {
   const code = typeof e.code === 'number' ? e.code : undefined;
   if (code !== undefined) return code === 429 || code >= 500;
   const text = `${typeof e.code === 'string' ? e.code : ''} ${e.cause?.code ?? ''} ${e.message ?? ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|fetch failed|network|timed out|timeout/i.test(text);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|fetch failed|network|timed out|timeout/i.test(
+    text,
+  );
 }
 
 /** Runs a read, retrying transient failures with a growing pause for up to `budgetMs` (default 30 s). */

@@ -9,8 +9,10 @@ const PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*
 function keyProblem(key: string): string | undefined {
   const slash = key.indexOf('/');
   const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
-  if (prefix !== undefined && (prefix.length > 253 || !PREFIX.test(prefix))) return `"${prefix}" is not a DNS subdomain (the key's prefix)`;
-  if (name.length > 63 || !NAME.test(name)) return `"${name}" is not a label name (at most 63 letters, digits, '-', '_', '.', alphanumeric at both ends)`;
+  if (prefix !== undefined && (prefix.length > 253 || !PREFIX.test(prefix)))
+    return `"${prefix}" is not a DNS subdomain (the key's prefix)`;
+  if (name.length > 63 || !NAME.test(name))
+    return `"${name}" is not a label name (at most 63 letters, digits, '-', '_', '.', alphanumeric at both ends)`;
   return undefined;
 }
 
@@ -20,18 +22,26 @@ function keyProblem(key: string): string | undefined {
  * and set-based or `!=` terms select what the user did not name (`tier!=db` matches nothing that has no tier).
  */
 export function parseSelector(s: string, flag = '--app-selector'): Record<string, string> {
-  const refuse = (why: string) => usageError(`${flag} "${s}": ${why}; give the applications' labels as key=value[,key=value], e.g. layer=application`);
-  if (!s.trim()) throw refuse('an empty selector matches every workload in the namespace, which the upgrade would scale to 0');
+  const refuse = (why: string) =>
+    usageError(
+      `${flag} "${s}": ${why}; give the applications' labels as key=value[,key=value], e.g. layer=application`,
+    );
+  if (!s.trim())
+    throw refuse('an empty selector matches every workload in the namespace, which the upgrade would scale to 0');
   const out: Record<string, string> = {};
   for (const raw of s.split(',')) {
     const part = raw.trim();
-    if (/!=|^!|\s(in|notin)\s*\(/.test(part)) throw refuse(`"${part}" is not an equality term (!=, !key, in and notin are not supported)`);
+    if (/!=|^!|\s(in|notin)\s*\(/.test(part))
+      throw refuse(`"${part}" is not an equality term (!=, !key, in and notin are not supported)`);
     const m = /^([^=\s]+)\s*==?\s*([^=\s]*)$/.exec(part);
     if (!m) throw refuse(`"${part}" is not key=value`);
     const [, key = '', value = ''] = m;
-    const problem = keyProblem(key) ?? (value.length > 63 || (value !== '' && !NAME.test(value)) ? `"${value}" is not a label value` : undefined);
+    const problem =
+      keyProblem(key) ??
+      (value.length > 63 || (value !== '' && !NAME.test(value)) ? `"${value}" is not a label value` : undefined);
     if (problem) throw refuse(problem);
-    if (key in out && out[key] !== value) throw refuse(`${key} is given twice with different values, which matches nothing`);
+    if (key in out && out[key] !== value)
+      throw refuse(`${key} is given twice with different values, which matches nothing`);
     out[key] = value;
   }
   return out;
@@ -49,7 +59,10 @@ export interface LabelRequirement {
  * NotIn, Exists, DoesNotExist) alike, so that a workload selected by expressions only lists its own pods, not
  * every pod of the namespace. An operator the apiserver does not know is refused rather than left out.
  */
-export function labelSelectorString(matchLabels: Record<string, string> = {}, expressions: LabelRequirement[] = []): string {
+export function labelSelectorString(
+  matchLabels: Record<string, string> = {},
+  expressions: LabelRequirement[] = [],
+): string {
   const terms = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`);
   for (const e of expressions) {
     const values = [...(e.values ?? [])].sort().join(',');
@@ -57,13 +70,20 @@ export function labelSelectorString(matchLabels: Record<string, string> = {}, ex
     else if (e.operator === 'NotIn') terms.push(`${e.key} notin (${values})`);
     else if (e.operator === 'Exists') terms.push(e.key);
     else if (e.operator === 'DoesNotExist') terms.push(`!${e.key}`);
-    else throw new Error(`label selector: operator ${e.operator} of key ${e.key} is not In, NotIn, Exists or DoesNotExist`);
+    else
+      throw new Error(
+        `label selector: operator ${e.operator} of key ${e.key} is not In, NotIn, Exists or DoesNotExist`,
+      );
   }
   return terms.join(',');
 }
 
 /** Whether labels satisfy matchLabels and every matchExpressions term, as the apiserver decides it. */
-export function labelsMatch(labels: Record<string, string> | undefined, matchLabels: Record<string, string> = {}, expressions: LabelRequirement[] = []): boolean {
+export function labelsMatch(
+  labels: Record<string, string> | undefined,
+  matchLabels: Record<string, string> = {},
+  expressions: LabelRequirement[] = [],
+): boolean {
   const l = labels ?? {};
   if (!Object.entries(matchLabels).every(([k, v]) => l[k] === v)) return false;
   return expressions.every((e) => {

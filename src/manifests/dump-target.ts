@@ -1,6 +1,12 @@
 import type { Container, KObject, Pvc, Workload } from '../k8s/cluster.ts';
 import { selectorMatches } from '../postgres/dump-identity.ts';
-import { isSameFamily, targetEnv, targetLayoutFor, type TargetLayout, type TargetSuperuser } from '../postgres/target-layout.ts';
+import {
+  isSameFamily,
+  targetEnv,
+  targetLayoutFor,
+  type TargetLayout,
+  type TargetSuperuser,
+} from '../postgres/target-layout.ts';
 import type { Flavour } from '../postgres/workload.ts';
 import { OWNED_LABELS } from './probe-pod.ts';
 import { parseQuantity } from '../k8s/quantity.ts';
@@ -56,7 +62,10 @@ const INSTANCE = 'pgupgrade.kubectl.io/instance';
 export function dumpTargetName(source: string, major: number, kind: Workload['kind']): string {
   const name = (suffix: string) => {
     const max = (kind === 'StatefulSet' ? 52 : 63) - suffix.length;
-    return `${source.replace(/-v\d+$/, '').slice(0, max).replace(/[-.]+$/, '')}${suffix}`;
+    return `${source
+      .replace(/-v\d+$/, '')
+      .slice(0, max)
+      .replace(/[-.]+$/, '')}${suffix}`;
   };
   // A source already named for the new major (`db-v15` on 14, to 15) would get its own name: never the source.
   const plain = name(`-v${major}`);
@@ -77,15 +86,19 @@ export function targetSize(spec: Pick<DumpTargetSpec, 'size' | 'source' | 'dataB
   const capacity = spec.source.pvc?.capacityBytes;
   if (capacity) return bytesQuantity(capacity);
   if (spec.dataBytes !== undefined) return `${Math.ceil((spec.dataBytes * 1.5 + GiB) / GiB)}Gi`;
-  throw new Error(`${spec.source.workload.kind} ${spec.source.workload.metadata.name} has no data volume and its data size is unknown: give --size`);
+  throw new Error(
+    `${spec.source.workload.kind} ${spec.source.workload.metadata.name} has no data volume and its data size is unknown: give --size`,
+  );
 }
 
 /** Why --size may not be the new PVC's size (smaller than the source PVC's request), or undefined. Pure. */
 export function targetSizeProblem(size: string | undefined, source: Pvc | undefined, ns: string): string | undefined {
   if (size === undefined || !source?.requestBytes || parseQuantity(size) >= source.requestBytes) return undefined;
   const want = bytesQuantity(source.requestBytes);
-  return `--size ${size} is smaller than the ${want} that the source PVC ${ns}/${source.metadata.name} requests: the new instance might not hold ` +
-    `what the old one does; give --size ${want} or more, or leave --size out (the source PVC's size); nothing was changed`;
+  return (
+    `--size ${size} is smaller than the ${want} that the source PVC ${ns}/${source.metadata.name} requests: the new instance might not hold ` +
+    `what the old one does; give --size ${want} or more, or leave --size out (the source PVC's size); nothing was changed`
+  );
 }
 
 /** The labels of the new instance's pods: the plugin's own, none of the source's. */
@@ -96,18 +109,32 @@ export function dumpTargetLabels(name: string): Record<string, string> {
 /** The database container of the new instance: the family's env, data mount and probes, the source's resources. */
 function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
   const c = spec.source.container;
-  const probe = (period: number, failures: number) => ({ exec: { command: layout.probeCommand }, periodSeconds: period, timeoutSeconds: 5, failureThreshold: failures });
+  const probe = (period: number, failures: number) => ({
+    exec: { command: layout.probeCommand },
+    periodSeconds: period,
+    timeoutSeconds: 5,
+    failureThreshold: failures,
+  });
   return {
-    name: c.name, image: spec.image,
+    name: c.name,
+    image: spec.image,
     env: targetEnv(c, spec.source.flavour, layout),
     // The same family reads the same variables: the source's envFrom (settings, or its Secret) still means what it meant.
     ...(isSameFamily(spec.source.flavour, layout.family) && c.envFrom ? { envFrom: c.envFrom } : {}),
     // The source's port name: a Service whose targetPort is a name finds the new pods by it after the cutover.
     ports: [{ name: c.ports?.[0]?.name ?? 'tcp-postgresql', containerPort: 5432 }],
     ...(c.resources ? { resources: c.resources } : {}),
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: layout.uid, runAsGroup: layout.gid },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsNonRoot: true,
+      runAsUser: layout.uid,
+      runAsGroup: layout.gid,
+    },
     volumeMounts: [{ name: 'data', mountPath: layout.mountPath }],
-    startupProbe: probe(2, 900), readinessProbe: probe(5, 3), livenessProbe: probe(10, 6),
+    startupProbe: probe(2, 900),
+    readinessProbe: probe(5, 3),
+    livenessProbe: probe(10, 6),
   };
 }
 
@@ -115,22 +142,58 @@ function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
 export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   const src = spec.source.workload;
   const name = dumpTargetName(src.metadata.name, spec.major, src.kind);
-  const layout = targetLayoutFor(spec.image, spec.source.flavour, spec.major, spec.superuser, spec.md5Logins, spec.initdbArgs);
+  const layout = targetLayoutFor(
+    spec.image,
+    spec.source.flavour,
+    spec.major,
+    spec.superuser,
+    spec.md5Logins,
+    spec.initdbArgs,
+  );
   const labels = dumpTargetLabels(name);
   const clash = (spec.serviceSelectors ?? []).find((s) => selectorMatches(s, labels));
-  if (clash) throw new Error(`a Service that leads to the source selects ${JSON.stringify(clash)}, which the new instance's pods would match`);
-  const meta = (n: string) => ({ name: n, namespace: spec.namespace, labels,
-    annotations: { 'pgupgrade.kubectl.io/source': `${src.kind}/${src.metadata.name}`, 'pgupgrade.kubectl.io/major': String(spec.major) } });
+  if (clash)
+    throw new Error(
+      `a Service that leads to the source selects ${JSON.stringify(clash)}, which the new instance's pods would match`,
+    );
+  const meta = (n: string) => ({
+    name: n,
+    namespace: spec.namespace,
+    labels,
+    annotations: {
+      'pgupgrade.kubectl.io/source': `${src.kind}/${src.metadata.name}`,
+      'pgupgrade.kubectl.io/major': String(spec.major),
+    },
+  });
   const claim = `data-${name}`;
   const storageClass = spec.storageClass ?? spec.source.pvc?.storageClassName;
-  const pvc: KObject = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta(claim),
-    spec: { accessModes: ['ReadWriteOnce'], ...(storageClass ? { storageClassName: storageClass } : {}), resources: { requests: { storage: targetSize(spec) } } } };
-  const service: KObject = { apiVersion: 'v1', kind: 'Service', metadata: meta(name),
-    spec: { selector: { [INSTANCE]: name }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] } };
+  const pvc: KObject = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: meta(claim),
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(storageClass ? { storageClassName: storageClass } : {}),
+      resources: { requests: { storage: targetSize(spec) } },
+    },
+  };
+  const service: KObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(name),
+    spec: { selector: { [INSTANCE]: name }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] },
+  };
   const s = src.template.spec;
   const podSpec = {
-    automountServiceAccountToken: false, terminationGracePeriodSeconds: 30,
-    securityContext: { runAsNonRoot: true, runAsUser: layout.uid, runAsGroup: layout.gid, fsGroup: layout.gid, seccompProfile: { type: 'RuntimeDefault' } },
+    automountServiceAccountToken: false,
+    terminationGracePeriodSeconds: 30,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: layout.uid,
+      runAsGroup: layout.gid,
+      fsGroup: layout.gid,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     ...(s.imagePullSecrets ? { imagePullSecrets: s.imagePullSecrets } : {}),
     ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
     ...(s.tolerations ? { tolerations: s.tolerations } : {}),
@@ -140,9 +203,15 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   };
   const template = { metadata: { labels }, spec: podSpec };
   const common = { replicas: 1, selector: { matchLabels: { [INSTANCE]: name } }, template };
-  const workload: KObject = src.kind === 'StatefulSet'
-    ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
-    : { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name), spec: { ...common, strategy: { type: 'Recreate' } } };
+  const workload: KObject =
+    src.kind === 'StatefulSet'
+      ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
+      : {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: meta(name),
+          spec: { ...common, strategy: { type: 'Recreate' } },
+        };
   return { name, layout, pvc, service, workload, cutoverSelector: instanceSelector(name) };
 }
 
@@ -152,9 +221,19 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
  * `password` it is the object as --dry-run shows it, with no data.
  */
 export function dumpTargetSecret(namespace: string, target: string, source: string, password?: string): KObject {
-  return { apiVersion: 'v1', kind: 'Secret',
-    metadata: { name: superuserSecretName(target), namespace, labels: dumpTargetLabels(target), annotations: { 'pgupgrade.kubectl.io/source': source } },
-    ...(password === undefined ? {} : { type: 'Opaque', data: { [SUPERUSER_SECRET_KEY]: Buffer.from(password).toString('base64') } }) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: superuserSecretName(target),
+      namespace,
+      labels: dumpTargetLabels(target),
+      annotations: { 'pgupgrade.kubectl.io/source': source },
+    },
+    ...(password === undefined
+      ? {}
+      : { type: 'Opaque', data: { [SUPERUSER_SECRET_KEY]: Buffer.from(password).toString('base64') } }),
+  };
 }
 
 /** A Service's spec as the cutover reads it. */
@@ -169,11 +248,20 @@ export interface ServiceSpec {
  * (null), the new ones set. With `port`, a numeric targetPort becomes that port (the new instance listens on
  * 5432, the source may not have); a named one stays, as the new pods carry the source's port name.
  */
-export function serviceSelectorPatch(current: ServiceSpec, to: Record<string, string>, port?: number): { spec: Record<string, unknown> } {
-  const selector: Record<string, string | null> = Object.fromEntries(Object.keys(current.selector ?? {}).map((k) => [k, null]));
+export function serviceSelectorPatch(
+  current: ServiceSpec,
+  to: Record<string, string>,
+  port?: number,
+): { spec: Record<string, unknown> } {
+  const selector: Record<string, string | null> = Object.fromEntries(
+    Object.keys(current.selector ?? {}).map((k) => [k, null]),
+  );
   Object.assign(selector, to);
-  const numeric = port !== undefined && (current.ports ?? []).some((p) => typeof p.targetPort === 'number' && p.targetPort !== port);
-  const ports = numeric ? (current.ports ?? []).map((p) => (typeof p.targetPort === 'number' ? { ...p, targetPort: port } : p)) : undefined;
+  const numeric =
+    port !== undefined && (current.ports ?? []).some((p) => typeof p.targetPort === 'number' && p.targetPort !== port);
+  const ports = numeric
+    ? (current.ports ?? []).map((p) => (typeof p.targetPort === 'number' ? { ...p, targetPort: port } : p))
+    : undefined;
   return { spec: { selector, ...(ports ? { ports } : {}) } };
 }
 
@@ -190,11 +278,15 @@ export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec)
  */
 export function serviceMoved(current: ServiceSpec | undefined, recorded: ServiceSpec): boolean {
   if (!current) return false;
-  return !same(sorted(current.selector), sorted(recorded.selector)) || (recorded.ports !== undefined && !same(current.ports, recorded.ports));
+  return (
+    !same(sorted(current.selector), sorted(recorded.selector)) ||
+    (recorded.ports !== undefined && !same(current.ports, recorded.ports))
+  );
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
-const sorted = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+const sorted = (o: Record<string, string> | undefined) =>
+  Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
 
 /**
  * Whether a Service leads where the cutover pointed it (its selector is exactly the new instance's): only such a

@@ -28,22 +28,46 @@ export interface ProbeSpec extends VolumePodSpec {
  */
 export function buildProbePod(p: ProbeSpec): object {
   return {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name: p.name, namespace: p.namespace,
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
       labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': p.role ?? 'check-probe' },
-      annotations: { 'pgupgrade.kubectl.io/workload': p.workload,
-        'pgupgrade.kubectl.io/purpose': p.purpose ?? 'read-only preflight of a stopped database; deleted when check ends' } },
+      annotations: {
+        'pgupgrade.kubectl.io/workload': p.workload,
+        'pgupgrade.kubectl.io/purpose':
+          p.purpose ?? 'read-only preflight of a stopped database; deleted when check ends',
+      },
+    },
     spec: {
-      restartPolicy: 'Never', terminationGracePeriodSeconds: 5, activeDeadlineSeconds: 3600, automountServiceAccountToken: false,
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 5,
+      activeDeadlineSeconds: 3600,
+      automountServiceAccountToken: false,
       ...(p.nodeName ? { nodeName: p.nodeName } : {}),
-      securityContext: { runAsNonRoot: true, runAsUser: p.uid, runAsGroup: p.gid, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{
-        name: 'probe', image: p.image,
-        command: ['sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 1; done'],
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
-        volumeMounts: [{ name: 'data', mountPath: p.mountPath }, { name: 'scratch', mountPath: '/tmp' }],
-      }],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: p.claim } }, { name: 'scratch', emptyDir: {} }],
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: p.uid,
+        runAsGroup: p.gid,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'probe',
+          image: p.image,
+          command: ['sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 1; done'],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+          volumeMounts: [
+            { name: 'data', mountPath: p.mountPath },
+            { name: 'scratch', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: p.claim } },
+        { name: 'scratch', emptyDir: {} },
+      ],
     },
   };
 }

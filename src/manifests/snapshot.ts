@@ -10,7 +10,11 @@ export const A = {
   consistency: 'pgupgrade.kubectl.io/consistency',
   reason: 'pgupgrade.kubectl.io/reason',
 } as const;
-export const L = { role: 'pgupgrade.kubectl.io/role', workload: 'pgupgrade.kubectl.io/workload', major: 'pgupgrade.kubectl.io/pg-major' } as const;
+export const L = {
+  role: 'pgupgrade.kubectl.io/role',
+  workload: 'pgupgrade.kubectl.io/workload',
+  major: 'pgupgrade.kubectl.io/pg-major',
+} as const;
 
 /** How consistent a snapshot is: cut from a running server after a CHECKPOINT, or from a stopped one. */
 export type Consistency = 'crash-consistent' | 'stopped';
@@ -51,13 +55,27 @@ export function derivedName(snapshot: string, suffix: string, max = 253): string
 export function buildVolumeSnapshot(s: SnapshotSpec): KObject {
   const workloadLabel = labelValue(s.workloadName);
   return {
-    apiVersion: SNAP_API, kind: 'VolumeSnapshot',
+    apiVersion: SNAP_API,
+    kind: 'VolumeSnapshot',
     metadata: {
-      name: s.role && s.role !== 'snapshot' ? derivedName(snapshotName(s.pvc, s.takenAt), s.role) : snapshotName(s.pvc, s.takenAt), namespace: s.namespace,
-      labels: { ...OWNED_LABELS, [L.role]: s.role ?? 'snapshot', [L.major]: String(s.pgMajor), ...(workloadLabel ? { [L.workload]: workloadLabel } : {}) },
+      name:
+        s.role && s.role !== 'snapshot'
+          ? derivedName(snapshotName(s.pvc, s.takenAt), s.role)
+          : snapshotName(s.pvc, s.takenAt),
+      namespace: s.namespace,
+      labels: {
+        ...OWNED_LABELS,
+        [L.role]: s.role ?? 'snapshot',
+        [L.major]: String(s.pgMajor),
+        ...(workloadLabel ? { [L.workload]: workloadLabel } : {}),
+      },
       annotations: {
-        [A.workload]: `${s.workloadKind}/${s.workloadName}`, [A.pvc]: s.pvc, [A.pgVersion]: s.pgVersion,
-        [A.takenAt]: s.takenAt.toISOString(), [A.consistency]: s.consistency, [A.reason]: s.reason,
+        [A.workload]: `${s.workloadKind}/${s.workloadName}`,
+        [A.pvc]: s.pvc,
+        [A.pgVersion]: s.pgVersion,
+        [A.takenAt]: s.takenAt.toISOString(),
+        [A.consistency]: s.consistency,
+        [A.reason]: s.reason,
       },
     },
     spec: { volumeSnapshotClassName: s.className, source: { persistentVolumeClaimName: s.pvc } },
@@ -65,11 +83,27 @@ export function buildVolumeSnapshot(s: SnapshotSpec): KObject {
 }
 
 /** A temporary PVC restored from the snapshot (to verify it, or to read the upgrade's reference); deleted after use. */
-export function buildRestorePvc(o: { name: string; namespace: string; snapshot: string; storageClassName?: string; bytes: number; role?: string; why?: string }): KObject {
+export function buildRestorePvc(o: {
+  name: string;
+  namespace: string;
+  snapshot: string;
+  storageClassName?: string;
+  bytes: number;
+  role?: string;
+  why?: string;
+}): KObject {
   return {
-    apiVersion: 'v1', kind: 'PersistentVolumeClaim',
-    metadata: { name: o.name, namespace: o.namespace, labels: { ...OWNED_LABELS, [L.role]: o.role ?? 'snapshot-verify' },
-      annotations: { 'pgupgrade.kubectl.io/purpose': o.why ?? `restored from VolumeSnapshot ${o.snapshot} to verify it; deleted when verify ends` } },
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: { ...OWNED_LABELS, [L.role]: o.role ?? 'snapshot-verify' },
+      annotations: {
+        'pgupgrade.kubectl.io/purpose':
+          o.why ?? `restored from VolumeSnapshot ${o.snapshot} to verify it; deleted when verify ends`,
+      },
+    },
     spec: {
       accessModes: ['ReadWriteOnce'],
       ...(o.storageClassName ? { storageClassName: o.storageClassName } : {}),
@@ -80,16 +114,24 @@ export function buildRestorePvc(o: { name: string; namespace: string; snapshot: 
 }
 
 /** The fingerprint taken with a snapshot, kept beside it and garbage-collected with it (ownerReference). */
-export function buildFingerprintConfigMap(o: { snapshot: string; snapshotUid: string; namespace: string;
+export function buildFingerprintConfigMap(o: {
+  snapshot: string;
+  snapshotUid: string;
+  namespace: string;
   /** The fingerprint as src/fingerprint/store.ts encodes it. */
-  stored: Pick<KObject, 'data' | 'binaryData'> }): KObject {
+  stored: Pick<KObject, 'data' | 'binaryData'>;
+}): KObject {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap',
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
     metadata: {
-      name: derivedName(o.snapshot, 'fingerprint'), namespace: o.namespace,
+      name: derivedName(o.snapshot, 'fingerprint'),
+      namespace: o.namespace,
       labels: { ...OWNED_LABELS, [L.role]: 'fingerprint' },
       annotations: { 'pgupgrade.kubectl.io/snapshot': o.snapshot },
-      ownerReferences: [{ apiVersion: SNAP_API, kind: 'VolumeSnapshot', name: o.snapshot, uid: o.snapshotUid }] as never,
+      ownerReferences: [
+        { apiVersion: SNAP_API, kind: 'VolumeSnapshot', name: o.snapshot, uid: o.snapshotUid },
+      ] as never,
     },
     ...o.stored,
   };

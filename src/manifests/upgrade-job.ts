@@ -23,36 +23,79 @@ export interface UpgradeJobSpec extends VolumePodSpec {
  * no root, no secret (pg_upgrade connects over its own socket with trust for that socket only).
  */
 export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
-  return volumeJob(s, 'upgrade-job', `${s.from} to ${s.to}, ${s.method}`, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to),
-    s.method, s.installUser, s.removedSettings.join(' '), s.root ?? '', ...s.initdb]);
+  return volumeJob(s, 'upgrade-job', `${s.from} to ${s.to}, ${s.method}`, [
+    'sh',
+    '-c',
+    UPGRADE_JOB_SCRIPT,
+    'pgupgrade',
+    s.pgdata,
+    String(s.from),
+    String(s.to),
+    s.method,
+    s.installUser,
+    s.removedSettings.join(' '),
+    s.root ?? '',
+    ...s.initdb,
+  ]);
 }
 
 /** The rollback Job: undoes the directory work of an upgrade whose new server never started. Same identity and profile. */
 export function buildRollbackJob(s: UpgradeJobSpec): KObject {
-  return volumeJob({ ...s, name: rollbackJobName(s) }, 'rollback-job', `back from ${s.to} to ${s.from}`,
-    ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to), s.root ?? '']);
+  return volumeJob({ ...s, name: rollbackJobName(s) }, 'rollback-job', `back from ${s.to} to ${s.from}`, [
+    'sh',
+    '-c',
+    ROLLBACK_JOB_SCRIPT,
+    'pgupgrade',
+    s.pgdata,
+    String(s.from),
+    String(s.to),
+    s.root ?? '',
+  ]);
 }
 
 function volumeJob(s: VolumePodSpec, role: string, what: string, command: string[]): KObject {
   const labels = { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': role };
   return {
-    apiVersion: 'batch/v1', kind: 'Job',
-    metadata: { name: s.name, namespace: s.namespace, labels,
-      annotations: { 'pgupgrade.kubectl.io/workload': s.workload, 'pgupgrade.kubectl.io/upgrade': what } },
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: s.name,
+      namespace: s.namespace,
+      labels,
+      annotations: { 'pgupgrade.kubectl.io/workload': s.workload, 'pgupgrade.kubectl.io/upgrade': what },
+    },
     spec: {
-      backoffLimit: 0, ttlSecondsAfterFinished: 7 * 24 * 3600,
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: 7 * 24 * 3600,
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: 'Never', automountServiceAccountToken: false, terminationGracePeriodSeconds: 60,
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 60,
           ...(s.nodeName ? { nodeName: s.nodeName } : {}),
-          securityContext: { runAsNonRoot: true, runAsUser: s.uid, runAsGroup: s.gid, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [{
-            name: 'upgrade', image: s.image, command,
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
-            volumeMounts: [{ name: 'data', mountPath: s.mountPath }, { name: 'scratch', mountPath: '/tmp' }],
-          }],
-          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: s.claim } }, { name: 'scratch', emptyDir: {} }],
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: s.uid,
+            runAsGroup: s.gid,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'upgrade',
+              image: s.image,
+              command,
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+              volumeMounts: [
+                { name: 'data', mountPath: s.mountPath },
+                { name: 'scratch', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'data', persistentVolumeClaim: { claimName: s.claim } },
+            { name: 'scratch', emptyDir: {} },
+          ],
         },
       },
     },
@@ -74,6 +117,10 @@ export function rollbackJobName(s: Pick<UpgradeJobSpec, 'name'>): string {
  * PVC is ReadWriteOnce), with the upgrade Job's identity and profile (non-root, Pod Security `restricted`).
  */
 export function buildCleanupJob(s: UpgradeJobSpec, nodeName: string | undefined): KObject {
-  return volumeJob({ ...s, name: cleanupJobName(s), nodeName }, 'cleanup-job', `removes the old cluster of PostgreSQL ${s.from}`,
-    ['sh', '-c', REMOVE_OLD_CLUSTER_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to)]);
+  return volumeJob(
+    { ...s, name: cleanupJobName(s), nodeName },
+    'cleanup-job',
+    `removes the old cluster of PostgreSQL ${s.from}`,
+    ['sh', '-c', REMOVE_OLD_CLUSTER_SCRIPT, 'pgupgrade', s.pgdata, String(s.from), String(s.to)],
+  );
 }

@@ -35,9 +35,11 @@ export function settingLiteral(value: string): string {
  */
 export function autoConfSql(names: string[]): string {
   const list = names.map((n) => `'${settingName(n)}'`).join(', ');
-  return `select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', pg_catalog.lower(f.name), 'value', f.setting) order by f.seqno), '[]') ` +
+  return (
+    `select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', pg_catalog.lower(f.name), 'value', f.setting) order by f.seqno), '[]') ` +
     `from pg_catalog.pg_file_settings f where f.sourcefile = pg_catalog.current_setting('data_directory') operator(pg_catalog.||) '/postgresql.auto.conf' ` +
-    `and pg_catalog.lower(f.name) in (${list})`;
+    `and pg_catalog.lower(f.name) in (${list})`
+  );
 }
 
 /** The answer of autoConfSql; a later line for a name wins, as it does for the server. */
@@ -53,8 +55,16 @@ export function parsePriorSettings(json: string): PriorSetting[] {
 
 /** Is this a list of settings as a record keeps them? */
 export function isPriorSettings(v: unknown): v is PriorSetting[] {
-  return Array.isArray(v) && v.every((x) => typeof x === 'object' && x !== null && typeof (x as PriorSetting).name === 'string' &&
-    typeof (x as PriorSetting).value === 'string');
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (x) =>
+        typeof x === 'object' &&
+        x !== null &&
+        typeof (x as PriorSetting).name === 'string' &&
+        typeof (x as PriorSetting).value === 'string',
+    )
+  );
 }
 
 /**
@@ -64,6 +74,8 @@ export function isPriorSettings(v: unknown): v is PriorSetting[] {
 export function restoreStatements(changed: string[], prior: PriorSetting[]): string[] {
   return changed.map((n) => {
     const before = prior.find((p) => p.name === n);
-    return before ? `ALTER SYSTEM SET ${settingName(n)} = ${settingLiteral(before.value)};` : `ALTER SYSTEM RESET ${settingName(n)};`;
+    return before
+      ? `ALTER SYSTEM SET ${settingName(n)} = ${settingLiteral(before.value)};`
+      : `ALTER SYSTEM RESET ${settingName(n)};`;
   });
 }

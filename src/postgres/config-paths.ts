@@ -31,17 +31,30 @@ export const CONFIG_PATHS_SQL = `(select coalesce(pg_catalog.json_agg(pg_catalog
 /** The JSON of CONFIG_PATHS_SQL; undefined when the server did not say (not superuser, or an older answer). */
 export function parseConfigPaths(v: unknown): ConfigPathLine[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  return v.map((r: { file: string; line: number; text: string }) => ({ file: String(r.file), line: Number(r.line), text: String(r.text).trim() }));
+  return v.map((r: { file: string; line: number; text: string }) => ({
+    file: String(r.file),
+    line: Number(r.line),
+    text: String(r.text).trim(),
+  }));
 }
 
 /** In place only: FAIL naming each line (20, then a count) with how to write it; nothing for the dump. */
 export function verifyConfigPaths(lines: ConfigPathLine[] | undefined, method: string, pgdata: string): Finding[] {
   if (method === 'dump' || lines === undefined) return [];
   const title = 'The configuration names no path under PGDATA by its absolute path';
-  if (!lines.length) return [{ id: 'config-paths', title, status: 'pass', found: `no configuration line under ${pgdata} names ${pgdata}/…` }];
+  if (!lines.length)
+    return [
+      { id: 'config-paths', title, status: 'pass', found: `no configuration line under ${pgdata} names ${pgdata}/…` },
+    ];
   const shown = lines.slice(0, 20).map((l) => `${l.file}:${l.line}: ${l.text}`);
   const more = lines.length > 20 ? `; and ${lines.length - 20} more` : '';
-  return [{ id: 'config-paths', title, status: 'fail',
-    found: `${shown.join('; ')}${more}: the upgrade Job holds the old cluster under another name while pg_upgrade runs, where these would not resolve`,
-    fix: `write each path relative (an include is relative to its file; ssl_cert_file and the other files are relative to PGDATA), reload the server (SELECT pg_reload_conf()), then run check again` }];
+  return [
+    {
+      id: 'config-paths',
+      title,
+      status: 'fail',
+      found: `${shown.join('; ')}${more}: the upgrade Job holds the old cluster under another name while pg_upgrade runs, where these would not resolve`,
+      fix: `write each path relative (an include is relative to its file; ssl_cert_file and the other files are relative to PGDATA), reload the server (SELECT pg_reload_conf()), then run check again`,
+    },
+  ];
 }

@@ -22,11 +22,16 @@ export function envSources(c: Container, name: string): ValueSource[] {
 
 /** The sources of `name` as the kubelet had it when it reached env entry `before`: an earlier entry, else envFrom. */
 function sourcesBefore(c: Container, name: string, before: number): ValueSource[] {
-  const i = (c.env ?? []).slice(0, before).map((x) => x.name).lastIndexOf(name);
+  const i = (c.env ?? [])
+    .slice(0, before)
+    .map((x) => x.name)
+    .lastIndexOf(name);
   const e = c.env?.[i];
   if (e) {
     if (e.value !== undefined) {
-      return expands(e.value) ? expandedSources(name, e.value, (ref) => sourcesBefore(c, ref, i)) : [{ kind: 'value', value: e.value, via: `env ${name}` }];
+      return expands(e.value)
+        ? expandedSources(name, e.value, (ref) => sourcesBefore(c, ref, i))
+        : [{ kind: 'value', value: e.value, via: `env ${name}` }];
     }
     const s = e.valueFrom?.secretKeyRef;
     if (s) return [{ kind: 'secret', name: s.name, key: s.key, via: `env ${name} (secretKeyRef)` }];
@@ -38,28 +43,60 @@ function sourcesBefore(c: Container, name: string, before: number): ValueSource[
     const prefix = f.prefix ?? '';
     if (!name.startsWith(prefix)) return [];
     const key = name.slice(prefix.length);
-    if (f.secretRef) return [{ kind: 'secret', name: f.secretRef.name, key, via: `${name} through envFrom of Secret ${f.secretRef.name}` }];
-    if (f.configMapRef) return [{ kind: 'configMap', name: f.configMapRef.name, key, via: `${name} through envFrom of ConfigMap ${f.configMapRef.name}` }];
+    if (f.secretRef)
+      return [
+        { kind: 'secret', name: f.secretRef.name, key, via: `${name} through envFrom of Secret ${f.secretRef.name}` },
+      ];
+    if (f.configMapRef)
+      return [
+        {
+          kind: 'configMap',
+          name: f.configMapRef.name,
+          key,
+          via: `${name} through envFrom of ConfigMap ${f.configMapRef.name}`,
+        },
+      ];
     return [];
   });
 }
 
 /** The Secret keys that may be the file at `path` in the container: a Secret volume's, or a projected volume's Secrets'. */
 export function fileSources(spec: PodSpec, c: Container, path: string, env: string): ValueSource[] {
-  const mounts = (c.volumeMounts ?? []).filter((m) => path === m.mountPath || path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+  const mounts = (c.volumeMounts ?? []).filter(
+    (m) => path === m.mountPath || path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`),
+  );
   const m = mounts.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
   const where = `${env}=${path}`;
   if (!m) return [{ kind: 'unreadable', via: `${where}: no volume is mounted there` }];
   const rest = path === m.mountPath ? '' : path.slice(m.mountPath.replace(/\/$/, '').length + 1);
   const rel = [m.subPath, rest].filter(Boolean).join('/');
   const vol = spec.volumes?.find((v) => v.name === m.name);
-  const secrets = vol?.secret?.secretName ? [{ name: vol.secret.secretName, items: vol.secret.items }]
-    : (vol?.projected?.sources ?? []).flatMap((s) => (s.secret ? [{ name: s.secret.name, items: s.secret.items }] : []));
+  const secrets = vol?.secret?.secretName
+    ? [{ name: vol.secret.secretName, items: vol.secret.items }]
+    : (vol?.projected?.sources ?? []).flatMap((s) =>
+        s.secret ? [{ name: s.secret.name, items: s.secret.items }] : [],
+      );
   const found = secrets.flatMap((s): ValueSource[] => {
     const key = s.items ? s.items.find((i) => i.path === rel)?.key : rel;
-    return key ? [{ kind: 'secret', name: s.name, key, via: `${where} (key ${key} of Secret ${s.name}, mounted from volume ${m.name})` }] : [];
+    return key
+      ? [
+          {
+            kind: 'secret',
+            name: s.name,
+            key,
+            via: `${where} (key ${key} of Secret ${s.name}, mounted from volume ${m.name})`,
+          },
+        ]
+      : [];
   });
-  return found.length ? found : [{ kind: 'unreadable', via: `${where} is on volume ${m.name}, which holds no Secret key at ${rel || 'its root'}` }];
+  return found.length
+    ? found
+    : [
+        {
+          kind: 'unreadable',
+          via: `${where} is on volume ${m.name}, which holds no Secret key at ${rel || 'its root'}`,
+        },
+      ];
 }
 
 /**
@@ -67,8 +104,13 @@ export function fileSources(spec: PodSpec, c: Container, path: string, env: stri
  * entrypoint's file_env, Bitnami's `*_FILE`), the file first: Bitnami lets it win, the official image refuses both.
  */
 export function varSources(spec: PodSpec, c: Container, name: string): ValueSource[] {
-  const file = envSources(c, `${name}_FILE`).flatMap((s): ValueSource[] => (s.kind === 'value' ? fileSources(spec, c, s.value, `${name}_FILE`)
-    : s.kind === 'unreadable' || s.kind === 'refused' ? [s] : [{ kind: 'unreadable', via: `${name}_FILE: the file's path comes from ${s.via}` }]));
+  const file = envSources(c, `${name}_FILE`).flatMap((s): ValueSource[] =>
+    s.kind === 'value'
+      ? fileSources(spec, c, s.value, `${name}_FILE`)
+      : s.kind === 'unreadable' || s.kind === 'refused'
+        ? [s]
+        : [{ kind: 'unreadable', via: `${name}_FILE: the file's path comes from ${s.via}` }],
+  );
   return [...file, ...envSources(c, name)];
 }
 
@@ -86,7 +128,12 @@ export function userVars(flavour: Flavour): string[] {
 export function superuserVars(flavour: Flavour, appUser: string | undefined): { user: string; passwordVars: string[] } {
   if (flavour !== 'bitnami') return { user: appUser || 'postgres', passwordVars: ['POSTGRES_PASSWORD'] };
   const custom = !!appUser && appUser !== 'postgres';
-  return { user: 'postgres', passwordVars: custom ? ['POSTGRES_POSTGRES_PASSWORD', 'POSTGRESQL_POSTGRES_PASSWORD'] : ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD'] };
+  return {
+    user: 'postgres',
+    passwordVars: custom
+      ? ['POSTGRES_POSTGRES_PASSWORD', 'POSTGRESQL_POSTGRES_PASSWORD']
+      : ['POSTGRES_PASSWORD', 'POSTGRESQL_PASSWORD'],
+  };
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -96,8 +143,10 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 export function parseSecretKeyRef(arg: string): { name: string; key: string } {
   const [name = '', key = '', ...more] = arg.split('/');
   if (more.length || !DNS_SUBDOMAIN.test(name) || !SECRET_KEY.test(key)) {
-    throw new Error(`--superuser-secret ${JSON.stringify(arg)}: expected <secret name>/<key>, e.g. postgresql/postgres-password ` +
-      '(a Secret in the database\'s namespace, and the key that holds the superuser\'s password)');
+    throw new Error(
+      `--superuser-secret ${JSON.stringify(arg)}: expected <secret name>/<key>, e.g. postgresql/postgres-password ` +
+        "(a Secret in the database's namespace, and the key that holds the superuser's password)",
+    );
   }
   return { name, key };
 }
@@ -118,9 +167,19 @@ export interface SuperuserSource {
  * variable the image reads. `appUser` is the user the image creates when discovery could read it (from a Secret,
  * envFrom, a file); envFrom candidates are settled when the password is read (src/discovery/credentials.ts).
  */
-export function superuserOf(spec: PodSpec, c: Container, flavour: Flavour, appUser?: string): SuperuserSource | undefined {
-  const literal = userVars(flavour).map((v) => envSources(c, v)[0]).find((s) => s?.kind === 'value');
-  const { user, passwordVars } = superuserVars(flavour, appUser ?? (literal?.kind === 'value' ? literal.value : undefined));
+export function superuserOf(
+  spec: PodSpec,
+  c: Container,
+  flavour: Flavour,
+  appUser?: string,
+): SuperuserSource | undefined {
+  const literal = userVars(flavour)
+    .map((v) => envSources(c, v)[0])
+    .find((s) => s?.kind === 'value');
+  const { user, passwordVars } = superuserVars(
+    flavour,
+    appUser ?? (literal?.kind === 'value' ? literal.value : undefined),
+  );
   for (const env of passwordVars) {
     const s = varSources(spec, c, env).find((x) => x.kind !== 'unreadable');
     if (s?.kind === 'refused') return undefined;

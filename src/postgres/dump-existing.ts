@@ -6,9 +6,16 @@
  * Pure.
  */
 export function nonEmptyTarget(where: string, content: string, superuser: string): string {
-  const dbs = content.split('; ').find((x) => x.startsWith('databases '))?.slice('databases '.length).split(', ') ?? [];
-  const own = dbs.includes(superuser) || dbs.includes(`"${superuser}"`)
-    ? ` (database ${superuser} is probably the one the image made at its first start, named by POSTGRES_DB, which defaults to the superuser's ` +
-      `name: drop it too if nothing uses it, and set POSTGRES_DB=postgres)` : '';
+  const dbs =
+    content
+      .split('; ')
+      .find((x) => x.startsWith('databases '))
+      ?.slice('databases '.length)
+      .split(', ') ?? [];
+  const own =
+    dbs.includes(superuser) || dbs.includes(`"${superuser}"`)
+      ? ` (database ${superuser} is probably the one the image made at its first start, named by POSTGRES_DB, which defaults to the superuser's ` +
+        `name: drop it too if nothing uses it, and set POSTGRES_DB=postgres)`
+      : '';
   return `${where} is not empty (${content}): a dump is loaded into an empty instance only; drop those as its superuser${own}, or name an empty instance`;
 }

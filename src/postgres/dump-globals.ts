@@ -92,7 +92,8 @@ export function rewriteGlobals(dump: string, target: TargetRoles): GlobalsRewrit
 }
 
 /** Why rewriteGlobals refuses a dump: psql would run the backslash command, not send it to the server. */
-export const META_REFUSED = 'the source\'s globals (pg_dumpall --globals-only) hold a psql meta-command outside SQL, ' +
+export const META_REFUSED =
+  "the source's globals (pg_dumpall --globals-only) hold a psql meta-command outside SQL, " +
   'which the plugin will not run: nothing was loaded';
 
 /** Whether a statement of the dump is left out: a role the target has is not created again, its superuser not altered. */
@@ -108,16 +109,23 @@ function noteOf(body: string, r: GlobalsRewrite): void {
   const named = ANY_ROLE_WITH.exec(body)?.[1];
   if (named !== undefined && MD5.test(body)) r.md5Roles.push(unquoteIdent(named));
   const ts = TABLESPACE.exec(body);
-  if (ts?.[1] && ts[2] !== undefined) r.tablespaces.push({ name: unquoteIdent(ts[1]), location: ts[2].replace(/''/g, "'") });
+  if (ts?.[1] && ts[2] !== undefined)
+    r.tablespaces.push({ name: unquoteIdent(ts[1]), location: ts[2].replace(/''/g, "'") });
 }
 
 /** The report's lines about the globals: nothing in them is a password. */
 export function describeGlobals(r: GlobalsRewrite, targetSuperuser: string): string[] {
   const lines: string[] = [];
-  if (r.skipped.length) lines.push(`the target's own superuser ${targetSuperuser} keeps its attributes and its password from the target's Secret (${r.skipped.length} statements of the dump left out)`);
+  if (r.skipped.length)
+    lines.push(
+      `the target's own superuser ${targetSuperuser} keeps its attributes and its password from the target's Secret (${r.skipped.length} statements of the dump left out)`,
+    );
   if (r.md5Roles.length) {
-    lines.push(`md5 password hashes carried as they are for ${r.md5Roles.join(', ')}: they log in only where pg_hba.conf allows md5 (which also accepts SCRAM); set their passwords again to store SCRAM`);
+    lines.push(
+      `md5 password hashes carried as they are for ${r.md5Roles.join(', ')}: they log in only where pg_hba.conf allows md5 (which also accepts SCRAM); set their passwords again to store SCRAM`,
+    );
   }
-  for (const t of r.tablespaces) lines.push(`tablespace ${t.name} lives at ${t.location}: that directory must exist on the target`);
+  for (const t of r.tablespaces)
+    lines.push(`tablespace ${t.name} lives at ${t.location}: that directory must exist on the target`);
   return lines;
 }

@@ -34,9 +34,23 @@ export function podsSelected(selector: Record<string, string> | undefined, pods:
  * PVCs they mount, with what else is known (the workload's uid, the bound volumes as `pv:<name>`, the
  * system_identifier).
  */
-export function identityOfPods(label: string, ns: string, pods: Pod[], more: Omit<ServerIdentity, 'label'> = {}): ServerIdentity {
-  const claims = pods.flatMap((p) => (p.spec.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [`${ns}/${v.persistentVolumeClaim.claimName}`] : [])));
-  return { label, ...more, pods: [...pods.map((p) => `${ns}/${p.metadata.name}`), ...(more.pods ?? [])], volumes: [...claims, ...(more.volumes ?? [])] };
+export function identityOfPods(
+  label: string,
+  ns: string,
+  pods: Pod[],
+  more: Omit<ServerIdentity, 'label'> = {},
+): ServerIdentity {
+  const claims = pods.flatMap((p) =>
+    (p.spec.volumes ?? []).flatMap((v) =>
+      v.persistentVolumeClaim ? [`${ns}/${v.persistentVolumeClaim.claimName}`] : [],
+    ),
+  );
+  return {
+    label,
+    ...more,
+    pods: [...pods.map((p) => `${ns}/${p.metadata.name}`), ...(more.pods ?? [])],
+    volumes: [...claims, ...(more.volumes ?? [])],
+  };
 }
 
 /** Whether a selector would pick pods with these labels (the target's pods must not match the source's Service). */
@@ -54,13 +68,16 @@ const shared = (a: string[] | undefined, b: string[] | undefined) => (a ?? []).f
  */
 export function sameServerReasons(a: ServerIdentity, b: ServerIdentity): string[] {
   const reasons: string[] = [];
-  if (a.workloadUid && a.workloadUid === b.workloadUid) reasons.push(`${a.label} and ${b.label} are the same workload (uid ${a.workloadUid})`);
+  if (a.workloadUid && a.workloadUid === b.workloadUid)
+    reasons.push(`${a.label} and ${b.label} are the same workload (uid ${a.workloadUid})`);
   const vols = shared(a.volumes, b.volumes);
   if (vols.length) reasons.push(`${a.label} and ${b.label} use the same volume (${vols.join(', ')})`);
   const pods = shared(a.pods, b.pods);
   if (pods.length) reasons.push(`${a.label} and ${b.label} lead to the same pod (${pods.join(', ')})`);
   if (a.systemIdentifier && a.systemIdentifier === b.systemIdentifier) {
-    reasons.push(`${a.label} and ${b.label} have the same system_identifier ${a.systemIdentifier}: one server, or a copy of its files`);
+    reasons.push(
+      `${a.label} and ${b.label} have the same system_identifier ${a.systemIdentifier}: one server, or a copy of its files`,
+    );
   }
   return reasons;
 }

@@ -82,7 +82,11 @@ export function loadSettingsSql(settings: LoadSetting[]): string {
  * files that the load wrote may sit in the kernel's cache; SYNC_SCRIPT, run next in the pod, puts them on disk.
  */
 export function putBackSql(settings: LoadSetting[], prior: PriorSetting[] = []): string {
-  return [...restoreStatements(settingsToPutBack(settings), prior), 'SELECT pg_catalog.pg_reload_conf();', 'CHECKPOINT;'].join('\n');
+  return [
+    ...restoreStatements(settingsToPutBack(settings), prior),
+    'SELECT pg_catalog.pg_reload_conf();',
+    'CHECKPOINT;',
+  ].join('\n');
 }
 
 /** The settings whose being off makes a crash of the target corrupt it: said while a stopped load leaves them off. */
@@ -92,11 +96,20 @@ export const CRASH_UNSAFE = ['fsync', 'full_page_writes'];
  * What a run that stopped between the load's tuning and its putting back says: the target runs with fsync and
  * full_page_writes off, and how to put them back now (psql in its pod) or by the plugin (a resume, after the load).
  */
-export function tuningLeftNote(o: { ns: string; target: string; container: string; superuser: string; prior: PriorSetting[]; resume: string }): string {
+export function tuningLeftNote(o: {
+  ns: string;
+  target: string;
+  container: string;
+  superuser: string;
+  prior: PriorSetting[];
+  resume: string;
+}): string {
   const sql = [...restoreStatements(CRASH_UNSAFE, o.prior), 'SELECT pg_catalog.pg_reload_conf();'];
-  return `fsync and full_page_writes are off on ${o.target} (tuned for the load): a crash of its server now can corrupt it. ` +
+  return (
+    `fsync and full_page_writes are off on ${o.target} (tuned for the load): a crash of its server now can corrupt it. ` +
     `A resume puts them back after the load (${o.resume}); to put them back now: kubectl -n ${o.ns} exec ${o.target} -c ${o.container} -- ` +
-    `psql -X -U ${o.superuser} -d postgres ${sql.map((q) => `-c "${q.replace(/;$/, '')}"`).join(' ')}`;
+    `psql -X -U ${o.superuser} -d postgres ${sql.map((q) => `-c "${q.replace(/;$/, '')}"`).join(' ')}`
+  );
 }
 
 /** Flushes the kernel's cache to disk (the load's files, written with fsync off); sync(2) needs no privilege. */

@@ -143,7 +143,10 @@ say "done: $i databases"`;
  * any other line.
  */
 export function loadProgress(line: string, dbs: string[]): string | undefined {
-  const m = /^pgupgrade: (?:loading database (\d+)(?: \((\d+|\?) tables\))?|database (\d+) restored in (\d+) s|database (\d+): table (\d+) of about (\d+|\?))$/.exec(line.trim());
+  const m =
+    /^pgupgrade: (?:loading database (\d+)(?: \((\d+|\?) tables\))?|database (\d+) restored in (\d+) s|database (\d+): table (\d+) of about (\d+|\?))$/.exec(
+      line.trim(),
+    );
   if (!m) return undefined;
   const i = Number(m[1] ?? m[3] ?? m[5]);
   const which = `database ${dbs[i - 1] ?? '?'} (${i} of ${dbs.length})`;
@@ -152,7 +155,12 @@ export function loadProgress(line: string, dbs: string[]): string | undefined {
 }
 
 /** DUMP_RESTORE_SCRIPT's stdin: both passwords, the globals, each database, base64 a line, then an empty line. */
-export function dumpRestoreStdin(sourcePassword: string, targetPassword: string, globalsSql: string, dbs: string[]): string {
+export function dumpRestoreStdin(
+  sourcePassword: string,
+  targetPassword: string,
+  globalsSql: string,
+  dbs: string[],
+): string {
   return `${[sourcePassword, targetPassword, globalsSql, ...dbs].map((x) => Buffer.from(x, 'utf8').toString('base64')).join('\n')}\n\n`;
 }
 
@@ -169,6 +177,15 @@ export interface DumpRestoreArgs {
 
 /** DUMP_RESTORE_SCRIPT's arguments, as strings. */
 export function dumpRestoreArgs(a: DumpRestoreArgs): string[] {
-  return [a.source.host, String(a.source.port), a.source.user, a.target.host, String(a.target.port), a.target.user, String(a.jobs), a.keepDir ?? '',
-    String(a.lockWaitMs ?? DEFAULT_LOCK_TIMEOUT_MS)];
+  return [
+    a.source.host,
+    String(a.source.port),
+    a.source.user,
+    a.target.host,
+    String(a.target.port),
+    a.target.user,
+    String(a.jobs),
+    a.keepDir ?? '',
+    String(a.lockWaitMs ?? DEFAULT_LOCK_TIMEOUT_MS),
+  ];
 }

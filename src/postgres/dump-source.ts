@@ -30,37 +30,62 @@ export function sourceDataBytes(databases: Array<{ sizeBytes: number }>): number
 }
 
 /** What check says, for --method dump, about a source without a volume or with its password in the manifest. */
-export function dumpSourceFindings(i: { where: string; pgdata: string; hasVolume: boolean; inlinePassword?: string }): Finding[] {
+export function dumpSourceFindings(i: {
+  where: string;
+  pgdata: string;
+  hasVolume: boolean;
+  inlinePassword?: string;
+}): Finding[] {
   const out: Finding[] = [];
   if (!i.hasVolume) {
-    out.push({ id: 'no-volume', title: 'The data is on a volume', status: 'warn',
+    out.push({
+      id: 'no-volume',
+      title: 'The data is on a volume',
+      status: 'warn',
       found: `${i.where}: no volume is mounted at PGDATA ${i.pgdata}: the data lives in the container's writable layer and is lost on any restart, eviction or reschedule of its pod`,
-      fix: 'nothing to do for --method dump: the new instance gets a PVC; the old instance is left running after the cutover (scaled to 0, its data would be gone)' });
+      fix: 'nothing to do for --method dump: the new instance gets a PVC; the old instance is left running after the cutover (scaled to 0, its data would be gone)',
+    });
   }
   if (i.inlinePassword) {
-    out.push({ id: 'inline-password', title: 'The superuser password is in a Secret', status: 'warn',
+    out.push({
+      id: 'inline-password',
+      title: 'The superuser password is in a Secret',
+      status: 'warn',
       found: `${i.where}: ${i.inlinePassword} is written in the manifest, readable by anyone who can read the workload`,
-      fix: 'nothing to do for --method dump: the new instance reads it from a Secret that the upgrade creates; remove the inline password from your manifests afterwards' });
+      fix: 'nothing to do for --method dump: the new instance reads it from a Secret that the upgrade creates; remove the inline password from your manifests afterwards',
+    });
   }
   return out;
 }
 
 /** The report's lines on why a new instance matters for such a source: where data and password were, and are now. */
-export function dumpSourceNotes(i: { source: string; sourcePvc: string; targetPvc: string; inlinePassword?: string;
-  createdSecret?: { name: string; key: string }; cutover: boolean }): string[] {
+export function dumpSourceNotes(i: {
+  source: string;
+  sourcePvc: string;
+  targetPvc: string;
+  inlinePassword?: string;
+  createdSecret?: { name: string; key: string };
+  cutover: boolean;
+}): string[] {
   const out: string[] = [];
   if (i.sourcePvc === NO_VOLUME) {
-    out.push(`${i.source} kept its data in its container's writable layer (no volume at PGDATA): any restart, eviction or reschedule of its pod ` +
-      `would have erased it. The new instance keeps it on PVC ${i.targetPvc}`);
-    out.push(i.cutover
-      ? `${i.source} is left running, not scaled to 0: stopped, its data would be gone, and --rollback with it. It serves no one now (the Services lead ` +
-        'to the new instance); delete it when you no longer need the way back'
-      : `${i.source} keeps serving (--no-cutover); do not stop it before the applications use the new instance: its data would be gone`);
+    out.push(
+      `${i.source} kept its data in its container's writable layer (no volume at PGDATA): any restart, eviction or reschedule of its pod ` +
+        `would have erased it. The new instance keeps it on PVC ${i.targetPvc}`,
+    );
+    out.push(
+      i.cutover
+        ? `${i.source} is left running, not scaled to 0: stopped, its data would be gone, and --rollback with it. It serves no one now (the Services lead ` +
+            'to the new instance); delete it when you no longer need the way back'
+        : `${i.source} keeps serving (--no-cutover); do not stop it before the applications use the new instance: its data would be gone`,
+    );
   }
   if (i.inlinePassword && i.createdSecret) {
-    out.push(`${i.source} had its superuser password written in its manifest (${i.inlinePassword}), readable by anyone who can read the workload. ` +
-      `The new instance reads it from Secret ${i.createdSecret.name} (key ${i.createdSecret.key}), which this upgrade created. Remove the inline ` +
-      'password from your manifests, and change it: it was readable there');
+    out.push(
+      `${i.source} had its superuser password written in its manifest (${i.inlinePassword}), readable by anyone who can read the workload. ` +
+        `The new instance reads it from Secret ${i.createdSecret.name} (key ${i.createdSecret.key}), which this upgrade created. Remove the inline ` +
+        'password from your manifests, and change it: it was readable there',
+    );
   }
   return out;
 }

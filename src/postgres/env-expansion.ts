@@ -53,16 +53,37 @@ export function expandedSources(name: string, value: string, resolve: (ref: stri
   const refs = pieces.flatMap((p) => ('ref' in p ? [p.ref] : []));
   const unset = refs.find((r) => !resolve(r).length);
   if (unset !== undefined) {
-    return [{ kind: 'refused', via: `env ${name} refers to ${written(unset)}, which neither an env entry above it nor envFrom sets, so the kubelet leaves ` +
-      `the reference as written and that text is the value: define ${unset} in an env entry above ${name} (or take ${name} from its Secret with ` +
-      'valueFrom.secretKeyRef), or pass --superuser-secret <secret>/<key>' }];
+    return [
+      {
+        kind: 'refused',
+        via:
+          `env ${name} refers to ${written(unset)}, which neither an env entry above it nor envFrom sets, so the kubelet leaves ` +
+          `the reference as written and that text is the value: define ${unset} in an env entry above ${name} (or take ${name} from its Secret with ` +
+          'valueFrom.secretKeyRef), or pass --superuser-secret <secret>/<key>',
+      },
+    ];
   }
   const [only] = pieces;
-  if (pieces.length === 1 && only && 'ref' in only) return resolve(only.ref).map((s) => ({ ...s, via: `env ${name}=${written(only.ref)}, that is ${s.via}` }));
-  const parts = pieces.map((p) => ('ref' in p ? resolve(p.ref)[0] : { kind: 'value' as const, value: p.text, via: '' }));
+  if (pieces.length === 1 && only && 'ref' in only)
+    return resolve(only.ref).map((s) => ({ ...s, via: `env ${name}=${written(only.ref)}, that is ${s.via}` }));
+  const parts = pieces.map((p) =>
+    'ref' in p ? resolve(p.ref)[0] : { kind: 'value' as const, value: p.text, via: '' },
+  );
   if (parts.every((s) => s?.kind === 'value')) {
-    return [{ kind: 'value', value: parts.map((s) => (s?.kind === 'value' ? s.value : '')).join(''), via: `env ${name}${refs.length ? ` (with ${refs.map(written).join(', ')} expanded)` : ''}` }];
+    return [
+      {
+        kind: 'value',
+        value: parts.map((s) => (s?.kind === 'value' ? s.value : '')).join(''),
+        via: `env ${name}${refs.length ? ` (with ${refs.map(written).join(', ')} expanded)` : ''}`,
+      },
+    ];
   }
-  return [{ kind: 'refused', via: `env ${name} joins text and ${refs.map(written).join(', ')} into one value, which is not read from one Secret key: ` +
-    `give ${name} one whole reference or valueFrom.secretKeyRef, or pass --superuser-secret <secret>/<key>` }];
+  return [
+    {
+      kind: 'refused',
+      via:
+        `env ${name} joins text and ${refs.map(written).join(', ')} into one value, which is not read from one Secret key: ` +
+        `give ${name} one whole reference or valueFrom.secretKeyRef, or pass --superuser-secret <secret>/<key>`,
+    },
+  ];
 }

@@ -103,7 +103,8 @@ export function parseSkipped(out: string): SkippedExtension[] {
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /** The statement that updates `s` by hand. */
-export const updateStatement = (s: { extension: string }): string => `ALTER EXTENSION ${quoteIdent(s.extension)} UPDATE;`;
+export const updateStatement = (s: { extension: string }): string =>
+  `ALTER EXTENSION ${quoteIdent(s.extension)} UPDATE;`;
 
 /** What was found in `s`'s schemas: the offenders shown, then how many more. */
 export function offendersText(s: { offenders: string[]; total: number }): string {
@@ -113,9 +114,11 @@ export function offendersText(s: { offenders: string[]; total: number }): string
 
 /** One skipped update, said whole: which extension, where, why, and what to run once it is checked. */
 export function skippedText(s: SkippedExtension): string {
-  return `extension ${s.extension} in database ${s.database} (schema ${s.schema}) was not updated: its update script runs as superuser ` +
+  return (
+    `extension ${s.extension} in database ${s.database} (schema ${s.schema}) was not updated: its update script runs as superuser ` +
     `with search_path ${s.schema}, where non-superusers can put code: ${offendersText(s)}. Check those (remove them, revoke CREATE), ` +
-    `then run in database ${s.database}: ${updateStatement(s)}`;
+    `then run in database ${s.database}: ${updateStatement(s)}`
+  );
 }
 
 /**

@@ -86,16 +86,18 @@ const PROVIDERS: Record<string, DatabaseInfo['provider']> = { c: 'libc', i: 'icu
 /** Parses SERVER_SQL's JSON. */
 export function parseServerFacts(json: string): ServerFacts {
   const r = JSON.parse(json) as Row;
-  const dbs = (r.databases as Row[]).map((d): DatabaseInfo => ({
-    name: String(d.datname),
-    encoding: String(d.encoding_name),
-    collate: String(d.datcollate ?? d.datlocale ?? ''),
-    ctype: String(d.datctype ?? ''),
-    provider: PROVIDERS[String(d.datlocprovider ?? 'c')] ?? 'libc',
-    icuLocale: (d.datlocale ?? d.daticulocale ?? undefined) as string | undefined,
-    allowConn: d.datallowconn === true,
-    sizeBytes: Number(d.size),
-  }));
+  const dbs = (r.databases as Row[]).map(
+    (d): DatabaseInfo => ({
+      name: String(d.datname),
+      encoding: String(d.encoding_name),
+      collate: String(d.datcollate ?? d.datlocale ?? ''),
+      ctype: String(d.datctype ?? ''),
+      provider: PROVIDERS[String(d.datlocprovider ?? 'c')] ?? 'libc',
+      icuLocale: (d.datlocale ?? d.daticulocale ?? undefined) as string | undefined,
+      allowConn: d.datallowconn === true,
+      sizeBytes: Number(d.size),
+    }),
+  );
   return {
     versionNum: Number(r.version_num),
     version: String(r.version),
@@ -104,11 +106,19 @@ export function parseServerFacts(json: string): ServerFacts {
     checksums: r.checksums === 'on',
     walSegmentSize: String(r.wal_segment_size),
     passwordEncryption: String(r.password_encryption),
-    sharedPreloadLibraries: String(r.shared_preload_libraries ?? '').split(',').map((s) => s.trim().replace(/^"|"$/g, '')).filter(Boolean),
+    sharedPreloadLibraries: String(r.shared_preload_libraries ?? '')
+      .split(',')
+      .map((s) => s.trim().replace(/^"|"$/g, ''))
+      .filter(Boolean),
     databases: dbs,
     roles: (r.roles ?? []) as ServerFacts['roles'],
-    hba: ((r.hba ?? []) as Row[]).map((h) => ({ line: Number(h.line), type: String(h.type), database: h.database as string[],
-      users: h.users as string[], method: String(h.method) })),
+    hba: ((r.hba ?? []) as Row[]).map((h) => ({
+      line: Number(h.line),
+      type: String(h.type),
+      database: h.database as string[],
+      users: h.users as string[],
+      method: String(h.method),
+    })),
     prepared: Number(r.prepared),
     slots: r.slots as ServerFacts['slots'],
     clients: r.clients as ServerFacts['clients'],
@@ -122,7 +132,10 @@ export function objectsOf(v: unknown): Objects {
   if (Array.isArray(v)) return { count: v.length, items: v.map((name) => ({ name: String(name) })) };
   if (v && typeof v === 'object') {
     const o = v as { count?: unknown; items?: Array<{ name: string; fix?: string | null }> };
-    return { count: Number(o.count ?? 0), items: (o.items ?? []).map((x) => ({ name: x.name, ...(x.fix ? { fix: x.fix } : {}) })) };
+    return {
+      count: Number(o.count ?? 0),
+      items: (o.items ?? []).map((x) => ({ name: x.name, ...(x.fix ? { fix: x.fix } : {}) })),
+    };
   }
   return { count: Number(v ?? 0), items: [] };
 }
@@ -166,17 +179,21 @@ export function parseVolumeFacts(out: string): VolumeFacts {
   }
   const owner = (k: string) => {
     const [uid, gid, mode] = (one.get(k) ?? '').split(' ');
-    if (mode === undefined) throw new Error(`cannot stat the ${k === 'data' ? 'data directory' : 'directory above it'}`);
+    if (mode === undefined)
+      throw new Error(`cannot stat the ${k === 'data' ? 'data directory' : 'directory above it'}`);
     return { uid: Number(uid), gid: Number(gid), mode };
   };
   const df = (one.get('df') ?? '').split(/\s+/);
   const dfi = (one.get('dfi') ?? '').split(/\s+/);
   const [uid, gid] = (one.get('id') ?? '').split(' ');
   return {
-    uid: Number(uid), gid: Number(gid),
+    uid: Number(uid),
+    gid: Number(gid),
     pgVersion: one.get('pg_version') || undefined,
-    data: owner('data'), parent: owner('parent'),
-    fsBytes: Number(df[1]) * 1024, availBytes: Number(df[3]) * 1024,
+    data: owner('data'),
+    parent: owner('parent'),
+    fsBytes: Number(df[1]) * 1024,
+    availBytes: Number(df[3]) * 1024,
     availInodes: Number(dfi[3]),
     dataBytes: Number(one.get('du') ?? 0) * 1024,
     parentBytes: Number(one.get('du_parent') ?? 0) * 1024,

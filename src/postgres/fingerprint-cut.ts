@@ -15,7 +15,10 @@ export interface CutJudgement {
 }
 
 /** The part of `after` that did not change since `before`: the items a copy of the data in between must hold. */
-export function stableAcrossCut(before: Fingerprint, after: Fingerprint): { stable: Fingerprint; written: Array<{ db: string; kind: 'table' | 'sequence'; name: string }> } {
+export function stableAcrossCut(
+  before: Fingerprint,
+  after: Fingerprint,
+): { stable: Fingerprint; written: Array<{ db: string; kind: 'table' | 'sequence'; name: string }> } {
   const written: Array<{ db: string; kind: 'table' | 'sequence'; name: string }> = [];
   const perDb: Record<string, DbFingerprint> = {};
   for (const [db, a] of Object.entries(after.perDb)) {
@@ -57,8 +60,10 @@ export function judgeLiveCopy(before: Fingerprint, after: Fingerprint, copy: Fin
         missing.push(`database ${db}: ${w.kind} ${w.name} missing in the copy`);
         continue;
       }
-      notes.push(`database ${db}: ${w.kind} ${w.name} was written while the snapshot was cut: ${w.kind === 'table' ? 'rows' : 'value'} ` +
-        `${bv} before, ${av} after, ${cv} in the copy`);
+      notes.push(
+        `database ${db}: ${w.kind} ${w.name} was written while the snapshot was cut: ${w.kind === 'table' ? 'rows' : 'value'} ` +
+          `${bv} before, ${av} after, ${cv} in the copy`,
+      );
       if (w.kind === 'table') delete tables[w.name];
       else delete sequences[w.name];
     }

@@ -58,7 +58,8 @@ export const CATALOG_PARTS = ` 'sequences', (select coalesce(pg_catalog.json_obj
  * A row's text comes from record_out, never from a cast: a table's owner may CREATE CAST from its row type to text
  * with a function of its own, which `t::text` would run in this superuser session (and `t` may be a column's name).
  */
-const HASH60 = (text: string, quote = "'") => `(${quote}x${quote} ${CAT} pg_catalog.substr(pg_catalog.md5(${text}), 1, 15))::pg_catalog.bit(60)::pg_catalog.int8`;
+const HASH60 = (text: string, quote = "'") =>
+  `(${quote}x${quote} ${CAT} pg_catalog.substr(pg_catalog.md5(${text}), 1, 15))::pg_catalog.bit(60)::pg_catalog.int8`;
 export const FINGERPRINT_DB_SQL = `select pg_catalog.json_build_object(
  'tables', (select coalesce(pg_catalog.json_object_agg(name,
      (pg_catalog.xpath('/row/r/text()', x))[1]::pg_catalog.text ${CAT} ' ' ${CAT} (pg_catalog.xpath('/row/s/text()', x))[1]::pg_catalog.text), '{}')
@@ -127,8 +128,11 @@ export function parseFingerprint(clusterJson: string, perDb: Map<string, string>
 /** Totals for a one-line summary: databases, tables, rows. */
 export function fingerprintTotals(fp: Fingerprint): { databases: number; tables: number; rows: number } {
   const dbs = Object.values(fp.perDb);
-  return { databases: dbs.length, tables: dbs.reduce((n, d) => n + Object.keys(d.tables).length, 0),
-    rows: dbs.reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0) };
+  return {
+    databases: dbs.length,
+    tables: dbs.reduce((n, d) => n + Object.keys(d.tables).length, 0),
+    rows: dbs.reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0),
+  };
 }
 
 /** What starts a checksum keyed by the namespace's secret key (src/fingerprint/keyed.ts). */
@@ -145,35 +149,79 @@ export function checksumsKeyed(fp: Fingerprint): boolean {
  * keeps them; a logical restore runs CREATE EXTENSION, which installs the target's default version, so a
  * dump/restore compare passes `extensionUpdates: true` (the extension must still be there).
  */
-export function compareFingerprints(before: Fingerprint, after: Fingerprint, opts: { extensionUpdates?: boolean } = {}): string[] {
+export function compareFingerprints(
+  before: Fingerprint,
+  after: Fingerprint,
+  opts: { extensionUpdates?: boolean } = {},
+): string[] {
   if (checksumsKeyed(before) !== checksumsKeyed(after)) {
-    throw new Error(`the fingerprint ${checksumsKeyed(before) ? 'before' : 'after'} has keyed checksums and the other not: they cannot be compared ` +
-      `(the namespace's Secret pgupgrade-record-key was made or removed between them)`);
+    throw new Error(
+      `the fingerprint ${checksumsKeyed(before) ? 'before' : 'after'} has keyed checksums and the other not: they cannot be compared ` +
+        `(the namespace's Secret pgupgrade-record-key was made or removed between them)`,
+    );
   }
   return diffClusters(before, after, (db, a, b, out) => {
-    diffMap(`database ${db}: table`, a.tables, b.tables, (t, x, y) =>
-      x.rows !== y.rows ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}` : `database ${db}: table ${t}: content changed (rows ${x.rows})`, out);
+    diffMap(
+      `database ${db}: table`,
+      a.tables,
+      b.tables,
+      (t, x, y) =>
+        x.rows !== y.rows
+          ? `database ${db}: table ${t}: rows ${x.rows} → ${y.rows}`
+          : `database ${db}: table ${t}: content changed (rows ${x.rows})`,
+      out,
+    );
     diffCatalogParts(db, a, b, out, opts.extensionUpdates);
-    if (fmt(a.largeObjects) !== fmt(b.largeObjects)) out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
+    if (fmt(a.largeObjects) !== fmt(b.largeObjects))
+      out.push(`database ${db}: large objects ${fmt(a.largeObjects)} → ${fmt(b.largeObjects)}`);
   });
 }
 
 type CatalogParts = Pick<DbFingerprint, 'sequences' | 'extensions' | 'objects'>;
 
 /** The differences in CATALOG_PARTS: sequences, extensions (an update allowed with extensionUpdates), objects. */
-export function diffCatalogParts(db: string, a: CatalogParts, b: CatalogParts, out: string[], extensionUpdates = false): void {
-  diffMap(`database ${db}: sequence`, a.sequences, b.sequences, (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`, out);
-  const exts = extensionUpdates ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]])) : b.extensions;
-  diffMap(`database ${db}: extension`, a.extensions, exts, (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`, out);
+export function diffCatalogParts(
+  db: string,
+  a: CatalogParts,
+  b: CatalogParts,
+  out: string[],
+  extensionUpdates = false,
+): void {
+  diffMap(
+    `database ${db}: sequence`,
+    a.sequences,
+    b.sequences,
+    (s, x, y) => `database ${db}: sequence ${s}: ${x} → ${y}`,
+    out,
+  );
+  const exts = extensionUpdates
+    ? Object.fromEntries(Object.keys(b.extensions).map((e) => [e, a.extensions[e] ?? b.extensions[e]]))
+    : b.extensions;
+  diffMap(
+    `database ${db}: extension`,
+    a.extensions,
+    exts,
+    (e, x, y) => `database ${db}: extension ${e}: ${x} → ${y}`,
+    out,
+  );
   for (const o of a.objects.filter((o) => !b.objects.includes(o))) out.push(`database ${db}: ${o} missing after`);
   for (const o of b.objects.filter((o) => !a.objects.includes(o))) out.push(`database ${db}: ${o} new after`);
 }
 
 /** Databases and roles compared, then each database present on both sides by `perDb`. */
-export function diffClusters<D>(before: { databases: object; roles: Record<string, string>; perDb: Record<string, D> },
-  after: { databases: object; roles: Record<string, string>; perDb: Record<string, D> }, perDb: (db: string, a: D, b: D, out: string[]) => void): string[] {
+export function diffClusters<D>(
+  before: { databases: object; roles: Record<string, string>; perDb: Record<string, D> },
+  after: { databases: object; roles: Record<string, string>; perDb: Record<string, D> },
+  perDb: (db: string, a: D, b: D, out: string[]) => void,
+): string[] {
   const out: string[] = [];
-  diffMap('database', before.databases as Record<string, unknown>, after.databases as Record<string, unknown>, (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`, out);
+  diffMap(
+    'database',
+    before.databases as Record<string, unknown>,
+    after.databases as Record<string, unknown>,
+    (k, a, b) => `database ${k}: ${fmt(a)} → ${fmt(b)}`,
+    out,
+  );
   diffMap('role', before.roles, after.roles, (k, a, b) => `role ${k}: password ${a} → ${b}`, out);
   for (const db of new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])) {
     const a = before.perDb[db];
@@ -188,7 +236,13 @@ function fmt(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-export function diffMap<T>(what: string, a: Record<string, T>, b: Record<string, T>, changed: (k: string, x: T, y: T) => string, out: string[]): void {
+export function diffMap<T>(
+  what: string,
+  a: Record<string, T>,
+  b: Record<string, T>,
+  changed: (k: string, x: T, y: T) => string,
+  out: string[],
+): void {
   for (const k of Object.keys(a)) {
     if (!(k in b)) out.push(`${what} ${k} missing after`);
     else if (fmt(a[k]) !== fmt(b[k])) out.push(changed(k, a[k] as T, b[k] as T));

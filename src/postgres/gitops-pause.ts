@@ -29,7 +29,14 @@ const API: Record<OwnerKind, string> = {
 
 /** The object a manager names (Argo CD's Applications live in `argocd` unless the tracking id says otherwise), or undefined. */
 export function ownerRefOf(m: Manager, workloadNs: string): OwnerRef | undefined {
-  const kind = m.tool === 'Argo CD' ? 'Application' : m.tool === 'Flux' ? (m.what.startsWith('HelmRelease') ? 'HelmRelease' : 'Kustomization') : undefined;
+  const kind =
+    m.tool === 'Argo CD'
+      ? 'Application'
+      : m.tool === 'Flux'
+        ? m.what.startsWith('HelmRelease')
+          ? 'HelmRelease'
+          : 'Kustomization'
+        : undefined;
   if (!kind) return undefined;
   const namespace = m.namespace ?? (kind === 'Application' ? 'argocd' : workloadNs);
   return { apiVersion: API[kind], kind, namespace, name: m.name };
@@ -57,7 +64,12 @@ export function healingOwners(managers: Manager[], workloadNs: string): OwnerRef
 
 export const ownerKey = (r: OwnerRef): string => `${r.kind} ${r.namespace}/${r.name}`;
 
-export type Spec = { spec?: { suspend?: unknown; syncPolicy?: { automated?: { selfHeal?: unknown; enabled?: unknown; [k: string]: unknown } | null } } };
+export type Spec = {
+  spec?: {
+    suspend?: unknown;
+    syncPolicy?: { automated?: { selfHeal?: unknown; enabled?: unknown; [k: string]: unknown } | null };
+  };
+};
 
 /**
  * Whether the object, as read, heals drift now. Argo CD heals only with automated sync and `selfHeal: true` (and
@@ -69,9 +81,13 @@ export function ownerHeals(kind: OwnerKind, obj: Spec): { heals: boolean; why: s
     const auto = obj.spec?.syncPolicy?.automated;
     if (!auto) return { heals: false, why: 'no automated sync' };
     if (auto.enabled === false) return { heals: false, why: 'automated sync disabled (enabled: false)' };
-    return auto.selfHeal === true ? { heals: true, why: 'automated sync with selfHeal' } : { heals: false, why: 'automated sync without selfHeal: it does not undo drift' };
+    return auto.selfHeal === true
+      ? { heals: true, why: 'automated sync with selfHeal' }
+      : { heals: false, why: 'automated sync without selfHeal: it does not undo drift' };
   }
-  return obj.spec?.suspend === true ? { heals: false, why: 'suspended' } : { heals: true, why: 'not suspended: it corrects drift at every reconcile' };
+  return obj.spec?.suspend === true
+    ? { heals: false, why: 'suspended' }
+    : { heals: true, why: 'not suspended: it corrects drift at every reconcile' };
 }
 
 /** The value the pause changes, as it is now (kept in the record before the pause, to put back). */
@@ -93,7 +109,8 @@ export function resumePatch(p: PausedOwner): object {
 
 /** One line naming what is paused and how it comes back. */
 export function describePause(p: OwnerRef): string {
-  return p.kind === 'Application' ? `Argo CD Application ${p.namespace}/${p.name}: spec.syncPolicy.automated removed, put back as it was afterwards`
+  return p.kind === 'Application'
+    ? `Argo CD Application ${p.namespace}/${p.name}: spec.syncPolicy.automated removed, put back as it was afterwards`
     : `Flux ${p.kind} ${p.namespace}/${p.name}: spec.suspend true, put back as it was afterwards`;
 }
 
@@ -102,8 +119,17 @@ export function isPausedOwner(v: unknown): v is PausedOwner {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   const kind = o.kind as OwnerKind;
-  return kind in API && o.apiVersion === API[kind] && typeof o.name === 'string' && o.name.length > 0 && typeof o.namespace === 'string' && o.namespace.length > 0 &&
-    (kind === 'Application' ? o.prior === undefined || (typeof o.prior === 'object' && o.prior !== null) : o.prior === undefined || typeof o.prior === 'boolean');
+  return (
+    kind in API &&
+    o.apiVersion === API[kind] &&
+    typeof o.name === 'string' &&
+    o.name.length > 0 &&
+    typeof o.namespace === 'string' &&
+    o.namespace.length > 0 &&
+    (kind === 'Application'
+      ? o.prior === undefined || (typeof o.prior === 'object' && o.prior !== null)
+      : o.prior === undefined || typeof o.prior === 'boolean')
+  );
 }
 
 /** Where an owner keeps the image, in a few words: what to edit in its Git source. */
@@ -112,12 +138,16 @@ function whereInGit(o: OwnerRef, container: string, image: string): string {
   const name = registry ? `${registry}/${repo}` : repo;
   const version = digest ? `digest "${digest}"` : `tag "${tag ?? 'latest'}"`;
   if (o.kind === 'HelmRelease') {
-    return `Flux HelmRelease ${o.namespace}/${o.name}: its spec.values (or the values file it names), image.registry: ${registry ?? 'docker.io'}, ` +
-      `image.repository: ${repo}, image.${version.replace(' ', ': ')}`;
+    return (
+      `Flux HelmRelease ${o.namespace}/${o.name}: its spec.values (or the values file it names), image.registry: ${registry ?? 'docker.io'}, ` +
+      `image.repository: ${repo}, image.${version.replace(' ', ': ')}`
+    );
   }
   if (o.kind === 'Kustomization') {
-    return `Flux Kustomization ${o.namespace}/${o.name}: the manifest in its source path, container ${container} image ${image} (or a kustomize images: entry ` +
-      `newName ${name}, ${digest ? `digest "${digest}"` : `newTag "${tag ?? 'latest'}"`})`;
+    return (
+      `Flux Kustomization ${o.namespace}/${o.name}: the manifest in its source path, container ${container} image ${image} (or a kustomize images: entry ` +
+      `newName ${name}, ${digest ? `digest "${digest}"` : `newTag "${tag ?? 'latest'}"`})`
+    );
   }
   return `Argo CD Application ${o.namespace}/${o.name}: the manifest or Helm values of its spec.source, container ${container} image ${image}`;
 }
@@ -126,12 +156,21 @@ function whereInGit(o: OwnerRef, container: string, image: string): string {
  * The change to make in Git after the upgrade so that the controller, once resumed, keeps the new image (and, with
  * the 18 layout, the claim's new mount and PGDATA): one line per owner, where that owner keeps it.
  */
-export function gitChange(owners: OwnerRef[], workload: string, image: string, opts: { container: string; relayout?: { fromMount: string; toMount: string; pgdata: string } }): string | undefined {
+export function gitChange(
+  owners: OwnerRef[],
+  workload: string,
+  image: string,
+  opts: { container: string; relayout?: { fromMount: string; toMount: string; pgdata: string } },
+): string | undefined {
   if (!owners.length) return undefined;
-  const layout = opts.relayout ? `; and in the same change the data's new place: mount the claim at ${opts.relayout.toMount} (it was ${opts.relayout.fromMount}), ` +
-    `PGDATA=${opts.relayout.pgdata}` : '';
-  return `GitOps manages ${workload}: set its image to ${image} in the Git source of ${owners.map(ownerKey).join(', ')}${layout}, or its next sync puts the old image back:\n` +
-    owners.map((o) => `  ${whereInGit(o, opts.container, image)}`).join('\n');
+  const layout = opts.relayout
+    ? `; and in the same change the data's new place: mount the claim at ${opts.relayout.toMount} (it was ${opts.relayout.fromMount}), ` +
+      `PGDATA=${opts.relayout.pgdata}`
+    : '';
+  return (
+    `GitOps manages ${workload}: set its image to ${image} in the Git source of ${owners.map(ownerKey).join(', ')}${layout}, or its next sync puts the old image back:\n` +
+    owners.map((o) => `  ${whereInGit(o, opts.container, image)}`).join('\n')
+  );
 }
 
 /**
@@ -139,13 +178,22 @@ export function gitChange(owners: OwnerRef[], workload: string, image: string, o
  * lead to it, the old one is stopped; Git still says the opposite, and its next sync would put the Services back on
  * the old instance and scale it up again.
  */
-export function dumpGitChange(owners: OwnerRef[], change: { source: string; sourceStopped: boolean; target: string; services: string[] }): string | undefined {
+export function dumpGitChange(
+  owners: OwnerRef[],
+  change: { source: string; sourceStopped: boolean; target: string; services: string[] },
+): string | undefined {
   if (!owners.length) return undefined;
-  const steps = [`add the new instance to it (kubectl get ${change.target} -o yaml gives its manifest)`,
-    ...(change.services.length ? [`point Service ${change.services.join(', ')} at the new instance's pods (the selector the cutover set)`] : []),
-    ...(change.sourceStopped ? [`set ${change.source}'s replicas to 0, or remove it once cleanup has deleted it`] : [])];
-  return `GitOps manages ${change.source}: in the Git source of ${owners.map(ownerKey).join(', ')}, ${steps.join('; ')}; ` +
-    'until then its next sync puts the old instance back in service';
+  const steps = [
+    `add the new instance to it (kubectl get ${change.target} -o yaml gives its manifest)`,
+    ...(change.services.length
+      ? [`point Service ${change.services.join(', ')} at the new instance's pods (the selector the cutover set)`]
+      : []),
+    ...(change.sourceStopped ? [`set ${change.source}'s replicas to 0, or remove it once cleanup has deleted it`] : []),
+  ];
+  return (
+    `GitOps manages ${change.source}: in the Git source of ${owners.map(ownerKey).join(', ')}, ${steps.join('; ')}; ` +
+    'until then its next sync puts the old instance back in service'
+  );
 }
 
 /** What reading an owner gave: it heals or not (and why), or it could not be read (not found, forbidden, no CRD). */
@@ -174,8 +222,13 @@ export function withReadings(managers: Manager[], readings: OwnerReading[], work
  * What a rollback's confirmation says of the objects the upgrade paused and the rollback resumes: once resumed they
  * apply their Git source again, so a change made there for the upgrade must be undone first. Undefined: none.
  */
-export function rollbackResumeNote(paused: PausedOwner[] | undefined, resumedAt: string | undefined): string | undefined {
+export function rollbackResumeNote(
+  paused: PausedOwner[] | undefined,
+  resumedAt: string | undefined,
+): string | undefined {
   if (!paused?.length || resumedAt) return undefined;
-  return `Paused by the upgrade, and put back as they were at the end of this rollback: ${paused.map(ownerKey).join(', ')}. They then apply their Git ` +
-    'source again: if you changed it for this upgrade (the new image, or the new instance and Services), put it back first, or they undo the rollback.';
+  return (
+    `Paused by the upgrade, and put back as they were at the end of this rollback: ${paused.map(ownerKey).join(', ')}. They then apply their Git ` +
+    'source again: if you changed it for this upgrade (the new image, or the new instance and Services), put it back first, or they undo the rollback.'
+  );
 }

@@ -47,7 +47,9 @@ export function replicaOrImageManagers(meta: ManagedMeta): string[] {
   for (const mf of meta.managedFields ?? []) {
     const spec = (mf.fieldsV1 as Record<string, any> | undefined)?.['f:spec'];
     const containers = spec?.['f:template']?.['f:spec']?.['f:containers'] ?? {};
-    const image = Object.values(containers as Record<string, any>).some((c) => c && typeof c === 'object' && 'f:image' in c);
+    const image = Object.values(containers as Record<string, any>).some(
+      (c) => c && typeof c === 'object' && 'f:image' in c,
+    );
     if (mf.manager && spec && ('f:replicas' in spec || image)) out.add(mf.manager);
   }
   return [...out];
@@ -59,8 +61,19 @@ function helmOf(o: ManagedObject): Manager[] {
   if (l['app.kubernetes.io/managed-by'] !== 'Helm' && !a['meta.helm.sh/release-name']) return [];
   const name = a['meta.helm.sh/release-name'] ?? l['app.kubernetes.io/instance'] ?? '(unnamed)';
   const ns = a['meta.helm.sh/release-namespace'];
-  return [{ tool: 'Helm', what: `release ${name}`, name, ...(ns ? { namespace: ns } : {}), heals: false, object: objectOf(o),
-    evidence: a['meta.helm.sh/release-name'] ? 'annotation meta.helm.sh/release-name' : 'label app.kubernetes.io/managed-by=Helm' }];
+  return [
+    {
+      tool: 'Helm',
+      what: `release ${name}`,
+      name,
+      ...(ns ? { namespace: ns } : {}),
+      heals: false,
+      object: objectOf(o),
+      evidence: a['meta.helm.sh/release-name']
+        ? 'annotation meta.helm.sh/release-name'
+        : 'label app.kubernetes.io/managed-by=Helm',
+    },
+  ];
 }
 
 /** Argo CD: the tracking-id annotation (`<app>:<group>/<kind>:<ns>/<name>`, the app possibly `<ns>_<app>`), or its instance labels. */
@@ -71,30 +84,66 @@ function argoOf(o: ManagedObject, managers: string[]): Manager[] {
   const instance = l['argocd.argoproj.io/instance'] ?? (argoManager ? l['app.kubernetes.io/instance'] : undefined);
   const app = tracking?.split(':')[0] ?? instance;
   if (!app) return [];
-  const [appNs, appName] = app.includes('_') ? [app.split('_')[0], app.split('_').slice(1).join('_')] : [undefined, app];
-  const evidence = tracking ? 'annotation argocd.argoproj.io/tracking-id' : l['argocd.argoproj.io/instance'] ? 'label argocd.argoproj.io/instance'
-    : `label app.kubernetes.io/instance with field manager ${argoManager}`;
-  return [{ tool: 'Argo CD', what: `Application ${appName}`, name: appName as string, ...(appNs ? { namespace: appNs } : {}), heals: true, object: objectOf(o), evidence }];
+  const [appNs, appName] = app.includes('_')
+    ? [app.split('_')[0], app.split('_').slice(1).join('_')]
+    : [undefined, app];
+  const evidence = tracking
+    ? 'annotation argocd.argoproj.io/tracking-id'
+    : l['argocd.argoproj.io/instance']
+      ? 'label argocd.argoproj.io/instance'
+      : `label app.kubernetes.io/instance with field manager ${argoManager}`;
+  return [
+    {
+      tool: 'Argo CD',
+      what: `Application ${appName}`,
+      name: appName as string,
+      ...(appNs ? { namespace: appNs } : {}),
+      heals: true,
+      object: objectOf(o),
+      evidence,
+    },
+  ];
 }
 
 function fluxOf(o: ManagedObject): Manager[] {
   const l = o.metadata.labels ?? {};
   const out: Manager[] = [];
-  for (const [group, what] of [['kustomize', 'Kustomization'], ['helm', 'HelmRelease']] as const) {
+  for (const [group, what] of [
+    ['kustomize', 'Kustomization'],
+    ['helm', 'HelmRelease'],
+  ] as const) {
     const name = l[`${group}.toolkit.fluxcd.io/name`];
     const ns = l[`${group}.toolkit.fluxcd.io/namespace`];
-    if (name) out.push({ tool: 'Flux', what: `${what} ${name}`, name, ...(ns ? { namespace: ns } : {}), heals: true, object: objectOf(o), evidence: `label ${group}.toolkit.fluxcd.io/name` });
+    if (name)
+      out.push({
+        tool: 'Flux',
+        what: `${what} ${name}`,
+        name,
+        ...(ns ? { namespace: ns } : {}),
+        heals: true,
+        object: objectOf(o),
+        evidence: `label ${group}.toolkit.fluxcd.io/name`,
+      });
   }
   return out;
 }
 
 /** Field managers of replicas or image that are neither the user's tools nor already named by a marker (an HPA, an operator, a script). */
 function othersOf(o: ManagedObject, managers: string[], named: Manager[]): Manager[] {
-  const known = (m: string) => HARMLESS.test(m) || (ARGO.test(m) && named.some((n) => n.tool === 'Argo CD')) || (FLUX.test(m) && named.some((n) => n.tool === 'Flux'));
-  return managers.filter((m) => !known(m)).map((m) => ({
-    tool: 'field manager' as const, what: `field manager ${m}`, name: m, heals: ARGO.test(m) || FLUX.test(m), object: objectOf(o),
-    evidence: 'managedFields of spec.replicas or the image',
-  }));
+  const known = (m: string) =>
+    HARMLESS.test(m) ||
+    (ARGO.test(m) && named.some((n) => n.tool === 'Argo CD')) ||
+    (FLUX.test(m) && named.some((n) => n.tool === 'Flux'));
+  return managers
+    .filter((m) => !known(m))
+    .map((m) => ({
+      tool: 'field manager' as const,
+      what: `field manager ${m}`,
+      name: m,
+      heals: ARGO.test(m) || FLUX.test(m),
+      object: objectOf(o),
+      evidence: 'managedFields of spec.replicas or the image',
+    }));
 }
 
 /** Every manager of one object. */
@@ -113,8 +162,10 @@ export function managersOfAll(objects: ManagedObject[]): Manager[] {
 export function pauseCommand(m: Manager, workloadNs: string): string | undefined {
   if (m.tool === 'Argo CD') {
     const ns = m.namespace ?? 'argocd';
-    return `kubectl patch application ${m.name} -n ${ns} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}' ` +
-      `(or: argocd app set ${m.namespace ? `${m.namespace}/` : ''}${m.name} --sync-policy none)`;
+    return (
+      `kubectl patch application ${m.name} -n ${ns} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}' ` +
+      `(or: argocd app set ${m.namespace ? `${m.namespace}/` : ''}${m.name} --sync-policy none)`
+    );
   }
   if (m.tool === 'Flux') {
     const kind = m.what.startsWith('HelmRelease') ? 'helmrelease' : 'kustomization';
@@ -127,7 +178,10 @@ export function pauseCommand(m: Manager, workloadNs: string): string | undefined
 export function describeManager(m: Manager, workloadNs: string): string {
   const pause = pauseCommand(m, workloadNs);
   const where = m.namespace ? ` (namespace ${m.namespace})` : '';
-  return `${m.tool === 'field manager' ? m.what : `${m.tool} ${m.what}`}${where} manages ${m.object} (${m.evidence})` + (pause ? `; pause it: ${pause}` : '');
+  return (
+    `${m.tool === 'field manager' ? m.what : `${m.tool} ${m.what}`}${where} manages ${m.object} (${m.evidence})` +
+    (pause ? `; pause it: ${pause}` : '')
+  );
 }
 
 /**
@@ -138,11 +192,13 @@ export function describeManager(m: Manager, workloadNs: string): string {
 export function gitopsRefusal(managers: Manager[], workloadNs: string, paused: boolean): string | undefined {
   const healing = managers.filter((m) => m.heals);
   if (!healing.length || paused) return undefined;
-  return `a controller that heals drift manages what the upgrade stops or changes; it would scale it back up while the database is down, put the old image back, or point a Service back:\n` +
+  return (
+    `a controller that heals drift manages what the upgrade stops or changes; it would scale it back up while the database is down, put the old image back, or point a Service back:\n` +
     healing.map((m) => `  ${describeManager(m, workloadNs)}`).join('\n') +
     `\nPause it, then run again with --gitops-paused (and resume it after the upgrade, with the new image in Git)` +
     '; or run again with --pause-gitops: the plugin pauses it, and resumes it as it was when the upgrade ends or is rolled back' +
-    '; nothing was changed';
+    '; nothing was changed'
+  );
 }
 
 /** Managers worth a note that do not self-heal (Helm: its next upgrade reverts the image; other field managers). */

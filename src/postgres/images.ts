@@ -17,7 +17,8 @@ export function parseImageRef(ref: string): ImageRef {
   const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
   let rest = hasRegistry ? nameTag.slice(slash + 1) : nameTag;
   let registry = hasRegistry ? first : undefined;
-  if (registry === 'docker.io' || registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = undefined;
+  if (registry === 'docker.io' || registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+    registry = undefined;
   if (rest.startsWith('library/')) rest = rest.slice('library/'.length);
   const colon = rest.lastIndexOf(':');
   return colon > 0
@@ -37,8 +38,12 @@ export function isKnownRepo(ref: string): boolean {
  * bitnamilegacy since the move. There is no free Bitnami image of 18: such a target needs --image.
  */
 export const BITNAMI_LEGACY_TAGS: Readonly<Record<number, string>> = {
-  12: '12.20.0-debian-12-r26', 13: '13.18.0-debian-12-r2', 14: '14.18.0-debian-12-r0',
-  15: '15.10.0-debian-12-r2', 16: '16.6.0-debian-12-r2', 17: '17.6.0-debian-12-r4',
+  12: '12.20.0-debian-12-r26',
+  13: '13.18.0-debian-12-r2',
+  14: '14.18.0-debian-12-r0',
+  15: '15.10.0-debian-12-r2',
+  16: '16.6.0-debian-12-r2',
+  17: '17.6.0-debian-12-r4',
 };
 
 /** Is this Bitnami's own PostgreSQL image (bitnami/ or bitnamilegacy/), whose free tags are frozen? */
@@ -63,17 +68,29 @@ export function targetImageFor(current: string, to: number): string | undefined 
 }
 
 /** Why a Bitnami source's target is a frozen image (a warning), or, when none exists for `to`, what to do instead. */
-export function bitnamiTargetNote(current: string, to: number): { image?: string; note: string; fix: string } | undefined {
+export function bitnamiTargetNote(
+  current: string,
+  to: number,
+): { image?: string; note: string; fix: string } | undefined {
   if (!isBitnamiRepo(current)) return undefined;
   const image = targetImageFor(current, to);
-  const leave = 'or leave Bitnami for the official image with --method dump --target-image postgres:<major> (a new instance in the official layout, UID 999)';
+  const leave =
+    'or leave Bitnami for the official image with --method dump --target-image postgres:<major> (a new instance in the official layout, UID 999)';
   if (!image) {
-    return { note: `Bitnami publishes no free image of PostgreSQL ${to}: bitnami/postgresql tags stopped in August 2025, and bitnamilegacy/postgresql ` +
-      `is frozen at ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}`,
-    fix: `pass --image <a Bitnami-layout image of ${to} that your nodes can pull> to upgrade, or --to ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}, ${leave}` };
+    return {
+      note:
+        `Bitnami publishes no free image of PostgreSQL ${to}: bitnami/postgresql tags stopped in August 2025, and bitnamilegacy/postgresql ` +
+        `is frozen at ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}`,
+      fix: `pass --image <a Bitnami-layout image of ${to} that your nodes can pull> to upgrade, or --to ${Math.max(...Object.keys(BITNAMI_LEGACY_TAGS).map(Number))}, ${leave}`,
+    };
   }
-  return { image, note: `the target image is ${image}: Bitnami stopped publishing bitnami/postgresql tags in August 2025, and bitnamilegacy/postgresql is ` +
-    'a frozen copy that gets no updates, security fixes included', fix: `pass --image to upgrade to choose a maintained image of your own, ${leave}` };
+  return {
+    image,
+    note:
+      `the target image is ${image}: Bitnami stopped publishing bitnami/postgresql tags in August 2025, and bitnamilegacy/postgresql is ` +
+      'a frozen copy that gets no updates, security fixes included',
+    fix: `pass --image to upgrade to choose a maintained image of your own, ${leave}`,
+  };
 }
 
 /**
@@ -82,7 +99,9 @@ export function bitnamiTargetNote(current: string, to: number): { image?: string
  * jump has no default: undefined, and the caller says what to do instead.
  */
 export function upgradeImageFor(from: number, to: number): string | undefined {
-  return from >= 10 && to > from && to - from <= MAX_TIANON_SPAN && to <= 18 ? `tianon/postgres-upgrade:${from}-to-${to}` : undefined;
+  return from >= 10 && to > from && to - from <= MAX_TIANON_SPAN && to <= 18
+    ? `tianon/postgres-upgrade:${from}-to-${to}`
+    : undefined;
 }
 
 const MAX_TIANON_SPAN = 5;
@@ -90,15 +109,20 @@ const MAX_TIANON_SPAN = 5;
 /** What to do when no published upgrade image carries both majors. */
 export function noUpgradeImageAdvice(from: number, to: number): string {
   const via = Math.min(from + MAX_TIANON_SPAN, to - 1);
-  return `no published tianon/postgres-upgrade image upgrades ${from} to ${to} (its tags span at most ${MAX_TIANON_SPAN} majors). ` +
+  return (
+    `no published tianon/postgres-upgrade image upgrades ${from} to ${to} (its tags span at most ${MAX_TIANON_SPAN} majors). ` +
     `Upgrade in two steps (--to ${via}, then --to ${to}), or pass --job-image with an image that holds both majors' binaries at ` +
-    `/usr/lib/postgresql/<major>/bin, or use --method dump`;
+    `/usr/lib/postgresql/<major>/bin, or use --method dump`
+  );
 }
 
 // The grammar of an image reference (github.com/distribution/reference): [domain[:port]/]path[:tag][@digest].
-const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?';
+const DOMAIN =
+  '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?';
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
+const REFERENCE = new RegExp(
+  `^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
 
 /** Why `ref` is not an image reference that a kubelet could pull, or undefined when it is one. */
 export function imageRefProblem(ref: string): string | undefined {
@@ -124,8 +148,16 @@ export function tagMajors(ref: string): number[] {
  * major must name --to (the workload runs --to after the upgrade), and a Job image tagged `<A>-to-<B>` must go to
  * --to (and, once known, from the running major). A wrong image would otherwise fail only after pg_upgrade ran.
  */
-export function verifyImageFlags(image: string | undefined, jobImage: string | undefined, to: number, from?: number): string | undefined {
-  for (const [flag, ref] of [['--image', image], ['--job-image', jobImage]] as const) {
+export function verifyImageFlags(
+  image: string | undefined,
+  jobImage: string | undefined,
+  to: number,
+  from?: number,
+): string | undefined {
+  for (const [flag, ref] of [
+    ['--image', image],
+    ['--job-image', jobImage],
+  ] as const) {
     const problem = ref === undefined ? undefined : imageRefProblem(ref);
     if (problem) return `${flag} ${JSON.stringify(ref)}: ${problem}`;
   }
@@ -135,8 +167,10 @@ export function verifyImageFlags(image: string | undefined, jobImage: string | u
   }
   const job = jobImage === undefined ? [] : tagMajors(jobImage);
   if (job.length === 2 && (job[1] !== to || (from !== undefined && job[0] !== from))) {
-    return `--job-image ${jobImage} upgrades ${job[0]} to ${job[1]} (its tag says so), but this upgrade goes from ${from ?? 'the running major'} to ${to}: ` +
-      `pass an image with both majors, e.g. ${upgradeImageFor(from ?? job[0]!, to) ?? `one tagged ${from ?? job[0]}-to-${to}`}`;
+    return (
+      `--job-image ${jobImage} upgrades ${job[0]} to ${job[1]} (its tag says so), but this upgrade goes from ${from ?? 'the running major'} to ${to}: ` +
+      `pass an image with both majors, e.g. ${upgradeImageFor(from ?? job[0]!, to) ?? `one tagged ${from ?? job[0]}-to-${to}`}`
+    );
   }
   return undefined;
 }
@@ -150,14 +184,20 @@ const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
  * --storage-class is a StorageClass name. The apiserver would otherwise refuse them only once the applications
  * were down.
  */
-export function verifyDumpFlags(f: { targetImage?: string; size?: string; storageClass?: string; to: number }): string | undefined {
+export function verifyDumpFlags(f: {
+  targetImage?: string;
+  size?: string;
+  storageClass?: string;
+  to: number;
+}): string | undefined {
   const problem = f.targetImage === undefined ? undefined : imageRefProblem(f.targetImage);
   if (problem) return `--target-image ${JSON.stringify(f.targetImage)}: ${problem}`;
   const majors = f.targetImage === undefined ? [] : tagMajors(f.targetImage);
   if (majors.length === 1 && majors[0] !== f.to) {
     return `--target-image ${f.targetImage} runs PostgreSQL ${majors[0]} (its tag says so), but --to is ${f.to}: pass the image for ${f.to}, or --to ${majors[0]}`;
   }
-  if (majors.length === 2) return `--target-image ${f.targetImage} is an upgrade image (its tag names two majors): pass the server image for ${f.to}`;
+  if (majors.length === 2)
+    return `--target-image ${f.targetImage} is an upgrade image (its tag names two majors): pass the server image for ${f.to}`;
   if (f.size !== undefined && (!QUANTITY.test(f.size) || !/[1-9]/.test(f.size))) {
     return `--size ${JSON.stringify(f.size)}: not a storage size above zero; give a Kubernetes quantity such as 20Gi or 500Mi`;
   }

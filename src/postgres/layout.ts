@@ -23,21 +23,30 @@ const BITNAMI_ENV = /^(POSTGRESQL_|POSTGRES_POSTGRES_PASSWORD)/;
  */
 export function judgeLayout(c: Container, pod: PodSpec | undefined): LayoutJudgement {
   const env = (name: string) => c.env?.find((e) => e.name === name)?.value;
-  const dataEnv = [['PGDATA', env('PGDATA')], ['POSTGRESQL_DATA_DIR', env('POSTGRESQL_DATA_DIR')]].find(([, v]) => v) as [string, string] | undefined;
-  if (dataEnv && BITNAMI_DATA.test(dataEnv[1])) return { flavour: 'bitnami', evidence: `${dataEnv[0]} ${dataEnv[1]} is under /bitnami` };
-  if (dataEnv && OFFICIAL_DATA.test(dataEnv[1])) return { flavour: 'official', evidence: `${dataEnv[0]} ${dataEnv[1]} is under /var/lib/postgresql` };
+  const dataEnv = [
+    ['PGDATA', env('PGDATA')],
+    ['POSTGRESQL_DATA_DIR', env('POSTGRESQL_DATA_DIR')],
+  ].find(([, v]) => v) as [string, string] | undefined;
+  if (dataEnv && BITNAMI_DATA.test(dataEnv[1]))
+    return { flavour: 'bitnami', evidence: `${dataEnv[0]} ${dataEnv[1]} is under /bitnami` };
+  if (dataEnv && OFFICIAL_DATA.test(dataEnv[1]))
+    return { flavour: 'official', evidence: `${dataEnv[0]} ${dataEnv[1]} is under /var/lib/postgresql` };
   const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath);
   const bitnamiMount = mounts.find((m) => BITNAMI_DATA.test(m));
   if (!dataEnv && bitnamiMount) return { flavour: 'bitnami', evidence: `a volume is mounted at ${bitnamiMount}` };
   const vars = (c.env ?? []).map((e) => e.name).filter((n) => BITNAMI_ENV.test(n));
   if (vars.length) return { flavour: 'bitnami', evidence: `Bitnami's variables ${vars.slice(0, 3).join(', ')}` };
   const uid = c.securityContext?.runAsUser ?? pod?.securityContext?.runAsUser;
-  if (uid === 1001) return { flavour: 'bitnami', evidence: 'it runs as UID 1001, Bitnami\'s' };
-  if (uid === 999 || uid === 70) return { flavour: 'official', evidence: `it runs as UID ${uid}, the official image's postgres` };
+  if (uid === 1001) return { flavour: 'bitnami', evidence: "it runs as UID 1001, Bitnami's" };
+  if (uid === 999 || uid === 70)
+    return { flavour: 'official', evidence: `it runs as UID ${uid}, the official image's postgres` };
   const officialMount = mounts.find((m) => OFFICIAL_DATA.test(m));
   if (!dataEnv && officialMount) return { flavour: 'official', evidence: `a volume is mounted at ${officialMount}` };
   const byName = flavourOf(c.image ?? '');
-  return { flavour: byName, evidence: byName === 'vendor' ? 'nothing in the pod names a known layout' : `by the repository's name` };
+  return {
+    flavour: byName,
+    evidence: byName === 'vendor' ? 'nothing in the pod names a known layout' : `by the repository's name`,
+  };
 }
 
 /** The UID of the postgres user in an image of this layout: Bitnami's 1001; the official image's 999, 70 on Alpine. */

@@ -7,7 +7,8 @@ import type { Method } from './versions.ts';
 export type Libc = 'musl' | 'glibc';
 
 // Debian and Ubuntu release names that images put in their tags (postgres:17-bookworm, 15.4.0-debian-12-r0).
-const GLIBC_TAG = /(^|[-.])(debian|bookworm|bullseye|buster|stretch|trixie|ubuntu|focal|jammy|noble|ubi\d*|centos|rhel|el\d+)/;
+const GLIBC_TAG =
+  /(^|[-.])(debian|bookworm|bullseye|buster|stretch|trixie|ubuntu|focal|jammy|noble|ubi\d*|centos|rhel|el\d+)/;
 
 /**
  * Which C library an image carries, judged from its name: an `alpine` tag or repository is musl; the official
@@ -18,7 +19,13 @@ const GLIBC_TAG = /(^|[-.])(debian|bookworm|bullseye|buster|stretch|trixie|ubunt
 export function libcOf(image: string, bitnamiLayout = false): Libc | undefined {
   const { repo, tag = '' } = parseImageRef(image);
   if (/(^|[-.])alpine/.test(tag) || /(^|\/)alpine($|\/)|-alpine$/.test(repo)) return 'musl';
-  if (repo === 'postgres' || repo.endsWith('bitnami/postgresql') || repo.endsWith('bitnamilegacy/postgresql') || repo.endsWith('postgres-upgrade')) return 'glibc';
+  if (
+    repo === 'postgres' ||
+    repo.endsWith('bitnami/postgresql') ||
+    repo.endsWith('bitnamilegacy/postgresql') ||
+    repo.endsWith('postgres-upgrade')
+  )
+    return 'glibc';
   if (GLIBC_TAG.test(tag) || bitnamiLayout) return 'glibc';
   return undefined;
 }
@@ -57,15 +64,25 @@ export function libcSortedText(databases: DatabaseInfo[], facts: Map<string, Dat
   const out: string[] = [];
   for (const d of databases) {
     if (d.name === 'template0') continue;
-    if (d.provider === 'libc' && !isCodePointLocale(d.collate)) out.push(`database ${d.name} (LC_COLLATE ${d.collate})`);
+    if (d.provider === 'libc' && !isCodePointLocale(d.collate))
+      out.push(`database ${d.name} (LC_COLLATE ${d.collate})`);
     const cols = (facts.get(d.name)?.libcCollations ?? []).filter((c) => !isCodePointLocale(c.locale));
-    if (cols.length) out.push(`database ${d.name}: columns or indexes under COLLATE ${cols.map((c) => `"${c.name}" (${c.locale})`).join(', ')}`);
+    if (cols.length)
+      out.push(
+        `database ${d.name}: columns or indexes under COLLATE ${cols.map((c) => `"${c.name}" (${c.locale})`).join(', ')}`,
+      );
   }
   return out;
 }
 
-const TITLE = 'Text sorts the same under the new image\'s C library';
-const f = (status: Finding['status'], found: string, fix?: string): Finding => ({ id: 'libc', title: TITLE, status, found, ...(fix ? { fix } : {}) });
+const TITLE = "Text sorts the same under the new image's C library";
+const f = (status: Finding['status'], found: string, fix?: string): Finding => ({
+  id: 'libc',
+  title: TITLE,
+  status,
+  found,
+  ...(fix ? { fix } : {}),
+});
 
 /**
  * musl (Alpine) and glibc (Debian) order text differently under every libc collation but C/POSIX/C.UTF-8, and a
@@ -74,26 +91,41 @@ const f = (status: Finding['status'], found: string, fix?: string): Finding => (
  * such a collation (ICU and builtin providers do not depend on the C library).
  */
 export function verifyLibcFamily(i: LibcInput): Finding {
-  if (i.method === 'dump') return f('pass', 'not needed: --method dump rebuilds every index under the new image\'s C library');
+  if (i.method === 'dump')
+    return f('pass', "not needed: --method dump rebuilds every index under the new image's C library");
   const before = libcOf(i.oldImage, i.bitnamiLayout);
   // The workload keeps its layout: a Bitnami-layout pod runs a Bitnami-based image after the upgrade too.
   const after = libcOf(i.newImage, i.bitnamiLayout);
   const pair = `${i.oldImage} (${before ?? 'C library unknown'}) → ${i.newImage} (${after ?? 'C library unknown'})`;
   if (before && before === after) return f('pass', `${pair}: the same C library`);
   const at = libcSortedText(i.databases, i.facts);
-  if (at.length === 0) return f('pass', `${pair}: no database or column sorts text by a libc collation other than C/POSIX/C.UTF-8`);
+  if (at.length === 0)
+    return f('pass', `${pair}: no database or column sorts text by a libc collation other than C/POSIX/C.UTF-8`);
   const old = parseImageRef(i.oldImage);
   const repo = `${old.registry ? `${old.registry}/` : ''}${old.repo}`;
-  const keep = before === 'musl' ? `keep the Alpine family: --image ${repo}:${i.to}-alpine`
-    : before === 'glibc' && old.repo === 'postgres' ? `keep a glibc image: --image ${repo}:${i.to} (not -alpine)` : 'keep the image\'s C library family';
-  const fix = `${keep}; or move to the other family by the dump method (--method dump --target-image <the other family's image>: a new instance filled by pg_dump/pg_restore), ` +
+  const keep =
+    before === 'musl'
+      ? `keep the Alpine family: --image ${repo}:${i.to}-alpine`
+      : before === 'glibc' && old.repo === 'postgres'
+        ? `keep a glibc image: --image ${repo}:${i.to} (not -alpine)`
+        : "keep the image's C library family";
+  const fix =
+    `${keep}; or move to the other family by the dump method (--method dump --target-image <the other family's image>: a new instance filled by pg_dump/pg_restore), ` +
     'which rebuilds every index under the new C library';
   if (before && after) {
-    return f('fail', `${pair}: ${before} and ${after} sort text differently, and ${at.join('; ')} ${at.length > 1 ? 'are' : 'is'} ordered by a libc collation, ` +
-      'so every index on that text would be silently out of order after an in-place upgrade (wrong query results, duplicate keys)', fix);
+    return f(
+      'fail',
+      `${pair}: ${before} and ${after} sort text differently, and ${at.join('; ')} ${at.length > 1 ? 'are' : 'is'} ordered by a libc collation, ` +
+        'so every index on that text would be silently out of order after an in-place upgrade (wrong query results, duplicate keys)',
+      fix,
+    );
   }
-  if (before !== 'musl' && after !== 'musl') return f('pass', `${pair}: neither image is Alpine (musl); assumed the same C library`);
-  return f('warn', `${pair}: one image is Alpine (musl) and the other's C library cannot be told from its name, while ${at.join('; ')} ` +
-    `${at.length > 1 ? 'are' : 'is'} ordered by a libc collation: a change of C library would leave those indexes out of order`,
-  `make sure both images use the same C library, or ${fix}`);
+  if (before !== 'musl' && after !== 'musl')
+    return f('pass', `${pair}: neither image is Alpine (musl); assumed the same C library`);
+  return f(
+    'warn',
+    `${pair}: one image is Alpine (musl) and the other's C library cannot be told from its name, while ${at.join('; ')} ` +
+      `${at.length > 1 ? 'are' : 'is'} ordered by a libc collation: a change of C library would leave those indexes out of order`,
+    `make sure both images use the same C library, or ${fix}`,
+  );
 }

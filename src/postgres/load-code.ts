@@ -64,8 +64,26 @@ export function verifyLoadCode(databases: Map<string, DatabaseFacts> | undefined
   if (!databases || ![...databases.values()].some((f) => f.loadCode)) return [];
   const title = 'The load runs no code of a non-superuser as superuser';
   const found = objectsFound(databases, (f) => f.loadCode);
-  if (!found.found.length) return [{ id: 'load-code', title, status: 'pass', found: 'no CHECK, domain CHECK, generated column or partition key calls a function of a role who is not superuser' }];
-  return [{ id: 'load-code', title, status: 'fail',
-    found: `pg_restore would evaluate these per row as the new instance's superuser, running functions of roles who are not superusers: ${found.found.join('; ')}`,
-    fix: withStatements('upgrade in place (--method link or copy: pg_upgrade never evaluates them), or have their owners drop or replace them, then run again', found.fixes) }];
+  if (!found.found.length)
+    return [
+      {
+        id: 'load-code',
+        title,
+        status: 'pass',
+        found:
+          'no CHECK, domain CHECK, generated column or partition key calls a function of a role who is not superuser',
+      },
+    ];
+  return [
+    {
+      id: 'load-code',
+      title,
+      status: 'fail',
+      found: `pg_restore would evaluate these per row as the new instance's superuser, running functions of roles who are not superusers: ${found.found.join('; ')}`,
+      fix: withStatements(
+        'upgrade in place (--method link or copy: pg_upgrade never evaluates them), or have their owners drop or replace them, then run again',
+        found.fixes,
+      ),
+    },
+  ];
 }

@@ -74,7 +74,9 @@ export function parseBlockers(perDb: Map<string, string>): Array<Blocker & { dat
   for (const [database, json] of perDb) {
     for (const b of JSON.parse(json || '[]') as Blocker[]) {
       const key = `${b.relation}|${b.pid ?? b.gid}`;
-      if (!seen.has(key)) (seen.add(key), out.push({ ...b, database }));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ ...b, database });
     }
   }
   return out;

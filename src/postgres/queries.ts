@@ -46,13 +46,17 @@ const USER_COLUMN = `a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 
       and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_toast'`;
 const COLUMN_NAME = `pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname)`;
 /** `ALTER TABLE s.t ALTER COLUMN c <action>`, quoted by the server; none for a materialized view. */
-const alterColumn = (action: string) => `case when c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I ${action}', n.nspname, c.relname, a.attname) end`;
+const alterColumn = (action: string) =>
+  `case when c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I ${action}', n.nspname, c.relname, a.attname) end`;
 
 // The JSON of one kind of objects from rows z(name, fix, n: how many in all, r: rank by name): the first 21.
 const OBJECTS_JSON = `pg_catalog.json_build_object('count', coalesce(pg_catalog.max(z.n), 0), 'items', coalesce(pg_catalog.json_agg(
     pg_catalog.json_build_object('name', z.name, 'fix', z.fix) order by z.name) filter (where z.r <= 21), '[]'))`;
 /** Ranks the rows of `q` (name, fix, and `part` if given) by name, each with the count of its kind. */
-const ranked = (q: string, part = '') => `select q.*, pg_catalog.count(*) over (${part ? `partition by q.${part}` : ''}) as n,
+const ranked = (
+  q: string,
+  part = '',
+) => `select q.*, pg_catalog.count(*) over (${part ? `partition by q.${part}` : ''}) as n,
     pg_catalog.row_number() over (${part ? `partition by q.${part} ` : ''}order by q.name) as r from (${q}) q`;
 
 /**
@@ -63,12 +67,15 @@ export const objects = (q: string): string => `(select ${OBJECTS_JSON} from (${r
 
 // The user columns of the built-in types that a later major dropped or stores differently, each with the type
 // to ALTER it to (by name: some exist only on older majors), as { type: objects }.
-const TYPE_COLUMNS = `(select coalesce(pg_catalog.json_object_agg(y.typ, y.o), '{}') from (select z.typ, ${OBJECTS_JSON} as o from (${ranked(`select x.typ,
+const TYPE_COLUMNS = `(select coalesce(pg_catalog.json_object_agg(y.typ, y.o), '{}') from (select z.typ, ${OBJECTS_JSON} as o from (${ranked(
+  `select x.typ,
     ${COLUMN_NAME} as name, case when x.target is not null and c.relkind <> 'm' then pg_catalog.format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s',
       n.nspname, c.relname, a.attname, x.target) end as fix
     from ${COLUMNS} join pg_catalog.pg_type t on t.oid = a.atttypid join (values ('abstime', 'timestamptz'), ('reltime', 'interval'),
       ('tinterval', null), ('sql_identifier', 'text'), ('aclitem', 'text')) x(typ, target) on x.typ = t.typname::pg_catalog.text
-    where ${USER_COLUMN} and t.typnamespace in (select oid from pg_catalog.pg_namespace where nspname in ('pg_catalog', 'information_schema'))`, 'typ')}) z group by z.typ) y)`;
+    where ${USER_COLUMN} and t.typnamespace in (select oid from pg_catalog.pg_namespace where nspname in ('pg_catalog', 'information_schema'))`,
+  'typ',
+)}) z group by z.typ) y)`;
 
 /**
  * The SQL with every run of whitespace as one space: it travels in the exec's URL, where a line break and each

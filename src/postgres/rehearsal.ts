@@ -24,7 +24,15 @@ export interface RehearsalTimings {
   analyzeMs?: number;
 }
 
-const MEASURED = ['snapshotCutMs', 'oldStopMs', 'jobPodStartMs', 'jobRunMs', 'newPodStartMs', 'newServerStartMs', 'shapeReadMs'] as const;
+const MEASURED = [
+  'snapshotCutMs',
+  'oldStopMs',
+  'jobPodStartMs',
+  'jobRunMs',
+  'newPodStartMs',
+  'newServerStartMs',
+  'shapeReadMs',
+] as const;
 
 /** The timings when every part that the prediction adds up was measured (a rehearsal that stopped early has not). */
 export function completeTimings(t: Partial<RehearsalTimings>): RehearsalTimings | undefined {
@@ -35,14 +43,23 @@ export function completeTimings(t: Partial<RehearsalTimings>): RehearsalTimings 
 export const STOP_ALLOWANCE_MS = 1000;
 
 /** The predicted downtime, part by part, and the bound that the applications' grace periods add. */
-export function predictDowntime(t: RehearsalTimings, w: WorkloadWaits): { seconds: number; parts: Array<[string, number]>; graceBoundSeconds: number } {
+export function predictDowntime(
+  t: RehearsalTimings,
+  w: WorkloadWaits,
+): { seconds: number; parts: Array<[string, number]>; graceBoundSeconds: number } {
   const parts: Array<[string, number]> = [
-    ['applications and database stopped (the clone\'s clean shutdown + 1 s for scaling and detach)', t.oldStopMs + STOP_ALLOWANCE_MS],
+    [
+      "applications and database stopped (the clone's clean shutdown + 1 s for scaling and detach)",
+      t.oldStopMs + STOP_ALLOWANCE_MS,
+    ],
     ['snapshot cut', t.snapshotCutMs],
     ['upgrade Job (pod start and run)', t.jobPodStartMs + t.jobRunMs],
     ['new server: pod start and server start', t.newPodStartMs + t.newServerStartMs],
     ['verify: the shape read twice', 2 * t.shapeReadMs],
-    ['readiness probes of the database and the applications, and the applications\' pod start', w.readinessSeconds * 1000 + t.newPodStartMs],
+    [
+      "readiness probes of the database and the applications, and the applications' pod start",
+      w.readinessSeconds * 1000 + t.newPodStartMs,
+    ],
   ];
   const ms = parts.reduce((n, [, v]) => n + v, 0);
   return { seconds: Math.round(ms / 100) / 10, parts, graceBoundSeconds: w.appGraceSeconds };
@@ -50,9 +67,15 @@ export function predictDowntime(t: RehearsalTimings, w: WorkloadWaits): { second
 
 /** What the upgrade Job's log says beyond success: settings commented out, extension updates pending, pg_upgrade's time. */
 export function jobLogFacts(log: string): { commentedOut: string[]; updateExtensions: boolean; pgUpgradeMs?: number } {
-  const commentedOut = [...log.matchAll(/pgupgrade: (\S+): (\S+) was removed in PostgreSQL \d+; commented out/g)].map((m) => `${m[2]} (${m[1]})`);
+  const commentedOut = [...log.matchAll(/pgupgrade: (\S+): (\S+) was removed in PostgreSQL \d+; commented out/g)].map(
+    (m) => `${m[2]} (${m[1]})`,
+  );
   const took = /pgupgrade: pg_upgrade took (\d+) ms/.exec(log);
-  return { commentedOut, updateExtensions: /update_extensions\.sql written/.test(log), ...(took ? { pgUpgradeMs: Number(took[1]) } : {}) };
+  return {
+    commentedOut,
+    updateExtensions: /update_extensions\.sql written/.test(log),
+    ...(took ? { pgUpgradeMs: Number(took[1]) } : {}),
+  };
 }
 
 /** The outcome of the last rehearsal of an upgrade, kept in a ConfigMap so that the upgrade can heed it. */
@@ -70,16 +93,35 @@ export function parseRehearsalRecord(text: string | undefined): RehearsalRecord 
   if (!text) return undefined;
   try {
     const r = JSON.parse(text) as Partial<RehearsalRecord>;
-    if (typeof r.to !== 'number' || typeof r.ok !== 'boolean' || typeof r.at !== 'string' || typeof r.method !== 'string') return undefined;
-    return { to: r.to, method: r.method, ok: r.ok, at: r.at, ...(typeof r.failure === 'string' ? { failure: r.failure } : {}) };
+    if (
+      typeof r.to !== 'number' ||
+      typeof r.ok !== 'boolean' ||
+      typeof r.at !== 'string' ||
+      typeof r.method !== 'string'
+    )
+      return undefined;
+    return {
+      to: r.to,
+      method: r.method,
+      ok: r.ok,
+      at: r.at,
+      ...(typeof r.failure === 'string' ? { failure: r.failure } : {}),
+    };
   } catch {
     return undefined;
   }
 }
 
 /** Why `upgrade` must not go on: the last rehearsal of this very target failed. Undefined when it may. */
-export function failedRehearsalProblem(r: RehearsalRecord | undefined, to: number, configMap: string, rerun: string): string | undefined {
+export function failedRehearsalProblem(
+  r: RehearsalRecord | undefined,
+  to: number,
+  configMap: string,
+  rerun: string,
+): string | undefined {
   if (!r || r.ok || r.to !== to) return undefined;
-  return `the last rehearsal of this upgrade to ${to} (--${r.method}, ${r.at}, recorded in ConfigMap ${configMap}) failed: ${r.failure ?? 'see its report'}. ` +
-    `Fix what it found and rehearse again (${rerun}); --force rehearsal goes on regardless`;
+  return (
+    `the last rehearsal of this upgrade to ${to} (--${r.method}, ${r.at}, recorded in ConfigMap ${configMap}) failed: ${r.failure ?? 'see its report'}. ` +
+    `Fix what it found and rehearse again (${rerun}); --force rehearsal goes on regardless`
+  );
 }

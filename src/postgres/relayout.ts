@@ -19,7 +19,10 @@ export interface Relayout {
 }
 
 /** The change for a workload whose PGDATA is its volume's root, or undefined when it is not (or cannot be moved). */
-export function relayoutFor(d: { pgdata: string; mountPath: string; flavour: Flavour; container: Container }, to: number): Relayout | 'bitnami' | undefined {
+export function relayoutFor(
+  d: { pgdata: string; mountPath: string; flavour: Flavour; container: Container },
+  to: number,
+): Relayout | 'bitnami' | undefined {
   const trim = (p: string) => p.replace(/\/+$/, '') || '/';
   if (trim(d.pgdata) !== trim(d.mountPath)) return undefined;
   // Bitnami's scripts take the data directory from POSTGRESQL_DATA_DIR and expect their own tree under it.
@@ -27,27 +30,45 @@ export function relayoutFor(d: { pgdata: string; mountPath: string; flavour: Fla
   const fromMount = trim(d.mountPath);
   const toMount = fromMount === OFFICIAL_DATA_DIR ? '/var/lib/postgresql' : fromMount;
   const env = d.container.env?.find((e) => e.name === 'PGDATA');
-  return { fromMount, toMount, pgdata: `${toMount === '/' ? '' : toMount}/${to}/docker`, pgdataEnv: env?.value ?? null };
+  return {
+    fromMount,
+    toMount,
+    pgdata: `${toMount === '/' ? '' : toMount}/${to}/docker`,
+    pgdataEnv: env?.value ?? null,
+  };
 }
 
 /** What the report says of it. */
 export function relayoutNote(r: Relayout): string {
-  return `PGDATA ${r.fromMount} is the root of its volume: the upgrade Job moves the cluster into ${r.pgdata.replace(r.toMount, '<volume>')} (a rename ` +
+  return (
+    `PGDATA ${r.fromMount} is the root of its volume: the upgrade Job moves the cluster into ${r.pgdata.replace(r.toMount, '<volume>')} (a rename ` +
     `on one filesystem), and the workload is pointed at it with the image: the claim ${r.fromMount === r.toMount ? 'stays' : 'is mounted'} at ${r.toMount}, ` +
-    `PGDATA=${r.pgdata}; --rollback puts the original layout back`;
+    `PGDATA=${r.pgdata}; --rollback puts the original layout back`
+  );
 }
 
 /** The data volume's mount path in the database container and its PGDATA entry (null: none). */
-export interface DataLayout { mountPath: string; pgdata: string | null }
+export interface DataLayout {
+  mountPath: string;
+  pgdata: string | null;
+}
 
 /**
  * The containers with the database container's data mount and PGDATA set to `to` (its image too, when given); the
  * other containers as they are. Pure: the caller sends the result with the resourceVersion it read.
  */
-export function withDataLayout<C extends Container>(containers: C[], name: string, from: DataLayout, to: DataLayout, image?: string): C[] {
+export function withDataLayout<C extends Container>(
+  containers: C[],
+  name: string,
+  from: DataLayout,
+  to: DataLayout,
+  image?: string,
+): C[] {
   return containers.map((c) => {
     if (c.name !== name) return c;
-    const mounts = (c.volumeMounts ?? []).map((m) => (m.mountPath.replace(/\/+$/, '') === from.mountPath ? { ...m, mountPath: to.mountPath } : m));
+    const mounts = (c.volumeMounts ?? []).map((m) =>
+      m.mountPath.replace(/\/+$/, '') === from.mountPath ? { ...m, mountPath: to.mountPath } : m,
+    );
     const env = (c.env ?? []).filter((e) => e.name !== 'PGDATA');
     const at = (c.env ?? []).findIndex((e) => e.name === 'PGDATA');
     if (to.pgdata !== null) env.splice(at < 0 ? env.length : at, 0, { name: 'PGDATA', value: to.pgdata });

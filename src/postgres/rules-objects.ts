@@ -15,7 +15,10 @@ export function firstNames(o: Objects): string {
  * The objects of one kind in every database: what a finding says it found (`db (count): names`) and the
  * statements that fix the named ones (`in db: …`), the rest said by count.
  */
-export function objectsFound(dbs: Map<string, DatabaseFacts>, pick: (f: DatabaseFacts) => Objects | undefined): { found: string[]; fixes: string[] } {
+export function objectsFound(
+  dbs: Map<string, DatabaseFacts>,
+  pick: (f: DatabaseFacts) => Objects | undefined,
+): { found: string[]; fixes: string[] } {
   const found: string[] = [];
   const fixes: string[] = [];
   for (const [db, f] of dbs) {
@@ -25,16 +28,21 @@ export function objectsFound(dbs: Map<string, DatabaseFacts>, pick: (f: Database
     found.push(`${db} (${o.count})${names ? `: ${names}` : ''}`);
     const statements = o.items.slice(0, SHOWN).flatMap((x) => (x.fix ? [x.fix] : []));
     const rest = o.count - Math.min(o.items.length, SHOWN);
-    if (statements.length) fixes.push(`in ${db}: ${statements.join('; ')}${rest > 0 ? ` (and the same for the ${rest} more)` : ''}`);
+    if (statements.length)
+      fixes.push(`in ${db}: ${statements.join('; ')}${rest > 0 ? ` (and the same for the ${rest} more)` : ''}`);
   }
   return { found, fixes };
 }
 
 /** The general advice, then the statements when there are any. */
-export const withStatements = (advice: string, fixes: string[]): string => (fixes.length ? `${advice}: ${fixes.join('; ')}` : advice);
+export const withStatements = (advice: string, fixes: string[]): string =>
+  fixes.length ? `${advice}: ${fixes.join('; ')}` : advice;
 
 /** Merges the objects of several kinds (the types of one rule) into one. */
 export function mergeObjects(list: Array<Objects | undefined>): Objects {
   const present = list.filter((o): o is Objects => !!o);
-  return { count: present.reduce((n, o) => n + o.count, 0), items: present.flatMap((o) => o.items).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  return {
+    count: present.reduce((n, o) => n + o.count, 0),
+    items: present.flatMap((o) => o.items).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
 }

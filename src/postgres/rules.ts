@@ -26,7 +26,13 @@ export interface DbRuleInput {
   targetIsStock: boolean;
 }
 
-const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({ id, title, status, found, ...(fix ? { fix } : {}) });
+const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({
+  id,
+  title,
+  status,
+  found,
+  ...(fix ? { fix } : {}),
+});
 
 /**
  * The initdb options that give a new cluster the old one's default encoding and locale (template1's, which
@@ -35,8 +41,15 @@ const finding = (id: string, title: string, status: Status, found: string, fix?:
 export function localeOptions(s: ServerFacts): string[] {
   const t1 = s.databases.find((d) => d.name === 'template1');
   if (!t1) return [];
-  if (t1.provider === 'libc') return [`--encoding=${t1.encoding}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`];
-  return [`--encoding=${t1.encoding}`, `--locale-provider=${t1.provider}`, `--icu-locale=${t1.icuLocale ?? ''}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`];
+  if (t1.provider === 'libc')
+    return [`--encoding=${t1.encoding}`, `--lc-collate=${t1.collate}`, `--lc-ctype=${t1.ctype}`];
+  return [
+    `--encoding=${t1.encoding}`,
+    `--locale-provider=${t1.provider}`,
+    `--icu-locale=${t1.icuLocale ?? ''}`,
+    `--lc-collate=${t1.collate}`,
+    `--lc-ctype=${t1.ctype}`,
+  ];
 }
 
 /** The initdb options that reproduce the old cluster, as the upgrade Job will pass them. */
@@ -53,14 +66,35 @@ export function initdbOptions(s: ServerFacts, to: number): string[] {
 /** Encoding and locale of every database against template1, which the new cluster's initdb copies. */
 export function verifyLocales(i: DbRuleInput): Finding {
   const t1 = i.server.databases.find((d) => d.name === 'template1');
-  if (!t1) return finding('initdb', 'initdb options match', 'fail', 'template1 is missing', 'recreate template1 from template0 before upgrading');
-  const odd = i.server.databases.filter((d) => d.name !== 'template0' && (d.encoding !== t1.encoding || d.collate !== t1.collate || d.ctype !== t1.ctype || d.provider !== t1.provider));
+  if (!t1)
+    return finding(
+      'initdb',
+      'initdb options match',
+      'fail',
+      'template1 is missing',
+      'recreate template1 from template0 before upgrading',
+    );
+  const odd = i.server.databases.filter(
+    (d) =>
+      d.name !== 'template0' &&
+      (d.encoding !== t1.encoding || d.collate !== t1.collate || d.ctype !== t1.ctype || d.provider !== t1.provider),
+  );
   const opts = initdbOptions(i.server, i.to).join(' ');
-  if (odd.length === 0) return finding('initdb', 'initdb options match', 'pass', `every database is ${t1.encoding}, ${t1.collate}/${t1.ctype} (${t1.provider}); checksums ${i.server.checksums ? 'on' : 'off'}, WAL segments ${i.server.walSegmentSize}; initdb ${opts}`);
+  if (odd.length === 0)
+    return finding(
+      'initdb',
+      'initdb options match',
+      'pass',
+      `every database is ${t1.encoding}, ${t1.collate}/${t1.ctype} (${t1.provider}); checksums ${i.server.checksums ? 'on' : 'off'}, WAL segments ${i.server.walSegmentSize}; initdb ${opts}`,
+    );
   const list = odd.map((d) => `${d.name} (${d.encoding}, ${d.collate}/${d.ctype}, ${d.provider})`).join(', ');
-  return finding('initdb', 'initdb options match', 'fail',
+  return finding(
+    'initdb',
+    'initdb options match',
+    'fail',
     `${list} differ from template1 (${t1.encoding}, ${t1.collate}/${t1.ctype}, ${t1.provider}); initdb ${opts}`,
-    'pg_upgrade keeps each database\'s own locale, but the tool can only verify and restore databases whose locale is the cluster default. Dump and recreate those databases with template1\'s locale, or use --method dump, which recreates each database with its own locale.');
+    "pg_upgrade keeps each database's own locale, but the tool can only verify and restore databases whose locale is the cluster default. Dump and recreate those databases with template1's locale, or use --method dump, which recreates each database with its own locale.",
+  );
 }
 
 /** Extensions in every database against what the target ships; shared_preload_libraries too. */
@@ -77,31 +111,56 @@ export function verifyExtensions(i: DbRuleInput): Finding {
       else unknown.push(`${db}: ${e.name}`);
     }
   }
-  const libs = i.server.sharedPreloadLibraries.filter((l) => !shipped.has(l) && l !== 'auto_explain' && l !== 'pg_stat_statements');
+  const libs = i.server.sharedPreloadLibraries.filter(
+    (l) => !shipped.has(l) && l !== 'auto_explain' && l !== 'pg_stat_statements',
+  );
   if (missing.length) {
-    return finding('extensions', 'Extensions exist in the target', 'fail', missing.join('; '),
-      'DROP EXTENSION the ones you no longer need, or name an image that has them with --image; nothing is stopped until this passes');
+    return finding(
+      'extensions',
+      'Extensions exist in the target',
+      'fail',
+      missing.join('; '),
+      'DROP EXTENSION the ones you no longer need, or name an image that has them with --image; nothing is stopped until this passes',
+    );
   }
   if (unknown.length || libs.length) {
-    return finding('extensions', 'Extensions exist in the target', 'warn',
+    return finding(
+      'extensions',
+      'Extensions exist in the target',
+      'warn',
       `not part of PostgreSQL, the target image must provide them: ${[...unknown, ...libs.map((l) => `shared_preload_libraries: ${l}`)].join('; ')}`,
-      'make sure the target image ships these at the target major (pg_upgrade --check in the upgrade Job stops otherwise)');
+      'make sure the target image ships these at the target major (pg_upgrade --check in the upgrade Job stops otherwise)',
+    );
   }
   const count = [...i.databases.values()].reduce((n, f) => n + f.extensions.length, 0);
-  return finding('extensions', 'Extensions exist in the target', 'pass', `${count} extensions in ${i.databases.size} databases, all shipped with PostgreSQL ${i.to}`);
+  return finding(
+    'extensions',
+    'Extensions exist in the target',
+    'pass',
+    `${count} extensions in ${i.databases.size} databases, all shipped with PostgreSQL ${i.to}`,
+  );
 }
 
 /** md5 hashes, password_encryption and pg_hba methods: what changes on the target. */
 export function verifyPasswords(i: DbRuleInput): Finding {
   const md5 = i.server.roles.filter((r) => r.hash === 'md5').map((r) => r.name);
   const md5Lines = (i.server.hba ?? []).filter((h) => h.method === 'md5' || h.method === 'password').map((h) => h.line);
-  const hba = i.server.hba === null ? 'not read (the stopped server ran on check\'s own socket-only pg_hba)' : md5Lines.length ? md5Lines.join(', ') : 'none';
+  const hba =
+    i.server.hba === null
+      ? "not read (the stopped server ran on check's own socket-only pg_hba)"
+      : md5Lines.length
+        ? md5Lines.join(', ')
+        : 'none';
   const found = `password_encryption=${i.server.passwordEncryption}; md5 roles: ${md5.length ? md5.join(', ') : 'none'}; pg_hba md5/password lines: ${hba}`;
   if (md5.length === 0) return finding('passwords', 'Passwords and authentication', 'pass', found);
   const deprecated = i.to >= 18 ? ' PostgreSQL 18 deprecates md5 passwords and warns at each login.' : '';
-  return finding('passwords', 'Passwords and authentication', 'warn',
+  return finding(
+    'passwords',
+    'Passwords and authentication',
+    'warn',
     `${found}. pg_upgrade keeps the hashes, but new clusters default to scram-sha-256 since 14: a pg_hba line or client that requires scram rejects these roles.${deprecated}`,
-    `keep an md5 (not scram-sha-256) pg_hba method for them after the upgrade, or re-set their passwords with password_encryption=scram-sha-256 (\\password in psql) and switch clients to SCRAM`);
+    `keep an md5 (not scram-sha-256) pg_hba method for them after the upgrade, or re-set their passwords with password_encryption=scram-sha-256 (\\password in psql) and switch clients to SCRAM`,
+  );
 }
 
 /** What pg_upgrade --check would refuse, found in SQL before any downtime. */
@@ -109,35 +168,105 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
   const out: Finding[] = [];
   const traps = new Set(pairTraps(i.from, i.to).map((t) => t.id));
   const prepared = i.server.prepared;
-  out.push(prepared > 0
-    ? finding('prepared-transactions', 'No prepared transactions', 'fail', `${prepared} prepared transaction(s) in pg_prepared_xacts`, 'COMMIT PREPARED or ROLLBACK PREPARED each one (see pg_prepared_xacts); pg_upgrade refuses while any exist')
-    : finding('prepared-transactions', 'No prepared transactions', 'pass', 'none'));
+  out.push(
+    prepared > 0
+      ? finding(
+          'prepared-transactions',
+          'No prepared transactions',
+          'fail',
+          `${prepared} prepared transaction(s) in pg_prepared_xacts`,
+          'COMMIT PREPARED or ROLLBACK PREPARED each one (see pg_prepared_xacts); pg_upgrade refuses while any exist',
+        )
+      : finding('prepared-transactions', 'No prepared transactions', 'pass', 'none'),
+  );
   const logical = i.server.slots.filter((s) => s.type === 'logical');
   if (logical.length === 0) out.push(finding('replication-slots', 'Logical replication slots', 'pass', 'none'));
   else if (i.from < 17) {
-    out.push(finding('replication-slots', 'Logical replication slots', 'fail', `${logical.map((s) => `${s.name} (${s.database})`).join(', ')}: pg_upgrade only carries logical slots from 17 onwards, so ${i.to < 17 ? `a ${i.to} target` : 'this upgrade'} would drop them silently and their subscribers would lose their place`,
-      'drop the slots (SELECT pg_drop_replication_slot(name)) and re-create the subscriptions after the upgrade, or use --method dump'));
-  } else out.push(finding('replication-slots', 'Logical replication slots', 'warn', `${logical.length} slot(s) will be carried; each must have consumed all WAL before the upgrade`, 'stop writes and let subscribers catch up'));
+    out.push(
+      finding(
+        'replication-slots',
+        'Logical replication slots',
+        'fail',
+        `${logical.map((s) => `${s.name} (${s.database})`).join(', ')}: pg_upgrade only carries logical slots from 17 onwards, so ${i.to < 17 ? `a ${i.to} target` : 'this upgrade'} would drop them silently and their subscribers would lose their place`,
+        'drop the slots (SELECT pg_drop_replication_slot(name)) and re-create the subscriptions after the upgrade, or use --method dump',
+      ),
+    );
+  } else
+    out.push(
+      finding(
+        'replication-slots',
+        'Logical replication slots',
+        'warn',
+        `${logical.length} slot(s) will be carried; each must have consumed all WAL before the upgrade`,
+        'stop writes and let subscribers catch up',
+      ),
+    );
   const reg = objectsFound(i.databases, (f) => f.regColumns);
-  out.push(reg.found.length
-    ? finding('reg-columns', 'No reg* columns', 'fail', `columns of reg* types that hold OIDs, which pg_upgrade cannot carry: ${reg.found.join('; ')}`, withStatements('ALTER those columns to text or oid before upgrading', reg.fixes))
-    : finding('reg-columns', 'No reg* columns', 'pass', 'none'));
-  const postfix = traps.has('postfix-operators') ? objectsFound(i.databases, (f) => f.postfixOperators) : { found: [], fixes: [] };
-  out.push(postfix.found.length
-    ? finding('postfix-operators', 'No user postfix operators', 'fail', `user-defined postfix operators, removed in 14: ${postfix.found.join('; ')}`, withStatements('DROP OPERATOR each (or re-create it as a prefix operator)', postfix.fixes))
-    : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'));
-  const conv = traps.has('encoding-conversions') ? objectsFound(i.databases, (f) => f.userConversions) : { found: [], fixes: [] };
-  if (conv.found.length) out.push(finding('encoding-conversions', 'No user encoding conversions', 'fail', `user-defined encoding conversions, whose function signature changed in 14: ${conv.found.join('; ')}`, withStatements('DROP CONVERSION each and re-create it after the upgrade', conv.fixes)));
-  else if (traps.has('encoding-conversions')) out.push(finding('encoding-conversions', 'No user encoding conversions', 'pass', 'none'));
+  out.push(
+    reg.found.length
+      ? finding(
+          'reg-columns',
+          'No reg* columns',
+          'fail',
+          `columns of reg* types that hold OIDs, which pg_upgrade cannot carry: ${reg.found.join('; ')}`,
+          withStatements('ALTER those columns to text or oid before upgrading', reg.fixes),
+        )
+      : finding('reg-columns', 'No reg* columns', 'pass', 'none'),
+  );
+  const postfix = traps.has('postfix-operators')
+    ? objectsFound(i.databases, (f) => f.postfixOperators)
+    : { found: [], fixes: [] };
+  out.push(
+    postfix.found.length
+      ? finding(
+          'postfix-operators',
+          'No user postfix operators',
+          'fail',
+          `user-defined postfix operators, removed in 14: ${postfix.found.join('; ')}`,
+          withStatements('DROP OPERATOR each (or re-create it as a prefix operator)', postfix.fixes),
+        )
+      : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'),
+  );
+  const conv = traps.has('encoding-conversions')
+    ? objectsFound(i.databases, (f) => f.userConversions)
+    : { found: [], fixes: [] };
+  if (conv.found.length)
+    out.push(
+      finding(
+        'encoding-conversions',
+        'No user encoding conversions',
+        'fail',
+        `user-defined encoding conversions, whose function signature changed in 14: ${conv.found.join('; ')}`,
+        withStatements('DROP CONVERSION each and re-create it after the upgrade', conv.fixes),
+      ),
+    );
+  else if (traps.has('encoding-conversions'))
+    out.push(finding('encoding-conversions', 'No user encoding conversions', 'pass', 'none'));
   // pg_upgrade passes each database name through a shell and refuses one with a newline or carriage return
   // ("shell command argument contains a newline"), after the downtime has begun.
   const lines = i.server.databases.map((d) => d.name).filter((n) => /[\n\r]/.test(n));
   if (lines.length) {
-    out.push(finding('database-names', 'No database name holds a line break', 'fail', `pg_upgrade refuses database names with a newline or carriage return: ${lines.map((n) => JSON.stringify(n)).join(', ')}`,
-      'rename them (ALTER DATABASE "…" RENAME TO …, with the applications stopped), or use --method dump'));
+    out.push(
+      finding(
+        'database-names',
+        'No database name holds a line break',
+        'fail',
+        `pg_upgrade refuses database names with a newline or carriage return: ${lines.map((n) => JSON.stringify(n)).join(', ')}`,
+        'rename them (ALTER DATABASE "…" RENAME TO …, with the applications stopped), or use --method dump',
+      ),
+    );
   }
   const attver = traps.has('pg-attver') ? objectsFound(i.databases, (f) => f.attverColumns) : { found: [], fixes: [] };
-  if (attver.found.length) out.push(finding('pg-attver', 'No pg_attver column options', 'fail', `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.found.join('; ')}`, withStatements('RESET (pg_attver) on those columns', attver.fixes)));
+  if (attver.found.length)
+    out.push(
+      finding(
+        'pg-attver',
+        'No pg_attver column options',
+        'fail',
+        `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.found.join('; ')}`,
+        withStatements('RESET (pg_attver) on those columns', attver.fixes),
+      ),
+    );
   else if (traps.has('pg-attver')) out.push(finding('pg-attver', 'No pg_attver column options', 'pass', 'none'));
   return out;
 }
@@ -154,12 +283,26 @@ export interface WorkloadWaits {
  * The downtime estimate: its seconds and the formula that gave them. The fixed part (5 s) is the plugin's own
  * overhead as measured (bench/downtime.ts); pg_upgrade costs about 4 ms per relation; copy and dump move the data.
  */
-export function estimateDowntime(method: Method, dataBytes: number, relations: number, w: WorkloadWaits = { appGraceSeconds: 0, readinessSeconds: 0 }): { seconds: number; formula: string } {
+export function estimateDowntime(
+  method: Method,
+  dataBytes: number,
+  relations: number,
+  w: WorkloadWaits = { appGraceSeconds: 0, readinessSeconds: 0 },
+): { seconds: number; formula: string } {
   const mb = dataBytes / 2 ** 20;
   const per = method === 'copy' ? mb / 200 : method === 'dump' ? mb / 40 : 0;
-  const data = method === 'copy' ? ` + ${mb.toFixed(0)} MiB ÷ 200 MiB/s` : method === 'dump' ? ` + ${mb.toFixed(0)} MiB ÷ 40 MiB/s (dump and restore)` : ` (${method}: no data is copied)`;
+  const data =
+    method === 'copy'
+      ? ` + ${mb.toFixed(0)} MiB ÷ 200 MiB/s`
+      : method === 'dump'
+        ? ` + ${mb.toFixed(0)} MiB ÷ 40 MiB/s (dump and restore)`
+        : ` (${method}: no data is copied)`;
   const waits = [
-    ...(w.appGraceSeconds ? [` + up to ${w.appGraceSeconds} s for the applications to stop (their terminationGracePeriodSeconds; less when they honour SIGTERM)`] : []),
+    ...(w.appGraceSeconds
+      ? [
+          ` + up to ${w.appGraceSeconds} s for the applications to stop (their terminationGracePeriodSeconds; less when they honour SIGTERM)`,
+        ]
+      : []),
     ...(w.readinessSeconds ? [` + ${w.readinessSeconds} s of readiness probes (initial delay + period)`] : []),
   ];
   const seconds = 5 + relations * 0.004 + per + w.appGraceSeconds + w.readinessSeconds;

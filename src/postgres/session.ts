@@ -31,6 +31,7 @@ export const SAFE_SESSION_SH = `export PGOPTIONS='${sessionOptions()}'`;
  * are psql arguments put before the `-c` of the work, `JIT_OFF_PSQL_LINES` psql input lines (for a printf format:
  * its backslashes doubled).
  */
-const JIT_OFF_SQL = 'select pg_catalog.set_config($$jit$$, $$off$$, false) from pg_catalog.pg_settings where name operator(pg_catalog.=) $$jit$$';
+const JIT_OFF_SQL =
+  'select pg_catalog.set_config($$jit$$, $$off$$, false) from pg_catalog.pg_settings where name operator(pg_catalog.=) $$jit$$';
 export const JIT_OFF_PSQL_ARGS = `-c '\\o /dev/null' -c '${JIT_OFF_SQL}' -c '\\o'`;
 export const JIT_OFF_PSQL_LINES = `\\\\o /dev/null\\n${JIT_OFF_SQL};\\n\\\\o\\n`;

@@ -7,7 +7,16 @@
  * Equal shapes let the applications return while the content is compared; a different shape (an autovacuum that
  * truncated a table meanwhile, a writer outside the selector) falls back to the full compare first.
  */
-import { CATALOG_PARTS, clusterPart, diffCatalogParts, diffClusters, diffMap, objectOf, FINGERPRINT_CLUSTER_SQL, type Fingerprint } from './fingerprint.ts';
+import {
+  CATALOG_PARTS,
+  clusterPart,
+  diffCatalogParts,
+  diffClusters,
+  diffMap,
+  objectOf,
+  FINGERPRINT_CLUSTER_SQL,
+  type Fingerprint,
+} from './fingerprint.ts';
 
 export interface Shape {
   databases: Fingerprint['databases'];
@@ -62,15 +71,25 @@ export function parseShape(clusterJson: string, perDb: Map<string, string>): Sha
 /** The differences, one readable line each; empty when the shapes are equal. */
 export function compareShapes(before: Shape, after: Shape): string[] {
   return diffClusters(before, after, (db, a, b, out) => {
-    diffMap(`database ${db}: relation`, a.relations, b.relations, (r, x, y) => `database ${db}: relation ${r}: ${x} → ${y} (kind, bytes)`, out);
+    diffMap(
+      `database ${db}: relation`,
+      a.relations,
+      b.relations,
+      (r, x, y) => `database ${db}: relation ${r}: ${x} → ${y} (kind, bytes)`,
+      out,
+    );
     diffCatalogParts(db, a, b, out);
-    if (a.largeObjects !== b.largeObjects) out.push(`database ${db}: large objects ${a.largeObjects} → ${b.largeObjects}`);
+    if (a.largeObjects !== b.largeObjects)
+      out.push(`database ${db}: large objects ${a.largeObjects} → ${b.largeObjects}`);
   });
 }
 
 /** Totals for a one-line summary. */
 export function shapeTotals(s: Shape): { databases: number; relations: number } {
-  return { databases: Object.keys(s.perDb).length, relations: Object.values(s.perDb).reduce((n, d) => n + Object.keys(d.relations).length, 0) };
+  return {
+    databases: Object.keys(s.perDb).length,
+    relations: Object.values(s.perDb).reduce((n, d) => n + Object.keys(d.relations).length, 0),
+  };
 }
 
 /**
@@ -79,5 +98,10 @@ export function shapeTotals(s: Shape): { databases: number; relations: number } 
  * the content is compared, the values read on the new server before they started (its shape) stand for it.
  */
 export function withShapeSequences(fp: Fingerprint, shape: Shape): Fingerprint {
-  return { ...fp, perDb: Object.fromEntries(Object.entries(fp.perDb).map(([db, d]) => [db, { ...d, sequences: shape.perDb[db]?.sequences ?? d.sequences }])) };
+  return {
+    ...fp,
+    perDb: Object.fromEntries(
+      Object.entries(fp.perDb).map(([db, d]) => [db, { ...d, sequences: shape.perDb[db]?.sequences ?? d.sequences }]),
+    ),
+  };
 }

@@ -19,13 +19,17 @@ type Client = ServerFacts['clients'][number];
  * scaling stops (`stopped(pod)` false), and those from any other address. Sessions over the loopback address
  * come from inside the database's pod (the plugin's own psql among them) and are not named.
  */
-export function sessionsLeft(clients: Client[], podsByIp: Record<string, string>, stopped: (pod: string) => boolean): string[] {
+export function sessionsLeft(
+  clients: Client[],
+  podsByIp: Record<string, string>,
+  stopped: (pod: string) => boolean,
+): string[] {
   const by = new Map<string, Set<string>>();
   for (const c of clients) {
     if (c.address === '127.0.0.1' || c.address === '::1') continue;
     const pod = c.address ? podsByIp[c.address] : undefined;
     if (pod && stopped(pod)) continue;
-    const who = pod ? `pod ${pod}` : c.address ? `address ${c.address}` : 'a local socket in the database\'s pod';
+    const who = pod ? `pod ${pod}` : c.address ? `address ${c.address}` : "a local socket in the database's pod";
     by.set(who, (by.get(who) ?? new Set()).add(`${c.user ?? '?'}@${c.database ?? '?'}`));
   }
   return [...by].map(([who, s]) => `${who} (${[...s].join(', ')})`);
@@ -45,10 +49,14 @@ export function writableSql(prior: PriorSetting[]): string {
  * session's default is (on once the server has read the configuration again), and `ended`, each session
  * ended as user@database from its address.
  */
-export const END_OTHER_SESSIONS_SQL = `select pg_catalog.json_build_object('read_only', pg_catalog.current_setting('${READ_ONLY_SETTING}'),
+export const END_OTHER_SESSIONS_SQL =
+  `select pg_catalog.json_build_object('read_only', pg_catalog.current_setting('${READ_ONLY_SETTING}'),
  'ended', (select coalesce(pg_catalog.json_agg(pg_catalog.format('%s@%s from %s', a.usename, a.datname, coalesce(pg_catalog.host(a.client_addr), 'local socket'))
    order by a.pid) filter (where pg_catalog.pg_terminate_backend(a.pid)), '[]')
-  from pg_catalog.pg_stat_activity a where a.backend_type = 'client backend' and a.pid <> pg_catalog.pg_backend_pid()))`.replace(/\s+/g, ' ');
+  from pg_catalog.pg_stat_activity a where a.backend_type = 'client backend' and a.pid <> pg_catalog.pg_backend_pid()))`.replace(
+    /\s+/g,
+    ' ',
+  );
 
 /** The answer of END_OTHER_SESSIONS_SQL. */
 export function parseEnded(json: string): { readOnly: boolean; ended: string[] } {
@@ -58,5 +66,7 @@ export function parseEnded(json: string): { readOnly: boolean; ended: string[] }
 
 /** The ended sessions with each pod's address said as the pod's name. */
 export function namedEnded(ended: string[], podsByIp: Record<string, string>): string[] {
-  return ended.map((e) => e.replace(/ from (\S+)$/, (m, ip: string) => (podsByIp[ip] ? ` from pod ${podsByIp[ip]}` : m)));
+  return ended.map((e) =>
+    e.replace(/ from (\S+)$/, (m, ip: string) => (podsByIp[ip] ? ` from pod ${podsByIp[ip]}` : m)),
+  );
 }

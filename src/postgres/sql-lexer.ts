@@ -54,8 +54,12 @@ function endOfBlockComment(s: string, i: number): number {
   let depth = 0;
   let j = i;
   while (j < s.length) {
-    if (s.startsWith('/*', j)) { depth++; j += 2; } else if (s.startsWith('*/', j)) {
-      depth--; j += 2;
+    if (s.startsWith('/*', j)) {
+      depth++;
+      j += 2;
+    } else if (s.startsWith('*/', j)) {
+      depth--;
+      j += 2;
       if (depth === 0) return j;
     } else j++;
   }
@@ -75,7 +79,10 @@ function endOfQuotedToken(s: string, i: number): number | undefined {
   const c = s[i] as string;
   if (c === "'") return endOfString(s, i, false);
   if (c === '"') return endOfQuoted(s, i, '"', false);
-  if (s.startsWith('--', i)) { const nl = s.indexOf('\n', i); return nl < 0 ? s.length : nl; }
+  if (s.startsWith('--', i)) {
+    const nl = s.indexOf('\n', i);
+    return nl < 0 ? s.length : nl;
+  }
   if (s.startsWith('/*', i)) return endOfBlockComment(s, i);
   if (c === '$') {
     DOLLAR_TAG.lastIndex = i;
@@ -115,7 +122,10 @@ export function splitSql(sql: string): SqlPiece[] {
   while (i < sql.length) {
     const c = sql[i];
     const end = endOfQuotedToken(sql, i);
-    if (end !== undefined) { i = end; continue; }
+    if (end !== undefined) {
+      i = end;
+      continue;
+    }
     if (c === '(') depth++;
     else if (c === ')') depth = Math.max(0, depth - 1);
     else if (c === ';' && depth === 0) {

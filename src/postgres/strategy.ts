@@ -22,7 +22,9 @@ export function rollingStrategyOf(w: Pick<Workload, 'kind' | 'strategy'>): Deplo
 export const RECREATE_PATCH = { spec: { strategy: { type: 'Recreate', rollingUpdate: null } } } as const;
 
 /** The merge patch that puts the recorded strategy back, its maxSurge and maxUnavailable as they were. */
-export function restoreStrategyPatch(s: DeploymentStrategy): { spec: { strategy: { type: string; rollingUpdate: DeploymentStrategy['rollingUpdate'] | null } } } {
+export function restoreStrategyPatch(s: DeploymentStrategy): {
+  spec: { strategy: { type: string; rollingUpdate: DeploymentStrategy['rollingUpdate'] | null } };
+} {
   return { spec: { strategy: { type: s.type ?? 'RollingUpdate', rollingUpdate: s.rollingUpdate ?? null } } };
 }
 

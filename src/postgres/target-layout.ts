@@ -50,24 +50,55 @@ export function targetFamily(targetImage: string, sourceFlavour: Flavour): Targe
  * variable: the dump recreates each database with its own locale, but template1 and postgres are initdb's, and
  * each family's image has its own default (the official Debian images en_US.utf8, Bitnami's en_US.UTF-8 or C).
  */
-export function targetLayoutFor(image: string, sourceFlavour: Flavour, major: number, su: TargetSuperuser, md5Logins = false, initdbArgs: string[] = []): TargetLayout {
+export function targetLayoutFor(
+  image: string,
+  sourceFlavour: Flavour,
+  major: number,
+  su: TargetSuperuser,
+  md5Logins = false,
+  initdbArgs: string[] = [],
+): TargetLayout {
   const family = targetFamily(image, sourceFlavour);
   const password = { valueFrom: { secretKeyRef: { name: su.secret.name, key: su.secret.key } } };
   const initdb = (name: string) => (initdbArgs.length ? [{ name, value: initdbArgs.join(' ') }] : []);
   if (family === 'bitnami') {
     return {
-      family, uid: 1001, gid: 1001, mountPath: '/bitnami/postgresql', pgdata: '/bitnami/postgresql/data', superuser: 'postgres',
-      env: [{ name: 'POSTGRESQL_USERNAME', value: 'postgres' }, { name: 'POSTGRESQL_PASSWORD', ...password },
-        { name: 'POSTGRESQL_DATABASE', value: 'postgres' }, { name: 'POSTGRESQL_DATA_DIR', value: '/bitnami/postgresql/data' }, ...initdb('POSTGRESQL_INITDB_ARGS')],
+      family,
+      uid: 1001,
+      gid: 1001,
+      mountPath: '/bitnami/postgresql',
+      pgdata: '/bitnami/postgresql/data',
+      superuser: 'postgres',
+      env: [
+        { name: 'POSTGRESQL_USERNAME', value: 'postgres' },
+        { name: 'POSTGRESQL_PASSWORD', ...password },
+        { name: 'POSTGRESQL_DATABASE', value: 'postgres' },
+        { name: 'POSTGRESQL_DATA_DIR', value: '/bitnami/postgresql/data' },
+        ...initdb('POSTGRESQL_INITDB_ARGS'),
+      ],
       probeCommand: ['pg_isready', '-U', 'postgres', '-h', '127.0.0.1', '-p', '5432'],
     };
   }
   const uid = imageUid('official', image);
-  const [mountPath, pgdata] = major >= 18 ? ['/var/lib/postgresql', `/var/lib/postgresql/${major}/docker`] : ['/var/lib/postgresql/data', '/var/lib/postgresql/data/pgdata'];
+  const [mountPath, pgdata] =
+    major >= 18
+      ? ['/var/lib/postgresql', `/var/lib/postgresql/${major}/docker`]
+      : ['/var/lib/postgresql/data', '/var/lib/postgresql/data/pgdata'];
   return {
-    family, uid, gid: uid, mountPath, pgdata, superuser: su.user,
-    env: [{ name: 'POSTGRES_USER', value: su.user }, { name: 'POSTGRES_PASSWORD', ...password }, { name: 'POSTGRES_DB', value: 'postgres' },
-      { name: 'PGDATA', value: pgdata }, ...(md5Logins ? [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }] : []), ...initdb('POSTGRES_INITDB_ARGS')],
+    family,
+    uid,
+    gid: uid,
+    mountPath,
+    pgdata,
+    superuser: su.user,
+    env: [
+      { name: 'POSTGRES_USER', value: su.user },
+      { name: 'POSTGRES_PASSWORD', ...password },
+      { name: 'POSTGRES_DB', value: 'postgres' },
+      { name: 'PGDATA', value: pgdata },
+      ...(md5Logins ? [{ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'md5' }] : []),
+      ...initdb('POSTGRES_INITDB_ARGS'),
+    ],
     probeCommand: ['pg_isready', '-U', su.user, '-h', '127.0.0.1', '-p', '5432'],
   };
 }
@@ -80,18 +111,29 @@ export function isSameFamily(sourceFlavour: Flavour, family: TargetLayout['famil
 // What says where the data is, who the superuser is, and what initdb makes beside it (a database or user of the
 // chart's would make the target non-empty, and the load refuses that): the layout decides; the source's would
 // contradict it. Settings (Bitnami's POSTGRESQL_MAX_CONNECTIONS, the official POSTGRES_INITDB_ARGS) stay.
-const LAYOUT_VARS = /^(PGDATA|POSTGRES(QL)?_(USER|USERNAME|PASSWORD|POSTGRES_PASSWORD|DB|DATABASE|DATA_DIR|INITDB_WALDIR|REPLICATION_[A-Z_]+)(_FILE)?)$/;
+const LAYOUT_VARS =
+  /^(PGDATA|POSTGRES(QL)?_(USER|USERNAME|PASSWORD|POSTGRES_PASSWORD|DB|DATABASE|DATA_DIR|INITDB_WALDIR|REPLICATION_[A-Z_]+)(_FILE)?)$/;
 
 /**
  * The new instance's environment: in the same family, the source's own entries (time zone, initdb arguments,
  * settings) without those that the layout decides, then the layout's; in another family, the layout's only, as
  * the source's variables mean nothing to the other image.
  */
-export function targetEnv(source: Container, sourceFlavour: Flavour, layout: TargetLayout): NonNullable<Container['env']> {
+export function targetEnv(
+  source: Container,
+  sourceFlavour: Flavour,
+  layout: TargetLayout,
+): NonNullable<Container['env']> {
   const set = new Set(layout.env.map((e) => e.name));
   const same = isSameFamily(sourceFlavour, layout.family);
   const kept = same ? (source.env ?? []).filter((e) => !LAYOUT_VARS.test(e.name) && !set.has(e.name)) : [];
   // The source's own initdb arguments (--data-checksums…) stay, the layout's locale after them: initdb takes the last.
-  const own = (name: string) => (same ? source.env?.find((e) => e.name === name && e.value !== undefined)?.value : undefined);
-  return [...kept, ...layout.env.map((e) => (/INITDB_ARGS$/.test(e.name) && own(e.name) ? { ...e, value: `${own(e.name)} ${e.value}` } : e))];
+  const own = (name: string) =>
+    same ? source.env?.find((e) => e.name === name && e.value !== undefined)?.value : undefined;
+  return [
+    ...kept,
+    ...layout.env.map((e) =>
+      /INITDB_ARGS$/.test(e.name) && own(e.name) ? { ...e, value: `${own(e.name)} ${e.value}` } : e,
+    ),
+  ];
 }

@@ -24,13 +24,24 @@ const REMOVED_IN: Record<number, string[]> = {
 
 /** The settings that exist in `from` and are gone by `to`. */
 export function removedSettings(from: number, to: number): string[] {
-  return Object.entries(REMOVED_IN).filter(([m]) => Number(m) > from && Number(m) <= to).flatMap(([, names]) => names);
+  return Object.entries(REMOVED_IN)
+    .filter(([m]) => Number(m) > from && Number(m) <= to)
+    .flatMap(([, names]) => names);
 }
 
 /** The directories the Job works with, beside PGDATA on the same volume (pg_upgrade --link needs one filesystem). */
-export function upgradePaths(pgdata: string, from: number, to: number): { parent: string; next: string; kept: string; work: string } {
+export function upgradePaths(
+  pgdata: string,
+  from: number,
+  to: number,
+): { parent: string; next: string; kept: string; work: string } {
   const parent = pgdata.replace(/\/+$/, '').replace(/\/[^/]+$/, '') || '/';
-  return { parent, next: `${parent}/data-${to}.pgupgrade-new`, kept: `${parent}/data-${from}.preupgrade`, work: `${parent}/.pgupgrade-work` };
+  return {
+    parent,
+    next: `${parent}/data-${to}.pgupgrade-new`,
+    kept: `${parent}/data-${from}.preupgrade`,
+    work: `${parent}/.pgupgrade-work`,
+  };
 }
 
 /**

@@ -31,8 +31,10 @@ const DB_COLLATION = `select datcollversion as recorded, pg_catalog.pg_database_
   from pg_catalog.pg_database where datname = pg_catalog.current_database()`;
 
 /** True (SQL) when the database's recorded collation version is not the library's; never on 14 and older. */
-const dbMismatch = (major: number) => (major >= 15
-  ? `exists (select 1 from (${DB_COLLATION}) d where d.recorded is not null and d.recorded is distinct from d.actual)` : 'false');
+const dbMismatch = (major: number) =>
+  major >= 15
+    ? `exists (select 1 from (${DB_COLLATION}) d where d.recorded is not null and d.recorded is distinct from d.actual)`
+    : 'false';
 
 /**
  * The user indexes that depend on a mismatched collation: one of their key columns (or expressions) uses it, or
@@ -48,7 +50,9 @@ const affectedIndexes = (major: number) => `select distinct pg_catalog.format('%
  * What else depends on a mismatched collation: a partitioned table whose key uses it (rows may now belong to
  * another range), and a CHECK constraint that names it (the default collation's users are not recorded there).
  */
-const affectedOthers = (major: number) => `select pg_catalog.format('partition key of %I.%I', n.nspname, c.relname) as name
+const affectedOthers = (
+  major: number,
+) => `select pg_catalog.format('partition key of %I.%I', n.nspname, c.relname) as name
   from pg_catalog.pg_partitioned_table p join pg_catalog.pg_class c on c.oid = p.partrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
   where exists (select 1 from pg_catalog.unnest(p.partcollation::pg_catalog.oid[]) u(o)
     where u.o in (select oid from (${BAD_COLLATIONS}) b) or (u.o = 100 and ${dbMismatch(major)}))

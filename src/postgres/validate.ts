@@ -11,7 +11,12 @@ export interface ValidateFinding extends Finding {
   details?: string[];
 }
 
-export interface ValidateRole { name: string; login: boolean; hash: string; expired: boolean }
+export interface ValidateRole {
+  name: string;
+  login: boolean;
+  hash: string;
+  expired: boolean;
+}
 
 /** VALIDATE_CLUSTER_SQL's answer. */
 export interface ValidateClusterFacts {
@@ -36,17 +41,27 @@ export interface ValidateDbFacts {
 }
 
 /** One index as AMCHECK_SQL reports it. */
-export interface AmcheckResult { index: string; ok: boolean; error?: string }
+export interface AmcheckResult {
+  index: string;
+  ok: boolean;
+  error?: string;
+}
 
 export function parseValidateCluster(json: string): ValidateClusterFacts {
-  const o = JSON.parse(json) as { version_num: number; roles: ValidateRole[]; databases: ValidateClusterFacts['databases'] };
+  const o = JSON.parse(json) as {
+    version_num: number;
+    roles: ValidateRole[];
+    databases: ValidateClusterFacts['databases'];
+  };
   return { versionNum: o.version_num, roles: o.roles ?? [], databases: o.databases ?? [] };
 }
 
 export function parseValidateDb(json: string): ValidateDbFacts {
   const o = JSON.parse(json) as Record<string, unknown>;
   return {
-    writes: Object.fromEntries(Object.entries((o.writes ?? {}) as Record<string, number | string>).map(([k, v]) => [k, Number(v)])),
+    writes: Object.fromEntries(
+      Object.entries((o.writes ?? {}) as Record<string, number | string>).map(([k, v]) => [k, Number(v)]),
+    ),
     statsReset: (o.stats_reset as string | null) ?? null,
     noStats: (o.no_stats ?? []) as string[],
     extensions: (o.extensions ?? []) as ValidateDbFacts['extensions'],
@@ -58,26 +73,75 @@ export function parseValidateDb(json: string): ValidateDbFacts {
   };
 }
 
-const f = (id: string, title: string, status: Finding['status'], found: string, fix?: string, details?: string[]): ValidateFinding =>
-  ({ id, title, status, found, ...(fix && status !== 'pass' ? { fix } : {}), ...(details?.length ? { details } : {}) });
+const f = (
+  id: string,
+  title: string,
+  status: Finding['status'],
+  found: string,
+  fix?: string,
+  details?: string[],
+): ValidateFinding => ({
+  id,
+  title,
+  status,
+  found,
+  ...(fix && status !== 'pass' ? { fix } : {}),
+  ...(details?.length ? { details } : {}),
+});
 const per = (m: Map<string, string[]>) => [...m].filter(([, v]) => v.length).map(([db, v]) => `${db}: ${v.join(', ')}`);
 
 /** 1. The server runs the recorded target major; its pod is Ready and has not restarted since the upgrade. */
-export function judgeServer(to: number, versionNum: number | undefined, pod: { name: string; ready: boolean; restarts: number } | undefined, logs: string): ValidateFinding {
+export function judgeServer(
+  to: number,
+  versionNum: number | undefined,
+  pod: { name: string; ready: boolean; restarts: number } | undefined,
+  logs: string,
+): ValidateFinding {
   const title = `The server runs PostgreSQL ${to}, Ready, with no restarts since`;
-  if (!pod) return f('server', title, 'fail', 'no pod of the database runs', 'scale the database back to its replicas and look at its events');
+  if (!pod)
+    return f(
+      'server',
+      title,
+      'fail',
+      'no pod of the database runs',
+      'scale the database back to its replicas and look at its events',
+    );
   const major = versionNum === undefined ? undefined : Math.floor(versionNum / 10000);
-  if (major !== to) return f('server', title, 'fail', `pod ${pod.name} runs PostgreSQL ${major ?? 'unknown'}, not the recorded target ${to}`, 'point the workload at the target image again (upgrade resumes it), or roll back');
+  if (major !== to)
+    return f(
+      'server',
+      title,
+      'fail',
+      `pod ${pod.name} runs PostgreSQL ${major ?? 'unknown'}, not the recorded target ${to}`,
+      'point the workload at the target image again (upgrade resumes it), or roll back',
+    );
   if (!pod.ready) return f('server', title, 'fail', `pod ${pod.name} is not Ready`, logs);
-  if (pod.restarts > 0) return f('server', title, 'fail', `pod ${pod.name} has restarted ${pod.restarts} time${pod.restarts > 1 ? 's' : ''}`, `read why: ${logs} --previous`);
-  return f('server', title, 'pass', `pod ${pod.name}: PostgreSQL ${Math.floor(versionNum as number / 10000)}.${(versionNum as number) % 10000}, Ready, 0 restarts`);
+  if (pod.restarts > 0)
+    return f(
+      'server',
+      title,
+      'fail',
+      `pod ${pod.name} has restarted ${pod.restarts} time${pod.restarts > 1 ? 's' : ''}`,
+      `read why: ${logs} --previous`,
+    );
+  return f(
+    'server',
+    title,
+    'pass',
+    `pod ${pod.name}: PostgreSQL ${Math.floor((versionNum as number) / 10000)}.${(versionNum as number) % 10000}, Ready, 0 restarts`,
+  );
 }
 
 /**
  * 2. Every database accepts connections (they were all read: an error there is passed in), and every role that
  * had a password in the reference still exists, may log in, has not expired and keeps its kind of hash.
  */
-export function judgeConnections(reference: Record<string, string>, c: ValidateClusterFacts, connectError?: string, ownSuperuser?: string): ValidateFinding {
+export function judgeConnections(
+  reference: Record<string, string>,
+  c: ValidateClusterFacts,
+  connectError?: string,
+  ownSuperuser?: string,
+): ValidateFinding {
   const title = 'Every database accepts connections; every role that could log in still can';
   const now = new Map(c.roles.map((r) => [r.name, r]));
   const bad: string[] = [];
@@ -87,19 +151,32 @@ export function judgeConnections(reference: Record<string, string>, c: ValidateC
     if (!r) bad.push(`role ${name}: missing`);
     // A new instance's own superuser has its Secret's password, hashed as the target hashes it: it logged in to be read.
     else if (name === ownSuperuser && r.login) {
-      if (hash !== r.hash) own.push(`${name} (the new instance's own superuser, its Secret's password: ${hash} → ${r.hash})`);
-    }
-    else if (hash !== 'none' && !r.login) bad.push(`role ${name}: may no longer log in`);
+      if (hash !== r.hash)
+        own.push(`${name} (the new instance's own superuser, its Secret's password: ${hash} → ${r.hash})`);
+    } else if (hash !== 'none' && !r.login) bad.push(`role ${name}: may no longer log in`);
     else if (hash !== 'none' && r.expired) bad.push(`role ${name}: its password has expired`);
     else if (hash !== r.hash) bad.push(`role ${name}: password hash ${hash} → ${r.hash}`);
   }
   const closed = c.databases.filter((d) => !d.allow && d.name !== 'template0').map((d) => d.name);
-  if (connectError) bad.push(`a database could not be read (refused the connection, or the query failed): ${connectError}`);
+  if (connectError)
+    bad.push(`a database could not be read (refused the connection, or the query failed): ${connectError}`);
   for (const d of closed) bad.push(`database ${d}: does not allow connections (datallowconn)`);
   const logins = Object.values(reference).filter((h) => h !== 'none').length;
-  if (bad.length) return f('connections', title, 'fail', bad.join('; '), 'restore the roles and settings as they were before the upgrade (ALTER ROLE … LOGIN / PASSWORD, ALTER DATABASE … ALLOW_CONNECTIONS true)');
-  return f('connections', title, 'pass', `${c.databases.filter((d) => d.allow).length} databases connected; ${logins} roles with a password, each with its kind of hash` +
-    (own.length ? `, but for ${own.join(', ')}` : ''));
+  if (bad.length)
+    return f(
+      'connections',
+      title,
+      'fail',
+      bad.join('; '),
+      'restore the roles and settings as they were before the upgrade (ALTER ROLE … LOGIN / PASSWORD, ALTER DATABASE … ALLOW_CONNECTIONS true)',
+    );
+  return f(
+    'connections',
+    title,
+    'pass',
+    `${c.databases.filter((d) => d.allow).length} databases connected; ${logins} roles with a password, each with its kind of hash` +
+      (own.length ? `, but for ${own.join(', ')}` : ''),
+  );
 }
 
 /** 4. Tables with rows and no planner statistics. */
@@ -107,9 +184,21 @@ export function judgeStatistics(dbs: Map<string, ValidateDbFacts>, to: number, a
   const title = 'Planner statistics exist';
   const m = new Map([...dbs].map(([db, x]) => [db, x.noStats]));
   const n = [...m.values()].reduce((s, v) => s + v.length, 0);
-  if (!n) return f('statistics', title, 'pass', analyzed ? 'rebuilt (vacuumdb --analyze-in-stages)' : 'every table with rows has statistics');
-  return f('statistics', title, 'warn', `${n} table${n > 1 ? 's' : ''} with rows but no statistics (queries on them may plan badly)`,
-    `--analyze (vacuumdb --all --analyze-in-stages${to >= 18 ? ' --missing-stats-only' : ''})`, per(m));
+  if (!n)
+    return f(
+      'statistics',
+      title,
+      'pass',
+      analyzed ? 'rebuilt (vacuumdb --analyze-in-stages)' : 'every table with rows has statistics',
+    );
+  return f(
+    'statistics',
+    title,
+    'warn',
+    `${n} table${n > 1 ? 's' : ''} with rows but no statistics (queries on them may plan badly)`,
+    `--analyze (vacuumdb --all --analyze-in-stages${to >= 18 ? ' --missing-stats-only' : ''})`,
+    per(m),
+  );
 }
 
 /**
@@ -117,23 +206,44 @@ export function judgeStatistics(dbs: Map<string, ValidateDbFacts>, to: number, a
  * non-superuser can write is named with what was found there and its statement: --update-extensions skips it.
  */
 export function judgeExtensions(dbs: Map<string, ValidateDbFacts>): ValidateFinding {
-  const title = 'Extensions are at the target\'s default versions';
-  const old = new Map([...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default !== null).map((e) => `${e.name} ${e.installed} (default ${e.default})`)]));
-  const gone = new Map([...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default === null).map((e) => e.name)]));
-  if (per(gone).length) return f('extensions', title, 'fail', `installed, but the target image does not ship them: ${per(gone).join('; ')}`, 'install the extension\'s files for the target major in the image');
+  const title = "Extensions are at the target's default versions";
+  const old = new Map(
+    [...dbs].map(([db, x]) => [
+      db,
+      x.extensions.filter((e) => e.default !== null).map((e) => `${e.name} ${e.installed} (default ${e.default})`),
+    ]),
+  );
+  const gone = new Map(
+    [...dbs].map(([db, x]) => [db, x.extensions.filter((e) => e.default === null).map((e) => e.name)]),
+  );
+  if (per(gone).length)
+    return f(
+      'extensions',
+      title,
+      'fail',
+      `installed, but the target image does not ship them: ${per(gone).join('; ')}`,
+      "install the extension's files for the target major in the image",
+    );
   if (!per(old).length) return f('extensions', title, 'pass', 'every extension is at its default version');
   const risks = [...dbs].flatMap(([db, x]) => x.extensionRisks.map((r) => ({ db, ...r })));
   const found = `older than the default: ${per(old).join('; ')}`;
   if (!risks.length) return f('extensions', title, 'warn', found, '--update-extensions (ALTER EXTENSION … UPDATE)');
-  return f('extensions', title, 'warn', `${found}; not safe to update as superuser (an update script runs with its extension's schema as search_path, ` +
-    `where non-superusers can put code): ${risks.map((r) => `${r.extension} in database ${r.db} (schema ${r.schema}): ${offendersText(r)}`).join('; ')}`,
+  return f(
+    'extensions',
+    title,
+    'warn',
+    `${found}; not safe to update as superuser (an update script runs with its extension's schema as search_path, ` +
+      `where non-superusers can put code): ${risks.map((r) => `${r.extension} in database ${r.db} (schema ${r.schema}): ${offendersText(r)}`).join('; ')}`,
     `check and remove what was found (or revoke CREATE), then run ${risks.map((r) => `in database ${r.db}: ${updateStatement(r)}`).join('; ')}` +
-    `${risks.length < [...old.values()].flat().length ? '; --update-extensions updates the others' : ''}`);
+      `${risks.length < [...old.values()].flat().length ? '; --update-extensions updates the others' : ''}`,
+  );
 }
 
 /** The first 20 of a list, then how many more. */
 export function firstOf(names: string[], limit = 20): string {
-  return names.length > limit ? `${names.slice(0, limit).join(', ')} and ${names.length - limit} more` : names.join(', ');
+  return names.length > limit
+    ? `${names.slice(0, limit).join(', ')} and ${names.length - limit} more`
+    : names.join(', ');
 }
 
 /** The statements that record the library's version, for each database whose versions moved. */
@@ -141,7 +251,8 @@ function refreshStatements(dbs: Map<string, ValidateDbFacts>): string[] {
   const out: string[] = [];
   for (const [db, x] of dbs) {
     const dc = x.databaseCollation;
-    if (dc?.recorded && dc.recorded !== dc.actual) out.push(`ALTER DATABASE "${db.replace(/"/g, '""')}" REFRESH COLLATION VERSION`);
+    if (dc?.recorded && dc.recorded !== dc.actual)
+      out.push(`ALTER DATABASE "${db.replace(/"/g, '""')}" REFRESH COLLATION VERSION`);
     for (const c of x.collations) out.push(`(in ${db}) ALTER COLLATION ${c.name} REFRESH VERSION`);
   }
   return out;
@@ -157,19 +268,41 @@ export function judgeCollations(dbs: Map<string, ValidateDbFacts>, to: number): 
   const bad: string[] = [];
   for (const [db, x] of dbs) {
     const dc = x.databaseCollation;
-    if (dc?.recorded && dc.recorded !== dc.actual) bad.push(`database ${db} recorded ${dc.recorded}, library ${dc.actual ?? 'none'}`);
-    for (const c of x.collations) bad.push(`database ${db}: collation ${c.name} recorded ${c.recorded}, library ${c.actual ?? 'none'}`);
+    if (dc?.recorded && dc.recorded !== dc.actual)
+      bad.push(`database ${db} recorded ${dc.recorded}, library ${dc.actual ?? 'none'}`);
+    for (const c of x.collations)
+      bad.push(`database ${db}: collation ${c.name} recorded ${c.recorded}, library ${c.actual ?? 'none'}`);
   }
-  if (!bad.length) return f('collations', title, 'pass', to >= 15 ? 'every database\'s and collation\'s recorded version is the library\'s' : 'every collation\'s recorded version is the library\'s (14 and older record none per database)');
-  const deps = [...dbs].filter(([, x]) => x.collationIndexes.length || x.collationOthers.length)
+  if (!bad.length)
+    return f(
+      'collations',
+      title,
+      'pass',
+      to >= 15
+        ? "every database's and collation's recorded version is the library's"
+        : "every collation's recorded version is the library's (14 and older record none per database)",
+    );
+  const deps = [...dbs]
+    .filter(([, x]) => x.collationIndexes.length || x.collationOthers.length)
     .map(([db, x]) => `${db}: ${firstOf([...x.collationIndexes.map((i) => `index ${i}`), ...x.collationOthers])}`);
   if (!deps.length) {
-    return f('collations', title, 'warn', `${bad.join('; ')}; no index, partition key or constraint depends on them`,
-      `record the library's version: --reindex-collations (nothing to rebuild), or ${refreshStatements(dbs).join('; ')}`);
+    return f(
+      'collations',
+      title,
+      'warn',
+      `${bad.join('; ')}; no index, partition key or constraint depends on them`,
+      `record the library's version: --reindex-collations (nothing to rebuild), or ${refreshStatements(dbs).join('; ')}`,
+    );
   }
   const others = [...dbs.values()].some((x) => x.collationOthers.length);
-  return f('collations', title, 'fail', `${bad.join('; ')}; these depend on them and may be out of order: ${deps.join('; ')}`,
-    `${others ? 'check that the rows of those partitions and constraints still hold, then ' : ''}--reindex-collations (REINDEX of those indexes, then ALTER ${to >= 15 ? 'DATABASE … REFRESH COLLATION VERSION / ' : ''}COLLATION … REFRESH VERSION)`, deps);
+  return f(
+    'collations',
+    title,
+    'fail',
+    `${bad.join('; ')}; these depend on them and may be out of order: ${deps.join('; ')}`,
+    `${others ? 'check that the rows of those partitions and constraints still hold, then ' : ''}--reindex-collations (REINDEX of those indexes, then ALTER ${to >= 15 ? 'DATABASE … REFRESH COLLATION VERSION / ' : ''}COLLATION … REFRESH VERSION)`,
+    deps,
+  );
 }
 
 /** 7. amcheck's bt_index_check, per index. */
@@ -179,8 +312,21 @@ export function judgeAmcheck(results: Map<string, AmcheckResult[]>): ValidateFin
   const broken = all.filter((r) => !r.ok);
   const details = all.map((r) => `${r.ok ? 'ok' : 'CORRUPT'} ${r.db}: ${r.index}${r.error ? `: ${r.error}` : ''}`);
   if (broken.length) {
-    return f('amcheck', title, 'fail', `${broken.length} of ${all.length} indexes fail: ${broken.map((r) => `${r.db}: ${r.index} (${r.error})`).join('; ')}`,
-      'REINDEX INDEX each of them; if a table is damaged too, roll back to the snapshot', details);
+    return f(
+      'amcheck',
+      title,
+      'fail',
+      `${broken.length} of ${all.length} indexes fail: ${broken.map((r) => `${r.db}: ${r.index} (${r.error})`).join('; ')}`,
+      'REINDEX INDEX each of them; if a table is damaged too, roll back to the snapshot',
+      details,
+    );
   }
-  return f('amcheck', title, 'pass', `${all.length} indexes in ${results.size} databases checked, all consistent`, undefined, details);
+  return f(
+    'amcheck',
+    title,
+    'pass',
+    `${all.length} indexes in ${results.size} databases checked, all consistent`,
+    undefined,
+    details,
+  );
 }

@@ -16,7 +16,9 @@ const span = (list: readonly number[]) => `${list[0]}–${list[list.length - 1]}
 
 /** Why --to is refused before anything is read, or undefined. */
 export function targetProblem(to: number): string | undefined {
-  return TARGET_MAJORS.includes(to as never) ? undefined : `--to ${to} is not a supported target (supported: ${span(TARGET_MAJORS)})`;
+  return TARGET_MAJORS.includes(to as never)
+    ? undefined
+    : `--to ${to} is not a supported target (supported: ${span(TARGET_MAJORS)})`;
 }
 
 /** Why an upgrade path is refused, or undefined when it is fine. */
@@ -46,18 +48,24 @@ export function pairTraps(from: number, to: number): PairTrap[] {
   const out: PairTrap[] = [];
   const across = (major: number) => from < major && to >= major;
   if (across(12)) {
-    out.push({ id: 'with-oids', what: 'tables WITH OIDS (gone in 12)' },
+    out.push(
+      { id: 'with-oids', what: 'tables WITH OIDS (gone in 12)' },
       { id: 'removed-types', what: 'abstime/reltime/tinterval columns (gone in 12)' },
-      { id: 'sql-identifier', what: 'sql_identifier columns (stored differently from 12)' });
+      { id: 'sql-identifier', what: 'sql_identifier columns (stored differently from 12)' },
+    );
   }
   if (across(14)) {
-    out.push({ id: 'postfix-operators', what: 'postfix operators (gone in 14)' },
-      { id: 'encoding-conversions', what: 'user encoding conversions (signature changed in 14)' });
+    out.push(
+      { id: 'postfix-operators', what: 'postfix operators (gone in 14)' },
+      { id: 'encoding-conversions', what: 'user encoding conversions (signature changed in 14)' },
+    );
   }
   if (across(16)) out.push({ id: 'aclitem-columns', what: 'aclitem columns (format changed in 16)' });
   if (to >= 18) {
-    out.push({ id: 'initdb', what: 'checksums on by default at 18 (initdb gets the old setting)' },
-      { id: 'passwords', what: 'md5 passwords deprecated at 18' });
+    out.push(
+      { id: 'initdb', what: 'checksums on by default at 18 (initdb gets the old setting)' },
+      { id: 'passwords', what: 'md5 passwords deprecated at 18' },
+    );
     if (from === 17) out.push({ id: 'pg-attver', what: 'pg_attver column options (Debian 17 packages)' });
   }
   if (from < 17) out.push({ id: 'replication-slots', what: 'logical slots are not carried before 17' });

@@ -27,7 +27,8 @@ export function flavourOf(image: string): Flavour {
 }
 
 /** Is this image PostgreSQL's own (server or client), not an upgrade image, exporter or pooler? */
-export const isPostgresImage = (image?: string): boolean => !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
+export const isPostgresImage = (image?: string): boolean =>
+  !!image && /postgres/i.test(parseImageRef(image).repo) && !/postgres-upgrade|exporter|pgbouncer/i.test(image);
 
 /** Does a workload look like a PostgreSQL server (image or the chart's label), and not one of ours? */
 export function isPostgresWorkload(w: Workload): boolean {
@@ -74,7 +75,9 @@ export function portOf(c: Container): number {
 
 /** The volume that holds PGDATA: the mount whose path is the longest prefix of it. */
 export function dataMountOf(c: Container, pgdata: string): { volume: string; mountPath: string } | undefined {
-  const mounts = (c.volumeMounts ?? []).filter((m) => pgdata === m.mountPath || pgdata.startsWith(m.mountPath.replace(/\/$/, '') + '/'));
+  const mounts = (c.volumeMounts ?? []).filter(
+    (m) => pgdata === m.mountPath || pgdata.startsWith(`${m.mountPath.replace(/\/$/, '')}/`),
+  );
   mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
   const m = mounts[0];
   return m ? { volume: m.name, mountPath: m.mountPath } : undefined;
@@ -100,7 +103,9 @@ export function managersOf(w: Workload): string[] {
     out.push(`Helm release ${a['meta.helm.sh/release-name'] ?? l['app.kubernetes.io/instance'] ?? '(unnamed)'}`);
   }
   if (l['argocd.argoproj.io/instance'] || a['argocd.argoproj.io/tracking-id']) {
-    out.push(`Argo CD application ${l['argocd.argoproj.io/instance'] ?? a['argocd.argoproj.io/tracking-id']?.split(':')[0]}`);
+    out.push(
+      `Argo CD application ${l['argocd.argoproj.io/instance'] ?? a['argocd.argoproj.io/tracking-id']?.split(':')[0]}`,
+    );
   }
   const flux = l['kustomize.toolkit.fluxcd.io/name'] ?? l['helm.toolkit.fluxcd.io/name'];
   if (flux) out.push(`Flux ${l['kustomize.toolkit.fluxcd.io/name'] ? 'Kustomization' : 'HelmRelease'} ${flux}`);
@@ -113,9 +118,11 @@ export function managersOf(w: Workload): string[] {
  */
 export function multiReplicaProblem(w: Workload, ns: string): string | undefined {
   if (w.kind !== 'StatefulSet' || w.replicas <= 1) return undefined;
-  return `StatefulSet ${ns}/${w.metadata.name} has ${w.replicas} replicas, each with its own PVC; an in-place upgrade upgrades one data ` +
+  return (
+    `StatefulSet ${ns}/${w.metadata.name} has ${w.replicas} replicas, each with its own PVC; an in-place upgrade upgrades one data ` +
     `directory (pod ${w.metadata.name}-0's), and the other pods would start the new major on old data. Scale it to 1 ` +
-    `(kubectl -n ${ns} scale sts/${w.metadata.name} --replicas=1), upgrade, then rebuild the replicas from the primary; nothing was changed`;
+    `(kubectl -n ${ns} scale sts/${w.metadata.name} --replicas=1), upgrade, then rebuild the replicas from the primary; nothing was changed`
+  );
 }
 
 /**
@@ -130,10 +137,16 @@ export function helmImageValues(w: Workload, image: string): string | undefined 
   if (l['app.kubernetes.io/managed-by'] !== 'Helm' && !a['meta.helm.sh/release-name']) return undefined;
   const release = a['meta.helm.sh/release-name'] ?? l['app.kubernetes.io/instance'];
   const chart = l['app.kubernetes.io/name'] ?? l['helm.sh/chart']?.replace(/-\d[\w.+-]*$/, '');
-  const block = ['image:', `  registry: ${ref.registry ?? 'docker.io'}`, `  repository: ${ref.repo}`, `  tag: ${ref.tag ?? 'latest'}`];
+  const block = [
+    'image:',
+    `  registry: ${ref.registry ?? 'docker.io'}`,
+    `  repository: ${ref.repo}`,
+    `  tag: ${ref.tag ?? 'latest'}`,
+  ];
   const nested = chart && release && chart !== release ? [`${chart}:`, ...block.map((x) => `  ${x}`)] : block;
   // Bitnami's charts refuse an image they did not ship (bitnamilegacy/ included) unless this global says yes.
-  const legacy = ref.repo === 'bitnamilegacy/postgresql' ? ['global:', '  security:', '    allowInsecureImages: true'] : [];
+  const legacy =
+    ref.repo === 'bitnamilegacy/postgresql' ? ['global:', '  security:', '    allowInsecureImages: true'] : [];
   return `# values.yaml of Helm release ${release ?? '(unnamed)'}: keeps ${image}\n${[...nested, ...legacy].join('\n')}`;
 }
 
@@ -153,11 +166,20 @@ export interface Incompatible {
  * compatible with this version 17.2." Undefined for any other log, and for an older server (a downgrade).
  */
 export function parseIncompatible(log: string): Incompatible | undefined {
-  const m = /database files are incompatible with server[^\n]*\n[^\n]*initialized by PostgreSQL version (\d+)(?:\.\d+)?, which is not compatible with this version (\d+)(?:\.\d+)*[^\n]*/
-    .exec(log);
+  const m =
+    /database files are incompatible with server[^\n]*\n[^\n]*initialized by PostgreSQL version (\d+)(?:\.\d+)?, which is not compatible with this version (\d+)(?:\.\d+)*[^\n]*/.exec(
+      log,
+    );
   if (!m) return undefined;
   const dataMajor = Number(m[1]);
   const serverMajor = Number(m[2]);
   if (!(dataMajor >= 10 && serverMajor > dataMajor)) return undefined;
-  return { dataMajor, serverMajor, lines: m[0].split('\n').map((l) => l.trim()).join(' ') };
+  return {
+    dataMajor,
+    serverMajor,
+    lines: m[0]
+      .split('\n')
+      .map((l) => l.trim())
+      .join(' '),
+  };
 }

@@ -54,5 +54,8 @@ export const isOffline = (ctx: CheckCtx): boolean => ctx.mode === 'offline';
 /** `--to` must be above the running major: bad input (exit 2), found as soon as the major is known. */
 export function verifyTarget(ctx: CheckCtx, from: number, opts: CheckOptions, version: string): void {
   const problem = upgradePathProblem(from, opts.to, opts.method);
-  if (problem && opts.to <= from) throw usageError(`${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs PostgreSQL ${version}: ${problem}`);
+  if (problem && opts.to <= from)
+    throw usageError(
+      `${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} runs PostgreSQL ${version}: ${problem}`,
+    );
 }

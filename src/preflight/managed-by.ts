@@ -15,12 +15,23 @@ export function managedBy(e: Pick<Evidence, 'd'>, readings: OwnerReading[] = [])
   const all = withReadings(managersOfAll([e.d.workload, ...e.d.apps]), readings, ns);
   const healing = all.filter((m) => m.heals);
   if (healing.length) {
-    return { id: 'managed-by', title: TITLE, status: 'warn', found: `${healing.map((m) => describeManager(m, ns)).join('; ')}: it would scale the database or ` +
-      'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused',
-    fix: 'pause it (the command above), then upgrade with --gitops-paused; or upgrade with --pause-gitops: the plugin pauses and resumes it' };
+    return {
+      id: 'managed-by',
+      title: TITLE,
+      status: 'warn',
+      found:
+        `${healing.map((m) => describeManager(m, ns)).join('; ')}: it would scale the database or ` +
+        'its applications back up while they are down, or put the old image back; upgrade refuses until it is paused',
+      fix: 'pause it (the command above), then upgrade with --gitops-paused; or upgrade with --pause-gitops: the plugin pauses and resumes it',
+    };
   }
   return e.d.managers.length
-    ? { id: 'managed-by', title: TITLE, status: 'warn', found: `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`,
-      fix: 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade' }
+    ? {
+        id: 'managed-by',
+        title: TITLE,
+        status: 'warn',
+        found: `managed by ${e.d.managers.join(', ')}: a sync would put the old image back`,
+        fix: 'pause syncing (Argo CD/Flux), or change the image in the chart values right after the upgrade',
+      }
     : { id: 'managed-by', title: TITLE, status: 'pass', found: 'no Helm, Argo CD or Flux markers' };
 }

@@ -16,7 +16,9 @@ import { isOffline, verifyTarget, type CheckCtx, type CheckOptions } from './con
 export function probeImageFor(ctx: CheckCtx, opts: CheckOptions): string {
   if (opts.image && (opts.method === 'dump' || !isServerImage(opts.image))) return opts.image;
   const from = ctx.dataMajor ?? tagMajor(ctx.d.image);
-  return opts.method === 'dump' || from === undefined || from >= opts.to ? ctx.d.image : upgradeImageFor(from, opts.to) ?? ctx.d.image;
+  return opts.method === 'dump' || from === undefined || from >= opts.to
+    ? ctx.d.image
+    : (upgradeImageFor(from, opts.to) ?? ctx.d.image);
 }
 
 /** initdb options when the server could not be started: the user's --initdb-* flags and pg_controldata. */
@@ -24,8 +26,13 @@ export function initdbFromFlags(opts: CheckOptions, cd: ControlData | undefined)
   const i = opts.initdb;
   if (!i?.encoding || !i.lcCollate || !i.lcCtype) return undefined;
   const seg = cd ? cd.walSegmentBytes / 2 ** 20 : 16;
-  return [`--encoding=${i.encoding}`, `--lc-collate=${i.lcCollate}`, `--lc-ctype=${i.lcCtype}`,
-    ...(cd?.checksums ? ['--data-checksums'] : opts.to >= 18 ? ['--no-data-checksums'] : []), ...(seg !== 16 ? [`--wal-segsize=${seg}`] : [])];
+  return [
+    `--encoding=${i.encoding}`,
+    `--lc-collate=${i.lcCollate}`,
+    `--lc-ctype=${i.lcCtype}`,
+    ...(cd?.checksums ? ['--data-checksums'] : opts.to >= 18 ? ['--no-data-checksums'] : []),
+    ...(seg !== 16 ? [`--wal-segsize=${seg}`] : []),
+  ];
 }
 
 /** The stopped database's volume, which the probe pod mounts (check refused a stopped source without one). */
@@ -60,7 +67,8 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
       enabled: isOffline,
       task: async (ctx, task) => {
         ctx.serverError = await startServer(ctx.cluster, onVolume(ctx), ctx.probe as NonNullable<CheckCtx['probe']>);
-        if (ctx.serverError) task.title = `Start the old server in the probe pod: it did not start (${ctx.serverError.split('\n').pop()})`;
+        if (ctx.serverError)
+          task.title = `Start the old server in the probe pod: it did not start (${ctx.serverError.split('\n').pop()})`;
       },
     },
     {
@@ -73,14 +81,21 @@ export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx
         task.title = `Query the server: PostgreSQL ${ctx.server?.version}, ${ctx.databases?.size} databases`;
       },
     },
-    { title: 'Stop the old server cleanly', enabled: serverUp, task: (ctx) => stopServer(ctx.cluster, onVolume(ctx), ctx.probe as NonNullable<CheckCtx['probe']>) },
+    {
+      title: 'Stop the old server cleanly',
+      enabled: serverUp,
+      task: (ctx) => stopServer(ctx.cluster, onVolume(ctx), ctx.probe as NonNullable<CheckCtx['probe']>),
+    },
     {
       title: `Run pg_upgrade --check for PostgreSQL ${opts.to}`,
       enabled: (ctx) => isOffline(ctx) && opts.method !== 'dump',
-      skip: (ctx) => (ctx.server || initdbFromFlags(opts, ctx.controlData) ? false : 'no initdb options: the server did not start; pass --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype'),
+      skip: (ctx) =>
+        ctx.server || initdbFromFlags(opts, ctx.controlData)
+          ? false
+          : 'no initdb options: the server did not start; pass --initdb-encoding, --initdb-lc-collate and --initdb-lc-ctype',
       task: async (ctx, task) => {
         const probe = ctx.probe as NonNullable<CheckCtx['probe']>;
-        const initdb = ctx.server ? initdbOptions(ctx.server, opts.to) : initdbFromFlags(opts, ctx.controlData) ?? [];
+        const initdb = ctx.server ? initdbOptions(ctx.server, opts.to) : (initdbFromFlags(opts, ctx.controlData) ?? []);
         const user = ctx.server?.installUser ?? ctx.d.superuser?.user ?? 'postgres';
         const r = await pgUpgradeCheck(ctx.cluster, onVolume(ctx), probe, user, fromMajor(ctx), opts.to, initdb);
         ctx.pgUpgradeCheck = { ...r, image: probe.image };

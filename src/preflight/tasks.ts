@@ -3,7 +3,15 @@ import { connectTask } from '../connect-task.ts';
 import type { Cluster } from '../k8s/cluster.ts';
 import { discover, DUMP_SOURCE, requireVolume, volumeNote } from '../discovery/discover.ts';
 import { clientsNote } from '../discovery/clients.ts';
-import { CredentialsError, gatherServer, gatherVolume, remoteLoginRefusal, liveReach, modeOf, readPassword } from '../server/gather.ts';
+import {
+  CredentialsError,
+  gatherServer,
+  gatherVolume,
+  remoteLoginRefusal,
+  liveReach,
+  modeOf,
+  readPassword,
+} from '../server/gather.ts';
 import { permissionsForMethod } from '../rbac.ts';
 import { createOfflineTasks } from './offline.ts';
 import { incompatibleAdvice, incompatibleImage } from '../discovery/crash-loop.ts';
@@ -22,12 +30,15 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
     {
       title: 'Find the PostgreSQL workload',
       task: async (ctx, task) => {
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector,
-          { superuserSecret: opts.superuserSecret, ...(opts.method === 'dump' ? DUMP_SOURCE : {}) });
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, {
+          superuserSecret: opts.superuserSecret,
+          ...(opts.method === 'dump' ? DUMP_SOURCE : {}),
+        });
         const bumped = await incompatibleImage(ctx.cluster, ctx.d);
         if (bumped) throw blockingError(incompatibleAdvice(ctx.d, bumped));
         ctx.mode = modeOf(ctx.d);
-        if (ctx.mode !== 'live') requireVolume(ctx.d, 'its data went with its last container: there is nothing to check or to upgrade');
+        if (ctx.mode !== 'live')
+          requireVolume(ctx.d, 'its data went with its last container: there is nothing to check or to upgrade');
         const how = ctx.mode === 'live' ? `pod ${ctx.d.pod?.metadata.name}` : 'no pod: the database is stopped';
         task.title = `Find the PostgreSQL workload: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, ${volumeNote(ctx.d)}, ${how}${clientsNote(ctx.d.clients)}`;
       },
@@ -36,7 +47,9 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
       title: 'Ask the apiserver what this user may do',
       task: async (ctx, task) => {
         const perms = permissionsForMethod(opts.method);
-        const answers = await ctx.cluster.canI(perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })));
+        const answers = await ctx.cluster.canI(
+          perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })),
+        );
         ctx.access = perms.map((permission, i) => ({ permission, allowed: answers[i] === true }));
         ctx.snapshotDrivers = await ctx.cluster.snapshotClassDrivers().catch(() => undefined);
         task.title = `Ask the apiserver what this user may do: ${answers.filter(Boolean).length} of ${perms.length} permissions granted`;
@@ -50,7 +63,11 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
         task.title = `Read the Argo CD and Flux objects: ${refs.length ? ctx.ownerReadings.map((r) => (r.obj ? `${ownerKey(r.ref)}: ${r.why}` : r.why)).join('; ') : 'none named'}`;
       },
     },
-    { title: 'Read the superuser password from its Secret', enabled: isLive, task: async (ctx) => void (ctx.password = await readPassword(ctx.cluster, ctx.d)) },
+    {
+      title: 'Read the superuser password from its Secret',
+      enabled: isLive,
+      task: async (ctx) => void (ctx.password = await readPassword(ctx.cluster, ctx.d)),
+    },
     {
       title: 'Query the server',
       enabled: isLive,
@@ -60,7 +77,8 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
           Object.assign(ctx, got);
           verifyTarget(ctx, Math.floor(got.server.versionNum / 10000), opts, got.server.version);
           const refused = await remoteLoginRefusal(ctx.cluster, ctx.d, ctx.password);
-          if (refused?.password) ctx.credentialsError = `${refused.password} (127.0.0.1 let it in: the server trusts local logins there, so the Secret's password was not tested)`;
+          if (refused?.password)
+            ctx.credentialsError = `${refused.password} (127.0.0.1 let it in: the server trusts local logins there, so the Secret's password was not tested)`;
           // The dump's load logs in so, from the new instance's pod; in place, every session is local.
           if (refused?.hba && opts.method === 'dump') ctx.remoteLoginError = refused.hba;
           task.title = `Query the server: PostgreSQL ${got.server.version}, ${got.databases.size} databases`;
@@ -77,7 +95,14 @@ export function createCheckTasks(connect: () => Promise<Cluster>, opts: CheckOpt
     {
       title: 'Inspect the data volume',
       enabled: isLive,
-      task: async (ctx) => void (ctx.volume = await gatherVolume(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.server?.dataDirectory ?? ctx.d.pgdata, opts.method === 'clone')),
+      task: async (ctx) =>
+        void (ctx.volume = await gatherVolume(
+          ctx.cluster,
+          ctx.d,
+          liveReach(ctx.d),
+          ctx.server?.dataDirectory ?? ctx.d.pgdata,
+          opts.method === 'clone',
+        )),
     },
     ...createOfflineTasks(opts),
   ];

@@ -1,7 +1,13 @@
 import type { Cluster } from '../k8s/cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import {
-  parseDatabaseFacts, parsePerDatabase, parseServerFacts, parseVolumeFacts, type DatabaseFacts, type ServerFacts, type VolumeFacts,
+  parseDatabaseFacts,
+  parsePerDatabase,
+  parseServerFacts,
+  parseVolumeFacts,
+  type DatabaseFacts,
+  type ServerFacts,
+  type VolumeFacts,
 } from '../postgres/facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { execSilenceMs } from '../k8s/silence.ts';
@@ -31,9 +37,12 @@ export function modeOf(d: SourceDiscovery): Mode {
   if (!d.pod) return 'offline';
   if (d.pod.ready) return 'live';
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
-  throw new CliError(`${where}: pod ${d.pod.metadata.name} exists but is not ready (${d.pod.phase}). check reads a running database through its pod, ` +
-    `or a stopped one through a probe pod on its volume, but never beside a server that may be starting: make it ready, or scale it to 0 ` +
-    `(kubectl -n ${d.namespace} scale ${d.workload.kind.toLowerCase()}/${d.workload.metadata.name} --replicas=0) and run check again`, ExitCode.failed);
+  throw new CliError(
+    `${where}: pod ${d.pod.metadata.name} exists but is not ready (${d.pod.phase}). check reads a running database through its pod, ` +
+      `or a stopped one through a probe pod on its volume, but never beside a server that may be starting: make it ready, or scale it to 0 ` +
+      `(kubectl -n ${d.namespace} scale ${d.workload.kind.toLowerCase()}/${d.workload.metadata.name} --replicas=0) and run check again`,
+    ExitCode.failed,
+  );
 }
 
 /** The database pod's container. */
@@ -50,22 +59,39 @@ export async function readPassword(cluster: Cluster, d: SourceDiscovery): Promis
 export class CredentialsError extends Error {}
 
 /** Runs one SQL text in each database through psql in the pod; the password and names go on stdin. */
-export async function psqlEach(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, dbs: string[], sql: string,
-  onHeld?: () => void): Promise<Map<string, string>> {
+export async function psqlEach(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  r: Reach,
+  password: string,
+  dbs: string[],
+  sql: string,
+  onHeld?: () => void,
+): Promise<Map<string, string>> {
   // With onHeld, every database is read in one REPEATABLE READ transaction whose snapshot is taken first, and
   // onHeld is called once all are held: what the SQL reads no longer changes, whatever runs afterwards.
   let seen = '';
-  const watch = onHeld && ((t: string) => {
-    if (seen.includes('HELD')) return;
-    seen += t;
-    if (/(^|\n)HELD\n/.test(seen)) onHeld();
-  });
+  const watch =
+    onHeld &&
+    ((t: string) => {
+      if (seen.includes('HELD')) return;
+      seen += t;
+      if (/(^|\n)HELD\n/.test(seen)) onHeld();
+    });
   const lockMs = lockTimeoutMs();
   const script = withHeartbeat(onHeld ? heldPsqlScript(lockMs) : psqlScript(lockMs), execSilenceMs());
-  const res = await cluster.exec(d.namespace, r.pod, r.container, psqlArgv(d, r, script, sql), psqlStdin(password, dbs), watch || undefined);
+  const res = await cluster.exec(
+    d.namespace,
+    r.pod,
+    r.container,
+    psqlArgv(d, r, script, sql),
+    psqlStdin(password, dbs),
+    watch || undefined,
+  );
   if (res.exitCode !== 0) {
     const msg = res.stderr.trim().split('\n').slice(-2).join(' ');
-    if (/password authentication failed|no password supplied|role .* does not exist/.test(msg)) throw new CredentialsError(msg);
+    if (/password authentication failed|no password supplied|role .* does not exist/.test(msg))
+      throw new CredentialsError(msg);
     if (isLockTimeout(res.stderr)) {
       throw await lockTimeoutError(`${d.namespace}/${r.pod}`, lockMs, () => blockersVia(cluster, d, r, password, dbs));
     }
@@ -82,9 +108,22 @@ function psqlArgv(d: SourceDiscovery, r: Reach, script: string, sql: string): st
 }
 
 /** BLOCKERS_SQL in each database, in a short session of its own, after a lock timeout. */
-async function blockersVia(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, dbs: string[]): Promise<Map<string, string>> {
-  const res = await cluster.exec(d.namespace, r.pod, r.container, psqlArgv(d, r, psqlScript(BLOCKERS_LOCK_TIMEOUT_MS), BLOCKERS_SQL), psqlStdin(password, dbs));
-  if (res.exitCode !== 0) throw new Error(`psql exited ${res.exitCode}: ${res.stderr.trim().split('\n').slice(-2).join(' ')}`);
+async function blockersVia(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  r: Reach,
+  password: string,
+  dbs: string[],
+): Promise<Map<string, string>> {
+  const res = await cluster.exec(
+    d.namespace,
+    r.pod,
+    r.container,
+    psqlArgv(d, r, psqlScript(BLOCKERS_LOCK_TIMEOUT_MS), BLOCKERS_SQL),
+    psqlStdin(password, dbs),
+  );
+  if (res.exitCode !== 0)
+    throw new Error(`psql exited ${res.exitCode}: ${res.stderr.trim().split('\n').slice(-2).join(' ')}`);
   return parsePerDatabase(res.stdout);
 }
 
@@ -92,16 +131,43 @@ async function blockersVia(cluster: Cluster, d: SourceDiscovery, r: Reach, passw
  * Runs a psql-calling shell script in the database container (update_extensions.sql, vacuumdb): the password goes
  * on stdin, never on the command line. Arguments: $1 user, $2 port, then `args`. Resolves to its output.
  */
-export async function runPsqlScript(cluster: Cluster, d: SourceDiscovery, password: string, script: string, args: string | string[], what: string): Promise<string> {
+export async function runPsqlScript(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  password: string,
+  script: string,
+  args: string | string[],
+  what: string,
+): Promise<string> {
   const r = liveReach(d);
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(script, execSilenceMs()), 'sh', d.superuser?.user ?? 'postgres', String(d.port),
-    ...[args].flat()], psqlStdin(password, []));
-  if (res.exitCode !== 0) throw new CliError(`${what} failed (exit ${res.exitCode}): ${res.stderr.trim()}`, ExitCode.failed);
+  const res = await cluster.exec(
+    d.namespace,
+    r.pod,
+    r.container,
+    [
+      'sh',
+      '-c',
+      withHeartbeat(script, execSilenceMs()),
+      'sh',
+      d.superuser?.user ?? 'postgres',
+      String(d.port),
+      ...[args].flat(),
+    ],
+    psqlStdin(password, []),
+  );
+  if (res.exitCode !== 0)
+    throw new CliError(`${what} failed (exit ${res.exitCode}): ${res.stderr.trim()}`, ExitCode.failed);
   return res.stdout;
 }
 
 /** The server's facts, then each connectable database's (with what a logical load would run of a user's code, for --method dump). */
-export async function gatherServer(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string, loadCode = false): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
+export async function gatherServer(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  r: Reach,
+  password: string,
+  loadCode = false,
+): Promise<{ server: ServerFacts; databases: Map<string, DatabaseFacts> }> {
   const first = await psqlEach(cluster, d, r, password, ['postgres'], SERVER_SQL);
   const json = first.get('postgres');
   if (!json) throw new Error(`no answer from the server in ${d.namespace}/${r.pod}`);
@@ -119,16 +185,45 @@ export async function gatherServer(cluster: Cluster, d: SourceDiscovery, r: Reac
 }
 
 /** The data volume as the database container sees it. */
-export async function gatherVolume(cluster: Cluster, d: SourceDiscovery, r: Reach, pgdata: string, probeReflink = false): Promise<VolumeFacts> {
-  const res = await cluster.exec(d.namespace, r.pod, r.container, ['sh', '-c', withHeartbeat(VOLUME_SCRIPT, execSilenceMs()), 'sh', pgdata, ...(probeReflink ? ['reflink'] : [])]);
-  if (res.exitCode !== 0) throw new Error(`inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
+export async function gatherVolume(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  r: Reach,
+  pgdata: string,
+  probeReflink = false,
+): Promise<VolumeFacts> {
+  const res = await cluster.exec(d.namespace, r.pod, r.container, [
+    'sh',
+    '-c',
+    withHeartbeat(VOLUME_SCRIPT, execSilenceMs()),
+    'sh',
+    pgdata,
+    ...(probeReflink ? ['reflink'] : []),
+  ]);
+  if (res.exitCode !== 0)
+    throw new Error(
+      `inspecting ${pgdata} in ${d.namespace}/${r.pod} failed (exit ${res.exitCode}): ${res.stderr.trim()}`,
+    );
   return parseVolumeFacts(res.stdout);
 }
 
 /** The running server's version, as `13.22` and 130022. */
-export async function serverVersion(cluster: Cluster, d: SourceDiscovery, r: Reach, password: string): Promise<{ version: string; num: number }> {
-  const out = (await psqlEach(cluster, d, r, password, ['postgres'],
-    `select pg_catalog.json_build_object('v', pg_catalog.current_setting('server_version'), 'n', pg_catalog.current_setting('server_version_num')::pg_catalog.int4)`)).get('postgres');
+export async function serverVersion(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  r: Reach,
+  password: string,
+): Promise<{ version: string; num: number }> {
+  const out = (
+    await psqlEach(
+      cluster,
+      d,
+      r,
+      password,
+      ['postgres'],
+      `select pg_catalog.json_build_object('v', pg_catalog.current_setting('server_version'), 'n', pg_catalog.current_setting('server_version_num')::pg_catalog.int4)`,
+    )
+  ).get('postgres');
   const j = JSON.parse(out ?? '{}') as { v?: string; n?: number };
   if (!j.v || !j.n) throw new Error(`no version from the server in ${d.namespace}/${r.pod}`);
   return { version: j.v.split(' ')[0] ?? j.v, num: j.n };
@@ -146,7 +241,11 @@ export async function checkpoint(cluster: Cluster, d: SourceDiscovery, r: Reach,
  * password, or by pg_hba.conf (a server that takes its superuser over local connections only); undefined when it
  * let the login in or the address is not reached at all (a server that listens on localhost).
  */
-export async function remoteLoginRefusal(cluster: Cluster, d: SourceDiscovery, password: string): Promise<{ password?: string; hba?: string } | undefined> {
+export async function remoteLoginRefusal(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  password: string,
+): Promise<{ password?: string; hba?: string } | undefined> {
   const ip = d.pod?.podIP;
   if (!ip) return undefined;
   try {
@@ -155,6 +254,8 @@ export async function remoteLoginRefusal(cluster: Cluster, d: SourceDiscovery, p
   } catch (err) {
     const how = `over the pod's own address ${ip}, as another pod connects`;
     if (err instanceof CredentialsError) return { password: `${how}: ${err.message}` };
-    return isHbaRefusal((err as Error).message) ? { hba: `${how}: ${(err as Error).message.replace(/^psql in \S+ exited \d+: /, '')}` } : undefined;
+    return isHbaRefusal((err as Error).message)
+      ? { hba: `${how}: ${(err as Error).message.replace(/^psql in \S+ exited \d+: /, '')}` }
+      : undefined;
   }
 }

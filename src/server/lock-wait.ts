@@ -15,7 +15,11 @@ export class LockTimeoutError extends CliError {
  * session of its own: the timed-out one has ended, and its own pg_blocking_pids with it). A failure to read them
  * is said in the message, never thrown instead of it.
  */
-export async function lockTimeoutError(where: string, ms: number, read: () => Promise<Map<string, string>>): Promise<LockTimeoutError> {
+export async function lockTimeoutError(
+  where: string,
+  ms: number,
+  read: () => Promise<Map<string, string>>,
+): Promise<LockTimeoutError> {
   let blockers: Parameters<typeof lockTimeoutMessage>[2];
   try {
     blockers = parseBlockers(await read());

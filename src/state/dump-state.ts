@@ -17,8 +17,25 @@ import { saveRecord } from './store.ts';
  * and the source's beside it (nothing writes the source once they are down: they use the new instance; it stays up
  * until then), so neither costs downtime.
  */
-export const DUMP_PHASES = ['preflight', 'target-created', 'target-ready', 'target-tuned', 'gitops-paused', 'apps-down', 'source-read-only', 'load-started', 'loaded',
-  'settings-back', 'cutover', 'apps-up', 'verified', 'analyzed', 'source-down', 'done', 'rolled-back'] as const;
+export const DUMP_PHASES = [
+  'preflight',
+  'target-created',
+  'target-ready',
+  'target-tuned',
+  'gitops-paused',
+  'apps-down',
+  'source-read-only',
+  'load-started',
+  'loaded',
+  'settings-back',
+  'cutover',
+  'apps-up',
+  'verified',
+  'analyzed',
+  'source-down',
+  'done',
+  'rolled-back',
+] as const;
 export type DumpPhase = (typeof DUMP_PHASES)[number];
 
 /**
@@ -28,7 +45,14 @@ export type DumpPhase = (typeof DUMP_PHASES)[number];
 export interface DumpState extends RecordedSource {
   method: 'dump';
   /** The new instance: its workload (kind as the source's), PVC, Service, image and superuser. */
-  target: { kind: ScaledWorkload['kind']; name: string; pvc: string; service: string; image: string; superuser: string; container: string;
+  target: {
+    kind: ScaledWorkload['kind'];
+    name: string;
+    pvc: string;
+    service: string;
+    image: string;
+    superuser: string;
+    container: string;
     /** md5 hashes come over: the new instance's pg_hba takes md5 (which accepts SCRAM too). */
     md5Logins: boolean;
     /** The new PVC's size as planned (a resumed run makes the same PVC, also where the source has none to copy). */
@@ -45,7 +69,8 @@ export interface DumpState extends RecordedSource {
      * An existing instance named by --target, not made by the plugin: never created, deleted, reset or scaled to 0
      * by it (its PVC, if any, and Service are its own). Absent in records of the plugin's own new instance.
      */
-    existing?: boolean };
+    existing?: boolean;
+  };
   /** The Services that lead to the source, each with its spec before the cutover (the rollback puts it back). */
   services: Array<{ name: string; before: ServiceSpec }>;
   apps: ScaledWorkload[];
@@ -92,8 +117,10 @@ export function isDumpDone(s: DumpState | undefined, p: DumpPhase): boolean {
  * stopped, until --rollback).
  */
 export function leftChanged(s: DumpState): { tuned: boolean; readOnly: boolean } {
-  return { tuned: (s.targetBefore !== undefined || isDumpDone(s, 'target-tuned')) && !isDumpDone(s, 'settings-back'),
-    readOnly: s.sourceBefore !== undefined && !isDumpDone(s, 'cutover') };
+  return {
+    tuned: (s.targetBefore !== undefined || isDumpDone(s, 'target-tuned')) && !isDumpDone(s, 'settings-back'),
+    readOnly: s.sourceBefore !== undefined && !isDumpDone(s, 'cutover'),
+  };
 }
 
 /** The record with one more phase done. */
@@ -107,18 +134,26 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function dumpStateProblem(raw: unknown): string | undefined {
   if (!isObject(raw)) return 'its state.json is not a JSON object';
   if (raw.version !== 1 || raw.method !== 'dump') return 'it is not a version 1 record of an upgrade by dump';
-  if (!(DUMP_PHASES as readonly unknown[]).includes(raw.phase)) return `its phase ${JSON.stringify(raw.phase)} is none of ${DUMP_PHASES.join(', ')}`;
+  if (!(DUMP_PHASES as readonly unknown[]).includes(raw.phase))
+    return `its phase ${JSON.stringify(raw.phase)} is none of ${DUMP_PHASES.join(', ')}`;
   const w = raw.workload;
   if (!isObject(w) || typeof w.name !== 'string' || typeof raw.workloadUid !== 'string') return 'it names no workload';
-  if (typeof raw.pvc !== 'string') return 'it does not say where the source keeps its data (pvc: a PVC name, or "" for none)';
+  if (typeof raw.pvc !== 'string')
+    return 'it does not say where the source keeps its data (pvc: a PVC name, or "" for none)';
   const t = raw.target;
-  if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string') return 'it names no target instance';
+  if (!isObject(t) || typeof t.name !== 'string' || typeof t.pvc !== 'string' || typeof t.superuser !== 'string')
+    return 'it names no target instance';
   if (t.secret !== undefined && typeof t.secret !== 'string') return 'its target Secret is not a name';
-  if (t.existing !== undefined && typeof t.existing !== 'boolean') return 'its target\'s "existing" is not true or false';
-  if ((raw.targetBefore !== undefined && !isPriorSettings(raw.targetBefore)) || (raw.sourceBefore !== undefined && !isPriorSettings(raw.sourceBefore))) {
+  if (t.existing !== undefined && typeof t.existing !== 'boolean')
+    return 'its target\'s "existing" is not true or false';
+  if (
+    (raw.targetBefore !== undefined && !isPriorSettings(raw.targetBefore)) ||
+    (raw.sourceBefore !== undefined && !isPriorSettings(raw.sourceBefore))
+  ) {
     return 'its settings before the upgrade are not a list of names and values';
   }
-  if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history)) return 'its apps, settings or history are not lists';
+  if (!Array.isArray(raw.apps) || !Array.isArray(raw.settings) || !Array.isArray(raw.history))
+    return 'its apps, settings or history are not lists';
   if (!Number.isInteger(raw.from) || !Number.isInteger(raw.to)) return 'its majors are not integers';
   if (raw.pausedOwners !== undefined && !(Array.isArray(raw.pausedOwners) && raw.pausedOwners.every(isPausedOwner))) {
     return 'its pausedOwners are not a list of Argo CD Applications or Flux Kustomizations and HelmReleases with the values to put back';
@@ -144,15 +179,29 @@ export function parseDumpState(cm: KObject | undefined): DumpState | undefined {
 /** The ConfigMap that holds a dump record. */
 export function dumpStateConfigMap(name: string, ns: string, s: DumpState): KObject {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name, namespace: ns, labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-state' },
-      annotations: { 'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`, 'pgupgrade.kubectl.io/method': 'dump' } },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: ns,
+      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-state' },
+      annotations: {
+        'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`,
+        'pgupgrade.kubectl.io/method': 'dump',
+      },
+    },
     data: { 'state.json': JSON.stringify(s, null, 1) },
   };
 }
 
 /** Writes the record over the version last seen (undefined: it must not exist yet); a 409 stops the run. */
-export async function saveDumpState(cluster: Cluster, ns: string, name: string, s: DumpState, version: string | undefined): Promise<string | undefined> {
+export async function saveDumpState(
+  cluster: Cluster,
+  ns: string,
+  name: string,
+  s: DumpState,
+  version: string | undefined,
+): Promise<string | undefined> {
   return saveRecord(cluster, dumpStateConfigMap(name, ns, s), s.phase, version);
 }
 
@@ -161,16 +210,24 @@ export async function saveDumpState(cluster: Cluster, ns: string, name: string, 
  * undefined: the dump stopped half-way; or it is done and this workload is its old instance, kept as the way back
  * (its --rollback points the applications back at its untouched data), unless `discard` (--discard-dump-rollback).
  */
-export function inPlaceOverDumpProblem(s: DumpState | undefined, uid: string | undefined, ns: string, stateName: string, discard: boolean): string | undefined {
+export function inPlaceOverDumpProblem(
+  s: DumpState | undefined,
+  uid: string | undefined,
+  ns: string,
+  stateName: string,
+  discard: boolean,
+): string | undefined {
   if (!s) return undefined;
   const ref = `${s.workload.kind === 'StatefulSet' ? 'sts' : 'deploy'}/${s.workload.name}`;
   if (s.phase !== 'done' && s.phase !== 'rolled-back') {
     return `an upgrade by dump of ${ref} to ${s.to} stopped after "${s.phase}": resume it (--method dump) or undo it (--rollback) first; nothing was changed`;
   }
   if (s.phase !== 'done' || !s.cutover || s.workloadUid !== uid || discard) return undefined;
-  return `${s.workload.kind} ${ns}/${s.workload.name} is the old instance that the upgrade by dump to ${s.to} keeps as its way back (ConfigMap ` +
+  return (
+    `${s.workload.kind} ${ns}/${s.workload.name} is the old instance that the upgrade by dump to ${s.to} keeps as its way back (ConfigMap ` +
     `${ns}/${stateName}, done; ${s.target.kind} ${s.target.name} serves PostgreSQL ${s.to}): its --rollback points the applications back at this ` +
     `PostgreSQL ${s.fromVersion} data, which an upgrade in place would destroy. Go back to it first (kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback), ` +
     `or, once you no longer need the way back, remove it (kubectl pgupgrade cleanup -n ${ns} ${ref} --delete-old-instance); to upgrade it anyway and ` +
-    'lose the way back, pass --discard-dump-rollback. Nothing was changed';
+    'lose the way back, pass --discard-dump-rollback. Nothing was changed'
+  );
 }

@@ -18,7 +18,9 @@ export interface LeaseFields {
 }
 
 /** Whether this run may take the lease, and why; or who holds it. */
-export type LeaseDecision = { take: true; why: string } | { take: false; holder: string; since: string; expiresInSeconds: number };
+export type LeaseDecision =
+  | { take: true; why: string }
+  | { take: false; holder: string; since: string; expiresInSeconds: number };
 
 /** `host:pid:random`: the host and pid let a run on the same host see that the holder's process is gone. */
 export function holderIdentity(host = hostname(), pid = process.pid): string {
@@ -29,15 +31,26 @@ export function holderIdentity(host = hostname(), pid = process.pid): string {
  * Who may take a lease: anyone when it is free or expired; on the holder's own host, also when the holder's
  * process no longer exists (a run killed with SIGKILL must not block the next one for long). Pure.
  */
-export function leaseDecision(l: LeaseFields | undefined, now: Date, host: string, alive: (pid: number) => boolean): LeaseDecision {
+export function leaseDecision(
+  l: LeaseFields | undefined,
+  now: Date,
+  host: string,
+  alive: (pid: number) => boolean,
+): LeaseDecision {
   const holder = l?.holderIdentity ?? '';
   if (!holder) return { take: true, why: 'free' };
   const renewed = Date.parse(l?.renewTime ?? l?.acquireTime ?? '');
   const expiresAt = (Number.isNaN(renewed) ? 0 : renewed) + (l?.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
   if (expiresAt <= now.getTime()) return { take: true, why: `taken over from ${holder}, whose lease had expired` };
   const m = /^(.*):(\d+):[^:]*$/.exec(holder);
-  if (m && m[1] === host && !alive(Number(m[2]))) return { take: true, why: `taken over from ${holder}, whose process is gone` };
-  return { take: false, holder, since: l?.acquireTime ?? 'an unknown time', expiresInSeconds: Math.ceil((expiresAt - now.getTime()) / 1000) };
+  if (m && m[1] === host && !alive(Number(m[2])))
+    return { take: true, why: `taken over from ${holder}, whose process is gone` };
+  return {
+    take: false,
+    holder,
+    since: l?.acquireTime ?? 'an unknown time',
+    expiresInSeconds: Math.ceil((expiresAt - now.getTime()) / 1000),
+  };
 }
 
 /** Whether a process of this host exists (one of another user counts: it exists). */
@@ -78,34 +91,69 @@ export function leaseNameOf(stateName: string): string {
  * Takes the workload's Lease (leaseNameOf) beside the record, or refuses (exit 1) naming its holder and since when; then
  * renews it every few seconds until released.
  */
-export async function takeLock(cluster: Cluster, ns: string, stateName: string, workload: string): Promise<UpgradeLock> {
-  const ref: ObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: leaseNameOf(stateName) };
+export async function takeLock(
+  cluster: Cluster,
+  ns: string,
+  stateName: string,
+  workload: string,
+): Promise<UpgradeLock> {
+  const ref: ObjectRef = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    namespace: ns,
+    name: leaseNameOf(stateName),
+  };
   const id = holderIdentity();
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await cluster.readObject(ref);
     const d = leaseDecision(current?.spec as LeaseFields | undefined, new Date(), hostname(), pidAlive);
     if (!d.take) {
-      throw new CliError(`another run of kubectl pgupgrade holds the lock of this upgrade, Lease ${ns}/${ref.name}: ${d.holder}, since ${d.since}. ` +
-        `Nothing was changed. Wait for it to end; if that run is gone, its lock expires ${d.expiresInSeconds} s from now (${LEASE_SECONDS} s after its last ` +
-        `renewal), then run the command again`, ExitCode.failed);
+      throw new CliError(
+        `another run of kubectl pgupgrade holds the lock of this upgrade, Lease ${ns}/${ref.name}: ${d.holder}, since ${d.since}. ` +
+          `Nothing was changed. Wait for it to end; if that run is gone, its lock expires ${d.expiresInSeconds} s from now (${LEASE_SECONDS} s after its last ` +
+          `renewal), then run the command again`,
+        ExitCode.failed,
+      );
     }
     const now = microTime(new Date());
     const spec = { holderIdentity: id, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now };
     try {
       const out = current
-        ? await cluster.patchObject(ref, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec }, 'merge')
-        : await cluster.createObject({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ns,
-          labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-lock' }, annotations: { 'pgupgrade.kubectl.io/workload': workload } }, spec });
+        ? await cluster.patchObject(
+            ref,
+            { metadata: { resourceVersion: current.metadata.resourceVersion }, spec },
+            'merge',
+          )
+        : await cluster.createObject({
+            apiVersion: ref.apiVersion,
+            kind: ref.kind,
+            metadata: {
+              name: ref.name,
+              namespace: ns,
+              labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'upgrade-lock' },
+              annotations: { 'pgupgrade.kubectl.io/workload': workload },
+            },
+            spec,
+          });
       return renewing(cluster, ref, id, out, d.why === 'free' ? undefined : d.why);
     } catch (err) {
       // Another run created or took it between the read and the write: read again, and refuse with its name.
       if (codeOf(err) !== 409) throw err;
     }
   }
-  throw new CliError(`the lock of this upgrade, Lease ${ns}/${ref.name}, keeps changing hands; nothing was changed: run the command again`, ExitCode.failed);
+  throw new CliError(
+    `the lock of this upgrade, Lease ${ns}/${ref.name}, keeps changing hands; nothing was changed: run the command again`,
+    ExitCode.failed,
+  );
 }
 
-function renewing(cluster: Cluster, ref: ObjectRef, id: string, lease: KObject, takenOver: string | undefined): UpgradeLock {
+function renewing(
+  cluster: Cluster,
+  ref: ObjectRef,
+  id: string,
+  lease: KObject,
+  takenOver: string | undefined,
+): UpgradeLock {
   let version = lease.metadata.resourceVersion;
   let lost: string | undefined;
   let busy = false;
@@ -113,7 +161,11 @@ function renewing(cluster: Cluster, ref: ObjectRef, id: string, lease: KObject, 
     if (busy || lost) return;
     busy = true;
     try {
-      const out = await cluster.patchObject(ref, { metadata: { resourceVersion: version }, spec: { renewTime: microTime(new Date()) } }, 'merge');
+      const out = await cluster.patchObject(
+        ref,
+        { metadata: { resourceVersion: version }, spec: { renewTime: microTime(new Date()) } },
+        'merge',
+      );
       version = out.metadata.resourceVersion;
     } catch (err) {
       if (codeOf(err) === 404) lost = 'the Lease was deleted';
@@ -134,8 +186,11 @@ function renewing(cluster: Cluster, ref: ObjectRef, id: string, lease: KObject, 
     takenOver,
     assertHeld: () => {
       if (!lost) return;
-      throw new CliError(`this run lost the lock of the upgrade, Lease ${ref.namespace}/${ref.name}: ${lost}. It stops here and changes nothing more; ` +
-        `another run may be going on: kubectl -n ${ref.namespace} get lease ${ref.name} -o yaml`, ExitCode.failed);
+      throw new CliError(
+        `this run lost the lock of the upgrade, Lease ${ref.namespace}/${ref.name}: ${lost}. It stops here and changes nothing more; ` +
+          `another run may be going on: kubectl -n ${ref.namespace} get lease ${ref.name} -o yaml`,
+        ExitCode.failed,
+      );
     },
     release: async () => {
       clearInterval(timer);
@@ -155,16 +210,27 @@ function renewing(cluster: Cluster, ref: ObjectRef, id: string, lease: KObject, 
  * ConfigMap's resourceVersion then; undefined: there was none): a run that finished or moved on meanwhile would
  * make the plan stale.
  */
-export async function lockRecord(cluster: Cluster, ns: string, stateName: string, workload: string, seenVersion: string | undefined): Promise<UpgradeLock> {
+export async function lockRecord(
+  cluster: Cluster,
+  ns: string,
+  stateName: string,
+  workload: string,
+  seenVersion: string | undefined,
+): Promise<UpgradeLock> {
   const lock = await takeLock(cluster, ns, stateName, workload);
-  const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: stateName }).catch(async (err: unknown) => {
-    await lock.release();
-    throw err;
-  });
+  const cm = await cluster
+    .readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: stateName })
+    .catch(async (err: unknown) => {
+      await lock.release();
+      throw err;
+    });
   if (cm?.metadata.resourceVersion === seenVersion) return lock;
   await lock.release();
-  throw new CliError(`ConfigMap ${ns}/${stateName}, the record of the upgrade, changed while this run was planning (another run of kubectl pgupgrade?). ` +
-    `Nothing was changed: run the command again, and it goes on from the record as it is now`, ExitCode.failed);
+  throw new CliError(
+    `ConfigMap ${ns}/${stateName}, the record of the upgrade, changed while this run was planning (another run of kubectl pgupgrade?). ` +
+      `Nothing was changed: run the command again, and it goes on from the record as it is now`,
+    ExitCode.failed,
+  );
 }
 
 /** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike; a lease taken over is said. */

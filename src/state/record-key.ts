@@ -10,9 +10,17 @@ export function readRecordKey(cluster: Cluster, ns: string): Promise<string | un
 
 /** The Secret that holds a new key (random, 32 bytes); its value never appears anywhere else. */
 export function recordKeySecret(ns: string, key: string): KObject {
-  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-    metadata: { name: RECORD_KEY_SECRET, namespace: ns, labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'record-key' } },
-    data: { [RECORD_KEY_FIELD]: Buffer.from(key).toString('base64') } } as KObject;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: RECORD_KEY_SECRET,
+      namespace: ns,
+      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'record-key' },
+    },
+    data: { [RECORD_KEY_FIELD]: Buffer.from(key).toString('base64') },
+  } as KObject;
 }
 
 /** The namespace's record key, made on first use; two runs making it at once end with the one that was stored. */

@@ -23,11 +23,19 @@ export interface Reference {
 /** The reference's ConfigMap. */
 export function referenceConfigMap(ns: string, name: string, s: UpgradeState, ref: Reference): KObject {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name, namespace: ns,
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: ns,
       labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'fingerprint' },
-      annotations: { 'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`, 'pgupgrade.kubectl.io/taken-at': new Date().toISOString(),
-        'pgupgrade.kubectl.io/pg-version': s.fromVersion, 'pgupgrade.kubectl.io/source': ref.source } },
+      annotations: {
+        'pgupgrade.kubectl.io/workload': `${s.workload.kind}/${s.workload.name}`,
+        'pgupgrade.kubectl.io/taken-at': new Date().toISOString(),
+        'pgupgrade.kubectl.io/pg-version': s.fromVersion,
+        'pgupgrade.kubectl.io/source': ref.source,
+      },
+    },
     ...fingerprintData(ref.fingerprint),
   };
 }
@@ -41,7 +49,12 @@ export function referenceSource(s: Pick<UpgradeState, 'snapshot'>): string {
  * Reads this upgrade's stored reference, or undefined when there is none yet. One read from another snapshot is
  * an earlier upgrade's (rolled back, then started again): the data has moved on since, so it is not this one's.
  */
-export async function loadReference(cluster: Cluster, ns: string, name: string, s: Pick<UpgradeState, 'snapshot'>): Promise<Reference | undefined> {
+export async function loadReference(
+  cluster: Cluster,
+  ns: string,
+  name: string,
+  s: Pick<UpgradeState, 'snapshot'>,
+): Promise<Reference | undefined> {
   const cm = await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
   const fingerprint = await readKeyedFingerprint(cluster, ns, cm);
   const source = cm?.metadata.annotations?.['pgupgrade.kubectl.io/source'];
@@ -50,7 +63,13 @@ export async function loadReference(cluster: Cluster, ns: string, name: string, 
 }
 
 /** Stores the reference, replacing any earlier one of the same upgrade. */
-export async function storeReference(cluster: Cluster, ns: string, name: string, s: UpgradeState, ref: Reference): Promise<void> {
+export async function storeReference(
+  cluster: Cluster,
+  ns: string,
+  name: string,
+  s: UpgradeState,
+  ref: Reference,
+): Promise<void> {
   await cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
   await cluster.createObject(referenceConfigMap(ns, name, s, ref));
 }
@@ -59,8 +78,14 @@ export async function storeReference(cluster: Cluster, ns: string, name: string,
  * The reference from the snapshot: waits until it is ready to use, restores it to a temporary PVC, starts the old
  * image's PostgreSQL on it, fingerprints it, stores it, and deletes the copy. A stored one is used as it is.
  */
-export async function referenceFromSnapshot(cluster: Cluster, d: Discovery, s: UpgradeState, configMap: string, timeoutMs: number,
-  onStep?: (text: string) => void): Promise<Reference> {
+export async function referenceFromSnapshot(
+  cluster: Cluster,
+  d: Discovery,
+  s: UpgradeState,
+  configMap: string,
+  timeoutMs: number,
+  onStep?: (text: string) => void,
+): Promise<Reference> {
   const stored = await loadReference(cluster, d.namespace, configMap, s);
   if (stored) return stored;
   const snapshot = s.snapshot as string;
@@ -68,8 +93,14 @@ export async function referenceFromSnapshot(cluster: Cluster, d: Discovery, s: U
   const rec = await waitSnapshot(cluster, d.namespace, snapshot, 'ready', timeoutMs);
   // The snapshot holds the volume as the upgrade found it: with the data at its root when the upgrade moved it.
   const asFound = s.relayout ? { ...d, pgdata: s.relayout.fromMount, mountPath: s.relayout.fromMount } : d;
-  const copy = await readRestoredCopy(cluster, asFound, { snapshot, image: s.oldImage, restoreSizeBytes: rec.restoreSizeBytes, purpose: 'reference',
-    why: `reads the data as the upgrade found it, from VolumeSnapshot ${snapshot}, on PostgreSQL ${s.from}; deleted when read`, onStep });
+  const copy = await readRestoredCopy(cluster, asFound, {
+    snapshot,
+    image: s.oldImage,
+    restoreSizeBytes: rec.restoreSizeBytes,
+    purpose: 'reference',
+    why: `reads the data as the upgrade found it, from VolumeSnapshot ${snapshot}, on PostgreSQL ${s.from}; deleted when read`,
+    onStep,
+  });
   const ref = { fingerprint: copy.fingerprint, source: referenceSource(s) };
   await storeReference(cluster, d.namespace, configMap, s, ref);
   return ref;

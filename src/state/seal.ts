@@ -19,10 +19,15 @@ export function sealOf(key: string, data: Record<string, string> | undefined): s
 }
 
 /** Why a record's seal does not hold (for the refusal), or undefined when it does. Pure. */
-export function sealProblem(cm: { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } }, key: string | undefined): string | undefined {
+export function sealProblem(
+  cm: { data?: Record<string, string>; metadata: { annotations?: Record<string, string> } },
+  key: string | undefined,
+): string | undefined {
   const seal = cm.metadata.annotations?.[SEAL_ANNOTATION];
-  if (!seal) return `it carries no seal (annotation ${SEAL_ANNOTATION}): it was written by hand or by an earlier release, and this release acts only on records it sealed`;
-  if (!key) return `its seal cannot be checked: the Secret ${RECORD_KEY_SECRET} that holds the key is gone or unreadable`;
+  if (!seal)
+    return `it carries no seal (annotation ${SEAL_ANNOTATION}): it was written by hand or by an earlier release, and this release acts only on records it sealed`;
+  if (!key)
+    return `its seal cannot be checked: the Secret ${RECORD_KEY_SECRET} that holds the key is gone or unreadable`;
   const want = Buffer.from(sealOf(key, cm.data));
   const got = Buffer.from(seal);
   if (want.length === got.length && timingSafeEqual(want, got)) return undefined;

@@ -38,9 +38,20 @@ export interface ValidatedUpgrade {
 /** The view of an in-place upgrade's record. */
 export function inPlaceView(s: UpgradeState): ValidatedUpgrade {
   return {
-    workload: s.workload, from: s.from, fromVersion: s.fromVersion, to: s.to, method: s.method, phase: s.phase, finished: s.phase === 'done',
-    snapshot: s.snapshot, fingerprintConfigMap: s.fingerprintConfigMap, reference: 'in-place',
-    countersSince: s.history.find((h) => h.phase === 'db-start')?.at, apps: s.apps, job: s.job, lastAt: s.history.at(-1)?.at,
+    workload: s.workload,
+    from: s.from,
+    fromVersion: s.fromVersion,
+    to: s.to,
+    method: s.method,
+    phase: s.phase,
+    finished: s.phase === 'done',
+    snapshot: s.snapshot,
+    fingerprintConfigMap: s.fingerprintConfigMap,
+    reference: 'in-place',
+    countersSince: s.history.find((h) => h.phase === 'db-start')?.at,
+    apps: s.apps,
+    job: s.job,
+    lastAt: s.history.at(-1)?.at,
   };
 }
 
@@ -48,9 +59,19 @@ export function inPlaceView(s: UpgradeState): ValidatedUpgrade {
 export function dumpView(s: DumpState, fingerprintConfigMap: string): ValidatedUpgrade {
   const t = s.target;
   return {
-    workload: s.workload, from: s.from, fromVersion: s.fromVersion, to: s.to, method: 'dump', phase: s.phase, finished: s.phase === 'done',
-    snapshot: null, fingerprintConfigMap, reference: 'dump',
-    countersSince: s.history.findLast((h) => h.phase === 'loaded')?.at, apps: s.apps, lastAt: s.history.at(-1)?.at,
+    workload: s.workload,
+    from: s.from,
+    fromVersion: s.fromVersion,
+    to: s.to,
+    method: 'dump',
+    phase: s.phase,
+    finished: s.phase === 'done',
+    snapshot: null,
+    fingerprintConfigMap,
+    reference: 'dump',
+    countersSince: s.history.findLast((h) => h.phase === 'loaded')?.at,
+    apps: s.apps,
+    lastAt: s.history.at(-1)?.at,
     target: { kind: t.kind, name: t.name, container: t.container, superuser: t.superuser },
   };
 }

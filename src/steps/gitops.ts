@@ -1,5 +1,14 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
-import { ownerHeals, ownerKey, pausePatch, priorOf, resumePatch, type OwnerReading, type OwnerRef, type PausedOwner } from '../postgres/gitops-pause.ts';
+import {
+  ownerHeals,
+  ownerKey,
+  pausePatch,
+  priorOf,
+  resumePatch,
+  type OwnerReading,
+  type OwnerRef,
+  type PausedOwner,
+} from '../postgres/gitops-pause.ts';
 
 const statusOf = (err: unknown): number | undefined => {
   const e = err as { code?: number; statusCode?: number; response?: { statusCode?: number } };
@@ -18,25 +27,29 @@ function unreadable(ref: OwnerRef, err: unknown): string {
  * Not found, forbidden or an API the cluster does not serve is no error: that owner is judged by its markers.
  */
 export async function readOwners(cluster: Cluster, refs: OwnerRef[]): Promise<OwnerReading[]> {
-  return Promise.all(refs.map(async (ref): Promise<OwnerReading> => {
-    let obj: KObject | undefined;
-    try {
-      obj = await cluster.readObject(ref);
-    } catch (err) {
-      return { ref, why: unreadable(ref, err) };
-    }
-    if (!obj) return { ref, why: `${ownerKey(ref)} was not found (404)` };
-    return { ref, obj: obj as never, ...ownerHeals(ref.kind, obj as never) };
-  }));
+  return Promise.all(
+    refs.map(async (ref): Promise<OwnerReading> => {
+      let obj: KObject | undefined;
+      try {
+        obj = await cluster.readObject(ref);
+      } catch (err) {
+        return { ref, why: unreadable(ref, err) };
+      }
+      if (!obj) return { ref, why: `${ownerKey(ref)} was not found (404)` };
+      return { ref, obj: obj as never, ...ownerHeals(ref.kind, obj as never) };
+    }),
+  );
 }
 
 /** The owners as they are now, each with the value its pause will change (to record before pausing). */
 export async function priorsOf(cluster: Cluster, refs: OwnerRef[]): Promise<PausedOwner[]> {
-  return Promise.all(refs.map(async (ref) => {
-    const obj = await cluster.readObject(ref);
-    if (!obj) throw new Error(`${ownerKey(ref)} was not found: it cannot be paused`);
-    return priorOf(ref, obj as never);
-  }));
+  return Promise.all(
+    refs.map(async (ref) => {
+      const obj = await cluster.readObject(ref);
+      if (!obj) throw new Error(`${ownerKey(ref)} was not found: it cannot be paused`);
+      return priorOf(ref, obj as never);
+    }),
+  );
 }
 
 /** Pauses each owner (merge patch as field manager kubectl-pgupgrade). */

@@ -13,12 +13,17 @@ export async function retainVolumeOf(cluster: Cluster, claim: KObject): Promise<
   const ref = { apiVersion: 'v1', kind: 'PersistentVolume', name };
   const pv = await cluster.readObject(ref).catch((err: unknown) => refuse(name, claim, err));
   if (!pv || pv.spec?.persistentVolumeReclaimPolicy === 'Retain') return name;
-  await cluster.patchObject(ref, { spec: { persistentVolumeReclaimPolicy: 'Retain' } }, 'merge').catch((err: unknown) => refuse(name, claim, err));
+  await cluster
+    .patchObject(ref, { spec: { persistentVolumeReclaimPolicy: 'Retain' } }, 'merge')
+    .catch((err: unknown) => refuse(name, claim, err));
   return name;
 }
 
 function refuse(pv: string, claim: KObject, err: unknown): never {
-  throw new CliError(`cannot set PersistentVolume ${pv} (of PVC ${claim.metadata.namespace}/${claim.metadata.name}) to Retain before the claim is ` +
-    `made again from the snapshot: ${(err as Error).message}. Nothing was deleted. Run kubectl patch pv ${pv} -p ` +
-    `'{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}', then the rollback again`, ExitCode.failed);
+  throw new CliError(
+    `cannot set PersistentVolume ${pv} (of PVC ${claim.metadata.namespace}/${claim.metadata.name}) to Retain before the claim is ` +
+      `made again from the snapshot: ${(err as Error).message}. Nothing was deleted. Run kubectl patch pv ${pv} -p ` +
+      `'{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}', then the rollback again`,
+    ExitCode.failed,
+  );
 }

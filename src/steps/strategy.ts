@@ -10,6 +10,11 @@ export async function switchToRecreate(cluster: Cluster, ns: string, name: strin
 }
 
 /** Puts the recorded strategy back (idempotent: a Deployment that has it already is left as it is). */
-export async function restoreStrategy(cluster: Cluster, ns: string, name: string, s: DeploymentStrategy): Promise<void> {
+export async function restoreStrategy(
+  cluster: Cluster,
+  ns: string,
+  name: string,
+  s: DeploymentStrategy,
+): Promise<void> {
   await cluster.patchObject(ref(ns, name), restoreStrategyPatch(s), 'merge');
 }

@@ -9,7 +9,8 @@ import { isRolledOut } from '../steps/workload.ts';
 export function appProblem(w: ScaledWorkload, o: KObject | undefined, ns: string): string | undefined {
   if (!o) return `${refOf(w)}: gone (kubectl -n ${ns} get ${w.kind.toLowerCase()})`;
   const spec = Number(o.spec?.replicas ?? 1);
-  if (spec !== w.replicas) return `${refOf(w)}: ${spec} replicas, recorded ${w.replicas} (kubectl -n ${ns} scale ${refOf(w)} --replicas=${w.replicas})`;
+  if (spec !== w.replicas)
+    return `${refOf(w)}: ${spec} replicas, recorded ${w.replicas} (kubectl -n ${ns} scale ${refOf(w)} --replicas=${w.replicas})`;
   if (!isRolledOut(o, w)) {
     return `${refOf(w)}: rollout not complete, ${o.status?.readyReplicas ?? 0} of ${w.replicas} ready (kubectl -n ${ns} rollout status ${refOf(w)})`;
   }
@@ -17,19 +18,49 @@ export function appProblem(w: ScaledWorkload, o: KObject | undefined, ns: string
 }
 
 /** 8. The applications recorded by the upgrade are back at their replica counts, with their rollouts complete. */
-export function judgeApplications(s: Pick<ValidatedUpgrade, 'apps'>, found: Array<KObject | undefined>, ns: string): ValidateFinding {
+export function judgeApplications(
+  s: Pick<ValidatedUpgrade, 'apps'>,
+  found: Array<KObject | undefined>,
+  ns: string,
+): ValidateFinding {
   const title = 'The applications are back at their recorded replicas';
   const bad = s.apps.map((w, i) => appProblem(w, found[i], ns)).filter((p): p is string => !!p);
-  if (bad.length) return { id: 'applications', title, status: 'fail', found: bad.join('; '), fix: 'scale them back and wait for their rollouts (commands above)' };
-  return { id: 'applications', title, status: 'pass', found: s.apps.length ? s.apps.map((w) => `${refOf(w)} (${w.replicas})`).join(', ') + ' ready' : 'the upgrade recorded none' };
+  if (bad.length)
+    return {
+      id: 'applications',
+      title,
+      status: 'fail',
+      found: bad.join('; '),
+      fix: 'scale them back and wait for their rollouts (commands above)',
+    };
+  return {
+    id: 'applications',
+    title,
+    status: 'pass',
+    found: s.apps.length
+      ? `${s.apps.map((w) => `${refOf(w)} (${w.replicas})`).join(', ')} ready`
+      : 'the upgrade recorded none',
+  };
 }
 
 /** The upgrade and rollback Jobs of this workload that failed (an upgrade by dump runs none). */
 export function failedJobs(jobs: KObject[], s: Pick<ValidatedUpgrade, 'job'>): string[] {
   const job = s.job;
   if (!job) return [];
-  return jobs.filter((j) => j.metadata.name === job || j.metadata.name.startsWith(`${job}-`) || j.metadata.labels?.['pgupgrade.kubectl.io/role']?.endsWith('-job'))
-    .filter((j) => (j.status?.failed ?? 0) > 0 || (j.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True'))
+  return jobs
+    .filter(
+      (j) =>
+        j.metadata.name === job ||
+        j.metadata.name.startsWith(`${job}-`) ||
+        j.metadata.labels?.['pgupgrade.kubectl.io/role']?.endsWith('-job'),
+    )
+    .filter(
+      (j) =>
+        (j.status?.failed ?? 0) > 0 ||
+        (j.status?.conditions ?? []).some(
+          (c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True',
+        ),
+    )
     .map((j) => j.metadata.name);
 }
 
@@ -38,15 +69,30 @@ export function judgeFinished(s: ValidatedUpgrade, failed: string[], ns: string)
   const title = 'Nothing left half-done';
   const ref = refOf(s.workload);
   if (!s.finished) {
-    return { id: 'finished', title, status: 'fail', found: `the upgrade from ${s.from} to ${s.to} stopped after its "${s.phase}" phase`,
-      fix: `resume it: kubectl pgupgrade upgrade -n ${ns} ${ref} --to ${s.to} --method ${s.method}; or undo it: kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback` };
+    return {
+      id: 'finished',
+      title,
+      status: 'fail',
+      found: `the upgrade from ${s.from} to ${s.to} stopped after its "${s.phase}" phase`,
+      fix: `resume it: kubectl pgupgrade upgrade -n ${ns} ${ref} --to ${s.to} --method ${s.method}; or undo it: kubectl pgupgrade upgrade -n ${ns} ${ref} --rollback`,
+    };
   }
   if (failed.length) {
-    return { id: 'finished', title, status: 'fail', found: `failed Job${failed.length > 1 ? 's' : ''}: ${failed.join(', ')}`,
-      fix: `read why: kubectl -n ${ns} logs job/${failed[0]}; then delete it: kubectl -n ${ns} delete job ${failed.join(' ')}` };
+    return {
+      id: 'finished',
+      title,
+      status: 'fail',
+      found: `failed Job${failed.length > 1 ? 's' : ''}: ${failed.join(', ')}`,
+      fix: `read why: kubectl -n ${ns} logs job/${failed[0]}; then delete it: kubectl -n ${ns} delete job ${failed.join(' ')}`,
+    };
   }
   const at = s.lastAt;
-  return { id: 'finished', title, status: 'pass', found: `the upgrade from ${s.fromVersion} to ${s.to} (--${s.method}) is recorded done${at ? ` at ${at}` : ''}; no failed Job` };
+  return {
+    id: 'finished',
+    title,
+    status: 'pass',
+    found: `the upgrade from ${s.fromVersion} to ${s.to} (--${s.method}) is recorded done${at ? ` at ${at}` : ''}; no failed Job`,
+  };
 }
 
 /**

@@ -13,7 +13,9 @@ export function dataFinding(ctx: ValidateCtx): ValidateFinding | undefined {
   if (!ctx.reference || !ctx.fingerprint) return undefined;
   const dbStart = ctx.state.countersSince;
   return judgeData({
-    reference: ctx.reference.fingerprint, referenceSource: ctx.reference.source, now: ctx.fingerprint,
+    reference: ctx.reference.fingerprint,
+    referenceSource: ctx.reference.source,
+    now: ctx.fingerprint,
     writes: Object.fromEntries([...ctx.dbs].map(([db, f]) => [db, f.writes])),
     countersReset: Object.fromEntries([...ctx.dbs].map(([db, f]) => [db, countersResetAfter(f.statsReset, dbStart)])),
     rollback: `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(ctx.state.workload)} --rollback`,
@@ -43,8 +45,17 @@ export function createKubernetesTasks(): Array<ListrTask<ValidateCtx>> {
     {
       title: 'Read the applications the upgrade recorded, and its Jobs',
       task: async (ctx, task) => {
-        ctx.apps = await Promise.all(ctx.state.apps.map((a) => ctx.cluster.readObject({ apiVersion: 'apps/v1', kind: a.kind, namespace: ctx.d.namespace, name: a.name })));
-        ctx.jobs = await ctx.cluster.listObjects('batch/v1', 'Job', ctx.d.namespace, 'app.kubernetes.io/managed-by=kubectl-pgupgrade');
+        ctx.apps = await Promise.all(
+          ctx.state.apps.map((a) =>
+            ctx.cluster.readObject({ apiVersion: 'apps/v1', kind: a.kind, namespace: ctx.d.namespace, name: a.name }),
+          ),
+        );
+        ctx.jobs = await ctx.cluster.listObjects(
+          'batch/v1',
+          'Job',
+          ctx.d.namespace,
+          'app.kubernetes.io/managed-by=kubectl-pgupgrade',
+        );
         task.title = `Read the applications (${ctx.state.apps.map(refOf).join(', ') || 'none recorded'}) and ${ctx.jobs.length} Job${ctx.jobs.length === 1 ? '' : 's'}`;
       },
     },

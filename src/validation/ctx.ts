@@ -2,7 +2,12 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 import { liveReach, psqlEach } from '../server/gather.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
-import { parseValidateDb, type AmcheckResult, type ValidateClusterFacts, type ValidateDbFacts } from '../postgres/validate.ts';
+import {
+  parseValidateDb,
+  type AmcheckResult,
+  type ValidateClusterFacts,
+  type ValidateDbFacts,
+} from '../postgres/validate.ts';
 import { validateDatabaseSql } from '../postgres/validate-sql.ts';
 import type { Reference } from '../state/reference.ts';
 import type { ValidatedUpgrade } from '../state/validated-upgrade.ts';
@@ -45,7 +50,8 @@ export interface ValidateCtx {
 }
 
 /** Runs one SQL text in each of `dbs`. */
-export const run = (ctx: ValidateCtx, dbs: string[], sql: string) => psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, dbs, sql);
+export const run = (ctx: ValidateCtx, dbs: string[], sql: string) =>
+  psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, dbs, sql);
 
 /** Reads each database's facts; a database that refuses the connection is recorded, not thrown. */
 export async function readDatabases(ctx: ValidateCtx): Promise<void> {

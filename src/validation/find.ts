@@ -36,34 +36,58 @@ async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found>
     const bound = bindingProblemOf(dump, d, d.namespace, dumpName);
     if (bound) throw usageError(bound);
     // An existing instance named by --target is reached as it is discovered, with its own superuser and Secret.
-    const there = dump.target.existing && await cluster.getWorkload(d.namespace, dump.target.kind, dump.target.name);
+    const there = dump.target.existing && (await cluster.getWorkload(d.namespace, dump.target.kind, dump.target.name));
     const target = dump.target.existing
-      ? there ? await discover(cluster, d.namespace, refOf(dump.target), {}, DUMP_SOURCE) : undefined
+      ? there
+        ? await discover(cluster, d.namespace, refOf(dump.target), {}, DUMP_SOURCE)
+        : undefined
       : await findDumpTarget(cluster, d, dump.target);
     if (!target) {
-      throw usageError(`${where} was upgraded by dump into ${dump.target.kind} ${dump.target.name}, which is gone: nothing to validate ` +
-        `(kubectl -n ${d.namespace} get ${dump.target.kind.toLowerCase()} ${dump.target.name})`);
+      throw usageError(
+        `${where} was upgraded by dump into ${dump.target.kind} ${dump.target.name}, which is gone: nothing to validate ` +
+          `(kubectl -n ${d.namespace} get ${dump.target.kind.toLowerCase()} ${dump.target.name})`,
+      );
     }
-    return { d: target, view: dumpView(dump, dumpReferenceName(dumpName)), configMap: dumpName, ...(dump.target.existing ? { creds: target } : {}) };
+    return {
+      d: target,
+      view: dumpView(dump, dumpReferenceName(dumpName)),
+      configMap: dumpName,
+      ...(dump.target.existing ? { creds: target } : {}),
+    };
   }
   // In place: a PVC at PGDATA, and a password that was never read from the manifest (an in-place upgrade refuses one).
-  const onVolume = { ...requireVolume(d, 'no upgrade by dump of it is recorded, and nothing else could have upgraded it'), readsInlinePassword: false };
+  const onVolume = {
+    ...requireVolume(d, 'no upgrade by dump of it is recorded, and nothing else could have upgraded it'),
+    readsInlinePassword: false,
+  };
   const { name, state } = await readUpgradeRecord(cluster, onVolume);
   if (state) return { d: onVolume, view: inPlaceView(state), configMap: name };
   const newInstance = d.workload.metadata.annotations?.['pgupgrade.kubectl.io/source'];
-  if (newInstance) throw usageError(`${where} is the new instance of an upgrade by dump of ${newInstance}: validate that one (kubectl pgupgrade validate -n ${d.namespace} ${newInstance})`);
+  if (newInstance)
+    throw usageError(
+      `${where} is the new instance of an upgrade by dump of ${newInstance}: validate that one (kubectl pgupgrade validate -n ${d.namespace} ${newInstance})`,
+    );
   if (dump) {
-    throw usageError(`the upgrade by dump of ${where} was rolled back: its old instance serves (PostgreSQL ${dump.fromVersion}); nothing to validate. ` +
-      `check it: kubectl pgupgrade check -n ${d.namespace} ${refOf(dump.workload)}`);
+    throw usageError(
+      `the upgrade by dump of ${where} was rolled back: its old instance serves (PostgreSQL ${dump.fromVersion}); nothing to validate. ` +
+        `check it: kubectl pgupgrade check -n ${d.namespace} ${refOf(dump.workload)}`,
+    );
   }
-  throw usageError(`no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`);
+  throw usageError(
+    `no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`,
+  );
 }
 
 /** The reference fingerprint: in place, this upgrade's (from its snapshot, or the running server); by dump, the source's, read once the applications were down. */
 export async function readReference(cluster: Cluster, ns: string, s: ValidatedUpgrade): Promise<Reference | undefined> {
   if (s.reference === 'in-place') return loadReference(cluster, ns, s.fingerprintConfigMap, s);
   const fingerprint = await loadFingerprint(cluster, ns, s.fingerprintConfigMap);
-  return fingerprint && { fingerprint, source: `source ${refOf(s.workload)} once the applications were down (nothing writes it since)` };
+  return (
+    fingerprint && {
+      fingerprint,
+      source: `source ${refOf(s.workload)} once the applications were down (nothing writes it since)`,
+    }
+  );
 }
 
 /** Finds the workload, its record, and the server to validate. */
@@ -72,15 +96,25 @@ export function findTask(opts: ValidateOptions): ListrTask<ValidateCtx> {
     title: 'Find the workload and the record of its upgrade',
     task: async (ctx, task) => {
       // The source of an upgrade by dump may have no volume and its password in its manifest (DUMP_SOURCE).
-      const source = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
+      const source = await discover(
+        ctx.cluster,
+        ctx.cluster.namespace,
+        opts.workload,
+        {},
+        { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE },
+      );
       const { d, view: s, configMap, creds } = await findUpgrade(ctx.cluster, source);
       ctx.d = d;
       ctx.state = s;
       ctx.stateConfigMap = configMap;
       ctx.repairs = [];
       const into = s.target ? ` into ${s.target.kind} ${s.target.name}` : '';
-      if (!ctx.d.pod?.ready) return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}${into}; the database has no Ready pod`);
-      ctx.password = await readPassword(ctx.cluster, s.reference === 'in-place' ? { ...source, readsInlinePassword: false } : creds ?? source);
+      if (!ctx.d.pod?.ready)
+        return void (task.title = `Found the upgrade from ${s.fromVersion} to ${s.to}${into}; the database has no Ready pod`);
+      ctx.password = await readPassword(
+        ctx.cluster,
+        s.reference === 'in-place' ? { ...source, readsInlinePassword: false } : (creds ?? source),
+      );
       task.title = `Found the upgrade from ${s.fromVersion} to ${s.to} (--${s.method})${into}, recorded "${s.phase}"; pod ${ctx.d.pod.metadata.name}`;
     },
   };

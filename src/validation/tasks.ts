@@ -4,7 +4,12 @@ import { liveReach, runPsqlScript } from '../server/gather.ts';
 import { fingerprintVia } from '../fingerprint/read.ts';
 import { ANALYZE_SCRIPT } from '../postgres/upgrade-script.ts';
 import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate.ts';
-import { AMCHECK_SQL, refreshCollationsSql, UPDATE_EXTENSIONS_SQL, VALIDATE_CLUSTER_SQL } from '../postgres/validate-sql.ts';
+import {
+  AMCHECK_SQL,
+  refreshCollationsSql,
+  UPDATE_EXTENSIONS_SQL,
+  VALIDATE_CLUSTER_SQL,
+} from '../postgres/validate-sql.ts';
 import { connectTask } from '../connect-task.ts';
 import { parseSkipped } from '../postgres/extension-guard.ts';
 import { createKubernetesTasks } from './cluster-checks.ts';
@@ -18,21 +23,31 @@ function repairTasks(opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
   const live = (ctx: ValidateCtx) => !!ctx.server;
   return [
     {
-      title: 'Reindex the indexes on mismatched collations, then record the library\'s versions',
+      title: "Reindex the indexes on mismatched collations, then record the library's versions",
       enabled: (ctx) => opts.reindexCollations && live(ctx),
       task: async (ctx) => {
-        await run(ctx, ctx.databases, refreshCollationsSql(Math.floor((ctx.server as ValidateClusterFacts).versionNum / 10000)));
+        await run(
+          ctx,
+          ctx.databases,
+          refreshCollationsSql(Math.floor((ctx.server as ValidateClusterFacts).versionNum / 10000)),
+        );
         ctx.repairs.push('collations: indexes on mismatched collations reindexed, versions refreshed');
       },
     },
     {
-      title: 'Update the extensions to the target\'s default versions (ALTER EXTENSION … UPDATE)',
+      title: "Update the extensions to the target's default versions (ALTER EXTENSION … UPDATE)",
       enabled: (ctx) => opts.updateExtensions && live(ctx),
       task: async (ctx) => {
         const skipped = parseSkipped([...(await run(ctx, ctx.databases, UPDATE_EXTENSIONS_SQL)).values()].join('\n'));
         // Those skipped stay older than the default: the extensions check names them, with their statements.
-        ctx.repairs.push(`extensions: updated to their default versions${skipped.length ? `, but for ${skipped.map((x) => `${x.extension} in database ${x.database}`).join(', ')} ` +
-          '(its schema is not safe: see the extensions check)' : ''}`);
+        ctx.repairs.push(
+          `extensions: updated to their default versions${
+            skipped.length
+              ? `, but for ${skipped.map((x) => `${x.extension} in database ${x.database}`).join(', ')} ` +
+                '(its schema is not safe: see the extensions check)'
+              : ''
+          }`,
+        );
       },
     },
     {
@@ -47,7 +62,10 @@ function repairTasks(opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
 }
 
 /** The tree: find, read the server, repair when asked, read, compare, amcheck, then the Kubernetes side. */
-export function createValidateTasks(connect: () => Promise<Cluster>, opts: ValidateOptions): Array<ListrTask<ValidateCtx>> {
+export function createValidateTasks(
+  connect: () => Promise<Cluster>,
+  opts: ValidateOptions,
+): Array<ListrTask<ValidateCtx>> {
   const live = (ctx: ValidateCtx) => !!ctx.server;
   return [
     connectTask<ValidateCtx>(connect),
@@ -65,14 +83,19 @@ export function createValidateTasks(connect: () => Promise<Cluster>, opts: Valid
     },
     ...repairTasks(opts),
     {
-      title: opts.dataComparedBy ? 'Read the reference fingerprint (its roles); the data was compared by the upgrade'
+      title: opts.dataComparedBy
+        ? 'Read the reference fingerprint (its roles); the data was compared by the upgrade'
         : 'Read the data (the fingerprint) and compare it with the reference',
       enabled: live,
       task: async (ctx, task) => {
-        if (!opts.dataComparedBy) ctx.fingerprint = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+        if (!opts.dataComparedBy)
+          ctx.fingerprint = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
         ctx.reference = await readReference(ctx.cluster, ctx.d.namespace, ctx.state);
-        if (opts.dataComparedBy) return void (task.title = `Read the reference fingerprint (${ctx.reference?.source ?? 'none'}); the data was compared by the upgrade`);
-        task.title = ctx.reference ? `Read the data and the reference (${ctx.reference.source})` : `Read the data; no reference fingerprint (ConfigMap ${ctx.state.fingerprintConfigMap}) to compare with`;
+        if (opts.dataComparedBy)
+          return void (task.title = `Read the reference fingerprint (${ctx.reference?.source ?? 'none'}); the data was compared by the upgrade`);
+        task.title = ctx.reference
+          ? `Read the data and the reference (${ctx.reference.source})`
+          : `Read the data; no reference fingerprint (ConfigMap ${ctx.state.fingerprintConfigMap}) to compare with`;
       },
     },
     {

@@ -56,15 +56,25 @@ export async function readRestoredCopy(cluster: Cluster, d: Discovery, o: CopyOp
   try {
     if (isInterrupted()) throw new Error('interrupted');
     step(`restoring to PVC ${pvcName} (${formatBytes(bytes)})`);
-    creating = cluster.createObject(buildRestorePvc({ name: pvcName, namespace: ns, snapshot: o.snapshot, storageClassName: d.pvc.storageClassName, bytes,
-      role: `snapshot-${o.purpose}`, why: o.why }));
+    creating = cluster.createObject(
+      buildRestorePvc({
+        name: pvcName,
+        namespace: ns,
+        snapshot: o.snapshot,
+        storageClassName: d.pvc.storageClassName,
+        bytes,
+        role: `snapshot-${o.purpose}`,
+        why: o.why,
+      }),
+    );
     await creating;
     probe = await startProbe(cluster, d, o.image, { claim: pvcName, role: `snapshot-${o.purpose}`, purpose: o.why });
     step(`pod ${probe.pod} runs on the copy`);
     const controlData = await readControlData(cluster, d, probe);
     step('starting PostgreSQL on the copy');
     const err = await startServer(cluster, d, probe, true);
-    if (err) throw new CliError(`PostgreSQL did not start on the copy restored from ${o.snapshot}: ${err}`, ExitCode.failed);
+    if (err)
+      throw new CliError(`PostgreSQL did not start on the copy restored from ${o.snapshot}: ${err}`, ExitCode.failed);
     step('fingerprinting the copy');
     const fingerprint = await fingerprintVia(cluster, d, { ...probe, socketDir: '/tmp' }, '');
     await stopServer(cluster, d, probe);

@@ -26,12 +26,14 @@ export interface FetchDebsOptions {
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 function sourcesList(suites: Suite[]): string {
-  return suites
+  return `${suites
     .map((s) => {
-      const uri = s.uri ?? (s.suite.endsWith('-security') ? 'http://deb.debian.org/debian-security' : 'http://deb.debian.org/debian');
+      const uri =
+        s.uri ??
+        (s.suite.endsWith('-security') ? 'http://deb.debian.org/debian-security' : 'http://deb.debian.org/debian');
       return `deb [signed-by=${KEYRING}] ${uri} ${s.suite} ${(s.components ?? ['main']).join(' ')}`;
     })
-    .join('\n') + '\n';
+    .join('\n')}\n`;
 }
 
 /** apt's own client, pointed at a private sources list, lists and cache: nothing system-wide changes. */
@@ -58,8 +60,17 @@ function stderrOf(err: unknown): string {
  */
 export async function fetchDebs(opts: FetchDebsOptions): Promise<void> {
   const dir = cacheDir('apt', opts.name);
-  const what = `fetching ${opts.packages.map((p) => p.split('/')[0]).slice(0, 2).join(', ')}${opts.packages.length > 2 ? ` and ${opts.packages.length - 2} more` : ''} from Debian ${opts.suites[0]?.suite} with apt`;
-  await toolWork(what, () => downloadAndUnpack(opts, dir), () => `${formatBytes(bytesUnder(dir))} fetched`);
+  const what = `fetching ${opts.packages
+    .map((p) => p.split('/')[0])
+    .slice(0, 2)
+    .join(
+      ', ',
+    )}${opts.packages.length > 2 ? ` and ${opts.packages.length - 2} more` : ''} from Debian ${opts.suites[0]?.suite} with apt`;
+  await toolWork(
+    what,
+    () => downloadAndUnpack(opts, dir),
+    () => `${formatBytes(bytesUnder(dir))} fetched`,
+  );
 }
 
 /** The bytes apt has written so far (package lists and .debs, partial downloads included). */
@@ -77,7 +88,8 @@ function bytesUnder(dir: string): number {
 
 async function downloadAndUnpack(opts: FetchDebsOptions, dir: string): Promise<void> {
   const debs = path.join(dir, 'debs');
-  for (const d of ['lists/partial', 'cache/archives/partial', 'debs']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['lists/partial', 'cache/archives/partial', 'debs'])
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
   const list = sourcesList(opts.suites);
   const listFile = path.join(dir, 'sources.list');
   const updated = path.join(dir, '.updated');
@@ -89,7 +101,9 @@ async function downloadAndUnpack(opts: FetchDebsOptions, dir: string): Promise<v
       await run('apt-get', [...aptArgs(dir), 'update'], { maxBuffer: 1 << 24 });
       fs.writeFileSync(updated, new Date().toISOString());
     } catch (err) {
-      throw new Error(`apt-get update of suites ${opts.suites.map((s) => s.suite).join(', ')} failed: ${stderrOf(err)}`);
+      throw new Error(
+        `apt-get update of suites ${opts.suites.map((s) => s.suite).join(', ')} failed: ${stderrOf(err)}`,
+      );
     }
   }
   for (const pkg of opts.packages) {
@@ -103,7 +117,11 @@ async function downloadAndUnpack(opts: FetchDebsOptions, dir: string): Promise<v
   fs.mkdirSync(opts.dest, { recursive: true });
   for (const pkg of opts.packages) {
     const base = pkg.split('/')[0] as string;
-    const deb = fs.readdirSync(debs).filter((f) => f.startsWith(`${base}_`) && f.endsWith('.deb')).sort().pop();
+    const deb = fs
+      .readdirSync(debs)
+      .filter((f) => f.startsWith(`${base}_`) && f.endsWith('.deb'))
+      .sort()
+      .pop();
     if (!deb) throw new Error(`package ${pkg}: apt-get download left no ${base}_*.deb in ${debs}`);
     await run('dpkg', ['-x', path.join(debs, deb), opts.dest]);
   }
@@ -129,7 +147,8 @@ export function elfFilesUnder(dir: string): string[] {
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name));
 }
@@ -151,7 +170,9 @@ export async function patchPrefix(dirs: string[], rpath: string[], interpreter?:
 
 /** Installs Debian packages of this machine's own release when their command is missing (CI starts bare). */
 export async function ensureHostPackages(commands: Record<string, string>): Promise<void> {
-  const missing = Object.entries(commands).filter(([cmd]) => !fs.existsSync(cmd) && !onPath(cmd)).map(([, pkg]) => pkg);
+  const missing = Object.entries(commands)
+    .filter(([cmd]) => !fs.existsSync(cmd) && !onPath(cmd))
+    .map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   // The system's apt takes its own lock and fails at once when another install holds it: wait our turn instead.
   await exclusive(cacheDir('apt', 'host-install.lock'), async () => {
@@ -178,7 +199,12 @@ async function installHostPackages(wanted: string[]): Promise<void> {
 
 function dpkgInstalled(pkg: string): boolean {
   try {
-    return /^install ok installed/m.test(execFileSync('dpkg-query', ['-W', '-f=${Status}\n', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    return /^install ok installed/m.test(
+      execFileSync('dpkg-query', ['-W', '-f=${Status}\n', pkg], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
   } catch {
     return false;
   }

@@ -19,25 +19,45 @@ export interface Healer {
   stop(): Promise<void>;
 }
 
-interface Seen { replicas: number; images: Record<string, string> }
-type Obj = { metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { replicas?: number; template: { spec: { containers: Array<{ name: string; image: string }> } } } };
+interface Seen {
+  replicas: number;
+  images: Record<string, string>;
+}
+type Obj = {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { replicas?: number; template: { spec: { containers: Array<{ name: string; image: string }> } } };
+};
 type Owner = { spec?: { suspend?: boolean; syncPolicy?: { automated?: { selfHeal?: boolean; enabled?: boolean } } } };
 
-const MARKERS = ['argocd.argoproj.io/tracking-id', 'argocd.argoproj.io/instance', 'kustomize.toolkit.fluxcd.io/name', 'helm.toolkit.fluxcd.io/name'];
-const marked = (o: Obj) => MARKERS.some((k) => o.metadata.labels?.[k] !== undefined || o.metadata.annotations?.[k] !== undefined);
-const KINDS = [['deployments', 'Deployment'], ['statefulsets', 'StatefulSet']] as const;
+const MARKERS = [
+  'argocd.argoproj.io/tracking-id',
+  'argocd.argoproj.io/instance',
+  'kustomize.toolkit.fluxcd.io/name',
+  'helm.toolkit.fluxcd.io/name',
+];
+const marked = (o: Obj) =>
+  MARKERS.some((k) => o.metadata.labels?.[k] !== undefined || o.metadata.annotations?.[k] !== undefined);
+const KINDS = [
+  ['deployments', 'Deployment'],
+  ['statefulsets', 'StatefulSet'],
+] as const;
 
 /** The API paths of the objects an object's markers name: its Argo CD Application, its Flux Kustomization or HelmRelease. */
 export function ownerPaths(o: Obj, ns: string): string[] {
   const l = o.metadata.labels ?? {};
-  const app = o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? l['argocd.argoproj.io/instance'];
+  const app =
+    o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? l['argocd.argoproj.io/instance'];
   const out: string[] = [];
   if (app) {
-    const [appNs, name] = app.includes('_') ? [app.slice(0, app.indexOf('_')), app.slice(app.indexOf('_') + 1)] : ['argocd', app];
+    const [appNs, name] = app.includes('_')
+      ? [app.slice(0, app.indexOf('_')), app.slice(app.indexOf('_') + 1)]
+      : ['argocd', app];
     out.push(`/apis/argoproj.io/v1alpha1/namespaces/${appNs}/applications/${name}`);
   }
-  for (const [group, path] of [['kustomize', 'kustomize.toolkit.fluxcd.io/v1'], ['helm', 'helm.toolkit.fluxcd.io/v2']] as const) {
+  for (const [group, path] of [
+    ['kustomize', 'kustomize.toolkit.fluxcd.io/v1'],
+    ['helm', 'helm.toolkit.fluxcd.io/v2'],
+  ] as const) {
     const name = l[`${group}.toolkit.fluxcd.io/name`];
     const plural = group === 'helm' ? 'helmreleases' : 'kustomizations';
     if (name) out.push(`/apis/${path}/namespaces/${l[`${group}.toolkit.fluxcd.io/namespace`] ?? ns}/${plural}/${name}`);
@@ -48,8 +68,13 @@ export function ownerPaths(o: Obj, ns: string): string[] {
 /** The field manager the real controller of a marked object writes as. */
 function controllerOf(o: Obj): string {
   const l = o.metadata.labels ?? {};
-  return l['kustomize.toolkit.fluxcd.io/name'] ? 'kustomize-controller' : l['helm.toolkit.fluxcd.io/name'] ? 'helm-controller'
-    : marked(o) ? 'argocd-application-controller' : 'gitops-healer';
+  return l['kustomize.toolkit.fluxcd.io/name']
+    ? 'kustomize-controller'
+    : l['helm.toolkit.fluxcd.io/name']
+      ? 'helm-controller'
+      : marked(o)
+        ? 'argocd-application-controller'
+        : 'gitops-healer';
 }
 
 /** Does this Application, Kustomization or HelmRelease heal drift now? */
@@ -66,7 +91,11 @@ function heals(path: string, owner: Owner | undefined): boolean {
  * `only`: heal these objects alone (`StatefulSet/<name>`), as a controller of the database but not of its applications.
  * `armed`: heal only once it says so (it still learns the objects from the start), as a controller whose sync comes late.
  */
-export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean; manager?: string; only?: string[]; armed?: () => boolean } = {}): Healer {
+export function startHealer(
+  rest: KubeRest,
+  ns: string,
+  opts: { hidden?: boolean; manager?: string; only?: string[]; armed?: () => boolean } = {},
+): Healer {
   const seen = new Map<string, Seen>();
   const wasPaused = new Set<string>();
   const healed: string[] = [];
@@ -80,7 +109,10 @@ export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean
   const heal = async (plural: string, kind: string, o: Obj) => {
     const key = `${kind}/${o.metadata.name}`;
     if (opts.only && !opts.only.includes(key)) return;
-    const now: Seen = { replicas: o.spec.replicas ?? 1, images: Object.fromEntries(o.spec.template.spec.containers.map((c) => [c.name, c.image])) };
+    const now: Seen = {
+      replicas: o.spec.replicas ?? 1,
+      images: Object.fromEntries(o.spec.template.spec.containers.map((c) => [c.name, c.image])),
+    };
     const first = seen.get(key);
     const heals = await healing(o);
     // Resumed since the last look: what it looks like now is what Git says (the change made while it was paused).
@@ -91,17 +123,37 @@ export function startHealer(rest: KubeRest, ns: string, opts: { hidden?: boolean
     const images = Object.entries(first.images).filter(([n, i]) => now.images[n] !== i);
     if ((now.replicas === first.replicas && !images.length) || (opts.armed && !opts.armed())) return;
     const path = `/apis/apps/v1/namespaces/${ns}/${plural}/${o.metadata.name}?fieldManager=${opts.manager ?? controllerOf(o)}`;
-    await rest.patch(path, { spec: { replicas: first.replicas, template: { spec: { containers: images.map(([name, image]) => ({ name, image })) } } } }, 'strategic');
-    healed.push(`${key}: replicas ${now.replicas} → ${first.replicas}${images.length ? `, images ${images.map(([n, i]) => `${n}=${i}`).join(', ')}` : ''}`);
+    await rest.patch(
+      path,
+      {
+        spec: {
+          replicas: first.replicas,
+          template: { spec: { containers: images.map(([name, image]) => ({ name, image })) } },
+        },
+      },
+      'strategic',
+    );
+    healed.push(
+      `${key}: replicas ${now.replicas} → ${first.replicas}${images.length ? `, images ${images.map(([n, i]) => `${n}=${i}`).join(', ')}` : ''}`,
+    );
   };
   const loop = (async () => {
     while (running) {
       for (const [plural, kind] of KINDS) {
-        const list = await rest.get<{ items: Obj[] }>(`/apis/apps/v1/namespaces/${ns}/${plural}`).catch(() => ({ items: [] as Obj[] }));
-        for (const o of list.items.filter((x) => opts.hidden || marked(x))) await heal(plural, kind, o).catch(() => undefined);
+        const list = await rest
+          .get<{ items: Obj[] }>(`/apis/apps/v1/namespaces/${ns}/${plural}`)
+          .catch(() => ({ items: [] as Obj[] }));
+        for (const o of list.items.filter((x) => opts.hidden || marked(x)))
+          await heal(plural, kind, o).catch(() => undefined);
       }
       await new Promise((r) => setTimeout(r, 300));
     }
   })();
-  return { healed, stop: async () => { running = false; await loop; } };
+  return {
+    healed,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }

@@ -3,7 +3,15 @@ import { requireBinary, runAsync } from './cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from './cluster.ts';
 import { bitnamiFixture } from './fixtures/bitnami.ts';
 import { startHealer, type Healer } from './gitops-healer.ts';
-import { APPLICATIONS, createApplication, createHelmRelease, createKustomization, HELMRELEASES, KUSTOMIZATIONS, specOf } from './gitops-objects.ts';
+import {
+  APPLICATIONS,
+  createApplication,
+  createHelmRelease,
+  createKustomization,
+  HELMRELEASES,
+  KUSTOMIZATIONS,
+  specOf,
+} from './gitops-objects.ts';
 import { applyObjects, createNamespace, podName, podSql, waitReady } from './kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from './pg/fingerprint.ts';
 import { seedCluster } from './pg/seed.ts';
@@ -18,7 +26,15 @@ export const POD = 'circleci-postgresql-0';
 export const STS = 'circleci-postgresql';
 export const APP = 'circleci-frontend';
 
-export interface World { ns: string; before: Fingerprint; healer: Healer; appPath: string; kustPath: string; helmPath: string; specs: Array<Record<string, unknown>> }
+export interface World {
+  ns: string;
+  before: Fingerprint;
+  healer: Healer;
+  appPath: string;
+  kustPath: string;
+  helmPath: string;
+  specs: Array<Record<string, unknown>>;
+}
 
 /** The Bitnami fixture, its StatefulSet tracked by Application `shop` and its application by Kustomization `apps`, both healing. */
 async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
@@ -28,11 +44,19 @@ async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
   for (const o of objs) {
     const meta = o.metadata as { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
     if (o.kind === 'StatefulSet') {
-      meta.annotations = { ...meta.annotations, 'argocd.argoproj.io/tracking-id': `${ns}_shop:apps/StatefulSet:${ns}/${STS}` };
+      meta.annotations = {
+        ...meta.annotations,
+        'argocd.argoproj.io/tracking-id': `${ns}_shop:apps/StatefulSet:${ns}/${STS}`,
+      };
       // A suspended HelmRelease names it too: read, it does not heal, so it is neither refused nor paused.
       meta.labels = { ...meta.labels, 'helm.toolkit.fluxcd.io/name': 'db', 'helm.toolkit.fluxcd.io/namespace': ns };
     }
-    if (o.kind === 'Deployment') meta.labels = { ...meta.labels, 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': ns };
+    if (o.kind === 'Deployment')
+      meta.labels = {
+        ...meta.labels,
+        'kustomize.toolkit.fluxcd.io/name': 'apps',
+        'kustomize.toolkit.fluxcd.io/namespace': ns,
+      };
   }
   await createApplication(cp, ns, 'shop', ns);
   await createKustomization(cp, ns, 'apps');
@@ -43,10 +67,20 @@ async function deploy(cp: ControlPlane, prefix: string): Promise<World> {
   await seedCluster(sql, { rows: 50 });
   await waitForWrites(cp, ns, { major: 13, moreThan: 5 });
   const healer = startHealer(cp.rest, ns);
-  const [appPath, kustPath, helmPath] = [`${APPLICATIONS}/namespaces/${ns}/applications/shop`, `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps`,
-    `${HELMRELEASES}/namespaces/${ns}/helmreleases/db`];
-  return { ns, before: await takeFingerprint(sql), healer, appPath, kustPath, helmPath,
-    specs: [await specOf(cp, appPath), await specOf(cp, kustPath), await specOf(cp, helmPath)] };
+  const [appPath, kustPath, helmPath] = [
+    `${APPLICATIONS}/namespaces/${ns}/applications/shop`,
+    `${KUSTOMIZATIONS}/namespaces/${ns}/kustomizations/apps`,
+    `${HELMRELEASES}/namespaces/${ns}/helmreleases/db`,
+  ];
+  return {
+    ns,
+    before: await takeFingerprint(sql),
+    healer,
+    appPath,
+    kustPath,
+    helmPath,
+    specs: [await specOf(cp, appPath), await specOf(cp, kustPath), await specOf(cp, helmPath)],
+  };
 }
 
 /** Deploys a world for one test and stops its healer whatever happens. */
@@ -62,8 +96,11 @@ export async function inWorld(prefix: string, fn: (cp: ControlPlane, w: World) =
 
 /** The three objects' specs are exactly what they were before the upgrade (a field it set is absent again). */
 export async function assertPutBack(cp: ControlPlane, w: World): Promise<void> {
-  assert.equal([await specOf(cp, w.appPath), await specOf(cp, w.kustPath), await specOf(cp, w.helmPath)], w.specs,
-    'the Application, the Kustomization and the (suspended) HelmRelease exactly as before');
+  assert.equal(
+    [await specOf(cp, w.appPath), await specOf(cp, w.kustPath), await specOf(cp, w.helmPath)],
+    w.specs,
+    'the Application, the Kustomization and the (suspended) HelmRelease exactly as before',
+  );
 }
 
 export const replicas = async (cp: ControlPlane, ns: string, what: string) =>
@@ -73,12 +110,14 @@ export const replicas = async (cp: ControlPlane, ns: string, what: string) =>
 export async function provesHealing(cp: ControlPlane, w: World): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
   await cp.kubectl(['-n', w.ns, 'scale', `deploy/${APP}`, '--replicas=0']);
-  for (let i = 0; i < 30 && (await replicas(cp, w.ns, `deploy/${APP}`)) !== '1'; i++) await new Promise((r) => setTimeout(r, 300));
+  for (let i = 0; i < 30 && (await replicas(cp, w.ns, `deploy/${APP}`)) !== '1'; i++)
+    await new Promise((r) => setTimeout(r, 300));
   assert.is(await replicas(cp, w.ns, `deploy/${APP}`), '1', 'the healer put the application back');
 }
 
 /** The built binary against the test cluster. */
-export const pgupgrade = (cp: ControlPlane, args: string[]) => runAsync(requireBinary(), args, { KUBECONFIG: cp.kubeconfig }, 600_000);
+export const pgupgrade = (cp: ControlPlane, args: string[]) =>
+  runAsync(requireBinary(), args, { KUBECONFIG: cp.kubeconfig }, 600_000);
 
 /** Samples both objects' specs while the upgrade runs: were they ever seen paused? */
 export function watchPaused(cp: ControlPlane, w: World): { stop: () => Promise<{ argo: boolean; flux: boolean }> } {
@@ -86,13 +125,21 @@ export function watchPaused(cp: ControlPlane, w: World): { stop: () => Promise<{
   let running = true;
   const loop = (async () => {
     while (running) {
-      const [app, kust] = await Promise.all([specOf(cp, w.appPath), specOf(cp, w.kustPath)]).catch((): Array<Record<string, unknown>> => [{}, {}]) as Array<Record<string, unknown>>;
+      const [app, kust] = (await Promise.all([specOf(cp, w.appPath), specOf(cp, w.kustPath)]).catch(
+        (): Array<Record<string, unknown>> => [{}, {}],
+      )) as Array<Record<string, unknown>>;
       if (app?.syncPolicy && !(app.syncPolicy as { automated?: unknown }).automated) seen.argo = true;
       if (kust?.suspend === true) seen.flux = true;
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  return { stop: async () => { running = false; await loop; return seen; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
 }
 
 /** The database runs `major` with every seeded row and every write the application saw committed. */
@@ -100,7 +147,11 @@ export async function assertDataOn(cp: ControlPlane, w: World, major: number, po
   await waitReady(cp, w.ns, pod);
   const sql = podSql(cp, w.ns, pod, 'postgres');
   assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), String(major));
-  assert.equal(compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: major !== 13 }), []);
+  assert.equal(
+    compareFingerprints(withoutWrites(w.before), withoutWrites(await takeFingerprint(sql)), {
+      extensionUpdates: major !== 13,
+    }),
+    [],
+  );
   await assertWritesPresent(sql, await committedWrites(cp, w.ns));
 }
-

@@ -72,7 +72,11 @@ async function runGroup(g: Group): Promise<GroupResult> {
 }
 
 /** Runs `groups` to the end in at most `lanes` lanes; `alone` groups run first, each by itself. */
-export async function runLanes(groups: Group[], lanes: number, expectedMs: (file: string) => number): Promise<GroupResult[]> {
+export async function runLanes(
+  groups: Group[],
+  lanes: number,
+  expectedMs: (file: string) => number,
+): Promise<GroupResult[]> {
   holdStdout();
   const results: GroupResult[] = [];
   const serial = [...groups.filter((g) => !g.e2e), ...groups.filter((g) => g.e2e && g.alone)];
@@ -89,6 +93,12 @@ export async function runLanes(groups: Group[], lanes: number, expectedMs: (file
 export function timeTable(results: GroupResult[]): string {
   const e2e = results.filter((r) => r.e2e).sort((a, b) => b.ms - a.ms);
   const unitMs = results.filter((r) => !r.e2e).reduce((s, r) => s + r.ms, 0);
-  const rows = e2e.map((r) => `  ${(r.ms / 1000).toFixed(0).padStart(5)} s  ${r.file}${r.total === r.passed ? '' : '  (failed)'}`);
-  return ['time per file (e2e side by side, so they overlap):', ...rows, `  ${(unitMs / 1000).toFixed(0).padStart(5)} s  the ${results.length - e2e.length} unit files`].join('\n');
+  const rows = e2e.map(
+    (r) => `  ${(r.ms / 1000).toFixed(0).padStart(5)} s  ${r.file}${r.total === r.passed ? '' : '  (failed)'}`,
+  );
+  return [
+    'time per file (e2e side by side, so they overlap):',
+    ...rows,
+    `  ${(unitMs / 1000).toFixed(0).padStart(5)} s  the ${results.length - e2e.length} unit files`,
+  ].join('\n');
 }

@@ -54,6 +54,9 @@ export function exclusive<T>(lockDir: string, fn: () => Promise<T>): Promise<T> 
     }
   })();
   inProcess.set(lockDir, p);
-  p.then(() => inProcess.delete(lockDir), () => inProcess.delete(lockDir));
+  p.then(
+    () => inProcess.delete(lockDir),
+    () => inProcess.delete(lockDir),
+  );
   return p;
 }

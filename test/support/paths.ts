@@ -14,7 +14,9 @@ export function cacheDir(...parts: string[]): string {
   // The sandbox binds the cached binaries at their own path; a pod that mounts a volume at /tmp (most do) would
   // hide a cache under /tmp, and the binaries would vanish inside it.
   if (/^\/tmp(\/|$)/.test(path.resolve(base))) {
-    throw new Error(`XDG_CACHE_HOME=${base} is under /tmp, which pods mount over: their PostgreSQL binaries would vanish; use a directory elsewhere`);
+    throw new Error(
+      `XDG_CACHE_HOME=${base} is under /tmp, which pods mount over: their PostgreSQL binaries would vanish; use a directory elsewhere`,
+    );
   }
   return path.join(base, 'kubectl-pgupgrade', ...parts);
 }

@@ -26,12 +26,21 @@ export interface Daemon {
 }
 
 /** Starts a server in its own process group, logging to `logFile`; it is killed if the test process dies. */
-export function startDaemon(name: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): Daemon {
+export function startDaemon(
+  name: string,
+  cmd: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Daemon {
   const fd = fs.openSync(logFile, 'a');
-  const child = trackChild(spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, ...env } }));
+  const child = trackChild(
+    spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, ...env } }),
+  );
   fs.closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const tail = (lines = 30) => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '');
+  const tail = (lines = 30) =>
+    fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '';
   const stop = async (timeoutMs = 10_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     signalGroup(child, 'SIGTERM');
@@ -51,12 +60,19 @@ function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
 }
 
 /** Polls `check` until it returns true, failing with `what` and the daemon's log tail after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, daemon?: Daemon): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  daemon?: Daemon,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {
     if (daemon && daemon.child.exitCode !== null) {
-      throw new Error(`${daemon.name} exited with ${daemon.child.exitCode} while waiting for ${what}:\n${daemon.tail()}`);
+      throw new Error(
+        `${daemon.name} exited with ${daemon.child.exitCode} while waiting for ${what}:\n${daemon.tail()}`,
+      );
     }
     try {
       if (await check()) return;
@@ -65,6 +81,8 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}` +
-    (daemon ? `\n--- ${daemon.name} log ---\n${daemon.tail()}` : ''));
+  throw new Error(
+    `timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}` +
+      (daemon ? `\n--- ${daemon.name} log ---\n${daemon.tail()}` : ''),
+  );
 }

@@ -77,6 +77,8 @@ export function coldStartSummary(): string | undefined {
   if (done.length === 0) return undefined;
   const from = Math.min(...done.map((w) => w.started));
   const to = Math.max(...done.map((w) => w.ended));
-  return `cold start: building and fetching the test tools took ${formatDuration(to - from)} (${done.length} ` +
-    `${done.length === 1 ? 'step' : 'steps'} above); they are cached now under ${cacheDir()}, and later runs skip this`;
+  return (
+    `cold start: building and fetching the test tools took ${formatDuration(to - from)} (${done.length} ` +
+    `${done.length === 1 ? 'step' : 'steps'} above); they are cached now under ${cacheDir()}, and later runs skip this`
+  );
 }

@@ -18,8 +18,12 @@ const test = suite('docs: the pages for people link to what exists, and their ex
 
 /** README.md and every page under docs/, as repository-relative paths. */
 function pages(): string[] {
-  const walk = (dir: string): string[] => fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.md') ? [path.join(dir, e.name)] : []));
+  const walk = (dir: string): string[] =>
+    fs
+      .readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.md') ? [path.join(dir, e.name)] : [],
+      );
   return ['README.md', ...walk('docs')];
 }
 
@@ -38,7 +42,11 @@ function split(text: string): { prose: string[]; code: string[] } {
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
 export function anchorOf(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 function anchors(page: string): Set<string> {
@@ -55,7 +63,7 @@ function anchors(page: string): Set<string> {
   return out;
 }
 
-test('the anchor of a heading is GitHub\'s', () => {
+test("the anchor of a heading is GitHub's", () => {
   assert.is(anchorOf('`upgrade --method dump`: a logical migration'), 'upgrade---method-dump-a-logical-migration');
   assert.is(anchorOf('Exit codes'), 'exit-codes');
 });
@@ -64,7 +72,9 @@ test('every relative link of README.md and docs/ names a file that exists, and a
   const broken: string[] = [];
   let links = 0;
   for (const page of pages()) {
-    const prose = split(read(page)).prose.join('\n').replace(/`[^`\n]*`/g, '');
+    const prose = split(read(page))
+      .prose.join('\n')
+      .replace(/`[^`\n]*`/g, '');
     for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
       const target = m[1] as string;
       if (/^[a-z]+:/i.test(target)) continue;
@@ -72,22 +82,36 @@ test('every relative link of README.md and docs/ names a file that exists, and a
       const [file, anchor] = target.split('#') as [string, string | undefined];
       const resolved = file ? path.normalize(path.join(path.dirname(page), file)) : page;
       if (!fs.existsSync(path.join(repoRoot, resolved))) broken.push(`${page}: ${target} (no file ${resolved})`);
-      else if (anchor && resolved.endsWith('.md') && !anchors(resolved).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor} in ${resolved})`);
+      else if (anchor && resolved.endsWith('.md') && !anchors(resolved).has(anchor))
+        broken.push(`${page}: ${target} (no heading #${anchor} in ${resolved})`);
     }
   }
   assert.ok(links > 20, `only ${links} relative links found: is the search right?`);
   assert.equal(broken, []);
 });
 
-const COMMANDS: CommandModule<any, any>[] = [checkCommand, snapshotCommand, upgradeCommand, validateCommand, cleanupCommand, versionCommand, completionCommand];
+const COMMANDS: CommandModule<any, any>[] = [
+  checkCommand,
+  snapshotCommand,
+  upgradeCommand,
+  validateCommand,
+  cleanupCommand,
+  versionCommand,
+  completionCommand,
+];
 
 /** The flags a subcommand accepts, as its yargs builder and the root parser define them (no parse, no I/O). */
 function flagsOf(cmd: CommandModule<any, any>): Set<string> {
   const positionals = [...String(cmd.command).matchAll(/[[<]([a-z-]+)[\]>]/g)].map((m) => m[1]);
   const options = (o: { key: Record<string, unknown>; alias: Record<string, string[]>; boolean: string[] }) => [
-    ...Object.keys(o.key), ...Object.values(o.alias).flat(), ...o.boolean.map((b) => `no-${b}`)];
+    ...Object.keys(o.key),
+    ...Object.values(o.alias).flat(),
+    ...o.boolean.map((b) => `no-${b}`),
+  ];
   const builder = cmd.builder as unknown as (y: unknown) => { getOptions(): never };
-  const own = options(builder(yargs([])).getOptions()).filter((k) => !positionals.includes(k) && k !== 'version' && k !== 'no-version');
+  const own = options(builder(yargs([])).getOptions()).filter(
+    (k) => !positionals.includes(k) && k !== 'version' && k !== 'no-version',
+  );
   const root = options((buildParser([]) as unknown as { getOptions(): never }).getOptions());
   return new Set([...own, ...root]);
 }
@@ -112,7 +136,10 @@ function examples(): { page: string; line: string }[] {
     for (const m of prose.join('\n').matchAll(/`((?:kubectl pgupgrade|kubectl-pgupgrade) [a-z][^`]*)`/g)) {
       out.push({ page, line: (m[1] as string).replace(/\\\|/g, '|') });
     }
-    const joined = code.join('\n').replace(/\\\n\s*/g, ' ').replace(/\n(?=\s{2,}\[?--)/g, ' ');
+    const joined = code
+      .join('\n')
+      .replace(/\\\n\s*/g, ' ')
+      .replace(/\n(?=\s{2,}\[?--)/g, ' ');
     for (const raw of joined.split('\n')) {
       const line = raw.trim().replace(/^\$\s+/, '');
       if (/^(kubectl pgupgrade|kubectl-pgupgrade|dist\/kubectl-pgupgrade) [a-z]/.test(line)) out.push({ page, line });
@@ -148,10 +175,12 @@ test(`the committed ${RBAC_DOC} is the one src/rbac.ts makes (on failure: node s
 test('no issue numbers, acceptance items or seed names in the pages for people', () => {
   const found: string[] = [];
   for (const page of pages()) {
-    read(page).split('\n').forEach((line, i) => {
-      const m = /\bissue \d+|\bacceptance \d|\bseeds?'|\bseed[- ]?\d|[a-z-]+-(job|upgrade)\.md\b/i.exec(line);
-      if (m) found.push(`${page}:${i + 1}: ${m[0]}`);
-    });
+    read(page)
+      .split('\n')
+      .forEach((line, i) => {
+        const m = /\bissue \d+|\bacceptance \d|\bseeds?'|\bseed[- ]?\d|[a-z-]+-(job|upgrade)\.md\b/i.exec(line);
+        if (m) found.push(`${page}:${i + 1}: ${m[0]}`);
+      });
   }
   assert.equal(found, []);
 });

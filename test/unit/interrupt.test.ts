@@ -13,10 +13,13 @@ test('registered clean-ups run; one unregistered does not; one registered during
   onInterrupt(async () => {
     ran.push('restored PVC');
     // The interrupted flow goes on meanwhile and creates one more object, which registers its own clean-up.
-    late = new Promise((r) => setTimeout(r, 50)).then(() => void onInterrupt(async () => {
-      await new Promise((r) => setTimeout(r, 50));
-      ran.push('pod created after Ctrl-C');
-    }));
+    late = new Promise((r) => setTimeout(r, 50)).then(
+      () =>
+        void onInterrupt(async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          ran.push('pod created after Ctrl-C');
+        }),
+    );
   });
   assert.is(isInterrupted(), false);
   await runInterruptCleanups(5_000);

@@ -9,15 +9,19 @@ const SRC = path.join(repoRoot, 'src');
 const rel = (f: string) => path.relative(SRC, f);
 
 function sources(): string[] {
-  return fs.readdirSync(SRC, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => path.join(e.parentPath, e.name));
+  return fs
+    .readdirSync(SRC, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 /** Every relative import of a file (static, re-export and dynamic), as paths relative to src/. */
 function importsOf(file: string): Array<{ target: string; typeOnly: boolean }> {
   const text = fs.readFileSync(file, 'utf8');
   const out: Array<{ target: string; typeOnly: boolean }> = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?[^'";]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(import|export)(\s+type)?[^'";]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g,
+  )) {
     const spec = m[3] ?? m[4] ?? '';
     out.push({ target: rel(path.resolve(path.dirname(file), spec)), typeOnly: Boolean(m[2]) });
   }
@@ -34,24 +38,39 @@ const EDGES = FILES.flatMap((f) => importsOf(f).map((i) => ({ from: rel(f), ...i
 test('the import reader sees the imports (guards the tests below against a regex that matches nothing)', () => {
   assert.ok(EDGES.length > 200, `only ${EDGES.length} imports found`);
   assert.ok(EDGES.some((e) => e.from === 'cli.ts' && e.target === 'commands/upgrade/command.ts'));
-  assert.ok(EDGES.some((e) => e.from === 'commands/upgrade/command.ts' && e.target === 'commands/upgrade/run.ts'), 'the lazy import of run.ts');
+  assert.ok(
+    EDGES.some((e) => e.from === 'commands/upgrade/command.ts' && e.target === 'commands/upgrade/run.ts'),
+    'the lazy import of run.ts',
+  );
 });
 
 test('every subcommand is one folder under src/commands with its yargs module and its entry; src/tasks is gone', () => {
   assert.not.ok(fs.existsSync(path.join(SRC, 'tasks')), 'src/tasks');
-  const dirs = fs.readdirSync(path.join(SRC, 'commands'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const dirs = fs
+    .readdirSync(path.join(SRC, 'commands'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   assert.equal(dirs, ['check', 'cleanup', 'completion', 'snapshot', 'upgrade', 'validate', 'version']);
   for (const d of dirs) {
     assert.ok(fs.existsSync(path.join(SRC, 'commands', d, 'command.ts')), `${d}/command.ts`);
     assert.ok(fs.existsSync(path.join(SRC, 'commands', d, 'run.ts')) || d === 'completion', `${d}/run.ts`);
   }
-  const loose = fs.readdirSync(path.join(SRC, 'commands'), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+  const loose = fs
+    .readdirSync(path.join(SRC, 'commands'), { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
   assert.equal(loose, [], 'nothing shared lives in src/commands itself');
 });
 
-test('no file imports another subcommand\'s folder', () => {
-  const bad = EDGES.filter((e) => commandOf(e.target) && commandOf(e.from) !== commandOf(e.target) && e.from !== 'cli.ts');
-  assert.equal(bad.map((e) => `${e.from} -> ${e.target}`), []);
+test("no file imports another subcommand's folder", () => {
+  const bad = EDGES.filter(
+    (e) => commandOf(e.target) && commandOf(e.from) !== commandOf(e.target) && e.from !== 'cli.ts',
+  );
+  assert.equal(
+    bad.map((e) => `${e.from} -> ${e.target}`),
+    [],
+  );
 });
 
 test('a request only goes down: the shared layers import no command and form no cycle', () => {

@@ -23,7 +23,13 @@ export interface CheckReport {
     pgdata: string;
     version: { server: string | null; major: number | null; pgVersionFile: string | null; source: string };
     /** null: no volume at PGDATA (the data is in the container's writable layer; only --method dump gets this far). */
-    pvc: { name: string; capacity: string | null; storageClass: string | null; csiDriver: string | null; accessModes: string[] } | null;
+    pvc: {
+      name: string;
+      capacity: string | null;
+      storageClass: string | null;
+      csiDriver: string | null;
+      accessModes: string[];
+    } | null;
     runtime: { uid: number | null; gid: number | null; fsGroup: number | null; dataOwner: string | null };
     superuser: { user: string | null; secret: string | null };
     target: { major: number; method: string; image: string };
@@ -45,22 +51,56 @@ export function buildReport(e: Evidence, context: string, checks: Finding[]): Ch
   const v = e.volume;
   const count = (s: Finding['status']) => checks.filter((c) => c.status === s).length;
   return {
-    apiVersion: 'pgupgrade.kubectl.io/v1', kind: 'CheckReport', context, namespace: d.namespace,
+    apiVersion: 'pgupgrade.kubectl.io/v1',
+    kind: 'CheckReport',
+    context,
+    namespace: d.namespace,
     discovery: {
       workload: refOf({ kind: d.workload.kind, name: d.workload.metadata.name }),
-      container: d.container.name, pod: d.pod?.metadata.name ?? null, image: d.image, flavour: d.flavour, layout: d.layoutEvidence,
-      reach: e.offline ? `probe pod ${e.offline.probe} (${e.offline.image}) on the stopped database's volume, deleted afterwards` : `exec into pod ${d.pod?.metadata.name}, psql over TCP to 127.0.0.1`,
+      container: d.container.name,
+      pod: d.pod?.metadata.name ?? null,
+      image: d.image,
+      flavour: d.flavour,
+      layout: d.layoutEvidence,
+      reach: e.offline
+        ? `probe pod ${e.offline.probe} (${e.offline.image}) on the stopped database's volume, deleted afterwards`
+        : `exec into pod ${d.pod?.metadata.name}, psql over TCP to 127.0.0.1`,
       pgdata: e.server?.dataDirectory ?? d.pgdata,
-      version: { server: e.server?.version ?? null, major: e.server ? Math.floor(e.server.versionNum / 10000) : null,
+      version: {
+        server: e.server?.version ?? null,
+        major: e.server ? Math.floor(e.server.versionNum / 10000) : null,
         pgVersionFile: v?.pgVersion ?? null,
-        source: e.offline ? `PG_VERSION and pg_controldata in the probe${e.server ? '; the rest from the old server started there without TCP' : ''}` : e.server ? 'the live server (SQL); PG_VERSION from the volume' : 'not reached' },
-      pvc: d.pvc ? { name: d.pvc.metadata.name, capacity: d.pvc.capacityBytes === undefined ? null : formatBytes(d.pvc.capacityBytes),
-        storageClass: d.pvc.storageClassName ?? null, csiDriver: d.csiDriver ?? null, accessModes: d.pvc.accessModes } : null,
-      runtime: { uid: v?.uid ?? null, gid: v?.gid ?? null, fsGroup: d.fsGroup ?? null, dataOwner: v ? `${v.data.uid}:${v.data.gid}` : null },
-      superuser: { user: d.superuser?.user ?? null, secret: d.superuser?.secret ? `${d.superuser.secret.name}/${d.superuser.secret.key}` : null },
+        source: e.offline
+          ? `PG_VERSION and pg_controldata in the probe${e.server ? '; the rest from the old server started there without TCP' : ''}`
+          : e.server
+            ? 'the live server (SQL); PG_VERSION from the volume'
+            : 'not reached',
+      },
+      pvc: d.pvc
+        ? {
+            name: d.pvc.metadata.name,
+            capacity: d.pvc.capacityBytes === undefined ? null : formatBytes(d.pvc.capacityBytes),
+            storageClass: d.pvc.storageClassName ?? null,
+            csiDriver: d.csiDriver ?? null,
+            accessModes: d.pvc.accessModes,
+          }
+        : null,
+      runtime: {
+        uid: v?.uid ?? null,
+        gid: v?.gid ?? null,
+        fsGroup: d.fsGroup ?? null,
+        dataOwner: v ? `${v.data.uid}:${v.data.gid}` : null,
+      },
+      superuser: {
+        user: d.superuser?.user ?? null,
+        secret: d.superuser?.secret ? `${d.superuser.secret.name}/${d.superuser.secret.key}` : null,
+      },
       target: { major: e.to, method: e.method, image: e.targetImage },
       applications: d.apps.map((w) => `${refOf({ kind: w.kind, name: w.metadata.name })} (${w.replicas} replicas)`),
-      clients: (e.server?.clients ?? []).map((c) => `${c.user ?? '?'}@${c.database ?? '?'} from ${c.address ? (d.podsByIp[c.address] ? `pod ${d.podsByIp[c.address]}` : c.address) : 'local socket'}${c.application ? ` (${c.application})` : ''}`),
+      clients: (e.server?.clients ?? []).map(
+        (c) =>
+          `${c.user ?? '?'}@${c.database ?? '?'} from ${c.address ? (d.podsByIp[c.address] ? `pod ${d.podsByIp[c.address]}` : c.address) : 'local socket'}${c.application ? ` (${c.application})` : ''}`,
+      ),
       imageClients: describeClients(d.clients),
     },
     initdbOptions: p.initdb ?? [],
@@ -79,10 +119,13 @@ export function reportText(r: CheckReport): string {
     `Context ${r.context}, namespace ${r.namespace}`,
     `  workload      ${d.workload} (container ${d.container}, pod ${d.pod ?? 'none'})`,
     `  reached by    ${d.reach}`,
-    `  image         ${d.image} (${d.flavour === 'vendor' ? 'a vendor\'s image' : `${d.flavour} layout`}: ${d.layout})`,
+    `  image         ${d.image} (${d.flavour === 'vendor' ? "a vendor's image" : `${d.flavour} layout`}: ${d.layout})`,
     `  version       ${d.version.server ?? 'unknown'} (PG_VERSION ${d.version.pgVersionFile ?? '?'}; from ${d.version.source})`,
-    `  data          ${d.pgdata} ${d.pvc ? `on PVC ${d.pvc.name} (${d.pvc.capacity ?? '?'}, StorageClass ${d.pvc.storageClass ?? 'none'}, driver ${d.pvc.csiDriver ?? '?'})`
-      : 'in the container\'s writable layer: no volume, lost on any restart or reschedule'}`,
+    `  data          ${d.pgdata} ${
+      d.pvc
+        ? `on PVC ${d.pvc.name} (${d.pvc.capacity ?? '?'}, StorageClass ${d.pvc.storageClass ?? 'none'}, driver ${d.pvc.csiDriver ?? '?'})`
+        : "in the container's writable layer: no volume, lost on any restart or reschedule"
+    }`,
     `  runs as       ${d.runtime.uid ?? '?'}:${d.runtime.gid ?? '?'}${d.runtime.fsGroup !== null ? ` fsGroup ${d.runtime.fsGroup}` : ''}; data owned by ${d.runtime.dataOwner ?? '?'}`,
     `  superuser     ${d.superuser.user ?? '?'} (password from Secret ${d.superuser.secret ?? '?'}, not shown)`,
     `  target        PostgreSQL ${d.target.major} by ${d.target.method}, image ${d.target.image}`,
@@ -90,11 +133,16 @@ export function reportText(r: CheckReport): string {
     `  connections   ${d.clients.length ? d.clients.join(', ') : 'none'}`,
     ...(d.imageClients.length ? [`  not the db    ${d.imageClients.join('; ')}`] : []),
     '',
-    ...r.checks.flatMap((c) => [`${MARK[c.status]}  ${c.title}: ${c.found}`, ...(c.fix && c.status !== 'pass' ? [`      fix: ${c.fix}`] : [])]),
+    ...r.checks.flatMap((c) => [
+      `${MARK[c.status]}  ${c.title}: ${c.found}`,
+      ...(c.fix && c.status !== 'pass' ? [`      fix: ${c.fix}`] : []),
+    ]),
     '',
   ];
   if (r.initdbOptions.length) lines.push(`initdb options for the new cluster: ${r.initdbOptions.join(' ')}`);
   if (r.estimate) lines.push(`estimated downtime: about ${r.estimate.seconds} s (${r.estimate.formula})`);
-  lines.push(`${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.fail} failed${r.summary.fail ? ': the upgrade would stop here (exit 3)' : ''}`);
+  lines.push(
+    `${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.fail} failed${r.summary.fail ? ': the upgrade would stop here (exit 3)' : ''}`,
+  );
   return lines.join('\n');
 }

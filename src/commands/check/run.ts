@@ -9,9 +9,16 @@ import { evidenceOf } from '../../preflight/evidence.ts';
 import { buildReport, reportText } from './report.ts';
 
 /** `check`: runs the read-only tasks, judges what they found, prints the report; exit 3 on any fail. */
-export async function runCheck(ctx: CommandContext, opts: CheckOptions & { output: OutputFormat }, io: Io): Promise<void> {
+export async function runCheck(
+  ctx: CommandContext,
+  opts: CheckOptions & { output: OutputFormat },
+  io: Io,
+): Promise<void> {
   const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const list = new Listr<CheckCtx, typeof renderer, 'simple'>(createCheckTasks(() => ctx.cluster(), opts), { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false });
+  const list = new Listr<CheckCtx, typeof renderer, 'simple'>(
+    createCheckTasks(() => ctx.cluster(), opts),
+    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false },
+  );
   const c = {} as CheckCtx;
   try {
     await list.run(c);

@@ -37,7 +37,8 @@ export function deleteByHand(s: DumpState, ns: string): string {
 
 /** Why the old instance must never be deleted by cleanup whatever is asked, or undefined. */
 export function neverDeleted(s: DumpState): string | undefined {
-  if (!s.cutover) return 'the upgrade ran with --no-cutover: the old instance still serves the applications; cleanup never deletes it';
+  if (!s.cutover)
+    return 'the upgrade ran with --no-cutover: the old instance still serves the applications; cleanup never deletes it';
   if (keepsSourceRunning(s)) {
     return 'it has no volume (its data lives only in its running container), so it was left running after the cutover by design; cleanup never deletes it';
   }
@@ -48,7 +49,8 @@ export function neverDeleted(s: DumpState): string | undefined {
 export function oldInstanceProblem(s: DumpState, f: FoundInstance): string | undefined {
   const w = f.workload;
   if (!w) return undefined;
-  if (w.metadata.uid !== s.workloadUid) return `its UID ${w.metadata.uid ?? 'unknown'} is not the recorded ${s.workloadUid}: it is another ${s.workload.kind} of that name`;
+  if (w.metadata.uid !== s.workloadUid)
+    return `its UID ${w.metadata.uid ?? 'unknown'} is not the recorded ${s.workloadUid}: it is another ${s.workload.kind} of that name`;
   if (f.pvc !== s.pvc) return `its PVC is ${f.pvc ?? 'none'}, not the recorded ${s.pvc}`;
   if (w.replicas !== 0) return `it is scaled to ${w.replicas}, not 0 as the upgrade left it: somebody started it again`;
   if (f.pods.length) return `it has pods (${f.pods.join(', ')})`;
@@ -64,14 +66,23 @@ function oldInstanceItems(s: DumpState, f: DumpFound, ns: string, deleteOld: boo
   const pvcWhat = `its data volume (PostgreSQL ${s.fromVersion}'s data, the way back with --rollback)`;
   const never = neverDeleted(s);
   if (never) {
-    if (w) plan.keep.push(item(s.workload.kind, s.workload.name, `${what}; ${never}. Delete it yourself when you no longer need it: ${deleteByHand(s, ns)}`));
+    if (w)
+      plan.keep.push(
+        item(
+          s.workload.kind,
+          s.workload.name,
+          `${what}; ${never}. Delete it yourself when you no longer need it: ${deleteByHand(s, ns)}`,
+        ),
+      );
     return false;
   }
   if (!w) return false;
   const problem = oldInstanceProblem(s, f.source);
   if (problem || !deleteOld) {
-    const why = problem ? `kept: ${problem}` : `kept: it goes only when named: kubectl pgupgrade cleanup -n ${ns} ${refOf(s.workload)} --delete-old-instance ` +
-      `(or type its name when cleanup asks); until then the record and the source's fingerprint stay too, for --rollback`;
+    const why = problem
+      ? `kept: ${problem}`
+      : `kept: it goes only when named: kubectl pgupgrade cleanup -n ${ns} ${refOf(s.workload)} --delete-old-instance ` +
+        `(or type its name when cleanup asks); until then the record and the source's fingerprint stay too, for --rollback`;
     plan.keep.push(item(s.workload.kind, s.workload.name, `${what}; ${why}`));
     plan.keep.push(item('PersistentVolumeClaim', s.pvc, pvcWhat));
     return true;
@@ -89,16 +100,28 @@ function oldInstanceItems(s: DumpState, f: DumpFound, ns: string, deleteOld: boo
 function targetItems(s: DumpState, f: DumpFound, plan: CleanupPlan): boolean {
   const t = s.target;
   const source = `${s.workload.kind}/${s.workload.name}`;
-  const ours = (o: { metadata: KObject['metadata'] } | undefined) => o !== undefined && isOurs(o, 'dump-target') &&
-    o.metadata.annotations?.['pgupgrade.kubectl.io/source'] === source;
+  const ours = (o: { metadata: KObject['metadata'] } | undefined) =>
+    o !== undefined && isOurs(o, 'dump-target') && o.metadata.annotations?.['pgupgrade.kubectl.io/source'] === source;
   if (t.existing) {
-    plan.keep.push(item(t.kind, t.name, 'the existing instance named by --target, which kubectl pgupgrade did not make: never removed by it'));
+    plan.keep.push(
+      item(
+        t.kind,
+        t.name,
+        'the existing instance named by --target, which kubectl pgupgrade did not make: never removed by it',
+      ),
+    );
     return false;
   }
   const w = f.target?.workload;
   if (w && ours(w) && (w.replicas !== 0 || (f.target?.pods.length ?? 0) > 0)) {
-    plan.keep.push(item(t.kind, t.name, `the new instance of the rolled-back upgrade, made by kubectl pgupgrade, kept: it runs (scaled to ${w.replicas}, ` +
-      `pods ${f.target?.pods.join(', ') || 'none'}), not stopped as the rollback left it`));
+    plan.keep.push(
+      item(
+        t.kind,
+        t.name,
+        `the new instance of the rolled-back upgrade, made by kubectl pgupgrade, kept: it runs (scaled to ${w.replicas}, ` +
+          `pods ${f.target?.pods.join(', ') || 'none'}), not stopped as the rollback left it`,
+      ),
+    );
     return true;
   }
   const why = `of the new instance, PostgreSQL ${s.to}, that the rolled-back upgrade made`;
@@ -106,7 +129,13 @@ function targetItems(s: DumpState, f: DumpFound, plan: CleanupPlan): boolean {
   if (ours(f.target?.service)) plan.remove.push(item('Service', t.service, `the Service ${why}`));
   if (t.secret && ours(f.target?.secret)) plan.remove.push(item('Secret', t.secret, `the superuser Secret ${why}`));
   if (ours(f.target?.pvc)) {
-    plan.remove.push(item('PersistentVolumeClaim', t.pvc, `the volume ${why}, with what the applications wrote between the cutover and the rollback`));
+    plan.remove.push(
+      item(
+        'PersistentVolumeClaim',
+        t.pvc,
+        `the volume ${why}, with what the applications wrote between the cutover and the rollback`,
+      ),
+    );
   }
   return false;
 }
@@ -116,13 +145,25 @@ function targetItems(s: DumpState, f: DumpFound, plan: CleanupPlan): boolean {
  * upgrade is done, when asked; the new one after a rollback), then the source's fingerprint and, last, the record.
  * While an instance that could still go is kept, the fingerprint and the record are kept with it.
  */
-export function planDumpCleanup(r: { state: DumpState; stateName: string }, f: DumpFound, opts: { namespace: string; deleteOldInstance: boolean }): CleanupPlan {
+export function planDumpCleanup(
+  r: { state: DumpState; stateName: string },
+  f: DumpFound,
+  opts: { namespace: string; deleteOldInstance: boolean },
+): CleanupPlan {
   const s = r.state;
   const plan: CleanupPlan = { remove: [], keep: [] };
-  const holds = s.phase === 'rolled-back' ? targetItems(s, f, plan) : oldInstanceItems(s, f, opts.namespace, opts.deleteOldInstance, plan);
+  const holds =
+    s.phase === 'rolled-back'
+      ? targetItems(s, f, plan)
+      : oldInstanceItems(s, f, opts.namespace, opts.deleteOldInstance, plan);
   const fpName = dumpReferenceName(r.stateName);
   const fp = f.configMaps.find((c) => c.metadata.name === fpName && isOurs(c, 'dump-reference'));
-  const st = f.configMaps.find((c) => c.metadata.name === r.stateName && isOurs(c, 'upgrade-state') && c.metadata.annotations?.['pgupgrade.kubectl.io/method'] === 'dump');
+  const st = f.configMaps.find(
+    (c) =>
+      c.metadata.name === r.stateName &&
+      isOurs(c, 'upgrade-state') &&
+      c.metadata.annotations?.['pgupgrade.kubectl.io/method'] === 'dump',
+  );
   const to = holds ? plan.keep : plan.remove;
   const kept = holds ? ', kept while that instance is' : '';
   if (fp) to.push(item('ConfigMap', fpName, `the source's fingerprint, taken before the dump${kept}`));

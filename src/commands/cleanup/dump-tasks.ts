@@ -18,8 +18,11 @@ export interface DumpCleanup {
 }
 
 /** The guards' outcome and the record, read for the workload found; undefined when no upgrade by dump is recorded. */
-export async function readDumpRecord(cluster: Cluster, d: SourceDiscovery, opts: { olderThanMs: number; olderThan: string; force: boolean }):
-  Promise<{ name: string; cm: KObject; state: DumpState; overridden: string[] } | undefined> {
+export async function readDumpRecord(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  opts: { olderThanMs: number; olderThan: string; force: boolean },
+): Promise<{ name: string; cm: KObject; state: DumpState; overridden: string[] } | undefined> {
   const ns = d.namespace;
   const name = dumpStateName(d.workload.metadata.name);
   const cm = await readRecordMap(cluster, ns, name);
@@ -29,7 +32,10 @@ export async function readDumpRecord(cluster: Cluster, d: SourceDiscovery, opts:
   if (bound) throw usageError(bound);
   const unfinished = unfinishedProblem(state, ns);
   if (unfinished) throw usageError(unfinished);
-  const overridden = overrideOrRefuse([ageProblem(state, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, state, ns)], opts.force);
+  const overridden = overrideOrRefuse(
+    [ageProblem(state, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, state, ns)],
+    opts.force,
+  );
   return { name, cm, state, overridden };
 }
 
@@ -39,7 +45,10 @@ const live = (p: Pod) => p.phase !== 'Succeeded' && p.phase !== 'Failed';
 /** A workload's pods (by its selector) and every pod that mounts `pvc`. */
 function instanceOf(w: Workload | undefined, pvc: string, pods: Pod[]): Pick<FoundInstance, 'pods' | 'pvcUsers'> {
   const mine = w ? workloadPods(w, pods) : [];
-  return { pods: mine.map((p) => p.metadata.name), pvcUsers: pvc ? pods.filter((p) => live(p) && claims(p).includes(pvc)).map((p) => p.metadata.name) : [] };
+  return {
+    pods: mine.map((p) => p.metadata.name),
+    pvcUsers: pvc ? pods.filter((p) => live(p) && claims(p).includes(pvc)).map((p) => p.metadata.name) : [],
+  };
 }
 
 /**
@@ -48,13 +57,25 @@ function instanceOf(w: Workload | undefined, pvc: string, pods: Pod[]): Pick<Fou
  */
 export async function findDump(cluster: Cluster, d: SourceDiscovery, s: DumpState): Promise<DumpFound> {
   const ns = d.namespace;
-  const [configMaps, pods] = await Promise.all([cluster.listObjects('v1', 'ConfigMap', ns, 'app.kubernetes.io/managed-by=kubectl-pgupgrade'), cluster.listPods(ns)]);
-  const source: FoundInstance = { workload: d.workload, pvc: d.pvc?.metadata.name ?? NO_VOLUME, ...instanceOf(d.workload, s.pvc, pods) };
+  const [configMaps, pods] = await Promise.all([
+    cluster.listObjects('v1', 'ConfigMap', ns, 'app.kubernetes.io/managed-by=kubectl-pgupgrade'),
+    cluster.listPods(ns),
+  ]);
+  const source: FoundInstance = {
+    workload: d.workload,
+    pvc: d.pvc?.metadata.name ?? NO_VOLUME,
+    ...instanceOf(d.workload, s.pvc, pods),
+  };
   if (s.phase !== 'rolled-back') return { configMaps, source };
   const t = s.target;
-  const read = (apiVersion: string, kind: string, name: string) => cluster.readObject({ apiVersion, kind, namespace: ns, name });
-  const [workload, pvc, service, secret] = await Promise.all([cluster.getWorkload(ns, t.kind, t.name), read('v1', 'PersistentVolumeClaim', t.pvc),
-    read('v1', 'Service', t.service), t.secret ? cluster.secretMetadata(ns, t.secret) : Promise.resolve(undefined)]);
+  const read = (apiVersion: string, kind: string, name: string) =>
+    cluster.readObject({ apiVersion, kind, namespace: ns, name });
+  const [workload, pvc, service, secret] = await Promise.all([
+    cluster.getWorkload(ns, t.kind, t.name),
+    read('v1', 'PersistentVolumeClaim', t.pvc),
+    read('v1', 'Service', t.service),
+    t.secret ? cluster.secretMetadata(ns, t.secret) : Promise.resolve(undefined),
+  ]);
   return { configMaps, source, target: { workload, pods: instanceOf(workload, '', pods).pods, pvc, service, secret } };
 }
 
@@ -62,13 +83,29 @@ export async function findDump(cluster: Cluster, d: SourceDiscovery, s: DumpStat
  * The plan; `--delete-old-instance` on an old instance that may not go refuses (exit 2, nothing changed). `offer`:
  * the old instance that could go but was not named, for the prompt.
  */
-export function planDump(c: DumpCleanup & { found: DumpFound }, stateName: string, ns: string, deleteOldInstance: boolean): { plan: CleanupPlan; offer?: string } {
+export function planDump(
+  c: DumpCleanup & { found: DumpFound },
+  stateName: string,
+  ns: string,
+  deleteOldInstance: boolean,
+): { plan: CleanupPlan; offer?: string } {
   const s = c.state;
   if (deleteOldInstance && s.phase === 'done') {
-    const problem = neverDeleted(s) ?? oldInstanceProblem(s, c.found.source) ?? (c.found.source.workload ? undefined : 'it is gone already');
-    if (problem) throw usageError(`--delete-old-instance: ${s.workload.kind} ${ns}/${s.workload.name} is not deleted: ${problem}. Nothing was changed`);
+    const problem =
+      neverDeleted(s) ??
+      oldInstanceProblem(s, c.found.source) ??
+      (c.found.source.workload ? undefined : 'it is gone already');
+    if (problem)
+      throw usageError(
+        `--delete-old-instance: ${s.workload.kind} ${ns}/${s.workload.name} is not deleted: ${problem}. Nothing was changed`,
+      );
   }
   const plan = planDumpCleanup({ state: s, stateName }, c.found, { namespace: ns, deleteOldInstance });
-  const offered = !deleteOldInstance && s.phase === 'done' && !neverDeleted(s) && !oldInstanceProblem(s, c.found.source) && c.found.source.workload;
+  const offered =
+    !deleteOldInstance &&
+    s.phase === 'done' &&
+    !neverDeleted(s) &&
+    !oldInstanceProblem(s, c.found.source) &&
+    c.found.source.workload;
   return { plan, offer: offered ? refOf(s.workload) : undefined };
 }

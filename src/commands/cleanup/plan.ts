@@ -6,7 +6,17 @@ import { upgradeNames, type UpgradeState } from '../../state/state.ts';
 
 /** One thing that cleanup removes (or keeps), as the listing and `-o json|yaml` show it. */
 export interface CleanupItem {
-  kind: 'Directory' | 'Job' | 'Pod' | 'PersistentVolumeClaim' | 'VolumeSnapshot' | 'ConfigMap' | 'StatefulSet' | 'Deployment' | 'Service' | 'Secret';
+  kind:
+    | 'Directory'
+    | 'Job'
+    | 'Pod'
+    | 'PersistentVolumeClaim'
+    | 'VolumeSnapshot'
+    | 'ConfigMap'
+    | 'StatefulSet'
+    | 'Deployment'
+    | 'Service'
+    | 'Secret';
   name: string;
   why: string;
 }
@@ -50,14 +60,21 @@ export function isOurs(o: { metadata: { labels?: Record<string, string> } }, rol
   return l[MANAGED_BY] === OWNED_LABELS[MANAGED_BY] && (Array.isArray(role) ? role : [role]).includes(l[ROLE] ?? '');
 }
 
-const finished = (j: KObject) => (j.status?.succeeded ?? 0) > 0 || (j.status?.failed ?? 0) > 0 ||
-  ((j.status?.conditions ?? []) as Array<{ type: string; status: string }>).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+const finished = (j: KObject) =>
+  (j.status?.succeeded ?? 0) > 0 ||
+  (j.status?.failed ?? 0) > 0 ||
+  ((j.status?.conditions ?? []) as Array<{ type: string; status: string }>).some(
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
 const item = (kind: CleanupItem['kind'], name: string, why: string): CleanupItem => ({ kind, name, why });
 
 function jobItems(r: Recorded, f: Found, plan: CleanupPlan): string[] {
   const s = r.state;
-  const expected: Array<[string, string, string]> = [[s.job, 'upgrade-job', 'the upgrade Job'], [rollbackJobName(s.jobSpec), 'rollback-job', 'a rollback Job'],
-    [cleanupJobName(s.jobSpec), 'cleanup-job', 'an earlier cleanup Job']];
+  const expected: Array<[string, string, string]> = [
+    [s.job, 'upgrade-job', 'the upgrade Job'],
+    [rollbackJobName(s.jobSpec), 'rollback-job', 'a rollback Job'],
+    [cleanupJobName(s.jobSpec), 'cleanup-job', 'an earlier cleanup Job'],
+  ];
   const names: string[] = [];
   for (const [name, role, what] of expected) {
     const j = f.jobs.find((x) => x.metadata.name === name && isOurs(x, role));
@@ -80,29 +97,61 @@ function podItems(r: Recorded, f: Found, jobs: string[], pvcs: string[], plan: C
       continue;
     }
     const claims = (p.spec.volumes ?? []).map((v) => v.persistentVolumeClaim?.claimName);
-    const mine = isOurs(p, PROBE_ROLES) && p.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload &&
+    const mine =
+      isOurs(p, PROBE_ROLES) &&
+      p.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload &&
       claims.some((c) => c === r.state.pvc || (c !== undefined && pvcs.includes(c)));
     if (!mine) continue;
-    if (p.phase === 'Succeeded' || p.phase === 'Failed') plan.remove.push(item('Pod', p.metadata.name, `a probe pod of ${workload}, ended`));
-    else plan.keep.push(item('Pod', p.metadata.name, `a probe pod of ${workload}, still ${p.phase} (a check or snapshot may be using it)`));
+    if (p.phase === 'Succeeded' || p.phase === 'Failed')
+      plan.remove.push(item('Pod', p.metadata.name, `a probe pod of ${workload}, ended`));
+    else
+      plan.keep.push(
+        item(
+          'Pod',
+          p.metadata.name,
+          `a probe pod of ${workload}, still ${p.phase} (a check or snapshot may be using it)`,
+        ),
+      );
   }
 }
 
 function pvcItems(r: Recorded, f: Found, plan: CleanupPlan): string[] {
   const snap = r.state.snapshot;
   if (!snap) return [];
-  const left = f.pvcs.filter((p) => p.metadata.name !== r.state.pvc && isOurs(p, 'snapshot-reference') && p.spec?.dataSource?.name === snap &&
-    p.metadata.name.startsWith(derivedName(snap, 'reference-')));
-  for (const p of left) plan.remove.push(item('PersistentVolumeClaim', p.metadata.name, `a copy restored from snapshot ${snap} to read the reference, left behind`));
+  const left = f.pvcs.filter(
+    (p) =>
+      p.metadata.name !== r.state.pvc &&
+      isOurs(p, 'snapshot-reference') &&
+      p.spec?.dataSource?.name === snap &&
+      p.metadata.name.startsWith(derivedName(snap, 'reference-')),
+  );
+  for (const p of left)
+    plan.remove.push(
+      item(
+        'PersistentVolumeClaim',
+        p.metadata.name,
+        `a copy restored from snapshot ${snap} to read the reference, left behind`,
+      ),
+    );
   return left.map((p) => p.metadata.name);
 }
 
 function snapshotItems(r: Recorded, f: Found, keepSnapshots: boolean, plan: CleanupPlan): void {
   const snap = r.state.snapshot;
   if (!snap) return;
-  const v = f.snapshots.find((x) => x.metadata.name === snap && isOurs(x, 'snapshot') && x.metadata.annotations?.['pgupgrade.kubectl.io/pvc'] === r.state.pvc);
+  const v = f.snapshots.find(
+    (x) =>
+      x.metadata.name === snap &&
+      isOurs(x, 'snapshot') &&
+      x.metadata.annotations?.['pgupgrade.kubectl.io/pvc'] === r.state.pvc,
+  );
   const fpName = derivedName(snap, 'fingerprint');
-  const fp = f.configMaps.find((c) => c.metadata.name === fpName && isOurs(c, 'fingerprint') && c.metadata.annotations?.['pgupgrade.kubectl.io/snapshot'] === snap);
+  const fp = f.configMaps.find(
+    (c) =>
+      c.metadata.name === fpName &&
+      isOurs(c, 'fingerprint') &&
+      c.metadata.annotations?.['pgupgrade.kubectl.io/snapshot'] === snap,
+  );
   const to = keepSnapshots ? plan.keep : plan.remove;
   const why = keepSnapshots ? ' (--keep-snapshots)' : '';
   if (v) to.push(item('VolumeSnapshot', snap, `the snapshot taken before the upgrade${why}`));
@@ -111,12 +160,23 @@ function snapshotItems(r: Recorded, f: Found, keepSnapshots: boolean, plan: Clea
 
 function recordItems(r: Recorded, f: Found, plan: CleanupPlan): void {
   const workload = `${r.state.workload.kind}/${r.state.workload.name}`;
-  const ref = f.configMaps.find((c) => c.metadata.name === r.state.fingerprintConfigMap && isOurs(c, 'fingerprint') &&
-    c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload);
+  const ref = f.configMaps.find(
+    (c) =>
+      c.metadata.name === r.state.fingerprintConfigMap &&
+      isOurs(c, 'fingerprint') &&
+      c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload,
+  );
   if (ref) plan.remove.push(item('ConfigMap', ref.metadata.name, 'the reference fingerprint of the upgrade'));
-  const rehearsal = f.configMaps.find((c) => c.metadata.name === upgradeNames(r.state.workload.name, r.state.to).rehearsal && isOurs(c, 'rehearsal') &&
-    c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload);
-  if (rehearsal) plan.remove.push(item('ConfigMap', rehearsal.metadata.name, 'the outcome of the last rehearsal (upgrade --rehearse)'));
+  const rehearsal = f.configMaps.find(
+    (c) =>
+      c.metadata.name === upgradeNames(r.state.workload.name, r.state.to).rehearsal &&
+      isOurs(c, 'rehearsal') &&
+      c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload,
+  );
+  if (rehearsal)
+    plan.remove.push(
+      item('ConfigMap', rehearsal.metadata.name, 'the outcome of the last rehearsal (upgrade --rehearse)'),
+    );
   const st = f.configMaps.find((c) => c.metadata.name === r.stateName && isOurs(c, 'upgrade-state'));
   if (st) plan.remove.push(item('ConfigMap', st.metadata.name, 'the record of the upgrade, last'));
 }
@@ -126,12 +186,25 @@ function recordItems(r: Recorded, f: Found, plan: CleanupPlan): void {
  * ended probe pods, left-behind restored PVCs, the snapshot and its fingerprint (unless kept), then the reference
  * fingerprint and the record itself, last. Pure: from the objects found and the record.
  */
-export function planCleanup(r: Recorded, f: Found, opts: { keepSnapshots: boolean; jobName: string; uid: number; image: string }): CleanupPlan {
+export function planCleanup(
+  r: Recorded,
+  f: Found,
+  opts: { keepSnapshots: boolean; jobName: string; uid: number; image: string },
+): CleanupPlan {
   const plan: CleanupPlan = { remove: [], keep: [] };
-  const dirs: Array<[string, string]> = [[r.kept, `the old cluster, PostgreSQL ${r.state.from}`], [r.work, 'pg_upgrade\'s work directory (its logs and scripts)']];
+  const dirs: Array<[string, string]> = [
+    [r.kept, `the old cluster, PostgreSQL ${r.state.from}`],
+    [r.work, "pg_upgrade's work directory (its logs and scripts)"],
+  ];
   for (const [path, what] of dirs) {
     if (f.paths && !f.paths.includes(path)) continue;
-    plan.remove.push(item('Directory', path, `${what} on PVC ${r.state.pvc}${f.paths ? '' : ', if it is there'}; by Job ${opts.jobName} (image ${opts.image}) as UID ${opts.uid}`));
+    plan.remove.push(
+      item(
+        'Directory',
+        path,
+        `${what} on PVC ${r.state.pvc}${f.paths ? '' : ', if it is there'}; by Job ${opts.jobName} (image ${opts.image}) as UID ${opts.uid}`,
+      ),
+    );
   }
   const jobs = jobItems(r, f, plan);
   const pvcs = pvcItems(r, f, { remove: [], keep: [] });
@@ -146,5 +219,9 @@ export function planCleanup(r: Recorded, f: Found, opts: { keepSnapshots: boolea
 export function planText(p: CleanupPlan, verb: string): string {
   const w = Math.max(0, ...[...p.remove, ...p.keep].map((i) => `${i.kind} ${i.name}`.length));
   const line = (i: CleanupItem) => `  ${`${i.kind} ${i.name}`.padEnd(w)}  ${i.why}`;
-  return [p.remove.length ? `${verb}:` : 'Nothing to remove.', ...p.remove.map(line), ...(p.keep.length ? ['Kept:', ...p.keep.map(line)] : [])].join('\n');
+  return [
+    p.remove.length ? `${verb}:` : 'Nothing to remove.',
+    ...p.remove.map(line),
+    ...(p.keep.length ? ['Kept:', ...p.keep.map(line)] : []),
+  ].join('\n');
 }

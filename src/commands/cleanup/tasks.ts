@@ -60,16 +60,26 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
   const ns = ctx.d.namespace;
   const byDump = await readDumpRecord(ctx.cluster, ctx.d, opts);
   if (byDump) {
-    Object.assign(ctx, { stateName: byDump.name, stateVersion: byDump.cm.metadata.resourceVersion, overridden: byDump.overridden, dump: { state: byDump.state } });
+    Object.assign(ctx, {
+      stateName: byDump.name,
+      stateVersion: byDump.cm.metadata.resourceVersion,
+      overridden: byDump.overridden,
+      dump: { state: byDump.state },
+    });
     return;
   }
   if (!ctx.d.pvc) {
     // No volume at PGDATA: only an upgrade by dump could have been made of it, and none is recorded.
-    ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (it has no volume, and no ConfigMap ` +
+    ctx.nothing =
+      `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (it has no volume, and no ConfigMap ` +
       `${dumpStateName(ctx.d.workload.metadata.name)}): nothing to clean up`;
     return;
   }
-  const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, requireVolume(ctx.d, 'an upgrade in place needs one'));
+  const {
+    name,
+    cm,
+    state: s,
+  } = await readUpgradeRecord(ctx.cluster, requireVolume(ctx.d, 'an upgrade in place needs one'));
   ctx.stateName = name;
   if (!cm || !s) {
     ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.stateName}): nothing to clean up`;
@@ -77,7 +87,10 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
   }
   const unfinished = unfinishedProblem(s, ns);
   if (unfinished) throw usageError(unfinished);
-  ctx.overridden = overrideOrRefuse([ageProblem(s, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, s, ns)], opts.force);
+  ctx.overridden = overrideOrRefuse(
+    [ageProblem(s, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, s, ns)],
+    opts.force,
+  );
   ctx.state = s;
   ctx.stateVersion = cm.metadata.resourceVersion;
   const paths = upgradePaths(s.jobSpec.pgdata, s.from, s.to);
@@ -90,12 +103,28 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
  */
 async function existingPaths(ctx: CleanupCtx): Promise<string[] | undefined> {
   const pod = ctx.d.pod;
-  if (!pod || pod.phase !== 'Running') return undefined;
-  const execQuestions = ['get', 'create'].map((verb) => ({ verb, group: '', resource: 'pods', subresource: 'exec', namespace: ctx.d.namespace }));
+  if (pod?.phase !== 'Running') return undefined;
+  const execQuestions = ['get', 'create'].map((verb) => ({
+    verb,
+    group: '',
+    resource: 'pods',
+    subresource: 'exec',
+    namespace: ctx.d.namespace,
+  }));
   if (!(await ctx.cluster.canI(execQuestions)).every(Boolean)) return undefined;
-  const r = await ctx.cluster.exec(ctx.d.namespace, pod.metadata.name, ctx.d.container.name,
-    ['sh', '-c', withHeartbeat(EXISTING_PATHS_SCRIPT, execSilenceMs()), 'sh', ctx.recorded.kept, ctx.recorded.work]);
-  if (r.exitCode !== 0) throw new CliError(`looking for ${ctx.recorded.kept} in pod ${ctx.d.namespace}/${pod.metadata.name} failed: ${r.stderr.trim()}`, ExitCode.failed);
+  const r = await ctx.cluster.exec(ctx.d.namespace, pod.metadata.name, ctx.d.container.name, [
+    'sh',
+    '-c',
+    withHeartbeat(EXISTING_PATHS_SCRIPT, execSilenceMs()),
+    'sh',
+    ctx.recorded.kept,
+    ctx.recorded.work,
+  ]);
+  if (r.exitCode !== 0)
+    throw new CliError(
+      `looking for ${ctx.recorded.kept} in pod ${ctx.d.namespace}/${pod.metadata.name} failed: ${r.stderr.trim()}`,
+      ExitCode.failed,
+    );
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -103,23 +132,35 @@ async function existingPaths(ctx: CleanupCtx): Promise<string[] | undefined> {
 async function findOwned(ctx: CleanupCtx): Promise<Found> {
   const ns = ctx.d.namespace;
   const list = (apiVersion: string, kind: string) => ctx.cluster.listObjects(apiVersion, kind, ns, OWNED);
-  const snapshots = ctx.state.snapshot ? await list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot').catch((err: { code?: number }) => {
-    if (err.code === 404) return [] as KObject[]; // the VolumeSnapshot API is not installed: there are none
-    throw err;
-  }) : [];
-  const [jobs, pods, pvcs, configMaps, paths] = await Promise.all([list('batch/v1', 'Job'), ctx.cluster.listPods(ns, { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' }),
-    list('v1', 'PersistentVolumeClaim'), list('v1', 'ConfigMap'), existingPaths(ctx)]);
+  const snapshots = ctx.state.snapshot
+    ? await list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot').catch((err: { code?: number }) => {
+        if (err.code === 404) return [] as KObject[]; // the VolumeSnapshot API is not installed: there are none
+        throw err;
+      })
+    : [];
+  const [jobs, pods, pvcs, configMaps, paths] = await Promise.all([
+    list('batch/v1', 'Job'),
+    ctx.cluster.listPods(ns, { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' }),
+    list('v1', 'PersistentVolumeClaim'),
+    list('v1', 'ConfigMap'),
+    existingPaths(ctx),
+  ]);
   return { jobs, pods, pvcs, snapshots, configMaps, paths };
 }
 
 /** Refuses (exit 1, nothing changed) when this user may not do all that cleanup does, naming what is missing. */
 async function verifyAccess(ctx: CleanupCtx): Promise<void> {
   const perms = cleanupPermissions(ctx.dump !== undefined);
-  const answers = await ctx.cluster.canI(perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })));
+  const answers = await ctx.cluster.canI(
+    perms.map((p) => ({ ...p, namespace: p.clusterScoped ? undefined : ctx.d.namespace })),
+  );
   const missing = describePermissions(perms.filter((_, i) => answers[i] !== true));
   if (missing.length === 0) return;
-  throw new CliError(`this user (context ${ctx.cluster.contextName}) may not do what cleanup does in namespace ${ctx.d.namespace}; nothing was changed. ` +
-    `Missing: ${missing.join(', ')}. Grant them (docs/rbac.md lists cleanup's), or run cleanup as someone who has them`, ExitCode.failed);
+  throw new CliError(
+    `this user (context ${ctx.cluster.contextName}) may not do what cleanup does in namespace ${ctx.d.namespace}; nothing was changed. ` +
+      `Missing: ${missing.join(', ')}. Grant them (docs/rbac.md lists cleanup's), or run cleanup as someone who has them`,
+    ExitCode.failed,
+  );
 }
 
 /** Refuses (exit 1, nothing changed) when a pod mounts a PVC that the plan removes, naming it. */
@@ -130,7 +171,10 @@ async function refuseMountedPvcs(ctx: CleanupCtx): Promise<void> {
 }
 
 /** The read-only part: the workload, its record, the guards, the access check, and the list of what goes. */
-export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: CleanupOptions): Array<ListrTask<CleanupCtx>> {
+export function createCleanupPlanTasks(
+  connect: () => Promise<Cluster>,
+  opts: CleanupOptions,
+): Array<ListrTask<CleanupCtx>> {
   const going = (ctx: CleanupCtx) => !ctx.nothing;
   return [
     connectTask<CleanupCtx>(connect),
@@ -141,25 +185,38 @@ export function createCleanupPlanTasks(connect: () => Promise<Cluster>, opts: Cl
         await readRecord(ctx, opts);
         const dump = ctx.dump?.state;
         if (ctx.nothing) task.title = 'Find the workload and the record of its upgrade: none recorded';
-        else if (dump) task.title = `Find the workload and the record of its upgrade: ${dump.workload.kind} ${dump.workload.name}, by dump into ${dump.target.name}, ${dump.fromVersion} → ${dump.to}, ${dump.phase}`;
-        else task.title = `Find the workload and the record of its upgrade: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, ${ctx.state.fromVersion} → ${ctx.state.to}, done`;
+        else if (dump)
+          task.title = `Find the workload and the record of its upgrade: ${dump.workload.kind} ${dump.workload.name}, by dump into ${dump.target.name}, ${dump.fromVersion} → ${dump.to}, ${dump.phase}`;
+        else
+          task.title = `Find the workload and the record of its upgrade: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, ${ctx.state.fromVersion} → ${ctx.state.to}, done`;
       },
     },
-    { title: 'Ask the apiserver whether this user may remove it all', enabled: (ctx) => going(ctx) && !opts.dryRun, task: verifyAccess },
+    {
+      title: 'Ask the apiserver whether this user may remove it all',
+      enabled: (ctx) => going(ctx) && !opts.dryRun,
+      task: verifyAccess,
+    },
     {
       title: 'List what the upgrade left behind',
       enabled: going,
       task: async (ctx, task) => {
         if (ctx.dump) {
           ctx.dump.found = await findDump(ctx.cluster, ctx.d, ctx.dump.state);
-          Object.assign(ctx, planDump({ ...ctx.dump, found: ctx.dump.found }, ctx.stateName, ctx.d.namespace, opts.deleteOldInstance));
+          Object.assign(
+            ctx,
+            planDump({ ...ctx.dump, found: ctx.dump.found }, ctx.stateName, ctx.d.namespace, opts.deleteOldInstance),
+          );
           await refuseMountedPvcs(ctx);
           task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
           return;
         }
         const found = await findOwned(ctx);
-        ctx.plan = planCleanup(ctx.recorded, found, { keepSnapshots: opts.keepSnapshots, jobName: cleanupJobName(ctx.state.jobSpec), uid: ctx.state.jobSpec.uid,
-          image: ctx.state.jobSpec.image });
+        ctx.plan = planCleanup(ctx.recorded, found, {
+          keepSnapshots: opts.keepSnapshots,
+          jobName: cleanupJobName(ctx.state.jobSpec),
+          uid: ctx.state.jobSpec.uid,
+          image: ctx.state.jobSpec.image,
+        });
         await refuseMountedPvcs(ctx);
         task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
       },

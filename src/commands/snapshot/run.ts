@@ -26,32 +26,52 @@ function reportText(r: SnapshotReport): string {
     `  fingerprint  ${s.fingerprint ? `ConfigMap ${s.fingerprint}` : 'none (taken with --verify)'}`,
   ];
   if (r.verify) {
-    lines.push(`  verify       ${r.verify.ok ? 'ok' : 'FAILED'}: the copy started; compared with the ${r.verify.against}`);
+    lines.push(
+      `  verify       ${r.verify.ok ? 'ok' : 'FAILED'}: the copy started; compared with the ${r.verify.against}`,
+    );
     for (const d of r.verify.differences) lines.push(`               ${d}`);
     for (const w of r.verify.writtenDuringCut) lines.push(`               (written meanwhile) ${w}`);
   }
-  if (snapshotState(s) !== 'ready') lines.push('', `It is not ready to use yet; follow it with: kubectl -n ${s.namespace} get volumesnapshot ${s.name} -w`);
+  if (snapshotState(s) !== 'ready')
+    lines.push(
+      '',
+      `It is not ready to use yet; follow it with: kubectl -n ${s.namespace} get volumesnapshot ${s.name} -w`,
+    );
   return lines.join('\n');
 }
 
 /** `snapshot`: takes (and optionally verifies) a VolumeSnapshot of the data PVC, or lists ours with --list. */
-export async function runSnapshot(ctx: CommandContext, opts: SnapshotOptions & { list: boolean; output: OutputFormat }, io: Io): Promise<void> {
+export async function runSnapshot(
+  ctx: CommandContext,
+  opts: SnapshotOptions & { list: boolean; output: OutputFormat },
+  io: Io,
+): Promise<void> {
   if (opts.list) {
     const cluster = await ctx.cluster();
-    const workload = opts.workload?.includes('/') ? opts.workload.replace(/^sts\//, 'StatefulSet/').replace(/^deploy\//, 'Deployment/') : undefined;
+    const workload = opts.workload?.includes('/')
+      ? opts.workload.replace(/^sts\//, 'StatefulSet/').replace(/^deploy\//, 'Deployment/')
+      : undefined;
     const all = await listSnapshots(cluster, cluster.namespace, workload);
     const named = opts.workload && !workload ? all.filter((r) => r.workload.endsWith(`/${opts.workload}`)) : all;
     await printReport(io, opts.output, named, snapshotTable);
     return;
   }
   const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const list = new Listr<SnapshotCtx, typeof renderer, 'simple'>(createSnapshotTasks(() => ctx.cluster(), opts),
-    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false });
+  const list = new Listr<SnapshotCtx, typeof renderer, 'simple'>(
+    createSnapshotTasks(() => ctx.cluster(), opts),
+    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false },
+  );
   const c = {} as SnapshotCtx;
   await list.run(c);
-  const report: SnapshotReport = { snapshot: { ...c.record, fingerprint: c.fingerprintConfigMap ?? null }, verify: c.verify ?? null };
+  const report: SnapshotReport = {
+    snapshot: { ...c.record, fingerprint: c.fingerprintConfigMap ?? null },
+    verify: c.verify ?? null,
+  };
   await printReport(io, opts.output, report, reportText);
   if (c.verify && !c.verify.ok) {
-    throw new CliError(`the copy restored from ${c.record.name} differs from the ${c.verify.against} (above); the snapshot is kept, do not rely on it`, ExitCode.blocking);
+    throw new CliError(
+      `the copy restored from ${c.record.name} differs from the ${c.verify.against} (above); the snapshot is kept, do not rely on it`,
+      ExitCode.blocking,
+    );
   }
 }

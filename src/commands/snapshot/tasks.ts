@@ -66,7 +66,10 @@ const offline = (ctx: SnapshotCtx) => ctx.mode === 'offline';
 
 /** Probes a stopped database's volume: PG_VERSION and pg_controldata, so the snapshot says what it holds. */
 async function probeStopped(ctx: SnapshotCtx): Promise<void> {
-  const probe = await startProbe(ctx.cluster, ctx.d, ctx.d.image, { role: 'snapshot-probe', purpose: 'reads PG_VERSION and pg_controldata of a stopped database before its snapshot; deleted at once' });
+  const probe = await startProbe(ctx.cluster, ctx.d, ctx.d.image, {
+    role: 'snapshot-probe',
+    purpose: 'reads PG_VERSION and pg_controldata of a stopped database before its snapshot; deleted at once',
+  });
   try {
     const vol = await gatherVolume(ctx.cluster, ctx.d, probe, ctx.d.pgdata);
     ctx.controlData = await readControlData(ctx.cluster, ctx.d, probe);
@@ -75,19 +78,33 @@ async function probeStopped(ctx: SnapshotCtx): Promise<void> {
   } finally {
     await probe.dispose();
   }
-  if (!ctx.major) throw new CliError(`${ctx.d.pvc.metadata.name}: no PG_VERSION in ${ctx.d.pgdata}; is this the data volume of a PostgreSQL cluster?`, ExitCode.failed);
+  if (!ctx.major)
+    throw new CliError(
+      `${ctx.d.pvc.metadata.name}: no PG_VERSION in ${ctx.d.pgdata}; is this the data volume of a PostgreSQL cluster?`,
+      ExitCode.failed,
+    );
 }
 
 /** Restores the snapshot to a temporary PVC, starts the old major on it in a throwaway pod, and compares. */
 async function verifyCopy(ctx: SnapshotCtx, onStep: (s: string) => void): Promise<VerifyResult> {
   await recordKey(ctx.cluster, ctx.d.namespace); // a stopped database's copy is its first fingerprint
-  const copy = await readRestoredCopy(ctx.cluster, ctx.d, { snapshot: ctx.snap.metadata.name, image: ctx.d.image, restoreSizeBytes: ctx.record.restoreSizeBytes,
-    purpose: 'verify', why: `starts PostgreSQL on a copy restored from VolumeSnapshot ${ctx.snap.metadata.name} to verify it; deleted when verify ends`, onStep });
+  const copy = await readRestoredCopy(ctx.cluster, ctx.d, {
+    snapshot: ctx.snap.metadata.name,
+    image: ctx.d.image,
+    restoreSizeBytes: ctx.record.restoreSizeBytes,
+    purpose: 'verify',
+    why: `starts PostgreSQL on a copy restored from VolumeSnapshot ${ctx.snap.metadata.name} to verify it; deleted when verify ends`,
+    onStep,
+  });
   const differences: string[] = [];
   if (ctx.controlData) {
     const c = copy.controlData;
-    if (c.systemIdentifier !== ctx.controlData.systemIdentifier) differences.push(`system identifier ${ctx.controlData.systemIdentifier} → ${c.systemIdentifier}: not the same cluster`);
-    if (c.checkpointLocation !== ctx.controlData.checkpointLocation) differences.push(`latest checkpoint ${ctx.controlData.checkpointLocation} → ${c.checkpointLocation}`);
+    if (c.systemIdentifier !== ctx.controlData.systemIdentifier)
+      differences.push(
+        `system identifier ${ctx.controlData.systemIdentifier} → ${c.systemIdentifier}: not the same cluster`,
+      );
+    if (c.checkpointLocation !== ctx.controlData.checkpointLocation)
+      differences.push(`latest checkpoint ${ctx.controlData.checkpointLocation} → ${c.checkpointLocation}`);
     if (c.state !== ctx.controlData.state) differences.push(`cluster state "${ctx.controlData.state}" → "${c.state}"`);
   }
   let writtenDuringCut: string[] = [];
@@ -98,12 +115,22 @@ async function verifyCopy(ctx: SnapshotCtx, onStep: (s: string) => void): Promis
   }
   // What the snapshot holds, exactly: the copy's own fingerprint is what a restore of it must show.
   ctx.fingerprintConfigMap = await storeFingerprint(ctx.cluster, ctx.snap, copy.fingerprint);
-  return { ok: differences.length === 0, against: ctx.before ? 'fingerprints before and after the cut' : 'pg_controldata of the stopped cluster', differences,
-    writtenDuringCut, totals: fingerprintTotals(copy.fingerprint), restoredPvc: copy.restoredPvc, pod: copy.pod };
+  return {
+    ok: differences.length === 0,
+    against: ctx.before ? 'fingerprints before and after the cut' : 'pg_controldata of the stopped cluster',
+    differences,
+    writtenDuringCut,
+    totals: fingerprintTotals(copy.fingerprint),
+    restoredPvc: copy.restoredPvc,
+    pod: copy.pod,
+  };
 }
 
 /** `snapshot` as a task tree. */
-export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: SnapshotOptions): Array<ListrTask<SnapshotCtx>> {
+export function createSnapshotTasks(
+  connect: () => Promise<Cluster>,
+  opts: SnapshotOptions,
+): Array<ListrTask<SnapshotCtx>> {
   return [
     connectTask<SnapshotCtx>(connect),
     {
@@ -112,13 +139,25 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, {}, opts);
         ctx.mode = modeOf(ctx.d);
         const driver = ctx.d.csiDriver;
-        if (!driver) throw new CliError(`PVC ${ctx.d.namespace}/${ctx.d.pvc.metadata.name} has no StorageClass with a CSI driver, so it cannot be snapshotted; back it up another way (pg_dump, or your storage's own tools)`, ExitCode.failed);
+        if (!driver)
+          throw new CliError(
+            `PVC ${ctx.d.namespace}/${ctx.d.pvc.metadata.name} has no StorageClass with a CSI driver, so it cannot be snapshotted; back it up another way (pg_dump, or your storage's own tools)`,
+            ExitCode.failed,
+          );
         const classes = await ctx.cluster.snapshotClasses();
-        if (!classes) throw new CliError(`the VolumeSnapshot API (snapshot.storage.k8s.io/v1) is not installed in context ${ctx.cluster.contextName}; install the external-snapshotter CRDs and controller, or back up another way`, ExitCode.failed);
+        if (!classes)
+          throw new CliError(
+            `the VolumeSnapshot API (snapshot.storage.k8s.io/v1) is not installed in context ${ctx.cluster.contextName}; install the external-snapshotter CRDs and controller, or back up another way`,
+            ExitCode.failed,
+          );
         const pick = pickSnapshotClass(classes, driver, opts.snapshotClass);
-        if ('problem' in pick) throw opts.snapshotClass ? usageError(pick.problem) : new CliError(`${pick.problem}: create one for it, or back up another way`, ExitCode.failed);
+        if ('problem' in pick)
+          throw opts.snapshotClass
+            ? usageError(pick.problem)
+            : new CliError(`${pick.problem}: create one for it, or back up another way`, ExitCode.failed);
         ctx.className = pick.name;
-        task.title = `Find the PostgreSQL workload and its data PVC: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ` +
+        task.title =
+          `Find the PostgreSQL workload and its data PVC: ${ctx.d.workload.kind} ${ctx.d.workload.metadata.name}, PVC ${ctx.d.pvc.metadata.name}, ` +
           `class ${ctx.className}, ${ctx.mode === 'live' ? `running in pod ${ctx.d.pod?.metadata.name}` : 'stopped'}${clientsNote(ctx.d.clients)}`;
       },
     },
@@ -144,7 +183,11 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
         task.title = `Fingerprint the database: ${t.databases} databases, ${t.tables} tables, ${t.rows} rows`;
       },
     },
-    { title: 'CHECKPOINT, so that the snapshot needs little crash recovery', enabled: live, task: (ctx) => checkpoint(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password) },
+    {
+      title: 'CHECKPOINT, so that the snapshot needs little crash recovery',
+      enabled: live,
+      task: (ctx) => checkpoint(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password),
+    },
     {
       title: 'Read PG_VERSION and pg_controldata of the stopped database in a probe pod',
       enabled: offline,
@@ -157,15 +200,26 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
       title: 'Take the VolumeSnapshot',
       task: async (ctx, task) => {
         ctx.snap = await createSnapshot(ctx.cluster, {
-          namespace: ctx.d.namespace, workloadKind: ctx.d.workload.kind, workloadName: ctx.d.workload.metadata.name, pvc: ctx.d.pvc.metadata.name,
-          className: ctx.className, pgVersion: ctx.version, pgMajor: ctx.major, takenAt: new Date(), reason: 'snapshot command',
+          namespace: ctx.d.namespace,
+          workloadKind: ctx.d.workload.kind,
+          workloadName: ctx.d.workload.metadata.name,
+          pvc: ctx.d.pvc.metadata.name,
+          className: ctx.className,
+          pgVersion: ctx.version,
+          pgMajor: ctx.major,
+          takenAt: new Date(),
+          reason: 'snapshot command',
           consistency: ctx.mode === 'live' ? 'crash-consistent' : 'stopped',
         });
         const name = ctx.snap.metadata.name;
         task.title = `Take the VolumeSnapshot ${name}: waiting for the storage to cut it`;
         ctx.record = await waitSnapshot(ctx.cluster, ctx.d.namespace, name, 'cut', opts.timeoutSeconds * 1000);
-        const what = ctx.mode === 'live' ? 'crash-consistent (the server ran; a CHECKPOINT came first)' :
-          ctx.controlData?.cleanShutdown ? 'of a cleanly shut down cluster' : `of a stopped cluster that was not shut down cleanly (${ctx.controlData?.state})`;
+        const what =
+          ctx.mode === 'live'
+            ? 'crash-consistent (the server ran; a CHECKPOINT came first)'
+            : ctx.controlData?.cleanShutdown
+              ? 'of a cleanly shut down cluster'
+              : `of a stopped cluster that was not shut down cleanly (${ctx.controlData?.state})`;
         task.title = `Take the VolumeSnapshot ${name}: cut at ${ctx.record.cutAt}, ${what}`;
       },
     },
@@ -183,7 +237,13 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
       enabled: () => opts.wait || opts.verify,
       task: async (ctx, task) => {
         const started = Date.now();
-        ctx.record = await waitSnapshot(ctx.cluster, ctx.d.namespace, ctx.snap.metadata.name, 'ready', opts.timeoutSeconds * 1000);
+        ctx.record = await waitSnapshot(
+          ctx.cluster,
+          ctx.d.namespace,
+          ctx.snap.metadata.name,
+          'ready',
+          opts.timeoutSeconds * 1000,
+        );
         const size = ctx.record.restoreSizeBytes ? `, restore size ${formatBytes(ctx.record.restoreSizeBytes)}` : '';
         task.title = `Wait until the snapshot is ready to use: ready after ${((Date.now() - started) / 1000).toFixed(1)} s${size}`;
       },
@@ -195,7 +255,8 @@ export function createSnapshotTasks(connect: () => Promise<Cluster>, opts: Snaps
         const base = task.title;
         ctx.verify = await verifyCopy(ctx, (s) => (task.title = `${base}: ${s}`));
         const t = ctx.verify.totals;
-        task.title = `Verify: the copy started and ${ctx.verify.ok ? 'matches' : 'DIFFERS FROM'} the ${ctx.verify.against} ` +
+        task.title =
+          `Verify: the copy started and ${ctx.verify.ok ? 'matches' : 'DIFFERS FROM'} the ${ctx.verify.against} ` +
           `(${t.databases} databases, ${t.tables} tables, ${t.rows} rows${ctx.verify.writtenDuringCut.length ? `; ${ctx.verify.writtenDuringCut.length} written during the cut` : ''}); ` +
           'temporary PVC and pod deleted';
       },

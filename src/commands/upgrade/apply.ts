@@ -13,8 +13,24 @@ import { describeStrategy } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { runJob } from '../../steps/job.ts';
 import { scaleTo, waitDetached } from '../../steps/workload.ts';
-import { cameBackDuringJob, rollbackOf, stillDownProblem, waitScaledDown, watchStillDown, type Stopped } from '../../steps/still-down.ts';
-import { IN_PLACE_PAUSE, record, st, startReference, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import {
+  cameBackDuringJob,
+  rollbackOf,
+  stillDownProblem,
+  waitScaledDown,
+  watchStillDown,
+  type Stopped,
+} from '../../steps/still-down.ts';
+import {
+  IN_PLACE_PAUSE,
+  record,
+  st,
+  startReference,
+  timed,
+  writeState,
+  type UpgradeCtx,
+  type UpgradeOptions,
+} from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { createStartTasks } from './start.ts';
 import { createVerifyTasks } from './verify.ts';
@@ -24,7 +40,10 @@ const done = (ctx: UpgradeCtx, p: Parameters<typeof isDone>[1]) => isDone(ctx.st
 
 /** How long an application took to stop, and why when it sat out its grace period (it ignored SIGTERM). */
 export function stopNote(seconds: number, graceSeconds: number): string {
-  const why = graceSeconds >= 2 && seconds >= graceSeconds * 0.9 ? `: it did not stop on SIGTERM and was killed after its terminationGracePeriodSeconds (${graceSeconds} s)` : '';
+  const why =
+    graceSeconds >= 2 && seconds >= graceSeconds * 0.9
+      ? `: it did not stop on SIGTERM and was killed after its terminationGracePeriodSeconds (${graceSeconds} s)`
+      : '';
   return `, stopped in ${seconds.toFixed(1)} s${why}`;
 }
 
@@ -38,17 +57,29 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
         ctx.timings.downtime = Date.now();
         const took = await timed(ctx, 'apps-down', async () => {
           for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-          return Promise.all(ctx.d.apps.map(async (a) => {
-            const t = Date.now();
-            await waitScaledDown(ctx.cluster, ctx.d.namespace, { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
-              `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, rollbackOf(stoppedOf(ctx)), timeout);
-            return [a.metadata.name, stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30)] as const;
-          }));
+          return Promise.all(
+            ctx.d.apps.map(async (a) => {
+              const t = Date.now();
+              await waitScaledDown(
+                ctx.cluster,
+                ctx.d.namespace,
+                { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
+                `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`,
+                rollbackOf(stoppedOf(ctx)),
+                timeout,
+              );
+              return [
+                a.metadata.name,
+                stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30),
+              ] as const;
+            }),
+          );
         });
         await record(ctx, 'apps-down');
         const apps = st(ctx).apps;
         const notes = new Map(took);
-        task.title = apps.length ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0${notes.get(a.name) ?? ''})`).join(', ')}`
+        task.title = apps.length
+          ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0${notes.get(a.name) ?? ''})`).join(', ')}`
           : 'Scale the applications down: none match the selector';
       },
     },
@@ -76,7 +107,9 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
       task: async (ctx, task) => {
         try {
           ctx.password ??= await readPassword(ctx.cluster, ctx.d);
-          ctx.shapeBefore = await timed(ctx, 'shape-before', () => shapeVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password as string));
+          ctx.shapeBefore = await timed(ctx, 'shape-before', () =>
+            shapeVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password as string),
+          );
         } catch (err) {
           // Not a reason to stop: without it the content is compared in full before the applications return.
           task.title = `Read the shape of the data: failed (${(err as Error).message.split('\n')[0]}); the content will be compared before the applications return`;
@@ -90,12 +123,20 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
 }
 
 /** What the stop step says of a RollingUpdate Deployment's strategy, which it sets aside. */
-const setAside = (s: UpgradeState) => (s.strategy ? `; strategy ${describeStrategy(s.strategy)} → Recreate until the new server is up` : '');
+const setAside = (s: UpgradeState) =>
+  s.strategy ? `; strategy ${describeStrategy(s.strategy)} → Recreate until the new server is up` : '';
 
 /** What the upgrade stops, for the checks that nothing else started it again. */
-const stoppedOf = (ctx: UpgradeCtx): Stopped => ({ namespace: ctx.d.namespace, workload: { ...st(ctx).workload, selector: ctx.d.workload.selector,
-  matchExpressions: ctx.d.workload.matchExpressions },
-  apps: st(ctx).apps, claim: ctx.d.pvc.metadata.name });
+const stoppedOf = (ctx: UpgradeCtx): Stopped => ({
+  namespace: ctx.d.namespace,
+  workload: {
+    ...st(ctx).workload,
+    selector: ctx.d.workload.selector,
+    matchExpressions: ctx.d.workload.matchExpressions,
+  },
+  apps: st(ctx).apps,
+  claim: ctx.d.pvc.metadata.name,
+});
 
 /** The database down, its volume detached and snapshotted. */
 function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
@@ -112,12 +153,26 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
             // Recreate first: no pod of another revision may start beside the stopped server on its volume.
             if (st(ctx).strategy) await switchToRecreate(ctx.cluster, ctx.d.namespace, st(ctx).workload.name);
             await scaleTo(ctx.cluster, ctx.d.namespace, st(ctx).workload, 0);
-            await waitScaledDown(ctx.cluster, ctx.d.namespace, stoppedOf(ctx).workload, 'the database pod',
-              rollbackOf(stoppedOf(ctx)), timeout);
+            await waitScaledDown(
+              ctx.cluster,
+              ctx.d.namespace,
+              stoppedOf(ctx).workload,
+              'the database pod',
+              rollbackOf(stoppedOf(ctx)),
+              timeout,
+            );
           });
-          const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' &&
-            (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name));
-          if (users.length) throw new CliError(`other pods still mount PVC ${ctx.d.pvc.metadata.name}: ${users.map((p) => p.metadata.name).join(', ')}; stop them, then run the same command again to resume`, ExitCode.failed);
+          const users = (await ctx.cluster.listPods(ctx.d.namespace)).filter(
+            (p) =>
+              p.phase !== 'Succeeded' &&
+              p.phase !== 'Failed' &&
+              (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === ctx.d.pvc.metadata.name),
+          );
+          if (users.length)
+            throw new CliError(
+              `other pods still mount PVC ${ctx.d.pvc.metadata.name}: ${users.map((p) => p.metadata.name).join(', ')}; stop them, then run the same command again to resume`,
+              ExitCode.failed,
+            );
           const pv = ctx.d.pvc.volumeName;
           if (pv) await timed(ctx, 'volume-detach', () => waitDetached(ctx.cluster, pv, timeout));
         });
@@ -127,21 +182,43 @@ function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask
     },
     {
       title: 'Snapshot the stopped volume',
-      skip: (ctx) => (!opts.snapshot ? 'SKIPPED BY --no-snapshot: if the upgrade goes wrong after the new server starts, there is no way back' : done(ctx, 'snapshot')),
+      skip: (ctx) =>
+        !opts.snapshot
+          ? 'SKIPPED BY --no-snapshot: if the upgrade goes wrong after the new server starts, there is no way back'
+          : done(ctx, 'snapshot'),
       task: async (ctx, task) => {
         const rec = await timed(ctx, 'snapshot', async () => {
           const cls = await upgradeSnapshotClass(ctx.cluster, ctx.d.csiDriver);
-          if (!cls) throw new CliError(`no VolumeSnapshotClass for the PVC's driver ${ctx.d.csiDriver}: create one, or run with --no-snapshot (no way back after the new server starts)`, ExitCode.failed);
+          if (!cls)
+            throw new CliError(
+              `no VolumeSnapshotClass for the PVC's driver ${ctx.d.csiDriver}: create one, or run with --no-snapshot (no way back after the new server starts)`,
+              ExitCode.failed,
+            );
           const s = st(ctx);
           // A run killed right after creating it recorded its name: the resumed run waits for that one.
           if (!s.snapshot) {
-            const snap = await createSnapshot(ctx.cluster, { namespace: ctx.d.namespace, workloadKind: s.workload.kind, workloadName: s.workload.name,
-              pvc: ctx.d.pvc.metadata.name, className: cls, pgVersion: s.fromVersion, pgMajor: s.from, takenAt: new Date(), consistency: 'stopped',
-              reason: `before upgrade to ${s.to}` });
+            const snap = await createSnapshot(ctx.cluster, {
+              namespace: ctx.d.namespace,
+              workloadKind: s.workload.kind,
+              workloadName: s.workload.name,
+              pvc: ctx.d.pvc.metadata.name,
+              className: cls,
+              pgVersion: s.fromVersion,
+              pgMajor: s.from,
+              takenAt: new Date(),
+              consistency: 'stopped',
+              reason: `before upgrade to ${s.to}`,
+            });
             ctx.state = { ...s, snapshot: snap.metadata.name };
             await writeState(ctx);
           }
-          return waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, opts.waitSnapshotReady ? 'ready' : 'cut', timeout);
+          return waitSnapshot(
+            ctx.cluster,
+            ctx.d.namespace,
+            st(ctx).snapshot as string,
+            opts.waitSnapshotReady ? 'ready' : 'cut',
+            timeout,
+          );
         });
         await record(ctx, 'snapshot');
         task.title = `Snapshot the stopped volume: ${rec.name} cut${rec.readyToUse ? ' and ready' : '; the reference fingerprint is read from it while the Job runs'}`;
@@ -166,7 +243,9 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
       const job = buildUpgradeJob(ctx.job);
       // And while it runs: the Job's hold keeps such a pod from the data, and the plugin names who started it.
       const watch = watchStillDown(ctx.cluster, stoppedOf(ctx));
-      const out = await timed(ctx, 'job', () => runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout)).finally(() => watch.stop());
+      const out = await timed(ctx, 'job', () =>
+        runJob(ctx.cluster, ctx.d.namespace, job, (t) => (task.output = t.trimEnd()), timeout),
+      ).finally(() => watch.stop());
       const cameBack = await watch.stop();
       ctx.jobLog = out.log;
       ctx.timings['job-start'] = out.startMs;
@@ -176,11 +255,18 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
       if (checked) ctx.timings['pg_upgrade-check'] = Number(checked[1]);
       if (!out.ok) {
         const ns = ctx.d.namespace;
-        if (cameBack.length) throw new CliError(`${cameBackDuringJob(cameBack, stoppedOf(ctx), false)}\n${out.log.split('\n').slice(-40).join('\n')}`, ExitCode.failed);
-        throw new CliError(`the upgrade Job ${ns}/${job.metadata.name} failed (${out.reason ?? 'exit code above'}). Its log:\n${out.log.split('\n').slice(-60).join('\n')}\n` +
-          `The old cluster is back where it was if the log above says "released the hold"; otherwise it may still be held aside (the Job was killed, or pg_upgrade passed its point of no return): rollback puts it back.\n` +
-          `Undo: kubectl pgupgrade upgrade -n ${ns} ${refOf(st(ctx).workload)} --rollback\nRetry after fixing the cause: delete the Job ` +
-          `(kubectl -n ${ns} delete job ${job.metadata.name}) and run the same upgrade command`, ExitCode.failed);
+        if (cameBack.length)
+          throw new CliError(
+            `${cameBackDuringJob(cameBack, stoppedOf(ctx), false)}\n${out.log.split('\n').slice(-40).join('\n')}`,
+            ExitCode.failed,
+          );
+        throw new CliError(
+          `the upgrade Job ${ns}/${job.metadata.name} failed (${out.reason ?? 'exit code above'}). Its log:\n${out.log.split('\n').slice(-60).join('\n')}\n` +
+            `The old cluster is back where it was if the log above says "released the hold"; otherwise it may still be held aside (the Job was killed, or pg_upgrade passed its point of no return): rollback puts it back.\n` +
+            `Undo: kubectl pgupgrade upgrade -n ${ns} ${refOf(st(ctx).workload)} --rollback\nRetry after fixing the cause: delete the Job ` +
+            `(kubectl -n ${ns} delete job ${job.metadata.name}) and run the same upgrade command`,
+          ExitCode.failed,
+        );
       }
       await record(ctx, 'job');
       if (cameBack.length) throw new CliError(cameBackDuringJob(cameBack, stoppedOf(ctx), true), ExitCode.failed);
@@ -193,6 +279,12 @@ function createJobTask(opts: UpgradeOptions, timeout: number): ListrTask<Upgrade
 /** The phases that change the cluster, each recorded; a resumed run skips what is done. */
 export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
   const timeout = opts.timeoutSeconds * 1000;
-  return [createPauseTask(IN_PLACE_PAUSE, (ctx) => ctx.names.state), ...createQuiesceTasks(opts, timeout), ...createStopTasks(opts, timeout), createJobTask(opts, timeout), ...createStartTasks(opts, timeout),
-    ...createVerifyTasks(opts, timeout, [createResumeTask(IN_PLACE_PAUSE)])];
+  return [
+    createPauseTask(IN_PLACE_PAUSE, (ctx) => ctx.names.state),
+    ...createQuiesceTasks(opts, timeout),
+    ...createStopTasks(opts, timeout),
+    createJobTask(opts, timeout),
+    ...createStartTasks(opts, timeout),
+    ...createVerifyTasks(opts, timeout, [createResumeTask(IN_PLACE_PAUSE)]),
+  ];
 }

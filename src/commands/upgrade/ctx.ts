@@ -3,7 +3,14 @@ import type { UpgradeJobSpec } from '../../manifests/upgrade-job.ts';
 import type { UpgradeLock } from '../../state/lock.ts';
 import { referenceFromSnapshot, type Reference } from '../../state/reference.ts';
 import { saveState } from '../../state/store.ts';
-import { advance, isDone, type InPlaceMethod, type Phase, type UpgradeState, type upgradeNames } from '../../state/state.ts';
+import {
+  advance,
+  isDone,
+  type InPlaceMethod,
+  type Phase,
+  type UpgradeState,
+  type upgradeNames,
+} from '../../state/state.ts';
 import type { Shape } from '../../postgres/shape.ts';
 import type { Incompatible } from '../../postgres/workload.ts';
 import type { CheckCtx } from '../../preflight/tasks.ts';
@@ -92,7 +99,6 @@ export interface UpgradeCtx extends CheckCtx {
   nothingToDo?: string;
 }
 
-
 /** Records a phase as done in the state ConfigMap. */
 export async function record(ctx: UpgradeCtx, p: Phase): Promise<void> {
   ctx.state = advance(ctx.state as UpgradeState, p);
@@ -102,7 +108,13 @@ export async function record(ctx: UpgradeCtx, p: Phase): Promise<void> {
 /** Writes the record, only while this run holds the lock and over the version it last saw. */
 export async function writeState(ctx: UpgradeCtx): Promise<void> {
   ctx.lock?.assertHeld();
-  ctx.stateVersion = await saveState(ctx.cluster, ctx.d.namespace, ctx.names.state, ctx.state as UpgradeState, ctx.stateVersion);
+  ctx.stateVersion = await saveState(
+    ctx.cluster,
+    ctx.d.namespace,
+    ctx.names.state,
+    ctx.state as UpgradeState,
+    ctx.stateVersion,
+  );
 }
 
 /** Times a phase. */
@@ -115,7 +127,6 @@ export async function timed<T>(ctx: UpgradeCtx, p: string, fn: () => Promise<T>)
   }
 }
 
-
 /** The recorded state; set by the plan, so present in every apply task. */
 export const st = (ctx: UpgradeCtx): UpgradeState => ctx.state as UpgradeState;
 
@@ -125,10 +136,10 @@ export const st = (ctx: UpgradeCtx): UpgradeState => ctx.state as UpgradeState;
  */
 export function startReference(ctx: UpgradeCtx, timeoutMs: number): void {
   if (ctx.reference || !st(ctx).snapshot) return;
-  ctx.reference = referenceFromSnapshot(ctx.cluster, ctx.d, st(ctx), ctx.names.fingerprint, timeoutMs)
-    .catch((e: Error) => new Error(`reading the reference fingerprint from snapshot ${st(ctx).snapshot} failed: ${e.message}`));
+  ctx.reference = referenceFromSnapshot(ctx.cluster, ctx.d, st(ctx), ctx.names.fingerprint, timeoutMs).catch(
+    (e: Error) => new Error(`reading the reference fingerprint from snapshot ${st(ctx).snapshot} failed: ${e.message}`),
+  );
 }
-
 
 /** How the in-place record takes --pause-gitops. */
 export const IN_PLACE_PAUSE: PauseHooks<UpgradeCtx> = {

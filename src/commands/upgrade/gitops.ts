@@ -1,8 +1,23 @@
 import type { ListrTask } from 'listr2';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
-import { describeManager, gitopsRefusal, managersOfAll, type ManagedObject, type Manager } from '../../postgres/gitops.ts';
-import { describePause, healingOwners, ownerKey, ownerRefOf, priorOf, withReadings, type OwnerReading, type PausedOwner } from '../../postgres/gitops-pause.ts';
+import {
+  describeManager,
+  gitopsRefusal,
+  managersOfAll,
+  type ManagedObject,
+  type Manager,
+} from '../../postgres/gitops.ts';
+import {
+  describePause,
+  healingOwners,
+  ownerKey,
+  ownerRefOf,
+  priorOf,
+  withReadings,
+  type OwnerReading,
+  type PausedOwner,
+} from '../../postgres/gitops-pause.ts';
 import type { CheckCtx } from '../../preflight/context.ts';
 import { pauseOwners, priorsOf, readOwners, resumeOwners } from '../../steps/gitops.ts';
 
@@ -44,7 +59,11 @@ function unpausable(healing: Manager[], readings: OwnerReading[], ns: string): M
  * (--gitops-paused) or asks the plugin to (--pause-gitops: what to pause is kept for the apply tasks). `also`: other
  * objects the method changes (the dump's Services).
  */
-export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean; pauseGitops?: boolean }, also: ManagedObject[] = []): Promise<void> {
+export async function judgeGitops(
+  ctx: GitopsCtx,
+  opts: { gitopsPaused?: boolean; pauseGitops?: boolean },
+  also: ManagedObject[] = [],
+): Promise<void> {
   const ns = ctx.d.namespace;
   const raw = managersOfAll([ctx.d.workload, ...ctx.d.apps, ...also]);
   const readings = await readOwners(ctx.cluster, healingOwners(raw, ns));
@@ -57,11 +76,15 @@ export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean
   const healing = managers.filter((m) => m.heals);
   const cannot = unpausable(healing, readings, ns);
   if (cannot.length) {
-    throw usageError(`--pause-gitops cannot pause what it could not read as healing:\n${cannot.map((m) => `  ${describeManager(m, ns)}`).join('\n')}\n` +
-      'Pause it yourself, then run again with --gitops-paused instead; nothing was changed');
+    throw usageError(
+      `--pause-gitops cannot pause what it could not read as healing:\n${cannot.map((m) => `  ${describeManager(m, ns)}`).join('\n')}\n` +
+        'Pause it yourself, then run again with --gitops-paused instead; nothing was changed',
+    );
   }
   // The values as read now, for the confirmation and --dry-run; the pause itself records them afresh just before it patches.
-  ctx.pauseOwners = healingOwners(healing, ns).map((ref) => priorOf(ref, readings.find((r) => ownerKey(r.ref) === ownerKey(ref))?.obj ?? {}));
+  ctx.pauseOwners = healingOwners(healing, ns).map((ref) =>
+    priorOf(ref, readings.find((r) => ownerKey(r.ref) === ownerKey(ref))?.obj ?? {}),
+  );
 }
 
 /**
@@ -71,8 +94,12 @@ export async function judgeGitops(ctx: GitopsCtx, opts: { gitopsPaused?: boolean
 export function pauseLines(ctx: GitopsCtx, inGit?: string): string[] {
   const owners = ctx.pauseOwners ?? [];
   if (!owners.length) return [];
-  return [...owners.map((o, i) => `  ${i ? '            ' : 'gitops      '} ${describePause(o)}`),
-    ...(inGit ? [`  in Git       before the upgrade ends (they are resumed then, and apply Git again): ${inGit.split('\n')[0]}`] : [])];
+  return [
+    ...owners.map((o, i) => `  ${i ? '            ' : 'gitops      '} ${describePause(o)}`),
+    ...(inGit
+      ? [`  in Git       before the upgrade ends (they are resumed then, and apply Git again): ${inGit.split('\n')[0]}`]
+      : []),
+  ];
 }
 
 /**
@@ -106,7 +133,10 @@ export function createPauseTask<C extends GitopsCtx>(h: PauseHooks<C>, stateName
 }
 
 /** Puts them back exactly as they were, once the applications run the upgraded database (or rolled back: `when`), before `done` is recorded. */
-export function createResumeTask<C extends GitopsCtx>(h: PauseHooks<C>, when: (ctx: C) => boolean = h.done): ListrTask<C> {
+export function createResumeTask<C extends GitopsCtx>(
+  h: PauseHooks<C>,
+  when: (ctx: C) => boolean = h.done,
+): ListrTask<C> {
   return {
     title: 'Resume the GitOps controllers as they were',
     // Only once the applications are back on the upgraded database: a run stopped for --no-patch-workload leaves them paused until its resumed run.

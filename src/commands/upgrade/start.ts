@@ -22,7 +22,8 @@ export function shouldAwaitSnapshotBeforeStart(s: UpgradeState): boolean {
  */
 async function handOver(ctx: UpgradeCtx): Promise<void> {
   const s = st(ctx);
-  if (shouldAwaitSnapshotBeforeStart(s)) await waitSnapshot(ctx.cluster, ctx.d.namespace, s.snapshot as string, 'ready', 3600_000);
+  if (shouldAwaitSnapshotBeforeStart(s))
+    await waitSnapshot(ctx.cluster, ctx.d.namespace, s.snapshot as string, 'ready', 3600_000);
   if (!s.handedOverAt) {
     ctx.state = { ...s, handedOverAt: new Date().toISOString() };
     await writeState(ctx);
@@ -37,8 +38,16 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
       skip: (ctx) => isDone(ctx.state, 'workload-patched') && 'done in an earlier run',
       task: async (ctx, task) => {
         const s = st(ctx);
-        const w = await ctx.cluster.readObject({ apiVersion: 'apps/v1', kind: s.workload.kind, namespace: ctx.d.namespace, name: s.workload.name });
-        const current = ((w?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image?: string }>).find((c) => c.name === s.container)?.image ?? '';
+        const w = await ctx.cluster.readObject({
+          apiVersion: 'apps/v1',
+          kind: s.workload.kind,
+          namespace: ctx.d.namespace,
+          name: s.workload.name,
+        });
+        const current =
+          ((w?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image?: string }>).find(
+            (c) => c.name === s.container,
+          )?.image ?? '';
         const r = s.relayout;
         const laidOut = !r || hasDataLayout(w, s.container, { mountPath: r.toMount, pgdata: r.pgdata });
         if ((tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) && laidOut) {
@@ -50,8 +59,16 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
           return;
         } else if (r) {
           const image = tagMajor(current) === s.to ? current : s.targetImage;
-          await patchDataLayout(ctx.cluster, ctx.d.namespace, s.workload, s.container, image, { mountPath: r.fromMount, pgdata: r.pgdataEnv },
-            { mountPath: r.toMount, pgdata: r.pgdata }, w);
+          await patchDataLayout(
+            ctx.cluster,
+            ctx.d.namespace,
+            s.workload,
+            s.container,
+            image,
+            { mountPath: r.fromMount, pgdata: r.pgdataEnv },
+            { mountPath: r.toMount, pgdata: r.pgdata },
+            w,
+          );
           task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${image}, the claim at ${r.toMount}, PGDATA=${r.pgdata}`;
         } else {
           await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.targetImage);
@@ -65,7 +82,9 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
       enabled: (ctx) => !ctx.stoppedForManualPatch && shouldAwaitSnapshotBeforeStart(st(ctx)),
       skip: (ctx) => isDone(ctx.state, 'db-start') && 'done in an earlier run',
       task: async (ctx, task) => {
-        const rec = await timed(ctx, 'snapshot-ready', () => waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, 'ready', 3600_000));
+        const rec = await timed(ctx, 'snapshot-ready', () =>
+          waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, 'ready', 3600_000),
+        );
         task.title = `Wait until the snapshot is ready to use: ${rec.name} is ready (--${st(ctx).method}: from the new server's first start it is the way back)`;
       },
     },
@@ -87,7 +106,7 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
     },
     {
       // Not a phase of its own: the patch is idempotent, so a resumed run simply makes it again.
-      title: 'Put the Deployment\'s own strategy back',
+      title: "Put the Deployment's own strategy back",
       enabled: (ctx) => !ctx.stoppedForManualPatch && !!st(ctx).strategy,
       task: async (ctx, task) => {
         const s = st(ctx);

@@ -22,8 +22,16 @@ async function awaitReference(ctx: UpgradeCtx): Promise<Reference> {
     else startReference(ctx, 3600_000);
   }
   const ref = await ctx.reference;
-  if (!ref) throw new CliError(`no reference fingerprint: the upgrade ran with --no-snapshot and its fingerprint (ConfigMap ${ctx.names.fingerprint}) is gone`, ExitCode.failed);
-  if (ref instanceof Error) throw new CliError(`${ref.message}. The new server runs; compare by hand, or roll back: kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(st(ctx).workload)} --rollback`, ExitCode.failed);
+  if (!ref)
+    throw new CliError(
+      `no reference fingerprint: the upgrade ran with --no-snapshot and its fingerprint (ConfigMap ${ctx.names.fingerprint}) is gone`,
+      ExitCode.failed,
+    );
+  if (ref instanceof Error)
+    throw new CliError(
+      `${ref.message}. The new server runs; compare by hand, or roll back: kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(st(ctx).workload)} --rollback`,
+      ExitCode.failed,
+    );
   return ref;
 }
 
@@ -32,22 +40,32 @@ async function scaleAppsUp(ctx: UpgradeCtx, timeout: number): Promise<void> {
   for (const a of st(ctx).apps) await waitWorkloadReady(ctx.cluster, ctx.d.namespace, a, timeout);
 }
 
-const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string | string[], what: string) => runPsqlScript(ctx.cluster, d, ctx.password ?? '', script, arg, what);
+const runSql = (ctx: UpgradeCtx, d: Discovery, script: string, arg: string | string[], what: string) =>
+  runPsqlScript(ctx.cluster, d, ctx.password ?? '', script, arg, what);
 
 /** Compares, fills the report's figures, and fails loudly with the way back on a difference. */
 function judge(ctx: UpgradeCtx, appsStarted: boolean, before: Fingerprint, after: Fingerprint): void {
   // A resumed run may find the extensions already moved to the new major's versions: an interrupted earlier run ran
   // update_extensions.sql after its compare passed and before it could record it. Each must still be there.
   ctx.fingerprintDiff = compareFingerprints(before, after, { extensionUpdates: ctx.resuming });
-  const rows = (fp: Fingerprint, db: string) => Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
-  ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort()
-    .map((db) => ({ database: db, tables: Object.keys(after.perDb[db]?.tables ?? {}).length, rowsBefore: rows(before, db), rowsAfter: rows(after, db) }));
+  const rows = (fp: Fingerprint, db: string) =>
+    Object.values(fp.perDb[db]?.tables ?? {}).reduce((n, t) => n + t.rows, 0);
+  ctx.perDatabase = [...new Set([...Object.keys(before.perDb), ...Object.keys(after.perDb)])].sort().map((db) => ({
+    database: db,
+    tables: Object.keys(after.perDb[db]?.tables ?? {}).length,
+    rowsBefore: rows(before, db),
+    rowsAfter: rows(after, db),
+  }));
   ctx.totals = fingerprintTotals(after);
   if (!ctx.fingerprintDiff.length) return;
   const undo = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(st(ctx).workload)} --rollback`;
-  throw new CliError(`the upgraded database differs from the data as the upgrade found it (the reference fingerprint):\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +
-    (appsStarted ? `The applications were started meanwhile (every relation and its size were equal): stop them now, look, then undo (their writes since are lost): ${undo}`
-      : `The applications stay scaled down. Look, then undo: ${undo}`), ExitCode.failed);
+  throw new CliError(
+    `the upgraded database differs from the data as the upgrade found it (the reference fingerprint):\n  ${ctx.fingerprintDiff.join('\n  ')}\n` +
+      (appsStarted
+        ? `The applications were started meanwhile (every relation and its size were equal): stop them now, look, then undo (their writes since are lost): ${undo}`
+        : `The applications stay scaled down. Look, then undo: ${undo}`),
+    ExitCode.failed,
+  );
 }
 
 /**
@@ -60,11 +78,17 @@ async function whyCompareFirst(ctx: UpgradeCtx, opts: UpgradeOptions, d: Discove
   const after = await timed(ctx, 'shape-after', () => shapeVia(ctx.cluster, d, liveReach(d), ctx.password as string));
   ctx.shapeAfter = after;
   const diff = compareShapes(ctx.shapeBefore, after);
-  return diff.length ? `the shape differs: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}` : undefined;
+  return diff.length
+    ? `the shape differs: ${diff.slice(0, 3).join('; ')}${diff.length > 3 ? `; and ${diff.length - 3} more` : ''}`
+    : undefined;
 }
 
 /** Verify, the applications back, statistics. */
-export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeAnalyze: Array<ListrTask<UpgradeCtx>> = []): Array<ListrTask<UpgradeCtx>> {
+export function createVerifyTasks(
+  opts: UpgradeOptions,
+  timeout: number,
+  beforeAnalyze: Array<ListrTask<UpgradeCtx>> = [],
+): Array<ListrTask<UpgradeCtx>> {
   const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
   return [
     {
@@ -80,8 +104,15 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeA
         const updateExtensions = async () => {
           if (isInterrupted()) throw new Error('interrupted');
           // The updates in schemas that non-superusers can write are skipped, and named in the report.
-          ctx.extensionsSkipped = parseSkipped(await runSql(ctx, d, UPDATE_EXTENSIONS_SCRIPT, [upgradePaths(ctx.job.pgdata, s.from, s.to).work, GUARDED_UPDATE_SQL],
-            'update_extensions.sql'));
+          ctx.extensionsSkipped = parseSkipped(
+            await runSql(
+              ctx,
+              d,
+              UPDATE_EXTENSIONS_SCRIPT,
+              [upgradePaths(ctx.job.pgdata, s.from, s.to).work, GUARDED_UPDATE_SQL],
+              'update_extensions.sql',
+            ),
+          );
         };
         if (s.verifyHeldAt) {
           // An earlier run let the applications start while it compared: they have written since, so the content
@@ -96,26 +127,41 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeA
         const appsFirst = !why;
         let held: () => void = () => undefined;
         const heldNow = new Promise<void>((r) => (held = r));
-        const reading = fingerprintVia(ctx.cluster, d, liveReach(d), ctx.password, appsFirst ? () => held() : undefined);
+        const reading = fingerprintVia(
+          ctx.cluster,
+          d,
+          liveReach(d),
+          ctx.password,
+          appsFirst ? () => held() : undefined,
+        );
         if (appsFirst) {
           await Promise.race([heldNow, reading]);
           ctx.timings.verified = Date.now() - t0;
           ctx.state = { ...s, verifyHeldAt: new Date().toISOString() };
           await writeState(ctx);
-          task.title = 'Verify: every relation and its size are equal; a snapshot of the data is held and the applications start while it is compared';
+          task.title =
+            'Verify: every relation and its size are equal; a snapshot of the data is held and the applications start while it is compared';
           await updateExtensions();
           await timed(ctx, 'apps-up', () => scaleAppsUp(ctx, timeout));
-          if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+          if (ctx.timings.downtime && ctx.timings.downtime > 1e12)
+            ctx.timings.downtime = Date.now() - ctx.timings.downtime;
         }
         const [after, ref] = await Promise.all([reading, timed(ctx, 'reference-wait', () => awaitReference(ctx))]);
         if (!appsFirst) ctx.timings.verified = Date.now() - t0;
         // update_extensions.sql runs after the snapshot or the compare: extension versions are pg_upgrade's, equal to before.
-        judge(ctx, appsFirst, ref.fingerprint, appsFirst && ctx.shapeAfter ? withShapeSequences(after, ctx.shapeAfter) : after);
+        judge(
+          ctx,
+          appsFirst,
+          ref.fingerprint,
+          appsFirst && ctx.shapeAfter ? withShapeSequences(after, ctx.shapeAfter) : after,
+        );
         if (!appsFirst) await updateExtensions();
         await record(ctx, 'verified');
-        ctx.verification = appsFirst ? 'every relation and its size equal before the applications returned; the content compared while they started, from a snapshot held before'
+        ctx.verification = appsFirst
+          ? 'every relation and its size equal before the applications returned; the content compared while they started, from a snapshot held before'
           : `the content compared before the applications returned (${why})`;
-        task.title = `Verify: equal to the reference read from the ${ref.source} (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows); ` +
+        task.title =
+          `Verify: equal to the reference read from the ${ref.source} (${ctx.totals?.databases} databases, ${ctx.totals?.tables} tables, ${ctx.totals?.rows} rows); ` +
           ctx.verification;
       },
     },
@@ -126,10 +172,15 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeA
       task: async (ctx, task) => {
         const s = st(ctx);
         // Started during verify when the shape was equal; after a resume they are scaled here (idempotent).
-        await timed(ctx, ctx.timings['apps-up'] !== undefined ? 'apps-up-again' : 'apps-up', () => scaleAppsUp(ctx, timeout));
-        if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+        await timed(ctx, ctx.timings['apps-up'] !== undefined ? 'apps-up-again' : 'apps-up', () =>
+          scaleAppsUp(ctx, timeout),
+        );
+        if (ctx.timings.downtime && ctx.timings.downtime > 1e12)
+          ctx.timings.downtime = Date.now() - ctx.timings.downtime;
         await record(ctx, 'apps-up');
-        task.title = s.apps.length ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready` : 'Scale the applications back up: none to scale';
+        task.title = s.apps.length
+          ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready`
+          : 'Scale the applications back up: none to scale';
       },
     },
     // What comes between the applications' return and `done` (the GitOps controllers' resume).
@@ -144,7 +195,10 @@ export function createVerifyTasks(opts: UpgradeOptions, timeout: number, beforeA
         try {
           await runSql(ctx, ctx.d, ANALYZE_SCRIPT, String(st(ctx).to), 'vacuumdb');
         } catch (err) {
-          throw new CliError(`${(err as Error).message}; the upgrade itself is done: run it again by hand`, ExitCode.failed);
+          throw new CliError(
+            `${(err as Error).message}; the upgrade itself is done: run it again by hand`,
+            ExitCode.failed,
+          );
         }
         await record(ctx, 'done');
         task.title = `Rebuild the planner statistics: ${((Date.now() - t) / 1000).toFixed(1)} s`;

@@ -8,10 +8,20 @@ import { reportText, validateNow } from '../../validation/report.ts';
 export type { ValidateReport } from '../../validation/report.ts';
 
 /** `validate`: proves that the upgraded database is whole and ready; exit 3 on any FAIL. */
-export async function runValidate(ctx: CommandContext, opts: ValidateOptions & { output: OutputFormat }, io: Io): Promise<void> {
+export async function runValidate(
+  ctx: CommandContext,
+  opts: ValidateOptions & { output: OutputFormat },
+  io: Io,
+): Promise<void> {
   const renderer = chooseRenderer(detectRendererEnv({ ...ctx.flags, output: opts.output }));
-  const report = await validateNow(createValidateTasks(() => ctx.cluster(), opts),
-    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false }, opts);
+  const report = await validateNow(
+    createValidateTasks(() => ctx.cluster(), opts),
+    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false },
+    opts,
+  );
   await printReport(io, opts.output, report, reportText);
-  if (report.summary.fail) throw blockingError(`validate found ${report.summary.fail} failed check${report.summary.fail > 1 ? 's' : ''} (above), each with its fix`);
+  if (report.summary.fail)
+    throw blockingError(
+      `validate found ${report.summary.fail} failed check${report.summary.fail > 1 ? 's' : ''} (above), each with its fix`,
+    );
 }

@@ -13,7 +13,12 @@ export const versionCommand: CommandModule<GlobalArgs, VersionArgs> = {
   describe: 'Print the plugin, Node and Kubernetes server versions',
   builder: (y) =>
     y
-      .option('output', { alias: 'o', choices: OUTPUT_CHOICES, default: 'text' as OutputFormat, describe: 'Output format' })
+      .option('output', {
+        alias: 'o',
+        choices: OUTPUT_CHOICES,
+        default: 'text' as OutputFormat,
+        describe: 'Output format',
+      })
       .example('$0 version -o json', 'versions as JSON'),
   handler: async (argv) => {
     const [{ runVersion }, { createContext }, { processIo }] = await Promise.all([

@@ -27,7 +27,8 @@ test('--help lists the commands that work, and only those', () => {
   const r = run(bin, ['--help']);
   assert.is(r.code, 0, r.stderr);
   for (const cmd of ['version', 'completion']) assert.match(r.stdout, `kubectl-pgupgrade ${cmd}`);
-  for (const flag of ['--kubeconfig', '--context', '--namespace', '--debug', '--color', '--yes']) assert.match(r.stdout, flag);
+  for (const flag of ['--kubeconfig', '--context', '--namespace', '--debug', '--color', '--yes'])
+    assert.match(r.stdout, flag);
   assert.is(r.stderr, '');
 });
 

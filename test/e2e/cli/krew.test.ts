@@ -43,7 +43,9 @@ test('krew installs the linux_amd64 package from the manifest that npm run packa
   const krewRoot = path.join(tmp, 'krew-root');
   const env = {
     PATH: `${path.join(krewRoot, 'bin')}:${bin}:${path.dirname(cp.bins.kubectl)}:/usr/bin:/bin`,
-    KREW_ROOT: krewRoot, KREW_NO_UPGRADE_CHECK: '1', KUBECONFIG: cp.kubeconfig,
+    KREW_ROOT: krewRoot,
+    KREW_NO_UPGRADE_CHECK: '1',
+    KUBECONFIG: cp.kubeconfig,
   };
   const install = run('kubectl', ['krew', 'install', `--manifest=${manifest}`, `--archive=${archive}`], env);
   assert.is(install.code, 0, install.stdout + install.stderr);

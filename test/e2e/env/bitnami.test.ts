@@ -24,11 +24,27 @@ test('PG 13 as UID 1001 becomes Ready in a restricted namespace; exec and logs w
   assert.is(id.stdout.trim(), '1001');
   const logs = await cp.kubectl(['-n', ns, 'logs', pod]);
   assert.match(logs.stdout, 'database system is ready to accept connections');
-  const root = await cp.kubectl(['-n', ns, 'run', 'rooty', '--image=busybox', '--restart=Never', '--overrides',
-    JSON.stringify({ spec: { securityContext: { runAsUser: 0 } } }), '--', 'sleep', '1'], { allowFail: true });
+  const root = await cp.kubectl(
+    [
+      '-n',
+      ns,
+      'run',
+      'rooty',
+      '--image=busybox',
+      '--restart=Never',
+      '--overrides',
+      JSON.stringify({ spec: { securityContext: { runAsUser: 0 } } }),
+      '--',
+      'sleep',
+      '1',
+    ],
+    { allowFail: true },
+  );
   assert.is.not(root.code, 0);
   assert.match(root.stderr, 'violates PodSecurity "restricted');
-  const sts = await cp.rest.get<{ status: { readyReplicas?: number } }>(`/apis/apps/v1/namespaces/${ns}/statefulsets/circleci-postgresql`);
+  const sts = await cp.rest.get<{ status: { readyReplicas?: number } }>(
+    `/apis/apps/v1/namespaces/${ns}/statefulsets/circleci-postgresql`,
+  );
   assert.is(sts.status.readyReplicas, 1, 'the StatefulSet controller saw the pod Ready');
 });
 
@@ -38,13 +54,25 @@ test('scale to 0: SIGTERM, clean shutdown, VolumeAttachment removed; scale to 1:
   await seedCluster(sql, { rows: 200 });
   const before = await takeFingerprint(sql);
   const pv = (await cp.kubectl(['-n', ns, 'get', 'pvc', pvc, '-o', 'jsonpath={.spec.volumeName}'])).stdout;
-  const attachments = async () => (await cp.kubectl(['get', 'volumeattachments', '-o', `jsonpath={.items[?(@.spec.source.persistentVolumeName=="${pv}")].metadata.name}`])).stdout.trim();
+  const attachments = async () =>
+    (
+      await cp.kubectl([
+        'get',
+        'volumeattachments',
+        '-o',
+        `jsonpath={.items[?(@.spec.source.persistentVolumeName=="${pv}")].metadata.name}`,
+      ])
+    ).stdout.trim();
   assert.is.not(await attachments(), '', 'the running pod has its VolumeAttachment');
   await cp.kubectl(['-n', ns, 'scale', 'sts/circleci-postgresql', '--replicas=0']);
   await cp.kubectl(['-n', ns, 'wait', '--for=delete', `pod/${pod}`, '--timeout=60s']);
   await waitFor('the VolumeAttachment to go', async () => (await attachments()) === '', 30_000);
   await cp.kubectl(['-n', ns, 'scale', 'sts/circleci-postgresql', '--replicas=1']);
-  await waitFor('the pod to come back', async () => (await cp.kubectl(['-n', ns, 'get', 'pod', pod], { allowFail: true })).code === 0, 30_000);
+  await waitFor(
+    'the pod to come back',
+    async () => (await cp.kubectl(['-n', ns, 'get', 'pod', pod], { allowFail: true })).code === 0,
+    30_000,
+  );
   await waitReady(cp, ns, pod);
   const logs = (await cp.kubectl(['-n', ns, 'logs', pod])).stdout;
   assert.not.match(logs, 'not properly shut down', 'no crash recovery: the SIGTERM shutdown was clean');
@@ -59,17 +87,48 @@ test('a VolumeSnapshot becomes readyToUse; a PVC restored from it runs PG 13 wit
   const sql = podSql(cp, ns, pod, 'postgres');
   await sql('postgres', 'CHECKPOINT');
   const before = await takeFingerprint(sql);
-  await applyObjects(cp, [{ apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: 'snap1', namespace: ns },
-    spec: { source: { persistentVolumeClaimName: pvc } } }]);
-  await cp.kubectl(['-n', ns, 'wait', '--for=jsonpath={.status.readyToUse}=true', 'volumesnapshot/snap1', '--timeout=60s']);
-  const vs = await cp.rest.get<{ status: { restoreSize: string; boundVolumeSnapshotContentName: string; creationTime: string } }>(
-    `/apis/snapshot.storage.k8s.io/v1/namespaces/${ns}/volumesnapshots/snap1`);
+  await applyObjects(cp, [
+    {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name: 'snap1', namespace: ns },
+      spec: { source: { persistentVolumeClaimName: pvc } },
+    },
+  ]);
+  await cp.kubectl([
+    '-n',
+    ns,
+    'wait',
+    '--for=jsonpath={.status.readyToUse}=true',
+    'volumesnapshot/snap1',
+    '--timeout=60s',
+  ]);
+  const vs = await cp.rest.get<{
+    status: { restoreSize: string; boundVolumeSnapshotContentName: string; creationTime: string };
+  }>(`/apis/snapshot.storage.k8s.io/v1/namespaces/${ns}/volumesnapshots/snap1`);
   assert.ok(Number(vs.status.restoreSize) > 0 && vs.status.creationTime, JSON.stringify(vs.status));
-  assert.ok(await cp.rest.getOrNull(`/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${vs.status.boundVolumeSnapshotContentName}`));
-  await applyObjects(cp, restoredBitnami({ namespace: ns, release: 'restored', major: 13, password: 'bitnami-e2e-pass', snapshot: 'snap1' }));
-  await waitFor('the restored pod', async () => (await cp.kubectl(['-n', ns, 'get', 'pod', 'restored-postgresql-0'], { allowFail: true })).code === 0, 60_000);
+  assert.ok(
+    await cp.rest.getOrNull(
+      `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${vs.status.boundVolumeSnapshotContentName}`,
+    ),
+  );
+  await applyObjects(
+    cp,
+    restoredBitnami({ namespace: ns, release: 'restored', major: 13, password: 'bitnami-e2e-pass', snapshot: 'snap1' }),
+  );
+  await waitFor(
+    'the restored pod',
+    async () => (await cp.kubectl(['-n', ns, 'get', 'pod', 'restored-postgresql-0'], { allowFail: true })).code === 0,
+    60_000,
+  );
   await waitReady(cp, ns, 'restored-postgresql-0');
-  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(podSql(cp, ns, 'restored-postgresql-0', 'postgres')))), []);
+  assert.equal(
+    compareFingerprints(
+      withoutWrites(before),
+      withoutWrites(await takeFingerprint(podSql(cp, ns, 'restored-postgresql-0', 'postgres'))),
+    ),
+    [],
+  );
   await cp.kubectl(['-n', ns, 'delete', 'sts', 'restored-postgresql', '--wait=false']);
 });
 

@@ -17,22 +17,43 @@ const ns = uniqueNamespace('exec-silence');
 test('a script with a heartbeat outlives the silence limit; a silent one is stopped with a message', async () => {
   const { cp } = await sharedEnv();
   await createNamespace(cp, ns);
-  await applyObjects(cp, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'worker', namespace: ns },
-    spec: { containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'] }] } }]);
+  await applyObjects(cp, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'worker', namespace: ns },
+      spec: {
+        containers: [
+          { name: 'main', image: 'busybox', command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'] },
+        ],
+      },
+    },
+  ]);
   await waitReady(cp, ns, 'worker');
   const before = process.env.PGUPGRADE_EXEC_SILENCE_MS;
   process.env.PGUPGRADE_EXEC_SILENCE_MS = '4000';
   try {
-    const cluster = await createContext({ kubeconfig: cp.kubeconfig, namespace: ns, debug: false, color: false, yes: true }, { ...process.env, KUBECONFIG: cp.kubeconfig }).cluster();
+    const cluster = await createContext(
+      { kubeconfig: cp.kubeconfig, namespace: ns, debug: false, color: false, yes: true },
+      { ...process.env, KUBECONFIG: cp.kubeconfig },
+    ).cluster();
     const t = Date.now();
-    const long = await cluster.exec(ns, 'worker', 'main', ['sh', '-c', withHeartbeat('sleep 9; echo finished; exit 7', 1)]);
+    const long = await cluster.exec(ns, 'worker', 'main', [
+      'sh',
+      '-c',
+      withHeartbeat('sleep 9; echo finished; exit 7', 1),
+    ]);
     assert.ok(Date.now() - t >= 9000, 'it ran longer than the silence limit');
-    assert.is(long.exitCode, 7, 'the script\'s own exit code');
+    assert.is(long.exitCode, 7, "the script's own exit code");
     assert.is(long.stdout.trim(), 'finished');
     assert.is(long.stderr, '', 'heartbeat lines are dropped from stderr');
     // The heartbeat's loop is a copy of the script's shell: none may outlive it (in a database container the
     // postmaster, pid 1, would inherit it and take its end for a crashed backend).
-    const leftovers = await cluster.exec(ns, 'worker', 'main', ['sh', '-c', 'ps -eo args= | grep -c "[p]grade_t=" || true']);
+    const leftovers = await cluster.exec(ns, 'worker', 'main', [
+      'sh',
+      '-c',
+      'ps -eo args= | grep -c "[p]grade_t=" || true',
+    ]);
     assert.is(leftovers.stdout.trim(), '0', 'the heartbeat left no process behind');
     let message = '';
     await cluster.exec(ns, 'worker', 'main', ['sh', '-c', 'sleep 9']).catch((e: Error) => (message = e.message));

@@ -6,18 +6,28 @@ import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { applyObjects, createNamespace, podSql, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
-import { assertWritesPresent, committedWrites, countWrites, journalDir, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
+import {
+  assertWritesPresent,
+  committedWrites,
+  countWrites,
+  journalDir,
+  waitForWrites,
+  withoutWrites,
+} from '../../support/pg/writes.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { waitFor } from '../../support/process.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 
-const test = suite('the writing application: it writes through the Service, journals what it saw committed, and survives its database going away');
+const test = suite(
+  'the writing application: it writes through the Service, journals what it saw committed, and survives its database going away',
+);
 const ns = uniqueNamespace('writer');
 const DB = 'circleci-postgresql-0';
 const APP = 'circleci-frontend';
 const PASSWORD = 'Writer-E2E-S3cret';
 
-const appPods = async (cp: ControlPlane) => (await cp.kubectl(['-n', ns, 'get', 'pods', '-l', `app=${APP}`, '-o', 'name'])).stdout.trim();
+const appPods = async (cp: ControlPlane) =>
+  (await cp.kubectl(['-n', ns, 'get', 'pods', '-l', `app=${APP}`, '-o', 'name'])).stdout.trim();
 
 async function scale(cp: ControlPlane, what: string, replicas: number): Promise<void> {
   await cp.kubectl(['-n', ns, 'scale', what, `--replicas=${replicas}`]);
@@ -36,7 +46,10 @@ test('two replicas in a restricted namespace write every 0.2 s; every journaled 
   assert.match(logs, `through ${'circleci-postgresql'} every 0.2 s`);
   assert.not.match(logs, PASSWORD);
   const dir = await journalDir(async (a) => (await cp.kubectl(a)).stdout, path.join(cp.dir, 'node'), ns, APP);
-  assert.ok(fs.readdirSync(dir).every((f) => fs.statSync(path.join(dir, f)).uid === 1000), 'the journal is written as the non-root UID');
+  assert.ok(
+    fs.readdirSync(dir).every((f) => fs.statSync(path.join(dir, f)).uid === 1000),
+    'the journal is written as the non-root UID',
+  );
 });
 
 test('check passes with the application connected, and names it', async () => {
@@ -51,10 +64,17 @@ test('scaled to 0, the application stops on SIGTERM within its grace period; sca
   await scale(cp, `deploy/${APP}`, 0);
   const t = Date.now();
   await waitFor('the application pods to go', async () => (await appPods(cp)) === '', 30_000);
-  assert.ok(Date.now() - t < 9_000, `the writer stopped on SIGTERM, not SIGKILL after the 10 s grace (${Date.now() - t} ms)`);
+  assert.ok(
+    Date.now() - t < 9_000,
+    `the writer stopped on SIGTERM, not SIGKILL after the 10 s grace (${Date.now() - t} ms)`,
+  );
   const stopped = await committedWrites(cp, ns);
   await new Promise((r) => setTimeout(r, 1500));
-  assert.is((await committedWrites(cp, ns)).length, stopped.length, 'no writes while scaled to 0: the journal outlives the pods');
+  assert.is(
+    (await committedWrites(cp, ns)).length,
+    stopped.length,
+    'no writes while scaled to 0: the journal outlives the pods',
+  );
   await scale(cp, `deploy/${APP}`, 2);
   const again = await waitForWrites(cp, ns, { moreThan: stopped.length + 10 });
   await assertWritesPresent(podSql(cp, ns, DB, 'postgres'), again);
@@ -70,15 +90,29 @@ test('the database goes away and comes back: the application reconnects by itsel
   await new Promise((r) => setTimeout(r, 2000));
   assert.is((await committedWrites(cp, ns)).length, down.length, 'nothing is journaled while the database is down');
   await scale(cp, 'sts/circleci-postgresql', 1);
-  await waitFor('the database pod', async () => (await cp.kubectl(['-n', ns, 'get', 'pod', DB], { allowFail: true })).code === 0, 30_000);
+  await waitFor(
+    'the database pod',
+    async () => (await cp.kubectl(['-n', ns, 'get', 'pod', DB], { allowFail: true })).code === 0,
+    30_000,
+  );
   await waitReady(cp, ns, DB);
   const after = await waitForWrites(cp, ns, { moreThan: down.length + 10 });
   const check = await assertWritesPresent(sql, after);
   assert.is(check.present, check.committed);
-  await waitFor('the application to say it reconnected', async () =>
-    /reconnected after \d+ failed attempts/.test((await cp.kubectl(['-n', ns, 'logs', `deploy/${APP}`], { allowFail: true })).stdout), 60_000);
+  await waitFor(
+    'the application to say it reconnected',
+    async () =>
+      /reconnected after \d+ failed attempts/.test(
+        (await cp.kubectl(['-n', ns, 'logs', `deploy/${APP}`], { allowFail: true })).stdout,
+      ),
+    60_000,
+  );
   assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql))), []);
-  assert.not.equal(compareFingerprints(before, await takeFingerprint(sql)), [], 'the whole fingerprint does differ: the application wrote');
+  assert.not.equal(
+    compareFingerprints(before, await takeFingerprint(sql)),
+    [],
+    'the whole fingerprint does differ: the application wrote',
+  );
   process.stderr.write(`\n  writer: ${JSON.stringify(countWrites(after))}\n`);
 });
 

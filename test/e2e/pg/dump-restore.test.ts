@@ -4,9 +4,22 @@ import * as fs from 'node:fs';
 import type { Major } from '../../support/pg/fetch.ts';
 import { compareFingerprints, takeFingerprint } from '../../support/pg/fingerprint.ts';
 import { SEED_DATABASES, SEED_ROLES, seedCluster } from '../../support/pg/seed.ts';
-import { BITNAMI, TEST_SUPERUSER_PASSWORD, initCluster, makeVolume, runOn, startServer, type PgServer } from '../../support/pg/server.ts';
+import {
+  BITNAMI,
+  TEST_SUPERUSER_PASSWORD,
+  initCluster,
+  makeVolume,
+  runOn,
+  startServer,
+  type PgServer,
+} from '../../support/pg/server.ts';
 import { onTeardown } from '../../support/teardown.ts';
-import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
+import {
+  DUMP_GLOBALS_SCRIPT,
+  DUMP_RESTORE_SCRIPT,
+  dumpRestoreArgs,
+  dumpRestoreStdin,
+} from '../../../src/postgres/dump-script.ts';
 import { psqlStdin } from '../../../src/postgres/queries.ts';
 import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
 import { loadSettings, loadSettingsSql, putBackSql } from '../../../src/postgres/dump-plan.ts';
@@ -33,7 +46,13 @@ async function dumpCase(from: Major, to: Major): Promise<void> {
   const env = { PGPASSWORD: TEST_SUPERUSER_PASSWORD, PGUSER: 'postgres', PGHOST: '127.0.0.1' };
   // The newer major's client tools, as the PostgreSQL docs advise; the dump lands on the target's volume.
   const globals = await runOn([to], vb, ['pg_dumpall', '--globals-only', '-p', String(a.port)], env);
-  await runOn([to], vb, ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-p', String(b.port), '-d', 'postgres', '-f', '-'], env, globals);
+  await runOn(
+    [to],
+    vb,
+    ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-p', String(b.port), '-d', 'postgres', '-f', '-'],
+    env,
+    globals,
+  );
   fs.mkdirSync(`${vb}/dump`);
   fs.chownSync(`${vb}/dump`, BITNAMI.uid, BITNAMI.gid);
   const started = Date.now();
@@ -45,7 +64,11 @@ async function dumpCase(from: Major, to: Major): Promise<void> {
   }
   const after = await takeFingerprint(b.sql);
   assert.equal(compareFingerprints(before, after, { extensionUpdates: true }), []);
-  assert.is(after.perDb.app1?.extensions.hstore, '1.8', 'CREATE EXTENSION installed the target major\'s default version');
+  assert.is(
+    after.perDb.app1?.extensions.hstore,
+    '1.8',
+    "CREATE EXTENSION installed the target major's default version",
+  );
   for (const role of [SEED_ROLES.md5, SEED_ROLES.scram]) {
     const r = await b.psql('app2', role.name, role.password, 'SELECT count(*) FROM orders');
     assert.is(r.code, 0, r.stderr);
@@ -55,8 +78,10 @@ async function dumpCase(from: Major, to: Major): Promise<void> {
 
 test('pg_dump -Fd -j2 of 13, pg_restore -j2 into 17: equal fingerprints, both roles log in', () => dumpCase(13, 17));
 // 10 and 11 are dump sources only here: no pg_controldata in reach reads their control files (docs/test-environment.md).
-test('10 → 14 by 14\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in', () => dumpCase(10, 14));
-test('11 → 16 by 16\'s pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in', () => dumpCase(11, 16));
+test("10 → 14 by 14's pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in", () =>
+  dumpCase(10, 14));
+test("11 → 16 by 16's pg_dumpall, pg_dump and pg_restore: equal fingerprints, both roles log in", () =>
+  dumpCase(11, 16));
 
 /** The seed's pair: the new instance's superuser is another role, with a password of its own (pg-14-admin). */
 const TARGET_ADMIN = { name: 'pg-14-admin', password: 'target-admin-pass-51c0' };
@@ -70,8 +95,17 @@ async function restarted(s: PgServer, volume: string): Promise<PgServer> {
 }
 
 /** One run of a dump script in the target's sandbox: its output, or the error that names its exit code. */
-function runScript(to: Major, vb: string, script: string, args: string[], stdin: string): Promise<{ out: string } | { failed: string }> {
-  return runOn([to], vb, ['sh', '-c', script, 'dump', ...args], {}, stdin).then((out) => ({ out }), (e: Error) => ({ failed: e.message }));
+function runScript(
+  to: Major,
+  vb: string,
+  script: string,
+  args: string[],
+  stdin: string,
+): Promise<{ out: string } | { failed: string }> {
+  return runOn([to], vb, ['sh', '-c', script, 'dump', ...args], {}, stdin).then(
+    (out) => ({ out }),
+    (e: Error) => ({ failed: e.message }),
+  );
 }
 
 const showWalLevel = async (s: PgServer) => (await s.sql('postgres', 'SHOW wal_level')).trim();
@@ -91,20 +125,41 @@ async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> 
   let b = await restarted(fresh, vb);
   assert.is(await showWalLevel(b), 'minimal');
   const before = await takeFingerprint(a.sql);
-  const self = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: a.port, user: 'postgres' }, jobs: 1 });
-  const refused = await runScript(to, vb, DUMP_RESTORE_SCRIPT, self, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, '', ['app1']));
+  const self = dumpRestoreArgs({
+    source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+    target: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+    jobs: 1,
+  });
+  const refused = await runScript(
+    to,
+    vb,
+    DUMP_RESTORE_SCRIPT,
+    self,
+    dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, '', ['app1']),
+  );
   assert.match('failed' in refused ? refused.failed : '', /exited 33:[^]*the source and the target are one server/);
-  const globals = await runOn([to], vb, ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'], {},
-    psqlStdin(TEST_SUPERUSER_PASSWORD, []));
+  const globals = await runOn(
+    [to],
+    vb,
+    ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'],
+    {},
+    psqlStdin(TEST_SUPERUSER_PASSWORD, []),
+  );
   const rewritten = rewriteGlobals(globals, { superuser: TARGET_ADMIN.name, existing: ['postgres'] });
   // Before 14, password_encryption defaulted to md5: initdb's superuser has an md5 hash there too.
-  assert.equal(rewritten.md5Roles.filter((r) => r !== 'postgres'), [SEED_ROLES.md5.name]);
+  assert.equal(
+    rewritten.md5Roles.filter((r) => r !== 'postgres'),
+    [SEED_ROLES.md5.name],
+  );
   if (keep) {
     fs.mkdirSync(`${vb}/dump`);
     fs.chownSync(`${vb}/dump`, BITNAMI.uid, BITNAMI.gid);
   }
   const args = dumpRestoreArgs({ ...argsOf(a, b), jobs: 2, keepDir: keep ? `${BITNAMI.mount}/dump` : undefined });
-  const stdin = dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TARGET_ADMIN.password, rewritten.sql, [...SEED_DATABASES, 'postgres']);
+  const stdin = dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TARGET_ADMIN.password, rewritten.sql, [
+    ...SEED_DATABASES,
+    'postgres',
+  ]);
   const started = Date.now();
   const run = await runScript(to, vb, DUMP_RESTORE_SCRIPT, args, stdin);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -115,21 +170,33 @@ async function scriptCase(from: Major, to: Major, keep: boolean): Promise<void> 
   b = await restarted(b, vb);
   assert.is(await showWalLevel(b), 'replica', 'the durable settings are back');
   // The target's own superuser is the one thing it has that the source has not.
-  assert.equal(compareFingerprints(before, await takeFingerprint(b.sql), { extensionUpdates: true }), [`role ${TARGET_ADMIN.name} new after`]);
+  assert.equal(compareFingerprints(before, await takeFingerprint(b.sql), { extensionUpdates: true }), [
+    `role ${TARGET_ADMIN.name} new after`,
+  ]);
   assert.equal(compareFingerprints(before, await takeFingerprint(a.sql)), [], 'the source is unchanged');
   for (const role of [SEED_ROLES.md5, SEED_ROLES.scram, TARGET_ADMIN]) {
     const r = await b.psql('app2', role.name, role.password, 'SELECT count(*) FROM orders');
     assert.is(r.code, 0, `${role.name}: ${r.stderr}`);
   }
   const again = await runScript(to, vb, DUMP_RESTORE_SCRIPT, dumpRestoreArgs({ ...argsOf(a, b), jobs: 2 }), stdin);
-  assert.match('failed' in again ? again.failed : '', /exited 30:[^]*the target is not empty \(databases app1, app2; roles app_md5, app_scram/);
-  console.log(`\n  ${from}→${to} by the plugin's dump script (${keep ? 'kept -Fd -j2' : 'streamed -Fc'}, tuned target): ${seconds} s`);
+  assert.match(
+    'failed' in again ? again.failed : '',
+    /exited 30:[^]*the target is not empty \(databases app1, app2; roles app_md5, app_scram/,
+  );
+  console.log(
+    `\n  ${from}→${to} by the plugin's dump script (${keep ? 'kept -Fd -j2' : 'streamed -Fc'}, tuned target): ${seconds} s`,
+  );
 }
 
 /** Where the source and the target listen, as the script takes them. */
-const argsOf = (a: PgServer, b: PgServer) => ({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: b.port, user: TARGET_ADMIN.name } });
+const argsOf = (a: PgServer, b: PgServer) => ({
+  source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+  target: { host: '127.0.0.1', port: b.port, user: TARGET_ADMIN.name },
+});
 
-test('the plugin\'s script, 12 → 14 streamed, into a pg-14-admin target: equal fingerprints, every role logs in, a second run refused', () => scriptCase(12, 14, false));
-test('the plugin\'s script, 15 → 17 into a kept -Fd dump with -j2: equal fingerprints, every role logs in, a second run refused', () => scriptCase(15, 17, true));
+test("the plugin's script, 12 → 14 streamed, into a pg-14-admin target: equal fingerprints, every role logs in, a second run refused", () =>
+  scriptCase(12, 14, false));
+test("the plugin's script, 15 → 17 into a kept -Fd dump with -j2: equal fingerprints, every role logs in, a second run refused", () =>
+  scriptCase(15, 17, true));
 
 test.run();

@@ -1,7 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
-import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin } from '../../../src/postgres/dump-script.ts';
+import {
+  DUMP_GLOBALS_SCRIPT,
+  DUMP_RESTORE_SCRIPT,
+  dumpRestoreArgs,
+  dumpRestoreStdin,
+} from '../../../src/postgres/dump-script.ts';
 import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
 import { parsePerDatabase } from '../../../src/postgres/facts.ts';
 import { LOAD_CODE_SQL, parseLoadCode } from '../../../src/postgres/load-code.ts';
@@ -9,13 +14,20 @@ import { PSQL_SCRIPT, psqlStdin } from '../../../src/postgres/queries.ts';
 import type { Major } from '../../support/pg/fetch.ts';
 import { hostileRoleIsSuperuser, plantHostileLoadTraps, plantHostileRole } from '../../support/pg/hostile-role.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
-import { initCluster, makeVolume, runOn, startServer, TEST_SUPERUSER_PASSWORD, type PgServer } from '../../support/pg/server.ts';
+import {
+  initCluster,
+  makeVolume,
+  runOn,
+  startServer,
+  TEST_SUPERUSER_PASSWORD,
+  type PgServer,
+} from '../../support/pg/server.ts';
 import { onTeardown } from '../../support/teardown.ts';
 
 // Issue 24, §1: pg_restore loads rows with COPY as the restoring role, the target's superuser; a CHECK, a domain's
 // CHECK or a generated column that calls a function of mallory's runs it per row, as superuser. The plugin finds
 // them on the source (LOAD_CODE_SQL, read as superuser without springing them) and refuses the dump method.
-const test = suite('hostile role: what the dump\'s load would run of hers, found before it runs');
+const test = suite("hostile role: what the dump's load would run of hers, found before it runs");
 
 const FROM: Major = 13;
 const TO: Major = 15;
@@ -36,8 +48,19 @@ async function server(major: Major, label: string): Promise<{ volume: string; s:
 async function loadCode(s: PgServer, volume: string, dbs: string[]): Promise<Record<string, string[]>> {
   // 10 has no jit setting: PSQL_SCRIPT's -c jit=off is refused there (noticed, not this file's business).
   const script = s.major === 10 ? PSQL_SCRIPT.replace(' -c jit=off', '') : PSQL_SCRIPT;
-  const out = await runOn([s.major], volume, ['sh', '-c', script, 'sh', 'postgres', String(s.port), LOAD_CODE_SQL], {}, psqlStdin(TEST_SUPERUSER_PASSWORD, dbs));
-  return Object.fromEntries([...parsePerDatabase(out)].map(([db, j]) => [db, parseLoadCode(j).items.map((x) => (x.fix ? `${x.name} | ${x.fix}` : x.name))]));
+  const out = await runOn(
+    [s.major],
+    volume,
+    ['sh', '-c', script, 'sh', 'postgres', String(s.port), LOAD_CODE_SQL],
+    {},
+    psqlStdin(TEST_SUPERUSER_PASSWORD, dbs),
+  );
+  return Object.fromEntries(
+    [...parsePerDatabase(out)].map(([db, j]) => [
+      db,
+      parseLoadCode(j).items.map((x) => (x.fix ? `${x.name} | ${x.fix}` : x.name)),
+    ]),
+  );
 }
 
 test(`set up: a ${FROM} source with mallory, her traps and her load traps, an empty ${TO} target`, async () => {
@@ -66,30 +89,56 @@ test('LOAD_CODE_SQL names each expression, the function it calls and its owner, 
   assert.is(await hostileRoleIsSuperuser(a.sql), false, 'reading the catalogs ran none of her functions');
 });
 
-test('a NOT VALID CHECK is left out (pg_dump adds it after the data, unchecked); so is one calling only pg_catalog\'s functions', async () => {
-  await a.sql('app1', `create function public.mine(int) returns boolean language sql as 'select true'; alter function public.mine(int) owner to mallory;
-    create table public.plain (x int check (pg_catalog.abs(x) >= 0)); alter table public.plain add constraint later check (public.mine(x)) not valid`);
+test("a NOT VALID CHECK is left out (pg_dump adds it after the data, unchecked); so is one calling only pg_catalog's functions", async () => {
+  await a.sql(
+    'app1',
+    `create function public.mine(int) returns boolean language sql as 'select true'; alter function public.mine(int) owner to mallory;
+    create table public.plain (x int check (pg_catalog.abs(x) >= 0)); alter table public.plain add constraint later check (public.mine(x)) not valid`,
+  );
   assert.equal(await loadCode(a, vb, ['app1']), { app1: [] });
   await a.sql('app1', 'drop table public.plain; drop function public.mine(int)');
 });
 
 test('the same text runs on 10, which has no generated columns (nor attgenerated)', async () => {
   const t = await server(10, 'hload-10');
-  await t.s.sql('postgres', `create role eve login; set role eve; create function public.eve_ok(int) returns boolean language sql as 'select true';
-    create table public.eve_checked (x int check (public.eve_ok(x))); reset role`);
-  assert.equal(await loadCode(t.s, t.volume, ['postgres']), { postgres: ['CHECK eve_checked_x_check of table public.eve_checked calls public.eve_ok(integer), owned by eve | ALTER TABLE public.eve_checked DROP CONSTRAINT eve_checked_x_check'] });
+  await t.s.sql(
+    'postgres',
+    `create role eve login; set role eve; create function public.eve_ok(int) returns boolean language sql as 'select true';
+    create table public.eve_checked (x int check (public.eve_ok(x))); reset role`,
+  );
+  assert.equal(await loadCode(t.s, t.volume, ['postgres']), {
+    postgres: [
+      'CHECK eve_checked_x_check of table public.eve_checked calls public.eve_ok(integer), owned by eve | ALTER TABLE public.eve_checked DROP CONSTRAINT eve_checked_x_check',
+    ],
+  });
   await t.s.stop();
 });
 
 // Why the dump method refuses them: the plugin's own load, run regardless, makes her superuser on the target.
-test('control: the plugin\'s load of her database, were it run, makes mallory superuser on the target', async () => {
-  const globals = await runOn([TO], vb, ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'], {}, psqlStdin(TEST_SUPERUSER_PASSWORD, []));
+test("control: the plugin's load of her database, were it run, makes mallory superuser on the target", async () => {
+  const globals = await runOn(
+    [TO],
+    vb,
+    ['sh', '-c', DUMP_GLOBALS_SCRIPT, 'globals', '127.0.0.1', String(a.port), 'postgres'],
+    {},
+    psqlStdin(TEST_SUPERUSER_PASSWORD, []),
+  );
   const rewritten = rewriteGlobals(globals, { superuser: 'postgres', existing: ['postgres'] });
-  const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: b.port, user: 'postgres' }, jobs: 1 });
-  await runOn([TO], vb, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, rewritten.sql, ['mallorys']));
+  const args = dumpRestoreArgs({
+    source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+    target: { host: '127.0.0.1', port: b.port, user: 'postgres' },
+    jobs: 1,
+  });
+  await runOn(
+    [TO],
+    vb,
+    ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args],
+    {},
+    dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, rewritten.sql, ['mallorys']),
+  );
   assert.is((await b.sql('mallorys', 'select count(*) from public.mallory_checked')).trim(), '5');
   assert.is((await b.sql('mallorys', 'select count(*) from public.mallory_parts')).trim(), '5');
-  assert.is(await hostileRoleIsSuperuser(b.sql), true, 'COPY evaluated her CHECK as the target\'s superuser');
+  assert.is(await hostileRoleIsSuperuser(b.sql), true, "COPY evaluated her CHECK as the target's superuser");
   assert.is(await hostileRoleIsSuperuser(a.sql), false, 'the source is untouched');
 });
 
@@ -116,9 +165,23 @@ test('an index expression and a materialized view of hers are not among what the
 for (const to of [13, 14, 15, 16, 17, 18] as Major[]) {
   test(`index expressions and materialized views: the plugin's load into ${to} runs them as their owner, and mallory stays NOSUPERUSER`, async () => {
     const t = await server(to, `hload-${to}`);
-    const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: t.s.port, user: 'postgres' }, jobs: 1 });
-    await runOn([to], t.volume, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, 'create role mallory login;', ['owner_run']));
-    assert.is((await t.s.sql('owner_run', 'select pg_catalog.sum(y) from public.mallory_mv')).trim(), '15', 'the view was refreshed');
+    const args = dumpRestoreArgs({
+      source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+      target: { host: '127.0.0.1', port: t.s.port, user: 'postgres' },
+      jobs: 1,
+    });
+    await runOn(
+      [to],
+      t.volume,
+      ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args],
+      {},
+      dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, 'create role mallory login;', ['owner_run']),
+    );
+    assert.is(
+      (await t.s.sql('owner_run', 'select pg_catalog.sum(y) from public.mallory_mv')).trim(),
+      '15',
+      'the view was refreshed',
+    );
     assert.is(await hostileRoleIsSuperuser(t.s.sql), false);
     await t.s.stop();
   });
@@ -126,16 +189,35 @@ for (const to of [13, 14, 15, 16, 17, 18] as Major[]) {
 
 test('control: a partition key alone of hers, loaded by the plugin into a fresh target, makes her superuser too', async () => {
   await a.sql('postgres', 'create database parts_only owner mallory');
-  await a.sql('parts_only', `grant create on schema public to mallory; set role mallory;
+  await a.sql(
+    'parts_only',
+    `grant create on schema public to mallory; set role mallory;
     create function public.v(int) returns int ${asSuperuser('return $1;').replace('(select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user)', "pg_catalog.current_setting('is_superuser') = 'on'")};
     create function public.k(int) returns int language plpgsql immutable as $f$ begin return public.v($1); end $f$;
     create table public.p (x int) partition by range (public.k(x)); create table public.p1 partition of public.p for values from (0) to (100);
-    insert into public.p select generate_series(1, 5); reset role`);
-  assert.equal(await loadCode(a, vb, ['parts_only']), { parts_only: ['partition key of table public.p calls public.k(integer), owned by mallory'] });
+    insert into public.p select generate_series(1, 5); reset role`,
+  );
+  assert.equal(await loadCode(a, vb, ['parts_only']), {
+    parts_only: ['partition key of table public.p calls public.k(integer), owned by mallory'],
+  });
   const t = await server(TO, 'hload-parts');
-  const args = dumpRestoreArgs({ source: { host: '127.0.0.1', port: a.port, user: 'postgres' }, target: { host: '127.0.0.1', port: t.s.port, user: 'postgres' }, jobs: 1 });
-  await runOn([TO], t.volume, ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args], {}, dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, 'create role mallory login;', ['parts_only']));
-  assert.is(await hostileRoleIsSuperuser(t.s.sql), true, 'the partition\'s constraint ran her function as the target\'s superuser');
+  const args = dumpRestoreArgs({
+    source: { host: '127.0.0.1', port: a.port, user: 'postgres' },
+    target: { host: '127.0.0.1', port: t.s.port, user: 'postgres' },
+    jobs: 1,
+  });
+  await runOn(
+    [TO],
+    t.volume,
+    ['sh', '-c', DUMP_RESTORE_SCRIPT, 'dump', ...args],
+    {},
+    dumpRestoreStdin(TEST_SUPERUSER_PASSWORD, TEST_SUPERUSER_PASSWORD, 'create role mallory login;', ['parts_only']),
+  );
+  assert.is(
+    await hostileRoleIsSuperuser(t.s.sql),
+    true,
+    "the partition's constraint ran her function as the target's superuser",
+  );
   assert.is(await hostileRoleIsSuperuser(a.sql), false);
   await t.s.stop();
 });

@@ -17,7 +17,20 @@ const test = suite('the upgrade Job script with spaces in PGDATA and in the inst
 const INITDB = ['--encoding=UTF8', '--locale=C.UTF-8'];
 
 function jobScript(volume: string, pgdata: string, user: string, root = ''): Promise<string> {
-  return runOn([13, 15], volume, ['sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', pgdata, '13', '15', 'link', user, 'stats_temp_directory', root, ...INITDB]);
+  return runOn([13, 15], volume, [
+    'sh',
+    '-c',
+    UPGRADE_JOB_SCRIPT,
+    'pgupgrade',
+    pgdata,
+    '13',
+    '15',
+    'link',
+    user,
+    'stats_temp_directory',
+    root,
+    ...INITDB,
+  ]);
 }
 
 test('PGDATA "/bitnami/postgresql/my data/pgdata": upgraded, data equal, config and its includes carried over, removed settings in any case commented out', async () => {
@@ -27,12 +40,20 @@ test('PGDATA "/bitnami/postgresql/my data/pgdata": upgraded, data equal, config 
   await initCluster(13, volume, { data });
   // A removed setting in every place it can hide: another case, an included file, a nested include, include_dir.
   const pgdata = path.join(volume, 'my data', 'pgdata');
-  fs.appendFileSync(path.join(pgdata, 'postgresql.conf'),
-    "\nSTATS_TEMP_DIRECTORY = 'pg_stat_tmp'\ninclude 'conf.d/extra.conf'\nINCLUDE_DIR more\ninclude_if_exists = 'missing.conf'\n");
+  fs.appendFileSync(
+    path.join(pgdata, 'postgresql.conf'),
+    "\nSTATS_TEMP_DIRECTORY = 'pg_stat_tmp'\ninclude 'conf.d/extra.conf'\nINCLUDE_DIR more\ninclude_if_exists = 'missing.conf'\n",
+  );
   fs.mkdirSync(path.join(pgdata, 'conf.d'));
   fs.mkdirSync(path.join(pgdata, 'more'));
-  fs.writeFileSync(path.join(pgdata, 'conf.d', 'extra.conf'), "Stats_Temp_Directory = 'pg_stat_tmp'\ninclude 'nested.conf'\n");
-  fs.writeFileSync(path.join(pgdata, 'conf.d', 'nested.conf'), "stats_temp_directory 'pg_stat_tmp'\nmaintenance_work_mem = '77MB'\n");
+  fs.writeFileSync(
+    path.join(pgdata, 'conf.d', 'extra.conf'),
+    "Stats_Temp_Directory = 'pg_stat_tmp'\ninclude 'nested.conf'\n",
+  );
+  fs.writeFileSync(
+    path.join(pgdata, 'conf.d', 'nested.conf'),
+    "stats_temp_directory 'pg_stat_tmp'\nmaintenance_work_mem = '77MB'\n",
+  );
   fs.writeFileSync(path.join(pgdata, 'more', 'a.conf'), "stats_temp_directory='pg_stat_tmp'\nwork_mem = '7MB'\n");
   const old = await startServer(13, volume, data);
   await seedCluster(old.sql, { rows: 100 });
@@ -48,7 +69,11 @@ test('PGDATA "/bitnami/postgresql/my data/pgdata": upgraded, data equal, config 
   try {
     assert.equal(compareFingerprints(before, await takeFingerprint(after.sql)), []);
     assert.is((await after.sql('postgres', 'SHOW work_mem')).trim(), '7MB', 'the include_dir file came over');
-    assert.is((await after.sql('postgres', 'SHOW maintenance_work_mem')).trim(), '77MB', 'the nested include came over');
+    assert.is(
+      (await after.sql('postgres', 'SHOW maintenance_work_mem')).trim(),
+      '77MB',
+      'the nested include came over',
+    );
   } finally {
     await after.stop();
   }
@@ -68,7 +93,8 @@ test('PGDATA at the root of the volume: the cluster moves into 15/docker, is upg
   onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
   // initdb wants an empty directory, and the sandbox's volume holds its password file: made aside, then moved up.
   await initCluster(13, volume, { data: `${BITNAMI.mount}/init` });
-  for (const e of fs.readdirSync(path.join(volume, 'init'))) fs.renameSync(path.join(volume, 'init', e), path.join(volume, e));
+  for (const e of fs.readdirSync(path.join(volume, 'init')))
+    fs.renameSync(path.join(volume, 'init', e), path.join(volume, e));
   fs.rmdirSync(path.join(volume, 'init'));
   fs.mkdirSync(path.join(volume, 'lost+found'));
   // As the official entrypoint leaves the root of its volume when it is PGDATA.
@@ -85,7 +111,16 @@ test('PGDATA at the root of the volume: the cluster moves into 15/docker, is upg
   assert.is(fs.readFileSync(path.join(volume, '15', 'data-13.preupgrade', 'PG_VERSION'), 'utf8').trim(), '13');
   const again = await jobScript(volume, pgdata, 'postgres', BITNAMI.mount);
   assert.match(again, `${pgdata} is already PostgreSQL 15`, 'a re-run moves nothing');
-  const rb = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', pgdata, '13', '15', BITNAMI.mount]);
+  const rb = await runOn([13, 15], volume, [
+    'sh',
+    '-c',
+    ROLLBACK_JOB_SCRIPT,
+    'pgupgrade',
+    pgdata,
+    '13',
+    '15',
+    BITNAMI.mount,
+  ]);
   assert.match(rb, `moved the old cluster back to the root of the volume: ${pgdata} → ${BITNAMI.mount}`);
   assert.match(rb, `done: ${BITNAMI.mount} is PostgreSQL 13 again`);
   assert.not.ok(fs.existsSync(path.join(volume, '15')), 'the new layout is gone');
@@ -101,17 +136,29 @@ const HELD = '.pgupgrade-held-13';
 
 /** What another pod's launcher does on PGDATA: the server itself, and the entrypoints' mkdir -p then initdb. */
 async function strayStarts(volume: string): Promise<Array<{ code: number; out: string }>> {
-  const tries = [[`/usr/lib/postgresql/13/bin/postgres`, '-D', BITNAMI.data, '-c', 'listen_addresses=', '-c', 'unix_socket_directories=/tmp'],
-    ['sh', '-c', `mkdir -p "${BITNAMI.data}" && /usr/lib/postgresql/13/bin/initdb -D "${BITNAMI.data}"`]];
-  return Promise.all(tries.map(async (command) => {
-    const spec = await bitnamiSpec([13], volume, command);
-    try {
-      const r = await execInSandbox(spec);
-      return { code: r.code, out: r.stdout + r.stderr };
-    } finally {
-      fs.rmSync(spec.scratchDir, { recursive: true, force: true });
-    }
-  }));
+  const tries = [
+    [
+      `/usr/lib/postgresql/13/bin/postgres`,
+      '-D',
+      BITNAMI.data,
+      '-c',
+      'listen_addresses=',
+      '-c',
+      'unix_socket_directories=/tmp',
+    ],
+    ['sh', '-c', `mkdir -p "${BITNAMI.data}" && /usr/lib/postgresql/13/bin/initdb -D "${BITNAMI.data}"`],
+  ];
+  return Promise.all(
+    tries.map(async (command) => {
+      const spec = await bitnamiSpec([13], volume, command);
+      try {
+        const r = await execInSandbox(spec);
+        return { code: r.code, out: r.stdout + r.stderr };
+      } finally {
+        fs.rmSync(spec.scratchDir, { recursive: true, force: true });
+      }
+    }),
+  );
 }
 
 /** Seeds a 13 cluster at the Bitnami path and returns its fingerprint, the server stopped. */
@@ -128,8 +175,24 @@ test('a Job killed while it holds the directory leaves it held: another server c
   const volume = makeVolume('jobhold');
   onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
   const before = await seeded(volume);
-  const spec = await bitnamiSpec([13, 15], volume, ['bash', '-c', '"$@"; exit $?', 'bash', 'sh', '-c', UPGRADE_JOB_SCRIPT, 'pgupgrade', BITNAMI.data,
-    '13', '15', 'link', 'postgres', 'stats_temp_directory', '', ...INITDB]);
+  const spec = await bitnamiSpec([13, 15], volume, [
+    'bash',
+    '-c',
+    '"$@"; exit $?',
+    'bash',
+    'sh',
+    '-c',
+    UPGRADE_JOB_SCRIPT,
+    'pgupgrade',
+    BITNAMI.data,
+    '13',
+    '15',
+    'link',
+    'postgres',
+    'stats_temp_directory',
+    '',
+    ...INITDB,
+  ]);
   const proc = startSandbox(spec);
   let out = '';
   // Killed the moment it says so: during its initdb, before pg_upgrade starts a server.
@@ -165,8 +228,23 @@ test('a failing pg_upgrade releases the hold: PGDATA is the old cluster again, a
   onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
   const before = await seeded(volume);
   // pg_upgrade refuses an install user that is not the cluster's: after the hold, before any transfer.
-  const failed = await runOn([13, 15], volume, ['sh', '-c', `${UPGRADE_JOB_SCRIPT}`, 'pgupgrade', BITNAMI.data, '13', '15', 'link', 'nobody here',
-    'stats_temp_directory', '', ...INITDB]).then(() => '', (e: Error) => e.message);
+  const failed = await runOn([13, 15], volume, [
+    'sh',
+    '-c',
+    `${UPGRADE_JOB_SCRIPT}`,
+    'pgupgrade',
+    BITNAMI.data,
+    '13',
+    '15',
+    'link',
+    'nobody here',
+    'stats_temp_directory',
+    '',
+    ...INITDB,
+  ]).then(
+    () => '',
+    (e: Error) => e.message,
+  );
   assert.match(failed, 'exited 20');
   assert.match(failed, 'pgupgrade: holding');
   assert.match(failed, 'released the hold: /bitnami/postgresql/data is the old cluster again, as it was');
@@ -175,7 +253,16 @@ test('a failing pg_upgrade releases the hold: PGDATA is the old cluster again, a
   // A hold left by a killed Job (made here as hold makes it): the rollback puts the cluster back.
   fs.renameSync(path.join(volume, 'data'), path.join(volume, HELD));
   fs.writeFileSync(path.join(volume, 'data'), 'kubectl-pgupgrade holds this data directory\n');
-  const rb = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', BITNAMI.data, '13', '15', '']);
+  const rb = await runOn([13, 15], volume, [
+    'sh',
+    '-c',
+    ROLLBACK_JOB_SCRIPT,
+    'pgupgrade',
+    BITNAMI.data,
+    '13',
+    '15',
+    '',
+  ]);
   assert.match(rb, `released the hold: ${BITNAMI.mount}/${HELD} → ${BITNAMI.data}`);
   assert.match(rb, 'is PostgreSQL 13 again');
   const back = await startServer(13, volume);
@@ -192,17 +279,41 @@ test('a hold stopped between its two renames (PGDATA gone, the cluster aside): t
   const before = await seeded(volume);
   const data = path.join(volume, 'data');
   fs.renameSync(data, path.join(volume, HELD));
-  const rb = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', BITNAMI.data, '13', '15', '']);
+  const rb = await runOn([13, 15], volume, [
+    'sh',
+    '-c',
+    ROLLBACK_JOB_SCRIPT,
+    'pgupgrade',
+    BITNAMI.data,
+    '13',
+    '15',
+    '',
+  ]);
   assert.match(rb, `released a hold that stopped half-way: ${BITNAMI.mount}/${HELD} → ${BITNAMI.data}`);
   assert.ok(fs.statSync(data).isDirectory());
   // Half-held again; a pod's entrypoint then made PGDATA and an empty cluster there: nobody guesses which is right.
   fs.renameSync(data, path.join(volume, HELD));
   fs.mkdirSync(data);
   fs.writeFileSync(path.join(data, 'PG_VERSION'), '13\n');
-  const refused = await runOn([13, 15], volume, ['sh', '-c', ROLLBACK_JOB_SCRIPT, 'pgupgrade', BITNAMI.data, '13', '15', '']).then(() => '', (e: Error) => e.message);
+  const refused = await runOn([13, 15], volume, [
+    'sh',
+    '-c',
+    ROLLBACK_JOB_SCRIPT,
+    'pgupgrade',
+    BITNAMI.data,
+    '13',
+    '15',
+    '',
+  ]).then(
+    () => '',
+    (e: Error) => e.message,
+  );
   assert.match(refused, 'exited 11');
   assert.match(refused, 'did a pod make a new cluster there?');
-  const up = await jobScript(volume, BITNAMI.data, 'postgres').then(() => '', (e: Error) => e.message);
+  const up = await jobScript(volume, BITNAMI.data, 'postgres').then(
+    () => '',
+    (e: Error) => e.message,
+  );
   assert.match(up, 'exited 12');
   assert.ok(fs.existsSync(path.join(volume, HELD, 'PG_VERSION')), 'the old cluster is still aside, untouched');
   fs.rmSync(data, { recursive: true });

@@ -28,15 +28,38 @@ test('set-up: the nine majors are there (timed; a warm cache is fast)', async ()
   console.log(`\n  pg set-up: ${s.toFixed(1)} s`);
 });
 
-async function seeded(major: Major, opts: { checksums?: boolean; pgbenchScale?: number } = {}): Promise<{ volume: string; server: PgServer; before: Fingerprint }> {
+async function seeded(
+  major: Major,
+  opts: { checksums?: boolean; pgbenchScale?: number } = {},
+): Promise<{ volume: string; server: PgServer; before: Fingerprint }> {
   const volume = makeVolume(`pg${major}`);
   onTeardown(() => fs.rmSync(volume, { recursive: true, force: true }));
   await initCluster(major, volume, { checksums: opts.checksums });
   const server = await startServer(major, volume);
   onTeardown(() => server.stop());
   await seedCluster(server.sql, {
-    rows: 300, pgbenchScale: opts.pgbenchScale,
-    pgbench: async (db, scale) => void (await runOn([major], volume, ['pgbench', '-i', '-q', '-s', String(scale), '-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', db], { PGPASSWORD: 'superuser-test-pass-7d3b' })),
+    rows: 300,
+    pgbenchScale: opts.pgbenchScale,
+    pgbench: async (db, scale) =>
+      void (await runOn(
+        [major],
+        volume,
+        [
+          'pgbench',
+          '-i',
+          '-q',
+          '-s',
+          String(scale),
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(server.port),
+          '-U',
+          'postgres',
+          db,
+        ],
+        { PGPASSWORD: 'superuser-test-pass-7d3b' },
+      )),
   });
   return { volume, server, before: await takeFingerprint(server.sql) };
 }
@@ -59,14 +82,21 @@ async function upgradeCase(from: Major, to: Major, mode: UpgradeMode, checksums 
   const { ms } = await upgradeInSandbox(from, to, volume, mode);
   assert.ok(fs.existsSync(`${volume}/data-${from}.preupgrade`), 'the old directory is kept');
   assert.is(fs.readFileSync(`${volume}/data/PG_VERSION`, 'utf8').trim(), String(to));
-  assert.is(fs.statSync(`${volume}/data`).uid, BITNAMI.uid, 'the new data directory belongs to UID 1001, with no chown');
+  assert.is(
+    fs.statSync(`${volume}/data`).uid,
+    BITNAMI.uid,
+    'the new data directory belongs to UID 1001, with no chown',
+  );
   const after = await startServer(to, volume);
   try {
     assert.match(await after.sql('postgres', 'SHOW server_version'), new RegExp(`^${to}\\.`));
     // What the upgrade's verify relies on to let the applications return early: pg_upgrade carries every relation
     // with its size, and the catalog parts, unchanged.
     assert.equal(compareShapes(shape, await shapeOf(after.sql)), [], 'the shape is equal after pg_upgrade');
-    assert.ok(Object.values(shape.perDb).some((d) => Object.keys(d.relations).length > 5), 'the shape lists the relations');
+    assert.ok(
+      Object.values(shape.perDb).some((d) => Object.keys(d.relations).length > 5),
+      'the shape lists the relations',
+    );
     assert.equal(compareFingerprints(before, await takeFingerprint(after.sql)), []);
     await assertLogins(after);
   } finally {

@@ -9,7 +9,9 @@ import { upgradeCli } from '../../support/upgrade-cases.ts';
 
 /** Both cases stop the kube-apiserver (SIGSTOP) for 20 s: for every file beside them too. */
 export const runsAlone = 'stops the shared kube-apiserver for 20 s';
-const test = suite('the kube-apiserver stopped for 20 s (requests hang, as in a partition) during an upgrade in place and during a dump');
+const test = suite(
+  'the kube-apiserver stopped for 20 s (requests hang, as in a partition) during an upgrade in place and during a dump',
+);
 const PASSWORD = 'Dump-Faults-S3cret';
 const D = kase('apiserver');
 const F = new DumpFaults();
@@ -24,13 +26,23 @@ test('in place: stopped once the Job started; the run waits it out, or a re-run 
   const { cp } = await sharedEnv();
   const rows: Row[] = [];
   const failures: string[] = [];
-  await runFault(cp, { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'apiserver unreachable for 20 s', then: 'resume', method: 'link' }, 99, rows)
-    .catch((err: Error) => failures.push(err.message));
+  await runFault(
+    cp,
+    {
+      after: 'the Job started',
+      marker: /pgupgrade: initdb/,
+      act: 'apiserver unreachable for 20 s',
+      then: 'resume',
+      method: 'link',
+    },
+    99,
+    rows,
+  ).catch((err: Error) => failures.push(err.message));
   await releaseNamespaces(cp);
   reportFaults(rows, failures, 1);
 });
 
-test('dump: set up seed 000\'s Deployment on 12, seeded, the application writing, two large tables', async () => {
+test("dump: set up seed 000's Deployment on 12, seeded, the application writing, two large tables", async () => {
   await deployFaultCases((await sharedEnv()).cp, PASSWORD, [D], [D]);
 });
 
@@ -49,7 +61,11 @@ test('dump: stopped during the load; the run waits it out, or a re-run completes
   let runs = 'the same run waited it out';
   if (first.code !== 0) {
     const r = await upgradeCli(cp, dumpArgs(D).slice(1), F.outputs);
-    assert.is(r.code, 0, `D, the re-run after the pause (first run: exit ${first.code}):\n${first.out}\n${r.stdout}\n${r.stderr}`);
+    assert.is(
+      r.code,
+      0,
+      `D, the re-run after the pause (first run: exit ${first.code}):\n${first.out}\n${r.stdout}\n${r.stderr}`,
+    );
     runs = `the run failed (exit ${first.code}: ${first.out.trim().split('\n').slice(-1)[0]}); the re-run completed`;
   }
   await F.verifyDone(cp, D, 'kube-apiserver paused 20 s during the load', runs);

@@ -4,17 +4,33 @@ import { requireBinary, runAsync, type RunResult } from '../../support/cli/binar
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { writerApp } from '../../support/fixtures/writer.ts';
-import { applyObjects, createNamespace, podName, podSql, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
+import {
+  applyObjects,
+  createNamespace,
+  podName,
+  podSql,
+  releaseNamespaces,
+  resourceVersions,
+  waitReady,
+} from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
-import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
+import {
+  assertWritesPresent,
+  committedWrites,
+  countWrites,
+  waitForWrites,
+  withoutWrites,
+} from '../../support/pg/writes.ts';
 import { assertNoSecret, upgradeCli } from '../../support/upgrade-cases.ts';
 
 // Issue 14, acceptance 3: an official-image Deployment with no volume at all (its data in the container's writable
 // layer, which the node agent's sandbox keeps for the container's life and drops with it) and its password written
 // in the manifest, moved by dump into a new instance with a PVC and a Secret of its own; the old one left running,
 // since stopped it would lose its data, and the rollback's way back.
-const test = suite('upgrade --method dump: a Deployment with no volume and an inline password → a new instance with a PVC and a Secret');
+const test = suite(
+  'upgrade --method dump: a Deployment with no volume and an inline password → a new instance with a PVC and a Secret',
+);
 const PASSWORD = 'NoVolume-Inline-S3cret';
 const ns = uniqueNamespace('dump-novolume');
 const APP = 'postgres-app';
@@ -27,27 +43,84 @@ let oldPod = { name: '', uid: '', restarts: '' };
 function objects(): Array<Record<string, unknown>> {
   const labels = { 'k8s-app': 'postgres' };
   return [
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-db', namespace: ns }, type: 'Opaque', data: { password: Buffer.from(PASSWORD).toString('base64') } },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'postgres', namespace: ns }, spec: { selector: labels, ports: [{ port: 5432, targetPort: 5432 }] } },
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'postgres', namespace: ns },
-      spec: { replicas: 1, selector: { matchLabels: labels }, strategy: { type: 'Recreate' },
-        template: { metadata: { labels }, spec: { terminationGracePeriodSeconds: 30, containers: [{
-          name: 'postgres', image: 'postgres:13',
-          env: [{ name: 'POSTGRES_USER', value: 'admin' }, { name: 'POSTGRES_PASSWORD', value: PASSWORD }],
-          readinessProbe: { exec: { command: ['pg_isready', '-h', '127.0.0.1', '-U', 'admin'] }, periodSeconds: 2 },
-        }] } } } },
-    ...writerApp({ namespace: ns, name: APP, dbHost: 'postgres', user: 'admin', secretName: 'app-db', secretKey: 'password', replicas: 1 }),
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app-db', namespace: ns },
+      type: 'Opaque',
+      data: { password: Buffer.from(PASSWORD).toString('base64') },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'postgres', namespace: ns },
+      spec: { selector: labels, ports: [{ port: 5432, targetPort: 5432 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'postgres', namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        strategy: { type: 'Recreate' },
+        template: {
+          metadata: { labels },
+          spec: {
+            terminationGracePeriodSeconds: 30,
+            containers: [
+              {
+                name: 'postgres',
+                image: 'postgres:13',
+                env: [
+                  { name: 'POSTGRES_USER', value: 'admin' },
+                  { name: 'POSTGRES_PASSWORD', value: PASSWORD },
+                ],
+                readinessProbe: {
+                  exec: { command: ['pg_isready', '-h', '127.0.0.1', '-U', 'admin'] },
+                  periodSeconds: 2,
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+    ...writerApp({
+      namespace: ns,
+      name: APP,
+      dbHost: 'postgres',
+      user: 'admin',
+      secretName: 'app-db',
+      secretKey: 'password',
+      replicas: 1,
+    }),
   ];
 }
 
-const kubectl = async (cp: ControlPlane, args: string[]) => (await cp.kubectl(['-n', ns, ...args], { allowFail: true })).stdout;
-const selectorOf = async (cp: ControlPlane) => JSON.parse(await kubectl(cp, ['get', 'service', 'postgres', '-o', 'jsonpath={.spec.selector}'])) as Record<string, string>;
-const replicasOf = async (cp: ControlPlane, deploy: string) => Number(await kubectl(cp, ['get', 'deploy', deploy, '-o', 'jsonpath={.spec.replicas}']));
-const podOf = async (cp: ControlPlane, name: string) => ({ name,
+const kubectl = async (cp: ControlPlane, args: string[]) =>
+  (await cp.kubectl(['-n', ns, ...args], { allowFail: true })).stdout;
+const selectorOf = async (cp: ControlPlane) =>
+  JSON.parse(await kubectl(cp, ['get', 'service', 'postgres', '-o', 'jsonpath={.spec.selector}'])) as Record<
+    string,
+    string
+  >;
+const replicasOf = async (cp: ControlPlane, deploy: string) =>
+  Number(await kubectl(cp, ['get', 'deploy', deploy, '-o', 'jsonpath={.spec.replicas}']));
+const podOf = async (cp: ControlPlane, name: string) => ({
+  name,
   uid: await kubectl(cp, ['get', 'pod', name, '-o', 'jsonpath={.metadata.uid}']),
-  restarts: await kubectl(cp, ['get', 'pod', name, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']) });
-const secretsOfOurs = async (cp: ControlPlane) => await kubectl(cp, ['get', 'secrets', '-l', 'app.kubernetes.io/managed-by=kubectl-pgupgrade,pgupgrade.kubectl.io/role!=record-key',
-  '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}']);
+  restarts: await kubectl(cp, ['get', 'pod', name, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']),
+});
+const secretsOfOurs = async (cp: ControlPlane) =>
+  await kubectl(cp, [
+    'get',
+    'secrets',
+    '-l',
+    'app.kubernetes.io/managed-by=kubectl-pgupgrade,pgupgrade.kubectl.io/role!=record-key',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}',
+  ]);
 
 test('set up: postgres:13 with no volume and an inline password, seeded, its application writing', async () => {
   const { cp } = await sharedEnv();
@@ -55,7 +128,9 @@ test('set up: postgres:13 with no volume and an inline password, seeded, its app
   await applyObjects(cp, objects());
   const pod = await podName(cp, ns, 'k8s-app=postgres');
   await waitReady(cp, ns, pod);
-  const deployed = JSON.parse(await kubectl(cp, ['get', 'deploy', 'postgres', '-o', 'jsonpath={.spec.template.spec}'])) as { volumes?: unknown[]; containers: Array<{ volumeMounts?: unknown[] }> };
+  const deployed = JSON.parse(
+    await kubectl(cp, ['get', 'deploy', 'postgres', '-o', 'jsonpath={.spec.template.spec}']),
+  ) as { volumes?: unknown[]; containers: Array<{ volumeMounts?: unknown[] }> };
   assert.is(deployed.volumes, undefined, 'no volume at all, not even an emptyDir');
   assert.is(deployed.containers[0]?.volumeMounts, undefined);
   const sql = podSql(cp, ns, pod, 'admin');
@@ -72,11 +147,22 @@ test('in place it is refused, pointing to --method dump; check --method dump say
   const versions = await resourceVersions(cp, ns);
   const inPlace = await upgradeCli(cp, ['-n', ns, '--to', '15', '-y'], outputs);
   assert.is(inPlace.code, 2, inPlace.stderr);
-  assert.match(inPlace.stderr, `Deployment ${ns}/postgres: no volume is mounted at PGDATA /var/lib/postgresql/data; the data lives in the container's writable layer`);
+  assert.match(
+    inPlace.stderr,
+    `Deployment ${ns}/postgres: no volume is mounted at PGDATA /var/lib/postgresql/data; the data lives in the container's writable layer`,
+  );
   assert.match(inPlace.stderr, '--method dump');
-  const check = await runAsync(requireBinary(), ['check', '-n', ns, '--to', '15', '--method', 'dump', '-o', 'json'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+  const check = await runAsync(
+    requireBinary(),
+    ['check', '-n', ns, '--to', '15', '--method', 'dump', '-o', 'json'],
+    { KUBECONFIG: cp.kubeconfig },
+    300_000,
+  );
   outputs.push(check);
-  const rep = JSON.parse(check.stdout) as { discovery: { pvc: unknown }; checks: Array<{ id: string; status: string; found: string }> };
+  const rep = JSON.parse(check.stdout) as {
+    discovery: { pvc: unknown };
+    checks: Array<{ id: string; status: string; found: string }>;
+  };
   assert.is(rep.discovery.pvc, null);
   const by = (id: string) => rep.checks.find((c) => c.id === id);
   assert.is(by('no-volume')?.status, 'warn', check.stdout);
@@ -89,17 +175,34 @@ test('in place it is refused, pointing to --method dump; check --method dump say
 
 test('--dry-run: the Secret it will make (no value shown), the new PVC sized from the data, the old instance left running; nothing changed', async () => {
   const { cp } = await sharedEnv();
-  const versions = await resourceVersions(cp, ns) + await secretsOfOurs(cp);
+  const versions = (await resourceVersions(cp, ns)) + (await secretsOfOurs(cp));
   const r = await upgradeCli(cp, ['-n', ns, '--to', '15', '--method', 'dump', '--dry-run'], outputs);
   assert.is(r.code, 0, r.stderr);
-  for (const s of ['name: postgres-v15-superuser', 'name: data-postgres-v15', 'storage: 2Gi', 'the old instance is left running: it has no volume']) assert.match(r.stdout, s);
-  assert.ok(r.stdout.indexOf('name: postgres-v15-superuser') < r.stdout.indexOf('name: data-postgres-v15'), 'the Secret comes first');
+  for (const s of [
+    'name: postgres-v15-superuser',
+    'name: data-postgres-v15',
+    'storage: 2Gi',
+    'the old instance is left running: it has no volume',
+  ])
+    assert.match(r.stdout, s);
+  assert.ok(
+    r.stdout.indexOf('name: postgres-v15-superuser') < r.stdout.indexOf('name: data-postgres-v15'),
+    'the Secret comes first',
+  );
   assert.not.match(r.stdout, 'scaled to 0');
-  assert.is(await resourceVersions(cp, ns) + await secretsOfOurs(cp), versions, 'nothing changed');
+  assert.is((await resourceVersions(cp, ns)) + (await secretsOfOurs(cp)), versions, 'nothing changed');
 });
 
-let rep: { newInstance: string; pvc: string; secret: string; sourcePvc: unknown; sourceLeftRunning: boolean; whyItMatters: string[];
-  fingerprint: { equal: boolean }; validation: { summary: { fail: number } } };
+let rep: {
+  newInstance: string;
+  pvc: string;
+  secret: string;
+  sourcePvc: unknown;
+  sourceLeftRunning: boolean;
+  whyItMatters: string[];
+  fingerprint: { equal: boolean };
+  validation: { summary: { fail: number } };
+};
 
 test('13 → a new 15 instance: a PVC and a Secret of its own, every write there, equal data, the old instance still running in the same container', async () => {
   const { cp } = await sharedEnv();
@@ -114,25 +217,63 @@ test('13 → a new 15 instance: a PVC and a Secret of its own, every write there
   assert.is(rep.validation.summary.fail, 0);
   // Why it matters, in the report's own words: where the data and the password were, where they are now.
   const why = rep.whyItMatters.join('\n');
-  assert.match(why, 'deploy/postgres kept its data in its container\'s writable layer (no volume at PGDATA): any restart, eviction or reschedule of its pod would have erased it');
+  assert.match(
+    why,
+    "deploy/postgres kept its data in its container's writable layer (no volume at PGDATA): any restart, eviction or reschedule of its pod would have erased it",
+  );
   assert.match(why, 'The new instance keeps it on PVC data-postgres-v15');
   assert.match(why, 'deploy/postgres is left running, not scaled to 0');
   assert.match(why, 'had its superuser password written in its manifest (POSTGRES_PASSWORD)');
-  assert.match(why, 'Secret postgres-v15-superuser (key password), which this upgrade created. Remove the inline password from your manifests');
+  assert.match(
+    why,
+    'Secret postgres-v15-superuser (key password), which this upgrade created. Remove the inline password from your manifests',
+  );
   assert.ok(rep.sourceLeftRunning);
-  assert.match(r.stderr, 'old instance left running after the cutover: it has no volume', 'the confirmation says so before anything changes');
+  assert.match(
+    r.stderr,
+    'old instance left running after the cutover: it has no volume',
+    'the confirmation says so before anything changes',
+  );
   // The new instance: on its PVC, its password from the Secret, none written in its manifest.
-  const spec = JSON.parse(await kubectl(cp, ['get', 'deploy', 'postgres-v15', '-o', 'jsonpath={.spec.template.spec}'])) as {
-    volumes: Array<{ persistentVolumeClaim?: { claimName: string } }>; containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: unknown }> }> };
-  assert.equal(spec.volumes.map((v) => v.persistentVolumeClaim?.claimName), ['data-postgres-v15']);
+  const spec = JSON.parse(
+    await kubectl(cp, ['get', 'deploy', 'postgres-v15', '-o', 'jsonpath={.spec.template.spec}']),
+  ) as {
+    volumes: Array<{ persistentVolumeClaim?: { claimName: string } }>;
+    containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: unknown }> }>;
+  };
+  assert.equal(
+    spec.volumes.map((v) => v.persistentVolumeClaim?.claimName),
+    ['data-postgres-v15'],
+  );
   assert.is(await kubectl(cp, ['get', 'pvc', 'data-postgres-v15', '-o', 'jsonpath={.status.phase}']), 'Bound');
   const pw = spec.containers[0]?.env.find((e) => e.name === 'POSTGRES_PASSWORD');
-  assert.equal(pw, { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-v15-superuser', key: 'password' } } });
-  assert.not.ok((await kubectl(cp, ['get', 'deploy', 'postgres-v15', '-o', 'json'])).includes(PASSWORD), 'no password in the new manifest');
+  assert.equal(pw, {
+    name: 'POSTGRES_PASSWORD',
+    valueFrom: { secretKeyRef: { name: 'postgres-v15-superuser', key: 'password' } },
+  });
+  assert.not.ok(
+    (await kubectl(cp, ['get', 'deploy', 'postgres-v15', '-o', 'json'])).includes(PASSWORD),
+    'no password in the new manifest',
+  );
   const secret = await kubectl(cp, ['get', 'secret', 'postgres-v15-superuser', '-o', 'jsonpath={.data.password}']);
   assert.ok(Buffer.from(secret, 'base64').toString() === PASSWORD, 'the Secret holds the password the server has');
-  assert.is(await kubectl(cp, ['get', 'secret', 'postgres-v15-superuser', '-o', 'jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}']), 'kubectl-pgupgrade');
-  const record = await kubectl(cp, ['get', 'configmap', 'pgupgrade-dump-postgres', '-o', 'jsonpath={.data.state\\.json}']);
+  assert.is(
+    await kubectl(cp, [
+      'get',
+      'secret',
+      'postgres-v15-superuser',
+      '-o',
+      'jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}',
+    ]),
+    'kubectl-pgupgrade',
+  );
+  const record = await kubectl(cp, [
+    'get',
+    'configmap',
+    'pgupgrade-dump-postgres',
+    '-o',
+    'jsonpath={.data.state\\.json}',
+  ]);
   assert.not.ok(record.includes(PASSWORD), 'no password in the record');
   const recorded = JSON.parse(record) as { pvc: string; phase: string; target: { secret: string } };
   assert.equal([recorded.pvc, recorded.phase, recorded.target.secret], ['', 'done', 'postgres-v15-superuser']);
@@ -143,8 +284,11 @@ test('13 → a new 15 instance: a PVC and a Secret of its own, every write there
   const pod = await podName(cp, ns, 'pgupgrade.kubectl.io/instance=postgres-v15');
   const sql = podSql(cp, ns, pod, 'admin');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 15);
-  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }),
-    ['role admin: password md5 → scram-sha-256'], 'equal data; the new superuser hashes its password as 15 does');
+  assert.equal(
+    compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }),
+    ['role admin: password md5 → scram-sha-256'],
+    'equal data; the new superuser hashes its password as 15 does',
+  );
   const writes = await waitForWrites(cp, ns, { app: APP, major: 15, moreThan: 3 });
   assert.ok((countWrites(writes).byMajor[13] ?? 0) > 10, JSON.stringify(countWrites(writes)));
   await assertWritesPresent(sql, await committedWrites(cp, ns, APP));
@@ -169,17 +313,28 @@ test('--rollback: checked first in the same running container, the Service back,
   const r = await upgradeCli(cp, ['-n', ns, '--rollback', '-y'], outputs);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, 'since the cutover is lost');
-  assert.match(r.stdout + r.stderr, `The old instance still holds its data: pod ${oldPod.name}, equal to its fingerprint taken by the upgrade`);
+  assert.match(
+    r.stdout + r.stderr,
+    `The old instance still holds its data: pod ${oldPod.name}, equal to its fingerprint taken by the upgrade`,
+  );
   assert.equal(await selectorOf(cp), { 'k8s-app': 'postgres' });
   assert.is(await replicasOf(cp, 'postgres-v15'), 0, 'the new instance is stopped and kept');
   assert.equal(await podOf(cp, oldPod.name), oldPod, 'the old instance never stopped');
   await waitReady(cp, ns, oldPod.name);
   const sql = podSql(cp, ns, oldPod.name, 'admin');
   assert.is(Math.floor(Number((await sql('postgres', 'show server_version_num')).trim()) / 10000), 13);
-  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql))), [], 'the old instance\'s data is unchanged');
+  assert.equal(
+    compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql))),
+    [],
+    "the old instance's data is unchanged",
+  );
   const on13 = countWrites(await committedWrites(cp, ns, APP)).byMajor[13] ?? 0;
   await waitForWrites(cp, ns, { app: APP, major: 13, moreThan: on13 + 3 });
-  assert.match(await secretsOfOurs(cp), /^postgres-v15-superuser=\d+ $/, 'the Secret is kept with the stopped new instance');
+  assert.match(
+    await secretsOfOurs(cp),
+    /^postgres-v15-superuser=\d+ $/,
+    'the Secret is kept with the stopped new instance',
+  );
 });
 
 test('once its container is gone, the old instance cannot be rolled back to: the rollback says so, exit 1, and the new instance keeps serving', async () => {
@@ -197,7 +352,10 @@ test('once its container is gone, the old instance cannot be rolled back to: the
   await waitReady(cp, ns, fresh);
   const rb = await upgradeCli(cp, ['-n', ns, '--rollback', '-y'], outputs);
   assert.is(rb.code, 1, `${rb.stdout}\n${rb.stderr}`);
-  assert.match(rb.stderr, 'deploy/postgres kept its data in its container\'s writable layer, and it differs from its fingerprint taken by the upgrade');
+  assert.match(
+    rb.stderr,
+    "deploy/postgres kept its data in its container's writable layer, and it differs from its fingerprint taken by the upgrade",
+  );
   assert.match(rb.stderr, 'Nothing was changed: the new instance Deployment postgres-v15 keeps serving');
   assert.equal(await selectorOf(cp), { 'pgupgrade.kubectl.io/instance': 'postgres-v15' });
   assert.is(await replicasOf(cp, 'postgres-v15'), 1);

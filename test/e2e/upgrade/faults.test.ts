@@ -6,16 +6,67 @@ import { releaseNamespaces } from '../../support/kube/helpers.ts';
 // The kube-apiserver's stop, which pauses every file beside it, is in apiserver-pause.test.ts.
 const test = suite('upgrade faults: a re-run completes, or --rollback returns to a startable old cluster');
 
-const PHASES = ['Scale the applications down', 'Stop the database', 'Snapshot the stopped volume', 'Run the upgrade Job',
-  'Point the workload at the new major', 'Wait until the snapshot is ready to use', 'Start the database on', 'Verify: equal', 'Scale the applications back up'];
+const PHASES = [
+  'Scale the applications down',
+  'Stop the database',
+  'Snapshot the stopped volume',
+  'Run the upgrade Job',
+  'Point the workload at the new major',
+  'Wait until the snapshot is ready to use',
+  'Start the database on',
+  'Verify: equal',
+  'Scale the applications back up',
+];
 const FAULTS: Fault[] = [
-  ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGINT the plugin', then: 'resume', method: 'link' })),
-  ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGKILL the plugin', then: 'resume', method: 'link' })),
-  ...PHASES.map((p): Fault => ({ after: p, marker: new RegExp(`✔ ${p}`), act: 'SIGKILL the plugin', then: 'rollback', method: 'link' })),
+  ...PHASES.map(
+    (p): Fault => ({
+      after: p,
+      marker: new RegExp(`✔ ${p}`),
+      act: 'SIGINT the plugin',
+      then: 'resume',
+      method: 'link',
+    }),
+  ),
+  ...PHASES.map(
+    (p): Fault => ({
+      after: p,
+      marker: new RegExp(`✔ ${p}`),
+      act: 'SIGKILL the plugin',
+      then: 'resume',
+      method: 'link',
+    }),
+  ),
+  ...PHASES.map(
+    (p): Fault => ({
+      after: p,
+      marker: new RegExp(`✔ ${p}`),
+      act: 'SIGKILL the plugin',
+      then: 'rollback',
+      method: 'link',
+    }),
+  ),
   { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'SIGKILL the plugin', then: 'resume', method: 'link' },
-  { after: 'the Job started', marker: /pgupgrade: initdb/, act: 'SIGKILL the plugin', then: 'rollback', method: 'link' },
-  { after: 'pg_upgrade --link began', marker: /pgupgrade: pg_upgrade --link/, act: 'kill the Job\'s pod', then: 'rollback', method: 'link' },
-  { after: 'the copy began', marker: /pgupgrade: pg_upgrade +--jobs/, act: 'kill the Job\'s pod', then: 'rollback', method: 'copy' },
+  {
+    after: 'the Job started',
+    marker: /pgupgrade: initdb/,
+    act: 'SIGKILL the plugin',
+    then: 'rollback',
+    method: 'link',
+  },
+  {
+    after: 'pg_upgrade --link began',
+    marker: /pgupgrade: pg_upgrade --link/,
+    act: "kill the Job's pod",
+    then: 'rollback',
+    method: 'link',
+  },
+  {
+    after: 'the copy began',
+    marker: /pgupgrade: pg_upgrade +--jobs/,
+    act: "kill the Job's pod",
+    then: 'rollback',
+    method: 'copy',
+  },
 ];
 
 test(`${FAULTS.length} faults: zero rows lost`, async () => {

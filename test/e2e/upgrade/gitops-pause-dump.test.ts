@@ -3,7 +3,16 @@ import * as assert from 'uvu/assert';
 import { runUntil } from '../../support/cli/run-until.ts';
 import { sharedEnv } from '../../support/cluster.ts';
 import { specOf } from '../../support/gitops-objects.ts';
-import { assertDataOn, assertPutBack, inWorld, pgupgrade, provesHealing, replicas, STS, watchPaused } from '../../support/gitops-world.ts';
+import {
+  assertDataOn,
+  assertPutBack,
+  inWorld,
+  pgupgrade,
+  provesHealing,
+  replicas,
+  STS,
+  watchPaused,
+} from '../../support/gitops-world.ts';
 import { releaseNamespaces } from '../../support/kube/helpers.ts';
 
 // --pause-gitops with --method dump: the Argo CD Application of the database and the Flux Kustomization of its
@@ -17,7 +26,17 @@ test('--method dump --pause-gitops: both paused while it runs, dumped into 15, b
   inWorld('gitops-dump', async (cp, w) => {
     await provesHealing(cp, w);
     const healedBefore = w.healer.healed.length;
-    const dry = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '--dry-run']);
+    const dry = await pgupgrade(cp, [
+      'upgrade',
+      '-n',
+      w.ns,
+      '--to',
+      '15',
+      '--method',
+      'dump',
+      '--pause-gitops',
+      '--dry-run',
+    ]);
     assert.is(dry.code, 0, dry.stdout + dry.stderr);
     assert.match(dry.stdout, `pause Application ${w.ns}/shop (recorded first)`);
     assert.match(dry.stdout, `resume Kustomization ${w.ns}/apps`);
@@ -26,13 +45,21 @@ test('--method dump --pause-gitops: both paused while it runs, dumped into 15, b
     const seen = await watch.stop();
     const out = r.stdout + r.stderr;
     assert.is(r.code, 0, out);
-    assert.match(out, `Argo CD Application ${w.ns}/shop: spec.syncPolicy.automated removed`, 'the confirmation names the pause');
+    assert.match(
+      out,
+      `Argo CD Application ${w.ns}/shop: spec.syncPolicy.automated removed`,
+      'the confirmation names the pause',
+    );
     assert.match(out, `Pause the GitOps controllers: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
     assert.match(out, `Resumed as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
     assert.match(out, `add the new instance to it (kubectl get statefulset/${TARGET} -o yaml`);
     assert.match(out, new RegExp(`point Service ([\\w-]+, )*${STS}(, [\\w-]+)* at the new instance's pods`), out);
     assert.match(out, `set StatefulSet/${STS}'s replicas to 0`);
-    assert.match(out, 'in Git       before the upgrade ends (they are resumed then, and apply Git again): GitOps manages StatefulSet/circleci-postgresql', 'the confirmation names the change for Git');
+    assert.match(
+      out,
+      'in Git       before the upgrade ends (they are resumed then, and apply Git again): GitOps manages StatefulSet/circleci-postgresql',
+      'the confirmation names the change for Git',
+    );
     assert.equal(seen, { argo: true, flux: true }, 'both were seen paused while the upgrade ran');
     await assertPutBack(cp, w);
     assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);
@@ -44,21 +71,39 @@ test('--method dump --pause-gitops: both paused while it runs, dumped into 15, b
 
 test('--method dump --pause-gitops: Ctrl-C just after the pause puts both back; killed later with the applications down, both stay paused; --rollback puts them back and the data on 13', () =>
   inWorld('gitops-dump-rb', async (cp, w) => {
-    const stopped = await runUntil(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'], /✔ Pause the GitOps controllers: /,
-      async (kill) => kill('SIGINT'));
+    const stopped = await runUntil(
+      cp,
+      ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'],
+      /✔ Pause the GitOps controllers: /,
+      async (kill) => kill('SIGINT'),
+    );
     assert.is(stopped.code, 130, stopped.out);
     await assertPutBack(cp, w);
     // The recorded run resumes: it pauses them again (from the values recorded the first time) before the applications stop.
-    const killed = await runUntil(cp, ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'], /✔ Scale the applications down/,
-      async (kill) => kill('SIGKILL'));
+    const killed = await runUntil(
+      cp,
+      ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'],
+      /✔ Scale the applications down/,
+      async (kill) => kill('SIGKILL'),
+    );
     assert.match(killed.out, `Pause the GitOps controllers: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
     assert.is((await specOf(cp, w.kustPath)).suspend, true, 'the Kustomization is still suspended');
-    assert.not.ok((await specOf(cp, w.appPath) as { syncPolicy?: { automated?: unknown } }).syncPolicy?.automated, 'the Application still paused');
+    assert.not.ok(
+      ((await specOf(cp, w.appPath)) as { syncPolicy?: { automated?: unknown } }).syncPolicy?.automated,
+      'the Application still paused',
+    );
     const healedBefore = w.healer.healed.length;
     const back = await pgupgrade(cp, ['upgrade', '-n', w.ns, '--rollback', '-y']);
     assert.is(back.code, 0, back.stdout + back.stderr);
-    assert.match(back.stdout + back.stderr, `Resume the GitOps controllers as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`);
-    assert.match(back.stderr, `put back as they were at the end of this rollback: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`, 'the confirmation says so');
+    assert.match(
+      back.stdout + back.stderr,
+      `Resume the GitOps controllers as they were: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`,
+    );
+    assert.match(
+      back.stderr,
+      `put back as they were at the end of this rollback: Application ${w.ns}/shop, Kustomization ${w.ns}/apps`,
+      'the confirmation says so',
+    );
     await assertPutBack(cp, w);
     assert.is(w.healer.healed.length, healedBefore, `nothing was healed while paused: ${w.healer.healed.join('; ')}`);
     await assertDataOn(cp, w, 13);

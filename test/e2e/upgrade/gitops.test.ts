@@ -4,7 +4,15 @@ import { requireBinary, runAsync } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { startHealer } from '../../support/gitops-healer.ts';
-import { applyObjects, createNamespace, podName, podSql, recordedState, releaseNamespaces, waitReady } from '../../support/kube/helpers.ts';
+import {
+  applyObjects,
+  createNamespace,
+  podName,
+  podSql,
+  recordedState,
+  releaseNamespaces,
+  waitReady,
+} from '../../support/kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../../support/pg/fingerprint.ts';
 import { seedCluster } from '../../support/pg/seed.ts';
 import { assertWritesPresent, committedWrites, waitForWrites, withoutWrites } from '../../support/pg/writes.ts';
@@ -44,24 +52,47 @@ test('Argo CD markers on the database and its application: refused before any do
   await deploy(cp, ns, { 'argocd.argoproj.io/tracking-id': 'shop:apps/StatefulSet:x/y' });
   const healer = startHealer(cp.rest, ns, { manager: 'argocd-controller' });
   try {
-    const r = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '-y'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    const r = await runAsync(
+      requireBinary(),
+      ['upgrade', '-n', ns, '--to', '15', '-y'],
+      { KUBECONFIG: cp.kubeconfig },
+      300_000,
+    );
     const out = r.stdout + r.stderr;
     assert.is(r.code, 2, out);
     assert.match(out, 'Argo CD Application shop manages StatefulSet circleci-postgresql');
-    assert.match(out, `kubectl patch application shop -n argocd --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`);
+    assert.match(
+      out,
+      `kubectl patch application shop -n argocd --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+    );
     assert.match(out, '--gitops-paused');
     assert.is(await replicas(cp, ns, `sts/${STS}`), '1');
     assert.is(await replicas(cp, ns, 'deploy/circleci-frontend'), '1');
     assert.is(await recordedState(cp, ns), undefined, 'no record: nothing started');
     assert.equal(healer.healed, [], 'nothing was scaled down for the controller to heal');
-    const dump = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '--method', 'dump', '-y'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    const dump = await runAsync(
+      requireBinary(),
+      ['upgrade', '-n', ns, '--to', '15', '--method', 'dump', '-y'],
+      { KUBECONFIG: cp.kubeconfig },
+      300_000,
+    );
     assert.is(dump.code, 2, dump.stdout + dump.stderr);
     assert.match(dump.stdout + dump.stderr, 'Argo CD Application shop manages Deployment circleci-frontend');
     // --gitops-paused: the user says the controller is paused; the plan goes on past the refusal (a dry run changes nothing).
-    const paused = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '--gitops-paused', '--dry-run'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    const paused = await runAsync(
+      requireBinary(),
+      ['upgrade', '-n', ns, '--to', '15', '--gitops-paused', '--dry-run'],
+      { KUBECONFIG: cp.kubeconfig },
+      300_000,
+    );
     assert.is(paused.code, 0, paused.stdout + paused.stderr);
     assert.is(await replicas(cp, ns, `sts/${STS}`), '1');
-    const check = await runAsync(requireBinary(), ['check', '-n', ns, '--to', '15'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    const check = await runAsync(
+      requireBinary(),
+      ['check', '-n', ns, '--to', '15'],
+      { KUBECONFIG: cp.kubeconfig },
+      300_000,
+    );
     assert.match(check.stdout + check.stderr, /kubectl patch application shop/);
   } finally {
     await healer.stop();
@@ -74,16 +105,27 @@ function watchOverlap(cp: ControlPlane, ns: string): { stop: () => Promise<strin
   let running = true;
   const loop = (async () => {
     while (running) {
-      const pods = await cp.rest.get<{ items: Array<{ metadata: { name: string; labels?: Record<string, string> }; status: { phase?: string } }> }>(
-        `/api/v1/namespaces/${ns}/pods`).catch(() => ({ items: [] }));
+      const pods = await cp.rest
+        .get<{
+          items: Array<{ metadata: { name: string; labels?: Record<string, string> }; status: { phase?: string } }>;
+        }>(`/api/v1/namespaces/${ns}/pods`)
+        .catch(() => ({ items: [] }));
       const live = pods.items.filter((p) => p.status.phase === 'Running' || p.status.phase === 'Pending');
-      const db = live.filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'postgresql').map((p) => p.metadata.name);
+      const db = live
+        .filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'postgresql')
+        .map((p) => p.metadata.name);
       const job = live.filter((p) => p.metadata.labels?.['job-name'] === JOB).map((p) => p.metadata.name);
       if (db.length && job.length) seen.push(`${db.join(',')} beside ${job.join(',')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  return { stop: async () => { running = false; await loop; return seen; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
 }
 
 test('a controller hidden from detection restores the replicas: the run stops before pg_upgrade, never beside the Job, data intact', async () => {
@@ -95,7 +137,12 @@ test('a controller hidden from detection restores the replicas: the run stops be
   const overlap = watchOverlap(cp, ns);
   let r;
   try {
-    r = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    r = await runAsync(
+      requireBinary(),
+      ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'],
+      { KUBECONFIG: cp.kubeconfig },
+      300_000,
+    );
   } finally {
     await healer.stop();
   }
@@ -105,7 +152,10 @@ test('a controller hidden from detection restores the replicas: the run stops be
   assert.match(out, 'something else started what the upgrade stopped');
   assert.match(out, `StatefulSet ${ns}/${STS} has 1 replicas again (spec.replicas set by field manager self-healer)`);
   assert.match(out, /pg_upgrade did not start|no pg_upgrade/);
-  assert.ok(healer.healed.some((h) => h.startsWith(`StatefulSet/${STS}`)), `the controller healed: ${healer.healed.join('; ')}`);
+  assert.ok(
+    healer.healed.some((h) => h.startsWith(`StatefulSet/${STS}`)),
+    `the controller healed: ${healer.healed.join('; ')}`,
+  );
   assert.equal(beside, [], 'the old server never ran beside the Job');
   const job = await cp.kubectl(['-n', ns, 'get', 'job', JOB], { allowFail: true });
   assert.ok(job.code !== 0, 'no upgrade Job was created');
@@ -123,10 +173,18 @@ test('a hidden controller that heals only once the upgrade Job runs: its pod can
   const before = await deploy(cp, ns);
   let jobRuns = false;
   let watching = true;
-  const healer = startHealer(cp.rest, ns, { hidden: true, manager: 'late-healer', only: [`StatefulSet/${STS}`], armed: () => jobRuns });
+  const healer = startHealer(cp.rest, ns, {
+    hidden: true,
+    manager: 'late-healer',
+    only: [`StatefulSet/${STS}`],
+    armed: () => jobRuns,
+  });
   const arm = (async () => {
     while (watching && !jobRuns) {
-      const pods = await cp.rest.get<{ items: Array<{ status: { phase?: string } }> }>(`/api/v1/namespaces/${ns}/pods?labelSelector=job-name%3D${JOB}`)
+      const pods = await cp.rest
+        .get<{ items: Array<{ status: { phase?: string } }> }>(
+          `/api/v1/namespaces/${ns}/pods?labelSelector=job-name%3D${JOB}`,
+        )
         .catch(() => ({ items: [] }));
       jobRuns = pods.items.some((p) => p.status.phase === 'Running');
       await new Promise((r) => setTimeout(r, 100));
@@ -134,7 +192,12 @@ test('a hidden controller that heals only once the upgrade Job runs: its pod can
   })();
   let r;
   try {
-    r = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+    r = await runAsync(
+      requireBinary(),
+      ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'],
+      { KUBECONFIG: cp.kubeconfig },
+      300_000,
+    );
   } finally {
     watching = false;
     await arm;
@@ -147,16 +210,28 @@ test('a hidden controller that heals only once the upgrade Job runs: its pod can
   assert.match(out, `StatefulSet ${ns}/${STS} has 1 replicas again (spec.replicas set by field manager late-healer)`);
   assert.match(out, 'could not start the old server there');
   const stray = await cp.kubectl(['-n', ns, 'logs', POD], { allowFail: true });
-  assert.not.match(stray.stdout, 'ready to accept connections', `the stray pod never ran a server: ${stray.stdout}${stray.stderr}`);
+  assert.not.match(
+    stray.stdout,
+    'ready to accept connections',
+    `the stray pod never ran a server: ${stray.stdout}${stray.stderr}`,
+  );
   await cp.kubectl(['-n', ns, 'scale', `sts/${STS}`, '--replicas=0']);
   await cp.kubectl(['-n', ns, 'wait', '--for=delete', `pod/${POD}`, '--timeout=120s'], { allowFail: true });
-  const again = await runAsync(requireBinary(), ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'], { KUBECONFIG: cp.kubeconfig }, 300_000);
+  const again = await runAsync(
+    requireBinary(),
+    ['upgrade', '-n', ns, '--to', '15', '-y', '--timeout', '120'],
+    { KUBECONFIG: cp.kubeconfig },
+    300_000,
+  );
   assert.is(again.code, 0, again.stdout + again.stderr);
   await waitReady(cp, ns, POD);
   const sql = podSql(cp, ns, POD, 'postgres');
   assert.is((await sql('postgres', 'show server_version_num')).trim().slice(0, 2), '15');
   // update_extensions.sql moves hstore 1.7 → 1.8 on 15: that is the upgrade's, not a change to the data.
-  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }), []);
+  assert.equal(
+    compareFingerprints(withoutWrites(before), withoutWrites(await takeFingerprint(sql)), { extensionUpdates: true }),
+    [],
+  );
   await assertWritesPresent(sql, await committedWrites(cp, ns));
 });
 

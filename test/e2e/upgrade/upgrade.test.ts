@@ -4,7 +4,14 @@ import type { RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { bitnamiFixture } from '../../support/fixtures/bitnami.ts';
 import { officialFixture, officialSecret } from '../../support/fixtures/official.ts';
-import { applyObjects, createNamespace, podName, releaseNamespaces, resourceVersions, waitReady } from '../../support/kube/helpers.ts';
+import {
+  applyObjects,
+  createNamespace,
+  podName,
+  releaseNamespaces,
+  resourceVersions,
+  waitReady,
+} from '../../support/kube/helpers.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { waitFor } from '../../support/process.ts';
 import { CaseQueue } from '../../support/case-queue.ts';
@@ -24,7 +31,9 @@ test('set up: the first of eight databases, seeded and fingerprinted (each of th
   // Where the machine cannot mount an XFS loop filesystem there is no reflink class: the clone case then runs on
   // local-path and must be refused with the reason (below), and the log says why.
   if (!('storageClass' in agent.reflink)) {
-    process.stderr.write(`\n  no reflink StorageClass here (${agent.reflink.reason}): the clone case checks the refusal instead\n`);
+    process.stderr.write(
+      `\n  no reflink StorageClass here (${agent.reflink.reason}): the clone case checks the refusal instead\n`,
+    );
     for (const c of CASES) if (c.method === 'clone') c.storageClassName = undefined;
   }
   queue = new CaseQueue(cp, CASES, PASSWORD);
@@ -40,9 +49,18 @@ test('--dry-run prints the Job, the snapshot and every patch in order, and chang
   const r = await upgrade(cp, ['-n', c.ns, '--to', '15', '--dry-run']);
   assert.is(r.code, 0, r.stderr);
   const steps = [...r.stdout.matchAll(/^step: (.*)$/gm)].map((m) => m[1]);
-  assert.equal(steps, ['record of the upgrade, updated after each phase', 'scale the application down', 'stop the database', 'snapshot of the stopped data volume',
+  assert.equal(steps, [
+    'record of the upgrade, updated after each phase',
+    'scale the application down',
+    'stop the database',
+    'snapshot of the stopped data volume',
     'once the applications are back, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted',
-    'reference fingerprint, read from the snapshot', 'the upgrade Job', 'point the workload at the new major', 'start the database', 'scale the application back up']);
+    'reference fingerprint, read from the snapshot',
+    'the upgrade Job',
+    'point the workload at the new major',
+    'start the database',
+    'scale the application back up',
+  ]);
   assert.match(r.stdout, 'kind: Job');
   assert.match(r.stdout, 'runAsNonRoot: true');
   assert.match(r.stdout, 'image: tianon/postgres-upgrade:13-to-15');
@@ -62,10 +80,22 @@ test('bad input exits 2 and changes nothing', async () => {
     [['-n', c.ns, '--to', '15', '--method', 'clone', '-y'], /--method clone needs a filesystem that can clone/],
     [['-n', c.ns, '--to', '15', '--image', 'x', '--method', 'swap', '-y'], /--method swap needs --to 18/],
     [['-n', c.ns, '--to', '15'], /confirm with -y/],
-    [['-n', c.ns, '--to', '17', '--image', 'bitnami/postgresql:16', '-y'], /--image bitnami\/postgresql:16 runs PostgreSQL 16 \(its tag says so\), but --to is 17/],
-    [['-n', c.ns, '--to', '15', '--image', 'bitnami/postgresql:15 --debug', '-y'], /--image "bitnami\/postgresql:15 --debug": an image reference holds no spaces/],
-    [['-n', c.ns, '--to', '15', '--job-image', 'tianon/postgres-upgrade:14-to-15', '-y'], /--job-image .* upgrades 14 to 15 .* from 13 to 15/],
-    [['-n', c.ns, '--to', '15', '--app-selector', '', '-y'], /--app-selector "": an empty selector matches every workload/],
+    [
+      ['-n', c.ns, '--to', '17', '--image', 'bitnami/postgresql:16', '-y'],
+      /--image bitnami\/postgresql:16 runs PostgreSQL 16 \(its tag says so\), but --to is 17/,
+    ],
+    [
+      ['-n', c.ns, '--to', '15', '--image', 'bitnami/postgresql:15 --debug', '-y'],
+      /--image "bitnami\/postgresql:15 --debug": an image reference holds no spaces/,
+    ],
+    [
+      ['-n', c.ns, '--to', '15', '--job-image', 'tianon/postgres-upgrade:14-to-15', '-y'],
+      /--job-image .* upgrades 14 to 15 .* from 13 to 15/,
+    ],
+    [
+      ['-n', c.ns, '--to', '15', '--app-selector', '', '-y'],
+      /--app-selector "": an empty selector matches every workload/,
+    ],
     [['-n', c.ns, '--to', '15', '--app-selector', 'tier!=db', '-y'], /"tier!=db" is not an equality term/],
   ];
   for (const [args, msg] of cases) {
@@ -81,9 +111,13 @@ test('a vendor image without --image, and a volume that is not ReadWriteOnce, ar
   const ns = uniqueNamespace('up-vendor');
   await createNamespace(cp, ns);
   const objs = [officialSecret(ns, PASSWORD), ...officialFixture({ namespace: ns, major: 13, password: PASSWORD })];
-  const dep = objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+  const dep = objs.find((o) => o.kind === 'Deployment') as {
+    spec: { template: { spec: { containers: Array<{ image: string }> } } };
+  };
   (dep.spec.template.spec.containers[0] as { image: string }).image = 'registry.example.com/acme/acme-postgres:13';
-  (dep as unknown as { metadata: { labels?: Record<string, string> } }).metadata.labels = { 'app.kubernetes.io/name': 'postgresql' };
+  (dep as unknown as { metadata: { labels?: Record<string, string> } }).metadata.labels = {
+    'app.kubernetes.io/name': 'postgresql',
+  };
   await applyObjects(cp, objs);
   const r = await upgrade(cp, ['-n', ns, '--to', '15', '-y']);
   assert.is(r.code, 2, r.stdout + r.stderr);
@@ -91,7 +125,9 @@ test('a vendor image without --image, and a volume that is not ReadWriteOnce, ar
   const ns2 = uniqueNamespace('up-rwx');
   await createNamespace(cp, ns2);
   const objs2 = [officialSecret(ns2, PASSWORD), ...officialFixture({ namespace: ns2, major: 13, password: PASSWORD })];
-  (objs2.find((o) => o.kind === 'PersistentVolumeClaim') as { spec: { accessModes: string[] } }).spec.accessModes = ['ReadWriteMany'];
+  (objs2.find((o) => o.kind === 'PersistentVolumeClaim') as { spec: { accessModes: string[] } }).spec.accessModes = [
+    'ReadWriteMany',
+  ];
   await applyObjects(cp, objs2);
   await waitReady(cp, ns2, await podName(cp, ns2, 'k8s-app=postgres'));
   const before = await resourceVersions(cp, ns2);
@@ -109,7 +145,11 @@ test('a StatefulSet of two replicas is refused before any downtime: exit 2, noth
   (objs.find((o) => o.kind === 'StatefulSet') as { spec: { replicas: number } }).spec.replicas = 2;
   await applyObjects(cp, objs);
   for (const pod of ['circleci-postgresql-0', 'circleci-postgresql-1']) {
-    await waitFor(`pod ${pod}`, async () => (await cp.kubectl(['-n', ns, 'get', 'pod', pod], { allowFail: true })).code === 0, 60_000);
+    await waitFor(
+      `pod ${pod}`,
+      async () => (await cp.kubectl(['-n', ns, 'get', 'pod', pod], { allowFail: true })).code === 0,
+      60_000,
+    );
     await waitReady(cp, ns, pod);
   }
   const before = await resourceVersions(cp, ns);
@@ -126,8 +166,21 @@ for (const c of CASES) {
     assert.ok(c.before && Object.keys(c.before.perDb).length >= 4, c.name);
     // A database that restarted before the upgrade ran crash recovery, which moves sequences ahead of the
     // fingerprint taken at set-up: say so in a failure, so that it is not taken for the upgrade's doing.
-    const restarts = (await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).stdout.trim();
-    const r = await upgrade(cp, ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', '-o', 'json', ...(c.flags ?? [])]);
+    const restarts = (
+      await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])
+    ).stdout.trim();
+    const r = await upgrade(cp, [
+      '-n',
+      c.ns,
+      '--to',
+      String(c.to),
+      '--method',
+      c.method,
+      '-y',
+      '-o',
+      'json',
+      ...(c.flags ?? []),
+    ]);
     if (c.method === 'clone' && !c.storageClassName) {
       assert.is(r.code, 2, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, '--method clone needs a filesystem that can clone files');

@@ -29,9 +29,14 @@ type Obj = KubeObject & { spec?: Record<string, any>; status?: Record<string, an
 
 function podView(p: Obj): PodView {
   return {
-    name: p.metadata.name, namespace: p.metadata.namespace as string, labels: (p.metadata.labels as Record<string, string>) ?? {},
-    ip: p.status?.podIP, ready: (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
-    terminating: !!p.metadata.deletionTimestamp, hostname: p.spec?.hostname, subdomain: p.spec?.subdomain,
+    name: p.metadata.name,
+    namespace: p.metadata.namespace as string,
+    labels: (p.metadata.labels as Record<string, string>) ?? {},
+    ip: p.status?.podIP,
+    ready: (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    terminating: !!p.metadata.deletionTimestamp,
+    hostname: p.spec?.hostname,
+    subdomain: p.spec?.subdomain,
   };
 }
 
@@ -49,27 +54,56 @@ export async function ensureNodeHost(): Promise<void> {
  * binds pending pods to itself and runs them in the sandbox, and which plays CSI driver and snapshot
  * controller for the `local-path` StorageClass.
  */
-export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string; snapshotReadyDelayMs?: number } = {}): Promise<NodeAgent> {
+export async function startNodeAgent(
+  cp: ControlPlane,
+  opts: { nodeName?: string; snapshotReadyDelayMs?: number } = {},
+): Promise<NodeAgent> {
   await ensureNodeHost();
   const nodeName = opts.nodeName ?? 'pgupgrade-node';
   const stateDir = path.join(cp.dir, 'node');
   const rest = cp.rest;
   const tag = Math.floor(Math.random() * 0xfff).toString(16);
-  const networks = new PodNetworks({ bridge: `pgubr${tag}`, prefix: `10.${200 + (parseInt(tag, 16) % 50)}.${parseInt(tag, 16) % 256}` });
+  const networks = new PodNetworks({
+    bridge: `pgubr${tag}`,
+    prefix: `10.${200 + (parseInt(tag, 16) % 50)}.${parseInt(tag, 16) % 256}`,
+  });
   const delay = opts.snapshotReadyDelayMs ?? 0;
-  const controllers = [new StorageController(rest, { driver: STORAGE.driver, storageClass: STORAGE.storageClass, nodeName,
-    volumesDir: path.join(stateDir, 'volumes'), snapshotsDir: path.join(stateDir, 'snapshots'), snapshotReadyDelayMs: delay })];
+  const controllers = [
+    new StorageController(rest, {
+      driver: STORAGE.driver,
+      storageClass: STORAGE.storageClass,
+      nodeName,
+      volumesDir: path.join(stateDir, 'volumes'),
+      snapshotsDir: path.join(stateDir, 'snapshots'),
+      snapshotReadyDelayMs: delay,
+    }),
+  ];
   // A sparse 40 GiB XFS file: the benchmark's pgbench scale 150 and its copy-on-write snapshots fit with room.
   const xfs = await mountReflinkFs(path.join(stateDir, 'xfs'), 40);
   if ('mountPoint' in xfs) {
-    controllers.push(new StorageController(rest, { driver: XFS_STORAGE.driver, storageClass: XFS_STORAGE.storageClass, nodeName,
-      volumesDir: path.join(xfs.mountPoint, 'volumes'), snapshotsDir: path.join(xfs.mountPoint, 'snapshots'), snapshotReadyDelayMs: delay }));
+    controllers.push(
+      new StorageController(rest, {
+        driver: XFS_STORAGE.driver,
+        storageClass: XFS_STORAGE.storageClass,
+        nodeName,
+        volumesDir: path.join(xfs.mountPoint, 'volumes'),
+        snapshotsDir: path.join(xfs.mountPoint, 'snapshots'),
+        snapshotReadyDelayMs: delay,
+      }),
+    );
     await registerXfsClass(rest);
   }
   const storage = new NodeStorage(rest, controllers);
   const workers = new Map<string, PodWorker>();
   const informers: Informer[] = [];
-  const services = () => [...svcInformer.items.values()].map((s: Obj): ServiceView => ({ name: s.metadata.name, namespace: s.metadata.namespace as string, selector: s.spec?.selector }));
+  const services = () =>
+    [...svcInformer.items.values()].map(
+      (s: Obj): ServiceView => ({
+        name: s.metadata.name,
+        namespace: s.metadata.namespace as string,
+        selector: s.spec?.selector,
+      }),
+    );
   const pods = () => [...podInformer.items.values()].map(podView);
   const writeHosts = (pod: Pod, ip: string, file: string) => {
     const self = { ...podView(pod), ip };
@@ -93,39 +127,58 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
       workers.set(key, w);
       void w.start();
     } else if (w && pod.metadata.deletionTimestamp) {
-      void w.terminate(Number(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30))
+      void w
+        .terminate(Number(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30))
         .finally(() => workers.delete(key));
     } else if (!w && pod.metadata.deletionTimestamp) {
       // A deleting pod that this agent does not run: confirm it (gone already, or its name taken by a new pod, is fine).
-      void rest.delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, { gracePeriodSeconds: 0, preconditions: { uid: key } })
+      void rest
+        .delete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
+          gracePeriodSeconds: 0,
+          preconditions: { uid: key },
+        })
         .catch(() => undefined);
     }
     refreshAll();
   };
   const find = (ns: string, name: string) => [...workers.values()].find((w) => w.ns === ns && w.name === name);
   const pki = cp.pki.cert('kubelet');
-  const server: https.Server = createKubeletServer({ cert: fs.readFileSync(pki.cert), key: fs.readFileSync(pki.key), ca: fs.readFileSync(cp.pki.caCert) }, {
-    logs: (ns, pod, container, o) => {
-      const w = find(ns, pod);
-      const c = w?.container(container);
-      if (!w || !c) throw new NotFoundError(`pod ${ns}/${pod} container ${container} is not on this node`);
-      return streamLog(c.logFile, o, () => !!c.run && !c.run.done);
+  const server: https.Server = createKubeletServer(
+    { cert: fs.readFileSync(pki.cert), key: fs.readFileSync(pki.key), ca: fs.readFileSync(cp.pki.caCert) },
+    {
+      logs: (ns, pod, container, o) => {
+        const w = find(ns, pod);
+        const c = w?.container(container);
+        if (!w || !c) throw new NotFoundError(`pod ${ns}/${pod} container ${container} is not on this node`);
+        return streamLog(c.logFile, o, () => !!c.run && !c.run.done);
+      },
+      exec: (ns, pod, container, command, o) => {
+        const w = find(ns, pod);
+        if (!w) throw new NotFoundError(`pod ${ns}/${pod} is not on this node`);
+        return w.exec(container, command, o);
+      },
     },
-    exec: (ns, pod, container, command, o) => {
-      const w = find(ns, pod);
-      if (!w) throw new NotFoundError(`pod ${ns}/${pod} is not on this node`);
-      return w.exec(container, command, o);
-    },
-  });
+  );
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const stopHeartbeat = await registerNode(rest, { name: nodeName, kubeletPort: port, cpu: '2', memory: '24Gi' });
   const podInformer = new Informer<Obj>(rest, '/api/v1/pods', onPod);
   const svcInformer = new Informer<Obj>(rest, '/api/v1/services', () => refreshAll());
-  const pvcInformer = new Informer<Obj>(rest, '/api/v1/persistentvolumeclaims', (t, o) => t !== 'DELETED' && void storage.onClaim(o).catch(() => {}));
-  const pvInformer = new Informer<Obj>(rest, '/api/v1/persistentvolumes', (t, o) => t !== 'DELETED' && void storage.onVolume(o).catch(() => {}));
-  const vsInformer = new Informer<Obj>(rest, '/apis/snapshot.storage.k8s.io/v1/volumesnapshots', (t, o) =>
-    void (t === 'DELETED' ? storage.onSnapshotDeleted(o) : storage.onSnapshot(o)).catch(() => {}));
+  const pvcInformer = new Informer<Obj>(
+    rest,
+    '/api/v1/persistentvolumeclaims',
+    (t, o) => t !== 'DELETED' && void storage.onClaim(o).catch(() => {}),
+  );
+  const pvInformer = new Informer<Obj>(
+    rest,
+    '/api/v1/persistentvolumes',
+    (t, o) => t !== 'DELETED' && void storage.onVolume(o).catch(() => {}),
+  );
+  const vsInformer = new Informer<Obj>(
+    rest,
+    '/apis/snapshot.storage.k8s.io/v1/volumesnapshots',
+    (t, o) => void (t === 'DELETED' ? storage.onSnapshotDeleted(o) : storage.onSnapshot(o)).catch(() => {}),
+  );
   informers.push(svcInformer, pvcInformer, pvInformer, vsInformer, podInformer);
   for (const i of informers) await i.start();
   // Claims waiting on a snapshot that was not ready yet are retried, as the external-provisioner requeues.
@@ -150,13 +203,33 @@ export async function startNodeAgent(cp: ControlPlane, opts: { nodeName?: string
 
 /** The `local-xfs` StorageClass, its VolumeSnapshotClass and CSIDriver; already there is fine. */
 async function registerXfsClass(rest: KubeRest): Promise<void> {
-  const create = (p: string, body: object) => rest.create(p, body).catch((err: { status?: number }) => {
-    if (err.status !== 409) throw err;
+  const create = (p: string, body: object) =>
+    rest.create(p, body).catch((err: { status?: number }) => {
+      if (err.status !== 409) throw err;
+    });
+  await create('/apis/storage.k8s.io/v1/storageclasses', {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: XFS_STORAGE.storageClass },
+    provisioner: XFS_STORAGE.driver,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+    allowVolumeExpansion: true,
   });
-  await create('/apis/storage.k8s.io/v1/storageclasses', { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: XFS_STORAGE.storageClass },
-    provisioner: XFS_STORAGE.driver, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', allowVolumeExpansion: true });
-  await create('/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses', { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshotClass',
-    metadata: { name: XFS_STORAGE.snapshotClass, annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }, driver: XFS_STORAGE.driver, deletionPolicy: 'Delete' });
-  await create('/apis/storage.k8s.io/v1/csidrivers', { apiVersion: 'storage.k8s.io/v1', kind: 'CSIDriver', metadata: { name: XFS_STORAGE.driver },
-    spec: { attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] } });
+  await create('/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses', {
+    apiVersion: 'snapshot.storage.k8s.io/v1',
+    kind: 'VolumeSnapshotClass',
+    metadata: {
+      name: XFS_STORAGE.snapshotClass,
+      annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+    },
+    driver: XFS_STORAGE.driver,
+    deletionPolicy: 'Delete',
+  });
+  await create('/apis/storage.k8s.io/v1/csidrivers', {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'CSIDriver',
+    metadata: { name: XFS_STORAGE.driver },
+    spec: { attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] },
+  });
 }

@@ -46,33 +46,61 @@ export function execIn(rc: RunningContainer, command: string[], opts: { stdin: b
   let resolveExit: (code: number) => void = () => {};
   const exited = new Promise<number>((r) => (resolveExit = r));
   const stdin = opts.stdin ? new PassThrough() : undefined;
-  void rc.proc.pid.then((pid) => {
-    const l = rc.launch;
-    const drop = l.uid === 0 ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`,
-      l.groups.length ? `--groups=${l.groups.join(',')}` : '--clear-groups', '--inh-caps=-all', '--'];
-    const child = trackChild(spawn('nsenter', [`--target=${pid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--root',
-      // Bare --wd takes the container's own working directory; --wd=DIR resolves DIR before the chroot.
-      '--wd', '--', ...drop, ...command],
-    { env: l.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }));
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(err);
-    if (stdin && child.stdin) {
-      // A command that exits before reading all its input (psql refused at connect) closes the pipe: as a kubelet,
-      // drop the rest instead of ending the whole agent on EPIPE.
-      child.stdin.on('error', () => undefined);
-      stdin.pipe(child.stdin);
-    }
-    child.on('error', (e) => {
-      err.end(`exec failed: ${e.message}\n`);
+  void rc.proc.pid.then(
+    (pid) => {
+      const l = rc.launch;
+      const drop =
+        l.uid === 0
+          ? []
+          : [
+              'setpriv',
+              `--reuid=${l.uid}`,
+              `--regid=${l.gid}`,
+              l.groups.length ? `--groups=${l.groups.join(',')}` : '--clear-groups',
+              '--inh-caps=-all',
+              '--',
+            ];
+      const child = trackChild(
+        spawn(
+          'nsenter',
+          [
+            `--target=${pid}`,
+            '--mount',
+            '--uts',
+            '--ipc',
+            '--net',
+            '--pid',
+            '--root',
+            // Bare --wd takes the container's own working directory; --wd=DIR resolves DIR before the chroot.
+            '--wd',
+            '--',
+            ...drop,
+            ...command,
+          ],
+          { env: l.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      child.stdout?.pipe(out);
+      child.stderr?.pipe(err);
+      if (stdin && child.stdin) {
+        // A command that exits before reading all its input (psql refused at connect) closes the pipe: as a kubelet,
+        // drop the rest instead of ending the whole agent on EPIPE.
+        child.stdin.on('error', () => undefined);
+        stdin.pipe(child.stdin);
+      }
+      child.on('error', (e) => {
+        err.end(`exec failed: ${e.message}\n`);
+        out.end();
+        resolveExit(126);
+      });
+      child.on('close', (code, signal) => resolveExit(signal ? 137 : (code ?? 1)));
+    },
+    (e: Error) => {
+      err.end(`container is not running: ${e.message}\n`);
       out.end();
       resolveExit(126);
-    });
-    child.on('close', (code, signal) => resolveExit(signal ? 137 : (code ?? 1)));
-  }, (e: Error) => {
-    err.end(`container is not running: ${e.message}\n`);
-    out.end();
-    resolveExit(126);
-  });
+    },
+  );
   return { stdin, stdout: out, stderr: err, exited };
 }
 
@@ -88,8 +116,19 @@ export async function execProbe(rc: RunningContainer, command: string[], timeout
 /** A TCP connect to the pod's address from inside its network namespace, as the kubelet's tcpSocket probe. */
 export function tcpProbe(netnsPath: string, ip: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('nsenter', [`--net=${netnsPath}`, '--', 'timeout', String(Math.max(1, Math.ceil(timeoutMs / 1000))),
-      'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`], { stdio: 'ignore' });
+    const child = spawn(
+      'nsenter',
+      [
+        `--net=${netnsPath}`,
+        '--',
+        'timeout',
+        String(Math.max(1, Math.ceil(timeoutMs / 1000))),
+        'bash',
+        '-c',
+        `exec 3<>/dev/tcp/${ip}/${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
     child.on('close', (code) => resolve(code === 0));
     child.on('error', () => resolve(false));
   });

@@ -26,7 +26,9 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
 /** The ready, non-terminating pods behind a Service, by name: what its Endpoints would hold. */
 export function endpointsOf(svc: ServiceView, pods: PodView[]): PodView[] {
   return pods
-    .filter((p) => p.namespace === svc.namespace && p.ip && p.ready && !p.terminating && selects(svc.selector, p.labels))
+    .filter(
+      (p) => p.namespace === svc.namespace && p.ip && p.ready && !p.terminating && selects(svc.selector, p.labels),
+    )
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -51,7 +53,10 @@ export function hostEntries(namespace: string, self: PodView | undefined, servic
     for (const p of eps) {
       if (p.subdomain === svc.name && p.ip) {
         const host = p.hostname ?? p.name;
-        entries.push({ ip: p.ip, names: [`${host}.${svc.name}.${svc.namespace}.svc.cluster.local`, `${host}.${svc.name}.${svc.namespace}`] });
+        entries.push({
+          ip: p.ip,
+          names: [`${host}.${svc.name}.${svc.namespace}.svc.cluster.local`, `${host}.${svc.name}.${svc.namespace}`],
+        });
       }
     }
   }

@@ -29,7 +29,10 @@ export interface PodFacts {
  * CreateContainerConfigError does.
  */
 export async function resolveEnv(
-  container: { env?: EnvVar[]; envFrom?: Array<{ secretRef?: { name: string }; configMapRef?: { name: string }; prefix?: string }> },
+  container: {
+    env?: EnvVar[];
+    envFrom?: Array<{ secretRef?: { name: string }; configMapRef?: { name: string }; prefix?: string }>;
+  },
   src: EnvSources,
   pod: PodFacts,
 ): Promise<Record<string, string>> {
@@ -39,7 +42,8 @@ export async function resolveEnv(
     const name = (from.secretRef ?? from.configMapRef)?.name ?? '';
     const data = isSecret ? await src.secret(name) : await src.configMap(name);
     if (!data) throw new Error(`${isSecret ? 'secret' : 'configmap'} "${name}" not found`);
-    for (const [k, v] of Object.entries(data)) out[(from.prefix ?? '') + k] = isSecret ? Buffer.from(v, 'base64').toString() : v;
+    for (const [k, v] of Object.entries(data))
+      out[(from.prefix ?? '') + k] = isSecret ? Buffer.from(v, 'base64').toString() : v;
   }
   for (const e of container.env ?? []) {
     const value = await envValue(e, src, pod);
@@ -60,7 +64,9 @@ async function envValue(e: EnvVar, src: EnvSources, pod: PodFacts): Promise<stri
   const raw = data?.[ref.key];
   if (raw === undefined) {
     if (ref.optional) return undefined;
-    throw new Error(`${isSecret ? 'secret' : 'configmap'} "${ref.name}"${data ? ` has no key "${ref.key}"` : ' not found'}`);
+    throw new Error(
+      `${isSecret ? 'secret' : 'configmap'} "${ref.name}"${data ? ` has no key "${ref.key}"` : ' not found'}`,
+    );
   }
   return isSecret ? Buffer.from(raw, 'base64').toString() : raw;
 }

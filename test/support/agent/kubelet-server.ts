@@ -13,7 +13,13 @@ export interface ExecProcess {
 /** What the kubelet API needs from the pod runtime. Errors thrown here become HTTP 404/500 answers. */
 export interface KubeletBackend {
   logs(ns: string, pod: string, container: string, opts: LogOptions): Readable;
-  exec(ns: string, pod: string, container: string, command: string[], opts: { stdin: boolean; tty: boolean }): ExecProcess;
+  exec(
+    ns: string,
+    pod: string,
+    container: string,
+    command: string[],
+    opts: { stdin: boolean; tty: boolean },
+  ): ExecProcess;
 }
 
 export interface LogOptions {
@@ -28,20 +34,34 @@ export class NotFoundError extends Error {}
 
 // The channel protocols kubectl and client-node offer for exec, newest first. v5 adds the close signal (255).
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-const STDIN = 0, STDOUT = 1, STDERR = 2, ERROR = 3, CLOSE = 255;
+const STDIN = 0,
+  STDOUT = 1,
+  STDERR = 2,
+  ERROR = 3,
+  CLOSE = 255;
 
 /**
  * The kubelet's streaming API as the apiserver proxies it: `GET /containerLogs/{ns}/{pod}/{container}` (with
  * follow) and `/exec/{ns}/{pod}/{container}` over WebSocket (v5/v4.channel.k8s.io). The apiserver runs with
  * TranslateStreamCloseWebsocketRequests=false, so it forwards kubectl's WebSocket here unchanged.
  */
-export function createKubeletServer(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, backend: KubeletBackend): https.Server {
-  const server = https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca });
+export function createKubeletServer(
+  tls: { cert: Buffer; key: Buffer; ca?: Buffer },
+  backend: KubeletBackend,
+): https.Server {
+  const server = https.createServer({
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca,
+    requestCert: !!tls.ca,
+    rejectUnauthorized: !!tls.ca,
+  });
   server.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'healthz') return void res.end('ok');
-    if (parts[0] !== 'containerLogs' || parts.length !== 4) return void res.writeHead(404).end(`not served: ${url.pathname}`);
+    if (parts[0] !== 'containerLogs' || parts.length !== 4)
+      return void res.writeHead(404).end(`not served: ${url.pathname}`);
     const [, ns, pod, container] = parts as [string, string, string, string];
     let stream: Readable;
     try {
@@ -58,12 +78,17 @@ export function createKubeletServer(tls: { cert: Buffer; key: Buffer; ca?: Buffe
     stream.pipe(res);
     res.on('close', () => stream.destroy());
   });
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'exec' || parts.length !== 4) return void socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-    wss.handleUpgrade(req, socket, head, (ws) => serveExec(ws, url, parts as [string, string, string, string], backend));
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      serveExec(ws, url, parts as [string, string, string, string], backend),
+    );
   });
   return server;
 }
@@ -88,7 +113,10 @@ function serveExec(ws: WebSocket, url: URL, parts: [string, string, string, stri
   try {
     proc = backend.exec(ns, pod, container, command, { stdin: flag(url, 'input', 'stdin'), tty });
   } catch (err) {
-    send(ERROR, JSON.stringify({ metadata: {}, status: 'Failure', message: (err as Error).message, reason: 'InternalError' }));
+    send(
+      ERROR,
+      JSON.stringify({ metadata: {}, status: 'Failure', message: (err as Error).message, reason: 'InternalError' }),
+    );
     return void ws.close(1000);
   }
   ws.on('message', (data: Buffer) => {
@@ -99,7 +127,9 @@ function serveExec(ws: WebSocket, url: URL, parts: [string, string, string, stri
   ws.on('close', () => proc.stdin?.destroy());
   proc.stdout.on('data', (d: Buffer) => send(STDOUT, d));
   proc.stderr?.on('data', (d: Buffer) => send(tty ? STDOUT : STDERR, d));
-  const drained = Promise.all([proc.stdout, proc.stderr].filter(Boolean).map((s) => new Promise((r) => (s as Readable).on('close', r))));
+  const drained = Promise.all(
+    [proc.stdout, proc.stderr].filter(Boolean).map((s) => new Promise((r) => (s as Readable).on('close', r))),
+  );
   void Promise.all([proc.exited, drained]).then(([code]) => {
     send(ERROR, JSON.stringify(execStatus(code, command)));
     ws.close(1000);

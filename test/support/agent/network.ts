@@ -42,7 +42,8 @@ export class PodNetworks {
 
   private ensureBridge(): Promise<void> {
     this.ready ??= (async () => {
-      if (!fs.existsSync(`/sys/class/net/${this.cfg.bridge}`)) await ip('link', 'add', this.cfg.bridge, 'type', 'bridge');
+      if (!fs.existsSync(`/sys/class/net/${this.cfg.bridge}`))
+        await ip('link', 'add', this.cfg.bridge, 'type', 'bridge');
       await ip('link', 'set', this.cfg.bridge, 'up');
     })();
     return this.ready;
@@ -98,7 +99,7 @@ export class PodNetworks {
 export function hostsFileText(entries: Array<{ ip: string; names: string[] }>): string {
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
   for (const e of entries) if (e.names.length) lines.push(`${e.ip}\t${e.names.join(' ')}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Rewrites a file in place (same inode), because a bind mount of it into a pod follows the inode. */

@@ -46,31 +46,73 @@ function nodeStatus(cfg: NodeConfig): Record<string, unknown> {
   const resources = { cpu: cfg.cpu, memory: cfg.memory, pods: '110', 'ephemeral-storage': '50Gi' };
   return {
     conditions: [
-      { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'pgupgrade test node agent is ready', lastHeartbeatTime: now, lastTransitionTime: now },
-      { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', lastHeartbeatTime: now, lastTransitionTime: now },
-      { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', lastHeartbeatTime: now, lastTransitionTime: now },
-      { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', lastHeartbeatTime: now, lastTransitionTime: now },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'pgupgrade test node agent is ready',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+      {
+        type: 'MemoryPressure',
+        status: 'False',
+        reason: 'KubeletHasSufficientMemory',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+      {
+        type: 'DiskPressure',
+        status: 'False',
+        reason: 'KubeletHasNoDiskPressure',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+      {
+        type: 'PIDPressure',
+        status: 'False',
+        reason: 'KubeletHasSufficientPID',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
     ],
-    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: cfg.name }],
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: cfg.name },
+    ],
     daemonEndpoints: { kubeletEndpoint: { Port: cfg.kubeletPort } },
     capacity: resources,
     allocatable: resources,
     nodeInfo: {
-      machineID: 'pgupgrade', systemUUID: 'pgupgrade', bootID: 'pgupgrade', kernelVersion: '', osImage: 'pgupgrade node agent',
-      containerRuntimeVersion: 'bwrap://pgupgrade', kubeletVersion: 'v0.0.0-agent', kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
+      machineID: 'pgupgrade',
+      systemUUID: 'pgupgrade',
+      bootID: 'pgupgrade',
+      kernelVersion: '',
+      osImage: 'pgupgrade node agent',
+      containerRuntimeVersion: 'bwrap://pgupgrade',
+      kubeletVersion: 'v0.0.0-agent',
+      kubeProxyVersion: '',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
     },
   };
 }
 
 async function renewLease(rest: KubeRest, name: string): Promise<void> {
   const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`;
-  const renewTime = new Date().toISOString().replace('Z', '000Z').replace(/(\.\d{6})\d*Z$/, '$1Z');
+  const renewTime = new Date()
+    .toISOString()
+    .replace('Z', '000Z')
+    .replace(/(\.\d{6})\d*Z$/, '$1Z');
   const spec = { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime };
   const existing = await rest.getOrNull(path);
   if (existing) await rest.patch(path, { spec }, 'merge');
   else {
     await rest.create('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
-      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-node-lease' }, spec,
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec,
     });
   }
 }
@@ -78,6 +120,9 @@ async function renewLease(rest: KubeRest, name: string): Promise<void> {
 /** Binds a pending pod to the node, as kube-scheduler would on a one-node cluster. */
 export async function bindPod(rest: KubeRest, ns: string, pod: string, nodeName: string): Promise<void> {
   await rest.create(`/api/v1/namespaces/${ns}/pods/${pod}/binding`, {
-    apiVersion: 'v1', kind: 'Binding', metadata: { name: pod, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: pod, namespace: ns },
+    target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
   });
 }

@@ -63,11 +63,24 @@ export class PodWorker {
     this.dir = path.join(deps.podsDir, pod.metadata.uid as string);
     fs.mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
     this.view = { phase: 'Pending', startTime: now(), initialized: false, deleting: false };
-    for (const [init, list] of [[true, pod.spec.initContainers ?? []], [false, pod.spec.containers]] as Array<[boolean, Json[]]>) {
+    for (const [init, list] of [
+      [true, pod.spec.initContainers ?? []],
+      [false, pod.spec.containers],
+    ] as Array<[boolean, Json[]]>) {
       for (const spec of list) {
         this.ctrs.push({
-          spec, logFile: path.join(this.dir, 'logs', `${spec.name}.log`), probeTimers: [],
-          view: { name: spec.name, image: spec.image, init, state: { kind: 'waiting', reason: 'PodInitializing' }, ready: false, started: false, restartCount: 0 },
+          spec,
+          logFile: path.join(this.dir, 'logs', `${spec.name}.log`),
+          probeTimers: [],
+          view: {
+            name: spec.name,
+            image: spec.image,
+            init,
+            state: { kind: 'waiting', reason: 'PodInitializing' },
+            ready: false,
+            started: false,
+            restartCount: 0,
+          },
         });
       }
     }
@@ -99,16 +112,26 @@ export class PodWorker {
   private async prepare(): Promise<boolean> {
     for (const c of this.ctrs) {
       c.image = parseImage(c.spec.image);
-      if (!c.image) c.view.state = { kind: 'waiting', reason: 'ErrImagePull', message: `image "${c.spec.image}" is not one the test node agent runs` };
+      if (!c.image)
+        c.view.state = {
+          kind: 'waiting',
+          reason: 'ErrImagePull',
+          message: `image "${c.spec.image}" is not one the test node agent runs`,
+        };
       else if (this.nonRootViolation(c)) {
-        c.view.state = { kind: 'waiting', reason: 'CreateContainerConfigError', message: 'container has runAsNonRoot and image will run as root' };
+        c.view.state = {
+          kind: 'waiting',
+          reason: 'CreateContainerConfigError',
+          message: 'container has runAsNonRoot and image will run as root',
+        };
       }
     }
     this.report();
     this.backOffPulls();
     // As on a kubelet, a container that cannot start keeps only itself waiting, but an init container holds up the
     // whole pod; a pod none of whose containers can start gets no network or volumes here.
-    if (this.ctrs.some((c) => blocked(c) && (c.view.init || this.ctrs.filter((x) => !x.view.init).every(blocked)))) return false;
+    if (this.ctrs.some((c) => blocked(c) && (c.view.init || this.ctrs.filter((x) => !x.view.init).every(blocked))))
+      return false;
     this.net = await this.deps.networks.create((this.pod.metadata.uid as string).replace(/-/g, '').slice(0, 8));
     this.view.podIP = this.net.ip;
     this.deps.writeHosts(this.pod, this.net.ip, this.hostsFile());
@@ -122,12 +145,19 @@ export class PodWorker {
    * between (1 s doubling to 8 s here, 5 min on a kubelet). Its attempts fail for good: the agent's table decides.
    */
   private backOffPulls(attempt = 0): void {
-    const failed = this.ctrs.filter((c) => c.view.state.kind === 'waiting' && /^(ErrImagePull|ImagePullBackOff)$/.test(c.view.state.reason));
+    const failed = this.ctrs.filter(
+      (c) => c.view.state.kind === 'waiting' && /^(ErrImagePull|ImagePullBackOff)$/.test(c.view.state.reason),
+    );
     if (!failed.length || this.terminating || this.finished) return;
     const backOff = attempt % 2 === 1;
     for (const c of failed) {
-      c.view.state = backOff ? { kind: 'waiting', reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.spec.image}"` }
-        : { kind: 'waiting', reason: 'ErrImagePull', message: `image "${c.spec.image}" is not one the test node agent runs` };
+      c.view.state = backOff
+        ? { kind: 'waiting', reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.spec.image}"` }
+        : {
+            kind: 'waiting',
+            reason: 'ErrImagePull',
+            message: `image "${c.spec.image}" is not one the test node agent runs`,
+          };
     }
     if (attempt > 0) this.report();
     const delay = backOff ? 1000 * 2 ** Math.min(3, (attempt - 1) / 2) : 1000;
@@ -161,8 +191,12 @@ export class PodWorker {
 
   private async mountVolumes(): Promise<Map<string, HostVolume>> {
     const src = {
-      secret: async (n: string) => (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/secrets/${n}`))?.data ?? undefined,
-      configMap: async (n: string) => (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/configmaps/${n}`))?.data ?? undefined,
+      secret: async (n: string) =>
+        (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/secrets/${n}`))?.data ??
+        undefined,
+      configMap: async (n: string) =>
+        (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/configmaps/${n}`))?.data ??
+        undefined,
       token: (sa: string, audience: string | undefined, seconds: number) => this.token(sa, audience, seconds),
       pvcPath: async (claim: string) => {
         const deadline = Date.now() + 120_000;
@@ -177,45 +211,89 @@ export class PodWorker {
           }
         }
       },
-      podField: (f: string) => ({ 'metadata.namespace': this.ns, 'metadata.name': this.name } as Record<string, string>)[f] ?? '',
+      podField: (f: string) =>
+        (({ 'metadata.namespace': this.ns, 'metadata.name': this.name }) as Record<string, string>)[f] ?? '',
     };
     const fsGroup = this.pod.spec.securityContext?.fsGroup;
-    return materializeVolumes(this.pod.spec.volumes ?? [], this.dir, src, fsGroup === undefined ? undefined : Number(fsGroup), this.pod.spec.serviceAccountName ?? 'default');
+    return materializeVolumes(
+      this.pod.spec.volumes ?? [],
+      this.dir,
+      src,
+      fsGroup === undefined ? undefined : Number(fsGroup),
+      this.pod.spec.serviceAccountName ?? 'default',
+    );
   }
 
   private async token(sa: string, audience: string | undefined, seconds: number): Promise<string> {
-    const res = await this.deps.rest.create<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/serviceaccounts/${sa}/token`, {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
-      spec: { audiences: audience ? [audience] : null, expirationSeconds: seconds,
-        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: this.name, uid: this.pod.metadata.uid } },
-    });
+    const res = await this.deps.rest.create<Json & KubeObject>(
+      `/api/v1/namespaces/${this.ns}/serviceaccounts/${sa}/token`,
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          audiences: audience ? [audience] : null,
+          expirationSeconds: seconds,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: this.name, uid: this.pod.metadata.uid },
+        },
+      },
+    );
     return res.status.token as string;
   }
 
   private async launch(c: Ctr) {
     const image = c.image as ImageSpec;
     const { uid, gid, groups } = this.securityContext(c);
-    const facts = { name: this.name, namespace: this.ns, podIP: this.net?.ip ?? '', nodeName: this.pod.spec.nodeName, serviceAccountName: this.pod.spec.serviceAccountName ?? 'default' };
+    const facts = {
+      name: this.name,
+      namespace: this.ns,
+      podIP: this.net?.ip ?? '',
+      nodeName: this.pod.spec.nodeName,
+      serviceAccountName: this.pod.spec.serviceAccountName ?? 'default',
+    };
     const src = {
-      secret: async (n: string) => (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/secrets/${n}`))?.data,
-      configMap: async (n: string) => (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/configmaps/${n}`))?.data,
+      secret: async (n: string) =>
+        (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/secrets/${n}`))?.data,
+      configMap: async (n: string) =>
+        (await this.deps.rest.getOrNull<Json & KubeObject>(`/api/v1/namespaces/${this.ns}/configmaps/${n}`))?.data,
     };
     // Container runtimes set HOME from the image's passwd entry for the UID, '/' when it has none.
     const home = image.passwd.map((l) => l.split(':')).find((f) => Number(f[2]) === uid)?.[5] ?? '/';
     const env = { ...image.env, HOSTNAME: this.name, HOME: home, ...(await resolveEnv(c.spec, src, facts)) };
     // An idle stand-in runs its own entrypoint whatever the pod says: the sidecar's program is not in the environment.
-    const command = image.layout === 'idle' ? image.entrypoint
-      : c.spec.command ? [...c.spec.command, ...(c.spec.args ?? [])] : [...image.entrypoint, ...(c.spec.args ?? image.cmd)];
+    const command =
+      image.layout === 'idle'
+        ? image.entrypoint
+        : c.spec.command
+          ? [...c.spec.command, ...(c.spec.args ?? [])]
+          : [...image.entrypoint, ...(c.spec.args ?? image.cmd)];
     const mounts = (c.spec.volumeMounts ?? []).map((m: Json) => {
       const vol = this.volumes.get(m.name);
       if (!vol) throw new Error(`volumeMount ${m.name} names no volume of the pod`);
-      return { hostPath: mountSource(vol, m.subPath), mountPath: m.mountPath, readOnly: Boolean(m.readOnly) || vol.readOnly };
+      return {
+        hostPath: mountSource(vol, m.subPath),
+        mountPath: m.mountPath,
+        readOnly: Boolean(m.readOnly) || vol.readOnly,
+      };
     });
     const installs = await Promise.all(image.majors.map((m) => ensurePostgres(m as Major)));
     const scratchDir = path.join(this.dir, 'scratch', `${c.spec.name}-${c.view.restartCount}`);
     fs.mkdirSync(scratchDir, { recursive: true });
-    return { image, installs, command, env, uid, gid, groups, mounts, cwd: c.spec.workingDir, hostname: this.pod.spec.hostname ?? this.name,
-      netnsPath: (this.net as PodNetwork).netnsPath, hostsFile: this.hostsFile(), scratchDir, logFile: c.logFile };
+    return {
+      image,
+      installs,
+      command,
+      env,
+      uid,
+      gid,
+      groups,
+      mounts,
+      cwd: c.spec.workingDir,
+      hostname: this.pod.spec.hostname ?? this.name,
+      netnsPath: (this.net as PodNetwork).netnsPath,
+      hostsFile: this.hostsFile(),
+      scratchDir,
+      logFile: c.logFile,
+    };
   }
 
   private async runInit(c: Ctr): Promise<boolean> {
@@ -246,7 +324,13 @@ export class PodWorker {
     this.report();
     const { code, signal } = await c.run.proc.exited;
     const exitCode = signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : code;
-    c.view.state = { kind: 'terminated', exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: now() };
+    c.view.state = {
+      kind: 'terminated',
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      startedAt: started,
+      finishedAt: now(),
+    };
     c.view.ready = false;
     c.view.started = false;
     this.report();
@@ -255,10 +339,20 @@ export class PodWorker {
 
   private async backoff(c: Ctr): Promise<void> {
     const last = c.view.state;
-    if (last.kind === 'terminated') c.view.lastTerminated = { exitCode: last.exitCode, reason: last.reason, startedAt: last.startedAt, finishedAt: last.finishedAt };
+    if (last.kind === 'terminated')
+      c.view.lastTerminated = {
+        exitCode: last.exitCode,
+        reason: last.reason,
+        startedAt: last.startedAt,
+        finishedAt: last.finishedAt,
+      };
     // The kubelet backs off 10 s, doubling to 5 min; the test node caps it at 8 s so that tests stay quick.
     const delay = Math.min(8000, 1000 * 2 ** Math.min(3, c.view.restartCount - 1));
-    c.view.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container` };
+    c.view.state = {
+      kind: 'waiting',
+      reason: 'CrashLoopBackOff',
+      message: `back-off ${delay / 1000}s restarting failed container`,
+    };
     this.report();
     await new Promise((r) => setTimeout(r, delay));
   }
@@ -272,7 +366,10 @@ export class PodWorker {
         const code = await run;
         this.stopProbes(c);
         if (this.terminating) return;
-        const phase = finishedPhase(policy, this.ctrs.filter((x) => !x.view.init).map((x) => x.view));
+        const phase = finishedPhase(
+          policy,
+          this.ctrs.filter((x) => !x.view.init).map((x) => x.view),
+        );
         if (phase) return this.finish(phase);
         if (policy === 'Never' || (policy === 'OnFailure' && code === 0)) return;
         c.view.restartCount++;
@@ -291,7 +388,10 @@ export class PodWorker {
       c.view.ready = true;
       this.report();
     }
-    for (const [kind, probe] of [['readiness', ready], ['liveness', c.spec.livenessProbe]] as Array<[string, Json | undefined]>) {
+    for (const [kind, probe] of [
+      ['readiness', ready],
+      ['liveness', c.spec.livenessProbe],
+    ] as Array<[string, Json | undefined]>) {
       if (!probe) continue;
       let failures = 0;
       let successes = 0;
@@ -312,7 +412,9 @@ export class PodWorker {
         failures = ok ? 0 : failures + 1;
         successes = ok ? successes + 1 : 0;
         if (kind === 'readiness') {
-          const next = ok ? successes >= (probe.successThreshold ?? 1) || c.view.ready : failures < (probe.failureThreshold ?? 3) && c.view.ready;
+          const next = ok
+            ? successes >= (probe.successThreshold ?? 1) || c.view.ready
+            : failures < (probe.failureThreshold ?? 3) && c.view.ready;
           if (next !== c.view.ready) {
             c.view.ready = next;
             this.report();
@@ -358,7 +460,8 @@ export class PodWorker {
   private async release(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    if (this.net) await this.deps.networks.destroy(this.net, (this.pod.metadata.uid as string).replace(/-/g, '').slice(0, 8));
+    if (this.net)
+      await this.deps.networks.destroy(this.net, (this.pod.metadata.uid as string).replace(/-/g, '').slice(0, 8));
     for (const va of this.attachments.splice(0)) await this.deps.storage.detach(va).catch(() => {});
   }
 
@@ -387,11 +490,16 @@ export class PodWorker {
     clearTimeout(timer);
     await this.release();
     await this.patching;
-    await this.deps.rest.delete(`/api/v1/namespaces/${this.ns}/pods/${this.name}`, {
-      apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata.uid },
-    }).catch((err: { status?: number }) => {
-      if (err.status !== 404 && err.status !== 409) throw err; // gone already (and perhaps its name taken by a new pod)
-    });
+    await this.deps.rest
+      .delete(`/api/v1/namespaces/${this.ns}/pods/${this.name}`, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: this.pod.metadata.uid },
+      })
+      .catch((err: { status?: number }) => {
+        if (err.status !== 404 && err.status !== 409) throw err; // gone already (and perhaps its name taken by a new pod)
+      });
   }
 
   /** Kills everything at once (the agent is stopping). */
@@ -404,7 +512,9 @@ export class PodWorker {
 
   /** The container for exec and logs. */
   container(name: string): Ctr | undefined {
-    return this.ctrs.find((c) => c.spec.name === name) ?? (name === '' ? this.ctrs.find((c) => !c.view.init) : undefined);
+    return (
+      this.ctrs.find((c) => c.spec.name === name) ?? (name === '' ? this.ctrs.find((c) => !c.view.init) : undefined)
+    );
   }
 
   exec(name: string, command: string[], opts: { stdin: boolean }) {
@@ -414,8 +524,17 @@ export class PodWorker {
   }
 
   private report(): void {
-    const status = podStatus(this.view, this.ctrs.map((c) => c.view), '127.0.0.1', now());
+    const status = podStatus(
+      this.view,
+      this.ctrs.map((c) => c.view),
+      '127.0.0.1',
+      now(),
+    );
     this.patching = this.patching.then(() =>
-      this.deps.rest.patch(`/api/v1/namespaces/${this.ns}/pods/${this.name}/status`, { status }).then(() => {}, () => {}));
+      this.deps.rest.patch(`/api/v1/namespaces/${this.ns}/pods/${this.name}/status`, { status }).then(
+        () => {},
+        () => {},
+      ),
+    );
   }
 }

@@ -27,7 +27,15 @@ export interface PodView {
 function stateJson(s: ContainerView['state']): Record<string, unknown> {
   if (s.kind === 'waiting') return { waiting: { reason: s.reason, ...(s.message ? { message: s.message } : {}) } };
   if (s.kind === 'running') return { running: { startedAt: s.startedAt } };
-  return { terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt, finishedAt: s.finishedAt, ...(s.signal ? { signal: s.signal } : {}) } };
+  return {
+    terminated: {
+      exitCode: s.exitCode,
+      reason: s.reason,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      ...(s.signal ? { signal: s.signal } : {}),
+    },
+  };
 }
 
 function containerStatus(c: ContainerView): Record<string, unknown> {
@@ -45,14 +53,25 @@ function containerStatus(c: ContainerView): Record<string, unknown> {
 }
 
 function condition(type: string, ok: boolean, now: string, reason?: string): Record<string, unknown> {
-  return { type, status: ok ? 'True' : 'False', lastTransitionTime: now, lastProbeTime: null, ...(reason && !ok ? { reason } : {}) };
+  return {
+    type,
+    status: ok ? 'True' : 'False',
+    lastTransitionTime: now,
+    lastProbeTime: null,
+    ...(reason && !ok ? { reason } : {}),
+  };
 }
 
 /**
  * The pod status the kubelet would report: phase, conditions (PodScheduled, Initialized, ContainersReady, Ready,
  * PodReadyToStartContainers), IPs and every container's state, with restarts and last termination.
  */
-export function podStatus(pod: PodView, containers: ContainerView[], hostIP: string, now: string): Record<string, unknown> {
+export function podStatus(
+  pod: PodView,
+  containers: ContainerView[],
+  hostIP: string,
+  now: string,
+): Record<string, unknown> {
   const mains = containers.filter((c) => !c.init);
   const allReady = mains.length > 0 && mains.every((c) => c.ready) && !pod.deleting;
   return {

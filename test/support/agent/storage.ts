@@ -61,13 +61,15 @@ export class StorageController {
     const pvName = pvc.spec?.volumeName as string | undefined;
     if (!pvName || pvc.status?.phase !== 'Bound') throw new Error(`persistentvolumeclaim "${claim}" is not bound yet`);
     const pv = await this.rest.get<Obj>(`/api/v1/persistentvolumes/${pvName}`);
-    if (pv.spec?.csi?.driver !== this.cfg.driver) throw new Error(`volume ${pvName} is not provisioned by ${this.cfg.driver}`);
+    if (pv.spec?.csi?.driver !== this.cfg.driver)
+      throw new Error(`volume ${pvName} is not provisioned by ${this.cfg.driver}`);
     return { dir: path.join(this.cfg.volumesDir, pv.spec.csi.volumeHandle as string), pv: pvName };
   }
 
   /** Reacts to a PVC event: provisions Pending claims of our class. */
   async onClaim(pvc: Obj): Promise<void> {
-    if (pvc.spec?.storageClassName !== this.cfg.storageClass || pvc.spec?.volumeName || pvc.metadata.deletionTimestamp) return;
+    if (pvc.spec?.storageClassName !== this.cfg.storageClass || pvc.spec?.volumeName || pvc.metadata.deletionTimestamp)
+      return;
     const key = `pvc/${pvc.metadata.uid}`;
     if (this.busy.has(key)) return;
     this.busy.add(key);
@@ -102,9 +104,21 @@ export class StorageController {
         persistentVolumeReclaimPolicy: 'Delete',
         storageClassName: this.cfg.storageClass,
         volumeMode: 'Filesystem',
-        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+        claimRef: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          namespace: pvc.metadata.namespace,
+          name: pvc.metadata.name,
+          uid: pvc.metadata.uid,
+        },
         csi: { driver: this.cfg.driver, volumeHandle: name, fsType: 'ext4' },
-        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [this.cfg.nodeName] }] }] } },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [this.cfg.nodeName] }] },
+            ],
+          },
+        },
       },
     });
   }
@@ -158,19 +172,39 @@ export class StorageController {
         driver: this.cfg.driver,
         source: { volumeHandle: pvObj.spec?.csi?.volumeHandle },
         volumeSnapshotClassName: cls.metadata.name,
-        volumeSnapshotRef: { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: vs.metadata.name, namespace: ns, uid: vs.metadata.uid },
+        volumeSnapshotRef: {
+          apiVersion: 'snapshot.storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          name: vs.metadata.name,
+          namespace: ns,
+          uid: vs.metadata.uid,
+        },
       },
     });
-    const status = (ready: boolean) => ({ snapshotHandle: content, creationTime: created.getTime() * 1e6, readyToUse: ready, restoreSize: bytes });
+    const status = (ready: boolean) => ({
+      snapshotHandle: content,
+      creationTime: created.getTime() * 1e6,
+      readyToUse: ready,
+      restoreSize: bytes,
+    });
     await this.rest.patch(`${SNAP}/volumesnapshotcontents/${content}/status`, { status: status(false) });
     const vsStatus = (ready: boolean) => ({
-      boundVolumeSnapshotContentName: content, creationTime: created.toISOString(), readyToUse: ready, restoreSize: String(bytes),
+      boundVolumeSnapshotContentName: content,
+      creationTime: created.toISOString(),
+      readyToUse: ready,
+      restoreSize: String(bytes),
     });
-    await this.rest.patch(`${SNAP}/namespaces/${ns}/volumesnapshots/${vs.metadata.name}/status`, { status: vsStatus(false) });
-    const delay = this.readyDelayMs(await this.rest.get<Obj>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`));
+    await this.rest.patch(`${SNAP}/namespaces/${ns}/volumesnapshots/${vs.metadata.name}/status`, {
+      status: vsStatus(false),
+    });
+    const delay = this.readyDelayMs(
+      await this.rest.get<Obj>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`),
+    );
     await new Promise((r) => setTimeout(r, delay));
     await this.rest.patch(`${SNAP}/volumesnapshotcontents/${content}/status`, { status: status(true) });
-    await this.rest.patch(`${SNAP}/namespaces/${ns}/volumesnapshots/${vs.metadata.name}/status`, { status: vsStatus(true) });
+    await this.rest.patch(`${SNAP}/namespaces/${ns}/volumesnapshots/${vs.metadata.name}/status`, {
+      status: vsStatus(true),
+    });
   }
 
   /**
@@ -183,18 +217,30 @@ export class StorageController {
   }
 
   private async snapshotClass(name?: string): Promise<Obj & { deletionPolicy?: string; driver?: string }> {
-    const list = await this.rest.get<{ items: Array<Obj & { deletionPolicy?: string; driver?: string }> }>(`${SNAP}/volumesnapshotclasses`);
+    const list = await this.rest.get<{ items: Array<Obj & { deletionPolicy?: string; driver?: string }> }>(
+      `${SNAP}/volumesnapshotclasses`,
+    );
     const cls = name
       ? list.items.find((c) => c.metadata.name === name)
-      : list.items.find((c) => c.driver === this.cfg.driver && (c.metadata as any).annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true');
-    if (!cls) throw new Error(name ? `volumesnapshotclass "${name}" not found` : `no default VolumeSnapshotClass for ${this.cfg.driver}`);
-    if (cls.driver !== this.cfg.driver) throw new Error(`volumesnapshotclass "${name}" is for driver ${cls.driver}, not ${this.cfg.driver}`);
+      : list.items.find(
+          (c) =>
+            c.driver === this.cfg.driver &&
+            (c.metadata as any).annotations?.['snapshot.storage.kubernetes.io/is-default-class'] === 'true',
+        );
+    if (!cls)
+      throw new Error(
+        name ? `volumesnapshotclass "${name}" not found` : `no default VolumeSnapshotClass for ${this.cfg.driver}`,
+      );
+    if (cls.driver !== this.cfg.driver)
+      throw new Error(`volumesnapshotclass "${name}" is for driver ${cls.driver}, not ${this.cfg.driver}`);
     return cls;
   }
 
   private async snapshotError(vs: Obj, message: string): Promise<void> {
     const path_ = `${SNAP}/namespaces/${vs.metadata.namespace}/volumesnapshots/${vs.metadata.name}/status`;
-    await this.rest.patch(path_, { status: { readyToUse: false, error: { message, time: new Date().toISOString() } } }).catch(() => {});
+    await this.rest
+      .patch(path_, { status: { readyToUse: false, error: { message, time: new Date().toISOString() } } })
+      .catch(() => {});
   }
 
   /** Reacts to a deleted VolumeSnapshot: removes its content (and the copy) when the policy is Delete. */
@@ -212,7 +258,9 @@ export class StorageController {
     const name = `csi-${createHash('sha256').update(`${pv}${this.cfg.driver}${this.cfg.nodeName}`).digest('hex')}`;
     if (!(await this.rest.getOrNull(`/apis/storage.k8s.io/v1/volumeattachments/${name}`))) {
       await this.rest.create('/apis/storage.k8s.io/v1/volumeattachments', {
-        apiVersion: 'storage.k8s.io/v1', kind: 'VolumeAttachment', metadata: { name },
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'VolumeAttachment',
+        metadata: { name },
         spec: { attacher: this.cfg.driver, nodeName: this.cfg.nodeName, source: { persistentVolumeName: pv } },
       });
     }
@@ -250,7 +298,8 @@ export class NodeStorage {
   }
 
   private async claimClass(ns: string, claim: string): Promise<string | undefined> {
-    return (await this.rest.get<Obj>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`)).spec?.storageClassName as string | undefined;
+    return (await this.rest.get<Obj>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${claim}`)).spec
+      ?.storageClassName as string | undefined;
   }
 
   async onClaim(pvc: Obj): Promise<void> {
@@ -296,7 +345,10 @@ export class NodeStorage {
  * devices, xfsprogs): the `local-xfs` StorageClass lives there, so that `--method clone` works and snapshots are
  * copy-on-write, as on real CSI drivers. Undefined, with the reason, where it cannot be had.
  */
-export async function mountReflinkFs(dir: string, sizeGiB: number): Promise<{ mountPoint: string; unmount(): Promise<void> } | { reason: string }> {
+export async function mountReflinkFs(
+  dir: string,
+  sizeGiB: number,
+): Promise<{ mountPoint: string; unmount(): Promise<void> } | { reason: string }> {
   const img = `${dir}.img`;
   const mountPoint = dir;
   try {

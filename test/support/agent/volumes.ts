@@ -56,23 +56,37 @@ export async function materializeVolumes(
       await writeProjection(v, dir, src, fsGroup, serviceAccount);
       out.set(name, { hostPath: dir, readOnly: true });
     } else {
-      throw new Error(`volume ${name}: only persistentVolumeClaim, emptyDir, secret, configMap and projected are supported`);
+      throw new Error(
+        `volume ${name}: only persistentVolumeClaim, emptyDir, secret, configMap and projected are supported`,
+      );
     }
   }
   return out;
 }
 
-async function writeProjection(v: Json, dir: string, src: VolumeSources, fsGroup: number | undefined, serviceAccount: string): Promise<void> {
+async function writeProjection(
+  v: Json,
+  dir: string,
+  src: VolumeSources,
+  fsGroup: number | undefined,
+  serviceAccount: string,
+): Promise<void> {
   const sources: Json[] = v.projected ? ((v.projected as Json).sources as Json[]) : [v];
-  const defaultMode = Number((v.projected as Json | undefined)?.defaultMode ?? (v.secret as Json | undefined)?.defaultMode ??
-    (v.configMap as Json | undefined)?.defaultMode ?? 0o644);
+  const defaultMode = Number(
+    (v.projected as Json | undefined)?.defaultMode ??
+      (v.secret as Json | undefined)?.defaultMode ??
+      (v.configMap as Json | undefined)?.defaultMode ??
+      0o644,
+  );
   for (const s of sources) {
     if (s.serviceAccountToken || s.downwardAPI) {
       await writeSpecial(s, dir, src, serviceAccount, defaultMode, fsGroup);
       continue;
     }
     const isSecret = !!s.secret;
-    const ref = (s.secret ?? s.configMap) as { secretName?: string; name?: string; items?: KeyToPath[]; optional?: boolean } | undefined;
+    const ref = (s.secret ?? s.configMap) as
+      | { secretName?: string; name?: string; items?: KeyToPath[]; optional?: boolean }
+      | undefined;
     if (!ref) throw new Error('projected volume: only secret and configMap sources are supported');
     const refName = String(ref.secretName ?? ref.name);
     const data = isSecret ? await src.secret(refName) : await src.configMap(refName);
@@ -83,7 +97,8 @@ async function writeProjection(v: Json, dir: string, src: VolumeSources, fsGroup
     const items: KeyToPath[] = ref.items ?? Object.keys(data).map((key) => ({ key, path: key }));
     for (const item of items) {
       const value = data[item.key];
-      if (value === undefined) throw new Error(`${isSecret ? 'secret' : 'configmap'} "${refName}" has no key "${item.key}"`);
+      if (value === undefined)
+        throw new Error(`${isSecret ? 'secret' : 'configmap'} "${refName}" has no key "${item.key}"`);
       const file = path.join(dir, item.path);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, isSecret ? Buffer.from(value, 'base64') : value);
@@ -105,7 +120,11 @@ export function mountSource(vol: HostVolume, subPath?: string): string {
   const resolved = path.resolve(vol.hostPath, subPath);
   if (!resolved.startsWith(vol.hostPath + path.sep)) throw new Error(`subPath ${subPath} escapes its volume`);
   const mode = fs.statSync(vol.hostPath).mode & 0o7777;
-  for (let d = vol.hostPath, rest = path.relative(vol.hostPath, resolved).split(path.sep); rest.length; rest = rest.slice(1)) {
+  for (
+    let d = vol.hostPath, rest = path.relative(vol.hostPath, resolved).split(path.sep);
+    rest.length;
+    rest = rest.slice(1)
+  ) {
     d = path.join(d, rest[0] as string);
     if (fs.existsSync(d)) continue;
     fs.mkdirSync(d); // in a setgid directory: the directory's group, and setgid, are inherited
@@ -114,13 +133,20 @@ export function mountSource(vol: HostVolume, subPath?: string): string {
   return resolved;
 }
 
-async function writeSpecial(s: Json, dir: string, src: VolumeSources, serviceAccount: string, mode: number, fsGroup?: number): Promise<void> {
+async function writeSpecial(
+  s: Json,
+  dir: string,
+  src: VolumeSources,
+  serviceAccount: string,
+  mode: number,
+  fsGroup?: number,
+): Promise<void> {
   const files: Array<[string, string]> = [];
   if (s.serviceAccountToken) {
     const t = s.serviceAccountToken as { path: string; audience?: string; expirationSeconds?: number };
     files.push([t.path, await src.token(serviceAccount, t.audience, t.expirationSeconds ?? 3607)]);
   } else {
-    for (const item of ((s.downwardAPI as Json).items as Array<{ path: string; fieldRef?: { fieldPath: string } }>)) {
+    for (const item of (s.downwardAPI as Json).items as Array<{ path: string; fieldRef?: { fieldPath: string } }>) {
       if (!item.fieldRef) throw new Error('downwardAPI: only fieldRef items are supported');
       files.push([item.path, src.podField(item.fieldRef.fieldPath)]);
     }

@@ -40,7 +40,12 @@ export function binaryAloneInDir(): string {
  * Runs a command without blocking the event loop: the node agent lives in the test process, so a synchronous
  * spawn would stop it from serving the very exec and probes that the command waits for.
  */
-export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<RunResult> {
+export function runAsync(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<RunResult> {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb' };
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,7 +57,11 @@ export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr: signal === 'SIGKILL' ? `${stderr}\n(killed after ${timeoutMs / 1000} s)` : stderr });
+      resolve({
+        code: code ?? (signal === 'SIGKILL' ? 137 : 128),
+        stdout,
+        stderr: signal === 'SIGKILL' ? `${stderr}\n(killed after ${timeoutMs / 1000} s)` : stderr,
+      });
     });
   });
 }

@@ -20,7 +20,10 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The terminal's bytes as plain text: no colours, cursor moves or line erasures, no carriage returns. */
 export function plainText(raw: string): string {
   // eslint-disable-next-line no-control-regex
-  return raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][0-9A-B]/g, '').replace(/\r/g, '');
+  return raw
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\x1b[()][0-9A-B]/g, '')
+    .replace(/\r/g, '');
 }
 
 /**
@@ -29,11 +32,25 @@ export function plainText(raw: string): string {
  * wide (`stty cols`) so that long titles are not cut to 80 columns. Asynchronous, like `runAsync`, because the
  * node agent lives in the test process.
  */
-export function runInPty(cmd: string, args: string[], env: NodeJS.ProcessEnv, answer: PtyAnswer | undefined, timeoutMs: number): Promise<PtyResult> {
+export function runInPty(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  answer: PtyAnswer | undefined,
+  timeoutMs: number,
+): Promise<PtyResult> {
   const line = `stty cols 1000 rows 50; exec ${[cmd, ...args].map(quote).join(' ')}`;
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', SHELL: '/bin/sh' };
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TERM: 'xterm-256color',
+    SHELL: '/bin/sh',
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', line, '/dev/null'], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', line, '/dev/null'], {
+      env: { ...base, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let raw = '';
     let beforeAnswer = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -6,7 +6,14 @@ import { bitnamiFixture } from '../fixtures/bitnami.ts';
 import { applyObjects, createNamespace, podName, podSql, recordedState, waitReady } from '../kube/helpers.ts';
 import { compareFingerprints, takeFingerprint, type Fingerprint } from '../pg/fingerprint.ts';
 import { seedCluster } from '../pg/seed.ts';
-import { assertWritesPresent, committedWrites, countWrites, waitForWrites, withoutWrites, type RolledBack } from '../pg/writes.ts';
+import {
+  assertWritesPresent,
+  committedWrites,
+  countWrites,
+  waitForWrites,
+  withoutWrites,
+  type RolledBack,
+} from '../pg/writes.ts';
 import type { ControlPlane } from '../k8s/control-plane.ts';
 
 /**
@@ -20,12 +27,29 @@ const PASSWORD = 'Faults-E2E-S3cret';
 const POD = 'circleci-postgresql-0';
 const JOB = 'pgupgrade-circleci-postgresql-to-15';
 
-export type Act = 'SIGINT the plugin' | 'SIGKILL the plugin' | 'kill the Job\'s pod' | 'apiserver unreachable for 20 s';
-export interface Fault { after: string; marker: RegExp; act: Act; then: 'resume' | 'rollback'; method: 'link' | 'copy' }
-export interface Row { fault: string; method: string; outcome: string; rowsBefore: number; rowsAfter: number; writes: string }
+export type Act = 'SIGINT the plugin' | 'SIGKILL the plugin' | "kill the Job's pod" | 'apiserver unreachable for 20 s';
+export interface Fault {
+  after: string;
+  marker: RegExp;
+  act: Act;
+  then: 'resume' | 'rollback';
+  method: 'link' | 'copy';
+}
+export interface Row {
+  fault: string;
+  method: string;
+  outcome: string;
+  rowsBefore: number;
+  rowsAfter: number;
+  writes: string;
+}
 
 // The seeded rows; the application's table grows all along and is checked by its journal instead.
-const rowsOf = (fp: Fingerprint) => Object.values(withoutWrites(fp).perDb).reduce((n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0), 0);
+const rowsOf = (fp: Fingerprint) =>
+  Object.values(withoutWrites(fp).perDb).reduce(
+    (n, d) => n + Object.values(d.tables).reduce((m, t) => m + t.rows, 0),
+    0,
+  );
 
 async function deploy(cp: ControlPlane, ns: string): Promise<Fingerprint> {
   await createNamespace(cp, ns, { 'pod-security.kubernetes.io/enforce': 'restricted' });
@@ -43,20 +67,38 @@ async function deploy(cp: ControlPlane, ns: string): Promise<Fingerprint> {
  * on it so far), every write it saw committed is there but those a rollback legitimately threw away, and the
  * seeded data equals the fingerprint before. Returns the writes' line for the table.
  */
-async function verifyAfter(cp: ControlPlane, ns: string, major: number, before: Fingerprint, label: string, rolledBack?: RolledBack): Promise<{ after: Fingerprint; writes: string }> {
+async function verifyAfter(
+  cp: ControlPlane,
+  ns: string,
+  major: number,
+  before: Fingerprint,
+  label: string,
+  rolledBack?: RolledBack,
+): Promise<{ after: Fingerprint; writes: string }> {
   const sql = podSql(cp, ns, POD, 'postgres');
   const after = await takeFingerprint(sql);
-  assert.equal(compareFingerprints(withoutWrites(before), withoutWrites(after), { extensionUpdates: major > 13 }), [], label);
+  assert.equal(
+    compareFingerprints(withoutWrites(before), withoutWrites(after), { extensionUpdates: major > 13 }),
+    [],
+    label,
+  );
   const sofar = countWrites(await committedWrites(cp, ns)).byMajor[major] ?? 0;
   const writes = await waitForWrites(cp, ns, { major, moreThan: sofar + 3 });
   const r = await assertWritesPresent(sql, writes, { rolledBack });
   const n = countWrites(writes).byMajor;
-  return { after, writes: `${r.committed} committed (${Object.entries(n).map(([m, c]) => `${c} on ${m}`).join(', ')}), ${r.present} present, ${r.discardedByRollback} discarded by the rollback` };
+  return {
+    after,
+    writes: `${r.committed} committed (${Object.entries(n)
+      .map(([m, c]) => `${c} on ${m}`)
+      .join(', ')}), ${r.present} present, ${r.discardedByRollback} discarded by the rollback`,
+  };
 }
 
 async function majorOf(cp: ControlPlane, ns: string): Promise<number> {
   await waitReady(cp, ns, await podName(cp, ns, 'app.kubernetes.io/name=postgresql'));
-  return Math.floor(Number((await podSql(cp, ns, POD, 'postgres')('postgres', 'show server_version_num')).trim()) / 10000);
+  return Math.floor(
+    Number((await podSql(cp, ns, POD, 'postgres')('postgres', 'show server_version_num')).trim()) / 10000,
+  );
 }
 
 /** Deploys, faults, resumes or rolls back, verifies; the outcome goes to `rows`. */
@@ -67,7 +109,18 @@ export async function runFault(cp: ControlPlane, f: Fault, i: number, rows: Row[
   const first = await runUntil(cp, args, f.marker, async (kill) => {
     if (f.act === 'SIGINT the plugin') kill('SIGINT');
     else if (f.act === 'SIGKILL the plugin') kill('SIGKILL');
-    else if (f.act === 'kill the Job\'s pod') await cp.kubectl(['-n', ns, 'delete', 'pod', '-l', `job-name=${JOB}`, '--grace-period=0', '--force', '--wait=false']);
+    else if (f.act === "kill the Job's pod")
+      await cp.kubectl([
+        '-n',
+        ns,
+        'delete',
+        'pod',
+        '-l',
+        `job-name=${JOB}`,
+        '--grace-period=0',
+        '--force',
+        '--wait=false',
+      ]);
     else {
       const pid = cp.daemons.find((d) => d.name === 'kube-apiserver')?.child.pid;
       if (!pid) throw new Error('no kube-apiserver process');
@@ -78,7 +131,8 @@ export async function runFault(cp: ControlPlane, f: Fault, i: number, rows: Row[
   });
   const label = `${f.act} after ${f.after}`;
   if (f.act === 'SIGINT the plugin') assert.is(first.code, 130, `${label}: ${first.out}`);
-  if (f.act === 'kill the Job\'s pod') assert.is(first.code, 1, `${label}: the failed Job fails the upgrade\n${first.out}`);
+  if (f.act === "kill the Job's pod")
+    assert.is(first.code, 1, `${label}: the failed Job fails the upgrade\n${first.out}`);
   const bin = requireBinary();
   const env = { KUBECONFIG: cp.kubeconfig };
   if (f.then === 'resume') {
@@ -88,7 +142,14 @@ export async function runFault(cp: ControlPlane, f: Fault, i: number, rows: Row[
     assert.is(r.code, 0, `${label}, then resume:\n${first.out}\n${r.stdout}\n${r.stderr}`);
     assert.is(await majorOf(cp, ns), 15, label);
     const { after, writes } = await verifyAfter(cp, ns, 15, before, label);
-    rows.push({ fault: label, method: f.method, outcome: waitedOut ? 'waited out by the same run: 15 runs' : 'resumed: 15 runs', rowsBefore: rowsOf(before), rowsAfter: rowsOf(after), writes });
+    rows.push({
+      fault: label,
+      method: f.method,
+      outcome: waitedOut ? 'waited out by the same run: 15 runs' : 'resumed: 15 runs',
+      rowsBefore: rowsOf(before),
+      rowsAfter: rowsOf(after),
+      writes,
+    });
     return;
   }
   // From the record: until the new server's start was recorded the directories go back; after it, the snapshot.
@@ -97,8 +158,11 @@ export async function runFault(cp: ControlPlane, f: Fault, i: number, rows: Row[
   const started = history.includes('db-start');
   const rb = await runAsync(bin, ['upgrade', '-n', ns, '--rollback', '-y'], env, 600_000);
   assert.is(rb.code, 0, `${label}, then --rollback:\n${rb.stdout}\n${rb.stderr}`);
-  assert.match(rb.stderr + rb.stdout, started ? /restored from .*pgupgrade|from snapshot/ : /putting the directories back|directories put back/,
-    `${label}: ${started ? 'the new server has started: the snapshot' : 'the new server never started: the directories'}\n${rb.stdout}\n${rb.stderr}`);
+  assert.match(
+    rb.stderr + rb.stdout,
+    started ? /restored from .*pgupgrade|from snapshot/ : /putting the directories back|directories put back/,
+    `${label}: ${started ? 'the new server has started: the snapshot' : 'the new server never started: the directories'}\n${rb.stdout}\n${rb.stderr}`,
+  );
   assert.is(await majorOf(cp, ns), 13, label);
   const rolledBack = { from: 15, journal: await committedWrites(cp, ns) };
   const { after } = await verifyAfter(cp, ns, 13, before, `${label}, rolled back`, rolledBack);
@@ -107,16 +171,31 @@ export async function runFault(cp: ControlPlane, f: Fault, i: number, rows: Row[
   assert.is(again.code, 0, `${label}, rollback, then upgrade again:\n${again.stdout}\n${again.stderr}`);
   assert.is(await majorOf(cp, ns), 15);
   const { writes } = await verifyAfter(cp, ns, 15, before, `${label}, rolled back, upgraded again`, rolledBack);
-  rows.push({ fault: label, method: f.method, outcome: `rolled back (${started ? 'snapshot restored' : 'directories put back'}): 13 starts, equal; upgraded again`, rowsBefore: rowsOf(before), rowsAfter: rowsOf(after), writes });
+  rows.push({
+    fault: label,
+    method: f.method,
+    outcome: `rolled back (${started ? 'snapshot restored' : 'directories put back'}): 13 starts, equal; upgraded again`,
+    rowsBefore: rowsOf(before),
+    rowsAfter: rowsOf(after),
+    writes,
+  });
 }
-
 
 /** The table of outcomes, printed by each file that runs faults; then its assertions: no case failed, every one ran, no row lost. */
 export function reportFaults(rows: Row[], failures: string[], expected: number): void {
-  const table = ['| fault | method | outcome | rows before | rows after | lost | application\'s writes |', '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.fault} | ${r.method} | ${r.outcome} | ${r.rowsBefore} | ${r.rowsAfter} | ${r.rowsBefore - r.rowsAfter} | ${r.writes} |`)];
+  const table = [
+    "| fault | method | outcome | rows before | rows after | lost | application's writes |",
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.fault} | ${r.method} | ${r.outcome} | ${r.rowsBefore} | ${r.rowsAfter} | ${r.rowsBefore - r.rowsAfter} | ${r.writes} |`,
+    ),
+  ];
   process.stderr.write(`\n${table.join('\n')}\n`);
   assert.equal(failures, []);
   assert.is(rows.length, expected);
-  assert.ok(rows.every((r) => r.rowsBefore === r.rowsAfter && r.rowsBefore > 0), 'no row lost');
+  assert.ok(
+    rows.every((r) => r.rowsBefore === r.rowsAfter && r.rowsBefore > 0),
+    'no row lost',
+  );
 }

@@ -24,8 +24,13 @@ function ldflags(version: string): string {
   const [, major, minor] = /^v(\d+)\.(\d+)/.exec(version) ?? [];
   const flags = ['-s', '-w'];
   for (const p of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
-    flags.push(`-X ${p}.gitVersion=${version}`, `-X ${p}.gitMajor=${major}`, `-X ${p}.gitMinor=${minor}`,
-      `-X ${p}.gitTreeState=clean`, `-X ${p}.buildDate=1970-01-01T00:00:00Z`);
+    flags.push(
+      `-X ${p}.gitVersion=${version}`,
+      `-X ${p}.gitMajor=${major}`,
+      `-X ${p}.gitMinor=${minor}`,
+      `-X ${p}.gitTreeState=clean`,
+      `-X ${p}.buildDate=1970-01-01T00:00:00Z`,
+    );
   }
   return flags.join(' ');
 }
@@ -38,23 +43,31 @@ async function goBuild(args: string[], cwd: string, what: string): Promise<void>
   let modules = 0;
   let packages = 0;
   let tail = '';
-  const measure = () => [modules ? `${modules} modules downloaded` : '', `${packages} packages compiled`].filter(Boolean).join(', ');
-  await toolWork(`building ${what} with Go`, async () => {
-    const child = spawn('go', [args[0] as string, '-v', ...args.slice(1)], { cwd, stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, GOFLAGS: '-mod=mod' } });
-    let partial = '';
-    child.stderr.on('data', (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-3000);
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop() as string;
-      for (const l of lines) {
-        if (l.startsWith('go: downloading ')) modules++;
-        else if (l.trim() && !l.startsWith('#') && !l.startsWith('go: ')) packages++;
-      }
-    });
-    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-    if (code !== 0) throw new Error(`go ${args.slice(0, 2).join(' ')} of ${what} failed (exit ${code}): ${tail}`);
-  }, measure);
+  const measure = () =>
+    [modules ? `${modules} modules downloaded` : '', `${packages} packages compiled`].filter(Boolean).join(', ');
+  await toolWork(
+    `building ${what} with Go`,
+    async () => {
+      const child = spawn('go', [args[0] as string, '-v', ...args.slice(1)], {
+        cwd,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, GOFLAGS: '-mod=mod' },
+      });
+      let partial = '';
+      child.stderr.on('data', (d: Buffer) => {
+        tail = (tail + d.toString()).slice(-3000);
+        const lines = (partial + d.toString()).split('\n');
+        partial = lines.pop() as string;
+        for (const l of lines) {
+          if (l.startsWith('go: downloading ')) modules++;
+          else if (l.trim() && !l.startsWith('#') && !l.startsWith('go: ')) packages++;
+        }
+      });
+      const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+      if (code !== 0) throw new Error(`go ${args.slice(0, 2).join(' ')} of ${what} failed (exit ${code}): ${tail}`);
+    },
+    measure,
+  );
 }
 
 /**
@@ -76,8 +89,19 @@ export async function ensureK8sBinaries(): Promise<K8sBinaries> {
     if (missing.length > 0) {
       fs.mkdirSync(bin, { recursive: true });
       const buildDir = path.join(repoRoot, 'test', 'support', 'k8s', 'build');
-      await goBuild(['build', '-trimpath', '-ldflags', ldflags(K8S_VERSION), '-o', bin + '/',
-        ...missing.map((c) => `k8s.io/kubernetes/cmd/${c}`)], buildDir, `${missing.join(', ')} ${K8S_VERSION}`);
+      await goBuild(
+        [
+          'build',
+          '-trimpath',
+          '-ldflags',
+          ldflags(K8S_VERSION),
+          '-o',
+          `${bin}/`,
+          ...missing.map((c) => `k8s.io/kubernetes/cmd/${c}`),
+        ],
+        buildDir,
+        `${missing.join(', ')} ${K8S_VERSION}`,
+      );
     }
     return out;
   });
@@ -93,8 +117,11 @@ export async function ensureKrew(): Promise<string> {
   return exclusive(`${path.dirname(krew)}.lock`, async () => {
     if (!fs.existsSync(krew)) {
       fs.mkdirSync(path.dirname(krew), { recursive: true });
-      await goBuild(['build', '-trimpath', '-ldflags', '-s -w', '-o', krew, 'sigs.k8s.io/krew/cmd/krew'],
-        path.join(repoRoot, 'test', 'support', 'k8s', 'krew-build'), `krew ${KREW_VERSION}`);
+      await goBuild(
+        ['build', '-trimpath', '-ldflags', '-s -w', '-o', krew, 'sigs.k8s.io/krew/cmd/krew'],
+        path.join(repoRoot, 'test', 'support', 'k8s', 'krew-build'),
+        `krew ${KREW_VERSION}`,
+      );
     }
     return krew;
   });

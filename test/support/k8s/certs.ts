@@ -34,7 +34,12 @@ const CERTS: CertSpec[] = [
   { name: 'controller-manager', subject: '/CN=system:kube-controller-manager', usage: 'client' },
   { name: 'scheduler', subject: '/CN=system:kube-scheduler', usage: 'client' },
   { name: 'apiserver-kubelet-client', subject: '/O=system:masters/CN=kube-apiserver-kubelet-client', usage: 'client' },
-  { name: 'kubelet', subject: '/O=system:nodes/CN=system:node:pgupgrade-node', san: 'IP:127.0.0.1,DNS:localhost', usage: 'both' },
+  {
+    name: 'kubelet',
+    subject: '/O=system:nodes/CN=system:node:pgupgrade-node',
+    san: 'IP:127.0.0.1,DNS:localhost',
+    usage: 'both',
+  },
 ];
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -46,19 +51,60 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes
 export async function makePki(dir: string): Promise<Pki> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = (f: string) => path.join(dir, f);
-  await run('openssl', ['req', '-x509', ...EC, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '3650',
-    '-subj', '/CN=pgupgrade-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  await Promise.all(CERTS.map((c) => {
-    const eku = c.usage === 'server' ? 'serverAuth' : c.usage === 'client' ? 'clientAuth' : 'serverAuth,clientAuth';
-    return run('openssl', ['req', '-x509', ...EC, '-keyout', p(`${c.name}.key`), '-out', p(`${c.name}.crt`), '-days', '3650',
-      '-subj', c.subject, '-CA', p('ca.crt'), '-CAkey', p('ca.key'),
-      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-      '-addext', `extendedKeyUsage=${eku}`, ...(c.san ? ['-addext', `subjectAltName=${c.san}`] : [])]);
-  }));
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=pgupgrade-test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  await Promise.all(
+    CERTS.map((c) => {
+      const eku = c.usage === 'server' ? 'serverAuth' : c.usage === 'client' ? 'clientAuth' : 'serverAuth,clientAuth';
+      return run('openssl', [
+        'req',
+        '-x509',
+        ...EC,
+        '-keyout',
+        p(`${c.name}.key`),
+        '-out',
+        p(`${c.name}.crt`),
+        '-days',
+        '3650',
+        '-subj',
+        c.subject,
+        '-CA',
+        p('ca.crt'),
+        '-CAkey',
+        p('ca.key'),
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+        '-addext',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        '-addext',
+        `extendedKeyUsage=${eku}`,
+        ...(c.san ? ['-addext', `subjectAltName=${c.san}`] : []),
+      ]);
+    }),
+  );
   await run('openssl', ['genrsa', '-out', p('sa.key'), '2048']);
   await run('openssl', ['rsa', '-in', p('sa.key'), '-pubout', '-out', p('sa.pub')]);
   return {
-    dir, caCert: p('ca.crt'), caKey: p('ca.key'), saKey: p('sa.key'), saPub: p('sa.pub'),
+    dir,
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    saKey: p('sa.key'),
+    saPub: p('sa.pub'),
     cert: (name) => ({ cert: p(`${name}.crt`), key: p(`${name}.key`) }),
   };
 }

@@ -19,8 +19,11 @@ export interface ModuleCrds {
 async function downloadModule(m: ModuleCrds, cwd: string): Promise<string> {
   try {
     // Outside any go.mod, `go mod download` of a pinned version fetches just that module.
-    const { stdout } = await run('go', ['mod', 'download', '-json', `${m.module}@${m.version}`],
-      { cwd, env: { ...process.env, GOFLAGS: '-mod=mod' }, maxBuffer: 1 << 20 });
+    const { stdout } = await run('go', ['mod', 'download', '-json', `${m.module}@${m.version}`], {
+      cwd,
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+      maxBuffer: 1 << 20,
+    });
     return (JSON.parse(stdout) as { Dir: string }).Dir;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -32,25 +35,33 @@ async function downloadModule(m: ModuleCrds, cwd: string): Promise<string> {
  * CRDs from the Go modules that publish them, copied once into one cache directory named `name/key` (the key
  * names every pinned version, so a new pin fetches anew). Resolves to that directory, for `kubectl apply -f`.
  */
-export async function ensureModuleCrds(what: string, name: string, key: string, modules: ModuleCrds[]): Promise<string> {
+export async function ensureModuleCrds(
+  what: string,
+  name: string,
+  key: string,
+  modules: ModuleCrds[],
+): Promise<string> {
   const dir = cacheDir(name, key);
   const target = (f: string) => path.join(dir, path.basename(f));
   const complete = () => modules.every((m) => m.files.every((f) => fs.existsSync(target(f))));
   if (complete()) return dir;
   return exclusive(`${dir}.lock`, async () => {
     if (complete()) return dir;
-    await toolWork(`fetching ${what} (Go modules ${modules.map((m) => `${m.module}@${m.version}`).join(', ')})`, async () => {
-      fs.mkdirSync(dir, { recursive: true });
-      for (const m of modules) {
-        const moduleDir = await downloadModule(m, path.dirname(dir));
-        for (const f of m.files) {
-          const src = path.join(moduleDir, f);
-          if (!fs.existsSync(src)) throw new Error(`${m.module}@${m.version} has no ${f}`);
-          // Copied, not linked: the module cache is read-only and `go clean -modcache` may empty it.
-          fs.writeFileSync(target(f), fs.readFileSync(src));
+    await toolWork(
+      `fetching ${what} (Go modules ${modules.map((m) => `${m.module}@${m.version}`).join(', ')})`,
+      async () => {
+        fs.mkdirSync(dir, { recursive: true });
+        for (const m of modules) {
+          const moduleDir = await downloadModule(m, path.dirname(dir));
+          for (const f of m.files) {
+            const src = path.join(moduleDir, f);
+            if (!fs.existsSync(src)) throw new Error(`${m.module}@${m.version} has no ${f}`);
+            // Copied, not linked: the module cache is read-only and `go clean -modcache` may empty it.
+            fs.writeFileSync(target(f), fs.readFileSync(src));
+          }
         }
-      }
-    });
+      },
+    );
     return dir;
   });
 }

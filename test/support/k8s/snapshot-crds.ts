@@ -17,6 +17,7 @@ const CRD_FILES = [
  * version into the cache. Resolves to the directory that holds them, for `kubectl apply -f`.
  */
 export function ensureSnapshotCrds(): Promise<string> {
-  return ensureModuleCrds('the VolumeSnapshot CRDs', 'snapshot-crds', SNAPSHOTTER_VERSION,
-    [{ module: SNAPSHOTTER_MODULE, version: SNAPSHOTTER_VERSION, files: CRD_FILES }]);
+  return ensureModuleCrds('the VolumeSnapshot CRDs', 'snapshot-crds', SNAPSHOTTER_VERSION, [
+    { module: SNAPSHOTTER_MODULE, version: SNAPSHOTTER_VERSION, files: CRD_FILES },
+  ]);
 }

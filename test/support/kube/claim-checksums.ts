@@ -13,31 +13,58 @@ let made = 0;
  * the claim read-only, runs as the data's owner (`uid`) and runs `sha256sum` over every file under `pgdata` (a path
  * inside the claim, '' for its root). The claim's server must be stopped (its pod gone), or the sums mean nothing.
  */
-export async function claimChecksums(cp: ControlPlane, ns: string, claim: string, uid: number, pgdata: string): Promise<Checksums> {
+export async function claimChecksums(
+  cp: ControlPlane,
+  ns: string,
+  claim: string,
+  uid: number,
+  pgdata: string,
+): Promise<Checksums> {
   const name = `checksums-${++made}-${process.pid.toString(36)}`;
   const dir = pgdata ? `/data/${pgdata}` : '/data';
   const pod = {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns },
     spec: {
-      restartPolicy: 'Never', automountServiceAccountToken: false,
-      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ name: 'sum', image: 'busybox:1.36', command: ['sh', '-c', `cd '${dir}' && find . -type f | sort | xargs sha256sum`],
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }] }],
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: uid,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'sum',
+          image: 'busybox:1.36',
+          command: ['sh', '-c', `cd '${dir}' && find . -type f | sort | xargs sha256sum`],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }],
+        },
+      ],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim, readOnly: true } }],
     },
   };
   await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
-  const done = await cp.kubectl(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=180s'], { allowFail: true });
+  const done = await cp.kubectl(
+    ['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${name}`, '--timeout=180s'],
+    { allowFail: true },
+  );
   const logs = await cp.kubectl(['-n', ns, 'logs', name], { allowFail: true });
   await cp.kubectl(['-n', ns, 'delete', 'pod', name, '--wait=false'], { allowFail: true });
-  if (done.code !== 0) throw new Error(`the checksum pod ${ns}/${name} on claim ${claim} did not succeed: ${done.stderr}\n${logs.stdout}${logs.stderr}`);
+  if (done.code !== 0)
+    throw new Error(
+      `the checksum pod ${ns}/${name} on claim ${claim} did not succeed: ${done.stderr}\n${logs.stdout}${logs.stderr}`,
+    );
   const sums: Checksums = new Map();
   for (const line of logs.stdout.split('\n')) {
     const m = /^([0-9a-f]{64})\s+\.\/(.+)$/.exec(line);
     if (m) sums.set(m[2] as string, m[1] as string);
   }
-  if (sums.size === 0) throw new Error(`the checksum pod ${ns}/${name} found no file under ${dir}: ${logs.stdout}${logs.stderr}`);
+  if (sums.size === 0)
+    throw new Error(`the checksum pod ${ns}/${name} found no file under ${dir}: ${logs.stdout}${logs.stderr}`);
   return sums;
 }
 
@@ -53,14 +80,26 @@ export function isUserRelationFile(file: string): boolean {
 /** The files of two checksum sets that differ (changed, added or removed), split into user relation files and the rest. */
 export function checksumDiff(before: Checksums, after: Checksums): { user: string[]; other: string[] } {
   const files = [...new Set([...before.keys(), ...after.keys()])].sort();
-  const changed = files.filter((f) => before.get(f) !== after.get(f))
+  const changed = files
+    .filter((f) => before.get(f) !== after.get(f))
     .map((f) => (before.has(f) ? (after.has(f) ? f : `${f} (removed)`) : `${f} (added)`));
-  return { user: changed.filter((f) => isUserRelationFile(f.split(' ')[0] as string)), other: changed.filter((f) => !isUserRelationFile(f.split(' ')[0] as string)) };
+  return {
+    user: changed.filter((f) => isUserRelationFile(f.split(' ')[0] as string)),
+    other: changed.filter((f) => !isUserRelationFile(f.split(' ')[0] as string)),
+  };
 }
 
 /** The user relation files of a claim, read from the node's host directory: kept to explain a difference, not to judge one. */
-export async function hostUserFiles(cp: ControlPlane, ns: string, claim: string, pgdata: string): Promise<Map<string, Buffer>> {
-  const dir = path.join(await claimDir(async (a) => (await cp.kubectl(a)).stdout, path.join(cp.dir, 'node'), ns, claim), pgdata);
+export async function hostUserFiles(
+  cp: ControlPlane,
+  ns: string,
+  claim: string,
+  pgdata: string,
+): Promise<Map<string, Buffer>> {
+  const dir = path.join(
+    await claimDir(async (a) => (await cp.kubectl(a)).stdout, path.join(cp.dir, 'node'), ns, claim),
+    pgdata,
+  );
   const out = new Map<string, Buffer>();
   for (const db of fs.readdirSync(path.join(dir, 'base'))) {
     for (const f of fs.readdirSync(path.join(dir, 'base', db))) {
@@ -77,12 +116,18 @@ export function pageDiff(before: Buffer, after: Buffer): string {
   for (let p = 0; p * 8192 < Math.max(before.length, after.length); p++) {
     const offs: number[] = [];
     for (let i = p * 8192; i < (p + 1) * 8192; i++) if (before[i] !== after[i]) offs.push(i - p * 8192);
-    if (offs.length) pages.push(`page ${p}: ${offs.length} bytes at ${offs.slice(0, 12).join(',')}${offs.length > 12 ? ',…' : ''}`);
+    if (offs.length)
+      pages.push(`page ${p}: ${offs.length} bytes at ${offs.slice(0, 12).join(',')}${offs.length > 12 ? ',…' : ''}`);
   }
   return `${before.length} → ${after.length} bytes; ${pages.join('; ') || 'no page differs'}`;
 }
 
-const HINTS: Record<number, string> = { 0x0100: 'XMIN_COMMITTED', 0x0200: 'XMIN_INVALID', 0x0400: 'XMAX_COMMITTED', 0x0800: 'XMAX_INVALID' };
+const HINTS: Record<number, string> = {
+  256: 'XMIN_COMMITTED',
+  512: 'XMIN_INVALID',
+  1024: 'XMAX_COMMITTED',
+  2048: 'XMAX_INVALID',
+};
 
 /**
  * Whether two versions of a heap file differ only by hint bits that a server sets on a tuple once it has learnt
@@ -91,7 +136,10 @@ const HINTS: Record<number, string> = { 0x0100: 'XMIN_COMMITTED', 0x0200: 'XMIN_
  * tuples, or what else differs. (The page as bufpage.h lays it out: a 24-byte header, pd_lower at 12, 4-byte line
  * pointers from 24 (lp_off in bits 0-14, lp_flags in 15-16), t_infomask at 20 in each tuple's header.)
  */
-export function hintBitsOnly(before: Buffer, after: Buffer): { ok: true; tuples: number; bits: string[] } | { ok: false; why: string } {
+export function hintBitsOnly(
+  before: Buffer,
+  after: Buffer,
+): { ok: true; tuples: number; bits: string[] } | { ok: false; why: string } {
   if (before.length !== after.length) return { ok: false, why: `size ${before.length} → ${after.length}` };
   let tuples = 0;
   const bits = new Set<string>();
@@ -111,8 +159,12 @@ export function hintBitsOnly(before: Buffer, after: Buffer): { ok: true; tuples:
       seen.add(tuple);
       const was = before.readUInt16LE(p + tuple + 20);
       const now = after.readUInt16LE(p + tuple + 20);
-      if ((was & ~now) !== 0 || ((now & ~was) & ~0x0f00) !== 0) return { ok: false, why: `page ${p / 8192} tuple at ${tuple}: t_infomask ${was.toString(16)} → ${now.toString(16)}` };
-      for (const [bit, name] of Object.entries(HINTS)) if ((now & ~was) & Number(bit)) bits.add(name);
+      if ((was & ~now) !== 0 || (now & ~was & ~0x0f00) !== 0)
+        return {
+          ok: false,
+          why: `page ${p / 8192} tuple at ${tuple}: t_infomask ${was.toString(16)} → ${now.toString(16)}`,
+        };
+      for (const [bit, name] of Object.entries(HINTS)) if (now & ~was & Number(bit)) bits.add(name);
       tuples++;
     }
   }

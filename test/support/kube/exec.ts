@@ -2,7 +2,11 @@ import WebSocket from 'ws';
 import type { KubeRest } from './rest.ts';
 
 // The channels of the exec protocol (v5.channel.k8s.io adds the close signal, 255, which ends stdin).
-const STDIN = 0, STDOUT = 1, STDERR = 2, ERROR = 3, CLOSE = 255;
+const STDIN = 0,
+  STDOUT = 1,
+  STDERR = 2,
+  ERROR = 3,
+  CLOSE = 255;
 
 /** What a command in a pod said, and its exit code. */
 export interface PodExec {
@@ -11,7 +15,10 @@ export interface PodExec {
   stderr: string;
 }
 
-interface Pod { metadata: { annotations?: Record<string, string> }; spec: { containers: Array<{ name: string }> } }
+interface Pod {
+  metadata: { annotations?: Record<string, string> };
+  spec: { containers: Array<{ name: string }> };
+}
 
 /** The container kubectl would pick: the default-container annotation, else the first. */
 export async function defaultContainer(rest: KubeRest, ns: string, pod: string): Promise<string> {
@@ -22,7 +29,11 @@ export async function defaultContainer(rest: KubeRest, ns: string, pod: string):
 /** The exit code in the error channel's Status (kubectl's reading of it). */
 function exitCode(status: string): number {
   if (!status) return 0;
-  const s = JSON.parse(status) as { status?: string; message?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } };
+  const s = JSON.parse(status) as {
+    status?: string;
+    message?: string;
+    details?: { causes?: Array<{ reason?: string; message?: string }> };
+  };
   if (s.status === 'Success') return 0;
   const cause = s.details?.causes?.find((c) => c.reason === 'ExitCode');
   if (cause?.message) return Number(cause.message);
@@ -34,13 +45,27 @@ function exitCode(status: string): number {
  * without a kubectl process (about 80 ms of CPU each; the suite ran thousands of them). Of the test environment's
  * own tools, like KubeRest: the product's client is not used to judge the product.
  */
-export async function execInPod(rest: KubeRest, ns: string, pod: string, command: string[], stdin?: string, container?: string): Promise<PodExec> {
+export async function execInPod(
+  rest: KubeRest,
+  ns: string,
+  pod: string,
+  command: string[],
+  stdin?: string,
+  container?: string,
+): Promise<PodExec> {
   const c = container ?? (await defaultContainer(rest, ns, pod));
-  const q = new URLSearchParams([...command.map((a) => ['command', a]), ['container', c], ['stdout', 'true'], ['stderr', 'true'], ['stdin', String(stdin !== undefined)]]);
+  const q = new URLSearchParams([
+    ...command.map((a) => ['command', a]),
+    ['container', c],
+    ['stdout', 'true'],
+    ['stderr', 'true'],
+    ['stdin', String(stdin !== undefined)],
+  ]);
   const url = `${rest.config.server.replace(/^http/, 'ws')}/api/v1/namespaces/${ns}/pods/${pod}/exec?${q}`;
   const { ca, cert, key } = rest.config;
   const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ca, cert, key });
-  const out: Buffer[] = [], err: Buffer[] = [];
+  const out: Buffer[] = [],
+    err: Buffer[] = [];
   let status = '';
   return new Promise<PodExec>((resolve, reject) => {
     ws.on('open', () => {
@@ -54,11 +79,17 @@ export async function execInPod(rest: KubeRest, ns: string, pod: string, command
       else if (data[0] === STDERR) err.push(body);
       else if (data[0] === ERROR) status += body.toString('utf8');
     });
-    ws.on('unexpected-response', (_req, res) => reject(new Error(`exec into ${ns}/${pod} refused: HTTP ${res.statusCode}`)));
+    ws.on('unexpected-response', (_req, res) =>
+      reject(new Error(`exec into ${ns}/${pod} refused: HTTP ${res.statusCode}`)),
+    );
     ws.on('error', reject);
     ws.on('close', () => {
       try {
-        resolve({ code: exitCode(status), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+        resolve({
+          code: exitCode(status),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
       } catch (e) {
         reject(e as Error);
       }

@@ -74,7 +74,10 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private async watchOnce(rv: string): Promise<string> {
     const sep = this.path.includes('?') ? '&' : '?';
-    const res = await this.rest.raw('GET', `${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=240`);
+    const res = await this.rest.raw(
+      'GET',
+      `${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=240`,
+    );
     this.current = res;
     if ((res.statusCode ?? 0) >= 400) {
       res.resume();

@@ -53,7 +53,13 @@ export class KubeRest {
 
   constructor(config: RestConfig) {
     this.config = config;
-    this.agent = new https.Agent({ ca: config.ca, cert: config.cert, key: config.key, keepAlive: true, maxSockets: 32 });
+    this.agent = new https.Agent({
+      ca: config.ca,
+      cert: config.cert,
+      key: config.key,
+      keepAlive: true,
+      maxSockets: 32,
+    });
   }
 
   /** Builds a client from PEM file paths. */
@@ -63,7 +69,12 @@ export class KubeRest {
   }
 
   /** Sends one request and parses the JSON answer; a 4xx/5xx becomes an ApiError. */
-  async request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T = KubeObject>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const res = await this.raw(method, path, body, contentType);
     const text = await readAll(res);
     if ((res.statusCode ?? 0) >= 400) throw toApiError(res.statusCode ?? 0, method, path, text);
@@ -106,15 +117,27 @@ export class KubeRest {
   }
 
   /** The raw response, for streams (watch, logs). */
-  raw(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<import('node:http').IncomingMessage> {
+  raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<import('node:http').IncomingMessage> {
     const url = new URL(path, this.config.server);
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = https.request(url, {
-        method,
-        agent: this.agent,
-        headers: { accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}) },
-      }, resolve);
+      const req = https.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            accept: 'application/json',
+            ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
+          },
+        },
+        resolve,
+      );
       req.on('error', reject);
       req.end(data);
     });

@@ -8,7 +8,10 @@ import { applyObjects } from './helpers.ts';
 /** The namespace's record key as the plugin keeps it, made the plugin's way when it has none yet. */
 async function recordKeyOf(cp: ControlPlane, ns: string): Promise<string> {
   const read = async () => {
-    const r = await cp.kubectl(['-n', ns, 'get', 'secret', RECORD_KEY_SECRET, '-o', `jsonpath={.data.${RECORD_KEY_FIELD}}`], { allowFail: true });
+    const r = await cp.kubectl(
+      ['-n', ns, 'get', 'secret', RECORD_KEY_SECRET, '-o', `jsonpath={.data.${RECORD_KEY_FIELD}}`],
+      { allowFail: true },
+    );
     return r.code === 0 && r.stdout ? Buffer.from(r.stdout, 'base64').toString('utf8') : undefined;
   };
   const found = await read();

@@ -14,17 +14,52 @@ interface Recipe {
 // The package sets verified on this machine kind (test-environment.md §1). 17 and 18 bring their own libc and
 // loader; 13 runs on the machine's libc with bullseye's older libraries beside it.
 const RECIPES: Record<DebianMajor, Recipe> = {
-  13: { suites: [{ suite: 'bullseye' }, { suite: 'bullseye-security' }], packages: ['postgresql-13', 'postgresql-client-13', 'libssl1.1', 'libldap-2.4-2', 'libicu67'], ownLoader: false },
-  15: { suites: [{ suite: 'bookworm' }, { suite: 'bookworm-security' }], packages: ['postgresql-15', 'postgresql-client-15'], ownLoader: false },
+  13: {
+    suites: [{ suite: 'bullseye' }, { suite: 'bullseye-security' }],
+    packages: ['postgresql-13', 'postgresql-client-13', 'libssl1.1', 'libldap-2.4-2', 'libicu67'],
+    ownLoader: false,
+  },
+  15: {
+    suites: [{ suite: 'bookworm' }, { suite: 'bookworm-security' }],
+    packages: ['postgresql-15', 'postgresql-client-15'],
+    ownLoader: false,
+  },
   17: {
     suites: [{ suite: 'trixie' }, { suite: 'trixie-security' }],
-    packages: ['postgresql-17', 'postgresql-client-17', 'libpq5', 'libssl3t64', 'libc6', 'libldap2', 'libzstd1', 'libicu76', 'libstdc++6', 'libgcc-s1', 'liblz4-1'],
+    packages: [
+      'postgresql-17',
+      'postgresql-client-17',
+      'libpq5',
+      'libssl3t64',
+      'libc6',
+      'libldap2',
+      'libzstd1',
+      'libicu76',
+      'libstdc++6',
+      'libgcc-s1',
+      'liblz4-1',
+    ],
     ownLoader: true,
   },
   18: {
     suites: [{ suite: 'sid' }],
-    packages: ['postgresql-18', 'postgresql-client-18', 'libpq5', 'libssl3t64', 'libc6', 'libldap2', 'libzstd1', 'libicu78', 'libstdc++6',
-      'libgcc-s1', 'liblz4-1', 'libxml2-16', 'libnuma1', 'liburing2', 'libsasl2-2'],
+    packages: [
+      'postgresql-18',
+      'postgresql-client-18',
+      'libpq5',
+      'libssl3t64',
+      'libc6',
+      'libldap2',
+      'libzstd1',
+      'libicu78',
+      'libstdc++6',
+      'libgcc-s1',
+      'liblz4-1',
+      'libxml2-16',
+      'libnuma1',
+      'liburing2',
+      'libsasl2-2',
+    ],
     ownLoader: true,
   },
 };
@@ -43,7 +78,9 @@ export async function fetchDebian(major: DebianMajor, prefix: string): Promise<v
   const recipe = RECIPES[major];
   await ensureHostPackages({ patchelf: 'patchelf', 'dpkg-deb': 'dpkg' });
   await fetchDebs({ name: `pg${major}`, suites: recipe.suites, packages: recipe.packages, dest: prefix });
-  const libs = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu'].map((d) => path.join(prefix, d)).filter((d) => fs.existsSync(d));
+  const libs = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu']
+    .map((d) => path.join(prefix, d))
+    .filter((d) => fs.existsSync(d));
   const libDir = path.join(prefix, 'usr', 'lib', 'postgresql', String(major));
   const loader = recipe.ownLoader ? findLoader(prefix) : undefined;
   await patchPrefix([path.join(libDir, 'bin')], libs, loader);

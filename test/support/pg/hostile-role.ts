@@ -40,7 +40,10 @@ reset role;`;
 
 /** Plants the role, her settings and her traps in postgres and in her own database `mallorys`. */
 export async function plantHostileRole(sql: SqlRunner): Promise<void> {
-  await sql('postgres', `create role ${HOSTILE_ROLE} login password 'mallory-pass-1'; grant create on schema public to ${HOSTILE_ROLE}`);
+  await sql(
+    'postgres',
+    `create role ${HOSTILE_ROLE} login password 'mallory-pass-1'; grant create on schema public to ${HOSTILE_ROLE}`,
+  );
   await sql('postgres', SETTINGS_TRAP);
   await sql('postgres', `create database mallorys owner ${HOSTILE_ROLE}`);
   await sql('mallorys', `grant create on schema public to ${HOSTILE_ROLE}`);
@@ -50,7 +53,9 @@ export async function plantHostileRole(sql: SqlRunner): Promise<void> {
 
 /** Whether she became superuser (through anyone's session that resolved a trap). */
 export async function hostileRoleIsSuperuser(sql: SqlRunner): Promise<boolean> {
-  return (await sql('postgres', `select rolsuper from pg_catalog.pg_roles where rolname = '${HOSTILE_ROLE}'`)).trim() === 't';
+  return (
+    (await sql('postgres', `select rolsuper from pg_catalog.pg_roles where rolname = '${HOSTILE_ROLE}'`)).trim() === 't'
+  );
 }
 
 /**

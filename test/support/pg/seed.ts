@@ -51,7 +51,10 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${SEED_ROLES.md5.name}, ${SEED_RO
  * Seeds a cluster through `sql` (connected as the superuser): the two roles, databases app1 and app2 with
  * the app schema, and, through `pgbench`, pgbench tables at `scale` in app1.
  */
-export async function seedCluster(sql: SqlRunner, opts: { rows?: number; pgbenchScale?: number; pgbench?: (db: string, scale: number) => Promise<void> }): Promise<void> {
+export async function seedCluster(
+  sql: SqlRunner,
+  opts: { rows?: number; pgbenchScale?: number; pgbench?: (db: string, scale: number) => Promise<void> },
+): Promise<void> {
   await sql('postgres', ROLES_SQL);
   for (const db of SEED_DATABASES) {
     await sql('postgres', `CREATE DATABASE ${db}`);

@@ -15,8 +15,11 @@ export type UpgradeMode = 'link' | 'copy' | 'clone' | 'swap';
  */
 export async function clearPg17Attver(sql: SqlRunner, databases: string[]): Promise<void> {
   for (const db of databases) {
-    await sql(db, "UPDATE pg_catalog.pg_attribute SET attoptions = (SELECT NULLIF(array_agg(o), '{}') FROM unnest(attoptions) o WHERE o NOT LIKE 'pg_attver=%') " +
-      "WHERE attoptions::text LIKE '%pg_attver=%'");
+    await sql(
+      db,
+      "UPDATE pg_catalog.pg_attribute SET attoptions = (SELECT NULLIF(array_agg(o), '{}') FROM unnest(attoptions) o WHERE o NOT LIKE 'pg_attver=%') " +
+        "WHERE attoptions::text LIKE '%pg_attver=%'",
+    );
   }
 }
 
@@ -41,13 +44,40 @@ export function modeFlag(mode: UpgradeMode, to: Major): string[] {
  * pg_hba.conf carried over (pg_upgrade does not), then the directories swapped, leaving
  * data-<old>.preupgrade. Returns pg_upgrade's output and how long the upgrade step took.
  */
-export async function upgradeInSandbox(from: Major, to: Major, volume: string, mode: UpgradeMode): Promise<{ output: string; ms: number }> {
+export async function upgradeInSandbox(
+  from: Major,
+  to: Major,
+  volume: string,
+  mode: UpgradeMode,
+): Promise<{ output: string; ms: number }> {
   const newData = `${BITNAMI.mount}/data-${to}`;
   const checksums = await checksumsOn(from, volume);
   const initArgs = checksums ? ['--data-checksums'] : to >= 18 ? ['--no-data-checksums'] : [];
-  await runOn([to], volume, [`/usr/lib/postgresql/${to}/bin/initdb`, '-D', newData, '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8', ...initArgs]);
-  const common = ['--old-bindir', `/usr/lib/postgresql/${from}/bin`, '--new-bindir', `/usr/lib/postgresql/${to}/bin`,
-    '--old-datadir', BITNAMI.data, '--new-datadir', newData, '--username', 'postgres', '--jobs', '2'];
+  await runOn([to], volume, [
+    `/usr/lib/postgresql/${to}/bin/initdb`,
+    '-D',
+    newData,
+    '-U',
+    'postgres',
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    ...initArgs,
+  ]);
+  const common = [
+    '--old-bindir',
+    `/usr/lib/postgresql/${from}/bin`,
+    '--new-bindir',
+    `/usr/lib/postgresql/${to}/bin`,
+    '--old-datadir',
+    BITNAMI.data,
+    '--new-datadir',
+    newData,
+    '--username',
+    'postgres',
+    '--jobs',
+    '2',
+  ];
   const bin = `/usr/lib/postgresql/${to}/bin/pg_upgrade`;
   const check = await runOn([from, to], volume, [bin, ...common, '--check']);
   const started = Date.now();
@@ -66,7 +96,8 @@ export async function upgradeInSandbox(from: Major, to: Major, volume: string, m
 export function pgUpgradeLogs(newData: string): string {
   const root = path.join(newData, 'pg_upgrade_output.d');
   if (!fs.existsSync(root)) return '(pg_upgrade left no logs)';
-  return fs.readdirSync(root, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.log'))
     .map((e) => {
       const lines = fs.readFileSync(path.join(e.parentPath, e.name), 'utf8').trimEnd().split('\n');

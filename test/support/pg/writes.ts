@@ -73,18 +73,29 @@ export function countWrites(writes: Write[]): { total: number; byMajor: Record<n
  * Waits until the application has journaled more than `moreThan` writes (on server major `major`, if given) and
  * returns all its writes: the proof that it really wrote, before an upgrade and again after it.
  */
-export async function waitForWrites(cp: ControlPlane, ns: string, opts: { app?: string; major?: number; moreThan: number; timeoutMs?: number }): Promise<Write[]> {
+export async function waitForWrites(
+  cp: ControlPlane,
+  ns: string,
+  opts: { app?: string; major?: number; moreThan: number; timeoutMs?: number },
+): Promise<Write[]> {
   return pollWrites(() => committedWrites(cp, ns, opts.app), { ...opts, what: `the application in ${ns}` });
 }
 
 /** waitForWrites over any way of reading the journal (bench and demo read it through their own kubectl). */
-export async function pollWrites(read: () => Write[] | Promise<Write[]>, opts: { what?: string; major?: number; moreThan: number; timeoutMs?: number }): Promise<Write[]> {
+export async function pollWrites(
+  read: () => Write[] | Promise<Write[]>,
+  opts: { what?: string; major?: number; moreThan: number; timeoutMs?: number },
+): Promise<Write[]> {
   let writes: Write[] = [];
-  const counted = () => (opts.major === undefined ? writes.length : countWrites(writes).byMajor[opts.major] ?? 0);
-  await waitFor(`more than ${opts.moreThan} committed writes${opts.major ? ` on ${opts.major}` : ''} by ${opts.what ?? 'the application'}`, async () => {
-    writes = await read();
-    return counted() > opts.moreThan;
-  }, opts.timeoutMs ?? 90_000);
+  const counted = () => (opts.major === undefined ? writes.length : (countWrites(writes).byMajor[opts.major] ?? 0));
+  await waitFor(
+    `more than ${opts.moreThan} committed writes${opts.major ? ` on ${opts.major}` : ''} by ${opts.what ?? 'the application'}`,
+    async () => {
+      writes = await read();
+      return counted() > opts.moreThan;
+    },
+    opts.timeoutMs ?? 90_000,
+  );
   return writes;
 }
 
@@ -112,15 +123,25 @@ export interface RolledBack {
  * write (before the downtime, after the rollback, after a later upgrade again) must be there. Fails listing the
  * missing ones.
  */
-export async function assertWritesPresent(sql: SqlRunner, committed: Write[], opts: { rolledBack?: RolledBack } = {}): Promise<WritesCheck> {
+export async function assertWritesPresent(
+  sql: SqlRunner,
+  committed: Write[],
+  opts: { rolledBack?: RolledBack } = {},
+): Promise<WritesCheck> {
   const rows = committed.length ? parseRows(await sql(WRITES.db, `SELECT id, pod FROM ${WRITES.table}`)) : [];
   const key = (w: { id: number | string; pod: string }) => `${w.id},${w.pod}`;
   const have = new Set(rows.map(([id, pod]) => key({ id: id as string, pod: pod as string })));
   const discarded = new Set((opts.rolledBack?.journal ?? []).filter((w) => w.major === opts.rolledBack?.from).map(key));
   const absent = committed.filter((w) => !have.has(key(w)));
   const missing = absent.filter((w) => !discarded.has(key(w)));
-  const list = missing.slice(0, 20).map((w) => `id ${w.id} (pod ${w.pod}, on ${w.major})`).join(', ');
-  assert.ok(missing.length === 0, `${missing.length} of ${committed.length} writes the application saw committed are missing from ${WRITES.table}: ${list}${missing.length > 20 ? ', …' : ''}`);
+  const list = missing
+    .slice(0, 20)
+    .map((w) => `id ${w.id} (pod ${w.pod}, on ${w.major})`)
+    .join(', ');
+  assert.ok(
+    missing.length === 0,
+    `${missing.length} of ${committed.length} writes the application saw committed are missing from ${WRITES.table}: ${list}${missing.length > 20 ? ', …' : ''}`,
+  );
   return { committed: committed.length, present: committed.length - absent.length, discardedByRollback: absent.length };
 }
 
@@ -135,8 +156,18 @@ export function withoutTable(fp: Fingerprint, db: string, table: string): Finger
   const [schema, name] = table.split('.') as [string, string];
   const own = (n: string) => n === table || n.startsWith(`${schema}.${name}_`);
   const drop = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).filter(([k]) => !own(k)));
-  return { ...fp, perDb: { ...fp.perDb, [db]: { ...d, tables: drop(d.tables), sequences: drop(d.sequences),
-    objects: d.objects.filter((o) => !o.startsWith(`index ${schema}.${name}_`)) } } };
+  return {
+    ...fp,
+    perDb: {
+      ...fp.perDb,
+      [db]: {
+        ...d,
+        tables: drop(d.tables),
+        sequences: drop(d.sequences),
+        objects: d.objects.filter((o) => !o.startsWith(`index ${schema}.${name}_`)),
+      },
+    },
+  };
 }
 
 /** A fingerprint without the writing application's table (fixtures/writer.ts). */

@@ -30,11 +30,20 @@ export function readImageMap(file: string): ImageMapEntry[] {
   return doc.map((e: Record<string, unknown>, i) => {
     const where = `image map ${file}, entry ${i + 1}`;
     if (typeof e?.repository !== 'string' || e.repository === '') throw new Error(`${where}: no repository`);
-    if (!LAYOUTS.includes(e.layout as Layout)) throw new Error(`${where} (${e.repository}): layout must be one of ${LAYOUTS.join(', ')}, not ${JSON.stringify(e.layout)}`);
-    if (e.tag !== undefined && typeof e.tag !== 'string') throw new Error(`${where} (${e.repository}): tag must be a string pattern`);
+    if (!LAYOUTS.includes(e.layout as Layout))
+      throw new Error(
+        `${where} (${e.repository}): layout must be one of ${LAYOUTS.join(', ')}, not ${JSON.stringify(e.layout)}`,
+      );
+    if (e.tag !== undefined && typeof e.tag !== 'string')
+      throw new Error(`${where} (${e.repository}): tag must be a string pattern`);
     const extra = Object.keys(e).filter((k) => !['repository', 'tag', 'layout'].includes(k));
-    if (extra.length) throw new Error(`${where} (${e.repository}): unknown field ${extra.join(', ')} (the major comes from the tag)`);
-    return { repository: e.repository, layout: e.layout as Layout, ...(e.tag === undefined ? {} : { tag: e.tag as string }) };
+    if (extra.length)
+      throw new Error(`${where} (${e.repository}): unknown field ${extra.join(', ')} (the major comes from the tag)`);
+    return {
+      repository: e.repository,
+      layout: e.layout as Layout,
+      ...(e.tag === undefined ? {} : { tag: e.tag as string }),
+    };
   });
 }
 
@@ -48,7 +57,13 @@ export function currentImageMap(env: NodeJS.ProcessEnv = process.env): ImageMapE
   return [...(extra ? readImageMap(extra) : []), ...readImageMap(BUILT_IN)];
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 /** Splits a reference into registry (if any), repository without `library/`, and tag (`latest` when none). */
 export function splitRef(ref: string): { registry?: string; repo: string; tag: string } {
@@ -70,7 +85,8 @@ export function matchImage(ref: string, table: ImageMapEntry[]): ImageMapEntry |
   const { registry, repo, tag } = splitRef(ref);
   return table.find((e) => {
     const first = e.repository.split('/')[0] as string;
-    const withRegistry = e.repository.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+    const withRegistry =
+      e.repository.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
     const name = withRegistry ? `${registry ?? 'docker.io'}/${repo}` : repo;
     return glob(e.repository).test(name) && (e.tag === undefined || glob(e.tag).test(tag));
   });

@@ -59,43 +59,109 @@ export function parseImage(ref: string, table: ImageMapEntry[] = currentImageMap
  * The official images' PGDATA: /var/lib/postgresql/data up to 17; from 18 the pg_ctlcluster layout
  * /var/lib/postgresql/<major>/docker, with the image's VOLUME at /var/lib/postgresql (docker-library/postgres#1259).
  */
-const officialPgdata = (major: number) => (major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data');
+const officialPgdata = (major: number) =>
+  major >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data';
 
 type Build = (ref: string, majors: number[]) => ImageSpec;
-const shell = (ref: string, entrypoint: string[], cmd: string[], flavour: ImageSpec['flavour'] = 'shell'): ImageSpec => (
-  { ref, layout: 'shell', flavour, majors: [], user: 0, ...ROOT, entrypoint, cmd, workingDir: '/', stopSignal: 'SIGTERM', env: { PATH: BASE_PATH } });
+const shell = (
+  ref: string,
+  entrypoint: string[],
+  cmd: string[],
+  flavour: ImageSpec['flavour'] = 'shell',
+): ImageSpec => ({
+  ref,
+  layout: 'shell',
+  flavour,
+  majors: [],
+  user: 0,
+  ...ROOT,
+  entrypoint,
+  cmd,
+  workingDir: '/',
+  stopSignal: 'SIGTERM',
+  env: { PATH: BASE_PATH },
+});
 
 const LAYOUT_SPECS: Record<Layout, Build> = {
   official: (ref, [major]) => ({
-    ref, layout: 'official', flavour: 'postgres', majors: [major as number], user: 0, ...POSTGRES_USER,
-    entrypoint: ['docker-entrypoint.sh'], cmd: ['postgres'], workingDir: '/', stopSignal: 'SIGINT',
-    env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}`, PG_MAJOR: String(major), PGDATA: officialPgdata(major as number), LANG: 'en_US.utf8' },
+    ref,
+    layout: 'official',
+    flavour: 'postgres',
+    majors: [major as number],
+    user: 0,
+    ...POSTGRES_USER,
+    entrypoint: ['docker-entrypoint.sh'],
+    cmd: ['postgres'],
+    workingDir: '/',
+    stopSignal: 'SIGINT',
+    env: {
+      PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}`,
+      PG_MAJOR: String(major),
+      PGDATA: officialPgdata(major as number),
+      LANG: 'en_US.utf8',
+    },
   }),
   // The alpine images: postgres is UID 70, the binaries sit in /usr/local/bin (links into the major's tree here).
   alpine: (ref, [major]) => ({
-    ref, layout: 'alpine', flavour: 'postgres', majors: [major as number], user: 0,
-    passwd: [...ROOT.passwd, 'postgres:x:70:70::/var/lib/postgresql:/bin/sh'], group: [...ROOT.group, 'postgres:x:70:'],
-    entrypoint: ['docker-entrypoint.sh'], cmd: ['postgres'], workingDir: '/', stopSignal: 'SIGINT',
+    ref,
+    layout: 'alpine',
+    flavour: 'postgres',
+    majors: [major as number],
+    user: 0,
+    passwd: [...ROOT.passwd, 'postgres:x:70:70::/var/lib/postgresql:/bin/sh'],
+    group: [...ROOT.group, 'postgres:x:70:'],
+    entrypoint: ['docker-entrypoint.sh'],
+    cmd: ['postgres'],
+    workingDir: '/',
+    stopSignal: 'SIGINT',
     env: { PATH: BASE_PATH, PG_MAJOR: String(major), PGDATA: officialPgdata(major as number), LANG: 'en_US.utf8' },
   }),
   bitnami: (ref, [major]) => ({
-    ref, layout: 'bitnami', flavour: 'bitnami', majors: [major as number], user: 1001, ...ROOT,
-    entrypoint: ['/opt/bitnami/scripts/postgresql/entrypoint.sh'], cmd: ['/opt/bitnami/scripts/postgresql/run.sh'],
-    workingDir: '/', stopSignal: 'SIGTERM',
-    env: { PATH: `/opt/bitnami/postgresql/bin:${BASE_PATH}`, HOME: '/', POSTGRESQL_BASE_DIR: '/opt/bitnami/postgresql',
-      POSTGRESQL_VOLUME_DIR: '/bitnami/postgresql', NSS_WRAPPER_LIB: '/usr/lib/x86_64-linux-gnu/libnss_wrapper.so' },
+    ref,
+    layout: 'bitnami',
+    flavour: 'bitnami',
+    majors: [major as number],
+    user: 1001,
+    ...ROOT,
+    entrypoint: ['/opt/bitnami/scripts/postgresql/entrypoint.sh'],
+    cmd: ['/opt/bitnami/scripts/postgresql/run.sh'],
+    workingDir: '/',
+    stopSignal: 'SIGTERM',
+    env: {
+      PATH: `/opt/bitnami/postgresql/bin:${BASE_PATH}`,
+      HOME: '/',
+      POSTGRESQL_BASE_DIR: '/opt/bitnami/postgresql',
+      POSTGRESQL_VOLUME_DIR: '/bitnami/postgresql',
+      NSS_WRAPPER_LIB: '/usr/lib/x86_64-linux-gnu/libnss_wrapper.so',
+    },
   }),
   upgrade: (ref, [from, to]) => ({
-    ref, layout: 'upgrade', flavour: 'upgrade', majors: [from as number, to as number], user: 0, ...POSTGRES_USER,
-    entrypoint: ['docker-upgrade'], cmd: ['pg_upgrade'], workingDir: '/var/lib/postgresql', stopSignal: 'SIGINT',
+    ref,
+    layout: 'upgrade',
+    flavour: 'upgrade',
+    majors: [from as number, to as number],
+    user: 0,
+    ...POSTGRES_USER,
+    entrypoint: ['docker-upgrade'],
+    cmd: ['pg_upgrade'],
+    workingDir: '/var/lib/postgresql',
+    stopSignal: 'SIGINT',
     env: {
-      PATH: `/usr/lib/postgresql/${to}/bin:${BASE_PATH}`, PGBINOLD: `/usr/lib/postgresql/${from}/bin`, PGBINNEW: `/usr/lib/postgresql/${to}/bin`,
-      PGDATAOLD: `/var/lib/postgresql/${from}/data`, PGDATANEW: `/var/lib/postgresql/${to}/data`, LANG: 'en_US.utf8',
+      PATH: `/usr/lib/postgresql/${to}/bin:${BASE_PATH}`,
+      PGBINOLD: `/usr/lib/postgresql/${from}/bin`,
+      PGBINNEW: `/usr/lib/postgresql/${to}/bin`,
+      PGDATAOLD: `/var/lib/postgresql/${from}/data`,
+      PGDATANEW: `/var/lib/postgresql/${to}/data`,
+      LANG: 'en_US.utf8',
     },
   }),
   // A shell with psql of one major first on PATH (the real image has only the client).
-  client: (ref, [major]) => ({ ...shell(ref, ['psql'], []), layout: 'client', majors: [major as number],
-    env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}` } }),
+  client: (ref, [major]) => ({
+    ...shell(ref, ['psql'], []),
+    layout: 'client',
+    majors: [major as number],
+    env: { PATH: `/usr/lib/postgresql/${major}/bin:${BASE_PATH}` },
+  }),
   shell: (ref) => shell(ref, [], ['sh']),
   // A sidecar (an exporter, a proxy) whose program is not reproduced: it idles whatever its command.
   idle: (ref) => ({ ...shell(ref, ['sleep', 'infinity'], []), layout: 'idle' }),

@@ -8,7 +8,10 @@ const SCRIPTS = path.join(path.dirname(new URL(import.meta.url).pathname), 'entr
 /** Where the image's own scripts sit inside it; each maps to a file in entrypoints/. */
 const IMAGE_SCRIPTS: Record<ImageSpec['flavour'], Array<[string, string]>> = {
   postgres: [['docker-entrypoint.sh', '/usr/local/bin/docker-entrypoint.sh']],
-  bitnami: [['bitnami-entrypoint.sh', '/opt/bitnami/scripts/postgresql/entrypoint.sh'], ['bitnami-run.sh', '/opt/bitnami/scripts/postgresql/run.sh']],
+  bitnami: [
+    ['bitnami-entrypoint.sh', '/opt/bitnami/scripts/postgresql/entrypoint.sh'],
+    ['bitnami-run.sh', '/opt/bitnami/scripts/postgresql/run.sh'],
+  ],
   upgrade: [['docker-upgrade', '/usr/local/bin/docker-upgrade']],
   shell: [],
 };
@@ -32,7 +35,8 @@ export function imageScriptArgs(spec: SandboxSpec): string[] {
   if (spec.image.layout === 'alpine' && major !== undefined) {
     const bin = `/usr/lib/postgresql/${major}/bin`;
     const install = spec.installs.find((i) => i.major === major);
-    for (const b of install ? fs.readdirSync(path.join(install.libDir, 'bin')) : []) a.push('--symlink', `${bin}/${b}`, `/usr/local/bin/${b}`);
+    for (const b of install ? fs.readdirSync(path.join(install.libDir, 'bin')) : [])
+      a.push('--symlink', `${bin}/${b}`, `/usr/local/bin/${b}`);
   }
   return a;
 }
@@ -49,13 +53,43 @@ export function imageLayout(spec: SandboxSpec): string[] {
       fs.mkdirSync(d, { recursive: true });
       fs.chownSync(d, spec.uid, spec.gid);
     }
-    a.push('--ro-bind', spec.installs.find((i) => i.major === major)!.libDir + '/bin', '/opt/bitnami/postgresql/bin',
-      '--symlink', `${lib}/lib`, '/opt/bitnami/postgresql/lib', '--symlink', `/usr/share/postgresql/${major}`, '/opt/bitnami/postgresql/share',
-      '--bind', conf, '/opt/bitnami/postgresql/conf', '--bind', tmp, '/opt/bitnami/postgresql/tmp',
-      '--perms', '0775', '--dir', '/bitnami', '--perms', '0775', '--dir', '/docker-entrypoint-initdb.d');
+    a.push(
+      '--ro-bind',
+      `${spec.installs.find((i) => i.major === major)!.libDir}/bin`,
+      '/opt/bitnami/postgresql/bin',
+      '--symlink',
+      `${lib}/lib`,
+      '/opt/bitnami/postgresql/lib',
+      '--symlink',
+      `/usr/share/postgresql/${major}`,
+      '/opt/bitnami/postgresql/share',
+      '--bind',
+      conf,
+      '/opt/bitnami/postgresql/conf',
+      '--bind',
+      tmp,
+      '/opt/bitnami/postgresql/tmp',
+      '--perms',
+      '0775',
+      '--dir',
+      '/bitnami',
+      '--perms',
+      '0775',
+      '--dir',
+      '/docker-entrypoint-initdb.d',
+    );
   }
   if (spec.image.flavour === 'postgres' || spec.image.flavour === 'upgrade') {
-    a.push('--perms', '0777', '--dir', '/var/lib/postgresql', '--perms', '0777', '--dir', '/docker-entrypoint-initdb.d');
+    a.push(
+      '--perms',
+      '0777',
+      '--dir',
+      '/var/lib/postgresql',
+      '--perms',
+      '0777',
+      '--dir',
+      '/docker-entrypoint-initdb.d',
+    );
   }
   return a;
 }

@@ -24,7 +24,11 @@ export function objectStore(): Cluster & { objects: Map<string, KObject> } {
   };
   const merge = (cur: KObject, patch: MergePatch): KObject => ({
     ...cur,
-    metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, ...patch.metadata?.labels }, annotations: { ...cur.metadata.annotations, ...patch.metadata?.annotations } },
+    metadata: {
+      ...cur.metadata,
+      labels: { ...cur.metadata.labels, ...patch.metadata?.labels },
+      annotations: { ...cur.metadata.annotations, ...patch.metadata?.annotations },
+    },
     spec: { ...cur.spec, ...patch.spec },
     data: { ...cur.data, ...patch.data },
   });
@@ -38,7 +42,8 @@ export function objectStore(): Cluster & { objects: Map<string, KObject> } {
     patchObject: async (r: ObjectRef, patch: MergePatch) => {
       const cur = objects.get(key(r));
       if (!cur) throw Object.assign(new Error('NotFound'), { code: 404 });
-      if (patch.metadata?.resourceVersion && patch.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflict();
+      if (patch.metadata?.resourceVersion && patch.metadata.resourceVersion !== cur.metadata.resourceVersion)
+        throw conflict();
       return store(merge(cur, patch));
     },
     deleteObject: async (r: ObjectRef) => void objects.delete(key(r)),

@@ -4,14 +4,34 @@ import type { Fingerprint } from '../../../src/postgres/fingerprint.ts';
 import { fingerprintData, readFingerprint } from '../../../src/fingerprint/store.ts';
 
 const test = suite('fingerprint ConfigMaps');
-const cm = (stored: ReturnType<typeof fingerprintData>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fp' }, ...stored });
+const cm = (stored: ReturnType<typeof fingerprintData>) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'fp' },
+  ...stored,
+});
 
 /** A fingerprint of `tables` tables, with names and checksums as varied as real ones. */
 function fingerprint(tables: number): Fingerprint {
   const t: Fingerprint['perDb'][string]['tables'] = {};
-  for (let i = 0; i < tables; i++) t[`tenant_${i % 97}.events_${i.toString(36)}_archive`] = { rows: (i * 7919) % 100_000, checksum: String((i * 2654435761) % 2 ** 60) };
-  return { databases: { app: { encoding: 'UTF8', collate: 'C', ctype: 'C' } }, roles: { app: 'scram-sha-256' },
-    perDb: { app: { tables: t, sequences: {}, extensions: { plpgsql: '1.0' }, objects: [], largeObjects: { count: 0, checksum: '0' } } } };
+  for (let i = 0; i < tables; i++)
+    t[`tenant_${i % 97}.events_${i.toString(36)}_archive`] = {
+      rows: (i * 7919) % 100_000,
+      checksum: String((i * 2654435761) % 2 ** 60),
+    };
+  return {
+    databases: { app: { encoding: 'UTF8', collate: 'C', ctype: 'C' } },
+    roles: { app: 'scram-sha-256' },
+    perDb: {
+      app: {
+        tables: t,
+        sequences: {},
+        extensions: { plpgsql: '1.0' },
+        objects: [],
+        largeObjects: { count: 0, checksum: '0' },
+      },
+    },
+  };
 }
 
 test('a small fingerprint stays readable JSON in data', () => {

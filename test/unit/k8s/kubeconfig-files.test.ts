@@ -10,23 +10,38 @@ function memFs(files: Record<string, string>, home = '/home/me'): ConfigFs {
 test('--kubeconfig wins over KUBECONFIG and must exist', () => {
   const fs = memFs({ '/f': 'a', '/g': 'b' });
   assert.equal(locateKubeconfigFiles('/f', { KUBECONFIG: '/g' }, fs), [{ path: '/f', text: 'a' }]);
-  assert.match(usageMessage(() => locateKubeconfigFiles('/nope', {}, fs)), '/nope (from --kubeconfig) does not exist');
+  assert.match(
+    usageMessage(() => locateKubeconfigFiles('/nope', {}, fs)),
+    '/nope (from --kubeconfig) does not exist',
+  );
 });
 
 test('KUBECONFIG is a colon list: existing files in order, duplicates once', () => {
   const fs = memFs({ '/a': '1', '/b': '2' });
   const got = locateKubeconfigFiles(undefined, { KUBECONFIG: '/a::/missing:/b:/a' }, fs);
-  assert.equal(got.map((f) => f.path), ['/a', '/b']);
+  assert.equal(
+    got.map((f) => f.path),
+    ['/a', '/b'],
+  );
 });
 
 test('KUBECONFIG naming only missing files is an error that names them', () => {
   const fs = memFs({});
-  assert.match(usageMessage(() => locateKubeconfigFiles(undefined, { KUBECONFIG: '/x' }, fs)), 'file /x does not exist');
-  assert.match(usageMessage(() => locateKubeconfigFiles(undefined, { KUBECONFIG: '/x:/y' }, fs)), '/x, /y do not exist');
+  assert.match(
+    usageMessage(() => locateKubeconfigFiles(undefined, { KUBECONFIG: '/x' }, fs)),
+    'file /x does not exist',
+  );
+  assert.match(
+    usageMessage(() => locateKubeconfigFiles(undefined, { KUBECONFIG: '/x:/y' }, fs)),
+    '/x, /y do not exist',
+  );
 });
 
 test('falls back to ~/.kube/config, never to localhost:8080', () => {
-  assert.equal(locateKubeconfigFiles(undefined, {}, memFs({ '/home/me/.kube/config': 'c' }))[0]?.path, '/home/me/.kube/config');
+  assert.equal(
+    locateKubeconfigFiles(undefined, {}, memFs({ '/home/me/.kube/config': 'c' }))[0]?.path,
+    '/home/me/.kube/config',
+  );
   const msg = usageMessage(() => locateKubeconfigFiles(undefined, {}, memFs({})));
   assert.match(msg, 'no kubeconfig found');
   assert.match(msg, '/home/me/.kube/config');

@@ -80,23 +80,38 @@ test('an unknown context is a usage error that lists the known ones', () => {
 
 test('no current context and no flag: a usage error naming the choices', () => {
   const bare = { path: '/k', text: first.text.replace('current-context: a', '') };
-  assert.match(usageMessage(() => resolveContext(mergeKubeconfigs([bare]), {})), 'pass --context, one of: a, shared');
+  assert.match(
+    usageMessage(() => resolveContext(mergeKubeconfigs([bare]), {})),
+    'pass --context, one of: a, shared',
+  );
 });
 
 test('a context whose cluster is missing is named', () => {
   const broken = { path: '/k', text: 'contexts: [{name: x, context: {cluster: gone, user: u}}]\ncurrent-context: x' };
-  assert.match(usageMessage(() => resolveContext(mergeKubeconfigs([broken]), {})), 'cluster "gone"');
+  assert.match(
+    usageMessage(() => resolveContext(mergeKubeconfigs([broken]), {})),
+    'cluster "gone"',
+  );
 });
 
 test('malformed files are usage errors naming the file', () => {
-  assert.match(usageMessage(() => mergeKubeconfigs([{ path: '/bad', text: 'a: [' }])), '/bad is not valid YAML');
-  assert.match(usageMessage(() => mergeKubeconfigs([{ path: '/list', text: '- 1' }])), '/list is not a kubeconfig');
-  assert.match(usageMessage(() => mergeKubeconfigs([{ path: '/c', text: 'clusters: 3' }])), '"clusters" must be a list');
+  assert.match(
+    usageMessage(() => mergeKubeconfigs([{ path: '/bad', text: 'a: [' }])),
+    '/bad is not valid YAML',
+  );
+  assert.match(
+    usageMessage(() => mergeKubeconfigs([{ path: '/list', text: '- 1' }])),
+    '/list is not a kubeconfig',
+  );
+  assert.match(
+    usageMessage(() => mergeKubeconfigs([{ path: '/c', text: 'clusters: 3' }])),
+    '"clusters" must be a list',
+  );
 });
 
 test('the single-context document carries the resolved namespace', () => {
   const doc = toSingleContextDoc(resolveContext(mergeKubeconfigs([first]), { namespace: 'n1' }));
-  assert.equal(doc['contexts'], [{ name: 'a', context: { cluster: 'c1', user: 'u1', namespace: 'n1' } }]);
+  assert.equal(doc.contexts, [{ name: 'a', context: { cluster: 'c1', user: 'u1', namespace: 'n1' } }]);
   assert.is(doc['current-context'], 'a');
 });
 

@@ -26,14 +26,24 @@ async function rejection(p: Promise<unknown>): Promise<string> {
 
 test('a refusal is not retried, and a blip longer than the budget fails with its own error', async () => {
   let calls = 0;
-  assert.is(await rejection(retryRead(async () => {
-    calls++;
-    throw Object.assign(new Error('forbidden'), { code: 403 });
-  })), 'forbidden');
+  assert.is(
+    await rejection(
+      retryRead(async () => {
+        calls++;
+        throw Object.assign(new Error('forbidden'), { code: 403 });
+      }),
+    ),
+    'forbidden',
+  );
   assert.is(calls, 1);
-  assert.is(await rejection(retryRead(async () => {
-    throw Object.assign(new Error('service unavailable'), { code: 503 });
-  }, 300)), 'service unavailable');
+  assert.is(
+    await rejection(
+      retryRead(async () => {
+        throw Object.assign(new Error('service unavailable'), { code: 503 });
+      }, 300),
+    ),
+    'service unavailable',
+  );
 });
 
 test.run();

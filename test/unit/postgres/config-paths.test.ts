@@ -18,7 +18,11 @@ test('none: a pass for in place; the dump never asks (it does not hold the direc
 });
 
 test('found: a FAIL that names each file and line (20, then a count) and says how to write them', () => {
-  const lines = Array.from({ length: 23 }, (_, i) => ({ file: `${D}/postgresql.conf`, line: i + 1, text: `ssl_cert_file = '${D}/c${i}.crt'` }));
+  const lines = Array.from({ length: 23 }, (_, i) => ({
+    file: `${D}/postgresql.conf`,
+    line: i + 1,
+    text: `ssl_cert_file = '${D}/c${i}.crt'`,
+  }));
   const [f] = verifyConfigPaths(lines, 'copy', D);
   assert.is(f?.id, 'config-paths');
   assert.is(f?.status, 'fail');
@@ -30,12 +34,25 @@ test('found: a FAIL that names each file and line (20, then a count) and says ho
 });
 
 test('the SQL qualifies everything it calls (superuser session) and skips commented lines', () => {
-  for (const fn of ['json_agg', 'json_build_object', 'strpos', 'current_setting', 'regexp_split_to_table', 'pg_read_file', 'pg_ls_dir', 'pg_stat_file']) {
+  for (const fn of [
+    'json_agg',
+    'json_build_object',
+    'strpos',
+    'current_setting',
+    'regexp_split_to_table',
+    'pg_read_file',
+    'pg_ls_dir',
+    'pg_stat_file',
+  ]) {
     assert.not.match(CONFIG_PATHS_SQL, new RegExp(`(^|[^.])\\b${fn}\\(`), fn);
   }
-  assert.not.match(CONFIG_PATHS_SQL, /[^)] (\|\||~|!~|<|>|=) /, 'every operator is pg_catalog\'s');
+  assert.not.match(CONFIG_PATHS_SQL, /[^)] (\|\||~|!~|<|>|=) /, "every operator is pg_catalog's");
   assert.match(CONFIG_PATHS_SQL, /'\^\\s\*#'/);
-  assert.match(CONFIG_PATHS_SQL, /pg_\(hba\|ident\)/, 'pg_hba.conf and pg_ident.conf are left out, as the Job leaves them out');
+  assert.match(
+    CONFIG_PATHS_SQL,
+    /pg_\(hba\|ident\)/,
+    'pg_hba.conf and pg_ident.conf are left out, as the Job leaves them out',
+  );
 });
 
 test.run();

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { execSilenceMs } from '../../../src/k8s/silence.ts';
 import { heartbeat, heartbeatSeconds, withHeartbeat } from '../../../src/postgres/heartbeat.ts';
 
-const test = suite('the heartbeat of long scripts: often enough for the exec\'s silence limit, on stderr only');
+const test = suite("the heartbeat of long scripts: often enough for the exec's silence limit, on stderr only");
 
 test('a quarter of the silence limit, at least 1 s, at most 20 s; the default limit gives 20 s', () => {
   assert.is(heartbeatSeconds(120_000), 20);
@@ -17,7 +17,7 @@ test('a quarter of the silence limit, at least 1 s, at most 20 s; the default li
   assert.is(heartbeatSeconds(0), 20);
 });
 
-test('withHeartbeat beats at the interval of the exec\'s limit, PGUPGRADE_EXEC_SILENCE_MS when set', () => {
+test("withHeartbeat beats at the interval of the exec's limit, PGUPGRADE_EXEC_SILENCE_MS when set", () => {
   assert.match(withHeartbeat('true', 3_000), '-ge 1 ]');
   assert.match(withHeartbeat('true', 120_000), '-ge 20 ]');
   const was = process.env.PGUPGRADE_EXEC_SILENCE_MS;
@@ -32,8 +32,11 @@ test('withHeartbeat beats at the interval of the exec\'s limit, PGUPGRADE_EXEC_S
   }
 });
 
-test('run by sh: beats on stderr while the script is quiet, stdout is the script\'s alone, its exit code is kept, nothing is left behind', () => {
-  const r = spawnSync('sh', ['-c', `${heartbeat(1)}sleep 3.5; echo HELD; exit 7`], { encoding: 'utf8', timeout: 30_000 });
+test("run by sh: beats on stderr while the script is quiet, stdout is the script's alone, its exit code is kept, nothing is left behind", () => {
+  const r = spawnSync('sh', ['-c', `${heartbeat(1)}sleep 3.5; echo HELD; exit 7`], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.is(r.status, 7);
   assert.is(r.stdout, 'HELD\n');
   assert.ok((r.stderr.match(/^pgupgrade: still working$/gm) ?? []).length >= 2, r.stderr);

@@ -6,9 +6,19 @@ import { LOAD_CODE_SQL, parseLoadCode, verifyLoadCode } from '../../../src/postg
 const test = suite('--method dump refuses expressions that the load would evaluate as superuser');
 
 const none = { count: 0, items: [] };
-const facts = (loadCode?: DatabaseFacts['loadCode']): DatabaseFacts =>
-  ({ extensions: [], relations: 300, regColumns: none, postfixOperators: none, userConversions: none, attverColumns: none, ...(loadCode ? { loadCode } : {}) });
-const item = (i: number) => ({ name: `CHECK c${String(i).padStart(2, '0')} of table public.t calls public.f(integer), owned by mallory`, fix: `ALTER TABLE public.t DROP CONSTRAINT c${String(i).padStart(2, '0')}` });
+const facts = (loadCode?: DatabaseFacts['loadCode']): DatabaseFacts => ({
+  extensions: [],
+  relations: 300,
+  regColumns: none,
+  postfixOperators: none,
+  userConversions: none,
+  attverColumns: none,
+  ...(loadCode ? { loadCode } : {}),
+});
+const item = (i: number) => ({
+  name: `CHECK c${String(i).padStart(2, '0')} of table public.t calls public.f(integer), owned by mallory`,
+  fix: `ALTER TABLE public.t DROP CONSTRAINT c${String(i).padStart(2, '0')}`,
+});
 
 test('not asked (another method): no finding at all', () => {
   assert.equal(verifyLoadCode(undefined), []);
@@ -16,18 +26,42 @@ test('not asked (another method): no finding at all', () => {
 });
 
 test('asked, none found: a pass', () => {
-  const [f] = verifyLoadCode(new Map([['app', facts(none)], ['postgres', facts(none)]]));
+  const [f] = verifyLoadCode(
+    new Map([
+      ['app', facts(none)],
+      ['postgres', facts(none)],
+    ]),
+  );
   assert.is(f?.id, 'load-code');
   assert.is(f?.status, 'pass');
 });
 
 test('found: a FAIL naming each object, the function and its owner per database, the statement for each, and the in-place way', () => {
-  const one = { count: 1, items: [{ name: 'generated column public.g.y calls public.gen(integer), owned by eve', fix: 'ALTER TABLE public.g ALTER COLUMN y DROP EXPRESSION' }] };
-  const [f] = verifyLoadCode(new Map([['app', facts(none)], ['mallorys', facts(one)]]));
+  const one = {
+    count: 1,
+    items: [
+      {
+        name: 'generated column public.g.y calls public.gen(integer), owned by eve',
+        fix: 'ALTER TABLE public.g ALTER COLUMN y DROP EXPRESSION',
+      },
+    ],
+  };
+  const [f] = verifyLoadCode(
+    new Map([
+      ['app', facts(none)],
+      ['mallorys', facts(one)],
+    ]),
+  );
   assert.is(f?.status, 'fail');
-  assert.is(f?.found, 'pg_restore would evaluate these per row as the new instance\'s superuser, running functions of roles who are not superusers: ' +
-    'mallorys (1): generated column public.g.y calls public.gen(integer), owned by eve');
-  assert.match(f?.fix ?? '', /^upgrade in place \(--method link or copy: pg_upgrade never evaluates them\), or have their owners drop or replace them/);
+  assert.is(
+    f?.found,
+    "pg_restore would evaluate these per row as the new instance's superuser, running functions of roles who are not superusers: " +
+      'mallorys (1): generated column public.g.y calls public.gen(integer), owned by eve',
+  );
+  assert.match(
+    f?.fix ?? '',
+    /^upgrade in place \(--method link or copy: pg_upgrade never evaluates them\), or have their owners drop or replace them/,
+  );
   assert.match(f?.fix ?? '', 'in mallorys: ALTER TABLE public.g ALTER COLUMN y DROP EXPRESSION');
   assert.not.match(f?.fix ?? '', 'in app:');
 });
@@ -43,13 +77,18 @@ test('the first 20 are named, then a count that the server made (however many th
 });
 
 test('LOAD_CODE_SQL qualifies everything it calls and reads (it runs as superuser), and parses', () => {
-  const unqualified = LOAD_CODE_SQL.replace(/pg_catalog\.\w+/g, '').match(/\b(format|json_agg|json_build_object|count|max|row_number|to_jsonb)\s*\(/g);
+  const unqualified = LOAD_CODE_SQL.replace(/pg_catalog\.\w+/g, '').match(
+    /\b(format|json_agg|json_build_object|count|max|row_number|to_jsonb)\s*\(/g,
+  );
   assert.is(unqualified, null, `unqualified: ${unqualified?.join(', ')}`);
-  assert.not.match(LOAD_CODE_SQL, /::(?!pg_catalog\.)/, 'every cast names pg_catalog\'s type');
+  assert.not.match(LOAD_CODE_SQL, /::(?!pg_catalog\.)/, "every cast names pg_catalog's type");
   assert.not.match(LOAD_CODE_SQL.replace(/pg_catalog\.pg_\w+/g, ''), /\b(from|join)\s+pg_\w+/);
   assert.match(LOAD_CODE_SQL, 'c.convalidated', 'NOT VALID constraints come after the data');
-  assert.ok(encodeURIComponent(LOAD_CODE_SQL).length < 9000, 'it travels in the exec\'s URL');
-  assert.equal(parseLoadCode('{"count": 1, "items": [{"name": "x", "fix": null}]}'), { count: 1, items: [{ name: 'x' }] });
+  assert.ok(encodeURIComponent(LOAD_CODE_SQL).length < 9000, "it travels in the exec's URL");
+  assert.equal(parseLoadCode('{"count": 1, "items": [{"name": "x", "fix": null}]}'), {
+    count: 1,
+    items: [{ name: 'x' }],
+  });
 });
 
 test.run();

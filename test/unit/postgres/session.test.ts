@@ -10,8 +10,16 @@ import { NO_ROLE, SAFE_SEARCH_PATH, sessionOptions } from '../../../src/postgres
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { repoRoot } from '../../support/paths.ts';
 
-const SCRIPTS = { PSQL_SCRIPT, HELD_PSQL_SCRIPT, DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, POST_UPGRADE_LOCAL_SCRIPT, ANALYZE_SCRIPT,
-  UPDATE_EXTENSIONS_SCRIPT, TARGET_SQL_SCRIPT };
+const SCRIPTS = {
+  PSQL_SCRIPT,
+  HELD_PSQL_SCRIPT,
+  DUMP_GLOBALS_SCRIPT,
+  DUMP_RESTORE_SCRIPT,
+  POST_UPGRADE_LOCAL_SCRIPT,
+  ANALYZE_SCRIPT,
+  UPDATE_EXTENSIONS_SCRIPT,
+  TARGET_SQL_SCRIPT,
+};
 
 test('sessionOptions puts the safe search_path and role=none first, before the other options', () => {
   assert.is(sessionOptions('-c jit=off'), '-c search_path=pg_catalog -c role=none -c jit=off');
@@ -25,7 +33,10 @@ test('every script that opens a superuser session sets PGOPTIONS with the safe s
 });
 
 test('the load sets it for both sides: the source session (read-only too) and the target session', () => {
-  assert.match(DUMP_RESTORE_SCRIPT, /src\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none -c default_transaction_read_only=on'/);
+  assert.match(
+    DUMP_RESTORE_SCRIPT,
+    /src\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none -c default_transaction_read_only=on'/,
+  );
   assert.match(DUMP_RESTORE_SCRIPT, /dst\(\) \{[^}]*PGOPTIONS='-c search_path=pg_catalog -c role=none'/);
 });
 
@@ -39,7 +50,13 @@ test('the read-only psql sessions bound their lock waits; the limit is a whole n
 // pg_upgrade's servers, the probe pod's and the new instance's have no other session; ALTER EXTENSION … UPDATE
 // and ALTER SYSTEM must not stop half-way for a lock: none of these gets a lock_timeout.
 test('the scripts of sessions alone on their server, or that write, get no lock_timeout', () => {
-  for (const [name, s] of Object.entries({ DUMP_GLOBALS_SCRIPT, POST_UPGRADE_LOCAL_SCRIPT, ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT, TARGET_SQL_SCRIPT })) {
+  for (const [name, s] of Object.entries({
+    DUMP_GLOBALS_SCRIPT,
+    POST_UPGRADE_LOCAL_SCRIPT,
+    ANALYZE_SCRIPT,
+    UPDATE_EXTENSIONS_SCRIPT,
+    TARGET_SQL_SCRIPT,
+  })) {
     assert.not.match(s, /lock_timeout/, name);
   }
 });
@@ -50,7 +67,8 @@ test('no source file runs a PostgreSQL client without session.ts', () => {
   const start = String.raw`(?:^\s*|[|;&]\s*|\$\(|"\$@"\s+|\b(?:src|dst)\s+|PGDATABASE=\$v\s+)`;
   const tool = new RegExp(`${start}(?:"\\$B/)?(?:psql|vacuumdb|reindexdb|pg_dump|pg_dumpall|pg_restore)"? -`, 'm');
   const dir = path.join(repoRoot, 'src');
-  const offenders = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })
+  const offenders = fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts') && f !== path.join('postgres', 'session.ts'))
     .filter((f) => tool.test(fs.readFileSync(path.join(dir, f), 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '')))
     .filter((f) => !/SAFE_SESSION_SH|sessionOptions\(/.test(fs.readFileSync(path.join(dir, f), 'utf8')));

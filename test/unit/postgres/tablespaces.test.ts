@@ -6,16 +6,26 @@ const PGDATA = '/var/lib/postgresql/data/pgdata';
 const MOUNT = '/var/lib/postgresql/data';
 
 test('a tablespace inside PGDATA or off the data volume fails in place, naming it; one on the volume beside PGDATA passes', () => {
-  const ts = parseTablespaces([{ name: 'inside', location: `${PGDATA}/tbs` }, { name: 'beside', location: `${MOUNT}/tbs` }, { name: 'away', location: '/mnt/fast' },
-    { name: 'prefix', location: `${MOUNT}-other/tbs` }]);
+  const ts = parseTablespaces([
+    { name: 'inside', location: `${PGDATA}/tbs` },
+    { name: 'beside', location: `${MOUNT}/tbs` },
+    { name: 'away', location: '/mnt/fast' },
+    { name: 'prefix', location: `${MOUNT}-other/tbs` },
+  ]);
   const [f] = verifyTablespaces(ts, 'link', PGDATA, MOUNT);
   assert.is(f?.id, 'tablespaces');
   assert.is(f?.status, 'fail');
   assert.match(f?.found ?? '', `inside PGDATA ${PGDATA}: inside at ${PGDATA}/tbs`);
-  assert.match(f?.found ?? '', `off the data volume mounted at ${MOUNT}: away at /mnt/fast, prefix at ${MOUNT}-other/tbs`);
+  assert.match(
+    f?.found ?? '',
+    `off the data volume mounted at ${MOUNT}: away at /mnt/fast, prefix at ${MOUNT}-other/tbs`,
+  );
   assert.not.match(f?.found ?? '', 'beside', 'the one on the volume beside PGDATA is upgraded where it is');
   assert.match(f?.fix ?? '', 'ALTER TABLE … SET TABLESPACE');
-  assert.is(verifyTablespaces([{ name: 'beside', location: `${MOUNT}/tbs` }], 'copy', PGDATA, MOUNT)[0]?.status, 'pass');
+  assert.is(
+    verifyTablespaces([{ name: 'beside', location: `${MOUNT}/tbs` }], 'copy', PGDATA, MOUNT)[0]?.status,
+    'pass',
+  );
   assert.is(verifyTablespaces([], 'link', PGDATA, MOUNT)[0]?.found, 'none but the built-in ones');
 });
 

@@ -7,11 +7,18 @@ import { readRecordMap, saveRecord } from '../../../src/state/store.ts';
 import { objectStore } from '../doubles/object-store.ts';
 
 const test = suite('records are sealed: one changed outside the plugin is refused, never acted on');
-const record = (json: object): KObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pgupgrade-state-db', namespace: 'ns' },
-  data: { 'state.json': JSON.stringify(json) } });
+const record = (json: object): KObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'pgupgrade-state-db', namespace: 'ns' },
+  data: { 'state.json': JSON.stringify(json) },
+});
 const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'pgupgrade-state-db' };
 const refused = async (p: Promise<unknown>): Promise<CliError> => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, CliError, 'refused');
   return err as CliError;
 };
@@ -34,7 +41,9 @@ test('a record written by the plugin reads back; the key is made once, in a Secr
   const c = objectStore();
   const v1 = await saveRecord(c, record({ phase: 'preflight' }), 'preflight', undefined);
   await saveRecord(c, record({ phase: 'job' }), 'job', v1);
-  assert.equal(JSON.parse((await readRecordMap(c, 'ns', 'pgupgrade-state-db'))?.data?.['state.json'] ?? ''), { phase: 'job' });
+  assert.equal(JSON.parse((await readRecordMap(c, 'ns', 'pgupgrade-state-db'))?.data?.['state.json'] ?? ''), {
+    phase: 'job',
+  });
   const keys = [...c.objects.keys()].filter((k) => k.startsWith('Secret/'));
   assert.equal(keys, [`Secret/ns/${RECORD_KEY_SECRET}`]);
   const key = await c.readSecretKey('ns', RECORD_KEY_SECRET, 'hmac-key');
@@ -46,10 +55,17 @@ test('a record written by the plugin reads back; the key is made once, in a Secr
 test('a record whose data someone changed (a PVC to delete, an image to run) is refused, exit 2, with what to do', async () => {
   const c = objectStore();
   await saveRecord(c, record({ target: { pvc: 'data-db-v15' } }), 'preflight', undefined);
-  await c.patchObject(ref, { data: { 'state.json': JSON.stringify({ target: { pvc: 'data-production-0' } }) } }, 'merge');
+  await c.patchObject(
+    ref,
+    { data: { 'state.json': JSON.stringify({ target: { pvc: 'data-production-0' } }) } },
+    'merge',
+  );
   const err = await refused(readRecordMap(c, 'ns', 'pgupgrade-state-db'));
   assert.is(err.exitCode, 2);
-  assert.match(err.message, 'ConfigMap ns/pgupgrade-state-db, the record of an upgrade, cannot be used: its seal does not match its data');
+  assert.match(
+    err.message,
+    'ConfigMap ns/pgupgrade-state-db, the record of an upgrade, cannot be used: its seal does not match its data',
+  );
   assert.match(err.message, 'kubectl -n ns get configmap pgupgrade-state-db -o yaml');
 });
 

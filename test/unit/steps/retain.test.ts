@@ -8,8 +8,15 @@ import { retainVolumeOf } from '../../../src/steps/retain.ts';
 function volumes(pvs: Record<string, string>, forbid = false): Cluster & { pvs: Record<string, string> } {
   return {
     pvs,
-    readObject: async (r: ObjectRef) => (pvs[r.name] ? { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: r.name },
-      spec: { persistentVolumeReclaimPolicy: pvs[r.name] } } : undefined),
+    readObject: async (r: ObjectRef) =>
+      pvs[r.name]
+        ? {
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: r.name },
+            spec: { persistentVolumeReclaimPolicy: pvs[r.name] },
+          }
+        : undefined,
     patchObject: async (r: ObjectRef, patch: { spec: { persistentVolumeReclaimPolicy: string } }) => {
       if (forbid) throw new Error('persistentvolumes "pv-1" is forbidden');
       pvs[r.name] = patch.spec.persistentVolumeReclaimPolicy;
@@ -18,8 +25,12 @@ function volumes(pvs: Record<string, string>, forbid = false): Cluster & { pvs: 
   } as unknown as Cluster & { pvs: Record<string, string> };
 }
 
-const claim = (volumeName?: string): KObject => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'ns' },
-  spec: volumeName ? { volumeName } : {} });
+const claim = (volumeName?: string): KObject => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name: 'data', namespace: 'ns' },
+  spec: volumeName ? { volumeName } : {},
+});
 
 test('a Delete volume is set to Retain before its claim goes; a Retain one is left; an unbound claim has none', async () => {
   const c = volumes({ 'pv-1': 'Delete', 'pv-2': 'Retain' });
@@ -32,7 +43,10 @@ test('a Delete volume is set to Retain before its claim goes; a Retain one is le
 test('a volume the plugin may not patch stops the rollback with the command, before anything is deleted', async () => {
   const err = await retainVolumeOf(volumes({ 'pv-1': 'Delete' }, true), claim('pv-1')).catch((e: CliError) => e);
   assert.instance(err, CliError);
-  assert.match((err as CliError).message, 'Nothing was deleted. Run kubectl patch pv pv-1 -p \'{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}\'');
+  assert.match(
+    (err as CliError).message,
+    'Nothing was deleted. Run kubectl patch pv pv-1 -p \'{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}\'',
+  );
 });
 
 test.run();

@@ -10,16 +10,20 @@ const src = {
 const facts = { name: 'p-0', namespace: 'db', podIP: '10.0.0.2', nodeName: 'n', serviceAccountName: 'default' };
 
 test('value, secretKeyRef, configMapKeyRef, fieldRef and envFrom', async () => {
-  const env = await resolveEnv({
-    envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'X_' }],
-    env: [
-      { name: 'A', value: 'a' },
-      { name: 'PW', valueFrom: { secretKeyRef: { name: 'pg', key: 'postgres-password' } } },
-      { name: 'M', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'MODE' } } },
-      { name: 'ME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'OPT', valueFrom: { secretKeyRef: { name: 'pg', key: 'nope', optional: true } } },
-    ],
-  }, src, facts);
+  const env = await resolveEnv(
+    {
+      envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'X_' }],
+      env: [
+        { name: 'A', value: 'a' },
+        { name: 'PW', valueFrom: { secretKeyRef: { name: 'pg', key: 'postgres-password' } } },
+        { name: 'M', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'MODE' } } },
+        { name: 'ME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'OPT', valueFrom: { secretKeyRef: { name: 'pg', key: 'nope', optional: true } } },
+      ],
+    },
+    src,
+    facts,
+  );
   assert.equal(env, { X_MODE: 'fast', A: 'a', PW: 's3cret', M: 'fast', ME: 'p-0' });
 });
 

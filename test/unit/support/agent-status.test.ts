@@ -3,9 +3,21 @@ import * as assert from 'uvu/assert';
 import { finishedPhase, podStatus, type ContainerView } from '../../support/agent/status.ts';
 
 const c = (name: string, state: ContainerView['state'], extra: Partial<ContainerView> = {}): ContainerView => ({
-  name, image: 'postgres:13', init: false, state, ready: false, started: false, restartCount: 0, ...extra,
+  name,
+  image: 'postgres:13',
+  init: false,
+  state,
+  ready: false,
+  started: false,
+  restartCount: 0,
+  ...extra,
 });
-const done = (exitCode: number): ContainerView['state'] => ({ kind: 'terminated', exitCode, reason: exitCode ? 'Error' : 'Completed', finishedAt: 'now' });
+const done = (exitCode: number): ContainerView['state'] => ({
+  kind: 'terminated',
+  exitCode,
+  reason: exitCode ? 'Error' : 'Completed',
+  finishedAt: 'now',
+});
 
 test('phase by restartPolicy once containers stop', () => {
   assert.is(finishedPhase('Never', [c('a', done(0))]), 'Succeeded');
@@ -29,8 +41,12 @@ test('Ready only when every main container is ready and the pod is not being del
 });
 
 test('an image pull error shows as the waiting reason', () => {
-  const st = podStatus({ phase: 'Pending', startTime: 't', initialized: true, deleting: false },
-    [c('x', { kind: 'waiting', reason: 'ErrImagePull', message: 'unknown image' })], '127.0.0.1', 'now') as any;
+  const st = podStatus(
+    { phase: 'Pending', startTime: 't', initialized: true, deleting: false },
+    [c('x', { kind: 'waiting', reason: 'ErrImagePull', message: 'unknown image' })],
+    '127.0.0.1',
+    'now',
+  ) as any;
   assert.equal(st.containerStatuses[0].state, { waiting: { reason: 'ErrImagePull', message: 'unknown image' } });
 });
 

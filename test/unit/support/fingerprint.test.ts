@@ -46,11 +46,16 @@ test('a logical restore may update extension versions, never drop an extension',
   b.perDb.app!.extensions = { hstore: '1.8' };
   assert.equal(compareFingerprints(fp(), b, { extensionUpdates: true }), []);
   b.perDb.app!.extensions = {};
-  assert.equal(compareFingerprints(fp(), b, { extensionUpdates: true }), ['database app: extension hstore missing after']);
+  assert.equal(compareFingerprints(fp(), b, { extensionUpdates: true }), [
+    'database app: extension hstore missing after',
+  ]);
 });
 
 test('psql output parsing and the table checksum query', () => {
-  assert.equal(parseRows('a\tb\nc\td\n'), [['a', 'b'], ['c', 'd']]);
+  assert.equal(parseRows('a\tb\nc\td\n'), [
+    ['a', 'b'],
+    ['c', 'd'],
+  ]);
   assert.match(tableSql('public."T"'), 'FROM public."T" t');
 });
 

@@ -9,7 +9,15 @@ import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { DUMP_PAUSE, dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
 import { createPauseTask } from '../gitops.ts';
 import { createCutoverTasks } from './cutover.ts';
-import { createTarget, resetTarget, restartTarget, syncTarget, targetPrior, targetSql, waitTargetReady } from './instance.ts';
+import {
+  createTarget,
+  resetTarget,
+  restartTarget,
+  syncTarget,
+  targetPrior,
+  targetSql,
+  waitTargetReady,
+} from './instance.ts';
 import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
 import { existingContent, halfLoaded } from './existing.ts';
 
@@ -18,9 +26,23 @@ async function appsDown(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   ctx.timings.downtime = Date.now();
   for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
   const rollback = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`;
-  await Promise.all(ctx.d.apps.map((a) => waitScaledDown(ctx.cluster, ctx.d.namespace, { kind: a.kind, name: a.metadata.name, selector: a.selector,
-    matchExpressions: a.matchExpressions }, `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`, rollback, timeoutMs)));
-  return dst(ctx).apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`).join(', ') || 'none match the selector';
+  await Promise.all(
+    ctx.d.apps.map((a) =>
+      waitScaledDown(
+        ctx.cluster,
+        ctx.d.namespace,
+        { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
+        `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`,
+        rollback,
+        timeoutMs,
+      ),
+    ),
+  );
+  return (
+    dst(ctx)
+      .apps.map((a) => `${refOf(a)} (${a.replicas} → 0)`)
+      .join(', ') || 'none match the selector'
+  );
 }
 
 /**
@@ -42,12 +64,23 @@ async function tuneTarget(ctx: DumpCtx, timeoutMs: number): Promise<void> {
  * load made there, for its owner to drop, and goes on once it is empty again.
  */
 async function load(ctx: DumpCtx, timeoutMs: number, report: (text: string) => void): Promise<string> {
-  const back = await appsBackProblem(ctx.cluster, ctx.d.namespace, dst(ctx).apps, `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`);
+  const back = await appsBackProblem(
+    ctx.cluster,
+    ctx.d.namespace,
+    dst(ctx).apps,
+    `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`,
+  );
   if (back) throw new CliError(back, ExitCode.failed);
   if (isDumpDone(ctx.state, 'load-started')) {
     if (ctx.existing) {
       const content = await existingContent(ctx.cluster, ctx.existing);
-      if (content) throw halfLoaded(ctx.d.namespace, ctx.existing, content, `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`);
+      if (content)
+        throw halfLoaded(
+          ctx.d.namespace,
+          ctx.existing,
+          content,
+          `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`,
+        );
     } else {
       await resetTarget(ctx, timeoutMs);
     }
@@ -70,22 +103,34 @@ export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean
       skip: (ctx) => ctx.resuming && 'resuming the record',
       task: async (ctx) => recordDump(ctx, 'preflight'),
     },
-    phase('target-created', 'Create the new instance: its PVC, Service and workload (and its superuser Secret where the source had none)', async (ctx) => {
-      const t = dst(ctx).target;
-      if (t.existing) return `none: the existing ${t.kind} ${t.name} (--target) is loaded into`;
-      await createTarget(ctx);
-      return `${t.kind} ${t.name}, PVC ${t.pvc}, Service ${t.service}${t.secret ? `, Secret ${t.secret} (its superuser's password)` : ''}`;
-    }),
+    phase(
+      'target-created',
+      'Create the new instance: its PVC, Service and workload (and its superuser Secret where the source had none)',
+      async (ctx) => {
+        const t = dst(ctx).target;
+        if (t.existing) return `none: the existing ${t.kind} ${t.name} (--target) is loaded into`;
+        await createTarget(ctx);
+        return `${t.kind} ${t.name}, PVC ${t.pvc}, Service ${t.service}${t.secret ? `, Secret ${t.secret} (its superuser's password)` : ''}`;
+      },
+    ),
     phase('target-ready', 'Wait until the new instance is ready', async (ctx) => waitTargetReady(ctx, timeout)),
     phase('target-tuned', 'Tune the new instance for the load (ALTER SYSTEM, restart)', async (ctx) => {
       await tuneTarget(ctx, timeout);
-      return dst(ctx).settings.map((s) => `${s.name}=${s.value}`).join(', ');
+      return dst(ctx)
+        .settings.map((s) => `${s.name}=${s.value}`)
+        .join(', ');
     }),
     createPauseTask(DUMP_PAUSE, (ctx) => ctx.stateName),
     phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
-    phase('source-read-only', 'Make the source read-only and end every other session (clients outside the selector)', (ctx) => makeSourceReadOnly(ctx, timeout)),
-    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) => load(ctx, timeout, report)),
-    phase('settings-back', 'Put the new instance\'s durable settings back', async (ctx) => {
+    phase(
+      'source-read-only',
+      'Make the source read-only and end every other session (clients outside the selector)',
+      (ctx) => makeSourceReadOnly(ctx, timeout),
+    ),
+    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) =>
+      load(ctx, timeout, report),
+    ),
+    phase('settings-back', "Put the new instance's durable settings back", async (ctx) => {
       await targetSql(ctx, putBackSql(dst(ctx).settings, dst(ctx).targetBefore), 'putting the settings back');
       await syncTarget(ctx);
       if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);

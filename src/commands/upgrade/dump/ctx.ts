@@ -74,14 +74,24 @@ export async function recordDump(ctx: DumpCtx, p: DumpPhase): Promise<void> {
 /** Writes the record as it is in ctx (a phase advanced, or a fact added). */
 export async function recordState(ctx: DumpCtx): Promise<void> {
   ctx.lock?.assertHeld();
-  ctx.stateVersion = await saveDumpState(ctx.cluster, ctx.d.namespace, ctx.stateName, ctx.state as DumpState, ctx.stateVersion);
+  ctx.stateVersion = await saveDumpState(
+    ctx.cluster,
+    ctx.d.namespace,
+    ctx.stateName,
+    ctx.state as DumpState,
+    ctx.stateVersion,
+  );
 }
 
 /** The record; set by the plan, so present in every apply task. */
 export const dst = (ctx: DumpCtx): DumpState => ctx.state as DumpState;
 
 /** One recorded phase: skipped when an earlier run did it, recorded when done; its note goes into the title. */
-export function phase(p: DumpPhase, title: string, fn: (ctx: DumpCtx, report: (text: string) => void) => Promise<string | void>): ListrTask<DumpCtx> {
+export function phase(
+  p: DumpPhase,
+  title: string,
+  fn: (ctx: DumpCtx, report: (text: string) => void) => Promise<string | void>,
+): ListrTask<DumpCtx> {
   return {
     title,
     skip: (ctx) => isDumpDone(ctx.state, p) && 'done in an earlier run',

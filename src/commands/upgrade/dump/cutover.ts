@@ -1,5 +1,11 @@
 import type { ListrTask } from 'listr2';
-import { serviceAtCutover, serviceMoved, serviceRestorePatch, serviceSelectorPatch, type ServiceSpec } from '../../../manifests/dump-target.ts';
+import {
+  serviceAtCutover,
+  serviceMoved,
+  serviceRestorePatch,
+  serviceSelectorPatch,
+  type ServiceSpec,
+} from '../../../manifests/dump-target.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import { DUMP_PAUSE, dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
@@ -24,11 +30,17 @@ export function cutoverCommand(ns: string, name: string, before: ServiceSpec, to
 async function cutover(ctx: DumpCtx): Promise<string> {
   const s = dst(ctx);
   // Without a cutover the applications come back to the source: it is writable again first (its fingerprint read).
-  const writable = !s.cutover && await makeSourceWritable(ctx, ctx.d, ctx.password) ? 'the source writable again; ' : '';
-  if (!s.cutover) return `${writable}left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
+  const writable =
+    !s.cutover && (await makeSourceWritable(ctx, ctx.d, ctx.password)) ? 'the source writable again; ' : '';
+  if (!s.cutover)
+    return `${writable}left to you (--no-cutover): ${s.services.map((x) => cutoverCommand(ctx.d.namespace, x.name, x.before, ctx.target.cutoverSelector)).join('; ') || 'no Service leads to the source'}`;
   for (const x of s.services) {
     const now = await ctx.cluster.readObject(svcRef(ctx.d.namespace, x.name));
-    await ctx.cluster.patchObject(svcRef(ctx.d.namespace, x.name), serviceSelectorPatch(now?.spec ?? x.before, ctx.target.cutoverSelector, 5432), 'merge');
+    await ctx.cluster.patchObject(
+      svcRef(ctx.d.namespace, x.name),
+      serviceSelectorPatch(now?.spec ?? x.before, ctx.target.cutoverSelector, 5432),
+      'merge',
+    );
   }
   return s.services.map((x) => `Service ${x.name} → ${s.target.name}`).join(', ') || 'no Service leads to the source';
 }
@@ -46,7 +58,12 @@ export async function appsUp(cluster: Cluster, ns: string, s: DumpState, timeout
  * someone pointed elsewhere since, which are theirs and stay as they are. `cutoverSelector` undefined (an existing
  * target's workload gone, its selector unknown): every Service that no longer leads to the old instance goes back.
  */
-export async function restoreServices(cluster: Cluster, ns: string, s: DumpState, cutoverSelector: Record<string, string> | undefined): Promise<{ moved: string[]; left: string[] }> {
+export async function restoreServices(
+  cluster: Cluster,
+  ns: string,
+  s: DumpState,
+  cutoverSelector: Record<string, string> | undefined,
+): Promise<{ moved: string[]; left: string[] }> {
   const moved: string[] = [];
   const left: string[] = [];
   for (const x of s.services) {
@@ -65,22 +82,39 @@ export async function restoreServices(cluster: Cluster, ns: string, s: DumpState
 /** Cutover (a snapshot of the new instance held first), the applications back, verify, statistics, the old instance stopped and kept, done. */
 export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Array<ListrTask<DumpCtx>> {
   return [
-    phase('cutover', fullVerify ? 'Compare the whole content with the source\'s, then point the Services at the new instance'
-      : 'Hold a snapshot of the new instance, then point the Services at it', async (ctx) => `${await holdOrCompare(ctx, fullVerify)}; ${await cutover(ctx)}`),
+    phase(
+      'cutover',
+      fullVerify
+        ? "Compare the whole content with the source's, then point the Services at the new instance"
+        : 'Hold a snapshot of the new instance, then point the Services at it',
+      async (ctx) => `${await holdOrCompare(ctx, fullVerify)}; ${await cutover(ctx)}`,
+    ),
     phase('apps-up', 'Scale the applications back up', async (ctx) => {
       const note = await appsUp(ctx.cluster, ctx.d.namespace, dst(ctx), timeoutMs);
       if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
       return note;
     }),
-    phase('verified', 'Compare the new instance\'s content, as held, with the source\'s fingerprint', verifyHeld),
-    phase('analyzed', 'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run', async (ctx) => {
-      await runPsqlScript(ctx.cluster, await targetDiscovery(ctx), targetPassword(ctx), ANALYZE_SCRIPT, String(dst(ctx).to), 'vacuumdb');
-    }),
+    phase('verified', "Compare the new instance's content, as held, with the source's fingerprint", verifyHeld),
+    phase(
+      'analyzed',
+      'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run',
+      async (ctx) => {
+        await runPsqlScript(
+          ctx.cluster,
+          await targetDiscovery(ctx),
+          targetPassword(ctx),
+          ANALYZE_SCRIPT,
+          String(dst(ctx).to),
+          'vacuumdb',
+        );
+      },
+    ),
     phase('source-down', 'Stop the old instance (kept, with its volume)', async (ctx) => {
       const s = dst(ctx);
       if (!s.cutover) return 'left running: nothing was cut over (--no-cutover)';
       // No volume: its data is in its container's writable layer, which scaling to 0 would erase (and --rollback with it).
-      if (keepsSourceRunning(s)) return `${refOf(s.workload)} left running: it has no volume, so stopped its data would be gone; it serves no one now`;
+      if (keepsSourceRunning(s))
+        return `${refOf(s.workload)} left running: it has no volume, so stopped its data would be gone; it serves no one now`;
       await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, 0);
       return `${refOf(s.workload)} scaled to 0; PVC ${s.pvc} kept`;
     }),

@@ -26,7 +26,11 @@ const targetRef = (ctx: DumpCtx) => ({ kind: dst(ctx).target.kind, name: dst(ctx
 /** The new instance's ready pod. */
 export async function targetPod(ctx: DumpCtx): Promise<Pod> {
   const pod = readyPodOf(await ctx.cluster.listPods(ctx.d.namespace, ctx.target.cutoverSelector));
-  if (!pod) throw new CliError(`no ready pod of ${dst(ctx).target.kind} ${ctx.d.namespace}/${dst(ctx).target.name}`, ExitCode.failed);
+  if (!pod)
+    throw new CliError(
+      `no ready pod of ${dst(ctx).target.kind} ${ctx.d.namespace}/${dst(ctx).target.name}`,
+      ExitCode.failed,
+    );
   return pod;
 }
 
@@ -49,8 +53,14 @@ async function targetUp(ctx: DumpCtx): Promise<void> {
 export async function targetDiscovery(ctx: DumpCtx): Promise<SourceDiscovery> {
   const s = dst(ctx);
   await targetUp(ctx);
-  const pod = await poll(`a ready pod of ${s.target.name}`, READY_WAIT_MS, async () => targetPod(ctx).catch(() => undefined),
-    `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
+  const pod = await poll(
+    `a ready pod of ${s.target.name}`,
+    READY_WAIT_MS,
+    async () => targetPod(ctx).catch(() => undefined),
+    `kubectl -n ${ctx.d.namespace} describe pods -l ${Object.entries(ctx.target.cutoverSelector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',')}`,
+  );
   // An existing target is reached as discovered (its own port and superuser); the plugin's own as its record says.
   return ctx.existing ? { ...ctx.existing.d, pod } : asDumpTarget(ctx.d, s.target, pod);
 }
@@ -64,14 +74,24 @@ export async function targetSql(ctx: DumpCtx, sql: string, what: string): Promis
 export async function targetPrior(ctx: DumpCtx): Promise<PriorSetting[]> {
   const t = await targetDiscovery(ctx);
   const sql = autoConfSql(settingsToPutBack(dst(ctx).settings));
-  return parsePriorSettings((await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], sql)).get('postgres') ?? '[]');
+  return parsePriorSettings(
+    (await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], sql)).get('postgres') ?? '[]',
+  );
 }
 
 /** Puts what the load wrote with fsync off on disk: sync in the new pod (its volume's filesystem with the rest). */
 export async function syncTarget(ctx: DumpCtx): Promise<void> {
   const t = await targetDiscovery(ctx);
-  const r = await ctx.cluster.exec(ctx.d.namespace, t.pod?.metadata.name as string, dst(ctx).target.container, ['sh', '-c', withHeartbeat(SYNC_SCRIPT, execSilenceMs())]);
-  if (r.exitCode !== 0) throw new CliError(`sync in the new instance's pod ${t.pod?.metadata.name} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, ExitCode.failed);
+  const r = await ctx.cluster.exec(ctx.d.namespace, t.pod?.metadata.name as string, dst(ctx).target.container, [
+    'sh',
+    '-c',
+    withHeartbeat(SYNC_SCRIPT, execSilenceMs()),
+  ]);
+  if (r.exitCode !== 0)
+    throw new CliError(
+      `sync in the new instance's pod ${t.pod?.metadata.name} failed (exit ${r.exitCode}): ${r.stderr.trim()}`,
+      ExitCode.failed,
+    );
 }
 
 const isConflict = (err: unknown) => (err as { code?: number }).code === 409;
@@ -90,23 +110,37 @@ export async function createOnce(ctx: DumpCtx, o: KObject): Promise<void> {
  */
 export async function createTarget(ctx: DumpCtx): Promise<void> {
   const s = dst(ctx);
-  const secret = s.target.secret ? [dumpTargetSecret(ctx.d.namespace, s.target.name, refOf(s.workload), ctx.password)] : [];
+  const secret = s.target.secret
+    ? [dumpTargetSecret(ctx.d.namespace, s.target.name, refOf(s.workload), ctx.password)]
+    : [];
   for (const o of [...secret, ctx.target.pvc, ctx.target.service, ctx.target.workload]) await createOnce(ctx, o);
 }
 
 /** Waits until the new instance has its one ready replica. */
 export async function waitTargetReady(ctx: DumpCtx, timeoutMs: number): Promise<void> {
   await waitWorkloadReady(ctx.cluster, ctx.d.namespace, targetRef(ctx), timeoutMs);
-  await poll(`a ready pod of ${dst(ctx).target.name}`, timeoutMs, async () => (await targetPod(ctx).catch(() => undefined)) ? true : undefined);
+  await poll(`a ready pod of ${dst(ctx).target.name}`, timeoutMs, async () =>
+    (await targetPod(ctx).catch(() => undefined)) ? true : undefined,
+  );
 }
 
 /**
  * Restarts the new instance (scale 0, its pod gone, `whileStopped`, scale 1, ready): restart-only settings take
  * effect.
  */
-export async function restartTarget(ctx: DumpCtx, timeoutMs: number, whileStopped?: () => Promise<void>): Promise<void> {
+export async function restartTarget(
+  ctx: DumpCtx,
+  timeoutMs: number,
+  whileStopped?: () => Promise<void>,
+): Promise<void> {
   await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 0);
-  await waitPodsGone(ctx.cluster, ctx.d.namespace, ctx.target.cutoverSelector, `the pod of ${dst(ctx).target.name}`, timeoutMs);
+  await waitPodsGone(
+    ctx.cluster,
+    ctx.d.namespace,
+    ctx.target.cutoverSelector,
+    `the pod of ${dst(ctx).target.name}`,
+    timeoutMs,
+  );
   await whileStopped?.();
   await scaleTo(ctx.cluster, ctx.d.namespace, targetRef(ctx), 1);
   await waitTargetReady(ctx, timeoutMs);
@@ -121,7 +155,9 @@ export async function resetTarget(ctx: DumpCtx, timeoutMs: number): Promise<void
   const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: dst(ctx).target.pvc };
   await restartTarget(ctx, timeoutMs, async () => {
     await ctx.cluster.deleteObject(pvc);
-    await poll(`PVC ${ns}/${pvc.name} to be deleted`, timeoutMs, async () => ((await ctx.cluster.readObject(pvc)) ? undefined : true));
+    await poll(`PVC ${ns}/${pvc.name} to be deleted`, timeoutMs, async () =>
+      (await ctx.cluster.readObject(pvc)) ? undefined : true,
+    );
     await ctx.cluster.createObject(ctx.target.pvc);
   });
 }

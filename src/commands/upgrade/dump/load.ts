@@ -4,7 +4,13 @@ import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts'
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
 import { describeGlobals, rewriteGlobals } from '../../../postgres/dump-globals.ts';
 import { redactSecrets } from '../../../postgres/redact.ts';
-import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT, dumpRestoreArgs, dumpRestoreStdin, loadProgress } from '../../../postgres/dump-script.ts';
+import {
+  DUMP_GLOBALS_SCRIPT,
+  DUMP_RESTORE_SCRIPT,
+  dumpRestoreArgs,
+  dumpRestoreStdin,
+  loadProgress,
+} from '../../../postgres/dump-script.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
@@ -23,12 +29,19 @@ const DATABASES_SQL = `select pg_catalog.string_agg(pg_catalog.encode(pg_catalog
 /** Why DUMP_RESTORE_SCRIPT stopped, by its exit code. */
 export function loadFailure(code: number): string {
   const why: Record<number, string> = {
-    30: 'the target is not empty', 31: 'the target is unreachable', 32: 'the source is unreachable, or its session not read-only',
-    33: 'the source and the target are one server', 34: 'the target image\'s pg_dump is older than the source', 40: 'a pg_dump failed',
-    41: 'a pg_restore failed', 42: 'loading the roles and globals failed', 90: 'its input was cut short',
+    30: 'the target is not empty',
+    31: 'the target is unreachable',
+    32: 'the source is unreachable, or its session not read-only',
+    33: 'the source and the target are one server',
+    34: "the target image's pg_dump is older than the source",
+    40: 'a pg_dump failed',
+    41: 'a pg_restore failed',
+    42: 'loading the roles and globals failed',
+    90: 'its input was cut short',
   };
   // A shell reports a process killed by signal n as 128 + n: 137 when the new pod is deleted mid-load.
-  if (!why[code] && code > 128 && code < 160) return `it was killed by signal ${code - 128}${code === 137 ? ' (SIGKILL: the new pod deleted, or out of memory)' : ''}`;
+  if (!why[code] && code > 128 && code < 160)
+    return `it was killed by signal ${code - 128}${code === 137 ? ' (SIGKILL: the new pod deleted, or out of memory)' : ''}`;
   return why[code] ?? `exit ${code}`;
 }
 
@@ -36,8 +49,10 @@ export function loadFailure(code: number): string {
 export const RELOAD_NOTE = 'The source was only read. A re-run empties the new instance and loads it again';
 
 /** What a re-run does after a failed load: the plugin's own instance is emptied; an existing --target is never reset. */
-export const reloadNote = (existing?: boolean): string => existing
-  ? 'The source was only read. A re-run names what the load made in the existing target, for you to drop before it loads again' : RELOAD_NOTE;
+export const reloadNote = (existing?: boolean): string =>
+  existing
+    ? 'The source was only read. A re-run names what the load made in the existing target, for you to drop before it loads again'
+    : RELOAD_NOTE;
 
 /**
  * Any failure of the load as one clear error (exit 1) that says what a re-run does: also one that is not the
@@ -53,8 +68,11 @@ export function loadStopped(err: unknown, existing?: boolean): CliError {
 async function lockNote(ctx: DumpCtx, stderr: string, dbs: string[]): Promise<string> {
   if (!isDumpLockTimeout(stderr)) return '';
   const d = ctx.d;
-  const e = await lockTimeoutError(`the source ${d.namespace}/${d.pod?.metadata.name ?? '?'} (pg_dump)`, lockTimeoutMs(),
-    () => psqlEach(ctx.cluster, d, liveReach(d), ctx.password, dbs, BLOCKERS_SQL));
+  const e = await lockTimeoutError(
+    `the source ${d.namespace}/${d.pod?.metadata.name ?? '?'} (pg_dump)`,
+    lockTimeoutMs(),
+    () => psqlEach(ctx.cluster, d, liveReach(d), ctx.password, dbs, BLOCKERS_SQL),
+  );
   return `${e.message}\n`;
 }
 
@@ -75,7 +93,6 @@ function sourceAddress(ctx: DumpCtx): { host: string; port: number; user: string
   return { host, port: ctx.d.port, user: ctx.d.superuser?.user ?? 'postgres' };
 }
 
-
 /**
  * The source's fingerprint, read once nothing writes, and kept in a ConfigMap (one left by an earlier upgrade is
  * replaced): a resumed run and the rollback compare with the one taken then, as the source is not written after it.
@@ -84,19 +101,34 @@ export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
   const name = dumpReferenceName(ctx.stateName);
   await forgetSourceReference(ctx);
   const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-  await ctx.cluster.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ctx.d.namespace,
-    labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' } }, ...fingerprintData(fp) });
+  await ctx.cluster.createObject({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: ctx.d.namespace,
+      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' },
+    },
+    ...fingerprintData(fp),
+  });
   return fp;
 }
 
 /** Deletes a source fingerprint that an earlier upgrade left (this one's is taken once the load is done). */
 export async function forgetSourceReference(ctx: DumpCtx): Promise<void> {
-  await ctx.cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.d.namespace, name: dumpReferenceName(ctx.stateName) });
+  await ctx.cluster.deleteObject({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: ctx.d.namespace,
+    name: dumpReferenceName(ctx.stateName),
+  });
 }
 
 /** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
 export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
-  return (await loadFingerprint(ctx.cluster, ctx.d.namespace, dumpReferenceName(ctx.stateName))) ?? takeSourceReference(ctx);
+  return (
+    (await loadFingerprint(ctx.cluster, ctx.d.namespace, dumpReferenceName(ctx.stateName))) ?? takeSourceReference(ctx)
+  );
 }
 
 /**
@@ -110,25 +142,59 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
   const t = await targetDiscovery(ctx);
   const pod = t.pod?.metadata.name as string;
   const src = sourceAddress(ctx);
-  const g = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', withHeartbeat(DUMP_GLOBALS_SCRIPT, execSilenceMs()), 'globals', src.host, String(src.port), src.user],
-    psqlStdin(ctx.password, []));
-  if (g.exitCode !== 0) throw new CliError(`pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`, ExitCode.failed);
-  const existing = ((await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], ROLES_SQL)).get('postgres') ?? '').trim().split(',').filter(Boolean);
+  const g = await ctx.cluster.exec(
+    ctx.d.namespace,
+    pod,
+    s.target.container,
+    ['sh', '-c', withHeartbeat(DUMP_GLOBALS_SCRIPT, execSilenceMs()), 'globals', src.host, String(src.port), src.user],
+    psqlStdin(ctx.password, []),
+  );
+  if (g.exitCode !== 0)
+    throw new CliError(
+      `pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`,
+      ExitCode.failed,
+    );
+  const existing = (
+    (await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], ROLES_SQL)).get('postgres') ?? ''
+  )
+    .trim()
+    .split(',')
+    .filter(Boolean);
   const globals = rewriteGlobals(g.stdout, { superuser: s.target.superuser, existing });
   ctx.globalsNotes = describeGlobals(globals, s.target.superuser);
-  const dbsLine = ((await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ?? '').trim();
-  const dbs = dbsLine.split(',').filter(Boolean).map((b) => Buffer.from(b, 'base64').toString('utf8'));
-  const args = dumpRestoreArgs({ source: src, target: { host: '127.0.0.1', port: t.port, user: s.target.superuser }, jobs: s.jobs, lockWaitMs: lockTimeoutMs() });
-  const r = await ctx.cluster.exec(ctx.d.namespace, pod, s.target.container, ['sh', '-c', withHeartbeat(DUMP_RESTORE_SCRIPT, execSilenceMs()), 'dump-restore', ...args],
-    dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs), byLine((line) => {
+  const dbsLine = (
+    (await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ??
+    ''
+  ).trim();
+  const dbs = dbsLine
+    .split(',')
+    .filter(Boolean)
+    .map((b) => Buffer.from(b, 'base64').toString('utf8'));
+  const args = dumpRestoreArgs({
+    source: src,
+    target: { host: '127.0.0.1', port: t.port, user: s.target.superuser },
+    jobs: s.jobs,
+    lockWaitMs: lockTimeoutMs(),
+  });
+  const r = await ctx.cluster.exec(
+    ctx.d.namespace,
+    pod,
+    s.target.container,
+    ['sh', '-c', withHeartbeat(DUMP_RESTORE_SCRIPT, execSilenceMs()), 'dump-restore', ...args],
+    dumpRestoreStdin(ctx.password, targetPassword(ctx), globals.sql, dbs),
+    byLine((line) => {
       const said = loadProgress(line, dbs);
       if (said) report(said);
-    }));
+    }),
+  );
   if (r.exitCode !== 0) {
     // A failed statement of the globals is quoted by psql: its password hash never reaches the message.
     const said = redactLoadError(r.stderr.trim().split('\n').slice(-3).join(' '));
-    throw new CliError(`the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
-      `${await lockNote(ctx, r.stderr, dbs)}${reloadNote(s.target.existing)}`, ExitCode.failed);
+    throw new CliError(
+      `the dump and restore stopped: ${loadFailure(r.exitCode)} (exit ${r.exitCode}): ${said}\n` +
+        `${await lockNote(ctx, r.stderr, dbs)}${reloadNote(s.target.existing)}`,
+      ExitCode.failed,
+    );
   }
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
   await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_catalog.pg_stat_reset()');

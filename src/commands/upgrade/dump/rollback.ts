@@ -31,14 +31,20 @@ export interface DumpRollbackOptions {
 }
 
 /** Finds the workload and its dump record; `ctx.state` stays unset when there is none (the in-place rollback's turn). */
-export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opts: DumpRollbackOptions): Array<ListrTask<DumpCtx>> {
+export function createDumpRollbackFindTasks(
+  connect: () => Promise<Cluster>,
+  opts: DumpRollbackOptions,
+): Array<ListrTask<DumpCtx>> {
   return [
     connectTask<DumpCtx>(connect),
     {
       title: 'Find the workload and its upgrade by dump',
       task: async (ctx, task) => {
         ctx.timings = {};
-        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
+        ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, {
+          superuserSecret: opts.superuserSecret,
+          ...DUMP_SOURCE,
+        });
         ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
         const cm = await readRecordMap(ctx.cluster, ctx.d.namespace, ctx.stateName);
         ctx.stateVersion = cm?.metadata.resourceVersion;
@@ -60,7 +66,10 @@ export function createDumpRollbackFindTasks(connect: () => Promise<Cluster>, opt
 async function oldInstanceDiff(ctx: DumpCtx, d: SourceDiscovery): Promise<string[] | undefined> {
   const reference = await loadFingerprint(ctx.cluster, d.namespace, dumpReferenceName(ctx.stateName));
   if (!reference) return undefined;
-  return compareFingerprints(reference, await fingerprintVia(ctx.cluster, d, liveReach(d), await readPassword(ctx.cluster, d)));
+  return compareFingerprints(
+    reference,
+    await fingerprintVia(ctx.cluster, d, liveReach(d), await readPassword(ctx.cluster, d)),
+  );
 }
 
 /**
@@ -79,10 +88,17 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         const s = dst(ctx);
         const gone = `${refOf(s.workload)} kept its data in its container's writable layer`;
         const keep = `Nothing was changed: the new instance ${s.target.kind} ${s.target.name} keeps serving`;
-        if (!ctx.d.pod?.ready) throw new CliError(`${gone}, and it has no ready pod now: its data went with its container, there is nothing to roll back to. ${keep}`, ExitCode.failed);
+        if (!ctx.d.pod?.ready)
+          throw new CliError(
+            `${gone}, and it has no ready pod now: its data went with its container, there is nothing to roll back to. ${keep}`,
+            ExitCode.failed,
+          );
         const diff = await oldInstanceDiff(ctx, ctx.d);
         if (diff?.length) {
-          throw new CliError(`${gone}, and it differs from its fingerprint taken by the upgrade (was its container restarted or replaced?):\n  ${diff.join('\n  ')}\n${keep}`, ExitCode.failed);
+          throw new CliError(
+            `${gone}, and it differs from its fingerprint taken by the upgrade (was its container restarted or replaced?):\n  ${diff.join('\n  ')}\n${keep}`,
+            ExitCode.failed,
+          );
         }
         task.title = `The old instance still holds its data: pod ${ctx.d.pod.metadata.name}, equal to its fingerprint taken by the upgrade`;
       },
@@ -93,7 +109,15 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         for (const a of dst(ctx).apps) await scaleTo(ctx.cluster, ns(ctx), a, 0);
         for (const a of dst(ctx).apps) {
           const w = await ctx.cluster.getWorkload(ns(ctx), a.kind, a.name);
-          if (w) await waitPodsGone(ctx.cluster, ns(ctx), w.selector, `the pods of ${refOf(a)}`, timeout, w.matchExpressions);
+          if (w)
+            await waitPodsGone(
+              ctx.cluster,
+              ns(ctx),
+              w.selector,
+              `the pods of ${refOf(a)}`,
+              timeout,
+              w.matchExpressions,
+            );
         }
       },
     },
@@ -104,9 +128,13 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
       task: async (ctx, task) => {
         const s = dst(ctx);
         // An existing target's pods by its own selector (what its cutover used); its workload gone, that is unknown.
-        const at = s.target.existing ? (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))?.selector : instanceSelector(s.target.name);
+        const at = s.target.existing
+          ? (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))?.selector
+          : instanceSelector(s.target.name);
         const { moved, left } = await restoreServices(ctx.cluster, ns(ctx), s, at);
-        const theirs = left.length ? `; left as they are (pointed elsewhere since the cutover, not at ${s.target.name}): ${left.join(', ')}` : '';
+        const theirs = left.length
+          ? `; left as they are (pointed elsewhere since the cutover, not at ${s.target.name}): ${left.join(', ')}`
+          : '';
         task.title = `Point the Services back at the old instance: ${moved.join(', ') || 'none led to the new instance'}${theirs}`;
       },
     },
@@ -116,7 +144,10 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         const s = dst(ctx);
         await scaleTo(ctx.cluster, ns(ctx), s.workload, s.workload.replicas);
         await waitWorkloadReady(ctx.cluster, ns(ctx), s.workload, timeout);
-        const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, { superuserSecret: opts.superuserSecret, ...DUMP_SOURCE });
+        const d = await discover(ctx.cluster, ns(ctx), refOf(s.workload), opts.appSelector, {
+          superuserSecret: opts.superuserSecret,
+          ...DUMP_SOURCE,
+        });
         ctx.d = { ...ctx.d, pod: d.pod, podsByIp: d.podsByIp };
         if (!s.cutover) {
           task.title = 'Start the old instance: it served all along (--no-cutover): nothing to compare';
@@ -124,10 +155,15 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
         }
         const diff = await oldInstanceDiff(ctx, d);
         if (!diff) {
-          task.title = 'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
+          task.title =
+            'Start the old instance: ready (the upgrade stopped before its fingerprint was taken: nothing to compare)';
           return;
         }
-        if (diff.length) throw new CliError(`the old instance differs from its fingerprint taken by the upgrade:\n  ${diff.join('\n  ')}`, ExitCode.failed);
+        if (diff.length)
+          throw new CliError(
+            `the old instance differs from its fingerprint taken by the upgrade:\n  ${diff.join('\n  ')}`,
+            ExitCode.failed,
+          );
         task.title = 'Start the old instance and verify its fingerprint: equal to the one taken by the upgrade';
       },
     },
@@ -147,12 +183,19 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
     },
     {
       // The plugin's own instance is stopped below; an existing one keeps running, so its durable settings come back.
-      title: 'Put the existing target\'s durable settings back (it was tuned for the load)',
-      enabled: (ctx) => dst(ctx).target.existing === true && isDumpDone(ctx.state, 'target-tuned') && !isDumpDone(ctx.state, 'settings-back'),
+      title: "Put the existing target's durable settings back (it was tuned for the load)",
+      enabled: (ctx) =>
+        dst(ctx).target.existing === true &&
+        isDumpDone(ctx.state, 'target-tuned') &&
+        !isDumpDone(ctx.state, 'settings-back'),
       task: async (ctx) => {
         ctx.existing = await resolveExisting(ctx.cluster, ns(ctx), refOf(dst(ctx).target));
         ctx.target = { name: dst(ctx).target.name, cutoverSelector: ctx.existing.selector } as DumpTarget;
-        await targetSql(ctx, putBackSql(dst(ctx).settings, dst(ctx).targetBefore), 'putting the existing target\'s settings back');
+        await targetSql(
+          ctx,
+          putBackSql(dst(ctx).settings, dst(ctx).targetBefore),
+          "putting the existing target's settings back",
+        );
         if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
       },
     },
@@ -161,8 +204,10 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
     createResumeTask(DUMP_PAUSE, () => true),
     phase('rolled-back', 'Stop the new instance (kept, with its volume) and record the rollback', async (ctx) => {
       const s = dst(ctx);
-      if (s.target.existing) return `the existing ${s.target.kind} ${s.target.name} (--target) left running, as it was given: the loaded data stays in it`;
-      if (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name)) await scaleTo(ctx.cluster, ns(ctx), s.target, 0);
+      if (s.target.existing)
+        return `the existing ${s.target.kind} ${s.target.name} (--target) left running, as it was given: the loaded data stays in it`;
+      if (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))
+        await scaleTo(ctx.cluster, ns(ctx), s.target, 0);
       return `${s.target.kind} ${s.target.name} scaled to 0; PVC ${s.target.pvc} kept`;
     }),
   ];

@@ -1,6 +1,13 @@
 import type { SourceDiscovery } from '../../../discovery/discover.ts';
 import { autoConfSql, parsePriorSettings } from '../../../postgres/alter-system.ts';
-import { END_OTHER_SESSIONS_SQL, namedEnded, parseEnded, READ_ONLY_SETTING, READ_ONLY_SQL, writableSql } from '../../../postgres/source-sessions.ts';
+import {
+  END_OTHER_SESSIONS_SQL,
+  namedEnded,
+  parseEnded,
+  READ_ONLY_SETTING,
+  READ_ONLY_SQL,
+  writableSql,
+} from '../../../postgres/source-sessions.ts';
 import { liveReach, psqlEach, runPsqlScript } from '../../../server/gather.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
 import { poll } from '../../../steps/poll.ts';
@@ -20,10 +27,20 @@ async function ask(ctx: DumpCtx, d: SourceDiscovery, password: string, sql: stri
  */
 export async function makeSourceReadOnly(ctx: DumpCtx, timeoutMs: number): Promise<string> {
   if (!dst(ctx).sourceBefore && !isDumpDone(ctx.state, 'source-read-only')) {
-    ctx.state = { ...dst(ctx), sourceBefore: parsePriorSettings(await ask(ctx, ctx.d, ctx.password, autoConfSql([READ_ONLY_SETTING]))) };
+    ctx.state = {
+      ...dst(ctx),
+      sourceBefore: parsePriorSettings(await ask(ctx, ctx.d, ctx.password, autoConfSql([READ_ONLY_SETTING]))),
+    };
     await recordState(ctx);
   }
-  await runPsqlScript(ctx.cluster, ctx.d, ctx.password, TARGET_SQL_SCRIPT, READ_ONLY_SQL, 'making the source read-only (ALTER SYSTEM)');
+  await runPsqlScript(
+    ctx.cluster,
+    ctx.d,
+    ctx.password,
+    TARGET_SQL_SCRIPT,
+    READ_ONLY_SQL,
+    'making the source read-only (ALTER SYSTEM)',
+  );
   const ended: string[] = [];
   await poll('the source to read its configuration again (default_transaction_read_only = on)', timeoutMs, async () => {
     const r = parseEnded(await ask(ctx, ctx.d, ctx.password, END_OTHER_SESSIONS_SQL));
@@ -38,6 +55,13 @@ export async function makeSourceReadOnly(ctx: DumpCtx, timeoutMs: number): Promi
 export async function makeSourceWritable(ctx: DumpCtx, d: SourceDiscovery, password: string): Promise<boolean> {
   const before = dst(ctx).sourceBefore;
   if (!before) return false;
-  await runPsqlScript(ctx.cluster, d, password, TARGET_SQL_SCRIPT, writableSql(before), 'making the source writable again (ALTER SYSTEM)');
+  await runPsqlScript(
+    ctx.cluster,
+    d,
+    password,
+    TARGET_SQL_SCRIPT,
+    writableSql(before),
+    'making the source writable again (ALTER SYSTEM)',
+  );
   return true;
 }

@@ -13,12 +13,30 @@ export function stoppedNotes(ctx: DumpCtx): string[] {
   const upgrade = `kubectl pgupgrade upgrade -n ${ns} ${refOf(s.workload)}`;
   const left = leftChanged(s);
   return [
-    ...(left.tuned ? [tuningLeftNote({ ns, target: refOf(s.target), container: s.target.container, superuser: s.target.superuser,
-      prior: s.targetBefore ?? [], resume: `${upgrade} --to ${s.to} --method dump` })] : []),
-    ...(left.readOnly ? [`The source ${refOf(s.workload)} is read-only for every new transaction (default_transaction_read_only, set by the upgrade): ` +
-      `a resume keeps it so until the cutover; --rollback makes it writable again (${upgrade} --rollback)`] : []),
-    ...(s.pausedOwners?.length && !s.ownersResumedAt && isDumpDone(s, 'apps-down') ? [`Paused by this upgrade and left paused while the applications are down: ` +
-      `${s.pausedOwners.map(ownerKey).join(', ')}; the resumed run or --rollback puts them back as they were`] : []),
+    ...(left.tuned
+      ? [
+          tuningLeftNote({
+            ns,
+            target: refOf(s.target),
+            container: s.target.container,
+            superuser: s.target.superuser,
+            prior: s.targetBefore ?? [],
+            resume: `${upgrade} --to ${s.to} --method dump`,
+          }),
+        ]
+      : []),
+    ...(left.readOnly
+      ? [
+          `The source ${refOf(s.workload)} is read-only for every new transaction (default_transaction_read_only, set by the upgrade): ` +
+            `a resume keeps it so until the cutover; --rollback makes it writable again (${upgrade} --rollback)`,
+        ]
+      : []),
+    ...(s.pausedOwners?.length && !s.ownersResumedAt && isDumpDone(s, 'apps-down')
+      ? [
+          `Paused by this upgrade and left paused while the applications are down: ` +
+            `${s.pausedOwners.map(ownerKey).join(', ')}; the resumed run or --rollback puts them back as they were`,
+        ]
+      : []),
   ];
 }
 

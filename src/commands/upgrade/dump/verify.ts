@@ -13,7 +13,11 @@ import { sourceReference } from './load.ts';
  * (CREATE EXTENSION) and the target's own superuser, which keeps the password of its Secret as the target hashes
  * it (SCRAM from 14), or is a role of its own when its name differs. Those are returned as notes, not differences.
  */
-export function judgeTarget(superuser: string, before: Fingerprint, after: Fingerprint): { diff: string[]; own: string[] } {
+export function judgeTarget(
+  superuser: string,
+  before: Fingerprint,
+  after: Fingerprint,
+): { diff: string[]; own: string[] } {
   const isOwn = (d: string) => d.startsWith(`role ${superuser}:`) || d === `role ${superuser} new after`;
   const all = compareFingerprints(before, after, { extensionUpdates: true });
   return { diff: all.filter((d) => !isOwn(d)), own: all.filter(isOwn) };
@@ -23,12 +27,18 @@ export function judgeTarget(superuser: string, before: Fingerprint, after: Finge
 function settle(ctx: DumpCtx, before: Fingerprint, after: Fingerprint, appsStarted: boolean): void {
   const { diff, own } = judgeTarget(dst(ctx).target.superuser, before, after);
   ctx.fingerprintDiff = diff;
-  ctx.globalsNotes.push(...own.map((d) => `the target's own superuser differs, as it should (its password is its Secret's): ${d}`));
+  ctx.globalsNotes.push(
+    ...own.map((d) => `the target's own superuser differs, as it should (its password is its Secret's): ${d}`),
+  );
   if (!diff.length) return;
   const undo = `kubectl pgupgrade upgrade -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)} --rollback`;
-  throw new CliError(`the new instance differs from the source:\n  ${diff.join('\n  ')}\n` + (appsStarted
-    ? `The applications were started meanwhile (the load had ended without an error): stop them now, look, then undo (their writes since are lost): ${undo}`
-    : `Nothing was cut over; the source is untouched. Undo: ${undo}`), ExitCode.failed);
+  throw new CliError(
+    `the new instance differs from the source:\n  ${diff.join('\n  ')}\n` +
+      (appsStarted
+        ? `The applications were started meanwhile (the load had ended without an error): stop them now, look, then undo (their writes since are lost): ${undo}`
+        : `Nothing was cut over; the source is untouched. Undo: ${undo}`),
+    ExitCode.failed,
+  );
 }
 
 /**
@@ -39,7 +49,10 @@ function settle(ctx: DumpCtx, before: Fingerprint, after: Fingerprint, appsStart
 export async function holdOrCompare(ctx: DumpCtx, fullVerify: boolean): Promise<string> {
   const t = await targetDiscovery(ctx);
   if (fullVerify) {
-    const [before, after] = await Promise.all([sourceReference(ctx), fingerprintVia(ctx.cluster, t, liveReach(t), targetPassword(ctx))]);
+    const [before, after] = await Promise.all([
+      sourceReference(ctx),
+      fingerprintVia(ctx.cluster, t, liveReach(t), targetPassword(ctx)),
+    ]);
     settle(ctx, before, after, false);
     ctx.verification = 'the whole content compared before the cutover (--full-verify)';
     return 'the content compared: equal';
@@ -65,14 +78,16 @@ export async function verifyHeld(ctx: DumpCtx): Promise<string> {
   // The source is read now, beside the held snapshot (unless read before: --no-cutover): nothing has written it
   // since the applications went down (they use the new instance), and it stays up until this is done. Also on a
   // resumed run, for rollback and validate.
-  const before = ctx.before ?? await sourceReference(ctx);
+  const before = ctx.before ?? (await sourceReference(ctx));
   ctx.before = before;
   if (!ctx.verifyReading) {
-    ctx.verification = `interrupted earlier after the applications started (${dst(ctx).verifyHeldAt ?? 'time unknown'}); the content compare cannot be ` +
+    ctx.verification =
+      `interrupted earlier after the applications started (${dst(ctx).verifyHeldAt ?? 'time unknown'}); the content compare cannot be ` +
       `repeated: validate judges it (kubectl pgupgrade validate -n ${ctx.d.namespace} ${refOf(dst(ctx).workload)})`;
     return ctx.verification;
   }
   settle(ctx, before, await ctx.verifyReading, true);
-  ctx.verification = 'the load ended without an error before the applications returned; the content compared while they started, from a snapshot held before';
+  ctx.verification =
+    'the load ended without an error before the applications returned; the content compared while they started, from a snapshot held before';
   return 'equal';
 }
