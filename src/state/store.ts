@@ -1,38 +1,8 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
-import type { Discovery } from '../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
 import { readRecordKey, recordKey } from './record-key.ts';
 import { SEAL_ANNOTATION, sealOf, sealProblem } from './seal.ts';
-import {
-  bindingProblemOf,
-  parseState,
-  recordUnusable,
-  stateConfigMap,
-  upgradeNames,
-  type UpgradeState,
-} from './state.ts';
-
-/** The recorded upgrade of a workload, as read: its ConfigMap's name, the ConfigMap, and the state in it. */
-export interface RecordedUpgrade {
-  name: string;
-  cm?: KObject;
-  state?: UpgradeState;
-}
-
-/**
- * Reads the upgrade recorded for the workload found (the record's name does not depend on the target), and refuses
- * (exit 2) one that belongs to another workload or PVC. No state: nothing is recorded; the caller says what that means.
- */
-export async function readUpgradeRecord(cluster: Cluster, d: Discovery): Promise<RecordedUpgrade> {
-  const name = upgradeNames(d.workload.metadata.name, 0).state;
-  const cm = await readRecordMap(cluster, d.namespace, name);
-  const state = parseState(cm);
-  if (state) {
-    const bound = bindingProblemOf(state, d, d.namespace, name);
-    if (bound) throw usageError(bound);
-  }
-  return { name, cm, state };
-}
+import { recordUnusable, stateConfigMap, type UpgradeState } from './state.ts';
 
 /**
  * A record's ConfigMap (in place or by dump), or undefined when there is none; one whose seal does not hold (changed

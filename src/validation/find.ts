@@ -6,10 +6,9 @@ import { usageError } from '../exit-codes.ts';
 import { loadFingerprint } from '../fingerprint/store.ts';
 import { refOf } from '../postgres/workload.ts';
 import { readPassword } from '../server/gather.ts';
-import { dumpReferenceName, dumpStateName, parseDumpState } from '../state/dump-state.ts';
+import { dumpReferenceName } from '../state/dump-state.ts';
 import { loadReference, type Reference } from '../state/reference.ts';
-import { bindingProblemOf } from '../state/state.ts';
-import { readRecordMap, readUpgradeRecord } from '../state/store.ts';
+import { type DumpRecord, readRecorded } from '../state/recorded.ts';
 import { dumpView, inPlaceView, type ValidatedUpgrade } from '../state/validated-upgrade.ts';
 import type { ValidateCtx, ValidateOptions } from './ctx.ts';
 
@@ -23,59 +22,63 @@ interface Found {
 }
 
 /**
- * The upgrade recorded for the workload found: by dump (unless rolled back), else in place. By dump, the server to
- * validate is the new instance that the record names, reached with the source's Secret (an existing target named by
- * --target: with its own).
+ * The upgrade recorded for the workload found, by readRecorded's precedence: by dump (unless rolled back), else in
+ * place. By dump, the server to validate is the new instance that the record names, reached with the source's Secret
+ * (an existing target named by --target: with its own).
  */
 async function findUpgrade(cluster: Cluster, d: SourceDiscovery): Promise<Found> {
   const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
-  const dumpName = dumpStateName(d.workload.metadata.name);
-  const dump = parseDumpState(await readRecordMap(cluster, d.namespace, dumpName));
-  if (dump && dump.phase !== 'rolled-back') {
-    // A source without a volume (its data in its container's writable layer) records none: NO_VOLUME.
-    const bound = bindingProblemOf(dump, d, d.namespace, dumpName);
-    if (bound) throw usageError(bound);
-    // An existing instance named by --target is reached as it is discovered, with its own superuser and Secret.
-    const there = dump.target.existing && (await cluster.getWorkload(d.namespace, dump.target.kind, dump.target.name));
-    const target = dump.target.existing
-      ? there
-        ? await discover(cluster, d.namespace, refOf(dump.target), {}, DUMP_SOURCE)
-        : undefined
-      : await findDumpTarget(cluster, d, dump.target);
-    if (!target) {
-      throw usageError(
-        `${where} was upgraded by dump into ${dump.target.kind} ${dump.target.name}, which is gone: nothing to validate ` +
-          `(kubectl -n ${d.namespace} get ${dump.target.kind.toLowerCase()} ${dump.target.name})`,
-      );
-    }
-    return {
-      d: target,
-      view: dumpView(dump, dumpReferenceName(dumpName)),
-      configMap: dumpName,
-      ...(dump.target.existing ? { creds: target } : {}),
-    };
-  }
+  const rec = await readRecorded(cluster, d);
+  if (rec.active?.method === 'dump' && rec.active.state.phase !== 'rolled-back')
+    return findDumpUpgrade(cluster, d, rec.active);
   // In place: a PVC at PGDATA, and a password that was never read from the manifest (an in-place upgrade refuses one).
   const onVolume = {
     ...requireVolume(d, 'no upgrade by dump of it is recorded, and nothing else could have upgraded it'),
     readsInlinePassword: false,
   };
-  const { name, state } = await readUpgradeRecord(cluster, onVolume);
-  if (state) return { d: onVolume, view: inPlaceView(state), configMap: name };
+  if (rec.inPlace) return { d: onVolume, view: inPlaceView(rec.inPlace.state), configMap: rec.inPlace.name };
   const newInstance = d.workload.metadata.annotations?.['pgupgrade.kubectl.io/source'];
   if (newInstance)
     throw usageError(
       `${where} is the new instance of an upgrade by dump of ${newInstance}: validate that one (kubectl pgupgrade validate -n ${d.namespace} ${newInstance})`,
     );
-  if (dump) {
+  if (rec.dump) {
     throw usageError(
-      `the upgrade by dump of ${where} was rolled back: its old instance serves (PostgreSQL ${dump.fromVersion}); nothing to validate. ` +
-        `check it: kubectl pgupgrade check -n ${d.namespace} ${refOf(dump.workload)}`,
+      `the upgrade by dump of ${where} was rolled back: its old instance serves (PostgreSQL ${rec.dump.state.fromVersion}); nothing to validate. ` +
+        `check it: kubectl pgupgrade check -n ${d.namespace} ${refOf(rec.dump.state.workload)}`,
     );
   }
   throw usageError(
-    `no upgrade of ${where} is recorded (ConfigMap ${name}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`,
+    `no upgrade of ${where} is recorded (ConfigMap ${rec.names.inPlace}): validate proves an upgrade made by kubectl pgupgrade; run check for a database that was not upgraded`,
   );
+}
+
+/** By dump: the new instance the record names, found as the plugin made it or, named by --target, as it is. */
+async function findDumpUpgrade(
+  cluster: Cluster,
+  d: SourceDiscovery,
+  { name, state: dump }: DumpRecord,
+): Promise<Found> {
+  const where = `${d.workload.kind} ${d.namespace}/${d.workload.metadata.name}`;
+  // An existing instance named by --target is reached as it is discovered, with its own superuser and Secret.
+  const there = dump.target.existing && (await cluster.getWorkload(d.namespace, dump.target.kind, dump.target.name));
+  const target = dump.target.existing
+    ? there
+      ? await discover(cluster, d.namespace, refOf(dump.target), {}, DUMP_SOURCE)
+      : undefined
+    : await findDumpTarget(cluster, d, dump.target);
+  if (!target) {
+    throw usageError(
+      `${where} was upgraded by dump into ${dump.target.kind} ${dump.target.name}, which is gone: nothing to validate ` +
+        `(kubectl -n ${d.namespace} get ${dump.target.kind.toLowerCase()} ${dump.target.name})`,
+    );
+  }
+  return {
+    d: target,
+    view: dumpView(dump, dumpReferenceName(name)),
+    configMap: name,
+    ...(dump.target.existing ? { creds: target } : {}),
+  };
 }
 
 /** The reference fingerprint: in place, this upgrade's (from its snapshot, or the running server); by dump, the source's, read once the applications were down. */

@@ -1,15 +1,14 @@
 import type { SourceDiscovery } from '../../discovery/discover.ts';
 import { usageError } from '../../exit-codes.ts';
-import type { Cluster, KObject, Pod, Workload } from '../../k8s/cluster.ts';
+import type { Cluster, Pod, Workload } from '../../k8s/cluster.ts';
 import { NO_VOLUME } from '../../postgres/dump-source.ts';
 import { workloadPods } from '../../k8s/selector.ts';
 import { refOf } from '../../postgres/workload.ts';
-import { dumpStateName, parseDumpState, type DumpState } from '../../state/dump-state.ts';
-import { bindingProblemOf } from '../../state/state.ts';
+import type { DumpState } from '../../state/dump-state.ts';
+import type { DumpRecord } from '../../state/recorded.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { neverDeleted, oldInstanceProblem, planDumpCleanup, type DumpFound, type FoundInstance } from './dump-plan.ts';
 import type { CleanupPlan } from './plan.ts';
-import { readRecordMap } from '../../state/store.ts';
 
 /** What cleanup knows of an upgrade by dump: its record, and what was found of it. */
 export interface DumpCleanup {
@@ -17,26 +16,18 @@ export interface DumpCleanup {
   found?: DumpFound;
 }
 
-/** The guards' outcome and the record, read for the workload found; undefined when no upgrade by dump is recorded. */
-export async function readDumpRecord(
-  cluster: Cluster,
-  d: SourceDiscovery,
+/** The guards of a record by dump, bound to the workload found (readRecorded): the ones --force overrode; else exit 2. */
+export function dumpGuards(
+  r: DumpRecord,
+  ns: string,
   opts: { olderThanMs: number; olderThan: string; force: boolean },
-): Promise<{ name: string; cm: KObject; state: DumpState; overridden: string[] } | undefined> {
-  const ns = d.namespace;
-  const name = dumpStateName(d.workload.metadata.name);
-  const cm = await readRecordMap(cluster, ns, name);
-  const state = parseDumpState(cm);
-  if (!cm || !state) return undefined;
-  const bound = bindingProblemOf(state, d, ns, name);
-  if (bound) throw usageError(bound);
-  const unfinished = unfinishedProblem(state, ns);
+): string[] {
+  const unfinished = unfinishedProblem(r.state, ns);
   if (unfinished) throw usageError(unfinished);
-  const overridden = overrideOrRefuse(
-    [ageProblem(state, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(cm, state, ns)],
+  return overrideOrRefuse(
+    [ageProblem(r.state, new Date(), opts.olderThanMs, opts.olderThan), unvalidatedProblem(r.cm, r.state, ns)],
     opts.force,
   );
-  return { name, cm, state, overridden };
 }
 
 const claims = (p: Pod) => (p.spec.volumes ?? []).map((v) => v.persistentVolumeClaim?.claimName);

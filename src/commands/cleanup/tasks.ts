@@ -1,6 +1,6 @@
 import type { ListrTask } from 'listr2';
 import { connectTask } from '../../connect-task.ts';
-import { discover, DUMP_SOURCE, requireVolume, type SourceDiscovery } from '../../discovery/discover.ts';
+import { discover, DUMP_SOURCE, type SourceDiscovery } from '../../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../../exit-codes.ts';
 import type { Cluster, KObject } from '../../k8s/cluster.ts';
 import { cleanupJobName } from '../../manifests/upgrade-job.ts';
@@ -8,11 +8,10 @@ import { EXISTING_PATHS_SCRIPT } from '../../postgres/cleanup-script.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { cleanupPermissions, describePermissions } from '../../rbac.ts';
 import type { UpgradeState } from '../../state/state.ts';
-import { readUpgradeRecord } from '../../state/store.ts';
-import { dumpStateName } from '../../state/dump-state.ts';
+import { readRecorded } from '../../state/recorded.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
 import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
-import { findDump, planDump, readDumpRecord, type DumpCleanup } from './dump-tasks.ts';
+import { dumpGuards, findDump, planDump, type DumpCleanup } from './dump-tasks.ts';
 import { mountedPvcProblem } from './pvc-users.ts';
 import { withHeartbeat } from '../../postgres/heartbeat.ts';
 import { execSilenceMs } from '../../k8s/silence.ts';
@@ -55,16 +54,20 @@ export interface CleanupCtx {
 
 const OWNED = 'app.kubernetes.io/managed-by=kubectl-pgupgrade';
 
-/** The record, bound to the workload found now; its guards, each either refusing (exit 2) or overridden by --force. */
+/**
+ * The record, bound to the workload found now, by readRecorded's precedence (an unfinished one first, then by dump,
+ * then in place); its guards, each either refusing (exit 2) or overridden by --force.
+ */
 async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> {
   const ns = ctx.d.namespace;
-  const byDump = await readDumpRecord(ctx.cluster, ctx.d, opts);
-  if (byDump) {
+  const rec = await readRecorded(ctx.cluster, ctx.d);
+  const active = rec.active;
+  if (active?.method === 'dump') {
     Object.assign(ctx, {
-      stateName: byDump.name,
-      stateVersion: byDump.cm.metadata.resourceVersion,
-      overridden: byDump.overridden,
-      dump: { state: byDump.state },
+      stateName: active.name,
+      stateVersion: active.cm.metadata.resourceVersion,
+      overridden: dumpGuards(active, ns, opts),
+      dump: { state: active.state },
     });
     return;
   }
@@ -72,19 +75,15 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
     // No volume at PGDATA: only an upgrade by dump could have been made of it, and none is recorded.
     ctx.nothing =
       `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (it has no volume, and no ConfigMap ` +
-      `${dumpStateName(ctx.d.workload.metadata.name)}): nothing to clean up`;
+      `${rec.names.dump}): nothing to clean up`;
     return;
   }
-  const {
-    name,
-    cm,
-    state: s,
-  } = await readUpgradeRecord(ctx.cluster, requireVolume(ctx.d, 'an upgrade in place needs one'));
-  ctx.stateName = name;
-  if (!cm || !s) {
+  ctx.stateName = rec.names.inPlace;
+  if (!active) {
     ctx.nothing = `no upgrade of ${ctx.d.workload.kind} ${ns}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${ctx.stateName}): nothing to clean up`;
     return;
   }
+  const { cm, state: s } = active;
   const unfinished = unfinishedProblem(s, ns);
   if (unfinished) throw usageError(unfinished);
   ctx.overridden = overrideOrRefuse(

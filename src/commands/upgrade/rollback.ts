@@ -10,7 +10,7 @@ import { loadReference, referenceFromSnapshot, type Reference } from '../../stat
 import { fingerprintVia } from '../../fingerprint/read.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, upgradeNames, type UpgradeState } from '../../state/state.ts';
-import { readUpgradeRecord } from '../../state/store.ts';
+import { readRecorded } from '../../state/recorded.ts';
 import {
   patchDataLayout,
   patchImage,
@@ -93,12 +93,13 @@ export function createRollbackTasks(
       title: 'Find the workload and the record of its upgrade',
       task: async (ctx, task) => {
         ctx.d = await discover(ctx.cluster, ctx.cluster.namespace, opts.workload, opts.appSelector, opts);
-        const { name, cm, state: s } = await readUpgradeRecord(ctx.cluster, ctx.d);
-        if (!s)
+        const { names, inPlace } = await readRecorded(ctx.cluster, ctx.d);
+        if (!inPlace)
           throw usageError(
-            `no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${name}): there is nothing to roll back`,
+            `no upgrade of ${ctx.d.workload.kind} ${ctx.d.namespace}/${ctx.d.workload.metadata.name} is recorded (ConfigMap ${names.inPlace}): there is nothing to roll back`,
           );
-        ctx.stateVersion = cm?.metadata.resourceVersion;
+        const s = inPlace.state;
+        ctx.stateVersion = inPlace.cm.metadata.resourceVersion;
         ctx.state = s;
         ctx.names = upgradeNames(ctx.d.workload.metadata.name, s.to);
         const way = rollbackWay(s);

@@ -4,7 +4,7 @@ import { loadFailure, loadStopped, redactLoadError, RELOAD_NOTE } from '../../..
 import { CliError, ExitCode } from '../../../src/exit-codes.ts';
 import { cutoverCommand } from '../../../src/commands/upgrade/dump/cutover.ts';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
-import { verifyTargetStorage } from '../../../src/commands/upgrade/dump/plan.ts';
+import { verifyTargetStorage } from '../../../src/commands/upgrade/dump/new-state.ts';
 import { stoppedNotes, withStoppedNotes } from '../../../src/commands/upgrade/dump/stopped.ts';
 import type { DumpCtx, DumpOptions } from '../../../src/commands/upgrade/dump/ctx.ts';
 import type { DumpState } from '../../../src/state/dump-state.ts';

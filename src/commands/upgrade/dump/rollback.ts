@@ -3,14 +3,13 @@ import type { Cluster } from '../../../k8s/cluster.ts';
 import { connectTask } from '../../../connect-task.ts';
 import { discover, DUMP_SOURCE, type SourceDiscovery } from '../../../discovery/discover.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
-import { CliError, ExitCode, usageError } from '../../../exit-codes.ts';
-import { bindingProblemOf } from '../../../state/state.ts';
+import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { loadFingerprint } from '../../../fingerprint/store.ts';
 import { compareFingerprints } from '../../../postgres/fingerprint.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { liveReach, readPassword } from '../../../server/gather.ts';
-import { dumpStateName, isDumpDone, parseDumpState } from '../../../state/dump-state.ts';
+import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
 import { DUMP_PAUSE, dst, phase, type DumpCtx } from './ctx.ts';
 import { createResumeTask } from '../gitops.ts';
@@ -20,7 +19,7 @@ import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.
 import { instanceSelector, type DumpTarget } from '../../../manifests/dump-target.ts';
 import { resolveExisting } from './existing.ts';
 import { restartTarget, targetSql } from './instance.ts';
-import { readRecordMap } from '../../../state/store.ts';
+import { readRecorded } from '../../../state/recorded.ts';
 import { makeSourceWritable } from './source.ts';
 
 export interface DumpRollbackOptions {
@@ -45,15 +44,14 @@ export function createDumpRollbackFindTasks(
           superuserSecret: opts.superuserSecret,
           ...DUMP_SOURCE,
         });
-        ctx.stateName = dumpStateName(ctx.d.workload.metadata.name);
-        const cm = await readRecordMap(ctx.cluster, ctx.d.namespace, ctx.stateName);
-        ctx.stateVersion = cm?.metadata.resourceVersion;
-        const s = parseDumpState(cm);
-        // A dump upgrade rolled back already leaves the rollback to whatever came after it (an in-place upgrade).
-        if (!s || s.phase === 'rolled-back') return;
-        // Bound like every other record: one for a workload deleted and made again (another UID or PVC) is refused.
-        const bound = bindingProblemOf(s, ctx.d, ctx.d.namespace, ctx.stateName);
-        if (bound) throw usageError(bound);
+        const rec = await readRecorded(ctx.cluster, ctx.d);
+        ctx.stateName = rec.names.dump;
+        // A dump upgrade rolled back already, or one over which an upgrade in place is unfinished (readRecorded's
+        // precedence), leaves the rollback to the in-place one. Both records are bound to the workload found.
+        const active = rec.active;
+        if (active?.method !== 'dump' || active.state.phase === 'rolled-back') return;
+        const s = active.state;
+        ctx.stateVersion = active.cm.metadata.resourceVersion;
         ctx.state = s;
         ctx.resuming = true;
         task.title = `Found an upgrade by dump of ${refOf(ctx.state.workload)} to ${ctx.state.target.name} (PostgreSQL ${ctx.state.to}), phase "${ctx.state.phase}"`;
