@@ -1,7 +1,10 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import { usageError } from '../exit-codes.ts';
-import { dumpStateName, parseDumpState, type DumpState } from './dump-state.ts';
-import { bindingProblemOf, type FoundWorkload, parseState, upgradeNames, type UpgradeState } from './state.ts';
+import { bindingProblemOf, type FoundWorkload } from './binding.ts';
+import { dumpStateName, type DumpState } from './dump-state.ts';
+import { parseDumpState } from './parse-dump-state.ts';
+import { parseState } from './parse-state.ts';
+import { upgradeNames, type UpgradeState } from './state.ts';
 import { readRecordMap } from './store.ts';
 
 /** The record of an upgrade in place, as read: its ConfigMap's name, the ConfigMap and the state in it. */

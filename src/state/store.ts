@@ -2,7 +2,8 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import { CliError, ExitCode, usageError } from '../exit-codes.ts';
 import { readRecordKey, recordKey } from './record-key.ts';
 import { SEAL_ANNOTATION, sealOf, sealProblem } from './seal.ts';
-import { recordUnusable, stateConfigMap, type UpgradeState } from './state.ts';
+import { recordUnusable } from './binding.ts';
+import { stateConfigMap, type UpgradeState } from './state.ts';
 
 /**
  * A record's ConfigMap (in place or by dump), or undefined when there is none; one whose seal does not hold (changed

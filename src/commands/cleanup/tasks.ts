@@ -2,19 +2,17 @@ import type { ListrTask } from 'listr2';
 import { connectTask } from '../../connect-task.ts';
 import { discover, DUMP_SOURCE, type SourceDiscovery } from '../../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../../exit-codes.ts';
-import type { Cluster, KObject } from '../../k8s/cluster.ts';
+import type { Cluster } from '../../k8s/cluster.ts';
 import { cleanupJobName } from '../../manifests/upgrade-job.ts';
-import { EXISTING_PATHS_SCRIPT } from '../../postgres/cleanup-script.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { cleanupPermissions, describePermissions } from '../../rbac.ts';
 import type { UpgradeState } from '../../state/state.ts';
 import { readRecorded } from '../../state/recorded.ts';
 import { ageProblem, overrideOrRefuse, unfinishedProblem, unvalidatedProblem } from './guards.ts';
-import { planCleanup, type CleanupPlan, type Found, type Recorded } from './plan.ts';
+import { planCleanup, type CleanupPlan, type Recorded } from './plan.ts';
+import { findOwned } from './find-owned.ts';
 import { dumpGuards, findDump, planDump, type DumpCleanup } from './dump-tasks.ts';
 import { mountedPvcProblem } from './pvc-users.ts';
-import { withHeartbeat } from '../../postgres/heartbeat.ts';
-import { execSilenceMs } from '../../k8s/silence.ts';
 
 /** What `cleanup` was asked to do. */
 export interface CleanupOptions {
@@ -51,8 +49,6 @@ export interface CleanupCtx {
   /** Set when there is no record: nothing to do, and why. */
   nothing?: string;
 }
-
-const OWNED = 'app.kubernetes.io/managed-by=kubectl-pgupgrade';
 
 /**
  * The record, bound to the workload found now, by readRecorded's precedence (an unfinished one first, then by dump,
@@ -96,57 +92,6 @@ async function readRecord(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> 
   ctx.recorded = { state: s, stateName: ctx.stateName, kept: paths.kept, work: paths.work };
 }
 
-/**
- * Which of the old cluster's paths exist, looked at from the running database pod; undefined when it does not run,
- * or when this user may not exec (a read-only --dry-run then lists them as "if it is there").
- */
-async function existingPaths(ctx: CleanupCtx): Promise<string[] | undefined> {
-  const pod = ctx.d.pod;
-  if (pod?.phase !== 'Running') return undefined;
-  const execQuestions = ['get', 'create'].map((verb) => ({
-    verb,
-    group: '',
-    resource: 'pods',
-    subresource: 'exec',
-    namespace: ctx.d.namespace,
-  }));
-  if (!(await ctx.cluster.canI(execQuestions)).every(Boolean)) return undefined;
-  const r = await ctx.cluster.exec(ctx.d.namespace, pod.metadata.name, ctx.d.container.name, [
-    'sh',
-    '-c',
-    withHeartbeat(EXISTING_PATHS_SCRIPT, execSilenceMs()),
-    'sh',
-    ctx.recorded.kept,
-    ctx.recorded.work,
-  ]);
-  if (r.exitCode !== 0)
-    throw new CliError(
-      `looking for ${ctx.recorded.kept} in pod ${ctx.d.namespace}/${pod.metadata.name} failed: ${r.stderr.trim()}`,
-      ExitCode.failed,
-    );
-  return r.stdout.split('\n').filter(Boolean);
-}
-
-/** Everything of the plugin's in the namespace, by its label: the plan then keeps only what the record names. */
-async function findOwned(ctx: CleanupCtx): Promise<Found> {
-  const ns = ctx.d.namespace;
-  const list = (apiVersion: string, kind: string) => ctx.cluster.listObjects(apiVersion, kind, ns, OWNED);
-  const snapshots = ctx.state.snapshot
-    ? await list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot').catch((err: { code?: number }) => {
-        if (err.code === 404) return [] as KObject[]; // the VolumeSnapshot API is not installed: there are none
-        throw err;
-      })
-    : [];
-  const [jobs, pods, pvcs, configMaps, paths] = await Promise.all([
-    list('batch/v1', 'Job'),
-    ctx.cluster.listPods(ns, { 'app.kubernetes.io/managed-by': 'kubectl-pgupgrade' }),
-    list('v1', 'PersistentVolumeClaim'),
-    list('v1', 'ConfigMap'),
-    existingPaths(ctx),
-  ]);
-  return { jobs, pods, pvcs, snapshots, configMaps, paths };
-}
-
 /** Refuses (exit 1, nothing changed) when this user may not do all that cleanup does, naming what is missing. */
 async function verifyAccess(ctx: CleanupCtx): Promise<void> {
   const perms = cleanupPermissions(ctx.dump !== undefined);
@@ -167,6 +112,25 @@ async function refuseMountedPvcs(ctx: CleanupCtx): Promise<void> {
   if (!ctx.plan.remove.some((i) => i.kind === 'PersistentVolumeClaim')) return;
   const problem = mountedPvcProblem(ctx.plan, await ctx.cluster.listPods(ctx.d.namespace), ctx.d.namespace);
   if (problem) throw new CliError(problem, ExitCode.failed);
+}
+
+/** The plan of what goes, from what the record names and what is found of it; a mounted PVC in it refuses (exit 1). */
+async function listLeftBehind(ctx: CleanupCtx, opts: CleanupOptions): Promise<void> {
+  if (ctx.dump) {
+    ctx.dump.found = await findDump(ctx.cluster, ctx.d, ctx.dump.state);
+    Object.assign(
+      ctx,
+      planDump({ ...ctx.dump, found: ctx.dump.found }, ctx.stateName, ctx.d.namespace, opts.deleteOldInstance),
+    );
+  } else {
+    ctx.plan = planCleanup(ctx.recorded, await findOwned(ctx), {
+      keepSnapshots: opts.keepSnapshots,
+      jobName: cleanupJobName(ctx.state.jobSpec),
+      uid: ctx.state.jobSpec.uid,
+      image: ctx.state.jobSpec.image,
+    });
+  }
+  await refuseMountedPvcs(ctx);
 }
 
 /** The read-only part: the workload, its record, the guards, the access check, and the list of what goes. */
@@ -199,24 +163,7 @@ export function createCleanupPlanTasks(
       title: 'List what the upgrade left behind',
       enabled: going,
       task: async (ctx, task) => {
-        if (ctx.dump) {
-          ctx.dump.found = await findDump(ctx.cluster, ctx.d, ctx.dump.state);
-          Object.assign(
-            ctx,
-            planDump({ ...ctx.dump, found: ctx.dump.found }, ctx.stateName, ctx.d.namespace, opts.deleteOldInstance),
-          );
-          await refuseMountedPvcs(ctx);
-          task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
-          return;
-        }
-        const found = await findOwned(ctx);
-        ctx.plan = planCleanup(ctx.recorded, found, {
-          keepSnapshots: opts.keepSnapshots,
-          jobName: cleanupJobName(ctx.state.jobSpec),
-          uid: ctx.state.jobSpec.uid,
-          image: ctx.state.jobSpec.image,
-        });
-        await refuseMountedPvcs(ctx);
+        await listLeftBehind(ctx, opts);
         task.title = `List what the upgrade left behind: ${ctx.plan.remove.length} to remove, ${ctx.plan.keep.length} kept`;
       },
     },

@@ -2,10 +2,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildUpgradeJob } from '../../../src/manifests/upgrade-job.ts';
 import { removedSettings, upgradePaths } from '../../../src/postgres/upgrade-script.ts';
+import { parseState } from '../../../src/state/parse-state.ts';
 import {
   advance,
   isDone,
-  parseState,
   resumeProblem,
   stateConfigMap,
   upgradeNames,

@@ -15,7 +15,7 @@ import {
   withReadings,
   type OwnerRef,
 } from '../../../src/postgres/gitops-pause.ts';
-import { stateProblem } from '../../../src/state/state.ts';
+import { stateProblem } from '../../../src/state/parse-state.ts';
 
 const sts: ManagedObject = {
   kind: 'StatefulSet',

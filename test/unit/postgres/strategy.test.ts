@@ -7,7 +7,8 @@ import {
   restoreStrategyPatch,
   rollingStrategyOf,
 } from '../../../src/postgres/strategy.ts';
-import { stateProblem, type UpgradeState } from '../../../src/state/state.ts';
+import { stateProblem } from '../../../src/state/parse-state.ts';
+import type { UpgradeState } from '../../../src/state/state.ts';
 import { plannedObjects } from '../../../src/commands/upgrade/planned.ts';
 import type { UpgradeCtx, UpgradeOptions } from '../../../src/commands/upgrade/ctx.ts';
 

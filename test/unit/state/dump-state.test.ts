@@ -1,15 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError } from '../../../src/exit-codes.ts';
+import { dumpStateProblem, parseDumpState } from '../../../src/state/parse-dump-state.ts';
 import {
   advanceDump,
   dumpStateConfigMap,
   dumpStateName,
-  dumpStateProblem,
   inPlaceOverDumpProblem,
   isDumpDone,
   leftChanged,
-  parseDumpState,
   type DumpState,
 } from '../../../src/state/dump-state.ts';
 

@@ -4,15 +4,11 @@ import { CliError } from '../../../src/exit-codes.ts';
 import type { KObject } from '../../../src/k8s/cluster.ts';
 import { objectStore } from '../doubles/object-store.ts';
 import { dumpStateName } from '../../../src/state/dump-state.ts';
-import { holderIdentity, leaseDecision, leaseNameOf, lockRecord, takeLock } from '../../../src/state/lock.ts';
-import {
-  bindingProblem,
-  parseState,
-  stateConfigMap,
-  stateProblem,
-  upgradeNames,
-  type UpgradeState,
-} from '../../../src/state/state.ts';
+import { holderIdentity, leaseDecision } from '../../../src/state/lease-decision.ts';
+import { leaseNameOf, lockRecord, takeLock } from '../../../src/state/lock.ts';
+import { bindingProblem } from '../../../src/state/binding.ts';
+import { parseState, stateProblem } from '../../../src/state/parse-state.ts';
+import { stateConfigMap, upgradeNames, type UpgradeState } from '../../../src/state/state.ts';
 import { saveState } from '../../../src/state/store.ts';
 import { loadReference, storeReference } from '../../../src/state/reference.ts';
 
