@@ -53,7 +53,8 @@ export function isUnfinished(r: WorkloadRecord): boolean {
  * 3. neither unfinished: the done dump record (validate judges its new instance, cleanup removes what it left), else
  *    the in-place record, else the rolled-back dump record (a rolled-back dump leaves the workload to what came
  *    after it; cleanup still removes its new instance).
- * Pure.
+ * Before it, a new upgrade answers from its own method's finished record: done with the same target, nothing to do;
+ * by dump, a finished dump record refuses a new one until it is removed. Pure.
  */
 export function activeRecord(inPlace?: InPlaceRecord, dump?: DumpRecord): WorkloadRecord | undefined {
   if (dump && isUnfinished(dump)) return dump;
