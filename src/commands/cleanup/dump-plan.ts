@@ -2,7 +2,8 @@ import type { KObject, Workload } from '../../k8s/cluster.ts';
 import { keepsSourceRunning } from '../../postgres/dump-source.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { dumpReferenceName, type DumpState } from '../../state/dump-state.ts';
-import { isOurs, type CleanupItem, type CleanupPlan } from './plan.ts';
+import { isOurs } from './owned-objects.ts';
+import type { CleanupItem, CleanupPlan } from './plan.ts';
 
 /**
  * Cleanup after an upgrade by dump (`pgupgrade-dump-<workload>`). The plugin made the new instance, the source's

@@ -4,7 +4,8 @@ import { CliError, ExitCode } from '../../exit-codes.ts';
 import { formatBytes } from '../../k8s/quantity.ts';
 import { printReport, type Io } from '../../output.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
-import { createSnapshotTasks, type SnapshotCtx, type SnapshotOptions, type VerifyResult } from './tasks.ts';
+import type { SnapshotCtx, SnapshotOptions, VerifyResult } from './ctx.ts';
+import { createSnapshotTasks } from './tasks.ts';
 import { snapshotState, snapshotTable, type SnapshotRecord } from '../../volume-snapshots/record.ts';
 import { listSnapshots } from '../../volume-snapshots/take.ts';
 

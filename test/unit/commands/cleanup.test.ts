@@ -6,7 +6,8 @@ import { upgradePaths } from '../../../src/postgres/upgrade-script.ts';
 import { stateConfigMap, type UpgradeState } from '../../../src/state/state.ts';
 import { VALIDATED_AT, validatedPatch, validatedSince } from '../../../src/state/validated.ts';
 import { ageProblem, unfinishedProblem, unvalidatedProblem } from '../../../src/commands/cleanup/guards.ts';
-import { isOurs, planCleanup, planText, type Found } from '../../../src/commands/cleanup/plan.ts';
+import { isOurs } from '../../../src/commands/cleanup/owned-objects.ts';
+import { planCleanup, planText, type Found } from '../../../src/commands/cleanup/plan.ts';
 
 const test = suite('cleanup: its guards, the look-alike rule and the plan of what goes');
 

@@ -18,7 +18,8 @@ import {
   targetSql,
   waitTargetReady,
 } from './instance.ts';
-import { forgetSourceReference, loadStopped, loadTarget } from './load.ts';
+import { loadStopped, loadTarget } from './load.ts';
+import { forgetSourceReference } from './source-reference.ts';
 import { existingContent, halfLoaded } from './existing.ts';
 
 /** Scales the applications down and waits until their pods are gone (the dump must hold every committed write). */

@@ -1,8 +1,6 @@
+import type { SourceDiscovery } from '../../../discovery/discover.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
-import { fingerprintVia } from '../../../fingerprint/read.ts';
-import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
-import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
-import { describeGlobals, rewriteGlobals } from '../../../postgres/dump-globals.ts';
+import { describeGlobals, type GlobalsRewrite, rewriteGlobals } from '../../../postgres/dump-globals.ts';
 import { redactSecrets } from '../../../postgres/redact.ts';
 import {
   DUMP_GLOBALS_SCRIPT,
@@ -11,10 +9,8 @@ import {
   dumpRestoreStdin,
   loadProgress,
 } from '../../../postgres/dump-script.ts';
-import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { psqlStdin } from '../../../postgres/queries.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
-import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 import { withHeartbeat } from '../../../postgres/heartbeat.ts';
@@ -94,44 +90,6 @@ function sourceAddress(ctx: DumpCtx): { host: string; port: number; user: string
 }
 
 /**
- * The source's fingerprint, read once nothing writes, and kept in a ConfigMap (one left by an earlier upgrade is
- * replaced): a resumed run and the rollback compare with the one taken then, as the source is not written after it.
- */
-export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
-  const name = dumpReferenceName(ctx.stateName);
-  await forgetSourceReference(ctx);
-  const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-  await ctx.cluster.createObject({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace: ctx.d.namespace,
-      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' },
-    },
-    ...fingerprintData(fp),
-  });
-  return fp;
-}
-
-/** Deletes a source fingerprint that an earlier upgrade left (this one's is taken once the load is done). */
-export async function forgetSourceReference(ctx: DumpCtx): Promise<void> {
-  await ctx.cluster.deleteObject({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    namespace: ctx.d.namespace,
-    name: dumpReferenceName(ctx.stateName),
-  });
-}
-
-/** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
-export async function sourceReference(ctx: DumpCtx): Promise<Fingerprint> {
-  return (
-    (await loadFingerprint(ctx.cluster, ctx.d.namespace, dumpReferenceName(ctx.stateName))) ?? takeSourceReference(ctx)
-  );
-}
-
-/**
  * Globals first (`pg_dumpall --globals-only`, read-only, rewritten for the target's superuser and the roles it
  * has), then every database, streamed by DUMP_RESTORE_SCRIPT in the new pod, whose client tools are the target
  * major's. Passwords, globals and database names go on stdin; nothing of them is printed. Then each database's
@@ -142,34 +100,8 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
   const t = await targetDiscovery(ctx);
   const pod = t.pod?.metadata.name as string;
   const src = sourceAddress(ctx);
-  const g = await ctx.cluster.exec(
-    ctx.d.namespace,
-    pod,
-    s.target.container,
-    ['sh', '-c', withHeartbeat(DUMP_GLOBALS_SCRIPT, execSilenceMs()), 'globals', src.host, String(src.port), src.user],
-    psqlStdin(ctx.password, []),
-  );
-  if (g.exitCode !== 0)
-    throw new CliError(
-      `pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`,
-      ExitCode.failed,
-    );
-  const existing = (
-    (await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], ROLES_SQL)).get('postgres') ?? ''
-  )
-    .trim()
-    .split(',')
-    .filter(Boolean);
-  const globals = rewriteGlobals(g.stdout, { superuser: s.target.superuser, existing });
-  ctx.globalsNotes = describeGlobals(globals, s.target.superuser);
-  const dbsLine = (
-    (await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ??
-    ''
-  ).trim();
-  const dbs = dbsLine
-    .split(',')
-    .filter(Boolean)
-    .map((b) => Buffer.from(b, 'base64').toString('utf8'));
+  const globals = await dumpGlobals(ctx, t, pod, src);
+  const dbs = await sourceDatabases(ctx);
   const args = dumpRestoreArgs({
     source: src,
     target: { host: '127.0.0.1', port: t.port, user: s.target.superuser },
@@ -199,6 +131,52 @@ export async function loadTarget(ctx: DumpCtx, report: (text: string) => void = 
   // The restore's rows count as writes; validate tells a client's write from a loss by these counters, which begin here.
   await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), dbs, 'SELECT pg_catalog.pg_stat_reset()');
   return `${dbs.length} databases`;
+}
+
+/**
+ * The source's globals (`pg_dumpall --globals-only`, run in the new pod), rewritten for the target's superuser and
+ * the roles the target has; what the rewrite did is kept in ctx.globalsNotes.
+ */
+async function dumpGlobals(
+  ctx: DumpCtx,
+  t: SourceDiscovery,
+  pod: string,
+  src: { host: string; port: number; user: string },
+): Promise<GlobalsRewrite> {
+  const s = dst(ctx);
+  const g = await ctx.cluster.exec(
+    ctx.d.namespace,
+    pod,
+    s.target.container,
+    ['sh', '-c', withHeartbeat(DUMP_GLOBALS_SCRIPT, execSilenceMs()), 'globals', src.host, String(src.port), src.user],
+    psqlStdin(ctx.password, []),
+  );
+  if (g.exitCode !== 0)
+    throw new CliError(
+      `pg_dumpall --globals-only of the source failed (exit ${g.exitCode}): ${g.stderr.trim().split('\n').slice(-2).join(' ')}`,
+      ExitCode.failed,
+    );
+  const existing = (
+    (await psqlEach(ctx.cluster, t, liveReach(t), targetPassword(ctx), ['postgres'], ROLES_SQL)).get('postgres') ?? ''
+  )
+    .trim()
+    .split(',')
+    .filter(Boolean);
+  const globals = rewriteGlobals(g.stdout, { superuser: s.target.superuser, existing });
+  ctx.globalsNotes = describeGlobals(globals, s.target.superuser);
+  return globals;
+}
+
+/** The names of the source's databases that the load copies (every one that allows connections but template1). */
+async function sourceDatabases(ctx: DumpCtx): Promise<string[]> {
+  const dbsLine = (
+    (await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ??
+    ''
+  ).trim();
+  return dbsLine
+    .split(',')
+    .filter(Boolean)
+    .map((b) => Buffer.from(b, 'base64').toString('utf8'));
 }
 
 /** What pg_restore quotes of a failed statement, with every password hidden (src/postgres/redact.ts). */

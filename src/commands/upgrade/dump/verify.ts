@@ -6,7 +6,7 @@ import { refOf } from '../../../postgres/workload.ts';
 import { liveReach } from '../../../server/gather.ts';
 import { dst, recordState, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
-import { sourceReference } from './load.ts';
+import { sourceReference } from './source-reference.ts';
 
 /**
  * The new instance's fingerprint against the source's: equal, but for extensions at the target's default version
