@@ -5,15 +5,15 @@ import { parsePerDatabase, parseServerFacts, parseVolumeFacts } from '../../../s
 import { psqlStdin } from '../../../src/postgres/queries.ts';
 import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.ts';
 import {
-  estimateDowntime,
   initdbOptions,
   localeOptions,
   verifyExtensions,
   verifyLocales,
   verifyPasswords,
-  verifyPgUpgradeRules,
   type DbRuleInput,
 } from '../../../src/postgres/rules.ts';
+import { estimateDowntime } from '../../../src/postgres/downtime.ts';
+import { verifyPgUpgradeRules } from '../../../src/postgres/rules-pg-upgrade.ts';
 import { verifyTypeRules } from '../../../src/postgres/rules-types.ts';
 import { pairTraps, SOURCE_MAJORS, TARGET_MAJORS } from '../../../src/postgres/versions.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../../../src/postgres/rules-volume.ts';
