@@ -1,11 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gitopsRefusal, managersOfAll, type ManagedObject } from '../../../src/postgres/gitops.ts';
+import { dumpGitChange, gitChange, rollbackResumeNote } from '../../../src/postgres/gitops-git-change.ts';
 import {
-  dumpGitChange,
-  gitChange,
   healingOwners,
-  rollbackResumeNote,
   isPausedOwner,
   ownerHeals,
   ownerRefOf,
