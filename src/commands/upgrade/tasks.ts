@@ -6,13 +6,8 @@ import { modeOf } from '../../server/gather.ts';
 import { probeIdentity } from '../../probe/probe.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
-import {
-  bitnamiTargetNote,
-  noUpgradeImageAdvice,
-  targetImageFor,
-  upgradeImageFor,
-  verifyImageFlags,
-} from '../../postgres/images.ts';
+import { bitnamiTargetNote, noUpgradeImageAdvice, targetImageFor, upgradeImageFor } from '../../postgres/images.ts';
+import { verifyImageFlags } from '../../postgres/image-flags.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { removedSettings } from '../../postgres/upgrade-script.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
