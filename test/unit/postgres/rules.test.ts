@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DatabaseFacts, ServerFacts, VolumeFacts } from '../../../src/postgres/facts.ts';
 import { parsePerDatabase, parseServerFacts, parseVolumeFacts } from '../../../src/postgres/facts.ts';
-import { psqlStdin } from '../../../src/postgres/queries.ts';
+import { psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.ts';
 import {
   initdbOptions,

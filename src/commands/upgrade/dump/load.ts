@@ -12,7 +12,7 @@ import {
   loadProgress,
 } from '../../../postgres/dump-script.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
-import { psqlStdin } from '../../../postgres/queries.ts';
+import { psqlStdin } from '../../../postgres/psql-scripts.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
