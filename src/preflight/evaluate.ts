@@ -1,7 +1,8 @@
 import { managedBy } from './managed-by.ts';
 import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { bitnamiTargetNote } from '../postgres/images.ts';
-import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
+import type { DatabaseFacts, ServerFacts } from '../postgres/facts.ts';
+import type { ControlData, VolumeFacts } from '../postgres/volume-facts.ts';
 import { initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, type Finding } from '../postgres/rules.ts';
 import { estimateDowntime, type WorkloadWaits } from '../postgres/downtime.ts';
 import { verifyPgUpgradeRules } from '../postgres/rules-pg-upgrade.ts';

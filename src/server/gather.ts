@@ -4,11 +4,10 @@ import {
   parseDatabaseFacts,
   parsePerDatabase,
   parseServerFacts,
-  parseVolumeFacts,
   type DatabaseFacts,
   type ServerFacts,
-  type VolumeFacts,
 } from '../postgres/facts.ts';
+import { parseVolumeFacts, type VolumeFacts } from '../postgres/volume-facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { execSilenceMs } from '../k8s/silence.ts';
 import { LOAD_CODE_SQL, parseLoadCode } from '../postgres/load-code.ts';

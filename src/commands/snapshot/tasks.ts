@@ -7,7 +7,7 @@ import { gatherVolume, liveReach, modeOf, readPassword, type Mode } from '../../
 import { readControlData, startProbe } from '../../probe/probe.ts';
 import { CliError, ExitCode, usageError } from '../../exit-codes.ts';
 import { formatBytes } from '../../k8s/quantity.ts';
-import type { ControlData } from '../../postgres/facts.ts';
+import type { ControlData } from '../../postgres/volume-facts.ts';
 import { fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';
 import { judgeLiveCopy, stableAcrossCut } from '../../postgres/fingerprint-cut.ts';
 import { readRestoredCopy } from '../../volume-snapshots/copy.ts';

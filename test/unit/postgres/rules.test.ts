@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DatabaseFacts, ServerFacts, VolumeFacts } from '../../../src/postgres/facts.ts';
-import { parsePerDatabase, parseServerFacts, parseVolumeFacts } from '../../../src/postgres/facts.ts';
+import type { DatabaseFacts, ServerFacts } from '../../../src/postgres/facts.ts';
+import { parsePerDatabase, parseServerFacts } from '../../../src/postgres/facts.ts';
+import { parseVolumeFacts, type VolumeFacts } from '../../../src/postgres/volume-facts.ts';
 import { psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.ts';
 import {
