@@ -1,4 +1,4 @@
-import { DECODE_SH, READ_PASSWORD_SH } from './queries.ts';
+import { DECODE_SH, READ_PASSWORD_SH } from './psql-scripts.ts';
 import { sessionOptions } from './session.ts';
 import { AT_EXIT_SH } from './heartbeat.ts';
 import { DEFAULT_LOCK_TIMEOUT_MS } from './lock-wait.ts';

@@ -1,5 +1,6 @@
 import type { DatabaseFacts, DatabaseInfo } from './facts.ts';
-import { parseImageRef, tagMajors } from './images.ts';
+import { parseImageRef } from './images.ts';
+import { tagMajors } from './image-flags.ts';
 import type { Finding } from './rules.ts';
 import type { Method } from './versions.ts';
 

@@ -1,4 +1,4 @@
-import type { WorkloadWaits } from './rules.ts';
+import type { WorkloadWaits } from './downtime.ts';
 
 /**
  * What a rehearsal (`upgrade --rehearse`) measured on a snapshot clone, and what it predicts of the real upgrade's

@@ -1,5 +1,5 @@
 import { formatBytes } from '../k8s/quantity.ts';
-import type { VolumeFacts } from './facts.ts';
+import type { VolumeFacts } from './volume-facts.ts';
 import type { Finding } from './rules.ts';
 import type { Method } from './versions.ts';
 

@@ -1,7 +1,6 @@
 import type { DatabaseFacts, ServerFacts } from './facts.ts';
 import { removedIn, shippedExtensions } from './extensions.ts';
-import { pairTraps, type Method } from './versions.ts';
-import { objectsFound, withStatements } from './rules-objects.ts';
+import type { Method } from './versions.ts';
 
 /** The outcome of one check. */
 export type Status = 'pass' | 'warn' | 'fail';
@@ -26,7 +25,8 @@ export interface DbRuleInput {
   targetIsStock: boolean;
 }
 
-const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({
+/** One finding; `fix` only when there is one. */
+export const finding = (id: string, title: string, status: Status, found: string, fix?: string): Finding => ({
   id,
   title,
   status,
@@ -161,150 +161,4 @@ export function verifyPasswords(i: DbRuleInput): Finding {
     `${found}. pg_upgrade keeps the hashes, but new clusters default to scram-sha-256 since 14: a pg_hba line or client that requires scram rejects these roles.${deprecated}`,
     `keep an md5 (not scram-sha-256) pg_hba method for them after the upgrade, or re-set their passwords with password_encryption=scram-sha-256 (\\password in psql) and switch clients to SCRAM`,
   );
-}
-
-/** What pg_upgrade --check would refuse, found in SQL before any downtime. */
-export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
-  const out: Finding[] = [];
-  const traps = new Set(pairTraps(i.from, i.to).map((t) => t.id));
-  const prepared = i.server.prepared;
-  out.push(
-    prepared > 0
-      ? finding(
-          'prepared-transactions',
-          'No prepared transactions',
-          'fail',
-          `${prepared} prepared transaction(s) in pg_prepared_xacts`,
-          'COMMIT PREPARED or ROLLBACK PREPARED each one (see pg_prepared_xacts); pg_upgrade refuses while any exist',
-        )
-      : finding('prepared-transactions', 'No prepared transactions', 'pass', 'none'),
-  );
-  const logical = i.server.slots.filter((s) => s.type === 'logical');
-  if (logical.length === 0) out.push(finding('replication-slots', 'Logical replication slots', 'pass', 'none'));
-  else if (i.from < 17) {
-    out.push(
-      finding(
-        'replication-slots',
-        'Logical replication slots',
-        'fail',
-        `${logical.map((s) => `${s.name} (${s.database})`).join(', ')}: pg_upgrade only carries logical slots from 17 onwards, so ${i.to < 17 ? `a ${i.to} target` : 'this upgrade'} would drop them silently and their subscribers would lose their place`,
-        'drop the slots (SELECT pg_drop_replication_slot(name)) and re-create the subscriptions after the upgrade, or use --method dump',
-      ),
-    );
-  } else
-    out.push(
-      finding(
-        'replication-slots',
-        'Logical replication slots',
-        'warn',
-        `${logical.length} slot(s) will be carried; each must have consumed all WAL before the upgrade`,
-        'stop writes and let subscribers catch up',
-      ),
-    );
-  const reg = objectsFound(i.databases, (f) => f.regColumns);
-  out.push(
-    reg.found.length
-      ? finding(
-          'reg-columns',
-          'No reg* columns',
-          'fail',
-          `columns of reg* types that hold OIDs, which pg_upgrade cannot carry: ${reg.found.join('; ')}`,
-          withStatements('ALTER those columns to text or oid before upgrading', reg.fixes),
-        )
-      : finding('reg-columns', 'No reg* columns', 'pass', 'none'),
-  );
-  const postfix = traps.has('postfix-operators')
-    ? objectsFound(i.databases, (f) => f.postfixOperators)
-    : { found: [], fixes: [] };
-  out.push(
-    postfix.found.length
-      ? finding(
-          'postfix-operators',
-          'No user postfix operators',
-          'fail',
-          `user-defined postfix operators, removed in 14: ${postfix.found.join('; ')}`,
-          withStatements('DROP OPERATOR each (or re-create it as a prefix operator)', postfix.fixes),
-        )
-      : finding('postfix-operators', 'No user postfix operators', 'pass', 'none'),
-  );
-  const conv = traps.has('encoding-conversions')
-    ? objectsFound(i.databases, (f) => f.userConversions)
-    : { found: [], fixes: [] };
-  if (conv.found.length)
-    out.push(
-      finding(
-        'encoding-conversions',
-        'No user encoding conversions',
-        'fail',
-        `user-defined encoding conversions, whose function signature changed in 14: ${conv.found.join('; ')}`,
-        withStatements('DROP CONVERSION each and re-create it after the upgrade', conv.fixes),
-      ),
-    );
-  else if (traps.has('encoding-conversions'))
-    out.push(finding('encoding-conversions', 'No user encoding conversions', 'pass', 'none'));
-  // pg_upgrade passes each database name through a shell and refuses one with a newline or carriage return
-  // ("shell command argument contains a newline"), after the downtime has begun.
-  const lines = i.server.databases.map((d) => d.name).filter((n) => /[\n\r]/.test(n));
-  if (lines.length) {
-    out.push(
-      finding(
-        'database-names',
-        'No database name holds a line break',
-        'fail',
-        `pg_upgrade refuses database names with a newline or carriage return: ${lines.map((n) => JSON.stringify(n)).join(', ')}`,
-        'rename them (ALTER DATABASE "…" RENAME TO …, with the applications stopped), or use --method dump',
-      ),
-    );
-  }
-  const attver = traps.has('pg-attver') ? objectsFound(i.databases, (f) => f.attverColumns) : { found: [], fixes: [] };
-  if (attver.found.length)
-    out.push(
-      finding(
-        'pg-attver',
-        'No pg_attver column options',
-        'fail',
-        `columns carry the attribute option pg_attver (a Debian 17 packaging artefact) that ${i.to} rejects while restoring the schema: ${attver.found.join('; ')}`,
-        withStatements('RESET (pg_attver) on those columns', attver.fixes),
-      ),
-    );
-  else if (traps.has('pg-attver')) out.push(finding('pg-attver', 'No pg_attver column options', 'pass', 'none'));
-  return out;
-}
-
-/** What the workloads add to the downtime: their stop and start waits, from their own specs. */
-export interface WorkloadWaits {
-  /** The longest terminationGracePeriodSeconds among the applications: what one that ignores SIGTERM costs. */
-  appGraceSeconds: number;
-  /** The database's and the applications' readiness probes: initialDelaySeconds + periodSeconds, summed. */
-  readinessSeconds: number;
-}
-
-/**
- * The downtime estimate: its seconds and the formula that gave them. The fixed part (5 s) is the plugin's own
- * overhead as measured (bench/downtime.ts); pg_upgrade costs about 4 ms per relation; copy and dump move the data.
- */
-export function estimateDowntime(
-  method: Method,
-  dataBytes: number,
-  relations: number,
-  w: WorkloadWaits = { appGraceSeconds: 0, readinessSeconds: 0 },
-): { seconds: number; formula: string } {
-  const mb = dataBytes / 2 ** 20;
-  const per = method === 'copy' ? mb / 200 : method === 'dump' ? mb / 40 : 0;
-  const data =
-    method === 'copy'
-      ? ` + ${mb.toFixed(0)} MiB ÷ 200 MiB/s`
-      : method === 'dump'
-        ? ` + ${mb.toFixed(0)} MiB ÷ 40 MiB/s (dump and restore)`
-        : ` (${method}: no data is copied)`;
-  const waits = [
-    ...(w.appGraceSeconds
-      ? [
-          ` + up to ${w.appGraceSeconds} s for the applications to stop (their terminationGracePeriodSeconds; less when they honour SIGTERM)`,
-        ]
-      : []),
-    ...(w.readinessSeconds ? [` + ${w.readinessSeconds} s of readiness probes (initial delay + period)`] : []),
-  ];
-  const seconds = 5 + relations * 0.004 + per + w.appGraceSeconds + w.readinessSeconds;
-  return { seconds: Math.round(seconds), formula: `5 s + ${relations} relations × 4 ms${data}${waits.join('')}` };
 }

@@ -7,16 +7,8 @@
  * Equal shapes let the applications return while the content is compared; a different shape (an autovacuum that
  * truncated a table meanwhile, a writer outside the selector) falls back to the full compare first.
  */
-import {
-  CATALOG_PARTS,
-  clusterPart,
-  diffCatalogParts,
-  diffClusters,
-  diffMap,
-  objectOf,
-  FINGERPRINT_CLUSTER_SQL,
-  type Fingerprint,
-} from './fingerprint.ts';
+import { CATALOG_PARTS, clusterPart, objectOf, FINGERPRINT_CLUSTER_SQL, type Fingerprint } from './fingerprint.ts';
+import { diffCatalogParts, diffClusters, diffMap } from './fingerprint-diff.ts';
 
 export interface Shape {
   databases: Fingerprint['databases'];

@@ -1,5 +1,5 @@
 import { PRELUDE } from './probe-scripts.ts';
-import { READ_PASSWORD_SH } from './queries.ts';
+import { READ_PASSWORD_SH } from './psql-scripts.ts';
 import { SAFE_SESSION_SH } from './session.ts';
 import { CARRY_SH } from './carry-script.ts';
 import { HOLD_SH } from './hold-script.ts';

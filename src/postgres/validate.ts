@@ -1,5 +1,6 @@
 import type { Finding } from './rules.ts';
-import { offendersText, updateStatement, type SkippedExtension } from './extension-guard.ts';
+import { offendersText, updateStatement } from './extension-guard.ts';
+import type { ValidateClusterFacts, ValidateDbFacts } from './validate-facts.ts';
 
 /**
  * How `validate` judges an upgraded server: pure functions from facts to one finding per check, PASS, WARN or
@@ -11,69 +12,8 @@ export interface ValidateFinding extends Finding {
   details?: string[];
 }
 
-export interface ValidateRole {
-  name: string;
-  login: boolean;
-  hash: string;
-  expired: boolean;
-}
-
-/** VALIDATE_CLUSTER_SQL's answer. */
-export interface ValidateClusterFacts {
-  versionNum: number;
-  roles: ValidateRole[];
-  databases: Array<{ name: string; allow: boolean }>;
-}
-
-/** validateDatabaseSql's answer for one database. */
-export interface ValidateDbFacts {
-  writes: Record<string, number>;
-  statsReset: string | null;
-  noStats: string[];
-  extensions: Array<{ name: string; installed: string; default: string | null }>;
-  /** Those of them whose update is not safe as superuser (--update-extensions skips them), without their database. */
-  extensionRisks: Array<Omit<SkippedExtension, 'database'>>;
-  collations: Array<{ name: string; recorded: string; actual: string | null }>;
-  databaseCollation: { recorded: string | null; actual: string | null } | null;
-  collationIndexes: string[];
-  /** Partition keys and CHECK constraints that use a mismatched collation. */
-  collationOthers: string[];
-}
-
-/** One index as AMCHECK_SQL reports it. */
-export interface AmcheckResult {
-  index: string;
-  ok: boolean;
-  error?: string;
-}
-
-export function parseValidateCluster(json: string): ValidateClusterFacts {
-  const o = JSON.parse(json) as {
-    version_num: number;
-    roles: ValidateRole[];
-    databases: ValidateClusterFacts['databases'];
-  };
-  return { versionNum: o.version_num, roles: o.roles ?? [], databases: o.databases ?? [] };
-}
-
-export function parseValidateDb(json: string): ValidateDbFacts {
-  const o = JSON.parse(json) as Record<string, unknown>;
-  return {
-    writes: Object.fromEntries(
-      Object.entries((o.writes ?? {}) as Record<string, number | string>).map(([k, v]) => [k, Number(v)]),
-    ),
-    statsReset: (o.stats_reset as string | null) ?? null,
-    noStats: (o.no_stats ?? []) as string[],
-    extensions: (o.extensions ?? []) as ValidateDbFacts['extensions'],
-    extensionRisks: (o.extension_risks ?? []) as ValidateDbFacts['extensionRisks'],
-    collations: (o.collations ?? []) as ValidateDbFacts['collations'],
-    databaseCollation: (o.database_collation ?? null) as ValidateDbFacts['databaseCollation'],
-    collationIndexes: (o.collation_indexes ?? []) as string[],
-    collationOthers: (o.collation_others ?? []) as string[],
-  };
-}
-
-const f = (
+/** A finding of `validate`: its fix only when it did not pass, its details only when there are some. */
+export const validateFinding = (
   id: string,
   title: string,
   status: Finding['status'],
@@ -88,6 +28,7 @@ const f = (
   ...(fix && status !== 'pass' ? { fix } : {}),
   ...(details?.length ? { details } : {}),
 });
+const f = validateFinding;
 const per = (m: Map<string, string[]>) => [...m].filter(([, v]) => v.length).map(([db, v]) => `${db}: ${v.join(', ')}`);
 
 /** 1. The server runs the recorded target major; its pod is Ready and has not restarted since the upgrade. */
@@ -236,97 +177,5 @@ export function judgeExtensions(dbs: Map<string, ValidateDbFacts>): ValidateFind
       `where non-superusers can put code): ${risks.map((r) => `${r.extension} in database ${r.db} (schema ${r.schema}): ${offendersText(r)}`).join('; ')}`,
     `check and remove what was found (or revoke CREATE), then run ${risks.map((r) => `in database ${r.db}: ${updateStatement(r)}`).join('; ')}` +
       `${risks.length < [...old.values()].flat().length ? '; --update-extensions updates the others' : ''}`,
-  );
-}
-
-/** The first 20 of a list, then how many more. */
-export function firstOf(names: string[], limit = 20): string {
-  return names.length > limit
-    ? `${names.slice(0, limit).join(', ')} and ${names.length - limit} more`
-    : names.join(', ');
-}
-
-/** The statements that record the library's version, for each database whose versions moved. */
-function refreshStatements(dbs: Map<string, ValidateDbFacts>): string[] {
-  const out: string[] = [];
-  for (const [db, x] of dbs) {
-    const dc = x.databaseCollation;
-    if (dc?.recorded && dc.recorded !== dc.actual)
-      out.push(`ALTER DATABASE "${db.replace(/"/g, '""')}" REFRESH COLLATION VERSION`);
-    for (const c of x.collations) out.push(`(in ${db}) ALTER COLLATION ${c.name} REFRESH VERSION`);
-  }
-  return out;
-}
-
-/**
- * 6. Collation versions recorded against the library's. A moved version alone is no harm (the official images
- * change glibc between majors): WARN with the statements that record it. FAIL when an index, a partition key or
- * a CHECK constraint depends on it, naming them.
- */
-export function judgeCollations(dbs: Map<string, ValidateDbFacts>, to: number): ValidateFinding {
-  const title = 'Collation versions match the library';
-  const bad: string[] = [];
-  for (const [db, x] of dbs) {
-    const dc = x.databaseCollation;
-    if (dc?.recorded && dc.recorded !== dc.actual)
-      bad.push(`database ${db} recorded ${dc.recorded}, library ${dc.actual ?? 'none'}`);
-    for (const c of x.collations)
-      bad.push(`database ${db}: collation ${c.name} recorded ${c.recorded}, library ${c.actual ?? 'none'}`);
-  }
-  if (!bad.length)
-    return f(
-      'collations',
-      title,
-      'pass',
-      to >= 15
-        ? "every database's and collation's recorded version is the library's"
-        : "every collation's recorded version is the library's (14 and older record none per database)",
-    );
-  const deps = [...dbs]
-    .filter(([, x]) => x.collationIndexes.length || x.collationOthers.length)
-    .map(([db, x]) => `${db}: ${firstOf([...x.collationIndexes.map((i) => `index ${i}`), ...x.collationOthers])}`);
-  if (!deps.length) {
-    return f(
-      'collations',
-      title,
-      'warn',
-      `${bad.join('; ')}; no index, partition key or constraint depends on them`,
-      `record the library's version: --reindex-collations (nothing to rebuild), or ${refreshStatements(dbs).join('; ')}`,
-    );
-  }
-  const others = [...dbs.values()].some((x) => x.collationOthers.length);
-  return f(
-    'collations',
-    title,
-    'fail',
-    `${bad.join('; ')}; these depend on them and may be out of order: ${deps.join('; ')}`,
-    `${others ? 'check that the rows of those partitions and constraints still hold, then ' : ''}--reindex-collations (REINDEX of those indexes, then ALTER ${to >= 15 ? 'DATABASE … REFRESH COLLATION VERSION / ' : ''}COLLATION … REFRESH VERSION)`,
-    deps,
-  );
-}
-
-/** 7. amcheck's bt_index_check, per index. */
-export function judgeAmcheck(results: Map<string, AmcheckResult[]>): ValidateFinding {
-  const title = 'B-tree indexes pass amcheck (bt_index_check)';
-  const all = [...results].flatMap(([db, rs]) => rs.map((r) => ({ db, ...r })));
-  const broken = all.filter((r) => !r.ok);
-  const details = all.map((r) => `${r.ok ? 'ok' : 'CORRUPT'} ${r.db}: ${r.index}${r.error ? `: ${r.error}` : ''}`);
-  if (broken.length) {
-    return f(
-      'amcheck',
-      title,
-      'fail',
-      `${broken.length} of ${all.length} indexes fail: ${broken.map((r) => `${r.db}: ${r.index} (${r.error})`).join('; ')}`,
-      'REINDEX INDEX each of them; if a table is damaged too, roll back to the snapshot',
-      details,
-    );
-  }
-  return f(
-    'amcheck',
-    title,
-    'pass',
-    `${all.length} indexes in ${results.size} databases checked, all consistent`,
-    undefined,
-    details,
   );
 }

@@ -6,7 +6,8 @@ import type { Probe } from '../probe/probe.ts';
 import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { usageError } from '../exit-codes.ts';
 import { upgradePathProblem, type Method } from '../postgres/versions.ts';
-import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
+import type { DatabaseFacts, ServerFacts } from '../postgres/facts.ts';
+import type { ControlData, VolumeFacts } from '../postgres/volume-facts.ts';
 
 /** What check's tasks share. */
 export interface CheckCtx {

@@ -1,17 +1,11 @@
 import { managedBy } from './managed-by.ts';
 import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { bitnamiTargetNote } from '../postgres/images.ts';
-import type { ControlData, DatabaseFacts, ServerFacts, VolumeFacts } from '../postgres/facts.ts';
-import {
-  estimateDowntime,
-  initdbOptions,
-  verifyExtensions,
-  verifyLocales,
-  verifyPasswords,
-  verifyPgUpgradeRules,
-  type Finding,
-  type WorkloadWaits,
-} from '../postgres/rules.ts';
+import type { DatabaseFacts, ServerFacts } from '../postgres/facts.ts';
+import type { ControlData, VolumeFacts } from '../postgres/volume-facts.ts';
+import { initdbOptions, verifyExtensions, verifyLocales, verifyPasswords, type Finding } from '../postgres/rules.ts';
+import { estimateDowntime, type WorkloadWaits } from '../postgres/downtime.ts';
+import { verifyPgUpgradeRules } from '../postgres/rules-pg-upgrade.ts';
 import type { Workload } from '../k8s/cluster.ts';
 import { relayoutFor, relayoutNote } from '../postgres/relayout.ts';
 import { verifyTypeRules } from '../postgres/rules-types.ts';

@@ -1,4 +1,5 @@
-import { describeManager, managersOfAll } from '../postgres/gitops.ts';
+import { managersOfAll } from '../postgres/gitops.ts';
+import { describeManager } from '../postgres/gitops-refusal.ts';
 import { withReadings, type OwnerReading } from '../postgres/gitops-pause.ts';
 import type { Finding } from '../postgres/rules.ts';
 import type { Evidence } from './evaluate.ts';

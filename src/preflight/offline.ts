@@ -6,7 +6,7 @@ import { upgradeImageFor } from '../postgres/images.ts';
 import { isServerImage } from '../postgres/libc.ts';
 import { initdbOptions } from '../postgres/rules.ts';
 import { tagMajor } from '../postgres/workload.ts';
-import type { ControlData } from '../postgres/facts.ts';
+import type { ControlData } from '../postgres/volume-facts.ts';
 import { isOffline, verifyTarget, type CheckCtx, type CheckOptions } from './context.ts';
 
 /**

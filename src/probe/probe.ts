@@ -4,7 +4,7 @@ import { isInterrupted, onInterrupt } from '../interrupt.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { execSilenceMs } from '../k8s/silence.ts';
 import { buildProbePod } from '../manifests/probe-pod.ts';
-import { parseControlData, type ControlData } from '../postgres/facts.ts';
+import { parseControlData, type ControlData } from '../postgres/volume-facts.ts';
 import {
   CONTROLDATA_SCRIPT,
   PG_UPGRADE_CHECK_SCRIPT,

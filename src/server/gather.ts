@@ -4,15 +4,15 @@ import {
   parseDatabaseFacts,
   parsePerDatabase,
   parseServerFacts,
-  parseVolumeFacts,
   type DatabaseFacts,
   type ServerFacts,
-  type VolumeFacts,
 } from '../postgres/facts.ts';
+import { parseVolumeFacts, type VolumeFacts } from '../postgres/volume-facts.ts';
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { execSilenceMs } from '../k8s/silence.ts';
 import { LOAD_CODE_SQL, parseLoadCode } from '../postgres/load-code.ts';
-import { DATABASE_SQL, heldPsqlScript, psqlScript, psqlStdin, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
+import { DATABASE_SQL, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
+import { heldPsqlScript, psqlScript, psqlStdin } from '../postgres/psql-scripts.ts';
 import { BLOCKERS_LOCK_TIMEOUT_MS, BLOCKERS_SQL, isLockTimeout, lockTimeoutMs } from '../postgres/lock-wait.ts';
 import { lockTimeoutError } from './lock-wait.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';

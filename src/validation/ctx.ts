@@ -7,7 +7,7 @@ import {
   type AmcheckResult,
   type ValidateClusterFacts,
   type ValidateDbFacts,
-} from '../postgres/validate.ts';
+} from '../postgres/validate-facts.ts';
 import { validateDatabaseSql } from '../postgres/validate-sql.ts';
 import type { Reference } from '../state/reference.ts';
 import type { ValidatedUpgrade } from '../state/validated-upgrade.ts';

@@ -1,8 +1,7 @@
 import { Listr, type ListrBaseClassOptions, type ListrTask } from 'listr2';
 import type { RendererName } from '../renderer.ts';
+import { judgeAmcheck, judgeCollations } from '../postgres/validate-indexes.ts';
 import {
-  judgeAmcheck,
-  judgeCollations,
   judgeConnections,
   judgeExtensions,
   judgeServer,

@@ -3,7 +3,7 @@ import type { Cluster } from '../k8s/cluster.ts';
 import { liveReach, runPsqlScript } from '../server/gather.ts';
 import { fingerprintVia } from '../fingerprint/read.ts';
 import { ANALYZE_SCRIPT } from '../postgres/upgrade-script.ts';
-import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate.ts';
+import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate-facts.ts';
 import {
   AMCHECK_SQL,
   refreshCollationsSql,

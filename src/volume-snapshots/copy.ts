@@ -6,7 +6,7 @@ import { CliError, ExitCode } from '../exit-codes.ts';
 import { isInterrupted, onInterrupt } from '../interrupt.ts';
 import { formatBytes } from '../k8s/quantity.ts';
 import { buildRestorePvc, derivedName } from '../manifests/snapshot.ts';
-import type { ControlData } from '../postgres/facts.ts';
+import type { ControlData } from '../postgres/volume-facts.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { fingerprintVia } from '../fingerprint/read.ts';
 

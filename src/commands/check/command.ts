@@ -10,7 +10,7 @@ import type { OutputFormat } from '../../renderer.ts';
 import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem, type Method } from '../../postgres/versions.ts';
 import { usageError } from '../../exit-codes.ts';
 import { parseSelector } from '../../k8s/selector.ts';
-import { imageRefProblem } from '../../postgres/images.ts';
+import { imageRefProblem } from '../../postgres/image-flags.ts';
 
 interface CheckArgs extends GlobalArgs {
   workload?: string;

@@ -7,7 +7,7 @@ import {
   type GlobalArgs,
 } from '../../global-args.ts';
 import { parseSelector } from '../../k8s/selector.ts';
-import { verifyDumpFlags, verifyImageFlags } from '../../postgres/images.ts';
+import { verifyDumpFlags, verifyImageFlags } from '../../postgres/image-flags.ts';
 import type { OutputFormat } from '../../renderer.ts';
 import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem } from '../../postgres/versions.ts';
 import { usageError } from '../../exit-codes.ts';

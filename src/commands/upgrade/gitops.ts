@@ -1,13 +1,8 @@
 import type { ListrTask } from 'listr2';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
-import {
-  describeManager,
-  gitopsRefusal,
-  managersOfAll,
-  type ManagedObject,
-  type Manager,
-} from '../../postgres/gitops.ts';
+import { managersOfAll, type ManagedObject, type Manager } from '../../postgres/gitops.ts';
+import { describeManager, gitopsRefusal } from '../../postgres/gitops-refusal.ts';
 import {
   describePause,
   healingOwners,

@@ -2,7 +2,8 @@ import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.
 import { evaluate, plan } from '../../preflight/evaluate.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
 import { probeIdentity } from '../../probe/probe.ts';
-import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor, verifyImageFlags } from '../../postgres/images.ts';
+import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor } from '../../postgres/images.ts';
+import { verifyImageFlags } from '../../postgres/image-flags.ts';
 import { failedRehearsalProblem, parseRehearsalRecord } from '../../postgres/rehearsal.ts';
 import { initdbOptions } from '../../postgres/rules.ts';
 import { rollingStrategyOf } from '../../postgres/strategy.ts';

@@ -17,7 +17,8 @@ import { checksText, summaryLine, validateNow, type ValidateReport } from '../..
 import type { ValidateFinding } from '../../postgres/validate.ts';
 import { createRollbackTasks, type RollbackCtx, type RollbackOptions } from './rollback.ts';
 import { pauseLines } from './gitops.ts';
-import { gitChange, gitopsOwners, rollbackResumeNote } from '../../postgres/gitops-pause.ts';
+import { gitopsOwners } from '../../postgres/gitops-pause.ts';
+import { gitChange, rollbackResumeNote } from '../../postgres/gitops-git-change.ts';
 import { managersOfAll } from '../../postgres/gitops.ts';
 import { skippedText, type SkippedExtension } from '../../postgres/extension-guard.ts';
 

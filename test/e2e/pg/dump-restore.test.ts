@@ -20,7 +20,7 @@ import {
   dumpRestoreArgs,
   dumpRestoreStdin,
 } from '../../../src/postgres/dump-script.ts';
-import { psqlStdin } from '../../../src/postgres/queries.ts';
+import { psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
 import { loadSettings, loadSettingsSql, putBackSql } from '../../../src/postgres/dump-plan.ts';
 

@@ -16,7 +16,7 @@ import {
   dumpRestoreArgs,
   dumpRestoreStdin,
 } from '../../../src/postgres/dump-script.ts';
-import { psqlStdin } from '../../../src/postgres/queries.ts';
+import { psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
 
 // Issue 24: a login role sets its own settings to multi-line text, so that a line-based rewrite of pg_dumpall's

@@ -10,7 +10,7 @@ import {
 import { rewriteGlobals } from '../../../src/postgres/dump-globals.ts';
 import { parsePerDatabase } from '../../../src/postgres/facts.ts';
 import { LOAD_CODE_SQL, parseLoadCode } from '../../../src/postgres/load-code.ts';
-import { PSQL_SCRIPT, psqlStdin } from '../../../src/postgres/queries.ts';
+import { PSQL_SCRIPT, psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import type { Major } from '../../support/pg/fetch.ts';
 import { hostileRoleIsSuperuser, plantHostileLoadTraps, plantHostileRole } from '../../support/pg/hostile-role.ts';
 import { seedCluster } from '../../support/pg/seed.ts';

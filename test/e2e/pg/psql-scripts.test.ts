@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { parsePerDatabase } from '../../../src/postgres/facts.ts';
-import { HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin } from '../../../src/postgres/queries.ts';
+import { HELD_PSQL_SCRIPT, PSQL_SCRIPT, psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import { ANALYZE_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import {
   initCluster,

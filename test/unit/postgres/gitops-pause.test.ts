@@ -1,11 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { gitopsRefusal, managersOfAll, type ManagedObject } from '../../../src/postgres/gitops.ts';
+import { managersOfAll, type ManagedObject } from '../../../src/postgres/gitops.ts';
+import { gitopsRefusal } from '../../../src/postgres/gitops-refusal.ts';
+import { dumpGitChange, gitChange, rollbackResumeNote } from '../../../src/postgres/gitops-git-change.ts';
 import {
-  dumpGitChange,
-  gitChange,
   healingOwners,
-  rollbackResumeNote,
   isPausedOwner,
   ownerHeals,
   ownerRefOf,

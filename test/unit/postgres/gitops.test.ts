@@ -1,11 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { gitopsRefusal, managerNotes, pauseCommand } from '../../../src/postgres/gitops-refusal.ts';
 import {
-  gitopsRefusal,
-  managerNotes,
   managersOfAll,
   managersOfObject,
-  pauseCommand,
   replicaOrImageManagers,
   type ManagedMeta,
   type ManagedObject,

@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDatabaseFacts, type DatabaseFacts, type ServerFacts } from '../../../src/postgres/facts.ts';
 import { DATABASE_SQL } from '../../../src/postgres/queries.ts';
-import { verifyPgUpgradeRules, type DbRuleInput } from '../../../src/postgres/rules.ts';
+import type { DbRuleInput } from '../../../src/postgres/rules.ts';
+import { verifyPgUpgradeRules } from '../../../src/postgres/rules-pg-upgrade.ts';
 import { verifyTypeRules } from '../../../src/postgres/rules-types.ts';
 
 const test = suite('check names the objects it fails on, with the statement for each');

@@ -1,19 +1,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DatabaseFacts, ServerFacts, VolumeFacts } from '../../../src/postgres/facts.ts';
-import { parsePerDatabase, parseServerFacts, parseVolumeFacts } from '../../../src/postgres/facts.ts';
-import { psqlStdin } from '../../../src/postgres/queries.ts';
+import type { DatabaseFacts, ServerFacts } from '../../../src/postgres/facts.ts';
+import { parsePerDatabase, parseServerFacts } from '../../../src/postgres/facts.ts';
+import { parseVolumeFacts, type VolumeFacts } from '../../../src/postgres/volume-facts.ts';
+import { psqlStdin } from '../../../src/postgres/psql-scripts.ts';
 import { removedIn, shippedExtensions } from '../../../src/postgres/extensions.ts';
 import {
-  estimateDowntime,
   initdbOptions,
   localeOptions,
   verifyExtensions,
   verifyLocales,
   verifyPasswords,
-  verifyPgUpgradeRules,
   type DbRuleInput,
 } from '../../../src/postgres/rules.ts';
+import { estimateDowntime } from '../../../src/postgres/downtime.ts';
+import { verifyPgUpgradeRules } from '../../../src/postgres/rules-pg-upgrade.ts';
 import { verifyTypeRules } from '../../../src/postgres/rules-types.ts';
 import { pairTraps, SOURCE_MAJORS, TARGET_MAJORS } from '../../../src/postgres/versions.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../../../src/postgres/rules-volume.ts';

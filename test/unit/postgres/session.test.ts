@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { TARGET_SQL_SCRIPT } from '../../../src/commands/upgrade/dump/instance.ts';
 import { DUMP_GLOBALS_SCRIPT, DUMP_RESTORE_SCRIPT } from '../../../src/postgres/dump-script.ts';
 import { POST_UPGRADE_LOCAL_SCRIPT } from '../../../src/postgres/probe-scripts.ts';
-import { HELD_PSQL_SCRIPT, heldPsqlScript, PSQL_SCRIPT, psqlScript } from '../../../src/postgres/queries.ts';
+import { HELD_PSQL_SCRIPT, heldPsqlScript, PSQL_SCRIPT, psqlScript } from '../../../src/postgres/psql-scripts.ts';
 import { NO_ROLE, SAFE_SEARCH_PATH, sessionOptions } from '../../../src/postgres/session.ts';
 import { ANALYZE_SCRIPT, UPDATE_EXTENSIONS_SCRIPT } from '../../../src/postgres/upgrade-script.ts';
 import { repoRoot } from '../../support/paths.ts';

@@ -2,16 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Fingerprint } from '../../../src/postgres/fingerprint.ts';
 import { judgeData, type DataInput } from '../../../src/postgres/validate-data.ts';
-import {
-  judgeAmcheck,
-  judgeCollations,
-  judgeConnections,
-  judgeExtensions,
-  judgeServer,
-  judgeStatistics,
-  parseValidateDb,
-  type ValidateDbFacts,
-} from '../../../src/postgres/validate.ts';
+import { judgeConnections, judgeExtensions, judgeServer, judgeStatistics } from '../../../src/postgres/validate.ts';
+import { judgeAmcheck, judgeCollations } from '../../../src/postgres/validate-indexes.ts';
+import { parseValidateDb, type ValidateDbFacts } from '../../../src/postgres/validate-facts.ts';
 import { refreshCollationsSql, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
 
 const test = suite('validate: the judges of an upgraded server');

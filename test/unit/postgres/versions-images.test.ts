@@ -12,17 +12,14 @@ import {
 import {
   BITNAMI_LEGACY_TAGS,
   bitnamiTargetNote,
-  imageRefProblem,
   isBitnamiRepo,
   isKnownRepo,
   noUpgradeImageAdvice,
   parseImageRef,
-  tagMajors,
   targetImageFor,
   upgradeImageFor,
-  verifyDumpFlags,
-  verifyImageFlags,
 } from '../../../src/postgres/images.ts';
+import { imageRefProblem, tagMajors, verifyDumpFlags, verifyImageFlags } from '../../../src/postgres/image-flags.ts';
 
 test('upgrade paths: only upward, only supported majors, swap only into 18+', () => {
   assert.is(upgradePathProblem(13, 15, 'link'), undefined);

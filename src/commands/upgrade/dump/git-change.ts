@@ -1,4 +1,5 @@
-import { dumpGitChange, gitopsOwners } from '../../../postgres/gitops-pause.ts';
+import { gitopsOwners } from '../../../postgres/gitops-pause.ts';
+import { dumpGitChange } from '../../../postgres/gitops-git-change.ts';
 import { managersOfAll } from '../../../postgres/gitops.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import { dst, type DumpCtx } from './ctx.ts';

@@ -3,7 +3,7 @@ import { asDumpTarget, readyPodOf } from '../../../discovery/dump-target.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import type { KObject, Pod } from '../../../k8s/cluster.ts';
 import { SYNC_SCRIPT, settingsToPutBack } from '../../../postgres/dump-plan.ts';
-import { READ_PASSWORD_SH } from '../../../postgres/queries.ts';
+import { READ_PASSWORD_SH } from '../../../postgres/psql-scripts.ts';
 import { SAFE_SESSION_SH } from '../../../postgres/session.ts';
 import { liveReach, psqlEach, runPsqlScript } from '../../../server/gather.ts';
 import { autoConfSql, parsePriorSettings, type PriorSetting } from '../../../postgres/alter-system.ts';

@@ -9,7 +9,7 @@ import {
   dumpRestoreStdin,
   loadProgress,
 } from '../../../postgres/dump-script.ts';
-import { psqlStdin } from '../../../postgres/queries.ts';
+import { psqlStdin } from '../../../postgres/psql-scripts.ts';
 import { liveReach, psqlEach } from '../../../server/gather.ts';
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';

@@ -10,7 +10,7 @@ import { holdingLock, lockRecord } from '../../../state/lock.ts';
 import { createValidateTasks } from '../../../validation/tasks.ts';
 import { validateNow, type ValidateReport } from '../../../validation/report.ts';
 import { createDumpApplyTasks } from './apply.ts';
-import { rollbackResumeNote } from '../../../postgres/gitops-pause.ts';
+import { rollbackResumeNote } from '../../../postgres/gitops-git-change.ts';
 import { stoppedNotes, withStoppedNotes } from './stopped.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
 import { confirmText } from './confirm-text.ts';
