@@ -150,3 +150,7 @@ export const IN_PLACE_PAUSE: PauseHooks<UpgradeCtx> = {
   appsDown: (ctx) => isDone(ctx.state, 'apps-down'),
   done: (ctx) => isDone(ctx.state, 'apps-up'),
 };
+
+/** The skip reason of a phase that an earlier run recorded as done. */
+export const done = (ctx: UpgradeCtx, p: Parameters<typeof isDone>[1]) =>
+  isDone(ctx.state, p) && 'done in an earlier run';
