@@ -29,73 +29,82 @@ function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrT
     {
       title: 'Scale the applications down',
       skip: (ctx) => done(ctx, 'apps-down'),
-      task: async (ctx, task) => {
-        ctx.timings.downtime = Date.now();
-        const took = await timed(ctx, 'apps-down', async () => {
-          for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-          return Promise.all(
-            ctx.d.apps.map(async (a) => {
-              const t = Date.now();
-              await waitScaledDown(
-                ctx.cluster,
-                ctx.d.namespace,
-                { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
-                `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`,
-                rollbackOf(stoppedOf(ctx)),
-                timeout,
-              );
-              return [
-                a.metadata.name,
-                stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30),
-              ] as const;
-            }),
-          );
-        });
-        await record(ctx, 'apps-down');
-        const apps = st(ctx).apps;
-        const notes = new Map(took);
-        task.title = apps.length
-          ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0${notes.get(a.name) ?? ''})`).join(', ')}`
-          : 'Scale the applications down: none match the selector';
-      },
+      task: (ctx, task) => scaleAppsDown(ctx, task, timeout),
     },
     {
       title: 'Fingerprint the database now that the applications are down (--no-snapshot: no snapshot to read it from)',
       enabled: () => !opts.snapshot,
       skip: (ctx) => done(ctx, 'fingerprint'),
-      task: async (ctx, task) => {
-        const fp = await timed(ctx, 'fingerprint', async () => {
-          ctx.password ??= await readPassword(ctx.cluster, ctx.d);
-          return fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-        });
-        const ref: Reference = { fingerprint: fp, source: referenceSource(st(ctx)) };
-        await storeReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint, st(ctx), ref);
-        ctx.reference = Promise.resolve(ref);
-        await record(ctx, 'fingerprint');
-        const t = fingerprintTotals(fp);
-        task.title = `Fingerprint the database: ${t.databases} databases, ${t.tables} tables, ${t.rows} rows; ConfigMap ${ctx.names.fingerprint}`;
-      },
+      task: (ctx, task) => fingerprintLive(ctx, task),
     },
     {
       title: 'Read the shape of the data now that the applications are down: every relation and its size',
       enabled: (ctx) => !opts.fullVerify && !!ctx.d.pod?.ready,
       skip: (ctx) => done(ctx, 'db-down'),
-      task: async (ctx, task) => {
-        try {
-          ctx.password ??= await readPassword(ctx.cluster, ctx.d);
-          ctx.shapeBefore = await timed(ctx, 'shape-before', () =>
-            shapeVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password as string),
-          );
-        } catch (err) {
-          // Not a reason to stop: without it the content is compared in full before the applications return.
-          task.title = `Read the shape of the data: failed (${(err as Error).message.split('\n')[0]}); the content will be compared before the applications return`;
-          return;
-        }
-        const t = shapeTotals(ctx.shapeBefore);
-        task.title = `Read the shape of the data: ${t.databases} databases, ${t.relations} relations and their sizes (${((ctx.timings['shape-before'] ?? 0) / 1000).toFixed(1)} s)`;
-      },
+      task: (ctx, task) => readShapeBefore(ctx, task),
     },
   ];
+}
+
+/** Scales the applications to 0 and waits for their pods to go, each with how long it took to stop. */
+async function scaleAppsDown(ctx: UpgradeCtx, task: { title: string }, timeout: number): Promise<void> {
+  ctx.timings.downtime = Date.now();
+  const took = await timed(ctx, 'apps-down', async () => {
+    for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
+    return Promise.all(
+      ctx.d.apps.map(async (a) => {
+        const t = Date.now();
+        await waitScaledDown(
+          ctx.cluster,
+          ctx.d.namespace,
+          { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
+          `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`,
+          rollbackOf(stoppedOf(ctx)),
+          timeout,
+        );
+        return [
+          a.metadata.name,
+          stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30),
+        ] as const;
+      }),
+    );
+  });
+  await record(ctx, 'apps-down');
+  const apps = st(ctx).apps;
+  const notes = new Map(took);
+  task.title = apps.length
+    ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0${notes.get(a.name) ?? ''})`).join(', ')}`
+    : 'Scale the applications down: none match the selector';
+}
+
+/** --no-snapshot: the reference fingerprint read from the server the applications left, and stored. */
+async function fingerprintLive(ctx: UpgradeCtx, task: { title: string }): Promise<void> {
+  const fp = await timed(ctx, 'fingerprint', async () => {
+    ctx.password ??= await readPassword(ctx.cluster, ctx.d);
+    return fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
+  });
+  const ref: Reference = { fingerprint: fp, source: referenceSource(st(ctx)) };
+  await storeReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint, st(ctx), ref);
+  ctx.reference = Promise.resolve(ref);
+  await record(ctx, 'fingerprint');
+  const t = fingerprintTotals(fp);
+  task.title = `Fingerprint the database: ${t.databases} databases, ${t.tables} tables, ${t.rows} rows; ConfigMap ${ctx.names.fingerprint}`;
+}
+
+/** The shape of the data once nothing writes; a failure only means the content is compared in full first. */
+async function readShapeBefore(ctx: UpgradeCtx, task: { title: string }): Promise<void> {
+  try {
+    ctx.password ??= await readPassword(ctx.cluster, ctx.d);
+    ctx.shapeBefore = await timed(ctx, 'shape-before', () =>
+      shapeVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password as string),
+    );
+  } catch (err) {
+    // Not a reason to stop: without it the content is compared in full before the applications return.
+    task.title = `Read the shape of the data: failed (${(err as Error).message.split('\n')[0]}); the content will be compared before the applications return`;
+    return;
+  }
+  const t = shapeTotals(ctx.shapeBefore);
+  task.title = `Read the shape of the data: ${t.databases} databases, ${t.relations} relations and their sizes (${((ctx.timings['shape-before'] ?? 0) / 1000).toFixed(1)} s)`;
 }
 
 /** The phases that change the cluster, each recorded; a resumed run skips what is done. */
