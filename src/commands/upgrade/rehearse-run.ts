@@ -94,7 +94,6 @@ export async function runRehearse(
     await c.probe?.dispose();
   }
   refuseNothingToRehearse(c);
-  const s = c.state!;
   const timeoutMs = opts.timeoutSeconds * 1000;
   c.rehearsal = { probes: [], timings: {} };
   const unregister = onInterrupt(() => removeAll(c.cluster, c.d.namespace, c.rehearsal, opts.keepSnapshot, 30_000));
@@ -109,16 +108,7 @@ export async function runRehearse(
   }
   const r = c.rehearsal;
   const ok = error === undefined;
-  // Only the rehearsal's own verdict is kept (set by its tasks): a Ctrl-C, or a cluster out of reach, says nothing
-  // about the upgrade.
-  if (ok || r.failure)
-    await storeRecord(c, {
-      to: s.to,
-      method: s.method,
-      ok,
-      at: new Date().toISOString(),
-      ...(ok ? {} : { failure: r.failure }),
-    });
+  await keepVerdict(c, ok);
   const report = rehearsalReportOf(c, ok, error);
   await printReport(io, opts.output, report, (x) => rehearsalReportText(x, r, opts.keepSnapshot));
   if (error) throw error;
@@ -137,4 +127,21 @@ function refuseNothingToRehearse(c: RehearseCtx): void {
         'database, check already runs pg_upgrade --check on its volume',
     );
   }
+}
+
+/**
+ * Only the rehearsal's own verdict is kept (set by its tasks): a Ctrl-C, or a cluster out of reach, says nothing
+ * about the upgrade.
+ */
+async function keepVerdict(c: RehearseCtx, ok: boolean): Promise<void> {
+  const s = c.state!;
+  const r = c.rehearsal;
+  if (ok || r.failure)
+    await storeRecord(c, {
+      to: s.to,
+      method: s.method,
+      ok,
+      at: new Date().toISOString(),
+      ...(ok ? {} : { failure: r.failure }),
+    });
 }
