@@ -1,47 +1,17 @@
 import type { CommandModule } from 'yargs';
-import {
-  globalFlags,
-  OUTPUT_CHOICES,
-  SUPERUSER_SECRET_FLAG,
-  superuserSecretOf,
-  type GlobalArgs,
-} from '../../global-args.ts';
+import { globalFlags, superuserSecretOf, type GlobalArgs } from '../../global-args.ts';
 import { parseSelector } from '../../k8s/selector.ts';
-import { verifyDumpFlags, verifyImageFlags } from '../../postgres/image-flags.ts';
-import type { OutputFormat } from '../../renderer.ts';
-import { NEWEST_MAJOR, TARGET_MAJORS, targetProblem } from '../../postgres/versions.ts';
-import { usageError } from '../../exit-codes.ts';
 import type { InPlaceMethod } from '../../state/state.ts';
-
-interface UpgradeArgs extends GlobalArgs {
-  workload?: string;
-  to: number;
-  method: InPlaceMethod | 'dump';
-  image?: string;
-  target?: string;
-  'target-image'?: string;
-  'storage-class'?: string;
-  size?: string;
-  cutover: boolean;
-  'job-image'?: string;
-  'app-selector': string;
-  app: string[];
-  force: string[];
-  snapshot: boolean;
-  'wait-snapshot-ready': boolean;
-  'patch-workload': boolean;
-  'gitops-paused': boolean;
-  'pause-gitops': boolean;
-  'discard-dump-rollback': boolean;
-  'dry-run': boolean;
-  rollback: boolean;
-  'full-verify': boolean;
-  rehearse: boolean;
-  'keep-snapshot': boolean;
-  timeout: number;
-  'superuser-secret'?: string;
-  output: OutputFormat;
-}
+import {
+  APPLICATION_FLAGS,
+  COMMON_FLAGS,
+  DUMP_FLAGS,
+  MODE_FLAGS,
+  SAFETY_FLAGS,
+  TARGET_FLAGS,
+  type UpgradeArgs,
+} from './flags.ts';
+import { checkUpgradeArgs } from './flag-checks.ts';
 
 /** `upgrade`: in place with pg_upgrade, every phase recorded; `--rollback` goes back. */
 export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
@@ -51,132 +21,12 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
   builder: (y) =>
     y
       .positional('workload', { type: 'string', describe: 'sts/<name>, deploy/<name> or a bare name' })
-      .option('to', { type: 'number', default: NEWEST_MAJOR, describe: `Target major (${TARGET_MAJORS.join(', ')})` })
-      .option('method', {
-        choices: ['link', 'copy', 'clone', 'swap', 'dump'] as const,
-        default: 'link' as InPlaceMethod | 'dump',
-        describe:
-          'pg_upgrade transfer mode, or dump: pg_dump/pg_restore into a new instance, then the Service cut over',
-      })
-      .option('image', {
-        type: 'string',
-        describe:
-          "The workload's image for the new major (default: the same repository at the new major, for postgres and bitnami/postgresql)",
-      })
-      .option('job-image', {
-        type: 'string',
-        describe: "The upgrade Job's image, with both majors (default: tianon/postgres-upgrade:<old>-to-<new>)",
-      })
-      .option('app-selector', {
-        type: 'string',
-        default: 'layer=application',
-        describe: 'Label selector of the application workloads to scale down',
-      })
-      .option('app', {
-        type: 'string',
-        array: true,
-        default: [] as string[],
-        describe:
-          'Also scale down this application workload (deploy/<name> or sts/<name>), which the selector does not match; repeatable',
-      })
-      .option('force', {
-        type: 'string',
-        array: true,
-        default: [] as string[],
-        describe: 'Go on despite this failing check (its id); repeatable',
-      })
-      .option('snapshot', {
-        type: 'boolean',
-        default: true,
-        describe: '--no-snapshot skips the snapshot: no way back once the new server has started',
-      })
-      .option('wait-snapshot-ready', {
-        type: 'boolean',
-        default: false,
-        describe: 'Keep the database down until the snapshot is ready to use, not just cut',
-      })
-      .option('patch-workload', {
-        type: 'boolean',
-        default: true,
-        describe: '--no-patch-workload: print the change to make in Helm/GitOps, and stop',
-      })
-      .option('gitops-paused', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Go on although Argo CD or Flux manages the workload or its applications: you paused its automated sync/healing yourself',
-      })
-      .option('pause-gitops', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Pause the Argo CD Applications (automated sync) and Flux Kustomizations/HelmReleases (suspend) that heal the workload or its ' +
-          'applications, recorded first, and put each back exactly as it was when the upgrade ends or is rolled back',
-      })
-      .option('discard-dump-rollback', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Upgrade in place the old instance that a done upgrade by dump keeps as its way back, and so lose that --rollback',
-      })
-      .option('dry-run', {
-        type: 'boolean',
-        default: false,
-        describe: 'Print every object and patch, in order, as YAML; change nothing',
-      })
-      .option('full-verify', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Compare the whole content (every row) before the applications return: downtime then grows with the data. By default ' +
-          'the applications return once every relation and its size are found equal, and the content is compared while they start',
-      })
-      .option('rollback', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Return to the old major: the directories while the new server never started, else the snapshot; after --method dump, the Service back to the old instance',
-      })
-      .option('rehearse', {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Run the whole upgrade on a snapshot clone of the live volume, production untouched: the same Job, the data compared, the downtime measured; a failed rehearsal holds back the upgrade to that major',
-      })
-      .option('keep-snapshot', {
-        type: 'boolean',
-        default: false,
-        describe: "With --rehearse: keep the rehearsal's snapshot",
-      })
-      .option('target', {
-        type: 'string',
-        describe:
-          '--method dump: load into this existing, empty instance (deploy/<name>, sts/<name>, svc/<name> or a bare name) ' +
-          "in the namespace: PostgreSQL --to, one Ready replica, reached with its own Secret (--superuser-secret is the source's only); never created, reset or stopped " +
-          "by the plugin; the source's own server is refused",
-      })
-      .option('target-image', {
-        type: 'string',
-        describe: "--method dump: the new instance's image (default: the source's repository at --to)",
-      })
-      .option('storage-class', {
-        type: 'string',
-        describe: "--method dump: the new PVC's StorageClass (default: the source PVC's)",
-      })
-      .option('size', { type: 'string', describe: "--method dump: the new PVC's size (default: the source PVC's)" })
-      .option('cutover', {
-        type: 'boolean',
-        default: true,
-        describe: '--method dump: --no-cutover leaves the Service alone and prints the patch',
-      })
-      .option('timeout', { type: 'number', default: 900, describe: 'Seconds to wait for each step' })
-      .option('superuser-secret', SUPERUSER_SECRET_FLAG)
-      .option('output', {
-        alias: 'o',
-        choices: OUTPUT_CHOICES,
-        default: 'text' as OutputFormat,
-        describe: 'Output format of the final report',
-      })
+      .options(TARGET_FLAGS)
+      .options(APPLICATION_FLAGS)
+      .options(SAFETY_FLAGS)
+      .options(MODE_FLAGS)
+      .options(DUMP_FLAGS)
+      .options(COMMON_FLAGS)
       .example(
         '$0 upgrade -n circleci-server --to 15 --dry-run',
         'print every object and patch it would apply, and change nothing',
@@ -194,41 +44,7 @@ export const upgradeCommand: CommandModule<GlobalArgs, UpgradeArgs> = {
         'dump and restore into a new instance postgres-v14, then point the Service at it',
       )
       .example('$0 upgrade -n circleci-server --rollback', 'back to the old major')
-      .check((a) => {
-        const target = targetProblem(a.to);
-        if (target) throw usageError(target);
-        if (a.method === 'swap' && a.to < 18)
-          throw usageError(`--method swap needs --to 18 or later (pg_upgrade --swap), not ${a.to}`);
-        if (!(a.timeout > 0)) throw usageError(`--timeout ${a.timeout}: give a number of seconds above 0`);
-        const dumpOnly =
-          (['target', 'target-image', 'storage-class', 'size'] as const).find((k) => a[k] !== undefined) ??
-          (a.cutover ? undefined : 'no-cutover');
-        if (dumpOnly && a.method !== 'dump') throw usageError(`--${dumpOnly} goes with --method dump`);
-        if (a['discard-dump-rollback'] && a.method === 'dump')
-          throw usageError('--discard-dump-rollback goes with an upgrade in place, not --method dump');
-        if (a.method === 'dump' && (a.rehearse || a.image || a['job-image']))
-          throw usageError(
-            `--method dump does not go with ${a.rehearse ? '--rehearse' : a.image ? '--image (use --target-image)' : '--job-image'}`,
-          );
-        if (a.rehearse && (a.rollback || a['dry-run']))
-          throw usageError(
-            `--rehearse changes nothing of production already; it does not go with ${a.rollback ? '--rollback' : '--dry-run'}`,
-          );
-        if (a['pause-gitops'] && (a.rehearse || a['gitops-paused'])) {
-          throw usageError(
-            `--pause-gitops does not go with ${a.rehearse ? '--rehearse (a rehearsal stops nothing of production)' : '--gitops-paused (either you paused it, or the plugin does)'}`,
-          );
-        }
-        if (a['keep-snapshot'] && !a.rehearse)
-          throw usageError('--keep-snapshot goes with --rehearse (the upgrade always keeps its snapshot)');
-        parseSelector(a['app-selector']);
-        const image =
-          verifyImageFlags(a.image, a['job-image'], a.to) ??
-          verifyDumpFlags({ targetImage: a['target-image'], size: a.size, storageClass: a['storage-class'], to: a.to });
-        if (image) throw usageError(image);
-        superuserSecretOf(a['superuser-secret']);
-        return true;
-      }),
+      .check(checkUpgradeArgs),
   handler: async (argv) => {
     const [{ runUpgrade, runRollback }, { createContext }, { processIo }] = await Promise.all([
       import('./run.ts'),

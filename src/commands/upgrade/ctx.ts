@@ -150,3 +150,14 @@ export const IN_PLACE_PAUSE: PauseHooks<UpgradeCtx> = {
   appsDown: (ctx) => isDone(ctx.state, 'apps-down'),
   done: (ctx) => isDone(ctx.state, 'apps-up'),
 };
+
+/** The skip reason of a phase that an earlier run recorded as done. */
+export const done = (ctx: UpgradeCtx, p: Parameters<typeof isDone>[1]) =>
+  isDone(ctx.state, p) && 'done in an earlier run';
+
+/** What fn returns, and how many milliseconds it took. */
+export const clock = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+  const t = Date.now();
+  const v = await fn();
+  return [v, Date.now() - t];
+};

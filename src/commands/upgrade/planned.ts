@@ -53,67 +53,9 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
       ),
     );
   out.push(scale(s.workload, 0, 'stop the database'));
-  if (opts.snapshot) {
-    const snap = buildVolumeSnapshot({
-      namespace: ns,
-      workloadKind: s.workload.kind,
-      workloadName: s.workload.name,
-      pvc: ctx.d.pvc.metadata.name,
-      className: "<the default class of the PVC's CSI driver>",
-      pgVersion: s.fromVersion,
-      pgMajor: s.from,
-      takenAt: new Date(),
-      consistency: 'stopped',
-      reason: `before upgrade to ${s.to}`,
-    });
-    out.push(
-      { step: 'snapshot of the stopped data volume', object: snap },
-      {
-        step: `${opts.fullVerify ? 'while the Job runs' : 'once the applications are back'}, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted`,
-        object: buildRestorePvc({
-          name: derivedName(snap.metadata.name, 'reference-<random>'),
-          namespace: ns,
-          snapshot: snap.metadata.name,
-          storageClassName: ctx.d.pvc.storageClassName,
-          bytes: ctx.d.pvc.capacityBytes ?? 0,
-          role: 'snapshot-reference',
-        }),
-      },
-      { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) },
-    );
-  }
+  if (opts.snapshot) out.push(...snapshotSteps(ctx, opts));
   out.push({ step: 'the upgrade Job', object: buildUpgradeJob(ctx.job) });
-  if (opts.patchWorkload) {
-    const r = s.relayout;
-    out.push({
-      step: r
-        ? `point the workload at the new major and at the data's new place (${relayoutNote(r)})`
-        : 'point the workload at the new major',
-      patch: {
-        apiVersion: 'apps/v1',
-        kind: s.workload.kind,
-        metadata: { name: s.workload.name, namespace: ns },
-        spec: {
-          template: {
-            spec: {
-              containers: [
-                {
-                  name: s.container,
-                  image: s.targetImage,
-                  ...(r
-                    ? {
-                        env: [{ name: 'PGDATA', value: r.pgdata }],
-                        volumeMounts: [{ name: '<the data volume>', mountPath: r.toMount }],
-                      }
-                    : {}),
-                },
-              ],
-            },
-          },
-        },
-      },
-    });
-  }
+  if (opts.patchWorkload) out.push(workloadPatchStep(s, ns));
   out.push(scale(s.workload, s.workload.replicas, 'start the database'));
   if (s.strategy)
     out.push(
@@ -124,6 +66,73 @@ export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] 
     ...gitopsSteps(ctx.pauseOwners ?? [], true),
   );
   return out;
+}
+
+/** The snapshot of the stopped volume, and the reference fingerprint read from it on a temporary PVC. */
+function snapshotSteps(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
+  const s = ctx.state as UpgradeState;
+  const ns = ctx.d.namespace;
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+  const snap = buildVolumeSnapshot({
+    namespace: ns,
+    workloadKind: s.workload.kind,
+    workloadName: s.workload.name,
+    pvc: ctx.d.pvc.metadata.name,
+    className: "<the default class of the PVC's CSI driver>",
+    pgVersion: s.fromVersion,
+    pgMajor: s.from,
+    takenAt: new Date(),
+    consistency: 'stopped',
+    reason: `before upgrade to ${s.to}`,
+  });
+  return [
+    { step: 'snapshot of the stopped data volume', object: snap },
+    {
+      step: `${opts.fullVerify ? 'while the Job runs' : 'once the applications are back'}, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted`,
+      object: buildRestorePvc({
+        name: derivedName(snap.metadata.name, 'reference-<random>'),
+        namespace: ns,
+        snapshot: snap.metadata.name,
+        storageClassName: ctx.d.pvc.storageClassName,
+        bytes: ctx.d.pvc.capacityBytes ?? 0,
+        role: 'snapshot-reference',
+      }),
+    },
+    { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) },
+  ];
+}
+
+/** The patch that points the workload at the new major, and at the data's new place when it moved. */
+function workloadPatchStep(s: UpgradeState, ns: string): object {
+  const r = s.relayout;
+  return {
+    step: r
+      ? `point the workload at the new major and at the data's new place (${relayoutNote(r)})`
+      : 'point the workload at the new major',
+    patch: {
+      apiVersion: 'apps/v1',
+      kind: s.workload.kind,
+      metadata: { name: s.workload.name, namespace: ns },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: s.container,
+                image: s.targetImage,
+                ...(r
+                  ? {
+                      env: [{ name: 'PGDATA', value: r.pgdata }],
+                      volumeMounts: [{ name: '<the data volume>', mountPath: r.toMount }],
+                    }
+                  : {}),
+              },
+            ],
+          },
+        },
+      },
+    },
+  };
 }
 
 /** The hand-made change for --no-patch-workload: Helm values for the charts we know, else the patch. */

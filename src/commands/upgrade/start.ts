@@ -36,46 +36,7 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
     {
       title: 'Point the workload at the new major',
       skip: (ctx) => isDone(ctx.state, 'workload-patched') && 'done in an earlier run',
-      task: async (ctx, task) => {
-        const s = st(ctx);
-        const w = await ctx.cluster.readObject({
-          apiVersion: 'apps/v1',
-          kind: s.workload.kind,
-          namespace: ctx.d.namespace,
-          name: s.workload.name,
-        });
-        const current =
-          ((w?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image?: string }>).find(
-            (c) => c.name === s.container,
-          )?.image ?? '';
-        const r = s.relayout;
-        const laidOut = !r || hasDataLayout(w, s.container, { mountPath: r.toMount, pgdata: r.pgdata });
-        if ((tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) && laidOut) {
-          task.title = `Point the workload at the new major: it already runs ${current}`;
-        } else if (!opts.patchWorkload) {
-          await handOver(ctx);
-          ctx.stoppedForManualPatch = true;
-          task.title = 'Point the workload at the new major: left to you (--no-patch-workload); see below';
-          return;
-        } else if (r) {
-          const image = tagMajor(current) === s.to ? current : s.targetImage;
-          await patchDataLayout(
-            ctx.cluster,
-            ctx.d.namespace,
-            s.workload,
-            s.container,
-            image,
-            { mountPath: r.fromMount, pgdata: r.pgdataEnv },
-            { mountPath: r.toMount, pgdata: r.pgdata },
-            w,
-          );
-          task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${image}, the claim at ${r.toMount}, PGDATA=${r.pgdata}`;
-        } else {
-          await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.targetImage);
-          task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${s.targetImage}`;
-        }
-        await record(ctx, 'workload-patched');
-      },
+      task: (ctx, task) => pointAtNewMajor(ctx, task, opts),
     },
     {
       title: 'Wait until the snapshot is ready to use: the new server starts only when there is a way back',
@@ -92,17 +53,7 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
       title: 'Start the database on the new major and wait until it is ready',
       enabled: (ctx) => !ctx.stoppedForManualPatch,
       skip: (ctx) => isDone(ctx.state, 'db-up') && 'done in an earlier run',
-      task: async (ctx, task) => {
-        const s = st(ctx);
-        // Recorded before the first start: from here on a rollback must not start the old cluster on these files.
-        if (!isDone(ctx.state, 'db-start')) await record(ctx, 'db-start');
-        await timed(ctx, 'db-up', async () => {
-          await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
-          await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
-        });
-        await record(ctx, 'db-up');
-        task.title = `Start the database on PostgreSQL ${s.to}: ${s.workload.replicas} replica${s.workload.replicas > 1 ? 's' : ''} ready`;
-      },
+      task: (ctx, task) => startNewServer(ctx, task, timeout),
     },
     {
       // Not a phase of its own: the patch is idempotent, so a resumed run simply makes it again.
@@ -116,4 +67,59 @@ export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<L
       },
     },
   ];
+}
+
+/** Patches the image (and the data's new place, if it moved), unless the workload runs it already or the user does it. */
+async function pointAtNewMajor(ctx: UpgradeCtx, task: { title: string }, opts: UpgradeOptions): Promise<void> {
+  const s = st(ctx);
+  const w = await ctx.cluster.readObject({
+    apiVersion: 'apps/v1',
+    kind: s.workload.kind,
+    namespace: ctx.d.namespace,
+    name: s.workload.name,
+  });
+  const current =
+    ((w?.spec?.template?.spec?.containers ?? []) as Array<{ name: string; image?: string }>).find(
+      (c) => c.name === s.container,
+    )?.image ?? '';
+  const r = s.relayout;
+  const laidOut = !r || hasDataLayout(w, s.container, { mountPath: r.toMount, pgdata: r.pgdata });
+  if ((tagMajor(current) === s.to || (s.targetImage && current === s.targetImage)) && laidOut) {
+    task.title = `Point the workload at the new major: it already runs ${current}`;
+  } else if (!opts.patchWorkload) {
+    await handOver(ctx);
+    ctx.stoppedForManualPatch = true;
+    task.title = 'Point the workload at the new major: left to you (--no-patch-workload); see below';
+    return;
+  } else if (r) {
+    const image = tagMajor(current) === s.to ? current : s.targetImage;
+    await patchDataLayout(
+      ctx.cluster,
+      ctx.d.namespace,
+      s.workload,
+      s.container,
+      image,
+      { mountPath: r.fromMount, pgdata: r.pgdataEnv },
+      { mountPath: r.toMount, pgdata: r.pgdata },
+      w,
+    );
+    task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${image}, the claim at ${r.toMount}, PGDATA=${r.pgdata}`;
+  } else {
+    await patchImage(ctx.cluster, ctx.d.namespace, s.workload, s.container, s.targetImage);
+    task.title = `Point the workload at the new major: ${s.container} image ${s.oldImage} → ${s.targetImage}`;
+  }
+  await record(ctx, 'workload-patched');
+}
+
+/** Starts the database on the new major, `db-start` recorded first, and waits until it is ready. */
+async function startNewServer(ctx: UpgradeCtx, task: { title: string }, timeout: number): Promise<void> {
+  const s = st(ctx);
+  // Recorded before the first start: from here on a rollback must not start the old cluster on these files.
+  if (!isDone(ctx.state, 'db-start')) await record(ctx, 'db-start');
+  await timed(ctx, 'db-up', async () => {
+    await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
+    await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
+  });
+  await record(ctx, 'db-up');
+  task.title = `Start the database on PostgreSQL ${s.to}: ${s.workload.replicas} replica${s.workload.replicas > 1 ? 's' : ''} ready`;
 }

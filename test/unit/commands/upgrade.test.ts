@@ -16,7 +16,7 @@ import { rollbackWay } from '../../../src/commands/upgrade/rollback.ts';
 import { shouldAwaitSnapshotBeforeStart } from '../../../src/commands/upgrade/start.ts';
 import { stopNote } from '../../../src/commands/upgrade/apply.ts';
 import { isTransient } from '../../../src/k8s/retry.ts';
-import { gitopsWarning } from '../../../src/commands/upgrade/run.ts';
+import { gitopsWarning } from '../../../src/commands/upgrade/confirm-upgrade.ts';
 
 const test = suite('in-place upgrade: plan, Job and record');
 
