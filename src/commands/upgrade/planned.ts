@@ -85,6 +85,9 @@ function snapshotSteps(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
     consistency: 'stopped',
     reason: `before upgrade to ${s.to}`,
   });
+  // Named when the database stops: the plan holds the place of the time.
+  snap.metadata.name = snap.metadata.name.replace(/-pgupgrade-\d{8}-\d{6}$/, '-pgupgrade-<yyyymmdd-hhmmss>');
+  const reader = `pgupgrade-snapshot-reference-<random>`;
   return [
     { step: 'snapshot of the stopped data volume', object: snap },
     {
@@ -97,6 +100,10 @@ function snapshotSteps(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
         bytes: ctx.d.pvc.capacityBytes ?? 0,
         role: 'snapshot-reference',
       }),
+    },
+    {
+      step: 'the throwaway pod that reads the copy (non-root, restricted), deleted with it',
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: reader, namespace: ns } },
     },
     { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) },
   ];

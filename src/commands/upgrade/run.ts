@@ -8,6 +8,7 @@ import type { Io } from '../../output.ts';
 import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
 import { createApplyTasks, createPlanTasks, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import { manualPatchAdvice, plannedObjects } from './planned.ts';
+import { plannedRecordObjects } from '../../state/planned-record.ts';
 import { isDone, type UpgradeState } from '../../state/state.ts';
 import { helmImageValues, refOf } from '../../postgres/workload.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
@@ -121,11 +122,9 @@ async function printPlanned(c: UpgradeCtx, opts: UpgradeOptions, io: Io): Promis
   if (c.resuming)
     throw usageError(`an upgrade is under way (last phase "${c.state?.phase}"); --dry-run plans only a new one`);
   const { dump } = await import('js-yaml');
-  io.out(
-    plannedObjects(c, opts)
-      .map((o) => dump(o, { noRefs: true, lineWidth: 120 }))
-      .join('---\n'),
-  );
+  const [record, ...rest] = plannedObjects(c, opts);
+  const held = await plannedRecordObjects(c.cluster, c.d.namespace, c.names.state);
+  io.out([record, ...held, ...rest].map((o) => dump(o, { noRefs: true, lineWidth: 120 })).join('---\n'));
 }
 
 /** Nothing is undone on Ctrl-C: every phase is recorded, and the Job goes on by itself. Say how to go on. */

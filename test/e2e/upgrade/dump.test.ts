@@ -1,4 +1,5 @@
 import { hostileRoleIsSuperuser } from '../../support/pg/hostile-role.ts';
+import { auditedCreations, planDrift, plannedCreations, PLUGIN_AGENT } from '../../support/planned-created.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { requireBinary, runAsync, type RunResult } from '../../support/cli/binary.ts';
@@ -227,8 +228,17 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
       ).trim() === '1',
     60_000,
   );
-  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '14', '--method', 'dump', '-y', '-o', 'json'], outputs);
+  const args = ['-n', c.ns, '--to', '14', '--method', 'dump'];
+  const plan = await upgradeCli(cp, [...args, '--dry-run', '-o', 'yaml'], outputs);
+  const since = new Date();
+  const r = await upgradeCli(cp, [...args, '-y', '-o', 'json'], outputs);
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  // What the run created (the audit log says) is what its dry run planned, no more and no less.
+  assert.is(plan.code, 0, plan.stderr);
+  assert.equal(planDrift(plannedCreations(plan.stdout), auditedCreations(cp, c.ns, since, PLUGIN_AGENT)), {
+    unplanned: [],
+    missing: [],
+  });
   // Named before the downtime, its session ended once the applications were down, its writes to the old instance refused.
   assert.match(r.stderr, /other clients pod outsider \(admin@app1/);
   assert.ok(JSON.parse(r.stdout).timingsMs['source-read-only'] >= 0, 'the phase ran');

@@ -15,6 +15,7 @@ import {
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 import { waitFor } from '../../support/process.ts';
 import { CaseQueue } from '../../support/case-queue.ts';
+import { auditedCreations, planDrift, plannedCreations, PLUGIN_AGENT } from '../../support/planned-created.ts';
 import { casesOf, upgradeCli, verifyUpgraded, assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
 
 const test = suite('kubectl pgupgrade upgrade in place, on real PostgreSQL pods');
@@ -51,10 +52,13 @@ test('--dry-run prints the Job, the snapshot and every patch in order, and chang
   const steps = [...r.stdout.matchAll(/^step: (.*)$/gm)].map((m) => m[1]);
   assert.equal(steps, [
     'record of the upgrade, updated after each phase',
+    'the record key of the namespace, made on first use, which seals every record (its value never shown)',
+    'the Lease that keeps a second run off this workload, renewed while this one runs',
     'scale the application down',
     'stop the database',
     'snapshot of the stopped data volume',
     'once the applications are back, the snapshot restored to a temporary PVC, read by a throwaway pod, both deleted',
+    'the throwaway pod that reads the copy (non-root, restricted), deleted with it',
     'reference fingerprint, read from the snapshot',
     'the upgrade Job',
     'point the workload at the new major',
@@ -169,18 +173,12 @@ for (const c of CASES) {
     const restarts = (
       await cp.kubectl(['-n', c.ns, 'get', 'pod', c.pod, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])
     ).stdout.trim();
-    const r = await upgrade(cp, [
-      '-n',
-      c.ns,
-      '--to',
-      String(c.to),
-      '--method',
-      c.method,
-      '-y',
-      '-o',
-      'json',
-      ...(c.flags ?? []),
-    ]);
+    const args = ['-n', c.ns, '--to', String(c.to), '--method', c.method, ...(c.flags ?? [])];
+    // The first case is planned with --dry-run first, and its plan held against what the run creates (below).
+    const plan = c === CASES[0] ? await upgrade(cp, [...args, '--dry-run', '-o', 'yaml']) : undefined;
+    const since = new Date();
+    const r = await upgrade(cp, [...args, '-y', '-o', 'json']);
+    if (plan) assertPlanHeld(cp, c.ns, plan, since);
     if (c.method === 'clone' && !c.storageClassName) {
       assert.is(r.code, 2, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, '--method clone needs a filesystem that can clone files');
@@ -189,6 +187,14 @@ for (const c of CASES) {
     }
     await verifyUpgraded(cp, c, r, outputs, restarts);
   });
+}
+
+/** Every object the run created (the apiserver's audit log says) was in the dry run's plan, and every planned one was made. */
+function assertPlanHeld(cp: ControlPlane, ns: string, plan: RunResult, since: Date): void {
+  assert.is(plan.code, 0, plan.stderr);
+  const created = auditedCreations(cp, ns, since, PLUGIN_AGENT);
+  assert.ok(created.length >= 3, `only ${created.length} creations audited in ${ns}`);
+  assert.equal(planDrift(plannedCreations(plan.stdout), created), { unplanned: [], missing: [] });
 }
 
 test('no secret value appears in any output or in the apiserver audit log', async () => {

@@ -17,6 +17,7 @@ import { confirmText } from './confirm-text.ts';
 import { printDumpReport } from './dump-report.ts';
 import { createDumpPlanTasks } from './plan.ts';
 import { plannedDumpObjects } from './planned.ts';
+import { plannedRecordObjects } from '../../../state/planned-record.ts';
 import { createDumpRollbackFindTasks, createDumpRollbackTasks, type DumpRollbackOptions } from './rollback.ts';
 
 type UpgradeOptions = DumpOptions & { dryRun: boolean; output: OutputFormat };
@@ -53,8 +54,10 @@ async function printPlannedObjects(c: DumpCtx, opts: UpgradeOptions, io: Io): Pr
   if (c.resuming)
     throw usageError(`an upgrade by dump is under way (last phase "${dst(c).phase}"); --dry-run plans only a new one`);
   const { dump } = await import('js-yaml');
+  const [record, ...rest] = plannedDumpObjects(c, opts.fullVerify);
+  const held = await plannedRecordObjects(c.cluster, c.d.namespace, c.stateName);
   io.out(
-    plannedDumpObjects(c, opts.fullVerify)
+    [record, ...held, ...rest]
       .map((o) => dump(JSON.parse(JSON.stringify(o)), { noRefs: true, lineWidth: 120 }))
       .join('---\n'),
   );
