@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Cluster, KObject, Workload } from '../../../src/k8s/cluster.ts';
-import { appsOf, discover, DUMP_SOURCE, findWorkload, requireVolume } from '../../../src/discovery/discover.ts';
+import { discover, DUMP_SOURCE, requireVolume } from '../../../src/discovery/discover.ts';
+import { appsOf, findWorkload } from '../../../src/discovery/find-workload.ts';
 import { readSuperuser } from '../../../src/discovery/credentials.ts';
 import { clientReason, scriptPrograms } from '../../../src/postgres/server-or-client.ts';
 import { CliError } from '../../../src/exit-codes.ts';
