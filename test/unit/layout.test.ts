@@ -101,4 +101,38 @@ test('src/postgres stays pure: no Node I/O module, and nothing from another laye
   }
 });
 
+// The size habits of the house, on the formatted code (biome at 120 columns, format.test.ts). A function's length is
+// biome's noExcessiveLinesPerFunction, an error at 60 lines (biome.json). The files below are still to be split:
+// the list may only shrink (the test fails when one of them comes under the limit, so that it leaves the list).
+const STILL_LONG = [
+  'k8s/cluster.ts',
+  'manifests/dump-target.ts',
+  'preflight/evaluate.ts',
+  'rbac.ts',
+  'server/gather.ts',
+];
+const LONG_FUNCTIONS = ['manifests/dump-target.ts', 'preflight/evaluate.ts', 'preflight/tasks.ts', 'probe/probe.ts'];
+
+test('no file under src/ is over 200 lines as formatted, but the ones still to split', () => {
+  const lines = (f: string) => fs.readFileSync(f, 'utf8').trimEnd().split('\n').length;
+  const long = FILES.filter((f) => lines(f) > 200)
+    .map(rel)
+    .sort();
+  assert.equal(long, STILL_LONG);
+  assert.ok(FILES.length > 150, `only ${FILES.length} source files read`);
+});
+
+test('the functions still over 60 lines are only in the files biome.json excuses, and the lists agree', () => {
+  const biome = JSON.parse(fs.readFileSync(path.join(repoRoot, 'biome.json'), 'utf8')) as {
+    overrides: Array<{ includes: string[]; linter?: { rules?: { complexity?: Record<string, unknown> } } }>;
+  };
+  const excused = biome.overrides
+    .filter((o) => o.linter?.rules?.complexity?.noExcessiveLinesPerFunction === 'off')
+    .flatMap((o) => o.includes)
+    .filter((i) => i.startsWith('src/'))
+    .map((i) => i.slice(4))
+    .sort();
+  assert.equal(excused, LONG_FUNCTIONS);
+});
+
 test.run();
