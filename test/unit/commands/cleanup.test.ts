@@ -8,26 +8,10 @@ import { VALIDATED_AT, validatedPatch, validatedSince } from '../../../src/state
 import { ageProblem, unfinishedProblem, unvalidatedProblem } from '../../../src/commands/cleanup/guards.ts';
 import { isOurs } from '../../../src/commands/cleanup/owned-objects.ts';
 import { planCleanup, planText, type Found } from '../../../src/commands/cleanup/plan.ts';
+import { jobSpec } from '../doubles/job-spec.ts';
 
 const test = suite('cleanup: its guards, the look-alike rule and the plan of what goes');
 
-const jobSpec = {
-  name: 'pgupgrade-db-to-15',
-  namespace: 'ns',
-  workload: 'StatefulSet/db',
-  image: 'tianon/postgres-upgrade:13-to-15',
-  claim: 'data-db-0',
-  mountPath: '/bitnami/postgresql',
-  pgdata: '/bitnami/postgresql/data',
-  from: 13,
-  to: 15,
-  method: 'link' as const,
-  installUser: 'postgres',
-  removedSettings: [],
-  initdb: [],
-  uid: 1001,
-  gid: 1001,
-};
 const DONE_AT = '2026-11-30T10:00:00.000Z';
 const state: UpgradeState = {
   version: 1,

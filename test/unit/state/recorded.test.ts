@@ -6,6 +6,7 @@ import { readRecorded } from '../../../src/state/recorded.ts';
 import type { Phase, UpgradeState } from '../../../src/state/state.ts';
 import { saveState } from '../../../src/state/store.ts';
 import { objectStore } from '../doubles/object-store.ts';
+import { jobSpec } from '../doubles/job-spec.ts';
 
 const test = suite("a workload's records, read in one place: sealed, bound to it, one precedence");
 
@@ -15,23 +16,6 @@ const found = {
   namespace: 'ns',
   workload: { kind: 'StatefulSet', metadata: { name: 'db', uid: 'uid-db' } },
   pvc: { metadata: { name: 'data-db-0' } },
-};
-const jobSpec = {
-  name: 'pgupgrade-db-to-15',
-  namespace: 'ns',
-  workload: 'StatefulSet/db',
-  image: 'tianon/postgres-upgrade:13-to-15',
-  claim: 'data-db-0',
-  mountPath: '/bitnami/postgresql',
-  pgdata: '/bitnami/postgresql/data',
-  from: 13,
-  to: 15,
-  method: 'link' as const,
-  installUser: 'postgres',
-  removedSettings: [],
-  initdb: [],
-  uid: 1001,
-  gid: 1001,
 };
 const inPlace = (phase: Phase, over: Partial<UpgradeState> = {}): UpgradeState => ({
   version: 1,

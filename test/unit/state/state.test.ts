@@ -11,26 +11,10 @@ import { parseState, stateProblem } from '../../../src/state/parse-state.ts';
 import { stateConfigMap, upgradeNames, type UpgradeState } from '../../../src/state/state.ts';
 import { saveState } from '../../../src/state/store.ts';
 import { loadReference, storeReference } from '../../../src/state/reference.ts';
+import { jobSpec } from '../doubles/job-spec.ts';
 
 const test = suite("the upgrade's record: validated, bound to its workload, written under a lease");
 
-const jobSpec = {
-  name: 'pgupgrade-db-to-15',
-  namespace: 'ns',
-  workload: 'StatefulSet/db',
-  image: 'tianon/postgres-upgrade:13-to-15',
-  claim: 'data-db-0',
-  mountPath: '/bitnami/postgresql',
-  pgdata: '/bitnami/postgresql/data',
-  from: 13,
-  to: 15,
-  method: 'link' as const,
-  installUser: 'postgres',
-  removedSettings: [],
-  initdb: [],
-  uid: 1001,
-  gid: 1001,
-};
 const state: UpgradeState = {
   version: 1,
   workload: { kind: 'StatefulSet', name: 'db', replicas: 1 },
