@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runTeardowns } from '../test/support/teardown.ts';
 import { cacheDir, repoRoot } from '../test/support/paths.ts';
-import { runLanes, timeTable, type Group, type GroupResult } from '../test/support/lanes.ts';
+import { failureSummary, runLanes, timeTable, type Group, type GroupResult } from '../test/support/lanes.ts';
 import { coldStartSummary } from '../test/support/progress.ts';
 
 const RUN_LIMIT_MS = 85 * 60_000;
@@ -103,6 +103,8 @@ async function main(): Promise<void> {
   console.error(`\n${timeTable(results)}`);
   // uvu counts skipped tests outside Total; a failing `before` hook leaves its tests un-passed without an error text.
   const failed = total - passed + importFailures + strays;
+  const failures = failureSummary(results);
+  if (failures) console.log(`\n${failures}`);
   const cold = coldStartSummary();
   if (cold) console.error(`\n${cold}`);
   console.log(`\n(${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -20,6 +20,8 @@ export interface GroupResult {
   total: number;
   passed: number;
   skipped: number;
+  /** The failed tests' error texts (empty when all passed). */
+  errors: string;
 }
 
 interface Held {
@@ -54,20 +56,19 @@ function holdStdout(): void {
 async function runGroup(g: Group): Promise<GroupResult> {
   const h: Held = { file: g.file, text: [], done: false };
   const started = Date.now();
-  const r: GroupResult = { file: g.file, e2e: g.e2e, ms: 0, total: 0, passed: 0, skipped: 0 };
-  let errors = '';
+  const r: GroupResult = { file: g.file, e2e: g.e2e, ms: 0, total: 0, passed: 0, skipped: 0, errors: '' };
   await held.run(h, async () => {
     for (const run of g.runners) {
       const [errs, ran, skip, max] = await run();
       r.total += max;
       r.passed += ran;
       r.skipped += skip;
-      if (errs !== true) errors += `\n${errs}\n`;
+      if (errs !== true) r.errors += `\n${errs}\n`;
     }
   });
   h.done = true;
   r.ms = Date.now() - started;
-  process.stdout.write(`\n${g.file}  (${(r.ms / 1000).toFixed(1)} s)\n${h.text.join('')}${errors}`);
+  process.stdout.write(`\n${g.file}  (${(r.ms / 1000).toFixed(1)} s)\n${h.text.join('')}${r.errors}`);
   return r;
 }
 
@@ -101,4 +102,21 @@ export function timeTable(results: GroupResult[]): string {
     ...rows,
     `  ${(unitMs / 1000).toFixed(0).padStart(5)} s  the ${results.length - e2e.length} unit files`,
   ].join('\n');
+}
+
+/**
+ * The failures again, at the end where a truncated log still shows them: each failed file with the first lines of
+ * its errors (undefined when nothing failed).
+ */
+export function failureSummary(results: GroupResult[], linesEach = 12): string | undefined {
+  const failed = results.filter((r) => r.total !== r.passed);
+  if (failed.length === 0) return undefined;
+  const block = (r: GroupResult) => {
+    const lines = r.errors.split('\n').filter((l) => l.trim() !== '');
+    const shown = lines.slice(0, linesEach).map((l) => `    ${l}`);
+    const more =
+      lines.length > linesEach ? [`    … ${lines.length - linesEach} more lines above, in the file's block`] : [];
+    return [`  ${r.file}: ${r.total - r.passed} of ${r.total} not passed`, ...shown, ...more].join('\n');
+  };
+  return ['failed:', ...failed.map(block)].join('\n');
 }

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { currentFile, runLanes, timeTable, type Group } from '../../support/lanes.ts';
+import { currentFile, failureSummary, runLanes, timeTable, type Group } from '../../support/lanes.ts';
 
 const test = suite(
   "the test runner's lanes: e2e files side by side, those that change the process alone, each file's output whole",
@@ -60,6 +60,25 @@ test('a failing test counts as run but not passed, and its error is kept', async
   );
   assert.equal([results[0]?.total, results[0]?.passed], [2, 1]);
   assert.match(timeTable(results), '(failed)');
+});
+
+test('the failures are named again at the end, with the first lines of their errors', async () => {
+  const errs = Array.from({ length: 20 }, (_, i) => `line ${i}`).join('\n');
+  const run = async (): Promise<[string | true, number, number, number]> => [errs, 0, 0, 1];
+  const ok = async (): Promise<[string | true, number, number, number]> => [true, 1, 0, 1];
+  const results = await runLanes(
+    [
+      { file: 'bad', e2e: true, alone: false, runners: [run] },
+      { file: 'good', e2e: true, alone: false, runners: [ok] },
+    ],
+    2,
+    () => 0,
+  );
+  const summary = failureSummary(results, 3) ?? '';
+  assert.match(summary, /^failed:\n {2}bad: 1 of 1 not passed\n {4}line 0\n {4}line 1\n {4}line 2\n/);
+  assert.match(summary, '17 more lines');
+  assert.not.match(summary, 'good');
+  assert.is(failureSummary(results.filter((r) => r.file === 'good')), undefined);
 });
 
 test.run();
