@@ -1,121 +1,43 @@
 import type { ListrTask } from 'listr2';
-import { liveReach, readPassword } from '../../server/gather.ts';
-import { fingerprintTotals } from '../../postgres/fingerprint.ts';
-import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
-import { shapeTotals } from '../../postgres/shape.ts';
-import { referenceSource, storeReference, type Reference } from '../../state/reference.ts';
-import { scaleTo } from '../../steps/workload.ts';
-import { rollbackOf, waitScaledDown } from '../../steps/still-down.ts';
-import { done, IN_PLACE_PAUSE, record, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
-import { refOf } from '../../postgres/workload.ts';
-import { createStartTasks } from './start.ts';
-import { createStopTasks, stoppedOf } from './stop-tasks.ts';
-import { createJobTask } from './job-task.ts';
-import { createVerifyTasks } from './verify.ts';
-import { createPauseTask, createResumeTask } from './gitops.ts';
+import { phasePlan, phaseTasks, type Phase, type Planned, type Recorder } from '../../engine/phases.ts';
+import { isDone, type Phase as InPlacePhase } from '../../state/state.ts';
+import { IN_PLACE_PAUSE, record, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { configMapStep } from './planned.ts';
+import { quiescePhases } from './quiesce.ts';
+import { startPhases } from './start.ts';
+import { stopPhases } from './stop-tasks.ts';
+import { jobPhase } from './job-task.ts';
+import { verifyPhases } from './verify.ts';
+import { pausePhase, resumePhase } from './gitops.ts';
 
-/** How long an application took to stop, and why when it sat out its grace period (it ignored SIGTERM). */
-export function stopNote(seconds: number, graceSeconds: number): string {
-  const why =
-    graceSeconds >= 2 && seconds >= graceSeconds * 0.9
-      ? `: it did not stop on SIGTERM and was killed after its terminationGracePeriodSeconds (${graceSeconds} s)`
-      : '';
-  return `, stopped in ${seconds.toFixed(1)} s${why}`;
-}
+/** How the in-place record takes the engine's phases. */
+export const IN_PLACE_RECORD: Recorder<UpgradeCtx> = {
+  isDone: (ctx, p) => isDone(ctx.state, p as InPlacePhase),
+  record: (ctx, p) => record(ctx, p as InPlacePhase),
+};
 
-/** Stops the applications, then reads from the server they left its shape, and (without a snapshot) the reference. */
-function createQuiesceTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
+/** The upgrade in place as a table of phases: the applications down, the database stopped, the Job, the new server, verified. */
+export function inPlacePhases(opts: UpgradeOptions): Array<Phase<UpgradeCtx>> {
+  const timeout = opts.timeoutSeconds * 1000;
   return [
-    {
-      title: 'Scale the applications down',
-      skip: (ctx) => done(ctx, 'apps-down'),
-      task: (ctx, task) => scaleAppsDown(ctx, task, timeout),
-    },
-    {
-      title: 'Fingerprint the database now that the applications are down (--no-snapshot: no snapshot to read it from)',
-      enabled: () => !opts.snapshot,
-      skip: (ctx) => done(ctx, 'fingerprint'),
-      task: (ctx, task) => fingerprintLive(ctx, task),
-    },
-    {
-      title: 'Read the shape of the data now that the applications are down: every relation and its size',
-      enabled: (ctx) => !opts.fullVerify && !!ctx.d.pod?.ready,
-      skip: (ctx) => done(ctx, 'db-down'),
-      task: (ctx, task) => readShapeBefore(ctx, task),
-    },
+    pausePhase(IN_PLACE_PAUSE, (ctx) => ctx.names.state),
+    ...quiescePhases(opts, timeout),
+    ...stopPhases(opts, timeout),
+    jobPhase(timeout, opts),
+    ...startPhases(opts, timeout),
+    ...verifyPhases(opts, timeout, [resumePhase(IN_PLACE_PAUSE)]),
   ];
-}
-
-/** Scales the applications to 0 and waits for their pods to go, each with how long it took to stop. */
-async function scaleAppsDown(ctx: UpgradeCtx, task: { title: string }, timeout: number): Promise<void> {
-  ctx.timings.downtime = Date.now();
-  const took = await timed(ctx, 'apps-down', async () => {
-    for (const a of st(ctx).apps) await scaleTo(ctx.cluster, ctx.d.namespace, a, 0);
-    return Promise.all(
-      ctx.d.apps.map(async (a) => {
-        const t = Date.now();
-        await waitScaledDown(
-          ctx.cluster,
-          ctx.d.namespace,
-          { kind: a.kind, name: a.metadata.name, selector: a.selector, matchExpressions: a.matchExpressions },
-          `the pods of ${refOf({ kind: a.kind, name: a.metadata.name })}`,
-          rollbackOf(stoppedOf(ctx)),
-          timeout,
-        );
-        return [
-          a.metadata.name,
-          stopNote((Date.now() - t) / 1000, a.template.spec.terminationGracePeriodSeconds ?? 30),
-        ] as const;
-      }),
-    );
-  });
-  await record(ctx, 'apps-down');
-  const apps = st(ctx).apps;
-  const notes = new Map(took);
-  task.title = apps.length
-    ? `Scale the applications down: ${apps.map((a) => `${refOf(a)} (${a.replicas} → 0${notes.get(a.name) ?? ''})`).join(', ')}`
-    : 'Scale the applications down: none match the selector';
-}
-
-/** --no-snapshot: the reference fingerprint read from the server the applications left, and stored. */
-async function fingerprintLive(ctx: UpgradeCtx, task: { title: string }): Promise<void> {
-  const fp = await timed(ctx, 'fingerprint', async () => {
-    ctx.password ??= await readPassword(ctx.cluster, ctx.d);
-    return fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-  });
-  const ref: Reference = { fingerprint: fp, source: referenceSource(st(ctx)) };
-  await storeReference(ctx.cluster, ctx.d.namespace, ctx.names.fingerprint, st(ctx), ref);
-  ctx.reference = Promise.resolve(ref);
-  await record(ctx, 'fingerprint');
-  const t = fingerprintTotals(fp);
-  task.title = `Fingerprint the database: ${t.databases} databases, ${t.tables} tables, ${t.rows} rows; ConfigMap ${ctx.names.fingerprint}`;
-}
-
-/** The shape of the data once nothing writes; a failure only means the content is compared in full first. */
-async function readShapeBefore(ctx: UpgradeCtx, task: { title: string }): Promise<void> {
-  try {
-    ctx.password ??= await readPassword(ctx.cluster, ctx.d);
-    ctx.shapeBefore = await timed(ctx, 'shape-before', () =>
-      shapeVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password as string),
-    );
-  } catch (err) {
-    // Not a reason to stop: without it the content is compared in full before the applications return.
-    task.title = `Read the shape of the data: failed (${(err as Error).message.split('\n')[0]}); the content will be compared before the applications return`;
-    return;
-  }
-  const t = shapeTotals(ctx.shapeBefore);
-  task.title = `Read the shape of the data: ${t.databases} databases, ${t.relations} relations and their sizes (${((ctx.timings['shape-before'] ?? 0) / 1000).toFixed(1)} s)`;
 }
 
 /** The phases that change the cluster, each recorded; a resumed run skips what is done. */
 export function createApplyTasks(opts: UpgradeOptions): Array<ListrTask<UpgradeCtx>> {
-  const timeout = opts.timeoutSeconds * 1000;
+  return phaseTasks(IN_PLACE_RECORD, inPlacePhases(opts));
+}
+
+/** Every object and patch the upgrade will apply, in order, for --dry-run: the record, then the table's plan. */
+export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): Planned[] {
   return [
-    createPauseTask(IN_PLACE_PAUSE, (ctx) => ctx.names.state),
-    ...createQuiesceTasks(opts, timeout),
-    ...createStopTasks(opts, timeout),
-    createJobTask(opts, timeout),
-    ...createStartTasks(opts, timeout),
-    ...createVerifyTasks(opts, timeout, [createResumeTask(IN_PLACE_PAUSE)]),
+    configMapStep(ctx.d.namespace, ctx.names.state, 'record of the upgrade, updated after each phase'),
+    ...phasePlan(inPlacePhases(opts), ctx),
   ];
 }

@@ -1,4 +1,12 @@
 import type { ListrTask } from 'listr2';
+import {
+  NOT_RECORDED,
+  phaseTask,
+  type Phase,
+  type Planned,
+  type Recorder,
+  type StepTask,
+} from '../../engine/phases.ts';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { managersOfAll, type ManagedObject, type Manager } from '../../postgres/gitops.ts';
@@ -10,6 +18,8 @@ import {
   ownerRefOf,
   priorOf,
   withReadings,
+  pausePatch,
+  resumePatch,
   type OwnerReading,
   type PausedOwner,
 } from '../../postgres/gitops-pause.ts';
@@ -97,50 +107,74 @@ export function pauseLines(ctx: GitopsCtx, inGit?: string): string[] {
   ];
 }
 
+/** --pause-gitops: the merge patch on each Argo CD/Flux object; `back`: the one that puts back its value (as read now; recorded before the pause). */
+export const gitopsSteps = (owners: PausedOwner[], back: boolean): Planned[] =>
+  owners.map((o) => ({
+    step: back
+      ? `resume ${o.kind} ${o.namespace}/${o.name}: the value recorded before the pause put back exactly`
+      : `pause ${o.kind} ${o.namespace}/${o.name} (recorded first)`,
+    patch: {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      metadata: { name: o.name, namespace: o.namespace },
+      ...(back ? resumePatch(o) : pausePatch(o)),
+    },
+  }));
+
 /**
  * Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run
  * pauses again: with the recorded values, or, where an interrupted run put them back already, with values read anew.
  */
-export function createPauseTask<C extends GitopsCtx>(h: PauseHooks<C>, stateName: (ctx: C) => string): ListrTask<C> {
+export function pausePhase<C extends GitopsCtx>(h: PauseHooks<C>, stateName: (ctx: C) => string): Phase<C> {
   return {
     title: 'Pause the GitOps controllers that would undo the stop',
-    enabled: (ctx) => !!ctx.pauseOwners?.length || (!!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt),
-    task: async (ctx, task) => {
-      const first = !h.rec(ctx).pausedOwners;
-      if (first || h.rec(ctx).ownersResumedAt) {
-        h.set(ctx, { pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []), ownersResumedAt: undefined });
-        await (first ? h.recordPaused(ctx) : h.save(ctx));
-      }
-      const paused = h.rec(ctx).pausedOwners ?? [];
-      // Ctrl-C before anything stopped puts them back (noted in the record at best: the lock may be released first, and a
-      // re-run then pauses with the values recorded the first time); once the applications are down
-      // they stay paused (the resumed run or the rollback resumes them).
-      onInterrupt(async () => {
-        if (h.appsDown(ctx)) return;
-        await resumeOwners(ctx.cluster, paused);
-        h.set(ctx, { ownersResumedAt: new Date().toISOString() });
-        await h.save(ctx).catch(() => undefined);
-      });
-      await pauseOwners(ctx.cluster, paused);
-      task.title = `Pause the GitOps controllers: ${paused.map(ownerKey).join(', ')} (recorded in ConfigMap ${stateName(ctx)}, to be put back as they were)`;
-    },
+    when: (ctx) => !!ctx.pauseOwners?.length || (!!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt),
+    step: (ctx, task) => pauseStep(h, stateName, ctx, task),
+    plan: (ctx) => gitopsSteps(ctx.pauseOwners ?? [], false),
   };
 }
 
-/** Puts them back exactly as they were, once the applications run the upgraded database (or rolled back: `when`), before `done` is recorded. */
-export function createResumeTask<C extends GitopsCtx>(
+async function pauseStep<C extends GitopsCtx>(
   h: PauseHooks<C>,
-  when: (ctx: C) => boolean = h.done,
-): ListrTask<C> {
+  stateName: (ctx: C) => string,
+  ctx: C,
+  task: StepTask,
+): Promise<void> {
+  const first = !h.rec(ctx).pausedOwners;
+  if (first || h.rec(ctx).ownersResumedAt) {
+    h.set(ctx, { pausedOwners: await priorsOf(ctx.cluster, ctx.pauseOwners ?? []), ownersResumedAt: undefined });
+    await (first ? h.recordPaused(ctx) : h.save(ctx));
+  }
+  const paused = h.rec(ctx).pausedOwners ?? [];
+  // Ctrl-C before anything stopped puts them back (noted in the record at best: the lock may be released first, and a
+  // re-run then pauses with the values recorded the first time); once the applications are down
+  // they stay paused (the resumed run or the rollback resumes them).
+  onInterrupt(async () => {
+    if (h.appsDown(ctx)) return;
+    await resumeOwners(ctx.cluster, paused);
+    h.set(ctx, { ownersResumedAt: new Date().toISOString() });
+    await h.save(ctx).catch(() => undefined);
+  });
+  await pauseOwners(ctx.cluster, paused);
+  task.title = `Pause the GitOps controllers: ${paused.map(ownerKey).join(', ')} (recorded in ConfigMap ${stateName(ctx)}, to be put back as they were)`;
+}
+
+/** Puts them back exactly as they were, once the applications run the upgraded database (or rolled back: `when`), before `done` is recorded. */
+export function resumePhase<C extends GitopsCtx>(h: PauseHooks<C>, when: (ctx: C) => boolean = h.done): Phase<C> {
   return {
     title: 'Resume the GitOps controllers as they were',
     // Only once the applications are back on the upgraded database: a run stopped for --no-patch-workload leaves them paused until its resumed run.
-    enabled: (ctx) => when(ctx) && !!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt,
-    task: async (ctx, task) => {
+    when: (ctx) => when(ctx) && !!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt,
+    step: async (ctx) => {
       const done = await resumeOwners(ctx.cluster, h.rec(ctx).pausedOwners ?? []);
       h.set(ctx, { ownersResumedAt: new Date().toISOString() });
       await h.save(ctx);
-      task.title = `Resume the GitOps controllers as they were: ${done.join(', ') || 'none left to resume'}`;
+      return done.join(', ') || 'none left to resume';
     },
+    plan: (ctx) => gitopsSteps(ctx.pauseOwners ?? [], true),
   };
 }
+
+/** The resume as a task of its own (the rollbacks' task lists). */
+export const createResumeTask = <C extends GitopsCtx>(h: PauseHooks<C>, when?: (ctx: C) => boolean): ListrTask<C> =>
+  phaseTask(NOT_RECORDED as Recorder<C>, resumePhase(h, when));

@@ -1,78 +1,38 @@
-import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { buildRestorePvc, buildVolumeSnapshot, derivedName } from '../../manifests/snapshot.ts';
 import { parseImageRef } from '../../postgres/images.ts';
 import { relayoutNote } from '../../postgres/relayout.ts';
 import { refOf } from '../../postgres/workload.ts';
 import type { ScaledWorkload, UpgradeState } from '../../state/state.ts';
-import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
-import { describeStrategy, RECREATE_PATCH, restoreStrategyPatch } from '../../postgres/strategy.ts';
-import { pausePatch, resumePatch, type PausedOwner } from '../../postgres/gitops-pause.ts';
+import { st, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import type { Planned } from '../../engine/phases.ts';
 
-/** --pause-gitops: the merge patch on each Argo CD/Flux object; `back`: the one that puts back its value (as read now; recorded before the pause). */
-export const gitopsSteps = (owners: PausedOwner[], back: boolean) =>
-  owners.map((o) => ({
-    step: back
-      ? `resume ${o.kind} ${o.namespace}/${o.name}: the value recorded before the pause put back exactly`
-      : `pause ${o.kind} ${o.namespace}/${o.name} (recorded first)`,
-    patch: {
-      apiVersion: o.apiVersion,
-      kind: o.kind,
-      metadata: { name: o.name, namespace: o.namespace },
-      ...(back ? resumePatch(o) : pausePatch(o)),
-    },
-  }));
+/** A scale of a workload, as the dry run lists it. */
+export const scaleStep = (ns: string, w: ScaledWorkload, replicas: number, step: string): Planned => ({
+  step,
+  patch: { apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ns }, spec: { replicas } },
+});
 
-/** Every object and patch the upgrade will apply, in order, for --dry-run. */
-export function plannedObjects(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
-  const s = ctx.state as UpgradeState;
-  const ns = ctx.d.namespace;
-  const scale = (w: ScaledWorkload, replicas: number, why: string) => ({
-    step: why,
-    patch: { apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: ns }, spec: { replicas } },
-  });
-  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
-  const out: object[] = [
-    { step: 'record of the upgrade, updated after each phase', object: cm(ctx.names.state) },
-    ...gitopsSteps(ctx.pauseOwners ?? [], false),
-    ...s.apps.map((a) => scale(a, 0, 'scale the application down')),
-  ];
-  if (!opts.snapshot)
-    out.push({
-      step: 'reference fingerprint, read from the server once the applications are down (--no-snapshot)',
-      object: cm(ctx.names.fingerprint),
-    });
-  const strategy = (patch: object, why: string) => ({
-    step: why,
-    patch: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: s.workload.name, namespace: ns }, ...patch },
-  });
-  if (s.strategy)
-    out.push(
-      strategy(
-        RECREATE_PATCH,
-        `set the Deployment's ${describeStrategy(s.strategy)} aside: Recreate while the database is stopped`,
-      ),
-    );
-  out.push(scale(s.workload, 0, 'stop the database'));
-  if (opts.snapshot) out.push(...snapshotSteps(ctx, opts));
-  out.push({ step: 'the upgrade Job', object: buildUpgradeJob(ctx.job) });
-  if (opts.patchWorkload) out.push(workloadPatchStep(s, ns));
-  out.push(scale(s.workload, s.workload.replicas, 'start the database'));
-  if (s.strategy)
-    out.push(
-      strategy(restoreStrategyPatch(s.strategy), "put the Deployment's own strategy back once the new server is up"),
-    );
-  out.push(
-    ...s.apps.map((a) => scale(a, a.replicas, 'scale the application back up')),
-    ...gitopsSteps(ctx.pauseOwners ?? [], true),
-  );
-  return out;
-}
+/** A ConfigMap the run creates, as the dry run lists it. */
+export const configMapStep = (ns: string, name: string, step: string): Planned => ({
+  step,
+  object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } },
+});
+
+/** A patch of the Deployment's strategy (set aside for Recreate, or put back). */
+export const strategyStep = (ctx: UpgradeCtx, patch: object, step: string): Planned => ({
+  step,
+  patch: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: st(ctx).workload.name, namespace: ctx.d.namespace },
+    ...patch,
+  },
+});
 
 /** The snapshot of the stopped volume, and the reference fingerprint read from it on a temporary PVC. */
-function snapshotSteps(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
-  const s = ctx.state as UpgradeState;
+export function snapshotSteps(ctx: UpgradeCtx, opts: UpgradeOptions): Planned[] {
+  const s = st(ctx);
   const ns = ctx.d.namespace;
-  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
   const snap = buildVolumeSnapshot({
     namespace: ns,
     workloadKind: s.workload.kind,
@@ -105,12 +65,12 @@ function snapshotSteps(ctx: UpgradeCtx, opts: UpgradeOptions): object[] {
       step: 'the throwaway pod that reads the copy (non-root, restricted), deleted with it',
       object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: reader, namespace: ns } },
     },
-    { step: 'reference fingerprint, read from the snapshot', object: cm(ctx.names.fingerprint) },
+    configMapStep(ns, ctx.names.fingerprint, 'reference fingerprint, read from the snapshot'),
   ];
 }
 
 /** The patch that points the workload at the new major, and at the data's new place when it moved. */
-function workloadPatchStep(s: UpgradeState, ns: string): object {
+export function workloadPatchStep(s: UpgradeState, ns: string): Planned {
   const r = s.relayout;
   return {
     step: r

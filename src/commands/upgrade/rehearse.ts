@@ -1,4 +1,5 @@
 import type { ListrTask } from 'listr2';
+import { NOT_RECORDED, phaseTasks, type Phase, type Recorder } from '../../engine/phases.ts';
 import { randomBytes } from 'node:crypto';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { fingerprintVia } from '../../fingerprint/read.ts';
@@ -42,27 +43,31 @@ export const rehearsalJobName = (job: string): string => `${job.slice(0, 52)}-re
  * scratch PVC; the old major started on it (crash recovery), fingerprinted and stopped cleanly; the very Job that
  * the upgrade would run, pointed at the clone; the new major started there and compared. Production is only read.
  */
-export function createRehearseTasks(timeoutMs: number): Array<ListrTask<RehearseCtx>> {
+export function rehearsePhases(timeoutMs: number): Array<Phase<RehearseCtx>> {
   return [
     {
       title: 'Snapshot the live volume (a CHECKPOINT first, so that crash recovery on the clone is short)',
-      task: (ctx, task) => snapshotLiveVolume(ctx, task, timeoutMs),
+      step: (ctx, task) => snapshotLiveVolume(ctx, task, timeoutMs),
     },
     {
       title: 'Restore it to a scratch PVC, start the old major there, fingerprint it and stop it cleanly',
-      task: (ctx, task) => restoreAndFingerprintOld(ctx, task),
+      step: (ctx, task) => restoreAndFingerprintOld(ctx, task),
     },
     {
       title: "Run the upgrade Job on the clone: the same spec, script and method as the upgrade's",
-      task: (ctx, task) => runJobOnClone(ctx, task, timeoutMs),
-      rendererOptions: { persistentOutput: false, outputBar: 6 } as never,
+      step: (ctx, task) => runJobOnClone(ctx, task, timeoutMs),
+      rendererOptions: { persistentOutput: false, outputBar: 6 },
     },
     {
       title: 'Start the new major on the clone, with the image the workload would get, and compare',
-      task: (ctx, task) => startNewAndCompare(ctx, task),
+      step: (ctx, task) => startNewAndCompare(ctx, task),
     },
   ];
 }
+
+/** The rehearsal's phases as tasks: none is recorded (production is only read; what it made is removed at its end). */
+export const createRehearseTasks = (timeoutMs: number): Array<ListrTask<RehearseCtx>> =>
+  phaseTasks(NOT_RECORDED as Recorder<RehearseCtx>, rehearsePhases(timeoutMs));
 
 /** A CHECKPOINT, then a snapshot of the live volume with the upgrade's class; timed to its cut, waited ready. */
 async function snapshotLiveVolume(ctx: RehearseCtx, task: { title: string }, timeoutMs: number): Promise<void> {

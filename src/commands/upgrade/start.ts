@@ -1,11 +1,12 @@
-import type { ListrTask } from 'listr2';
+import type { Phase, StepTask } from '../../engine/phases.ts';
 import { tagMajor } from '../../postgres/workload.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, type UpgradeState } from '../../state/state.ts';
 import { hasDataLayout, patchDataLayout, patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
-import { describeStrategy } from '../../postgres/strategy.ts';
+import { describeStrategy, restoreStrategyPatch } from '../../postgres/strategy.ts';
 import { restoreStrategy } from '../../steps/strategy.ts';
 import { record, st, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { scaleStep, strategyStep, workloadPatchStep } from './planned.ts';
 
 /**
  * Whether the new server may only start once the snapshot is ready to use: in link mode the new cluster shares
@@ -31,46 +32,69 @@ async function handOver(ctx: UpgradeCtx): Promise<void> {
 }
 
 /** Points the workload at the new major and starts it; the point of no return is guarded by the snapshot. */
-export function createStartTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
+export function startPhases(opts: UpgradeOptions, timeout: number): Array<Phase<UpgradeCtx>> {
+  const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
   return [
     {
       title: 'Point the workload at the new major',
-      skip: (ctx) => isDone(ctx.state, 'workload-patched') && 'done in an earlier run',
-      task: (ctx, task) => pointAtNewMajor(ctx, task, opts),
+      // Recorded by the step: not when it is left to the user (--no-patch-workload).
+      recorded: 'workload-patched',
+      records: 'step',
+      step: (ctx, task) => pointAtNewMajor(ctx, task, opts),
+      plan: (ctx) => (opts.patchWorkload ? [workloadPatchStep(st(ctx), ctx.d.namespace)] : []),
     },
     {
       title: 'Wait until the snapshot is ready to use: the new server starts only when there is a way back',
-      enabled: (ctx) => !ctx.stoppedForManualPatch && shouldAwaitSnapshotBeforeStart(st(ctx)),
+      when: (ctx) => notManual(ctx) && shouldAwaitSnapshotBeforeStart(st(ctx)),
       skip: (ctx) => isDone(ctx.state, 'db-start') && 'done in an earlier run',
-      task: async (ctx, task) => {
-        const rec = await timed(ctx, 'snapshot-ready', () =>
-          waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, 'ready', 3600_000),
-        );
-        task.title = `Wait until the snapshot is ready to use: ${rec.name} is ready (--${st(ctx).method}: from the new server's first start it is the way back)`;
-      },
+      step: (ctx, task) => snapshotReady(ctx, task),
     },
     {
       title: 'Start the database on the new major and wait until it is ready',
-      enabled: (ctx) => !ctx.stoppedForManualPatch,
-      skip: (ctx) => isDone(ctx.state, 'db-up') && 'done in an earlier run',
-      task: (ctx, task) => startNewServer(ctx, task, timeout),
+      recorded: 'db-up',
+      when: notManual,
+      step: (ctx, task) => startNewServer(ctx, task, timeout),
+      plan: (ctx) => [scaleStep(ctx.d.namespace, st(ctx).workload, st(ctx).workload.replicas, 'start the database')],
     },
     {
       // Not a phase of its own: the patch is idempotent, so a resumed run simply makes it again.
       title: "Put the Deployment's own strategy back",
-      enabled: (ctx) => !ctx.stoppedForManualPatch && !!st(ctx).strategy,
-      task: async (ctx, task) => {
-        const s = st(ctx);
-        const strategy = s.strategy as NonNullable<UpgradeState['strategy']>;
-        await restoreStrategy(ctx.cluster, ctx.d.namespace, s.workload.name, strategy);
-        task.title = `Put the Deployment's own strategy back: Recreate → ${describeStrategy(strategy)}, now that PostgreSQL ${s.to} is up`;
+      when: (ctx) => notManual(ctx) && !!st(ctx).strategy,
+      step: (ctx, task) => strategyBack(ctx, task),
+      plan: (ctx) => {
+        const strategy = st(ctx).strategy;
+        return strategy
+          ? [
+              strategyStep(
+                ctx,
+                restoreStrategyPatch(strategy),
+                "put the Deployment's own strategy back once the new server is up",
+              ),
+            ]
+          : [];
       },
     },
   ];
 }
 
+/** Waits for the snapshot to be ready to use (link and swap: from the new server's first start it is the way back). */
+async function snapshotReady(ctx: UpgradeCtx, task: StepTask): Promise<void> {
+  const rec = await timed(ctx, 'snapshot-ready', () =>
+    waitSnapshot(ctx.cluster, ctx.d.namespace, st(ctx).snapshot as string, 'ready', 3600_000),
+  );
+  task.title = `Wait until the snapshot is ready to use: ${rec.name} is ready (--${st(ctx).method}: from the new server's first start it is the way back)`;
+}
+
+/** The Deployment's own strategy back, now that the new server is up. */
+async function strategyBack(ctx: UpgradeCtx, task: StepTask): Promise<void> {
+  const s = st(ctx);
+  const strategy = s.strategy as NonNullable<UpgradeState['strategy']>;
+  await restoreStrategy(ctx.cluster, ctx.d.namespace, s.workload.name, strategy);
+  task.title = `Put the Deployment's own strategy back: Recreate → ${describeStrategy(strategy)}, now that PostgreSQL ${s.to} is up`;
+}
+
 /** Patches the image (and the data's new place, if it moved), unless the workload runs it already or the user does it. */
-async function pointAtNewMajor(ctx: UpgradeCtx, task: { title: string }, opts: UpgradeOptions): Promise<void> {
+async function pointAtNewMajor(ctx: UpgradeCtx, task: StepTask, opts: UpgradeOptions): Promise<void> {
   const s = st(ctx);
   const w = await ctx.cluster.readObject({
     apiVersion: 'apps/v1',
@@ -112,7 +136,7 @@ async function pointAtNewMajor(ctx: UpgradeCtx, task: { title: string }, opts: U
 }
 
 /** Starts the database on the new major, `db-start` recorded first, and waits until it is ready. */
-async function startNewServer(ctx: UpgradeCtx, task: { title: string }, timeout: number): Promise<void> {
+async function startNewServer(ctx: UpgradeCtx, task: StepTask, timeout: number): Promise<void> {
   const s = st(ctx);
   // Recorded before the first start: from here on a rollback must not start the old cluster on these files.
   if (!isDone(ctx.state, 'db-start')) await record(ctx, 'db-start');
@@ -120,6 +144,5 @@ async function startNewServer(ctx: UpgradeCtx, task: { title: string }, timeout:
     await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, s.workload.replicas);
     await waitWorkloadReady(ctx.cluster, ctx.d.namespace, s.workload, timeout);
   });
-  await record(ctx, 'db-up');
   task.title = `Start the database on PostgreSQL ${s.to}: ${s.workload.replicas} replica${s.workload.replicas > 1 ? 's' : ''} ready`;
 }

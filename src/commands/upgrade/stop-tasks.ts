@@ -1,12 +1,13 @@
-import type { ListrTask } from 'listr2';
+import type { Phase, StepTask } from '../../engine/phases.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { createSnapshot, upgradeSnapshotClass, waitSnapshot } from '../../volume-snapshots/take.ts';
 import type { UpgradeState } from '../../state/state.ts';
-import { describeStrategy } from '../../postgres/strategy.ts';
+import { describeStrategy, RECREATE_PATCH } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { scaleTo, waitDetached } from '../../steps/workload.ts';
 import { rollbackOf, waitScaledDown, type Stopped } from '../../steps/still-down.ts';
-import { done, record, st, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { st, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { scaleStep, snapshotSteps, strategyStep } from './planned.ts';
 
 /** What the stop step says of a RollingUpdate Deployment's strategy, which it sets aside. */
 const setAside = (s: UpgradeState) =>
@@ -25,26 +26,39 @@ export const stoppedOf = (ctx: UpgradeCtx): Stopped => ({
 });
 
 /** The database down, its volume detached and snapshotted. */
-export function createStopTasks(opts: UpgradeOptions, timeout: number): Array<ListrTask<UpgradeCtx>> {
+export function stopPhases(opts: UpgradeOptions, timeout: number): Array<Phase<UpgradeCtx>> {
   return [
     {
       title: 'Stop the database and wait for its volume to detach',
-      skip: (ctx) => done(ctx, 'db-down'),
-      task: (ctx, task) => stopDatabase(ctx, task, timeout),
+      recorded: 'db-down',
+      step: (ctx, task) => stopDatabase(ctx, task, timeout),
+      plan: (ctx) => [
+        ...(st(ctx).strategy
+          ? [
+              strategyStep(
+                ctx,
+                RECREATE_PATCH,
+                `set the Deployment's ${describeStrategy(st(ctx).strategy!)} aside: Recreate while the database is stopped`,
+              ),
+            ]
+          : []),
+        scaleStep(ctx.d.namespace, st(ctx).workload, 0, 'stop the database'),
+      ],
     },
     {
       title: 'Snapshot the stopped volume',
-      skip: (ctx) =>
-        !opts.snapshot
-          ? 'SKIPPED BY --no-snapshot: if the upgrade goes wrong after the new server starts, there is no way back'
-          : done(ctx, 'snapshot'),
-      task: (ctx, task) => snapshotStopped(ctx, task, opts, timeout),
+      recorded: 'snapshot',
+      skip: () =>
+        !opts.snapshot &&
+        'SKIPPED BY --no-snapshot: if the upgrade goes wrong after the new server starts, there is no way back',
+      step: (ctx, task) => snapshotStopped(ctx, task, opts, timeout),
+      plan: (ctx) => (opts.snapshot ? snapshotSteps(ctx, opts) : []),
     },
   ];
 }
 
 /** Scales the database to 0 (Recreate first), then waits for no other pod on its PVC and the volume detached. */
-async function stopDatabase(ctx: UpgradeCtx, task: { title: string }, timeout: number): Promise<void> {
+async function stopDatabase(ctx: UpgradeCtx, task: StepTask, timeout: number): Promise<void> {
   const t = Date.now();
   const aside = setAside(st(ctx));
   if (aside) task.title = `Stop the database and wait for its volume to detach${aside}`;
@@ -76,17 +90,11 @@ async function stopDatabase(ctx: UpgradeCtx, task: { title: string }, timeout: n
     const pv = ctx.d.pvc.volumeName;
     if (pv) await timed(ctx, 'volume-detach', () => waitDetached(ctx.cluster, pv, timeout));
   });
-  await record(ctx, 'db-down');
   task.title = `Stop the database and wait for its volume to detach: ${((Date.now() - t) / 1000).toFixed(1)} s${aside}`;
 }
 
 /** Snapshots the stopped volume (or waits for the one a killed run created), cut or ready as asked. */
-async function snapshotStopped(
-  ctx: UpgradeCtx,
-  task: { title: string },
-  opts: UpgradeOptions,
-  timeout: number,
-): Promise<void> {
+async function snapshotStopped(ctx: UpgradeCtx, task: StepTask, opts: UpgradeOptions, timeout: number): Promise<void> {
   const rec = await timed(ctx, 'snapshot', async () => {
     const cls = await upgradeSnapshotClass(ctx.cluster, ctx.d.csiDriver);
     if (!cls)
@@ -120,6 +128,5 @@ async function snapshotStopped(
       timeout,
     );
   });
-  await record(ctx, 'snapshot');
   task.title = `Snapshot the stopped volume: ${rec.name} cut${rec.readyToUse ? ' and ready' : '; the reference fingerprint is read from it while the Job runs'}`;
 }

@@ -14,7 +14,7 @@ import {
 import { manualPatchAdvice } from '../../../src/commands/upgrade/planned.ts';
 import { rollbackWay } from '../../../src/commands/upgrade/rollback.ts';
 import { shouldAwaitSnapshotBeforeStart } from '../../../src/commands/upgrade/start.ts';
-import { stopNote } from '../../../src/commands/upgrade/apply.ts';
+import { stopNote } from '../../../src/commands/upgrade/quiesce.ts';
 import { isTransient } from '../../../src/k8s/retry.ts';
 import { gitopsWarning } from '../../../src/commands/upgrade/confirm-upgrade.ts';
 

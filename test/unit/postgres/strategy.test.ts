@@ -9,7 +9,7 @@ import {
 } from '../../../src/postgres/strategy.ts';
 import { stateProblem } from '../../../src/state/parse-state.ts';
 import type { UpgradeState } from '../../../src/state/state.ts';
-import { plannedObjects } from '../../../src/commands/upgrade/planned.ts';
+import { plannedObjects } from '../../../src/commands/upgrade/apply.ts';
 import type { UpgradeCtx, UpgradeOptions } from '../../../src/commands/upgrade/ctx.ts';
 
 const test = suite(

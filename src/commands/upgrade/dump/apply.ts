@@ -6,9 +6,19 @@ import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo } from '../../../steps/workload.ts';
 import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
-import { DUMP_PAUSE, dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
-import { createPauseTask } from '../gitops.ts';
-import { createCutoverTasks } from './cutover.ts';
+import { DUMP_PAUSE, DUMP_RECORD, dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
+import { pausePhase } from '../gitops.ts';
+import { cutoverPhases } from './cutover.ts';
+import { phasePlan, phaseTasks, type Phase, type Planned } from '../../../engine/phases.ts';
+import {
+  planAppsDown,
+  planLoad,
+  planReadOnly,
+  planRecord,
+  planSettingsBack,
+  planTarget,
+  planTuning,
+} from './planned.ts';
 import {
   createTarget,
   resetTarget,
@@ -95,47 +105,80 @@ async function load(ctx: DumpCtx, timeoutMs: number, report: (text: string) => v
   });
 }
 
-/** The recorded phases of an upgrade by dump, from the new instance's creation to the old one's stop. */
-export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean): Array<ListrTask<DumpCtx>> {
+/** The upgrade by dump as a table of phases, from the new instance's creation to the old one's stop. */
+export function dumpPhases(timeoutSeconds: number, fullVerify: boolean): Array<Phase<DumpCtx>> {
   const timeout = timeoutSeconds * 1000;
   return [
     {
+      // Not skipped by its phase: the new record's phase is `preflight` from the start; it is written here first.
       title: 'Record the plan',
       skip: (ctx) => ctx.resuming && 'resuming the record',
-      task: async (ctx) => recordDump(ctx, 'preflight'),
+      step: (ctx) => recordDump(ctx, 'preflight'),
+      plan: planRecord,
     },
     phase(
       'target-created',
       'Create the new instance: its PVC, Service and workload (and its superuser Secret where the source had none)',
-      async (ctx) => {
-        const t = dst(ctx).target;
-        if (t.existing) return `none: the existing ${t.kind} ${t.name} (--target) is loaded into`;
-        await createTarget(ctx);
-        return `${t.kind} ${t.name}, PVC ${t.pvc}, Service ${t.service}${t.secret ? `, Secret ${t.secret} (its superuser's password)` : ''}`;
-      },
+      (ctx) => createTargetStep(ctx),
+      planTarget,
     ),
     phase('target-ready', 'Wait until the new instance is ready', async (ctx) => waitTargetReady(ctx, timeout)),
-    phase('target-tuned', 'Tune the new instance for the load (ALTER SYSTEM, restart)', async (ctx) => {
-      await tuneTarget(ctx, timeout);
-      return dst(ctx)
-        .settings.map((s) => `${s.name}=${s.value}`)
-        .join(', ');
-    }),
-    createPauseTask(DUMP_PAUSE, (ctx) => ctx.stateName),
-    phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout)),
+    phase(
+      'target-tuned',
+      'Tune the new instance for the load (ALTER SYSTEM, restart)',
+      async (ctx) => {
+        await tuneTarget(ctx, timeout);
+        return dst(ctx)
+          .settings.map((s) => `${s.name}=${s.value}`)
+          .join(', ');
+      },
+      planTuning,
+    ),
+    pausePhase(DUMP_PAUSE, (ctx) => ctx.stateName),
+    phase('apps-down', 'Scale the applications down', (ctx) => appsDown(ctx, timeout), planAppsDown),
     phase(
       'source-read-only',
       'Make the source read-only and end every other session (clients outside the selector)',
       (ctx) => makeSourceReadOnly(ctx, timeout),
+      planReadOnly,
     ),
-    phase('loaded', 'Dump the source and restore it into the new instance (globals first)', (ctx, report) =>
-      load(ctx, timeout, report),
+    phase(
+      'loaded',
+      'Dump the source and restore it into the new instance (globals first)',
+      (ctx, report) => load(ctx, timeout, report),
+      planLoad,
     ),
-    phase('settings-back', "Put the new instance's durable settings back", async (ctx) => {
-      await targetSql(ctx, putBackSql(dst(ctx).settings, dst(ctx).targetBefore), 'putting the settings back');
-      await syncTarget(ctx);
-      if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
-    }),
-    ...createCutoverTasks(timeout, fullVerify),
+    phase(
+      'settings-back',
+      "Put the new instance's durable settings back",
+      (ctx) => settingsBack(ctx, timeout),
+      planSettingsBack,
+    ),
+    ...cutoverPhases(timeout, fullVerify),
   ];
+}
+
+/** The new instance's objects made (none for an existing --target). */
+async function createTargetStep(ctx: DumpCtx): Promise<string> {
+  const t = dst(ctx).target;
+  if (t.existing) return `none: the existing ${t.kind} ${t.name} (--target) is loaded into`;
+  await createTarget(ctx);
+  return `${t.kind} ${t.name}, PVC ${t.pvc}, Service ${t.service}${t.secret ? `, Secret ${t.secret} (its superuser's password)` : ''}`;
+}
+
+/** The load's settings put back as the new instance's own ALTER SYSTEM had them, synced, restarted if they need it. */
+async function settingsBack(ctx: DumpCtx, timeout: number): Promise<void> {
+  await targetSql(ctx, putBackSql(dst(ctx).settings, dst(ctx).targetBefore), 'putting the settings back');
+  await syncTarget(ctx);
+  if (shouldRestartAfterLoad(dst(ctx).settings)) await restartTarget(ctx, timeout);
+}
+
+/** The recorded phases of an upgrade by dump, as tasks; a resumed run skips what is done. */
+export function createDumpApplyTasks(timeoutSeconds: number, fullVerify: boolean): Array<ListrTask<DumpCtx>> {
+  return phaseTasks(DUMP_RECORD, dumpPhases(timeoutSeconds, fullVerify));
+}
+
+/** Every object and patch an upgrade by dump applies, in order, for --dry-run: the table's plan. */
+export function plannedDumpObjects(ctx: DumpCtx, timeoutSeconds: number, fullVerify: boolean): Planned[] {
+  return phasePlan(dumpPhases(timeoutSeconds, fullVerify), ctx);
 }

@@ -2,6 +2,7 @@ import type { CheckCtx } from '../../../preflight/tasks.ts';
 import type { DumpTarget } from '../../../manifests/dump-target.ts';
 import type { UpgradeLock } from '../../../state/lock.ts';
 import type { ListrTask } from 'listr2';
+import { phaseTask, type Phase, type Planned, type Recorder } from '../../../engine/phases.ts';
 import { advanceDump, isDumpDone, saveDumpState, type DumpPhase, type DumpState } from '../../../state/dump-state.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import type { ExistingTarget } from './existing.ts';
@@ -86,24 +87,34 @@ export async function recordState(ctx: DumpCtx): Promise<void> {
 /** The record; set by the plan, so present in every apply task. */
 export const dst = (ctx: DumpCtx): DumpState => ctx.state as DumpState;
 
-/** One recorded phase: skipped when an earlier run did it, recorded when done; its note goes into the title. */
+/** How the dump record takes the engine's phases. */
+export const DUMP_RECORD: Recorder<DumpCtx> = {
+  isDone: (ctx, p) => isDumpDone(ctx.state, p as DumpPhase),
+  record: (ctx, p) => recordDump(ctx, p as DumpPhase),
+};
+
+/** One recorded phase, timed: skipped when an earlier run did it, recorded when done; its note goes into the title. */
 export function phase(
   p: DumpPhase,
   title: string,
-  fn: (ctx: DumpCtx, report: (text: string) => void) => Promise<string | void>,
-): ListrTask<DumpCtx> {
+  fn: (ctx: DumpCtx, report: (text: string) => void) => Promise<string | undefined | void>,
+  plan?: (ctx: DumpCtx) => Planned[],
+): Phase<DumpCtx> {
   return {
     title,
-    skip: (ctx) => isDumpDone(ctx.state, p) && 'done in an earlier run',
-    task: async (ctx, task) => {
+    recorded: p,
+    step: async (ctx, task) => {
       const t = Date.now();
       const note = await fn(ctx, (text) => (task.output = text));
       ctx.timings[p] = Date.now() - t;
-      await recordDump(ctx, p);
-      if (note) task.title = `${title}: ${note}`;
+      return note;
     },
+    ...(plan ? { plan } : {}),
   };
 }
+
+/** A recorded phase of the dump as a task of its own (the rollback's task list). */
+export const phaseOfDump = (p: Phase<DumpCtx>): ListrTask<DumpCtx> => phaseTask(DUMP_RECORD, p);
 
 /** How the dump record takes --pause-gitops. */
 export const DUMP_PAUSE: PauseHooks<DumpCtx> = {

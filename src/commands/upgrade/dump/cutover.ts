@@ -1,4 +1,4 @@
-import type { ListrTask } from 'listr2';
+import type { Phase } from '../../../engine/phases.ts';
 import {
   serviceAtCutover,
   serviceMoved,
@@ -9,7 +9,8 @@ import {
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import { DUMP_PAUSE, dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
-import { createResumeTask } from '../gitops.ts';
+import { resumePhase } from '../gitops.ts';
+import { planAnalyze, planAppsUp, planCutover, planSourceDown, planVerified } from './planned.ts';
 import { targetDiscovery } from './instance.ts';
 import { holdOrCompare, verifyHeld } from './verify.ts';
 import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
@@ -80,7 +81,7 @@ export async function restoreServices(
 }
 
 /** Cutover (a snapshot of the new instance held first), the applications back, verify, statistics, the old instance stopped and kept, done. */
-export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Array<ListrTask<DumpCtx>> {
+export function cutoverPhases(timeoutMs: number, fullVerify: boolean): Array<Phase<DumpCtx>> {
   return [
     phase(
       'cutover',
@@ -88,37 +89,53 @@ export function createCutoverTasks(timeoutMs: number, fullVerify: boolean): Arra
         ? "Compare the whole content with the source's, then point the Services at the new instance"
         : 'Hold a snapshot of the new instance, then point the Services at it',
       async (ctx) => `${await holdOrCompare(ctx, fullVerify)}; ${await cutover(ctx)}`,
+      (ctx) => planCutover(ctx, fullVerify),
     ),
-    phase('apps-up', 'Scale the applications back up', async (ctx) => {
-      const note = await appsUp(ctx.cluster, ctx.d.namespace, dst(ctx), timeoutMs);
-      if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
-      return note;
-    }),
-    phase('verified', "Compare the new instance's content, as held, with the source's fingerprint", verifyHeld),
+    phase('apps-up', 'Scale the applications back up', (ctx) => appsBack(ctx, timeoutMs), planAppsUp),
+    phase(
+      'verified',
+      "Compare the new instance's content, as held, with the source's fingerprint",
+      verifyHeld,
+      planVerified,
+    ),
     phase(
       'analyzed',
       'Rebuild the planner statistics (vacuumdb --analyze-in-stages) while the applications run',
-      async (ctx) => {
-        await runPsqlScript(
-          ctx.cluster,
-          await targetDiscovery(ctx),
-          targetPassword(ctx),
-          ANALYZE_SCRIPT,
-          String(dst(ctx).to),
-          'vacuumdb',
-        );
-      },
+      analyze,
+      planAnalyze,
     ),
-    phase('source-down', 'Stop the old instance (kept, with its volume)', async (ctx) => {
-      const s = dst(ctx);
-      if (!s.cutover) return 'left running: nothing was cut over (--no-cutover)';
-      // No volume: its data is in its container's writable layer, which scaling to 0 would erase (and --rollback with it).
-      if (keepsSourceRunning(s))
-        return `${refOf(s.workload)} left running: it has no volume, so stopped its data would be gone; it serves no one now`;
-      await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, 0);
-      return `${refOf(s.workload)} scaled to 0; PVC ${s.pvc} kept`;
-    }),
-    createResumeTask(DUMP_PAUSE),
+    phase('source-down', 'Stop the old instance (kept, with its volume)', stopSource, planSourceDown),
+    resumePhase(DUMP_PAUSE),
     phase('done', 'Record the upgrade as done', async () => undefined),
   ];
+}
+
+/** The applications back, and the downtime measured. */
+async function appsBack(ctx: DumpCtx, timeoutMs: number): Promise<string> {
+  const note = await appsUp(ctx.cluster, ctx.d.namespace, dst(ctx), timeoutMs);
+  if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
+  return note;
+}
+
+/** vacuumdb --analyze-in-stages on the new instance, the applications running. */
+async function analyze(ctx: DumpCtx): Promise<void> {
+  await runPsqlScript(
+    ctx.cluster,
+    await targetDiscovery(ctx),
+    targetPassword(ctx),
+    ANALYZE_SCRIPT,
+    String(dst(ctx).to),
+    'vacuumdb',
+  );
+}
+
+/** The old instance stopped and kept, unless nothing was cut over or it has no volume. */
+async function stopSource(ctx: DumpCtx): Promise<string> {
+  const s = dst(ctx);
+  if (!s.cutover) return 'left running: nothing was cut over (--no-cutover)';
+  // No volume: its data is in its container's writable layer, which scaling to 0 would erase (and --rollback with it).
+  if (keepsSourceRunning(s))
+    return `${refOf(s.workload)} left running: it has no volume, so stopped its data would be gone; it serves no one now`;
+  await scaleTo(ctx.cluster, ctx.d.namespace, s.workload, 0);
+  return `${refOf(s.workload)} scaled to 0; PVC ${s.pvc} kept`;
 }

@@ -9,7 +9,7 @@ import { isDumpDone } from '../../../state/dump-state.ts';
 import { readRecorded } from '../../../state/recorded.ts';
 import { scaleTo } from '../../../steps/workload.ts';
 import { createResumeTask } from '../gitops.ts';
-import { DUMP_PAUSE, dst, phase, type DumpCtx } from './ctx.ts';
+import { DUMP_PAUSE, dst, phase, phaseOfDump, type DumpCtx } from './ctx.ts';
 import { appsUp } from './cutover.ts';
 import {
   checkOldInstanceHolds,
@@ -112,13 +112,15 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
     // --pause-gitops: what the upgrade paused is put back as it was, once the applications run on the old instance again
     // (before the rollback is recorded: a rollback stopped after it would find nothing left to roll back, the owners still paused).
     createResumeTask(DUMP_PAUSE, () => true),
-    phase('rolled-back', 'Stop the new instance (kept, with its volume) and record the rollback', async (ctx) => {
-      const s = dst(ctx);
-      if (s.target.existing)
-        return `the existing ${s.target.kind} ${s.target.name} (--target) left running, as it was given: the loaded data stays in it`;
-      if (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))
-        await scaleTo(ctx.cluster, ns(ctx), s.target, 0);
-      return `${s.target.kind} ${s.target.name} scaled to 0; PVC ${s.target.pvc} kept`;
-    }),
+    phaseOfDump(
+      phase('rolled-back', 'Stop the new instance (kept, with its volume) and record the rollback', async (ctx) => {
+        const s = dst(ctx);
+        if (s.target.existing)
+          return `the existing ${s.target.kind} ${s.target.name} (--target) left running, as it was given: the loaded data stays in it`;
+        if (await ctx.cluster.getWorkload(ns(ctx), s.target.kind, s.target.name))
+          await scaleTo(ctx.cluster, ns(ctx), s.target, 0);
+        return `${s.target.kind} ${s.target.name} scaled to 0; PVC ${s.target.pvc} kept`;
+      }),
+    ),
   ];
 }

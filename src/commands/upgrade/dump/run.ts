@@ -9,14 +9,13 @@ import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../../r
 import { holdingLock, lockRecord } from '../../../state/lock.ts';
 import { createValidateTasks } from '../../../validation/tasks.ts';
 import { validateNow, type ValidateReport } from '../../../validation/report.ts';
-import { createDumpApplyTasks } from './apply.ts';
+import { createDumpApplyTasks, plannedDumpObjects } from './apply.ts';
 import { rollbackResumeNote } from '../../../postgres/gitops-git-change.ts';
 import { stoppedNotes, withStoppedNotes } from './stopped.ts';
 import { dst, type DumpCtx, type DumpOptions } from './ctx.ts';
 import { confirmText } from './confirm-text.ts';
 import { printDumpReport } from './dump-report.ts';
 import { createDumpPlanTasks } from './plan.ts';
-import { plannedDumpObjects } from './planned.ts';
 import { plannedRecordObjects } from '../../../state/planned-record.ts';
 import { createDumpRollbackFindTasks, createDumpRollbackTasks, type DumpRollbackOptions } from './rollback.ts';
 
@@ -54,7 +53,7 @@ async function printPlannedObjects(c: DumpCtx, opts: UpgradeOptions, io: Io): Pr
   if (c.resuming)
     throw usageError(`an upgrade by dump is under way (last phase "${dst(c).phase}"); --dry-run plans only a new one`);
   const { dump } = await import('js-yaml');
-  const [record, ...rest] = plannedDumpObjects(c, opts.fullVerify);
+  const [record, ...rest] = plannedDumpObjects(c, opts.timeoutSeconds, opts.fullVerify);
   const held = await plannedRecordObjects(c.cluster, c.d.namespace, c.stateName);
   io.out(
     [record, ...held, ...rest]
