@@ -2,7 +2,7 @@ import { isKnownRepo, noUpgradeImageAdvice, targetImageFor, upgradeImageFor } fr
 import { isServerImage } from '../postgres/libc.ts';
 import { majorOf, upgradePathProblem } from '../postgres/versions.ts';
 import type { CheckCtx, CheckOptions } from './context.ts';
-import type { Evidence } from './evaluate.ts';
+import type { Evidence } from './finding.ts';
 
 /** What check found, in the shape its rules judge; upgrade's preflight judges the same. */
 export function evidenceOf(c: CheckCtx, opts: CheckOptions): Evidence {

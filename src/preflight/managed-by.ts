@@ -2,7 +2,7 @@ import { managersOfAll } from '../postgres/gitops.ts';
 import { describeManager } from '../postgres/gitops-refusal.ts';
 import { withReadings, type OwnerReading } from '../postgres/gitops-pause.ts';
 import type { Finding } from '../postgres/rules.ts';
-import type { Evidence } from './evaluate.ts';
+import type { Evidence } from './finding.ts';
 
 const TITLE = 'No controller reverts the image';
 

@@ -1,8 +1,8 @@
 import { formatBytes } from '../../k8s/quantity.ts';
 import type { Finding } from '../../postgres/rules.ts';
 import { refOf } from '../../postgres/workload.ts';
-import type { Evidence } from '../../preflight/evaluate.ts';
-import { plan } from '../../preflight/evaluate.ts';
+import type { Evidence } from '../../preflight/finding.ts';
+import { plan } from '../../preflight/estimate.ts';
 import { describeClients } from '../../discovery/clients.ts';
 
 /** The `check -o json|yaml` document; its schema is docs/check-report.schema.json. */

@@ -1,5 +1,6 @@
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
-import { evaluate, plan } from '../../preflight/evaluate.ts';
+import { evaluate } from '../../preflight/evaluate.ts';
+import { plan } from '../../preflight/estimate.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
 import { probeIdentity } from '../../probe/probe.ts';
 import { noUpgradeImageAdvice, targetImageFor, upgradeImageFor } from '../../postgres/images.ts';

@@ -1,5 +1,5 @@
 import { formatBytes } from '../../k8s/quantity.ts';
-import { workloadWaits } from '../../preflight/evaluate.ts';
+import { workloadWaits } from '../../preflight/estimate.ts';
 import { completeTimings, jobLogFacts, predictDowntime, type RehearsalTimings } from '../../postgres/rehearsal.ts';
 import { skippedText, type SkippedExtension } from '../../postgres/extension-guard.ts';
 import type { Rehearsal, RehearseCtx } from './rehearse.ts';

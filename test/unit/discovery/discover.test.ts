@@ -19,7 +19,7 @@ import {
   tagMajor,
 } from '../../../src/postgres/workload.ts';
 import { parseSelector } from '../../../src/k8s/selector.ts';
-import { workloadWaits } from '../../../src/preflight/evaluate.ts';
+import { workloadWaits } from '../../../src/preflight/estimate.ts';
 import type { Discovery } from '../../../src/discovery/discover.ts';
 import { parseQuantity, formatBytes } from '../../../src/k8s/quantity.ts';
 
