@@ -1,6 +1,6 @@
 import type { Cluster } from '../k8s/cluster.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
-import type { Mode } from '../server/gather.ts';
+import type { Mode } from '../server/reach.ts';
 import type { Evidence } from './evaluate.ts';
 import type { Probe } from '../probe/probe.ts';
 import type { OwnerReading } from '../postgres/gitops-pause.ts';
