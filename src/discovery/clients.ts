@@ -1,4 +1,5 @@
-import type { Cluster, Container, KObject, Workload } from '../k8s/cluster.ts';
+import type { Cluster, KObject, Workload } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
 import { clientReason, workloadClientReason } from '../postgres/server-or-client.ts';
 import { isPostgresImage, isPostgresWorkload, refOf } from '../postgres/workload.ts';
 

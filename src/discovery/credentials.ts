@@ -1,4 +1,5 @@
-import type { Cluster, Container, PodSpec } from '../k8s/cluster.ts';
+import type { Cluster } from '../k8s/cluster.ts';
+import type { Container, PodSpec } from '../k8s/pod-spec.ts';
 import type { Flavour } from '../postgres/workload.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import {

@@ -1,5 +1,6 @@
 import { usageError } from '../exit-codes.ts';
-import type { Cluster, Container, Pvc, Workload } from '../k8s/cluster.ts';
+import type { Cluster, Pvc, Workload } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
 import { claimNameOf, dataMountOf, mountsAt, OFFICIAL_DATA_DIR } from '../postgres/workload.ts';
 
 /**

@@ -1,4 +1,5 @@
-import type { Cluster, Container, Pod, Pvc, Workload } from '../k8s/cluster.ts';
+import type { Cluster, Pod, Pvc, Workload } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
 import { usageError } from '../exit-codes.ts';
 import { labelsMatch } from '../k8s/selector.ts';
 import { superuserOf, type SuperuserSource } from '../postgres/credentials.ts';

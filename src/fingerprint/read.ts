@@ -1,6 +1,7 @@
 import type { Cluster } from '../k8s/cluster.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
-import { psqlEach, type Reach } from '../server/gather.ts';
+import { psqlEach } from '../server/psql.ts';
+import type { Reach } from '../server/reach.ts';
 import {
   FINGERPRINT_CLUSTER_SQL,
   FINGERPRINT_DB_SQL,

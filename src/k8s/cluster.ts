@@ -1,3 +1,4 @@
+import type { PodSpec } from './pod-spec.ts';
 import type { LabelRequirement } from './selector.ts';
 /**
  * The narrow view of a cluster that commands work with. Only src/k8s/client.ts implements it with
@@ -18,65 +19,6 @@ export interface Meta {
   ownerReferences?: Array<{ kind: string; name: string }>;
   /** Who set which field (server-side field management): read to find the controllers of replicas and image. */
   managedFields?: Array<{ manager?: string; operation?: string; subresource?: string; fieldsV1?: unknown }>;
-}
-
-/** A container as the plugin reads it. */
-export interface Container {
-  name: string;
-  image?: string;
-  command?: string[];
-  args?: string[];
-  env?: Array<{
-    name: string;
-    value?: string;
-    valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
-  }>;
-  envFrom?: Array<{ prefix?: string; secretRef?: { name: string }; configMapRef?: { name: string } }>;
-  ports?: Array<{ name?: string; containerPort: number }>;
-  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
-  securityContext?: SecurityContext;
-  readinessProbe?: { initialDelaySeconds?: number; periodSeconds?: number };
-  resources?: ContainerResources;
-}
-
-/** A container's CPU and memory (and other resources) as the spec writes them: quantities such as `500m`, `2Gi`. */
-export interface ContainerResources {
-  requests?: { cpu?: string; memory?: string; [name: string]: string | undefined };
-  limits?: { cpu?: string; memory?: string; [name: string]: string | undefined };
-}
-
-/** The securityContext fields that decide who the Job runs as. */
-export interface SecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  fsGroup?: number;
-}
-
-/** A Secret key projected into a volume as a file at `path` (relative to the mount). */
-export interface KeyToPath {
-  key: string;
-  path: string;
-}
-
-/** A pod template's or a pod's spec. */
-export interface PodSpec {
-  containers: Container[];
-  initContainers?: Container[];
-  securityContext?: SecurityContext;
-  nodeName?: string;
-  terminationGracePeriodSeconds?: number;
-  /** Where the pods may run and what they may pull: copied as they are to a new instance beside the database. */
-  imagePullSecrets?: Array<{ name: string }>;
-  nodeSelector?: Record<string, string>;
-  tolerations?: object[];
-  affinity?: object;
-  volumes?: Array<{
-    name: string;
-    persistentVolumeClaim?: { claimName: string };
-    secret?: { secretName?: string; items?: KeyToPath[] };
-    projected?: { sources?: Array<{ secret?: { name: string; items?: KeyToPath[] } }> };
-  }>;
 }
 
 /** A StatefulSet or Deployment. */

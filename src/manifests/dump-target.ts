@@ -1,4 +1,5 @@
-import type { Container, KObject, Pvc, Workload } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
+import type { KObject, Pvc, Workload } from '../k8s/cluster.ts';
 import { selectorMatches } from '../postgres/dump-identity.ts';
 import {
   isSameFamily,

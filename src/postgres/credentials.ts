@@ -1,4 +1,4 @@
-import type { Container, PodSpec } from '../k8s/cluster.ts';
+import type { Container, PodSpec } from '../k8s/pod-spec.ts';
 import type { Flavour } from './workload.ts';
 import { expandedSources, expands } from './env-expansion.ts';
 

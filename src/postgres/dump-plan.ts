@@ -1,4 +1,4 @@
-import type { ContainerResources } from '../k8s/cluster.ts';
+import type { ContainerResources } from '../k8s/pod-spec.ts';
 import { parseQuantity } from '../k8s/quantity.ts';
 import { restoreStatements, type PriorSetting } from './alter-system.ts';
 

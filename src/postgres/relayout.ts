@@ -1,4 +1,4 @@
-import type { Container } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
 import { OFFICIAL_DATA_DIR, type Flavour } from './workload.ts';
 
 /**

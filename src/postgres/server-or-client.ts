@@ -1,4 +1,5 @@
-import type { Container, Workload } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
+import type { Workload } from '../k8s/cluster.ts';
 import {
   databaseContainer,
   dataMountOf,

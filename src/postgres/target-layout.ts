@@ -1,4 +1,4 @@
-import type { Container } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
 import { imageUid } from './layout.ts';
 import { flavourOf, type Flavour } from './workload.ts';
 

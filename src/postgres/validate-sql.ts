@@ -1,6 +1,6 @@
 /**
  * What `validate` asks the upgraded server, and the repairs it runs when a flag asks for one, as SQL text. Names
- * never enter the text: per-database statements run in each database in turn (src/server/gather.ts psqlEach), and
+ * never enter the text: per-database statements run in each database in turn (src/server/psql.ts psqlEach), and
  * object names are quoted by the server itself (format('%I')). Every function, catalog, type and operator whose
  * operands could match a role's own (`||`, `~`, `!~`, LIKE's `~~`) is pg_catalog's: the sessions are superuser.
  * Equality against an untyped literal or between operands of one type is left bare (pg_catalog's exact match wins).

@@ -3,15 +3,9 @@ import { connectTask } from '../connect-task.ts';
 import type { Cluster } from '../k8s/cluster.ts';
 import { discover, DUMP_SOURCE, requireVolume, volumeNote } from '../discovery/discover.ts';
 import { clientsNote } from '../discovery/clients.ts';
-import {
-  CredentialsError,
-  gatherServer,
-  gatherVolume,
-  remoteLoginRefusal,
-  liveReach,
-  modeOf,
-  readPassword,
-} from '../server/gather.ts';
+import { CredentialsError } from '../server/psql.ts';
+import { gatherServer, gatherVolume, remoteLoginRefusal } from '../server/gather.ts';
+import { liveReach, modeOf, readPassword } from '../server/reach.ts';
 import { permissionsForMethod } from '../rbac.ts';
 import { createOfflineTasks } from './offline.ts';
 import { incompatibleAdvice, incompatibleImage } from '../discovery/crash-loop.ts';

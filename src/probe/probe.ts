@@ -14,7 +14,7 @@ import {
 } from '../postgres/probe-scripts.ts';
 import type { Discovery } from '../discovery/discover.ts';
 import { imageUid } from '../postgres/layout.ts';
-import type { Reach } from '../server/gather.ts';
+import type { Reach } from '../server/reach.ts';
 
 /** A running probe pod, and how to get rid of it. */
 export interface Probe extends Reach {

@@ -1,4 +1,5 @@
-import type { Cluster, Container, KObject } from '../k8s/cluster.ts';
+import type { Cluster, KObject } from '../k8s/cluster.ts';
+import type { Container } from '../k8s/pod-spec.ts';
 import { labelSelectorString, type LabelRequirement } from '../k8s/selector.ts';
 import { mountsAt } from '../postgres/workload.ts';
 import type { ScaledWorkload } from '../state/state.ts';

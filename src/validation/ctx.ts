@@ -1,6 +1,7 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
-import { liveReach, psqlEach } from '../server/gather.ts';
+import { liveReach } from '../server/reach.ts';
+import { psqlEach } from '../server/psql.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import {
   parseValidateDb,

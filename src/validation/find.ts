@@ -5,7 +5,7 @@ import { findDumpTarget } from '../discovery/dump-target.ts';
 import { usageError } from '../exit-codes.ts';
 import { loadFingerprint } from '../fingerprint/store.ts';
 import { refOf } from '../postgres/workload.ts';
-import { readPassword } from '../server/gather.ts';
+import { readPassword } from '../server/reach.ts';
 import { dumpReferenceName } from '../state/dump-state.ts';
 import { loadReference, type Reference } from '../state/reference.ts';
 import { type DumpRecord, readRecorded } from '../state/recorded.ts';

@@ -1,6 +1,7 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../k8s/cluster.ts';
-import { liveReach, runPsqlScript } from '../server/gather.ts';
+import { liveReach } from '../server/reach.ts';
+import { runPsqlScript } from '../server/psql.ts';
 import { fingerprintVia } from '../fingerprint/read.ts';
 import { ANALYZE_SCRIPT } from '../postgres/upgrade-script.ts';
 import { parseValidateCluster, type AmcheckResult, type ValidateClusterFacts } from '../postgres/validate-facts.ts';

@@ -1,6 +1,6 @@
 import type { Cluster, KObject } from '../../k8s/cluster.ts';
 import type { Discovery } from '../../discovery/discover.ts';
-import type { Mode } from '../../server/gather.ts';
+import type { Mode } from '../../server/reach.ts';
 import type { ControlData } from '../../postgres/volume-facts.ts';
 import type { Fingerprint } from '../../postgres/fingerprint.ts';
 import type { SnapshotRecord } from '../../volume-snapshots/record.ts';

@@ -1,7 +1,7 @@
 import { clientsNote } from '../../discovery/clients.ts';
 import { discover } from '../../discovery/discover.ts';
 import { CliError, ExitCode, usageError } from '../../exit-codes.ts';
-import { modeOf } from '../../server/gather.ts';
+import { modeOf } from '../../server/reach.ts';
 import { pickSnapshotClass } from '../../volume-snapshots/record.ts';
 import type { SnapshotCtx, SnapshotOptions, TitledTask } from './ctx.ts';
 

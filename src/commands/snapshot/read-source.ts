@@ -4,7 +4,8 @@ import type { Fingerprint } from '../../postgres/fingerprint.ts';
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { stableAcrossCut } from '../../postgres/fingerprint-cut.ts';
 import { readControlData, startProbe } from '../../probe/probe.ts';
-import { gatherVolume, liveReach, readPassword, serverVersion } from '../../server/gather.ts';
+import { gatherVolume, serverVersion } from '../../server/gather.ts';
+import { liveReach, readPassword } from '../../server/reach.ts';
 import { recordKey } from '../../state/record-key.ts';
 import type { SnapshotCtx, TitledTask } from './ctx.ts';
 

@@ -1,7 +1,8 @@
 import type { ListrTask } from 'listr2';
 import { connectTask } from '../../connect-task.ts';
 import type { Cluster } from '../../k8s/cluster.ts';
-import { checkpoint, liveReach } from '../../server/gather.ts';
+import { checkpoint } from '../../server/gather.ts';
+import { liveReach } from '../../server/reach.ts';
 import type { SnapshotCtx, SnapshotOptions } from './ctx.ts';
 import { findWorkload } from './find-workload.ts';
 import { askServerVersion, fingerprintAfter, fingerprintBefore, probeStoppedTask } from './read-source.ts';

@@ -5,7 +5,7 @@ import { usageError } from '../../exit-codes.ts';
 import { bitnamiTargetNote, targetImageFor } from '../../postgres/images.ts';
 import { relayoutFor } from '../../postgres/relayout.ts';
 import { multiReplicaProblem, refOf, tagMajor } from '../../postgres/workload.ts';
-import { modeOf } from '../../server/gather.ts';
+import { modeOf } from '../../server/reach.ts';
 import { inPlaceOverDumpProblem } from '../../state/dump-state.ts';
 import { isUnfinished, readRecorded } from '../../state/recorded.ts';
 import { isDone, resumeProblem, upgradeNames, type UpgradeState } from '../../state/state.ts';

@@ -1,5 +1,5 @@
 import type { Phase, StepTask } from '../../engine/phases.ts';
-import { liveReach, readPassword } from '../../server/gather.ts';
+import { liveReach, readPassword } from '../../server/reach.ts';
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
 import { shapeTotals } from '../../postgres/shape.ts';

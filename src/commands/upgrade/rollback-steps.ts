@@ -1,5 +1,5 @@
 import { discover, type Discovery } from '../../discovery/discover.ts';
-import { liveReach, readPassword } from '../../server/gather.ts';
+import { liveReach, readPassword } from '../../server/reach.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints } from '../../postgres/fingerprint.ts';
 import { loadReference, referenceFromSnapshot, type Reference } from '../../state/reference.ts';

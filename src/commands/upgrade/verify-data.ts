@@ -1,5 +1,6 @@
 import { discover, type Discovery } from '../../discovery/discover.ts';
-import { liveReach, readPassword, runPsqlScript } from '../../server/gather.ts';
+import { liveReach, readPassword } from '../../server/reach.ts';
+import { runPsqlScript } from '../../server/psql.ts';
 import { isInterrupted } from '../../interrupt.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { compareFingerprints, fingerprintTotals, type Fingerprint } from '../../postgres/fingerprint.ts';

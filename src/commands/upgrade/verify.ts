@@ -1,5 +1,5 @@
 import type { Phase, StepTask } from '../../engine/phases.ts';
-import { readPassword } from '../../server/gather.ts';
+import { readPassword } from '../../server/reach.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { ANALYZE_SCRIPT } from '../../postgres/upgrade-script.ts';
 import { st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Container, Workload } from '../../../src/k8s/cluster.ts';
+import type { Container } from '../../../src/k8s/pod-spec.ts';
+import type { Workload } from '../../../src/k8s/cluster.ts';
 import {
   buildDumpTarget,
   bytesQuantity,

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Container, PodSpec } from '../../../src/k8s/cluster.ts';
+import type { Container, PodSpec } from '../../../src/k8s/pod-spec.ts';
 import { expansionPieces } from '../../../src/postgres/env-expansion.ts';
 import {
   envSources,

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Container, PodSpec } from '../../../src/k8s/cluster.ts';
+import type { Container, PodSpec } from '../../../src/k8s/pod-spec.ts';
 import { judgeLayout } from '../../../src/postgres/layout.ts';
 
 const c = (image: string, extra: Partial<Container> = {}): Container => ({ name: 'db', image, ...extra });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Container } from '../../../src/k8s/cluster.ts';
+import type { Container } from '../../../src/k8s/pod-spec.ts';
 import { relayoutFor, relayoutNote, withDataLayout } from '../../../src/postgres/relayout.ts';
 
 const official = (env: Container['env'] = []): Container => ({

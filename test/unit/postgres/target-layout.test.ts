@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Container } from '../../../src/k8s/cluster.ts';
+import type { Container } from '../../../src/k8s/pod-spec.ts';
 import { isSameFamily, targetEnv, targetFamily, targetLayoutFor } from '../../../src/postgres/target-layout.ts';
 
 const test = suite("the dump method's new instance takes its image family's layout, whatever the source's was");

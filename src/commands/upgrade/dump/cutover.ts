@@ -14,7 +14,7 @@ import { planAnalyze, planAppsUp, planCutover, planSourceDown, planVerified } fr
 import { targetDiscovery } from './instance.ts';
 import { holdOrCompare, verifyHeld } from './verify.ts';
 import { ANALYZE_SCRIPT } from '../../../postgres/upgrade-script.ts';
-import { runPsqlScript } from '../../../server/gather.ts';
+import { runPsqlScript } from '../../../server/psql.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { Cluster } from '../../../k8s/cluster.ts';

@@ -6,7 +6,8 @@ import { podsSelected, sameServerProblem, selectorMatches } from '../../../postg
 import { TARGET_CONTENT_SQL } from '../../../postgres/dump-script.ts';
 import { nonEmptyTarget } from '../../../postgres/dump-existing.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { liveReach, psqlEach } from '../../../server/gather.ts';
+import { liveReach } from '../../../server/reach.ts';
+import { psqlEach } from '../../../server/psql.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
 import { sourceIdentity, targetIdentity } from './identity.ts';

@@ -4,7 +4,7 @@ import { usageError } from '../../../exit-codes.ts';
 import { ownerKey } from '../../../postgres/gitops-pause.ts';
 import type { ManagedObject } from '../../../postgres/gitops.ts';
 import { multiReplicaProblem, refOf } from '../../../postgres/workload.ts';
-import { modeOf } from '../../../server/gather.ts';
+import { modeOf } from '../../../server/reach.ts';
 import { dumpReferenceName, isDumpDone, type DumpState } from '../../../state/dump-state.ts';
 import { readRecorded } from '../../../state/recorded.ts';
 import type { UpgradeState } from '../../../state/state.ts';

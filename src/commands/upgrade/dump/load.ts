@@ -10,7 +10,8 @@ import {
   loadProgress,
 } from '../../../postgres/dump-script.ts';
 import { psqlStdin } from '../../../postgres/psql-scripts.ts';
-import { liveReach, psqlEach } from '../../../server/gather.ts';
+import { liveReach } from '../../../server/reach.ts';
+import { psqlEach } from '../../../server/psql.ts';
 import { dst, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 import { withHeartbeat } from '../../../postgres/heartbeat.ts';

@@ -6,7 +6,7 @@ import { instanceSelector, type DumpTarget } from '../../../manifests/dump-targe
 import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
 import { compareFingerprints } from '../../../postgres/fingerprint.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { liveReach, readPassword } from '../../../server/gather.ts';
+import { liveReach, readPassword } from '../../../server/reach.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import { scaleTo, waitPodsGone, waitWorkloadReady } from '../../../steps/workload.ts';
 import { dst, type DumpCtx } from './ctx.ts';

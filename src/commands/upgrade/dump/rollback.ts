@@ -4,7 +4,7 @@ import { connectTask } from '../../../connect-task.ts';
 import { discover, DUMP_SOURCE } from '../../../discovery/discover.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { readPassword } from '../../../server/gather.ts';
+import { readPassword } from '../../../server/reach.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
 import { readRecorded } from '../../../state/recorded.ts';
 import { scaleTo } from '../../../steps/workload.ts';

@@ -2,7 +2,7 @@ import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
-import { liveReach } from '../../../server/gather.ts';
+import { liveReach } from '../../../server/reach.ts';
 import { dumpReferenceName } from '../../../state/dump-state.ts';
 import type { DumpCtx } from './ctx.ts';
 

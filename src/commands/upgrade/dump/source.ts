@@ -8,7 +8,8 @@ import {
   READ_ONLY_SQL,
   writableSql,
 } from '../../../postgres/source-sessions.ts';
-import { liveReach, psqlEach, runPsqlScript } from '../../../server/gather.ts';
+import { liveReach } from '../../../server/reach.ts';
+import { psqlEach, runPsqlScript } from '../../../server/psql.ts';
 import { isDumpDone } from '../../../state/dump-state.ts';
 import { poll } from '../../../steps/poll.ts';
 import { dst, recordState, type DumpCtx } from './ctx.ts';

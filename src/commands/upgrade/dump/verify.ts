@@ -3,7 +3,7 @@ import { fingerprintVia, shapeVia } from '../../../fingerprint/read.ts';
 import { withShapeSequences } from '../../../postgres/shape.ts';
 import { compareFingerprints, type Fingerprint } from '../../../postgres/fingerprint.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { liveReach } from '../../../server/gather.ts';
+import { liveReach } from '../../../server/reach.ts';
 import { dst, recordState, targetPassword, type DumpCtx } from './ctx.ts';
 import { targetDiscovery } from './instance.ts';
 import { sourceReference } from './source-reference.ts';
