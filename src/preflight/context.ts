@@ -1,12 +1,7 @@
 import type { Cluster } from '../k8s/cluster.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
-<<<<<<< HEAD
-import type { Mode } from '../server/gather.ts';
-import type { Evidence } from './finding.ts';
-=======
 import type { Mode } from '../server/reach.ts';
-import type { Evidence } from './evaluate.ts';
->>>>>>> split-b
+import type { Evidence } from './finding.ts';
 import type { Probe } from '../probe/probe.ts';
 import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { usageError } from '../exit-codes.ts';
