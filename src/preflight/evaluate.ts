@@ -16,7 +16,8 @@ import { verifyTablespaces } from '../postgres/tablespaces.ts';
 import { verifyLibcFamily } from '../postgres/libc.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf, type Method } from '../postgres/versions.ts';
-import { describePermissions, type Permission } from '../rbac.ts';
+import { describePermissions } from '../rbac.ts';
+import type { Permission } from '../rbac-rules.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 
 /** Everything check learnt, ready to be judged. */
