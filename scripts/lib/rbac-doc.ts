@@ -1,7 +1,8 @@
 // docs/rbac.md, made from the RBAC table of src/rbac.ts, so that the page, the krew caveats and what the commands
 // ask the apiserver for never disagree. `node scripts/docs.ts` writes it; a unit test holds the committed page equal.
 import { dump } from 'js-yaml';
-import { cleanupPermissions, permissionsForMethod, PERMISSIONS, type Permission } from '../../src/rbac.ts';
+import { cleanupPermissions, permissionsForMethod, PERMISSIONS } from '../../src/rbac.ts';
+import type { Permission } from '../../src/rbac-rules.ts';
 
 export const RBAC_DOC = 'docs/rbac.md';
 

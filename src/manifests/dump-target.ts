@@ -1,15 +1,9 @@
 import type { Container } from '../k8s/pod-spec.ts';
 import type { KObject, Pvc, Workload } from '../k8s/cluster.ts';
 import { selectorMatches } from '../postgres/dump-identity.ts';
-import {
-  isSameFamily,
-  targetEnv,
-  targetLayoutFor,
-  type TargetLayout,
-  type TargetSuperuser,
-} from '../postgres/target-layout.ts';
+import { targetLayoutFor, type TargetLayout, type TargetSuperuser } from '../postgres/target-layout.ts';
 import type { Flavour } from '../postgres/workload.ts';
-import { OWNED_LABELS } from './probe-pod.ts';
+import { dumpTargetLabels, instanceSelector, targetPodSpec, targetWorkload } from './dump-target-pod.ts';
 import { parseQuantity } from '../k8s/quantity.ts';
 import { SUPERUSER_SECRET_KEY, superuserSecretName } from '../postgres/dump-source.ts';
 
@@ -53,7 +47,6 @@ export interface DumpTarget {
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
-const INSTANCE = 'pgupgrade.kubectl.io/instance';
 
 /**
  * `<name>-v<major>`, an earlier suffix replaced (`postgres-v14` → `postgres-v15`), shortened to fit: a
@@ -102,43 +95,6 @@ export function targetSizeProblem(size: string | undefined, source: Pvc | undefi
   );
 }
 
-/** The labels of the new instance's pods: the plugin's own, none of the source's. */
-export function dumpTargetLabels(name: string): Record<string, string> {
-  return { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-target', [INSTANCE]: name };
-}
-
-/** The database container of the new instance: the family's env, data mount and probes, the source's resources. */
-function targetContainer(spec: DumpTargetSpec, layout: TargetLayout): object {
-  const c = spec.source.container;
-  const probe = (period: number, failures: number) => ({
-    exec: { command: layout.probeCommand },
-    periodSeconds: period,
-    timeoutSeconds: 5,
-    failureThreshold: failures,
-  });
-  return {
-    name: c.name,
-    image: spec.image,
-    env: targetEnv(c, spec.source.flavour, layout),
-    // The same family reads the same variables: the source's envFrom (settings, or its Secret) still means what it meant.
-    ...(isSameFamily(spec.source.flavour, layout.family) && c.envFrom ? { envFrom: c.envFrom } : {}),
-    // The source's port name: a Service whose targetPort is a name finds the new pods by it after the cutover.
-    ports: [{ name: c.ports?.[0]?.name ?? 'tcp-postgresql', containerPort: 5432 }],
-    ...(c.resources ? { resources: c.resources } : {}),
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      runAsNonRoot: true,
-      runAsUser: layout.uid,
-      runAsGroup: layout.gid,
-    },
-    volumeMounts: [{ name: 'data', mountPath: layout.mountPath }],
-    startupProbe: probe(2, 900),
-    readinessProbe: probe(5, 3),
-    livenessProbe: probe(10, 6),
-  };
-}
-
 /** The new instance: its PVC, a Service of its own (the load's address), and the workload, as objects to create. */
 export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
   const src = spec.source.workload;
@@ -152,12 +108,29 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
     spec.initdbArgs,
   );
   const labels = dumpTargetLabels(name);
-  const clash = (spec.serviceSelectors ?? []).find((s) => selectorMatches(s, labels));
+  assertNoServiceClash(spec.serviceSelectors, labels);
+  const meta = targetMeta(spec, labels);
+  const claim = `data-${name}`;
+  const pvc = targetPvc(spec, meta(claim));
+  const service = targetService(meta(name), name);
+  const template = { metadata: { labels }, spec: targetPodSpec(spec, layout, claim) };
+  const workload = targetWorkload(src.kind, meta(name), name, template);
+  return { name, layout, pvc, service, workload, cutoverSelector: instanceSelector(name) };
+}
+
+/** Throws when a Service that leads to the source would select the new instance's pods (`labels`) too. */
+function assertNoServiceClash(selectors: DumpTargetSpec['serviceSelectors'], labels: Record<string, string>): void {
+  const clash = (selectors ?? []).find((s) => selectorMatches(s, labels));
   if (clash)
     throw new Error(
       `a Service that leads to the source selects ${JSON.stringify(clash)}, which the new instance's pods would match`,
     );
-  const meta = (n: string) => ({
+}
+
+/** The metadata of the new instance's objects, by name: the plugin's labels, the source and the major noted. */
+function targetMeta(spec: DumpTargetSpec, labels: Record<string, string>) {
+  const src = spec.source.workload;
+  return (n: string) => ({
     name: n,
     namespace: spec.namespace,
     labels,
@@ -166,54 +139,31 @@ export function buildDumpTarget(spec: DumpTargetSpec): DumpTarget {
       'pgupgrade.kubectl.io/major': String(spec.major),
     },
   });
-  const claim = `data-${name}`;
+}
+
+/** The new instance's data PVC: one writer, --storage-class else the source PVC's class, targetSize. */
+function targetPvc(spec: DumpTargetSpec, metadata: KObject['metadata']): KObject {
   const storageClass = spec.storageClass ?? spec.source.pvc?.storageClassName;
-  const pvc: KObject = {
+  return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: meta(claim),
+    metadata,
     spec: {
       accessModes: ['ReadWriteOnce'],
       ...(storageClass ? { storageClassName: storageClass } : {}),
       resources: { requests: { storage: targetSize(spec) } },
     },
   };
-  const service: KObject = {
+}
+
+/** The new instance's own Service, on its pods' port 5432: the address the load writes to. */
+function targetService(metadata: KObject['metadata'], name: string): KObject {
+  return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta(name),
-    spec: { selector: { [INSTANCE]: name }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] },
+    metadata,
+    spec: { selector: instanceSelector(name), ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] },
   };
-  const s = src.template.spec;
-  const podSpec = {
-    automountServiceAccountToken: false,
-    terminationGracePeriodSeconds: 30,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: layout.uid,
-      runAsGroup: layout.gid,
-      fsGroup: layout.gid,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    ...(s.imagePullSecrets ? { imagePullSecrets: s.imagePullSecrets } : {}),
-    ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
-    ...(s.tolerations ? { tolerations: s.tolerations } : {}),
-    ...(s.affinity ? { affinity: s.affinity } : {}),
-    containers: [targetContainer(spec, layout)],
-    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
-  };
-  const template = { metadata: { labels }, spec: podSpec };
-  const common = { replicas: 1, selector: { matchLabels: { [INSTANCE]: name } }, template };
-  const workload: KObject =
-    src.kind === 'StatefulSet'
-      ? { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(name), spec: { ...common, serviceName: name } }
-      : {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: meta(name),
-          spec: { ...common, strategy: { type: 'Recreate' } },
-        };
-  return { name, layout, pvc, service, workload, cutoverSelector: instanceSelector(name) };
 }
 
 /**
@@ -235,69 +185,4 @@ export function dumpTargetSecret(namespace: string, target: string, source: stri
       ? {}
       : { type: 'Opaque', data: { [SUPERUSER_SECRET_KEY]: Buffer.from(password).toString('base64') } }),
   };
-}
-
-/** A Service's spec as the cutover reads it. */
-export interface ServiceSpec {
-  selector?: Record<string, string>;
-  ports?: Array<{ name?: string; port: number; targetPort?: number | string; protocol?: string }>;
-}
-
-/**
- * The JSON merge patch (`merge`, not `strategic`: that would merge the selectors' keys, and the Service would
- * select both instances' pods, or none) that points a Service at other pods: the old selector's keys removed
- * (null), the new ones set. With `port`, a numeric targetPort becomes that port (the new instance listens on
- * 5432, the source may not have); a named one stays, as the new pods carry the source's port name.
- */
-export function serviceSelectorPatch(
-  current: ServiceSpec,
-  to: Record<string, string>,
-  port?: number,
-): { spec: Record<string, unknown> } {
-  const selector: Record<string, string | null> = Object.fromEntries(
-    Object.keys(current.selector ?? {}).map((k) => [k, null]),
-  );
-  Object.assign(selector, to);
-  const numeric =
-    port !== undefined && (current.ports ?? []).some((p) => typeof p.targetPort === 'number' && p.targetPort !== port);
-  const ports = numeric
-    ? (current.ports ?? []).map((p) => (typeof p.targetPort === 'number' ? { ...p, targetPort: port } : p))
-    : undefined;
-  return { spec: { selector, ...(ports ? { ports } : {}) } };
-}
-
-/** The rollback's patch: the Service's recorded selector and ports, whatever the cutover made of them. */
-export function serviceRestorePatch(current: ServiceSpec, recorded: ServiceSpec): { spec: Record<string, unknown> } {
-  const { spec } = serviceSelectorPatch(current, recorded.selector ?? {});
-  return { spec: { ...spec, ...(recorded.ports ? { ports: recorded.ports } : {}) } };
-}
-
-/**
- * Whether a Service no longer leads where it did before the upgrade (its selector or ports differ from the
- * recorded ones): a cutover that stopped half-way (one Service patched, the plugin killed before the next, or a
- * patch that failed) is undone as well as a whole one.
- */
-export function serviceMoved(current: ServiceSpec | undefined, recorded: ServiceSpec): boolean {
-  if (!current) return false;
-  return (
-    !same(sorted(current.selector), sorted(recorded.selector)) ||
-    (recorded.ports !== undefined && !same(current.ports, recorded.ports))
-  );
-}
-
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
-const sorted = (o: Record<string, string> | undefined) =>
-  Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b)));
-
-/**
- * Whether a Service leads where the cutover pointed it (its selector is exactly the new instance's): only such a
- * Service is the rollback's to put back. One that someone pointed elsewhere since is theirs, and is left alone.
- */
-export function serviceAtCutover(current: ServiceSpec | undefined, cutoverSelector: Record<string, string>): boolean {
-  return current !== undefined && same(sorted(current.selector), sorted(cutoverSelector));
-}
-
-/** The selector of the pods of a new instance the plugin made: what its cutover points the Services at. */
-export function instanceSelector(name: string): Record<string, string> {
-  return { [INSTANCE]: name };
 }

@@ -4,7 +4,7 @@ import type { DatabaseFacts, ServerFacts } from '../postgres/facts.ts';
 import type { ControlData, VolumeFacts } from '../postgres/volume-facts.ts';
 import type { Finding } from '../postgres/rules.ts';
 import type { Method } from '../postgres/versions.ts';
-import type { Permission } from '../rbac.ts';
+import type { Permission } from '../rbac-rules.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 
 /** Everything check learnt, ready to be judged. */

@@ -1,5 +1,5 @@
 import type { Cluster, KObject } from '../k8s/cluster.ts';
-import type { ServiceSpec } from '../manifests/dump-target.ts';
+import type { ServiceSpec } from '../manifests/service-cutover.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { LoadSetting } from '../postgres/dump-plan.ts';
 import type { PriorSetting } from '../postgres/alter-system.ts';

@@ -4,7 +4,8 @@ import type { Cluster, KObject, ObjectRef } from '../../../src/k8s/cluster.ts';
 import type { DumpState } from '../../../src/state/dump-state.ts';
 import type { DumpCtx } from '../../../src/commands/upgrade/dump/ctx.ts';
 import { createDumpRollbackTasks } from '../../../src/commands/upgrade/dump/rollback.ts';
-import { instanceSelector, serviceSelectorPatch } from '../../../src/manifests/dump-target.ts';
+import { instanceSelector } from '../../../src/manifests/dump-target-pod.ts';
+import { serviceSelectorPatch } from '../../../src/manifests/service-cutover.ts';
 
 const test = suite(
   'dump --rollback: the Services that a cutover moved, whole or half-way, go back; those pointed elsewhere since stay',

@@ -5,16 +5,14 @@ import type { Workload } from '../../../src/k8s/cluster.ts';
 import {
   buildDumpTarget,
   bytesQuantity,
-  serviceMoved,
-  dumpTargetLabels,
   dumpTargetSecret,
   dumpTargetName,
-  serviceRestorePatch,
-  serviceSelectorPatch,
   targetSize,
   targetSizeProblem,
   type DumpTargetSpec,
 } from '../../../src/manifests/dump-target.ts';
+import { dumpTargetLabels } from '../../../src/manifests/dump-target-pod.ts';
+import { serviceMoved, serviceRestorePatch, serviceSelectorPatch } from '../../../src/manifests/service-cutover.ts';
 import { OWNED_LABELS } from '../../../src/manifests/probe-pod.ts';
 import { selectorMatches } from '../../../src/postgres/dump-identity.ts';
 

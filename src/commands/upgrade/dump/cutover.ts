@@ -5,7 +5,7 @@ import {
   serviceRestorePatch,
   serviceSelectorPatch,
   type ServiceSpec,
-} from '../../../manifests/dump-target.ts';
+} from '../../../manifests/service-cutover.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
 import { DUMP_PAUSE, dst, phase, targetPassword, type DumpCtx } from './ctx.ts';

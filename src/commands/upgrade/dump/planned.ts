@@ -1,7 +1,8 @@
 // What each phase of the upgrade by dump lists in the dry run (its table, apply.ts and cutover.ts, names them).
 import { loadSettingsSql, putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
 import { END_OTHER_SESSIONS_SQL, READ_ONLY_SQL } from '../../../postgres/source-sessions.ts';
-import { dumpTargetSecret, serviceSelectorPatch } from '../../../manifests/dump-target.ts';
+import { dumpTargetSecret } from '../../../manifests/dump-target.ts';
+import { serviceSelectorPatch } from '../../../manifests/service-cutover.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import type { Planned } from '../../../engine/phases.ts';
 import { dst, type DumpCtx } from './ctx.ts';

@@ -2,7 +2,8 @@ import { discover, DUMP_SOURCE, type SourceDiscovery } from '../../../discovery/
 import { CliError, ExitCode } from '../../../exit-codes.ts';
 import { fingerprintVia } from '../../../fingerprint/read.ts';
 import { loadFingerprint } from '../../../fingerprint/store.ts';
-import { instanceSelector, type DumpTarget } from '../../../manifests/dump-target.ts';
+import type { DumpTarget } from '../../../manifests/dump-target.ts';
+import { instanceSelector } from '../../../manifests/dump-target-pod.ts';
 import { putBackSql, shouldRestartAfterLoad } from '../../../postgres/dump-plan.ts';
 import { compareFingerprints } from '../../../postgres/fingerprint.ts';
 import { refOf } from '../../../postgres/workload.ts';
