@@ -18,14 +18,15 @@ export interface StepTask {
   output: string;
 }
 
-export interface Phase<C> {
+/** A phase of a method whose record names its phases `K` (the compiler checks every `recorded`). */
+export interface Phase<C, K extends string = string> {
   /** Short and verb-first; a step's note (its return value) is added after a colon. */
   title: string;
   /**
    * The record's name of the phase: when the record says it is done, the phase is skipped (a resumed run goes on
    * after it). Absent: the phase is not recorded and runs again on a resumed run (it is idempotent).
    */
-  recorded?: string;
+  recorded?: K;
   /**
    * Who writes the record: 'after' the step returned (the default), or the 'step' itself, which records at its own
    * points (a phase that must be recorded before what it names begins, as a rollback must know it may have begun).
@@ -40,61 +41,66 @@ export interface Phase<C> {
   /** What the dry run lists for this phase, from the plan's facts (empty: it creates and changes nothing). */
   plan?: (ctx: C) => Planned[];
   /** listr2's renderer options for the task (a Job's log lines, for example). */
-  rendererOptions?: object;
+  rendererOptions?: ListrTask<C>['rendererOptions'];
 }
 
 /** How a method's record takes its phases. */
-export interface Recorder<C> {
-  isDone(ctx: C, phase: string): boolean;
-  record(ctx: C, phase: string): Promise<void>;
+export interface Recorder<C, K extends string = string> {
+  isDone(ctx: C, phase: K): boolean;
+  record(ctx: C, phase: K): Promise<void>;
 }
 
 /** Why a phase is skipped, if it is: its own reason first, then a done recorded by an earlier run. */
-export function skipReason<C>(rec: Recorder<C>, p: Phase<C>, ctx: C): string | false {
+export function skipReason<C, K extends string>(rec: Recorder<C, K>, p: Phase<C, K>, ctx: C): string | false {
   const own = p.skip?.(ctx);
   if (own) return own;
   return p.recorded !== undefined && rec.isDone(ctx, p.recorded) ? 'done in an earlier run' : false;
 }
 
 /** Runs one phase's step, then records it (unless its step records itself), then puts its note into the title. */
-export async function runPhase<C>(rec: Recorder<C>, p: Phase<C>, ctx: C, task: StepTask): Promise<void> {
+export async function runPhase<C, K extends string>(
+  rec: Recorder<C, K>,
+  p: Phase<C, K>,
+  ctx: C,
+  task: StepTask,
+): Promise<void> {
   const note = await p.step(ctx, task);
   if (p.recorded !== undefined && p.records !== 'step') await rec.record(ctx, p.recorded);
   if (note) task.title = `${p.title}: ${note}`;
 }
 
 /** One phase as a listr task. */
-export function phaseTask<C>(rec: Recorder<C>, p: Phase<C>): ListrTask<C> {
+export function phaseTask<C, K extends string>(rec: Recorder<C, K>, p: Phase<C, K>): ListrTask<C> {
   return {
     title: p.title,
     ...(p.when ? { enabled: p.when } : {}),
     skip: (ctx: C) => skipReason(rec, p, ctx),
     task: (ctx: C, task: StepTask) => runPhase(rec, p, ctx, task),
-    ...(p.rendererOptions ? { rendererOptions: p.rendererOptions as never } : {}),
+    ...(p.rendererOptions ? { rendererOptions: p.rendererOptions } : {}),
   };
 }
 
 /** The run: one listr task per phase, in the table's order. */
-export function phaseTasks<C>(rec: Recorder<C>, table: Array<Phase<C>>): Array<ListrTask<C>> {
+export function phaseTasks<C, K extends string>(rec: Recorder<C, K>, table: Array<Phase<C, K>>): Array<ListrTask<C>> {
   return table.map((p) => phaseTask(rec, p));
 }
 
-/** The recorder of a table whose phases are not recorded (the rehearsal's; a single unrecorded phase). */
-export const NOT_RECORDED: Recorder<unknown> = {
+/** The recorder of a table whose phases are not recorded (the rehearsal's; a single unrecorded phase): K is never. */
+export const notRecorded = <C>(): Recorder<C, never> => ({
   isDone: () => false,
-  record: async (_ctx, phase) => {
-    throw new Error(`phase ${phase} has no record to be written in`);
+  record: async () => {
+    throw new Error('this table has no record to be written in');
   },
-};
+});
 
 /**
  * The dry run: every phase's plan, in the table's order. Each phase's plan says from the plan's facts what it will
  * make (a phase that a flag leaves out plans nothing), whatever `when` judges later in the run.
  */
-export function phasePlan<C>(table: Array<Phase<C>>, ctx: C): Planned[] {
+export function phasePlan<C, K extends string>(table: Array<Phase<C, K>>, ctx: C): Planned[] {
   return table.flatMap((p) => p.plan?.(ctx) ?? []);
 }
 
 /** A table's recorded phases in order, for the record's own list of phases to be checked against. */
-export const recordedPhases = <C>(table: Array<Phase<C>>): string[] =>
+export const recordedPhases = <C, K extends string>(table: Array<Phase<C, K>>): K[] =>
   table.flatMap((p) => (p.recorded === undefined ? [] : [p.recorded]));

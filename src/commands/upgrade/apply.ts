@@ -3,6 +3,9 @@ import { phasePlan, phaseTasks, type Phase, type Planned, type Recorder } from '
 import { isDone, type Phase as InPlacePhase } from '../../state/state.ts';
 import { IN_PLACE_PAUSE, record, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { configMapStep } from './planned.ts';
+
+/** A phase of the upgrade in place: its `recorded` is one of the record's phases. */
+export type InPlaceStep = Phase<UpgradeCtx, InPlacePhase>;
 import { quiescePhases } from './quiesce.ts';
 import { startPhases } from './start.ts';
 import { stopPhases } from './stop-tasks.ts';
@@ -11,13 +14,13 @@ import { verifyPhases } from './verify.ts';
 import { pausePhase, resumePhase } from './gitops.ts';
 
 /** How the in-place record takes the engine's phases. */
-export const IN_PLACE_RECORD: Recorder<UpgradeCtx> = {
-  isDone: (ctx, p) => isDone(ctx.state, p as InPlacePhase),
-  record: (ctx, p) => record(ctx, p as InPlacePhase),
+export const IN_PLACE_RECORD: Recorder<UpgradeCtx, InPlacePhase> = {
+  isDone: (ctx, p) => isDone(ctx.state, p),
+  record,
 };
 
 /** The upgrade in place as a table of phases: the applications down, the database stopped, the Job, the new server, verified. */
-export function inPlacePhases(opts: UpgradeOptions): Array<Phase<UpgradeCtx>> {
+export function inPlacePhases(opts: UpgradeOptions): Array<InPlaceStep> {
   const timeout = opts.timeoutSeconds * 1000;
   return [
     pausePhase(IN_PLACE_PAUSE, (ctx) => ctx.names.state),

@@ -1,12 +1,5 @@
 import type { ListrTask } from 'listr2';
-import {
-  NOT_RECORDED,
-  phaseTask,
-  type Phase,
-  type Planned,
-  type Recorder,
-  type StepTask,
-} from '../../engine/phases.ts';
+import { notRecorded, phaseTask, type Phase, type Planned, type StepTask } from '../../engine/phases.ts';
 import { usageError } from '../../exit-codes.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import { managersOfAll, type ManagedObject, type Manager } from '../../postgres/gitops.ts';
@@ -125,7 +118,7 @@ export const gitopsSteps = (owners: PausedOwner[], back: boolean): Planned[] =>
  * Pauses them; the exact values it changes are recorded (`gitops-paused`) before the first patch. A resumed run
  * pauses again: with the recorded values, or, where an interrupted run put them back already, with values read anew.
  */
-export function pausePhase<C extends GitopsCtx>(h: PauseHooks<C>, stateName: (ctx: C) => string): Phase<C> {
+export function pausePhase<C extends GitopsCtx>(h: PauseHooks<C>, stateName: (ctx: C) => string): Phase<C, never> {
   return {
     title: 'Pause the GitOps controllers that would undo the stop',
     when: (ctx) => !!ctx.pauseOwners?.length || (!!h.rec(ctx).pausedOwners?.length && !h.rec(ctx).ownersResumedAt),
@@ -160,7 +153,10 @@ async function pauseStep<C extends GitopsCtx>(
 }
 
 /** Puts them back exactly as they were, once the applications run the upgraded database (or rolled back: `when`), before `done` is recorded. */
-export function resumePhase<C extends GitopsCtx>(h: PauseHooks<C>, when: (ctx: C) => boolean = h.done): Phase<C> {
+export function resumePhase<C extends GitopsCtx>(
+  h: PauseHooks<C>,
+  when: (ctx: C) => boolean = h.done,
+): Phase<C, never> {
   return {
     title: 'Resume the GitOps controllers as they were',
     // Only once the applications are back on the upgraded database: a run stopped for --no-patch-workload leaves them paused until its resumed run.
@@ -177,4 +173,4 @@ export function resumePhase<C extends GitopsCtx>(h: PauseHooks<C>, when: (ctx: C
 
 /** The resume as a task of its own (the rollbacks' task lists). */
 export const createResumeTask = <C extends GitopsCtx>(h: PauseHooks<C>, when?: (ctx: C) => boolean): ListrTask<C> =>
-  phaseTask(NOT_RECORDED as Recorder<C>, resumePhase(h, when));
+  phaseTask(notRecorded<C>(), resumePhase(h, when));

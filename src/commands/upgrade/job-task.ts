@@ -1,4 +1,5 @@
-import type { Phase, StepTask } from '../../engine/phases.ts';
+import type { StepTask } from '../../engine/phases.ts';
+import type { InPlaceStep } from './apply.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
@@ -10,7 +11,7 @@ import { refOf } from '../../postgres/workload.ts';
 import { stoppedOf } from './stop-tasks.ts';
 
 /** The upgrade Job; `job-started` is recorded before it is created, as rollback must know it may have run. */
-export function jobPhase(timeout: number, opts: UpgradeOptions): Phase<UpgradeCtx> {
+export function jobPhase(timeout: number, opts: UpgradeOptions): InPlaceStep {
   return {
     title: 'Run the upgrade Job: initdb, pg_upgrade (its checks first), keep the configuration, swap the directories',
     recorded: 'job',

@@ -1,4 +1,5 @@
-import type { Phase, StepTask } from '../../engine/phases.ts';
+import type { StepTask } from '../../engine/phases.ts';
+import type { InPlaceStep } from './apply.ts';
 import { liveReach, readPassword } from '../../server/reach.ts';
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
@@ -21,7 +22,7 @@ export function stopNote(seconds: number, graceSeconds: number): string {
 }
 
 /** Stops the applications, then reads from the server they left its shape, and (without a snapshot) the reference. */
-export function quiescePhases(opts: UpgradeOptions, timeout: number): Array<Phase<UpgradeCtx>> {
+export function quiescePhases(opts: UpgradeOptions, timeout: number): Array<InPlaceStep> {
   return [
     {
       title: 'Scale the applications down',

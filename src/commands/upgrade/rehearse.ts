@@ -1,5 +1,5 @@
 import type { ListrTask } from 'listr2';
-import { NOT_RECORDED, phaseTasks, type Phase, type Recorder } from '../../engine/phases.ts';
+import { notRecorded, phaseTasks, type Phase } from '../../engine/phases.ts';
 import { randomBytes } from 'node:crypto';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { fingerprintVia } from '../../fingerprint/read.ts';
@@ -44,7 +44,7 @@ export const rehearsalJobName = (job: string): string => `${job.slice(0, 52)}-re
  * scratch PVC; the old major started on it (crash recovery), fingerprinted and stopped cleanly; the very Job that
  * the upgrade would run, pointed at the clone; the new major started there and compared. Production is only read.
  */
-export function rehearsePhases(timeoutMs: number): Array<Phase<RehearseCtx>> {
+export function rehearsePhases(timeoutMs: number): Array<Phase<RehearseCtx, never>> {
   return [
     {
       title: 'Snapshot the live volume (a CHECKPOINT first, so that crash recovery on the clone is short)',
@@ -68,7 +68,7 @@ export function rehearsePhases(timeoutMs: number): Array<Phase<RehearseCtx>> {
 
 /** The rehearsal's phases as tasks: none is recorded (production is only read; what it made is removed at its end). */
 export const createRehearseTasks = (timeoutMs: number): Array<ListrTask<RehearseCtx>> =>
-  phaseTasks(NOT_RECORDED as Recorder<RehearseCtx>, rehearsePhases(timeoutMs));
+  phaseTasks(notRecorded<RehearseCtx>(), rehearsePhases(timeoutMs));
 
 /** A CHECKPOINT, then a snapshot of the live volume with the upgrade's class; timed to its cut, waited ready. */
 async function snapshotLiveVolume(ctx: RehearseCtx, task: { title: string }, timeoutMs: number): Promise<void> {

@@ -1,4 +1,5 @@
-import type { Phase, StepTask } from '../../engine/phases.ts';
+import type { StepTask } from '../../engine/phases.ts';
+import type { InPlaceStep } from './apply.ts';
 import { tagMajor } from '../../postgres/workload.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, type UpgradeState } from '../../state/state.ts';
@@ -32,7 +33,7 @@ async function handOver(ctx: UpgradeCtx): Promise<void> {
 }
 
 /** Points the workload at the new major and starts it; the point of no return is guarded by the snapshot. */
-export function startPhases(opts: UpgradeOptions, timeout: number): Array<Phase<UpgradeCtx>> {
+export function startPhases(opts: UpgradeOptions, timeout: number): Array<InPlaceStep> {
   const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
   return [
     {

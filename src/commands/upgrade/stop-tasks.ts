@@ -1,4 +1,5 @@
-import type { Phase, StepTask } from '../../engine/phases.ts';
+import type { StepTask } from '../../engine/phases.ts';
+import type { InPlaceStep } from './apply.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { createSnapshot, upgradeSnapshotClass, waitSnapshot } from '../../volume-snapshots/take.ts';
 import type { UpgradeState } from '../../state/state.ts';
@@ -26,7 +27,7 @@ export const stoppedOf = (ctx: UpgradeCtx): Stopped => ({
 });
 
 /** The database down, its volume detached and snapshotted. */
-export function stopPhases(opts: UpgradeOptions, timeout: number): Array<Phase<UpgradeCtx>> {
+export function stopPhases(opts: UpgradeOptions, timeout: number): Array<InPlaceStep> {
   return [
     {
       title: 'Stop the database and wait for its volume to detach',
@@ -51,14 +52,14 @@ export function stopPhases(opts: UpgradeOptions, timeout: number): Array<Phase<U
       skip: () =>
         !opts.snapshot &&
         'SKIPPED BY --no-snapshot: if the upgrade goes wrong after the new server starts, there is no way back',
-      step: (ctx, task) => snapshotStopped(ctx, task, opts, timeout),
+      step: (ctx) => snapshotStopped(ctx, opts, timeout),
       plan: (ctx) => (opts.snapshot ? snapshotSteps(ctx, opts) : []),
     },
   ];
 }
 
 /** Scales the database to 0 (Recreate first), then waits for no other pod on its PVC and the volume detached. */
-async function stopDatabase(ctx: UpgradeCtx, task: StepTask, timeout: number): Promise<void> {
+async function stopDatabase(ctx: UpgradeCtx, task: StepTask, timeout: number): Promise<string> {
   const t = Date.now();
   const aside = setAside(st(ctx));
   if (aside) task.title = `Stop the database and wait for its volume to detach${aside}`;
@@ -90,11 +91,11 @@ async function stopDatabase(ctx: UpgradeCtx, task: StepTask, timeout: number): P
     const pv = ctx.d.pvc.volumeName;
     if (pv) await timed(ctx, 'volume-detach', () => waitDetached(ctx.cluster, pv, timeout));
   });
-  task.title = `Stop the database and wait for its volume to detach: ${((Date.now() - t) / 1000).toFixed(1)} s${aside}`;
+  return `${((Date.now() - t) / 1000).toFixed(1)} s${aside}`;
 }
 
 /** Snapshots the stopped volume (or waits for the one a killed run created), cut or ready as asked. */
-async function snapshotStopped(ctx: UpgradeCtx, task: StepTask, opts: UpgradeOptions, timeout: number): Promise<void> {
+async function snapshotStopped(ctx: UpgradeCtx, opts: UpgradeOptions, timeout: number): Promise<string> {
   const rec = await timed(ctx, 'snapshot', async () => {
     const cls = await upgradeSnapshotClass(ctx.cluster, ctx.d.csiDriver);
     if (!cls)
@@ -128,5 +129,5 @@ async function snapshotStopped(ctx: UpgradeCtx, task: StepTask, opts: UpgradeOpt
       timeout,
     );
   });
-  task.title = `Snapshot the stopped volume: ${rec.name} cut${rec.readyToUse ? ' and ready' : '; the reference fingerprint is read from it while the Job runs'}`;
+  return `${rec.name} cut${rec.readyToUse ? ' and ready' : '; the reference fingerprint is read from it while the Job runs'}`;
 }

@@ -1,4 +1,5 @@
-import type { Phase, StepTask } from '../../engine/phases.ts';
+import type { StepTask } from '../../engine/phases.ts';
+import type { InPlaceStep } from './apply.ts';
 import { readPassword } from '../../server/reach.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { ANALYZE_SCRIPT } from '../../postgres/upgrade-script.ts';
@@ -11,8 +12,8 @@ import { runSql, scaleAppsUp, verifyData } from './verify-data.ts';
 export function verifyPhases(
   opts: UpgradeOptions,
   timeout: number,
-  beforeAnalyze: Array<Phase<UpgradeCtx>> = [],
-): Array<Phase<UpgradeCtx>> {
+  beforeAnalyze: Array<InPlaceStep> = [],
+): Array<InPlaceStep> {
   const notManual = (ctx: UpgradeCtx) => !ctx.stoppedForManualPatch;
   return [
     {
@@ -27,7 +28,7 @@ export function verifyPhases(
       title: 'Scale the applications back up and wait for their rollouts',
       recorded: 'apps-up',
       when: notManual,
-      step: (ctx) => scaleAppsBackUp(ctx, timeout),
+      step: (ctx, task) => scaleAppsBackUp(ctx, task, timeout),
       plan: (ctx) =>
         st(ctx).apps.map((a) => scaleStep(ctx.d.namespace, a, a.replicas, 'scale the application back up')),
     },
@@ -43,12 +44,14 @@ export function verifyPhases(
 }
 
 /** The applications back (idempotent: they may have started during verify), and the downtime measured. */
-async function scaleAppsBackUp(ctx: UpgradeCtx, timeout: number): Promise<string> {
+async function scaleAppsBackUp(ctx: UpgradeCtx, task: StepTask, timeout: number): Promise<void> {
   const s = st(ctx);
   // Started during verify when the shape was equal; after a resume they are scaled here (idempotent).
   await timed(ctx, ctx.timings['apps-up'] !== undefined ? 'apps-up-again' : 'apps-up', () => scaleAppsUp(ctx, timeout));
   if (ctx.timings.downtime && ctx.timings.downtime > 1e12) ctx.timings.downtime = Date.now() - ctx.timings.downtime;
-  return s.apps.length ? `${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready` : 'none to scale';
+  task.title = s.apps.length
+    ? `Scale the applications back up: ${s.apps.map((a) => `${refOf(a)} (${a.replicas})`).join(', ')} ready`
+    : 'Scale the applications back up: none to scale';
 }
 
 /** vacuumdb --analyze-in-stages while the applications run; a failure leaves the upgrade done. */

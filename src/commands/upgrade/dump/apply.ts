@@ -6,10 +6,10 @@ import { isDumpDone } from '../../../state/dump-state.ts';
 import { scaleTo } from '../../../steps/workload.ts';
 import { appsBackProblem, waitScaledDown } from '../../../steps/still-down.ts';
 import { CliError, ExitCode } from '../../../exit-codes.ts';
-import { DUMP_PAUSE, DUMP_RECORD, dst, phase, recordDump, recordState, type DumpCtx } from './ctx.ts';
+import { DUMP_PAUSE, DUMP_RECORD, dst, phase, recordDump, recordState, type DumpCtx, type DumpStep } from './ctx.ts';
 import { pausePhase } from '../gitops.ts';
 import { cutoverPhases } from './cutover.ts';
-import { phasePlan, phaseTasks, type Phase, type Planned } from '../../../engine/phases.ts';
+import { phasePlan, phaseTasks, type Planned } from '../../../engine/phases.ts';
 import {
   planAppsDown,
   planLoad,
@@ -106,7 +106,7 @@ async function load(ctx: DumpCtx, timeoutMs: number, report: (text: string) => v
 }
 
 /** The upgrade by dump as a table of phases, from the new instance's creation to the old one's stop. */
-export function dumpPhases(timeoutSeconds: number, fullVerify: boolean): Array<Phase<DumpCtx>> {
+export function dumpPhases(timeoutSeconds: number, fullVerify: boolean): Array<DumpStep> {
   const timeout = timeoutSeconds * 1000;
   return [
     {

@@ -88,10 +88,13 @@ export async function recordState(ctx: DumpCtx): Promise<void> {
 export const dst = (ctx: DumpCtx): DumpState => ctx.state as DumpState;
 
 /** How the dump record takes the engine's phases. */
-export const DUMP_RECORD: Recorder<DumpCtx> = {
-  isDone: (ctx, p) => isDumpDone(ctx.state, p as DumpPhase),
-  record: (ctx, p) => recordDump(ctx, p as DumpPhase),
+export const DUMP_RECORD: Recorder<DumpCtx, DumpPhase> = {
+  isDone: (ctx, p) => isDumpDone(ctx.state, p),
+  record: recordDump,
 };
+
+/** A phase of the upgrade by dump: its `recorded` is one of the record's phases. */
+export type DumpStep = Phase<DumpCtx, DumpPhase>;
 
 /** One recorded phase, timed: skipped when an earlier run did it, recorded when done; its note goes into the title. */
 export function phase(
@@ -99,7 +102,7 @@ export function phase(
   title: string,
   fn: (ctx: DumpCtx, report: (text: string) => void) => Promise<string | undefined | void>,
   plan?: (ctx: DumpCtx) => Planned[],
-): Phase<DumpCtx> {
+): DumpStep {
   return {
     title,
     recorded: p,
@@ -114,7 +117,7 @@ export function phase(
 }
 
 /** A recorded phase of the dump as a task of its own (the rollback's task list). */
-export const phaseOfDump = (p: Phase<DumpCtx>): ListrTask<DumpCtx> => phaseTask(DUMP_RECORD, p);
+export const phaseOfDump = (p: DumpStep): ListrTask<DumpCtx> => phaseTask(DUMP_RECORD, p);
 
 /** How the dump record takes --pause-gitops. */
 export const DUMP_PAUSE: PauseHooks<DumpCtx> = {

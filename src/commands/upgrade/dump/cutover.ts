@@ -1,4 +1,3 @@
-import type { Phase } from '../../../engine/phases.ts';
 import {
   serviceAtCutover,
   serviceMoved,
@@ -8,7 +7,7 @@ import {
 } from '../../../manifests/service-cutover.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { scaleTo, waitWorkloadReady } from '../../../steps/workload.ts';
-import { DUMP_PAUSE, dst, phase, targetPassword, type DumpCtx } from './ctx.ts';
+import { DUMP_PAUSE, dst, phase, targetPassword, type DumpCtx, type DumpStep } from './ctx.ts';
 import { resumePhase } from '../gitops.ts';
 import { planAnalyze, planAppsUp, planCutover, planSourceDown, planVerified } from './planned.ts';
 import { targetDiscovery } from './instance.ts';
@@ -81,7 +80,7 @@ export async function restoreServices(
 }
 
 /** Cutover (a snapshot of the new instance held first), the applications back, verify, statistics, the old instance stopped and kept, done. */
-export function cutoverPhases(timeoutMs: number, fullVerify: boolean): Array<Phase<DumpCtx>> {
+export function cutoverPhases(timeoutMs: number, fullVerify: boolean): Array<DumpStep> {
   return [
     phase(
       'cutover',
