@@ -41,7 +41,7 @@ const serverUp = (ctx: CheckCtx) => isOffline(ctx) && ctx.serverError === undefi
 const fromMajor = (ctx: CheckCtx) => Number(ctx.volume?.pgVersion ?? 0);
 
 /** The stopped-database path: a probe pod on the volume reads pg_controldata, starts the old major without TCP, runs pg_upgrade --check. */
-export function createOfflineTasks(opts: CheckOptions): Array<ListrTask<CheckCtx>> {
+export function createOfflineTasks<C extends CheckCtx = CheckCtx>(opts: CheckOptions): Array<ListrTask<C>> {
   return [
     {
       title: 'Start a probe pod on the data volume',

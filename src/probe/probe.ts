@@ -57,22 +57,7 @@ export async function startProbe(
   if (isInterrupted()) throw new Error('interrupted');
   const role = opts.role ?? 'check-probe';
   const name = `pgupgrade-${role.replace(/-probe$/, '')}-${randomBytes(3).toString('hex')}`;
-  const { uid, gid } = probeIdentity(d);
-  const creating = cluster.createPod(
-    d.namespace,
-    buildProbePod({
-      name,
-      namespace: d.namespace,
-      workload: `${d.workload.kind}/${d.workload.metadata.name}`,
-      image,
-      claim: opts.claim ?? d.pvc.metadata.name,
-      mountPath: d.mountPath,
-      uid,
-      gid,
-      role,
-      purpose: opts.purpose,
-    }),
-  );
+  const creating = cluster.createPod(d.namespace, probePodOf(d, name, image, role, opts));
   let running = false;
   // A server that check (or pg_upgrade --check) started there is stopped cleanly first, so that an interrupted
   // check never leaves the cluster needing crash recovery; with nothing running, pg_ctl just says so. A Ctrl-C
@@ -108,27 +93,54 @@ export async function startProbe(
     },
   };
   try {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      const s = await cluster.podState(d.namespace, name);
-      if (s?.phase === 'Running' && s.running) {
-        running = true;
-        return probe;
-      }
-      if (!s || s.phase === 'Failed' || s.phase === 'Succeeded' || FATAL.includes(s.reason ?? '')) {
-        throw new Error(
-          `probe pod ${d.namespace}/${name} (image ${image}) did not start: ${s ? `${s.phase}${s.reason ? `, ${s.reason}` : ''}` : 'it was deleted'}`,
-        );
-      }
-      if (Date.now() > deadline)
-        throw new Error(
-          `probe pod ${d.namespace}/${name} (image ${image}) was not running after ${START_TIMEOUT_MS / 1000} s (${s.phase}${s.reason ? `, ${s.reason}` : ''})`,
-        );
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
+    await waitRunning(cluster, d.namespace, name, image);
+    running = true;
+    return probe;
   } catch (err) {
     await probe.dispose();
     throw err;
+  }
+}
+
+/** The probe pod on the stopped database's claim, as the workload's own identity. */
+function probePodOf(
+  d: Discovery,
+  name: string,
+  image: string,
+  role: string,
+  opts: { claim?: string; purpose?: string },
+): ReturnType<typeof buildProbePod> {
+  const { uid, gid } = probeIdentity(d);
+  return buildProbePod({
+    name,
+    namespace: d.namespace,
+    workload: `${d.workload.kind}/${d.workload.metadata.name}`,
+    image,
+    claim: opts.claim ?? d.pvc.metadata.name,
+    mountPath: d.mountPath,
+    uid,
+    gid,
+    role,
+    purpose: opts.purpose,
+  });
+}
+
+/** Waits until the probe's container runs; a pull error, an end or the deadline is an error that names the pod. */
+async function waitRunning(cluster: Cluster, ns: string, name: string, image: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const s = await cluster.podState(ns, name);
+    if (s?.phase === 'Running' && s.running) return;
+    if (!s || s.phase === 'Failed' || s.phase === 'Succeeded' || FATAL.includes(s.reason ?? '')) {
+      throw new Error(
+        `probe pod ${ns}/${name} (image ${image}) did not start: ${s ? `${s.phase}${s.reason ? `, ${s.reason}` : ''}` : 'it was deleted'}`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `probe pod ${ns}/${name} (image ${image}) was not running after ${START_TIMEOUT_MS / 1000} s (${s.phase}${s.reason ? `, ${s.reason}` : ''})`,
+      );
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 

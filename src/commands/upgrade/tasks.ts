@@ -1,7 +1,7 @@
 import type { ListrTask } from 'listr2';
 import type { Cluster } from '../../k8s/cluster.ts';
 import { connectTask } from '../../connect-task.ts';
-import { createCheckTasks } from '../../preflight/tasks.ts';
+import { createPreflightTasks } from '../../preflight/tasks.ts';
 import type { UpgradeCtx, UpgradeOptions } from './ctx.ts';
 import { findWorkload } from './find-workload.ts';
 import { planUpgrade } from './plan-upgrade.ts';
@@ -37,7 +37,7 @@ export function createPlanTasks(connect: () => Promise<Cluster>, opts: UpgradeOp
       title: 'Preflight: the blocking checks of check',
       enabled: planning,
       task: (_ctx, task) =>
-        task.newListr(createCheckTasks(connect, checkOpts).slice(2) as unknown as Array<ListrTask<UpgradeCtx>>, {
+        task.newListr(createPreflightTasks<UpgradeCtx>(checkOpts), {
           exitOnError: true,
         }),
     },

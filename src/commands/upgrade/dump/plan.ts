@@ -6,7 +6,7 @@ import { usageError } from '../../../exit-codes.ts';
 import { buildDumpTarget, dumpTargetSecret } from '../../../manifests/dump-target.ts';
 import { SUPERUSER_SECRET_KEY } from '../../../postgres/dump-source.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { createCheckTasks } from '../../../preflight/tasks.ts';
+import { createPreflightTasks } from '../../../preflight/tasks.ts';
 import type { DumpState } from '../../../state/dump-state.ts';
 import type { DumpCtx, DumpOptions } from './ctx.ts';
 import { resumeExisting } from './existing.ts';
@@ -54,7 +54,7 @@ export function createDumpPlanTasks(connect: () => Promise<Cluster>, opts: DumpO
       title: 'Preflight: the blocking checks of check, for --method dump',
       enabled: planning,
       task: (_ctx, task) =>
-        task.newListr(createCheckTasks(connect, checkOpts).slice(2) as unknown as Array<ListrTask<DumpCtx>>, {
+        task.newListr(createPreflightTasks<DumpCtx>(checkOpts), {
           exitOnError: true,
         }),
     },
