@@ -180,7 +180,8 @@ export async function lockRecord(
 /** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike; a lease taken over is said. */
 export async function holdingLock<T>(lock: UpgradeLock, say: (text: string) => void, fn: () => Promise<T>): Promise<T> {
   if (lock.takenOver) say(`Took the lock, Lease ${lock.name}: ${lock.takenOver}.`);
-  const unregister = onInterrupt(() => lock.release());
+  // Released last on Ctrl-C: the other clean-ups (the GitOps resume) write the record under it first.
+  const unregister = onInterrupt(() => lock.release(), { last: true });
   try {
     return await fn();
   } finally {
