@@ -1,11 +1,9 @@
 import type { ListrTask } from 'listr2';
-import { phasePlan, phaseTasks, type Phase, type Planned, type Recorder } from '../../engine/phases.ts';
+import { phasePlan, phaseTasks, type Planned, type Recorder } from '../../engine/phases.ts';
 import { isDone, type Phase as InPlacePhase } from '../../state/state.ts';
-import { IN_PLACE_PAUSE, record, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { IN_PLACE_PAUSE, record, type InPlaceStep, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
 import { configMapStep } from './planned.ts';
 
-/** A phase of the upgrade in place: its `recorded` is one of the record's phases. */
-export type InPlaceStep = Phase<UpgradeCtx, InPlacePhase>;
 import { quiescePhases } from './quiesce.ts';
 import { startPhases } from './start.ts';
 import { stopPhases } from './stop-tasks.ts';

@@ -17,7 +17,11 @@ import type { CheckCtx } from '../../preflight/tasks.ts';
 import type { Discovery } from '../../discovery/discover.ts';
 import type { PausedOwner } from '../../postgres/gitops-pause.ts';
 import type { PauseHooks } from './gitops.ts';
+import type { Phase as EnginePhase } from '../../engine/phases.ts';
 import type { SkippedExtension } from '../../postgres/extension-guard.ts';
+
+/** A phase of the upgrade in place: its `recorded` is one of the record's phases. */
+export type InPlaceStep = EnginePhase<UpgradeCtx, Phase>;
 
 /** What `upgrade` was asked to do. */
 export interface UpgradeOptions {

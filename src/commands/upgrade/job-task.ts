@@ -1,12 +1,11 @@
 import type { StepTask } from '../../engine/phases.ts';
-import type { InPlaceStep } from './apply.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { buildUpgradeJob } from '../../manifests/upgrade-job.ts';
 import { upgradePaths } from '../../postgres/upgrade-script.ts';
 import { isDone } from '../../state/state.ts';
 import { runJob } from '../../steps/job.ts';
 import { cameBackDuringJob, stillDownProblem, watchStillDown } from '../../steps/still-down.ts';
-import { record, st, startReference, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { record, st, startReference, timed, type UpgradeCtx, type UpgradeOptions, type InPlaceStep } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { stoppedOf } from './stop-tasks.ts';
 

@@ -1,5 +1,4 @@
 import type { StepTask } from '../../engine/phases.ts';
-import type { InPlaceStep } from './apply.ts';
 import { liveReach, readPassword } from '../../server/reach.ts';
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { fingerprintVia, shapeVia } from '../../fingerprint/read.ts';
@@ -7,7 +6,7 @@ import { shapeTotals } from '../../postgres/shape.ts';
 import { referenceSource, storeReference, type Reference } from '../../state/reference.ts';
 import { scaleTo } from '../../steps/workload.ts';
 import { rollbackOf, waitScaledDown } from '../../steps/still-down.ts';
-import { done, st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { done, st, timed, type UpgradeCtx, type UpgradeOptions, type InPlaceStep } from './ctx.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { stoppedOf } from './stop-tasks.ts';
 import { configMapStep, scaleStep } from './planned.ts';

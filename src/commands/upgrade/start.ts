@@ -1,12 +1,11 @@
 import type { StepTask } from '../../engine/phases.ts';
-import type { InPlaceStep } from './apply.ts';
 import { tagMajor } from '../../postgres/workload.ts';
 import { waitSnapshot } from '../../volume-snapshots/take.ts';
 import { isDone, type UpgradeState } from '../../state/state.ts';
 import { hasDataLayout, patchDataLayout, patchImage, scaleTo, waitWorkloadReady } from '../../steps/workload.ts';
 import { describeStrategy, restoreStrategyPatch } from '../../postgres/strategy.ts';
 import { restoreStrategy } from '../../steps/strategy.ts';
-import { record, st, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { record, st, timed, writeState, type UpgradeCtx, type UpgradeOptions, type InPlaceStep } from './ctx.ts';
 import { scaleStep, strategyStep, workloadPatchStep } from './planned.ts';
 
 /**

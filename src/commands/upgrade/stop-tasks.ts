@@ -1,5 +1,4 @@
 import type { StepTask } from '../../engine/phases.ts';
-import type { InPlaceStep } from './apply.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { createSnapshot, upgradeSnapshotClass, waitSnapshot } from '../../volume-snapshots/take.ts';
 import type { UpgradeState } from '../../state/state.ts';
@@ -7,7 +6,7 @@ import { describeStrategy, RECREATE_PATCH } from '../../postgres/strategy.ts';
 import { switchToRecreate } from '../../steps/strategy.ts';
 import { scaleTo, waitDetached } from '../../steps/workload.ts';
 import { rollbackOf, waitScaledDown, type Stopped } from '../../steps/still-down.ts';
-import { st, timed, writeState, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { st, timed, writeState, type UpgradeCtx, type UpgradeOptions, type InPlaceStep } from './ctx.ts';
 import { scaleStep, snapshotSteps, strategyStep } from './planned.ts';
 
 /** What the stop step says of a RollingUpdate Deployment's strategy, which it sets aside. */

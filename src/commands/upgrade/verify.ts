@@ -1,9 +1,8 @@
 import type { StepTask } from '../../engine/phases.ts';
-import type { InPlaceStep } from './apply.ts';
 import { readPassword } from '../../server/reach.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { ANALYZE_SCRIPT } from '../../postgres/upgrade-script.ts';
-import { st, timed, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
+import { st, timed, type UpgradeCtx, type UpgradeOptions, type InPlaceStep } from './ctx.ts';
 import { scaleStep } from './planned.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { runSql, scaleAppsUp, verifyData } from './verify-data.ts';
