@@ -15,6 +15,8 @@ export interface UpgradeJobSpec extends VolumePodSpec {
   initdb: string[];
   /** The volume's root, when the old cluster lies there and the Job first moves it into `pgdata` (relayout.ts). */
   root?: string;
+  /** max_locks_per_transaction for pg_upgrade's two servers, when the cluster's own is too small (locks.ts). */
+  maxLocks?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export function buildUpgradeJob(s: UpgradeJobSpec): KObject {
     s.installUser,
     s.removedSettings.join(' '),
     s.root ?? '',
+    s.maxLocks ? String(s.maxLocks) : '',
     ...s.initdb,
   ]);
 }

@@ -1,5 +1,6 @@
 import { parseConfigPaths, type ConfigPathLine } from './config-paths.ts';
 import { parseTablespaces, type TablespaceFacts } from './tablespaces.ts';
+import type { LockTable } from './locks.ts';
 /** What the server says about itself (SERVER_SQL), parsed. */
 export interface ServerFacts {
   versionNum: number;
@@ -15,6 +16,8 @@ export interface ServerFacts {
   /** pg_hba rules; null when the server ran on check's own pg_hba (a stopped database read in the probe). */
   hba: Array<{ line: number; type: string; database: string[]; users: string[]; method: string }> | null;
   prepared: number;
+  /** What sizes the shared lock table: max_locks_per_transaction × (max_connections + max_prepared_transactions). */
+  lockTable?: LockTable;
   slots: Array<{ name: string; type: string; database: string | null }>;
   clients: Array<{ user: string | null; database: string | null; application: string; address: string | null }>;
   /** Configuration lines under PGDATA that name PGDATA by its absolute path (config-paths.ts); undefined: not asked. */
@@ -45,6 +48,8 @@ export interface Objects {
 export interface DatabaseFacts {
   extensions: Array<{ name: string; version: string }>;
   relations: number;
+  /** Large objects: a restore into 16 or older takes a lock on each, in one transaction. */
+  largeObjects?: number;
   regColumns: Objects;
   postfixOperators: Objects;
   userConversions: Objects;
@@ -99,6 +104,7 @@ export function parseServerFacts(json: string): ServerFacts {
       method: String(h.method),
     })),
     prepared: Number(r.prepared),
+    ...(r.lock_table ? { lockTable: r.lock_table as LockTable } : {}),
     slots: r.slots as ServerFacts['slots'],
     clients: r.clients as ServerFacts['clients'],
     configPaths: parseConfigPaths(r.config_paths),
@@ -125,6 +131,7 @@ export function parseDatabaseFacts(json: string): DatabaseFacts {
   return {
     extensions: r.extensions as DatabaseFacts['extensions'],
     relations: Number(r.relations),
+    ...(r.large_objects === undefined ? {} : { largeObjects: Number(r.large_objects) }),
     regColumns: objectsOf(r.reg_columns),
     postfixOperators: objectsOf(r.postfix_operators),
     userConversions: objectsOf(r.user_conversions),

@@ -47,7 +47,8 @@ export function upgradePaths(
 /**
  * The upgrade Job's script. Arguments: $1 PGDATA, $2 old major, $3 new major, $4 method (link, copy, clone or
  * swap), $5 install user, $6 space-separated settings that the new major removed, $7 the volume's root when the
- * old cluster lies there and moves into PGDATA first (relayout.ts; empty otherwise), then initdb's options.
+ * old cluster lies there and moves into PGDATA first (relayout.ts; empty otherwise), $8 max_locks_per_transaction for
+ * pg_upgrade's two servers (locks.ts; empty: the cluster's own), then initdb's options.
  *
  * It is idempotent: run again after a crash it finishes an interrupted swap of the directories, or says that the
  * upgrade is done, or starts over from a clean state; it never touches a directory that it did not make. Exit
@@ -55,7 +56,9 @@ export function upgradePaths(
  */
 export const UPGRADE_JOB_SCRIPT = `${PRELUDE}
 set -u
-D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; R=$7; shift 7
+D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; R=$7; LOCKS=$8; shift 8
+# A lock table that holds every table the schema dump locks in its one transaction (many relations: locks.ts).
+LOCK_OPTS=""; [ -n "$LOCKS" ] && LOCK_OPTS=" -c max_locks_per_transaction=$LOCKS"
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
 TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
@@ -138,7 +141,7 @@ ${REDACT_SH}
 # The logs go to this container's own log too (kubectl logs, the node's files): passwords in them hidden here.
 fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f" | redact; done; exit 20; }
 # Every value is one quoted word, whatever spaces PGDATA or the install user hold.
-pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf"; }
+pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS$LOCK_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf$LOCK_OPTS"; }
 # pg_upgrade runs all its consistency checks before it changes anything, so a separate --check run only adds to
 # the downtime; --swap alone keeps one, as the marker below tells rollback that files may have moved.
 if [ "$M" = swap ]; then

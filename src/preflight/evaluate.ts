@@ -9,6 +9,7 @@ import { verifyConfigPaths } from '../postgres/config-paths.ts';
 import { verifyTablespaces } from '../postgres/tablespaces.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf } from '../postgres/versions.ts';
+import { verifyLocks } from '../postgres/locks.ts';
 import { f, type Evidence } from './finding.ts';
 import {
   verifyAccess,
@@ -124,6 +125,7 @@ function serverRuleFindings(e: Evidence): Finding[] {
     ...verifyTypeRules(input),
     ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory),
     ...verifyTablespaces(e.server.tablespaces, e.method, e.server.dataDirectory, e.d.mountPath),
+    ...[verifyLocks(e.server.lockTable, e.databases, e.to, e.method)].filter((x) => x !== undefined),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { blockingError, CliError, ExitCode, usageError } from '../../exit-codes.ts';
 import { evaluate } from '../../preflight/evaluate.ts';
+import { locksNeeded, maxLocksFor } from '../../postgres/locks.ts';
 import { plan } from '../../preflight/estimate.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
 import { probeIdentity } from '../../probe/probe.ts';
@@ -87,12 +88,21 @@ function planJob(ctx: UpgradeCtx, opts: UpgradeOptions, server: Server, from: nu
     installUser: server.installUser,
     removedSettings: removedSettings(from, opts.to),
     initdb: initdbOptions(server, opts.to),
+    ...upgradeLocks(ctx, opts.to),
     uid,
     gid,
     ...(ctx.relayout
       ? { mountPath: ctx.relayout.toMount, pgdata: ctx.relayout.pgdata, root: ctx.relayout.toMount }
       : {}),
   };
+}
+
+/** max_locks_per_transaction for pg_upgrade's servers, when the cluster's own lock table is too small for its relations. */
+function upgradeLocks(ctx: UpgradeCtx, to: number): { maxLocks?: number } {
+  const t = ctx.server?.lockTable;
+  if (!t || !ctx.databases) return {};
+  const maxLocks = maxLocksFor(t, locksNeeded([...ctx.databases.values()], to));
+  return maxLocks ? { maxLocks } : {};
 }
 
 /** The record of the new upgrade, at its first phase. */

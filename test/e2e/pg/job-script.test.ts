@@ -29,6 +29,7 @@ function jobScript(volume: string, pgdata: string, user: string, root = ''): Pro
     user,
     'stats_temp_directory',
     root,
+    '', // max_locks_per_transaction: the cluster's own
     ...INITDB,
   ]);
 }
@@ -191,6 +192,7 @@ test('a Job killed while it holds the directory leaves it held: another server c
     'postgres',
     'stats_temp_directory',
     '',
+    '',
     ...INITDB,
   ]);
   const proc = startSandbox(spec);
@@ -239,6 +241,7 @@ test('a failing pg_upgrade releases the hold: PGDATA is the old cluster again, a
     'link',
     'nobody here',
     'stats_temp_directory',
+    '',
     '',
     ...INITDB,
   ]).then(

@@ -137,6 +137,7 @@ test('the Job: backoffLimit 0, non-root as the data owner, restricted, no secret
     'postgres',
     'stats_temp_directory',
     '',
+    '',
     '--encoding=UTF8',
     '--lc-collate=C',
   ]);

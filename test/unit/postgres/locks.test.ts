@@ -1,0 +1,65 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { lockCapacity, locksNeeded, maxLocksFor, verifyLocks, type LockTable } from '../../../src/postgres/locks.ts';
+import { buildUpgradeJob } from '../../../src/manifests/upgrade-job.ts';
+
+const test = suite("the lock table: what the schema dump takes of it, and pg_upgrade's servers given more");
+
+const DEFAULT: LockTable = { max_locks: 64, connections: 100, prepared: 0 };
+
+test('the default table holds 6,400 locks; 15,000 tables with a primary key need more, and 17 counts no large objects', () => {
+  assert.is(lockCapacity(DEFAULT), 6400);
+  const tenants = [{ relations: 30_400, largeObjects: 10 }, { relations: 400 }];
+  assert.is(locksNeeded(tenants, 15), 30_400 + 10 + 400 + 1000);
+  assert.is(locksNeeded(tenants, 17), 30_400 + 400 + 1000);
+  const raised = maxLocksFor(DEFAULT, locksNeeded(tenants, 15)) ?? 0;
+  assert.ok(raised % 64 === 0 && raised * 100 >= 31_810 * 1.25, String(raised));
+  assert.is(maxLocksFor(DEFAULT, 6400), undefined, 'what fits is left as it is');
+  assert.is(maxLocksFor({ max_locks: 64, connections: 0, prepared: 0 }, 100), 128, 'no session count: one');
+});
+
+test('check says what the Job does in place, and FAILs the dump whose source cannot lock its biggest database', () => {
+  const dbs = new Map([
+    ['app', { relations: 30_400 }],
+    ['postgres', { relations: 400 }],
+  ]);
+  const inPlace = verifyLocks(DEFAULT, dbs, 15, 'link');
+  assert.is(inPlace?.status, 'pass');
+  assert.match(inPlace?.found ?? '', /max_locks_per_transaction=\d+/);
+  const dump = verifyLocks(DEFAULT, dbs, 15, 'dump');
+  assert.is(dump?.status, 'fail');
+  assert.match(dump?.found ?? '', 'pg_dump of database app locks its 30400 relations');
+  assert.match(dump?.fix ?? '', 'ALTER SYSTEM SET max_locks_per_transaction = ');
+  assert.is(verifyLocks(DEFAULT, new Map([['app', { relations: 500 }]]), 15, 'dump')?.status, 'pass');
+  assert.is(verifyLocks(undefined, dbs, 15, 'link'), undefined, 'an older answer without the settings: nothing said');
+});
+
+test("the Job passes the raised setting as its 8th argument (empty: the cluster's own)", () => {
+  const spec = {
+    name: 'j',
+    namespace: 'ns',
+    workload: 'StatefulSet/pg',
+    image: 'postgres:15',
+    claim: 'data',
+    mountPath: '/var/lib/postgresql/data',
+    pgdata: '/var/lib/postgresql/data/pgdata',
+    from: 13,
+    to: 15,
+    method: 'link' as const,
+    installUser: 'postgres',
+    removedSettings: [],
+    initdb: ['--encoding=UTF8'],
+    uid: 999,
+    gid: 999,
+  };
+  const args = (s: object) =>
+    (
+      buildUpgradeJob(s as typeof spec) as unknown as {
+        spec: { template: { spec: { containers: Array<{ command: string[] }> } } };
+      }
+    ).spec.template.spec.containers[0]?.command ?? [];
+  assert.equal(args({ ...spec, maxLocks: 512 }).slice(-2), ['512', '--encoding=UTF8']);
+  assert.equal(args(spec).slice(-2), ['', '--encoding=UTF8']);
+});
+
+test.run();
