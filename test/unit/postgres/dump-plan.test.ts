@@ -37,6 +37,11 @@ test('the load turns off what makes a server durable, and what fights a bulk loa
     },
   );
   assert.is(s.max_locks_per_transaction, '256', 'room for the locks of a database loaded in one transaction');
+  const big = Object.fromEntries(loadSettings(undefined, 2, 60_000).map((x) => [x.name, x.value]));
+  assert.ok(
+    Number(big.max_locks_per_transaction) * 100 >= 61_000 && Number(big.max_locks_per_transaction) % 64 === 0,
+    `60,000 relations in one transaction fit: ${big.max_locks_per_transaction}`,
+  );
 });
 
 test('every setting of the load is put back, and wal_level makes that a restart', () => {

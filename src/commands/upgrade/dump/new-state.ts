@@ -128,7 +128,11 @@ export async function newState(
     target,
     services,
     apps: ctx.d.apps.map((a) => ({ kind: a.kind, name: a.metadata.name, replicas: a.replicas })),
-    settings: loadSettings(ctx.d.container.resources, jobs),
+    settings: loadSettings(
+      ctx.d.container.resources,
+      jobs,
+      Math.max(0, ...[...(ctx.databases?.values() ?? [])].map((db) => db.relations)),
+    ),
     jobs,
     cutover: opts.cutover,
     phase: 'preflight',
