@@ -50,6 +50,8 @@ export interface DatabaseFacts {
   relations: number;
   /** Large objects: a restore into 16 or older takes a lock on each, in one transaction. */
   largeObjects?: number;
+  /** Tables and partitioned tables, the catalogs' included: what pg_dump locks, in one transaction. */
+  tables?: number;
   regColumns: Objects;
   postfixOperators: Objects;
   userConversions: Objects;
@@ -132,6 +134,7 @@ export function parseDatabaseFacts(json: string): DatabaseFacts {
     extensions: r.extensions as DatabaseFacts['extensions'],
     relations: Number(r.relations),
     ...(r.large_objects === undefined ? {} : { largeObjects: Number(r.large_objects) }),
+    ...(r.tables === undefined ? {} : { tables: Number(r.tables) }),
     regColumns: objectsOf(r.reg_columns),
     postfixOperators: objectsOf(r.postfix_operators),
     userConversions: objectsOf(r.user_conversions),

@@ -18,6 +18,8 @@ export interface LockTable {
 export interface LockingObjects {
   relations: number;
   largeObjects?: number;
+  /** What pg_dump locks: the tables (relations counts their indexes and TOAST too). */
+  tables?: number;
 }
 
 /** Locks besides the database's own objects: the catalogs' and other sessions'. */
@@ -78,8 +80,9 @@ export function verifyLocks(
 /** --method dump: pg_dump reads the running source, whose lock table is what it is until a restart. */
 function dumpLocks(t: LockTable, dbs: Map<string, LockingObjects>, title: string): Finding {
   const capacity = lockCapacity(t);
-  const [name, most] = [...dbs.entries()].sort((a, b) => b[1].relations - a[1].relations)[0] ?? ['', { relations: 0 }];
-  const needed = most.relations + HEADROOM;
+  const locked = (d: LockingObjects) => d.tables ?? d.relations;
+  const [name, most] = [...dbs.entries()].sort((a, b) => locked(b[1]) - locked(a[1]))[0] ?? ['', { relations: 0 }];
+  const needed = locked(most) + HEADROOM;
   if (needed <= capacity)
     return {
       id: 'locks',
@@ -92,7 +95,7 @@ function dumpLocks(t: LockTable, dbs: Map<string, LockingObjects>, title: string
     id: 'locks',
     title,
     status: 'fail',
-    found: `pg_dump of database ${name} locks its ${most.relations} relations in one transaction; the source's lock table holds ${capacity} (max_locks_per_transaction ${t.max_locks} × ${t.connections + t.prepared} sessions): the dump would fail with "out of shared memory" while the applications are down`,
+    found: `pg_dump of database ${name} locks its ${locked(most)} tables in one transaction; the source's lock table holds ${capacity} (max_locks_per_transaction ${t.max_locks} × ${t.connections + t.prepared} sessions): the dump would fail with "out of shared memory" while the applications are down`,
     fix: `raise it on the source and restart it before the upgrade: ALTER SYSTEM SET max_locks_per_transaction = ${raised}; then restart its pod and run check again (or upgrade in place, whose Job raises it for pg_upgrade alone)`,
   };
 }

@@ -92,6 +92,7 @@ export const DATABASE_SQL = compact(`select pg_catalog.json_build_object(
  'extensions', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_catalog.pg_extension),
  'relations', (select pg_catalog.count(*) from pg_catalog.pg_class),
  'large_objects', (select pg_catalog.count(*) from pg_catalog.pg_largeobject_metadata),
+ 'tables', (select pg_catalog.count(*) from pg_catalog.pg_class where relkind in ('r', 'p')),
  'reg_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('TYPE text')} as fix from ${COLUMNS}
     where ${USER_COLUMN} and pg_catalog.format_type(a.atttypid, null) in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
         'regoperator', 'regproc', 'regprocedure')`)},

@@ -20,7 +20,7 @@ test('the default table holds 6,400 locks; 15,000 tables with a primary key need
 
 test('check says what the Job does in place, and FAILs the dump whose source cannot lock its biggest database', () => {
   const dbs = new Map([
-    ['app', { relations: 30_400 }],
+    ['app', { relations: 30_400, tables: 15_200 }],
     ['postgres', { relations: 400 }],
   ]);
   const inPlace = verifyLocks(DEFAULT, dbs, 15, 'link');
@@ -28,9 +28,11 @@ test('check says what the Job does in place, and FAILs the dump whose source can
   assert.match(inPlace?.found ?? '', /max_locks_per_transaction=\d+/);
   const dump = verifyLocks(DEFAULT, dbs, 15, 'dump');
   assert.is(dump?.status, 'fail');
-  assert.match(dump?.found ?? '', 'pg_dump of database app locks its 30400 relations');
+  assert.match(dump?.found ?? '', 'pg_dump of database app locks its 15200 tables');
   assert.match(dump?.fix ?? '', 'ALTER SYSTEM SET max_locks_per_transaction = ');
   assert.is(verifyLocks(DEFAULT, new Map([['app', { relations: 500 }]]), 15, 'dump')?.status, 'pass');
+  const indexed = new Map([['app', { relations: 9_000, tables: 3_000 }]]);
+  assert.is(verifyLocks(DEFAULT, indexed, 15, 'dump')?.status, 'pass', 'pg_dump locks the tables, not their indexes');
   assert.is(verifyLocks(undefined, dbs, 15, 'link'), undefined, 'an older answer without the settings: nothing said');
 });
 
