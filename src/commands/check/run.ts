@@ -2,7 +2,8 @@ import { Listr } from 'listr2';
 import type { CommandContext } from '../../context.ts';
 import { blockingError } from '../../exit-codes.ts';
 import { printReport, type Io } from '../../output.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import type { OutputFormat } from '../../renderer.ts';
+import { listrOptions } from '../../listr-options.ts';
 import { createCheckTasks, type CheckCtx, type CheckOptions } from '../../preflight/tasks.ts';
 import { evaluate } from '../../preflight/evaluate.ts';
 import { evidenceOf } from '../../preflight/evidence.ts';
@@ -14,10 +15,11 @@ export async function runCheck(
   opts: CheckOptions & { output: OutputFormat },
   io: Io,
 ): Promise<void> {
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = listrOptions(ctx.flags);
+  const renderer = listOpts.renderer;
   const list = new Listr<CheckCtx, typeof renderer, 'simple'>(
     createCheckTasks(() => ctx.cluster(), opts),
-    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false },
+    listOpts,
   );
   const c = {} as CheckCtx;
   try {

@@ -2,7 +2,8 @@ import { Listr } from 'listr2';
 import type { CommandContext } from '../../context.ts';
 import { confirmName, confirmOrStop } from '../../confirm.ts';
 import { printReport, type Io } from '../../output.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import type { OutputFormat } from '../../renderer.ts';
+import { listrOptions } from '../../listr-options.ts';
 import { holdingLock, lockRecord } from '../../state/lock.ts';
 import { planText, type CleanupItem } from './plan.ts';
 import { createCleanupPlanTasks, type CleanupCtx, type CleanupOptions } from './tasks.ts';
@@ -27,14 +28,8 @@ export async function runCleanup(
   opts: CleanupOptions & { output: OutputFormat },
   io: Io,
 ): Promise<void> {
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const listOpts = {
-    renderer,
-    fallbackRenderer: 'simple' as const,
-    exitOnError: true,
-    collectErrors: false as const,
-    registerSignalListeners: false,
-  };
+  const listOpts = listrOptions(ctx.flags);
+  const renderer = listOpts.renderer;
   const c = {} as CleanupCtx;
   await new Listr<CleanupCtx, typeof renderer, 'simple'>(
     createCleanupPlanTasks(() => ctx.cluster(), opts),

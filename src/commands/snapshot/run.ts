@@ -3,7 +3,8 @@ import type { CommandContext } from '../../context.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { formatBytes } from '../../k8s/quantity.ts';
 import { printReport, type Io } from '../../output.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import type { OutputFormat } from '../../renderer.ts';
+import { listrOptions } from '../../listr-options.ts';
 import type { SnapshotCtx, SnapshotOptions, VerifyResult } from './ctx.ts';
 import { createSnapshotTasks } from './tasks.ts';
 import { snapshotState, snapshotTable, type SnapshotRecord } from '../../volume-snapshots/record.ts';
@@ -57,10 +58,11 @@ export async function runSnapshot(
     await printReport(io, opts.output, named, snapshotTable);
     return;
   }
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
+  const listOpts = listrOptions(ctx.flags);
+  const renderer = listOpts.renderer;
   const list = new Listr<SnapshotCtx, typeof renderer, 'simple'>(
     createSnapshotTasks(() => ctx.cluster(), opts),
-    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false },
+    listOpts,
   );
   const c = {} as SnapshotCtx;
   await list.run(c);

@@ -8,7 +8,8 @@ import type { RehearsalRecord } from '../../postgres/rehearsal.ts';
 import { saveRecord } from '../../state/store.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { printReport, type Io } from '../../output.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import type { OutputFormat } from '../../renderer.ts';
+import { listrOptions } from '../../listr-options.ts';
 import { waitPodsGone } from '../../steps/workload.ts';
 import { createPlanTasks, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import { createRehearseTasks, type Rehearsal, type RehearseCtx } from './rehearse.ts';
@@ -70,14 +71,8 @@ export async function runRehearse(
   opts: UpgradeOptions & { output: OutputFormat; keepSnapshot: boolean },
   io: Io,
 ): Promise<void> {
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const listOpts = {
-    renderer,
-    fallbackRenderer: 'simple' as const,
-    exitOnError: true,
-    collectErrors: false as const,
-    registerSignalListeners: false,
-  };
+  const listOpts = listrOptions(ctx.flags);
+  const renderer = listOpts.renderer;
   const c = {} as RehearseCtx;
   try {
     // The last rehearsal's failure holds back the upgrade, not another rehearsal.

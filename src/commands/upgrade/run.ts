@@ -5,7 +5,8 @@ import { usageError } from '../../exit-codes.ts';
 import { stopBumped } from './bumped.ts';
 import { onInterrupt } from '../../interrupt.ts';
 import type { Io } from '../../output.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import type { OutputFormat } from '../../renderer.ts';
+import { listrOptions } from '../../listr-options.ts';
 import { createApplyTasks, createPlanTasks, type UpgradeCtx, type UpgradeOptions } from './tasks.ts';
 import { plannedObjects } from './apply.ts';
 import { manualPatchAdvice } from './planned.ts';
@@ -29,14 +30,8 @@ const pausedNote = (c: UpgradeCtx): string => {
 
 /** `upgrade --rollback`: back to the old major, by the directories or from the snapshot, then verified. */
 export async function runRollback(ctx: CommandContext, opts: RollbackOptions, io: Io): Promise<void> {
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const listOpts = {
-    renderer,
-    fallbackRenderer: 'simple' as const,
-    exitOnError: true,
-    collectErrors: false as const,
-    registerSignalListeners: false,
-  };
+  const listOpts = listrOptions(ctx.flags);
+  const renderer = listOpts.renderer;
   const tasks = createRollbackTasks(() => ctx.cluster(), opts);
   const c = {} as RollbackCtx;
   // The first two tasks only read: they find the record and the way back, which the user confirms.
@@ -70,14 +65,8 @@ export async function runUpgrade(
   opts: UpgradeOptions & { dryRun: boolean; output: OutputFormat },
   io: Io,
 ): Promise<void> {
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  const listOpts = {
-    renderer,
-    fallbackRenderer: 'simple' as const,
-    exitOnError: true,
-    collectErrors: false as const,
-    registerSignalListeners: false,
-  };
+  const listOpts = listrOptions(ctx.flags, opts.dryRun);
+  const renderer = listOpts.renderer;
   const c = {} as UpgradeCtx;
   try {
     await new Listr<UpgradeCtx, typeof renderer, 'simple'>(

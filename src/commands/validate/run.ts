@@ -1,7 +1,8 @@
 import type { CommandContext } from '../../context.ts';
 import { blockingError } from '../../exit-codes.ts';
 import { printReport, type Io } from '../../output.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../renderer.ts';
+import type { OutputFormat } from '../../renderer.ts';
+import { listrOptions } from '../../listr-options.ts';
 import { createValidateTasks, type ValidateOptions } from '../../validation/tasks.ts';
 import { reportText, validateNow } from '../../validation/report.ts';
 
@@ -13,10 +14,10 @@ export async function runValidate(
   opts: ValidateOptions & { output: OutputFormat },
   io: Io,
 ): Promise<void> {
-  const renderer = chooseRenderer(detectRendererEnv({ ...ctx.flags, output: opts.output }));
+  const listOpts = listrOptions({ ...ctx.flags, output: opts.output });
   const report = await validateNow(
     createValidateTasks(() => ctx.cluster(), opts),
-    { renderer, fallbackRenderer: 'simple', exitOnError: true, collectErrors: false, registerSignalListeners: false },
+    listOpts,
     opts,
   );
   await printReport(io, opts.output, report, reportText);

@@ -49,6 +49,9 @@ test('--dry-run prints the Job, the snapshot and every patch in order, and chang
   const before = await resourceVersions(cp, c.ns);
   const r = await upgrade(cp, ['-n', c.ns, '--to', '15', '--dry-run']);
   assert.is(r.code, 0, r.stderr);
+  // stdout holds the plan alone (it can be piped into a file); the task lines go to stderr.
+  assert.not.match(r.stdout, /^[✔❯↓] /m, r.stdout);
+  assert.match(r.stderr, '✔ Judge the preflight and plan the upgrade');
   const steps = [...r.stdout.matchAll(/^step: (.*)$/gm)].map((m) => m[1]);
   assert.equal(steps, [
     'record of the upgrade, updated after each phase',

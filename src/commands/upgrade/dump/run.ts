@@ -5,7 +5,8 @@ import { blockingError, usageError } from '../../../exit-codes.ts';
 import { onInterrupt } from '../../../interrupt.ts';
 import type { Io } from '../../../output.ts';
 import { refOf } from '../../../postgres/workload.ts';
-import { chooseRenderer, detectRendererEnv, type OutputFormat } from '../../../renderer.ts';
+import type { OutputFormat } from '../../../renderer.ts';
+import { listrOptions } from '../../../listr-options.ts';
 import { holdingLock, lockRecord } from '../../../state/lock.ts';
 import { createValidateTasks } from '../../../validation/tasks.ts';
 import { validateNow, type ValidateReport } from '../../../validation/report.ts';
@@ -21,16 +22,7 @@ import { createDumpRollbackFindTasks, createDumpRollbackTasks, type DumpRollback
 
 type UpgradeOptions = DumpOptions & { dryRun: boolean; output: OutputFormat };
 
-const listOptions = (ctx: CommandContext) => {
-  const renderer = chooseRenderer(detectRendererEnv(ctx.flags));
-  return {
-    renderer,
-    fallbackRenderer: 'simple' as const,
-    exitOnError: true,
-    collectErrors: false as const,
-    registerSignalListeners: false,
-  };
-};
+const listOptions = (ctx: CommandContext, dryRun = false) => listrOptions(ctx.flags, dryRun);
 
 type ListOptions = ReturnType<typeof listOptions>;
 
@@ -112,7 +104,7 @@ async function validateNewInstance(
 
 /** `upgrade --method dump`: plan (read-only), confirm, then the recorded phases. */
 export async function runDumpUpgrade(ctx: CommandContext, opts: UpgradeOptions, io: Io): Promise<void> {
-  const listOpts = listOptions(ctx);
+  const listOpts = listOptions(ctx, opts.dryRun);
   const c = await planDump(ctx, opts, listOpts);
   if (c.nothingToDo) return io.err(c.nothingToDo);
   if (opts.dryRun) return printPlannedObjects(c, opts, io);
