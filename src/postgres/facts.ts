@@ -62,6 +62,8 @@ export interface DatabaseFacts {
   typeColumns?: Record<string, Objects>;
   /** The libc collations other than the database's default that user columns and indexes use: name and locale. */
   libcCollations?: Array<{ name: string; locale: string }>;
+  /** Functions that the schema's restore runs with an empty search_path (path-functions.ts). */
+  pathFunctions?: Objects;
   /** Expressions a logical load evaluates that call a function of a role who is not superuser (LOAD_CODE_SQL); asked for --method dump only. */
   loadCode?: Objects;
 }

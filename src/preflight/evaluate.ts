@@ -10,6 +10,7 @@ import { verifyTablespaces } from '../postgres/tablespaces.ts';
 import { enforcedLevel, verifyJobIdentity, verifyLeftovers, verifySpace } from '../postgres/rules-volume.ts';
 import { majorOf } from '../postgres/versions.ts';
 import { verifyLocks } from '../postgres/locks.ts';
+import { verifyPathFunctions } from '../postgres/path-functions.ts';
 import { f, type Evidence } from './finding.ts';
 import {
   verifyAccess,
@@ -126,6 +127,7 @@ function serverRuleFindings(e: Evidence): Finding[] {
     ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory),
     ...verifyTablespaces(e.server.tablespaces, e.method, e.server.dataDirectory, e.d.mountPath),
     ...[verifyLocks(e.server.lockTable, e.databases, e.to, e.method)].filter((x) => x !== undefined),
+    ...verifyPathFunctions(e.databases),
   ];
 }
 

@@ -158,6 +158,12 @@ test('set up: healthy Bitnami and official databases, one built to fail, one on 
     CREATE FUNCTION fact(bigint) RETURNS numeric LANGUAGE sql AS 'SELECT 1::numeric';
     CREATE OPERATOR #!# (LEFTARG = bigint, FUNCTION = fact);
     CREATE TABLE procs (id int, handler regproc);
+    CREATE TABLE tenants_map (k int, v int);
+    CREATE FUNCTION tenant_of(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT v FROM tenants_map WHERE k = $1';
+    CREATE FUNCTION pinned(int) RETURNS int LANGUAGE sql IMMUTABLE SET search_path = public AS 'SELECT $1';
+    CREATE TABLE orders (id int, customer int);
+    CREATE INDEX orders_tenant ON orders (tenant_of(customer));
+    CREATE INDEX orders_pinned ON orders (pinned(id));
     CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';`,
   );
   await sql('postgres', 'CREATE DATABASE "two\nlines"');
@@ -388,6 +394,14 @@ test('a database built to fail: collation, prepared transaction, postfix operato
   assert.match(status(rep, 'postfix-operators').fix ?? '', 'in postgres: DROP OPERATOR public.#!# (bigint, NONE)');
   assert.match(status(rep, 'reg-columns').found, 'postgres (1): public.procs.handler');
   assert.match(status(rep, 'reg-columns').fix ?? '', 'ALTER TABLE public.procs ALTER COLUMN handler TYPE text');
+  // An index on a SQL function that names a table without its schema: the restore's empty search_path breaks it.
+  assert.is(status(rep, 'path-functions').status, 'warn');
+  assert.match(status(rep, 'path-functions').found, 'index public.orders_tenant calls public.tenant_of(integer)');
+  assert.not.match(status(rep, 'path-functions').found, 'pinned', 'a function with its own search_path is safe');
+  assert.match(
+    status(rep, 'path-functions').fix ?? '',
+    'ALTER FUNCTION public.tenant_of(integer) SET search_path = public, pg_catalog',
+  );
   const ext = JSON.parse((await check(cp, ['-n', ns.broken, '--to', '17', '-o', 'json'])).stdout) as Report;
   assert.is(status(ext, 'extensions').status, 'fail');
   assert.match(status(ext, 'extensions').found, 'adminpack');
