@@ -1,3 +1,4 @@
+import { loadMaxLocks } from './locks.ts';
 import type { ContainerResources } from '../k8s/pod-spec.ts';
 import { parseQuantity } from '../k8s/quantity.ts';
 import { restoreStatements, type PriorSetting } from './alter-system.ts';
@@ -41,7 +42,7 @@ export function maintenanceWorkMem(resources: Resources | undefined, jobs: numbe
  * 1.5 GB of WAL without it),
  * no autovacuum racing the load (ANALYZE runs after), and checkpoints spaced out.
  */
-export function loadSettings(resources: Resources | undefined, jobs: number, relations = 0): LoadSetting[] {
+export function loadSettings(resources: Resources | undefined, jobs: number, locked = 0): LoadSetting[] {
   return [
     { name: 'fsync', value: 'off', restart: false },
     { name: 'synchronous_commit', value: 'off', restart: false },
@@ -54,17 +55,11 @@ export function loadSettings(resources: Resources | undefined, jobs: number, rel
     { name: 'checkpoint_timeout', value: '30min', restart: false },
     { name: 'maintenance_work_mem', value: maintenanceWorkMem(resources, jobs), restart: false },
     // Each database loads in one transaction (DUMP_RESTORE_SCRIPT), which locks every relation it makes: room for
-    // about 256 × max_connections of them (the default gives 64 ×), more for a database of more relations.
-    { name: 'max_locks_per_transaction', value: String(loadMaxLocks(relations)), restart: true },
+    // about 256 × max_connections of them (the default gives 64 ×), more for a database of more relations and large
+    // objects (`locked`: the biggest database's).
+    { name: 'max_locks_per_transaction', value: String(loadMaxLocks(locked)), restart: true },
   ];
 }
-
-/**
- * The load's max_locks_per_transaction: 256, or for the biggest database's `relations` (all in one transaction)
- * a quarter more over the new instance's 100 connections, rounded up to a multiple of 64.
- */
-export const loadMaxLocks = (relations: number): number =>
-  Math.max(256, Math.ceil(((relations + 1_000) * 1.25) / 100 / 64) * 64);
 
 /** The names that the load changed: each is RESET after it (back to the image's or the user's own configuration). */
 export function settingsToPutBack(settings: LoadSetting[]): string[] {

@@ -50,7 +50,7 @@ export interface DatabaseFacts {
   relations: number;
   /** Large objects: a restore into 16 or older takes a lock on each, in one transaction. */
   largeObjects?: number;
-  /** Tables and partitioned tables, the catalogs' included: what pg_dump locks, in one transaction. */
+  /** User tables and partitioned tables: what pg_dump locks, in one transaction. */
   tables?: number;
   regColumns: Objects;
   postfixOperators: Objects;

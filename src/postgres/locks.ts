@@ -1,32 +1,48 @@
 // The shared lock table and what an upgrade's schema dump and restore take of it. pg_dump locks every table it
 // dumps, in one transaction (ACCESS SHARE); the restore of a target of 16 and older can hold a lock on each large
-// object at once (17's pg_upgrade restores in batches), so those are counted for it. The lock
-// table holds max_locks_per_transaction × (max_connections + max_prepared_transactions) locks in all, shared by every
-// session: a database with more relations fails with "out of shared memory" (HINT: increase
-// max_locks_per_transaction), inside the downtime. pg_upgrade starts both servers itself, so its -o and -O options
-// can give them a larger table for the upgrade alone.
+// object at once (17's pg_upgrade restores in batches), so those are counted for it. The lock table holds
+// max_locks_per_transaction × (MaxBackends + max_prepared_transactions) locks in all, shared by every session
+// (MaxBackends: max_connections, autovacuum_max_workers + 1, max_worker_processes, max_wal_senders): a database of
+// more tables fails with "out of shared memory" (HINT: increase max_locks_per_transaction), inside the downtime.
+// pg_upgrade starts both servers itself, the new one on initdb's configuration (the cluster's own is carried over
+// after it), so its -o and -O options give both the same larger table for the upgrade alone.
 import type { Finding } from './rules.ts';
 
-/** The settings that size the lock table, as the server reports them. */
+/** The settings that size the lock table, as the server reports them (the background ones absent in older facts). */
 export interface LockTable {
   max_locks: number;
   connections: number;
   prepared: number;
+  autovacuum?: number;
+  workers?: number;
+  senders?: number;
 }
 
 /** A database's objects that take a lock in one transaction of the upgrade. */
 export interface LockingObjects {
   relations: number;
   largeObjects?: number;
-  /** What pg_dump locks: the tables (relations counts their indexes and TOAST too). */
+  /** What pg_dump locks: the user tables (relations counts their indexes, TOAST and the catalogs too). */
   tables?: number;
 }
 
-/** Locks besides the database's own objects: the catalogs' and other sessions'. */
+/** Locks besides the upgrade's own relations: pg_upgrade's and the catalogs'. */
 const HEADROOM = 1_000;
+/** pg_dump's own besides the tables it locks. */
+const DUMP_HEADROOM = 200;
+/** The sessions that pg_upgrade's servers are given with a raised lock table (they serve pg_upgrade alone). */
+export const UPGRADE_SESSIONS = 100;
+/** initdb's lock table, on which pg_upgrade starts the new cluster: 64 × about 100 sessions. */
+const INITDB_CAPACITY = 64 * UPGRADE_SESSIONS;
+/** Bytes of shared memory a lock slot takes, roughly (the lock, its proclock and hash entries). */
+const BYTES_A_LOCK = 270;
+
+/** The sessions a lock table is sized by. */
+export const lockSessions = (t: LockTable): number =>
+  t.connections + (t.autovacuum ?? 0) + 1 + (t.workers ?? 0) + (t.senders ?? 0) + t.prepared;
 
 /** The lock table's size: how many locks all sessions together may hold. */
-export const lockCapacity = (t: LockTable): number => t.max_locks * (t.connections + t.prepared);
+export const lockCapacity = (t: LockTable): number => t.max_locks * lockSessions(t);
 
 /**
  * The most locks the upgrade's dump and restore hold at once: every database's relations (pg_upgrade dumps and
@@ -37,18 +53,26 @@ export function locksNeeded(dbs: LockingObjects[], to: number): number {
 }
 
 /**
- * The max_locks_per_transaction that pg_upgrade's servers need, when the server's own is too small (undefined: it
- * fits): a quarter more than the need, over the sessions, rounded up to a multiple of 64.
+ * The max_locks_per_transaction that pg_upgrade's servers are started with (over UPGRADE_SESSIONS connections),
+ * when the old server's table or initdb's is too small (undefined: both fit): a quarter more than the need,
+ * rounded up to a multiple of 64, and never below the cluster's own.
  */
 export function maxLocksFor(t: LockTable, needed: number): number | undefined {
-  if (lockCapacity(t) >= needed) return undefined;
-  const sessions = Math.max(1, t.connections + t.prepared);
-  return Math.ceil((needed * 1.25) / sessions / 64) * 64;
+  if (needed <= Math.min(lockCapacity(t), INITDB_CAPACITY)) return undefined;
+  return Math.max(t.max_locks, Math.ceil((needed * 1.25) / UPGRADE_SESSIONS / 64) * 64);
 }
 
-/** The bytes of shared memory that a lock table of `max_locks` takes beyond the default's (about 270 bytes a lock). */
+/** The shared memory that the raised table takes on each of pg_upgrade's servers, beyond the old server's own. */
 export const lockTableBytes = (t: LockTable, maxLocks: number): number =>
-  Math.max(0, (maxLocks - t.max_locks) * (t.connections + t.prepared) * 270);
+  Math.max(0, maxLocks * UPGRADE_SESSIONS - lockCapacity(t)) * BYTES_A_LOCK;
+
+/**
+ * The load's max_locks_per_transaction on the new instance (dump method): 256, or for the biggest database's
+ * relations and large objects (its one transaction locks them all) a quarter more over the instance's 100
+ * connections, rounded up to a multiple of 64.
+ */
+export const loadMaxLocks = (locked: number): number =>
+  Math.max(256, Math.ceil(((locked + HEADROOM) * 1.25) / UPGRADE_SESSIONS / 64) * 64);
 
 /** What the lock table means for the method, as check reports it (undefined: the server did not say). */
 export function verifyLocks(
@@ -59,8 +83,8 @@ export function verifyLocks(
 ): Finding | undefined {
   if (!t) return undefined;
   const title = "The lock table holds the schema dump's locks";
-  const capacity = lockCapacity(t);
   if (method === 'dump') return dumpLocks(t, dbs, title);
+  const capacity = lockCapacity(t);
   const needed = locksNeeded([...dbs.values()], to);
   const raised = maxLocksFor(t, needed);
   if (!raised)
@@ -72,8 +96,8 @@ export function verifyLocks(
     status: 'pass',
     found:
       `about ${needed} locks needed (the relations of every database${to < 17 ? ' and their large objects' : ''}); the table holds ${capacity} ` +
-      `(max_locks_per_transaction ${t.max_locks} × ${t.connections + t.prepared} sessions): the upgrade Job starts pg_upgrade's servers with ` +
-      `max_locks_per_transaction=${raised}, about ${mib} MiB more shared memory, for the upgrade only`,
+      `(max_locks_per_transaction ${t.max_locks} × ${lockSessions(t)} sessions), initdb's about ${INITDB_CAPACITY}: the upgrade Job starts ` +
+      `pg_upgrade's servers with max_connections=${UPGRADE_SESSIONS} and max_locks_per_transaction=${raised}, about ${mib} MiB more shared memory each, for the upgrade only`,
   };
 }
 
@@ -82,7 +106,7 @@ function dumpLocks(t: LockTable, dbs: Map<string, LockingObjects>, title: string
   const capacity = lockCapacity(t);
   const locked = (d: LockingObjects) => d.tables ?? d.relations;
   const [name, most] = [...dbs.entries()].sort((a, b) => locked(b[1]) - locked(a[1]))[0] ?? ['', { relations: 0 }];
-  const needed = locked(most) + HEADROOM;
+  const needed = locked(most) + DUMP_HEADROOM;
   if (needed <= capacity)
     return {
       id: 'locks',
@@ -90,12 +114,12 @@ function dumpLocks(t: LockTable, dbs: Map<string, LockingObjects>, title: string
       status: 'pass',
       found: `pg_dump of ${name} takes about ${needed} locks; the table holds ${capacity}`,
     };
-  const raised = maxLocksFor(t, needed) ?? t.max_locks;
+  const raised = Math.max(t.max_locks, Math.ceil((needed * 1.25) / lockSessions(t) / 64) * 64);
   return {
     id: 'locks',
     title,
     status: 'fail',
-    found: `pg_dump of database ${name} locks its ${locked(most)} tables in one transaction; the source's lock table holds ${capacity} (max_locks_per_transaction ${t.max_locks} × ${t.connections + t.prepared} sessions): the dump would fail with "out of shared memory" while the applications are down`,
+    found: `pg_dump of database ${name} locks its ${locked(most)} tables in one transaction; the source's lock table holds ${capacity} (max_locks_per_transaction ${t.max_locks} × ${lockSessions(t)} sessions): the dump would fail with "out of shared memory" while the applications are down`,
     fix: `raise it on the source and restart it before the upgrade: ALTER SYSTEM SET max_locks_per_transaction = ${raised}; then restart its pod and run check again (or upgrade in place, whose Job raises it for pg_upgrade alone)`,
   };
 }

@@ -31,7 +31,10 @@ export const SERVER_SQL = `select pg_catalog.json_build_object(
  'prepared', (select pg_catalog.count(*) from pg_catalog.pg_prepared_xacts),
  'lock_table', pg_catalog.json_build_object('max_locks', pg_catalog.current_setting('max_locks_per_transaction')::pg_catalog.int4,
     'connections', pg_catalog.current_setting('max_connections')::pg_catalog.int4,
-    'prepared', pg_catalog.current_setting('max_prepared_transactions')::pg_catalog.int4),
+    'prepared', pg_catalog.current_setting('max_prepared_transactions')::pg_catalog.int4,
+    'autovacuum', pg_catalog.current_setting('autovacuum_max_workers')::pg_catalog.int4,
+    'workers', pg_catalog.current_setting('max_worker_processes')::pg_catalog.int4,
+    'senders', pg_catalog.current_setting('max_wal_senders')::pg_catalog.int4),
  'slots', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', slot_name, 'type', slot_type, 'database', database)), '[]')
     from pg_catalog.pg_replication_slots),
  'config_paths', ${CONFIG_PATHS_SQL},
@@ -92,7 +95,8 @@ export const DATABASE_SQL = compact(`select pg_catalog.json_build_object(
  'extensions', (select coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', extname, 'version', extversion) order by extname), '[]') from pg_catalog.pg_extension),
  'relations', (select pg_catalog.count(*) from pg_catalog.pg_class),
  'large_objects', (select pg_catalog.count(*) from pg_catalog.pg_largeobject_metadata),
- 'tables', (select pg_catalog.count(*) from pg_catalog.pg_class where relkind in ('r', 'p')),
+ 'tables', (select pg_catalog.count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')),
  'reg_columns', ${objects(`select ${COLUMN_NAME} as name, ${alterColumn('TYPE text')} as fix from ${COLUMNS}
     where ${USER_COLUMN} and pg_catalog.format_type(a.atttypid, null) in ('regcollation', 'regconfig', 'regdictionary', 'regnamespace', 'regoper',
         'regoperator', 'regproc', 'regprocedure')`)},

@@ -2,6 +2,7 @@ import { PRELUDE } from './probe-scripts.ts';
 import { READ_PASSWORD_SH } from './psql-scripts.ts';
 import { SAFE_SESSION_SH } from './session.ts';
 import { CARRY_SH } from './carry-script.ts';
+import { UPGRADE_SESSIONS } from './locks.ts';
 import { HOLD_SH } from './hold-script.ts';
 import { REDACT_SH } from './redact.ts';
 import { GUARDED_UPDATES_SH } from './extension-guard.ts';
@@ -57,8 +58,9 @@ export function upgradePaths(
 export const UPGRADE_JOB_SCRIPT = `${PRELUDE}
 set -u
 D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; R=$7; LOCKS=$8; shift 8
-# A lock table that holds every table the schema dump locks in its one transaction (many relations: locks.ts).
-LOCK_OPTS=""; [ -n "$LOCKS" ] && LOCK_OPTS=" -c max_locks_per_transaction=$LOCKS"
+# A lock table that holds every table the schema dump locks in its one transaction (many relations: locks.ts), the
+# same on both servers (the new one runs on initdb's configuration until the cluster's own is carried over).
+LOCK_OPTS=""; [ -n "$LOCKS" ] && LOCK_OPTS=" -c max_connections=${UPGRADE_SESSIONS} -c max_locks_per_transaction=$LOCKS"
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
 TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }

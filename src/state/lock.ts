@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Cluster, KObject, ObjectRef } from '../k8s/cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
-import { onInterrupt } from '../interrupt.ts';
+import { isInterrupted, onInterrupt } from '../interrupt.ts';
 import { holderIdentity, LEASE_SECONDS, leaseDecision, type LeaseFields, pidAlive } from './lease-decision.ts';
 
 const RENEW_MS = 5_000;
@@ -185,7 +185,11 @@ export async function holdingLock<T>(lock: UpgradeLock, say: (text: string) => v
   try {
     return await fn();
   } finally {
-    unregister();
-    await lock.release();
+    // After Ctrl-C the flow stops at once, while the clean-ups still write the record under the lock: it is theirs
+    // to release then (last, above).
+    if (!isInterrupted()) {
+      unregister();
+      await lock.release();
+    }
   }
 }

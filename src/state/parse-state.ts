@@ -80,6 +80,8 @@ export function stateProblem(raw: unknown): string | undefined {
   ) {
     return "its jobSpec is missing, or does not match the record's PVC and majors";
   }
+  if (job.maxLocks !== undefined && !(Number.isInteger(job.maxLocks) && (job.maxLocks as number) > 0))
+    return "its jobSpec's maxLocks is not a positive integer";
   if (!Array.isArray(s.history) || !s.history.every((h) => isObject(h) && isPhase(h.phase) && typeof h.at === 'string'))
     return 'its history is not a list of known phases';
   if (s.pausedOwners !== undefined && !(Array.isArray(s.pausedOwners) && s.pausedOwners.every(isPausedOwner))) {

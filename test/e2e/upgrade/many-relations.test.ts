@@ -13,14 +13,15 @@ import {
   type Deployed,
 } from '../../support/upgrade-cases.ts';
 
-// A multi-tenant database: more tables than the default lock table holds (max_locks_per_transaction 64 × 100
-// connections = 6,400 locks), while pg_dump of the schema locks every table in one transaction. Left to itself,
+// A multi-tenant database: more tables than the default lock table holds (max_locks_per_transaction 64 × 122
+// sessions, connections and background processes = 7,808 locks), while pg_dump of the schema locks every table in
+// one transaction. Left to itself,
 // pg_upgrade stops inside the downtime with "out of shared memory"; check says what the Job does instead, and the
 // Job starts pg_upgrade's servers with a lock table that holds them.
 const test = suite('many relations: more tables than the default lock table holds, upgraded in place');
 const PASSWORD = 'Relations-E2E-S3cret';
 const outputs: RunResult[] = [];
-const SCHEMAS = 40;
+const SCHEMAS = 50;
 const TABLES = 200;
 
 const tenants: Deployed = {
@@ -75,8 +76,8 @@ test('check: the tables outnumber the lock table, and the Job raises max_locks_p
   );
   assert.is(locks?.status, 'pass', JSON.stringify(locks));
   const [, needed, holds] = /about (\d+) locks needed .*the table holds (\d+)/.exec(locks?.found ?? '') ?? [];
-  assert.ok(Number(needed) > SCHEMAS * TABLES && Number(holds) === 6400, locks?.found);
-  assert.match(locks?.found ?? '', /starts pg_upgrade's servers with max_locks_per_transaction=\d+/);
+  assert.ok(Number(needed) > SCHEMAS * TABLES && Number(holds) < SCHEMAS * TABLES, locks?.found);
+  assert.match(locks?.found ?? '', /servers with max_connections=100 and max_locks_per_transaction=\d+/);
 });
 
 test('upgrade in place: pg_upgrade dumps and restores every table; the data is equal and the application writes again', async () => {

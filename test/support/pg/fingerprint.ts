@@ -78,7 +78,7 @@ export async function takeFingerprint(unsafe: SqlRunner, maintenanceDb = 'postgr
  */
 export function tablesSql(): string {
   const body = tableSql("' || t || '").replaceAll("'", "''").replace("'' || t || ''", "' || t || '");
-  return `CREATE FUNCTION pg_temp.pgupgrade_test_table(t text, OUT n bigint, OUT s bigint) LANGUAGE plpgsql AS
+  return `CREATE FUNCTION pg_temp.pgupgrade_test_table(t text, OUT n bigint, OUT s numeric) LANGUAGE plpgsql AS
   $f$ BEGIN EXECUTE '${body}' INTO n, s; END $f$;
   SELECT r.t, f.n, f.s FROM (${DB_SQL.tables}) r(t), LATERAL pg_temp.pgupgrade_test_table(r.t) f ORDER BY 1;`;
 }

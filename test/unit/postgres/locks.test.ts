@@ -5,17 +5,23 @@ import { buildUpgradeJob } from '../../../src/manifests/upgrade-job.ts';
 
 const test = suite("the lock table: what the schema dump takes of it, and pg_upgrade's servers given more");
 
-const DEFAULT: LockTable = { max_locks: 64, connections: 100, prepared: 0 };
+/** PostgreSQL's defaults: 64 × (100 + 3 autovacuum workers + 1 + 8 workers + 10 WAL senders). */
+const DEFAULT: LockTable = { max_locks: 64, connections: 100, prepared: 0, autovacuum: 3, workers: 8, senders: 10 };
 
-test('the default table holds 6,400 locks; 15,000 tables with a primary key need more, and 17 counts no large objects', () => {
-  assert.is(lockCapacity(DEFAULT), 6400);
+test('the default table holds 7,808 locks; 15,000 tables with a primary key need more, and 17 counts no large objects', () => {
+  assert.is(lockCapacity(DEFAULT), 7808);
   const tenants = [{ relations: 30_400, largeObjects: 10 }, { relations: 400 }];
   assert.is(locksNeeded(tenants, 15), 30_400 + 10 + 400 + 1000);
   assert.is(locksNeeded(tenants, 17), 30_400 + 400 + 1000);
   const raised = maxLocksFor(DEFAULT, locksNeeded(tenants, 15)) ?? 0;
   assert.ok(raised % 64 === 0 && raised * 100 >= 31_810 * 1.25, String(raised));
-  assert.is(maxLocksFor(DEFAULT, 6400), undefined, 'what fits is left as it is');
-  assert.is(maxLocksFor({ max_locks: 64, connections: 0, prepared: 0 }, 100), 128, 'no session count: one');
+  assert.is(maxLocksFor(DEFAULT, 6400), undefined, 'what fits both the old server and initdb is left as it is');
+  const wide = { ...DEFAULT, connections: 1000 };
+  assert.ok(
+    (maxLocksFor(wide, 20_000) ?? 0) * 100 >= 20_000,
+    "the old server's table would hold them, initdb's would not: raised for both, over 100 sessions",
+  );
+  assert.is(maxLocksFor({ ...DEFAULT, max_locks: 4096 }, 20_000), 4096, "never below the cluster's own");
 });
 
 test('check says what the Job does in place, and FAILs the dump whose source cannot lock its biggest database', () => {

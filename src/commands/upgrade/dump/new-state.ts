@@ -131,7 +131,7 @@ export async function newState(
     settings: loadSettings(
       ctx.d.container.resources,
       jobs,
-      Math.max(0, ...[...(ctx.databases?.values() ?? [])].map((db) => db.relations)),
+      Math.max(0, ...[...(ctx.databases?.values() ?? [])].map((db) => db.relations + (db.largeObjects ?? 0))),
     ),
     jobs,
     cutover: opts.cutover,
