@@ -5,39 +5,52 @@ import { objectsFound, withStatements } from './rules-objects.ts';
 
 /**
  * Functions that the restore of the schema runs with an empty search_path. pg_dump's output (pg_upgrade's and the
- * dump method's alike) sets search_path to '' before it creates anything, and building an index runs the
- * functions of its expressions and predicate, as validating a CHECK constraint does: a function written in SQL or
- * PL/pgSQL that names a table, type or function without its schema (earthdistance's ll_to_earth() calls cube()
- * and earth() so) then fails, and the restore with it, inside the downtime, although pg_upgrade --check passed.
- * A function with its own `SET search_path`, or a SQL-standard body (BEGIN ATOMIC, 14+: resolved when it was
- * made), is safe; the body itself is not parsed, so each one is named for its owner to look at. The query: one row a
- * function and what calls it.
+ * dump method's alike) sets search_path to '' before it creates anything. In place, pg_upgrade makes each index on
+ * an empty table, but planning its expressions inlines a SQL function's body there: a body that names a table,
+ * type or function without its schema (earthdistance's ll_to_earth() calls cube() and earth() so) fails, and the
+ * restore with it, inside the downtime, although pg_upgrade --check passed. By dump, the indexes are built and the
+ * CHECK constraints checked on the loaded rows, so PL/pgSQL bodies run there too. A function with its own
+ * `SET search_path` (never inlined), or a SQL-standard body (BEGIN ATOMIC, 14+: resolved when it was made), is
+ * safe; the body itself is not parsed, so each one is named for its owner to look at.
  */
-const CALLED = `select distinct pg_catalog.format('%s %s calls %s', w.what, w.name, p.oid::pg_catalog.regprocedure) as name,
-    pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname) as fix
-  from (select 'index' as what, pg_catalog.format('%I.%I', n.nspname, c.relname) as name, 'pg_catalog.pg_class'::pg_catalog.regclass as cls, c.oid as obj
-        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind in ('i', 'I')
-      union all
+function calledSql(dump: boolean): string {
+  const constraints = dump
+    ? `union all
       select 'constraint', pg_catalog.format('%I on %s', k.conname, case when k.conrelid <> 0 then k.conrelid::pg_catalog.regclass::pg_catalog.text else k.contypid::pg_catalog.regtype::pg_catalog.text end),
         'pg_catalog.pg_constraint'::pg_catalog.regclass, k.oid
-        from pg_catalog.pg_constraint k where k.contype = 'c') w
+        from pg_catalog.pg_constraint k where k.contype = 'c'`
+    : '';
+  // An extension's own function is made anew by CREATE EXTENSION on a load, without the setting.
+  const fix = dump
+    ? `case when x.ext then pg_catalog.format('%s belongs to an extension, which the load makes anew without any setting: upgrade in place, or update the extension to a version that qualifies its names', p.oid::pg_catalog.regprocedure)
+        else pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname) end`
+    : `pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname)`;
+  return `select distinct pg_catalog.format('%s %s calls %s', w.what, w.name, p.oid::pg_catalog.regprocedure) as name, ${fix} as fix
+  from (select 'index' as what, pg_catalog.format('%I.%I', n.nspname, c.relname) as name, 'pg_catalog.pg_class'::pg_catalog.regclass as cls, c.oid as obj
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind in ('i', 'I')
+      ${constraints}) w
     join pg_catalog.pg_depend d on d.classid = w.cls and d.objid = w.obj and d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
     join pg_catalog.pg_proc p on p.oid = d.refobjid
     join pg_catalog.pg_namespace fn on fn.oid = p.pronamespace
     join pg_catalog.pg_language l on l.oid = p.prolang
-  where l.lanname in ('sql', 'plpgsql') and fn.nspname <> 'pg_catalog'
+    cross join lateral (select exists (select 1 from pg_catalog.pg_depend e where e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+      and e.objid = p.oid and e.deptype = 'e') as ext) x
+  where l.lanname in (${dump ? "'sql', 'plpgsql'" : "'sql'"}) and fn.nspname <> 'pg_catalog'
     and (pg_catalog.to_jsonb(p) operator(pg_catalog.->>) 'prosqlbody') is null
     and not exists (select 1 from pg_catalog.unnest(p.proconfig) s where s operator(pg_catalog.~~) 'search_path=%')`;
+}
 
-/** One database's functions that the schema's restore runs with an empty search_path, as objects JSON (its own
- * query: DATABASE_SQL travels in the exec's URL, which has room for no more). */
-export const PATH_FUNCTIONS_SQL = compact(`select ${objects(CALLED)}`);
+/**
+ * One database's functions that the schema's restore runs with an empty search_path, as objects JSON (a query of
+ * its own: DATABASE_SQL travels in the exec's URL, which has room for no more). `dump`: --method dump's restore.
+ */
+export const pathFunctionsSql = (dump: boolean): string => compact(`select ${objects(calledSql(dump))}`);
 
-/** Parses PATH_FUNCTIONS_SQL's answer. */
+/** Parses pathFunctionsSql's answer. */
 export const parsePathFunctions = (json: string): Objects => objectsOf(JSON.parse(json));
 
 /** The finding: a WARN naming each (the first 20 per database) with the statement that pins its search_path. */
-export function verifyPathFunctions(databases: Map<string, DatabaseFacts> | undefined): Finding[] {
+export function verifyPathFunctions(databases: Map<string, DatabaseFacts> | undefined, method: string): Finding[] {
   if (!databases || ![...databases.values()].some((f) => f.pathFunctions)) return [];
   const title = "The schema's restore runs no function that needs a search_path";
   const found = objectsFound(databases, (f) => f.pathFunctions);
@@ -47,17 +60,26 @@ export function verifyPathFunctions(databases: Map<string, DatabaseFacts> | unde
         id: 'path-functions',
         title,
         status: 'pass',
-        found: 'no index or CHECK constraint calls a SQL or PL/pgSQL function without its own search_path',
+        found:
+          method === 'dump'
+            ? 'no index or CHECK constraint calls a SQL or PL/pgSQL function without its own search_path'
+            : 'no index calls a SQL function without its own search_path',
       },
     ];
+  const how =
+    method === 'dump'
+      ? 'the load builds these indexes and checks these constraints on the loaded rows with an empty search_path'
+      : "pg_upgrade's restore makes these indexes with an empty search_path, inlining the function's body there";
   return [
     {
       id: 'path-functions',
       title,
       status: 'warn',
-      found: `the restore builds these with an empty search_path, and fails inside the downtime if a function names anything without its schema: ${found.found.join('; ')}`,
+      found: `${how}, and fails inside the downtime if a function names anything without its schema: ${found.found.join('; ')}`,
       fix: withStatements(
-        "schema-qualify what the function's body names, or pin its search_path; run upgrade --rehearse, which restores on a clone, to know before any downtime",
+        method === 'dump'
+          ? "schema-qualify what the function's body names, or pin its search_path, then run check again"
+          : "schema-qualify what the function's body names, or pin its search_path; upgrade --rehearse runs the real restore on a clone, before any downtime",
         found.fixes,
       ),
     },

@@ -127,7 +127,7 @@ function serverRuleFindings(e: Evidence): Finding[] {
     ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory),
     ...verifyTablespaces(e.server.tablespaces, e.method, e.server.dataDirectory, e.d.mountPath),
     ...[verifyLocks(e.server.lockTable, e.databases, e.to, e.method)].filter((x) => x !== undefined),
-    ...verifyPathFunctions(e.databases),
+    ...verifyPathFunctions(e.databases, e.method),
   ];
 }
 
