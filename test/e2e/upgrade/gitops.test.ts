@@ -149,9 +149,13 @@ test('a controller hidden from detection restores the replicas: the run stops be
   const beside = await overlap.stop();
   const out = r.stdout + r.stderr;
   assert.is(r.code, 1, out);
-  assert.match(out, 'something else started what the upgrade stopped');
-  assert.match(out, `StatefulSet ${ns}/${STS} has 1 replicas again (spec.replicas set by field manager self-healer)`);
-  assert.match(out, /pg_upgrade did not start|no pg_upgrade/);
+  assert.match(out, 'something else started what the upgrade stopped', out);
+  assert.match(
+    out,
+    `StatefulSet ${ns}/${STS} has 1 replicas again (spec.replicas set by field manager self-healer)`,
+    out,
+  );
+  assert.match(out, /pg_upgrade did not start|no pg_upgrade/, out);
   assert.ok(
     healer.healed.some((h) => h.startsWith(`StatefulSet/${STS}`)),
     `the controller healed: ${healer.healed.join('; ')}`,
