@@ -74,6 +74,17 @@ export const lockTableBytes = (t: LockTable, maxLocks: number): number =>
 export const loadMaxLocks = (locked: number): number =>
   Math.max(256, Math.ceil(((locked + HEADROOM) * 1.25) / UPGRADE_SESSIONS / 64) * 64);
 
+/**
+ * The plugin's own reads: the shape and the fingerprint read every relation of every database (the verification's
+ * sessions side by side, each in one transaction), before the upgrade and after it on the new server, which runs
+ * the same configuration. A lock table too small for them fails inside the downtime.
+ */
+export const readLocksNeeded = (dbs: LockingObjects[]): number => dbs.reduce((n, d) => n + d.relations, DUMP_HEADROOM);
+
+/** The max_locks_per_transaction that holds `needed` locks over this server's sessions, rounded up to 64. */
+const settingFor = (t: LockTable, needed: number): number =>
+  Math.max(t.max_locks, Math.ceil((needed * 1.25) / lockSessions(t) / 64) * 64);
+
 /** What the lock table means for the method, as check reports it (undefined: the server did not say). */
 export function verifyLocks(
   t: LockTable | undefined,
@@ -82,8 +93,24 @@ export function verifyLocks(
   method: string,
 ): Finding | undefined {
   if (!t) return undefined;
-  const title = "The lock table holds the schema dump's locks";
-  if (method === 'dump') return dumpLocks(t, dbs, title);
+  const title = "The lock table holds the upgrade's locks";
+  const reads = readLocksNeeded([...dbs.values()]);
+  if (reads > lockCapacity(t))
+    return {
+      id: 'locks',
+      title,
+      status: 'fail',
+      found:
+        `the upgrade's verification reads every relation of every database at once, about ${reads} locks, on this server and on the upgraded one ` +
+        `(its configuration is carried over); the lock table holds ${lockCapacity(t)} (max_locks_per_transaction ${t.max_locks} × ${lockSessions(t)} sessions): ` +
+        'it would fail with "out of shared memory" while the applications are down',
+      fix: `raise it before the upgrade: ALTER SYSTEM SET max_locks_per_transaction = ${settingFor(t, reads)}; then restart the database's pod and run check again`,
+    };
+  return method === 'dump' ? dumpLocks(t, dbs, title) : inPlaceLocks(t, dbs, to, title);
+}
+
+/** In place: pg_upgrade's two servers, the new one on initdb's configuration, are given a larger table if need be. */
+function inPlaceLocks(t: LockTable, dbs: Map<string, LockingObjects>, to: number, title: string): Finding {
   const capacity = lockCapacity(t);
   const needed = locksNeeded([...dbs.values()], to);
   const raised = maxLocksFor(t, needed);
@@ -101,25 +128,14 @@ export function verifyLocks(
   };
 }
 
-/** --method dump: pg_dump reads the running source, whose lock table is what it is until a restart. */
+/** --method dump: pg_dump reads the running source; the plugin's reads (above) lock more, so they fit when those do. */
 function dumpLocks(t: LockTable, dbs: Map<string, LockingObjects>, title: string): Finding {
-  const capacity = lockCapacity(t);
   const locked = (d: LockingObjects) => d.tables ?? d.relations;
   const [name, most] = [...dbs.entries()].sort((a, b) => locked(b[1]) - locked(a[1]))[0] ?? ['', { relations: 0 }];
-  const needed = locked(most) + DUMP_HEADROOM;
-  if (needed <= capacity)
-    return {
-      id: 'locks',
-      title,
-      status: 'pass',
-      found: `pg_dump of ${name} takes about ${needed} locks; the table holds ${capacity}`,
-    };
-  const raised = Math.max(t.max_locks, Math.ceil((needed * 1.25) / lockSessions(t) / 64) * 64);
   return {
     id: 'locks',
     title,
-    status: 'fail',
-    found: `pg_dump of database ${name} locks its ${locked(most)} tables in one transaction; the source's lock table holds ${capacity} (max_locks_per_transaction ${t.max_locks} × ${lockSessions(t)} sessions): the dump would fail with "out of shared memory" while the applications are down`,
-    fix: `raise it on the source and restart it before the upgrade: ALTER SYSTEM SET max_locks_per_transaction = ${raised}; then restart its pod and run check again (or upgrade in place, whose Job raises it for pg_upgrade alone)`,
+    status: 'pass',
+    found: `pg_dump of ${name} takes about ${locked(most) + DUMP_HEADROOM} locks, the verification's reads about ${readLocksNeeded([...dbs.values()])}; the table holds ${lockCapacity(t)}`,
   };
 }

@@ -24,22 +24,33 @@ test('the default table holds 7,808 locks; 15,000 tables with a primary key need
   assert.is(maxLocksFor({ ...DEFAULT, max_locks: 4096 }, 20_000), 4096, "never below the cluster's own");
 });
 
-test('check says what the Job does in place, and FAILs the dump whose source cannot lock its biggest database', () => {
-  const dbs = new Map([
+test("check FAILs before any downtime when the plugin's own reads would not fit; else says what the Job does", () => {
+  const tenants = new Map([
     ['app', { relations: 30_400, tables: 15_200 }],
     ['postgres', { relations: 400 }],
   ]);
-  const inPlace = verifyLocks(DEFAULT, dbs, 15, 'link');
-  assert.is(inPlace?.status, 'pass');
-  assert.match(inPlace?.found ?? '', /max_locks_per_transaction=\d+/);
-  const dump = verifyLocks(DEFAULT, dbs, 15, 'dump');
-  assert.is(dump?.status, 'fail');
-  assert.match(dump?.found ?? '', 'pg_dump of database app locks its 15200 tables');
-  assert.match(dump?.fix ?? '', 'ALTER SYSTEM SET max_locks_per_transaction = ');
-  assert.is(verifyLocks(DEFAULT, new Map([['app', { relations: 500 }]]), 15, 'dump')?.status, 'pass');
-  const indexed = new Map([['app', { relations: 9_000, tables: 3_000 }]]);
+  const small = verifyLocks(DEFAULT, tenants, 15, 'link');
+  assert.is(small?.status, 'fail', 'the verification reads every relation at once: 30,800 > 7,808');
+  assert.match(small?.found ?? '', 'reads every relation of every database at once, about 31000 locks');
+  const setting = Number(/max_locks_per_transaction = (\d+)/.exec(small?.fix ?? '')?.[1]);
+  assert.ok(setting * 122 >= 31_000 && setting % 64 === 0, small?.fix);
+  const raised = { ...DEFAULT, max_locks: setting };
+  const inPlace = verifyLocks(raised, tenants, 15, 'link');
+  assert.is(inPlace?.status, 'pass', inPlace?.found);
+  assert.match(
+    inPlace?.found ?? '',
+    /max_connections=100 and max_locks_per_transaction=\d+/,
+    "initdb's table is the small one now",
+  );
+  assert.is(verifyLocks(raised, tenants, 15, 'dump')?.status, 'pass');
+  const indexed = new Map([['app', { relations: 5_000, tables: 3_000 }]]);
   assert.is(verifyLocks(DEFAULT, indexed, 15, 'dump')?.status, 'pass', 'pg_dump locks the tables, not their indexes');
-  assert.is(verifyLocks(undefined, dbs, 15, 'link'), undefined, 'an older answer without the settings: nothing said');
+  assert.is(verifyLocks(DEFAULT, indexed, 15, 'link')?.status, 'pass');
+  assert.is(
+    verifyLocks(undefined, tenants, 15, 'link'),
+    undefined,
+    'an older answer without the settings: nothing said',
+  );
 });
 
 test("the Job passes the raised setting as its 8th argument (empty: the cluster's own)", () => {
