@@ -61,6 +61,9 @@ D=$1; FROM=$2; TO=$3; M=$4; U=$5; REMOVED=$6; R=$7; LOCKS=$8; shift 8
 # A lock table that holds every table the schema dump locks in its one transaction (many relations: locks.ts), the
 # same on both servers (the new one runs on initdb's configuration until the cluster's own is carried over).
 LOCK_OPTS=""; [ -n "$LOCKS" ] && LOCK_OPTS=" -c max_connections=${UPGRADE_SESSIONS} -c max_locks_per_transaction=$LOCKS"
+# No JIT on pg_upgrade's servers: its checks over a large catalog pass jit_above_cost, and an image without the LLVM
+# library fails them there ("could not load library llvmjit.so"); 10 has no such setting.
+JIT_OLD=""; [ "$FROM" -ge 11 ] && JIT_OLD=" -c jit=off"
 P=$(dirname "$D"); N="$P/data-$TO.pgupgrade-new"; K="$P/data-$FROM.preupgrade"; W="$P/.pgupgrade-work"; MARK="$P/.pgupgrade-new-$TO"
 TX="$P/.pgupgrade-transfer-$TO"
 say() { echo "pgupgrade: $*"; }
@@ -143,7 +146,7 @@ ${REDACT_SH}
 # The logs go to this container's own log too (kubectl logs, the node's files): passwords in them hidden here.
 fail() { echo "pg_upgrade failed (exit $1); its logs:"; find "$N" "$W" \\( -name '*.log' -o -name '*.txt' \\) 2>/dev/null | while IFS= read -r f; do echo "== $f"; tail -n 40 "$f" | redact; done; exit 20; }
 # Every value is one quoted word, whatever spaces PGDATA or the install user hold.
-pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS$LOCK_OPTS" -O "-c hba_file=/tmp/pgupgrade-hba.conf$LOCK_OPTS"; }
+pgup() { "$B/pg_upgrade" "$@" -b "$O" -B "$B" -d "$OLD" -D "$N" -U "$U" --socketdir=/tmp -o "$SERVER_OPTS$LOCK_OPTS$JIT_OLD" -O "-c hba_file=/tmp/pgupgrade-hba.conf$LOCK_OPTS -c jit=off"; }
 # pg_upgrade runs all its consistency checks before it changes anything, so a separate --check run only adds to
 # the downtime; --swap alone keeps one, as the marker below tells rollback that files may have moved.
 if [ "$M" = swap ]; then
