@@ -3,29 +3,28 @@ import type { SourceDiscovery } from '../discovery/discover.ts';
 import type { Mode } from '../server/reach.ts';
 import type { Evidence } from './finding.ts';
 import type { Probe } from '../probe/probe.ts';
-import type { OwnerReading } from '../postgres/gitops-pause.ts';
 import { usageError } from '../exit-codes.ts';
 import { upgradePathProblem, type Method } from '../postgres/versions.ts';
-import type { DatabaseFacts, ServerFacts } from '../postgres/facts.ts';
-import type { ControlData, VolumeFacts } from '../postgres/volume-facts.ts';
+import type { ControlData } from '../postgres/volume-facts.ts';
 
-/** What check's tasks share. */
-export interface CheckCtx {
+/** What check's tasks share: the evidence as its tasks gather it, and how they reach the server. */
+export interface CheckCtx
+  extends Pick<
+    Evidence,
+    | 'access'
+    | 'snapshotDrivers'
+    | 'server'
+    | 'databases'
+    | 'credentialsError'
+    | 'remoteLoginError'
+    | 'ownerReadings'
+    | 'volume'
+  > {
   cluster: Cluster;
   /** Without a PVC only for --method dump (discover's `volume: 'optional'`); the in-place contexts narrow it to Discovery. */
   d: SourceDiscovery;
   mode: Mode;
   password: string;
-  access: Evidence['access'];
-  snapshotDrivers?: string[];
-  server?: ServerFacts;
-  databases?: Map<string, DatabaseFacts>;
-  credentialsError?: string;
-  /** --method dump: pg_hba.conf refuses the superuser over the pod's address, the way the load connects. */
-  remoteLoginError?: string;
-  /** The Argo CD/Flux objects that the workload's and its applications' markers name, as read (403/404: judged by the markers). */
-  ownerReadings?: OwnerReading[];
-  volume?: VolumeFacts;
   probe?: Probe;
   /** The data's major when the pod told it by refusing the data (a crash-looping bumped image). */
   dataMajor?: number;
