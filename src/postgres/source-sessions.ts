@@ -32,7 +32,8 @@ export function sessionsLeft(
     const who = pod ? `pod ${pod}` : c.address ? `address ${c.address}` : "a local socket in the database's pod";
     by.set(who, (by.get(who) ?? new Set()).add(`${c.user ?? '?'}@${c.database ?? '?'}`));
   }
-  return [...by].map(([who, s]) => `${who} (${[...s].join(', ')})`);
+  // Each pod's sessions sorted: the server lists them in the order of its backend slots, which reconnects reshuffle.
+  return [...by].map(([who, s]) => `${who} (${[...s].sort().join(', ')})`);
 }
 
 /** Makes the source read-only for every new transaction; ALTER SYSTEM runs outside a transaction block (psql -f). */
