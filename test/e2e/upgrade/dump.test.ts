@@ -240,7 +240,7 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
     missing: [],
   });
   // Named before the downtime, its session ended once the applications were down, its writes to the old instance refused.
-  assert.match(r.stderr, /other clients pod outsider \([^)]*admin@app1/);
+  assert.match(r.stderr, /other clients pod outsider \([^)]*admin@app1/, r.stderr);
   assert.ok(JSON.parse(r.stdout).timingsMs['source-read-only'] >= 0, 'the phase ran');
   const log = await outsiderLog(cp);
   assert.match(log, 'terminating connection due to administrator command');
