@@ -5,11 +5,8 @@
  * code about to create something asks isInterrupted() first.
  */
 const cleanups = new Set<() => Promise<void>>();
-/** Clean-ups that the others need until they end (the lock they write the record under): run once those are done. */
-const lastCleanups = new Set<() => Promise<void>>();
 const running = new Set<Promise<unknown>>();
 let interrupted = false;
-let lastStarted = false;
 
 let lastActivity = 0;
 /** A create already on the wire when Ctrl-C came registers its clean-up when it returns: wait that long for it. */
@@ -25,18 +22,14 @@ function track(fn: () => Promise<void>): void {
   });
 }
 
-/**
- * Registers a clean-up; the returned function unregisters it once the normal path has done the work. `last`: it
- * runs once every other clean-up has ended (the lock's release: the others may still write the record under it).
- */
-export function onInterrupt(fn: () => Promise<void>, opts: { last?: boolean } = {}): () => void {
-  if (interrupted && (!opts.last || lastStarted)) {
+/** Registers a clean-up; the returned function unregisters it once the normal path has done the work. */
+export function onInterrupt(fn: () => Promise<void>): () => void {
+  if (interrupted) {
     track(fn);
     return () => undefined;
   }
-  const set = opts.last ? lastCleanups : cleanups;
-  set.add(fn);
-  return () => void set.delete(fn);
+  cleanups.add(fn);
+  return () => void cleanups.delete(fn);
 }
 
 /** True once Ctrl-C was pressed: create nothing more. */
@@ -53,19 +46,6 @@ export async function runInterruptCleanups(timeoutMs: number): Promise<void> {
   for (const fn of cleanups) track(fn);
   cleanups.clear();
   const deadline = Date.now() + timeoutMs;
-  // The last ones get a share of the time of their own, whatever the others took.
-  await settle(deadline - Math.min(LAST_SHARE_MS, timeoutMs / 2));
-  lastStarted = true;
-  for (const fn of lastCleanups) track(fn);
-  lastCleanups.clear();
-  await settle(deadline);
-}
-
-/** How long of the clean-ups' time is kept for the last ones (a Lease's release is one request). */
-const LAST_SHARE_MS = 3_000;
-
-/** Waits until every running clean-up ended and none came for a moment, or the deadline. */
-async function settle(deadline: number): Promise<void> {
   lastActivity = Date.now();
   while ((running.size > 0 || Date.now() - lastActivity < SETTLE_MS) && Date.now() < deadline) {
     let timer: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Cluster, KObject, ObjectRef } from '../k8s/cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
-import { isInterrupted, onInterrupt } from '../interrupt.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { holderIdentity, LEASE_SECONDS, leaseDecision, type LeaseFields, pidAlive } from './lease-decision.ts';
 
 const RENEW_MS = 5_000;
@@ -180,16 +180,11 @@ export async function lockRecord(
 /** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike; a lease taken over is said. */
 export async function holdingLock<T>(lock: UpgradeLock, say: (text: string) => void, fn: () => Promise<T>): Promise<T> {
   if (lock.takenOver) say(`Took the lock, Lease ${lock.name}: ${lock.takenOver}.`);
-  // Released last on Ctrl-C: the other clean-ups (the GitOps resume) write the record under it first.
-  const unregister = onInterrupt(() => lock.release(), { last: true });
+  const unregister = onInterrupt(() => lock.release());
   try {
     return await fn();
   } finally {
-    // After Ctrl-C the flow stops at once, while the clean-ups still write the record under the lock: it is theirs
-    // to release then (last, above).
-    if (!isInterrupted()) {
-      unregister();
-      await lock.release();
-    }
+    unregister();
+    await lock.release();
   }
 }
