@@ -13,6 +13,9 @@ import { objectsFound, withStatements } from './rules-objects.ts';
  * `SET search_path` (never inlined), or a SQL-standard body (BEGIN ATOMIC, 14+: resolved when it was made), is
  * safe; the body itself is not parsed, so each one is named for its owner to look at.
  */
+/** The statement that pins a function's search_path to its own schema. */
+const PIN = `pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname)`;
+
 function calledSql(dump: boolean): string {
   const constraints = dump
     ? `union all
@@ -23,8 +26,8 @@ function calledSql(dump: boolean): string {
   // An extension's own function is made anew by CREATE EXTENSION on a load, without the setting.
   const fix = dump
     ? `case when x.ext then pg_catalog.format('%s belongs to an extension, which the load makes anew without any setting: upgrade in place, or update the extension to a version that qualifies its names', p.oid::pg_catalog.regprocedure)
-        else pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname) end`
-    : `pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname)`;
+        else ${PIN} end`
+    : `${PIN}`;
   return `select distinct pg_catalog.format('%s %s calls %s', w.what, w.name, p.oid::pg_catalog.regprocedure) as name, ${fix} as fix
   from (select 'index' as what, pg_catalog.format('%I.%I', n.nspname, c.relname) as name, 'pg_catalog.pg_class'::pg_catalog.regclass as cls, c.oid as obj
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind in ('i', 'I')
