@@ -37,6 +37,10 @@ const INITDB_CAPACITY = 64 * UPGRADE_SESSIONS;
 /** Bytes of shared memory a lock slot takes, roughly (the lock, its proclock and hash entries). */
 const BYTES_A_LOCK = 270;
 
+/** A max_locks_per_transaction for `locks` over `sessions`: a quarter more, rounded up to 64, `atLeast` at least. */
+const settingOver = (locks: number, sessions: number, atLeast: number): number =>
+  Math.max(atLeast, Math.ceil((locks * 1.25) / sessions / 64) * 64);
+
 /** The sessions a lock table is sized by. */
 export const lockSessions = (t: LockTable): number =>
   t.connections + (t.autovacuum ?? 0) + 1 + (t.workers ?? 0) + (t.senders ?? 0) + t.prepared;
@@ -59,7 +63,7 @@ export function locksNeeded(dbs: LockingObjects[], to: number): number {
  */
 export function maxLocksFor(t: LockTable, needed: number): number | undefined {
   if (needed <= Math.min(lockCapacity(t), INITDB_CAPACITY)) return undefined;
-  return Math.max(t.max_locks, Math.ceil((needed * 1.25) / UPGRADE_SESSIONS / 64) * 64);
+  return settingOver(needed, UPGRADE_SESSIONS, t.max_locks);
 }
 
 /** The shared memory that the raised table takes on each of pg_upgrade's servers, beyond the old server's own. */
@@ -71,8 +75,7 @@ export const lockTableBytes = (t: LockTable, maxLocks: number): number =>
  * relations and large objects (its one transaction locks them all) a quarter more over the instance's 100
  * connections, rounded up to a multiple of 64.
  */
-export const loadMaxLocks = (locked: number): number =>
-  Math.max(256, Math.ceil(((locked + HEADROOM) * 1.25) / UPGRADE_SESSIONS / 64) * 64);
+export const loadMaxLocks = (locked: number): number => settingOver(locked + HEADROOM, UPGRADE_SESSIONS, 256);
 
 /**
  * The plugin's own reads: the shape and the fingerprint read every relation of every database (the verification's
@@ -82,31 +85,32 @@ export const loadMaxLocks = (locked: number): number =>
 export const readLocksNeeded = (dbs: LockingObjects[]): number => dbs.reduce((n, d) => n + d.relations, DUMP_HEADROOM);
 
 /** The max_locks_per_transaction that holds `needed` locks over this server's sessions, rounded up to 64. */
-const settingFor = (t: LockTable, needed: number): number =>
-  Math.max(t.max_locks, Math.ceil((needed * 1.25) / lockSessions(t) / 64) * 64);
+const settingFor = (t: LockTable, needed: number): number => settingOver(needed, lockSessions(t), t.max_locks);
 
-/** What the lock table means for the method, as check reports it (undefined: the server did not say). */
+/** What the lock table means for the method, as check reports it (none: the server did not say). */
 export function verifyLocks(
   t: LockTable | undefined,
   dbs: Map<string, LockingObjects>,
   to: number,
   method: string,
-): Finding | undefined {
-  if (!t) return undefined;
+): Finding[] {
+  if (!t) return [];
   const title = "The lock table holds the upgrade's locks";
   const reads = readLocksNeeded([...dbs.values()]);
   if (reads > lockCapacity(t))
-    return {
-      id: 'locks',
-      title,
-      status: 'fail',
-      found:
-        `the upgrade's verification reads every relation of every database at once, about ${reads} locks, on this server and on the upgraded one ` +
-        `(its configuration is carried over); the lock table holds ${lockCapacity(t)} (max_locks_per_transaction ${t.max_locks} × ${lockSessions(t)} sessions): ` +
-        'it would fail with "out of shared memory" while the applications are down',
-      fix: `raise it before the upgrade: ALTER SYSTEM SET max_locks_per_transaction = ${settingFor(t, reads)}; then restart the database's pod and run check again`,
-    };
-  return method === 'dump' ? dumpLocks(t, dbs, title) : inPlaceLocks(t, dbs, to, title);
+    return [
+      {
+        id: 'locks',
+        title,
+        status: 'fail',
+        found:
+          `the upgrade's verification reads every relation of every database at once, about ${reads} locks, on this server and on the upgraded one ` +
+          `(its configuration is carried over); the lock table holds ${lockCapacity(t)} (max_locks_per_transaction ${t.max_locks} × ${lockSessions(t)} sessions): ` +
+          'it would fail with "out of shared memory" while the applications are down',
+        fix: `raise it before the upgrade: ALTER SYSTEM SET max_locks_per_transaction = ${settingFor(t, reads)}; then restart the database's pod and run check again`,
+      },
+    ];
+  return [method === 'dump' ? dumpLocks(t, dbs, title) : inPlaceLocks(t, dbs, to, title)];
 }
 
 /** In place: pg_upgrade's two servers, the new one on initdb's configuration, are given a larger table if need be. */

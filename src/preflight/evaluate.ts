@@ -126,7 +126,7 @@ function serverRuleFindings(e: Evidence): Finding[] {
     ...verifyTypeRules(input),
     ...verifyConfigPaths(e.server.configPaths, e.method, e.server.dataDirectory),
     ...verifyTablespaces(e.server.tablespaces, e.method, e.server.dataDirectory, e.d.mountPath),
-    ...[verifyLocks(e.server.lockTable, e.databases, e.to, e.method)].filter((x) => x !== undefined),
+    ...verifyLocks(e.server.lockTable, e.databases, e.to, e.method),
     ...verifyPathFunctions(e.databases, e.method),
   ];
 }
