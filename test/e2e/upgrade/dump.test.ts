@@ -179,7 +179,8 @@ test('--dry-run prints every object and patch in order, and changes nothing', as
  * applications'): one long session, and an insert through Service postgres every 0.3 s, each attempt logged.
  */
 const OUTSIDER = 'outsider';
-const OUTSIDER_SCRIPT = `psql -X -d app1 -c 'select pg_sleep(100000)' &
+// The long session waits for a first connection (the Service's endpoints may lag the pod), then starts once.
+const OUTSIDER_SCRIPT = `(until psql -X -q -d app1 -c 'select 1' > /dev/null 2>&1; do sleep 0.5; done; psql -X -d app1 -c 'select pg_sleep(100000)') &
 while true; do echo "attempt: $(psql -X -q -A -t -d postgres -c 'INSERT INTO public.app_writes DEFAULT VALUES RETURNING id' 2>&1 | tr '\\n' ' ')"; sleep 0.3; done`;
 const outsider = () => ({
   apiVersion: 'v1',
@@ -216,16 +217,20 @@ test('12 → a new 14 instance by dump: every committed write there, equal finge
   await waitReady(cp, c.ns, OUTSIDER);
   await waitFor(
     "the outsider's long session and its inserts on 12",
-    async () =>
-      /attempt: \d+/.test(await outsiderLog(cp)) &&
-      (
+    async () => {
+      const log = await outsiderLog(cp);
+      const sessions = (
         await podSql(
           cp,
           c.ns,
           c.pod,
           'admin',
         )('postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep%'")
-      ).trim() === '1',
+      ).trim();
+      if (/attempt: \d+/.test(log) && sessions === '1') return true;
+      // Thrown, so that a timeout says what was seen last.
+      throw new Error(`${sessions} long sessions; the outsider's log ends: ${log.slice(-600)}`);
+    },
     60_000,
   );
   const args = ['-n', c.ns, '--to', '14', '--method', 'dump'];
