@@ -34,7 +34,10 @@ export const FINGERPRINT_CLUSTER_SQL = `select pg_catalog.json_build_object(
 
 /**
  * What pg_upgrade carries through its catalogs, per database, as JSON object members (O(catalog), not O(rows)):
- * sequence values, extensions and their versions, views, functions and indexes by name. Like the rest of this
+ * sequence values, extensions and their versions, views, functions and indexes by name. A function's arguments
+ * are named without `IN` (14 writes it for procedures, 13 did not), and the functions made with another object
+ * (an internal dependency: a range's constructors, and from 14 its multirange's) are that object's, not counted
+ * apart: the new major makes them as it restores the object. Like the rest of this
  * module's SQL (a superuser session runs it), every function, catalog, type and `||`, `~`, `!~`, `~~` operator is
  * pg_catalog's; names are joined with `||` as before (format('%s') would make a NULL part an empty string).
  */
@@ -45,10 +48,10 @@ export const CATALOG_PARTS = ` 'sequences', (select coalesce(pg_catalog.json_obj
  'objects', (select coalesce(pg_catalog.json_agg(o order by o), '[]') from (
     select 'view ' ${CAT} schemaname ${CAT} '.' ${CAT} viewname as o from pg_catalog.pg_views
       where schemaname not in ('pg_catalog', 'information_schema') and schemaname operator(pg_catalog.!~) '^pg_temp_'
-    union all select 'function ' ${CAT} n.nspname ${CAT} '.' ${CAT} p.proname ${CAT} '(' ${CAT} pg_catalog.pg_get_function_identity_arguments(p.oid) ${CAT} ')'
+    union all select 'function ' ${CAT} n.nspname ${CAT} '.' ${CAT} p.proname ${CAT} '(' ${CAT} pg_catalog.regexp_replace(pg_catalog.pg_get_function_identity_arguments(p.oid), '(^|, )IN ', '\\1', 'g') ${CAT} ')'
       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
       where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_temp_'
-      and not exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype = 'e')
+      and not exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype in ('e', 'i'))
     union all select 'index ' ${CAT} schemaname ${CAT} '.' ${CAT} indexname from pg_catalog.pg_indexes
       where schemaname not in ('pg_catalog', 'information_schema') and schemaname operator(pg_catalog.!~) '^pg_temp_') s),`;
 

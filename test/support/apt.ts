@@ -25,19 +25,19 @@ export interface FetchDebsOptions {
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
-function sourcesList(suites: Suite[]): string {
+export function sourcesList(suites: Suite[], kind: 'deb' | 'deb-src' = 'deb'): string {
   return `${suites
     .map((s) => {
       const uri =
         s.uri ??
         (s.suite.endsWith('-security') ? 'http://deb.debian.org/debian-security' : 'http://deb.debian.org/debian');
-      return `deb [signed-by=${KEYRING}] ${uri} ${s.suite} ${(s.components ?? ['main']).join(' ')}`;
+      return `${kind} [signed-by=${KEYRING}] ${uri} ${s.suite} ${(s.components ?? ['main']).join(' ')}`;
     })
     .join('\n')}\n`;
 }
 
 /** apt's own client, pointed at a private sources list, lists and cache: nothing system-wide changes. */
-function aptArgs(dir: string): string[] {
+export function aptArgs(dir: string): string[] {
   return [
     `-oDir::Etc::SourceList=${path.join(dir, 'sources.list')}`,
     '-oDir::Etc::SourceParts=/dev/null',
@@ -49,7 +49,7 @@ function aptArgs(dir: string): string[] {
   ];
 }
 
-function stderrOf(err: unknown): string {
+export function stderrOf(err: unknown): string {
   return ((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
 }
 

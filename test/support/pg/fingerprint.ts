@@ -17,7 +17,9 @@ export const CLUSTER_SQL = {
 };
 
 /**
- * Per database: the user tables, sequences, extensions, named objects and large objects. Temporary tables are
+ * Per database: the user tables, sequences, extensions, named objects and large objects. A function is named
+ * without `IN` before its arguments (14 writes it for procedures, 13 did not), and those made with another object
+ * (internal dependencies: a range's and, from 14, its multirange's constructors) are left to that object. Temporary tables are
  * left out: they belong to one session, another session cannot read them, and they never survive a restart.
  */
 export const DB_SQL = {
@@ -27,9 +29,9 @@ export const DB_SQL = {
   sequences: `SELECT schemaname || '.' || sequencename, coalesce(last_value::text, 'unused') FROM pg_sequences ORDER BY 1`,
   extensions: `SELECT extname, extversion FROM pg_extension ORDER BY 1`,
   objects: `SELECT 'view ' || schemaname || '.' || viewname FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname !~ '^pg_temp_'
-    UNION ALL SELECT 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+    UNION ALL SELECT 'function ' || n.nspname || '.' || p.proname || '(' || regexp_replace(pg_get_function_identity_arguments(p.oid), '(^|, )IN ', '\\1', 'g') || ')'
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_temp_'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
     UNION ALL SELECT 'index ' || schemaname || '.' || indexname FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname !~ '^pg_temp_'
     ORDER BY 1`,
   largeObjects: `SELECT count(DISTINCT loid), coalesce(sum(('x' || substr(md5(loid::text || ':' || pageno || ':' || md5(data)), 1, 15))::bit(60)::bigint), 0)

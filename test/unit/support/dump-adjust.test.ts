@@ -1,0 +1,73 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { adjustNewDump, adjustOldDump, contentAdjustments, firstDifferences } from '../../support/pg/dump-adjust.ts';
+import { asciiDatabases, regressDumpFilter } from '../../support/pg/regression-recipe.ts';
+
+// What the 15 client printed for the regression database of 13 (old) and after its upgrade to 15 (new).
+const OLD = `--
+-- Dumped from database version 13.23
+\\restrict aB3
+CREATE TYPE public.arrayrange AS RANGE (
+    subtype = integer[]
+);
+
+
+CREATE PROCEDURE public.ptest5(a integer, b text, c integer DEFAULT 100)
+ALTER PROCEDURE public.ptest5(a integer, b text, c integer) OWNER TO admin;
+CREATE OPERATOR CLASS public.part_test_int4_ops
+    FOR TYPE integer USING hash FAMILY public.part_test_int4_ops AS
+    OPERATOR 1 =(integer,integer) ,
+    FUNCTION 2 (integer, integer) public.part_hashint4_noop(integer,bigint);
+\\unrestrict aB3
+`;
+const NEW = `--
+-- Dumped from database version 15.14
+\\restrict Zq9
+CREATE TYPE public.arrayrange AS RANGE (
+    subtype = integer[],
+    multirange_type_name = public.arraymultirange
+);
+CREATE PROCEDURE public.ptest5(IN a integer, IN b text, IN c integer DEFAULT 100)
+ALTER PROCEDURE public.ptest5(IN a integer, IN b text, IN c integer) OWNER TO admin;
+CREATE OPERATOR CLASS public.part_test_int4_ops
+    FOR TYPE integer USING hash FAMILY public.part_test_int4_ops AS
+    OPERATOR 1 =(integer,integer);
+ALTER OPERATOR FAMILY public.part_test_int4_ops USING hash ADD
+    FUNCTION 2 (integer, integer) public.part_hashint4_noop(integer,bigint);
+\\unrestrict Zq9
+`;
+
+test('13 → 15: the new dump loses what 14 added words for, both lose the versions and restrict keys: equal', () => {
+  assert.equal(firstDifferences(adjustOldDump(OLD, 13, 15), adjustNewDump(NEW, 13, 15)), []);
+});
+
+test('a pair without the 14 changes keeps the new dump as it is: the differences show, by line', () => {
+  const diff = firstDifferences(adjustOldDump(OLD, 13, 15), adjustNewDump(NEW, 14, 15));
+  assert.ok(diff.includes('+4:     multirange_type_name = public.arraymultirange'), diff.join('\n'));
+  assert.ok(diff.some((l) => l.startsWith('-') && l.includes('ptest5(a integer')));
+});
+
+test('the objects pg_upgrade refuses are dropped for the pairs that have the trap', () => {
+  assert.equal([...contentAdjustments(13, 15).keys()], ['regression']);
+  assert.match(
+    contentAdjustments(13, 15).get('regression')?.join(';') ?? '',
+    /DROP OPERATOR public\.#@# \(bigint, NONE\)/,
+  );
+  assert.equal(contentAdjustments(14, 15).size, 0);
+  assert.match(contentAdjustments(15, 17).get('regression')?.join(';') ?? '', /DROP COLUMN aclitem/);
+});
+
+test('the ASCII databases cover space to tilde, each name within NAMEDATALEN', () => {
+  const names = asciiDatabases();
+  const all = new Set(names.join(''));
+  for (let c = 32; c <= 126; c++) assert.ok(all.has(String.fromCharCode(c)), `char ${c}`);
+  for (const n of names) assert.ok(Buffer.byteLength(n) <= 63, n);
+});
+
+test("the dump loses the two superusers' roles, nothing else", () => {
+  const d =
+    'CREATE ROLE admin;\nALTER ROLE admin WITH SUPERUSER LOGIN;\nCREATE ROLE regress_x;\nALTER ROLE postgres WITH SUPERUSER;\n';
+  assert.is(regressDumpFilter(d), 'CREATE ROLE regress_x;\n');
+});
+
+test.run();
