@@ -64,6 +64,8 @@ export interface DatabaseFacts {
   libcCollations?: Array<{ name: string; locale: string }>;
   /** Functions that the schema's restore runs with an empty search_path (path-functions.ts). */
   pathFunctions?: Objects;
+  /** Columns that a child table computes and its parent stores plainly (restore-traps.ts). */
+  generatedChildren?: Objects;
   /** Expressions a logical load evaluates that call a function of a role who is not superuser (LOAD_CODE_SQL); asked for --method dump only. */
   loadCode?: Objects;
 }

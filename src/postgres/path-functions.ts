@@ -1,5 +1,4 @@
-import { objectsOf, type DatabaseFacts, type Objects } from './facts.ts';
-import { compact, objects } from './queries.ts';
+import type { DatabaseFacts } from './facts.ts';
 import type { Finding } from './rules.ts';
 import { objectsFound, withStatements } from './rules-objects.ts';
 
@@ -16,7 +15,7 @@ import { objectsFound, withStatements } from './rules-objects.ts';
 /** The statement that pins a function's search_path to its own schema. */
 const PIN = `pg_catalog.format('ALTER FUNCTION %s SET search_path = %I, pg_catalog', p.oid::pg_catalog.regprocedure, fn.nspname)`;
 
-function calledSql(dump: boolean): string {
+export function calledSql(dump: boolean): string {
   const constraints = dump
     ? `union all
       select 'constraint', pg_catalog.format('%I on %s', k.conname, case when k.conrelid <> 0 then k.conrelid::pg_catalog.regclass::pg_catalog.text else k.contypid::pg_catalog.regtype::pg_catalog.text end),
@@ -42,15 +41,6 @@ function calledSql(dump: boolean): string {
     and (pg_catalog.to_jsonb(p) operator(pg_catalog.->>) 'prosqlbody') is null
     and not exists (select 1 from pg_catalog.unnest(p.proconfig) s where s operator(pg_catalog.~~) 'search_path=%')`;
 }
-
-/**
- * One database's functions that the schema's restore runs with an empty search_path, as objects JSON (a query of
- * its own: DATABASE_SQL travels in the exec's URL, which has room for no more). `dump`: --method dump's restore.
- */
-export const pathFunctionsSql = (dump: boolean): string => compact(`select ${objects(calledSql(dump))}`);
-
-/** Parses pathFunctionsSql's answer. */
-export const parsePathFunctions = (json: string): Objects => objectsOf(JSON.parse(json));
 
 /** The finding: a WARN naming each (the first 20 per database) with the statement that pins its search_path. */
 export function verifyPathFunctions(databases: Map<string, DatabaseFacts> | undefined, method: string): Finding[] {

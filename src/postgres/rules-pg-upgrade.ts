@@ -67,6 +67,26 @@ function postfixOperators(i: DbRuleInput, traps: Set<string>): Finding {
     : finding('postfix-operators', 'No user postfix operators', 'pass', 'none');
 }
 
+/** Child tables computing a column their parent stores: the schema's restore into 16 or later fails on them. */
+function generatedChildren(i: DbRuleInput, traps: Set<string>): Finding[] {
+  if (!traps.has('generated-children')) return [];
+  const title = 'No child table computes a column its parent stores';
+  const gen = objectsFound(i.databases, (f) => f.generatedChildren);
+  if (!gen.found.length) return [finding('generated-children', title, 'pass', 'none')];
+  return [
+    finding(
+      'generated-children',
+      title,
+      'fail',
+      `generated columns of child tables whose parent's column is not generated, which 16 refuses: the restore of the schema would fail inside the downtime: ${gen.found.join('; ')}`,
+      withStatements(
+        "make each an ordinary column (it keeps its values; new rows need them set), or drop the child, or make the parent's column generated too",
+        gen.fixes,
+      ),
+    ),
+  ];
+}
+
 /** User encoding conversions, whose function signature changed in 14: none when the pair has no such trap. */
 function encodingConversions(i: DbRuleInput, traps: Set<string>): Finding[] {
   const conv = traps.has('encoding-conversions') ? objectsFound(i.databases, (f) => f.userConversions) : NONE;
@@ -128,6 +148,7 @@ export function verifyPgUpgradeRules(i: DbRuleInput): Finding[] {
     replicationSlots(i),
     regColumns(i),
     postfixOperators(i, traps),
+    ...generatedChildren(i, traps),
     ...encodingConversions(i, traps),
     ...databaseNames(i),
     ...pgAttver(i, traps),

@@ -60,7 +60,15 @@ export function pairTraps(from: number, to: number): PairTrap[] {
       { id: 'encoding-conversions', what: 'user encoding conversions (signature changed in 14)' },
     );
   }
-  if (across(16)) out.push({ id: 'aclitem-columns', what: 'aclitem columns (format changed in 16)' });
+  if (across(16)) {
+    out.push(
+      { id: 'aclitem-columns', what: 'aclitem columns (format changed in 16)' },
+      {
+        id: 'generated-children',
+        what: 'generated columns of children whose parent column is plain (refused from 16)',
+      },
+    );
+  }
   if (to >= 18) {
     out.push(
       { id: 'initdb', what: 'checksums on by default at 18 (initdb gets the old setting)' },

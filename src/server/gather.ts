@@ -8,7 +8,7 @@ import { parseVolumeFacts, type VolumeFacts } from '../postgres/volume-facts.ts'
 import { withHeartbeat } from '../postgres/heartbeat.ts';
 import { execSilenceMs } from '../k8s/silence.ts';
 import { LOAD_CODE_SQL, parseLoadCode } from '../postgres/load-code.ts';
-import { parsePathFunctions, pathFunctionsSql } from '../postgres/path-functions.ts';
+import { parseRestoreTraps, restoreTrapsSql } from '../postgres/restore-traps.ts';
 import { DATABASE_SQL, SERVER_SQL, VOLUME_SCRIPT } from '../postgres/queries.ts';
 import type { SourceDiscovery } from '../discovery/discover.ts';
 import { isHbaRefusal } from '../postgres/credentials.ts';
@@ -30,17 +30,24 @@ export async function gatherServer(
   const names = server.databases.filter((db) => db.allowConn).map((db) => db.name);
   const per = await psqlEach(cluster, d, r, password, names, DATABASE_SQL);
   const code = loadCode ? await psqlEach(cluster, d, r, password, names, LOAD_CODE_SQL) : undefined;
-  const paths = await psqlEach(cluster, d, r, password, names, pathFunctionsSql(loadCode));
+  const traps = await psqlEach(
+    cluster,
+    d,
+    r,
+    password,
+    names,
+    restoreTrapsSql(loadCode, Math.floor(server.versionNum / 10000)),
+  );
   const databases = new Map<string, DatabaseFacts>();
   for (const name of names) {
     const j = per.get(name);
     const c = code?.get(name);
-    const p = paths.get(name);
+    const t = traps.get(name);
     if (j)
       databases.set(name, {
         ...parseDatabaseFacts(j),
         ...(c ? { loadCode: parseLoadCode(c) } : {}),
-        ...(p ? { pathFunctions: parsePathFunctions(p) } : {}),
+        ...(t ? parseRestoreTraps(t) : {}),
       });
   }
   return { server, databases };

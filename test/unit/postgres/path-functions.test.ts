@@ -1,7 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DatabaseFacts } from '../../../src/postgres/facts.ts';
-import { parsePathFunctions, pathFunctionsSql, verifyPathFunctions } from '../../../src/postgres/path-functions.ts';
+import { verifyPathFunctions } from '../../../src/postgres/path-functions.ts';
+import { parseRestoreTraps, restoreTrapsSql } from '../../../src/postgres/restore-traps.ts';
+
+const pathFunctionsSql = (dump: boolean) => restoreTrapsSql(dump, 15);
 
 const test = suite("functions the schema's restore runs with an empty search_path");
 
@@ -9,15 +12,18 @@ const facts = (pathFunctions?: DatabaseFacts['pathFunctions']): DatabaseFacts =>
   ({ extensions: [], relations: 0, ...(pathFunctions ? { pathFunctions } : {}) }) as unknown as DatabaseFacts;
 
 test('an index or CHECK on a SQL or PL/pgSQL function without its own search_path is named, with the statement that pins it', () => {
-  const found = parsePathFunctions(
+  const { pathFunctions: found } = parseRestoreTraps(
     JSON.stringify({
-      count: 1,
-      items: [
-        {
-          name: 'index public.orders_tenant calls public.tenant_of(integer)',
-          fix: 'ALTER FUNCTION public.tenant_of(integer) SET search_path = public, pg_catalog',
-        },
-      ],
+      generated_children: { count: 0, items: [] },
+      path_functions: {
+        count: 1,
+        items: [
+          {
+            name: 'index public.orders_tenant calls public.tenant_of(integer)',
+            fix: 'ALTER FUNCTION public.tenant_of(integer) SET search_path = public, pg_catalog',
+          },
+        ],
+      },
     }),
   );
   const [f] = verifyPathFunctions(new Map([['app', facts(found)]]), 'link');

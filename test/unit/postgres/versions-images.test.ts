@@ -125,7 +125,7 @@ test('the traps of each pair: only the majors crossed', () => {
   const ids = (f: number, t: number) => pairTraps(f, t).map((x) => x.id);
   assert.equal(ids(11, 12), ['with-oids', 'removed-types', 'sql-identifier', 'replication-slots']);
   assert.equal(ids(12, 14), ['postfix-operators', 'encoding-conversions', 'replication-slots']);
-  assert.equal(ids(14, 16), ['aclitem-columns', 'replication-slots']);
+  assert.equal(ids(14, 16), ['aclitem-columns', 'generated-children', 'replication-slots']);
   assert.equal(ids(17, 18), ['initdb', 'passwords', 'pg-attver']);
   assert.equal(ids(16, 18), ['initdb', 'passwords', 'replication-slots']);
   assert.equal(ids(10, 18).slice(0, 6), [
