@@ -109,7 +109,8 @@ at_exit 'rm -rf "$W"'
 i=0
 while IFS= read -r b && [ -n "$b" ]; do
   i=$((i + 1)); dec "$b"; export PGDATABASE="$v"
-  CREATE=-C; [ "$v" = postgres ] && CREATE=
+  # postgres and template1 are initdb's in the target too: their contents go into them, without -C.
+  CREATE=-C; D=postgres; case "$v" in postgres|template1) CREATE=; D='';; esac
   T0=$(date +%s)
   NT=$(src psql -X -w -A -t -c "$QT" 2>/dev/null) || NT='?'
   say "loading database $i ($NT tables)"
@@ -130,7 +131,7 @@ while IFS= read -r b && [ -n "$b" ]; do
     rm -rf "$K/$i"
     src pg_dump -w --lock-wait-timeout="$LW" -Fd -j "$J" -f "$K/$i" || exit 40
     printf '%s\\n' "$b" > "$K/$i.name"
-    { dst pg_restore -v -w -j "$J" --exit-on-error $CREATE -d postgres "$K/$i" 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
+    { dst pg_restore -v -w -j "$J" --exit-on-error $CREATE -d "$D" "$K/$i" 2>&1 >/dev/null; echo $? > "$W/rrc"; } | restored
     [ "$(cat "$W/rrc")" = 0 ] || exit 41
   fi
   say "database $i restored in $(( $(date +%s) - T0 )) s"

@@ -21,7 +21,7 @@ import { lockTimeoutError } from '../../../server/lock-wait.ts';
 
 const ROLES_SQL = `select coalesce(pg_catalog.string_agg(rolname, ',' order by rolname), '') from pg_catalog.pg_roles where rolname operator(pg_catalog.!~) '^pg_'`;
 const DATABASES_SQL = `select pg_catalog.string_agg(pg_catalog.encode(pg_catalog.convert_to(datname, 'UTF8'), 'base64'), ',' order by datname)
-  from pg_catalog.pg_database where datallowconn and datname <> 'template1'`;
+  from pg_catalog.pg_database where datallowconn`;
 
 /** Why DUMP_RESTORE_SCRIPT stopped, by its exit code. */
 export function loadFailure(code: number): string {
@@ -168,7 +168,10 @@ async function dumpGlobals(
   return globals;
 }
 
-/** The names of the source's databases that the load copies (every one that allows connections but template1). */
+/**
+ * The names of the source's databases that the load copies: every one that allows connections, template1 too (its
+ * contents and its public schema's owner and privileges are what later CREATE DATABASEs copy).
+ */
 async function sourceDatabases(ctx: DumpCtx): Promise<string[]> {
   const dbsLine = (
     (await psqlEach(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password, ['postgres'], DATABASES_SQL)).get('postgres') ??
