@@ -90,6 +90,16 @@ export const OLD_DUMP_RULES: TextRule[] = [
 /** Edits of the new cluster's dump: what the new server says that the old one had no words for. */
 export const NEW_DUMP_RULES: TextRule[] = [
   {
+    why: '16 added XMLSERIALIZE ... INDENT: the new server says NO INDENT where the old one said nothing',
+    applies: (from, to) => from < 16 && to >= 16,
+    edit: (d) => d.replace(/(XMLSERIALIZE\(.*?) NO INDENT\)/g, '$1)'),
+  },
+  {
+    why: "17 prints AS before the alias of a rule's UPDATE or DELETE target; 15 did not (seen between them)",
+    applies: (from, to) => from <= 15 && to >= 17,
+    edit: (d) => d.replace(DML_ALIAS, '$1 $2'),
+  },
+  {
     why: '14 writes the noise word IN before the arguments of a procedure; 13 did not',
     applies: (from, to) => from < 14 && to >= 14,
     edit: (d) =>
@@ -116,6 +126,9 @@ export const NEW_DUMP_RULES: TextRule[] = [
   },
 ];
 
+// INSERT's target had its AS before 17 already.
+const DML_ALIAS = /^(\s*(?:ON \w+ TO \S+ DO INSTEAD\s+)?(?:UPDATE|DELETE FROM) \S+) AS (\w+)/gm;
+
 /** What both dumps lose before the comparison: what differs between any two runs, not between two clusters. */
 function common(dump: string): string {
   return (
@@ -141,7 +154,7 @@ export function adjustNewDump(dump: string, from: number, to: number): string {
 }
 
 /** The differences of two texts as `diff -u` prints them, the first `max` lines (empty when equal). */
-export function firstDifferences(a: string, b: string, max = 80): string[] {
+export function firstDifferences(a: string, b: string, max = Number(process.env.DUMP_DIFF_LINES ?? 80)): string[] {
   if (a === b) return [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dump-diff-'));
   try {

@@ -56,6 +56,8 @@ const VIEWS: Array<[string, string]> = [
   ['VIEW public.limit_thousand_v_2', 'onek'],
   ['VIEW public.limit_thousand_v_3', 'onek'],
   ['VIEW public.limit_thousand_v_4', 'onek'],
+  // In the 15 suite, not in the list of PostgreSQL's newest test (whose suite has no such view).
+  ['VIEW public.limit_thousand_v_5', 'onek'],
   ['MATERIALIZED VIEW public.compressmv', 'cmdata1'],
 ];
 

@@ -73,4 +73,29 @@ test("the dump loses the two superusers' roles, nothing else", () => {
   assert.is(regressDumpFilter(d), 'CREATE ROLE regress_x;\n');
 });
 
+test("15 → 17: views lose 16's dropped qualifiers, XMLSERIALIZE its NO INDENT, a rule its UPDATE target's AS; INSERT keeps it", () => {
+  const old = [
+    'CREATE VIEW public.limit_thousand_v_5 AS',
+    ' SELECT onek.thousand',
+    '   FROM public.onek',
+    '  WHERE (onek.thousand < 995);',
+    ' SELECT (XMLSERIALIZE(CONTENT \'good\'::xml AS character(10)))::character(10) AS "xmlserialize";',
+    "    ON UPDATE TO public.rules_src DO INSTEAD  UPDATE public.rules_log trgt SET tag = 'updated'::text",
+    '    ON INSERT TO public.rules_src DO INSTEAD  INSERT INTO public.rules_log AS trgt (f1, f2)',
+    '',
+  ].join('\n');
+  const neu = [
+    'CREATE VIEW public.limit_thousand_v_5 AS',
+    ' SELECT thousand',
+    '   FROM public.onek',
+    '  WHERE (thousand < 995);',
+    ' SELECT (XMLSERIALIZE(CONTENT \'good\'::xml AS character(10) NO INDENT))::character(10) AS "xmlserialize";',
+    "    ON UPDATE TO public.rules_src DO INSTEAD  UPDATE public.rules_log AS trgt SET tag = 'updated'::text",
+    '    ON INSERT TO public.rules_src DO INSTEAD  INSERT INTO public.rules_log AS trgt (f1, f2)',
+    '',
+  ].join('\n');
+  assert.equal(firstDifferences(adjustOldDump(old, 15, 17), adjustNewDump(neu, 15, 17)), []);
+  assert.ok(firstDifferences(adjustOldDump(old, 16, 17), adjustNewDump(neu, 16, 17)).length > 0);
+});
+
 test.run();
