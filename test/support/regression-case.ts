@@ -4,11 +4,11 @@ import { requireBinary, runAsync, type RunResult } from './cli/binary.ts';
 import type { ControlPlane } from './k8s/control-plane.ts';
 import { execInPod } from './kube/exec.ts';
 import { applyObjects, podSql, waitReady } from './kube/helpers.ts';
-import { contentAdjustments } from './pg/dump-adjust.ts';
+import { adjustNewDump, adjustOldDump, contentAdjustments, firstDifferences } from './pg/dump-adjust.ts';
 import { takeFingerprint } from './pg/fingerprint.ts';
 import type { RegressMajor } from './pg/regress-suite.ts';
 import { ensureRegressionDump } from './pg/regression-db.ts';
-import { deployCase, user, type Deployed } from './upgrade-cases.ts';
+import { deployCase, upgradeCli, user, verifyUpgraded, type Deployed } from './upgrade-cases.ts';
 
 // The regression database's e2e cases (issue 29, part 1): the official Deployment of the source major, its
 // application writing, the regression database of that major loaded from its cached dump, and a client pod of the
@@ -111,4 +111,22 @@ export async function adjustUntilCheckPasses(
   );
   c.before = await takeFingerprint(sql);
   return failed;
+}
+
+/** The old cluster's dump against the new one's, each adjusted for the pair: equal, or the diff says where not. */
+export function assertDumpsEqual(oldDump: string, newDump: string, from: number, to: number): void {
+  const diff = firstDifferences(adjustOldDump(oldDump, from, to), adjustNewDump(newDump, from, to));
+  assert.equal(diff, [], diff.join('\n'));
+}
+
+/** The upgrade in place by the case's method, verified as every in-place case is, then the dumps compared. */
+export async function upgradeInPlaceAndCompare(
+  cp: ControlPlane,
+  c: Deployed,
+  outputs: RunResult[],
+  oldDump: string,
+): Promise<void> {
+  const args = ['-n', c.ns, '--to', String(c.to), '--method', c.method, '-y', '-o', 'json'];
+  await verifyUpgraded(cp, c, await upgradeCli(cp, args, outputs), outputs, '0', { keepNamespace: true });
+  assertDumpsEqual(oldDump, await dumpAll(cp, c), c.from, c.to);
 }

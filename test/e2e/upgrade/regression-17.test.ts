@@ -3,9 +3,13 @@ import * as assert from 'uvu/assert';
 import type { RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { releaseNamespaces } from '../../support/kube/helpers.ts';
-import { adjustNewDump, adjustOldDump, firstDifferences } from '../../support/pg/dump-adjust.ts';
-import { adjustUntilCheckPasses, deployRegression, dumpAll } from '../../support/regression-case.ts';
-import { assertNoSecret, upgradeCli, verifyUpgraded, type Deployed } from '../../support/upgrade-cases.ts';
+import {
+  adjustUntilCheckPasses,
+  deployRegression,
+  dumpAll,
+  upgradeInPlaceAndCompare,
+} from '../../support/regression-case.ts';
+import { assertNoSecret, type Deployed } from '../../support/upgrade-cases.ts';
 
 // Issue 29, part 1: the regression database of 15 in place to 17 by copy. Across 16, pg_upgrade refuses aclitem
 // columns, and the restore of the schema fails on a child table that computes a column its parent stores (after
@@ -39,14 +43,7 @@ test('check FAILs on the aclitem column and the generated children, naming each;
 });
 
 test('upgrade in place by copy: the fingerprints are equal, and so are the adjusted pg_dumpall outputs', async () => {
-  const { cp } = await sharedEnv();
-  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '17', '--method', 'copy', '-y', '-o', 'json'], outputs);
-  await verifyUpgraded(cp, c, r, outputs, '0', { keepNamespace: true });
-  const diff = firstDifferences(
-    adjustOldDump(oldDump, c.from, c.to),
-    adjustNewDump(await dumpAll(cp, c), c.from, c.to),
-  );
-  assert.equal(diff, [], diff.join('\n'));
+  await upgradeInPlaceAndCompare((await sharedEnv()).cp, c, outputs, oldDump);
 });
 
 test('no secret in any output or in the audit log', async () => {

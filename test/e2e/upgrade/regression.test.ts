@@ -3,9 +3,13 @@ import * as assert from 'uvu/assert';
 import type { RunResult } from '../../support/cli/binary.ts';
 import { sharedEnv, uniqueNamespace } from '../../support/cluster.ts';
 import { releaseNamespaces } from '../../support/kube/helpers.ts';
-import { adjustNewDump, adjustOldDump, firstDifferences } from '../../support/pg/dump-adjust.ts';
-import { adjustUntilCheckPasses, deployRegression, dumpAll } from '../../support/regression-case.ts';
-import { assertNoSecret, upgradeCli, verifyUpgraded, type Deployed } from '../../support/upgrade-cases.ts';
+import {
+  adjustUntilCheckPasses,
+  deployRegression,
+  dumpAll,
+  upgradeInPlaceAndCompare,
+} from '../../support/regression-case.ts';
+import { assertNoSecret, upgradeCli, type Deployed } from '../../support/upgrade-cases.ts';
 
 // Issue 29, part 1: PostgreSQL's own regression database (built from the 13 suite by the project, cached), upgraded
 // in place as pg_upgrade's own cross-version test does it: check names what pg_upgrade refuses, those objects are
@@ -45,14 +49,7 @@ test('--rehearse: the whole upgrade of the regression database on a clone, while
 });
 
 test('upgrade in place by link: the fingerprints are equal, and so are the adjusted pg_dumpall outputs', async () => {
-  const { cp } = await sharedEnv();
-  const r = await upgradeCli(cp, ['-n', c.ns, '--to', '15', '--method', 'link', '-y', '-o', 'json'], outputs);
-  await verifyUpgraded(cp, c, r, outputs, '0', { keepNamespace: true });
-  const diff = firstDifferences(
-    adjustOldDump(oldDump, c.from, c.to),
-    adjustNewDump(await dumpAll(cp, c), c.from, c.to),
-  );
-  assert.equal(diff, [], diff.join('\n'));
+  await upgradeInPlaceAndCompare((await sharedEnv()).cp, c, outputs, oldDump);
 });
 
 test('no secret in any output or in the audit log', async () => {
