@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Cluster, KObject, ObjectRef } from '../k8s/cluster.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
-import { onInterrupt } from '../interrupt.ts';
+import { isInterrupted, onInterrupt, othersSettled } from '../interrupt.ts';
 import { holderIdentity, LEASE_SECONDS, leaseDecision, type LeaseFields, pidAlive } from './lease-decision.ts';
 
 const RENEW_MS = 5_000;
@@ -14,6 +14,8 @@ export interface UpgradeLock {
   readonly takenOver?: string;
   /** Throws when another run has taken the lease from this one: it must change nothing more. */
   assertHeld(): void;
+  /** Ctrl-C: stops renewing but still holds it (it expires LEASE_SECONDS after the last renewal if never released). */
+  stopRenewing(): void;
   /** Stops renewing and deletes the lease if this run still holds it; never throws. */
   release(): Promise<void>;
 }
@@ -136,6 +138,7 @@ function renewing(
         ExitCode.failed,
       );
     },
+    stopRenewing: () => clearInterval(timer),
     release: async () => {
       clearInterval(timer);
       lost ??= 'released';
@@ -177,14 +180,21 @@ export async function lockRecord(
   );
 }
 
-/** Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike; a lease taken over is said. */
+/**
+ * Runs `fn` holding the lock, released at the end, on failure and on Ctrl-C alike; a lease taken over is said. Ctrl-C
+ * stops the renewal at once; the release waits for the other clean-ups (the GitOps resume records itself under the
+ * lock), and the exit for the release, whether `fn` ends or not.
+ */
 export async function holdingLock<T>(lock: UpgradeLock, say: (text: string) => void, fn: () => Promise<T>): Promise<T> {
   if (lock.takenOver) say(`Took the lock, Lease ${lock.name}: ${lock.takenOver}.`);
-  const unregister = onInterrupt(() => lock.release());
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= lock.release());
+  const unregister = [onInterrupt(async () => lock.stopRenewing()), onInterrupt(release, { last: true })];
   try {
     return await fn();
   } finally {
-    unregister();
-    await lock.release();
+    if (isInterrupted()) await othersSettled();
+    await release();
+    for (const off of unregister) off();
   }
 }

@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isInterrupted, onInterrupt, runInterruptCleanups } from '../../src/interrupt.ts';
+import { isInterrupted, onInterrupt, othersSettled, runInterruptCleanups } from '../../src/interrupt.ts';
 
 const test = suite('Ctrl-C clean-ups');
 
-test('registered clean-ups run; one unregistered does not; one registered during the clean-up runs at once and is awaited', async () => {
+test('registered clean-ups run; one unregistered does not; one registered during the clean-up runs at once and is awaited; the last runs after all', async () => {
   const ran: string[] = [];
   onInterrupt(async () => void ran.push('probe pod'));
   const done = onInterrupt(async () => void ran.push('finished already'));
@@ -21,11 +21,21 @@ test('registered clean-ups run; one unregistered does not; one registered during
         }),
     );
   });
+  // The lock's release: registered first, run once every other clean-up has ended (they write the record under it),
+  // and awaited before the exit; the interrupted flow waits for the others to have ended before it releases itself.
+  onInterrupt(
+    async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      ran.push('lock released');
+    },
+    { last: true },
+  );
+  void othersSettled().then(() => ran.push('others settled'));
   assert.is(isInterrupted(), false);
   await runInterruptCleanups(5_000);
   await late;
   assert.is(isInterrupted(), true);
-  assert.equal(ran, ['probe pod', 'restored PVC', 'pod created after Ctrl-C']);
+  assert.equal(ran, ['probe pod', 'restored PVC', 'pod created after Ctrl-C', 'others settled', 'lock released']);
 });
 
 test.run();

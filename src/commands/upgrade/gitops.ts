@@ -139,8 +139,8 @@ async function pauseStep<C extends GitopsCtx>(
     await (first ? h.recordPaused(ctx) : h.save(ctx));
   }
   const paused = h.rec(ctx).pausedOwners ?? [];
-  // Ctrl-C before anything stopped puts them back (noted in the record at best: the lock may be released first, and a
-  // re-run then pauses with the values recorded the first time); once the applications are down
+  // Ctrl-C before anything stopped puts them back and records it (the lock is released after the other clean-ups;
+  // should the write fail, a re-run pauses with the values recorded the first time); once the applications are down
   // they stay paused (the resumed run or the rollback resumes them).
   onInterrupt(async () => {
     if (h.appsDown(ctx)) return;

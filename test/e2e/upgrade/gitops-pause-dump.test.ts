@@ -13,7 +13,7 @@ import {
   STS,
   watchPaused,
 } from '../../support/gitops-world.ts';
-import { releaseNamespaces } from '../../support/kube/helpers.ts';
+import { recordedState, releaseNamespaces } from '../../support/kube/helpers.ts';
 
 // --pause-gitops with --method dump: the Argo CD Application of the database and the Flux Kustomization of its
 // writing application are paused just before the applications stop, and put back exactly as they were when the
@@ -79,7 +79,12 @@ test('--method dump --pause-gitops: Ctrl-C just after the pause puts both back; 
     );
     assert.is(stopped.code, 130, stopped.out);
     await assertPutBack(cp, w);
-    // The recorded run resumes: it pauses them again (from the values recorded the first time) before the applications stop.
+    const rec = (await recordedState(cp, w.ns)) as { ownersResumedAt?: string } | undefined;
+    assert.ok(
+      rec?.ownersResumedAt,
+      `the record says they were put back (the lock is released after): ${JSON.stringify(rec)}`,
+    );
+    // The recorded run resumes: it pauses them again (their values read anew: they were put back) before the applications stop.
     const killed = await runUntil(
       cp,
       ['upgrade', '-n', w.ns, '--to', '15', '--method', 'dump', '--pause-gitops', '-y'],

@@ -317,7 +317,12 @@ test("after a rollback, a PVC that a pod mounts is not deleted, even with the ne
     readObject: async () => undefined,
   } as unknown as Cluster;
   const ctx = { cluster, d: { namespace: 'ns' }, plan } as unknown as CleanupCtx;
-  const lock = { name: 'l', assertHeld: () => undefined, release: async () => undefined };
+  const lock = {
+    name: 'l',
+    assertHeld: () => undefined,
+    stopRenewing: () => undefined,
+    release: async () => undefined,
+  };
   const err = await removeKinds(ctx, lock, ['PersistentVolumeClaim'], 1000).then(
     () => undefined,
     (e: unknown) => e,
