@@ -6,32 +6,117 @@ import { RECORD_KEY_FIELD, RECORD_KEY_SECRET } from '../manifests/record-key.ts'
 import { keyChecksums } from './keyed.ts';
 
 /**
- * How a fingerprint is kept in a ConfigMap, in one place for everything that stores or reads one (upgrade,
+ * How a fingerprint is kept in ConfigMaps, in one place for everything that stores or reads one (upgrade,
  * rollback, snapshot). A ConfigMap holds at most 1 MiB, and a database with many tables has a larger JSON: past
- * PLAIN_LIMIT it is kept gzip-compressed in binaryData. Both forms are read.
+ * PLAIN_LIMIT it is kept gzip-compressed in binaryData, and past STORED_LIMIT compressed (tens of thousands of
+ * tables: each keyed checksum is 16 bytes that do not compress) in parts: the named ConfigMap holds the first and
+ * says how many (FINGERPRINT_PARTS), `<name>-part-<n>` the others, with its labels and owners and FINGERPRINT_PART_OF.
  */
 const KEY = 'fingerprint.json';
 const GZ_KEY = 'fingerprint.json.gz';
+const PART_KEY = 'fingerprint.json.gz.part';
+export const FINGERPRINT_PARTS = 'pgupgrade.kubectl.io/fingerprint-parts';
+export const FINGERPRINT_PART_OF = 'pgupgrade.kubectl.io/fingerprint-part-of';
 const PLAIN_LIMIT = 512 * 1024;
 // What the apiserver takes, with room for the metadata (etcd's request limit is 1.5 MiB; ConfigMaps 1 MiB).
 const STORED_LIMIT = 1_000_000;
+/**
+ * The characters one ConfigMap keeps: STORED_LIMIT, or PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS when it is lower (the
+ * tests lower it to put a small database's fingerprint in parts through a real apiserver; it lowers the plain
+ * form's limit too).
+ */
+const storedLimit = (): number =>
+  Math.min(Number(process.env.PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS) || STORED_LIMIT, STORED_LIMIT);
 
-/** The `data` or `binaryData` of a fingerprint ConfigMap. */
-export function fingerprintData(fp: Fingerprint): Pick<KObject, 'data' | 'binaryData'> {
+/** The name of part `n` (from 2) of the fingerprint kept in ConfigMap `name`. */
+export const fingerprintPartName = (name: string, n: number): string => `${name}-part-${n}`;
+
+/** Is ConfigMap `name` a further part of the fingerprint kept in ConfigMap `of`? */
+export const isFingerprintPart = (name: string, of: string): boolean =>
+  name.startsWith(`${of}-part-`) && /^\d+$/.test(name.slice(of.length + 6));
+
+/** The `data` or `binaryData` of a fingerprint ConfigMap, or undefined when it needs parts. */
+export function fingerprintData(
+  fp: Fingerprint,
+  limit = storedLimit(),
+): Pick<KObject, 'data' | 'binaryData'> | undefined {
   const json = JSON.stringify(fp);
-  if (json.length <= PLAIN_LIMIT) return { data: { [KEY]: json } };
+  if (json.length <= Math.min(PLAIN_LIMIT, limit)) return { data: { [KEY]: json } };
   const gz = gzipSync(json, { level: 9 }).toString('base64');
-  if (gz.length > STORED_LIMIT) {
-    throw new Error(
-      `the fingerprint is ${Math.round(json.length / 1024)} KiB of JSON, ${Math.round(gz.length / 1024)} KiB compressed: more than a ConfigMap holds`,
-    );
-  }
-  return { binaryData: { [GZ_KEY]: gz } };
+  return gz.length <= limit ? { binaryData: { [GZ_KEY]: gz } } : undefined;
 }
 
-/** The fingerprint a ConfigMap holds, in either form; undefined when it holds none. */
-export function readFingerprint(cm: KObject | undefined): Fingerprint | undefined {
-  const gz = cm?.binaryData?.[GZ_KEY];
+/**
+ * The ConfigMaps that keep `fp` for `cm` (its metadata, no data): `cm` itself, and, for a fingerprint that one
+ * ConfigMap cannot hold, one more per further part. `limit`: the characters one holds (tests lower it).
+ */
+export function fingerprintObjects(cm: KObject, fp: Fingerprint, limit = storedLimit()): KObject[] {
+  const whole = fingerprintData(fp, limit);
+  if (whole) return [{ ...cm, ...whole }];
+  const gz = gzipSync(JSON.stringify(fp), { level: 9 }).toString('base64');
+  const parts = Array.from({ length: Math.ceil(gz.length / limit) }, (_, i) => gz.slice(i * limit, (i + 1) * limit));
+  const { name, namespace, labels, ownerReferences } = cm.metadata;
+  const first: KObject = {
+    ...cm,
+    metadata: {
+      ...cm.metadata,
+      annotations: { ...cm.metadata.annotations, [FINGERPRINT_PARTS]: String(parts.length) },
+    },
+    binaryData: { [PART_KEY]: parts[0] as string },
+  };
+  const rest = parts.slice(1).map((part, i) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: fingerprintPartName(name, i + 2),
+      namespace,
+      ...(labels ? { labels } : {}),
+      ...(ownerReferences ? { ownerReferences } : {}),
+      annotations: { [FINGERPRINT_PART_OF]: name },
+    },
+    binaryData: { [PART_KEY]: part },
+  }));
+  return [first, ...rest];
+}
+
+/** Creates the ConfigMaps that keep `fp` for `cm` (fingerprintObjects), the named one last: it says the rest are there. */
+export async function createFingerprintObjects(cluster: Cluster, cm: KObject, fp: Fingerprint): Promise<void> {
+  const [first, ...rest] = fingerprintObjects(cm, fp);
+  for (const o of rest) await cluster.createObject(o);
+  await cluster.createObject(first as KObject);
+}
+
+/** Deletes ConfigMap `name` of `ns` and the further parts of a fingerprint it keeps. */
+export async function deleteFingerprintObjects(cluster: Cluster, ns: string, name: string): Promise<void> {
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns };
+  const parts = Number((await cluster.readObject({ ...ref, name }))?.metadata.annotations?.[FINGERPRINT_PARTS] ?? 1);
+  await cluster.deleteObject({ ...ref, name });
+  for (let n = 2; n <= parts; n++) await cluster.deleteObject({ ...ref, name: fingerprintPartName(name, n) });
+}
+
+/** The fingerprint a ConfigMap holds, its further parts read from `cluster`; undefined when it holds none. */
+export async function readFingerprint(cluster: Cluster, cm: KObject | undefined): Promise<Fingerprint | undefined> {
+  const parts = Number(cm?.metadata.annotations?.[FINGERPRINT_PARTS] ?? 0);
+  let gz = cm?.binaryData?.[parts ? PART_KEY : GZ_KEY];
+  for (let n = 2; gz && n <= parts; n++) {
+    const name = fingerprintPartName(cm?.metadata.name ?? '', n);
+    const part = await cluster.readObject({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: cm?.metadata.namespace,
+      name,
+    });
+    const text =
+      part?.metadata.annotations?.[FINGERPRINT_PART_OF] === cm?.metadata.name
+        ? part?.binaryData?.[PART_KEY]
+        : undefined;
+    if (!text) {
+      throw new Error(
+        `ConfigMap ${cm?.metadata.namespace}/${name}, part ${n} of ${parts} of the fingerprint kept in ${cm?.metadata.name}, is missing: that fingerprint cannot be read`,
+      );
+    }
+    gz += text;
+  }
   const json = gz ? gunzipSync(Buffer.from(gz, 'base64')).toString('utf8') : cm?.data?.[KEY];
   return json ? (JSON.parse(json) as Fingerprint) : undefined;
 }
@@ -42,9 +127,8 @@ export async function storeFingerprint(cluster: Cluster, snap: KObject, fp: Fing
     snapshot: snap.metadata.name,
     snapshotUid: snap.metadata.uid ?? '',
     namespace: snap.metadata.namespace ?? '',
-    stored: fingerprintData(fp),
   });
-  await cluster.createObject(cm);
+  await createFingerprintObjects(cluster, cm, fp);
   return cm.metadata.name;
 }
 
@@ -57,7 +141,7 @@ export async function readKeyedFingerprint(
   ns: string,
   cm: KObject | undefined,
 ): Promise<Fingerprint | undefined> {
-  const fp = readFingerprint(cm);
+  const fp = await readFingerprint(cluster, cm);
   const key = fp && (await cluster.readSecretKey(ns, RECORD_KEY_SECRET, RECORD_KEY_FIELD));
   return fp && key ? keyChecksums(fp, key) : fp;
 }

@@ -114,13 +114,7 @@ export function buildRestorePvc(o: {
 }
 
 /** The fingerprint taken with a snapshot, kept beside it and garbage-collected with it (ownerReference). */
-export function buildFingerprintConfigMap(o: {
-  snapshot: string;
-  snapshotUid: string;
-  namespace: string;
-  /** The fingerprint as src/fingerprint/store.ts encodes it. */
-  stored: Pick<KObject, 'data' | 'binaryData'>;
-}): KObject {
+export function buildFingerprintConfigMap(o: { snapshot: string; snapshotUid: string; namespace: string }): KObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -133,6 +127,5 @@ export function buildFingerprintConfigMap(o: {
         { apiVersion: SNAP_API, kind: 'VolumeSnapshot', name: o.snapshot, uid: o.snapshotUid },
       ] as never,
     },
-    ...o.stored,
   };
 }

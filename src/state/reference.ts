@@ -2,7 +2,7 @@ import type { Cluster, KObject } from '../k8s/cluster.ts';
 import type { Discovery } from '../discovery/discover.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { readRestoredCopy } from '../volume-snapshots/copy.ts';
-import { fingerprintData, readKeyedFingerprint } from '../fingerprint/store.ts';
+import { createFingerprintObjects, deleteFingerprintObjects, readKeyedFingerprint } from '../fingerprint/store.ts';
 import { waitSnapshot } from '../volume-snapshots/take.ts';
 import { OWNED_LABELS } from '../manifests/probe-pod.ts';
 import type { UpgradeState } from './state.ts';
@@ -20,7 +20,7 @@ export interface Reference {
   source: string;
 }
 
-/** The reference's ConfigMap. */
+/** The reference's ConfigMap, without the fingerprint (src/fingerprint/store.ts keeps that in it). */
 export function referenceConfigMap(ns: string, name: string, s: UpgradeState, ref: Reference): KObject {
   return {
     apiVersion: 'v1',
@@ -36,7 +36,6 @@ export function referenceConfigMap(ns: string, name: string, s: UpgradeState, re
         'pgupgrade.kubectl.io/source': ref.source,
       },
     },
-    ...fingerprintData(ref.fingerprint),
   };
 }
 
@@ -70,8 +69,8 @@ export async function storeReference(
   s: UpgradeState,
   ref: Reference,
 ): Promise<void> {
-  await cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
-  await cluster.createObject(referenceConfigMap(ns, name, s, ref));
+  await deleteFingerprintObjects(cluster, ns, name);
+  await createFingerprintObjects(cluster, referenceConfigMap(ns, name, s, ref), ref.fingerprint);
 }
 
 /**

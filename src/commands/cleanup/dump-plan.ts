@@ -2,7 +2,7 @@ import type { KObject, Workload } from '../../k8s/cluster.ts';
 import { keepsSourceRunning } from '../../postgres/dump-source.ts';
 import { refOf } from '../../postgres/workload.ts';
 import { dumpReferenceName, type DumpState } from '../../state/dump-state.ts';
-import { isOurs } from './owned-objects.ts';
+import { fingerprintPartItems, isOurs } from './owned-objects.ts';
 import type { CleanupItem, CleanupPlan } from './plan.ts';
 
 /**
@@ -167,7 +167,11 @@ export function planDumpCleanup(
   );
   const to = holds ? plan.keep : plan.remove;
   const kept = holds ? ', kept while that instance is' : '';
-  if (fp) to.push(item('ConfigMap', fpName, `the source's fingerprint, taken before the dump${kept}`));
+  if (fp)
+    to.push(
+      item('ConfigMap', fpName, `the source's fingerprint, taken before the dump${kept}`),
+      ...fingerprintPartItems(f.configMaps, fpName),
+    );
   if (st) to.push(item('ConfigMap', r.stateName, `the record of the upgrade by dump${holds ? kept : ', last'}`));
   return plan;
 }

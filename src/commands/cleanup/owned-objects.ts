@@ -2,6 +2,7 @@ import type { KObject } from '../../k8s/cluster.ts';
 import { cleanupJobName, rollbackJobName } from '../../manifests/upgrade-job.ts';
 import { OWNED_LABELS } from '../../manifests/probe-pod.ts';
 import { derivedName } from '../../manifests/snapshot.ts';
+import { isFingerprintPart } from '../../fingerprint/store.ts';
 import { upgradeNames } from '../../state/state.ts';
 import type { CleanupItem, CleanupPlan, Found, Recorded } from './plan.ts';
 
@@ -26,6 +27,18 @@ const finished = (j: KObject) =>
     (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
   );
 export const item = (kind: CleanupItem['kind'], name: string, why: string): CleanupItem => ({ kind, name, why });
+
+/** The further parts of the fingerprint kept in ConfigMap `name` (src/fingerprint/store.ts), as items, by name. */
+export function fingerprintPartItems(configMaps: KObject[], name: string): CleanupItem[] {
+  return configMaps
+    .filter(
+      (c) =>
+        isFingerprintPart(c.metadata.name, name) &&
+        c.metadata.annotations?.['pgupgrade.kubectl.io/fingerprint-part-of'] === name,
+    )
+    .map((c) => item('ConfigMap', c.metadata.name, `a part of the fingerprint in ${name}`))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
 
 /** The upgrade's Jobs: the finished ones removed, the running ones kept; returns the names of those removed. */
 export function jobItems(r: Recorded, f: Found, plan: CleanupPlan): string[] {
@@ -118,7 +131,11 @@ export function snapshotItems(r: Recorded, f: Found, keepSnapshots: boolean, pla
   const to = keepSnapshots ? plan.keep : plan.remove;
   const why = keepSnapshots ? ' (--keep-snapshots)' : '';
   if (v) to.push(item('VolumeSnapshot', snap, `the snapshot taken before the upgrade${why}`));
-  if (fp) to.push(item('ConfigMap', fpName, `the fingerprint of snapshot ${snap}${why}`));
+  if (fp)
+    to.push(
+      item('ConfigMap', fpName, `the fingerprint of snapshot ${snap}${why}`),
+      ...fingerprintPartItems(f.configMaps, fpName),
+    );
 }
 
 /** The reference fingerprint, the last rehearsal's outcome and the record of the upgrade, last. */
@@ -130,7 +147,11 @@ export function recordItems(r: Recorded, f: Found, plan: CleanupPlan): void {
       isOurs(c, 'fingerprint') &&
       c.metadata.annotations?.['pgupgrade.kubectl.io/workload'] === workload,
   );
-  if (ref) plan.remove.push(item('ConfigMap', ref.metadata.name, 'the reference fingerprint of the upgrade'));
+  if (ref)
+    plan.remove.push(
+      item('ConfigMap', ref.metadata.name, 'the reference fingerprint of the upgrade'),
+      ...fingerprintPartItems(f.configMaps, ref.metadata.name),
+    );
   const rehearsal = f.configMaps.find(
     (c) =>
       c.metadata.name === upgradeNames(r.state.workload.name, r.state.to).rehearsal &&

@@ -29,6 +29,8 @@ import { keyChecksums } from '../../../src/fingerprint/keyed.ts';
 import { waitFor } from '../../support/process.ts';
 import type { ControlPlane } from '../../support/k8s/control-plane.ts';
 
+// These fingerprints are small: kept whole in their ConfigMap, no further part to read from a cluster.
+const ONE_CONFIGMAP = { readObject: async () => undefined } as never;
 const test = suite('kubectl pgupgrade snapshot on real volumes');
 const ns = { bitnami: uniqueNamespace('snap-bitnami'), official: uniqueNamespace('snap-official') };
 const PASSWORDS = ['Bitnami-Snap-S3cret', 'Official-Snap-S3cret'];
@@ -174,7 +176,7 @@ async function verifyWritesIn(cp: ControlPlane, snap: Report['snapshot'], commit
       '-o',
       'json',
     ]);
-    const stored = readFingerprint(cm as never) as Fingerprint;
+    const stored = (await readFingerprint(ONE_CONFIGMAP, cm as never)) as Fingerprint;
     assert.equal(
       compareFingerprints(
         withoutWrites(stored),
@@ -247,7 +249,7 @@ test('a running database: CHECKPOINT, a labelled snapshot, its fingerprint kept,
     cm.metadata.ownerReferences.map((o) => `${o.kind}/${o.name}`),
     [`VolumeSnapshot/${rep.snapshot.name}`],
   );
-  const stored = readFingerprint(cm as never) as Fingerprint;
+  const stored = (await readFingerprint(ONE_CONFIGMAP, cm as never)) as Fingerprint;
   // The application's table grew since; it is checked by the journal instead.
   const theirs = await keyedAs(
     cp,
@@ -297,7 +299,7 @@ test("a stopped database: a probe reads pg_controldata, and --verify compares th
     '-o',
     'json',
   ]);
-  const stored = readFingerprint(cm as never) as Fingerprint;
+  const stored = (await readFingerprint(ONE_CONFIGMAP, cm as never)) as Fingerprint;
   assert.equal(
     compareFingerprints(
       stored,

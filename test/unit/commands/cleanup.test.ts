@@ -151,6 +151,27 @@ test('the plan: directories first, then Jobs and their pods, probes, restored PV
   );
 });
 
+test('a reference fingerprint kept in parts: each part is removed with it, a look-alike part of another is not', () => {
+  const f = found();
+  const part = (name: string, of: string) =>
+    obj('v1', 'ConfigMap', name, 'fingerprint', { annotations: { 'pgupgrade.kubectl.io/fingerprint-part-of': of } });
+  f.configMaps.push(
+    part('pgupgrade-fingerprint-db-part-3', 'pgupgrade-fingerprint-db'),
+    part('pgupgrade-fingerprint-db-part-2', 'pgupgrade-fingerprint-db'),
+    part('pgupgrade-fingerprint-db-part-x', 'pgupgrade-fingerprint-db'),
+    part('pgupgrade-fingerprint-db-copy-part-2', 'pgupgrade-fingerprint-db-copy'),
+  );
+  const removed = names(planCleanup(recorded, f, opts).remove);
+  assert.equal(
+    removed.filter((n) => n.includes('pgupgrade-fingerprint-db')),
+    [
+      'ConfigMap pgupgrade-fingerprint-db',
+      'ConfigMap pgupgrade-fingerprint-db-part-2',
+      'ConfigMap pgupgrade-fingerprint-db-part-3',
+    ],
+  );
+});
+
 test("look-alikes survive: a similar name with the labels, the exact name without them, another snapshot's objects", () => {
   const gone = names(planCleanup(recorded, found(), opts).remove);
   for (const survivor of [

@@ -1,7 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Fingerprint } from '../../../src/postgres/fingerprint.ts';
-import { fingerprintData, readFingerprint } from '../../../src/fingerprint/store.ts';
+import { keyChecksums } from '../../../src/fingerprint/keyed.ts';
+import {
+  createFingerprintObjects,
+  deleteFingerprintObjects,
+  fingerprintData,
+  fingerprintObjects,
+  isFingerprintPart,
+  readFingerprint,
+} from '../../../src/fingerprint/store.ts';
+import { objectStore } from '../doubles/object-store.ts';
 
 const test = suite('fingerprint ConfigMaps');
 const cm = (stored: ReturnType<typeof fingerprintData>) => ({
@@ -34,29 +43,69 @@ function fingerprint(tables: number): Fingerprint {
   };
 }
 
-test('a small fingerprint stays readable JSON in data', () => {
+const base = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fp', namespace: 'ns', labels: { a: 'b' } } };
+
+test('a small fingerprint stays readable JSON in data', async () => {
   const fp = fingerprint(10);
   const stored = fingerprintData(fp);
-  assert.equal(Object.keys(stored.data ?? {}), ['fingerprint.json']);
-  assert.is(stored.binaryData, undefined);
-  assert.equal(readFingerprint(cm(stored)), fp);
+  assert.equal(Object.keys(stored?.data ?? {}), ['fingerprint.json']);
+  assert.is(stored?.binaryData, undefined);
+  assert.equal(await readFingerprint(objectStore(), cm(stored)), fp);
 });
 
-test('a fingerprint of more than 1 MiB (a database of 20,000 tables) is kept gzip-compressed in binaryData, under the limit', () => {
+test('a fingerprint of more than 1 MiB (a database of 20,000 tables) is kept gzip-compressed in binaryData, under the limit', async () => {
   const fp = fingerprint(20_000);
   assert.ok(JSON.stringify(fp).length > 2 ** 20, 'the JSON alone would not fit a ConfigMap');
   const stored = fingerprintData(fp);
-  assert.is(stored.data, undefined);
-  const gz = stored.binaryData?.['fingerprint.json.gz'] ?? '';
+  assert.is(stored?.data, undefined);
+  const gz = stored?.binaryData?.['fingerprint.json.gz'] ?? '';
   assert.ok(gz.length > 0 && gz.length < 1_000_000, `${gz.length} bytes stored`);
-  assert.equal(readFingerprint(cm(stored)), fp);
+  assert.equal(await readFingerprint(objectStore(), cm(stored)), fp);
 });
 
-test('the older plain form is read, and a ConfigMap without a fingerprint gives undefined', () => {
+test('100,000 tables with keyed checksums: parts of at most 1,000,000 characters each, read back whole, deleted whole', async () => {
+  const fp = keyChecksums(fingerprint(100_000), 'k');
+  assert.is(fingerprintData(fp), undefined, 'one ConfigMap cannot hold it');
+  const cluster = objectStore();
+  await createFingerprintObjects(cluster, base, fp);
+  const names = [...cluster.objects.keys()].sort();
+  assert.ok(names.length >= 3, names.join(' '));
+  for (const o of cluster.objects.values()) {
+    assert.ok(JSON.stringify(o).length < 1_048_576, `${o.metadata.name} within a ConfigMap's limit`);
+    assert.equal(o.metadata.labels, { a: 'b' });
+  }
+  const first = await cluster.readObject({ ...base, ...base.metadata });
+  assert.is(first?.metadata.annotations?.['pgupgrade.kubectl.io/fingerprint-parts'], String(names.length));
+  assert.ok(
+    names.slice(1).every((n) => isFingerprintPart(n.split('/')[2] as string, 'fp')),
+    names.join(' '),
+  );
+  assert.equal(await readFingerprint(cluster, first), fp);
+  await deleteFingerprintObjects(cluster, 'ns', 'fp');
+  assert.is(cluster.objects.size, 0);
+});
+
+test('a missing part is said, by name, instead of a fingerprint that would compare wrong', async () => {
+  const cluster = objectStore();
+  // Past the plain form's 512 KiB, and parts of 20,000 characters.
+  const fp = fingerprint(10_000);
+  for (const o of fingerprintObjects(base, fp, 20_000)) await cluster.createObject(o);
+  await cluster.deleteObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'fp-part-2' });
+  const first = await cluster.readObject({ ...base, ...base.metadata });
+  const said = await readFingerprint(cluster, first).then(
+    () => 'read',
+    (e: Error) => e.message,
+  );
+  assert.match(said, /ConfigMap ns\/fp-part-2, part 2 of \d+ of the fingerprint kept in fp, is missing/);
+  assert.not.ok(isFingerprintPart('fp-partial', 'fp'));
+});
+
+test('the older plain form is read, and a ConfigMap without a fingerprint gives undefined', async () => {
   const fp = fingerprint(3);
-  assert.equal(readFingerprint(cm({ data: { 'fingerprint.json': JSON.stringify(fp) } })), fp);
-  assert.is(readFingerprint(cm({ data: {} })), undefined);
-  assert.is(readFingerprint(undefined), undefined);
+  const c = objectStore();
+  assert.equal(await readFingerprint(c, cm({ data: { 'fingerprint.json': JSON.stringify(fp) } })), fp);
+  assert.is(await readFingerprint(c, cm({ data: {} })), undefined);
+  assert.is(await readFingerprint(c, undefined), undefined);
 });
 
 test.run();

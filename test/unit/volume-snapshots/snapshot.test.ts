@@ -63,7 +63,6 @@ test('the restore PVC comes from the snapshot; the fingerprint ConfigMap is owne
     snapshot: 'x',
     snapshotUid: 'u-1',
     namespace: 'ns',
-    stored: { data: { 'fingerprint.json': '{}' } },
   });
   assert.equal(cm.metadata.ownerReferences, [
     { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', name: 'x', uid: 'u-1' },

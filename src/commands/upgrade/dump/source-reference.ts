@@ -1,5 +1,5 @@
 import { fingerprintVia } from '../../../fingerprint/read.ts';
-import { fingerprintData, loadFingerprint } from '../../../fingerprint/store.ts';
+import { createFingerprintObjects, deleteFingerprintObjects, loadFingerprint } from '../../../fingerprint/store.ts';
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { liveReach } from '../../../server/reach.ts';
@@ -14,27 +14,25 @@ export async function takeSourceReference(ctx: DumpCtx): Promise<Fingerprint> {
   const name = dumpReferenceName(ctx.stateName);
   await forgetSourceReference(ctx);
   const fp = await fingerprintVia(ctx.cluster, ctx.d, liveReach(ctx.d), ctx.password);
-  await ctx.cluster.createObject({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace: ctx.d.namespace,
-      labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' },
+  await createFingerprintObjects(
+    ctx.cluster,
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name,
+        namespace: ctx.d.namespace,
+        labels: { ...OWNED_LABELS, 'pgupgrade.kubectl.io/role': 'dump-reference' },
+      },
     },
-    ...fingerprintData(fp),
-  });
+    fp,
+  );
   return fp;
 }
 
 /** Deletes a source fingerprint that an earlier upgrade left (this one's is taken once the load is done). */
 export async function forgetSourceReference(ctx: DumpCtx): Promise<void> {
-  await ctx.cluster.deleteObject({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    namespace: ctx.d.namespace,
-    name: dumpReferenceName(ctx.stateName),
-  });
+  await deleteFingerprintObjects(ctx.cluster, ctx.d.namespace, dumpReferenceName(ctx.stateName));
 }
 
 /** The kept fingerprint of this upgrade's source (a resumed run), taken now when there is none. */
