@@ -19,7 +19,10 @@ const SETTLE_MS = 400;
 
 function track(fn: () => Promise<void>): void {
   lastActivity = Date.now();
-  const p = fn().catch(() => undefined);
+  // A clean-up that throws at once is one that failed, like one that rejects: the others and the last ones still run.
+  const p = Promise.resolve()
+    .then(fn)
+    .catch(() => undefined);
   running.add(p);
   void p.finally(() => {
     running.delete(p);

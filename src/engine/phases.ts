@@ -48,6 +48,8 @@ export interface Phase<C, K extends string = string> {
 export interface Recorder<C, K extends string = string> {
   isDone(ctx: C, phase: K): boolean;
   record(ctx: C, phase: K): Promise<void>;
+  /** True once the run is to stop (Ctrl-C): no phase starts after it, and none is recorded. */
+  stopped?(): boolean;
 }
 
 /** Why a phase is skipped, if it is: its own reason first, then a done recorded by an earlier run. */
@@ -64,7 +66,10 @@ export async function runPhase<C, K extends string>(
   ctx: C,
   task: StepTask,
 ): Promise<void> {
+  // After Ctrl-C no phase starts and none is recorded: the lock is held until the clean-ups have written the record.
+  if (rec.stopped?.()) throw new Error('interrupted');
   const note = await p.step(ctx, task);
+  if (rec.stopped?.()) throw new Error('interrupted');
   if (p.recorded !== undefined && p.records !== 'step') await rec.record(ctx, p.recorded);
   if (note) task.title = `${p.title}: ${note}`;
 }

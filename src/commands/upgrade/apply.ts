@@ -1,4 +1,5 @@
 import type { ListrTask } from 'listr2';
+import { isInterrupted } from '../../interrupt.ts';
 import { phasePlan, phaseTasks, type Planned, type Recorder } from '../../engine/phases.ts';
 import { isDone, type Phase as InPlacePhase } from '../../state/state.ts';
 import { IN_PLACE_PAUSE, record, type InPlaceStep, type UpgradeCtx, type UpgradeOptions } from './ctx.ts';
@@ -15,6 +16,7 @@ import { pausePhase, resumePhase } from './gitops.ts';
 export const IN_PLACE_RECORD: Recorder<UpgradeCtx, InPlacePhase> = {
   isDone: (ctx, p) => isDone(ctx.state, p),
   record,
+  stopped: isInterrupted,
 };
 
 /** The upgrade in place as a table of phases: the applications down, the database stopped, the Job, the new server, verified. */

@@ -79,6 +79,26 @@ test('a failing step records nothing', async () => {
   assert.equal(ctx.done, []);
 });
 
+test('once the record says the run is stopped (Ctrl-C), no phase starts, and one under way when it came is not recorded', async () => {
+  let stopped = true;
+  const stopping: Recorder<Ctx> = { ...recorder, stopped: () => stopped };
+  const ctx: Ctx = { done: [], ran: [], flag: true };
+  const said = (e: Error) => e.message;
+  assert.is(await runPhase(stopping, table[0]!, ctx, { title: '', output: '' }).then(() => 'ran', said), 'interrupted');
+  assert.equal(ctx.ran, [], 'the step never started');
+  stopped = false;
+  const mid: Phase<Ctx> = {
+    title: 'Mid',
+    recorded: 'mid',
+    step: async (c) => {
+      c.ran.push('mid');
+      stopped = true;
+    },
+  };
+  assert.is(await runPhase(stopping, mid, ctx, { title: '', output: '' }).then(() => 'ran', said), 'interrupted');
+  assert.equal([ctx.ran, ctx.done], [['mid'], []], 'it ran; the record does not say it is done');
+});
+
 test("a resumed run skips what the record says is done; a phase's own reason comes first", () => {
   const ctx: Ctx = { done: ['one', 'four'], ran: [], flag: false };
   assert.is(skipReason(recorder, table[0]!, ctx), 'done in an earlier run');

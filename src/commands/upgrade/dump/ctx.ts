@@ -1,4 +1,5 @@
 import type { CheckCtx } from '../../../preflight/tasks.ts';
+import { isInterrupted } from '../../../interrupt.ts';
 import type { DumpTarget } from '../../../manifests/dump-target.ts';
 import type { UpgradeLock } from '../../../state/lock.ts';
 import type { ListrTask } from 'listr2';
@@ -91,6 +92,7 @@ export const dst = (ctx: DumpCtx): DumpState => ctx.state as DumpState;
 export const DUMP_RECORD: Recorder<DumpCtx, DumpPhase> = {
   isDone: (ctx, p) => isDumpDone(ctx.state, p),
   record: recordDump,
+  stopped: isInterrupted,
 };
 
 /** A phase of the upgrade by dump: its `recorded` is one of the record's phases. */
