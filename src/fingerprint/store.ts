@@ -25,8 +25,11 @@ const STORED_LIMIT = 1_000_000;
  * tests lower it to put a small database's fingerprint in parts through a real apiserver; it lowers the plain
  * form's limit too).
  */
-const storedLimit = (): number =>
-  Math.min(Number(process.env.PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS) || STORED_LIMIT, STORED_LIMIT);
+function storedLimit(): number {
+  const asked = Math.floor(Number(process.env.PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS));
+  // Whole base64 quanta, and not so small that the parts would be counted in thousands.
+  return asked >= 256 ? Math.min(asked - (asked % 4), STORED_LIMIT) : STORED_LIMIT;
+}
 
 /** The name of part `n` (from 2) of the fingerprint kept in ConfigMap `name`. */
 export const fingerprintPartName = (name: string, n: number): string => `${name}-part-${n}`;
@@ -41,7 +44,7 @@ export function fingerprintData(
   limit = storedLimit(),
 ): Pick<KObject, 'data' | 'binaryData'> | undefined {
   const json = JSON.stringify(fp);
-  if (json.length <= Math.min(PLAIN_LIMIT, limit)) return { data: { [KEY]: json } };
+  if (Buffer.byteLength(json) <= Math.min(PLAIN_LIMIT, limit)) return { data: { [KEY]: json } };
   const gz = gzipSync(json, { level: 9 }).toString('base64');
   return gz.length <= limit ? { binaryData: { [GZ_KEY]: gz } } : undefined;
 }
@@ -82,16 +85,40 @@ export function fingerprintObjects(cm: KObject, fp: Fingerprint, limit = storedL
 /** Creates the ConfigMaps that keep `fp` for `cm` (fingerprintObjects), the named one last: it says the rest are there. */
 export async function createFingerprintObjects(cluster: Cluster, cm: KObject, fp: Fingerprint): Promise<void> {
   const [first, ...rest] = fingerprintObjects(cm, fp);
+  const ns = cm.metadata.namespace ?? '';
+  // Parts an interrupted store left (no first names them) go first; a ConfigMap of that name that is not a part of
+  // this fingerprint is refused, never replaced.
+  await deleteParts(cluster, ns, cm.metadata.name, 2);
   for (const o of rest) await cluster.createObject(o);
   await cluster.createObject(first as KObject);
 }
 
-/** Deletes ConfigMap `name` of `ns` and the further parts of a fingerprint it keeps. */
+/** Deletes ConfigMap `name` of `ns` and the further parts of a fingerprint it keeps: the parts first. */
 export async function deleteFingerprintObjects(cluster: Cluster, ns: string, name: string): Promise<void> {
-  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns };
-  const parts = Number((await cluster.readObject({ ...ref, name }))?.metadata.annotations?.[FINGERPRINT_PARTS] ?? 1);
-  await cluster.deleteObject({ ...ref, name });
-  for (let n = 2; n <= parts; n++) await cluster.deleteObject({ ...ref, name: fingerprintPartName(name, n) });
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name };
+  const of = (await cluster.readObject(ref))?.metadata.annotations?.[FINGERPRINT_PART_OF];
+  if (of) {
+    throw new Error(
+      `ConfigMap ${ns}/${name} is a part of the fingerprint kept in ${of}, not a fingerprint of its own: it is left as it is`,
+    );
+  }
+  await deleteParts(cluster, ns, name, 2);
+  await cluster.deleteObject(ref);
+}
+
+/** Deletes the parts from `from` on, as long as each is there and names `name` as its fingerprint. */
+async function deleteParts(cluster: Cluster, ns: string, name: string, from: number): Promise<void> {
+  for (let n = from; ; n++) {
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: fingerprintPartName(name, n) };
+    const part = await cluster.readObject(ref);
+    if (!part) return;
+    if (part.metadata.annotations?.[FINGERPRINT_PART_OF] !== name) {
+      throw new Error(
+        `ConfigMap ${ns}/${ref.name} is in the way of the fingerprint kept in ${name}, and is not a part of it: rename or delete it, then run again`,
+      );
+    }
+    await cluster.deleteObject(ref);
+  }
 }
 
 /** The fingerprint a ConfigMap holds, its further parts read from `cluster`; undefined when it holds none. */

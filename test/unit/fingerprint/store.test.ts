@@ -100,6 +100,32 @@ test('a missing part is said, by name, instead of a fingerprint that would compa
   assert.not.ok(isFingerprintPart('fp-partial', 'fp'));
 });
 
+test('stale parts of an interrupted store are replaced; a look-alike in the way is refused, and a part is never deleted as a fingerprint', async () => {
+  // Parts of 20,000 characters, as the tests' knob asks (the stale ones from a larger fingerprint: 10,000 characters).
+  process.env.PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS = '20000';
+  const cluster = objectStore();
+  const fp = fingerprint(10_000);
+  const [, ...stale] = fingerprintObjects(base, fp, 10_000);
+  for (const o of stale) await cluster.createObject(o);
+  await createFingerprintObjects(cluster, base, fp);
+  assert.equal(await readFingerprint(cluster, await cluster.readObject({ ...base, ...base.metadata })), fp);
+  const other = objectStore();
+  await other.createObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fp-part-2', namespace: 'ns' } });
+  const said = await createFingerprintObjects(other, base, fp).then(
+    () => 'stored',
+    (e: Error) => e.message,
+  );
+  assert.match(said, 'ConfigMap ns/fp-part-2 is in the way of the fingerprint kept in fp, and is not a part of it');
+  const refused = await deleteFingerprintObjects(cluster, 'ns', 'fp-part-2').then(
+    () => 'deleted',
+    (e: Error) => e.message,
+  );
+  assert.match(refused, 'is a part of the fingerprint kept in fp');
+  assert.ok(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'fp-part-2' }));
+  assert.equal(await readFingerprint(cluster, await cluster.readObject({ ...base, ...base.metadata })), fp);
+  delete process.env.PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS;
+});
+
 test('the older plain form is read, and a ConfigMap without a fingerprint gives undefined', async () => {
   const fp = fingerprint(3);
   const c = objectStore();
