@@ -48,7 +48,7 @@ export const CATALOG_PARTS = ` 'sequences', (select coalesce(pg_catalog.json_obj
  'objects', (select coalesce(pg_catalog.json_agg(o order by o), '[]') from (
     select 'view ' ${CAT} schemaname ${CAT} '.' ${CAT} viewname as o from pg_catalog.pg_views
       where schemaname not in ('pg_catalog', 'information_schema') and schemaname operator(pg_catalog.!~) '^pg_temp_'
-    union all select 'function ' ${CAT} n.nspname ${CAT} '.' ${CAT} p.proname ${CAT} '(' ${CAT} pg_catalog.regexp_replace(pg_catalog.pg_get_function_identity_arguments(p.oid), '(^|, )IN ', '\\1', 'g') ${CAT} ')'
+    union all select 'function ' ${CAT} n.nspname ${CAT} '.' ${CAT} p.proname ${CAT} '(' ${CAT} pg_catalog.regexp_replace(pg_catalog.pg_get_function_identity_arguments(p.oid), '(^|, )IN ', E'\\\\1', 'g') ${CAT} ')'
       from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
       where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname operator(pg_catalog.!~) '^pg_temp_'
       and not exists (select 1 from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype in ('e', 'i'))

@@ -9,12 +9,21 @@ import { compact, objects } from './queries.ts';
  */
 export function generatedChildrenSql(major: number): string {
   if (major < 12) return `select null::pg_catalog.text as name, null::pg_catalog.text as fix where false`;
+  // A partition leaves and rejoins by DETACH and ATTACH (with its bound), an inheritance child by NO INHERIT and
+  // INHERIT; 12 has no DROP EXPRESSION (the column is made anew there), nor does a child of several parents.
   return `select pg_catalog.format('%s.%I (a child of %s)', c.oid::pg_catalog.regclass, a.attname, i.inhparent::pg_catalog.regclass) as name,
-    pg_catalog.format('ALTER TABLE %1$s NO INHERIT %2$s; ALTER TABLE %1$s ALTER COLUMN %3$I DROP EXPRESSION; ALTER TABLE %1$s INHERIT %2$s',
-      c.oid::pg_catalog.regclass, i.inhparent::pg_catalog.regclass, a.attname) as fix
+    case when ${major} < 13 or (select pg_catalog.count(*) from pg_catalog.pg_inherits j where j.inhrelid = c.oid) > 1
+      then pg_catalog.format('make %s.%I an ordinary column: add one, copy the values, drop the generated one', c.oid::pg_catalog.regclass, a.attname)
+    when c.relispartition
+      then pg_catalog.format('ALTER TABLE %2$s DETACH PARTITION %1$s; ALTER TABLE %1$s ALTER COLUMN %3$I DROP EXPRESSION; ALTER TABLE %2$s ATTACH PARTITION %1$s %4$s',
+        c.oid::pg_catalog.regclass, i.inhparent::pg_catalog.regclass, a.attname, pg_catalog.pg_get_expr(c.relpartbound, c.oid))
+    else pg_catalog.format('ALTER TABLE %1$s NO INHERIT %2$s; ALTER TABLE %1$s ALTER COLUMN %3$I DROP EXPRESSION; ALTER TABLE %1$s INHERIT %2$s',
+      c.oid::pg_catalog.regclass, i.inhparent::pg_catalog.regclass, a.attname) end as fix
   from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
   join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attgenerated <> ''
-  join pg_catalog.pg_attribute p on p.attrelid = i.inhparent and p.attname = a.attname and not p.attisdropped and p.attgenerated = ''`;
+  join pg_catalog.pg_attribute p on p.attrelid = i.inhparent and p.attname = a.attname and not p.attisdropped and p.attgenerated = ''
+  where c.relpersistence <> 't' and not exists (select 1 from pg_catalog.pg_depend d
+    where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = c.oid and d.deptype = 'e')`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { autoConfSql } from '../../../src/postgres/alter-system.ts';
 import { DUMP_RESTORE_SCRIPT } from '../../../src/postgres/dump-script.ts';
 import { CATALOG_PARTS } from '../../../src/postgres/fingerprint.ts';
 import { objects } from '../../../src/postgres/queries.ts';
+import { restoreTrapsSql } from '../../../src/postgres/restore-traps.ts';
 import { refreshCollationsSql, validateDatabaseSql } from '../../../src/postgres/validate-sql.ts';
 
 // The plugin's superuser sessions run these texts against users' databases. A login role may create a function,
@@ -104,6 +105,8 @@ async function constants(): Promise<Record<string, string>> {
     for (const [k, v] of Object.entries(m)) if (/_SQL$/.test(k) && typeof v === 'string') out[`${f} ${k}`] = v;
   }
   for (const major of [10, 14, 15, 18]) {
+    out[`restoreTrapsSql(false, ${major})`] = restoreTrapsSql(false, major);
+    out[`restoreTrapsSql(true, ${major})`] = restoreTrapsSql(true, major);
     out[`validateDatabaseSql(${major})`] = validateDatabaseSql(major);
     out[`refreshCollationsSql(${major})`] = refreshCollationsSql(major);
   }
