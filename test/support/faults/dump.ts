@@ -87,7 +87,7 @@ export async function deployFaultCases(
       for (const db of ['app1', 'app2'])
         await sql(
           db,
-          'CREATE TABLE big AS SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, 400000) g; ALTER TABLE big ADD PRIMARY KEY (id)',
+          'CREATE TABLE big AS SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, 1200000) g; ALTER TABLE big ADD PRIMARY KEY (id)',
         );
       c.before = await takeFingerprint(sql);
     }),
