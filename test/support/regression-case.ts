@@ -57,11 +57,15 @@ export async function deployRegression(cp: ControlPlane, c: Deployed, password: 
  * SCRAM one by design).
  */
 export async function dumpAll(cp: ControlPlane, c: Deployed): Promise<string> {
-  const r = await execInPod(cp.rest, c.ns, DUMPER, [
-    'pg_dumpall',
-    '--no-role-passwords',
-    '--exclude-database=postgres',
-  ]);
+  const dump = () =>
+    execInPod(cp.rest, c.ns, DUMPER, ['pg_dumpall', '--no-role-passwords', '--exclude-database=postgres']);
+  let r = await dump();
+  // The Service's name, just after the server behind it restarted, can fail to resolve for a moment on a loaded
+  // node (seen once: "Temporary failure in name resolution"): that is the network's, not the dump's, so ask again.
+  for (let i = 0; i < 5 && r.code !== 0 && /could not translate host name|Connection refused/.test(r.stderr); i++) {
+    await new Promise((res) => setTimeout(res, 2000));
+    r = await dump();
+  }
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /CREATE DATABASE regression /);
   return r.stdout;
