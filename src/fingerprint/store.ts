@@ -38,15 +38,28 @@ export const fingerprintPartName = (name: string, n: number): string => `${name}
 export const isFingerprintPart = (name: string, of: string): boolean =>
   name.startsWith(`${of}-part-`) && /^\d+$/.test(name.slice(of.length + 6));
 
+/** Is ConfigMap `name` the fingerprint kept in `of`, or one of its further parts? */
+export const isFingerprintOrPart = (name: string, of: string): boolean => name === of || isFingerprintPart(name, of);
+
+/** The fingerprint as plain JSON when it is small, else gzip-compressed and base64-encoded (compressed once). */
+function encoded(fp: Fingerprint, limit: number): { json: string } | { gz: string } {
+  const json = JSON.stringify(fp);
+  if (Buffer.byteLength(json) <= Math.min(PLAIN_LIMIT, limit)) return { json };
+  return { gz: gzipSync(json, { level: 9 }).toString('base64') };
+}
+
 /** The `data` or `binaryData` of a fingerprint ConfigMap, or undefined when it needs parts. */
 export function fingerprintData(
   fp: Fingerprint,
   limit = storedLimit(),
 ): Pick<KObject, 'data' | 'binaryData'> | undefined {
-  const json = JSON.stringify(fp);
-  if (Buffer.byteLength(json) <= Math.min(PLAIN_LIMIT, limit)) return { data: { [KEY]: json } };
-  const gz = gzipSync(json, { level: 9 }).toString('base64');
-  return gz.length <= limit ? { binaryData: { [GZ_KEY]: gz } } : undefined;
+  return whole(encoded(fp, limit), limit);
+}
+
+/** The one ConfigMap's data for an encoded fingerprint, or undefined when it needs parts. */
+function whole(e: { json: string } | { gz: string }, limit: number): Pick<KObject, 'data' | 'binaryData'> | undefined {
+  if ('json' in e) return { data: { [KEY]: e.json } };
+  return e.gz.length <= limit ? { binaryData: { [GZ_KEY]: e.gz } } : undefined;
 }
 
 /**
@@ -54,9 +67,10 @@ export function fingerprintData(
  * ConfigMap cannot hold, one more per further part. `limit`: the characters one holds (tests lower it).
  */
 export function fingerprintObjects(cm: KObject, fp: Fingerprint, limit = storedLimit()): KObject[] {
-  const whole = fingerprintData(fp, limit);
-  if (whole) return [{ ...cm, ...whole }];
-  const gz = gzipSync(JSON.stringify(fp), { level: 9 }).toString('base64');
+  const e = encoded(fp, limit);
+  const one = whole(e, limit);
+  if (one || 'json' in e) return [{ ...cm, ...one }];
+  const gz = e.gz;
   const parts = Array.from({ length: Math.ceil(gz.length / limit) }, (_, i) => gz.slice(i * limit, (i + 1) * limit));
   const { name, namespace, labels, ownerReferences } = cm.metadata;
   const first: KObject = {

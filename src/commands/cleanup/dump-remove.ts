@@ -1,5 +1,5 @@
 import type { ListrTask } from 'listr2';
-import { isFingerprintPart } from '../../fingerprint/store.ts';
+import { isFingerprintOrPart } from '../../fingerprint/store.ts';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { poll } from '../../steps/poll.ts';
 import { waitPodsGone } from '../../steps/workload.ts';
@@ -95,10 +95,9 @@ export function createDumpRemoveTasks(lock: UpgradeLock, timeoutSeconds: number)
       title: "Delete the source's fingerprint and, last, the record of the upgrade",
       enabled: (ctx) => ctx.plan.remove.some((i) => i.kind === 'ConfigMap'),
       task: async (ctx) => {
-        await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) => {
-          const ref = dumpReferenceName(ctx.stateName);
-          return i.name === ref || isFingerprintPart(i.name, ref);
-        });
+        await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) =>
+          isFingerprintOrPart(i.name, dumpReferenceName(ctx.stateName)),
+        );
         await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) => i.name === ctx.stateName);
       },
     },

@@ -1,5 +1,5 @@
 import { upgradeNames } from '../../state/state.ts';
-import { isFingerprintPart } from '../../fingerprint/store.ts';
+import { isFingerprintOrPart } from '../../fingerprint/store.ts';
 import type { ListrTask } from 'listr2';
 import { CliError, ExitCode } from '../../exit-codes.ts';
 import { buildCleanupJob } from '../../manifests/upgrade-job.ts';
@@ -136,7 +136,7 @@ export function createRemoveTasks(lock: UpgradeLock, timeoutSeconds: number): Ar
           lock,
           ['VolumeSnapshot', 'ConfigMap'],
           timeout,
-          (i) => i.kind === 'VolumeSnapshot' || i.name === fingerprint || isFingerprintPart(i.name, fingerprint),
+          (i) => i.kind === 'VolumeSnapshot' || isFingerprintOrPart(i.name, fingerprint),
         );
       },
     },
@@ -149,8 +149,7 @@ export function createRemoveTasks(lock: UpgradeLock, timeoutSeconds: number): Ar
           ['ConfigMap'],
           timeout,
           (i) =>
-            i.name === ctx.state.fingerprintConfigMap ||
-            isFingerprintPart(i.name, ctx.state.fingerprintConfigMap) ||
+            isFingerprintOrPart(i.name, ctx.state.fingerprintConfigMap) ||
             i.name === upgradeNames(ctx.state.workload.name, ctx.state.to).rehearsal,
         );
         await removeKinds(ctx, lock, ['ConfigMap'], timeout, (i) => i.name === ctx.stateName);
