@@ -1,6 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Cluster, KObject } from '../k8s/cluster.ts';
-import { buildFingerprintConfigMap } from '../manifests/snapshot.ts';
 import type { Fingerprint } from '../postgres/fingerprint.ts';
 import { RECORD_KEY_FIELD, RECORD_KEY_SECRET } from '../manifests/record-key.ts';
 import { keyChecksums } from './keyed.ts';
@@ -96,45 +95,6 @@ export function fingerprintObjects(cm: KObject, fp: Fingerprint, limit = storedL
   return [first, ...rest];
 }
 
-/** Creates the ConfigMaps that keep `fp` for `cm` (fingerprintObjects), the named one last: it says the rest are there. */
-export async function createFingerprintObjects(cluster: Cluster, cm: KObject, fp: Fingerprint): Promise<void> {
-  const [first, ...rest] = fingerprintObjects(cm, fp);
-  const ns = cm.metadata.namespace ?? '';
-  // Parts an interrupted store left (no first names them) go first; a ConfigMap of that name that is not a part of
-  // this fingerprint is refused, never replaced.
-  await deleteParts(cluster, ns, cm.metadata.name, 2);
-  for (const o of rest) await cluster.createObject(o);
-  await cluster.createObject(first as KObject);
-}
-
-/** Deletes ConfigMap `name` of `ns` and the further parts of a fingerprint it keeps: the parts first. */
-export async function deleteFingerprintObjects(cluster: Cluster, ns: string, name: string): Promise<void> {
-  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name };
-  const of = (await cluster.readObject(ref))?.metadata.annotations?.[FINGERPRINT_PART_OF];
-  if (of) {
-    throw new Error(
-      `ConfigMap ${ns}/${name} is a part of the fingerprint kept in ${of}, not a fingerprint of its own: it is left as it is`,
-    );
-  }
-  await deleteParts(cluster, ns, name, 2);
-  await cluster.deleteObject(ref);
-}
-
-/** Deletes the parts from `from` on, as long as each is there and names `name` as its fingerprint. */
-async function deleteParts(cluster: Cluster, ns: string, name: string, from: number): Promise<void> {
-  for (let n = from; ; n++) {
-    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: fingerprintPartName(name, n) };
-    const part = await cluster.readObject(ref);
-    if (!part) return;
-    if (part.metadata.annotations?.[FINGERPRINT_PART_OF] !== name) {
-      throw new Error(
-        `ConfigMap ${ns}/${ref.name} is in the way of the fingerprint kept in ${name}, and is not a part of it: rename or delete it, then run again`,
-      );
-    }
-    await cluster.deleteObject(ref);
-  }
-}
-
 /** The fingerprint a ConfigMap holds, its further parts read from `cluster`; undefined when it holds none. */
 export async function readFingerprint(cluster: Cluster, cm: KObject | undefined): Promise<Fingerprint | undefined> {
   const parts = Number(cm?.metadata.annotations?.[FINGERPRINT_PARTS] ?? 0);
@@ -160,17 +120,6 @@ export async function readFingerprint(cluster: Cluster, cm: KObject | undefined)
   }
   const json = gz ? gunzipSync(Buffer.from(gz, 'base64')).toString('utf8') : cm?.data?.[KEY];
   return json ? (JSON.parse(json) as Fingerprint) : undefined;
-}
-
-/** Keeps the fingerprint in a ConfigMap owned by the snapshot, and points the snapshot at it. */
-export async function storeFingerprint(cluster: Cluster, snap: KObject, fp: Fingerprint): Promise<string> {
-  const cm = buildFingerprintConfigMap({
-    snapshot: snap.metadata.name,
-    snapshotUid: snap.metadata.uid ?? '',
-    namespace: snap.metadata.namespace ?? '',
-  });
-  await createFingerprintObjects(cluster, cm, fp);
-  return cm.metadata.name;
 }
 
 /**

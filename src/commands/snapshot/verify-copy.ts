@@ -1,7 +1,7 @@
 import { fingerprintTotals } from '../../postgres/fingerprint.ts';
 import { judgeLiveCopy } from '../../postgres/fingerprint-cut.ts';
 import { readRestoredCopy } from '../../volume-snapshots/copy.ts';
-import { storeFingerprint } from '../../fingerprint/store.ts';
+import { storeFingerprint } from '../../fingerprint/objects.ts';
 import { recordKey } from '../../state/record-key.ts';
 import type { SnapshotCtx, TitledTask, VerifyResult } from './ctx.ts';
 

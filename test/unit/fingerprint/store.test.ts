@@ -2,9 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Fingerprint } from '../../../src/postgres/fingerprint.ts';
 import { keyChecksums } from '../../../src/fingerprint/keyed.ts';
+import { createFingerprintObjects, deleteFingerprintObjects } from '../../../src/fingerprint/objects.ts';
 import {
-  createFingerprintObjects,
-  deleteFingerprintObjects,
   fingerprintData,
   fingerprintObjects,
   isFingerprintPart,
@@ -124,6 +123,35 @@ test('stale parts of an interrupted store are replaced; a look-alike in the way 
   assert.ok(await cluster.readObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'fp-part-2' }));
   assert.equal(await readFingerprint(cluster, await cluster.readObject({ ...base, ...base.metadata })), fp);
   delete process.env.PGUPGRADE_FINGERPRINT_CONFIGMAP_CHARS;
+});
+
+test('a kill mid-delete leaves nothing a reader follows nor a gap: the named one first, then the parts, the last first', async () => {
+  const cluster = objectStore();
+  const fp = fingerprint(10_000);
+  for (const o of fingerprintObjects(base, fp, 20_000)) await cluster.createObject(o);
+  const deleted: string[] = [];
+  const del = cluster.deleteObject.bind(cluster);
+  cluster.deleteObject = async (r) => {
+    deleted.push(r.name as string);
+    return del(r);
+  };
+  await deleteFingerprintObjects(cluster, 'ns', 'fp');
+  const n = deleted.length;
+  assert.ok(n >= 3, deleted.join(' '));
+  assert.equal(deleted, ['fp', ...Array.from({ length: n - 1 }, (_, i) => `fp-part-${n - i}`)]);
+  assert.is(cluster.objects.size, 0);
+});
+
+test('a store over a fingerprint kept already is refused, and leaves it whole', async () => {
+  const cluster = objectStore();
+  const fp = fingerprint(3);
+  await createFingerprintObjects(cluster, base, fp);
+  const said = await createFingerprintObjects(cluster, base, fingerprint(4)).then(
+    () => 'stored',
+    (e: Error) => e.message,
+  );
+  assert.match(said, 'ConfigMap ns/fp holds a fingerprint already');
+  assert.equal(await readFingerprint(cluster, await cluster.readObject({ ...base, ...base.metadata })), fp);
 });
 
 test('the older plain form is read, and a ConfigMap without a fingerprint gives undefined', async () => {

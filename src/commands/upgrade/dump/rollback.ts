@@ -5,7 +5,7 @@ import { discover, DUMP_SOURCE } from '../../../discovery/discover.ts';
 import { keepsSourceRunning } from '../../../postgres/dump-source.ts';
 import { refOf } from '../../../postgres/workload.ts';
 import { readPassword } from '../../../server/reach.ts';
-import { isDumpDone } from '../../../state/dump-state.ts';
+import { isDumpDone, leftChanged } from '../../../state/dump-state.ts';
 import { readRecorded } from '../../../state/recorded.ts';
 import { scaleTo } from '../../../steps/workload.ts';
 import { createResumeTask } from '../gitops.ts';
@@ -103,10 +103,9 @@ export function createDumpRollbackTasks(opts: DumpRollbackOptions): Array<ListrT
     {
       // The plugin's own instance is stopped below; an existing one keeps running, so its durable settings come back.
       title: "Put the existing target's durable settings back (it was tuned for the load)",
-      enabled: (ctx) =>
-        dst(ctx).target.existing === true &&
-        isDumpDone(ctx.state, 'target-tuned') &&
-        !isDumpDone(ctx.state, 'settings-back'),
+      // As the record says it was left (leftChanged): tuned once its prior settings were kept, though a Ctrl-C or a
+      // kill came before target-tuned was recorded.
+      enabled: (ctx) => dst(ctx).target.existing === true && leftChanged(dst(ctx)).tuned,
       task: (ctx) => putTargetSettingsBack(ctx, timeout),
     },
     // --pause-gitops: what the upgrade paused is put back as it was, once the applications run on the old instance again

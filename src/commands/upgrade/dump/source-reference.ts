@@ -1,5 +1,6 @@
 import { fingerprintVia } from '../../../fingerprint/read.ts';
-import { createFingerprintObjects, deleteFingerprintObjects, loadFingerprint } from '../../../fingerprint/store.ts';
+import { createFingerprintObjects, deleteFingerprintObjects } from '../../../fingerprint/objects.ts';
+import { loadFingerprint } from '../../../fingerprint/store.ts';
 import { OWNED_LABELS } from '../../../manifests/probe-pod.ts';
 import type { Fingerprint } from '../../../postgres/fingerprint.ts';
 import { liveReach } from '../../../server/reach.ts';
